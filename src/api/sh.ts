@@ -1,0 +1,108 @@
+/**
+ * Shell recipes: `sh\`cat ${inputs} > ${outputs[0]}\``. Every interpolated value is quoted as
+ * one literal word (arrays as one word per element), so a param can never inject shell syntax.
+ * Unquoted text needs the explicitly named `sh.raw()`. The command text after interpolation is
+ * part of the target's fingerprint.
+ *
+ * When the template's own text uses no shell feature (no pipes, redirections, quotes, `$`,
+ * globs...), the command is also given as an argv and run without a shell: spawning `sh -c`
+ * costs measurably more than a direct exec (ecosystem.md, bench).
+ */
+export const SH = Symbol.for("pipefile.sh");
+
+export interface ShellCommand {
+  readonly [SH]: true;
+  /** The command as `sh -c` would run it, every value quoted. */
+  readonly script: string;
+  /** The same command as argv when it needs no shell; undefined otherwise. */
+  readonly argv: readonly string[] | undefined;
+}
+
+/** Text inserted without quoting. Use only for trusted, constant fragments. */
+export interface RawShell {
+  readonly [SH]: "raw";
+  readonly text: string;
+}
+
+export type ShellValue = string | number | boolean | RawShell | readonly (string | number | boolean)[];
+
+const SAFE_WORD = /^[A-Za-z0-9_./:=,+@%^-]+$/;
+const SAFE_LITERAL = /^[A-Za-z0-9_./:=,+@%^\s-]*$/;
+const BUILTINS = new Set(["cd", "export", "set", "unset", "source", ".", "eval", "exec", "alias", "read", "ulimit", "umask", "wait", "trap", "shift", "local", "return", "break", "continue", ":", "exit"]);
+
+/** Quotes one value for POSIX sh. */
+export function quote(value: string): string {
+  if (value.includes("\0")) throw new TypeError(`shell value contains a NUL byte: ${JSON.stringify(value)}`);
+  if (value !== "" && SAFE_WORD.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function words(value: ShellValue): string[] {
+  if (Array.isArray(value)) return (value as readonly unknown[]).map((v) => scalar(v));
+  return [scalar(value)];
+}
+
+function scalar(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  throw new TypeError(`cannot interpolate ${v === null ? "null" : typeof v} into a shell command; pass a string, number, boolean or an array of them`);
+}
+
+function isRaw(v: unknown): v is RawShell {
+  return typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[SH] === "raw";
+}
+
+function build(strings: TemplateStringsArray | readonly string[], values: readonly ShellValue[]): ShellCommand {
+  let script = strings[0];
+  let argvOk = SAFE_LITERAL.test(strings[0]);
+  const argv: string[] = [];
+  let current: string | null = null; // word being built
+  const pushLiteral = (text: string) => {
+    const parts = text.split(/(\s+)/);
+    for (const part of parts) {
+      if (part === "") continue;
+      if (/^\s+$/.test(part)) {
+        if (current !== null) argv.push(current);
+        current = null;
+      } else current = (current ?? "") + part;
+    }
+  };
+  pushLiteral(strings[0]);
+  values.forEach((value, i) => {
+    const next = strings[i + 1];
+    if (isRaw(value)) {
+      script += value.text;
+      argvOk = false;
+    } else {
+      const ws = words(value);
+      script += Array.isArray(value) ? ws.map(quote).join(" ") : quote(ws[0]);
+      const standalone = current === null && (/^\s/.test(next) || (next === "" && i === values.length - 1));
+      if (Array.isArray(value)) {
+        if (!standalone) argvOk = false;
+        else argv.push(...ws);
+      } else {
+        current = (current ?? "") + ws[0];
+      }
+    }
+    script += next;
+    if (!SAFE_LITERAL.test(next)) argvOk = false;
+    pushLiteral(next);
+  });
+  if (current !== null) argv.push(current);
+  if (argv.length === 0 || BUILTINS.has(argv[0])) argvOk = false;
+  return Object.freeze({ [SH]: true as const, script: script.trim(), argv: argvOk ? Object.freeze(argv) : undefined });
+}
+
+export interface Sh {
+  (strings: TemplateStringsArray, ...values: ShellValue[]): ShellCommand;
+  /** Unquoted text, for trusted constant fragments only (visible to review by its name). */
+  raw(text: string): RawShell;
+}
+
+export const sh: Sh = Object.assign((strings: TemplateStringsArray, ...values: ShellValue[]) => build(strings, values), {
+  raw: (text: string): RawShell => Object.freeze({ [SH]: "raw" as const, text }),
+});
+
+export function isShellCommand(x: unknown): x is ShellCommand {
+  return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[SH] === true;
+}

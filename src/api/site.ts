@@ -1,0 +1,47 @@
+/**
+ * Where a target or param was declared, for error messages ("at Pipelinefile.ts:12:5").
+ * The stack is captured when the declaration runs but formatted only when a message needs it:
+ * formatting 10,000 stacks costs far more than capturing them (see ecosystem.md §10).
+ */
+import { fileURLToPath } from "node:url";
+
+export interface Site {
+  /** `file:line:col` of the first frame outside pipe itself, or undefined when unknown. */
+  readonly location: () => { file: string; line: number; column: number } | undefined;
+}
+
+const OWN = /[\\/](?:dist[\\/])?src[\\/]api[\\/]/;
+
+export function captureSite(): Site {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 8;
+  Error.captureStackTrace(holder, captureSite);
+  Error.stackTraceLimit = limit;
+  let cached: ReturnType<Site["location"]> | null = null;
+  return {
+    location: () => {
+      if (cached !== null) return cached;
+      cached = parseFirstForeignFrame(holder.stack ?? "");
+      return cached;
+    },
+  };
+}
+
+export function parseFirstForeignFrame(stack: string): ReturnType<Site["location"]> {
+  for (const raw of stack.split("\n").slice(1)) {
+    const m = /\(?((?:file:\/\/)?[^()\s]+?):(\d+):(\d+)\)?\s*$/.exec(raw.trim());
+    if (!m) continue;
+    let file = m[1];
+    if (file.startsWith("node:") || OWN.test(file)) continue;
+    if (file.startsWith("file://")) {
+      try {
+        file = fileURLToPath(file.replace(/\?.*$/, ""));
+      } catch {
+        continue;
+      }
+    }
+    return { file, line: Number(m[2]), column: Number(m[3]) };
+  }
+  return undefined;
+}

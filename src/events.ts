@@ -1,0 +1,85 @@
+/**
+ * The events pipe's core emits. The core never prints: reporters (Ink, plain lines, NDJSON)
+ * render these. Field names `type`, `target`, `status`, `durationMs` and `reason` are a stable
+ * contract (NDJSON consumers rely on them); add fields, never rename them.
+ */
+
+/** What happened to a target in one build. */
+export type TargetStatus = "up-to-date" | "built" | "restored" | "failed" | "skipped";
+
+/** What the plan intends for a target before the build starts. */
+export type PlannedAction = "run" | "restore" | "up-to-date";
+
+export interface PlannedTarget {
+  target: string;
+  action: PlannedAction;
+  /** Why it will run or be restored ("input data/a.txt changed", "no record"...). */
+  reason?: string;
+  /** Median duration of this target's recorded runs, when any (for the ETA). */
+  estimateMs?: number;
+}
+
+export type PipeEvent =
+  | {
+      type: "build-started";
+      /** Targets the user asked for (ids). */
+      targets: string[];
+      /** Every target the build considers, in a dependency-respecting order. */
+      plan: PlannedTarget[];
+      jobs: number;
+      dryRun: boolean;
+      time: number;
+    }
+  | { type: "lock-waiting"; holder: string; lockPath: string }
+  | { type: "lock-acquired"; recovered?: string }
+  | { type: "hash-progress"; path: string; doneBytes: number; totalBytes: number }
+  | { type: "target-started"; target: string; reason: string; estimateMs?: number; logPath?: string }
+  | { type: "target-progress"; target: string; done: number; total?: number; message?: string }
+  | {
+      type: "log";
+      target: string;
+      stream: "stdout" | "stderr" | "ctx";
+      line: string;
+    }
+  | {
+      type: "target-finished";
+      target: string;
+      status: TargetStatus;
+      durationMs: number;
+      /** Why it ran / was restored / was skipped / failed (human readable). */
+      reason: string;
+      /** For failures: the message and the last lines of the log. */
+      error?: string;
+      logTail?: string[];
+      logPath?: string;
+      /** For skipped targets: the failed dependency that caused the skip. */
+      cause?: string;
+    }
+  | { type: "warning"; message: string; target?: string }
+  /** A user-facing error that does not end the process (watch mode: a Pipelinefile that no longer loads). */
+  | { type: "error"; message: string }
+  /** Watch mode: waiting for changes. `watched` counts the watched paths. */
+  | { type: "watch-idle"; watched: number; lastRunOk?: boolean; polling?: boolean }
+  /** Watch mode: source changes that will trigger a run. */
+  | { type: "watch-change"; paths: string[] }
+  | {
+      type: "build-finished";
+      ok: boolean;
+      interrupted: boolean;
+      durationMs: number;
+      counts: Record<TargetStatus, number>;
+      /** The longest chain of targets that ran in this build, with its total duration. */
+      criticalPath: { targets: string[]; durationMs: number };
+    };
+
+export type EventType = PipeEvent["type"];
+
+/** Something that receives events: reporters, tests, the watcher. */
+export type EventSink = (event: PipeEvent) => void;
+
+/** Renders events for a person or a machine. */
+export interface Reporter {
+  onEvent(event: PipeEvent): void;
+  /** Flushes and restores the terminal. Safe to call twice. */
+  close(): Promise<void>;
+}

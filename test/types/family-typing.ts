@@ -1,0 +1,37 @@
+// Type-level checks: family outputs as a function or a template, recipes typed separately.
+import { family, param, target, sh, type RecipeContext } from "pipefile";
+const window = param.int("window", { default: 7, min: 1 });
+const words = target({ inputs: ["data/*.txt"], outputs: ["build/words.txt"], run: ({ inputs, outputs }) => sh`cat ${inputs} > ${outputs[0]}` });
+export const f1 = family({
+  key: { attribute: param.enum(["a", "b"]) },
+  inputs: { table: words },
+  outputs: ({ attribute }) => ({ svg: `build/${attribute}.svg` }),
+  run: async (ctx) => { const s: string = ctx.outputs.svg; void s; },
+});
+export const f2 = family({
+  key: { attribute: param.enum(["a", "b"]) },
+  params: { window },
+  outputs: ({ attribute }) => ({ svg: `build/${attribute}.svg` }),
+  run: async (ctx) => { const s: string = ctx.outputs.svg; void s; },
+});
+export const f3 = family({
+  key: { attribute: param.enum(["a", "b"]) },
+  env: ["X"],
+  outputs: ({ attribute }) => ({ svg: `build/${attribute}.svg` }),
+  run: async (ctx) => { const s: string = ctx.outputs.svg; void s; },
+});
+async function plot(ctx: RecipeContext<string[], { svg: string }, { attribute: "a" | "b" }>) { void ctx; }
+export const f4 = family({
+  key: { attribute: param.enum(["a", "b"]) },
+  outputs: ({ attribute }) => ({ svg: `build/${attribute}.svg` }),
+  run: plot,
+});
+export const f5 = family({
+  key: { attribute: param.enum(["a", "b"]) },
+  outputs: { svg: "build/{attribute}.svg" },
+  run: plot,
+});
+export const useF5 = target({
+  inputs: { s: f5({ attribute: "a" }) }, outputs: ["x"],
+  run: (ctx) => { const s: string = ctx.inputs.s.svg; void s; },
+});
