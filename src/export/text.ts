@@ -1,0 +1,107 @@
+/**
+ * `pipe graph` on a terminal: each root as a tree of its dependencies.
+ *
+ *   ✔ report
+ *   ├─ ● model — input data/raw.csv changed
+ *   │  └─ ● features — input data/raw.csv changed
+ *   │     └─ ✔ clean
+ *   └─ ✔ plots
+ *      └─ ✔ clean (see above)
+ *
+ * Why "(see above)": pipelines are DAGs with heavy sharing (every model reads `clean`), and
+ * printing shared subtrees in full makes the output grow exponentially with depth. A target is
+ * expanded the first time it is printed; later mentions show its state and point back. The same
+ * rule stops a cycle, should a view ever contain one.
+ */
+import type { GraphView, TargetState, TargetView } from "../graph/view.ts";
+import { STATES, STATE_LABELS, compareStrings } from "./common.ts";
+
+/** Options for toText. */
+export interface TextOptions {
+  /** Terminal columns; longer lines are cut with "…", reasons first. No limit when absent. */
+  width?: number;
+}
+
+/** The marker printed before each target, per state. */
+export const STATE_MARKERS: Readonly<Record<TargetState, string>> = {
+  "up-to-date": "✔",
+  restorable: "↺",
+  stale: "●",
+  failed: "✖",
+};
+
+const EXTERNAL_MARKER = "○";
+
+/**
+ * Shows control characters as escapes (`\n`, `\x1b`) so an id or reason can neither break the
+ * tree across lines nor send escape sequences to the terminal.
+ */
+function visible(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
+function fit(head: string, tail: string, width: number | undefined): string {
+  const line = head + tail;
+  if (width === undefined) return line;
+  const chars = [...line];
+  if (chars.length <= width) return line;
+  const headLen = [...head].length;
+  // Keep the id whole when we can and shorten the reason; otherwise cut the line itself.
+  if (tail !== "" && headLen + 4 <= width) return [...head, ...[...tail].slice(0, width - headLen - 1), "…"].join("");
+  return chars.slice(0, Math.max(0, width - 1)).join("") + "…";
+}
+
+/**
+ * Renders the view as indented trees: the default targets first, then every other target that
+ * nothing depends on, each with its dependencies beneath. Each line shows a state marker
+ * (✔ up to date, ↺ restorable, ● stale, ✖ failed) and the reason when the target is not up to
+ * date. Ends with a legend that counts targets per state. Children are sorted by id.
+ */
+export function toText(view: GraphView, options: TextOptions = {}): string {
+  const width = options.width;
+  const byId = new Map(view.targets.map((t) => [t.id, t]));
+  const hasDependents = new Set(view.targets.flatMap((t) => t.deps));
+  const printed = new Set<string>();
+  const lines: string[] = [];
+
+  const label = (id: string, t: TargetView | undefined, repeat: boolean): [string, string] => {
+    if (t === undefined) return [`${EXTERNAL_MARKER} ${visible(id)}`, " (not in this selection)"];
+    const head = `${STATE_MARKERS[t.state]} ${visible(id)}`;
+    if (repeat) return [head, " (see above)"];
+    return [head, t.state !== "up-to-date" && t.reason ? ` — ${visible(t.reason)}` : ""];
+  };
+
+  const visit = (id: string, prefix: string, branch: string): void => {
+    const t = byId.get(id);
+    const repeat = printed.has(id);
+    const [head, tail] = label(id, t, repeat);
+    lines.push(fit(prefix + branch + head, tail, width));
+    if (t === undefined || repeat) return;
+    printed.add(id);
+    const children = [...new Set(t.deps)].sort(compareStrings);
+    const childPrefix = prefix + (branch === "" ? "" : branch === "├─ " ? "│  " : "   ");
+    children.forEach((dep, i) => visit(dep, childPrefix, i === children.length - 1 ? "└─ " : "├─ "));
+  };
+
+  const sortedIds = [...byId.keys()].sort(compareStrings);
+  const roots = [
+    ...[...new Set(view.defaults)].sort(compareStrings),
+    ...sortedIds.filter((id) => !hasDependents.has(id)),
+    // Only targets on a cycle remain unprinted after the roots; show them rather than drop them.
+    ...sortedIds,
+  ];
+  for (const id of roots) {
+    if (printed.has(id)) continue;
+    if (lines.length > 0) lines.push("");
+    visit(id, "", "");
+  }
+
+  if (view.targets.length === 0) lines.push("no targets");
+  const counts = STATES.map((s) => `${STATE_MARKERS[s]} ${view.targets.filter((t) => t.state === s).length} ${STATE_LABELS[s]}`);
+  const legend = counts.join("  ");
+  lines.push("", ...(width === undefined || [...legend].length <= width ? [legend] : counts));
+  return lines.map((l) => l.trimEnd()).join("\n") + "\n";
+}
