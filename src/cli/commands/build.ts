@@ -1,0 +1,101 @@
+/** `pipe build [targets...]`: bring targets up to date. */
+import { availableParallelism } from "node:os";
+import type { PipeEvent, Reporter } from "../../events.ts";
+import { build } from "../../run/engine.ts";
+import { killAllGroups } from "../../run/shell.ts";
+import { ProjectLock } from "../../state/lock.ts";
+import { UserError } from "../../util/errors.ts";
+import { flagValue, flagValues, hasFlag } from "../args.ts";
+import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
+import { cleanStaleStaging, openProject, parseParamFlags } from "../project.ts";
+import { openReporter, OUTPUT_FLAGS } from "../reporting.ts";
+import { saveLastRun } from "../last-run.ts";
+
+export const command: Command = {
+  name: "build",
+  summary: "Bring targets up to date: restore what the cache holds, run what is stale, in parallel.",
+  usage: "pipe build [targets...] [--param name=value] [-j N] [-k] [--dry-run] [--json]",
+  details: [
+    "Targets are ids as `pipe status` shows them: `report`, `trend[attribute=recovered]`; a family",
+    "name alone means every instance the Pipelinefile uses. Without targets, builds the default export.",
+  ].join("\n"),
+  flags: [
+    PARAM,
+    { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" },
+    { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
+    { name: "dry-run", short: "n", help: "show what would run and why; write nothing" },
+    ...OUTPUT_FLAGS,
+    { name: "shuffle", help: "start ready targets in random order (results must not depend on order)" },
+    ...COMMON,
+  ],
+  run: async (ctx) => {
+    const jobsText = flagValue(ctx.args, "jobs");
+    const jobs = jobsText === undefined ? availableParallelism() : Number(jobsText);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UserError({ message: `-j needs a whole number of at least 1, got ${JSON.stringify(jobsText)}` });
+    const dryRun = hasFlag(ctx.args, "dry-run");
+    const interrupt = new AbortController();
+    let interrupts = 0;
+    const onSignal = () => {
+      interrupts++;
+      if (interrupts > 1) killAllGroups("SIGKILL"); // a second Ctrl-C does not wait for the grace period
+      interrupt.abort();
+    };
+    let reporter: Reporter | undefined;
+    const emit = (e: PipeEvent) => reporter?.onEvent(e);
+    const signals = ["SIGTERM", "SIGHUP"] as const;
+    for (const s of signals) process.on(s, onSignal);
+    const sigint = () => onSignal();
+    let lock: ProjectLock | undefined;
+    try {
+      reporter = await openReporter(ctx, jobs, () => onSignal());
+      if (!reporter) process.on("SIGINT", sigint);
+      const project = await openProject({
+        cwd: ctx.cwd,
+        file: flagValue(ctx.args, "file"),
+        paramText: parseParamFlags(flagValues(ctx.args, "param")),
+        requested: ctx.args.positional,
+        readOnly: dryRun,
+        env: ctx.env,
+        onHashProgress: (path, doneBytes, totalBytes) => emit({ type: "hash-progress", path, doneBytes, totalBytes }),
+      });
+      for (const w of project.warnings) emit({ type: "warning", message: w });
+      if (!dryRun) {
+        lock = await ProjectLock.acquire(project.stateDir, {
+          command: `pipe ${process.argv.slice(2).join(" ")}`,
+          onWait: (holder) => emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
+        });
+        emit({ type: "lock-acquired" });
+        cleanStaleStaging(project.stateDir);
+      }
+      if (interrupt.signal.aborted) return EXIT.interrupted;
+      const result = await build({
+        graph: project.graph,
+        selected: project.selected,
+        evaluator: project.evaluator,
+        stateDir: project.stateDir,
+        entryUrl: project.spec.compiled.entryUrl,
+        pipelinefile: project.file,
+        jobs,
+        keepGoing: hasFlag(ctx.args, "keep-going"),
+        dryRun,
+        emit,
+        env: ctx.env,
+        signal: interrupt.signal,
+        graceMs: Number(ctx.env.PIPE_KILL_GRACE_MS ?? 10_000),
+        lock,
+        shuffle: hasFlag(ctx.args, "shuffle"),
+      });
+      if (!dryRun) {
+        project.records.close();
+        project.saveState();
+        saveLastRun(project.stateDir, result.statuses);
+      }
+      return result.interrupted ? EXIT.interrupted : result.ok ? EXIT.ok : EXIT.failed;
+    } finally {
+      lock?.release();
+      for (const s of signals) process.off(s, onSignal);
+      process.off("SIGINT", sigint);
+      await reporter?.close();
+    }
+  },
+};

@@ -1,0 +1,34 @@
+/** `pipe why <target>`: the value-level difference from the target's last record. Read-only. */
+import { explain } from "../../plan/fingerprint.ts";
+import { UserError } from "../../util/errors.ts";
+import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
+import { inspect } from "../inspect.ts";
+
+export const command: Command = {
+  name: "why",
+  summary: "Explain why a target is stale or restorable: what changed since its last run, value by value. Writes nothing.",
+  usage: "pipe why <target> [--param name=value]",
+  flags: [PARAM, ...COMMON],
+  run: async (ctx) => {
+    if (ctx.args.positional.length !== 1) throw new UserError({ message: "pipe why needs exactly one target", hint: "e.g. pipe why report" });
+    const { project, predictions } = await inspect(ctx, { all: false });
+    const id = project.selected[0];
+    const p = predictions.get(id)!;
+    const latest = project.records.latest(id);
+    const lines: string[] = [];
+    if (p.state === "up-to-date") lines.push(`${id} is up to date`);
+    else {
+      lines.push(`${id} is ${p.state === "stale" ? "stale" : "restorable (its recorded outputs are in the cache; nothing needs to run)"}:`);
+      for (const r of p.reasons) lines.push(`  ${r}`);
+      // Below a stale dependency, also say what changed in the target itself, if anything.
+      if (!p.evaluation && latest) {
+        const own = project.evaluator.evaluate(project.graph.targets.get(id)!, new Map(latest.outputs.map((o) => [o.path, o])));
+        if (!("problem" in own)) for (const r of explain(own.parts, latest)) if (!r.startsWith("no record")) lines.push(`  ${r}`);
+      }
+    }
+    if (latest) lines.push(`last run: ${new Date(latest.time).toISOString()}, took ${(latest.durationMs / 1000).toFixed(2)}s`);
+    else lines.push("last run: never");
+    ctx.stdout.write(lines.join("\n") + "\n");
+    return EXIT.ok;
+  },
+};

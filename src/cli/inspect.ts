@@ -1,0 +1,27 @@
+/** Shared by the read-only commands: open the project read-only and predict every target. */
+import { closure } from "../graph/graph.ts";
+import { predict, type Prediction } from "../plan/evaluate.ts";
+import { flagValue, flagValues } from "./args.ts";
+import type { CommandContext } from "./main.ts";
+import { openProject, parseParamFlags, type Project } from "./project.ts";
+
+export interface Inspection {
+  project: Project;
+  /** Ids considered, dependencies first. */
+  ids: string[];
+  predictions: Map<string, Prediction>;
+}
+
+/** With no targets named, every target of the Pipelinefile. */
+export async function inspect(ctx: CommandContext, options: { all: boolean }): Promise<Inspection> {
+  const project = await openProject({
+    cwd: ctx.cwd,
+    file: flagValue(ctx.args, "file"),
+    paramText: parseParamFlags(flagValues(ctx.args, "param")),
+    requested: ctx.args.positional,
+    readOnly: true,
+    env: ctx.env,
+  });
+  const ids = ctx.args.positional.length || !options.all ? closure(project.graph, project.selected) : project.graph.order;
+  return { project, ids, predictions: predict(project.evaluator, ids) };
+}

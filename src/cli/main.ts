@@ -1,0 +1,113 @@
+/**
+ * `pipe` entry point: the only place that reads argv and env, picks a reporter and sets the
+ * exit code. Commands are loaded lazily (start-up time matters in git hooks).
+ *
+ * Exit codes: 0 ok; 1 a target failed (or `status --exit-code` found work to do);
+ * 2 usage or Pipelinefile error; 130 interrupted (SIGINT, SIGTERM or SIGHUP).
+ */
+import { readFileSync } from "node:fs";
+import { formatDiagnostics, UserError } from "../util/errors.ts";
+import { suggestion } from "../util/did-you-mean.ts";
+import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+export interface CommandContext {
+  args: Parsed;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  flags: Flag[];
+  /** More help text shown by `pipe <cmd> --help`. */
+  details?: string;
+  run: (ctx: CommandContext) => Promise<number>;
+}
+
+export const COMMON: Flag[] = [
+  { name: "file", short: "f", value: true, meta: "path", help: "use this Pipelinefile instead of looking for Pipelinefile.ts upwards" },
+  { name: "help", short: "h", help: "show help" },
+];
+export const PARAM: Flag = { name: "param", short: "p", value: true, repeat: true, meta: "name=value", help: "set a param (repeatable); the value is checked against its type" };
+
+const load = async (m: Promise<{ command: Command }>) => (await m).command;
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  build: { summary: "bring targets up to date (default: the Pipelinefile's default export)", load: () => load(import("./commands/build.ts")) },
+  status: { summary: "show every target as up to date, restorable or stale, and why", load: () => load(import("./commands/status.ts")) },
+  why: { summary: "explain, value by value, what changed since a target's last run", load: () => load(import("./commands/why.ts")) },
+  clean: { summary: "remove targets' outputs (the cache keeps them)", load: () => load(import("./commands/clean.ts")) },
+  graph: { summary: "show the target graph (text, --dot, --mermaid, --json)", load: () => load(import("./commands/graph.ts")) },
+
+
+  debug: { summary: "internals for tests: `pipe debug crash-points`", load: () => load(import("./commands/debug.ts")) },
+};
+
+function version(): string {
+  return JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version;
+}
+
+function mainHelp(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    "pipe: incremental builds for data and ML pipelines",
+    "",
+    "usage: pipe <command> [targets...] [options]",
+    "",
+    "commands:",
+    ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(w)}  ${v.summary}`),
+    "",
+    "Run `pipe <command> --help` for a command's options.",
+    "Exit codes: 0 ok, 1 a target failed, 2 usage or Pipelinefile error, 130 interrupted.",
+  ].join("\n");
+}
+
+export function commandHelp(c: Command): string {
+  return [`usage: ${c.usage}`, "", c.summary, ...(c.details ? ["", c.details] : []), "", "options:", formatFlags(c.flags)].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { stdout, stderr } = process;
+  const first = argv[0];
+  if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+    if (first === "help" && argv[1] && COMMANDS[argv[1]]) {
+      stdout.write(commandHelp(await COMMANDS[argv[1]].load()) + "\n");
+      return EXIT.ok;
+    }
+    stdout.write(mainHelp() + "\n");
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (first === "--version" || first === "-V") {
+    stdout.write(`pipe ${version()}\n`);
+    return EXIT.ok;
+  }
+  try {
+    const entry = COMMANDS[first];
+    if (!entry) throw new UserError({ message: `unknown command ${JSON.stringify(first)}${suggestion(first, Object.keys(COMMANDS))}`, hint: "pipe --help lists the commands" });
+    const cmd = await entry.load();
+    const args = parseArgs(argv.slice(1), cmd.flags, cmd.name);
+    if (args.flags.has("help")) {
+      stdout.write(commandHelp(cmd) + "\n");
+      return EXIT.ok;
+    }
+    return await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr });
+  } catch (e) {
+    return reportError(e, stderr);
+  }
+}
+
+/** User mistakes: every diagnostic, no stack, exit 2. Anything else is a bug: say so. */
+export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
+  if (e instanceof UserError) {
+    stderr.write(formatDiagnostics(e.diagnostics, process.cwd()) + "\n");
+    return EXIT.usage;
+  }
+  const err = e as Error;
+  stderr.write(`internal error: ${err?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\`\n`);
+  return EXIT.failed;
+}

@@ -1,0 +1,124 @@
+/**
+ * Opening a project: find and load the Pipelinefile, build the graph, open the state folder.
+ * Read-only commands open it without writing anything under `.pipe/`.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { buildGraph } from "../graph/build.ts";
+import type { Graph } from "../graph/graph.ts";
+import { localToday } from "../graph/param-values.ts";
+import { FileHasher, type HashProgress } from "../hash/file-hasher.ts";
+import { initHasher } from "../hash/xxh.ts";
+import { CodeHasher } from "../load/code-hash.ts";
+import { findPipelinefile, loadPipelinefile, type PipelineSpec } from "../load/load.ts";
+import { Evaluator } from "../plan/evaluate.ts";
+import { OutputCache } from "../state/cache.ts";
+import { RecordStore } from "../state/records.ts";
+import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
+import { UserError } from "../util/errors.ts";
+
+export interface ProjectOptions {
+  cwd: string;
+  file?: string;
+  paramText: Map<string, string>;
+  requested: string[];
+  readOnly: boolean;
+  env: NodeJS.ProcessEnv;
+  onHashProgress?: HashProgress;
+}
+
+export interface Project {
+  root: string;
+  file: string;
+  stateDir: string;
+  spec: PipelineSpec;
+  graph: Graph;
+  selected: string[];
+  evaluator: Evaluator;
+  records: RecordStore;
+  hasher: FileHasher;
+  warnings: string[];
+  /** Saves the stat cache (mutating commands only). */
+  saveState(): void;
+}
+
+/** Parses repeated `--param name=value`. */
+export function parseParamFlags(values: string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    if (eq < 1) throw new UserError({ message: `--param needs name=value, got ${JSON.stringify(v)}`, hint: "e.g. --param window=14" });
+    m.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  return m;
+}
+
+export async function openProject(o: ProjectOptions): Promise<Project> {
+  const file = findPipelinefile(o.cwd, o.file);
+  const root = dirname(file);
+  process.chdir(root);
+  await initHasher();
+  const spec = await loadPipelinefile(file, { write: !o.readOnly });
+  const today = o.env.PIPE_TODAY && /^\d{4}-\d{2}-\d{2}$/.test(o.env.PIPE_TODAY) ? o.env.PIPE_TODAY : localToday();
+  const { graph, selected } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today });
+  const stateDir = join(root, ".pipe");
+  if (!o.readOnly) prepareStateDir(stateDir);
+  const records = RecordStore.load(stateDir, { readOnly: o.readOnly });
+  const warnings = [...records.warnings];
+  const statCache = loadStatCache(stateDir, warnings, o.readOnly);
+  const hasher = new FileHasher(root, statCache, o.onHashProgress);
+  const evaluator = new Evaluator({
+    graph,
+    records,
+    cache: new OutputCache(stateDir),
+    hasher,
+    code: new CodeHasher(root, spec.compiled),
+    envKey: envKey(stateDir, o.readOnly),
+    env: o.env,
+  });
+  return {
+    root,
+    file,
+    stateDir,
+    spec,
+    graph,
+    selected,
+    evaluator,
+    records,
+    hasher,
+    warnings,
+    saveState: () => {
+      if (!o.readOnly && hasher.dirty) saveStatCache(stateDir, hasher.cache);
+    },
+  };
+}
+
+/** `.pipe/` with mode 0700 and its own .gitignore, so it is never committed by accident. */
+export function prepareStateDir(stateDir: string): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const gi = join(stateDir, ".gitignore");
+  if (!existsSync(gi)) writeFileSync(gi, "# pipe's state folder: never commit it\n*\n");
+}
+
+/** Removes staging folders left by runs that crashed (call with the lock held). */
+export function cleanStaleStaging(stateDir: string): void {
+  const dir = join(stateDir, "staging");
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+/** The per-project key for hashing env values (secrets never reach the store in clear). */
+function envKey(stateDir: string, readOnly: boolean): string {
+  const p = join(stateDir, "env-key");
+  try {
+    return readFileSync(p, "utf8").trim();
+  } catch {
+    if (readOnly) return "no-key";
+    const key = randomBytes(32).toString("hex");
+    const tmp = `${p}.${process.pid}.tmp`;
+    writeFileSync(tmp, key, { mode: 0o600 });
+    renameSync(tmp, p);
+    return key;
+  }
+}

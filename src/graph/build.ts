@@ -1,0 +1,404 @@
+/**
+ * Builds the Graph from a PipelineSpec: instantiates families, resolves inputs (globs expanded,
+ * files produced by other targets become edges), checks outputs, params, cycles and missing
+ * sources, and reports every problem at once.
+ */
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import fg from "fast-glob";
+import picomatch from "picomatch";
+import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
+import type { Param } from "../api/params.ts";
+import type { Decl, PipelineSpec } from "../load/load.ts";
+import { UserError, type Diagnostic } from "../util/errors.ts";
+import { suggestion } from "../util/did-you-mean.ts";
+import { checkParamValue, defaultValue, formatValue, isProblem, parseParamText, type ParamValue } from "./param-values.ts";
+import { instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
+import { findCycles } from "./cycles.ts";
+
+export interface BuildOptions {
+  /** `--param name=value` settings, as text. */
+  paramText: Map<string, string>;
+  /** Targets the user asked for (ids or family names); empty means the defaults. */
+  requested: string[];
+  /** Today's date for `"today"` defaults. */
+  today: string;
+}
+
+export interface BuiltGraph {
+  graph: Graph;
+  /** The requested targets resolved to ids (defaults when none were given). */
+  selected: string[];
+}
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGraph {
+  const diags: Diagnostic[] = [];
+  const root = spec.root;
+  const targets = new Map<string, GraphTarget>();
+  const pending: GraphTarget[] = [];
+  const byDecl = new Map<Target | Instance, string>();
+
+  // Params set on the command line must exist and parse.
+  const paramValues = new Map<string, ParamValue>();
+  for (const [name, text] of options.paramText) {
+    const p = spec.params.get(name);
+    if (!p) {
+      diags.push({ message: `unknown param ${JSON.stringify(name)}${suggestion(name, spec.params.keys())}`, hint: spec.params.size ? `params: ${[...spec.params.keys()].sort().join(", ")}` : "this Pipelinefile declares no params" });
+      continue;
+    }
+    const v = parseParamText(p, text, options.today);
+    if (isProblem(v)) diags.push({ message: `bad value for param ${JSON.stringify(name)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${name}=<value>` });
+    else paramValues.set(name, v);
+  }
+  const paramProblems = new Map<string, Diagnostic>();
+  const valueOf = (cli: string, p: Param): ParamValue | undefined => {
+    if (paramValues.has(cli)) return paramValues.get(cli);
+    const v = defaultValue(p, options.today);
+    if (isProblem(v)) {
+      if (!paramProblems.has(cli)) paramProblems.set(cli, { message: `param ${JSON.stringify(cli)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${cli}=<value>` });
+      return undefined;
+    }
+    paramValues.set(cli, v);
+    return v;
+  };
+  const cliName = (p: Param, local: string) => {
+    for (const [n, q] of spec.params) if (q === p) return n;
+    return p.name ?? local;
+  };
+
+  const nameOf = (d: Decl) => spec.names.get(d);
+
+  /** Returns the id of a target or instance, creating it on first sight. */
+  const ensure = (ref: Target | Instance, from: string | undefined): string | undefined => {
+    const known = byDecl.get(ref);
+    if (known) return known;
+    const kind = declKind(ref);
+    if (kind === "target") {
+      const name = nameOf(ref as Target);
+      if (!name) {
+        diags.push({ message: `a target used by ${JSON.stringify(from)} has no name`, location: (ref as Target).site.location(), hint: "export it or give it `name: \"...\"`" });
+        return undefined;
+      }
+      byDecl.set(ref, name);
+      if (!targets.has(name)) create(name, ref as Target, undefined, (ref as Target).site.location());
+      return name;
+    }
+    const inst = ref as Instance;
+    const famName = nameOf(inst.family);
+    if (!famName) {
+      diags.push({ message: `a family used by ${JSON.stringify(from)} has no name`, location: inst.family.site.location(), hint: "export it or give it `name: \"...\"`" });
+      return undefined;
+    }
+    const key = checkKey(inst.family, famName, inst.key, inst.site.location(), false);
+    if (!key) return undefined;
+    const id = instanceId(famName, key);
+    byDecl.set(ref, id);
+    if (!targets.has(id)) create(id, inst.family, key, inst.site.location() ?? inst.family.site.location());
+    return id;
+  };
+
+  const checkKey = (fam: Family, famName: string, raw: Record<string, unknown>, loc: Diagnostic["location"], fromText: boolean): Record<string, ParamValue> | undefined => {
+    const keySpec = fam.options.key as Record<string, Param>;
+    const out: Record<string, ParamValue> = {};
+    let ok = true;
+    for (const k of Object.keys(raw)) {
+      if (!(k in keySpec)) {
+        diags.push({ message: `family ${JSON.stringify(famName)} has no key ${JSON.stringify(k)}${suggestion(k, Object.keys(keySpec))}`, location: loc, hint: `keys: ${Object.keys(keySpec).join(", ")}` });
+        ok = false;
+      }
+    }
+    for (const [k, p] of Object.entries(keySpec)) {
+      let v: ParamValue | { problem: string };
+      if (raw[k] === undefined) v = defaultValue(p, options.today);
+      else v = fromText ? parseParamText(p, String(raw[k]), options.today) : checkParamValue(p, raw[k], options.today);
+      if (isProblem(v)) {
+        diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${v.problem}`, location: loc, hint: `write ${famName}[${Object.keys(keySpec).map((x) => `${x}=...`).join(",")}]` });
+        ok = false;
+      } else out[k] = v;
+    }
+    return ok ? out : undefined;
+  };
+
+  const create = (id: string, decl: Decl, key: Record<string, ParamValue> | undefined, location: GraphTarget["location"]) => {
+    const o = decl.options as unknown as Record<string, unknown> & { outputs: unknown; inputs?: unknown; params?: Record<string, Param>; env?: string[]; resources?: { cpu?: number }; description?: string };
+    const t: GraphTarget = {
+      id,
+      name: nameOf(decl)!,
+      family: key ? nameOf(decl) : undefined,
+      key,
+      decl,
+      location,
+      inputsShape: "list",
+      inputs: [],
+      outputsShape: "list",
+      outputs: [],
+      params: [],
+      env: [...(o.env ?? [])].sort(),
+      cpu: Math.max(1, Math.floor(o.resources?.cpu ?? 1)),
+      deps: [],
+      description: o.description,
+    };
+    targets.set(id, t);
+    if (typeof (o as { run?: unknown }).run !== "function") diags.push({ message: `target ${JSON.stringify(id)} has no recipe`, location, hint: "add run: (ctx) => ... or run: () => sh`...`" });
+    // Params: declared ones plus key values.
+    for (const [local, p] of Object.entries(o.params ?? {})) {
+      const cli = cliName(p, local);
+      const v = valueOf(cli, p);
+      if (v !== undefined) t.params.push({ local, cli, value: v, isKey: false });
+    }
+    for (const [k, v] of Object.entries(key ?? {})) t.params.push({ local: k, value: v, isKey: true });
+    t.params.sort((a, b) => (a.local < b.local ? -1 : 1));
+    // Outputs.
+    let outs = o.outputs as unknown;
+    if (typeof outs === "function") outs = (outs as (k: unknown) => unknown)(key ?? {});
+    const fill = (s: string) => (key ? s.replace(/\{([A-Za-z_][\w]*)\}/g, (m, k: string) => (k in key ? formatValue(key[k]) : m)) : s);
+    if (Array.isArray(outs)) outs.forEach((p) => addOutput(t, undefined, p, fill));
+    else if (outs && typeof outs === "object") {
+      t.outputsShape = "record";
+      for (const [name, p] of Object.entries(outs)) addOutput(t, name, p, fill);
+    } else diags.push({ message: `outputs of ${JSON.stringify(id)} must be a list of paths or named paths`, location });
+    if (t.outputs.length === 0) diags.push({ message: `target ${JSON.stringify(id)} declares no outputs`, location, hint: "list the files or directories its recipe writes in outputs: [...]" });
+    pending.push(t);
+  };
+
+  const addOutput = (t: GraphTarget, name: string | undefined, p: unknown, fill: (s: string) => string) => {
+    if (typeof p !== "string" || p === "") {
+      diags.push({ message: `output ${name ? `${name} ` : ""}of ${JSON.stringify(t.id)} must be a path string`, location: t.location });
+      return;
+    }
+    const checked = checkOutputPath(root, fill(p));
+    if ("problem" in checked) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(t.id)} ${checked.problem}`, location: t.location, hint: checked.hint });
+    else t.outputs.push({ name, path: checked.path, dir: checked.dir });
+  };
+
+  const resolveInputs = (t: GraphTarget) => {
+    const o = t.decl.options as { inputs?: unknown };
+    let inputs = o.inputs;
+    if (typeof inputs === "function") {
+      try {
+        inputs = (inputs as (k: unknown) => unknown)(t.key ?? {});
+      } catch (e) {
+        diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error).message}`, location: t.location });
+        return;
+      }
+    }
+    if (inputs === undefined) return;
+    const item = (x: unknown): InputItem | undefined => {
+      const k = declKind(x);
+      if (k === "target" || k === "instance") {
+        const dep = ensure(x as Target | Instance, t.id);
+        return dep ? { kind: "target", spec: dep, files: [], target: dep } : undefined;
+      }
+      if (k === "family") {
+        diags.push({ message: `${JSON.stringify(t.id)} lists a whole family as an input`, location: t.location, hint: `use an instance: ${nameOf(x as Family) ?? "family"}({ ... })` });
+        return undefined;
+      }
+      if (typeof x !== "string" || x === "") {
+        diags.push({ message: `an input of ${JSON.stringify(t.id)} is not a path, glob or target`, location: t.location });
+        return undefined;
+      }
+      if (GLOB_CHARS.test(x)) return { kind: "glob", spec: x, files: [] };
+      const abs = resolve(root, x);
+      const rel = relative(root, abs).split(sep).join("/");
+      const isDir = x.endsWith("/") || (existsSync(abs) && statSync(abs).isDirectory());
+      return { kind: isDir ? "dir" : "file", spec: x, files: [rel === "" ? "." : rel] };
+    };
+    if (Array.isArray(inputs)) {
+      const items = inputs.map(item).filter((x): x is InputItem => !!x);
+      t.inputs.push({ single: false, items });
+    } else if (inputs && typeof inputs === "object") {
+      t.inputsShape = "record";
+      for (const [name, v] of Object.entries(inputs)) {
+        const list = Array.isArray(v) ? v : [v];
+        const items = list.map(item).filter((x): x is InputItem => !!x);
+        const single = !Array.isArray(v) && items.length === 1 && (items[0].kind === "file" || items[0].kind === "dir");
+        t.inputs.push({ name, single, items });
+      }
+    } else diags.push({ message: `inputs of ${JSON.stringify(t.id)} must be a list or named inputs`, location: t.location });
+  };
+
+  // Instantiate everything reachable: plain targets, defaults, and what the user asked for.
+  for (const d of spec.decls.values()) if (declKind(d) === "target") ensure(d as Target, undefined);
+  const defaults = spec.defaults.map((d) => ensure(d, "the default export")).filter((x): x is string => !!x);
+  const selected: string[] = [];
+  const requestedFamilies: string[] = [];
+  for (const req of options.requested) {
+    const parsed = parseTargetId(req);
+    const decl = parsed ? spec.decls.get(parsed.name) : undefined;
+    if (!parsed || !decl) {
+      const candidates = [...spec.decls.keys(), ...targets.keys()];
+      diags.push({ message: `unknown target ${JSON.stringify(req)}${suggestion(parsed?.name ?? req, candidates)}`, hint: "`pipe status` lists every target" });
+      continue;
+    }
+    if (declKind(decl) === "target") {
+      if (parsed.key) diags.push({ message: `${JSON.stringify(parsed.name)} is a target, not a family; it takes no [key=value]` });
+      else selected.push(parsed.name);
+    } else if (parsed.key) {
+      const key = checkKey(decl as Family, parsed.name, parsed.key, undefined, true);
+      if (key) {
+        const id = instanceId(parsed.name, key);
+        if (!targets.has(id)) create(id, decl, key, (decl as Family).site.location());
+        selected.push(id);
+      }
+    } else requestedFamilies.push(parsed.name);
+  }
+  // Resolve inputs breadth-first: resolving may instantiate more family instances.
+  for (let i = 0; i < pending.length; i++) resolveInputs(pending[i]);
+  for (const fam of requestedFamilies) {
+    const ids = [...targets.values()].filter((t) => t.family === fam).map((t) => t.id);
+    if (ids.length) selected.push(...ids);
+    else diags.push({ message: `family ${JSON.stringify(fam)} has no instances to build`, hint: `name one: ${fam}[key=value]` });
+  }
+
+  // Outputs: one owner per path, no output inside another target's directory output.
+  const outputOwner = new Map<string, string>();
+  const dirOutputs: [string, string][] = [];
+  for (const t of targets.values()) {
+    for (const out of t.outputs) {
+      const prev = outputOwner.get(out.path);
+      if (prev !== undefined && prev !== t.id) {
+        diags.push({ message: `targets ${JSON.stringify(prev)} and ${JSON.stringify(t.id)} both declare output ${JSON.stringify(out.path)}`, location: t.location, details: locLine(targets.get(prev)!), hint: "each output must have exactly one target" });
+      } else outputOwner.set(out.path, t.id);
+      if (out.dir) dirOutputs.push([out.path + "/", t.id]);
+    }
+  }
+  const ownerOf = (path: string): string | undefined => {
+    const direct = outputOwner.get(path);
+    if (direct !== undefined) return direct;
+    for (const [prefix, id] of dirOutputs) if (path.startsWith(prefix)) return id;
+    return undefined;
+  };
+  for (const [prefix, id] of dirOutputs) {
+    for (const [p, other] of outputOwner) {
+      if (other !== id && p.startsWith(prefix)) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(other)} is inside directory output ${JSON.stringify(prefix)} of ${JSON.stringify(id)}`, location: targets.get(other)!.location, hint: "outputs must not overlap" });
+    }
+  }
+
+  // Files produced by other targets become edges; globs are expanded now.
+  for (const t of targets.values()) {
+    const deps = new Set<string>();
+    const own = new Set(t.outputs.map((o) => o.path));
+    for (const g of t.inputs) {
+      for (const it of g.items) {
+        if (it.kind === "target") {
+          deps.add(it.target!);
+          it.files = targets.get(it.target!)?.outputs.map((o) => o.path) ?? [];
+        } else if (it.kind === "glob") {
+          const isMatch = picomatch(it.spec, { dot: false });
+          const generated = [...outputOwner.keys()].filter((p) => !own.has(p) && isMatch(p));
+          const found = fg.sync(it.spec, { cwd: root, dot: false, onlyFiles: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true });
+          it.files = [...new Set([...found, ...generated])].filter((p) => !own.has(p)).sort();
+          for (const f of it.files) {
+            const owner = ownerOf(f);
+            if (owner && owner !== t.id) deps.add(owner);
+          }
+        } else {
+          const f = it.files[0];
+          const owner = ownerOf(f);
+          if (owner && owner !== t.id) deps.add(owner);
+          if (it.kind === "dir") for (const [prefix, id] of dirOutputs) if (prefix.startsWith(f + "/") && id !== t.id) deps.add(id);
+          if (it.kind === "dir") for (const p of outputOwner.keys()) if (p.startsWith(f === "." ? "" : f + "/") && outputOwner.get(p) !== t.id) deps.add(outputOwner.get(p)!);
+        }
+      }
+    }
+    t.deps = [...deps].sort();
+  }
+
+  // Cycles, with the whole trail.
+  for (const cycle of findCycles(targets)) {
+    diags.push({ message: `dependency cycle: ${cycle.map((c) => JSON.stringify(c)).join(" -> ")}`, location: targets.get(cycle[0])!.location, hint: "a target cannot depend on its own outputs; remove one of these inputs" });
+  }
+  if (diags.length) throw new UserError(diags);
+
+  const order = topoOrder(targets);
+  const dependents = new Map<string, string[]>();
+  for (const id of order) for (const d of targets.get(id)!.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(id);
+  const graph: Graph = { root, targets, order, dependents, outputOwner, defaults };
+  const sel = options.requested.length ? selected : defaults.length ? defaults : order.filter((id) => !dependents.has(id));
+
+  // Problems that matter only for what will be built: params without values, missing sources.
+  const needed = new Set<string>();
+  const stack = [...sel];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (needed.has(id)) continue;
+    needed.add(id);
+    stack.push(...targets.get(id)!.deps);
+  }
+  const late: Diagnostic[] = [];
+  for (const id of needed) {
+    const t = targets.get(id)!;
+    for (const pu of (Object.entries(((t.decl.options as { params?: Record<string, Param> }).params) ?? {}))) {
+      const problem = paramProblems.get(cliName(pu[1], pu[0]));
+      if (problem && !late.includes(problem)) late.push(problem);
+    }
+    for (const g of t.inputs) {
+      for (const it of g.items) {
+        if (it.kind !== "file" && it.kind !== "dir") continue;
+        const f = it.files[0];
+        if (ownerOf(f) !== undefined) continue;
+        if (!existsSync(resolve(root, f))) {
+          late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: t.location, hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
+        }
+      }
+    }
+  }
+  if (late.length) throw new UserError(late);
+  return { graph, selected: sel };
+}
+
+function locLine(t: GraphTarget): string[] | undefined {
+  return t.location ? [`${JSON.stringify(t.id)} is declared at ${t.location.file}:${t.location.line}:${t.location.column}`] : undefined;
+}
+
+/** Normalises an output path and checks it stays inside the project and out of `.pipe/`. */
+export function checkOutputPath(root: string, p: string): { path: string; dir: boolean } | { problem: string; hint?: string } {
+  if (p.includes("\0")) return { problem: "contains a NUL byte" };
+  const dir = p.endsWith("/");
+  const abs = isAbsolute(p) ? p : resolve(root, p);
+  const rel = relative(root, abs).split(sep).join("/");
+  if (rel === "" || rel === ".") return { problem: "is the project root itself", hint: "write outputs into a folder such as build/" };
+  if (rel.startsWith("../") || rel === ".." || isAbsolute(rel)) return { problem: "resolves outside the project root", hint: `outputs must be inside ${root}` };
+  if (rel === ".pipe" || rel.startsWith(".pipe/")) return { problem: "is inside .pipe/, pipe's own state folder", hint: "write outputs into a folder such as build/" };
+  if (rel === "node_modules" || rel.startsWith("node_modules/")) return { problem: "is inside node_modules/", hint: "write outputs into a folder such as build/" };
+  // A parent that is a symlink out of the project would let a write escape it.
+  let parent = dirname(abs);
+  while (!existsSync(parent) && parent !== dirname(parent)) parent = dirname(parent);
+  try {
+    const real = realpathSync(parent);
+    const realRoot = realpathSync(root);
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) return { problem: `resolves outside the project root through a symlink (${relative(root, parent)} -> ${real})`, hint: "outputs must be inside the project root" };
+  } catch {
+    // an unreadable parent is reported when the recipe runs
+  }
+  return { path: rel, dir };
+}
+
+function topoOrder(targets: Map<string, GraphTarget>): string[] {
+  const order: string[] = [];
+  const state = new Map<string, number>();
+  const ids = [...targets.keys()].sort();
+  for (const start of ids) {
+    if (state.has(start)) continue;
+    const stack: [string, number][] = [[start, 0]];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const deps = targets.get(top[0])!.deps;
+      if (top[1] < deps.length) {
+        const d = deps[top[1]++];
+        if (!state.has(d)) {
+          state.set(d, 1);
+          stack.push([d, 0]);
+        }
+      } else {
+        stack.pop();
+        state.set(top[0], 2);
+        order.push(top[0]);
+      }
+    }
+  }
+  return order;
+}

@@ -1,0 +1,130 @@
+/**
+ * The target graph: every target and family instance with its resolved inputs, outputs, params
+ * and edges. Immutable once built; no I/O here (see build.ts for construction).
+ */
+import type { Decl } from "../load/load.ts";
+import type { ParamValue } from "./param-values.ts";
+
+/** One declared input item, resolved to files. */
+export interface InputItem {
+  kind: "file" | "glob" | "dir" | "target";
+  /** As written: a path, a pattern, or the target id. */
+  spec: string;
+  /** Project-relative paths this item stands for (glob matches sorted; a target's outputs). */
+  files: string[];
+  /** For kind "target": the id of the target whose outputs these are. */
+  target?: string;
+}
+
+/** A list input (`inputs: [...]`) has one unnamed group; named inputs have one group per name. */
+export interface InputGroup {
+  name?: string;
+  /** True when the named entry is a single file/dir (ctx gets a string, not a list). */
+  single: boolean;
+  items: InputItem[];
+}
+
+export interface OutputDecl {
+  /** Name for record-shaped outputs. */
+  name?: string;
+  /** Project-relative, normalised, no trailing slash. */
+  path: string;
+  dir: boolean;
+}
+
+export interface ParamUse {
+  /** Name in ctx.params. */
+  local: string;
+  /** Command-line name (undefined for key params). */
+  cli?: string;
+  value: ParamValue;
+  isKey: boolean;
+}
+
+export interface GraphTarget {
+  /** `name` or `name[k=v,...]` (keys sorted). */
+  id: string;
+  name: string;
+  family?: string;
+  key?: Record<string, ParamValue>;
+  decl: Decl;
+  /** Where it (or the instance) was declared. */
+  location?: { file: string; line: number; column: number };
+  inputsShape: "list" | "record";
+  inputs: InputGroup[];
+  outputsShape: "list" | "record";
+  outputs: OutputDecl[];
+  params: ParamUse[];
+  env: string[];
+  cpu: number;
+  /** Ids of targets whose outputs this one reads, sorted. */
+  deps: string[];
+  description?: string;
+}
+
+export interface Graph {
+  root: string;
+  targets: Map<string, GraphTarget>;
+  /** Ids in dependency order (dependencies first). */
+  order: string[];
+  /** Reverse edges. */
+  dependents: Map<string, string[]>;
+  /** Declared output path -> owning target id. */
+  outputOwner: Map<string, string>;
+  /** What a bare `pipe build` builds. */
+  defaults: string[];
+}
+
+/** Every project-relative source file a target reads directly (not outputs of other targets). */
+export function sourceFiles(t: GraphTarget): string[] {
+  const out: string[] = [];
+  for (const g of t.inputs) for (const i of g.items) if (i.kind !== "target") out.push(...(i.kind === "dir" ? [i.files[0] + "/"] : i.files.filter((f) => !i.target)));
+  return out;
+}
+
+/** The transitive dependencies of `ids` (included), in dependency order. */
+export function closure(graph: Graph, ids: Iterable<string>): string[] {
+  const want = new Set<string>();
+  const stack = [...ids];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (want.has(id)) continue;
+    want.add(id);
+    for (const d of graph.targets.get(id)!.deps) stack.push(d);
+  }
+  return graph.order.filter((id) => want.has(id));
+}
+
+/** The transitive dependents of `ids` (included). */
+export function downstream(graph: Graph, ids: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  const stack = [...ids];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (out.has(id)) continue;
+    out.add(id);
+    for (const d of graph.dependents.get(id) ?? []) stack.push(d);
+  }
+  return out;
+}
+
+/** Formats an instance id: keys sorted, values as written on the command line. */
+export function instanceId(name: string, key: Record<string, ParamValue>): string {
+  const keys = Object.keys(key).sort();
+  return `${name}[${keys.map((k) => `${k}=${Array.isArray(key[k]) ? (key[k] as string[]).join(",") : String(key[k])}`).join(",")}]`;
+}
+
+/** Parses `name[k=v,...]`; values stay text. */
+export function parseTargetId(id: string): { name: string; key?: Record<string, string> } | undefined {
+  const m = /^([^[\]]+)(?:\[(.*)\])?$/.exec(id.trim());
+  if (!m) return undefined;
+  if (m[2] === undefined) return { name: m[1] };
+  const key: Record<string, string> = {};
+  if (m[2].trim() === "") return { name: m[1], key };
+  for (const part of m[2].split(",")) {
+    const eq = part.indexOf("=");
+    if (eq < 1) return undefined;
+    key[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return { name: m[1], key };
+}

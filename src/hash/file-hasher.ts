@@ -1,0 +1,196 @@
+/**
+ * Content hashes of files and directories, with a stat cache so unchanged files are not re-read.
+ *
+ * Stat cache rule (design.md): an entry is reused only when dev, ino, size, mtime (ns) and
+ * ctime (ns) all match, and the file was not modified "too close" to when it was hashed: a
+ * write in the same timestamp tick as the hash could leave mtime unchanged (git's racy rule).
+ * Such entries are re-hashed next time. Deleting the cache changes no decision.
+ *
+ * Directory identity (P17): sorted relative paths, entry type, exec bit, symlink target text,
+ * file content hashes and empty subdirectories.
+ */
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, type BigIntStats } from "node:fs";
+import { join } from "node:path";
+import { createHasher, hashBytes, hashString } from "./xxh.ts";
+
+export interface StatEntry {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+  hash: string;
+  /** Wall-clock ms when the content was read. */
+  hashedAt: number;
+}
+
+/** How close (ms) to its hash time a file's mtime may be before the entry is distrusted. */
+const RACY_MS = 50;
+/** Filesystems with whole-second timestamps (vfat: 2 s) need a wider margin. */
+const RACY_COARSE_MS = 2100;
+const BIG = 8 << 20;
+const CHUNK = 1 << 20;
+
+export type PathHash = { kind: "file" | "dir"; hash: string } | { kind: "missing" } | { kind: "dangling"; link: string };
+
+export interface HashProgress {
+  (path: string, doneBytes: number, totalBytes: number): void;
+}
+
+export class FileHasher {
+  readonly #root: string;
+  readonly #cache: Map<string, StatEntry>;
+  #dirty = false;
+  /** Number of files whose content was read (for tests and the bench). */
+  reads = 0;
+  readonly #onProgress?: HashProgress;
+
+  constructor(root: string, cache: Map<string, StatEntry>, onProgress?: HashProgress) {
+    this.#root = root;
+    this.#cache = cache;
+    this.#onProgress = onProgress;
+  }
+
+  get cache(): Map<string, StatEntry> {
+    return this.#cache;
+  }
+
+  get dirty(): boolean {
+    return this.#dirty;
+  }
+
+  /** Hash of a project-relative path: a file's content or a directory's tree. Follows symlinks. */
+  hashPath(rel: string): PathHash {
+    const abs = join(this.#root, rel);
+    let st: BigIntStats;
+    try {
+      st = statSync(abs, { bigint: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        try {
+          const l = lstatSync(abs);
+          if (l.isSymbolicLink()) return { kind: "dangling", link: readlinkSync(abs) };
+        } catch {
+          // truly missing
+        }
+        this.#cache.delete(rel);
+        return { kind: "missing" };
+      }
+      if (code === "ELOOP") throw Object.assign(new Error(`${rel} is a symlink loop`), { code });
+      throw e;
+    }
+    if (st.isDirectory()) return { kind: "dir", hash: this.#hashDir(rel, abs, 0) };
+    return { kind: "file", hash: this.#hashFile(rel, abs, st) };
+  }
+
+  /** Records the hash of a file pipe just wrote (its content is known), so it is not re-read. */
+  remember(rel: string, hash: string): void {
+    try {
+      const st = statSync(join(this.#root, rel), { bigint: true });
+      if (st.isFile()) this.#put(rel, st, hash);
+    } catch {
+      // not there: nothing to remember
+    }
+  }
+
+  /** Forgets everything under `rel` (after a restore or publish replaced it). */
+  forget(rel: string): void {
+    this.#cache.delete(rel);
+    const prefix = rel + "/";
+    for (const k of this.#cache.keys()) if (k.startsWith(prefix)) this.#cache.delete(k);
+    this.#dirty = true;
+  }
+
+  #put(rel: string, st: BigIntStats, hash: string): void {
+    this.#cache.set(rel, {
+      dev: Number(st.dev),
+      ino: Number(st.ino),
+      size: Number(st.size),
+      mtimeNs: String(st.mtimeNs),
+      ctimeNs: String(st.ctimeNs),
+      hash,
+      hashedAt: Date.now(),
+    });
+    this.#dirty = true;
+  }
+
+  #hashFile(rel: string, abs: string, st: BigIntStats): string {
+    const e = this.#cache.get(rel);
+    if (
+      e &&
+      e.size === Number(st.size) &&
+      e.ino === Number(st.ino) &&
+      e.dev === Number(st.dev) &&
+      e.mtimeNs === String(st.mtimeNs) &&
+      e.ctimeNs === String(st.ctimeNs) &&
+      !isRacy(st, e.hashedAt)
+    ) {
+      return e.hash;
+    }
+    const hashedAt = Date.now();
+    const hash = this.#read(rel, abs, Number(st.size));
+    this.reads++;
+    // Re-stat: if the file changed while we read it, do not cache (the hash may be torn).
+    const after = statSync(abs, { bigint: true });
+    if (after.mtimeNs === st.mtimeNs && after.size === st.size && after.ctimeNs === st.ctimeNs) {
+      this.#cache.set(rel, { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), hash, hashedAt });
+      this.#dirty = true;
+    } else this.#cache.delete(rel);
+    return hash;
+  }
+
+  #read(rel: string, abs: string, size: number): string {
+    if (size < BIG) return hashBytes(readFileSync(abs));
+    // Big files: constant memory, progress for the UI.
+    const h = createHasher();
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const fd = openSync(abs, "r");
+    let done = 0;
+    let lastReport = 0;
+    try {
+      for (;;) {
+        const n = readSync(fd, buf, 0, CHUNK, null);
+        if (n <= 0) break;
+        h.update(n === CHUNK ? buf : buf.subarray(0, n));
+        done += n;
+        if (this.#onProgress && done - lastReport >= 64 * CHUNK) {
+          lastReport = done;
+          this.#onProgress(rel, done, size);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return h.digest();
+  }
+
+  #hashDir(rel: string, abs: string, depth: number): string {
+    if (depth > 64) throw new Error(`${rel}: directory nesting too deep (a symlink loop?)`);
+    const lines: string[] = [];
+    const walk = (relDir: string, absDir: string, prefix: string) => {
+      const entries = readdirSync(absDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      if (entries.length === 0 && prefix !== "") lines.push(`d ${prefix}`);
+      for (const ent of entries) {
+        const childRel = `${relDir}/${ent.name}`;
+        const childAbs = join(absDir, ent.name);
+        const name = prefix + ent.name;
+        if (ent.isSymbolicLink()) lines.push(`l ${name} ${readlinkSync(childAbs)}`);
+        else if (ent.isDirectory()) walk(childRel, childAbs, name + "/");
+        else if (ent.isFile()) {
+          const st = statSync(childAbs, { bigint: true });
+          const exec = (Number(st.mode) & 0o111) !== 0 ? "x" : "-";
+          lines.push(`f ${name} ${exec} ${this.#hashFile(childRel, childAbs, st)}`);
+        } else lines.push(`o ${name}`);
+      }
+    };
+    walk(rel, abs, "");
+    return hashString("dir-v1\n" + lines.join("\n"));
+  }
+}
+
+function isRacy(st: BigIntStats, hashedAt: number): boolean {
+  const mtimeMs = Number(st.mtimeNs / 1000000n);
+  const coarse = st.mtimeNs % 1000000000n === 0n;
+  return hashedAt - mtimeMs < (coarse ? RACY_COARSE_MS : RACY_MS);
+}

@@ -1,0 +1,211 @@
+/**
+ * The recipe code hash: what of the code can change a target's outputs.
+ *
+ * Precision bar (design.md "Code"): editing a recipe, or a local module it imports, makes that
+ * target stale and no other; adding or editing an unrelated target makes nothing stale;
+ * comments and formatting never count. How:
+ *
+ * 1. The recipe function's source text, as compiled by esbuild (which reprints the code, so
+ *    comments and formatting are already gone), is located in the compiled module that defines
+ *    it (the Pipelinefile or a recipes/ module).
+ * 2. That module is split into its top-level statements. Starting from the identifiers the
+ *    function mentions, we take every top-level statement that declares one of them (helpers,
+ *    constants, params), transitively. Unrelated statements (other targets) are not taken.
+ * 3. Identifiers bound by imports pull in the imported local module whole (its normalised
+ *    hash and those of its own local imports), or the package's installed version.
+ *
+ * Identifiers are collected as every name-like token (even inside strings): a superset, so an
+ * over-approximation rebuilds too much, never too little. When the function cannot be located
+ * in exactly one module, or the module graph has a dynamic import, we fall back to every local
+ * module (coarse, but never stale-blind).
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { hashString } from "../hash/xxh.ts";
+import type { Compiled, ModuleInfo } from "./compile.ts";
+
+export interface CodeHash {
+  hash: string;
+  /** Project-relative local modules that count, for `pipe why`. */
+  files: string[];
+  /** name@version of packages that count. */
+  packages: string[];
+}
+
+interface Statement {
+  text: string;
+  declares: string[];
+}
+
+const IDENT = /[A-Za-z_$][\w$]*/g;
+
+export class CodeHasher {
+  readonly #root: string;
+  readonly #compiled: Compiled;
+  readonly #texts = new Map<string, string>();
+  readonly #statements = new Map<string, Statement[]>();
+  readonly #closure = new Map<string, { hashes: string[]; files: string[]; packages: string[] }>();
+  readonly #memo = new Map<Function, CodeHash>();
+  readonly #versions = new Map<string, string>();
+  readonly #dynamic: boolean;
+
+  constructor(root: string, compiled: Compiled) {
+    this.#root = root;
+    this.#compiled = compiled;
+    this.#dynamic = Object.values(compiled.modules).some((m) => m.dynamic);
+  }
+
+  /** The code hash of a recipe function (memoised per function). */
+  hashOf(fn: Function): CodeHash {
+    const known = this.#memo.get(fn);
+    if (known) return known;
+    const text = Function.prototype.toString.call(fn);
+    const owners = this.#dynamic ? [] : Object.values(this.#compiled.modules).filter((m) => this.#text(m).includes(text));
+    let result: CodeHash;
+    if (owners.length !== 1) result = this.#coarse(text);
+    else {
+      const m = owners[0];
+      const stmts = this.#stmts(m);
+      const taken = new Set<Statement>();
+      const modules = new Set<string>();
+      const packages = new Set<string>();
+      const seen = new Set<string>();
+      const queue = [...new Set(text.match(IDENT) ?? [])];
+      while (queue.length) {
+        const id = queue.pop()!;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const bound = m.bindings[id];
+        if (bound !== undefined) {
+          if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
+          else modules.add(bound);
+          continue;
+        }
+        for (const s of stmts) {
+          if (!taken.has(s) && s.declares.includes(id)) {
+            taken.add(s);
+            for (const x of new Set(s.text.match(IDENT) ?? [])) queue.push(x);
+          }
+        }
+      }
+      const parts: string[] = [text, ...[...taken].map((s) => s.text)];
+      const files = new Set<string>([relative(this.#root, m.source)]);
+      const pk = new Set<string>();
+      for (const p of packages) pk.add(this.#pkgVersion(p, m.source));
+      for (const dep of [...modules].sort()) {
+        const c = this.#moduleClosure(dep);
+        parts.push(...c.hashes);
+        c.files.forEach((f) => files.add(f));
+        c.packages.forEach((p) => pk.add(p));
+      }
+      const pkgs = [...pk].sort();
+      result = { hash: hashString(["code-v1", ...parts, ...pkgs].join("\u0000")), files: [...files].sort(), packages: pkgs };
+    }
+    this.#memo.set(fn, result);
+    return result;
+  }
+
+  #coarse(text: string): CodeHash {
+    const mods = Object.values(this.#compiled.modules).sort((a, b) => (a.source < b.source ? -1 : 1));
+    const pk = new Set<string>();
+    for (const m of mods) for (const p of m.packages) pk.add(this.#pkgVersion(p, m.source));
+    const pkgs = [...pk].sort();
+    return { hash: hashString(["code-coarse-v1", text, ...mods.map((m) => m.normHash), ...pkgs].join("\u0000")), files: mods.map((m) => relative(this.#root, m.source)), packages: pkgs };
+  }
+
+  #moduleClosure(source: string): { hashes: string[]; files: string[]; packages: string[] } {
+    const known = this.#closure.get(source);
+    if (known) return known;
+    const hashes: string[] = [];
+    const files: string[] = [];
+    const packages = new Set<string>();
+    const seen = new Set<string>();
+    const stack = [source];
+    while (stack.length) {
+      const s = stack.pop()!;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      const m = this.#compiled.modules[s];
+      if (!m) {
+        hashes.push(`missing:${s}`);
+        continue;
+      }
+      hashes.push(m.normHash);
+      files.push(relative(this.#root, s));
+      for (const p of m.packages) packages.add(this.#pkgVersion(p, s));
+      stack.push(...m.deps);
+    }
+    const result = { hashes: hashes.sort(), files: files.sort(), packages: [...packages].sort() };
+    this.#closure.set(source, result);
+    return result;
+  }
+
+  #pkgVersion(name: string, from: string): string {
+    if (name === "pipefile") return "pipefile";
+    const key = `${name}\u0000${dirname(from)}`;
+    const known = this.#versions.get(key);
+    if (known) return known;
+    let version = "?";
+    for (let dir = dirname(from); ; dir = dirname(dir)) {
+      try {
+        version = JSON.parse(readFileSync(join(dir, "node_modules", name, "package.json"), "utf8")).version ?? "?";
+        break;
+      } catch {
+        if (dirname(dir) === dir) break;
+      }
+    }
+    const v = `${name}@${version}`;
+    this.#versions.set(key, v);
+    return v;
+  }
+
+  #text(m: ModuleInfo): string {
+    let t = this.#texts.get(m.source);
+    if (t === undefined) {
+      t = readFileSync(join(this.#compiled.dir, m.compiled), "utf8").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
+      this.#texts.set(m.source, t);
+    }
+    return t;
+  }
+
+  /** Top-level statements: esbuild prints each at column 0 and indents what is inside. */
+  #stmts(m: ModuleInfo): Statement[] {
+    const known = this.#statements.get(m.source);
+    if (known) return known;
+    const out: Statement[] = [];
+    let cur: string[] = [];
+    const flush = () => {
+      if (cur.length) {
+        const text = cur.join("\n");
+        out.push({ text, declares: declaredNames(text) });
+      }
+      cur = [];
+    };
+    for (const line of this.#text(m).split("\n")) {
+      if (line !== "" && !/^[\s})\]]/.test(line)) flush();
+      cur.push(line);
+    }
+    flush();
+    this.#statements.set(m.source, out);
+    return out;
+  }
+}
+
+/** Names a top-level statement declares (functions, classes, variables incl. destructuring). */
+export function declaredNames(text: string): string[] {
+  const first = text.split("\n")[0];
+  let m = /^(?:export\s+)?(?:default\s+)?(?:async\s+)?function\*?\s*([\w$]+)/.exec(first) ?? /^(?:export\s+)?class\s+([\w$]+)/.exec(first);
+  if (m) return [m[1]];
+  m = /^(?:export\s+)?(?:const|let|var)\s+([\s\S]*)$/.exec(text);
+  if (m) {
+    // Every `name =` / destructured name at the declaration's top level (before each top-level "=").
+    const names: string[] = [];
+    const decl = m[1];
+    const simple = decl.matchAll(/(?:^|,\s*)([\w$]+)\s*=/g);
+    for (const s of simple) names.push(s[1]);
+    const destruct = /^[{[]([^=]*)[}\]]\s*=/.exec(decl);
+    if (destruct) for (const x of destruct[1].match(IDENT) ?? []) names.push(x);
+    return names;
+  }
+  return [];
+}

@@ -1,0 +1,297 @@
+/**
+ * Compiles Pipelinefile.ts and the local modules it imports to plain ESM, once per content.
+ *
+ * Why not tsx: its start-up alone costs ~120 ms per `pipe` run (ecosystem.md §2, §10), and
+ * `pipe` runs from git hooks. Here esbuild compiles each local module separately (so modules
+ * keep their identity and their own source map), writes them to a cache folder keyed by the
+ * content of every source, and later runs import the cached JS with plain node: a no-op start
+ * pays only for reading and hashing the sources.
+ *
+ * Cache layout (`<cacheRoot>` is `node_modules/.cache/pipe` under the project root, or
+ * `.pipe/compiled` when the project has no node_modules):
+ *   <cacheRoot>/index-<pf hash>.json   { version, key, files: [[absPath, contentHash]...] }
+ *   <cacheRoot>/<key>/manifest.json   ModuleInfo for every module
+ *   <cacheRoot>/<key>/<rel>.mjs       compiled modules, relative imports rewritten to .mjs
+ * The cache is derived data: deleting it changes no decision. It lives outside `.pipe/` so
+ * read-only commands (status, why, graph) never write to the state folder.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { hashString } from "../hash/xxh.ts";
+import { UserError, type Diagnostic } from "../util/errors.ts";
+
+const FORMAT = 1;
+
+/** What the code hash needs to know about one local module. */
+export interface ModuleInfo {
+  /** Absolute path of the source (.ts/.js). */
+  source: string;
+  /** Path of the compiled file, relative to the cache key folder. */
+  compiled: string;
+  /** Hash of the module's normalised code (comments and formatting do not count). */
+  normHash: string;
+  /** Local modules it imports (absolute source paths). */
+  deps: string[];
+  /** Import bindings: local name -> source path (local) or "pkg:<name>" (package). */
+  bindings: Record<string, string>;
+  /** Packages it imports, by name. */
+  packages: string[];
+  /** True when it uses a dynamic import: precision cannot be established. */
+  dynamic: boolean;
+}
+
+export interface Compiled {
+  /** file URL of the compiled Pipelinefile. */
+  entryUrl: string;
+  /** Folder of the compiled modules. */
+  dir: string;
+  modules: Record<string, ModuleInfo>;
+  /** Whether this load compiled (true) or reused the cache (false). */
+  compiledNow: boolean;
+}
+
+interface IndexFile {
+  version: number;
+  key: string;
+  files: [string, string][];
+}
+
+/** The API module that `import ... from "pipefile"` means: the running pipe's own. */
+const API_URL = new URL("../index.js", import.meta.url).href;
+
+export function cacheRootFor(root: string): string {
+  const nm = join(root, "node_modules");
+  return existsSync(nm) ? join(nm, ".cache", "pipe") : join(root, ".pipe", "compiled");
+}
+
+function readText(p: string): string | undefined {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+function ownVersion(): string {
+  try {
+    return JSON.parse(readFileSync(fileURLToPath(new URL("../../../package.json", import.meta.url)), "utf8")).version ?? "0";
+  } catch {
+    return "0";
+  }
+}
+
+/** Compiles (or reuses) the Pipelinefile at `pfPath`. Throws UserError on syntax errors. */
+export async function compilePipelinefile(root: string, pfPath: string, options: { write: boolean }): Promise<Compiled> {
+  const cacheRoot = cacheRootFor(root);
+  // The cache under node_modules is not state: read-only commands may fill it too.
+  if (!cacheRoot.startsWith(join(root, ".pipe"))) options = { write: true };
+  const indexPath = join(cacheRoot, `index-${hashString(pfPath).slice(0, 16)}.json`);
+  const salt = `${FORMAT}:${ownVersion()}:${API_URL}`;
+  const index = readText(indexPath);
+  if (index) {
+    try {
+      const parsed = JSON.parse(index) as IndexFile;
+      const fresh = parsed.version === FORMAT && parsed.files.every(([p, h]) => {
+        const text = readText(p);
+        return text !== undefined && hashString(text) === h;
+      });
+      const dir = join(cacheRoot, parsed.key);
+      const manifest = fresh ? readText(join(dir, "manifest.json")) : undefined;
+      if (fresh && manifest && parsed.key === keyOf(salt, parsed.files)) {
+        const modules = JSON.parse(manifest) as Record<string, ModuleInfo>;
+        return { entryUrl: pathToFileURL(join(dir, modules[pfPath].compiled)).href, dir, modules, compiledNow: false };
+      }
+    } catch {
+      // A corrupt index is only a cache miss.
+    }
+  }
+  return compileFresh(root, pfPath, cacheRoot, indexPath, salt, options);
+}
+
+function keyOf(salt: string, files: [string, string][]): string {
+  return hashString(salt + "\n" + files.map(([p, h]) => `${p}\t${h}`).join("\n")).slice(0, 24);
+}
+
+type Esbuild = typeof import("esbuild");
+
+async function compileFresh(root: string, pfPath: string, cacheRoot: string, indexPath: string, salt: string, options: { write: boolean }): Promise<Compiled> {
+  const esbuild: Esbuild = await import("esbuild");
+  // 1. The module graph: a bundle pass with every package external, for its metafile only.
+  let meta: import("esbuild").Metafile;
+  try {
+    const result = await esbuild.build({
+      entryPoints: [pfPath],
+      absWorkingDir: root,
+      bundle: true,
+      packages: "external",
+      write: false,
+      metafile: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "silent",
+      plugins: [{ name: "pipefile-external", setup: (b) => b.onResolve({ filter: /^pipefile(\/.*)?$/ }, (a) => ({ path: a.path, external: true })) }],
+    });
+    meta = result.metafile;
+  } catch (e) {
+    throw compileError(e, root);
+  }
+  const files: [string, string][] = [];
+  const modules: Record<string, ModuleInfo> = {};
+  const outputs: [string, string][] = [];
+  const sources = Object.keys(meta.inputs);
+  const relOf = (abs: string) => {
+    const rel = relative(root, abs);
+    return (rel.startsWith("..") || isAbsolute(rel) ? join("_ext", abs.replace(/[:\\]/g, "_")) : rel).replace(/\.[cm]?[jt]sx?$/, "") + ".mjs";
+  };
+  for (const input of sources) {
+    const abs = resolve(root, input);
+    const text = readFileSync(abs, "utf8");
+    files.push([abs, hashString(text)]);
+    const imports = meta.inputs[input].imports;
+    const rewrite = new Map<string, string>();
+    const deps: string[] = [];
+    const packages = new Set<string>();
+    let dynamic = false;
+    for (const imp of imports) {
+      if (imp.kind === "dynamic-import" || imp.kind === "require-call") dynamic = true;
+      if (!imp.original) continue;
+      if (imp.external) {
+        if (/^pipefile(\/|$)/.test(imp.original)) rewrite.set(imp.original, API_URL);
+        else if (!imp.original.startsWith("node:") && !imp.original.startsWith(".")) packages.add(packageName(imp.original));
+      } else {
+        const depAbs = resolve(root, imp.path);
+        deps.push(depAbs);
+        let rel = relative(dirname(relOf(abs)), relOf(depAbs));
+        if (!rel.startsWith(".")) rel = "./" + rel;
+        rewrite.set(imp.original, rel);
+      }
+    }
+    const loader = /\.tsx$/.test(abs) ? "tsx" : /\.[cm]?ts$/.test(abs) ? "ts" : /\.jsx$/.test(abs) ? "jsx" : "js";
+    const url = pathToFileURL(abs).href;
+    let code: string;
+    let norm: string;
+    try {
+      code = (
+        await esbuild.transform(text, {
+          loader,
+          format: "esm",
+          target: "node20",
+          sourcemap: "inline",
+          sourcefile: abs,
+          define: { "import.meta.url": JSON.stringify(url), "import.meta.dirname": JSON.stringify(dirname(abs)), "import.meta.filename": JSON.stringify(abs) },
+        })
+      ).code;
+      // The normalised form the code hash uses: no comments, no formatting, no absolute paths.
+      norm = (await esbuild.transform(text, { loader, format: "esm", target: "node20", minifyWhitespace: true, legalComments: "none" })).code;
+    } catch (e) {
+      throw compileError(e, root);
+    }
+    code = code.replace(/(\bfrom\s*|\bimport\s*\(?\s*)"([^"]+)"/g, (m, pre: string, spec: string) => {
+      const to = rewrite.get(spec);
+      return to === undefined ? m : `${pre}${JSON.stringify(to)}`;
+    });
+    modules[abs] = {
+      source: abs,
+      compiled: relOf(abs),
+      normHash: hashString(norm),
+      deps,
+      bindings: importBindings(code, rewrite, root, abs, relOf),
+      packages: [...packages].sort(),
+      dynamic,
+    };
+    outputs.push([relOf(abs), code]);
+  }
+  files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const key = keyOf(salt, files);
+  let dir = join(cacheRoot, key);
+  if (options.write && !existsSync(join(dir, "manifest.json"))) {
+    // Write into a temp folder and rename it into place, so a reader never sees half a cache.
+    const tmp = join(cacheRoot, `.tmp-${process.pid}-${Date.now()}`);
+    for (const [rel, code] of outputs) {
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      writeFileSync(join(tmp, rel), code);
+    }
+    writeFileSync(join(tmp, "manifest.json"), JSON.stringify(modules));
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another process won the race: same content
+    }
+  } else if (!options.write) {
+    // A read-only command in a project without node_modules: compile into a private temp folder
+    // (only `pipefile` and node: builtins can be imported there anyway), removed on exit.
+    dir = join(tmpdir(), `pipe-ro-${process.pid}-${Date.now()}`);
+    for (const [rel, code] of outputs) {
+      mkdirSync(dirname(join(dir, rel)), { recursive: true });
+      writeFileSync(join(dir, rel), code);
+    }
+    const cleanup = dir;
+    process.once("exit", () => rmSync(cleanup, { recursive: true, force: true }));
+  }
+  if (options.write) {
+    const idx: IndexFile = { version: FORMAT, key, files };
+    const tmpIdx = `${indexPath}.${process.pid}.tmp`;
+    writeFileSync(tmpIdx, JSON.stringify(idx));
+    renameSync(tmpIdx, indexPath);
+  }
+  return { entryUrl: pathToFileURL(join(dir, modules[pfPath].compiled)).href, dir, modules, compiledNow: true };
+}
+
+function packageName(spec: string): string {
+  const parts = spec.split("/");
+  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+/** Local names bound by import statements of compiled code (esbuild prints one per line). */
+function importBindings(code: string, rewrite: Map<string, string>, root: string, abs: string, relOf: (a: string) => string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const backToSource = new Map<string, string>();
+  for (const [orig, rel] of rewrite) backToSource.set(rel, orig);
+  const re = /^import\s+(.+?)\s+from\s*"([^"]+)";?$/gm;
+  for (const m of code.matchAll(re)) {
+    const clause = m[1];
+    const spec = m[2];
+    const orig = backToSource.get(spec) ?? spec;
+    let target: string;
+    if (spec.startsWith(".")) {
+      target = resolve(dirname(abs), orig);
+    } else target = `pkg:${/^pipefile(\/|$)/.test(orig) || spec === API_URL ? "pipefile" : packageName(orig)}`;
+    for (const name of bindingNames(clause)) out[name] = target;
+  }
+  void root;
+  void relOf;
+  return out;
+}
+
+function bindingNames(clause: string): string[] {
+  const names: string[] = [];
+  const ns = /\*\s+as\s+([\w$]+)/.exec(clause);
+  if (ns) names.push(ns[1]);
+  const braces = /\{([^}]*)\}/.exec(clause);
+  if (braces) {
+    for (const part of braces[1].split(",")) {
+      const p = part.trim();
+      if (!p) continue;
+      const as = /\bas\s+([\w$]+)$/.exec(p);
+      names.push(as ? as[1] : p.replace(/^type\s+/, ""));
+    }
+  }
+  const def = /^([\w$]+)\s*(,|$)/.exec(clause.trim());
+  if (def) names.push(def[1]);
+  return names;
+}
+
+function compileError(e: unknown, root: string): UserError {
+  const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number; lineText: string } | null }[] }).errors;
+  if (!errors?.length) return new UserError({ message: `could not compile the Pipelinefile: ${(e as Error).message}` });
+  const diags: Diagnostic[] = errors.map((er) => ({
+    message: `Pipelinefile does not compile: ${er.text}`,
+    location: er.location ? { file: resolve(root, er.location.file), line: er.location.line, column: er.location.column + 1 } : undefined,
+    details: er.location ? [`${er.location.line} | ${er.location.lineText}`, `${" ".repeat(String(er.location.line).length)} | ${" ".repeat(er.location.column)}^`] : undefined,
+    hint: "fix the syntax error above",
+  }));
+  return new UserError(diags);
+}

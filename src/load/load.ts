@@ -1,0 +1,207 @@
+/**
+ * Finds, compiles and evaluates the Pipelinefile, and names what it declares. Returns a value
+ * (no registry, no globals): the declarations, their names and the module info the code hash
+ * needs.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
+import { isParam, type Param } from "../api/params.ts";
+import { UserError, type Diagnostic } from "../util/errors.ts";
+import { compilePipelinefile, type Compiled } from "./compile.ts";
+import { parseFirstForeignFrame } from "../api/site.ts";
+
+export const PIPELINEFILE_NAMES = ["Pipelinefile.ts", "Pipelinefile.mts", "Pipelinefile.js", "Pipelinefile.mjs"];
+
+/** Looks for a Pipelinefile in `cwd` and its parents. */
+export function findPipelinefile(cwd: string, explicit?: string): string {
+  if (explicit) {
+    const p = resolve(cwd, explicit);
+    if (!existsSync(p)) throw new UserError({ message: `Pipelinefile ${JSON.stringify(explicit)} does not exist`, hint: `looked for ${p}` });
+    return p;
+  }
+  let dir = resolve(cwd);
+  for (;;) {
+    for (const name of PIPELINEFILE_NAMES) {
+      const p = join(dir, name);
+      if (existsSync(p)) return p;
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw new UserError({
+    message: `no Pipelinefile.ts found in ${resolve(cwd)} or any parent folder`,
+    hint: "create a Pipelinefile.ts at your project root (see the README's quick start), or pass --file <path>",
+  });
+}
+
+export type Decl = Target | Family;
+
+/** What the Pipelinefile declares, named. */
+export interface PipelineSpec {
+  root: string;
+  file: string;
+  /** Every named target and family, by name. */
+  decls: Map<string, Decl>;
+  /** Names by declaration object. */
+  names: Map<Decl, string>;
+  /** What a bare `pipe build` builds (targets or instances). */
+  defaults: (Target | Instance)[];
+  /** Every param reachable from the declarations, by command-line name. */
+  params: Map<string, Param>;
+  compiled: Compiled;
+}
+
+export interface LoadOptions {
+  /** Whether the compile cache may be written (false for read-only commands without node_modules). */
+  write: boolean;
+  /** Evaluation timeout (ms). */
+  timeoutMs?: number;
+}
+
+/** Compiles and evaluates the Pipelinefile, then names its declarations. */
+export async function loadPipelinefile(file: string, options: LoadOptions): Promise<PipelineSpec> {
+  const root = dirname(file);
+  const compiled = await compilePipelinefile(root, file, { write: options.write });
+  const ns = await evaluate(compiled.entryUrl, file, options.timeoutMs ?? 30_000);
+  return nameDeclarations(root, file, ns, compiled);
+}
+
+/** Imports the compiled module. Errors thrown at load become UserErrors with their location. */
+export async function evaluate(url: string, file: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  process.setSourceMapsEnabled(true);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UserError({ message: `Pipelinefile evaluation did not finish within ${Math.round(timeoutMs / 1000)}s`, location: { file, line: 1, column: 1 }, hint: "look for a top-level await that never settles or an endless loop" })), timeoutMs);
+    timer.unref();
+  });
+  try {
+    return (await Promise.race([import(url), timeout])) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const err = e as Error;
+    const loc = parseFirstForeignFrame(err?.stack ?? "");
+    throw new UserError({
+      message: `Pipelinefile failed while loading: ${err?.message ?? String(e)}`,
+      location: loc ?? { file, line: 1, column: 1 },
+      hint: "fix the error above; nothing was run",
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function siteOf(d: { site: { location: () => { file: string; line: number; column: number } | undefined } }) {
+  return d.site.location();
+}
+
+/**
+ * Names come from export names (or the `name` option). Arrays and objects of targets may be
+ * exported too (programmatic declarations), if each has a `name`. Targets only referenced as
+ * inputs must have a `name`.
+ */
+export function nameDeclarations(root: string, file: string, ns: Record<string, unknown>, compiled: Compiled): PipelineSpec {
+  const diags: Diagnostic[] = [];
+  const decls = new Map<string, Decl>();
+  const names = new Map<Decl, string>();
+  const params = new Map<string, Param>();
+  const paramSites = new Map<Param, string>();
+
+  const add = (d: Decl, exportName: string | undefined) => {
+    if (names.has(d)) return;
+    const name = (d.options as { name?: string }).name ?? exportName;
+    if (!name) {
+      diags.push({ message: "a target has no name", location: siteOf(d), hint: "export it (`export const x = target(...)`) or give it `name: \"...\"`" });
+      return;
+    }
+    if (!/^[A-Za-z_][A-Za-z0-9_.:/-]*$/.test(name)) {
+      diags.push({ message: `target name ${JSON.stringify(name)} is not valid`, location: siteOf(d), hint: "use letters, digits and _ . : / -" });
+      return;
+    }
+    const prev = decls.get(name);
+    if (prev && prev !== d) {
+      const loc = siteOf(prev);
+      diags.push({ message: `two targets are named ${JSON.stringify(name)}`, location: siteOf(d), details: loc ? [`the other one is at ${loc.file}:${loc.line}:${loc.column}`] : undefined, hint: "rename one of them" });
+      return;
+    }
+    decls.set(name, d);
+    names.set(d, name);
+  };
+
+  const visitExport = (value: unknown, exportName: string | undefined, depth: number) => {
+    const kind = declKind(value);
+    if (kind === "target" || kind === "family") add(value as Decl, exportName);
+    else if (kind === "instance") add((value as Instance).family, undefined);
+    else if (isParam(value)) {
+      if (exportName && !value.name) paramSites.set(value, exportName);
+    } else if (depth < 2 && Array.isArray(value)) value.forEach((v) => visitExport(v, undefined, depth + 1));
+    else if (depth < 2 && value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+      for (const v of Object.values(value)) visitExport(v, undefined, depth + 1);
+    }
+  };
+  for (const [exportName, value] of Object.entries(ns)) {
+    if (exportName === "default") continue;
+    visitExport(value, exportName, 0);
+  }
+
+  const defaults: (Target | Instance)[] = [];
+  const def = ns.default;
+  for (const v of def === undefined ? [] : Array.isArray(def) ? def : [def]) {
+    const kind = declKind(v);
+    if (kind === "target" || kind === "instance") {
+      defaults.push(v as Target | Instance);
+      visitExport(v, undefined, 1);
+    } else if (kind === "family") {
+      diags.push({ message: "the default export lists a family; list instances instead", location: siteOf(v as Family), hint: "e.g. export default [trend({ attribute: \"recovered\" })]" });
+    } else diags.push({ message: "the default export must be a target or a list of targets", location: { file, line: 1, column: 1 }, hint: "export default [report]" });
+  }
+
+  // Referenced-only declarations (inputs of named targets); they need explicit names.
+  const queue = [...decls.values()];
+  while (queue.length) {
+    const d = queue.pop()!;
+    for (const ref of staticRefs(d)) {
+      const target = declKind(ref) === "instance" ? (ref as Instance).family : (ref as Target);
+      if (!names.has(target)) {
+        add(target, undefined);
+        if (names.has(target)) queue.push(target);
+      }
+    }
+    for (const [local, p] of Object.entries((d.options.params ?? {}) as Record<string, unknown>)) {
+      if (!isParam(p)) {
+        diags.push({ message: `params.${local} of target ${JSON.stringify(names.get(d))} is not a param`, location: siteOf(d), hint: "declare it with param.int(...), param.string(...), ..." });
+        continue;
+      }
+      const cli = p.name ?? paramSites.get(p) ?? local;
+      const prev = params.get(cli);
+      if (prev && prev !== p) {
+        const loc = prev.site.location();
+        diags.push({ message: `two different params are named ${JSON.stringify(cli)}`, location: p.site.location(), details: loc ? [`the other one is at ${loc.file}:${loc.line}:${loc.column}`] : undefined, hint: "declare the param once and share it between targets" });
+      } else params.set(cli, p);
+    }
+  }
+  if (diags.length) throw new UserError(diags);
+  return { root, file, decls, names, defaults, params, compiled };
+}
+
+/** Target references that can be seen without calling anything (static inputs). */
+function staticRefs(d: Decl): (Target | Instance)[] {
+  const inputs = d.options.inputs;
+  if (!inputs || typeof inputs === "function") return [];
+  const out: (Target | Instance)[] = [];
+  const visit = (x: unknown) => {
+    const k = declKind(x);
+    if (k === "target" || k === "instance") out.push(x as Target | Instance);
+    else if (Array.isArray(x)) x.forEach(visit);
+  };
+  if (Array.isArray(inputs)) inputs.forEach(visit);
+  else Object.values(inputs as Record<string, unknown>).forEach(visit);
+  return out;
+}
+
+/** The command-line name of a param as the spec knows it. */
+export function paramName(spec: PipelineSpec, p: Param, local: string): string {
+  for (const [name, q] of spec.params) if (q === p) return name;
+  return p.name ?? local;
+}

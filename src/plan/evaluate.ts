@@ -1,0 +1,140 @@
+/**
+ * Evaluates targets against the filesystem and the records: input hashes, fingerprint parts,
+ * decision. Shared by `pipe build` (at run time, as dependencies finish) and by the read-only
+ * commands (`status`, `why`, `graph`, `--dry-run`), which predict with `predict()`.
+ */
+import type { Graph, GraphTarget } from "../graph/graph.ts";
+import type { FileHasher } from "../hash/file-hasher.ts";
+import type { CodeHasher } from "../load/code-hash.ts";
+import type { OutputCache } from "../state/cache.ts";
+import type { BuildRecord, FingerprintParts, OutputRecord, RecordStore } from "../state/records.ts";
+import { decide, envParts, fingerprintOf, fingerprintParts, type Decision, type OutputState } from "./fingerprint.ts";
+
+export interface Evaluation {
+  fingerprint: string;
+  parts: FingerprintParts;
+  decision: Decision;
+}
+
+/** An input that cannot be hashed: the target cannot run. */
+export interface InputProblem {
+  problem: string;
+}
+
+export class Evaluator {
+  readonly graph: Graph;
+  readonly records: RecordStore;
+  readonly cache: OutputCache;
+  readonly hasher: FileHasher;
+  readonly code: CodeHasher;
+  readonly #envKey: string;
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(o: { graph: Graph; records: RecordStore; cache: OutputCache; hasher: FileHasher; code: CodeHasher; envKey: string; env: NodeJS.ProcessEnv }) {
+    this.graph = o.graph;
+    this.records = o.records;
+    this.cache = o.cache;
+    this.hasher = o.hasher;
+    this.code = o.code;
+    this.#envKey = o.envKey;
+    this.#env = o.env;
+  }
+
+  /** Current hashes of a target's declared outputs on disk. */
+  outputState(t: GraphTarget): OutputState {
+    const out: OutputState = new Map();
+    for (const o of t.outputs) {
+      const h = this.hasher.hashPath(o.path);
+      out.set(o.path, h.kind === "file" || h.kind === "dir" ? { kind: h.kind, hash: h.hash } : undefined);
+    }
+    return out;
+  }
+
+  /**
+   * (path, hash) of every input file. `produced` gives the hashes of files that dependencies
+   * produce (their recorded outputs), which win over the disk: a restorable dependency's
+   * output is not on disk yet.
+   */
+  inputHashes(t: GraphTarget, produced: Map<string, OutputRecord>): [string, string][] | InputProblem {
+    const out: [string, string][] = [];
+    const seen = new Set<string>();
+    const add = (path: string): InputProblem | undefined => {
+      if (seen.has(path)) return undefined;
+      seen.add(path);
+      const p = produced.get(path);
+      if (p) {
+        out.push([p.kind === "dir" ? path + "/" : path, p.hash]);
+        return undefined;
+      }
+      let h;
+      try {
+        h = this.hasher.hashPath(path);
+      } catch (e) {
+        return { problem: `cannot read input ${path}: ${(e as Error).message}` };
+      }
+      if (h.kind === "missing") return { problem: `input ${JSON.stringify(path)} is missing` };
+      if (h.kind === "dangling") return { problem: `input ${JSON.stringify(path)} is a dangling symlink -> ${h.link}` };
+      out.push([h.kind === "dir" ? path + "/" : path, h.hash]);
+      return undefined;
+    };
+    for (const g of t.inputs) {
+      for (const it of g.items) {
+        for (const f of it.files) {
+          const problem = add(f);
+          if (problem) return problem;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Evaluates one target given its dependencies' outputs. */
+  evaluate(t: GraphTarget, produced: Map<string, OutputRecord>): Evaluation | InputProblem {
+    const inputs = this.inputHashes(t, produced);
+    if ("problem" in inputs) return inputs;
+    const run = (t.decl.options as { run?: unknown }).run;
+    const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
+    const parts = fingerprintParts(t, code, inputs, envParts(t.env, this.#env, this.#envKey));
+    const fingerprint = fingerprintOf(parts);
+    const record = this.records.get(fingerprint);
+    const outputs = record ? this.outputState(t) : new Map();
+    const decision = decide(fingerprint, parts, record, this.records.latest(t.id), outputs, (o) => this.cache.has(o.hash, o.kind));
+    return { fingerprint, parts, decision };
+  }
+}
+
+export interface Prediction {
+  state: "up-to-date" | "restorable" | "stale";
+  reasons: string[];
+  evaluation?: Evaluation;
+  /** The record whose outputs dependents will see (up to date / restorable). */
+  record?: BuildRecord;
+}
+
+/**
+ * What a build would do, without doing it (read-only). A target below a stale dependency is
+ * predicted stale "because its dependency will rebuild": early cutoff may still spare it.
+ */
+export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
+  const out = new Map<string, Prediction>();
+  for (const id of ids) {
+    const t = ev.graph.targets.get(id)!;
+    const staleDeps = t.deps.filter((d) => out.get(d)?.state === "stale");
+    if (staleDeps.length) {
+      out.set(id, { state: "stale", reasons: staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`) });
+      continue;
+    }
+    const produced = new Map<string, OutputRecord>();
+    for (const d of t.deps) for (const o of out.get(d)?.record?.outputs ?? []) produced.set(o.path, o);
+    const e = ev.evaluate(t, produced);
+    if ("problem" in e) {
+      out.set(id, { state: "stale", reasons: [e.problem] });
+      continue;
+    }
+    const dec = e.decision;
+    if (dec.kind === "up-to-date") out.set(id, { state: "up-to-date", reasons: [], evaluation: e, record: dec.record });
+    else if (dec.kind === "restorable") out.set(id, { state: "restorable", reasons: dec.reasons, evaluation: e, record: dec.record });
+    else out.set(id, { state: "stale", reasons: dec.reasons, evaluation: e });
+  }
+  return out;
+}

@@ -1,0 +1,110 @@
+/**
+ * Fingerprints and decisions (design.md "Deciding what to do with a target").
+ *
+ *   fingerprint = hash(format, recipe code hash, params the target uses, (path, content hash)
+ *                      of every input, declared env (keyed hashes), declared output paths)
+ *
+ * `decide` is pure: given the fingerprint, the record store and the outputs on disk it answers
+ * up to date / restorable / stale, with reasons. `explain` compares the parts with the target's
+ * newest record, value by value, for `pipe why` and for the reason a target runs.
+ */
+import { createHmac } from "node:crypto";
+import type { GraphTarget } from "../graph/graph.ts";
+import { formatValue } from "../graph/param-values.ts";
+import type { BuildRecord, FingerprintParts, OutputRecord } from "../state/records.ts";
+import { hashString } from "../hash/xxh.ts";
+import { stableStringify } from "../util/stable-json.ts";
+import type { CodeHash } from "../load/code-hash.ts";
+
+export const FINGERPRINT_FORMAT = 1;
+
+/** The current hash of each output on disk (undefined = missing). */
+export type OutputState = Map<string, { kind: "file" | "dir"; hash: string } | undefined>;
+
+export type Decision =
+  | { kind: "up-to-date"; record: BuildRecord }
+  | { kind: "restorable"; record: BuildRecord; reasons: string[]; edited: string[] }
+  | { kind: "stale"; reasons: string[] };
+
+/** The env part: names with keyed hashes of their values, so secrets never reach the store. */
+export function envParts(names: string[], env: NodeJS.ProcessEnv, key: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = env[n];
+    out[n] = v === undefined ? "" : createHmac("sha256", key).update(v).digest("hex").slice(0, 32);
+  }
+  return out;
+}
+
+export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string, string][], env: Record<string, string>): FingerprintParts {
+  const params: Record<string, unknown> = {};
+  for (const p of t.params) params[p.local] = p.value;
+  return {
+    format: FINGERPRINT_FORMAT,
+    code: code.hash,
+    codeFiles: code.files,
+    packages: code.packages,
+    params,
+    inputs,
+    env,
+    outputs: t.outputs.map((o) => (o.dir ? o.path + "/" : o.path)),
+  };
+}
+
+/** The fingerprint of some parts (codeFiles/packages are descriptive; the code hash covers them). */
+export function fingerprintOf(parts: FingerprintParts): string {
+  const { codeFiles: _f, packages: _p, ...rest } = parts;
+  return hashString(stableStringify(rest));
+}
+
+export function decide(fingerprint: string, parts: FingerprintParts, record: BuildRecord | undefined, latest: BuildRecord | undefined, outputs: OutputState, inCache: (o: OutputRecord) => boolean): Decision {
+  if (!record) return { kind: "stale", reasons: explain(parts, latest) };
+  const differing: string[] = [];
+  const edited: string[] = [];
+  for (const o of record.outputs) {
+    const now = outputs.get(o.path);
+    if (!now) differing.push(`output ${o.path} is missing`);
+    else if (now.kind !== o.kind || now.hash !== o.hash) {
+      differing.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
+      edited.push(o.path);
+    }
+  }
+  if (differing.length === 0) return { kind: "up-to-date", record };
+  if (record.outputs.every(inCache)) return { kind: "restorable", record, reasons: differing, edited };
+  return { kind: "stale", reasons: [...differing.map((d) => `${d}, and its recorded bytes are not in the cache`)] };
+}
+
+/** Value-level differences between the current parts and a target's newest record. */
+export function explain(parts: FingerprintParts, latest: BuildRecord | undefined): string[] {
+  if (!latest) return ["no record of an earlier run"];
+  const old = latest.parts;
+  const reasons: string[] = [];
+  if (old.format !== parts.format) reasons.push(`record format ${old.format} -> ${parts.format}`);
+  if (old.code !== parts.code) {
+    const files = parts.codeFiles.length ? parts.codeFiles.join(", ") : "the recipe";
+    const pk = parts.packages.filter((p) => !old.packages.includes(p));
+    reasons.push(pk.length ? `package ${pk.join(", ")} changed (was ${old.packages.filter((p) => !parts.packages.includes(p)).join(", ") || "absent"})` : `recipe code ${files} changed`);
+  }
+  const keys = new Set([...Object.keys(old.params), ...Object.keys(parts.params)]);
+  for (const k of [...keys].sort()) {
+    const a = old.params[k];
+    const b = parts.params[k];
+    if (stableStringify(a) !== stableStringify(b)) {
+      if (a === undefined) reasons.push(`param ${k} added (${formatValue(b)})`);
+      else if (b === undefined) reasons.push(`param ${k} removed (was ${formatValue(a)})`);
+      else reasons.push(`param ${k} ${formatValue(a)} -> ${formatValue(b)}`);
+    }
+  }
+  const oldIn = new Map(old.inputs);
+  const newIn = new Map(parts.inputs);
+  for (const [p, h] of parts.inputs) {
+    if (!oldIn.has(p)) reasons.push(`input ${p} added`);
+    else if (oldIn.get(p) !== h) reasons.push(`input ${p} changed`);
+  }
+  for (const [p] of old.inputs) if (!newIn.has(p)) reasons.push(`input ${p} removed`);
+  const envKeys = new Set([...Object.keys(old.env), ...Object.keys(parts.env)]);
+  for (const k of [...envKeys].sort()) if (old.env[k] !== parts.env[k]) reasons.push(`env ${k} changed`);
+  if (stableStringify(old.outputs) !== stableStringify(parts.outputs)) reasons.push(`declared outputs changed (${old.outputs.join(", ")} -> ${parts.outputs.join(", ")})`);
+  if (reasons.length === 0) reasons.push("no record for this combination of inputs, params and code");
+  return reasons;
+}

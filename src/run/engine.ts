@@ -1,0 +1,264 @@
+/**
+ * The build: decide each target as its dependencies finish, restore or run what is needed,
+ * in parallel, longest remaining path first.
+ *
+ * Why decide late: a target's fingerprint sees its dependencies' output hashes, which are
+ * known only once they are built (early cutoff: a rebuilt dependency with identical outputs
+ * leaves its dependents up to date). So the loop is: when a target's dependencies are all
+ * done, evaluate it at once (hashing is cheap with the stat cache); up to date and restorable
+ * targets finish inline; stale ones queue for a job slot, ordered by the longest chain of
+ * estimated work still behind them (ninja's critical-path scheduling).
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
+import type { Graph, GraphTarget } from "../graph/graph.ts";
+import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
+import { predict } from "../plan/evaluate.ts";
+import type { OutputRecord } from "../state/records.ts";
+import type { ProjectLock } from "../state/lock.ts";
+import { Heap } from "../util/heap.ts";
+import { runTarget, type RunContext } from "./run-target.ts";
+import { restore, type PublishContext } from "./publish.ts";
+import { WorkerPool } from "./worker-pool.ts";
+
+export interface BuildOptions {
+  graph: Graph;
+  /** Targets to build (with their dependencies). */
+  selected: string[];
+  evaluator: Evaluator;
+  stateDir: string;
+  entryUrl: string;
+  pipelinefile: string;
+  jobs: number;
+  keepGoing: boolean;
+  dryRun: boolean;
+  emit: (e: PipeEvent) => void;
+  env: NodeJS.ProcessEnv;
+  /** Aborted on Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+  graceMs: number;
+  lock?: ProjectLock;
+  /** Shuffle equal-priority ready targets (tests: results must not depend on order). */
+  shuffle?: boolean;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  interrupted: boolean;
+  counts: Record<TargetStatus, number>;
+  statuses: Map<string, TargetStatus>;
+}
+
+const median = (xs: number[]) => {
+  if (!xs.length) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+export async function build(o: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const { graph, evaluator: ev } = o;
+  const ids = closureOf(graph, o.selected);
+  const estimate = new Map<string, number | undefined>(ids.map((id) => [id, median(ev.records.durations(id))]));
+
+  // The plan users see first: a prediction (early cutoff may spare some "run" targets).
+  const predictions = predict(ev, ids);
+  const plan: PlannedTarget[] = ids.map((id) => {
+    const p = predictions.get(id)!;
+    return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id) };
+  });
+  o.emit({ type: "build-started", targets: o.selected, plan, jobs: o.jobs, dryRun: o.dryRun, time: started });
+  const counts: Record<TargetStatus, number> = { "up-to-date": 0, built: 0, restored: 0, failed: 0, skipped: 0 };
+  const statuses = new Map<string, TargetStatus>();
+  const durations = new Map<string, number>();
+  const finish = (e: Extract<PipeEvent, { type: "target-finished" }>) => {
+    counts[e.status]++;
+    statuses.set(e.target, e.status);
+    if (e.status === "built") durations.set(e.target, e.durationMs);
+    o.emit(e);
+  };
+
+  if (o.dryRun) {
+    for (const p of plan) finish({ type: "target-finished", target: p.target, status: p.action === "run" ? "skipped" : "up-to-date", durationMs: 0, reason: p.action === "up-to-date" ? "up to date" : `would ${p.action}: ${p.reason}` });
+    const result = { ok: true, interrupted: false, counts, statuses };
+    o.emit({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } });
+    return result;
+  }
+
+  const runId = `${Date.now().toString(36)}-${process.pid}`;
+  const runDir = join(".pipe", "staging", runId);
+  let scratchN = 0;
+  const pub: PublishContext = {
+    root: graph.root,
+    stateDir: o.stateDir,
+    cache: ev.cache,
+    hasher: ev.hasher,
+    warn: (message) => o.emit({ type: "warning", message }),
+    scratch: () => join(".pipe", "staging", runId, `s${scratchN++}`),
+  };
+  mkdirSync(join(graph.root, runDir), { recursive: true });
+  const pool = new WorkerPool({ entryUrl: o.entryUrl, root: graph.root, pipelinefile: o.pipelinefile });
+  const rc: RunContext = { ...pub, pool, emit: o.emit, env: o.env, signal: o.signal, graceMs: o.graceMs, lock: o.lock, runDir, records: ev.records, entryUrl: o.entryUrl, pipelinefile: o.pipelinefile, evaluator: ev };
+
+  // Priority: estimated duration of the longest chain of work from the target to a sink.
+  const want = new Set(ids);
+  const rank = new Map<string, number>();
+  for (let i = ids.length - 1; i >= 0; i--) {
+    const id = ids[i];
+    const below = (graph.dependents.get(id) ?? []).filter((d) => want.has(d)).map((d) => rank.get(d) ?? 0);
+    rank.set(id, (estimate.get(id) ?? 100) + (below.length ? Math.max(...below) : 0));
+  }
+  const waiting = new Map<string, number>();
+  for (const id of ids) waiting.set(id, graph.targets.get(id)!.deps.filter((d) => want.has(d)).length);
+  const outputsOf = new Map<string, OutputRecord[]>();
+  const runQueue = new Heap<{ t: GraphTarget; e: Evaluation }>((a, b) => rank.get(b.t.id)! - rank.get(a.t.id)! || (o.shuffle ? Math.random() - 0.5 : a.t.id < b.t.id ? -1 : 1));
+  const ready: string[] = ids.filter((id) => waiting.get(id) === 0);
+  let active = 0;
+  let slotsUsed = 0;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+
+  const release = (id: string) => {
+    for (const d of graph.dependents.get(id) ?? []) {
+      if (!want.has(d)) continue;
+      const n = waiting.get(d)! - 1;
+      waiting.set(d, n);
+      if (n === 0) ready.push(d);
+    }
+  };
+  const skipDownstream = (id: string, cause: string) => {
+    const stack = [...(graph.dependents.get(id) ?? [])];
+    while (stack.length) {
+      const d = stack.pop()!;
+      if (!want.has(d) || statuses.has(d)) continue;
+      finish({ type: "target-finished", target: d, status: "skipped", durationMs: 0, reason: `dependency ${JSON.stringify(cause)} failed`, cause });
+      stack.push(...(graph.dependents.get(d) ?? []));
+    }
+  };
+  const fail = (id: string, message: string, extra: Partial<Extract<PipeEvent, { type: "target-finished" }>> = {}) => {
+    finish({ type: "target-finished", target: id, status: "failed", durationMs: 0, reason: message, error: message, ...extra });
+    skipDownstream(id, id);
+    if (!o.keepGoing) stopping = true;
+  };
+
+  /** Decides every ready target; finishes the ones that need no recipe. */
+  const drainReady = () => {
+    while (ready.length) {
+      const id = ready.shift()!;
+      if (statuses.has(id)) continue;
+      const t = graph.targets.get(id)!;
+      if (stopping || o.signal.aborted) continue;
+      const produced = new Map<string, OutputRecord>();
+      for (const d of t.deps) for (const out of outputsOf.get(d) ?? []) produced.set(out.path, out);
+      let e: Evaluation | { problem: string };
+      try {
+        e = ev.evaluate(t, produced);
+      } catch (err) {
+        e = { problem: (err as Error).message };
+      }
+      if ("problem" in e) {
+        fail(id, e.problem);
+        continue;
+      }
+      const d = e.decision;
+      if (d.kind === "up-to-date") {
+        outputsOf.set(id, d.record.outputs);
+        finish({ type: "target-finished", target: id, status: "up-to-date", durationMs: 0, reason: "up to date" });
+        release(id);
+      } else if (d.kind === "restorable") {
+        const t0 = Date.now();
+        const current = ev.outputState(t);
+        const failed = restore(pub, t, d.record.outputs, current);
+        if (failed.length) {
+          // A damaged cache entry: run the recipe instead.
+          runQueue.push({ t, e: { ...e, decision: { kind: "stale", reasons: [`cached bytes of ${failed.join(", ")} are missing or damaged`] } } });
+          continue;
+        }
+        outputsOf.set(id, d.record.outputs);
+        finish({ type: "target-finished", target: id, status: "restored", durationMs: Date.now() - t0, reason: d.reasons.join("; ") });
+        release(id);
+      } else runQueue.push({ t, e });
+    }
+  };
+
+  const startRuns = () => {
+    while (!stopping && !o.signal.aborted && runQueue.size > 0) {
+      const next = runQueue.peek()!;
+      const need = Math.min(next.t.cpu, o.jobs);
+      if (slotsUsed + need > o.jobs) break;
+      runQueue.pop();
+      slotsUsed += need;
+      active++;
+      const reason = next.e.decision.kind === "stale" ? next.e.decision.reasons.join("; ") : "";
+      void runTarget(rc, next.t, next.e, reason, estimate.get(next.t.id)).then((r) => {
+        slotsUsed -= need;
+        active--;
+        if (r.ok) {
+          outputsOf.set(next.t.id, r.outputs);
+          finish({ type: "target-finished", target: next.t.id, status: "built", durationMs: r.durationMs, reason, logPath: r.logPath });
+          release(next.t.id);
+        } else fail(next.t.id, r.error, { durationMs: r.durationMs, logTail: r.logTail, logPath: r.logPath });
+        wake?.();
+      });
+    }
+  };
+
+  const onAbort = () => wake?.();
+  o.signal.addEventListener("abort", onAbort);
+  try {
+    for (;;) {
+      drainReady();
+      startRuns();
+      if (active === 0 && (ready.length === 0 || stopping || o.signal.aborted) && (runQueue.size === 0 || stopping || o.signal.aborted)) break;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  } finally {
+    o.signal.removeEventListener("abort", onAbort);
+    await pool.close();
+    rmSync(join(graph.root, runDir), { recursive: true, force: true });
+  }
+
+  const interrupted = o.signal.aborted;
+  const notRun = ids.filter((id) => !statuses.has(id));
+  for (const id of notRun) finish({ type: "target-finished", target: id, status: "skipped", durationMs: 0, reason: interrupted ? "interrupted" : "not started after an earlier failure (use -k to keep going)" });
+  const ok = counts.failed === 0 && !interrupted && counts.skipped === 0;
+  o.emit({ type: "build-finished", ok, interrupted, durationMs: Date.now() - started, counts, criticalPath: criticalPath(graph, ids, durations) });
+  return { ok, interrupted, counts, statuses };
+}
+
+function closureOf(graph: Graph, selected: string[]): string[] {
+  const want = new Set<string>();
+  const stack = [...selected];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (want.has(id)) continue;
+    want.add(id);
+    stack.push(...graph.targets.get(id)!.deps);
+  }
+  return graph.order.filter((id) => want.has(id));
+}
+
+/** The chain of targets that ran in this build whose durations add up to the most. */
+export function criticalPath(graph: Graph, ids: string[], durations: Map<string, number>): { targets: string[]; durationMs: number } {
+  const best = new Map<string, { total: number; prev?: string }>();
+  let end: string | undefined;
+  for (const id of ids) {
+    const own = durations.get(id) ?? 0;
+    let prev: string | undefined;
+    let base = 0;
+    for (const d of graph.targets.get(id)!.deps) {
+      const b = best.get(d);
+      if (b && b.total > base) {
+        base = b.total;
+        prev = d;
+      }
+    }
+    best.set(id, { total: base + own, prev });
+    if (!end || best.get(id)!.total > best.get(end)!.total) end = id;
+  }
+  const chain: string[] = [];
+  for (let id = end; id !== undefined && (best.get(id)?.total ?? 0) > 0; id = best.get(id)!.prev) if (durations.has(id)) chain.unshift(id);
+  return { targets: chain, durationMs: end ? best.get(end)!.total : 0 };
+}

@@ -1,0 +1,47 @@
+/**
+ * A recipe invocation is plain data (design.md: serialisable, so another executor, such as a
+ * cluster scheduler, can run it elsewhere): which Pipelinefile, which target, and the resolved
+ * context values.
+ */
+export interface Invocation {
+  /** file URL of the compiled Pipelinefile to import. */
+  entryUrl: string;
+  /** Path of the Pipelinefile source (for messages). */
+  pipelinefile: string;
+  root: string;
+  /** Target id and its declaration name (a family's name for instances). */
+  id: string;
+  name: string;
+  inputs: unknown;
+  /** Staging paths, shaped like the declared outputs. */
+  outputs: unknown;
+  params: Record<string, unknown>;
+  /** Key param names (not reported as unused). */
+  keyParams: string[];
+  env: Record<string, string>;
+}
+
+/** What running the recipe function produced. */
+export type InvocationResult =
+  | { kind: "done"; readParams: string[] }
+  | { kind: "shell"; script: string; argv?: string[]; readParams: string[] }
+  | { kind: "error"; message: string; stack?: string; readParams: string[] };
+
+/** Messages a worker sends while a recipe runs. */
+export type WorkerMessage =
+  | { type: "log"; line: string }
+  | { type: "progress"; done: number; total?: number }
+  | { type: "result"; result: InvocationResult }
+  | { type: "ready" }
+  | { type: "load-error"; message: string };
+
+/** Env vars every recipe sees, besides the ones it declares. */
+export const ENV_ALLOWLIST = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "LC_TIME", "TZ", "TMPDIR", "TERM"];
+
+export function recipeEnv(declared: string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ENV_ALLOWLIST) if (env[k] !== undefined) out[k] = env[k]!;
+  for (const k of Object.keys(env)) if (k.startsWith("PIPE_") && !k.startsWith("PIPE_TEST_")) out[k] = env[k]!;
+  for (const k of declared) if (env[k] !== undefined) out[k] = env[k]!;
+  return out;
+}

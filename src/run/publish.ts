@@ -1,0 +1,145 @@
+/**
+ * Staging, publishing and restoring outputs. Recipes write to staging paths under
+ * `.pipe/staging/<run>/`; only after the recipe succeeded and every declared output exists are
+ * the outputs stored in the cache and renamed into place, and only then is the record
+ * committed. A failed or killed recipe therefore never leaves an output that counts as built.
+ *
+ * Replacing an output whose bytes pipe did not produce (edited by hand) first keeps those
+ * bytes in the cache and says how to get them back.
+ */
+import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
+import type { FileHasher } from "../hash/file-hasher.ts";
+import type { OutputCache } from "../state/cache.ts";
+import type { OutputRecord } from "../state/records.ts";
+import { crashPoint } from "../util/crash-point.ts";
+
+export interface PublishContext {
+  root: string;
+  stateDir: string;
+  cache: OutputCache;
+  hasher: FileHasher;
+  warn: (message: string) => void;
+  /** A fresh folder under .pipe/ for temporary moves. */
+  scratch: () => string;
+}
+
+/** Where each declared output is staged for a run of `t`. */
+export function stagingPaths(stagingDir: string, t: GraphTarget): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const o of t.outputs) m.set(o.path, join(stagingDir, o.path));
+  return m;
+}
+
+/** Checks the staged outputs exist with the declared kind; returns the problems. */
+export function checkStaged(root: string, t: GraphTarget, staged: Map<string, string>): string[] {
+  const problems: string[] = [];
+  for (const o of t.outputs) {
+    const p = join(root, staged.get(o.path)!);
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      problems.push(`declared output ${JSON.stringify(o.path)} was not produced`);
+      continue;
+    }
+    if (o.dir && !st.isDirectory()) problems.push(`declared output ${JSON.stringify(o.path + "/")} is not a directory`);
+    if (!o.dir && !st.isFile()) problems.push(`declared output ${JSON.stringify(o.path)} is not a regular file${st.isDirectory() ? " (declare it with a trailing / to make it a directory output)" : ""}`);
+  }
+  return problems;
+}
+
+/** Hashes and caches the staged outputs (before anything is moved into place). */
+export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<string, string>): OutputRecord[] {
+  const records: OutputRecord[] = [];
+  for (const o of t.outputs) {
+    const rel = staged.get(o.path)!;
+    const h = ctx.hasher.hashPath(rel);
+    if (h.kind !== "file" && h.kind !== "dir") throw new Error(`staged output ${rel} vanished`);
+    const abs = join(ctx.root, rel);
+    if (h.kind === "file") {
+      ctx.cache.putFile(abs, h.hash);
+      records.push({ path: o.path, kind: "file", hash: h.hash, mode: statSync(abs).mode & 0o777 });
+    } else {
+      ctx.cache.putDir(abs, h.hash, (p) => {
+        const r = ctx.hasher.hashPath(p.slice(ctx.root.length + 1));
+        return r.kind === "file" ? r.hash : "";
+      });
+      records.push({ path: o.path, kind: "dir", hash: h.hash });
+    }
+    ctx.hasher.forget(rel);
+  }
+  return records;
+}
+
+/**
+ * If the current bytes at an output path are not in the cache (edited by hand, or produced
+ * outside pipe), store them and warn, so replacing them loses nothing.
+ */
+export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string): void {
+  if (!existsSync(join(ctx.root, o.path))) return;
+  const h = ctx.hasher.hashPath(o.path);
+  if (h.kind !== "file" && h.kind !== "dir") return;
+  if (h.hash === newHash || ctx.cache.has(h.hash, h.kind)) return;
+  const abs = join(ctx.root, o.path);
+  if (h.kind === "file") ctx.cache.putFile(abs, h.hash);
+  else ctx.cache.putDir(abs, h.hash, (p) => {
+    const r = ctx.hasher.hashPath(p.slice(ctx.root.length + 1));
+    return r.kind === "file" ? r.hash : "";
+  });
+  const where = h.kind === "file" ? `cp ${ctx.cache.displayPath(h.hash, ctx.root)} ${o.path}` : `its manifest .pipe/cache/trees/${h.hash}.json`;
+  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before replacing them (to get them back: ${where})`);
+}
+
+/** Moves one prepared file or folder into place (rename; a folder swap goes through the scratch area). */
+export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string): void {
+  const from = join(ctx.root, fromRel);
+  const to = join(ctx.root, toRel);
+  mkdirSync(dirname(to), { recursive: true });
+  let old: string | undefined;
+  try {
+    const st = lstatSync(to);
+    if (st.isDirectory() || lstatSync(from).isDirectory()) {
+      old = join(ctx.root, ctx.scratch(), "old");
+      mkdirSync(dirname(old), { recursive: true });
+      renameSync(to, old);
+    }
+  } catch {
+    // nothing there yet
+  }
+  crashPoint("publish-rename");
+  renameSync(from, to);
+  if (old) rmSync(old, { recursive: true, force: true });
+}
+
+/** Publishes staged outputs: keep edited bytes, rename into place, prime the stat cache. */
+export function publish(ctx: PublishContext, t: GraphTarget, staged: Map<string, string>, outputs: OutputRecord[]): void {
+  for (const o of outputs) {
+    keepEdited(ctx, t, o, o.hash);
+    moveIntoPlace(ctx, staged.get(o.path)!, o.path);
+    ctx.hasher.forget(o.path);
+    if (o.kind === "file") ctx.hasher.remember(o.path, o.hash);
+  }
+}
+
+/** Restores recorded outputs from the cache. Returns the paths it could not restore. */
+export function restore(ctx: PublishContext, t: GraphTarget, outputs: OutputRecord[], current: Map<string, { kind: string; hash: string } | undefined>): string[] {
+  const failed: string[] = [];
+  for (const o of outputs) {
+    const now = current.get(o.path);
+    if (now && now.kind === o.kind && now.hash === o.hash) continue;
+    const tmpRel = join(ctx.scratch(), "restore");
+    mkdirSync(dirname(join(ctx.root, tmpRel)), { recursive: true });
+    if (!ctx.cache.materialize(o.hash, o.kind, join(ctx.root, tmpRel), o.mode)) {
+      failed.push(o.path);
+      continue;
+    }
+    keepEdited(ctx, t, o, o.hash);
+    moveIntoPlace(ctx, tmpRel, o.path);
+    if (o.mode !== undefined && o.kind === "file") chmodSync(join(ctx.root, o.path), o.mode);
+    ctx.hasher.forget(o.path);
+    if (o.kind === "file") ctx.hasher.remember(o.path, o.hash);
+  }
+  return failed;
+}

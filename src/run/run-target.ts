@@ -1,0 +1,177 @@
+/**
+ * Runs one stale target: stage, invoke the recipe (worker thread; a returned `sh` command runs
+ * in its own process group), check the declared outputs, guard against inputs that changed
+ * during the run, store outputs in the cache, publish them, and only then commit the record.
+ */
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { PipeEvent } from "../events.ts";
+import type { GraphTarget } from "../graph/graph.ts";
+import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
+import type { OutputRecord, RecordStore } from "../state/records.ts";
+import type { ProjectLock } from "../state/lock.ts";
+import { hashString } from "../hash/xxh.ts";
+import { crashPoint } from "../util/crash-point.ts";
+import { recipeEnv, type Invocation } from "./invocation.ts";
+import { checkStaged, publish, stagingPaths, storeStaged, type PublishContext } from "./publish.ts";
+import { runShell } from "./shell.ts";
+import type { WorkerPool } from "./worker-pool.ts";
+
+export interface RunContext extends PublishContext {
+  pool: WorkerPool;
+  emit: (e: PipeEvent) => void;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  graceMs: number;
+  lock?: ProjectLock;
+  runDir: string;
+  records: RecordStore;
+  entryUrl: string;
+  pipelinefile: string;
+  evaluator: Evaluator;
+}
+
+export type RunOutcome =
+  | { ok: true; outputs: OutputRecord[]; durationMs: number; logPath?: string }
+  | { ok: false; error: string; durationMs: number; logTail: string[]; logPath?: string };
+
+const TAIL = 20;
+let seq = 0;
+
+/** `.pipe/logs/<id>.log`, with unsafe characters replaced and a short hash against collisions. */
+export function logPathFor(id: string): string {
+  const safe = id.replace(/[^A-Za-z0-9_.=,-]+/g, "_").slice(0, 120);
+  return join(".pipe", "logs", `${safe}-${hashString(id).slice(0, 6)}.log`);
+}
+
+export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, reason: string, estimateMs: number | undefined): Promise<RunOutcome> {
+  const t0 = Date.now();
+  const logRel = logPathFor(t.id);
+  let logFd: number | undefined;
+  const tail: string[] = [];
+  const log = (line: string, stream: "stdout" | "stderr" | "ctx") => {
+    if (logFd === undefined) {
+      mkdirSync(join(rc.root, dirname(logRel)), { recursive: true });
+      logFd = openSync(join(rc.root, logRel), "w", 0o600);
+    }
+    writeSync(logFd, line + "\n");
+    tail.push(line);
+    if (tail.length > TAIL) tail.shift();
+    rc.emit({ type: "log", target: t.id, stream, line });
+  };
+  rc.emit({ type: "target-started", target: t.id, reason, estimateMs, logPath: logRel });
+  const stagingDir = join(rc.runDir, `t${seq++}`);
+  const staged = stagingPaths(stagingDir, t);
+  const failure = (error: string): RunOutcome => ({ ok: false, error, durationMs: Date.now() - t0, logTail: tail, logPath: logFd === undefined ? undefined : logRel });
+  try {
+    for (const p of staged.values()) mkdirSync(join(rc.root, dirname(p)), { recursive: true });
+    const inv = invocationFor(rc, t, staged);
+    crashPoint("before-recipe");
+    const result = await rc.pool.run(inv, {
+      onLog: (line) => log(line, "ctx"),
+      onProgress: (done, total) => rc.emit({ type: "target-progress", target: t.id, done, total }),
+      signal: rc.signal,
+      graceMs: Math.min(rc.graceMs, 2000),
+    });
+    if (result.kind === "error") {
+      if (result.stack) for (const line of result.stack.split("\n")) log(line, "stderr");
+      return failure(rc.signal.aborted ? "interrupted" : `recipe failed: ${result.message}`);
+    }
+    if (result.kind === "shell") {
+      log(`$ ${result.script}`, "ctx");
+      const r = await runShell({
+        script: result.script,
+        argv: result.argv,
+        cwd: rc.root,
+        env: inv.env,
+        signal: rc.signal,
+        graceMs: rc.graceMs,
+        onLine: (line, stream) => log(line, stream),
+        onGroup: (pgid, alive) => (alive ? rc.lock?.watchGroup(pgid) : rc.lock?.unwatchGroup(pgid)),
+      });
+      if (rc.signal.aborted) return failure(r.killed ? `interrupted; recipe did not exit after SIGTERM, killed` : "interrupted");
+      if (r.spawnError) return failure(`recipe could not start: ${r.spawnError}`);
+      if (r.code !== 0) return failure(r.signal ? `recipe was killed by ${r.signal}` : `recipe exited with code ${r.code}`);
+    }
+    crashPoint("after-recipe");
+    const declared = new Set(t.params.filter((p) => !p.isKey).map((p) => p.local));
+    const unused = [...declared].filter((p) => !result.readParams.includes(p));
+    if (unused.length) rc.emit({ type: "warning", target: t.id, message: `${JSON.stringify(t.id)} declares param${unused.length > 1 ? "s" : ""} ${unused.map((u) => JSON.stringify(u)).join(", ")} but its recipe never reads ${unused.length > 1 ? "them" : "it"}; remove ${unused.length > 1 ? "them" : "it"} from params (unused settings make rebuilds for nothing)` });
+    const problems = checkStaged(rc.root, t, staged);
+    if (problems.length) return failure(`recipe finished but ${problems.join("; ")}`);
+    // Store first: the cache must hold the bytes before they count as built.
+    const outputs = storeStaged(rc, t, staged);
+    crashPoint("after-cache-store");
+    // Inputs that changed while the recipe ran: record against the old content; next build reruns.
+    const produced = new Map<string, OutputRecord>();
+    for (const [p, h] of e.parts.inputs) {
+      const path = p.replace(/\/$/, "");
+      if (isProducedByDep(t, path, rc)) produced.set(path, { path, kind: p.endsWith("/") ? "dir" : "file", hash: h });
+    }
+    const after = rc.evaluator.inputHashes(t, produced);
+    if (!("problem" in after)) {
+      const before = new Map(e.parts.inputs);
+      const moved = after.filter(([p, h]) => before.get(p) !== h).map(([p]) => p);
+      if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is recorded against the old content, so the next build runs it again` });
+    }
+    publish(rc, t, staged, outputs);
+    crashPoint("after-publish");
+    rc.records.append({ target: t.id, fingerprint: e.fingerprint, outputs, parts: e.parts, durationMs: Date.now() - t0, time: Date.now() });
+    crashPoint("after-record");
+    return { ok: true, outputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
+  } catch (err) {
+    const e2 = err as NodeJS.ErrnoException;
+    return failure(e2.code ? `${e2.message}` : `internal error: ${e2.stack ?? e2}; this is a bug, please report it with the output of pipe --version`);
+  } finally {
+    if (logFd !== undefined) closeSync(logFd);
+    rmSync(join(rc.root, stagingDir), { recursive: true, force: true });
+  }
+}
+
+function isProducedByDep(t: GraphTarget, path: string, rc: RunContext): boolean {
+  const owner = rc.evaluator.graph.outputOwner.get(path);
+  return owner !== undefined && owner !== t.id;
+}
+
+/** The serialisable invocation: ctx values shaped like the declarations. */
+function invocationFor(rc: RunContext, t: GraphTarget, staged: Map<string, string>): Invocation {
+  let inputs: unknown;
+  const flat = (g: GraphTarget["inputs"][number]) => g.items.flatMap((i) => i.files);
+  if (t.inputsShape === "list") inputs = t.inputs.flatMap(flat);
+  else {
+    const rec: Record<string, unknown> = {};
+    for (const g of t.inputs) {
+      if (g.single) rec[g.name!] = g.items[0].files[0];
+      else if (g.items.length === 1 && g.items[0].kind === "target") {
+        const dep = rc.evaluator.graph.targets.get(g.items[0].target!)!;
+        if (dep.outputsShape === "record") {
+          const o: Record<string, string> = {};
+          for (const out of dep.outputs) o[out.name!] = out.path;
+          rec[g.name!] = o;
+        } else rec[g.name!] = dep.outputs.map((x) => x.path);
+      } else rec[g.name!] = flat(g);
+    }
+    inputs = rec;
+  }
+  let outputs: unknown;
+  if (t.outputsShape === "list") outputs = t.outputs.map((o) => staged.get(o.path)!);
+  else {
+    const rec: Record<string, string> = {};
+    for (const o of t.outputs) rec[o.name!] = staged.get(o.path)!;
+    outputs = rec;
+  }
+  const params: Record<string, unknown> = {};
+  for (const p of t.params) params[p.local] = p.value;
+  return {
+    entryUrl: rc.entryUrl,
+    pipelinefile: rc.pipelinefile,
+    root: rc.root,
+    id: t.id,
+    name: t.name,
+    inputs,
+    outputs,
+    params,
+    keyParams: t.params.filter((p) => p.isKey).map((p) => p.local),
+    env: recipeEnv(t.env, rc.env),
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * A pool of worker threads for recipe functions: real CPU parallelism, and isolation (a recipe
+ * that crashes, hangs or calls process.exit() fails only its own target; its worker is
+ * replaced). Workers are created lazily and terminated by close(), so a recipe's dangling timer
+ * never keeps pipe alive.
+ */
+import { Worker } from "node:worker_threads";
+import { createInterface } from "node:readline";
+import type { Invocation, InvocationResult, WorkerMessage } from "./invocation.ts";
+
+interface Slot {
+  worker: Worker;
+  ready: Promise<void>;
+  busy: boolean;
+  onLog?: (line: string) => void;
+  onProgress?: (done: number, total?: number) => void;
+  settle?: (r: InvocationResult) => void;
+}
+
+export interface RunHooks {
+  onLog: (line: string) => void;
+  onProgress: (done: number, total?: number) => void;
+  signal: AbortSignal;
+  /** How long an aborted recipe may take to stop before its worker is terminated. */
+  graceMs: number;
+}
+
+export class WorkerPool {
+  readonly #data: { entryUrl: string; root: string; pipelinefile: string };
+  readonly #slots = new Set<Slot>();
+  #closed = false;
+
+  constructor(data: { entryUrl: string; root: string; pipelinefile: string }) {
+    this.#data = data;
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(new URL("./recipe-worker.js", import.meta.url), { workerData: this.#data, stdout: true, stderr: true });
+    const slot: Slot = { worker, ready: Promise.resolve(), busy: false };
+    slot.ready = new Promise<void>((resolve, reject) => {
+      worker.on("message", (m: WorkerMessage) => {
+        if (m.type === "ready") resolve();
+        else if (m.type === "load-error") reject(new Error(`the Pipelinefile failed to load in a recipe worker: ${m.message}`));
+        else if (m.type === "log") slot.onLog?.(m.line);
+        else if (m.type === "progress") slot.onProgress?.(m.done, m.total);
+        else if (m.type === "result") {
+          const settle = slot.settle;
+          slot.settle = undefined;
+          slot.busy = false;
+          settle?.(m.result);
+        }
+      });
+      const fail = (message: string) => {
+        this.#slots.delete(slot);
+        reject(new Error(message));
+        const settle = slot.settle;
+        slot.settle = undefined;
+        settle?.({ kind: "error", message, readParams: [] });
+      };
+      worker.on("error", (e) => fail(`recipe crashed: ${e?.stack ?? e}`));
+      worker.on("exit", (code) => fail(`recipe ended its worker thread (process.exit(${code})?)`));
+    });
+    slot.ready.catch(() => undefined);
+    for (const stream of [worker.stdout, worker.stderr]) {
+      createInterface({ input: stream }).on("line", (line) => slot.onLog?.(line));
+    }
+    this.#slots.add(slot);
+    return slot;
+  }
+
+  /** Runs one invocation on an idle worker. */
+  async run(inv: Invocation, hooks: RunHooks): Promise<InvocationResult> {
+    if (this.#closed) return { kind: "error", message: "interrupted", readParams: [] };
+    let slot = [...this.#slots].find((s) => !s.busy);
+    if (!slot) slot = this.#spawn();
+    slot.busy = true;
+    try {
+      await slot.ready;
+    } catch (e) {
+      return { kind: "error", message: (e as Error).message, readParams: [] };
+    }
+    const s = slot;
+    s.onLog = hooks.onLog;
+    s.onProgress = hooks.onProgress;
+    return new Promise<InvocationResult>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        s.worker.postMessage({ type: "abort" });
+        timer = setTimeout(() => {
+          this.#slots.delete(s);
+          void s.worker.terminate();
+        }, hooks.graceMs);
+      };
+      s.settle = (r) => {
+        clearTimeout(timer);
+        hooks.signal.removeEventListener("abort", onAbort);
+        s.onLog = undefined;
+        s.onProgress = undefined;
+        resolve(r);
+      };
+      if (hooks.signal.aborted) onAbort();
+      else hooks.signal.addEventListener("abort", onAbort, { once: true });
+      s.worker.postMessage({ type: "run", invocation: inv });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#slots];
+    this.#slots.clear();
+    await Promise.all(all.map((s) => s.worker.terminate().catch(() => 0)));
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The project lock: one `pipe` process builds a project at a time; a second one waits, naming
+ * the holder, and re-plans once it has the lock (so each recipe runs once).
+ *
+ * Why flock(1) in a helper process: Node has no flock, and a lock directory with a pid and a
+ * heartbeat can be stolen from a live holder whose event loop is busy (reliability.md B3). The
+ * helper `flock -x .pipe/lock sh -c ...` holds an OS lock that the kernel releases when the
+ * helper dies, so a crashed holder never needs a manual unlock, and pid reuse cannot fool it.
+ *
+ * The helper doubles as the supervisor of recipe process groups: pipe tells it, on its stdin,
+ * which groups are running ("+pgid", "-pgid"). If pipe dies (even by SIGKILL) its stdin reaches
+ * EOF without a "done" line, and it kills those groups (TERM, then KILL) before releasing the
+ * lock, so no recipe outlives pipe and the next build cannot race an orphan.
+ * It runs in its own process group so a terminal Ctrl-C does not reach it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const SUPERVISOR = `
+echo locked
+pgs=" "
+while IFS= read -r line; do
+  case "$line" in
+    done) exit 0 ;;
+    +*) pgs="$pgs\${line#+} " ;;
+    -*) id="\${line#-}"; case "$pgs" in *" $id "*) pgs="\${pgs%% $id *} \${pgs#* $id }" ;; esac ;;
+  esac
+done
+for p in $pgs; do kill -TERM -- "-$p" 2>/dev/null; done
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  alive=""
+  for p in $pgs; do kill -0 -- "-$p" 2>/dev/null && alive="$alive $p"; done
+  [ -z "$alive" ] && exit 0
+  sleep 0.2
+done
+for p in $pgs; do kill -KILL -- "-$p" 2>/dev/null; done
+exit 0
+`;
+
+export interface LockHolder {
+  pid: number;
+  command: string;
+  since: string;
+}
+
+export class ProjectLock {
+  readonly #child: ChildProcess;
+  readonly #infoPath: string;
+  #released = false;
+
+  private constructor(child: ChildProcess, infoPath: string) {
+    this.#child = child;
+    this.#infoPath = infoPath;
+  }
+
+  /**
+   * Takes the lock, waiting as long as another pipe holds it. `onWait` is called once, with the
+   * holder's description, if the lock is not free at once.
+   */
+  static acquire(stateDir: string, options: { onWait?: (holder: string) => void; command: string }): Promise<ProjectLock> {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const lockPath = join(stateDir, "lock");
+    const infoPath = join(stateDir, "lock.json");
+    const child = spawn("flock", ["-x", lockPath, "sh", "-c", SUPERVISOR], { stdio: ["pipe", "pipe", "ignore"], detached: true });
+    return new Promise((resolve, reject) => {
+      let waitTimer: NodeJS.Timeout | undefined = setTimeout(() => {
+        waitTimer = undefined;
+        options.onWait?.(describeHolder(infoPath));
+      }, 150);
+      child.once("error", (e) => {
+        clearTimeout(waitTimer);
+        reject(new Error(`cannot take the project lock with flock(1): ${e.message}; install util-linux`));
+      });
+      child.once("exit", (code) => {
+        clearTimeout(waitTimer);
+        reject(new Error(`the project lock helper exited early (code ${code})`));
+      });
+      child.stdout!.once("data", () => {
+        clearTimeout(waitTimer);
+        child.removeAllListeners("exit");
+        child.stdout!.destroy();
+        // The helper must not keep pipe alive, nor die with pipe's own process group.
+        child.unref();
+        (child.stdin as unknown as { unref?: () => void }).unref?.();
+        const info: LockHolder = { pid: process.pid, command: options.command, since: new Date().toISOString() };
+        const tmp = `${infoPath}.${process.pid}.tmp`;
+        writeFileSync(tmp, JSON.stringify(info), { mode: 0o600 });
+        renameSync(tmp, infoPath);
+        resolve(new ProjectLock(child, infoPath));
+      });
+    });
+  }
+
+  /** Tells the supervisor a recipe's process group exists. */
+  watchGroup(pgid: number): void {
+    if (!this.#released) this.#child.stdin!.write(`+${pgid}\n`);
+  }
+
+  /** Tells the supervisor a recipe's process group is gone. */
+  unwatchGroup(pgid: number): void {
+    if (!this.#released) this.#child.stdin!.write(`-${pgid}\n`);
+  }
+
+  /** Releases the lock (the helper exits; the kernel drops the flock). */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    try {
+      this.#child.stdin!.end("done\n");
+    } catch {
+      // helper already gone: the lock is released with it
+    }
+    void this.#infoPath;
+  }
+}
+
+function describeHolder(infoPath: string): string {
+  try {
+    const h = JSON.parse(readFileSync(infoPath, "utf8")) as LockHolder;
+    return `pid ${h.pid}: ${h.command}, since ${h.since}`;
+  } catch {
+    return "another pipe process";
+  }
+}

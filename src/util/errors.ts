@@ -1,0 +1,39 @@
+/**
+ * User mistakes are values: a `Diagnostic` names the thing, where it was declared and the fix.
+ * The CLI prints every diagnostic of a `UserError` at once and exits 2, with no stack trace.
+ */
+import { relative } from "node:path";
+
+export interface Diagnostic {
+  /** What went wrong, in the user's terms, names quoted. */
+  message: string;
+  /** Where it was declared, when known. */
+  location?: { file: string; line: number; column: number };
+  /** Extra context lines: a cycle trail, the failing command. */
+  details?: string[];
+  /** The fix, or "did you mean ...?". */
+  hint?: string;
+}
+
+/** One or more user mistakes (exit code 2). */
+export class UserError extends Error {
+  readonly diagnostics: Diagnostic[];
+  constructor(diagnostics: Diagnostic[] | Diagnostic | string) {
+    const list = typeof diagnostics === "string" ? [{ message: diagnostics }] : Array.isArray(diagnostics) ? diagnostics : [diagnostics];
+    super(list.map((d) => d.message).join("\n"));
+    this.diagnostics = list;
+  }
+}
+
+/** Renders diagnostics in the style.md shape: error line, location, details, hint. */
+export function formatDiagnostics(diags: Diagnostic[], cwd: string, kind = "error"): string {
+  return diags
+    .map((d) => {
+      const lines = [`${kind}: ${d.message}`];
+      if (d.location) lines.push(`  at ${relative(cwd, d.location.file) || d.location.file}:${d.location.line}:${d.location.column}`);
+      for (const x of d.details ?? []) lines.push(`  ${x}`);
+      if (d.hint) lines.push(`  hint: ${d.hint}`);
+      return lines.join("\n");
+    })
+    .join("\n");
+}
