@@ -1,15 +1,13 @@
 /** `pipe build [targets...]`: bring targets up to date. */
 import { availableParallelism } from "node:os";
 import type { PipeEvent, Reporter } from "../../events.ts";
-import { build } from "../../run/engine.ts";
 import { killAllGroups } from "../../run/shell.ts";
-import { ProjectLock } from "../../state/lock.ts";
 import { UserError } from "../../util/errors.ts";
 import { flagValue, flagValues, hasFlag } from "../args.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
-import { cleanStaleStaging, openProject, parseParamFlags } from "../project.ts";
+import { parseParamFlags } from "../project.ts";
+import { buildOnce } from "../session.ts";
 import { openReporter, OUTPUT_FLAGS } from "../reporting.ts";
-import { saveLastRun } from "../last-run.ts";
 
 export const command: Command = {
   name: "build",
@@ -44,57 +42,26 @@ export const command: Command = {
     const emit = (e: PipeEvent) => reporter?.onEvent(e);
     const signals = ["SIGTERM", "SIGHUP"] as const;
     for (const s of signals) process.on(s, onSignal);
-    const sigint = () => onSignal();
-    let lock: ProjectLock | undefined;
     try {
       reporter = await openReporter(ctx, jobs, () => onSignal());
-      if (!reporter) process.on("SIGINT", sigint);
-      const project = await openProject({
+      const { result } = await buildOnce({
         cwd: ctx.cwd,
         file: flagValue(ctx.args, "file"),
         paramText: parseParamFlags(flagValues(ctx.args, "param")),
         requested: ctx.args.positional,
-        readOnly: dryRun,
-        env: ctx.env,
-        onHashProgress: (path, doneBytes, totalBytes) => emit({ type: "hash-progress", path, doneBytes, totalBytes }),
-      });
-      for (const w of project.warnings) emit({ type: "warning", message: w });
-      if (!dryRun) {
-        lock = await ProjectLock.acquire(project.stateDir, {
-          command: `pipe ${process.argv.slice(2).join(" ")}`,
-          onWait: (holder) => emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
-        });
-        emit({ type: "lock-acquired" });
-        cleanStaleStaging(project.stateDir);
-      }
-      if (interrupt.signal.aborted) return EXIT.interrupted;
-      const result = await build({
-        graph: project.graph,
-        selected: project.selected,
-        evaluator: project.evaluator,
-        stateDir: project.stateDir,
-        entryUrl: project.spec.compiled.entryUrl,
-        pipelinefile: project.file,
         jobs,
         keepGoing: hasFlag(ctx.args, "keep-going"),
         dryRun,
-        emit,
-        env: ctx.env,
-        signal: interrupt.signal,
-        graceMs: Number(ctx.env.PIPE_KILL_GRACE_MS ?? 10_000),
-        lock,
         shuffle: hasFlag(ctx.args, "shuffle"),
+        env: ctx.env,
+        emit,
+        signal: interrupt.signal,
+        command: `pipe ${process.argv.slice(2).join(" ")}`,
       });
-      if (!dryRun) {
-        project.records.close();
-        project.saveState();
-        saveLastRun(project.stateDir, result.statuses);
-      }
+      if (!result) return EXIT.interrupted;
       return result.interrupted ? EXIT.interrupted : result.ok ? EXIT.ok : EXIT.failed;
     } finally {
-      lock?.release();
       for (const s of signals) process.off(s, onSignal);
-      process.off("SIGINT", sigint);
       await reporter?.close();
     }
   },

@@ -1,0 +1,82 @@
+/**
+ * One whole build, from opening the project to releasing the lock: what `pipe build` does, and
+ * what `pipe watch` does on every change (so watch has no staleness logic of its own).
+ */
+import type { PipeEvent } from "../events.ts";
+import { build, type BuildResult } from "../run/engine.ts";
+import { ProjectLock } from "../state/lock.ts";
+import { openProject, cleanStaleStaging, type Project } from "./project.ts";
+import { saveLastRun } from "./last-run.ts";
+
+export interface SessionOptions {
+  cwd: string;
+  file?: string;
+  paramText: Map<string, string>;
+  requested: string[];
+  jobs: number;
+  keepGoing: boolean;
+  dryRun: boolean;
+  shuffle?: boolean;
+  env: NodeJS.ProcessEnv;
+  emit: (e: PipeEvent) => void;
+  signal: AbortSignal;
+  /** How the lock holder is described to a waiting pipe. */
+  command: string;
+}
+
+export interface SessionResult {
+  result: BuildResult | undefined;
+  /** The project as loaded (watch uses it to know what to watch). */
+  project: Project;
+}
+
+/** Opens the project (throws UserError on Pipelinefile mistakes), locks, builds, saves state. */
+export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
+  const project = await openProject({
+    cwd: o.cwd,
+    file: o.file,
+    paramText: o.paramText,
+    requested: o.requested,
+    readOnly: o.dryRun,
+    env: o.env,
+    onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
+  });
+  for (const w of project.warnings) o.emit({ type: "warning", message: w });
+  let lock: ProjectLock | undefined;
+  try {
+    if (!o.dryRun) {
+      lock = await ProjectLock.acquire(project.stateDir, {
+        command: o.command,
+        onWait: (holder) => o.emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
+      });
+      o.emit({ type: "lock-acquired" });
+      cleanStaleStaging(project.stateDir);
+    }
+    if (o.signal.aborted) return { result: undefined, project };
+    const result = await build({
+      graph: project.graph,
+      selected: project.selected,
+      evaluator: project.evaluator,
+      stateDir: project.stateDir,
+      entryUrl: project.spec.compiled.entryUrl,
+      pipelinefile: project.file,
+      jobs: o.jobs,
+      keepGoing: o.keepGoing,
+      dryRun: o.dryRun,
+      emit: o.emit,
+      env: o.env,
+      signal: o.signal,
+      graceMs: Number(o.env.PIPE_KILL_GRACE_MS ?? 10_000),
+      lock,
+      shuffle: o.shuffle,
+    });
+    if (!o.dryRun) {
+      project.records.close();
+      project.saveState();
+      saveLastRun(project.stateDir, result.statuses);
+    }
+    return { result, project };
+  } finally {
+    lock?.release();
+  }
+}
