@@ -1,0 +1,106 @@
+/**
+ * `pipe hooks run <hook>`: what pipe does when git calls one of its hooks. The decisions live
+ * here; everything that reads git, the graph or the cache is injected (HookDeps), so this file
+ * has no I/O and the CLI wires the real core in.
+ *
+ *   pre-commit     staged files -> targets reading them -> stale ones block the commit (exit 1)
+ *   post-checkout  on a branch checkout: restore outputs from the cache, report what is stale
+ *   post-merge     the same after a merge; both always exit 0, as git ignores them anyway
+ */
+
+/** A target that is not up to date, with the reason `pipe explain` would give. */
+export interface StaleTarget {
+  id: string;
+  reason: string;
+}
+
+/** What runHook needs from the core. None of these may run a recipe or touch the git index. */
+export interface HookDeps {
+  /** Paths staged for this commit (`git diff --cached --name-only`), relative to the project. */
+  stagedFiles(): string[];
+  /** Targets whose inputs include any of the files, plus whatever depends on them. */
+  targetsReading(files: string[]): string[];
+  /** The subset of `ids` that is not up to date, in the order to list them. */
+  staleTargets(ids: string[]): StaleTarget[];
+  /** Restores every output recorded for the checked-out state from the cache; never runs a recipe. */
+  restoreAll(): { restored: string[]; stillStale: StaleTarget[] };
+  /** Prints one line to the user (stderr in the CLI). */
+  emit(line: string): void;
+}
+
+/** Exit codes of `pipe hooks run`: 1 blocks the commit; 2 is a usage error. */
+export const HOOK_EXIT = { ok: 0, blocked: 1, usage: 2 } as const;
+
+/** At most this many targets are listed one per line; the build command still names them all. */
+const MAX_LISTED = 20;
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Quotes an id for the copy-pastable build command (`trend[attribute=x]` is a glob in sh). */
+function shellWord(id: string): string {
+  return /^[A-Za-z0-9_./:=,+@%-]+$/.test(id) ? id : `'${id.replace(/'/g, `'\\''`)}'`;
+}
+
+function emitStaleList(heading: string, stale: StaleTarget[], emit: (line: string) => void): void {
+  emit(heading);
+  for (const t of stale.slice(0, MAX_LISTED)) emit(`  ${JSON.stringify(t.id)}: ${t.reason}`);
+  if (stale.length > MAX_LISTED) emit(`  … and ${stale.length - MAX_LISTED} more`);
+  emit(`run: npx pipe build ${stale.map((t) => shellWord(t.id)).join(" ")}`);
+}
+
+function dedupe(stale: StaleTarget[]): StaleTarget[] {
+  const seen = new Set<string>();
+  return stale.filter((t) => !seen.has(t.id) && (seen.add(t.id), true));
+}
+
+function preCommit(deps: HookDeps): number {
+  const staged = deps.stagedFiles();
+  if (staged.length === 0) return HOOK_EXIT.ok;
+  const ids = deps.targetsReading(staged);
+  if (ids.length === 0) return HOOK_EXIT.ok;
+  const stale = dedupe(deps.staleTargets(ids));
+  if (stale.length === 0) return HOOK_EXIT.ok;
+  emitStaleList(`pipe: ${plural(stale.length, "target is", "targets are")} stale for this commit:`, stale, deps.emit);
+  deps.emit("hint: or commit anyway with `git commit --no-verify`");
+  return HOOK_EXIT.blocked;
+}
+
+function restore(deps: HookDeps, after: string): number {
+  let result: ReturnType<HookDeps["restoreAll"]>;
+  try {
+    result = deps.restoreAll();
+  } catch (e) {
+    // A post-* hook cannot undo the checkout or merge; a failure here must not look like one.
+    deps.emit(`pipe: warning: could not restore outputs from the cache after this ${after}: ${(e as Error).message}`);
+    return HOOK_EXIT.ok;
+  }
+  if (result.restored.length > 0) deps.emit(`pipe: restored ${plural(result.restored.length, "target", "targets")} from the cache`);
+  const stale = dedupe(result.stillStale);
+  if (stale.length > 0) emitStaleList(`pipe: ${plural(stale.length, "target is", "targets are")} stale after this ${after}:`, stale, deps.emit);
+  return HOOK_EXIT.ok;
+}
+
+/**
+ * Runs pipe's part of git hook `name` with git's arguments `args`; returns the exit code.
+ * pre-commit returns 1 when a target reading a staged file is stale (blocking the commit),
+ * after printing the targets, reasons and the build command. post-checkout (branch checkouts
+ * only: third argument "1", HEAD moved) and post-merge restore from the cache and return 0.
+ * An unknown hook name prints an error and returns 2.
+ */
+export function runHook(name: string, args: readonly string[], deps: HookDeps): number {
+  switch (name) {
+    case "pre-commit":
+      return preCommit(deps);
+    case "post-checkout":
+      // args: previous HEAD, new HEAD, 1 for a branch checkout (0 for `git checkout -- file`).
+      if (args[2] !== "1" || args[0] === args[1]) return HOOK_EXIT.ok;
+      return restore(deps, "checkout");
+    case "post-merge":
+      return restore(deps, "merge");
+    default:
+      deps.emit(`error: unknown hook ${JSON.stringify(name)}; pipe runs pre-commit, post-checkout and post-merge`);
+      return HOOK_EXIT.usage;
+  }
+}
