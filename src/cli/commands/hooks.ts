@@ -1,0 +1,121 @@
+/** `pipe hooks install | uninstall | run <hook>`: git hooks (see src/githooks). */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join, relative } from "node:path";
+import { closure, downstream, sourceFiles } from "../../graph/graph.ts";
+import { predict } from "../../plan/evaluate.ts";
+import { restore, type PublishContext } from "../../run/publish.ts";
+import { ProjectLock } from "../../state/lock.ts";
+import { UserError } from "../../util/errors.ts";
+import { flagValue } from "../args.ts";
+import { COMMON, EXIT, type Command } from "../main.ts";
+import { findPipelinefile } from "../../load/load.ts";
+import { openProject, type Project } from "../project.ts";
+import { mkdirSync, rmSync } from "node:fs";
+
+export const command: Command = {
+  name: "hooks",
+  summary: "Install or uninstall git hooks: pre-commit blocks a commit whose staged files leave targets stale; post-checkout and post-merge restore the recorded outputs of the checked-out state from the cache (never running a recipe).",
+  usage: "pipe hooks install | uninstall | run <hook> [args...]",
+  details: [
+    "Existing hooks (hand-written, husky, lefthook, pre-commit) are kept and run first; uninstall puts them back byte for byte.",
+    "The hooks do nothing while a rebase, merge or cherry-pick is in progress, and never touch the git index or refs.",
+  ].join("\n"),
+  flags: COMMON,
+  run: async (ctx) => {
+    const [sub, ...rest] = ctx.args.positional;
+    const gh = await import("../../githooks/index.ts");
+    const projectDir = dirname(findPipelinefile(ctx.cwd, flagValue(ctx.args, "file")));
+    if (sub === "install" || sub === "uninstall") {
+      let report;
+      try {
+        report =
+          sub === "install"
+            ? gh.installHooks({ projectDir, nodePath: process.execPath, pipeBin: fileURLToPath(new URL("../../../../bin/pipe.js", import.meta.url)) })
+            : gh.uninstallHooks({ projectDir });
+      } catch (e) {
+        if (e instanceof gh.GitHooksError) throw new UserError({ message: e.message.replace(/^error: /, ""), hint: (e as { hint?: string }).hint });
+        throw e;
+      }
+      for (const c of report.changes) ctx.stdout.write(`${c.message}\n`);
+      for (const w of report.warnings) ctx.stderr.write(`warning: ${w}\n`);
+      return report.changes.some((c) => c.action === "conflict") ? EXIT.usage : EXIT.ok;
+    }
+    if (sub !== "run" || !rest[0]) throw new UserError({ message: "pipe hooks needs install, uninstall or run <hook>", hint: "pipe hooks install" });
+    const hook = rest[0];
+    const mutating = hook === "post-checkout" || hook === "post-merge";
+    const project = await openProject({ cwd: projectDir, file: flagValue(ctx.args, "file"), paramText: new Map(), requested: [], readOnly: !mutating, env: ctx.env });
+    const lock = mutating ? await ProjectLock.acquire(project.stateDir, { command: `pipe hooks run ${hook}` }) : undefined;
+    try {
+      const code = gh.runHook(hook, rest.slice(1), {
+        stagedFiles: () => stagedFiles(project.root),
+        targetsReading: (files) => targetsReading(project, files),
+        staleTargets: (ids) => {
+          const pred = predict(project.evaluator, closure(project.graph, ids));
+          return ids.filter((id) => pred.get(id)!.state !== "up-to-date").map((id) => ({ id, reason: pred.get(id)!.reasons.join("; ") }));
+        },
+        restoreAll: () => restoreAll(project),
+        emit: (line) => ctx.stderr.write(line + "\n"),
+      });
+      if (mutating) {
+        project.records.close();
+        project.saveState();
+      }
+      return code;
+    } finally {
+      lock?.release();
+    }
+  },
+};
+
+/** Staged paths relative to the project root (only those inside it). Reads git; writes nothing. */
+function stagedFiles(root: string): string[] {
+  const out = execFileSync("git", ["diff", "--cached", "--name-only", "-z", "--relative"], { cwd: root, encoding: "utf8" });
+  return out.split("\0").filter(Boolean);
+}
+
+/** Targets that read any of `files` (directly, through a glob or a directory), and their dependents. */
+function targetsReading(project: Project, files: string[]): string[] {
+  const set = new Set(files);
+  const code = new Set(Object.keys(project.spec.compiled.modules).map((m) => relative(project.root, m)));
+  if (files.some((f) => code.has(f))) return project.graph.order; // the Pipelinefile or a recipe module
+  const direct: string[] = [];
+  for (const t of project.graph.targets.values()) {
+    const src = sourceFiles(t);
+    if (src.some((s) => set.has(s) || (s.endsWith("/") && files.some((f) => f.startsWith(s))))) direct.push(t.id);
+  }
+  const all = downstream(project.graph, direct);
+  return project.graph.order.filter((id) => all.has(id));
+}
+
+/** Restores every restorable target from the cache; runs nothing. */
+function restoreAll(project: Project): { restored: string[]; stillStale: { id: string; reason: string }[] } {
+  const pred = predict(project.evaluator, project.graph.order);
+  const runDir = join(".pipe", "staging", `hook-${process.pid}`);
+  let n = 0;
+  const ctx: PublishContext = {
+    root: project.root,
+    stateDir: project.stateDir,
+    cache: project.evaluator.cache,
+    hasher: project.hasher,
+    warn: () => undefined,
+    scratch: () => join(runDir, `s${n++}`),
+  };
+  mkdirSync(join(project.root, runDir), { recursive: true });
+  const restored: string[] = [];
+  const stillStale: { id: string; reason: string }[] = [];
+  try {
+    for (const id of project.graph.order) {
+      const p = pred.get(id)!;
+      if (p.state === "restorable" && p.record) {
+        const t = project.graph.targets.get(id)!;
+        const failed = restore(ctx, t, p.record.outputs, project.evaluator.outputState(t));
+        if (failed.length) stillStale.push({ id, reason: `cached bytes of ${failed.join(", ")} are missing` });
+        else restored.push(id);
+      } else if (p.state === "stale") stillStale.push({ id, reason: p.reasons.join("; ") });
+    }
+  } finally {
+    rmSync(join(project.root, runDir), { recursive: true, force: true });
+  }
+  return { restored, stillStale };
+}

@@ -1,0 +1,178 @@
+// A user's mistake gets a message naming the thing, where it was declared and the fix;
+// exit code 2; no stack trace; every problem at once.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { PIPE_BIN, Project, testEnv } from "../helpers/rig.ts";
+
+const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
+
+function noStack(stderr: string) {
+  assert.doesNotMatch(stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
+  assert.doesNotMatch(stderr, /internal error/);
+}
+
+test("a dependency cycle is reported with its whole trail and where it was declared", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["build/c.txt"], outputs: ["build/a.txt"], run: () => sh\`true\` });\n` +
+      `export const b = target({ inputs: [a], outputs: ["build/b.txt"], run: () => sh\`true\` });\n` +
+      `export const c = target({ inputs: [b], outputs: ["build/c.txt"], run: () => sh\`true\` });\n`,
+  });
+  const r = await p.run(["build", "c"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: dependency cycle: "a" -> "c" -> "b" -> "a"/);
+  assert.match(r.stderr, /at Pipelinefile\.ts:2:\d+/);
+  noStack(r.stderr);
+  assert.equal(p.exists(".pipe"), false, "nothing was written");
+});
+
+test("two targets with the same output are both named", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const one = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n` +
+      `export const two = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: targets "one" and "two" both declare output "build\/x.txt"/);
+  assert.match(r.stderr, /at Pipelinefile\.ts:3:\d+/);
+  assert.match(r.stderr, /"one" is declared at .*Pipelinefile\.ts:2:\d+/);
+  noStack(r.stderr);
+});
+
+test("a missing source input that no target produces is named with the target that needs it", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const clean = target({ inputs: ["data/raw.csv"], outputs: ["build/clean.csv"], run: () => sh\`true\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: "data\/raw.csv", needed by "clean", is missing and no target produces it/);
+  assert.match(r.stderr, /at Pipelinefile\.ts:2:\d+/);
+  assert.match(r.stderr, /hint: create data\/raw.csv/);
+  noStack(r.stderr);
+});
+
+test("an unknown target gets a did-you-mean", async () => {
+  const p = new Project({ "Pipelinefile.ts": HEAD + `export const train = target({ outputs: ["build/m"], run: () => sh\`touch \${"build/m"}\` });\n` });
+  const r = await p.run(["build", "trian"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: unknown target "trian"; did you mean "train"\?/);
+  noStack(r.stderr);
+});
+
+test("an unknown param gets a did-you-mean, a badly typed value names the param and the type, all at once", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const window = param.int("window", { default: 7, min: 1 });\nconst day = param.date("day", { default: "today" });\n` +
+      `export const m = target({ outputs: ["build/m"], params: { window, day }, run: (c) => sh\`echo \${c.params.window} \${c.params.day} > \${c.outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "--param", "windw=3", "--param", "day=2024-02-30", "-p", "window=0"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: unknown param "windw"; did you mean "window"\?/);
+  assert.match(r.stderr, /error: bad value for param "day": "2024-02-30" is not a date YYYY-MM-DD/);
+  assert.match(r.stderr, /error: bad value for param "window": 0 is below the minimum 1/);
+  assert.match(r.stderr, /at Pipelinefile\.ts:2:\d+/);
+  const r2 = await p.run(["build", "--param", "window=seven"]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /"seven" is not an integer/);
+  noStack(r.stderr + r2.stderr);
+});
+
+test("outputs outside the project root or inside .pipe/ are refused", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const out = target({ outputs: ["../escape.txt"], run: () => sh\`true\` });\n` +
+      `export const state = target({ outputs: [".pipe/x"], run: () => sh\`true\` });\n` +
+      `export const abs = target({ outputs: ["/tmp/pipe-abs-escape"], run: () => sh\`true\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: output "..\/escape.txt" of "out" resolves outside the project root/);
+  assert.match(r.stderr, /error: output ".pipe\/x" of "state" is inside .pipe\/, pipe's own state folder/);
+  assert.match(r.stderr, /error: output "\/tmp\/pipe-abs-escape" of "abs" resolves outside the project root/);
+  noStack(r.stderr);
+});
+
+test("a Pipelinefile that does not compile shows the location and a code frame", async () => {
+  const p = new Project({ "Pipelinefile.ts": HEAD + `export const x = target({ outputs: ["a"], run: () => sh\`true\` ;\n` });
+  const r = await p.run(["status"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: Pipelinefile does not compile: /);
+  assert.match(r.stderr, /at Pipelinefile\.ts:2:\d+/);
+  assert.match(r.stderr, /2 \| export const x/);
+  noStack(r.stderr);
+});
+
+test("a Pipelinefile that throws while loading points at the line", async () => {
+  const p = new Project({ "Pipelinefile.ts": HEAD + `\nthrow new Error("boom at load");\n` });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: Pipelinefile failed while loading: boom at load/);
+  assert.match(r.stderr, /at Pipelinefile\.ts:3:\d+/);
+  noStack(r.stderr);
+});
+
+test("no Pipelinefile: says where it looked", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pipe-nopf-"));
+  const r = spawnSync(process.execPath, [PIPE_BIN, "build"], { cwd: dir, env: testEnv(), encoding: "utf8" });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, new RegExp(`error: no Pipelinefile.ts found in ${dir.replace(/[/\\^$*+?.()|[\]{}]/g, "\\$&")} or any parent folder`));
+  assert.match(r.stderr, /hint: create a Pipelinefile.ts/);
+  noStack(r.stderr);
+});
+
+test("a recipe that exits 0 without producing a declared output fails its target and names the path", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const lazy = target({ outputs: ["build/made.txt", "build/forgot.txt"], run: (c) => sh\`echo hi > \${c.outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 1);
+  const fin = r.events.find((e) => e.type === "target-finished");
+  assert.ok(fin && fin.type === "target-finished");
+  assert.equal(fin.status, "failed");
+  assert.match(fin.reason, /declared output "build\/forgot.txt" was not produced/);
+  assert.equal(p.exists("build/made.txt"), false, "nothing published for a failed target");
+  const plain = await p.run(["build"]);
+  assert.equal(plain.code, 1);
+  assert.match(plain.stdout, /build\/forgot.txt/);
+});
+
+test("a wrong command or option is a usage error with a suggestion", async () => {
+  const p = new Project({ "Pipelinefile.ts": HEAD + `export const a = target({ outputs: ["build/a"], run: () => sh\`true\` });\n` });
+  const r1 = await p.run(["biuld"]);
+  assert.equal(r1.code, 2);
+  assert.match(r1.stderr, /unknown command "biuld"; did you mean "build"\?/);
+  const r2 = await p.run(["build", "--jbos", "2"]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /unknown option --jbos/);
+  const r3 = await p.run(["build", "trend[attribute=x]"]);
+  assert.equal(r3.code, 2);
+  assert.match(r3.stderr, /unknown target "trend\[attribute=x\]"/);
+});
+
+test("a family key value of the wrong type is refused with the allowed values", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const trend = family({ key: { attribute: param.enum(["recovered", "total_positive"]) }, outputs: { svg: "build/{attribute}.svg" }, run: (c) => sh\`touch \${c.outputs.svg}\` });\n` +
+      `export default [trend({ attribute: "recovered" })];\n`,
+  });
+  const r = await p.run(["build", "trend[attribute=recoverd]"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /bad key attribute for "trend": "recoverd" is not one of "recovered", "total_positive"/);
+  const ok = await p.run(["build", "trend[attribute=total_positive]"]);
+  assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+  assert.ok(p.exists("build/total_positive.svg"));
+});
+
+test("writing a file makes no stack trace appear in any bad-input case (sanity on one file)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pipe-bad-"));
+  writeFileSync(join(dir, "Pipelinefile.ts"), "export default 42;\n");
+  const r = spawnSync(process.execPath, [PIPE_BIN, "status"], { cwd: dir, env: testEnv(), encoding: "utf8" });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /the default export must be a target or a list of targets/);
+  noStack(r.stderr);
+});
