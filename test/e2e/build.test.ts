@@ -1,0 +1,227 @@
+// End-to-end behaviour of `pipe build`, `status`, `why`, `clean` on small projects.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { finished, Project } from "../helpers/rig.ts";
+
+const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
+
+// words <- data/*.txt ; report <- words (TS recipe, param window)
+const BASIC = {
+  "data/a.txt": "one two three\n",
+  "data/b.txt": "four five\n",
+  "Pipelinefile.ts":
+    HEAD +
+    `export const window = param.int("window", { default: 7, min: 1 });\n` +
+    `export const words = target({ inputs: ["data/*.txt"], outputs: ["build/words.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} | wc -w > \${outputs[0]}\` });\n` +
+    `export const report = target({\n  inputs: { w: words },\n  outputs: { out: "build/report.txt" },\n  params: { window },\n  run: async (ctx) => {\n    const fs = await import("node:fs");\n    const n = Number(fs.readFileSync(ctx.inputs.w[0], "utf8").trim());\n    fs.writeFileSync(ctx.outputs.out, \`words=\${n} window=\${ctx.params.window}\\n\`);\n  },\n});\n` +
+    `export default [report];\n`,
+};
+
+test("a first build runs everything; an immediate second build runs nothing", async () => {
+  const p = new Project(BASIC);
+  const r1 = await p.run(["build", "--json"]);
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.deepEqual(finished(r1.events, "built"), ["report", "words"]);
+  assert.equal(p.read("build/report.txt"), "words=5 window=7\n");
+  const r2 = await p.run(["build", "--json"]);
+  assert.equal(r2.code, 0);
+  assert.deepEqual(finished(r2.events, "built"), []);
+  assert.deepEqual(finished(r2.events, "up-to-date"), ["report", "words"]);
+  const fin = r2.events.at(-1)!;
+  assert.equal(fin.type, "build-finished");
+});
+
+test("params A -> B -> A: the third build runs no recipe and restores from the cache", async () => {
+  const p = new Project(BASIC);
+  assert.equal((await p.run(["build"])).code, 0);
+  const b = await p.run(["build", "--json", "--param", "window=14"]);
+  assert.deepEqual(finished(b.events, "built"), ["report"]);
+  assert.equal(p.read("build/report.txt"), "words=5 window=14\n");
+  const a = await p.run(["build", "--json"]);
+  assert.equal(a.code, 0);
+  assert.deepEqual(finished(a.events, "built"), [], "no recipe ran");
+  assert.deepEqual(finished(a.events, "restored"), ["report"]);
+  assert.equal(p.read("build/report.txt"), "words=5 window=7\n");
+});
+
+test("touch changes nothing; a same-size content change with the old mtime restored rebuilds", async () => {
+  const p = new Project(BASIC);
+  await p.run(["build"]);
+  const future = new Date(Date.now() + 86_400_000);
+  utimesSync(p.path("data/a.txt"), future, future);
+  const t = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(t.events, "built"), []);
+  const st = statSync(p.path("data/b.txt"));
+  writeFileSync(p.path("data/b.txt"), "four fiv3\n"); // same size, same word count
+  utimesSync(p.path("data/b.txt"), st.atime, st.mtime);
+  const c = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(c.events, "built"), ["words"], "words reruns; report is cut off early (same count)");
+  assert.deepEqual(finished(c.events, "up-to-date"), ["report"]);
+});
+
+test("a new file matching a glob input makes the target stale, and status/why say so", async () => {
+  const p = new Project(BASIC);
+  await p.run(["build"]);
+  p.write({ "data/c.txt": "six\n" });
+  const s = await p.run(["status"]);
+  assert.match(s.stdout, /stale\s+words\s+input data\/c.txt added/);
+  assert.match(s.stdout, /stale\s+report\s+dependency "words" will rebuild/);
+  const w = await p.run(["why", "words"]);
+  assert.match(w.stdout, /words is stale:\n  input data\/c.txt added/);
+  const before = p.snapshot(".pipe");
+  const ex = await p.run(["status", "--exit-code"]);
+  assert.equal(ex.code, 1);
+  assert.deepEqual(p.snapshot(".pipe"), before, "status writes nothing under .pipe/");
+  const b = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(b.events, "built"), ["report", "words"]);
+  assert.equal((await p.run(["status", "--exit-code"])).code, 0);
+});
+
+test("why names the param value change, the edited recipe module and the env change", async () => {
+  const p = new Project({
+    "data/in.txt": "x\n",
+    "recipes/fmt.ts": `import type { RecipeContext } from "pipefile";\nimport { writeFileSync, readFileSync } from "node:fs";\nexport async function fmt(ctx: RecipeContext) {\n  writeFileSync(ctx.outputs[0], readFileSync(ctx.inputs[0], "utf8") + ctx.params.window + (ctx.env.MODE ?? ""));\n}\n`,
+    "Pipelinefile.ts": HEAD + `import { fmt } from "./recipes/fmt.ts";\nconst window = param.int("window", { default: 7 });\nexport const f = target({ inputs: ["data/in.txt"], outputs: ["build/f.txt"], params: { window }, env: ["MODE"], run: fmt });\n`,
+  });
+  assert.equal((await p.run(["build", "f"])).code, 0);
+  p.write({ "recipes/fmt.ts": p.read("recipes/fmt.ts").replace('+ ctx.params.window', '+ "!" + ctx.params.window') });
+  const w = await p.run(["why", "f", "--param", "window=14"], { env: { MODE: "fast" } });
+  assert.match(w.stdout, /f is stale:/);
+  assert.match(w.stdout, /recipe code .*recipes\/fmt.ts.* changed/);
+  assert.match(w.stdout, /param window 7 -> 14/);
+  assert.match(w.stdout, /env MODE changed/);
+});
+
+test("an output edited by hand is restored, and the edited bytes are kept in the cache", async () => {
+  const p = new Project(BASIC);
+  await p.run(["build"]);
+  p.write({ "build/words.txt": "999\n" });
+  const s = await p.run(["status"]);
+  assert.match(s.stdout, /restorable\s+words\s+output build\/words.txt differs from the recorded build \(edited outside pipe\?\)/);
+  const b = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(b.events, "built"), []);
+  assert.deepEqual(finished(b.events, "restored"), ["words"]);
+  assert.equal(p.read("build/words.txt").trim(), "5");
+  const warn = b.events.find((e) => e.type === "warning");
+  assert.ok(warn && warn.type === "warning");
+  const m = /to get them back: cp (\S+) build\/words.txt/.exec(warn.message);
+  assert.ok(m, warn.message);
+  assert.equal(p.read(m[1]), "999\n");
+});
+
+test("a deleted output is restored without running; clean removes outputs and build restores them", async () => {
+  const p = new Project(BASIC);
+  await p.run(["build"]);
+  const c = await p.run(["clean"]);
+  assert.equal(c.code, 0);
+  assert.equal(p.exists("build/words.txt"), false);
+  assert.equal(p.exists("build/report.txt"), false);
+  const b = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(b.events, "built"), []);
+  assert.deepEqual(finished(b.events, "restored"), ["report", "words"]);
+});
+
+test("a failed target skips only its dependents; -k goes on with other branches; exit 1", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const bad = target({ outputs: ["build/bad"], run: () => sh\`sh -c 'echo half > build/bad; echo oops >&2; exit 3'\` });\n` +
+      `export const after = target({ inputs: [bad], outputs: ["build/after"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const other = target({ outputs: ["build/other"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [after, other];\n`,
+  });
+  const r = await p.run(["build", "-k", "--json", "-j", "1"]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(finished(r.events, "failed"), ["bad"]);
+  assert.deepEqual(finished(r.events, "skipped"), ["after"]);
+  assert.deepEqual(finished(r.events, "built"), ["other"]);
+  const fail = r.events.find((e) => e.type === "target-finished" && e.status === "failed");
+  assert.ok(fail && fail.type === "target-finished");
+  assert.match(fail.reason, /exited with code 3/);
+  assert.deepEqual(fail.logTail?.slice(-1), ["oops"]);
+  assert.match(p.read(fail.logPath!), /oops/);
+  assert.equal(p.exists("build/bad"), false, "a partial output written in place by a misbehaving recipe is never counted as built");
+  const again = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(again.events, "failed"), ["bad"], "the failed target runs again");
+});
+
+test("a recipe that reads an undeclared param fails naming it; an unused declared param is a warning", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `const window = param.int("window", { default: 7 });\nconst days = param.int("days", { default: 3 });\n` +
+      `export const greedy = target({ outputs: ["build/g"], params: { window }, run: async (ctx) => { void (ctx.params as Record<string, unknown>).days; } });\n` +
+      `export const lazy = target({ outputs: ["build/l"], params: { window, days }, run: async (ctx) => { const fs = await import("node:fs"); fs.writeFileSync(ctx.outputs[0], String(ctx.params.window)); } });\n` +
+      `export default [greedy, lazy];\n`,
+  });
+  const r = await p.run(["build", "-k", "--json"]);
+  const g = r.events.find((e) => e.type === "target-finished" && e.target === "greedy");
+  assert.ok(g && g.type === "target-finished");
+  assert.equal(g.status, "failed");
+  assert.match(g.reason, /read param "days", which the target does not declare; add it to the target's params: \{ days \}/);
+  const w = r.events.find((e) => e.type === "warning" && e.target === "lazy");
+  assert.ok(w && w.type === "warning");
+  assert.match(w.message, /"lazy" declares param "days" but its recipe never reads it/);
+});
+
+test("outputs of a failed run never replace the previous good output", async () => {
+  const p = new Project({
+    "data/in.txt": "good\n",
+    "Pipelinefile.ts": HEAD + `export const t = target({ inputs: ["data/in.txt"], outputs: ["build/out.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]} && grep -q good \${inputs[0]}\` });\n`,
+  });
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "data/in.txt": "bad\n" });
+  assert.equal((await p.run(["build"])).code, 1);
+  assert.equal(p.read("build/out.txt"), "good\n");
+  assert.deepEqual(readdirSync(p.path(".pipe/staging")), [], "no staging leftovers");
+});
+
+test("shell values are quoted: a param cannot inject commands", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `const name = param.string("name", { default: "x" });\n` +
+      `export const t = target({ outputs: ["build/argv.json"], params: { name }, run: (c) => sh\`node -e \${"process.stdout.write(JSON.stringify(process.argv.slice(1)))"} -- \${c.params.name} \${"-rf"} > \${c.outputs[0]}\` });\n`,
+  });
+  for (const evil of ["x; touch PWNED", "$(touch PWNED)", "`touch PWNED`", "a\nb", "--output=../../x"]) {
+    const r = await p.run(["build", "--param", `name=${evil}`]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(JSON.parse(p.read("build/argv.json")), [evil, "-rf"]);
+    assert.equal(p.exists("PWNED"), false);
+  }
+});
+
+test("directory outputs are swapped in whole: no stray files from an earlier run survive", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `const n = param.int("n", { default: 3 });\n` +
+      `export const d = target({ outputs: ["build/parts/"], params: { n }, run: (c) => sh\`mkdir -p \${c.outputs[0]} && cd \${c.outputs[0]} && seq 1 \${c.params.n} | xargs touch\` });\n`,
+  });
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.deepEqual(readdirSync(p.path("build/parts")).sort(), ["1", "2", "3"]);
+  assert.equal((await p.run(["build", "--param", "n=2"])).code, 0);
+  assert.deepEqual(readdirSync(p.path("build/parts")).sort(), ["1", "2"]);
+  const back = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(back.events, "restored"), ["d"]);
+  assert.deepEqual(readdirSync(p.path("build/parts")).sort(), ["1", "2", "3"]);
+});
+
+test(".pipe/ ignores itself for git and is private", async () => {
+  const p = new Project(BASIC);
+  await p.run(["build"]);
+  assert.match(p.read(".pipe/.gitignore"), /^\*$/m);
+  assert.equal(statSync(p.path(".pipe")).mode & 0o777, 0o700);
+});
+
+test("--dry-run says what would run and writes nothing", async () => {
+  const p = new Project(BASIC);
+  const r = await p.run(["build", "--dry-run", "--json"]);
+  assert.equal(r.code, 0);
+  const start = r.events.find((e) => e.type === "build-started");
+  assert.ok(start && start.type === "build-started");
+  assert.deepEqual(start.plan.map((x) => [x.target, x.action]), [["words", "run"], ["report", "run"]]);
+  assert.equal(p.exists(".pipe"), false);
+  assert.equal(p.exists("build"), false);
+});
