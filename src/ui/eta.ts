@@ -1,0 +1,95 @@
+/**
+ * Remaining-time estimate for a build in progress, learned from past durations.
+ *
+ * Inputs: `estimateMs` on each planned target (the median of its recorded runs, from
+ * `build-started`; `target-started.estimateMs` overrides it) and what has happened so far.
+ *
+ * Formula (all in ms):
+ *
+ *   est(t)      = estimateMs(t), or, when the target has no record, the fallback F:
+ *                 the median of all known estimates in the plan plus the durations of the
+ *                 targets built so far in this build. Restores without an estimate count 0.
+ *   queued      = planned "run"/"restore" targets that have neither started nor finished
+ *   left(r)     = max(0, est(r) − elapsed(r))           for each running target r
+ *   W           = Σ_{t ∈ queued} est(t) + Σ_{r ∈ running} left(r)      (remaining work)
+ *   p           = min(jobs, number of queued and running pieces with time left), at least 1
+ *   L           = max(max_{t ∈ queued} est(t), max_{r} left(r))       (longest single piece)
+ *
+ *   ETA = max(W / p, L)
+ *
+ * W / p assumes perfect packing on `jobs` slots; L keeps a single long target from being
+ * spread across slots. Both are lower bounds of the true remaining time (Graham's bound for
+ * list scheduling), so the ETA is optimistic when dependencies serialise the work: the events
+ * carry no dependency edges, so the longest remaining *chain* cannot be computed here.
+ * A running target that overruns its estimate contributes 0 until it finishes.
+ *
+ * Returns undefined when nothing is known: no estimates in the plan and nothing built yet.
+ */
+import type { BuildView } from "./view-model.ts";
+
+/** The parts of the ETA, exposed for tests and for a future "why is the ETA X" display. */
+export interface EtaBreakdown {
+  etaMs: number;
+  /** W: remaining work in ms. */
+  workMs: number;
+  /** p: parallelism used. */
+  parallelism: number;
+  /** L: longest single remaining piece. */
+  longestMs: number;
+  /** F: the stand-in estimate for targets with no record (undefined if none was needed or known). */
+  fallbackMs?: number;
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** The ETA with its parts; undefined before a build starts, after it finishes, or when nothing is known. */
+export function computeEta(view: BuildView, now: number): EtaBreakdown | undefined {
+  if (view.phase !== "building" || view.startedAt === undefined) return undefined;
+
+  const known: number[] = [];
+  for (const p of view.plan) if (p.action === "run" && p.estimateMs !== undefined) known.push(p.estimateMs);
+  for (const f of view.finished) if (f.status === "built") known.push(f.durationMs);
+  const fallbackMs = median(known);
+
+  const seen = new Set<string>();
+  for (const f of view.finished) seen.add(f.id);
+  for (const r of view.running) seen.add(r.id);
+
+  let workMs = 0;
+  let longestMs = 0;
+  let pieces = 0;
+  let unknown = false;
+  for (const p of view.plan) {
+    if (p.action === "up-to-date" || seen.has(p.target)) continue;
+    let est = p.estimateMs;
+    if (est === undefined) {
+      if (p.action === "restore") est = 0;
+      else if (fallbackMs === undefined) unknown = true;
+      else est = fallbackMs;
+    }
+    if ((est ?? 0) > 0) pieces++;
+    workMs += est ?? 0;
+    longestMs = Math.max(longestMs, est ?? 0);
+  }
+  for (const r of view.running) {
+    const planned = view.planById.get(r.id);
+    let est = r.estimateMs;
+    if (est === undefined && planned?.action === "restore") est = 0;
+    if (est === undefined) {
+      if (fallbackMs === undefined) unknown = true;
+      else est = fallbackMs;
+    }
+    const left = Math.max(0, (est ?? 0) - Math.max(0, now - r.startedAt));
+    if (left > 0) pieces++;
+    workMs += left;
+    longestMs = Math.max(longestMs, left);
+  }
+  if (unknown) return undefined;
+  const parallelism = Math.max(1, Math.min(view.jobs, pieces));
+  return { etaMs: Math.max(workMs / parallelism, longestMs), workMs, parallelism, longestMs, fallbackMs };
+}

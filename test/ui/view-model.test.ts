@@ -1,0 +1,254 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { computeEta } from "../../src/ui/eta.ts";
+import { createView, elapsedMs, markInterrupting, MAX_FEED, reduce } from "../../src/ui/view-model.ts";
+import { finish, finished, start, started, viewOf } from "./fixtures.ts";
+
+describe("view-model reducer", () => {
+  test("build-started counts planned up-to-date targets as done", () => {
+    const v = viewOf([[0, started([["a", "up-to-date"], ["b", "run", 1000], ["c", "restore"]], { jobs: 4 })]]);
+    assert.equal(v.phase, "building");
+    assert.equal(v.total, 3);
+    assert.equal(v.done, 1);
+    assert.equal(v.counts["up-to-date"], 1);
+    assert.equal(v.jobs, 4);
+    assert.equal(v.startedAt, 0);
+  });
+
+  test("a running target has its start time, plan estimate, progress and last log line", () => {
+    const v = viewOf([
+      [0, started([["a", "run", 5000]])],
+      [100, { type: "target-started", target: "a", reason: "input data/a.csv changed", logPath: ".pipe/logs/a.log" }],
+      [200, { type: "target-progress", target: "a", done: 3, total: 10, message: "epoch 3" }],
+      [300, { type: "log", target: "a", stream: "stdout", line: "loss=0.3" }],
+    ]);
+    assert.deepEqual(v.running, [
+      {
+        id: "a",
+        startedAt: 100,
+        reason: "input data/a.csv changed",
+        estimateMs: 5000,
+        logPath: ".pipe/logs/a.log",
+        progress: { done: 3, total: 10, message: "epoch 3" },
+        lastLine: "loss=0.3",
+      },
+    ]);
+  });
+
+  test("a finished target leaves running, is counted, and a failure keeps its log tail and path", () => {
+    const v = viewOf([
+      [0, started([["a", "run"], ["b", "run"]])],
+      [0, { type: "target-started", target: "a", reason: "r", logPath: ".pipe/logs/a.log" }],
+      [0, start("b")],
+      [1000, finish("a", "failed", 1000, { error: "exit code 3", logTail: ["x", "y"] })],
+      [1500, finish("b", "built", 1500)],
+    ]);
+    assert.equal(v.running.length, 0);
+    assert.equal(v.done, 2);
+    assert.deepEqual(v.counts, { built: 1, restored: 0, "up-to-date": 0, failed: 1, skipped: 0 });
+    assert.deepEqual(
+      v.finished.map((f) => [f.id, f.status]),
+      [["a", "failed"], ["b", "built"]],
+    );
+    assert.equal(v.failures.length, 1);
+    assert.deepEqual(v.failures[0].logTail, ["x", "y"]);
+    assert.equal(v.failures[0].logPath, ".pipe/logs/a.log", "log path remembered from target-started");
+    assert.equal(v.failures[0].error, "exit code 3");
+  });
+
+  test("an up-to-date target reported again by the core is not counted twice", () => {
+    const v = viewOf([
+      [0, started([["a", "up-to-date"], ["b", "run"]])],
+      [1, finish("a", "up-to-date", 0)],
+    ]);
+    assert.equal(v.done, 1);
+    assert.equal(v.counts["up-to-date"], 1);
+  });
+
+  test("hash progress is tracked per file and dropped when the file is done", () => {
+    let v = viewOf([[0, { type: "hash-progress", path: "data/big.csv", doneBytes: 1e9, totalBytes: 4e9 }]]);
+    v = reduce(v, { type: "hash-progress", path: "data/big.csv", doneBytes: 2e9, totalBytes: 4e9 }, 1);
+    v = reduce(v, { type: "hash-progress", path: "data/other.csv", doneBytes: 1, totalBytes: 10 }, 1);
+    assert.deepEqual(v.hashing, [
+      { path: "data/big.csv", doneBytes: 2e9, totalBytes: 4e9 },
+      { path: "data/other.csv", doneBytes: 1, totalBytes: 10 },
+    ]);
+    v = reduce(v, { type: "hash-progress", path: "data/big.csv", doneBytes: 4e9, totalBytes: 4e9 }, 2);
+    assert.deepEqual(v.hashing.map((h) => h.path), ["data/other.csv"]);
+  });
+
+  test("build-finished keeps the summary with the durations of the critical path", () => {
+    const v = viewOf([
+      [0, started([["a", "run"], ["b", "run"], ["c", "up-to-date"]])],
+      [0, start("a")],
+      [1000, finish("a", "built", 1000)],
+      [1000, start("b")],
+      [3000, finish("b", "built", 2000)],
+      [3100, finished({ built: 2, "up-to-date": 1 }, 3100, ["a", "b"], 3000)],
+    ]);
+    assert.equal(v.phase, "finished");
+    assert.equal(v.summary?.ok, true);
+    assert.deepEqual(v.summary?.durations, { a: 1000, b: 2000 });
+    assert.deepEqual(v.summary?.criticalPath, { targets: ["a", "b"], durationMs: 3000 });
+    assert.equal(elapsedMs(v, 99_999), 3100, "a finished build reports its own duration");
+  });
+
+  test("the next build moves the previous summary into the feed and clears the watch state", () => {
+    let v = viewOf([
+      [0, started([["a", "run"]])],
+      [0, finished({ built: 1 }, 10)],
+      [20, { type: "watch-idle", watched: 3, lastRunOk: true }],
+    ]);
+    assert.deepEqual(v.watch, { watched: 3, lastRunOk: true, polling: undefined });
+    assert.equal(v.feed.filter((i) => i.kind === "summary").length, 0, "the summary stays in the live area");
+    v = reduce(v, started([["a", "run"]]), 40);
+    assert.equal(v.watch, undefined);
+    assert.equal(v.summary, undefined);
+    assert.deepEqual(v.feed.map((i) => i.kind), ["summary"]);
+  });
+
+  test("a feed item after the summary pushes the summary into the feed first, keeping the order", () => {
+    let v = viewOf([
+      [0, started([["a", "run"]])],
+      [0, finished({ built: 1 }, 10)],
+    ]);
+    v = reduce(v, { type: "watch-change", paths: ["data/a.csv"] }, 30);
+    assert.equal(v.summaryPrinted, true);
+    v = reduce(v, started([["a", "run"]]), 40);
+    assert.deepEqual(v.feed.map((i) => i.kind), ["summary", "watch-change"]);
+  });
+
+  test("the feed stores only what the level of detail shows", () => {
+    const events: Array<[number, Parameters<typeof reduce>[1]]> = [
+      [0, started([["a", "run"], ["b", "run"], ["u", "up-to-date"]])],
+      [0, start("a")],
+      [0, { type: "log", target: "a", stream: "stdout", line: "hello" }],
+      [0, finish("a", "built", 5)],
+      [0, finish("u", "up-to-date", 0)],
+      [0, finish("b", "failed", 5)],
+      [0, { type: "warning", message: "careful" }],
+      [0, { type: "error", message: "Pipelinefile.ts does not load" }],
+    ];
+    const kinds = (detail: "quiet" | "normal" | "verbose") =>
+      viewOf(events, { detail }).feed.map((i) => (i.kind === "finished" ? `${i.kind}:${i.target.status}` : i.kind));
+    assert.deepEqual(kinds("quiet"), ["finished:failed", "error"]);
+    assert.deepEqual(kinds("normal"), ["finished:built", "finished:failed", "warning", "error"]);
+    assert.deepEqual(kinds("verbose"), ["log", "finished:built", "finished:up-to-date", "finished:failed", "warning", "error"]);
+  });
+
+  test("the feed is bounded and its sequence numbers keep counting", () => {
+    let v = viewOf([[0, started([["a", "run"]])], [0, start("a")]], { detail: "verbose" });
+    for (let i = 0; i < MAX_FEED + 10; i++) v = reduce(v, { type: "log", target: "a", stream: "stdout", line: `l${i}` }, 0);
+    assert.equal(v.feed.length, MAX_FEED);
+    assert.equal(v.feed[0].seq, 11);
+    assert.equal(v.feed[v.feed.length - 1].seq, MAX_FEED + 10);
+  });
+
+  test("dry run lists what would run in the feed", () => {
+    const v = viewOf([[0, started([["a", "run", undefined, "no record"], ["b", "restore"], ["c", "up-to-date"]], { dryRun: true })]]);
+    assert.deepEqual(
+      v.feed.map((i) => (i.kind === "notice" ? i.message : i.kind)),
+      ["would run a (no record)", "would restore b"],
+    );
+  });
+
+  test("reduce does not modify the state it is given", () => {
+    const before = viewOf([[0, started([["a", "run", 100], ["b", "run"]])], [0, start("a")]]);
+    const snapshot = structuredClone(before);
+    reduce(before, { type: "target-progress", target: "a", done: 0.5 }, 1);
+    reduce(before, { type: "log", target: "a", stream: "stderr", line: "x" }, 1);
+    reduce(before, finish("a", "failed", 1), 1);
+    reduce(before, finished({ failed: 1 }, 1), 1);
+    markInterrupting(before);
+    assert.deepEqual(before, snapshot);
+  });
+
+  test("an interrupt is noted once, with the number of running targets", () => {
+    let v = viewOf([[0, started([["a", "run"], ["b", "run"]])], [0, start("a")], [0, start("b")]]);
+    v = markInterrupting(v);
+    assert.equal(v.interrupting, true);
+    assert.equal(markInterrupting(v), v);
+    const last = v.feed[v.feed.length - 1];
+    assert.equal(last.kind === "notice" && last.message, "interrupt: stopping 2 running targets");
+  });
+});
+
+/** The median of recorded durations, as the core computes `estimateMs` from its run records. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+describe("ETA from recorded durations", () => {
+  // Recorded runs of each target in earlier builds (ms).
+  const recorded = { prepare: [9_000, 10_000, 14_000], words: [19_000, 20_000, 22_000, 21_000], train: [30_000] };
+  const plan = started(
+    [
+      ["prepare", "run", median(recorded.prepare)], // 10 s
+      ["words", "run", median(recorded.words)], // 20.5 s
+      ["train", "run", median(recorded.train)], // 30 s
+      ["old", "up-to-date"],
+    ],
+    { jobs: 2 },
+  );
+
+  test("before anything runs: remaining work over the jobs, but never less than the longest target", () => {
+    const v = viewOf([[0, plan]]);
+    const eta = computeEta(v, 0)!;
+    assert.equal(eta.workMs, 60_500);
+    assert.equal(eta.parallelism, 2);
+    assert.equal(eta.longestMs, 30_000);
+    assert.equal(eta.etaMs, 30_250); // max(60.5 s / 2, 30 s)
+    const serial = computeEta(viewOf([[0, { ...plan, jobs: 1 } as typeof plan]]), 0)!;
+    assert.equal(serial.etaMs, 60_500);
+  });
+
+  test("running targets count only their time left", () => {
+    const v = viewOf([[0, plan], [0, start("train")], [0, start("prepare")]]);
+    // At 4 s: train has 26 s left, prepare 6 s, words 20.5 s queued → W = 52.5 s, p = 2, L = 26 s.
+    assert.equal(computeEta(v, 4_000)!.etaMs, 26_250);
+    // At 12 s prepare overran its estimate: it adds nothing; train 18 s, words 20.5 s.
+    const later = computeEta(v, 12_000)!;
+    assert.equal(later.workMs, 38_500);
+    assert.equal(later.etaMs, 20_500);
+  });
+
+  test("finished targets leave the estimate", () => {
+    const v = viewOf([[0, plan], [0, start("prepare")], [9_000, finish("prepare", "built", 9_000)], [9_000, start("words")]]);
+    const eta = computeEta(v, 10_000)!;
+    assert.equal(eta.workMs, 19_500 + 30_000);
+    assert.equal(eta.etaMs, 30_000);
+  });
+
+  test("targets without a record use the median of the known estimates and this build's durations", () => {
+    const v = viewOf(
+      [
+        [0, started([["a", "run", 10_000], ["b", "run"], ["c", "run"]], { jobs: 1 })],
+        [0, start("a")],
+        [14_000, finish("a", "built", 14_000)],
+      ],
+      {},
+    );
+    const eta = computeEta(v, 14_000)!;
+    assert.equal(eta.fallbackMs, 12_000); // median(10 s estimate, 14 s actual)
+    assert.equal(eta.etaMs, 24_000);
+  });
+
+  test("restores without an estimate count as free; nothing known means no ETA", () => {
+    const withRestore = viewOf([[0, started([["a", "run", 5_000], ["r", "restore"]], { jobs: 4 })]]);
+    assert.equal(computeEta(withRestore, 0)!.etaMs, 5_000);
+    const unknown = viewOf([[0, started([["a", "run"], ["b", "run"]])]]);
+    assert.equal(computeEta(unknown, 0), undefined);
+    assert.equal(computeEta(createView(), 0), undefined, "no build yet");
+    const done = viewOf([[0, plan], [1, finished({ built: 3 }, 1)]]);
+    assert.equal(computeEta(done, 2), undefined, "finished build");
+  });
+
+  test("target-started's own estimate overrides the plan's", () => {
+    const v = viewOf([
+      [0, started([["a", "run", 10_000]], { jobs: 1 })],
+      [0, { type: "target-started", target: "a", reason: "r", estimateMs: 3_000 }],
+    ]);
+    assert.equal(computeEta(v, 1_000)!.etaMs, 2_000);
+  });
+});
