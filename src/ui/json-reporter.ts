@@ -1,0 +1,32 @@
+/**
+ * The NDJSON reporter: each event becomes exactly one line on stdout, `JSON.stringify(event)`
+ * followed by `\n`, and nothing else is ever written (no banner, no summary of its own, no
+ * colour). `--quiet` and `--verbose` do not apply: machines get every event and filter.
+ * Field names are the contract documented in src/events.ts.
+ */
+import type { PipeEvent } from "../events.ts";
+import { flush, type InterruptibleReporter } from "./reporter.ts";
+
+/** Serialises one event as one NDJSON line (JSON escapes newlines inside strings, so it is one line). */
+export function toJsonLine(event: PipeEvent): string {
+  return `${JSON.stringify(event)}\n`;
+}
+
+/** Creates the NDJSON reporter writing to `stdout`. */
+export function createJsonReporter(options: { stdout: NodeJS.WritableStream }): InterruptibleReporter {
+  const { stdout } = options;
+  let closed = false;
+  return {
+    onEvent(event) {
+      if (!closed) stdout.write(toJsonLine(event));
+    },
+    noteInterrupt() {
+      // Nothing: the core reports the interruption with its own events (build-finished.interrupted).
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await flush(stdout);
+    },
+  };
+}

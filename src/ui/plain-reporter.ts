@@ -1,0 +1,184 @@
+/**
+ * The plain reporter: one line per thing that happened, for pipes, CI logs and dumb
+ * terminals. It never writes cursor movement, spinners or erase sequences, whatever `CI`
+ * says; colour (SGR) sequences are written only when `color` is true, a choice the caller
+ * makes from NO_COLOR/FORCE_COLOR and the stream.
+ *
+ *   plan: 3 to run, 1 to restore, 45 up to date (jobs 8, about 1m20s)
+ *   start trend[attribute=recovered] (input data/a.csv changed)
+ *   built words 1.2s
+ *   restored x
+ *   FAILED y (exit code 3) log: .pipe/logs/y.log
+ *     last log lines, indented
+ *   warning: …
+ *   FAILED: 3 built, 1 restored, 45 up to date, 1 failed in 4.0s; critical path 3.1s: a 1.0s -> y 2.1s
+ *
+ * Up-to-date targets are only counted in the summary, except with `verbose`, which also
+ * prints each recipe log line as `[target] line`. `quiet` keeps failures, errors, the
+ * watch idle line and the summary.
+ */
+import type { PipeEvent, TargetStatus } from "../events.ts";
+import { computeEta } from "./eta.ts";
+import {
+  cleanLine,
+  formatBytes,
+  formatCriticalPath,
+  formatDuration,
+  formatSummaryHeadline,
+  formatWatchChange,
+  formatWatchIdle,
+} from "./format.ts";
+import { flush, type InterruptibleReporter } from "./reporter.ts";
+import { createView, interruptMessage, markInterrupting, reduce, type BuildView, type Detail, type FinishedView } from "./view-model.ts";
+
+/** Options of the plain reporter. */
+export interface PlainReporterOptions {
+  stdout: NodeJS.WritableStream;
+  /** Write SGR colour sequences. */
+  color: boolean;
+  detail: Detail;
+  /** Clock for the plan's time estimate; defaults to Date.now. */
+  now?: () => number;
+}
+
+const SGR = { red: 31, green: 32, yellow: 33, cyan: 36, dim: 2, bold: 1 } as const;
+type Style = keyof typeof SGR;
+
+/** Creates the plain line reporter. */
+export function createPlainReporter(options: PlainReporterOptions): InterruptibleReporter {
+  const { stdout, color, detail } = options;
+  const now = options.now ?? Date.now;
+  let view: BuildView = createView({ detail });
+  let closed = false;
+
+  const paint = (style: Style | Style[], text: string): string => {
+    if (!color || text === "") return text;
+    const codes = (Array.isArray(style) ? style : [style]).map((s) => SGR[s]).join(";");
+    return `\x1b[${codes}m${text}\x1b[0m`;
+  };
+  const write = (lines: string[]): void => {
+    if (closed || lines.length === 0) return;
+    stdout.write(lines.map((l) => `${l}\n`).join(""));
+  };
+  const quiet = detail === "quiet";
+  const verbose = detail === "verbose";
+
+  function finishedLines(t: FinishedView): string[] {
+    const label: Record<TargetStatus, string> = {
+      built: paint("green", "built"),
+      restored: paint("cyan", "restored"),
+      "up-to-date": paint("dim", "up-to-date"),
+      failed: paint(["red", "bold"], "FAILED"),
+      skipped: paint("yellow", "skipped"),
+    };
+    switch (t.status) {
+      case "built":
+        return quiet ? [] : [`${label.built} ${t.id} ${paint("dim", formatDuration(t.durationMs))}`];
+      case "restored":
+        return quiet ? [] : [`${label.restored} ${t.id}`];
+      case "up-to-date":
+        return verbose ? [`${label["up-to-date"]} ${t.id}`] : [];
+      case "skipped": {
+        if (quiet) return [];
+        const why = t.reason || (t.cause ? `${t.cause} failed` : "");
+        return [`${label.skipped} ${t.id}${why ? ` (${cleanLine(why)})` : ""}`];
+      }
+      case "failed": {
+        const [first = "", ...more] = (t.error ?? "").split("\n").map(cleanLine);
+        const head = `${label.failed} ${t.id}${first ? ` (${first})` : ""}${t.logPath ? ` log: ${t.logPath}` : ""}`;
+        const tail = (t.logTail ?? []).map((l) => `  ${paint("dim", cleanLine(l))}`);
+        return [head, ...more.filter((l) => l !== "").map((l) => `  ${l}`), ...tail];
+      }
+    }
+  }
+
+  function prefixed(prefix: "warning" | "error", style: Style, message: string, target?: string): string[] {
+    const lines = message.split("\n").map(cleanLine);
+    const already = lines[0].toLowerCase().startsWith(`${prefix}:`);
+    const first = already ? lines[0].slice(prefix.length + 1).trimStart() : lines[0];
+    const who = target !== undefined ? `[${target}] ` : "";
+    return [`${paint(style, `${prefix}:`)} ${who}${first}`, ...lines.slice(1)];
+  }
+
+  function planLine(v: BuildView, t: number): string[] {
+    const run = v.plan.filter((p) => p.action === "run").length;
+    const restore = v.plan.filter((p) => p.action === "restore").length;
+    const upToDate = v.plan.length - run - restore;
+    const parts = [
+      run > 0 ? `${run} to run` : "",
+      restore > 0 ? `${restore} to restore` : "",
+      upToDate > 0 ? `${upToDate} up to date` : "",
+    ].filter(Boolean);
+    const eta = run + restore > 0 ? computeEta(v, t) : undefined;
+    const extra = [`jobs ${v.jobs}`, eta && eta.etaMs > 0 ? `about ${formatDuration(eta.etaMs)}` : ""].filter(Boolean);
+    const lines = [`${v.dryRun ? "dry run" : "plan"}: ${parts.join(", ") || "no targets"} (${extra.join(", ")})`];
+    if (v.dryRun) {
+      for (const p of v.plan) {
+        if (p.action === "up-to-date") continue;
+        lines.push(`would ${p.action} ${p.target}${p.reason ? ` (${cleanLine(p.reason)})` : ""}`);
+      }
+    }
+    return lines;
+  }
+
+  function linesFor(e: PipeEvent, before: BuildView, after: BuildView, t: number): string[] {
+    switch (e.type) {
+      case "build-started":
+        return quiet ? [] : planLine(after, t);
+      case "lock-waiting":
+        return quiet ? [] : [`waiting for lock ${e.lockPath} (held by ${e.holder})`];
+      case "lock-acquired":
+        return quiet || e.recovered === undefined ? [] : [`recovered a stale lock (${cleanLine(e.recovered)})`];
+      case "hash-progress": {
+        const isNew = !before.hashing.some((h) => h.path === e.path) && e.doneBytes < e.totalBytes;
+        return quiet || !isNew ? [] : [`hashing ${e.path} (${formatBytes(e.totalBytes)})`];
+      }
+      case "target-started":
+        return quiet ? [] : [`start ${e.target}${e.reason ? ` (${cleanLine(e.reason)})` : ""}`];
+      case "target-progress":
+        return [];
+      case "log":
+        return verbose ? [`${paint("dim", `[${e.target}]`)} ${cleanLine(e.line)}`] : [];
+      case "target-finished":
+        return finishedLines(after.finished[after.finished.length - 1]);
+      case "warning":
+        return quiet ? [] : prefixed("warning", "yellow", e.message, e.target);
+      case "error":
+        return prefixed("error", "red", e.message);
+      case "watch-idle":
+        return [formatWatchIdle(e)];
+      case "watch-change":
+        return quiet ? [] : [formatWatchChange(e.paths)];
+      case "build-finished": {
+        const s = after.summary!;
+        const style: Style[] = s.ok ? ["green"] : ["red", "bold"];
+        const headline = formatSummaryHeadline(s);
+        const colon = headline.indexOf(":");
+        const durations = new Map(Object.entries(s.durations));
+        const path = formatCriticalPath(s.criticalPath, { durations });
+        return [`${paint(style, headline.slice(0, colon + 1))}${headline.slice(colon + 1)}${path ? `; ${path}` : ""}`];
+      }
+    }
+  }
+
+  return {
+    onEvent(event) {
+      if (closed) return;
+      const t = now();
+      const before = view;
+      view = reduce(view, event, t);
+      write(linesFor(event, before, view, t));
+    },
+    noteInterrupt() {
+      if (closed || view.interrupting) return;
+      const message = interruptMessage(view.running.length);
+      view = markInterrupting(view);
+      if (!quiet) write([message]);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await flush(stdout);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { PipeEvent } from "../../src/events.ts";
+import { createJsonReporter } from "../../src/ui/json-reporter.ts";
+import { finish, finished, MemoryStream, start, started } from "./fixtures.ts";
+
+const events: PipeEvent[] = [
+  started([["a", "run", 1000, "no record"], ["b", "up-to-date"]], { jobs: 4 }),
+  { type: "lock-waiting", holder: "pid 1", lockPath: ".pipe/lock" },
+  { type: "lock-acquired", recovered: "pid 9 (dead)" },
+  { type: "hash-progress", path: "data/big.csv", doneBytes: 5, totalBytes: 10 },
+  start("a"),
+  { type: "target-progress", target: "a", done: 0.25, message: "half\nway" },
+  { type: "log", target: "a", stream: "stderr", line: 'quote " backslash \\ tab \t esc \x1b[31m nul \u0000 sep \u2028 emoji 🎉' },
+  { type: "warning", message: "w", target: "a" },
+  finish("a", "failed", 12, { error: "exit code 3", logTail: ["x"], logPath: ".pipe/logs/a.log" }),
+  { type: "error", message: "multi\nline" },
+  { type: "watch-idle", watched: 3, lastRunOk: false, polling: true },
+  { type: "watch-change", paths: ["data/a.csv"] },
+  finished({ failed: 1, "up-to-date": 1 }, 20, ["a"], 12, { ok: false }),
+];
+
+test("every event becomes exactly one JSON line that parses back to the same event", async () => {
+  const out = new MemoryStream();
+  const r = createJsonReporter({ stdout: out });
+  for (const e of events) r.onEvent(e);
+  await r.close();
+  assert.ok(out.text.endsWith("\n"));
+  const lines = out.text.slice(0, -1).split("\n");
+  assert.equal(lines.length, events.length);
+  assert.deepEqual(lines.map((l) => JSON.parse(l)), events);
+});
+
+test("nothing but the events is written, even after an interrupt or close", async () => {
+  const out = new MemoryStream();
+  const r = createJsonReporter({ stdout: out });
+  r.onEvent(events[0]);
+  r.noteInterrupt();
+  await r.close();
+  r.onEvent(events[1]);
+  assert.equal(out.text, `${JSON.stringify(events[0])}\n`);
+});

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { PipeEvent } from "../../src/events.ts";
+import { createPlainReporter } from "../../src/ui/plain-reporter.ts";
+import type { Detail } from "../../src/ui/view-model.ts";
+import { fakeClock, finish, finished, MemoryStream, start, started } from "./fixtures.ts";
+
+//   prepare ──► words ──► trend[attribute=recovered]
+//   cached (restored), old (up to date)
+const build: PipeEvent[] = [
+  started(
+    [
+      ["old", "up-to-date"],
+      ["cached", "restore", undefined, "output in cache"],
+      ["prepare", "run", 1_000, "no record"],
+      ["words", "run", 1_500, "input data/a.csv changed"],
+      ["trend[attribute=recovered]", "run", 2_000, "input data/a.csv changed"],
+    ],
+    { jobs: 8 },
+  ),
+  finish("cached", "restored", 40, { reason: "output in cache" }),
+  start("prepare"),
+  { type: "log", target: "prepare", stream: "stdout", line: "read 1461 rows" },
+  { type: "target-progress", target: "prepare", done: 0.5 },
+  finish("prepare", "built", 1_234),
+  start("words", "input data/a.csv changed"),
+  { type: "warning", message: "column \"date\" has 3 empty cells", target: "words" },
+  finish("words", "built", 1_500, { reason: "input data/a.csv changed" }),
+  start("trend[attribute=recovered]", "input data/a.csv changed"),
+  { type: "log", target: "trend[attribute=recovered]", stream: "stderr", line: "\x1b[31mValueError\x1b[0m: bad row 12" },
+  finish("trend[attribute=recovered]", "failed", 800, {
+    error: "exit code 3",
+    logTail: ["Traceback (most recent call last):", "ValueError: bad row 12"],
+    logPath: ".pipe/logs/trend[attribute=recovered].log",
+  }),
+  finish("report", "skipped", 0, { reason: "", cause: "trend[attribute=recovered]" }),
+  finished({ built: 2, restored: 1, "up-to-date": 1, failed: 1, skipped: 1 }, 3_600, ["prepare", "words", "trend[attribute=recovered]"], 3_534, { ok: false }),
+];
+
+function run(events: PipeEvent[], options: { detail?: Detail; color?: boolean } = {}): MemoryStream {
+  const out = new MemoryStream();
+  const clock = fakeClock(0);
+  const r = createPlainReporter({ stdout: out, color: options.color ?? false, detail: options.detail ?? "normal", now: clock.now });
+  for (const e of events) r.onEvent(e);
+  return out;
+}
+
+describe("plain reporter", () => {
+  test("a build prints one line per start and finish, the failure's log tail, and a summary", () => {
+    assert.deepEqual(run(build).lines, [
+      "plan: 3 to run, 1 to restore, 1 up to date (jobs 8, about 2.0s)",
+      "restored cached",
+      "start prepare (no record)",
+      "built prepare 1.2s",
+      "start words (input data/a.csv changed)",
+      'warning: [words] column "date" has 3 empty cells',
+      "built words 1.5s",
+      "start trend[attribute=recovered] (input data/a.csv changed)",
+      "FAILED trend[attribute=recovered] (exit code 3) log: .pipe/logs/trend[attribute=recovered].log",
+      "  Traceback (most recent call last):",
+      "  ValueError: bad row 12",
+      "skipped report (trend[attribute=recovered] failed)",
+      "FAILED: 2 built, 1 restored, 1 up to date, 1 failed, 1 skipped in 3.6s; critical path 3.5s: prepare 1.2s -> words 1.5s -> trend[attribute=recovered] 800ms",
+    ]);
+  });
+
+  test("--quiet prints only failures and the summary", () => {
+    assert.deepEqual(run(build, { detail: "quiet" }).lines, [
+      "FAILED trend[attribute=recovered] (exit code 3) log: .pipe/logs/trend[attribute=recovered].log",
+      "  Traceback (most recent call last):",
+      "  ValueError: bad row 12",
+      "FAILED: 2 built, 1 restored, 1 up to date, 1 failed, 1 skipped in 3.6s; critical path 3.5s: prepare 1.2s -> words 1.5s -> trend[attribute=recovered] 800ms",
+    ]);
+  });
+
+  test("--verbose adds each log line prefixed with its target, cleaned of escape codes, and up-to-date targets", () => {
+    const lines = run([...build.slice(0, 4), finish("old", "up-to-date", 0, { reason: "" }), ...build.slice(4)], { detail: "verbose" }).lines;
+    assert.ok(lines.includes("[prepare] read 1461 rows"));
+    assert.ok(lines.includes("[trend[attribute=recovered]] ValueError: bad row 12"));
+    assert.ok(lines.includes("up-to-date old"));
+  });
+
+  test("up-to-date targets get no line of their own by default", () => {
+    const lines = run([started([["a", "up-to-date"], ["b", "up-to-date"]]), finish("a", "up-to-date", 0), finish("b", "up-to-date", 0), finished({ "up-to-date": 2 }, 12)]).lines;
+    assert.deepEqual(lines, ["plan: 2 up to date (jobs 2)", "ok: 2 up to date in 12ms"]);
+  });
+
+  test("no escape sequence is ever written without colour, whatever CI says", () => {
+    for (const ci of ["true", "false", undefined]) {
+      const saved = process.env.CI;
+      if (ci === undefined) delete process.env.CI;
+      else process.env.CI = ci;
+      try {
+        for (const detail of ["quiet", "normal", "verbose"] as const) {
+          const out = run([...build, { type: "hash-progress", path: "data/big.csv", doneBytes: 1, totalBytes: 4e9 }], { detail });
+          assert.doesNotMatch(out.text, /\x1b\[/, `CI=${ci} ${detail}`);
+          assert.doesNotMatch(out.text, /\r/, `CI=${ci} ${detail}`);
+        }
+      } finally {
+        if (saved === undefined) delete process.env.CI;
+        else process.env.CI = saved;
+      }
+    }
+  });
+
+  test("with colour on, statuses are coloured and the text is unchanged", () => {
+    const out = run(build, { color: true });
+    assert.match(out.text, /\x1b\[31;1mFAILED\x1b\[0m trend/);
+    assert.equal(out.text.replace(/\x1b\[[0-9;]*m/g, ""), run(build).text);
+  });
+
+  test("watch mode prints the idle line and the changes", () => {
+    const lines = run([
+      { type: "watch-idle", watched: 12, lastRunOk: true },
+      { type: "watch-change", paths: ["data/a.csv", "data/b.csv", "data/c.csv", "data/d.csv"] },
+      { type: "error", message: "error: Pipelinefile.ts:3:1: unexpected token\n  hint: fix the syntax" },
+      { type: "watch-idle", watched: 12, lastRunOk: false, polling: true },
+    ]).lines;
+    assert.deepEqual(lines, [
+      "watching 12 paths; last run ok; waiting for changes",
+      "changed: data/a.csv, data/b.csv, data/c.csv (+1 more)",
+      "error: Pipelinefile.ts:3:1: unexpected token",
+      "  hint: fix the syntax",
+      "watching 12 paths (polling); last run failed; waiting for changes",
+    ]);
+  });
+
+  test("lock waits, big-file hashing and dry runs each get one line", () => {
+    const lines = run([
+      { type: "lock-waiting", holder: "pid 4242 on ci-7", lockPath: ".pipe/lock" },
+      { type: "lock-acquired" },
+      { type: "hash-progress", path: "data/big.csv", doneBytes: 1e9, totalBytes: 4e9 },
+      { type: "hash-progress", path: "data/big.csv", doneBytes: 2e9, totalBytes: 4e9 },
+      { type: "hash-progress", path: "data/big.csv", doneBytes: 4e9, totalBytes: 4e9 },
+      started([["a", "run", undefined, "no record"], ["b", "restore", undefined, "cached"], ["c", "up-to-date"]], { dryRun: true }),
+      finished({ "up-to-date": 1 }, 5),
+    ]).lines;
+    assert.deepEqual(lines, [
+      "waiting for lock .pipe/lock (held by pid 4242 on ci-7)",
+      "hashing data/big.csv (4.0 GB)",
+      "dry run: 1 to run, 1 to restore, 1 up to date (jobs 2)",
+      "would run a (no record)",
+      "would restore b (cached)",
+      "ok (dry run): 1 up to date in 5ms",
+    ]);
+  });
+
+  test("an interrupt is announced once; nothing is written after close", async () => {
+    const out = new MemoryStream();
+    const r = createPlainReporter({ stdout: out, color: false, detail: "normal", now: () => 0 });
+    r.onEvent(started([["a", "run"]]));
+    r.onEvent(start("a"));
+    r.noteInterrupt();
+    r.noteInterrupt();
+    r.onEvent(finished({ failed: 1 }, 10, [], 0, { ok: false, interrupted: true }));
+    await r.close();
+    await r.close();
+    r.onEvent({ type: "warning", message: "late" });
+    assert.deepEqual(out.lines.slice(2), ["interrupt: stopping 1 running target", "interrupted: 1 failed in 10ms"]);
+  });
+});
