@@ -1,0 +1,121 @@
+/**
+ * Entry point of the UI: pick a reporter for the environment and create it.
+ *
+ * Startup cost matters, so Ink and React are imported dynamically and only in `ink` mode;
+ * the plain and JSON reporters load nothing but small local modules.
+ *
+ * Ctrl-C: no reporter ever puts stdin in raw mode (Ink gets a dummy stdin), so Ctrl-C stays
+ * an ordinary SIGINT. When `onInterrupt` is given, the reporter listens for SIGINT while it is
+ * open, shows "interrupt: stopping N running targets" and calls `onInterrupt` (again on every
+ * further Ctrl-C, so the caller can escalate). The caller then stops the build, lets the core
+ * send `build-finished {interrupted: true}`, and calls `close()`. Without `onInterrupt` the
+ * reporter installs no signal handler.
+ */
+import type { Reporter } from "../events.ts";
+import { createJsonReporter } from "./json-reporter.ts";
+import { createPlainReporter } from "./plain-reporter.ts";
+import type { InterruptibleReporter } from "./reporter.ts";
+import type { Detail } from "./view-model.ts";
+
+export type { Reporter } from "../events.ts";
+
+/** Which reporter renders the events. */
+export type ReporterMode = "ink" | "plain" | "json";
+
+/** Options of `createReporter`. The caller (the CLI) reads argv/env and decides all of them. */
+export interface ReporterOptions {
+  mode: ReporterMode;
+  stdout: NodeJS.WritableStream;
+  /** Kept for the CLI's own fatal messages; reporters write failures and warnings to stdout. */
+  stderr: NodeJS.WritableStream;
+  /** Colours allowed (the caller applies NO_COLOR / FORCE_COLOR). */
+  color: boolean;
+  /** Only failures and the summary. */
+  quiet: boolean;
+  /** Also every recipe log line, as `[target] line`, and up-to-date targets. */
+  verbose: boolean;
+  /** Terminal width for the Ink view; defaults to the stream's `columns`, then 80. */
+  columns?: number;
+  /** `-j`, until `build-started` says otherwise. */
+  jobs: number;
+  /** Clock in ms; defaults to Date.now. Elapsed times, spinners and the ETA use it. */
+  now?: () => number;
+  /** Called on Ctrl-C (SIGINT) while the reporter is open; see the module comment. */
+  onInterrupt?: () => void;
+}
+
+/** Environment facts `pickMode` needs; the CLI passes `process.stdout.isTTY` and `process.env`. */
+export interface ModeInputs {
+  isTTY: boolean | undefined;
+  env: Record<string, string | undefined>;
+  /** `--json` was given. */
+  json: boolean;
+}
+
+/**
+ * Whether the environment is CI, by the same rule as Ink's `is-in-ci` (read when Ink is first
+ * imported): `CI` or `CONTINUOUS_INTEGRATION` set to anything but "false" or "0" (even empty).
+ * Ink in CI mode prints only its final frame, so we never pick Ink there.
+ */
+export function isCi(env: Record<string, string | undefined>): boolean {
+  const set = (k: string): boolean => k in env && env[k] !== undefined && env[k] !== "0" && env[k] !== "false";
+  return set("CI") || set("CONTINUOUS_INTEGRATION");
+}
+
+/** `json` with --json; `ink` on a TTY outside CI (and not TERM=dumb); otherwise `plain`. */
+export function pickMode(inputs: ModeInputs): ReporterMode {
+  if (inputs.json) return "json";
+  if (inputs.isTTY === true && !isCi(inputs.env) && inputs.env.TERM !== "dumb") return "ink";
+  return "plain";
+}
+
+function detailOf(options: { quiet: boolean; verbose: boolean }): Detail {
+  // --quiet wins over --verbose: asking for less output is the safer reading of both.
+  return options.quiet ? "quiet" : options.verbose ? "verbose" : "normal";
+}
+
+/** Creates the reporter for `options.mode`. Only `ink` mode loads Ink and React. */
+export async function createReporter(options: ReporterOptions): Promise<Reporter> {
+  const detail = detailOf(options);
+  const now = options.now ?? Date.now;
+  let inner: InterruptibleReporter;
+  switch (options.mode) {
+    case "json":
+      inner = createJsonReporter({ stdout: options.stdout });
+      break;
+    case "plain":
+      inner = createPlainReporter({ stdout: options.stdout, color: options.color, detail, now });
+      break;
+    case "ink": {
+      const { createInkReporter } = await import("./ink/render.tsx");
+      inner = createInkReporter({
+        stdout: options.stdout,
+        stderr: options.stderr,
+        color: options.color,
+        detail,
+        columns: options.columns,
+        jobs: options.jobs,
+        now,
+      });
+      break;
+    }
+  }
+  return withInterrupt(inner, options.onInterrupt);
+}
+
+/** Wraps a reporter so that SIGINT, while it is open, is shown and forwarded to `onInterrupt`. */
+function withInterrupt(inner: InterruptibleReporter, onInterrupt: (() => void) | undefined): Reporter {
+  if (!onInterrupt) return { onEvent: (e) => inner.onEvent(e), close: () => inner.close() };
+  const onSigint = (): void => {
+    inner.noteInterrupt();
+    onInterrupt();
+  };
+  process.on("SIGINT", onSigint);
+  return {
+    onEvent: (e) => inner.onEvent(e),
+    close: async () => {
+      process.off("SIGINT", onSigint);
+      await inner.close();
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { createReporter } from "../../src/ui/index.ts";
+import { fakeClock, finish, finished, MemoryStream, start, started, stripAnsi } from "./fixtures.ts";
+
+// Ink reads CI / CONTINUOUS_INTEGRATION once, when it is first imported, and then renders only
+// its final frame. It is imported lazily by createReporter, so clearing them here (this file runs
+// in its own process) lets these tests see the live frames even when the suite runs in CI.
+delete process.env.CI;
+delete process.env.CONTINUOUS_INTEGRATION;
+
+/** Lets the reporter's batched redraw (setImmediate) run. Not a sleep: one turn of the event loop. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function inkReporter(options: { quiet?: boolean; verbose?: boolean } = {}) {
+  const stdout = new MemoryStream({ isTTY: true, columns: 80, rows: 24 });
+  const stderr = new MemoryStream({ isTTY: true });
+  const clock = fakeClock(0);
+  const reporter = await createReporter({
+    mode: "ink",
+    stdout,
+    stderr,
+    color: false,
+    quiet: options.quiet ?? false,
+    verbose: options.verbose ?? false,
+    jobs: 2,
+    now: clock.now,
+  });
+  return { reporter, stdout, stderr, clock };
+}
+
+describe("Ink reporter", () => {
+  test("draws the live view, then close() leaves the summary as plain text and shows the cursor", async () => {
+    const consoleLog = console.log;
+    const { reporter, stdout, stderr, clock } = await inkReporter();
+    reporter.onEvent(started([["prepare", "run", 1_000], ["words", "run", 2_000]]));
+    reporter.onEvent(start("prepare"));
+    clock.advance(300);
+    reporter.onEvent({ type: "target-progress", target: "prepare", done: 1, total: 2 });
+    await turn();
+    const live = stripAnsi(stdout.text);
+    assert.match(live, /0\/2 done · 1 running · 300ms · ETA 2\.0s/);
+    assert.match(live, /prepare\s+300ms {2}\[█████░░░░░\] 1\/2/);
+
+    clock.advance(700);
+    reporter.onEvent(finish("prepare", "built", 1_000));
+    reporter.onEvent(start("words"));
+    reporter.onEvent(finish("words", "built", 2_000));
+    reporter.onEvent(finished({ built: 2 }, 3_000, ["prepare", "words"], 3_000));
+    const beforeClose = stdout.chunks.length;
+    await reporter.close();
+
+    const all = stdout.text;
+    assert.match(stripAnsi(all), /✔ built prepare 1\.0s · no record\n✔ built words 2\.0s · no record\n/);
+    const tail = stdout.chunks.slice(beforeClose).join("");
+    assert.match(stripAnsi(tail), /✔ ok: 2 built in 3\.0s\n {2}critical path 3\.0s: prepare 1\.0s → words 2\.0s\n$/);
+    assert.ok(all.lastIndexOf("\x1b[?25h") > all.lastIndexOf("\x1b[?25l"), "cursor shown again after the last hide");
+    assert.equal(stderr.text, "", "nothing on stderr");
+    assert.equal(console.log, consoleLog, "console restored");
+
+    const written = stdout.chunks.length;
+    reporter.onEvent({ type: "warning", message: "late" });
+    await reporter.close();
+    await turn();
+    assert.equal(stdout.chunks.length, written, "nothing is written after close");
+  });
+
+  test("events in one tick are drawn once", async () => {
+    const { reporter, stdout } = await inkReporter({ verbose: true });
+    reporter.onEvent(started([["a", "run"]]));
+    reporter.onEvent(start("a"));
+    await turn();
+    const before = stdout.chunks.length;
+    for (let i = 0; i < 500; i++) reporter.onEvent({ type: "log", target: "a", stream: "stdout", line: `line ${i}` });
+    await turn();
+    const drawn = stdout.chunks.slice(before).join("");
+    assert.ok(stdout.chunks.length - before < 10, `${stdout.chunks.length - before} writes for 500 log lines`);
+    assert.match(stripAnsi(drawn), /\[a\] line 0\n[^]*\[a\] line 499\n/);
+    await reporter.close();
+  });
+
+  test("an interrupt is shown in the header until the build finishes", async () => {
+    const stdout = new MemoryStream({ isTTY: true, columns: 80 });
+    let interrupted = 0;
+    const reporter = await createReporter({
+      mode: "ink",
+      stdout,
+      stderr: new MemoryStream(),
+      color: false,
+      quiet: false,
+      verbose: false,
+      jobs: 2,
+      now: () => 0,
+      onInterrupt: () => interrupted++,
+    });
+    reporter.onEvent(started([["a", "run"]]));
+    reporter.onEvent(start("a"));
+    process.emit("SIGINT");
+    await turn();
+    assert.equal(interrupted, 1);
+    assert.match(stripAnsi(stdout.text), /interrupt: stopping 1 running target\n/);
+    assert.match(stripAnsi(stdout.text), /interrupting…/);
+    reporter.onEvent(finished({ failed: 1 }, 5, [], 0, { ok: false, interrupted: true }));
+    await reporter.close();
+    assert.match(stripAnsi(stdout.text), /■ interrupted: 1 failed in 5ms\n$/);
+  });
+
+  test("closing before the build finished leaves a note, not spinners", async () => {
+    const { reporter, stdout } = await inkReporter();
+    reporter.onEvent(started([["a", "run"], ["b", "run"]]));
+    reporter.onEvent(start("a"));
+    await turn();
+    const before = stdout.chunks.length;
+    await reporter.close();
+    const tail = stripAnsi(stdout.chunks.slice(before).join(""));
+    assert.match(tail, /stopped: 0\/2 done; were running: a\n$/);
+    assert.doesNotMatch(tail, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
+  });
+
+  test("on a short terminal fewer running rows are shown, so Ink never clears the screen", async () => {
+    const stdout = new MemoryStream({ isTTY: true, columns: 80, rows: 8 });
+    const reporter = await createReporter({ mode: "ink", stdout, stderr: new MemoryStream(), color: false, quiet: false, verbose: false, jobs: 8, now: () => 0 });
+    const ids = Array.from({ length: 8 }, (_, i) => `t${i}`);
+    reporter.onEvent(started(ids.map((id) => [id, "run"] as [string, "run"]), { jobs: 8 }));
+    for (const id of ids) reporter.onEvent(start(id));
+    await turn();
+    const frame = stripAnsi(stdout.text);
+    assert.match(frame, /t3 .*\n {2}… \+4 more running\n/);
+    assert.doesNotMatch(frame, /t4 /);
+    assert.doesNotMatch(stdout.text, /\x1b\[2J/, "no clear-screen");
+    await reporter.close();
+  });
+
+  test("stdin is never put in raw mode", async () => {
+    const wasRaw = process.stdin.isTTY ? process.stdin.isRaw : undefined;
+    const { reporter } = await inkReporter();
+    reporter.onEvent(started([["a", "run"]]));
+    await turn();
+    if (process.stdin.isTTY) assert.equal(process.stdin.isRaw, wasRaw);
+    assert.equal(process.stdin.listenerCount("data"), 0);
+    assert.equal(process.stdin.listenerCount("readable"), 0);
+    await reporter.close();
+  });
+});
