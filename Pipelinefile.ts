@@ -1,0 +1,122 @@
+/**
+ * The case study: Italy's national COVID-19 series -> trend plots, an autoregressive forecast,
+ * a backtest, drift monitoring, and one self-contained HTML report.
+ * A rewrite of the Luigi pipeline elianap/luigi-covid-pipeline (with its forecast off-by-one fixed).
+ *
+ *   pipe build                                   # build/report.html and the forecast
+ *   pipe build --param version=2021-06-30        # the same, as of another day
+ *   pipe build "forecast[model=forest,window=14]"  # another instance; omitted keys take their defaults
+ *
+ * DRAFT: the recipes and their contracts are done; the wiring may still change with the engine.
+ */
+import { family, param, target } from "pipefile";
+import { backtestRecipe } from "./recipes/backtest.ts";
+import { buildDataset } from "./recipes/dataset.ts";
+import { forecastRecipe } from "./recipes/forecast.ts";
+import { modelRecipe, MODEL_KINDS } from "./recipes/model.ts";
+import { monitorRecipe } from "./recipes/monitor.ts";
+import { forecastPlotRecipe, trendRecipe } from "./recipes/plot.ts";
+import { ATTRIBUTES, asAttribute, preprocessRecipe } from "./recipes/preprocess.ts";
+import { reportRecipe } from "./recipes/report.ts";
+import { windowRecipe } from "./recipes/window.ts";
+
+type Attribute = (typeof ATTRIBUTES)[number];
+/** A forecast instance's key. (Annotated: TypeScript cannot infer inputs from an unannotated key function.) */
+type ForecastKey = { attribute: Attribute; window: number; model: (typeof MODEL_KINDS)[number]; days: number };
+
+const p = {
+  version: param.date("version", { default: "today", doc: "as-of date: rows dated after it are ignored" }),
+  source: param.string("source", { default: "data/dpc-covid19-ita-andamento-nazionale.csv", doc: "CSV path (from the project root) or http(s) URL" }),
+  attributes: param.list("attributes", { default: ["total_positive", "recovered", "ratio_molecular"], doc: "trend plots in the report" }),
+  attribute: param.enum("attribute", ATTRIBUTES, { default: "total_positive", doc: "the series to forecast" }),
+  window: param.int("window", { default: 7, min: 1, doc: "days of history the model sees" }),
+  days: param.int("days", { default: 7, min: 1, max: 366, doc: "days to forecast, and to hold out in the backtest" }),
+  model: param.enum("model", MODEL_KINDS, { default: "linear", doc: "linear (AR least squares) or forest (random forest)" }),
+};
+
+// `source` is a param, not an input. The default is a file in data/, so data/*.csv is declared
+// as the input: editing it makes `dataset` stale. A URL source is not tracked by content; its
+// sha256 is recorded in build/dataset/meta.json, and `version` pins the as-of cut.
+export const dataset = target({
+  inputs: ["data/*.csv"],
+  outputs: { table: "build/dataset/table.csv", meta: "build/dataset/meta.json" },
+  params: { source: p.source, version: p.version },
+  run: buildDataset,
+});
+
+export const preprocess = target({
+  inputs: { dataset },
+  outputs: { table: "build/preprocess/table.csv" },
+  run: preprocessRecipe,
+});
+
+export const trend = family({
+  key: { attribute: p.attribute },
+  inputs: { preprocess },
+  outputs: { svg: "build/trend/{attribute}.svg" },
+  run: trendRecipe,
+});
+
+export const window = family({
+  key: { attribute: p.attribute, window: p.window },
+  inputs: { preprocess },
+  outputs: { csv: "build/window/{attribute}-w{window}.csv" },
+  run: windowRecipe,
+});
+
+export const model = family({
+  key: { attribute: p.attribute, window: p.window, model: p.model },
+  inputs: ({ attribute, window: w }: { attribute: Attribute; window: number }) => ({ window: window({ attribute, window: w }) }),
+  outputs: { json: "build/model/{attribute}-w{window}-{model}.json" },
+  run: modelRecipe,
+});
+
+/** The key shared by everything downstream of a fitted model. */
+const forecastKey = { attribute: p.attribute, window: p.window, model: p.model, days: p.days };
+
+export const forecast = family({
+  key: forecastKey,
+  inputs: ({ attribute, window: w, model: m }: ForecastKey) => ({ model: model({ attribute, window: w, model: m }), preprocess }),
+  outputs: { json: "build/forecast/{attribute}-w{window}-{model}-d{days}.json" },
+  run: forecastRecipe,
+});
+
+export const forecastPlot = family({
+  key: forecastKey,
+  inputs: (k: ForecastKey) => ({ preprocess, forecast: forecast(k) }),
+  outputs: { svg: "build/forecast/{attribute}-w{window}-{model}-d{days}.svg" },
+  run: forecastPlotRecipe,
+});
+
+export const backtest = family({
+  key: forecastKey,
+  inputs: { preprocess },
+  outputs: { json: "build/backtest/{attribute}-w{window}-{model}-d{days}.json" },
+  run: backtestRecipe,
+});
+
+export const monitor = family({
+  key: forecastKey,
+  inputs: (k: ForecastKey) => ({ preprocess, forecast: forecast(k), backtest: backtest(k) }),
+  outputs: { json: "build/monitor/{attribute}-w{window}-{model}-d{days}.json" },
+  run: monitorRecipe,
+});
+
+// A family only because its inputs depend on param values (one trend plot per attribute).
+export const report = family({
+  key: { attributes: p.attributes, ...forecastKey },
+  inputs: ({ attributes, ...k }: ForecastKey & { attributes: string[] }) => ({
+    dataset,
+    trends: attributes.map((a) => trend({ attribute: asAttribute(a) })),
+    forecast: forecast(k),
+    forecastPlot: forecastPlot(k),
+    backtest: backtest(k),
+    monitor: monitor(k),
+  }),
+  outputs: { html: "build/report.html" },
+  run: reportRecipe,
+});
+
+/** What `pipe build` makes: the report on the keys' defaults, and that forecast. */
+const shown = { attribute: "total_positive", window: 7, model: "linear", days: 7 } as const;
+export default [report({ attributes: ["total_positive", "recovered", "ratio_molecular"], ...shown }), forecast(shown)];
