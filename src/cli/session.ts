@@ -5,7 +5,9 @@
 import type { PipeEvent } from "../events.ts";
 import { build, type BuildResult } from "../run/engine.ts";
 import { ProjectLock } from "../state/lock.ts";
-import { openProject, cleanStaleStaging, type Project } from "./project.ts";
+import { dirname, join } from "node:path";
+import { findPipelinefile } from "../load/load.ts";
+import { openProject, cleanStaleStaging, prepareStateDir, type Project } from "./project.ts";
 import { saveLastRun } from "./last-run.ts";
 
 export interface SessionOptions {
@@ -32,6 +34,25 @@ export interface SessionResult {
 
 /** Opens the project (throws UserError on Pipelinefile mistakes), locks, builds, saves state. */
 export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
+  // Lock before reading any state: a second pipe that waited must see the first one's records.
+  let lock: ProjectLock | undefined;
+  if (!o.dryRun) {
+    const stateDir = join(dirname(findPipelinefile(o.cwd, o.file)), ".pipe");
+    prepareStateDir(stateDir);
+    lock = await ProjectLock.acquire(stateDir, {
+      command: o.command,
+      onWait: (holder) => o.emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
+    });
+    o.emit({ type: "lock-acquired" });
+  }
+  try {
+    return await buildLocked(o, lock);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined): Promise<SessionResult> {
   const project = await openProject({
     cwd: o.cwd,
     file: o.file,
@@ -42,16 +63,8 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
     onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
   });
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
-  let lock: ProjectLock | undefined;
-  try {
-    if (!o.dryRun) {
-      lock = await ProjectLock.acquire(project.stateDir, {
-        command: o.command,
-        onWait: (holder) => o.emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
-      });
-      o.emit({ type: "lock-acquired" });
-      cleanStaleStaging(project.stateDir);
-    }
+  {
+    if (!o.dryRun) cleanStaleStaging(project.stateDir);
     if (o.signal.aborted) return { result: undefined, project };
     const result = await build({
       graph: project.graph,
@@ -76,7 +89,5 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
       saveLastRun(project.stateDir, result.statuses);
     }
     return { result, project };
-  } finally {
-    lock?.release();
   }
 }

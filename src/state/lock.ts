@@ -17,6 +17,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
+// dash (Debian's sh) has no `kill --`: negative pids go right after the signal.
 const SUPERVISOR = `
 echo locked
 pgs=" "
@@ -27,14 +28,14 @@ while IFS= read -r line; do
     -*) id="\${line#-}"; case "$pgs" in *" $id "*) pgs="\${pgs%% $id *} \${pgs#* $id }" ;; esac ;;
   esac
 done
-for p in $pgs; do kill -TERM -- "-$p" 2>/dev/null; done
+for p in $pgs; do kill -TERM "-$p" 2>/dev/null; done
 for i in 1 2 3 4 5 6 7 8 9 10; do
   alive=""
-  for p in $pgs; do kill -0 -- "-$p" 2>/dev/null && alive="$alive $p"; done
+  for p in $pgs; do kill -0 "-$p" 2>/dev/null && alive="$alive $p"; done
   [ -z "$alive" ] && exit 0
   sleep 0.2
 done
-for p in $pgs; do kill -KILL -- "-$p" 2>/dev/null; done
+for p in $pgs; do kill -KILL "-$p" 2>/dev/null; done
 exit 0
 `;
 

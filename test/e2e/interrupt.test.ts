@@ -1,0 +1,105 @@
+// Ctrl-C, concurrent runs and kill -9: nothing leaks, nothing half-built counts as built.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { finished, Project, waitForLine } from "../helpers/rig.ts";
+
+const HEAD = `import { target, param, sh } from "pipefile";\n`;
+// $1: output path, $2: a token that every process of the recipe carries in its command line.
+const SLOW = `echo partial > "$1"\nsh -c 'sleep 300; true' "$2" &\nsh -c 'sleep 300; true' "$2" &\necho READY\nwait\n`;
+
+/** Pids of processes whose command line contains `token`. */
+function pgrep(token: string): number[] {
+  try {
+    return execFileSync("pgrep", ["-f", token], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Processes left matching `token`; pipe reaps every recipe group before it exits, so none may be. */
+function noneLeft(token: string): number[] {
+  return pgrep(token);
+}
+
+test("Ctrl-C during a build whose recipe starts background grandchildren: none survive, exit 130, nothing published", async () => {
+  const token = `pipe-orphan-${process.pid}-${Date.now()}`;
+  const p = new Project({
+    "scripts/slow.sh": SLOW,
+    "Pipelinefile.ts":
+      HEAD +
+      // The recipe starts background jobs (which ignore SIGINT in a non-interactive sh), says it is ready, and waits.
+      `export const slow = target({ outputs: ["build/slow.txt"], run: (c) => sh\`sh scripts/slow.sh \${c.outputs[0]} \${"${token}"}\` });\n` +
+      `export const fast = target({ outputs: ["build/fast.txt"], run: (c) => sh\`echo done > \${c.outputs[0]}\` });\n` +
+      `export default [slow, fast];\n`,
+  });
+  const child = p.spawn(["build", "--json", "--verbose", "-j", "2"]);
+  const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  await waitForLine(child, (l) => l.includes("READY"));
+  assert.ok(pgrep(token).length >= 2, "the background sleeps are running");
+  child.kill("SIGINT");
+  assert.equal(await exit, 130);
+  assert.deepEqual(noneLeft(token), [], "no recipe process survives");
+  assert.equal(p.exists("build/slow.txt"), false, "the interrupted target published nothing");
+  const events = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+  const fin = events.find((e) => e.type === "build-finished");
+  assert.equal(fin.interrupted, true);
+  // The next build reruns the interrupted target and keeps the finished one.
+  assert.deepEqual(finished(events, "built").concat(finished(events, "up-to-date")).includes("slow"), false);
+});
+
+test("SIGTERM to pipe only (not its group) also reaps recipe groups; exit 130", async () => {
+  const token = `pipe-term-${process.pid}-${Date.now()}`;
+  const p = new Project({
+    "scripts/slow.sh": SLOW,
+    "Pipelinefile.ts": HEAD + `export const slow = target({ outputs: ["build/slow.txt"], run: (c) => sh\`sh scripts/slow.sh \${c.outputs[0]} \${"${token}"}\` });\n`,
+  });
+  const child = p.spawn(["build", "--verbose"]);
+  const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  await waitForLine(child, (l) => l.includes("READY"));
+  child.kill("SIGTERM");
+  assert.equal(await exit, 130);
+  assert.deepEqual(noneLeft(token), []);
+});
+
+test("two concurrent builds on one project: each recipe runs once, both exit 0", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      Array.from({ length: 6 }, (_, i) => `export const t${i} = target({ outputs: ["build/t${i}"], run: (c) => sh\`sh -c \${"echo $$ >> runs.log; echo ${i} > \\"$0\\""} \${c.outputs[0]}\` });\n`).join("") +
+      `export default [${Array.from({ length: 6 }, (_, i) => `t${i}`).join(", ")}];\n`,
+  });
+  const [a, b] = await Promise.all([p.run(["build", "--json"]), p.run(["build", "--json"])]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  const runs = p.read("runs.log").trim().split("\n");
+  assert.equal(runs.length, 6, "each recipe ran exactly once");
+  const built = [...finished(a.events, "built"), ...finished(b.events, "built")].sort();
+  assert.deepEqual(built, ["t0", "t1", "t2", "t3", "t4", "t5"]);
+  const waited = [...a.events, ...b.events].filter((e) => e.type === "lock-waiting");
+  for (const w of waited) assert.ok(w.type === "lock-waiting" && /pid \d+: pipe build/.test(w.holder), "the waiter names the holder");
+});
+
+test("kill -9 during a build: the lock is recovered and no orphan recipe survives", async () => {
+  const token = `pipe-kill9-${process.pid}-${Date.now()}`;
+  const p = new Project({
+    "scripts/slow.sh": SLOW,
+    "Pipelinefile.ts":
+      HEAD +
+      `export const slow = target({ outputs: ["build/slow.txt"], run: (c) => sh\`sh scripts/slow.sh \${c.outputs[0]} \${"${token}"}\` });\n` +
+      `export const quick = target({ outputs: ["build/quick.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  const child = p.spawn(["build", "--verbose", "slow"]);
+  await waitForLine(child, (l) => l.includes("READY"));
+  const exited = new Promise((r) => child.on("close", r));
+  child.kill("SIGKILL");
+  await exited;
+  // The next pipe gets the lock without any manual unlock. The lock is released only after the
+  // supervisor has killed the dead build's recipe groups, so by then none may be left.
+  const s = await p.run(["build", "--json", "quick"]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.deepEqual(pgrep(token), []);
+  assert.equal(p.exists("build/slow.txt"), false);
+});
