@@ -5,9 +5,9 @@
  *
  *   pipe build                                   # build/report.html and the forecast
  *   pipe build --param version=2021-06-30        # the same, as of another day
- *   pipe build "forecast[model=forest,window=14]"  # another instance; omitted keys take their defaults
+ *   pipe build --param model=forest --param window=14   # the report on another forecast
+ *   pipe build "forecast[model=forest,window=14]"  # just that forecast (omitted keys take defaults)
  *
- * DRAFT: the recipes and their contracts are done; the wiring may still change with the engine.
  */
 import { family, param, target } from "pipefile";
 import { backtestRecipe } from "./recipes/backtest.ts";
@@ -102,10 +102,13 @@ export const monitor = family({
   run: monitorRecipe,
 });
 
-// A family only because its inputs depend on param values (one trend plot per attribute).
-export const report = family({
-  key: { attributes: p.attributes, ...forecastKey },
-  inputs: ({ attributes, ...k }: ForecastKey & { attributes: string[] }) => ({
+/**
+ * The HTML page. Which trend plots and which forecast it shows are params, so
+ * `pipe build --param window=14 --param attributes=recovered` picks other instances.
+ */
+export const report = target({
+  params: { attributes: p.attributes, ...forecastKey },
+  inputs: ({ attributes, ...k }) => ({
     dataset,
     trends: attributes.map((a) => trend({ attribute: asAttribute(a) })),
     forecast: forecast(k),
@@ -114,9 +117,9 @@ export const report = family({
     monitor: monitor(k),
   }),
   outputs: { html: "build/report.html" },
-  run: reportRecipe,
+  // A wrapper, so TypeScript types ctx from the inputs function above.
+  run: (ctx) => reportRecipe(ctx),
 });
 
-/** What `pipe build` makes: the report on the keys' defaults, and that forecast. */
-const shown = { attribute: "total_positive", window: 7, model: "linear", days: 7 } as const;
-export default [report({ attributes: ["total_positive", "recovered", "ratio_molecular"], ...shown }), forecast(shown)];
+/** What a bare `pipe build` makes: the report (and so the forecast it shows). */
+export default [report];

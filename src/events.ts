@@ -17,6 +17,8 @@ export interface PlannedTarget {
   reason?: string;
   /** Median duration of this target's recorded runs, when any (for the ETA). */
   estimateMs?: number;
+  /** Ids of the planned targets it depends on (for the ETA's longest remaining chain). */
+  deps?: string[];
 }
 
 export type PipeEvent =

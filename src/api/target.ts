@@ -78,7 +78,11 @@ export interface TargetOptions<I extends InputsSpec | undefined, O extends Outpu
   /** The id users type. Defaults to the export name; required for targets not exported by name. */
   name?: string;
   description?: string;
-  inputs?: I;
+  /**
+   * Inputs, or a function of the target's param values that returns them (so a param can
+   * choose which files or family instances a target reads: `({ attributes }) => ...`).
+   */
+  inputs?: I | ((values: ResolvedParams<P>) => I);
   outputs: O;
   params?: P;
   /** Env vars the recipe may see; their values are part of the fingerprint. */
@@ -102,7 +106,8 @@ export interface FamilyOptions<K extends KeySpec, I extends InputsSpec | undefin
   description?: string;
   /** The key params; each instance has one value for each (`trend[attribute=recovered]`). */
   key: K;
-  inputs?: I | ((key: KeyValues<K>) => I);
+  /** Inputs, or a function of the instance's key values and param values that returns them. */
+  inputs?: I | ((values: KeyValues<K> & ResolvedParams<P>) => I);
   /**
    * Output paths of an instance: a function of the key, or the same shape with `{key}`
    * placeholders (`{ svg: "build/trend/{attribute}.svg" }`), which types `ctx.inputs` precisely
@@ -130,7 +135,7 @@ export interface Family<K extends KeySpec = any, I extends InputsSpec | undefine
 }
 
 /** Declares a target. */
-export function target<const I extends InputsSpec | undefined = undefined, const O extends OutputsSpec = OutputsSpec, const P extends Record<string, Param<any>> = {}>(
+export function target<const I extends InputsSpec | undefined = InputsSpec, const O extends OutputsSpec = OutputsSpec, const P extends Record<string, Param<any>> = {}>(
   options: TargetOptions<I, O, P>,
 ): Target<I, O, P> {
   if (typeof options !== "object" || options === null) throw new TypeError("target() needs an options object");
@@ -138,7 +143,7 @@ export function target<const I extends InputsSpec | undefined = undefined, const
 }
 
 /** Declares a parametrised family of targets; call it with key values to get an instance. */
-export function family<const K extends KeySpec, const I extends InputsSpec | undefined = undefined, const O extends OutputsSpec = any, const P extends Record<string, Param<any>> = {}>(
+export function family<const K extends KeySpec, const I extends InputsSpec | undefined = InputsSpec, const O extends OutputsSpec = any, const P extends Record<string, Param<any>> = {}>(
   options: FamilyOptions<K, I, O, P>,
 ): Family<K, I, O, P> {
   if (typeof options !== "object" || options === null) throw new TypeError("family() needs an options object");

@@ -138,6 +138,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       env: [...(o.env ?? [])].sort(),
       cpu: Math.max(1, Math.floor(o.resources?.cpu ?? 1)),
       deps: [],
+      paramsReadByInputs: [],
       description: o.description,
     };
     targets.set(id, t);
@@ -177,8 +178,17 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const o = t.decl.options as { inputs?: unknown };
     let inputs = o.inputs;
     if (typeof inputs === "function") {
+      // The function sees key values and declared param values; what it reads counts as used.
+      const values: Record<string, unknown> = {};
+      for (const pu of t.params) values[pu.local] = pu.value;
+      const seen = new Proxy(values, {
+        get: (obj, prop) => {
+          if (typeof prop === "string") t.paramsReadByInputs.push(prop);
+          return obj[prop as string];
+        },
+      });
       try {
-        inputs = (inputs as (k: unknown) => unknown)(t.key ?? {});
+        inputs = (inputs as (k: unknown) => unknown)(seen);
       } catch (e) {
         diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error).message}`, location: t.location });
         return;

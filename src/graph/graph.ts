@@ -59,6 +59,8 @@ export interface GraphTarget {
   cpu: number;
   /** Ids of targets whose outputs this one reads, sorted. */
   deps: string[];
+  /** Params the inputs function read (they count as used even if the recipe never reads them). */
+  paramsReadByInputs: string[];
   description?: string;
 }
 

@@ -157,11 +157,13 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
     let dynamic = false;
     for (const imp of imports) {
       if (imp.kind === "dynamic-import" || imp.kind === "require-call") dynamic = true;
-      if (!imp.original) continue;
       if (imp.external) {
-        if (/^pipefile(\/|$)/.test(imp.original)) rewrite.set(imp.original, API_URL);
-        else if (!imp.original.startsWith("node:") && !imp.original.startsWith(".")) packages.add(packageName(imp.original));
+        // Externals marked by a plugin carry no `original`: their path is the specifier.
+        const spec = imp.original ?? imp.path;
+        if (/^pipefile(\/|$)/.test(spec)) rewrite.set(spec, API_URL);
+        else if (!spec.startsWith("node:") && !spec.startsWith(".")) packages.add(packageName(spec));
       } else {
+        if (!imp.original) continue;
         const depAbs = resolve(root, imp.path);
         deps.push(depAbs);
         let rel = relative(dirname(relOf(abs)), relOf(depAbs));

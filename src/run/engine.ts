@@ -66,7 +66,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const predictions = predict(ev, ids);
   const plan: PlannedTarget[] = ids.map((id) => {
     const p = predictions.get(id)!;
-    return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id) };
+    return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id), deps: graph.targets.get(id)!.deps };
   });
   o.emit({ type: "build-started", targets: o.selected, plan, jobs: o.jobs, dryRun: o.dryRun, time: started });
   const counts: Record<TargetStatus, number> = { "up-to-date": 0, built: 0, restored: 0, failed: 0, skipped: 0 };

@@ -95,7 +95,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     }
     crashPoint("after-recipe");
     const declared = new Set(t.params.filter((p) => !p.isKey).map((p) => p.local));
-    const unused = [...declared].filter((p) => !result.readParams.includes(p));
+    const unused = [...declared].filter((p) => !result.readParams.includes(p) && !t.paramsReadByInputs.includes(p));
     if (unused.length) rc.emit({ type: "warning", target: t.id, message: `${JSON.stringify(t.id)} declares param${unused.length > 1 ? "s" : ""} ${unused.map((u) => JSON.stringify(u)).join(", ")} but its recipe never reads ${unused.length > 1 ? "them" : "it"}; remove ${unused.length > 1 ? "them" : "it"} from params (unused settings make rebuilds for nothing)` });
     const problems = checkStaged(rc.root, t, staged);
     if (problems.length) return failure(`recipe finished but ${problems.join("; ")}`);
