@@ -43,6 +43,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   why: { summary: "explain, value by value, what changed since a target's last run", load: () => load(import("./commands/why.ts")) },
   clean: { summary: "remove targets' outputs (the cache keeps them)", load: () => load(import("./commands/clean.ts")) },
   graph: { summary: "show the target graph (text, --dot, --mermaid, --json)", load: () => load(import("./commands/graph.ts")) },
+  watch: { summary: "build, then rebuild as sources change", load: () => load(import("./commands/watch.ts")) },
   hooks: { summary: "install or uninstall git hooks (pre-commit, post-checkout, post-merge)", load: () => load(import("./commands/hooks.ts")) },
   debug: { summary: "internals for tests: `pipe debug crash-points`", load: () => load(import("./commands/debug.ts")) },
 };

@@ -54,7 +54,16 @@ export function parseParamFlags(values: string[]): Map<string, string> {
   return m;
 }
 
-export async function openProject(o: ProjectOptions): Promise<Project> {
+/** The Pipelinefile loaded and its graph built: every user mistake is found here, before any state is touched. */
+export interface Definition {
+  root: string;
+  file: string;
+  spec: PipelineSpec;
+  graph: Graph;
+  selected: string[];
+}
+
+export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env">): Promise<Definition> {
   const file = findPipelinefile(o.cwd, o.file);
   const root = dirname(file);
   process.chdir(root);
@@ -62,6 +71,11 @@ export async function openProject(o: ProjectOptions): Promise<Project> {
   const spec = await loadPipelinefile(file, { write: !o.readOnly });
   const today = o.env.PIPE_TODAY && /^\d{4}-\d{2}-\d{2}$/.test(o.env.PIPE_TODAY) ? o.env.PIPE_TODAY : localToday();
   const { graph, selected } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today });
+  return { root, file, spec, graph, selected };
+}
+
+export async function openProject(o: ProjectOptions, def?: Definition): Promise<Project> {
+  const { root, file, spec, graph, selected } = def ?? (await loadDefinition(o));
   const stateDir = join(root, ".pipe");
   if (!o.readOnly) prepareStateDir(stateDir);
   const records = RecordStore.load(stateDir, { readOnly: o.readOnly });

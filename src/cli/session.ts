@@ -5,9 +5,8 @@
 import type { PipeEvent } from "../events.ts";
 import { build, type BuildResult } from "../run/engine.ts";
 import { ProjectLock } from "../state/lock.ts";
-import { dirname, join } from "node:path";
-import { findPipelinefile } from "../load/load.ts";
-import { openProject, cleanStaleStaging, prepareStateDir, type Project } from "./project.ts";
+import { join } from "node:path";
+import { loadDefinition, openProject, cleanStaleStaging, prepareStateDir, type Definition, type Project } from "./project.ts";
 import { saveLastRun } from "./last-run.ts";
 
 export interface SessionOptions {
@@ -34,10 +33,12 @@ export interface SessionResult {
 
 /** Opens the project (throws UserError on Pipelinefile mistakes), locks, builds, saves state. */
 export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
-  // Lock before reading any state: a second pipe that waited must see the first one's records.
+  // Pipelinefile mistakes are found before .pipe/ is touched. Then lock before reading any
+  // state: a second pipe that waited must see the first one's records.
+  const def = await loadDefinition({ ...o, readOnly: o.dryRun });
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
-    const stateDir = join(dirname(findPipelinefile(o.cwd, o.file)), ".pipe");
+    const stateDir = join(def.root, ".pipe");
     prepareStateDir(stateDir);
     lock = await ProjectLock.acquire(stateDir, {
       command: o.command,
@@ -46,13 +47,13 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
     o.emit({ type: "lock-acquired" });
   }
   try {
-    return await buildLocked(o, lock);
+    return await buildLocked(o, lock, def);
   } finally {
     lock?.release();
   }
 }
 
-async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined): Promise<SessionResult> {
+async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def: Definition): Promise<SessionResult> {
   const project = await openProject({
     cwd: o.cwd,
     file: o.file,
@@ -61,7 +62,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined): Pr
     readOnly: o.dryRun,
     env: o.env,
     onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
-  });
+  }, def);
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
   {
     if (!o.dryRun) cleanStaleStaging(project.stateDir);

@@ -1,0 +1,121 @@
+/** `pipe watch [targets...]`: build, then keep the targets up to date as their sources change. */
+import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
+import type { PipeEvent, Reporter } from "../../events.ts";
+import { initHasher } from "../../hash/xxh.ts";
+import { findPipelinefile } from "../../load/load.ts";
+import { killAllGroups } from "../../run/shell.ts";
+import { UserError } from "../../util/errors.ts";
+import { ChokidarWatcher } from "../../watch/chokidar-watcher.ts";
+import { ContentLedger } from "../../watch/content-ledger.ts";
+import { systemClock } from "../../watch/ports.ts";
+import { WatchBuild } from "../../watch/watch-build.ts";
+import { WatchLoop } from "../../watch/watcher.ts";
+import { flagValue, flagValues, hasFlag } from "../args.ts";
+import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
+import { parseParamFlags } from "../project.ts";
+import { openReporter, OUTPUT_FLAGS } from "../reporting.ts";
+import { buildOnce } from "../session.ts";
+
+const DEFAULT_DEBOUNCE_MS = 150;
+
+export const command: Command = {
+  name: "watch",
+  summary: "Build, then rebuild as sources change, until interrupted.",
+  usage: "pipe watch [targets...] [--param name=value] [-j N] [-k] [--debounce ms] [--poll] [--json]",
+  details: [
+    "Builds the targets (default: the Pipelinefile's default export), then watches their sources: input",
+    "files, the folders of glob inputs (a new matching file counts), directory inputs, the Pipelinefile",
+    "and the local modules it imports. Once changes have been quiet for --debounce ms (and no changed file",
+    "is still growing), it runs one build; as in `pipe build`, only what is stale runs.",
+    "",
+    "- A change during a build queues exactly one more build.",
+    "- pipe's own writes (outputs, .pipe/) and saves that change no bytes never start a build.",
+    "- A target that failed is retried only once one of its sources, or the Pipelinefile, changes.",
+    "- If the Pipelinefile stops loading, the error is shown and watching goes on.",
+    "- If the system runs out of inotify watches, pipe says so and polls instead (--poll forces it).",
+    "",
+    "--json prints the same events as NDJSON, plus `watch-change` (what changed) and `watch-idle`",
+    "(waiting for changes) after each build.",
+    "",
+    "Stop it with Ctrl-C (or SIGTERM, SIGHUP): a running build is interrupted as in `pipe build`, and pipe",
+    "exits with code 130. A second Ctrl-C kills running recipes at once.",
+  ].join("\n"),
+  flags: [
+    PARAM,
+    { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" },
+    { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
+    { name: "debounce", value: true, meta: "ms", help: `quiet period after the last change before a build starts (default ${DEFAULT_DEBOUNCE_MS})` },
+    { name: "poll", help: "poll for changes instead of using inotify (network filesystems, some containers)" },
+    ...OUTPUT_FLAGS,
+    ...COMMON,
+  ],
+  run: async (ctx) => {
+    const jobsText = flagValue(ctx.args, "jobs");
+    const jobs = jobsText === undefined ? availableParallelism() : Number(jobsText);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new UserError({ message: `-j needs a whole number of at least 1, got ${JSON.stringify(jobsText)}` });
+    const debounceText = flagValue(ctx.args, "debounce");
+    const debounceMs = debounceText === undefined ? DEFAULT_DEBOUNCE_MS : Number(debounceText);
+    if (!Number.isInteger(debounceMs) || debounceMs < 0) throw new UserError({ message: `--debounce needs a whole number of milliseconds, got ${JSON.stringify(debounceText)}`, hint: "e.g. --debounce 300" });
+    const file = flagValue(ctx.args, "file");
+    const pipelinefile = findPipelinefile(ctx.cwd, file);
+    const root = dirname(pipelinefile);
+    const paramText = parseParamFlags(flagValues(ctx.args, "param"));
+
+    const interrupt = new AbortController();
+    let interrupts = 0;
+    let loop: WatchLoop | undefined;
+    const onSignal = () => {
+      interrupts++;
+      if (interrupts > 1) killAllGroups("SIGKILL"); // a second Ctrl-C does not wait for the grace period
+      interrupt.abort();
+      void loop?.stop();
+    };
+    let reporter: Reporter | undefined;
+    const emit = (e: PipeEvent) => reporter?.onEvent(e);
+    const signals = ["SIGTERM", "SIGHUP"] as const;
+    for (const s of signals) process.on(s, onSignal);
+    try {
+      reporter = await openReporter(ctx, jobs, () => onSignal());
+      await initHasher();
+      const driver = new WatchBuild({
+        root,
+        pipelinefile,
+        requested: ctx.args.positional,
+        ledger: new ContentLedger(),
+        emit,
+        build: (requested) =>
+          buildOnce({
+            cwd: ctx.cwd,
+            file,
+            paramText,
+            requested,
+            jobs,
+            keepGoing: hasFlag(ctx.args, "keep-going"),
+            dryRun: false,
+            env: ctx.env,
+            emit,
+            signal: interrupt.signal,
+            command: `pipe ${process.argv.slice(2).join(" ")}`,
+          }),
+      });
+      loop = new WatchLoop({
+        clock: systemClock,
+        createWatcher: (listener, filter) => new ChokidarWatcher(listener, filter, { root, polling: hasFlag(ctx.args, "poll") }),
+        content: driver,
+        runBuild: (changed) => driver.runBuild(changed),
+        catchUp: (roots) => driver.catchUp(roots),
+        emit,
+        debounceMs,
+      });
+      if (interrupt.signal.aborted) return EXIT.interrupted;
+      loop.start();
+      await loop.done;
+      // The loop only ends on a signal, or when its first build crashed (reported as an error).
+      return interrupt.signal.aborted ? EXIT.interrupted : EXIT.failed;
+    } finally {
+      for (const s of signals) process.off(s, onSignal);
+      await reporter?.close();
+    }
+  },
+};
