@@ -87,7 +87,7 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
     records,
     cache: new OutputCache(stateDir),
     hasher,
-    code: new CodeHasher(root, spec.compiled),
+    code: new CodeHasher(root, spec.compiled, spec.exportedBy),
     envKey: envKey(stateDir, o.readOnly),
     env: o.env,
   });

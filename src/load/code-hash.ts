@@ -7,7 +7,8 @@
  *
  * 1. The recipe function's source text, as compiled by esbuild (which reprints the code, so
  *    comments and formatting are already gone), is located in the compiled module that defines
- *    it (the Pipelinefile or a recipes/ module).
+ *    it: the module that exports that very function, else the one module whose code contains
+ *    its text (an inline recipe in the Pipelinefile).
  * 2. That module is split into its top-level statements. Starting from the identifiers the
  *    function mentions, we take every top-level statement that declares one of them (helpers,
  *    constants, params), transitively. Unrelated statements (other targets) are not taken.
@@ -49,9 +50,12 @@ export class CodeHasher {
   readonly #versions = new Map<string, string>();
   readonly #dynamic: boolean;
 
-  constructor(root: string, compiled: Compiled) {
+  readonly #exportedBy: Map<Function, string>;
+
+  constructor(root: string, compiled: Compiled, exportedBy: Map<Function, string> = new Map()) {
     this.#root = root;
     this.#compiled = compiled;
+    this.#exportedBy = exportedBy;
     this.#dynamic = Object.values(compiled.modules).some((m) => m.dynamic);
   }
 
@@ -60,7 +64,13 @@ export class CodeHasher {
     const known = this.#memo.get(fn);
     if (known) return known;
     const text = Function.prototype.toString.call(fn);
-    const owners = this.#dynamic ? [] : Object.values(this.#compiled.modules).filter((m) => this.#text(m).includes(text));
+    // The module that exports this very function, else the one whose code contains its text.
+    const exporter = this.#exportedBy.get(fn);
+    const owners = this.#dynamic
+      ? []
+      : exporter && this.#compiled.modules[exporter]
+        ? [this.#compiled.modules[exporter]]
+        : Object.values(this.#compiled.modules).filter((m) => this.#text(m).includes(text));
     let result: CodeHash;
     if (owners.length !== 1) result = this.#coarse(text);
     else {

@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
@@ -51,6 +52,8 @@ export interface PipelineSpec {
   /** Every param reachable from the declarations, by command-line name. */
   params: Map<string, Param>;
   compiled: Compiled;
+  /** Functions exported by each local module (by identity): where a recipe function lives. */
+  exportedBy: Map<Function, string>;
 }
 
 export interface LoadOptions {
@@ -65,7 +68,13 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
   const root = dirname(file);
   const compiled = await compilePipelinefile(root, file, { write: options.write });
   const ns = await evaluate(compiled.entryUrl, file, options.timeoutMs ?? 30_000);
-  return nameDeclarations(root, file, ns, compiled);
+  const spec = nameDeclarations(root, file, ns, compiled);
+  // Every local module is already loaded; its namespace tells which functions it exports.
+  for (const m of Object.values(compiled.modules)) {
+    const mod = (await import(pathToFileURL(join(compiled.dir, m.compiled)).href)) as Record<string, unknown>;
+    for (const v of Object.values(mod)) if (typeof v === "function" && !spec.exportedBy.has(v)) spec.exportedBy.set(v, m.source);
+  }
+  return spec;
 }
 
 /** Imports the compiled module. Errors thrown at load become UserErrors with their location. */
@@ -182,7 +191,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     }
   }
   if (diags.length) throw new UserError(diags);
-  return { root, file, decls, names, defaults, params, compiled };
+  return { root, file, decls, names, defaults, params, compiled, exportedBy: new Map() };
 }
 
 /** Target references that can be seen without calling anything (static inputs). */
