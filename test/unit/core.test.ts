@@ -1,0 +1,137 @@
+// Unit tests of the pure core: quoting, canonical JSON, params, ids, cycles, suggestions,
+// explanations, the heap and the statement splitter of the code hash.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { sh, quote } from "../../src/api/sh.ts";
+import { param } from "../../src/api/params.ts";
+import { stableStringify, NotSerializableError } from "../../src/util/stable-json.ts";
+import { parseParamText, checkParamValue, defaultValue } from "../../src/graph/param-values.ts";
+import { instanceId, parseTargetId } from "../../src/graph/graph.ts";
+import { findCycles } from "../../src/graph/cycles.ts";
+import { didYouMean } from "../../src/util/did-you-mean.ts";
+import { explain, fingerprintOf } from "../../src/plan/fingerprint.ts";
+import { Heap } from "../../src/util/heap.ts";
+import { declaredNames } from "../../src/load/code-hash.ts";
+import { initHasher } from "../../src/hash/xxh.ts";
+import type { BuildRecord, FingerprintParts } from "../../src/state/records.ts";
+import { checkOutputPath } from "../../src/graph/build.ts";
+import { formatDiagnostics } from "../../src/util/errors.ts";
+
+test("sh quotes every interpolated value as one word", () => {
+  const evil = "x; rm -rf / $(touch PWNED) `id` 'q'";
+  const c = sh`cat ${evil} > ${"out file.txt"}`;
+  assert.equal(c.script, `cat 'x; rm -rf / $(touch PWNED) \`id\` '\\''q'\\''' > 'out file.txt'`);
+  assert.equal(c.argv, undefined, "a redirection needs a shell");
+  assert.equal(quote("plain-word_1.txt"), "plain-word_1.txt");
+  assert.equal(quote(""), "''");
+  assert.throws(() => quote("a\0b"), /NUL byte/);
+});
+
+test("sh gives an argv when the template uses no shell feature; arrays are one word per element", () => {
+  const c = sh`cp ${["a b.txt", "c.txt"]} ${"dest dir/"}`;
+  assert.deepEqual(c.argv, ["cp", "a b.txt", "c.txt", "dest dir/"]);
+  assert.equal(c.script, "cp 'a b.txt' c.txt 'dest dir/'");
+  assert.deepEqual(sh`tool --out=${"x y"} -n ${3}`.argv, ["tool", "--out=x y", "-n", "3"]);
+  assert.equal(sh`cd ${"x"}`.argv, undefined, "builtins need a shell");
+  assert.equal(sh`echo ${sh.raw("$HOME")}`.argv, undefined, "raw text may be shell syntax");
+  assert.equal(sh`echo ${sh.raw("$HOME")}`.script, "echo $HOME");
+  assert.throws(() => sh`echo ${{ a: 1 } as unknown as string}`, /cannot interpolate object/);
+});
+
+test("canonical JSON ignores key order and -0, and rejects values with no deterministic meaning", () => {
+  assert.equal(stableStringify({ b: 1, a: [1, { d: -0, c: "x" }] }), stableStringify({ a: [1, { c: "x", d: 0 }], b: 1 }));
+  assert.equal(stableStringify({ b: 1, a: 2 }), '{"a":2,"b":1}');
+  const cyc: Record<string, unknown> = {};
+  cyc.self = cyc;
+  for (const [bad, kind] of [[() => 1, "function"], [Symbol("s"), "Symbol"], [10n, "BigInt"], [NaN, "NaN"], [cyc, "cycle"], [new Map(), "Map"]] as const) {
+    assert.throws(() => stableStringify({ p: bad }, "params"), (e: unknown) => e instanceof NotSerializableError && e.message.includes(kind) && e.message.startsWith("params.p"));
+  }
+});
+
+test("param text is parsed by type and checked against bounds", () => {
+  const today = "2024-06-01";
+  assert.equal(parseParamText(param.int({ min: 1 }), "14", today), 14);
+  assert.deepEqual(parseParamText(param.int({ min: 1 }), "0", today), { problem: "0 is below the minimum 1" });
+  assert.deepEqual(parseParamText(param.int(), "1.5", today), { problem: '"1.5" is not an integer' });
+  assert.equal(parseParamText(param.number(), "1.5", today), 1.5);
+  assert.equal(parseParamText(param.boolean(), "yes", today), true);
+  assert.equal(parseParamText(param.date(), "today", today), today);
+  assert.deepEqual(parseParamText(param.date(), "2023-02-29", today), { problem: '"2023-02-29" is not a date YYYY-MM-DD (or "today")' });
+  assert.deepEqual(parseParamText(param.list(), "a, b,c", today), ["a", "b", "c"]);
+  assert.deepEqual(parseParamText(param.enum(["x", "y"]), "z", today), { problem: '"z" is not one of "x", "y"' });
+  assert.deepEqual(checkParamValue(param.string(), "a\0b", today), { problem: "the value contains a NUL byte" });
+  assert.deepEqual(defaultValue(param.string(), today), { problem: "it has no default and was not set" });
+  assert.equal(defaultValue(param.date({ default: "today" }), today), today);
+});
+
+test("instance ids sort their keys and parse back", () => {
+  const id = instanceId("model", { window: 7, attribute: "recovered", model: "linear" });
+  assert.equal(id, "model[attribute=recovered,model=linear,window=7]");
+  assert.deepEqual(parseTargetId(id), { name: "model", key: { attribute: "recovered", model: "linear", window: "7" } });
+  assert.deepEqual(parseTargetId("report"), { name: "report" });
+  assert.equal(parseTargetId("a[b]"), undefined);
+});
+
+test("cycles are reported once each, with the whole trail", () => {
+  //  a -> b -> c -> a ; d -> d ; e -> a (not on a cycle)
+  const g = new Map([
+    ["a", { deps: ["b"] }],
+    ["b", { deps: ["c"] }],
+    ["c", { deps: ["a"] }],
+    ["d", { deps: ["d"] }],
+    ["e", { deps: ["a"] }],
+  ]);
+  assert.deepEqual(findCycles(g), [["a", "b", "c", "a"], ["d", "d"]]);
+  assert.deepEqual(findCycles(new Map([["x", { deps: [] }]])), []);
+});
+
+test("did you mean picks the closest name within reach", () => {
+  assert.equal(didYouMean("trian", ["train", "report", "trend"]), "train");
+  assert.equal(didYouMean("windw", ["window", "days"]), "window");
+  assert.equal(didYouMean("zzzzzz", ["window", "days"]), undefined);
+});
+
+test("explanations name each changed part value by value", async () => {
+  await initHasher();
+  const parts: FingerprintParts = { format: 1, code: "c1", codeFiles: ["recipes/plot.ts"], packages: ["vega@6.4.0"], params: { window: 7 }, inputs: [["data/a.csv", "h1"]], env: { MODE: "x" }, outputs: ["build/x.svg"] };
+  const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [], parts, durationMs: 1, time: 0 } as BuildRecord;
+  const now: FingerprintParts = { ...parts, code: "c2", params: { window: 14 }, inputs: [["data/a.csv", "h2"], ["data/b.csv", "h3"]], env: { MODE: "y" } };
+  assert.deepEqual(explain(now, record), ["recipe code recipes/plot.ts changed", "param window 7 -> 14", "input data/a.csv changed", "input data/b.csv added", "env MODE changed"]);
+  assert.deepEqual(explain(now, undefined), ["no record of an earlier run"]);
+  const pkg = { ...parts, code: "c3", packages: ["vega@6.5.0"] };
+  assert.deepEqual(explain(pkg, record), ["package vega@6.5.0 changed (was vega@6.4.0)"]);
+  assert.notEqual(fingerprintOf(now), fingerprintOf(parts));
+  assert.equal(fingerprintOf({ ...parts, codeFiles: ["other.ts"] }), fingerprintOf(parts), "descriptive fields do not count");
+});
+
+test("the heap pops in order", () => {
+  const h = new Heap<number>((a, b) => a - b);
+  for (const x of [5, 1, 4, 1, 9, 2, 6]) h.push(x);
+  const out: number[] = [];
+  while (h.size) out.push(h.pop()!);
+  assert.deepEqual(out, [1, 1, 2, 4, 5, 6, 9]);
+});
+
+test("top-level statements declare the names the code hash follows", () => {
+  assert.deepEqual(declaredNames("function helper(x) {\n  return x;\n}"), ["helper"]);
+  assert.deepEqual(declaredNames("async function go() {}"), ["go"]);
+  assert.deepEqual(declaredNames('const window = param.int("window", { default: 7 });'), ["window"]);
+  assert.deepEqual(declaredNames("const a = 1, b = 2;"), ["a", "b"]);
+  assert.deepEqual(declaredNames("const { x, y } = obj;"), ["x", "y"]);
+  assert.deepEqual(declaredNames("class Model {\n}"), ["Model"]);
+  assert.deepEqual(declaredNames("export {\n  a\n};"), []);
+});
+
+test("output paths must stay inside the project and out of .pipe/", () => {
+  assert.deepEqual(checkOutputPath("/p", "build/x.txt"), { path: "build/x.txt", dir: false });
+  assert.deepEqual(checkOutputPath("/p", "build/plots/"), { path: "build/plots", dir: true });
+  assert.deepEqual(checkOutputPath("/p", "build/../out.txt"), { path: "out.txt", dir: false });
+  assert.match((checkOutputPath("/p", "data/../../x") as { problem: string }).problem, /outside the project root/);
+  assert.match((checkOutputPath("/p", ".pipe/cache") as { problem: string }).problem, /inside .pipe\//);
+  assert.match((checkOutputPath("/p", ".") as { problem: string }).problem, /project root itself/);
+});
+
+test("diagnostics render as error, location, details and hint", () => {
+  const text = formatDiagnostics([{ message: 'unknown target "trian"; did you mean "train"?', location: { file: "/p/Pipelinefile.ts", line: 3, column: 5 }, details: ["a -> b"], hint: "pipe status lists every target" }], "/p");
+  assert.equal(text, 'error: unknown target "trian"; did you mean "train"?\n  at Pipelinefile.ts:3:5\n  a -> b\n  hint: pipe status lists every target');
+});
