@@ -66,12 +66,10 @@ export interface DatasetMeta {
   /** sha256 of the source bytes, before any cut: identifies the exact upstream file. */
   readonly sha256: string;
   readonly bytes: number;
-  /** The as-of date: rows dated after it were dropped. */
-  readonly version: string;
   readonly rows: number;
   readonly firstDate: string;
   readonly lastDate: string;
-  /** Rows in the source dated after `version` (ignored). */
+  /** Rows in the source dated after the requested as-of version (ignored). */
   readonly rowsAfterVersion: number;
   /** Missing calendar days between kept rows (windows skip them). */
   readonly gaps: readonly { readonly after: string; readonly missingDays: number }[];
@@ -159,8 +157,9 @@ export function parseDataset(text: string, options: { source: string; version: s
   return {
     table,
     meta: {
+      // Not the requested version itself: two as-of dates that keep the same rows must give the
+      // same bytes, so that nothing downstream rebuilds (early cutoff). lastDate says "as of".
       source,
-      version,
       rows: kept.length,
       firstDate: String(kept[0].date),
       lastDate: String(kept[kept.length - 1].date),

@@ -67,7 +67,7 @@ function keyValues(rows: readonly (readonly [string, string])[]): string {
 
 function provenance(meta: DatasetMeta): string {
   const rows: [string, string][] = [
-    ["dataset version (as of)", meta.version],
+    ["dataset version (data as of)", meta.lastDate],
     ["source", meta.source],
     ["content hash (sha256)", meta.sha256],
     ["rows", `${meta.rows.toLocaleString("en-US")}${meta.rowsAfterVersion > 0 ? ` (${meta.rowsAfterVersion} later rows ignored)` : ""}`],
@@ -131,7 +131,7 @@ td:nth-child(n+2){font-variant-numeric:tabular-nums}figure{margin:1em 0}
 
 /** The whole HTML page. */
 export function renderReport(input: ReportInput): string {
-  const title = `COVID-19 Italy: national trend report, data as of ${input.meta.version}`;
+  const title = `COVID-19 Italy: national trend report, data as of ${input.meta.lastDate}`;
   const trends = input.trends.map((t) => `<h3>${e(t.attribute)}</h3>\n<figure>${inlineSvg(t.svg, `trend plot of ${t.attribute}`)}</figure>`).join("\n");
   return `<!DOCTYPE html>
 <html lang="en">

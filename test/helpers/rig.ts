@@ -25,10 +25,12 @@ export interface RunResult {
 export class Project {
   readonly dir: string;
 
-  constructor(files: Record<string, string> = {}, dir?: string) {
+  constructor(files: Record<string, string> = {}, dir?: string, options: { link?: boolean } = {}) {
     this.dir = dir ?? mkdtempSync(join(tmpdir(), "pipe-test-"));
-    mkdirSync(join(this.dir, "node_modules"), { recursive: true });
-    if (!existsSync(join(this.dir, "node_modules", "pipefile"))) symlinkSync(REPO, join(this.dir, "node_modules", "pipefile"), "dir");
+    if (options.link !== false) {
+      mkdirSync(join(this.dir, "node_modules"), { recursive: true });
+      if (!existsSync(join(this.dir, "node_modules", "pipefile"))) symlinkSync(REPO, join(this.dir, "node_modules", "pipefile"), "dir");
+    }
     this.write(files);
   }
 
@@ -97,6 +99,7 @@ export class Project {
   }
 
   remove(): void {
+    // A linked node_modules is removed as a link, never followed.
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -42,7 +42,8 @@ test("rows dated after the version are dropped", () => {
   const { table, meta } = parseDataset(csv([sourceRow(1), sourceRow(2), sourceRow(3)]), { ...opts, version: "2020-03-02" });
   assert.deepEqual(table.rows.map((r) => r.date), ["2020-03-01", "2020-03-02"]);
   assert.equal(meta.rowsAfterVersion, 1);
-  assert.equal(meta.version, "2020-03-02");
+  assert.equal(meta.lastDate, "2020-03-02");
+  assert.equal("version" in meta, false, "the requested version is not in the output (early cutoff)");
 });
 
 test("a version before the first row is an error naming the start", () => {

@@ -30,7 +30,7 @@ test("inlineSvg refuses scripts, handlers and external references", () => {
 
 function input(over: Partial<ReportInput> = {}): ReportInput {
   const meta: DatasetMeta = {
-    source: "data/dpc.csv", sha256: "ab".repeat(32), bytes: 10, version: "2024-02-23", rows: 1461, firstDate: "2020-02-24", lastDate: "2024-02-23",
+    source: "data/dpc.csv", sha256: "ab".repeat(32), bytes: 10, rows: 1461, firstDate: "2020-02-24", lastDate: "2024-02-23",
     rowsAfterVersion: 0, gaps: [], revisions: [], extraColumns: [],
   };
   const forecast: Forecast = { attribute: "total_positive", window: 7, model: "linear", lastObserved: { date: "2024-02-23", value: 33242 }, points: [{ date: "2024-02-24", value: 32995.5, lags: [] }] };
