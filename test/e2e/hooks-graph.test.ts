@@ -1,0 +1,134 @@
+// `pipe hooks` in real git repositories, and `pipe graph` through the CLI (rendered by the real
+// Graphviz `dot` when it is installed; .ci/run installs it).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { finished, Project } from "../helpers/rig.ts";
+
+const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
+
+function git(p: Project, ...args: string[]): { code: number | null; out: string } {
+  const r = spawnSync("git", args, { cwd: p.dir, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" } });
+  return { code: r.status, out: r.stdout + r.stderr };
+}
+
+const hasDot = spawnSync("dot", ["-V"]).status === 0;
+
+test("git hooks: a stale commit is blocked, a fresh one passes, checkout restores recorded outputs without running recipes", async () => {
+  const p = new Project({
+    ".gitignore": "build/\nnode_modules/\n.pipe/\nruns.log\n",
+    "data/a.txt": "one two three\n",
+    "Pipelinefile.ts":
+      HEAD + `export const words = target({ inputs: ["data/a.txt"], outputs: ["build/words.txt"], run: ({ inputs, outputs }) => sh\`sh -c \${"echo run >> runs.log; wc -w < \\"$0\\" > \\"$1\\""} \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  try {
+    assert.equal(git(p, "init", "-q").code, 0);
+    git(p, "add", "-A");
+    assert.equal(git(p, "commit", "-qm", "v1").code, 0);
+    const inst = await p.run(["hooks", "install"]);
+    assert.equal(inst.code, 0, inst.stderr);
+    assert.equal((await p.run(["build"])).code, 0);
+    assert.equal(p.read("build/words.txt").trim(), "3");
+
+    // A commit whose staged input leaves a target stale is blocked, with the fix.
+    p.write({ "data/a.txt": "one two three four\n" });
+    git(p, "add", "data/a.txt");
+    const blocked = git(p, "commit", "-qm", "v2");
+    assert.notEqual(blocked.code, 0, "the commit is blocked");
+    assert.match(blocked.out, /pipe: 1 target is stale for this commit:\n\s+"words": input data\/a.txt changed/);
+    assert.match(blocked.out, /run: npx pipe build words/);
+    // After building, the same commit passes.
+    assert.equal((await p.run(["build"])).code, 0);
+    const ok = git(p, "commit", "-qm", "v2");
+    assert.equal(ok.code, 0, ok.out);
+    assert.equal(p.read("build/words.txt").trim(), "4");
+
+    // Checking out v1 restores v1's recorded output from the cache; no recipe runs.
+    const runsBefore = p.read("runs.log");
+    const co = git(p, "checkout", "-q", "HEAD~1");
+    assert.equal(co.code, 0, co.out);
+    assert.equal(p.read("build/words.txt").trim(), "3", "the output recorded for the checked-out state");
+    assert.equal(p.read("runs.log"), runsBefore, "no recipe ran");
+    const st = await p.run(["status", "--exit-code"]);
+    assert.equal(st.code, 0, st.stdout);
+    // Uninstall removes pipe's hooks.
+    assert.equal((await p.run(["hooks", "uninstall"])).code, 0);
+    assert.equal(existsSync(p.path(".git/hooks/pre-commit")), false);
+  } finally {
+    p.remove();
+  }
+});
+
+function chain(n: number): string {
+  const lines = [HEAD.trim(), `const ts = [];`];
+  lines.push(`for (let i = 0; i < ${n}; i++) ts.push(target({ name: \`t\${i}\`, inputs: i === 0 ? ["data/in.txt"] : [\`build/t\${i - 1}.txt\`], outputs: [\`build/t\${i}.txt\`], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` }));`);
+  lines.push(`export const all = ts;`, `export default [ts[ts.length - 1]];`);
+  return lines.join("\n") + "\n";
+}
+
+test("pipe graph: text, DOT rendered by Graphviz, Mermaid, JSON; read-only", async (t) => {
+  const p = new Project({
+    "data/in.txt": "x\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const clean = target({ inputs: ["data/in.txt"], outputs: ["build/clean.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      `export const trend = family({ key: { attribute: param.enum(["a", "b"]) }, inputs: { clean }, outputs: { svg: "build/{attribute}.svg" }, run: (c) => sh\`cp \${c.inputs.clean[0]} \${c.outputs.svg}\` });\n` +
+      `export const report = target({ inputs: [trend({ attribute: "a" }), trend({ attribute: "b" })], outputs: ["build/report.html"], run: (c) => sh\`cat \${c.inputs} > \${c.outputs[0]}\` });\n` +
+      `export default [report];\n`,
+  });
+  try {
+    await p.run(["build", "trend[attribute=a]"]);
+    const before = p.snapshot(".pipe");
+    const text = await p.run(["graph"]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /report/);
+    assert.match(text.stdout, /trend\[attribute=b\]/);
+    const json = await p.run(["graph", "--json"]);
+    const view = JSON.parse(json.stdout);
+    const targets = view.targets as { id: string; deps: string[]; state: string; family?: string }[];
+    assert.deepEqual(targets.map((x) => x.id).sort(), ["clean", "report", "trend[attribute=a]", "trend[attribute=b]"]);
+    assert.deepEqual(targets.find((x) => x.id === "report")!.deps, ["trend[attribute=a]", "trend[attribute=b]"]);
+    assert.equal(targets.find((x) => x.id === "trend[attribute=a]")!.state, "up-to-date");
+    assert.equal(targets.find((x) => x.id === "trend[attribute=b]")!.state, "stale");
+    assert.equal(targets.find((x) => x.id === "trend[attribute=b]")!.family, "trend");
+    const mermaid = await p.run(["graph", "--mermaid"]);
+    assert.match(mermaid.stdout, /^flowchart /);
+    const dot = await p.run(["graph", "--dot", "--files"]);
+    assert.match(dot.stdout, /^digraph /);
+    assert.match(dot.stdout, /data\/in\.txt/);
+    assert.deepEqual(p.snapshot(".pipe"), before, "graph writes nothing under .pipe/");
+    if (!hasDot) {
+      t.diagnostic("graphviz not installed: DOT rendering not checked");
+      return;
+    }
+    const svg = execFileSync("dot", ["-Tsvg"], { input: dot.stdout, encoding: "utf8" });
+    assert.match(svg, /<svg/);
+  } finally {
+    p.remove();
+  }
+});
+
+test("pipe graph --dot renders with Graphviz for a 1,000-target pipeline", { skip: !hasDot && "graphviz not installed" }, async () => {
+  const p = new Project({ "data/in.txt": "x\n", "Pipelinefile.ts": chain(1000) });
+  try {
+    const dot = await p.run(["graph", "--dot"]);
+    assert.equal(dot.code, 0, dot.stderr);
+    const svg = execFileSync("dot", ["-Tsvg"], { input: dot.stdout, encoding: "utf8", maxBuffer: 1 << 28 });
+    assert.equal((svg.match(/class="node"/g) ?? []).length >= 1000, true);
+    const b = await p.run(["build", "--json"]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(finished(b.events, "built").length, 1000);
+  } finally {
+    p.remove();
+  }
+});
+
+test("pipe graph --dot renders with Graphviz for the case study", { skip: !hasDot && "graphviz not installed" }, async () => {
+  const { REPO } = await import("../helpers/rig.ts");
+  const r = spawnSync(process.execPath, [`${REPO}/bin/pipe.js`, "graph", "--dot", "--files"], { cwd: REPO, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const svg = execFileSync("dot", ["-Tsvg"], { input: r.stdout, encoding: "utf8" });
+  assert.match(svg, /<svg/);
+  assert.match(svg, /report/);
+});
