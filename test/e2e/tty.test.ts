@@ -1,0 +1,110 @@
+// The terminal UI under a real pseudo-terminal (tmux), and piped.
+// Synchronisation uses tmux's own channels (`tmux wait-for`): no sleeps in the test.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { PIPE_BIN, Project } from "../helpers/rig.ts";
+
+const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
+const HEAD = `import { target, sh } from "pipefile";\n`;
+
+class Tmux {
+  readonly socket = `pipe-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  t(...args: string[]): string {
+    return execFileSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8" });
+  }
+  /** Starts `command` in a 100x30 terminal; when it ends, its exit code is written and `done` signalled. */
+  start(dir: string, command: string): void {
+    const env = ["env", "-u", "CI", "-u", "CONTINUOUS_INTEGRATION", "NO_COLOR=1", "PIPE_TODAY=2024-06-01", "PIPE_KILL_GRACE_MS=3000", "TERM=xterm-256color"];
+    // The wrapper survives Ctrl-C (a trap, not an ignore: pipe must still get SIGINT).
+    const script = `trap : INT; cd ${JSON.stringify(dir)} && ${env.join(" ")} ${command}; echo $? > exit.code; tmux -L ${this.socket} wait-for -S done; sleep 600`;
+    this.t("new-session", "-d", "-x", "100", "-y", "30", "sh", "-c", script);
+    this.t("pipe-pane", "-o", `cat >> ${JSON.stringify(dir + "/raw.log")}`);
+  }
+  waitFor(channel: string): void {
+    this.t("wait-for", channel);
+  }
+  screen(): string {
+    return this.t("capture-pane", "-p");
+  }
+  cursorVisible(): boolean {
+    return this.t("display-message", "-p", "#{cursor_flag}").trim() === "1";
+  }
+  kill(): void {
+    try {
+      this.t("kill-server");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function forty(slow: string): string {
+  const lines = [HEAD.trim()];
+  for (let i = 0; i < 40; i++) {
+    const run = i % 10 === 0 ? slow : "(c) => sh`touch ${c.outputs[0]}`";
+    lines.push(`export const t${i} = target({ ${i >= 10 ? `inputs: [t${i - 10}], ` : ""}outputs: ["build/t${i}"], env: ["TMUX"], run: ${run} });`);
+  }
+  lines.push(`export default [${Array.from({ length: 40 }, (_, i) => `t${i}`).join(", ")}];`);
+  return lines.join("\n") + "\n";
+}
+
+test("under a terminal: a 40-target build at -j 4 shows the live view and ends with the summary", { skip: !hasTmux && "tmux not installed" }, async () => {
+  const p = new Project({ "Pipelinefile.ts": forty("(c) => sh`sh -c ${'sleep 0.3; touch \"$0\"'} ${c.outputs[0]}`") });
+  const tmux = new Tmux();
+  try {
+    tmux.start(p.dir, `${process.execPath} ${PIPE_BIN} build -j 4`);
+    tmux.waitFor("done");
+    assert.equal(p.read("exit.code").trim(), "0");
+    const raw = readFileSync(p.path("raw.log"), "utf8");
+    assert.match(raw, /\x1b\[\?25l/, "the live view hides the cursor while it draws");
+    assert.match(raw, /running/, "the header counts running targets");
+    assert.match(raw, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, "spinners on running targets");
+    const screen = tmux.screen();
+    assert.match(screen, /40 built/, screen);
+    assert.match(screen, /critical path/i);
+    assert.doesNotMatch(screen, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, "no live area is left over");
+    assert.ok(tmux.cursorVisible(), "the cursor is visible again");
+  } finally {
+    tmux.kill();
+    p.remove();
+  }
+});
+
+test("piped, the same build prints plain lines without escape codes", async () => {
+  const p = new Project({ "Pipelinefile.ts": forty("(c) => sh`touch ${c.outputs[0]}`") });
+  try {
+    const r = await p.run(["build", "-j", "4"], { env: { CI: "" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /\x1b/);
+    assert.match(r.stdout, /^built t0 /m);
+    assert.match(r.stdout, /40 built/);
+  } finally {
+    p.remove();
+  }
+});
+
+test("Ctrl-C in the live view: exit 130, no recipe process left, cursor restored", { skip: !hasTmux && "tmux not installed" }, async () => {
+  const token = `pipe-tty-${process.pid}-${Date.now()}`;
+  const tmux = new Tmux();
+  // The slow recipes tell the test they have started (through tmux), then wait in background jobs.
+  const slow = `(c) => sh\`sh -c \${"tmux -L ${tmux.socket} wait-for -S started; sh -c 'sleep 300; true' ${token} & sh -c 'sleep 300; true' ${token} & wait"}\``;
+  const p = new Project({ "Pipelinefile.ts": forty(slow) });
+  try {
+    tmux.start(p.dir, `${process.execPath} ${PIPE_BIN} build -j 4`);
+    tmux.waitFor("started");
+    tmux.t("send-keys", "C-c");
+    tmux.waitFor("done");
+    assert.equal(p.read("exit.code").trim(), "130");
+    const left = spawnSync("pgrep", ["-f", token], { encoding: "utf8" }).stdout.trim();
+    assert.equal(left, "", "no recipe process survives");
+    assert.ok(tmux.cursorVisible(), "the cursor is visible again");
+    const screen = tmux.screen();
+    assert.match(screen, /interrupt/i, screen);
+    assert.doesNotMatch(screen, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, "no live area is left over");
+  } finally {
+    tmux.kill();
+    p.remove();
+  }
+});
