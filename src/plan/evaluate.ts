@@ -8,7 +8,7 @@ import type { FileHasher } from "../hash/file-hasher.ts";
 import type { CodeHasher } from "../load/code-hash.ts";
 import type { OutputCache } from "../state/cache.ts";
 import type { BuildRecord, FingerprintParts, OutputRecord, RecordStore } from "../state/records.ts";
-import { decide, envParts, fingerprintOf, fingerprintParts, type Decision, type OutputState } from "./fingerprint.ts";
+import { decide, envParts, explain, fingerprintOf, fingerprintParts, type Decision, type OutputState } from "./fingerprint.ts";
 
 export interface Evaluation {
   fingerprint: string;
@@ -88,6 +88,27 @@ export class Evaluator {
     return out;
   }
 
+  /**
+   * What changed in the target itself (code, params, env, which files it reads) since its last
+   * record, without hashing inputs: for explaining a target below a stale dependency.
+   */
+  explainOwn(t: GraphTarget): string[] {
+    const latest = this.records.latest(t.id);
+    if (!latest) return [];
+    const run = (t.decl.options as { run?: unknown }).run;
+    const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
+    const paths = t.inputs.flatMap((g) => g.items.flatMap((i) => i.files));
+    const parts = fingerprintParts(t, code, paths.map((p) => [p, ""]), envParts(t.env, this.#env, this.#envKey));
+    const old = new Set(latest.parts.inputs.map(([p]) => p.replace(/\/$/, "")));
+    const now = new Set(paths);
+    const reasons = explain(parts, latest).filter((r) => !r.startsWith("input ") && !r.startsWith("no record"));
+    const added = paths.filter((p) => !old.has(p));
+    const removed = [...old].filter((p) => !now.has(p));
+    if (added.length) reasons.push(`now reads ${added.join(", ")}`);
+    if (removed.length) reasons.push(`no longer reads ${removed.join(", ")}`);
+    return reasons;
+  }
+
   /** Evaluates one target given its dependencies' outputs. */
   evaluate(t: GraphTarget, produced: Map<string, OutputRecord>): Evaluation | InputProblem {
     const inputs = this.inputHashes(t, produced);
@@ -121,7 +142,7 @@ export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
     const t = ev.graph.targets.get(id)!;
     const staleDeps = t.deps.filter((d) => out.get(d)?.state === "stale");
     if (staleDeps.length) {
-      out.set(id, { state: "stale", reasons: staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`) });
+      out.set(id, { state: "stale", reasons: [...ev.explainOwn(t), ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)] });
       continue;
     }
     const produced = new Map<string, OutputRecord>();

@@ -1,5 +1,4 @@
 /** `pipe why <target>`: the value-level difference from the target's last record. Read-only. */
-import { explain } from "../../plan/fingerprint.ts";
 import { UserError } from "../../util/errors.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { inspect } from "../inspect.ts";
@@ -20,11 +19,6 @@ export const command: Command = {
     else {
       lines.push(`${id} is ${p.state === "stale" ? "stale" : "restorable (its recorded outputs are in the cache; nothing needs to run)"}:`);
       for (const r of p.reasons) lines.push(`  ${r}`);
-      // Below a stale dependency, also say what changed in the target itself, if anything.
-      if (!p.evaluation && latest) {
-        const own = project.evaluator.evaluate(project.graph.targets.get(id)!, new Map(latest.outputs.map((o) => [o.path, o])));
-        if (!("problem" in own)) for (const r of explain(own.parts, latest)) if (!r.startsWith("no record")) lines.push(`  ${r}`);
-      }
     }
     if (latest) lines.push(`last run: ${new Date(latest.time).toISOString()}, took ${(latest.durationMs / 1000).toFixed(2)}s`);
     else lines.push("last run: never");

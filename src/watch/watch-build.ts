@@ -1,0 +1,173 @@
+/**
+ * The bridge between the watch loop and the core: each run is one whole build through the
+ * injected `build` (the CLI passes `buildOnce`), so watch mode has no staleness logic of its
+ * own. Around it, this module keeps what the loop needs between runs:
+ *  - the watch set of the last Pipelinefile that loaded (kept when a later one does not load,
+ *    plus the file the load error points at, so fixing it counts);
+ *  - which targets failed, so they are not retried until one of their sources changes
+ *    (retry.ts);
+ *  - the content the builds saw (content-ledger.ts), so a save without changes runs nothing.
+ */
+import { posix } from "node:path";
+import fg from "fast-glob";
+import type { EventSink, TargetStatus } from "../events.ts";
+import type { Graph } from "../graph/graph.ts";
+import { formatDiagnostics, UserError } from "../util/errors.ts";
+import type { ContentLedger, HashedEntry } from "./content-ledger.ts";
+import type { ContentOracle } from "./ports.ts";
+import { planRetries } from "./retry.ts";
+import type { RunOutcome } from "./watcher.ts";
+import { globSource, pipelinefileOnly, SourceMatcher, watchSetOf, withFiles, type WatchSet } from "./watch-set.ts";
+
+/** What watch mode reads from a loaded project (a structural slice of the CLI's `Project`). */
+export interface LoadedProject {
+  root: string;
+  file: string;
+  stateDir: string;
+  graph: Graph;
+  selected: string[];
+  spec: { compiled: { modules: Record<string, unknown> } };
+  hasher: { cache: Map<string, HashedEntry> };
+}
+
+/** What one build returns (the CLI's `SessionResult`, structurally). */
+export interface BuildSession {
+  /** Undefined when the build was interrupted before it started. */
+  result: { ok: boolean; statuses: Map<string, TargetStatus> } | undefined;
+  project: LoadedProject;
+}
+
+/** Options of `WatchBuild`. */
+export interface WatchBuildOptions {
+  /** The project root and its Pipelinefile (found before the first load). */
+  root: string;
+  pipelinefile: string;
+  /** The targets the user asked for ([] = the Pipelinefile's default). */
+  requested: string[];
+  /** One whole build: load, lock, build, save. Throws `UserError` on Pipelinefile mistakes. */
+  build(requested: string[]): Promise<BuildSession>;
+  ledger: ContentLedger;
+  emit: EventSink;
+  /** Wall clock in ms (compared with file ctimes). */
+  now?: () => number;
+}
+
+const CODE_GLOB_OPTIONS = { dot: false, onlyFiles: true, absolute: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true };
+
+/** Runs builds for the watch loop and answers its content questions. */
+export class WatchBuild implements ContentOracle {
+  readonly #o: WatchBuildOptions;
+  #set: WatchSet | undefined;
+  #matcher: SourceMatcher | undefined;
+  /** The last project that loaded, and what the user's request resolved to in it. */
+  #last: { graph: Graph; stateDir: string; selected: string[] } | undefined;
+  #loadFailed = false;
+  readonly #failed = new Set<string>();
+
+  constructor(options: WatchBuildOptions) {
+    this.#o = options;
+  }
+
+  /** The current watch set (the Pipelinefile alone before anything loaded). */
+  get watchSet(): WatchSet {
+    return (this.#set ??= this.#fallbackSet());
+  }
+
+  signature(path: string): string {
+    return this.#o.ledger.signature(path);
+  }
+
+  unchanged(path: string): boolean {
+    return this.#o.ledger.unchanged(path);
+  }
+
+  /** One run: builds what is stale, except failed targets none of whose sources changed. */
+  async runBuild(changed: string[]): Promise<RunOutcome> {
+    const { emit, ledger } = this.#o;
+    ledger.snapshot(changed);
+    const requested = this.#request(changed);
+    if (requested === undefined) return { ok: false, watch: this.watchSet };
+    const runStartedAt = (this.#o.now ?? Date.now)();
+    let session: BuildSession;
+    try {
+      session = await this.#o.build(requested);
+    } catch (e) {
+      if (!(e instanceof UserError)) {
+        emit({ type: "error", message: `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\`` });
+        return { ok: false, watch: this.watchSet };
+      }
+      // The Pipelinefile no longer loads: say why, keep watching what we watched.
+      this.#loadFailed = true;
+      emit({ type: "error", message: formatDiagnostics(e.diagnostics, this.#o.root) });
+      const blamed = e.diagnostics.flatMap((d) => (d.location ? [posix.resolve(this.#o.root, d.location.file)] : []));
+      this.#setWatch(withFiles(this.watchSet, blamed), runStartedAt, []);
+      return { ok: false, watch: this.#set! };
+    }
+    const { result, project } = session;
+    this.#loadFailed = false;
+    // When failed targets were held back, the request was narrowed: keep watching what the user asked for.
+    const selected = requested === this.#o.requested || !this.#last ? project.selected : this.#last.selected.filter((id) => project.graph.targets.has(id));
+    this.#last = { graph: project.graph, stateDir: project.stateDir, selected };
+    for (const [id, status] of result?.statuses ?? []) {
+      if (status === "failed") this.#failed.add(id);
+      else if (status !== "skipped") this.#failed.delete(id);
+    }
+    for (const id of this.#failed) if (!project.graph.targets.has(id)) this.#failed.delete(id);
+    const code = [...new Set([project.file, ...Object.keys(project.spec.compiled.modules)])].map((p) => posix.resolve(project.root, p));
+    const set = watchSetOf({ root: project.root, stateDir: project.stateDir, graph: project.graph, selected, code });
+    const entries = [...project.hasher.cache].map(([rel, e]): [string, HashedEntry] => [posix.resolve(project.root, rel), e]);
+    this.#setWatch(set, runStartedAt, entries);
+    // Not ok while a failed target is held back, even if everything else built.
+    return { ok: (result?.ok ?? false) && this.#failed.size === 0, watch: set };
+  }
+
+  /**
+   * Sources among newly watched `roots` that differ from what the last build saw: changes
+   * made before the watcher was watching them (during the first build, or while it switched
+   * to polling). Glob folders are listed again, so a file added meanwhile counts.
+   */
+  catchUp(roots: string[]): string[] {
+    const set = this.watchSet;
+    const m = (this.#matcher ??= new SourceMatcher(set));
+    const wanted = new Set(roots);
+    const out = new Set<string>();
+    for (const f of set.files) if (wanted.has(f) && !this.#o.ledger.unchanged(f)) out.add(f);
+    for (const g of set.globs) {
+      if (!wanted.has(g.base)) continue;
+      const now = fg.sync(g.pattern, { ...CODE_GLOB_OPTIONS, cwd: set.root });
+      for (const p of new Set([...now, ...g.matches])) if (m.isSource(p) && !this.#o.ledger.unchanged(p)) out.add(p);
+    }
+    return [...out].sort();
+  }
+
+  /** The user's request, or a narrower one holding back failed targets; undefined: nothing to build. */
+  #request(changed: string[]): string[] | undefined {
+    const last = this.#last;
+    const codeChanged = this.#loadFailed || !last || changed.some((p) => this.#matcher?.isCode(p) ?? true);
+    if (!last) return this.#o.requested;
+    const plan = planRetries({ root: this.#o.root, stateDir: last.stateDir, graph: last.graph, selected: last.selected, failed: this.#failed, changed, codeChanged });
+    for (const id of plan.held) {
+      this.#o.emit({
+        type: "warning",
+        target: id,
+        message: `${JSON.stringify(id)} failed in an earlier run and none of its sources changed since; not retrying it (change one of its sources or the Pipelinefile to retry)`,
+      });
+    }
+    if (plan.requested === undefined) return this.#o.requested;
+    return plan.requested.length ? plan.requested : undefined;
+  }
+
+  #setWatch(set: WatchSet, runStartedAt: number, entries: [string, HashedEntry][]): void {
+    this.#set = set;
+    const m = (this.#matcher = new SourceMatcher(set));
+    const files = [...set.files, ...set.globs.flatMap((g) => g.matches)];
+    this.#o.ledger.adopt({ entries, files, runStartedAt, isSource: (p) => m.isSource(p) });
+  }
+
+  /** Before any Pipelinefile loaded: the Pipelinefile, and any code file that may be one of its modules. */
+  #fallbackSet(): WatchSet {
+    const base = pipelinefileOnly(this.#o.root, this.#o.pipelinefile);
+    const globs = base.globs.map((g) => globSource(this.#o.root, g.pattern, fg.sync(g.pattern, { ...CODE_GLOB_OPTIONS, cwd: this.#o.root })));
+    return { ...base, globs };
+  }
+}
