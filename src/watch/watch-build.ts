@@ -68,15 +68,17 @@ export class WatchBuild implements ContentOracle {
     this.#o = options;
   }
 
-  /** The current watch set (the Pipelinefile alone before anything loaded). */
+  /** The current watch set (before anything loaded: the Pipelinefile and the project's code files). */
   get watchSet(): WatchSet {
     return (this.#set ??= this.#fallbackSet());
   }
 
+  /** See `ContentOracle.signature`. */
   signature(path: string): string {
     return this.#o.ledger.signature(path);
   }
 
+  /** See `ContentOracle.unchanged`. */
   unchanged(path: string): boolean {
     return this.#o.ledger.unchanged(path);
   }
@@ -150,7 +152,7 @@ export class WatchBuild implements ContentOracle {
       this.#o.emit({
         type: "warning",
         target: id,
-        message: `${JSON.stringify(id)} failed in an earlier run and none of its sources changed since; not retrying it (change one of its sources or the Pipelinefile to retry)`,
+        message: "not retried: it failed in an earlier run and none of its sources changed since (change one of them, or the Pipelinefile, to retry)",
       });
     }
     if (plan.requested === undefined) return this.#o.requested;

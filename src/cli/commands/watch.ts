@@ -45,7 +45,7 @@ export const command: Command = {
     PARAM,
     { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" },
     { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
-    { name: "debounce", value: true, meta: "ms", help: `quiet period after the last change before a build starts (default ${DEFAULT_DEBOUNCE_MS})` },
+    { name: "debounce", value: true, meta: "ms", help: `quiet period after the last change before a build starts; a file being written must pause this long to count as complete (default ${DEFAULT_DEBOUNCE_MS})` },
     { name: "poll", help: "poll for changes instead of using inotify (network filesystems, some containers)" },
     ...OUTPUT_FLAGS,
     ...COMMON,
