@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChokidarOptions } from "chokidar";
@@ -157,5 +157,6 @@ test("with real chokidar, a file renamed into a watched folder and an atomic ove
     assert.deepEqual(forFile("a.csv"), [{ type: "fs", kind: "change", path: join(dir, "data/a.csv") }]);
   } finally {
     await w.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,6 @@
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initHasher } from "../../src/hash/xxh.ts";
@@ -12,6 +12,7 @@ before(async () => {
   await initHasher();
   dir = mkdtempSync(join(tmpdir(), "pipe-ledger-"));
 });
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 const later = () => Date.now() + 60_000; // a run that started after every write in these tests
 const file = (name: string, text: string) => {

@@ -1,6 +1,6 @@
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TargetStatus } from "../../src/events.ts";
@@ -15,6 +15,13 @@ import { graphOf, SAMPLE } from "./graphs.ts";
 before(async () => {
   await initHasher();
 });
+const temps: string[] = [];
+after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "pipe-wb-"));
+  temps.push(d);
+  return d;
+};
 
 /** A fake `buildOnce`: answers from a queue, records each request. */
 function fakeBuild(root: string, graph: Graph, selected: string[]) {
@@ -103,7 +110,7 @@ test("a bug in the build is reported as one, and the last watch set is kept", as
 });
 
 test("when the first load fails, the Pipelinefile and the project's code files are watched", async () => {
-  const root = mkdtempSync(join(tmpdir(), "pipe-wb-"));
+  const root = tempDir();
   mkdirSync(join(root, "recipes"));
   mkdirSync(join(root, "node_modules/pkg"), { recursive: true });
   for (const f of ["Pipelinefile.ts", "recipes/a.ts", "node_modules/pkg/index.js", "data.csv"]) writeFileSync(join(root, f), "");
@@ -116,7 +123,7 @@ test("when the first load fails, the Pipelinefile and the project's code files a
 });
 
 test("catch-up finds files added to a glob folder, and edits, made before the watcher was watching", async () => {
-  const root = mkdtempSync(join(tmpdir(), "pipe-wb-"));
+  const root = tempDir();
   mkdirSync(join(root, "data"));
   writeFileSync(join(root, "data/a.csv"), "a");
   writeFileSync(join(root, "data/b.csv"), "b");
