@@ -93,6 +93,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       if (r.spawnError) return failure(`recipe could not start: ${r.spawnError}`);
       if (r.code !== 0) return failure(r.signal ? `recipe was killed by ${r.signal}` : `recipe exited with code ${r.code}`);
     }
+    // Interrupted: nothing is recorded, even for a recipe that finished anyway (design.md).
+    if (rc.signal.aborted) return failure("interrupted");
     crashPoint("after-recipe");
     const declared = new Set(t.params.filter((p) => !p.isKey).map((p) => p.local));
     const unused = [...declared].filter((p) => !result.readParams.includes(p) && !t.paramsReadByInputs.includes(p));
