@@ -17,7 +17,17 @@ export function loadLastRun(stateDir: string): Map<string, TargetStatus> {
 
 export function saveLastRun(stateDir: string, statuses: Map<string, TargetStatus>): void {
   const merged = loadLastRun(stateDir);
-  for (const [k, v] of statuses) merged.set(k, v);
+  let changed = false;
+  for (const [k, v] of statuses) {
+    // "up to date" and "restored" mean the same for the next status: not failed.
+    const before = merged.get(k);
+    const same = before === v || ((before === "up-to-date" || before === "restored" || before === "built") && (v === "up-to-date" || v === "restored" || v === "built"));
+    if (!same) {
+      merged.set(k, v);
+      changed = true;
+    }
+  }
+  if (!changed) return;
   const p = join(stateDir, "last-run.json");
   const tmp = `${p}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ version: 1, targets: Object.fromEntries(merged) }), { mode: 0o600 });

@@ -61,6 +61,7 @@ export interface Definition {
   spec: PipelineSpec;
   graph: Graph;
   selected: string[];
+  stats: Map<string, import("node:fs").Stats>;
 }
 
 export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env">): Promise<Definition> {
@@ -70,18 +71,18 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   await initHasher();
   const spec = await loadPipelinefile(file, { write: !o.readOnly });
   const today = o.env.PIPE_TODAY && /^\d{4}-\d{2}-\d{2}$/.test(o.env.PIPE_TODAY) ? o.env.PIPE_TODAY : localToday();
-  const { graph, selected } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today });
-  return { root, file, spec, graph, selected };
+  const { graph, selected, stats } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today });
+  return { root, file, spec, graph, selected, stats };
 }
 
 export async function openProject(o: ProjectOptions, def?: Definition): Promise<Project> {
-  const { root, file, spec, graph, selected } = def ?? (await loadDefinition(o));
+  const { root, file, spec, graph, selected, stats } = def ?? (await loadDefinition(o));
   const stateDir = join(root, ".pipe");
   if (!o.readOnly) prepareStateDir(stateDir);
   const records = RecordStore.load(stateDir, { readOnly: o.readOnly });
   const warnings = [...records.warnings];
   const statCache = loadStatCache(stateDir, warnings, o.readOnly);
-  const hasher = new FileHasher(root, statCache, o.onHashProgress);
+  const hasher = new FileHasher(root, statCache, o.onHashProgress, stats);
   const evaluator = new Evaluator({
     graph,
     records,

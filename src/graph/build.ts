@@ -27,6 +27,8 @@ export interface BuildOptions {
 
 export interface BuiltGraph {
   graph: Graph;
+  /** The stats taken while classifying inputs, for the hasher to use once instead of stat-ing again. */
+  stats: Map<string, import("node:fs").Stats>;
   /** The requested targets resolved to ids (defaults when none were given). */
   selected: string[];
 }
@@ -53,6 +55,21 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     else paramValues.set(name, v);
   }
   const paramProblems = new Map<string, Diagnostic>();
+  const parentCache = new Map<string, string | undefined>();
+  const missingOnDisk = new Set<string>();
+  // Where each target was declared, resolved only for a message (see create()).
+  const locators = new Map<GraphTarget, () => GraphTarget["location"]>();
+  const loc = (t: GraphTarget): GraphTarget["location"] => {
+    if (t.location === undefined) {
+      const f = locators.get(t);
+      if (f) {
+        t.location = f();
+        locators.delete(t);
+      }
+    }
+    return t.location;
+  };
+  const stats = new Map<string, import("node:fs").Stats>();
   const valueOf = (cli: string, p: Param): ParamValue | undefined => {
     if (paramValues.has(cli)) return paramValues.get(cli);
     const v = defaultValue(p, options.today);
@@ -82,7 +99,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         return undefined;
       }
       byDecl.set(ref, name);
-      if (!targets.has(name)) create(name, ref as Target, undefined, (ref as Target).site.location());
+      if (!targets.has(name)) create(name, ref as Target, undefined, () => (ref as Target).site.location());
       return name;
     }
     const inst = ref as Instance;
@@ -95,7 +112,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     if (!key) return undefined;
     const id = instanceId(famName, key);
     byDecl.set(ref, id);
-    if (!targets.has(id)) create(id, inst.family, key, inst.site.location() ?? inst.family.site.location());
+    if (!targets.has(id)) create(id, inst.family, key, () => inst.site.location() ?? inst.family.site.location());
     return id;
   };
 
@@ -121,7 +138,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     return ok ? out : undefined;
   };
 
-  const create = (id: string, decl: Decl, key: Record<string, ParamValue> | undefined, location: GraphTarget["location"]) => {
+  // Locations are formatted only when a message needs them: formatting 10,000 source-mapped
+  // stacks costs more than the rest of graph construction (ecosystem.md §10).
+  const create = (id: string, decl: Decl, key: Record<string, ParamValue> | undefined, locate: () => GraphTarget["location"]) => {
     const o = decl.options as unknown as Record<string, unknown> & { outputs: unknown; inputs?: unknown; params?: Record<string, Param>; env?: string[]; resources?: { cpu?: number }; description?: string };
     const t: GraphTarget = {
       id,
@@ -129,7 +148,6 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       family: key ? nameOf(decl) : undefined,
       key,
       decl,
-      location,
       inputsShape: "list",
       inputs: [],
       outputsShape: "list",
@@ -141,8 +159,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       paramsReadByInputs: [],
       description: o.description,
     };
+    locators.set(t, locate);
+    const location = () => loc(t);
     targets.set(id, t);
-    if (typeof (o as { run?: unknown }).run !== "function") diags.push({ message: `target ${JSON.stringify(id)} has no recipe`, location, hint: "add run: (ctx) => ... or run: () => sh`...`" });
+    if (typeof (o as { run?: unknown }).run !== "function") diags.push({ message: `target ${JSON.stringify(id)} has no recipe`, location: location(), hint: "add run: (ctx) => ... or run: () => sh`...`" });
     // Params: declared ones plus key values.
     for (const [local, p] of Object.entries(o.params ?? {})) {
       const cli = cliName(p, local);
@@ -159,18 +179,18 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     else if (outs && typeof outs === "object") {
       t.outputsShape = "record";
       for (const [name, p] of Object.entries(outs)) addOutput(t, name, p, fill);
-    } else diags.push({ message: `outputs of ${JSON.stringify(id)} must be a list of paths or named paths`, location });
-    if (t.outputs.length === 0) diags.push({ message: `target ${JSON.stringify(id)} declares no outputs`, location, hint: "list the files or directories its recipe writes in outputs: [...]" });
+    } else diags.push({ message: `outputs of ${JSON.stringify(id)} must be a list of paths or named paths`, location: location() });
+    if (t.outputs.length === 0) diags.push({ message: `target ${JSON.stringify(id)} declares no outputs`, location: location(), hint: "list the files or directories its recipe writes in outputs: [...]" });
     pending.push(t);
   };
 
   const addOutput = (t: GraphTarget, name: string | undefined, p: unknown, fill: (s: string) => string) => {
     if (typeof p !== "string" || p === "") {
-      diags.push({ message: `output ${name ? `${name} ` : ""}of ${JSON.stringify(t.id)} must be a path string`, location: t.location });
+      diags.push({ message: `output ${name ? `${name} ` : ""}of ${JSON.stringify(t.id)} must be a path string`, location: loc(t) });
       return;
     }
-    const checked = checkOutputPath(root, fill(p));
-    if ("problem" in checked) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(t.id)} ${checked.problem}`, location: t.location, hint: checked.hint });
+    const checked = checkOutputPath(root, fill(p), parentCache);
+    if ("problem" in checked) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(t.id)} ${checked.problem}`, location: loc(t), hint: checked.hint });
     else t.outputs.push({ name, path: checked.path, dir: checked.dir });
   };
 
@@ -190,7 +210,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       try {
         inputs = (inputs as (k: unknown) => unknown)(seen);
       } catch (e) {
-        diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error).message}`, location: t.location });
+        diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error).message}`, location: loc(t) });
         return;
       }
     }
@@ -202,17 +222,20 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         return dep ? { kind: "target", spec: dep, files: [], target: dep } : undefined;
       }
       if (k === "family") {
-        diags.push({ message: `${JSON.stringify(t.id)} lists a whole family as an input`, location: t.location, hint: `use an instance: ${nameOf(x as Family) ?? "family"}({ ... })` });
+        diags.push({ message: `${JSON.stringify(t.id)} lists a whole family as an input`, location: loc(t), hint: `use an instance: ${nameOf(x as Family) ?? "family"}({ ... })` });
         return undefined;
       }
       if (typeof x !== "string" || x === "") {
-        diags.push({ message: `an input of ${JSON.stringify(t.id)} is not a path, glob or target`, location: t.location });
+        diags.push({ message: `an input of ${JSON.stringify(t.id)} is not a path, glob or target`, location: loc(t) });
         return undefined;
       }
       if (GLOB_CHARS.test(x)) return { kind: "glob", spec: x, files: [] };
       const abs = resolve(root, x);
       const rel = relative(root, abs).split(sep).join("/");
-      const isDir = x.endsWith("/") || (existsSync(abs) && statSync(abs).isDirectory());
+      const st = statSync(abs, { throwIfNoEntry: false });
+      if (st) stats.set(rel === "" ? "." : rel, st);
+      const isDir = x.endsWith("/") || (st !== undefined && st.isDirectory());
+      if (st === undefined) missingOnDisk.add(rel === "" ? "." : rel);
       return { kind: isDir ? "dir" : "file", spec: x, files: [rel === "" ? "." : rel] };
     };
     if (Array.isArray(inputs)) {
@@ -226,7 +249,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         const single = !Array.isArray(v) && items.length === 1 && (items[0].kind === "file" || items[0].kind === "dir");
         t.inputs.push({ name, single, items });
       }
-    } else diags.push({ message: `inputs of ${JSON.stringify(t.id)} must be a list or named inputs`, location: t.location });
+    } else diags.push({ message: `inputs of ${JSON.stringify(t.id)} must be a list or named inputs`, location: loc(t) });
   };
 
   // Instantiate everything reachable: plain targets, defaults, and what the user asked for.
@@ -249,7 +272,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       const key = checkKey(decl as Family, parsed.name, parsed.key, undefined, true);
       if (key) {
         const id = instanceId(parsed.name, key);
-        if (!targets.has(id)) create(id, decl, key, (decl as Family).site.location());
+        if (!targets.has(id)) create(id, decl, key, () => (decl as Family).site.location());
         selected.push(id);
       }
     } else requestedFamilies.push(parsed.name);
@@ -269,7 +292,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     for (const out of t.outputs) {
       const prev = outputOwner.get(out.path);
       if (prev !== undefined && prev !== t.id) {
-        diags.push({ message: `targets ${JSON.stringify(prev)} and ${JSON.stringify(t.id)} both declare output ${JSON.stringify(out.path)}`, location: t.location, details: locLine(targets.get(prev)!), hint: "each output must have exactly one target" });
+        diags.push({ message: `targets ${JSON.stringify(prev)} and ${JSON.stringify(t.id)} both declare output ${JSON.stringify(out.path)}`, location: loc(t), details: locLine(targets.get(prev)!, loc), hint: "each output must have exactly one target" });
       } else outputOwner.set(out.path, t.id);
       if (out.dir) dirOutputs.push([out.path + "/", t.id]);
     }
@@ -282,7 +305,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   };
   for (const [prefix, id] of dirOutputs) {
     for (const [p, other] of outputOwner) {
-      if (other !== id && p.startsWith(prefix)) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(other)} is inside directory output ${JSON.stringify(prefix)} of ${JSON.stringify(id)}`, location: targets.get(other)!.location, hint: "outputs must not overlap" });
+      if (other !== id && p.startsWith(prefix)) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(other)} is inside directory output ${JSON.stringify(prefix)} of ${JSON.stringify(id)}`, location: loc(targets.get(other)!), hint: "outputs must not overlap" });
     }
   }
 
@@ -318,7 +341,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
 
   // Cycles, with the whole trail.
   for (const cycle of findCycles(targets)) {
-    diags.push({ message: `dependency cycle: ${cycle.map((c) => JSON.stringify(c)).join(" -> ")}`, location: targets.get(cycle[0])!.location, hint: "a target cannot depend on its own outputs; remove one of these inputs" });
+    diags.push({ message: `dependency cycle: ${cycle.map((c) => JSON.stringify(c)).join(" -> ")}`, location: loc(targets.get(cycle[0])!), hint: "a target cannot depend on its own outputs; remove one of these inputs" });
   }
   if (diags.length) throw new UserError(diags);
 
@@ -349,22 +372,23 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         if (it.kind !== "file" && it.kind !== "dir") continue;
         const f = it.files[0];
         if (ownerOf(f) !== undefined) continue;
-        if (!existsSync(resolve(root, f))) {
-          late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: t.location, hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
+        if (missingOnDisk.has(f)) {
+          late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: loc(t), hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
         }
       }
     }
   }
   if (late.length) throw new UserError(late);
-  return { graph, selected: sel };
+  return { graph, selected: sel, stats };
 }
 
-function locLine(t: GraphTarget): string[] | undefined {
-  return t.location ? [`${JSON.stringify(t.id)} is declared at ${t.location.file}:${t.location.line}:${t.location.column}`] : undefined;
+function locLine(t: GraphTarget, loc: (t: GraphTarget) => GraphTarget["location"]): string[] | undefined {
+  const l = loc(t);
+  return l ? [`${JSON.stringify(t.id)} is declared at ${l.file}:${l.line}:${l.column}`] : undefined;
 }
 
 /** Normalises an output path and checks it stays inside the project and out of `.pipe/`. */
-export function checkOutputPath(root: string, p: string): { path: string; dir: boolean } | { problem: string; hint?: string } {
+export function checkOutputPath(root: string, p: string, parents: Map<string, string | undefined> = new Map()): { path: string; dir: boolean } | { problem: string; hint?: string } {
   if (p.includes("\0")) return { problem: "contains a NUL byte" };
   const dir = p.endsWith("/");
   const abs = isAbsolute(p) ? p : resolve(root, p);
@@ -373,16 +397,24 @@ export function checkOutputPath(root: string, p: string): { path: string; dir: b
   if (rel.startsWith("../") || rel === ".." || isAbsolute(rel)) return { problem: "resolves outside the project root", hint: `outputs must be inside ${root}` };
   if (rel === ".pipe" || rel.startsWith(".pipe/")) return { problem: "is inside .pipe/, pipe's own state folder", hint: "write outputs into a folder such as build/" };
   if (rel === "node_modules" || rel.startsWith("node_modules/")) return { problem: "is inside node_modules/", hint: "write outputs into a folder such as build/" };
-  // A parent that is a symlink out of the project would let a write escape it.
-  let parent = dirname(abs);
-  while (!existsSync(parent) && parent !== dirname(parent)) parent = dirname(parent);
-  try {
-    const real = realpathSync(parent);
-    const realRoot = realpathSync(root);
-    if (real !== realRoot && !real.startsWith(realRoot + sep)) return { problem: `resolves outside the project root through a symlink (${relative(root, parent)} -> ${real})`, hint: "outputs must be inside the project root" };
-  } catch {
-    // an unreadable parent is reported when the recipe runs
+  // A parent that is a symlink out of the project would let a write escape it. (Checked once
+  // per parent folder: many outputs share one.)
+  const dir0 = dirname(abs);
+  if (!parents.has(dir0)) {
+    let parent = dir0;
+    while (!existsSync(parent) && parent !== dirname(parent)) parent = dirname(parent);
+    let escape: string | undefined;
+    try {
+      const real = realpathSync(parent);
+      const realRoot = realpathSync(root);
+      if (real !== realRoot && !real.startsWith(realRoot + sep)) escape = `resolves outside the project root through a symlink (${relative(root, parent)} -> ${real})`;
+    } catch {
+      // an unreadable parent is reported when the recipe runs
+    }
+    parents.set(dir0, escape);
   }
+  const escape = parents.get(dir0);
+  if (escape) return { problem: escape, hint: "outputs must be inside the project root" };
   return { path: rel, dir };
 }
 

@@ -1,24 +1,28 @@
 /**
  * Content hashes of files and directories, with a stat cache so unchanged files are not re-read.
  *
- * Stat cache rule (design.md): an entry is reused only when dev, ino, size, mtime (ns) and
- * ctime (ns) all match, and the file was not modified "too close" to when it was hashed: a
+ * Stat cache rule (design.md): an entry is reused only when dev, ino, size, mtime and ctime
+ * all match, and the file was not modified "too close" to when it was hashed: a
  * write in the same timestamp tick as the hash could leave mtime unchanged (git's racy rule).
  * Such entries are re-hashed next time. Deleting the cache changes no decision.
  *
  * Directory identity (P17): sorted relative paths, entry type, exec bit, symlink target text,
  * file content hashes and empty subdirectories.
  */
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, type BigIntStats } from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { createHasher, hashBytes, hashString } from "./xxh.ts";
 
+/**
+ * Times are the float milliseconds Node gives (sub-microsecond precision today): bigint stats
+ * cost a BigInt per field per file, and at 20,000 files that garbage dominated a no-op.
+ */
 export interface StatEntry {
   dev: number;
   ino: number;
   size: number;
-  mtimeNs: string;
-  ctimeNs: string;
+  mtimeMs: number;
+  ctimeMs: number;
   hash: string;
   /** Wall-clock ms when the content was read. */
   hashedAt: number;
@@ -45,10 +49,14 @@ export class FileHasher {
   reads = 0;
   readonly #onProgress?: HashProgress;
 
-  constructor(root: string, cache: Map<string, StatEntry>, onProgress?: HashProgress) {
+  /** Stats someone took a moment ago (the graph builder); each is used once, then dropped. */
+  readonly #fresh: Map<string, Stats>;
+
+  constructor(root: string, cache: Map<string, StatEntry>, onProgress?: HashProgress, freshStats: Map<string, Stats> = new Map()) {
     this.#root = root;
     this.#cache = cache;
     this.#onProgress = onProgress;
+    this.#fresh = freshStats;
   }
 
   get cache(): Map<string, StatEntry> {
@@ -62,9 +70,11 @@ export class FileHasher {
   /** Hash of a project-relative path: a file's content or a directory's tree. Follows symlinks. */
   hashPath(rel: string): PathHash {
     const abs = join(this.#root, rel);
-    let st: BigIntStats;
+    let st: Stats;
+    const fresh = this.#fresh.get(rel);
     try {
-      st = statSync(abs, { bigint: true });
+      if (fresh) this.#fresh.delete(rel);
+      st = fresh ?? statSync(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") {
@@ -87,7 +97,7 @@ export class FileHasher {
   /** Records the hash of a file pipe just wrote (its content is known), so it is not re-read. */
   remember(rel: string, hash: string): void {
     try {
-      const st = statSync(join(this.#root, rel), { bigint: true });
+      const st = statSync(join(this.#root, rel));
       if (st.isFile()) this.#put(rel, st, hash);
     } catch {
       // not there: nothing to remember
@@ -102,39 +112,31 @@ export class FileHasher {
     this.#dirty = true;
   }
 
-  #put(rel: string, st: BigIntStats, hash: string): void {
-    this.#cache.set(rel, {
-      dev: Number(st.dev),
-      ino: Number(st.ino),
-      size: Number(st.size),
-      mtimeNs: String(st.mtimeNs),
-      ctimeNs: String(st.ctimeNs),
-      hash,
-      hashedAt: Date.now(),
-    });
+  #put(rel: string, st: Stats, hash: string): void {
+    this.#cache.set(rel, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, hash, hashedAt: Date.now() });
     this.#dirty = true;
   }
 
-  #hashFile(rel: string, abs: string, st: BigIntStats): string {
+  #hashFile(rel: string, abs: string, st: Stats): string {
     const e = this.#cache.get(rel);
     if (
       e &&
-      e.size === Number(st.size) &&
-      e.ino === Number(st.ino) &&
-      e.dev === Number(st.dev) &&
-      e.mtimeNs === String(st.mtimeNs) &&
-      e.ctimeNs === String(st.ctimeNs) &&
+      e.size === st.size &&
+      e.ino === st.ino &&
+      e.dev === st.dev &&
+      e.mtimeMs === st.mtimeMs &&
+      e.ctimeMs === st.ctimeMs &&
       !isRacy(st, e.hashedAt)
     ) {
       return e.hash;
     }
     const hashedAt = Date.now();
-    const hash = this.#read(rel, abs, Number(st.size));
+    const hash = this.#read(rel, abs, st.size);
     this.reads++;
     // Re-stat: if the file changed while we read it, do not cache (the hash may be torn).
-    const after = statSync(abs, { bigint: true });
-    if (after.mtimeNs === st.mtimeNs && after.size === st.size && after.ctimeNs === st.ctimeNs) {
-      this.#cache.set(rel, { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), hash, hashedAt });
+    const after = statSync(abs);
+    if (after.mtimeMs === st.mtimeMs && after.size === st.size && after.ctimeMs === st.ctimeMs) {
+      this.#cache.set(rel, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, hash, hashedAt });
       this.#dirty = true;
     } else this.#cache.delete(rel);
     return hash;
@@ -178,8 +180,8 @@ export class FileHasher {
         if (ent.isSymbolicLink()) lines.push(`l ${name} ${readlinkSync(childAbs)}`);
         else if (ent.isDirectory()) walk(childRel, childAbs, name + "/");
         else if (ent.isFile()) {
-          const st = statSync(childAbs, { bigint: true });
-          const exec = (Number(st.mode) & 0o111) !== 0 ? "x" : "-";
+          const st = statSync(childAbs);
+          const exec = (st.mode & 0o111) !== 0 ? "x" : "-";
           lines.push(`f ${name} ${exec} ${this.#hashFile(childRel, childAbs, st)}`);
         } else lines.push(`o ${name}`);
       }
@@ -189,8 +191,7 @@ export class FileHasher {
   }
 }
 
-function isRacy(st: BigIntStats, hashedAt: number): boolean {
-  const mtimeMs = Number(st.mtimeNs / 1000000n);
-  const coarse = st.mtimeNs % 1000000000n === 0n;
-  return hashedAt - mtimeMs < (coarse ? RACY_COARSE_MS : RACY_MS);
+function isRacy(st: Stats, hashedAt: number): boolean {
+  const coarse = st.mtimeMs % 1000 === 0;
+  return hashedAt - st.mtimeMs < (coarse ? RACY_COARSE_MS : RACY_MS);
 }

@@ -47,6 +47,8 @@ export class CodeHasher {
   readonly #statements = new Map<string, Statement[]>();
   readonly #closure = new Map<string, { hashes: string[]; files: string[]; packages: string[] }>();
   readonly #memo = new Map<Function, CodeHash>();
+  /** Functions made in a loop are distinct objects with one text: hash the text once. */
+  readonly #byText = new Map<string, CodeHash>();
   readonly #versions = new Map<string, string>();
   readonly #dynamic: boolean;
 
@@ -66,6 +68,13 @@ export class CodeHasher {
     const text = Function.prototype.toString.call(fn);
     // The module that exports this very function, else the one whose code contains its text.
     const exporter = this.#exportedBy.get(fn);
+    if (!exporter) {
+      const same = this.#byText.get(text);
+      if (same) {
+        this.#memo.set(fn, same);
+        return same;
+      }
+    }
     const owners = this.#dynamic
       ? []
       : exporter && this.#compiled.modules[exporter]
@@ -112,6 +121,7 @@ export class CodeHasher {
       result = { hash: hashString(["code-v1", ...parts, ...pkgs].join("\u0000")), files: [...files].sort(), packages: pkgs };
     }
     this.#memo.set(fn, result);
+    if (!exporter) this.#byText.set(text, result);
     return result;
   }
 

@@ -149,13 +149,19 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (statuses.has(id)) continue;
       const t = graph.targets.get(id)!;
       if (stopping || o.signal.aborted) continue;
-      const produced = new Map<string, OutputRecord>();
-      for (const d of t.deps) for (const out of outputsOf.get(d) ?? []) produced.set(out.path, out);
+      // The plan's prediction already evaluated this target against its dependencies' records;
+      // it still holds when none of them ran (they are up to date or restored from those records).
+      const predicted = predictions.get(id)?.evaluation;
       let e: Evaluation | { problem: string };
-      try {
-        e = ev.evaluate(t, produced);
-      } catch (err) {
-        e = { problem: (err as Error).message };
+      if (predicted && t.deps.every((d) => statuses.get(d) === "up-to-date" || statuses.get(d) === "restored")) e = predicted;
+      else {
+        const produced = new Map<string, OutputRecord>();
+        for (const d of t.deps) for (const out of outputsOf.get(d) ?? []) produced.set(out.path, out);
+        try {
+          e = ev.evaluate(t, produced);
+        } catch (err) {
+          e = { problem: (err as Error).message };
+        }
       }
       if ("problem" in e) {
         fail(id, e.problem);

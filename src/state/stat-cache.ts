@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { StatEntry } from "../hash/file-hasher.ts";
 import { quarantine } from "./quarantine.ts";
 
-const VERSION = 1;
-type Row = [number, number, number, string, string, string, number];
+const VERSION = 2;
+type Row = [number, number, number, number, number, string, number];
 
 export function loadStatCache(stateDir: string, warnings: string[], readOnly: boolean): Map<string, StatEntry> {
   const p = join(stateDir, "stat-cache.json");
@@ -23,7 +23,7 @@ export function loadStatCache(stateDir: string, warnings: string[], readOnly: bo
   try {
     const data = JSON.parse(text) as { format: string; version: number; entries: Record<string, Row> };
     if (data.format !== "pipe-stat-cache" || data.version !== VERSION) return m; // other versions: just re-hash
-    for (const [k, r] of Object.entries(data.entries)) m.set(k, { dev: r[0], ino: r[1], size: r[2], mtimeNs: r[3], ctimeNs: r[4], hash: r[5], hashedAt: r[6] });
+    for (const [k, r] of Object.entries(data.entries)) m.set(k, { dev: r[0], ino: r[1], size: r[2], mtimeMs: r[3], ctimeMs: r[4], hash: r[5], hashedAt: r[6] });
   } catch {
     warnings.push(quarantine(p, "is damaged", !readOnly));
   }
@@ -32,7 +32,7 @@ export function loadStatCache(stateDir: string, warnings: string[], readOnly: bo
 
 export function saveStatCache(stateDir: string, cache: Map<string, StatEntry>): void {
   const entries: Record<string, Row> = {};
-  for (const [k, e] of cache) entries[k] = [e.dev, e.ino, e.size, e.mtimeNs, e.ctimeNs, e.hash, e.hashedAt];
+  for (const [k, e] of cache) entries[k] = [e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, e.hash, e.hashedAt];
   const p = join(stateDir, "stat-cache.json");
   const tmp = `${p}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ format: "pipe-stat-cache", version: VERSION, entries }), { mode: 0o600 });

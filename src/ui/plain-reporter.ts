@@ -140,7 +140,7 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
       case "log":
         return verbose ? [`${paint("dim", `[${e.target}]`)} ${cleanLine(e.line)}`] : [];
       case "target-finished":
-        return finishedLines(after.finished[after.finished.length - 1]);
+        return finishedLines(after.finished.at(-1)?.id === e.target ? after.finished.at(-1)! : { id: e.target, status: e.status, durationMs: e.durationMs, reason: e.reason, error: e.error, logTail: e.logTail, logPath: e.logPath, cause: e.cause });
       case "warning":
         return quiet ? [] : prefixed("warning", "yellow", e.message, e.target);
       case "error":

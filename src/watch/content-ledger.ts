@@ -24,8 +24,8 @@ export interface HashedEntry {
   dev: number;
   ino: number;
   size: number;
-  mtimeNs: string;
-  ctimeNs: string;
+  mtimeMs: number;
+  ctimeMs: number;
   hash: string;
 }
 
@@ -129,7 +129,8 @@ export class ContentLedger {
       if (!o.isSource(path)) continue;
       const st = statOf(path);
       if (!st || !st.isFile() || st.ctimeNs >= cutoffNs) continue;
-      if (Number(st.dev) !== e.dev || Number(st.ino) !== e.ino || Number(st.size) !== e.size || String(st.mtimeNs) !== e.mtimeNs || String(st.ctimeNs) !== e.ctimeNs) continue;
+      const ms = statSync(path, { throwIfNoEntry: false });
+      if (!ms || ms.dev !== e.dev || ms.ino !== e.ino || ms.size !== e.size || ms.mtimeMs !== e.mtimeMs || ms.ctimeMs !== e.ctimeMs) continue;
       this.#baselines.set(path, { sig: signatureOf(st), hash: e.hash });
       done.add(path);
     }

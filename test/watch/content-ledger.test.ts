@@ -71,7 +71,7 @@ test("adopt() ignores a stat-cache entry that no longer matches the file, and re
   const ledger = new ContentLedger();
   const p = file("stale-entry.csv", "new bytes");
   const st = statSync(p);
-  const entry: HashedEntry = { dev: st.dev, ino: st.ino, size: 3, mtimeNs: "1", ctimeNs: "1", hash: "not-this" };
+  const entry: HashedEntry = { dev: st.dev, ino: st.ino, size: 3, mtimeMs: 1, ctimeMs: 1, hash: "not-this" };
   ledger.adopt({ entries: [[p, entry]], files: [p], runStartedAt: later(), isSource: () => true });
   writeFileSync(p, "new bytes");
   assert.equal(ledger.unchanged(p), true);
