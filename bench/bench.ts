@@ -7,6 +7,7 @@
  *                            [--cold-runs 3] [--tools make,ninja,pipe] [-j N] [--quick]
  *                            [--save] [--keep] [--self-check]
  */
+import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -39,7 +40,9 @@ interface Options {
   save: boolean;
   keep: boolean;
   selfCheck: boolean;
-  /** Stop repeating a scenario once its runs add up to this much (ms); 0: no limit. */
+  /** Free text stored in the results (e.g. the commit measured). */
+  label?: string;
+  /** Repeat a scenario only while its runs would stay within this much (ms); 0: no limit. */
   budgetMs: number;
 }
 
@@ -81,8 +84,9 @@ function usage(): string {
   --cold-runs N             cold builds, each from a fresh copy (default 3)
   --tools make,ninja,pipe   tools to measure
   -j, --jobs N              parallel jobs for every tool (default: CPU count, ${availableParallelism()})
-  --budget-s S              stop repeating a scenario once its runs add up to S seconds
-                            (at least one run; default 25; 0: always all runs)
+  --budget-s S              run a scenario again only while its runs would stay within
+                            S seconds in all (at least one run; default 30; 0: no limit)
+  --label TEXT              stored in the results JSON (e.g. what was measured)
   --quick                   1000 targets only, 3 runs
   --save                    also write bench/results/<date>.json
   --keep                    keep the generated projects (printed at the end)
@@ -91,7 +95,7 @@ function usage(): string {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { sizes: [1000, 10000], shapes: [...SHAPES], runs: 5, coldRuns: 3, tools: [...TOOLS], jobs: availableParallelism(), save: false, keep: false, selfCheck: false, budgetMs: 25_000 };
+  const o: Options = { sizes: [1000, 10000], shapes: [...SHAPES], runs: 5, coldRuns: 3, tools: [...TOOLS], jobs: availableParallelism(), save: false, keep: false, selfCheck: false, budgetMs: 30_000 };
   let runsGiven = false;
   let quick = false;
   const list = (v: string | undefined, name: string) => {
@@ -139,6 +143,9 @@ function parseOptions(argv: string[]): Options {
         o.budgetMs = v * 1000;
         break;
       }
+      case "--label":
+        o.label = value();
+        break;
       case "--quick":
         quick = true;
         break;
@@ -171,7 +178,7 @@ function availableTools(wanted: Tool[]): { tools: Tool[]; versions: Partial<Reco
   const tools: Tool[] = [];
   const versions: Partial<Record<Tool, string>> = {};
   for (const t of wanted) {
-    const v = toolVersion(t);
+    const v = toolVersion(t, REPO);
     if (v === undefined) {
       const pkg = t === "ninja" ? "ninja-build" : "make";
       console.log(`${t} is not installed: skipping its column (install it with \`apt-get install ${pkg}\`)`);
@@ -224,12 +231,12 @@ function benchTool(m: Model, tool: Tool, work: string, rendered: Record<Tool, st
     scenarios[s] = r;
   };
 
-  // Up to `n` runs, fewer once the measured time passes the budget (never fewer than one).
+  // Up to `n` runs; no further run once one more (at the mean so far) would exceed the budget.
   const repeat = (n: number, before: (i: number) => void): RunResult[] => {
     const runs: RunResult[] = [];
     let spent = 0;
     for (let i = 0; i < n; i++) {
-      if (i > 0 && o.budgetMs > 0 && spent >= o.budgetMs) break;
+      if (i > 0 && o.budgetMs > 0 && spent + spent / i > o.budgetMs) break;
       before(i);
       const r = build();
       runs.push(r);
@@ -467,6 +474,14 @@ function selfCheck(o: Options): number {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The commit of the pipe being measured, with "+dirty" when src/ differs from it; null outside git. */
+function gitCommit(): string | null {
+  const head = spawnSync("git", ["-C", REPO, "rev-parse", "--short", "HEAD"], { encoding: "utf8" });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync("git", ["-C", REPO, "status", "--porcelain", "--", "src", "bin"], { encoding: "utf8" });
+  return `${head.stdout.trim()}${dirty.stdout.trim() ? "+dirty" : ""}`;
+}
+
 function main(argv: string[]): number {
   let o: Options;
   try {
@@ -488,7 +503,7 @@ function main(argv: string[]): number {
   const started = new Date();
   const results: CaseResult[] = [];
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", memGiB: Math.round(totalmem() / 2 ** 30), os: `${process.platform} ${release()}`, node: process.version, jobs: o.jobs };
-  console.log(`pipe bench: ${machine.cpus} CPUs (${machine.cpu}), node ${machine.node}, -j${o.jobs}; ${tools.map((t) => `${t} ${t === "pipe" ? "" : versions[t]}`.trim()).join("; ")}`);
+  console.log(`pipe bench: ${machine.cpus} CPUs (${machine.cpu}), node ${machine.node}, -j${o.jobs}; ${tools.map((t) => (t === "pipe" ? versions[t] : `${t} ${versions[t]}`)).join("; ")}`);
   console.log(`work folder: ${root}\n`);
   for (const size of o.sizes) {
     for (const shape of o.shapes) {
@@ -504,6 +519,8 @@ function main(argv: string[]): number {
 
   const json = {
     date: started.toISOString(),
+    label: o.label ?? null,
+    commit: gitCommit(),
     durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
     machine,
     tools: versions,

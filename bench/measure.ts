@@ -115,8 +115,14 @@ export function peakRssKiB(time: string | undefined, tool: Tool, cwd: string, jo
 }
 
 /** The version line of a tool, or undefined when it is not installed. */
-export function toolVersion(tool: Tool): string | undefined {
-  if (tool === "pipe") return process.version;
+export function toolVersion(tool: Tool, repo: string): string | undefined {
+  if (tool === "pipe") {
+    try {
+      return `pipe ${JSON.parse(readFileSync(join(repo, "package.json"), "utf8")).version} (node ${process.version})`;
+    } catch {
+      return `pipe (node ${process.version})`;
+    }
+  }
   const r = spawnSync(tool, ["--version"], { encoding: "utf8" });
   if (r.error || r.status !== 0) return undefined;
   return (r.stdout ?? "").split("\n")[0].trim();
