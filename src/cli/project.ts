@@ -17,6 +17,7 @@ import { OutputCache } from "../state/cache.ts";
 import { RecordStore } from "../state/records.ts";
 import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
 import { UserError } from "../util/errors.ts";
+import { STAGING_PREFIX } from "../run/publish.ts";
 
 export interface ProjectOptions {
   cwd: string;
@@ -116,11 +117,29 @@ export function prepareStateDir(stateDir: string): void {
   if (!existsSync(gi)) writeFileSync(gi, "# pipe's state folder: never commit it\n*\n");
 }
 
-/** Removes staging folders left by runs that crashed (call with the lock held). */
-export function cleanStaleStaging(stateDir: string): void {
+/**
+ * Removes what runs that died left behind (call with the lock held): scratch folders under
+ * .pipe/staging/, and, when a run's marker in .pipe/active/ says it may have staged outputs,
+ * the `.pipe-tmp-*` siblings in every output folder of the graph. Nothing there ever counted.
+ */
+export function cleanStaleStaging(stateDir: string, graph: Graph): void {
   const dir = join(stateDir, "staging");
-  if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+  if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+  const active = join(stateDir, "active");
+  const markers = existsSync(active) ? readdirSync(active) : [];
+  if (markers.length === 0) return;
+  const folders = new Set<string>();
+  for (const t of graph.targets.values()) for (const o of t.outputs) folders.add(dirname(join(graph.root, o.path)));
+  for (const f of folders) {
+    let names: string[];
+    try {
+      names = readdirSync(f);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.startsWith(STAGING_PREFIX)) rmSync(join(f, n), { recursive: true, force: true });
+  }
+  for (const m of markers) rmSync(join(active, m), { force: true });
 }
 
 /** The per-project key for hashing env values (secrets never reach the store in clear). */

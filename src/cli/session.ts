@@ -65,7 +65,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
   }, def);
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
   {
-    if (!o.dryRun) cleanStaleStaging(project.stateDir);
+    if (!o.dryRun) cleanStaleStaging(project.stateDir, project.graph);
     if (o.signal.aborted) return { result: undefined, project };
     const result = await build({
       graph: project.graph,

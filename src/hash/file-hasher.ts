@@ -104,11 +104,13 @@ export class FileHasher {
     }
   }
 
-  /** Forgets everything under `rel` (after a restore or publish replaced it). */
-  forget(rel: string): void {
+  /** Forgets `rel` (after a restore or publish replaced it), and everything under it if a folder. */
+  forget(rel: string, isDir = false): void {
     this.#cache.delete(rel);
-    const prefix = rel + "/";
-    for (const k of this.#cache.keys()) if (k.startsWith(prefix)) this.#cache.delete(k);
+    if (isDir) {
+      const prefix = rel + "/";
+      for (const k of this.#cache.keys()) if (k.startsWith(prefix)) this.#cache.delete(k);
+    }
     this.#dirty = true;
   }
 

@@ -9,8 +9,8 @@
  * targets finish inline; stale ones queue for a job slot, ordered by the longest chain of
  * estimated work still behind them (ninja's critical-path scheduling).
  */
-import { mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
 import type { Graph, GraphTarget } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
@@ -97,9 +97,16 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     warn: (message) => o.emit({ type: "warning", message }),
     scratch: () => join(".pipe", "staging", runId, `s${scratchN++}`),
   };
-  mkdirSync(join(graph.root, runDir), { recursive: true });
+
   const pool = new WorkerPool({ entryUrl: o.entryUrl, root: graph.root, pipelinefile: o.pipelinefile });
-  const rc: RunContext = { ...pub, pool, emit: o.emit, env: o.env, signal: o.signal, graceMs: o.graceMs, lock: o.lock, runDir, records: ev.records, entryUrl: o.entryUrl, pipelinefile: o.pipelinefile, evaluator: ev };
+  const rc: RunContext = { ...pub, pool, emit: o.emit, env: o.env, signal: o.signal, graceMs: o.graceMs, lock: o.lock, runTag: runId, madeDirs: new Set(), records: ev.records, entryUrl: o.entryUrl, pipelinefile: o.pipelinefile, evaluator: ev };
+  // While recipes may stage outputs, a marker says so: if pipe dies, the next build removes
+  // the staged leftovers next to the outputs (see cleanStaleStaging).
+  const marker = join(o.stateDir, "active", runId);
+  if (plan.some((p) => p.action === "run")) {
+    mkdirSync(dirname(marker), { recursive: true });
+    writeFileSync(marker, "");
+  }
 
   // Priority: estimated duration of the longest chain of work from the target to a sink.
   const want = new Set(ids);
@@ -224,6 +231,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     o.signal.removeEventListener("abort", onAbort);
     await pool.close();
     rmSync(join(graph.root, runDir), { recursive: true, force: true });
+    rmSync(marker, { force: true });
   }
 
   const interrupted = o.signal.aborted;

@@ -8,7 +8,7 @@
  * bytes in the cache and says how to get them back.
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
 import type { OutputCache } from "../state/cache.ts";
@@ -25,10 +25,17 @@ export interface PublishContext {
   scratch: () => string;
 }
 
-/** Where each declared output is staged for a run of `t`. */
-export function stagingPaths(stagingDir: string, t: GraphTarget): Map<string, string> {
+/** Staged outputs are hidden siblings of their final paths: `build/.pipe-tmp-<run>-<n>-words.txt`. */
+export const STAGING_PREFIX = ".pipe-tmp-";
+
+/**
+ * Where each declared output is staged for one run of `t`: next to its final path, so the
+ * publishing rename stays within one folder (one filesystem) and no staging folders have to be
+ * made and removed per target (they cost more than the recipe for cheap targets).
+ */
+export function stagingPaths(tag: string, t: GraphTarget): Map<string, string> {
   const m = new Map<string, string>();
-  for (const o of t.outputs) m.set(o.path, join(stagingDir, o.path));
+  for (const o of t.outputs) m.set(o.path, join(dirname(o.path), `${STAGING_PREFIX}${tag}-${basename(o.path)}`));
   return m;
 }
 
@@ -68,7 +75,7 @@ export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<str
       });
       records.push({ path: o.path, kind: "dir", hash: h.hash });
     }
-    ctx.hasher.forget(rel);
+    ctx.hasher.forget(rel, h.kind === "dir");
   }
   return records;
 }
@@ -118,7 +125,7 @@ export function publish(ctx: PublishContext, t: GraphTarget, staged: Map<string,
   for (const o of outputs) {
     keepEdited(ctx, t, o, o.hash);
     moveIntoPlace(ctx, staged.get(o.path)!, o.path);
-    ctx.hasher.forget(o.path);
+    ctx.hasher.forget(o.path, o.kind === "dir");
     if (o.kind === "file") ctx.hasher.remember(o.path, o.hash);
   }
 }
@@ -138,7 +145,7 @@ export function restore(ctx: PublishContext, t: GraphTarget, outputs: OutputReco
     keepEdited(ctx, t, o, o.hash);
     moveIntoPlace(ctx, tmpRel, o.path);
     if (o.mode !== undefined && o.kind === "file") chmodSync(join(ctx.root, o.path), o.mode);
-    ctx.hasher.forget(o.path);
+    ctx.hasher.forget(o.path, o.kind === "dir");
     if (o.kind === "file") ctx.hasher.remember(o.path, o.hash);
   }
   return failed;

@@ -3,7 +3,7 @@
  * in its own process group), check the declared outputs, guard against inputs that changed
  * during the run, store outputs in the cache, publish them, and only then commit the record.
  */
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent } from "../events.ts";
 import type { GraphTarget } from "../graph/graph.ts";
@@ -13,7 +13,8 @@ import type { ProjectLock } from "../state/lock.ts";
 import { hashString } from "../hash/xxh.ts";
 import { crashPoint } from "../util/crash-point.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
-import { checkStaged, publish, stagingPaths, storeStaged, type PublishContext } from "./publish.ts";
+import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
+import { checkStaged, publish, restore, stagingPaths, storeStaged, type PublishContext } from "./publish.ts";
 import { runShell } from "./shell.ts";
 import type { WorkerPool } from "./worker-pool.ts";
 
@@ -24,7 +25,10 @@ export interface RunContext extends PublishContext {
   signal: AbortSignal;
   graceMs: number;
   lock?: ProjectLock;
-  runDir: string;
+  /** Unique per build: staged names carry it. */
+  runTag: string;
+  /** Folders known to exist (made once per build). */
+  madeDirs: Set<string>;
   records: RecordStore;
   entryUrl: string;
   pipelinefile: string;
@@ -49,36 +53,73 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
   const logRel = logPathFor(t.id);
   let logFd: number | undefined;
   const tail: string[] = [];
-  const log = (line: string, stream: "stdout" | "stderr" | "ctx") => {
-    if (logFd === undefined) {
-      mkdirSync(join(rc.root, dirname(logRel)), { recursive: true });
-      logFd = openSync(join(rc.root, logRel), "w", 0o600);
+  // The log file is opened at the recipe's first line of output: most cheap recipes print
+  // nothing, and a file per target was a large part of their cost. The command line itself is
+  // kept until then (and written for every failure).
+  let pending: string[] = [];
+  const open = () => {
+    mkdirSync(join(rc.root, dirname(logRel)), { recursive: true });
+    logFd = openSync(join(rc.root, logRel), "w", 0o600);
+    for (const l of pending) writeSync(logFd, l + "\n");
+    pending = [];
+  };
+  const log = (line: string, stream: "stdout" | "stderr" | "ctx", quiet = false) => {
+    if (quiet && logFd === undefined) pending.push(line);
+    else {
+      if (logFd === undefined) open();
+      writeSync(logFd!, line + "\n");
     }
-    writeSync(logFd, line + "\n");
     tail.push(line);
     if (tail.length > TAIL) tail.shift();
     rc.emit({ type: "log", target: t.id, stream, line });
   };
   rc.emit({ type: "target-started", target: t.id, reason, estimateMs, logPath: logRel });
-  const stagingDir = join(rc.runDir, `t${seq++}`);
-  const staged = stagingPaths(stagingDir, t);
-  const failure = (error: string): RunOutcome => ({ ok: false, error, durationMs: Date.now() - t0, logTail: tail, logPath: logFd === undefined ? undefined : logRel });
+  const staged = stagingPaths(`${rc.runTag}-${seq++}`, t);
+  const failure = (error: string): RunOutcome => {
+    if (logFd === undefined) open();
+    writeSync(logFd!, `pipe: ${error}\n`);
+    return { ok: false, error, durationMs: Date.now() - t0, logTail: tail, logPath: logRel };
+  };
   try {
-    for (const p of staged.values()) mkdirSync(join(rc.root, dirname(p)), { recursive: true });
+    for (const p of staged.values()) {
+      const dir = dirname(p);
+      if (!rc.madeDirs.has(dir)) {
+        mkdirSync(join(rc.root, dir), { recursive: true });
+        rc.madeDirs.add(dir);
+      }
+    }
     const inv = invocationFor(rc, t, staged);
+    const before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const);
+    // A recipe must write its staging paths; one that wrote a final path directly is a bug
+    // (style.md): its bytes never count, and a partial file is removed or restored.
+    const directWrites = () => before.filter(([p, sig]) => statSig(join(rc.root, p)) !== sig).map(([p]) => p);
+    const undoDirect = (paths: string[]) => {
+      for (const p of paths) {
+        const was = before.find(([q]) => q === p)![1];
+        const rec = rc.records.latest(t.id)?.outputs.find((o) => o.path === p);
+        if (was === "missing") {
+          rmSync(join(rc.root, p), { recursive: true, force: true });
+          log(`pipe: removed partial output ${p}, written directly by the recipe`, "ctx");
+        } else if (rec && restore(rc, t, [rec], new Map()).length === 0) log(`pipe: restored ${p} from the cache; the recipe had written it directly`, "ctx");
+      }
+    };
     crashPoint("before-recipe");
-    const result = await rc.pool.run(inv, {
-      onLog: (line) => log(line, "ctx"),
-      onProgress: (done, total) => rc.emit({ type: "target-progress", target: t.id, done, total }),
-      signal: rc.signal,
-      graceMs: Math.min(rc.graceMs, 2000),
-    });
+    const options = t.decl.options as { run?: unknown };
+    const result = buildsShellCommand(options.run)
+      ? await callRecipe(options, inv, { signal: rc.signal, log: (line) => log(line, "ctx"), progress: (done, total) => rc.emit({ type: "target-progress", target: t.id, done, total }) })
+      : await rc.pool.run(inv, {
+          onLog: (line) => log(line, "ctx"),
+          onProgress: (done, total) => rc.emit({ type: "target-progress", target: t.id, done, total }),
+          signal: rc.signal,
+          graceMs: Math.min(rc.graceMs, 2000),
+        });
     if (result.kind === "error") {
       if (result.stack) for (const line of result.stack.split("\n")) log(line, "stderr");
+      undoDirect(directWrites());
       return failure(rc.signal.aborted ? "interrupted" : `recipe failed: ${result.message}`);
     }
     if (result.kind === "shell") {
-      log(`$ ${result.script}`, "ctx");
+      log(`$ ${result.script}`, "ctx", true);
       const r = await runShell({
         script: result.script,
         argv: result.argv,
@@ -89,12 +130,21 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         onLine: (line, stream) => log(line, stream),
         onGroup: (pgid, alive) => (alive ? rc.lock?.watchGroup(pgid) : rc.lock?.unwatchGroup(pgid)),
       });
+      if (rc.signal.aborted || r.spawnError || r.code !== 0) undoDirect(directWrites());
       if (rc.signal.aborted) return failure(r.killed ? `interrupted; recipe did not exit after SIGTERM, killed` : "interrupted");
       if (r.spawnError) return failure(`recipe could not start: ${r.spawnError}`);
       if (r.code !== 0) return failure(r.signal ? `recipe was killed by ${r.signal}` : `recipe exited with code ${r.code}`);
     }
+    const direct = directWrites();
+    if (direct.length) {
+      undoDirect(direct);
+      return failure(`recipe wrote ${direct.join(", ")} directly; write to ctx.outputs instead (temp paths that pipe moves into place on success)`);
+    }
     // Interrupted: nothing is recorded, even for a recipe that finished anyway (design.md).
-    if (rc.signal.aborted) return failure("interrupted");
+    if (rc.signal.aborted) {
+      undoDirect(directWrites());
+      return failure("interrupted");
+    }
     crashPoint("after-recipe");
     const declared = new Set(t.params.filter((p) => !p.isKey).map((p) => p.local));
     const unused = [...declared].filter((p) => !result.readParams.includes(p) && !t.paramsReadByInputs.includes(p));
@@ -126,8 +176,15 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     return failure(e2.code ? `${e2.message}` : `internal error: ${e2.stack ?? e2}; this is a bug, please report it with the output of pipe --version`);
   } finally {
     if (logFd !== undefined) closeSync(logFd);
-    rmSync(join(rc.root, stagingDir), { recursive: true, force: true });
+    // Whatever was not published (a failure, an interrupt) is removed; published paths are gone already.
+    for (const p of staged.values()) rmSync(join(rc.root, p), { recursive: true, force: true });
   }
+}
+
+/** A cheap identity of what is at a path (not its content): changes when anything writes it. */
+function statSig(abs: string): string {
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : "missing";
 }
 
 function isProducedByDep(t: GraphTarget, path: string, rc: RunContext): boolean {

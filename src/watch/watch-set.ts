@@ -134,7 +134,8 @@ export function withFiles(set: WatchSet, extra: string[]): WatchSet {
 }
 
 function ignoredTest(ignored: string[]): (path: string) => boolean {
-  return (path) => ignored.some((i) => path === i || path.startsWith(i + "/"));
+  // Staged outputs (`.pipe-tmp-*` next to the final paths) are pipe's own writes too.
+  return (path) => ignored.some((i) => path === i || path.startsWith(i + "/")) || path.slice(path.lastIndexOf("/") + 1).startsWith(".pipe-tmp-");
 }
 
 const isInside = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith("/") ? dir : dir + "/");

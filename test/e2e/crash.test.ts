@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { finished, Project } from "../helpers/rig.ts";
 
 function rng(seed: number) {
@@ -73,6 +74,7 @@ async function recoverAndSettle(p: Project, sources: string[], label: string) {
   const again = await p.run(["build", "--json"]);
   assert.deepEqual(finished(again.events, "built"), [], `${label}: the build after runs nothing`);
   assert.equal(execFileSync("sh", ["-c", `ls -A ${p.path(".pipe/staging")} | wc -l`], { encoding: "utf8" }).trim(), "0", `${label}: no staging leftovers`);
+  assert.deepEqual(readdirSync(p.path("build")).filter((n) => n.startsWith(".pipe-tmp-")), [], `${label}: no staged outputs left next to the outputs`);
 }
 
 test("kill -9 at 50 random moments of a parallel build never leaves a phantom up-to-date target", { timeout: 600_000 }, async () => {

@@ -28,7 +28,7 @@ export const command: Command = {
           }
           // rmSync removes a symlink itself, never what it points to.
           rmSync(abs, { recursive: true, force: true });
-          project.hasher.forget(o.path);
+          project.hasher.forget(o.path, o.dir);
           ctx.stdout.write(`removed ${o.path}${o.dir ? "/" : ""}\n`);
           removed++;
         }

@@ -1,0 +1,70 @@
+/**
+ * Calling a recipe function with its context: shared by the worker threads (TypeScript
+ * recipes) and the main thread (functions that only build a `sh` command).
+ */
+import { format } from "node:util";
+import { isShellCommand } from "../api/sh.ts";
+import type { Invocation, InvocationResult } from "./invocation.ts";
+
+export interface CallHooks {
+  signal: AbortSignal;
+  log: (line: string) => void;
+  progress: (done: number, total?: number) => void;
+}
+
+/** ctx.params: reading an undeclared param is an error naming it; reads are tracked. */
+function paramsProxy(inv: Invocation, read: Set<string>): Record<string, unknown> {
+  return new Proxy(inv.params, {
+    get(target, prop) {
+      if (typeof prop === "symbol" || prop === "toJSON" || prop === "then") return undefined;
+      if (!Object.prototype.hasOwnProperty.call(target, prop)) {
+        throw new Error(`recipe for ${JSON.stringify(inv.id)} read param ${JSON.stringify(prop)}, which the target does not declare; add it to the target's params: { ${prop} }`);
+      }
+      read.add(prop);
+      return target[prop];
+    },
+    ownKeys(target) {
+      for (const k of Object.keys(target)) read.add(k);
+      return Reflect.ownKeys(target);
+    },
+  });
+}
+
+export async function callRecipe(options: { run?: unknown } | undefined, inv: Invocation, hooks: CallHooks): Promise<InvocationResult> {
+  const read = new Set<string>();
+  const readParams = () => [...read];
+  const fn = options?.run;
+  if (typeof fn !== "function") return { kind: "error", message: `target ${JSON.stringify(inv.id)} has no recipe in the loaded Pipelinefile`, readParams: readParams() };
+  const ctx = {
+    id: inv.id,
+    inputs: inv.inputs,
+    outputs: inv.outputs,
+    params: paramsProxy(inv, read),
+    env: Object.freeze({ ...inv.env }),
+    root: inv.root,
+    signal: hooks.signal,
+    log: (...args: unknown[]) => {
+      for (const line of format(...args).split("\n")) hooks.log(line);
+    },
+    progress: hooks.progress,
+  };
+  try {
+    const result = await (fn as (c: typeof ctx) => unknown).call(options, ctx);
+    if (isShellCommand(result)) return { kind: "shell", script: result.script, argv: result.argv ? [...result.argv] : undefined, readParams: readParams() };
+    return { kind: "done", readParams: readParams() };
+  } catch (e) {
+    const err = e as Error;
+    return { kind: "error", message: err?.message ?? String(e), stack: err?.stack, readParams: readParams() };
+  }
+}
+
+/**
+ * Whether a recipe only builds a shell command (not async, and uses the `sh` template): such
+ * functions are called on the main thread, skipping a worker round trip; building a string is
+ * cheap. Anything else is TypeScript work and runs in a worker thread.
+ */
+export function buildsShellCommand(fn: unknown): boolean {
+  if (typeof fn !== "function") return false;
+  const text = Function.prototype.toString.call(fn);
+  return !/^async\b/.test(text) && /\bsh\s*`/.test(text);
+}
