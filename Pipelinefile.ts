@@ -34,14 +34,14 @@ const p = {
   model: param.enum("model", MODEL_KINDS, { default: "linear", doc: "linear (AR least squares) or forest (random forest)" }),
 };
 
-// `source` is a param, not an input. The default is a file in data/, so data/*.csv is declared
-// as the input: editing it makes `dataset` stale. A URL source is not tracked by content; its
-// sha256 is recorded in build/dataset/meta.json, and `version` pins the as-of cut.
+// A local `source` file is the dataset's input (editing it makes `dataset` stale). A URL is
+// fetched whenever `dataset` runs: with the default version "today" that is once a day, and a
+// day whose download is unchanged rebuilds nothing downstream (early cutoff).
 export const dataset = target({
-  inputs: ["data/*.csv"],
-  outputs: { table: "build/dataset/table.csv", meta: "build/dataset/meta.json" },
   params: { source: p.source, version: p.version },
-  run: buildDataset,
+  inputs: ({ source }) => (/^https?:\/\//.test(source) ? [] : [source]),
+  outputs: { table: "build/dataset/table.csv", meta: "build/dataset/meta.json" },
+  run: (ctx) => buildDataset(ctx),
 });
 
 export const preprocess = target({

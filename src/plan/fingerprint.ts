@@ -65,8 +65,13 @@ export function decide(fingerprint: string, parts: FingerprintParts, record: Bui
     const now = outputs.get(o.path);
     if (!now) differing.push(`output ${o.path} is missing`);
     else if (now.kind !== o.kind || now.hash !== o.hash) {
-      differing.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
-      edited.push(o.path);
+      // Bytes pipe itself published (they are in the cache) are another build's result: a
+      // different param or input combination. Anything else was changed outside pipe.
+      if (inCache({ path: o.path, kind: now.kind, hash: now.hash })) differing.push(`output ${o.path} holds another build's result`);
+      else {
+        differing.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
+        edited.push(o.path);
+      }
     }
   }
   if (differing.length === 0) return { kind: "up-to-date", record };
