@@ -6,8 +6,7 @@
  * Dates are calendar days on a UTC scale, so the machine's time zone cannot shift a point.
  */
 import type { RecipeContext } from "pipefile";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import { type Forecast, forecastFromJson } from "./forecast.ts";
 import { type Series, addDays, parseTableCsv, readText, seriesOf, trimTrailingNulls, writeText } from "./table.ts";
 
@@ -21,6 +20,9 @@ const DATE_AXIS = { title: "date", format: "%Y-%m-%d", labelAngle: -30 } as cons
  * (a recipe passes ctx.log) instead of the console.
  */
 export async function renderSvg(spec: TopLevelSpec, log: (message: string) => void = () => {}): Promise<string> {
+  // Loaded here, not at the top: every `pipe` command imports the Pipelinefile and so this
+  // module, and vega's start-up would cost each `pipe status` (and git hook) ~150 ms.
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const logger = vega.logger(vega.Warn, "warn", (_method, level, args) => log(`vega ${level}: ${args.map(String).join(" ")}`));
   const view = new vega.View(vega.parse(compile(spec, { logger }).spec), { renderer: "none", logger });
   try {

@@ -89,7 +89,12 @@ export class CodeHasher {
       const modules = new Set<string>();
       const packages = new Set<string>();
       const seen = new Set<string>();
-      const queue = [...new Set(text.match(IDENT) ?? [])];
+      // The function's own parameters shadow top-level names everywhere in its body. esbuild
+      // renames a parameter that a new top-level name would shadow (`c` -> `c2` once a target
+      // named c exists), so parameters are renamed to positions before hashing.
+      const own = paramNames(text);
+      const canon = canonicalParams(text, own);
+      const queue = [...new Set(canon.match(IDENT) ?? [])];
       while (queue.length) {
         const id = queue.pop()!;
         if (seen.has(id)) continue;
@@ -101,13 +106,15 @@ export class CodeHasher {
           continue;
         }
         for (const s of stmts) {
-          if (!taken.has(s) && s.declares.includes(id)) {
+          // The statement that contains the function itself (its target's declaration) is
+          // covered by the fingerprint's other parts; taking it would tie every target to it.
+          if (!taken.has(s) && s.declares.includes(id) && !s.text.includes(text)) {
             taken.add(s);
             for (const x of new Set(s.text.match(IDENT) ?? [])) queue.push(x);
           }
         }
       }
-      const parts: string[] = [text, ...[...taken].map((s) => s.text)];
+      const parts: string[] = [canon, ...[...taken].map((s) => s.text)];
       const files = new Set<string>([relative(this.#root, m.source)]);
       const pk = new Set<string>();
       for (const p of packages) pk.add(this.#pkgVersion(p, m.source));
@@ -209,6 +216,48 @@ export class CodeHasher {
     this.#statements.set(m.source, out);
     return out;
   }
+}
+
+/** The function text with its parameter names replaced by `$p0`, `$p1`... (whole words). */
+export function canonicalParams(text: string, names: string[]): string {
+  if (names.length === 0) return text;
+  const index = new Map(names.map((n, i) => [n, i]));
+  return text.replace(/(?<![\w$.])[A-Za-z_$][\w$]*/g, (w) => (index.has(w) ? `$p${index.get(w)}` : w));
+}
+
+/**
+ * The names a function's parameters bind: `(ctx) =>`, `({ inputs, outputs }) =>`,
+ * `async function f(a, b = 1)`. Keys renamed in a pattern (`{ inputs: ins }`) and default
+ * values are not bindings of those names, so they are left out (they may refer to outer names).
+ */
+export function paramNames(text: string): string[] {
+  let rest = text.replace(/^async\s*/, "");
+  const simple = /^([A-Za-z_$][\w$]*)\s*=>/.exec(rest);
+  if (simple) return [simple[1]];
+  if (rest.startsWith("function")) rest = rest.slice(rest.indexOf("("));
+  if (!rest.startsWith("(")) return [];
+  let depth = 0;
+  let end = -1;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === "(" || rest[i] === "{" || rest[i] === "[") depth++;
+    else if (rest[i] === ")" || rest[i] === "}" || rest[i] === "]") {
+      depth--;
+      if (depth === 0) {
+        end = i;
+        break;
+      }
+    }
+  }
+  if (end < 0) return [];
+  const list = rest.slice(1, end);
+  const names: string[] = [];
+  for (const m of list.matchAll(/([A-Za-z_$][\w$]*)\s*([:=]?)/g)) {
+    if (m[2] === ":" ) continue; // a renamed key: not a binding of that name
+    const before = list.slice(0, m.index).trimEnd();
+    if (before.endsWith("=") || before.endsWith(":")) continue; // a default value, or the renamed binding's key side
+    names.push(m[1]);
+  }
+  return names;
 }
 
 /** Names a top-level statement declares (functions, classes, variables incl. destructuring). */

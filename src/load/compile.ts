@@ -156,7 +156,7 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
     const packages = new Set<string>();
     let dynamic = false;
     for (const imp of imports) {
-      if (imp.kind === "dynamic-import" || imp.kind === "require-call") dynamic = true;
+      if ((imp.kind === "dynamic-import" || imp.kind === "require-call") && !imp.external) dynamic = true;
       if (imp.external) {
         // Externals marked by a plugin carry no `original`: their path is the specifier.
         const spec = imp.original ?? imp.path;
@@ -191,6 +191,10 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
     } catch (e) {
       throw compileError(e, root);
     }
+    // A dynamic import of a package is fine (its version counts); of a local module, or with a
+    // computed specifier, the module graph is not known: precision cannot be established.
+    // (Checked on the comment-free normalised code.)
+    if (/\bimport\s*\(\s*[^"'`\s)]/.test(norm) || /\brequire\s*\(/.test(norm)) dynamic = true;
     code = code.replace(/(\bfrom\s*|\bimport\s*\(?\s*)"([^"]+)"/g, (m, pre: string, spec: string) => {
       const to = rewrite.get(spec);
       return to === undefined ? m : `${pre}${JSON.stringify(to)}`;

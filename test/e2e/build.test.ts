@@ -238,3 +238,24 @@ test("a recipe that writes its final output path directly (not ctx.outputs) fail
   assert.match(fail.reason, /recipe wrote build\/s.txt directly; write to ctx.outputs instead/);
   assert.equal(p.exists("build/s.txt"), false);
 });
+
+test("recipe code precision: a helper in the Pipelinefile counts for the recipe that uses it, and for no other", async () => {
+  const pf = (helperBody: string, extra = "") =>
+    HEAD +
+    `function stamp(x: string) {\n  return ${helperBody};\n}\n` +
+    `export const a = target({ outputs: ["build/a"], run: (c) => sh\`echo \${stamp("a")} > \${c.outputs[0]}\` });\n` +
+    `export const b = target({ outputs: ["build/b"], run: (c) => sh\`echo b > \${c.outputs[0]}\` });\n` +
+    extra +
+    `export default [a, b];\n`;
+  const p = new Project({ "Pipelinefile.ts": pf(`x + "1"`) });
+  assert.deepEqual(finished((await p.run(["build", "--json"])).events, "built"), ["a", "b"]);
+  p.write({ "Pipelinefile.ts": pf(`x + "2"`) });
+  const w = await p.run(["why", "a"]);
+  assert.match(w.stdout, /recipe code Pipelinefile.ts changed/);
+  assert.deepEqual(finished((await p.run(["build", "--json"])).events, "built"), ["a"], "only the target whose helper changed");
+  p.write({ "Pipelinefile.ts": "// a comment\n" + pf(`x   +   "2" /* formatting only */`) });
+  assert.deepEqual(finished((await p.run(["build", "--json"])).events, "built"), [], "comments and formatting never count");
+  p.write({ "Pipelinefile.ts": pf(`x + "2"`, `export const c = target({ outputs: ["build/c"], run: (c) => sh\`echo c > \${c.outputs[0]}\` });\n`) });
+  const add = await p.run(["build", "--json", "a", "b", "c"]);
+  assert.deepEqual(finished(add.events, "built"), ["c"], "adding a target makes nothing else stale");
+});
