@@ -44,11 +44,15 @@ export const command: Command = {
     if (sub !== "run" || !rest[0]) throw new UserError({ message: "pipe hooks needs install, uninstall or run <hook>", hint: "pipe hooks install" });
     const hook = rest[0];
     const mutating = hook === "post-checkout" || hook === "post-merge";
+    // Fast exits before loading anything (git hooks must return quickly when there is nothing to do).
+    const staged = hook === "pre-commit" ? stagedFiles(projectDir) : undefined;
+    if (staged && staged.length === 0) return EXIT.ok;
+    if (hook === "post-checkout" && rest[3] !== "1") return EXIT.ok;
     const project = await openProject({ cwd: projectDir, file: flagValue(ctx.args, "file"), paramText: new Map(), requested: [], readOnly: !mutating, env: ctx.env });
     const lock = mutating ? await ProjectLock.acquire(project.stateDir, { command: `pipe hooks run ${hook}` }) : undefined;
     try {
       const code = gh.runHook(hook, rest.slice(1), {
-        stagedFiles: () => stagedFiles(project.root),
+        stagedFiles: () => staged ?? stagedFiles(project.root),
         targetsReading: (files) => targetsReading(project, files),
         staleTargets: (ids) => {
           const pred = predict(project.evaluator, closure(project.graph, ids));
