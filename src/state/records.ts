@@ -59,11 +59,29 @@ export interface FingerprintParts {
 
 const sum = (json: string) => hashString(json).slice(0, 16);
 
+/** The fields read without parsing a line: records are written with these keys first. */
+const PREFIX = /^\{"target":("(?:[^"\\]|\\.)*"),"fingerprint":"([0-9a-f]+)","durationMs":(\d+)/;
+
+interface Entry {
+  line: string;
+  target: string;
+  fingerprint: string;
+  durationMs: number;
+  /** Parsed and checksum-verified record; null when the line turned out damaged. */
+  record?: BuildRecord | null;
+}
+
+/**
+ * Loading indexes each line by its prefix (target, fingerprint, duration) and parses and
+ * verifies a record only when it is asked for: a 10,000-target no-op reads 10,000 of the
+ * journal's records, not all of them, and keeps the rest as strings.
+ */
 export class RecordStore {
   readonly #path: string;
-  readonly #byFingerprint = new Map<string, BuildRecord>();
-  readonly #byTarget = new Map<string, BuildRecord[]>();
+  readonly #byFingerprint = new Map<string, Entry>();
+  readonly #byTarget = new Map<string, Entry[]>();
   #lines = 0;
+  #bad = 0;
   #fd: number | undefined;
   readonly warnings: string[] = [];
 
@@ -93,8 +111,8 @@ export class RecordStore {
       }
       throw new UserError({ message: `cannot read ${this.#path}: ${(e as Error).message}`, hint: "check the permissions of .pipe/" });
     }
-    const lines = text.split("\n");
-    const first = lines[0];
+    const firstEnd = text.indexOf("\n");
+    const first = firstEnd < 0 ? text : text.slice(0, firstEnd);
     let header: { format?: string; version?: number } | undefined;
     try {
       header = JSON.parse(first);
@@ -111,51 +129,74 @@ export class RecordStore {
         hint: "upgrade pipe, or move .pipe/ aside to start over (outputs are kept; everything will be re-checked)",
       });
     }
-    let bad = 0;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i];
+    let pos = firstEnd + 1;
+    while (pos > 0 && pos < text.length) {
+      const nl = text.indexOf("\n", pos);
+      if (nl < 0) break; // torn tail: a crash or a concurrent append
+      const line = text.slice(pos, nl);
+      pos = nl + 1;
       if (line === "") continue;
-      const tab = line.lastIndexOf("\t");
-      if (i === lines.length - 1 && !text.endsWith("\n")) continue; // torn tail: a crash or a concurrent append
-      if (tab < 0) {
-        bad++;
-        continue;
+      const m = PREFIX.exec(line);
+      if (m) {
+        try {
+          this.#index({ line, target: JSON.parse(m[1]) as string, fingerprint: m[2], durationMs: Number(m[3]) });
+          this.#lines++;
+          continue;
+        } catch {
+          // fall through to the full parse
+        }
       }
-      const json = line.slice(0, tab);
-      if (sum(json) !== line.slice(tab + 1)) {
-        bad++;
-        continue;
-      }
-      try {
-        this.#add(JSON.parse(json) as BuildRecord);
+      const r = verify(line);
+      if (r) {
+        this.#index({ line, target: r.target, fingerprint: r.fingerprint, durationMs: r.durationMs, record: r });
         this.#lines++;
-      } catch {
-        bad++;
-      }
+      } else this.#bad++;
     }
-    if (bad) this.warnings.push(`ignored ${bad} damaged line${bad > 1 ? "s" : ""} of ${this.#path} (a torn write or corruption); the targets they recorded will rebuild`);
+    this.#warnBad();
   }
 
-  #add(r: BuildRecord): void {
-    this.#byFingerprint.set(r.fingerprint, r);
-    const list = this.#byTarget.get(r.target) ?? [];
-    list.push(r);
-    this.#byTarget.set(r.target, list);
+  #warnBad(): void {
+    if (this.#bad) this.warnings.push(`ignored ${this.#bad} damaged line${this.#bad > 1 ? "s" : ""} of ${this.#path} (a torn write or corruption); the targets they recorded will rebuild`);
+    this.#bad = 0;
+  }
+
+  #index(e: Entry): void {
+    this.#byFingerprint.set(e.fingerprint, e);
+    const list = this.#byTarget.get(e.target) ?? [];
+    list.push(e);
+    this.#byTarget.set(e.target, list);
+  }
+
+  #record(e: Entry | undefined): BuildRecord | undefined {
+    if (!e) return undefined;
+    if (e.record === undefined) {
+      e.record = verify(e.line);
+      if (e.record && (e.record.fingerprint !== e.fingerprint || e.record.target !== e.target)) e.record = null;
+      if (e.record === null) {
+        this.#bad++;
+        this.#warnBad();
+      }
+    }
+    return e.record ?? undefined;
   }
 
   get(fingerprint: string): BuildRecord | undefined {
-    return this.#byFingerprint.get(fingerprint);
+    return this.#record(this.#byFingerprint.get(fingerprint));
   }
 
-  /** The newest record of a target, if any. */
+  /** The newest intact record of a target, if any. */
   latest(target: string): BuildRecord | undefined {
-    const list = this.#byTarget.get(target);
-    return list?.[list.length - 1];
+    const list = this.#byTarget.get(target) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const r = this.#record(list[i]);
+      if (r) return r;
+    }
+    return undefined;
   }
 
-  /** Recorded durations of a target's runs (oldest first). */
+  /** Recorded durations of a target's runs (oldest first), without parsing the records. */
   durations(target: string): number[] {
-    return (this.#byTarget.get(target) ?? []).map((r) => r.durationMs);
+    return (this.#byTarget.get(target) ?? []).map((e) => e.durationMs);
   }
 
   get size(): number {
@@ -172,9 +213,9 @@ export class RecordStore {
       if (fresh) writeSync(this.#fd, HEADER + "\n");
       else if (!endsWithNewline(this.#path)) writeSync(this.#fd, "\n"); // seal a torn tail
     }
-    const json = JSON.stringify(r);
-    writeSync(this.#fd, `${json}\t${sum(json)}\n`);
-    this.#add(r);
+    const line = serialize(r);
+    writeSync(this.#fd, line + "\n");
+    this.#index({ line, target: r.target, fingerprint: r.fingerprint, durationMs: r.durationMs, record: r });
     this.#lines++;
   }
 
@@ -192,13 +233,7 @@ export class RecordStore {
 
   #compact(): void {
     const out: string[] = [HEADER];
-    for (const list of this.#byTarget.values()) {
-      const kept = list.slice(-KEEP_PER_TARGET);
-      for (const r of kept) {
-        const json = JSON.stringify(r);
-        out.push(`${json}\t${sum(json)}`);
-      }
-    }
+    for (const list of this.#byTarget.values()) for (const e of list.slice(-KEEP_PER_TARGET)) if (e.record !== null) out.push(e.line);
     const tmp = `${this.#path}.${process.pid}.tmp`;
     const fd = openSync(tmp, "w", 0o600);
     writeSync(fd, out.join("\n") + "\n");
@@ -207,6 +242,26 @@ export class RecordStore {
     renameSync(tmp, this.#path);
     fsyncDir(dirname(this.#path));
     this.#lines = out.length - 1;
+  }
+}
+
+/** One journal line: the record (prefix keys first) and its checksum. */
+function serialize(r: BuildRecord): string {
+  const ordered: BuildRecord = { target: r.target, fingerprint: r.fingerprint, durationMs: r.durationMs, time: r.time, outputs: r.outputs, parts: r.parts };
+  const json = JSON.stringify(ordered);
+  return `${json}\t${sum(json)}`;
+}
+
+/** Parses a line whose checksum matches; undefined for a damaged line. */
+function verify(line: string): BuildRecord | null {
+  const tab = line.lastIndexOf("\t");
+  if (tab < 0) return null;
+  const json = line.slice(0, tab);
+  if (sum(json) !== line.slice(tab + 1)) return null;
+  try {
+    return JSON.parse(json) as BuildRecord;
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,67 @@
+// The record journal: appends, lazy parsing, damaged lines, torn tails, newer formats.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RecordStore, type BuildRecord } from "../../src/state/records.ts";
+import { initHasher } from "../../src/hash/xxh.ts";
+import { UserError } from "../../src/util/errors.ts";
+
+function rec(target: string, fingerprint: string, durationMs = 10): BuildRecord {
+  return {
+    target,
+    fingerprint,
+    outputs: [{ path: `build/${target}`, kind: "file", hash: "h".repeat(32) }],
+    parts: { format: 1, code: "c", codeFiles: [], packages: [], params: {}, inputs: [], env: {}, outputs: [`build/${target}`] },
+    durationMs,
+    time: 1,
+  };
+}
+
+test("records appended are found by fingerprint and by target, after a reload", async () => {
+  await initHasher();
+  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
+  const s = RecordStore.load(dir, { readOnly: false });
+  s.append(rec("a", "f1", 5));
+  s.append(rec("a", "f2", 7));
+  s.append(rec("b", "f3"));
+  s.close();
+  const t = RecordStore.load(dir, { readOnly: true });
+  assert.equal(t.get("f1")?.target, "a");
+  assert.equal(t.latest("a")?.fingerprint, "f2");
+  assert.deepEqual(t.durations("a"), [5, 7]);
+  assert.equal(t.get("nope"), undefined);
+  assert.deepEqual(t.warnings, []);
+});
+
+test("a damaged line is ignored (its target rebuilds); a torn tail is ignored silently and sealed on the next append", async () => {
+  await initHasher();
+  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
+  const s = RecordStore.load(dir, { readOnly: false });
+  s.append(rec("a", "f1"));
+  s.append(rec("b", "f2"));
+  s.close();
+  const path = join(dir, "records.jsonl");
+  // Flip a byte inside b's record, and leave half a line at the end.
+  writeFileSync(path, readFileSync(path, "utf8").replace('"target":"b","fingerprint":"f2","durationMs":10,"time":1', '"target":"b","fingerprint":"f2","durationMs":10,"time":2'));
+  appendFileSync(path, '{"target":"c","fingerprint":"f9"');
+  const t = RecordStore.load(dir, { readOnly: false });
+  assert.equal(t.get("f1")?.target, "a");
+  assert.equal(t.get("f2"), undefined, "a record whose checksum fails does not count");
+  assert.equal(t.get("f9"), undefined);
+  assert.match(t.warnings.join("\n"), /ignored 1 damaged line/);
+  t.append(rec("d", "f4"));
+  t.close();
+  const u = RecordStore.load(dir, { readOnly: true });
+  assert.equal(u.get("f4")?.target, "d", "the append after a torn tail is intact");
+});
+
+test("a journal from a newer pipe is refused, not rewritten", async () => {
+  await initHasher();
+  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
+  const body = '{"format":"pipe-records","version":99}\n';
+  writeFileSync(join(dir, "records.jsonl"), body);
+  assert.throws(() => RecordStore.load(dir, { readOnly: false }), (e: unknown) => e instanceof UserError && /written by a newer pipe/.test(e.message));
+  assert.equal(readFileSync(join(dir, "records.jsonl"), "utf8"), body);
+});
