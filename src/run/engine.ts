@@ -256,6 +256,7 @@ function closureOf(graph: Graph, selected: string[]): string[] {
 
 /** The chain of targets that ran in this build whose durations add up to the most. */
 export function criticalPath(graph: Graph, ids: string[], durations: Map<string, number>): { targets: string[]; durationMs: number } {
+  if (durations.size === 0) return { targets: [], durationMs: 0 };
   const best = new Map<string, { total: number; prev?: string }>();
   let end: string | undefined;
   for (const id of ids) {
