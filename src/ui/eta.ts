@@ -13,14 +13,16 @@
  *   left(r)     = max(0, est(r) − elapsed(r))           for each running target r
  *   W           = Σ_{t ∈ queued} est(t) + Σ_{r ∈ running} left(r)      (remaining work)
  *   p           = min(jobs, number of queued and running pieces with time left), at least 1
- *   L           = max(max_{t ∈ queued} est(t), max_{r} left(r))       (longest single piece)
+ *   L           = the longest remaining chain: along dependency edges (`deps` in the plan),
+ *                 the sum of est/left of the targets still to finish; without edges, the
+ *                 longest single piece
  *
  *   ETA = max(W / p, L)
  *
  * W / p assumes perfect packing on `jobs` slots; L keeps a single long target from being
  * spread across slots. Both are lower bounds of the true remaining time (Graham's bound for
- * list scheduling), so the ETA is optimistic when dependencies serialise the work: the events
- * carry no dependency edges, so the longest remaining *chain* cannot be computed here.
+ * list scheduling); with the plan's dependency edges, L also covers work that dependencies
+ * serialise.
  * A running target that overruns its estimate contributes 0 until it finishes.
  *
  * Returns undefined when nothing is known: no estimates in the plan and nothing built yet.
@@ -64,6 +66,8 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
   let longestMs = 0;
   let pieces = 0;
   let unknown = false;
+  /** Remaining time of each target still to finish (queued: est; running: what is left). */
+  const remaining = new Map<string, number>();
   for (const p of view.plan) {
     if (p.action === "up-to-date" || seen.has(p.target)) continue;
     let est = p.estimateMs;
@@ -75,6 +79,7 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
     if ((est ?? 0) > 0) pieces++;
     workMs += est ?? 0;
     longestMs = Math.max(longestMs, est ?? 0);
+    remaining.set(p.target, est ?? 0);
   }
   for (const r of view.running) {
     const planned = view.planById.get(r.id);
@@ -88,8 +93,19 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
     if (left > 0) pieces++;
     workMs += left;
     longestMs = Math.max(longestMs, left);
+    remaining.set(r.id, left);
   }
   if (unknown) return undefined;
+  // The longest remaining chain, when the plan carries dependency edges: the plan lists
+  // dependencies first, so one pass adds each target's remaining time to its slowest dependency's.
+  const chain = new Map<string, number>();
+  for (const p of view.plan) {
+    let below = 0;
+    for (const d of p.deps ?? []) below = Math.max(below, chain.get(d) ?? 0);
+    const total = below + (remaining.get(p.target) ?? 0);
+    chain.set(p.target, total);
+    longestMs = Math.max(longestMs, total);
+  }
   const parallelism = Math.max(1, Math.min(view.jobs, pieces));
   return { etaMs: Math.max(workMs / parallelism, longestMs), workMs, parallelism, longestMs, fallbackMs };
 }

@@ -192,6 +192,17 @@ describe("ETA from recorded durations", () => {
     { jobs: 2 },
   );
 
+  test("with dependency edges in the plan, a chain of recorded durations is not spread over the jobs", () => {
+    //  prepare (10 s) -> words (20.5 s) -> train (30 s): one after another, whatever -j says
+    const chained = started([["prepare", "run", 10_000], ["words", "run", 20_500], ["train", "run", 30_000]], { jobs: 2 });
+    if (chained.type !== "build-started") throw new Error("fixture");
+    chained.plan[1].deps = ["prepare"];
+    chained.plan[2].deps = ["words"];
+    const eta = computeEta(viewOf([[0, chained]]), 0)!;
+    assert.equal(eta.longestMs, 60_500);
+    assert.equal(eta.etaMs, 60_500);
+  });
+
   test("before anything runs: remaining work over the jobs, but never less than the longest target", () => {
     const v = viewOf([[0, plan]]);
     const eta = computeEta(v, 0)!;
