@@ -13,7 +13,7 @@ import type { Decl, PipelineSpec } from "../load/load.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { checkParamValue, defaultValue, formatValue, isProblem, parseParamText, type ParamValue } from "./param-values.ts";
-import { instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
+import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
 
 export interface BuildOptions {
@@ -352,14 +352,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const sel = options.requested.length ? selected : defaults.length ? defaults : order.filter((id) => !dependents.has(id));
 
   // Problems that matter only for what will be built: params without values, missing sources.
-  const needed = new Set<string>();
-  const stack = [...sel];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (needed.has(id)) continue;
-    needed.add(id);
-    stack.push(...targets.get(id)!.deps);
-  }
+  const needed = closure(graph, sel);
   const late: Diagnostic[] = [];
   for (const id of needed) {
     const t = targets.get(id)!;

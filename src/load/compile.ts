@@ -204,7 +204,7 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
       compiled: relOf(abs),
       normHash: hashString(norm),
       deps,
-      bindings: importBindings(code, rewrite, root, abs, relOf),
+      bindings: importBindings(code, rewrite, abs),
       packages: [...packages].sort(),
       dynamic,
     };
@@ -252,7 +252,7 @@ function packageName(spec: string): string {
 }
 
 /** Local names bound by import statements of compiled code (esbuild prints one per line). */
-function importBindings(code: string, rewrite: Map<string, string>, root: string, abs: string, relOf: (a: string) => string): Record<string, string> {
+function importBindings(code: string, rewrite: Map<string, string>, abs: string): Record<string, string> {
   const out: Record<string, string> = {};
   const backToSource = new Map<string, string>();
   for (const [orig, rel] of rewrite) backToSource.set(rel, orig);
@@ -267,8 +267,6 @@ function importBindings(code: string, rewrite: Map<string, string>, root: string
     } else target = `pkg:${/^pipefile(\/|$)/.test(orig) || spec === API_URL ? "pipefile" : packageName(orig)}`;
     for (const name of bindingNames(clause)) out[name] = target;
   }
-  void root;
-  void relOf;
   return out;
 }
 

@@ -12,7 +12,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
-import type { Graph, GraphTarget } from "../graph/graph.ts";
+import { closure, type Graph, type GraphTarget } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
 import { predict } from "../plan/evaluate.ts";
 import type { OutputRecord } from "../state/records.ts";
@@ -59,7 +59,7 @@ const median = (xs: number[]) => {
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { graph, evaluator: ev } = o;
-  const ids = closureOf(graph, o.selected);
+  const ids = closure(graph, o.selected);
   const estimate = new Map<string, number | undefined>(ids.map((id) => [id, median(ev.records.durations(id))]));
 
   // The plan users see first: a prediction (early cutoff may spare some "run" targets).
@@ -240,18 +240,6 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const ok = counts.failed === 0 && !interrupted && counts.skipped === 0;
   o.emit({ type: "build-finished", ok, interrupted, durationMs: Date.now() - started, counts, criticalPath: criticalPath(graph, ids, durations) });
   return { ok, interrupted, counts, statuses };
-}
-
-function closureOf(graph: Graph, selected: string[]): string[] {
-  const want = new Set<string>();
-  const stack = [...selected];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (want.has(id)) continue;
-    want.add(id);
-    stack.push(...graph.targets.get(id)!.deps);
-  }
-  return graph.order.filter((id) => want.has(id));
 }
 
 /** The chain of targets that ran in this build whose durations add up to the most. */

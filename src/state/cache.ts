@@ -10,9 +10,9 @@
  * editing a restored output can never corrupt the cache. Every restore re-hashes the bytes
  * before publishing them: a damaged entry is dropped and its target rebuilds.
  */
-import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { hashBytes, hashString } from "../hash/xxh.ts";
+import { hashBytes } from "../hash/xxh.ts";
 
 export interface TreeEntry {
   path: string;
@@ -126,19 +126,5 @@ export class OutputCache {
   /** A short path to show users for a cached file ("pipe keeps the edited bytes at ..."). */
   displayPath(hash: string, root: string): string {
     return relative(root, this.objectPath(hash));
-  }
-
-  /** The tree hash of a manifest's entries, for tests. */
-  static treeHash(entries: TreeEntry[]): string {
-    return hashString(JSON.stringify(entries));
-  }
-
-  /** True when `p` exists as a file in the cache folder (for tests). */
-  static isFile(p: string): boolean {
-    try {
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
   }
 }
