@@ -63,7 +63,9 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     for (const l of pending) writeSync(logFd, l + "\n");
     pending = [];
   };
-  const log = (line: string, stream: "stdout" | "stderr" | "ctx", quiet = false) => {
+  const mask = secretMasker(t.env, rc.env);
+  const log = (raw: string, stream: "stdout" | "stderr" | "ctx", quiet = false) => {
+    const line = mask(raw);
     if (quiet && logFd === undefined) pending.push(line);
     else {
       if (logFd === undefined) open();
@@ -179,6 +181,17 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // Whatever was not published (a failure, an interrupt) is removed; published paths are gone already.
     for (const p of staged.values()) rmSync(join(rc.root, p), { recursive: true, force: true });
   }
+}
+
+/** Declared env vars whose names say they are secrets; their values never reach logs or events. */
+export const SECRET_NAME = /(TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
+
+/** Replaces the values of secret-looking declared env vars with *** (P14). */
+export function secretMasker(declared: string[], env: NodeJS.ProcessEnv): (line: string) => string {
+  const values = declared.filter((n) => SECRET_NAME.test(n)).map((n) => env[n]).filter((v): v is string => typeof v === "string" && v.length >= 4);
+  if (values.length === 0) return (line) => line;
+  values.sort((a, b) => b.length - a.length);
+  return (line) => values.reduce((acc, v) => acc.split(v).join("***"), line);
 }
 
 /** A cheap identity of what is at a path (not its content): changes when anything writes it. */

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { finished, Project } from "../helpers/rig.ts";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
@@ -258,4 +259,19 @@ test("recipe code precision: a helper in the Pipelinefile counts for the recipe 
   p.write({ "Pipelinefile.ts": pf(`x + "2"`, `export const c = target({ outputs: ["build/c"], run: (c) => sh\`echo c > \${c.outputs[0]}\` });\n`) });
   const add = await p.run(["build", "--json", "a", "b", "c"]);
   assert.deepEqual(finished(add.events, "built"), ["c"], "adding a target makes nothing else stale");
+});
+
+test("values of declared secret env vars are masked in logs and events, and changing them reruns the target", async () => {
+  const secret = `s3cr3t-${process.pid}-${Date.now()}`;
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const t = target({ outputs: ["build/t"], env: ["API_TOKEN"], run: (c) => sh\`sh -c \${"echo token=$API_TOKEN; echo token=$API_TOKEN >&2; touch \\"$0\\""} \${c.outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "--json", "--verbose"], { env: { API_TOKEN: secret } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout + r.stderr, new RegExp(secret));
+  assert.match(r.stdout, /token=\*\*\*/);
+  const grep = spawnSync("grep", ["-r", secret, p.path(".pipe")]);
+  assert.equal(grep.status, 1, "the secret appears nowhere under .pipe/");
+  const again = await p.run(["build", "--json"], { env: { API_TOKEN: secret + "-rotated" } });
+  assert.deepEqual(finished(again.events, "built"), ["t"], "a rotated secret reruns the target");
 });
