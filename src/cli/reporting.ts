@@ -1,8 +1,40 @@
 /** Picks and opens the reporter from argv/env (the CLI's job, not the UI's). */
 import type { Reporter } from "../events.ts";
-import { hasFlag } from "./args.ts";
+import { availableParallelism } from "node:os";
+import { killAllGroups } from "../run/shell.ts";
+import { UserError } from "../util/errors.ts";
+import { flagValue, hasFlag } from "./args.ts";
 import type { Flag } from "./args.ts";
 import type { CommandContext } from "./main.ts";
+
+/** The flag shared by build and watch. */
+export const JOBS_FLAG: Flag = { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" };
+
+/** `-j N` (default: the CPU count), checked. */
+export function jobsFrom(ctx: CommandContext): number {
+  const text = flagValue(ctx.args, "jobs");
+  const jobs = text === undefined ? availableParallelism() : Number(text);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UserError({ message: `-j needs a whole number of at least 1, got ${JSON.stringify(text)}` });
+  return jobs;
+}
+
+/**
+ * Interrupt handling shared by build and watch: the first signal aborts (recipes get SIGTERM,
+ * then SIGKILL after the grace period); a second one kills every recipe group at once.
+ */
+export function interruptHandler(onAbort: () => void = () => undefined): { signal: AbortSignal; onSignal: () => void } {
+  const controller = new AbortController();
+  let count = 0;
+  return {
+    signal: controller.signal,
+    onSignal: () => {
+      count++;
+      if (count > 1) killAllGroups("SIGKILL");
+      controller.abort();
+      onAbort();
+    },
+  };
+}
 
 export const OUTPUT_FLAGS: Flag[] = [
   { name: "json", help: "print NDJSON events on stdout (one per line) instead of the live view" },

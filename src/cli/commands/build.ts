@@ -7,7 +7,7 @@ import { flagValue, flagValues, hasFlag } from "../args.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { parseParamFlags } from "../project.ts";
 import { buildOnce } from "../session.ts";
-import { openReporter, OUTPUT_FLAGS } from "../reporting.ts";
+import { interruptHandler, jobsFrom, JOBS_FLAG, openReporter, OUTPUT_FLAGS } from "../reporting.ts";
 
 export const command: Command = {
   name: "build",
@@ -19,7 +19,7 @@ export const command: Command = {
   ].join("\n"),
   flags: [
     PARAM,
-    { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" },
+    JOBS_FLAG,
     { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
     { name: "dry-run", short: "n", help: "show what would run and why; write nothing" },
     ...OUTPUT_FLAGS,
@@ -27,17 +27,10 @@ export const command: Command = {
     ...COMMON,
   ],
   run: async (ctx) => {
-    const jobsText = flagValue(ctx.args, "jobs");
-    const jobs = jobsText === undefined ? availableParallelism() : Number(jobsText);
-    if (!Number.isInteger(jobs) || jobs < 1) throw new UserError({ message: `-j needs a whole number of at least 1, got ${JSON.stringify(jobsText)}` });
+    const jobs = jobsFrom(ctx);
     const dryRun = hasFlag(ctx.args, "dry-run");
-    const interrupt = new AbortController();
-    let interrupts = 0;
-    const onSignal = () => {
-      interrupts++;
-      if (interrupts > 1) killAllGroups("SIGKILL"); // a second Ctrl-C does not wait for the grace period
-      interrupt.abort();
-    };
+    const interrupt = interruptHandler();
+    const onSignal = interrupt.onSignal;
     let reporter: Reporter | undefined;
     const emit = (e: PipeEvent) => reporter?.onEvent(e);
     const signals = ["SIGTERM", "SIGHUP"] as const;

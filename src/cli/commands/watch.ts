@@ -14,7 +14,7 @@ import { WatchLoop } from "../../watch/watcher.ts";
 import { flagValue, flagValues, hasFlag } from "../args.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { parseParamFlags } from "../project.ts";
-import { openReporter, OUTPUT_FLAGS } from "../reporting.ts";
+import { interruptHandler, jobsFrom, JOBS_FLAG, openReporter, OUTPUT_FLAGS } from "../reporting.ts";
 import { buildOnce } from "../session.ts";
 
 const DEFAULT_DEBOUNCE_MS = 150;
@@ -43,7 +43,7 @@ export const command: Command = {
   ].join("\n"),
   flags: [
     PARAM,
-    { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" },
+    JOBS_FLAG,
     { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
     { name: "debounce", value: true, meta: "ms", help: `quiet period after the last change before a build starts; a file being written must pause this long to count as complete (default ${DEFAULT_DEBOUNCE_MS})` },
     { name: "poll", help: "poll for changes instead of using inotify (network filesystems, some containers)" },
@@ -51,9 +51,7 @@ export const command: Command = {
     ...COMMON,
   ],
   run: async (ctx) => {
-    const jobsText = flagValue(ctx.args, "jobs");
-    const jobs = jobsText === undefined ? availableParallelism() : Number(jobsText);
-    if (!Number.isInteger(jobs) || jobs < 1) throw new UserError({ message: `-j needs a whole number of at least 1, got ${JSON.stringify(jobsText)}` });
+    const jobs = jobsFrom(ctx);
     const debounceText = flagValue(ctx.args, "debounce");
     const debounceMs = debounceText === undefined ? DEFAULT_DEBOUNCE_MS : Number(debounceText);
     if (!Number.isInteger(debounceMs) || debounceMs < 0) throw new UserError({ message: `--debounce needs a whole number of milliseconds, got ${JSON.stringify(debounceText)}`, hint: "e.g. --debounce 300" });
@@ -62,15 +60,9 @@ export const command: Command = {
     const root = dirname(pipelinefile);
     const paramText = parseParamFlags(flagValues(ctx.args, "param"));
 
-    const interrupt = new AbortController();
-    let interrupts = 0;
     let loop: WatchLoop | undefined;
-    const onSignal = () => {
-      interrupts++;
-      if (interrupts > 1) killAllGroups("SIGKILL"); // a second Ctrl-C does not wait for the grace period
-      interrupt.abort();
-      void loop?.stop();
-    };
+    const interrupt = interruptHandler(() => void loop?.stop());
+    const onSignal = interrupt.onSignal;
     let reporter: Reporter | undefined;
     const emit = (e: PipeEvent) => reporter?.onEvent(e);
     const signals = ["SIGTERM", "SIGHUP"] as const;
