@@ -5,6 +5,7 @@
 import type { PipeEvent } from "../events.ts";
 import { build, type BuildResult } from "../run/engine.ts";
 import { ProjectLock } from "../state/lock.ts";
+import { assertRecordsVersion } from "../state/records.ts";
 import { join } from "node:path";
 import { loadDefinition, openProject, cleanStaleStaging, prepareStateDir, type Definition, type Project } from "./project.ts";
 import { saveLastRun } from "./last-run.ts";
@@ -39,6 +40,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
     const stateDir = join(def.root, ".pipe");
+    assertRecordsVersion(stateDir);
     prepareStateDir(stateDir);
     lock = await ProjectLock.acquire(stateDir, {
       command: o.command,
@@ -64,6 +66,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
     onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
   }, def);
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
+  project.records.onWarning = (message) => o.emit({ type: "warning", message });
   {
     if (!o.dryRun) cleanStaleStaging(project.stateDir, project.graph);
     if (o.signal.aborted) return { result: undefined, project };

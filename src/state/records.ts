@@ -11,7 +11,7 @@
  * rewritten. Compaction (rewrite to temp + fsync + rename) drops records beyond the newest
  * KEEP_PER_TARGET of each target.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { hashString } from "../hash/xxh.ts";
 import { UserError } from "../util/errors.ts";
@@ -84,6 +84,8 @@ export class RecordStore {
   #bad = 0;
   #fd: number | undefined;
   readonly warnings: string[] = [];
+  /** Receives warnings found after loading (a damaged record is noticed when first read). */
+  onWarning: ((message: string) => void) | undefined;
 
   readonly #readOnly: boolean;
 
@@ -156,7 +158,11 @@ export class RecordStore {
   }
 
   #warnBad(): void {
-    if (this.#bad) this.warnings.push(`ignored ${this.#bad} damaged line${this.#bad > 1 ? "s" : ""} of ${this.#path} (a torn write or corruption); the targets they recorded will rebuild`);
+    if (this.#bad) {
+      const message = `ignored ${this.#bad} damaged line${this.#bad > 1 ? "s" : ""} of ${this.#path} (a torn write or corruption); the targets they recorded will rebuild`;
+      if (this.onWarning) this.onWarning(message);
+      else this.warnings.push(message);
+    }
     this.#bad = 0;
   }
 
@@ -265,9 +271,50 @@ function verify(line: string): BuildRecord | null {
   }
 }
 
+/**
+ * Refuses a journal written by a newer pipe before anything else touches `.pipe/` (taking the
+ * lock writes there). Reads only the first line.
+ */
+export function assertRecordsVersion(stateDir: string): void {
+  let head = "";
+  try {
+    const fd = openSync(join(stateDir, "records.jsonl"), "r");
+    try {
+      const buf = Buffer.alloc(256);
+      head = buf.subarray(0, readSync(fd, buf, 0, 256, 0)).toString("utf8").split("\n")[0];
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return;
+  }
+  let version = 0;
+  try {
+    const h = JSON.parse(head) as { format?: string; version?: number };
+    if (h.format === "pipe-records") version = h.version ?? 0;
+  } catch {
+    return;
+  }
+  if (version > RECORDS_VERSION) {
+    throw new UserError({
+      message: `.pipe/records.jsonl was written by a newer pipe (format v${version}; this pipe reads v${RECORDS_VERSION}); refusing to touch it`,
+      hint: "upgrade pipe, or move .pipe/ aside to start over (outputs are kept; everything will be re-checked)",
+    });
+  }
+}
+
+/** Whether the journal's last byte is a newline (reads one byte). */
 function endsWithNewline(path: string): boolean {
-  const text = readFileSync(path);
-  return text.length === 0 || text[text.length - 1] === 10;
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return true;
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 10;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function fsyncDir(dir: string): void {

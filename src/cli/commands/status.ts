@@ -28,7 +28,7 @@ export const command: Command = {
         ctx.stdout.write(`${label[r.state].padEnd(11)} ${r.id}${failed}${why}\n`);
       }
       const n = (s: string) => rows.filter((r) => r.state === s).length;
-      ctx.stdout.write(`${rows.length} targets: ${n("up-to-date")} up to date, ${n("restorable")} restorable, ${n("stale")} stale\n`);
+      ctx.stdout.write(`${rows.length} target${rows.length === 1 ? "" : "s"}: ${n("up-to-date")} up to date, ${n("restorable")} restorable, ${n("stale")} stale\n`);
     }
     const clean = rows.every((r) => r.state === "up-to-date");
     return hasFlag(ctx.args, "exit-code") && !clean ? EXIT.failed : EXIT.ok;
