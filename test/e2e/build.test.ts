@@ -275,3 +275,41 @@ test("values of declared secret env vars are masked in logs and events, and chan
   const again = await p.run(["build", "--json"], { env: { API_TOKEN: secret + "-rotated" } });
   assert.deepEqual(finished(again.events, "built"), ["t"], "a rotated secret reruns the target");
 });
+
+test("recipes see only declared env vars plus the allowlist (shell and TypeScript)", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const sh1 = target({ outputs: ["build/sh.env"], env: ["MODE"], run: (c) => sh\`sh -c \${"env > \\"$0\\""} \${c.outputs[0]}\` });\n` +
+      `export const ts1 = target({ outputs: ["build/ts.json"], env: ["MODE"], run: async (c) => { const fs = await import("node:fs"); fs.writeFileSync(c.outputs[0], JSON.stringify(process.env)); } });\n` +
+      `export default [sh1, ts1];\n`,
+  });
+  const r = await p.run(["build"], { env: { MODE: "fast", SECRET_STUFF: "x", GIT_DIR: "/elsewhere/.git", NODE_OPTIONS: "--max-old-space-size=3000" } });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const shEnv = p.read("build/sh.env");
+  assert.match(shEnv, /^MODE=fast$/m);
+  assert.match(shEnv, /^PATH=/m);
+  for (const absent of ["SECRET_STUFF", "GIT_DIR", "NODE_OPTIONS"]) assert.doesNotMatch(shEnv, new RegExp(`^${absent}=`, "m"));
+  const tsEnv = JSON.parse(p.read("build/ts.json")) as Record<string, string>;
+  assert.equal(tsEnv.MODE, "fast");
+  for (const absent of ["SECRET_STUFF", "GIT_DIR", "NODE_OPTIONS"]) assert.equal(tsEnv[absent], undefined);
+});
+
+test("a TypeScript recipe that throws, or calls process.exit(), fails only its own target", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const boom = target({ outputs: ["build/boom"], run: async () => { throw new Error("kaboom"); } });\n` +
+      `export const quit = target({ outputs: ["build/quit"], run: async () => { process.exit(3); } });\n` +
+      `export const fine = target({ outputs: ["build/fine"], run: async (c) => { const fs = await import("node:fs"); fs.writeFileSync(c.outputs[0], "ok"); } });\n` +
+      `export default [boom, quit, fine];\n`,
+  });
+  const r = await p.run(["build", "-k", "--json"]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(finished(r.events, "failed"), ["boom", "quit"]);
+  assert.deepEqual(finished(r.events, "built"), ["fine"]);
+  const boom = r.events.find((e) => e.type === "target-finished" && e.target === "boom");
+  assert.ok(boom && boom.type === "target-finished" && /recipe failed: kaboom/.test(boom.reason));
+  const quit = r.events.find((e) => e.type === "target-finished" && e.target === "quit");
+  assert.ok(quit && quit.type === "target-finished" && /process\.exit\(3\)/.test(quit.reason), quit && "reason" in quit ? quit.reason : "");
+});
