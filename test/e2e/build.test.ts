@@ -313,3 +313,19 @@ test("a TypeScript recipe that throws, or calls process.exit(), fails only its o
   const quit = r.events.find((e) => e.type === "target-finished" && e.target === "quit");
   assert.ok(quit && quit.type === "target-finished" && /process\.exit\(3\)/.test(quit.reason), quit && "reason" in quit ? quit.reason : "");
 });
+
+test("ctx.progress and ctx.log reach the events (and the log file)", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const t = target({ outputs: ["build/t"], run: async (c) => { c.progress(1, 2); c.log("halfway", 50); c.progress(2, 2); const fs = await import("node:fs"); fs.writeFileSync(c.outputs[0], "x"); } });\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const progress = r.events.filter((e) => e.type === "target-progress").map((e) => (e.type === "target-progress" ? [e.done, e.total] : []));
+  assert.deepEqual(progress, [[1, 2], [2, 2]]);
+  assert.ok(r.events.some((e) => e.type === "log" && e.line === "halfway 50"));
+  const fin = r.events.find((e) => e.type === "target-finished");
+  assert.ok(fin && fin.type === "target-finished" && fin.logPath);
+  assert.match(p.read(fin.logPath!), /halfway 50/);
+});
