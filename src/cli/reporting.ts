@@ -1,5 +1,5 @@
 /** Picks and opens the reporter from argv/env (the CLI's job, not the UI's). */
-import type { Reporter } from "../events.ts";
+import type { PipeEvent, Reporter } from "../events.ts";
 import { availableParallelism } from "node:os";
 import { killAllGroups } from "../run/shell.ts";
 import { UserError } from "../util/errors.ts";
@@ -34,6 +34,30 @@ export function interruptHandler(onAbort: () => void = () => undefined): { signa
       onAbort();
     },
   };
+}
+
+/**
+ * Runs a command body with a reporter open and interrupts handled (SIGINT through the reporter,
+ * SIGTERM and SIGHUP directly); always removes the handlers and closes the reporter.
+ */
+export async function withReporter(
+  ctx: CommandContext,
+  jobs: number,
+  onAbort: () => void,
+  body: (emit: (e: PipeEvent) => void, signal: AbortSignal) => Promise<number>,
+): Promise<number> {
+  const interrupt = interruptHandler(onAbort);
+  let reporter: Reporter | undefined;
+  const emit = (e: PipeEvent) => reporter?.onEvent(e);
+  const signals = ["SIGTERM", "SIGHUP"] as const;
+  for (const s of signals) process.on(s, interrupt.onSignal);
+  try {
+    reporter = await openReporter(ctx, jobs, interrupt.onSignal);
+    return await body(emit, interrupt.signal);
+  } finally {
+    for (const s of signals) process.off(s, interrupt.onSignal);
+    await reporter?.close();
+  }
 }
 
 export const OUTPUT_FLAGS: Flag[] = [

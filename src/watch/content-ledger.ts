@@ -18,16 +18,10 @@
  */
 import { readFileSync, statSync, openSync, readSync, closeSync, type BigIntStats } from "node:fs";
 import { createHasher, hashBytes } from "../hash/xxh.ts";
+import type { StatEntry } from "../hash/file-hasher.ts";
 
 /** One stat-cache entry of the core's file hasher (the fields the ledger reads). */
-export interface HashedEntry {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  hash: string;
-}
+export type HashedEntry = Omit<StatEntry, "hashedAt">;
 
 interface Baseline {
   /** `signatureOf` at the time the hash was taken. */

@@ -1,13 +1,9 @@
 /** `pipe build [targets...]`: bring targets up to date. */
-import { availableParallelism } from "node:os";
-import type { PipeEvent, Reporter } from "../../events.ts";
-import { killAllGroups } from "../../run/shell.ts";
-import { UserError } from "../../util/errors.ts";
 import { flagValue, flagValues, hasFlag } from "../args.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { parseParamFlags } from "../project.ts";
 import { buildOnce } from "../session.ts";
-import { interruptHandler, jobsFrom, JOBS_FLAG, openReporter, OUTPUT_FLAGS } from "../reporting.ts";
+import { jobsFrom, JOBS_FLAG, OUTPUT_FLAGS, withReporter } from "../reporting.ts";
 
 export const command: Command = {
   name: "build",
@@ -29,14 +25,7 @@ export const command: Command = {
   run: async (ctx) => {
     const jobs = jobsFrom(ctx);
     const dryRun = hasFlag(ctx.args, "dry-run");
-    const interrupt = interruptHandler();
-    const onSignal = interrupt.onSignal;
-    let reporter: Reporter | undefined;
-    const emit = (e: PipeEvent) => reporter?.onEvent(e);
-    const signals = ["SIGTERM", "SIGHUP"] as const;
-    for (const s of signals) process.on(s, onSignal);
-    try {
-      reporter = await openReporter(ctx, jobs, () => onSignal());
+    return withReporter(ctx, jobs, () => undefined, async (emit, signal) => {
       const { result } = await buildOnce({
         cwd: ctx.cwd,
         file: flagValue(ctx.args, "file"),
@@ -48,14 +37,11 @@ export const command: Command = {
         shuffle: hasFlag(ctx.args, "shuffle"),
         env: ctx.env,
         emit,
-        signal: interrupt.signal,
+        signal,
         command: `pipe ${process.argv.slice(2).join(" ")}`,
       });
       if (!result) return EXIT.interrupted;
       return result.interrupted ? EXIT.interrupted : result.ok ? EXIT.ok : EXIT.failed;
-    } finally {
-      for (const s of signals) process.off(s, onSignal);
-      await reporter?.close();
-    }
+    });
   },
 };

@@ -1,10 +1,7 @@
 /** `pipe watch [targets...]`: build, then keep the targets up to date as their sources change. */
-import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
-import type { PipeEvent, Reporter } from "../../events.ts";
 import { initHasher } from "../../hash/xxh.ts";
 import { findPipelinefile } from "../../load/load.ts";
-import { killAllGroups } from "../../run/shell.ts";
 import { UserError } from "../../util/errors.ts";
 import { ChokidarWatcher } from "../../watch/chokidar-watcher.ts";
 import { ContentLedger } from "../../watch/content-ledger.ts";
@@ -14,7 +11,7 @@ import { WatchLoop } from "../../watch/watcher.ts";
 import { flagValue, flagValues, hasFlag } from "../args.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { parseParamFlags } from "../project.ts";
-import { interruptHandler, jobsFrom, JOBS_FLAG, openReporter, OUTPUT_FLAGS } from "../reporting.ts";
+import { jobsFrom, JOBS_FLAG, OUTPUT_FLAGS, withReporter } from "../reporting.ts";
 import { buildOnce } from "../session.ts";
 
 const DEFAULT_DEBOUNCE_MS = 150;
@@ -61,14 +58,7 @@ export const command: Command = {
     const paramText = parseParamFlags(flagValues(ctx.args, "param"));
 
     let loop: WatchLoop | undefined;
-    const interrupt = interruptHandler(() => void loop?.stop());
-    const onSignal = interrupt.onSignal;
-    let reporter: Reporter | undefined;
-    const emit = (e: PipeEvent) => reporter?.onEvent(e);
-    const signals = ["SIGTERM", "SIGHUP"] as const;
-    for (const s of signals) process.on(s, onSignal);
-    try {
-      reporter = await openReporter(ctx, jobs, () => onSignal());
+    return withReporter(ctx, jobs, () => void loop?.stop(), async (emit, signal) => {
       await initHasher();
       const driver = new WatchBuild({
         root,
@@ -87,7 +77,7 @@ export const command: Command = {
             dryRun: false,
             env: ctx.env,
             emit,
-            signal: interrupt.signal,
+            signal,
             command: `pipe ${process.argv.slice(2).join(" ")}`,
           }),
       });
@@ -100,14 +90,11 @@ export const command: Command = {
         emit,
         debounceMs,
       });
-      if (interrupt.signal.aborted) return EXIT.interrupted;
+      if (signal.aborted) return EXIT.interrupted;
       loop.start();
       await loop.done;
       // The loop only ends on a signal, or when its first build crashed (reported as an error).
-      return interrupt.signal.aborted ? EXIT.interrupted : EXIT.failed;
-    } finally {
-      for (const s of signals) process.off(s, onSignal);
-      await reporter?.close();
-    }
+      return signal.aborted ? EXIT.interrupted : EXIT.failed;
+    });
   },
 };
