@@ -1,0 +1,73 @@
+// Scheduling and the promises around a running recipe: inputs that change while it runs, the
+// project lock seen by a second pipe, per-target cpu resources, longest-path-first order.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { collect, finished, Project, waitForLine } from "../helpers/rig.ts";
+
+const HEAD = `import { target, sh } from "pipefile";\n`;
+
+test("an input that changes while its recipe runs: a warning, the result recorded against the old content, the next build reruns it", async () => {
+  const p = new Project({
+    "data/in.txt": "v1\n",
+    // The recipe copies its input, then (misbehaving, or like a concurrent download) appends to it.
+    "Pipelinefile.ts": HEAD + `export const t = target({ inputs: ["data/in.txt"], outputs: ["build/out.txt"], run: (c) => sh\`sh -c \${"cp \\"$0\\" \\"$1\\"; echo more >> \\"$0\\""} \${c.inputs[0]} \${c.outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const warn = r.events.find((e) => e.type === "warning");
+  assert.ok(warn && warn.type === "warning");
+  assert.match(warn.message, /input data\/in.txt changed while "t" ran; its result is recorded against the old content, so the next build runs it again/);
+  assert.equal(p.read("build/out.txt"), "v1\n");
+  const again = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(again.events, "built"), ["t"], "the next build reruns it");
+});
+
+test("a second pipe waits for the first, naming the holder, then finds the work done", async () => {
+  const p = new Project({
+    // The recipe says it started, then waits until the test opens the gate (a poll inside the recipe).
+    "Pipelinefile.ts": HEAD + `export const slow = target({ outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo run >> runs.log; echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n`,
+  });
+  const first = p.spawn(["build", "--verbose"]);
+  const firstDone = collect(first);
+  await waitForLine(first, (l) => l.includes("READY"));
+  const second = p.spawn(["build", "--json"]);
+  const secondDone = collect(second);
+  const waiting = JSON.parse(await waitForLine(second, (l) => l.includes('"lock-waiting"')));
+  assert.match(waiting.holder, new RegExp(`^pid ${first.pid}: pipe build --verbose, since `));
+  writeFileSync(p.path("gate"), "");
+  const [a, b] = await Promise.all([firstDone, secondDone]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(finished(b.events, "up-to-date"), ["slow"], "the waiter re-planned after the lock");
+  assert.equal(p.read("runs.log"), "run\n", "the recipe ran once");
+});
+
+test("a target with resources { cpu: 2 } takes two of the -j slots: two such targets never overlap", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      ["a", "b"].map((n) => `export const ${n} = target({ outputs: ["build/${n}"], resources: { cpu: 2 }, run: (c) => sh\`sh -c \${"echo start >> spans.log; sleep 0.2; echo end >> spans.log; touch \\"$0\\""} \${c.outputs[0]}\` });\n`).join("") +
+      `export default [a, b];\n`,
+  });
+  const r = await p.run(["build", "-j", "2"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(p.read("spans.log"), "start\nend\nstart\nend\n");
+});
+
+test("ready targets start longest remaining path first", async () => {
+  //  c1 -> c2 -> c3   (a chain of three)      a   (alone; first by name, so order by name would start it)
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const a = target({ outputs: ["build/a"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const c1 = target({ outputs: ["build/c1"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const c2 = target({ inputs: [c1], outputs: ["build/c2"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const c3 = target({ inputs: [c2], outputs: ["build/c3"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [a, c3];\n`,
+  });
+  const r = await p.run(["build", "--json", "-j", "1"]);
+  assert.equal(r.code, 0, r.stderr);
+  const order = r.events.filter((e) => e.type === "target-started").map((e) => (e.type === "target-started" ? e.target : ""));
+  assert.equal(order[0], "c1", `the head of the longest chain starts first (order: ${order.join(", ")})`);
+});
