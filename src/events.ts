@@ -31,6 +31,8 @@ export type PipeEvent =
       jobs: number;
       dryRun: boolean;
       time: number;
+      /** True when answered from the no-op snapshot, without loading the Pipelinefile. */
+      fromSnapshot?: boolean;
     }
   | { type: "lock-waiting"; holder: string; lockPath: string }
   | { type: "lock-acquired"; recovered?: string }

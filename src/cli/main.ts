@@ -30,11 +30,7 @@ export interface Command {
   run: (ctx: CommandContext) => Promise<number>;
 }
 
-export const COMMON: Flag[] = [
-  { name: "file", short: "f", value: true, meta: "path", help: "use this Pipelinefile instead of looking for Pipelinefile.ts upwards" },
-  { name: "help", short: "h", help: "show help" },
-];
-export const PARAM: Flag = { name: "param", short: "p", value: true, repeat: true, meta: "name=value", help: "set a param (repeatable); the value is checked against its type" };
+export { COMMON, PARAM } from "./flags.ts";
 
 const load = async (m: Promise<{ command: Command }>) => (await m).command;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -87,6 +83,13 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   try {
+    if (first === "build") {
+      // Nothing changed since the last build of the same request? Answer from the no-op
+      // snapshot without loading the Pipelinefile (start-up matters in git hooks).
+      const fast = await import("./fast-noop.ts");
+      const code = await fast.tryNoop({ argv: argv.slice(1), cwd: process.cwd(), env: process.env, stdout, stderr });
+      if (code !== undefined) return code;
+    }
     const entry = COMMANDS[first];
     if (!entry) throw new UserError({ message: `unknown command ${JSON.stringify(first)}${suggestion(first, Object.keys(COMMANDS))}`, hint: "pipe --help lists the commands" });
     const cmd = await entry.load();

@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { dirname, join } from "node:path";
 import { buildGraph } from "../graph/build.ts";
 import type { Graph } from "../graph/graph.ts";
-import { localToday } from "../graph/param-values.ts";
+import { todayFor } from "../graph/today.ts";
+import { startTrace, type LoadTrace } from "../load/trace.ts";
 import { FileHasher, type HashProgress } from "../hash/file-hasher.ts";
 import { initHasher } from "../hash/xxh.ts";
 import { CodeHasher } from "../load/code-hash.ts";
@@ -63,6 +64,10 @@ export interface Definition {
   graph: Graph;
   selected: string[];
   stats: Map<string, import("node:fs").Stats>;
+  /** What the Pipelinefile's code read while loading, and the folders globs listed (for the no-op snapshot). */
+  trace: LoadTrace;
+  globLists: Map<string, string>;
+  today: string;
 }
 
 export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env">): Promise<Definition> {
@@ -70,10 +75,15 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   const root = dirname(file);
   process.chdir(root);
   await initHasher();
-  const spec = await loadPipelinefile(file, { write: !o.readOnly });
-  const today = o.env.PIPE_TODAY && /^\d{4}-\d{2}-\d{2}$/.test(o.env.PIPE_TODAY) ? o.env.PIPE_TODAY : localToday();
-  const { graph, selected, stats } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today });
-  return { root, file, spec, graph, selected, stats };
+  const today = todayFor(o.env);
+  const { trace, stop } = startTrace(root);
+  try {
+    const spec = await loadPipelinefile(file, { write: !o.readOnly });
+    const { graph, selected, stats, globLists } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today });
+    return { root, file, spec, graph, selected, stats, trace, globLists, today };
+  } finally {
+    stop();
+  }
 }
 
 export async function openProject(o: ProjectOptions, def?: Definition): Promise<Project> {

@@ -4,11 +4,9 @@ import { availableParallelism } from "node:os";
 import { killAllGroups } from "../run/shell.ts";
 import { UserError } from "../util/errors.ts";
 import { flagValue, hasFlag } from "./args.ts";
-import type { Flag } from "./args.ts";
 import type { CommandContext } from "./main.ts";
 
-/** The flag shared by build and watch. */
-export const JOBS_FLAG: Flag = { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" };
+export { JOBS_FLAG, OUTPUT_FLAGS } from "./flags.ts";
 
 /** `-j N` (default: the CPU count), checked. */
 export function jobsFrom(ctx: CommandContext): number {
@@ -60,12 +58,6 @@ export async function withReporter(
   }
 }
 
-export const OUTPUT_FLAGS: Flag[] = [
-  { name: "json", help: "print NDJSON events on stdout (one per line) instead of the live view" },
-  { name: "quiet", short: "q", help: "print only failures and the summary" },
-  { name: "verbose", short: "v", help: "print recipe output live, each line prefixed with its target" },
-  { name: "no-color", help: "no colours (also: NO_COLOR=1)" },
-];
 
 export function colorWanted(ctx: CommandContext): boolean {
   if (hasFlag(ctx.args, "no-color") || (ctx.env.NO_COLOR !== undefined && ctx.env.NO_COLOR !== "")) return false;

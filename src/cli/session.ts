@@ -9,6 +9,8 @@ import { assertRecordsVersion } from "../state/records.ts";
 import { join } from "node:path";
 import { loadDefinition, openProject, cleanStaleStaging, prepareStateDir, type Definition, type Project } from "./project.ts";
 import { saveLastRun } from "./last-run.ts";
+import { requestKey } from "../fast/snapshot.ts";
+import { writeSnapshot } from "../fast/write-snapshot.ts";
 
 export interface SessionOptions {
   cwd: string;
@@ -24,6 +26,8 @@ export interface SessionOptions {
   signal: AbortSignal;
   /** How the lock holder is described to a waiting pipe. */
   command: string;
+  /** Write the no-op snapshot after a successful build (`pipe build`; not watch). */
+  snapshot?: boolean;
 }
 
 export interface SessionResult {
@@ -66,7 +70,18 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
     onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
   }, def);
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
-  project.records.onWarning = (message) => o.emit({ type: "warning", message });
+  // A snapshot vouches for a build that would print nothing but "up to date": not after
+  // warnings about the state, which a full plan would repeat.
+  let stateWarnings = project.warnings.length;
+  project.records.onWarning = (message) => {
+    stateWarnings++;
+    o.emit({ type: "warning", message });
+  };
+  let started: Extract<PipeEvent, { type: "build-started" }> | undefined;
+  const emit = (e: PipeEvent) => {
+    if (e.type === "build-started") started = e;
+    o.emit(e);
+  };
   {
     if (!o.dryRun) cleanStaleStaging(project.stateDir, project.graph);
     if (o.signal.aborted) return { result: undefined, project };
@@ -80,7 +95,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
       jobs: o.jobs,
       keepGoing: o.keepGoing,
       dryRun: o.dryRun,
-      emit: o.emit,
+      emit,
       env: o.env,
       signal: o.signal,
       graceMs: Number(o.env.PIPE_KILL_GRACE_MS ?? 10_000),
@@ -91,6 +106,24 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
       project.records.close();
       project.saveState();
       saveLastRun(project.stateDir, result.statuses);
+      if (o.snapshot && result.ok && !result.interrupted && stateWarnings === 0 && started) {
+        writeSnapshot({
+          root: project.root,
+          stateDir: project.stateDir,
+          key: requestKey(project.file, o.requested, o.paramText),
+          today: def.today,
+          env: o.env,
+          graph: project.graph,
+          hasher: project.hasher,
+          compiled: project.spec.compiled,
+          packageFiles: project.evaluator.code.packageFiles,
+          trace: def.trace,
+          globLists: def.globLists,
+          targets: started.targets,
+          plan: started.plan,
+          settled: result.settled,
+        });
+      }
     }
     return { result, project };
   }

@@ -3,7 +3,8 @@
  * files produced by other targets become edges), checks outputs, params, cycles and missing
  * sources, and reports every problem at once.
  */
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { listingHash, user } from "../load/trace.ts";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import fg from "fast-glob";
 import picomatch from "picomatch";
@@ -31,6 +32,8 @@ export interface BuiltGraph {
   stats: Map<string, import("node:fs").Stats>;
   /** The requested targets resolved to ids (defaults when none were given). */
   selected: string[];
+  /** Folders the glob expansion listed (absolute) -> listing hash when listed (for the no-op snapshot). */
+  globLists: Map<string, string>;
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;
@@ -70,6 +73,16 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     return t.location;
   };
   const stats = new Map<string, import("node:fs").Stats>();
+  // fast-glob reads folders through this adapter, so we know which listings decided a match.
+  const globLists = new Map<string, string>();
+  const globFs = {
+    readdirSync: ((path: string, opts: { withFileTypes: true }) => {
+      const entries = readdirSync(path, opts);
+      const abs = resolve(root, path);
+      if (!globLists.has(abs)) globLists.set(abs, listingHash(entries.map((e) => e.name)));
+      return entries;
+    }) as unknown as typeof readdirSync,
+  };
   const valueOf = (cli: string, p: Param): ParamValue | undefined => {
     if (paramValues.has(cli)) return paramValues.get(cli);
     const v = defaultValue(p, options.today);
@@ -173,7 +186,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     t.params.sort((a, b) => (a.local < b.local ? -1 : 1));
     // Outputs.
     let outs = o.outputs as unknown;
-    if (typeof outs === "function") outs = (outs as (k: unknown) => unknown)(key ?? {});
+    if (typeof outs === "function") outs = user(() => (outs as (k: unknown) => unknown)(key ?? {}));
     const fill = (s: string) => (key ? s.replace(/\{([A-Za-z_][\w]*)\}/g, (m, k: string) => (k in key ? formatValue(key[k]) : m)) : s);
     if (Array.isArray(outs)) outs.forEach((p) => addOutput(t, undefined, p, fill));
     else if (outs && typeof outs === "object") {
@@ -208,7 +221,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         },
       });
       try {
-        inputs = (inputs as (k: unknown) => unknown)(seen);
+        inputs = user(() => (inputs as (k: unknown) => unknown)(seen));
       } catch (e) {
         diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error).message}`, location: loc(t) });
         return;
@@ -321,7 +334,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         } else if (it.kind === "glob") {
           const isMatch = picomatch(it.spec, { dot: false });
           const generated = [...outputOwner.keys()].filter((p) => !own.has(p) && isMatch(p));
-          const found = fg.sync(it.spec, { cwd: root, dot: false, onlyFiles: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true });
+          const found = fg.sync(it.spec, { cwd: root, dot: false, onlyFiles: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true, fs: globFs });
           it.files = [...new Set([...found, ...generated])].filter((p) => !own.has(p)).sort();
           for (const f of it.files) {
             const owner = ownerOf(f);
@@ -372,7 +385,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     }
   }
   if (late.length) throw new UserError(late);
-  return { graph, selected: sel, stats };
+  return { graph, selected: sel, stats, globLists };
 }
 
 function locLine(t: GraphTarget, loc: (t: GraphTarget) => GraphTarget["location"]): string[] | undefined {

@@ -116,10 +116,4 @@ export function formatValue(v: unknown): string {
   return Array.isArray(v) ? v.join(",") : String(v);
 }
 
-/** Today's local date as YYYY-MM-DD. */
-export function localToday(now = new Date()): string {
-  const y = now.getFullYear();
-  const m = String(now.getMonth() + 1).padStart(2, "0");
-  const d = String(now.getDate()).padStart(2, "0");
-  return `${y}-${m}-${d}`;
-}
+export { localToday } from "./today.ts";

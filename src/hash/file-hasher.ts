@@ -12,6 +12,7 @@
 import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { createHasher, hashBytes, hashString } from "./xxh.ts";
+import { isRacy } from "./racy.ts";
 
 /**
  * Times are the float milliseconds Node gives (sub-microsecond precision today): bigint stats
@@ -28,10 +29,6 @@ export interface StatEntry {
   hashedAt: number;
 }
 
-/** How close (ms) to its hash time a file's mtime may be before the entry is distrusted. */
-const RACY_MS = 50;
-/** Filesystems with whole-second timestamps (vfat: 2 s) need a wider margin. */
-const RACY_COARSE_MS = 2100;
 const BIG = 8 << 20;
 const CHUNK = 1 << 20;
 
@@ -128,7 +125,7 @@ export class FileHasher {
       e.dev === st.dev &&
       e.mtimeMs === st.mtimeMs &&
       e.ctimeMs === st.ctimeMs &&
-      !isRacy(st, e.hashedAt)
+      !isRacy(st.mtimeMs, e.hashedAt)
     ) {
       return e.hash;
     }
@@ -193,7 +190,3 @@ export class FileHasher {
   }
 }
 
-function isRacy(st: Stats, hashedAt: number): boolean {
-  const coarse = st.mtimeMs % 1000 === 0;
-  return hashedAt - st.mtimeMs < (coarse ? RACY_COARSE_MS : RACY_MS);
-}

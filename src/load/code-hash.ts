@@ -51,6 +51,8 @@ export class CodeHasher {
   readonly #byText = new Map<string, CodeHash>();
   readonly #versions = new Map<string, string>();
   readonly #dynamic: boolean;
+  /** package.json files whose versions entered a code hash (the no-op snapshot watches them). */
+  readonly packageFiles = new Set<string>();
 
   readonly #exportedBy: Map<Function, string>;
 
@@ -175,7 +177,9 @@ export class CodeHasher {
     let version = "?";
     for (let dir = dirname(from); ; dir = dirname(dir)) {
       try {
-        version = JSON.parse(readFileSync(join(dir, "node_modules", name, "package.json"), "utf8")).version ?? "?";
+        const pj = join(dir, "node_modules", name, "package.json");
+        version = JSON.parse(readFileSync(pj, "utf8")).version ?? "?";
+        this.packageFiles.add(pj);
         break;
       } catch {
         if (dirname(dir) === dir) break;

@@ -50,6 +50,8 @@ export interface Compiled {
   modules: Record<string, ModuleInfo>;
   /** Whether this load compiled (true) or reused the cache (false). */
   compiledNow: boolean;
+  /** Every local source compiled: absolute path and hash of its text (the cache key's inputs). */
+  sources: [string, string][];
 }
 
 interface IndexFile {
@@ -101,7 +103,7 @@ export async function compilePipelinefile(root: string, pfPath: string, options:
       const manifest = fresh ? readText(join(dir, "manifest.json")) : undefined;
       if (fresh && manifest && parsed.key === keyOf(salt, parsed.files)) {
         const modules = JSON.parse(manifest) as Record<string, ModuleInfo>;
-        return { entryUrl: pathToFileURL(join(dir, modules[pfPath].compiled)).href, dir, modules, compiledNow: false };
+        return { entryUrl: pathToFileURL(join(dir, modules[pfPath].compiled)).href, dir, modules, compiledNow: false, sources: parsed.files };
       }
     } catch {
       // A corrupt index is only a cache miss.
@@ -243,7 +245,7 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
     writeFileSync(tmpIdx, JSON.stringify(idx));
     renameSync(tmpIdx, indexPath);
   }
-  return { entryUrl: pathToFileURL(join(dir, modules[pfPath].compiled)).href, dir, modules, compiledNow: true };
+  return { entryUrl: pathToFileURL(join(dir, modules[pfPath].compiled)).href, dir, modules, compiledNow: true, sources: files };
 }
 
 function packageName(spec: string): string {

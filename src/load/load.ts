@@ -10,32 +10,10 @@ import { declKind, type Family, type Instance, type Target } from "../api/target
 import { isParam, type Param } from "../api/params.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { compilePipelinefile, type Compiled } from "./compile.ts";
+import { userAsync } from "./trace.ts";
 import { parseFirstForeignFrame } from "../api/site.ts";
 
-export const PIPELINEFILE_NAMES = ["Pipelinefile.ts", "Pipelinefile.mts", "Pipelinefile.js", "Pipelinefile.mjs"];
-
-/** Looks for a Pipelinefile in `cwd` and its parents. */
-export function findPipelinefile(cwd: string, explicit?: string): string {
-  if (explicit) {
-    const p = resolve(cwd, explicit);
-    if (!existsSync(p)) throw new UserError({ message: `Pipelinefile ${JSON.stringify(explicit)} does not exist`, hint: `looked for ${p}` });
-    return p;
-  }
-  let dir = resolve(cwd);
-  for (;;) {
-    for (const name of PIPELINEFILE_NAMES) {
-      const p = join(dir, name);
-      if (existsSync(p)) return p;
-    }
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw new UserError({
-    message: `no Pipelinefile.ts found in ${resolve(cwd)} or any parent folder`,
-    hint: "create a Pipelinefile.ts at your project root (see the README's quick start), or pass --file <path>",
-  });
-}
+export { findPipelinefile, PIPELINEFILE_NAMES } from "./find.ts";
 
 export type Decl = Target | Family;
 
@@ -86,7 +64,7 @@ export async function evaluate(url: string, file: string, timeoutMs: number): Pr
     timer.unref();
   });
   try {
-    return (await Promise.race([import(url), timeout])) as Record<string, unknown>;
+    return (await userAsync(() => Promise.race([import(url), timeout]))) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof UserError) throw e;
     const err = e as Error;

@@ -48,6 +48,11 @@ export interface BuildResult {
   interrupted: boolean;
   counts: Record<TargetStatus, number>;
   statuses: Map<string, TargetStatus>;
+  /**
+   * For each target that ended up to date, restored or built: the input hashes its fingerprint
+   * was computed from and the outputs of its record (the no-op snapshot is made of these).
+   */
+  settled: Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>;
 }
 
 const median = (xs: number[]) => {
@@ -81,7 +86,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
   if (o.dryRun) {
     for (const p of plan) finish({ type: "target-finished", target: p.target, status: p.action === "run" ? "skipped" : "up-to-date", durationMs: 0, reason: p.action === "up-to-date" ? "up to date" : `would ${p.action}: ${p.reason}` });
-    const result = { ok: true, interrupted: false, counts, statuses };
+    const result = { ok: true, interrupted: false, counts, statuses, settled: new Map() };
     o.emit({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } });
     return result;
   }
@@ -119,6 +124,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const waiting = new Map<string, number>();
   for (const id of ids) waiting.set(id, graph.targets.get(id)!.deps.filter((d) => want.has(d)).length);
   const outputsOf = new Map<string, OutputRecord[]>();
+  const settled = new Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>();
   const runQueue = new Heap<{ t: GraphTarget; e: Evaluation }>((a, b) => rank.get(b.t.id)! - rank.get(a.t.id)! || (o.shuffle ? Math.random() - 0.5 : a.t.id < b.t.id ? -1 : 1));
   const ready: string[] = ids.filter((id) => waiting.get(id) === 0);
   let active = 0;
@@ -177,6 +183,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       const d = e.decision;
       if (d.kind === "up-to-date") {
         outputsOf.set(id, d.record.outputs);
+        settled.set(id, { inputs: e.parts.inputs, outputs: d.record.outputs });
         finish({ type: "target-finished", target: id, status: "up-to-date", durationMs: 0, reason: "up to date" });
         release(id);
       } else if (d.kind === "restorable") {
@@ -189,6 +196,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
           continue;
         }
         outputsOf.set(id, d.record.outputs);
+        settled.set(id, { inputs: e.parts.inputs, outputs: d.record.outputs });
         finish({ type: "target-finished", target: id, status: "restored", durationMs: Date.now() - t0, reason: d.reasons.join("; ") });
         release(id);
       } else runQueue.push({ t, e });
@@ -209,6 +217,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         active--;
         if (r.ok) {
           outputsOf.set(next.t.id, r.outputs);
+          settled.set(next.t.id, { inputs: next.e.parts.inputs, outputs: r.outputs });
           finish({ type: "target-finished", target: next.t.id, status: "built", durationMs: r.durationMs, reason, logPath: r.logPath });
           release(next.t.id);
         } else fail(next.t.id, r.error, { durationMs: r.durationMs, logTail: r.logTail, logPath: r.logPath });
@@ -239,7 +248,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   for (const id of notRun) finish({ type: "target-finished", target: id, status: "skipped", durationMs: 0, reason: interrupted ? "interrupted" : "not started after an earlier failure (use -k to keep going)" });
   const ok = counts.failed === 0 && !interrupted && counts.skipped === 0;
   o.emit({ type: "build-finished", ok, interrupted, durationMs: Date.now() - started, counts, criticalPath: criticalPath(graph, ids, durations) });
-  return { ok, interrupted, counts, statuses };
+  return { ok, interrupted, counts, statuses, settled };
 }
 
 /** The chain of targets that ran in this build whose durations add up to the most. */

@@ -19,7 +19,7 @@ async function init(): Promise<void> {
   process.setSourceMapsEnabled(true);
   try {
     const ns = (await import(workerData.entryUrl as string)) as Record<string, unknown>;
-    const spec = nameDeclarations(workerData.root as string, workerData.pipelinefile as string, ns, { entryUrl: workerData.entryUrl, dir: "", modules: {}, compiledNow: false });
+    const spec = nameDeclarations(workerData.root as string, workerData.pipelinefile as string, ns, { entryUrl: workerData.entryUrl, dir: "", modules: {}, compiledNow: false, sources: [] });
     decls = spec.decls;
     send({ type: "ready" });
   } catch (e) {

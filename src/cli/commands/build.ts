@@ -1,9 +1,10 @@
 /** `pipe build [targets...]`: bring targets up to date. */
 import { flagValue, flagValues, hasFlag } from "../args.ts";
-import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
+import { EXIT, type Command } from "../main.ts";
+import { BUILD_FLAGS } from "../flags.ts";
 import { parseParamFlags } from "../project.ts";
 import { buildOnce } from "../session.ts";
-import { jobsFrom, JOBS_FLAG, OUTPUT_FLAGS, withReporter } from "../reporting.ts";
+import { jobsFrom, withReporter } from "../reporting.ts";
 
 export const command: Command = {
   name: "build",
@@ -13,15 +14,7 @@ export const command: Command = {
     "Targets are ids as `pipe status` shows them: `report`, `trend[attribute=recovered]`; a family",
     "name alone means every instance the Pipelinefile uses. Without targets, builds the default export.",
   ].join("\n"),
-  flags: [
-    PARAM,
-    JOBS_FLAG,
-    { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
-    { name: "dry-run", short: "n", help: "show what would run and why; write nothing" },
-    ...OUTPUT_FLAGS,
-    { name: "shuffle", help: "start ready targets in random order (results must not depend on order)" },
-    ...COMMON,
-  ],
+  flags: BUILD_FLAGS,
   run: async (ctx) => {
     const jobs = jobsFrom(ctx);
     const dryRun = hasFlag(ctx.args, "dry-run");
@@ -39,6 +32,7 @@ export const command: Command = {
         emit,
         signal,
         command: `pipe ${process.argv.slice(2).join(" ")}`,
+        snapshot: !dryRun,
       });
       if (!result) return EXIT.interrupted;
       return result.interrupted ? EXIT.interrupted : result.ok ? EXIT.ok : EXIT.failed;

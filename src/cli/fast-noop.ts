@@ -1,0 +1,179 @@
+/**
+ * `pipe build` when nothing changed, answered from the no-op snapshot (src/fast/snapshot.ts)
+ * without loading the Pipelinefile, the records or the graph: one stat per file it depends on.
+ * Returns undefined whenever it cannot vouch for "up to date" (no snapshot, a changed file, an
+ * option it does not handle, anything unexpected), and the normal build runs instead; so this
+ * module may be wrong only by being too cautious.
+ *
+ * It takes no lock: it writes nothing a concurrent build relies on (only its own snapshot, by
+ * rename), and files are published by rename, so each one it stats is either before or after.
+ */
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { PipeEvent, TargetStatus } from "../events.ts";
+import { isRacy } from "../hash/racy.ts";
+import { findPipelinefile } from "../load/find.ts";
+import { todayFor } from "../graph/today.ts";
+import { envMac, requestKey, runtimeId, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { flagValue, flagValues, hasFlag, parseArgs } from "./args.ts";
+import { BUILD_FLAGS } from "./flags.ts";
+import { colorWanted } from "./reporting.ts";
+
+export interface FastContext {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+/** Exit code 0 when the snapshot proved every requested target up to date; else undefined. */
+export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
+  const started = Date.now();
+  if (ctx.env.PIPE_NO_SNAPSHOT) return undefined;
+  let snap: Snapshot;
+  let path: string;
+  let root: string;
+  let jobs: number | undefined;
+  const args = (() => {
+    try {
+      return parseArgs(ctx.argv, BUILD_FLAGS, "build");
+    } catch {
+      return undefined; // the normal path reports it
+    }
+  })();
+  if (!args || hasFlag(args, "help") || hasFlag(args, "dry-run")) return undefined;
+  try {
+    const file = findPipelinefile(ctx.cwd, flagValue(args, "file"));
+    root = dirname(file);
+    const paramText = new Map<string, string>();
+    for (const v of flagValues(args, "param")) {
+      const eq = v.indexOf("=");
+      if (eq < 1) return undefined;
+      paramText.set(v.slice(0, eq), v.slice(eq + 1));
+    }
+    const jobsText = flagValue(args, "jobs");
+    if (jobsText !== undefined) {
+      jobs = Number(jobsText);
+      if (!Number.isInteger(jobs) || jobs < 1) return undefined;
+    }
+    const key = requestKey(file, args.positional, paramText);
+    path = snapshotPath(root, key);
+    snap = JSON.parse(readFileSync(path, "utf8")) as Snapshot;
+    if (snap.format !== SNAPSHOT_FORMAT || snap.version !== SNAPSHOT_VERSION || snap.key !== key) return undefined;
+  } catch {
+    return undefined;
+  }
+  const changed = check(snap, root, ctx.env);
+  if (changed === false) return undefined;
+  if (changed.length) {
+    if (!(await recheck(snap, root, changed))) return undefined;
+    try {
+      const tmp = `${path}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(snap), { mode: 0o600 });
+      renameSync(tmp, path);
+    } catch {
+      // only a cache: the next run re-checks the same files
+    }
+  }
+  await report(ctx, args, snap, jobs, started);
+  return 0;
+}
+
+/**
+ * Cheap checks: false on a definite difference, else the indexes of files (>= 0) and folders
+ * (< 0, as -1 - index) whose stat differs or is racy and whose content must be looked at.
+ */
+function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): number[] | false {
+  if (snap.runtime !== runtimeId() || snap.today !== todayFor(env)) return false;
+  const stateDir = join(root, ".pipe");
+  try {
+    // A run that died left staged files behind: the normal path cleans them up.
+    if (readdirSync(join(stateDir, "active")).length) return false;
+  } catch {
+    // no folder: nothing active
+  }
+  for (const [p, ino, size, mtimeMs, ctimeMs] of snap.exact) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st || st.ino !== ino || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return false;
+  }
+  let key: string;
+  try {
+    key = readFileSync(join(stateDir, "env-key"), "utf8").trim();
+  } catch {
+    return false;
+  }
+  if (envMac(snap.envNames, env, key) !== snap.envMac) return false;
+  for (const [p, seen] of snap.stats) if (statSeenLight(p) !== seen) return false;
+  const again: number[] = [];
+  const prefix = root + "/";
+  for (let i = 0; i < snap.files.length; i++) {
+    const f = snap.files[i];
+    const st = statSync(f[0].charCodeAt(0) === 47 ? f[0] : prefix + f[0], { throwIfNoEntry: false });
+    if (!st || !st.isFile() || st.size !== f[3]) return false;
+    if (st.ino !== f[2] || st.dev !== f[1] || st.mtimeMs !== f[4] || st.ctimeMs !== f[5] || isRacy(st.mtimeMs, f[7])) again.push(i);
+  }
+  for (let i = 0; i < snap.dirs.length; i++) {
+    const d = snap.dirs[i];
+    const st = statSync(d[0].charCodeAt(0) === 47 ? d[0] : prefix + d[0], { throwIfNoEntry: false });
+    if (!st || !st.isDirectory()) return false;
+    if (st.ino !== d[1] || st.mtimeMs !== d[2] || isRacy(st.mtimeMs, d[4])) again.push(-1 - i);
+  }
+  return again;
+}
+
+/** Same as load/trace.ts `statSeen`, without loading the hasher. */
+function statSeenLight(abs: string): string {
+  const st = statSync(abs, { throwIfNoEntry: false });
+  if (!st) return "-";
+  const kind = st.isFile() ? "f" : st.isDirectory() ? "d" : "o";
+  return kind === "d" ? "d" : `${kind}:${st.size}:${st.mtimeMs}`;
+}
+
+/** Reads what the stats could not vouch for; true (and the facts refreshed) when all is the same. */
+async function recheck(snap: Snapshot, root: string, which: number[]): Promise<boolean> {
+  const { initHasher, hashBytes } = await import("../hash/xxh.ts");
+  const { listingHash } = await import("../load/trace.ts");
+  await initHasher();
+  const abs = (p: string) => (p.charCodeAt(0) === 47 ? p : join(root, p));
+  for (const i of which) {
+    try {
+      if (i >= 0) {
+        const f = snap.files[i];
+        const at = Date.now();
+        const st = statSync(abs(f[0]));
+        if (hashBytes(readFileSync(abs(f[0]))) !== f[6]) return false;
+        const after = statSync(abs(f[0]));
+        if (after.mtimeMs !== st.mtimeMs || after.size !== st.size || after.ctimeMs !== st.ctimeMs) return false;
+        snap.files[i] = [f[0], st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, f[6], at];
+      } else {
+        const d = snap.dirs[-1 - i];
+        const at = Date.now();
+        const st = statSync(abs(d[0]));
+        if (listingHash(readdirSync(abs(d[0]))) !== d[3]) return false;
+        snap.dirs[-1 - i] = [d[0], st.ino, st.mtimeMs, d[3], at];
+      }
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The events of a build in which every target was up to date, through the usual reporter. */
+async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap: Snapshot, jobs: number | undefined, started: number): Promise<void> {
+  const ui = await import("../ui/index.ts");
+  const json = hasFlag(args, "json");
+  // The live view has nothing to animate here: the plain lines (coloured on a terminal) are its
+  // final frame, without loading Ink and React.
+  const mode = ui.pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json }) === "json" ? "json" : "plain";
+  const color = colorWanted({ args, env: ctx.env, stdout: ctx.stdout, stderr: ctx.stderr, cwd: ctx.cwd });
+  const j = jobs ?? (await import("node:os")).availableParallelism();
+  const reporter = await ui.createReporter({ mode, stdout: ctx.stdout, stderr: ctx.stderr, color, quiet: hasFlag(args, "quiet"), verbose: hasFlag(args, "verbose"), columns: ctx.stdout.columns, jobs: j });
+  const emit = (e: PipeEvent) => reporter.onEvent(e);
+  emit({ type: "build-started", targets: snap.targets, plan: snap.plan.map(([target, ...deps]) => ({ target, action: "up-to-date", deps })), jobs: j, dryRun: false, time: started, fromSnapshot: true });
+  for (const [target] of snap.plan) emit({ type: "target-finished", target, status: "up-to-date", durationMs: 0, reason: "up to date" });
+  const counts: Record<TargetStatus, number> = { "up-to-date": snap.plan.length, built: 0, restored: 0, failed: 0, skipped: 0 };
+  emit({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } });
+  await reporter.close();
+}

@@ -1,0 +1,31 @@
+/**
+ * Flag definitions shared by commands, in a module of their own: the no-op fast path
+ * (cli/fast-noop.ts) parses `pipe build` arguments without loading the build command.
+ */
+import type { Flag } from "./args.ts";
+
+export const COMMON: Flag[] = [
+  { name: "file", short: "f", value: true, meta: "path", help: "use this Pipelinefile instead of looking for Pipelinefile.ts upwards" },
+  { name: "help", short: "h", help: "show help" },
+];
+export const PARAM: Flag = { name: "param", short: "p", value: true, repeat: true, meta: "name=value", help: "set a param (repeatable); the value is checked against its type" };
+
+/** The flag shared by build and watch. */
+export const JOBS_FLAG: Flag = { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" };
+
+export const OUTPUT_FLAGS: Flag[] = [
+  { name: "json", help: "print NDJSON events on stdout (one per line) instead of the live view" },
+  { name: "quiet", short: "q", help: "print only failures and the summary" },
+  { name: "verbose", short: "v", help: "print recipe output live, each line prefixed with its target" },
+  { name: "no-color", help: "no colours (also: NO_COLOR=1)" },
+];
+
+export const BUILD_FLAGS: Flag[] = [
+  PARAM,
+  JOBS_FLAG,
+  { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
+  { name: "dry-run", short: "n", help: "show what would run and why; write nothing" },
+  ...OUTPUT_FLAGS,
+  { name: "shuffle", help: "start ready targets in random order (results must not depend on order)" },
+  ...COMMON,
+];

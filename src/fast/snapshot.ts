@@ -1,0 +1,88 @@
+/**
+ * The no-op snapshot (`.pipe/noop/<request>.json`): after a build in which every requested
+ * target ended up to date, what that conclusion rested on, as (stat -> content) facts a later
+ * `pipe build` of the same request can check with one stat per file, without loading the
+ * Pipelinefile (ninja's trick, made safe for a program that declares the build):
+ *
+ *   - every input and output file of every target in the build, with the stat it had when its
+ *     hash (the one the fingerprint or the record used) was read;
+ *   - the Pipelinefile's local modules and the package.json files whose versions entered a code
+ *     hash; what the Pipelinefile's code read, listed or stat-ed while loading (see
+ *     load/trace.ts); the folders globs listed;
+ *   - env vars read while loading and declared by the targets (as an HMAC), today's date (for
+ *     `"today"` params), the records journal and env key (any other build invalidates it),
+ *     pipe's own version and build.
+ *
+ * A stat that differs (or is too close to when its content was read: the racy rule) is not a
+ * miss yet: the file is hashed (the folder listed) again, and only different content sends the
+ * build down the normal path. So `touch` costs a hash of the touched files, not a full plan.
+ * When anything cannot be checked this way (a Pipelinefile that reads the clock or runs a
+ * command), no snapshot is written.
+ *
+ * Light on purpose: `pipe build` imports this before anything else.
+ */
+import { createHash, createHmac } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export const SNAPSHOT_FORMAT = "pipe-noop";
+export const SNAPSHOT_VERSION = 1;
+/** Snapshots kept per project (one per distinct request: targets, params, Pipelinefile). */
+export const SNAPSHOTS_KEPT = 16;
+
+/** [path, dev, ino, size, mtimeMs, ctimeMs, content hash, when the content was read (ms)]. */
+export type FileFact = [string, number, number, number, number, number, string, number];
+/** [path, ino, mtimeMs, listing hash, when listed (ms)]. */
+export type DirFact = [string, number, number, string, number];
+/** [path, ino, size, mtimeMs, ctimeMs]: must match exactly (append-only state files). */
+export type ExactFact = [string, number, number, number, number];
+
+export interface Snapshot {
+  format: typeof SNAPSHOT_FORMAT;
+  version: number;
+  /** The request, as `requestKey` made it. */
+  key: string;
+  /** pipe's version, node's version, and the stat of pipe's compiled CLI. */
+  runtime: string;
+  today: string;
+  envNames: string[];
+  envMac: string;
+  exact: ExactFact[];
+  /** Paths without a leading "/" are relative to the project root. */
+  files: FileFact[];
+  dirs: DirFact[];
+  /** [absolute path, what a stat saw] (load/trace.ts `StatSeen`). */
+  stats: [string, string][];
+  /** The build-started event's targets and plan (id, then its deps). */
+  targets: string[];
+  plan: string[][];
+}
+
+/** What identifies a request: the Pipelinefile and what the command line asked for. */
+export function requestKey(pipelinefile: string, requested: string[], paramText: Map<string, string>): string {
+  return JSON.stringify([pipelinefile, requested, [...paramText].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))]);
+}
+
+export function snapshotPath(root: string, key: string): string {
+  return join(root, ".pipe", "noop", `${createHash("sha256").update(key).digest("hex").slice(0, 24)}.json`);
+}
+
+/** pipe's own identity: a rebuilt pipe (same version, new code) must not trust old snapshots. */
+export function runtimeId(): string {
+  const main = new URL("../cli/main.js", import.meta.url);
+  const st = statSync(main, { throwIfNoEntry: false });
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: string };
+  return `${pkg.version}:${process.version}:${st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "-"}`;
+}
+
+/** HMAC of the named env vars' values with the project's env key (secrets never stored in clear). */
+export function envMac(names: string[], env: NodeJS.ProcessEnv, key: string): string {
+  const h = createHmac("sha256", key);
+  for (const n of names) h.update(`${n}\u0000${env[n] === undefined ? "\u0001unset" : env[n]}\u0000`);
+  return h.digest("hex").slice(0, 32);
+}
+
+export function exactFact(path: string): ExactFact | undefined {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st ? [path, st.ino, st.size, st.mtimeMs, st.ctimeMs] : undefined;
+}

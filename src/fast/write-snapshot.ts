@@ -1,0 +1,196 @@
+/**
+ * Writes the no-op snapshot after a build (see snapshot.ts for what it holds and why). Every
+ * fact is checked as it is taken: a file whose bytes are no longer the ones the build's
+ * fingerprints used, or a folder whose listing is not the one a glob saw, means no snapshot
+ * (the next build plans normally, which is always correct).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { PlannedTarget } from "../events.ts";
+import type { Graph } from "../graph/graph.ts";
+import type { FileHasher } from "../hash/file-hasher.ts";
+import { hashBytes, hashString } from "../hash/xxh.ts";
+import type { Compiled } from "../load/compile.ts";
+import { listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
+import type { OutputRecord } from "../state/records.ts";
+import { envMac, exactFact, runtimeId, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type Snapshot } from "./snapshot.ts";
+
+export interface SnapshotSource {
+  root: string;
+  stateDir: string;
+  key: string;
+  today: string;
+  env: NodeJS.ProcessEnv;
+  graph: Graph;
+  hasher: FileHasher;
+  compiled: Compiled;
+  packageFiles: Iterable<string>;
+  trace: LoadTrace;
+  globLists: Map<string, string>;
+  /** The build-started event's targets and plan. */
+  targets: string[];
+  plan: PlannedTarget[];
+  settled: Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>;
+}
+
+class NoSnapshot extends Error {}
+
+/**
+ * Writes the snapshot for `src.key`, or removes a stale one when this build cannot vouch for
+ * a no-op. Returns why not, for tests (undefined when written).
+ */
+export function writeSnapshot(src: SnapshotSource): string | undefined {
+  const path = snapshotPath(src.root, src.key);
+  rmSync(path, { force: true });
+  let snap: Snapshot;
+  try {
+    snap = collect(src);
+  } catch (e) {
+    if (e instanceof NoSnapshot) return e.message;
+    throw e;
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(snap), { mode: 0o600 });
+  renameSync(tmp, path);
+  prune(dirname(path));
+  return undefined;
+}
+
+function collect(src: SnapshotSource): Snapshot {
+  const no = (why: string): never => {
+    throw new NoSnapshot(why);
+  };
+  if (src.trace.opaque.length) no(`the Pipelinefile read ${src.trace.opaque.join(", ")} while loading`);
+  const files = new Map<string, FileFact>();
+  const dirs = new Map<string, DirFact>();
+  const stats = new Map<string, string>();
+
+  // A project file whose hash must be `hash`: the stat cache holds the (stat -> hash) fact.
+  const fileFact = (rel: string, hash: string) => {
+    if (files.has(rel)) {
+      if (files.get(rel)![6] !== hash) no(`${rel} has two hashes`);
+      return;
+    }
+    let e = src.hasher.cache.get(rel);
+    if (!e || e.hash !== hash) {
+      const h = src.hasher.hashPath(rel);
+      if (h.kind !== "file" || h.hash !== hash) no(`${rel} changed during the build`);
+      e = src.hasher.cache.get(rel);
+      if (!e) no(`${rel} changed while it was read`);
+    }
+    files.set(rel, [rel, e!.dev, e!.ino, e!.size, e!.mtimeMs, e!.ctimeMs, hash, e!.hashedAt]);
+  };
+  // A folder input or output: its tree, file by file, folder by folder.
+  const treeFacts = (rel: string, hash: string) => {
+    const h = src.hasher.hashPath(rel);
+    if (h.kind !== "dir" || h.hash !== hash) no(`${rel}/ changed during the build`);
+    const walk = (relDir: string) => {
+      const abs = join(src.root, relDir);
+      const at = Date.now();
+      const st = statSync(abs);
+      const entries = readdirSync(abs, { withFileTypes: true });
+      dirs.set(relDir, [relDir, st.ino, st.mtimeMs, listingHash(entries.map((d) => d.name)), at]);
+      for (const d of entries) {
+        const child = `${relDir}/${d.name}`;
+        if (d.isDirectory()) walk(child);
+        else if (d.isFile()) {
+          const e = src.hasher.cache.get(child);
+          if (!e) no(`${child} was not hashed`);
+          files.set(child, [child, e!.dev, e!.ino, e!.size, e!.mtimeMs, e!.ctimeMs, e!.hash, e!.hashedAt]);
+        }
+      }
+    };
+    walk(rel);
+  };
+  // A file outside the graph (a source, a package.json, a file the Pipelinefile read).
+  const looseFact = (abs: string, expect?: (bytes: Buffer) => boolean) => {
+    const at = Date.now();
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (!st || !st.isFile()) return no(`${abs} is gone`);
+    const bytes = readFileSync(abs);
+    if (expect && !expect(bytes)) no(`${abs} changed during the build`);
+    files.set(abs, [abs, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, hashBytes(bytes), at]);
+  };
+  const dirFact = (abs: string, listing: string | undefined) => {
+    const at = Date.now();
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (!st || !st.isDirectory()) return no(`${abs} is not a folder any more`);
+    const now = listingHash(readdirSync(abs));
+    if (listing !== undefined && now !== listing) no(`${abs} gained or lost entries during the build`);
+    dirs.set(abs, [abs, st.ino, st.mtimeMs, now, at]);
+  };
+
+  // The targets: the inputs their fingerprints used, the outputs their records hold.
+  const envNames = new Set(src.trace.env);
+  for (const p of src.plan) {
+    const s = src.settled.get(p.target);
+    if (!s) no(`${p.target} did not finish`);
+    for (const [path, hash] of s!.inputs) {
+      if (path.endsWith("/")) treeFacts(path.slice(0, -1), hash);
+      else fileFact(path, hash);
+    }
+    for (const o of s!.outputs) {
+      if (o.kind === "dir") treeFacts(o.path, o.hash);
+      else fileFact(o.path, o.hash);
+    }
+    for (const n of src.graph.targets.get(p.target)?.env ?? []) envNames.add(n);
+  }
+
+  // The Pipelinefile and what it depends on.
+  for (const [abs, textHash] of src.compiled.sources) {
+    looseFact(abs, (b) => hashString(b.toString("utf8")) === textHash);
+    // A new file next to a module could change what an import resolves to.
+    if (!dirs.has(dirname(abs))) dirFact(dirname(abs), undefined);
+  }
+  for (const abs of src.packageFiles) looseFact(abs);
+  for (const [abs, hash] of src.trace.reads) {
+    if (hash === "-") stats.set(abs, "-");
+    else looseFact(abs, (b) => hashBytes(b) === hash);
+  }
+  for (const [abs, listing] of [...src.trace.lists, ...src.globLists]) {
+    if (listing === "-") stats.set(abs, "-");
+    else dirFact(abs, listing);
+  }
+  for (const [abs, seen] of src.trace.stats) {
+    if (statSeen(abs) !== seen) no(`${abs} changed during the build`);
+    stats.set(abs, seen);
+  }
+
+  const keyPath = join(src.stateDir, "env-key");
+  const envKey = existsSync(keyPath) ? readFileSync(keyPath, "utf8").trim() : no("no env key");
+  const exact: ExactFact[] = [];
+  for (const p of [join(src.stateDir, "records.jsonl"), keyPath]) {
+    const f = exactFact(p);
+    if (f) exact.push(f);
+  }
+  const names = [...envNames].sort();
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    key: src.key,
+    runtime: runtimeId(),
+    today: src.today,
+    envNames: names,
+    envMac: envMac(names, src.env, envKey as string),
+    exact,
+    files: [...files.values()],
+    dirs: [...dirs.values()],
+    stats: [...stats],
+    targets: src.targets,
+    plan: src.plan.map((p) => [p.target, ...(p.deps ?? [])]),
+  };
+}
+
+/** Keeps the newest SNAPSHOTS_KEPT snapshots (one per request). */
+function prune(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+  } catch {
+    return;
+  }
+  if (names.length <= SNAPSHOTS_KEPT) return;
+  const aged = names.map((n) => ({ n, t: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => b.t - a.t);
+  for (const { n } of aged.slice(SNAPSHOTS_KEPT)) rmSync(join(dir, n), { force: true });
+}

@@ -1,0 +1,250 @@
+/**
+ * What the Pipelinefile's own code looked at while pipe loaded it: files read, folders listed,
+ * paths checked, env vars read. The no-op snapshot (src/fast/) may answer "up to date" without
+ * loading the Pipelinefile only if all of these are unchanged, so a Pipelinefile that declares
+ * targets from `readdirSync("data")` or `process.env.SET` still gets a correct answer.
+ *
+ * How: for the duration of a load, `node:fs` (and `fs.promises`) functions are replaced by
+ * wrappers (and `syncBuiltinESMExports()` makes `import { readFileSync } from "node:fs"` see
+ * them), `process.env` by a proxy, and `Date` by a subclass. The wrappers record only while
+ * user code runs (`user()` around module evaluation and around the inputs/outputs functions the
+ * graph builder calls), so pipe's own stats of 10,000 inputs are not recorded twice. What cannot
+ * be replayed cheaply (opening file descriptors, streams, child processes, the clock, fetch)
+ * marks the trace `opaque`: no snapshot is written and every build loads the Pipelinefile.
+ */
+import fs from "node:fs";
+import childProcess from "node:child_process";
+import { syncBuiltinESMExports } from "node:module";
+import { join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { hashBytes, hashString } from "../hash/xxh.ts";
+
+/** What a stat-like call saw: "-" for absent, else "<kind>:<size>:<mtimeMs>". */
+export type StatSeen = string;
+
+export interface LoadTrace {
+  /** Absolute path -> content hash (xxh128 of the bytes) when first read. */
+  reads: Map<string, string>;
+  /** Absolute folder -> listing hash (see `listingHash`) when first listed. */
+  lists: Map<string, string>;
+  /** Absolute path -> what stat/exists/access/realpath saw. */
+  stats: Map<string, StatSeen>;
+  /** Env var names read (or tested with `in`). */
+  env: Set<string>;
+  /** Why the load cannot be replayed, when it cannot. */
+  opaque: string[];
+}
+
+/** Names in a folder, sorted, pipe's own staging siblings left out (they come and go during a build). */
+export function listingHash(names: Iterable<string>): string {
+  const kept: string[] = [];
+  for (const n of names) if (!n.startsWith(".pipe-tmp-")) kept.push(n);
+  return hashString(kept.sort().join("\n"));
+}
+
+export function statSeen(abs: string): StatSeen {
+  const st = realFs.statSync(abs, { throwIfNoEntry: false });
+  if (!st) return "-";
+  const kind = st.isFile() ? "f" : st.isDirectory() ? "d" : "o";
+  // A folder's size and mtime change with every entry: what a stat of a folder tells user code
+  // is mostly that it exists; the listing, if read, is traced separately.
+  return kind === "d" ? "d" : `${kind}:${st.size}:${st.mtimeMs}`;
+}
+
+export function contentHash(abs: string): string | undefined {
+  try {
+    return hashBytes(realFs.readFileSync(abs));
+  } catch {
+    return undefined;
+  }
+}
+
+export function listingOf(abs: string): string | undefined {
+  try {
+    return listingHash(realFs.readdirSync(abs));
+  } catch {
+    return undefined;
+  }
+}
+
+// The originals, captured before any patching.
+const realFs = {
+  readFileSync: fs.readFileSync,
+  readdirSync: fs.readdirSync,
+  statSync: fs.statSync,
+};
+
+let current: LoadTrace | undefined;
+let depth = 0;
+let nested = false;
+/** Paths that are not the user's data: packages and compiled modules (node's module loader reads them through fs). */
+let ignored: (abs: string) => boolean = () => false;
+
+const toPath = (p: unknown): string | undefined => {
+  if (typeof p === "string") return resolve(p);
+  if (Buffer.isBuffer(p)) return resolve(p.toString());
+  if (p instanceof URL && p.protocol === "file:") return resolve(decodeURIComponent(p.pathname));
+  return undefined;
+};
+
+function noteRead(p: unknown): void {
+  const abs = toPath(p);
+  if (abs === undefined) return opaque("a file read by descriptor");
+  if (ignored(abs)) return;
+  if (!current!.reads.has(abs)) current!.reads.set(abs, contentHash(abs) ?? "-");
+}
+function noteList(p: unknown): void {
+  const abs = toPath(p);
+  if (abs === undefined) return opaque("a folder listed by descriptor");
+  if (ignored(abs)) return;
+  if (!current!.lists.has(abs)) current!.lists.set(abs, listingOf(abs) ?? "-");
+}
+function noteStat(p: unknown): void {
+  const abs = toPath(p);
+  if (abs === undefined) return opaque("a stat by descriptor");
+  if (ignored(abs)) return;
+  if (!current!.stats.has(abs)) current!.stats.set(abs, statSeen(abs));
+}
+function opaque(why: string): void {
+  if (!current!.opaque.includes(why)) current!.opaque.push(why);
+}
+
+type AnyFn = (...args: unknown[]) => unknown;
+type Patch = [target: Record<string, unknown>, name: string, note: (arg: unknown) => void];
+
+const recording = () => current !== undefined && depth > 0;
+
+function patches(): Patch[] {
+  const f = fs as unknown as Record<string, unknown>;
+  const p = fs.promises as unknown as Record<string, unknown>;
+  const cp = childProcess as unknown as Record<string, unknown>;
+  const list: Patch[] = [];
+  for (const n of ["readFileSync", "readFile"]) list.push([f, n, noteRead]);
+  list.push([p, "readFile", noteRead]);
+  for (const n of ["readdirSync", "readdir"]) list.push([f, n, noteList]);
+  list.push([p, "readdir", noteList]);
+  for (const n of ["statSync", "lstatSync", "existsSync", "accessSync", "realpathSync", "stat", "lstat", "exists", "access", "realpath", "readlinkSync", "readlink"]) list.push([f, n, noteStat]);
+  for (const n of ["stat", "lstat", "access", "realpath", "readlink"]) list.push([p, n, noteStat]);
+  const dark = (why: string) => () => opaque(why);
+  for (const n of ["openSync", "open", "opendirSync", "opendir", "createReadStream", "watch", "watchFile"]) list.push([f, n, dark(`fs.${n}`)]);
+  for (const n of ["open", "opendir", "watch"]) list.push([p, n, dark(`fs.promises.${n}`)]);
+  for (const n of ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"]) list.push([cp, n, dark(`child_process.${n}`)]);
+  return list;
+}
+
+/**
+ * Starts recording for one load. Returns the trace and a `stop` that restores everything.
+ * Recording happens only inside `user(...)`.
+ */
+export function startTrace(root: string): { trace: LoadTrace; stop: () => void } {
+  const trace: LoadTrace = { reads: new Map(), lists: new Map(), stats: new Map(), env: new Set(), opaque: [] };
+  if (current) throw new Error("a load trace is already running");
+  current = trace;
+  const own = fileURLToPath(new URL("../../../", import.meta.url));
+  const state = join(root, ".pipe") + sep;
+  ignored = (abs) => abs.includes(`${sep}node_modules${sep}`) || abs.startsWith(own) || abs.startsWith(state);
+  const undo: (() => void)[] = [];
+  for (const [target, name, note] of patches()) {
+    const orig = target[name];
+    if (typeof orig !== "function") continue;
+    const wrapped = function (this: unknown, ...args: unknown[]) {
+      // Not inside another wrapped call: node's readFileSync calls fs.openSync, and that is not
+      // the user's doing.
+      if (!recording() || nested) return (orig as AnyFn).apply(this, args);
+      nested = true;
+      try {
+        note(args[0]);
+        return (orig as AnyFn).apply(this, args);
+      } finally {
+        nested = false;
+      }
+    };
+    Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(orig));
+    target[name] = wrapped;
+    undo.push(() => {
+      target[name] = orig;
+    });
+  }
+  const realEnv = process.env;
+  process.env = new Proxy(realEnv, {
+    get(t, k) {
+      if (recording() && typeof k === "string") current!.env.add(k);
+      return Reflect.get(t, k);
+    },
+    has(t, k) {
+      if (recording() && typeof k === "string") current!.env.add(k);
+      return Reflect.has(t, k);
+    },
+    ownKeys(t) {
+      if (recording()) opaque("the whole environment (Object.keys(process.env))");
+      return Reflect.ownKeys(t);
+    },
+    getOwnPropertyDescriptor(t, k) {
+      if (recording() && typeof k === "string") current!.env.add(k);
+      return Reflect.getOwnPropertyDescriptor(t, k);
+    },
+  });
+  undo.push(() => {
+    process.env = realEnv;
+  });
+  const RealDate = Date;
+  class TracedDate extends RealDate {
+    constructor(...args: unknown[]) {
+      if (args.length === 0 && recording()) opaque("the clock (new Date())");
+      super(...(args as []));
+    }
+    static override now(): number {
+      if (recording()) opaque("the clock (Date.now())");
+      return RealDate.now();
+    }
+  }
+  globalThis.Date = TracedDate as DateConstructor;
+  undo.push(() => {
+    globalThis.Date = RealDate;
+  });
+  const g = globalThis as { fetch?: AnyFn };
+  const realFetch = g.fetch;
+  if (realFetch) {
+    g.fetch = (...args: unknown[]) => {
+      if (recording()) opaque("the network (fetch)");
+      return realFetch(...args);
+    };
+    undo.push(() => {
+      g.fetch = realFetch;
+    });
+  }
+  syncBuiltinESMExports();
+  let stopped = false;
+  return {
+    trace,
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      for (const u of undo.reverse()) u();
+      syncBuiltinESMExports();
+      current = undefined;
+      depth = 0;
+      ignored = () => false;
+    },
+  };
+}
+
+/** Runs user code with recording on (a no-op when no trace is running). */
+export function user<T>(fn: () => T): T {
+  depth++;
+  try {
+    return fn();
+  } finally {
+    depth--;
+  }
+}
+
+/** The async form, for module evaluation: recording stays on until the promise settles. */
+export async function userAsync<T>(fn: () => Promise<T>): Promise<T> {
+  depth++;
+  try {
+    return await fn();
+  } finally {
+    depth--;
+  }
+}

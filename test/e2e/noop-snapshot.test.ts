@@ -1,0 +1,218 @@
+// The no-op snapshot: a build of the same request after a successful one is answered without
+// loading the Pipelinefile when nothing it depends on changed, and never when something did.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, rmSync, utimesSync } from "node:fs";
+import type { PipeEvent } from "../../src/events.ts";
+import { finished, Project, type RunResult } from "../helpers/rig.ts";
+
+const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
+
+const BASIC = {
+  "data/a.txt": "one two three\n",
+  "data/b.txt": "four five\n",
+  "Pipelinefile.ts":
+    HEAD +
+    `export const window = param.int("window", { default: 7, min: 1 });\n` +
+    `export const words = target({ inputs: ["data/*.txt"], outputs: ["build/words.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} | wc -w > \${outputs[0]}\` });\n` +
+    `export const report = target({\n  inputs: { w: words },\n  outputs: { out: "build/report.txt" },\n  params: { window },\n  env: ["REPORT_TITLE"],\n  run: async (ctx) => {\n    const fs = await import("node:fs");\n    const n = Number(fs.readFileSync(ctx.inputs.w[0], "utf8").trim());\n    fs.writeFileSync(ctx.outputs.out, \`\${process.env.REPORT_TITLE ?? ""} words=\${n} window=\${ctx.params.window}\\n\`);\n  },\n});\n` +
+    `export default [report];\n`,
+};
+
+function started(r: RunResult): Extract<PipeEvent, { type: "build-started" }> {
+  const e = r.events.find((x) => x.type === "build-started");
+  assert.ok(e, `no build-started event:\n${r.stdout}\n${r.stderr}`);
+  return e as Extract<PipeEvent, { type: "build-started" }>;
+}
+
+const fromSnapshot = (r: RunResult) => started(r).fromSnapshot === true;
+
+async function build(p: Project, args: string[] = [], env: Record<string, string> = {}): Promise<RunResult> {
+  const r = await p.run(["build", "--json", ...args], { env });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return r;
+}
+
+/** Builds until the snapshot answers (a fresh build's outputs are "racy" once; see fast/snapshot.ts). */
+async function settle(p: Project, args: string[] = [], env: Record<string, string> = {}): Promise<void> {
+  await build(p, args, env);
+  const r = await build(p, args, env);
+  assert.ok(fromSnapshot(r), "the build after a successful one should come from the snapshot");
+  assert.deepEqual(finished(r.events, "built"), []);
+}
+
+test("the build after a successful one is answered from the snapshot, with the same events and text", async () => {
+  const p = new Project(BASIC);
+  const first = await build(p);
+  assert.equal(fromSnapshot(first), false);
+  const second = await build(p);
+  assert.ok(fromSnapshot(second));
+  assert.deepEqual(finished(second.events, "up-to-date"), ["report", "words"]);
+  const s = started(second);
+  assert.deepEqual(s.targets, ["report"]);
+  assert.deepEqual(s.plan.map((x) => [x.target, x.action, x.deps]), [["words", "up-to-date", []], ["report", "up-to-date", ["words"]]]);
+  const fin = second.events.at(-1)!;
+  assert.equal(fin.type, "build-finished");
+  assert.equal((fin as { ok: boolean }).ok, true);
+  // Plain text: the same lines as a full no-op.
+  const fast = await p.run(["build", "-j", "3"]);
+  const slow = await p.run(["build", "-j", "3"], { env: { PIPE_NO_SNAPSHOT: "1" } });
+  const strip = (t: string) => t.replace(/in \d+ms/, "in Nms");
+  assert.equal(strip(fast.stdout), strip(slow.stdout));
+  assert.match(fast.stdout, /plan: 2 up to date \(jobs 3\)/);
+  p.remove();
+});
+
+test("a touched input (same bytes) is re-read and still answered from the snapshot", async () => {
+  const p = new Project(BASIC);
+  await settle(p);
+  const future = new Date(Date.now() + 60_000);
+  utimesSync(p.path("data/a.txt"), future, future);
+  const r = await build(p);
+  assert.ok(fromSnapshot(r));
+  assert.deepEqual(finished(r.events, "built"), []);
+  p.remove();
+});
+
+test("changed content, a new glob match, a deleted or edited output: the full build runs and does the work", async () => {
+  const p = new Project(BASIC);
+  await settle(p);
+  // Same size, other bytes.
+  p.write({ "data/a.txt": "one two thre\n" });
+  let r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["words"]);
+  await settle(p);
+  p.write({ "data/c.txt": "six\n" });
+  r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["report", "words"]);
+  assert.match(p.read("build/report.txt"), /words=6/);
+  await settle(p);
+  rmSync(p.path("build/report.txt"));
+  r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "restored"), ["report"]);
+  await settle(p);
+  p.write({ "build/words.txt": "999\n" });
+  r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.equal(p.read("build/words.txt").trim(), "6");
+  p.remove();
+});
+
+test("an edited Pipelinefile, a declared env var, another param value or another build in between: no snapshot answer", async () => {
+  const p = new Project(BASIC);
+  await settle(p);
+  p.write({ "Pipelinefile.ts": BASIC["Pipelinefile.ts"] + "// a comment\n" });
+  let r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), []);
+  await settle(p);
+  r = await build(p, [], { REPORT_TITLE: "Title" });
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["report"]);
+  await settle(p, [], { REPORT_TITLE: "Title" });
+  r = await build(p, ["--param", "window=9"], { REPORT_TITLE: "Title" });
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["report"]);
+  await settle(p, ["--param", "window=9"], { REPORT_TITLE: "Title" });
+  // A build of the same targets that changed nothing keeps the snapshot good.
+  await build(p, ["words"], { REPORT_TITLE: "Title" });
+  r = await build(p, ["--param", "window=9"], { REPORT_TITLE: "Title" });
+  assert.ok(fromSnapshot(r));
+  // One that did work in between (another param value, then back): a full plan, which restores.
+  await build(p, ["--param", "window=10"], { REPORT_TITLE: "Title" });
+  r = await build(p, ["--param", "window=9"], { REPORT_TITLE: "Title" });
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "restored"), ["report"]);
+  // Dry runs never use it.
+  r = await build(p, ["--param", "window=9", "--dry-run"], { REPORT_TITLE: "Title" });
+  assert.equal(fromSnapshot(r), false);
+  p.remove();
+});
+
+test("a Pipelinefile that lists a folder, reads a file or an env var while loading: a change there is seen", async () => {
+  const p = new Project({
+    "data/a.csv": "1\n",
+    "config.json": `{"suffix": "x"}\n`,
+    "Pipelinefile.ts":
+      HEAD +
+      `import { readdirSync, readFileSync } from "node:fs";\n` +
+      `const suffix = JSON.parse(readFileSync("config.json", "utf8")).suffix + (process.env.EXTRA_SUFFIX ?? "");\n` +
+      `export const copies = readdirSync("data").filter((f) => f.endsWith(".csv")).map((f) =>\n` +
+      `  target({ name: \`copy-\${f}\`, inputs: [\`data/\${f}\`], outputs: [\`build/\${f}.\${suffix}\`], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` }));\n` +
+      `export default copies;\n`,
+  });
+  await settle(p);
+  p.write({ "data/b.csv": "2\n" });
+  let r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["copy-b.csv"]);
+  await settle(p);
+  p.write({ "config.json": `{"suffix": "y"}\n` });
+  r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["copy-a.csv", "copy-b.csv"]);
+  assert.ok(p.exists("build/a.csv.y"));
+  await settle(p);
+  r = await build(p, [], { EXTRA_SUFFIX: "z" });
+  assert.equal(fromSnapshot(r), false);
+  assert.ok(p.exists("build/a.csv.yz"));
+  p.remove();
+});
+
+test("a Pipelinefile that reads the clock or runs a command while loading never gets a snapshot", async () => {
+  for (const line of [`const stamp = new Date().getFullYear();\n`, `import { execSync } from "node:child_process";\nconst stamp = execSync("echo 1").toString().trim();\n`]) {
+    const p = new Project({
+      "in.txt": "x\n",
+      "Pipelinefile.ts": HEAD + line + `export const t = target({ inputs: ["in.txt"], outputs: [\`out-\${stamp}.txt\`], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\nexport default [t];\n`,
+    });
+    await build(p);
+    await build(p);
+    const r = await build(p);
+    assert.equal(fromSnapshot(r), false, line);
+    assert.equal(existsNoop(p), false);
+    p.remove();
+  }
+});
+
+test("today's date is part of it: a new day means a full plan", async () => {
+  const p = new Project({
+    "in.txt": "x\n",
+    "Pipelinefile.ts": HEAD + `export const day = param.date("day", { default: "today" });\nexport const t = target({ inputs: ["in.txt"], params: { day }, outputs: ["out.txt"], run: ({ inputs, outputs, params }) => sh\`cp \${inputs[0]} \${outputs[0]} && echo \${String(params.day)} >> \${outputs[0]}\` });\nexport default [t];\n`,
+  });
+  await settle(p);
+  const r = await build(p, [], { PIPE_TODAY: "2024-06-02" });
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  p.remove();
+});
+
+function existsNoop(p: Project): boolean {
+  try {
+    return readdirSync(p.path(".pipe/noop")).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+test("folder inputs and outputs: a file added inside one, or edited inside the other, is seen", async () => {
+  const p = new Project({
+    "src/a.txt": "a\n",
+    "src/sub/b.txt": "b\n",
+    "Pipelinefile.ts": HEAD + `export const t = target({ inputs: ["src/"], outputs: ["out/"], run: ({ outputs }) => sh\`mkdir -p \${outputs[0]}/x && cp -r src/. \${outputs[0]}/x\` });\nexport default [t];\n`,
+  });
+  await settle(p);
+  p.write({ "src/sub/c.txt": "c\n" });
+  let r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  assert.equal(p.read("out/x/sub/c.txt"), "c\n");
+  await settle(p);
+  p.write({ "out/x/sub/b.txt": "edited\n" });
+  r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.equal(p.read("out/x/sub/b.txt"), "b\n");
+  p.remove();
+});
