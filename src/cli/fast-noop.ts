@@ -8,7 +8,7 @@
  * It takes no lock: it writes nothing a concurrent build relies on (only its own snapshot, by
  * rename), and files are published by rename, so each one it stats is either before or after.
  */
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent, TargetStatus } from "../events.ts";
 import { isRacy } from "../hash/racy.ts";
@@ -81,10 +81,10 @@ export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
 }
 
 /**
- * Cheap checks: false on a definite difference, else the indexes of files (>= 0) and folders
- * (< 0, as -1 - index) whose stat differs or is racy and whose content must be looked at.
+ * Cheap checks: false on a definite difference, else the files and folders whose stat differs
+ * or is racy, whose content must be looked at.
  */
-function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): number[] | false {
+function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): Again[] | false {
   if (snap.runtime !== runtimeId() || snap.today !== todayFor(env)) return false;
   const stateDir = join(root, ".pipe");
   try {
@@ -105,21 +105,30 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): number[] |
   }
   if (envMac(snap.envNames, env, key) !== snap.envMac) return false;
   for (const [p, seen] of snap.stats) if (statSeenLight(p) !== seen) return false;
-  const again: number[] = [];
+  const again: Again[] = [];
   const prefix = root + "/";
+  // Content read after this moment: a conservative "read at" time for refreshed facts.
+  const at = Date.now();
   for (let i = 0; i < snap.files.length; i++) {
     const f = snap.files[i];
     const st = statSync(f[0].charCodeAt(0) === 47 ? f[0] : prefix + f[0], { throwIfNoEntry: false });
     if (!st || !st.isFile() || st.size !== f[3]) return false;
-    if (st.ino !== f[2] || st.dev !== f[1] || st.mtimeMs !== f[4] || st.ctimeMs !== f[5] || isRacy(st.mtimeMs, f[7])) again.push(i);
+    if (st.ino !== f[2] || st.dev !== f[1] || st.mtimeMs !== f[4] || st.ctimeMs !== f[5] || isRacy(st.mtimeMs, f[7])) again.push({ i, st, at });
   }
   for (let i = 0; i < snap.dirs.length; i++) {
     const d = snap.dirs[i];
     const st = statSync(d[0].charCodeAt(0) === 47 ? d[0] : prefix + d[0], { throwIfNoEntry: false });
     if (!st || !st.isDirectory()) return false;
-    if (st.ino !== d[1] || st.mtimeMs !== d[2] || isRacy(st.mtimeMs, d[4])) again.push(-1 - i);
+    if (st.ino !== d[1] || st.mtimeMs !== d[2] || isRacy(st.mtimeMs, d[4])) again.push({ i: -1 - i, st, at });
   }
   return again;
+}
+
+/** A fact to look at again: index (files >= 0, folders -1 - index), its stat just taken, and when. */
+interface Again {
+  i: number;
+  st: Stats;
+  at: number;
 }
 
 /** Same as load/trace.ts `statSeen`, without loading the hasher. */
@@ -130,27 +139,56 @@ function statSeenLight(abs: string): string {
   return kind === "d" ? "d" : `${kind}:${st.size}:${st.mtimeMs}`;
 }
 
+const BIG = 8 << 20;
+const CHUNK = 1 << 20;
+
 /** Reads what the stats could not vouch for; true (and the facts refreshed) when all is the same. */
-async function recheck(snap: Snapshot, root: string, which: number[]): Promise<boolean> {
-  const { initHasher, hashBytes } = await import("../hash/xxh.ts");
+async function recheck(snap: Snapshot, root: string, which: Again[]): Promise<boolean> {
+  const { initHasher, hashBytes, createHasher } = await import("../hash/xxh.ts");
   const { listingHash } = await import("../load/trace.ts");
   await initHasher();
   const abs = (p: string) => (p.charCodeAt(0) === 47 ? p : join(root, p));
-  for (const i of which) {
+  // Touching every input is a common case: one buffer, and fstat on the open file to make sure
+  // the bytes read are the ones the stat taken in check() describes.
+  let buf = Buffer.alloc(1 << 16);
+  for (const { i, st, at } of which) {
     try {
       if (i >= 0) {
         const f = snap.files[i];
-        const at = Date.now();
-        const st = statSync(abs(f[0]));
-        if (hashBytes(readFileSync(abs(f[0]))) !== f[6]) return false;
-        const after = statSync(abs(f[0]));
-        if (after.mtimeMs !== st.mtimeMs || after.size !== st.size || after.ctimeMs !== st.ctimeMs) return false;
+        const fd = openSync(abs(f[0]), "r");
+        let hash: string;
+        try {
+          // Small files at once; big ones in chunks, in constant memory.
+          const whole = st.size <= BIG;
+          if (whole && st.size > buf.length) buf = Buffer.alloc(st.size);
+          const h = whole ? undefined : createHasher();
+          const chunk = whole ? st.size : CHUNK;
+          if (!whole && buf.length < CHUNK) buf = Buffer.alloc(CHUNK);
+          let n = 0;
+          let filled = 0;
+          while (n < st.size) {
+            const got = readSync(fd, buf, filled, Math.min(chunk - filled, st.size - n), n);
+            if (got === 0) break;
+            n += got;
+            filled += got;
+            if (h && (filled === chunk || n === st.size)) {
+              h.update(buf.subarray(0, filled));
+              filled = 0;
+            }
+          }
+          const after = fstatSync(fd);
+          if (n !== st.size || after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs || after.size !== st.size || after.ino !== st.ino) return false;
+          hash = h ? h.digest() : hashBytes(buf.subarray(0, st.size));
+        } finally {
+          closeSync(fd);
+        }
+        if (hash !== f[6]) return false;
         snap.files[i] = [f[0], st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, f[6], at];
       } else {
         const d = snap.dirs[-1 - i];
-        const at = Date.now();
-        const st = statSync(abs(d[0]));
         if (listingHash(readdirSync(abs(d[0]))) !== d[3]) return false;
+        const after = statSync(abs(d[0]));
+        if (after.mtimeMs !== st.mtimeMs || after.ino !== st.ino) return false;
         snap.dirs[-1 - i] = [d[0], st.ino, st.mtimeMs, d[3], at];
       }
     } catch {
