@@ -27,5 +27,6 @@ export const BUILD_FLAGS: Flag[] = [
   { name: "dry-run", short: "n", help: "show what would run and why; write nothing" },
   ...OUTPUT_FLAGS,
   { name: "shuffle", help: "start ready targets in random order (results must not depend on order)" },
+  { name: "no-wait", help: "when another pipe is building this project, exit at once with code 75 instead of waiting" },
   ...COMMON,
 ];

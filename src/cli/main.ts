@@ -3,14 +3,15 @@
  * exit code. Commands are loaded lazily (start-up time matters in git hooks).
  *
  * Exit codes: 0 ok; 1 a target failed (or `status --exit-code` found work to do);
- * 2 usage or Pipelinefile error; 130 interrupted (SIGINT, SIGTERM or SIGHUP).
+ * 2 usage or Pipelinefile error; 75 busy (`--no-wait` and another pipe holds the project lock);
+ * 130 interrupted (SIGINT, SIGTERM or SIGHUP).
  */
 import { readFileSync } from "node:fs";
 import { formatDiagnostics, UserError } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 75, interrupted: 130 } as const;
 
 export interface CommandContext {
   args: Parsed;
@@ -59,7 +60,7 @@ function mainHelp(): string {
     ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(w)}  ${v.summary}`),
     "",
     "Run `pipe <command> --help` for a command's options.",
-    "Exit codes: 0 ok, 1 a target failed, 2 usage or Pipelinefile error, 130 interrupted.",
+    "Exit codes: 0 ok, 1 a target failed, 2 usage or Pipelinefile error, 75 busy (--no-wait), 130 interrupted.",
   ].join("\n");
 }
 

@@ -28,6 +28,8 @@ export interface SessionOptions {
   command: string;
   /** Write the no-op snapshot after a successful build (`pipe build`; not watch). */
   snapshot?: boolean;
+  /** Exit at once (LockBusy) instead of waiting when another pipe holds the lock. */
+  noWait?: boolean;
 }
 
 export interface SessionResult {
@@ -48,6 +50,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
     prepareStateDir(stateDir);
     lock = await ProjectLock.acquire(stateDir, {
       command: o.command,
+      noWait: o.noWait,
       onWait: (holder) => o.emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
     });
     o.emit({ type: "lock-acquired" });

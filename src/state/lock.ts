@@ -39,6 +39,16 @@ for p in $pgs; do kill -KILL "-$p" 2>/dev/null; done
 exit 0
 `;
 
+/** flock's exit code when the lock is taken and -n was given (chosen so it cannot be the supervisor's). */
+const BUSY_CODE = 75;
+
+/** `--no-wait` and another pipe holds the lock. */
+export class LockBusy extends Error {
+  constructor(readonly holder: string) {
+    super(`the project is busy: another pipe holds .pipe/lock (${holder})`);
+  }
+}
+
 export interface LockHolder {
   pid: number;
   command: string;
@@ -59,11 +69,13 @@ export class ProjectLock {
    * Takes the lock, waiting as long as another pipe holds it. `onWait` is called once, with the
    * holder's description, if the lock is not free at once.
    */
-  static acquire(stateDir: string, options: { onWait?: (holder: string) => void; command: string }): Promise<ProjectLock> {
+  static acquire(stateDir: string, options: { onWait?: (holder: string) => void; command: string; noWait?: boolean }): Promise<ProjectLock> {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const lockPath = join(stateDir, "lock");
     const infoPath = join(stateDir, "lock.json");
-    const child = spawn("flock", ["-x", lockPath, "sh", "-c", SUPERVISOR], { stdio: ["pipe", "pipe", "ignore"], detached: true });
+    // --no-wait: flock -n fails at once (exit code BUSY_CODE) when another pipe holds the lock.
+    const flags = options.noWait ? ["-n", "-E", String(BUSY_CODE), "-x"] : ["-x"];
+    const child = spawn("flock", [...flags, lockPath, "sh", "-c", SUPERVISOR], { stdio: ["pipe", "pipe", "ignore"], detached: true });
     return new Promise((resolve, reject) => {
       let waitTimer: NodeJS.Timeout | undefined = setTimeout(() => {
         waitTimer = undefined;
@@ -75,7 +87,8 @@ export class ProjectLock {
       });
       child.once("exit", (code) => {
         clearTimeout(waitTimer);
-        reject(new Error(`the project lock helper exited early (code ${code})`));
+        if (options.noWait && code === BUSY_CODE) reject(new LockBusy(describeHolder(infoPath)));
+        else reject(new Error(`the project lock helper exited early (code ${code})`));
       });
       child.stdout!.once("data", () => {
         clearTimeout(waitTimer);

@@ -43,6 +43,25 @@ test("a second pipe waits for the first, naming the holder, then finds the work 
   assert.equal(p.read("runs.log"), "run\n", "the recipe ran once");
 });
 
+test("--no-wait: while another pipe builds, exit at once with code 75, naming the holder; nothing runs twice", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const slow = target({ outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo run >> runs.log; echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n`,
+  });
+  const first = p.spawn(["build", "--verbose"]);
+  const firstDone = collect(first);
+  await waitForLine(first, (l) => l.includes("READY"));
+  const busy = await p.run(["build", "--no-wait"]);
+  assert.equal(busy.code, 75, busy.stdout + busy.stderr);
+  assert.match(busy.stderr, new RegExp(`busy: the project is busy: another pipe holds .pipe/lock \\(pid ${first.pid}: pipe build --verbose, since `));
+  assert.doesNotMatch(busy.stderr, /at .*\.js:\d+/, "no stack trace");
+  writeFileSync(p.path("gate"), "");
+  assert.equal((await firstDone).code, 0);
+  const after = await p.run(["build", "--no-wait", "--json"]);
+  assert.equal(after.code, 0, after.stderr);
+  assert.deepEqual(finished(after.events, "up-to-date"), ["slow"]);
+  assert.equal(p.read("runs.log"), "run\n", "the recipe ran once");
+});
+
 test("a target with resources { cpu: 2 } takes two of the -j slots: two such targets never overlap", async () => {
   const p = new Project({
     "Pipelinefile.ts":

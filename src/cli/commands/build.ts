@@ -4,6 +4,7 @@ import { EXIT, type Command } from "../main.ts";
 import { BUILD_FLAGS } from "../flags.ts";
 import { parseParamFlags } from "../project.ts";
 import { buildOnce } from "../session.ts";
+import { LockBusy } from "../../state/lock.ts";
 import { jobsFrom, withReporter } from "../reporting.ts";
 
 export const command: Command = {
@@ -19,21 +20,30 @@ export const command: Command = {
     const jobs = jobsFrom(ctx);
     const dryRun = hasFlag(ctx.args, "dry-run");
     return withReporter(ctx, jobs, () => undefined, async (emit, signal) => {
-      const { result } = await buildOnce({
-        cwd: ctx.cwd,
-        file: flagValue(ctx.args, "file"),
-        paramText: parseParamFlags(flagValues(ctx.args, "param")),
-        requested: ctx.args.positional,
-        jobs,
-        keepGoing: hasFlag(ctx.args, "keep-going"),
-        dryRun,
-        shuffle: hasFlag(ctx.args, "shuffle"),
-        env: ctx.env,
-        emit,
-        signal,
-        command: `pipe ${process.argv.slice(2).join(" ")}`,
-        snapshot: !dryRun,
-      });
+      let session;
+      try {
+        session = await buildOnce({
+          cwd: ctx.cwd,
+          file: flagValue(ctx.args, "file"),
+          paramText: parseParamFlags(flagValues(ctx.args, "param")),
+          requested: ctx.args.positional,
+          jobs,
+          keepGoing: hasFlag(ctx.args, "keep-going"),
+          dryRun,
+          shuffle: hasFlag(ctx.args, "shuffle"),
+          env: ctx.env,
+          emit,
+          signal,
+          command: `pipe ${process.argv.slice(2).join(" ")}`,
+          snapshot: !dryRun,
+          noWait: hasFlag(ctx.args, "no-wait"),
+        });
+      } catch (e) {
+        if (!(e instanceof LockBusy)) throw e;
+        ctx.stderr.write(`busy: ${e.message}\nhint: run again when it is done, or leave out --no-wait to wait for it\n`);
+        return EXIT.busy;
+      }
+      const { result } = session;
       if (!result) return EXIT.interrupted;
       return result.interrupted ? EXIT.interrupted : result.ok ? EXIT.ok : EXIT.failed;
     });
