@@ -14,7 +14,8 @@ import type { PipeEvent, TargetStatus } from "../events.ts";
 import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
-import { envMac, requestKey, runtimeId, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { readMachineKey } from "../state/machine-key.ts";
+import { envMac, openSnapshot, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, flagValues, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { colorWanted } from "./reporting.ts";
@@ -59,7 +60,10 @@ export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
     }
     const key = requestKey(file, args.positional, paramText);
     path = snapshotPath(root, key);
-    snap = JSON.parse(readFileSync(path, "utf8")) as Snapshot;
+    const machine = readMachineKey(ctx.env);
+    const opened = machine === undefined ? undefined : openSnapshot(readFileSync(path, "utf8"), machine);
+    if (!opened) return undefined;
+    snap = opened;
     if (snap.format !== SNAPSHOT_FORMAT || snap.version !== SNAPSHOT_VERSION || snap.key !== key) return undefined;
   } catch {
     return undefined;
@@ -70,7 +74,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
     if (!(await recheck(snap, root, changed))) return undefined;
     try {
       const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(snap), { mode: 0o600 });
+      writeFileSync(tmp, sealSnapshot(snap, readMachineKey(ctx.env)!), { mode: 0o600 });
       renameSync(tmp, path);
     } catch {
       // only a cache: the next run re-checks the same files

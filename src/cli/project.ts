@@ -17,6 +17,7 @@ import { Evaluator } from "../plan/evaluate.ts";
 import { OutputCache } from "../state/cache.ts";
 import { RecordStore } from "../state/records.ts";
 import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
+import { stateTrackedByGit } from "../state/git-tracked.ts";
 import { UserError } from "../util/errors.ts";
 import { STAGING_PREFIX } from "../run/publish.ts";
 
@@ -92,6 +93,8 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
   if (!o.readOnly) prepareStateDir(stateDir);
   const records = RecordStore.load(stateDir, { readOnly: o.readOnly });
   const warnings = [...records.warnings];
+  const tracked = stateTrackedByGit(root);
+  if (tracked) warnings.push(tracked);
   const statCache = loadStatCache(stateDir, warnings, o.readOnly);
   const hasher = new FileHasher(root, statCache, o.onHashProgress, stats);
   const evaluator = new Evaluator({

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { loadDefinition, openProject, cleanStaleStaging, prepareStateDir, type Definition, type Project } from "./project.ts";
 import { saveLastRun } from "./last-run.ts";
 import { requestKey } from "../fast/snapshot.ts";
-import { writeSnapshot } from "../fast/write-snapshot.ts";
+import { dropSnapshot, writeSnapshot } from "../fast/write-snapshot.ts";
 
 export interface SessionOptions {
   cwd: string;
@@ -109,11 +109,13 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
       project.records.close();
       project.saveState();
       saveLastRun(project.stateDir, result.statuses);
-      if (o.snapshot && result.ok && !result.interrupted && stateWarnings === 0 && started) {
+      const key = requestKey(project.file, o.requested, o.paramText);
+      if (!(o.snapshot && result.ok && !result.interrupted && stateWarnings === 0 && started)) dropSnapshot(project.root, key);
+      else {
         writeSnapshot({
           root: project.root,
           stateDir: project.stateDir,
-          key: requestKey(project.file, o.requested, o.paramText),
+          key,
           today: def.today,
           env: o.env,
           graph: project.graph,

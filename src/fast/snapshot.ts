@@ -82,6 +82,23 @@ export function envMac(names: string[], env: NodeJS.ProcessEnv, key: string): st
   return h.digest("hex").slice(0, 32);
 }
 
+/**
+ * The file's text: an HMAC (machine key) of the JSON, a newline, the JSON. A snapshot that does
+ * not verify (copied, committed, crafted) is ignored like a missing one.
+ */
+export function sealSnapshot(snap: Snapshot, key: string): string {
+  const json = JSON.stringify(snap);
+  return `${createHmac("sha256", key).update(json).digest("hex")}\n${json}`;
+}
+
+export function openSnapshot(text: string, key: string): Snapshot | undefined {
+  const nl = text.indexOf("\n");
+  if (nl !== 64) return undefined;
+  const json = text.slice(nl + 1);
+  if (createHmac("sha256", key).update(json).digest("hex") !== text.slice(0, nl)) return undefined;
+  return JSON.parse(json) as Snapshot;
+}
+
 export function exactFact(path: string): ExactFact | undefined {
   const st = statSync(path, { throwIfNoEntry: false });
   return st ? [path, st.ino, st.size, st.mtimeMs, st.ctimeMs] : undefined;

@@ -13,7 +13,8 @@ import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { Compiled } from "../load/compile.ts";
 import { listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
-import { envMac, exactFact, runtimeId, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type Snapshot } from "./snapshot.ts";
+import { machineKey } from "../state/machine-key.ts";
+import { envMac, exactFact, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type Snapshot } from "./snapshot.ts";
 
 export interface SnapshotSource {
   root: string;
@@ -35,6 +36,11 @@ export interface SnapshotSource {
 
 class NoSnapshot extends Error {}
 
+/** Removes the snapshot of a request (a build that cannot vouch for a no-op). */
+export function dropSnapshot(root: string, key: string): void {
+  rmSync(snapshotPath(root, key), { force: true });
+}
+
 /**
  * Writes the snapshot for `src.key`, or removes a stale one when this build cannot vouch for
  * a no-op. Returns why not, for tests (undefined when written).
@@ -51,7 +57,7 @@ export function writeSnapshot(src: SnapshotSource): string | undefined {
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(snap), { mode: 0o600 });
+  writeFileSync(tmp, sealSnapshot(snap, machineKey().key), { mode: 0o600 });
   renameSync(tmp, path);
   prune(dirname(path));
   return undefined;

@@ -3,21 +3,22 @@
  * an append-only journal.
  *
  * Format (`.pipe/records.jsonl`):
- *   line 1:  {"format":"pipe-records","version":1}
- *   then:    <record JSON>\t<16 hex: XXH64-based checksum of the JSON>\n
+ *   line 1:  {"format":"pipe-records","version":2}
+ *   then:    <record JSON>\t<32 hex: HMAC-SHA256 of the JSON with the machine key>\n
  * Appends are single write(2) calls under the project lock, so a crash leaves at most a torn
- * last line; a line whose checksum does not match (torn or bit-flipped) is ignored with a
- * warning and only its target rebuilds. A journal of a newer version is refused, never
+ * last line; a line whose HMAC does not verify (torn, bit-flipped, written on another machine or
+ * by someone else: reliability.md G5) is ignored with a warning and only its target rebuilds. A journal of a newer version is refused, never
  * rewritten. Compaction (rewrite to temp + fsync + rename) drops records beyond the newest
  * KEEP_PER_TARGET of each target.
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { hashString } from "../hash/xxh.ts";
+import { createHmac } from "node:crypto";
+import { machineKey } from "./machine-key.ts";
 import { UserError } from "../util/errors.ts";
 import { quarantine } from "./quarantine.ts";
 
-export const RECORDS_VERSION = 1;
+export const RECORDS_VERSION = 2;
 const HEADER = JSON.stringify({ format: "pipe-records", version: RECORDS_VERSION });
 const KEEP_PER_TARGET = 32;
 
@@ -57,7 +58,7 @@ export interface FingerprintParts {
   outputs: string[];
 }
 
-const sum = (json: string) => hashString(json).slice(0, 16);
+const sum = (json: string) => createHmac("sha256", machineKey().key).update(json).digest("hex").slice(0, 32);
 
 /** The fields read without parsing a line: records are written with these keys first. */
 const PREFIX = /^\{"target":("(?:[^"\\]|\\.)*"),"fingerprint":"([0-9a-f]+)","durationMs":(\d+)/;
@@ -97,6 +98,8 @@ export class RecordStore {
   /** Loads the journal. Never throws on corrupt bytes; refuses a newer format. */
   static load(stateDir: string, options: { readOnly: boolean }): RecordStore {
     const store = new RecordStore(join(stateDir, "records.jsonl"), options.readOnly);
+    const key = machineKey();
+    if (key.problem) store.warnings.push(key.problem);
     store.#read();
     return store;
   }
@@ -132,13 +135,20 @@ export class RecordStore {
       });
     }
     let pos = firstEnd + 1;
+    // A journal whose first record does not verify was most likely made with another machine's
+    // key (copied, committed, crafted): check every line now, and say so once.
+    let eager = false;
+    {
+      const nl = text.indexOf("\n", pos);
+      if (nl > pos && verify(text.slice(pos, nl)) === null) eager = true;
+    }
     while (pos > 0 && pos < text.length) {
       const nl = text.indexOf("\n", pos);
       if (nl < 0) break; // torn tail: a crash or a concurrent append
       const line = text.slice(pos, nl);
       pos = nl + 1;
       if (line === "") continue;
-      const m = PREFIX.exec(line);
+      const m = eager ? null : PREFIX.exec(line);
       if (m) {
         try {
           this.#index({ line, target: JSON.parse(m[1]) as string, fingerprint: m[2], durationMs: Number(m[3]) });
@@ -159,7 +169,7 @@ export class RecordStore {
 
   #warnBad(): void {
     if (this.#bad) {
-      const message = `ignored ${this.#bad} damaged line${this.#bad > 1 ? "s" : ""} of ${this.#path} (a torn write or corruption); the targets they recorded will rebuild`;
+      const message = `ignored ${this.#bad} line${this.#bad > 1 ? "s" : ""} of ${this.#path} that did not verify (a torn write, corruption, or records not made on this machine: their HMAC does not match this machine's key); the targets they recorded will rebuild`;
       if (this.onWarning) this.onWarning(message);
       else this.warnings.push(message);
     }

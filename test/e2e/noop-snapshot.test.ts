@@ -2,7 +2,9 @@
 // loading the Pipelinefile when nothing it depends on changed, and never when something did.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, rmSync, utimesSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
 import { finished, Project, type RunResult } from "../helpers/rig.ts";
 
@@ -214,5 +216,15 @@ test("folder inputs and outputs: a file added inside one, or edited inside the o
   r = await build(p);
   assert.equal(fromSnapshot(r), false);
   assert.equal(p.read("out/x/sub/b.txt"), "b\n");
+  p.remove();
+});
+
+test("a snapshot made with another machine's key is ignored", async () => {
+  const p = new Project(BASIC);
+  const a = { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), "pipe-machine-a-")) };
+  const b = { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), "pipe-machine-b-")) };
+  await settle(p, [], a);
+  const r = await build(p, [], b);
+  assert.equal(fromSnapshot(r), false);
   p.remove();
 });

@@ -2,7 +2,10 @@
 // a store from a newer pipe is refused; read-only commands change nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { finished, Project } from "../helpers/rig.ts";
 
 const PF =
@@ -46,7 +49,7 @@ test("garbage in the stat cache and a damaged journal line never crash pipe; the
   assert.equal(finished(b.events, "built").length, 1, "only the target whose record was damaged");
   const warnings = b.events.filter((e) => e.type === "warning").map((e) => (e.type === "warning" ? e.message : ""));
   assert.ok(warnings.some((w) => /stat-cache.json is damaged; moved it to .*quarantine/.test(w)), warnings.join("\n"));
-  assert.ok(warnings.some((w) => /ignored 1 damaged line/.test(w)), warnings.join("\n"));
+  assert.ok(warnings.some((w) => /ignored 1 line of .* that did not verify/.test(w)), warnings.join("\n"));
 });
 
 test("a state folder written by a newer pipe is refused (exit 2) and left as it was", async () => {
@@ -56,6 +59,50 @@ test("a state folder written by a newer pipe is refused (exit 2) and left as it 
   const before = p.snapshot(".pipe");
   const b = await p.run(["build"]);
   assert.equal(b.code, 2);
-  assert.match(b.stderr, /written by a newer pipe \(format v99; this pipe reads v1\); refusing to touch it/);
+  assert.match(b.stderr, /written by a newer pipe \(format v99; this pipe reads v2\); refusing to touch it/);
   assert.deepEqual(p.snapshot(".pipe"), before);
 });
+
+test("state from another machine (or crafted) is not trusted: records and the no-op snapshot fail their HMAC, everything rebuilds with a message", async () => {
+  const p = project();
+  const here = { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), "pipe-machine-a-")) };
+  const there = { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), "pipe-machine-b-")) };
+  assert.equal((await p.run(["build"], { env: here })).code, 0);
+  const again = await p.run(["build", "--json"], { env: here });
+  assert.deepEqual(finished(again.events, "built"), []);
+  // An attacker rewrites an output and keeps the records that vouch for the old bytes: on
+  // another machine (another key), nothing is trusted; the output is rebuilt from its input.
+  writeFileSync(p.path("build/0.txt"), "attacker\n");
+  const other = await p.run(["build", "--json"], { env: there });
+  assert.equal(other.code, 0, other.stderr);
+  assert.deepEqual(finished(other.events, "built"), ["t0", "t1", "t2", "t3", "t4"]);
+  const warning = other.events.find((e) => e.type === "warning");
+  const warnings = other.events.filter((e) => e.type === "warning" && e.message.includes("did not verify"));
+  assert.equal(warnings.length, 1, "one message for the whole journal");
+  assert.ok(warning && warning.type === "warning" && /ignored 5 lines of .* that did not verify .*not made on this machine/.test(warning.message), JSON.stringify(warning));
+  assert.equal(p.read("build/0.txt"), "v0\n");
+  assert.equal(statSync(machineKeyFile(there)).mode & 0o777, 0o600);
+  // Each machine trusts its own records: the first is back to up to date at once.
+  const back = await p.run(["build", "--json"], { env: there });
+  assert.deepEqual(finished(back.events, "built"), []);
+});
+
+test("a .pipe/ tracked by git is reported as insecure, with the fix", { skip: spawnSync("git", ["--version"]).status !== 0 && "git is not installed" }, async () => {
+  const p = project();
+  const git = (...args: string[]) => spawnSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: p.dir, encoding: "utf8" });
+  assert.equal(git("init", "-q").status, 0);
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.equal(git("add", "-f", ".pipe/records.jsonl").status, 0);
+  // (A no-op answered from the snapshot does not ask git; `status` and any build that plans do.)
+  const r = await p.run(["status"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: state directory \.pipe\/ is tracked by git \(insecure\/unreliable\).*git rm -r --cached \.pipe/);
+  p.write({ "src/0.txt": "changed\n" });
+  const b = await p.run(["build", "--json"]);
+  const warning = b.events.find((e) => e.type === "warning");
+  assert.ok(warning && warning.type === "warning" && warning.message.includes("state directory .pipe/ is tracked by git (insecure/unreliable)"), JSON.stringify(warning));
+});
+
+function machineKeyFile(env: { XDG_STATE_HOME: string }): string {
+  return join(env.XDG_STATE_HOME, "pipe", "machine-key");
+}
