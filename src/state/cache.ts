@@ -10,9 +10,9 @@
  * editing a restored output can never corrupt the cache. Every restore re-hashes the bytes
  * before publishing them: a damaged entry is dropped and its target rebuilds.
  */
-import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { hashBytes } from "../hash/xxh.ts";
+import { createHasher, hashBytes, hashString } from "../hash/xxh.ts";
 
 export interface TreeEntry {
   path: string;
@@ -123,8 +123,56 @@ export class OutputCache {
     return true;
   }
 
+  /**
+   * Checks one entry (`pipe status --verify`): undefined when it is there and its bytes hash to
+   * its name, else what is wrong. Reads only; a damaged entry is reported, not dropped.
+   */
+  verify(hash: string, kind: "file" | "dir"): string | undefined {
+    if (kind === "file") {
+      const p = this.objectPath(hash);
+      if (!existsSync(p)) return `cache object ${hash} is missing`;
+      const got = hashFileStreaming(p);
+      return got === hash ? undefined : `cache object ${hash} is damaged: its bytes hash to ${got}`;
+    }
+    const manifest = join(this.#dir, "trees", `${hash}.json`);
+    let entries: TreeEntry[];
+    try {
+      entries = JSON.parse(readFileSync(manifest, "utf8")) as TreeEntry[];
+    } catch (e) {
+      return existsSync(manifest) ? `cache tree ${hash} is damaged: ${(e as Error).message}` : `cache tree ${hash} is missing`;
+    }
+    const lines = entries.map((e) => (e.type === "d" ? `d ${e.path}/` : e.type === "l" ? `l ${e.path} ${e.link}` : `f ${e.path} ${e.exec ? "x" : "-"} ${e.hash}`));
+    const got = hashString("dir-v1\n" + lines.join("\n"));
+    if (got !== hash) return `cache tree ${hash} is damaged: its manifest hashes to ${got}`;
+    for (const e of entries) {
+      if (e.type !== "f") continue;
+      const problem = this.verify(e.hash!, "file");
+      if (problem) return `${problem} (member ${e.path} of tree ${hash})`;
+    }
+    return undefined;
+  }
+
   /** A short path to show users for a cached file ("pipe keeps the edited bytes at ..."). */
   displayPath(hash: string, root: string): string {
     return relative(root, this.objectPath(hash));
+  }
+}
+
+/** Content hash of a file in 1 MiB chunks (constant memory, for any size). */
+function hashFileStreaming(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    const h = createHasher();
+    const buf = Buffer.alloc(1 << 20);
+    let pos = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+    return h.digest();
+  } finally {
+    closeSync(fd);
   }
 }

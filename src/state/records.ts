@@ -83,6 +83,8 @@ export class RecordStore {
   readonly #byTarget = new Map<string, Entry[]>();
   #lines = 0;
   #bad = 0;
+  /** Lines that did not verify at load (not indexed). */
+  #unindexed = 0;
   #fd: number | undefined;
   readonly warnings: string[] = [];
   /** Receives warnings found after loading (a damaged record is noticed when first read). */
@@ -162,7 +164,10 @@ export class RecordStore {
       if (r) {
         this.#index({ line, target: r.target, fingerprint: r.fingerprint, durationMs: r.durationMs, record: r });
         this.#lines++;
-      } else this.#bad++;
+      } else {
+        this.#bad++;
+        this.#unindexed++;
+      }
     }
     this.#warnBad();
   }
@@ -213,6 +218,20 @@ export class RecordStore {
   /** Recorded durations of a target's runs (oldest first), without parsing the records. */
   durations(target: string): number[] {
     return (this.#byTarget.get(target) ?? []).map((e) => e.durationMs);
+  }
+
+  /** Every record, each verified now (`pipe status --verify`), and how many lines did not verify. */
+  verifyAll(): { records: BuildRecord[]; bad: number } {
+    const records: BuildRecord[] = [];
+    let bad = 0;
+    for (const list of this.#byTarget.values()) {
+      for (const e of list) {
+        const r = verify(e.line);
+        if (r && r.fingerprint === e.fingerprint && r.target === e.target) records.push(r);
+        else bad++;
+      }
+    }
+    return { records, bad: bad + this.#unindexed };
   }
 
   get size(): number {

@@ -2,7 +2,7 @@
 // a store from a newer pipe is refused; read-only commands change nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -106,3 +106,32 @@ test("a .pipe/ tracked by git is reported as insecure, with the fix", { skip: sp
 function machineKeyFile(env: { XDG_STATE_HOME: string }): string {
   return join(env.XDG_STATE_HOME, "pipe", "machine-key");
 }
+
+test("status --verify: every record and every cache entry checked; a damaged object or record line is named, exit 1", async () => {
+  const p = new Project({
+    "src/a.txt": "a\n",
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const f = target({ inputs: ["src/a.txt"], outputs: ["build/f.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\nexport const d = target({ inputs: [f], outputs: ["build/tree/"], run: (c) => sh\`mkdir -p \${c.outputs[0]}/sub && cp \${c.inputs[0]} \${c.outputs[0]}/sub/copy.txt\` });\nexport default [d];\n`,
+  });
+  assert.equal((await p.run(["build"])).code, 0);
+  const ok = await p.run(["status", "--verify"]);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^verify: 2 records and 2 cache entries, no problems$/m);
+  const json = await p.run(["status", "--verify", "--json"]);
+  assert.deepEqual(JSON.parse(json.stdout), { records: 2, cacheEntries: 2, problems: [] });
+  // Flip the bytes of the cached copy of build/f.txt.
+  const objects = p.path(".pipe/cache/objects");
+  const cached = readdirSync(objects).flatMap((d) => readdirSync(join(objects, d)).map((n) => join(objects, d, n)));
+  const fObject = cached.find((f) => readFileSync(f, "utf8") === "a\n")!;
+  chmodSync(fObject, 0o644);
+  writeFileSync(fObject, "b\n");
+  const bad = await p.run(["status", "--verify"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /problem: cache object [0-9a-f]+ is damaged: its bytes hash to [0-9a-f]+ \(output build\/f\.txt of "f"\)/);
+  assert.match(bad.stdout, /problem: .*\(member sub\/copy\.txt of tree [0-9a-f]+\) \(output build\/tree of "d"\)/);
+  // A damaged record line is counted too.
+  const journal = p.path(".pipe/records.jsonl");
+  writeFileSync(journal, readFileSync(journal, "utf8").replace('"durationMs"', '"durationMS"'));
+  const worse = await p.run(["status", "--verify"]);
+  assert.equal(worse.code, 1);
+  assert.match(worse.stdout, /problem: 1 line of \.pipe\/records\.jsonl did not verify/);
+});

@@ -1,20 +1,22 @@
 /** `pipe status [targets]`: every target, up to date / restorable / stale, and why. Read-only. */
 import { hasFlag } from "../args.ts";
-import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
+import { COMMON, EXIT, PARAM, type Command, type CommandContext } from "../main.ts";
 import { inspect } from "../inspect.ts";
 import { loadLastRun } from "../last-run.ts";
 
 export const command: Command = {
   name: "status",
   summary: "Show every target as up to date, restorable (the cache has its outputs) or stale, with the reason. Writes nothing.",
-  usage: "pipe status [targets...] [--param name=value] [--exit-code] [--json]",
+  usage: "pipe status [targets...] [--param name=value] [--exit-code] [--verify] [--json]",
   flags: [
     PARAM,
     { name: "exit-code", help: "exit 1 when any target is not up to date (for scripts and git hooks)" },
+    { name: "verify", help: "check pipe's state instead: every record verifies and every cache entry they name has the bytes its hash says (exit 1 on a problem)" },
     { name: "json", help: "print one JSON document: { targets: [{ id, state, reasons, lastRun }] }" },
     ...COMMON,
   ],
   run: async (ctx) => {
+    if (hasFlag(ctx.args, "verify")) return verifyState(ctx);
     const { project, ids, predictions } = await inspect(ctx, { all: true });
     const last = loadLastRun(project.stateDir);
     const rows = ids.map((id) => ({ id, state: predictions.get(id)!.state, reasons: predictions.get(id)!.reasons, lastRun: last.get(id) }));
@@ -34,3 +36,30 @@ export const command: Command = {
     return hasFlag(ctx.args, "exit-code") && !clean ? EXIT.failed : EXIT.ok;
   },
 };
+
+/**
+ * `--verify`: loads every record (each line's HMAC checked) and re-hashes every cache entry a
+ * record names (reliability.md O-STATE). Reads only.
+ */
+async function verifyState(ctx: CommandContext): Promise<number> {
+  const { project } = await inspect(ctx, { all: false });
+  const { records, bad } = project.records.verifyAll();
+  const problems: string[] = [];
+  if (bad) problems.push(`${bad} line${bad === 1 ? "" : "s"} of .pipe/records.jsonl did not verify (damaged, or not made on this machine)`);
+  const checked = new Map<string, string | undefined>();
+  for (const r of records) {
+    for (const o of r.outputs) {
+      const k = `${o.kind}:${o.hash}`;
+      if (!checked.has(k)) checked.set(k, project.evaluator.cache.verify(o.hash, o.kind));
+      const problem = checked.get(k);
+      if (problem) problems.push(`${problem} (output ${o.path} of ${JSON.stringify(r.target)})`);
+    }
+  }
+  if (hasFlag(ctx.args, "json")) ctx.stdout.write(JSON.stringify({ records: records.length, cacheEntries: checked.size, problems }) + "\n");
+  else {
+    for (const p of problems) ctx.stdout.write(`problem: ${p}\n`);
+    const counted = `${records.length} record${records.length === 1 ? "" : "s"} and ${checked.size} cache entr${checked.size === 1 ? "y" : "ies"}`;
+    ctx.stdout.write(problems.length ? `verify: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${counted}\n` : `verify: ${counted}, no problems\n`);
+  }
+  return problems.length ? EXIT.failed : EXIT.ok;
+}
