@@ -24,6 +24,7 @@ export const BUILD_FLAGS: Flag[] = [
   PARAM,
   JOBS_FLAG,
   { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
+  { name: "keep-edited", help: "refuse (fail the target) rather than replace an output that was changed outside pipe" },
   { name: "dry-run", short: "n", help: "show what would run and why; write nothing" },
   ...OUTPUT_FLAGS,
   { name: "shuffle", help: "start ready targets in random order (results must not depend on order)" },

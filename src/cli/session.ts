@@ -19,6 +19,7 @@ export interface SessionOptions {
   requested: string[];
   jobs: number;
   keepGoing: boolean;
+  keepEdited?: boolean;
   dryRun: boolean;
   shuffle?: boolean;
   env: NodeJS.ProcessEnv;
@@ -97,6 +98,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
       pipelinefile: project.file,
       jobs: o.jobs,
       keepGoing: o.keepGoing,
+      keepEdited: o.keepEdited,
       dryRun: o.dryRun,
       emit,
       env: o.env,

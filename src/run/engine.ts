@@ -19,7 +19,7 @@ import type { OutputRecord } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
 import { Heap } from "../util/heap.ts";
 import { runTarget, type RunContext } from "./run-target.ts";
-import { restore, type PublishContext } from "./publish.ts";
+import { editedOutputs, restore, type PublishContext } from "./publish.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
 export interface BuildOptions {
@@ -32,6 +32,8 @@ export interface BuildOptions {
   pipelinefile: string;
   jobs: number;
   keepGoing: boolean;
+  /** Refuse (fail the target) rather than replace an output whose bytes pipe did not produce. */
+  keepEdited?: boolean;
   dryRun: boolean;
   emit: (e: PipeEvent) => void;
   env: NodeJS.ProcessEnv;
@@ -181,6 +183,13 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         continue;
       }
       const d = e.decision;
+      if (d.kind !== "up-to-date" && o.keepEdited) {
+        const edited = editedOutputs(pub, t);
+        if (edited.length) {
+          fail(id, `${edited.map((p) => `output ${p}`).join(", ")} of ${JSON.stringify(id)} ${edited.length === 1 ? "was" : "were"} changed outside pipe; --keep-edited: not overwriting ${edited.length === 1 ? "it" : "them"} (move ${edited.length === 1 ? "it" : "them"} aside, or build without --keep-edited to keep a copy in the cache and replace ${edited.length === 1 ? "it" : "them"})`);
+          continue;
+        }
+      }
       if (d.kind === "up-to-date") {
         outputsOf.set(id, d.record.outputs);
         settled.set(id, { inputs: e.parts.inputs, outputs: d.record.outputs });

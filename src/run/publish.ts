@@ -99,6 +99,20 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
   ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before replacing them (to get them back: ${where})`);
 }
 
+/**
+ * Declared outputs whose current bytes pipe never produced (not in the cache): edited by hand
+ * or made outside pipe. `--keep-edited` refuses to replace them.
+ */
+export function editedOutputs(ctx: PublishContext, t: GraphTarget): string[] {
+  const out: string[] = [];
+  for (const o of t.outputs) {
+    if (!existsSync(join(ctx.root, o.path))) continue;
+    const h = ctx.hasher.hashPath(o.path);
+    if ((h.kind === "file" || h.kind === "dir") && !ctx.cache.has(h.hash, h.kind)) out.push(o.path);
+  }
+  return out;
+}
+
 /** Moves one prepared file or folder into place (rename; a folder swap goes through the scratch area). */
 export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string): void {
   const from = join(ctx.root, fromRel);

@@ -329,3 +329,21 @@ test("ctx.progress and ctx.log reach the events (and the log file)", async () =>
   assert.ok(fin && fin.type === "target-finished" && fin.logPath);
   assert.match(p.read(fin.logPath!), /halfway 50/);
 });
+
+test("--keep-edited: an output changed by hand fails its target instead of being replaced; without it, the bytes are kept in the cache and replaced", async () => {
+  const p = new Project(BASIC);
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "build/words.txt": "42\n" });
+  const refused = await p.run(["build", "--keep-edited", "--json"]);
+  assert.equal(refused.code, 1);
+  const f = refused.events.find((e) => e.type === "target-finished" && e.target === "words");
+  assert.ok(f && f.type === "target-finished" && f.status === "failed");
+  assert.match(f.reason, /output build\/words\.txt of "words" was changed outside pipe; --keep-edited: not overwriting it/);
+  assert.deepEqual(finished(refused.events, "skipped"), ["report"]);
+  assert.equal(p.read("build/words.txt"), "42\n", "the edited bytes are still there");
+  const replaced = await p.run(["build", "--json"]);
+  assert.equal(replaced.code, 0);
+  assert.equal(p.read("build/words.txt").trim(), "5");
+  const w = replaced.events.find((e) => e.type === "warning");
+  assert.ok(w && w.type === "warning" && /output build\/words\.txt of "words" was changed outside pipe; pipe kept those bytes/.test(w.message));
+});

@@ -29,6 +29,7 @@ export const command: Command = {
           requested: ctx.args.positional,
           jobs,
           keepGoing: hasFlag(ctx.args, "keep-going"),
+          keepEdited: hasFlag(ctx.args, "keep-edited"),
           dryRun,
           shuffle: hasFlag(ctx.args, "shuffle"),
           env: ctx.env,
