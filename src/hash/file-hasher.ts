@@ -91,6 +91,62 @@ export class FileHasher {
     return { kind: "file", hash: this.#hashFile(rel, abs, st) };
   }
 
+  /**
+   * Hashes, in a worker thread, the big files among `rels` that the stat cache cannot vouch for,
+   * so the synchronous `hashPath` calls of planning find them cached (reliability.md P18: the
+   * main thread stays free for signals while gigabytes are read). Stops early when `signal`
+   * aborts. Small files are left to `hashPath`: a worker costs more than reading them.
+   */
+  async prehash(rels: Iterable<string>, signal: AbortSignal): Promise<void> {
+    const todo: { rel: string; abs: string; st: Stats }[] = [];
+    for (const rel of rels) {
+      const abs = join(this.#root, rel);
+      const st = statSync(abs, { throwIfNoEntry: false });
+      if (!st || !st.isFile() || st.size < BIG) continue;
+      const e = this.#cache.get(rel);
+      if (e && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt)) continue;
+      todo.push({ rel, abs, st });
+    }
+    if (todo.length === 0 || signal.aborted) return;
+    const { Worker } = await import("node:worker_threads");
+    const worker = new Worker(new URL("./hash-worker.js", import.meta.url));
+    const stop = () => void worker.terminate();
+    signal.addEventListener("abort", stop, { once: true });
+    try {
+      for (const [id, f] of todo.entries()) {
+        if (signal.aborted) return;
+        const hashedAt = Date.now();
+        const hash = await new Promise<string | undefined>((resolve) => {
+          const onMessage = (m: { id: number; done?: number; total?: number; hash?: string; error?: string }) => {
+            if (m.id !== id) return;
+            if (m.done !== undefined) return this.#onProgress?.(f.rel, m.done, m.total ?? f.st.size);
+            worker.off("message", onMessage);
+            worker.off("exit", onExit);
+            resolve(m.hash);
+          };
+          const onExit = () => {
+            worker.off("message", onMessage);
+            resolve(undefined);
+          };
+          worker.on("message", onMessage);
+          worker.once("exit", onExit);
+          worker.postMessage({ id, path: f.abs });
+        });
+        if (hash === undefined) continue; // aborted or unreadable: hashPath will say what is wrong
+        this.reads++;
+        this.#onProgress?.(f.rel, f.st.size, f.st.size);
+        const after = statSync(f.abs, { throwIfNoEntry: false });
+        if (after && after.mtimeMs === f.st.mtimeMs && after.size === f.st.size && after.ctimeMs === f.st.ctimeMs) {
+          this.#cache.set(f.rel, { dev: f.st.dev, ino: f.st.ino, size: f.st.size, mtimeMs: f.st.mtimeMs, ctimeMs: f.st.ctimeMs, hash, hashedAt });
+          this.#dirty = true;
+        }
+      }
+    } finally {
+      signal.removeEventListener("abort", stop);
+      await worker.terminate();
+    }
+  }
+
   /** Records the hash of a file pipe just wrote (its content is known), so it is not re-read. */
   remember(rel: string, hash: string): void {
     try {

@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { finished, Project, waitForLine } from "../helpers/rig.ts";
+import { truncateSync } from "node:fs";
+import { collect, finished, Project, waitForLine } from "../helpers/rig.ts";
 
 const HEAD = `import { target, param, sh } from "pipefile";\n`;
 // $1: output path, $2: a token that every process of the recipe carries in its command line.
@@ -102,4 +103,25 @@ test("kill -9 during a build: the lock is recovered and no orphan recipe survive
   assert.equal(s.code, 0, s.stderr);
   assert.deepEqual(pgrep(token), []);
   assert.equal(p.exists("build/slow.txt"), false);
+});
+
+test("Ctrl-C while a huge input is being hashed: pipe stops at once (hashing is off the main thread), exit 130, nothing planned", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const t = target({ inputs: ["big.bin"], outputs: ["out.txt"], run: (c) => sh\`wc -c < \${c.inputs[0]} > \${c.outputs[0]}\` });\n`,
+    "big.bin": "",
+  });
+  // 4 GiB, sparse: no disk space, but every byte is read and hashed.
+  truncateSync(p.path("big.bin"), 4 * 1024 ** 3);
+  const child = p.spawn(["build", "--json"]);
+  const done = collect(child);
+  const first = JSON.parse(await waitForLine(child, (l) => l.includes('"hash-progress"')));
+  assert.equal(first.path, "big.bin");
+  child.kill("SIGINT");
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  const progress = r.events.filter((e) => e.type === "hash-progress");
+  assert.ok(progress.every((e) => e.type === "hash-progress" && e.doneBytes < e.totalBytes), "stopped before the hash finished");
+  assert.equal(r.events.some((e) => e.type === "build-started"), false, "nothing was planned");
+  assert.equal(p.exists("out.txt"), false);
+  p.remove();
 });
