@@ -16,8 +16,9 @@ import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
 import { envMac, openSnapshot, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
-import { flagValue, flagValues, hasFlag, parseArgs } from "./args.ts";
+import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
+import { paramTextFrom } from "./param-text.ts";
 import { colorWanted } from "./reporting.ts";
 
 export interface FastContext {
@@ -47,12 +48,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
   try {
     const file = findPipelinefile(ctx.cwd, flagValue(args, "file"));
     root = dirname(file);
-    const paramText = new Map<string, string>();
-    for (const v of flagValues(args, "param")) {
-      const eq = v.indexOf("=");
-      if (eq < 1) return undefined;
-      paramText.set(v.slice(0, eq), v.slice(eq + 1));
-    }
+    const paramText = paramTextFrom(args, ctx.cwd);
     const jobsText = flagValue(args, "jobs");
     if (jobsText !== undefined) {
       jobs = Number(jobsText);

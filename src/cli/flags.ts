@@ -9,6 +9,7 @@ export const COMMON: Flag[] = [
   { name: "help", short: "h", help: "show help" },
 ];
 export const PARAM: Flag = { name: "param", short: "p", value: true, repeat: true, meta: "name=value", help: "set a param (repeatable); the value is checked against its type" };
+export const PARAMS_FILE: Flag = { name: "params", value: true, meta: "file", help: "read param values from a file (name=value lines, or a JSON object); --param wins" };
 
 /** The flag shared by build and watch. */
 export const JOBS_FLAG: Flag = { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" };
@@ -22,6 +23,7 @@ export const OUTPUT_FLAGS: Flag[] = [
 
 export const BUILD_FLAGS: Flag[] = [
   PARAM,
+  PARAMS_FILE,
   JOBS_FLAG,
   { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
   { name: "keep-edited", help: "refuse (fail the target) rather than replace an output that was changed outside pipe" },

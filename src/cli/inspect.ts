@@ -1,9 +1,10 @@
 /** Shared by the read-only commands: open the project read-only and predict every target. */
 import { closure } from "../graph/graph.ts";
 import { predict, type Prediction } from "../plan/evaluate.ts";
-import { flagValue, flagValues } from "./args.ts";
+import { flagValue } from "./args.ts";
 import type { CommandContext } from "./main.ts";
-import { openProject, parseParamFlags, type Project } from "./project.ts";
+import { openProject, type Project } from "./project.ts";
+import { paramTextFrom } from "./param-text.ts";
 
 export interface Inspection {
   project: Project;
@@ -17,7 +18,7 @@ export async function inspect(ctx: CommandContext, options: { all: boolean }): P
   const project = await openProject({
     cwd: ctx.cwd,
     file: flagValue(ctx.args, "file"),
-    paramText: parseParamFlags(flagValues(ctx.args, "param")),
+    paramText: paramTextFrom(ctx.args, ctx.cwd),
     requested: ctx.args.positional,
     readOnly: true,
     env: ctx.env,

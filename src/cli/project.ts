@@ -46,16 +46,7 @@ export interface Project {
   saveState(): void;
 }
 
-/** Parses repeated `--param name=value`. */
-export function parseParamFlags(values: string[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const v of values) {
-    const eq = v.indexOf("=");
-    if (eq < 1) throw new UserError({ message: `--param needs name=value, got ${JSON.stringify(v)}`, hint: "e.g. --param window=14" });
-    m.set(v.slice(0, eq), v.slice(eq + 1));
-  }
-  return m;
-}
+export { parseParamFlags } from "./param-text.ts";
 
 /** The Pipelinefile loaded and its graph built: every user mistake is found here, before any state is touched. */
 export interface Definition {

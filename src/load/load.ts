@@ -3,8 +3,7 @@
  * (no registry, no globals): the declarations, their names and the module info the code hash
  * needs.
  */
-import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";

@@ -347,3 +347,28 @@ test("--keep-edited: an output changed by hand fails its target instead of being
   const w = replaced.events.find((e) => e.type === "warning");
   assert.ok(w && w.type === "warning" && /output build\/words\.txt of "words" was changed outside pipe; pipe kept those bytes/.test(w.message));
 });
+
+test("--params <file>: name=value lines or a JSON object; --param wins; a bad line is named with its line, exit 2", async () => {
+  const p = new Project(BASIC);
+  p.write({ "run.params": "# tuned on 2024-05-01\nwindow=14\n", "run.json": `{"window": 21}\n`, "bad.params": "window=3\nwindow 4\n" });
+  const a = await p.run(["build", "--params", "run.params"]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(p.read("build/report.txt"), "words=5 window=14\n");
+  const b = await p.run(["build", "--params", "run.json"]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal(p.read("build/report.txt"), "words=5 window=21\n");
+  const c = await p.run(["build", "--params", "run.json", "--param", "window=9", "--json"]);
+  assert.equal(p.read("build/report.txt"), "words=5 window=9\n");
+  assert.deepEqual(finished(c.events, "built"), ["report"]);
+  const s = await p.run(["status", "--params", "run.params", "--json"]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.ok((JSON.parse(s.stdout).targets as { id: string; state: string }[]).some((t) => t.id === "report" && t.state === "restorable"));
+  const bad = await p.run(["build", "--params", "bad.params"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /params file line is not name=value: "window 4"/);
+  assert.match(bad.stderr, /bad\.params:2:1/);
+  assert.doesNotMatch(bad.stderr, /\.js:\d+/, "no stack trace");
+  const missing = await p.run(["build", "--params", "nope.params"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read params file "nope.params": ENOENT/);
+});

@@ -1,8 +1,8 @@
 /** `pipe build [targets...]`: bring targets up to date. */
-import { flagValue, flagValues, hasFlag } from "../args.ts";
+import { flagValue, hasFlag } from "../args.ts";
 import { EXIT, type Command } from "../main.ts";
 import { BUILD_FLAGS } from "../flags.ts";
-import { parseParamFlags } from "../project.ts";
+import { paramTextFrom } from "../param-text.ts";
 import { buildOnce } from "../session.ts";
 import { LockBusy } from "../../state/lock.ts";
 import { jobsFrom, withReporter } from "../reporting.ts";
@@ -25,7 +25,7 @@ export const command: Command = {
         session = await buildOnce({
           cwd: ctx.cwd,
           file: flagValue(ctx.args, "file"),
-          paramText: parseParamFlags(flagValues(ctx.args, "param")),
+          paramText: paramTextFrom(ctx.args, ctx.cwd),
           requested: ctx.args.positional,
           jobs,
           keepGoing: hasFlag(ctx.args, "keep-going"),

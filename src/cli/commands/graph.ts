@@ -4,6 +4,7 @@ import { formatValue } from "../../graph/param-values.ts";
 import type { GraphView, TargetView } from "../../graph/view.ts";
 import { UserError } from "../../util/errors.ts";
 import { hasFlag } from "../args.ts";
+import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { inspect } from "../inspect.ts";
 import { loadLastRun } from "../last-run.ts";
@@ -19,6 +20,7 @@ export const command: Command = {
     { name: "json", help: "JSON (round-trips: fromJson(toJson(g)))" },
     { name: "files", help: "also show source files as nodes" },
     PARAM,
+    PARAMS_FILE,
     ...COMMON,
   ],
   run: async (ctx) => {

@@ -1,5 +1,6 @@
 /** `pipe status [targets]`: every target, up to date / restorable / stale, and why. Read-only. */
 import { hasFlag } from "../args.ts";
+import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command, type CommandContext } from "../main.ts";
 import { inspect } from "../inspect.ts";
 import { loadLastRun } from "../last-run.ts";
@@ -10,6 +11,7 @@ export const command: Command = {
   usage: "pipe status [targets...] [--param name=value] [--exit-code] [--verify] [--json]",
   flags: [
     PARAM,
+    PARAMS_FILE,
     { name: "exit-code", help: "exit 1 when any target is not up to date (for scripts and git hooks)" },
     { name: "verify", help: "check pipe's state instead: every record verifies and every cache entry they name has the bytes its hash says (exit 1 on a problem)" },
     { name: "json", help: "print one JSON document: { targets: [{ id, state, reasons, lastRun }] }" },

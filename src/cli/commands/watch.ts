@@ -8,9 +8,10 @@ import { ContentLedger } from "../../watch/content-ledger.ts";
 import { systemClock } from "../../watch/ports.ts";
 import { WatchBuild } from "../../watch/watch-build.ts";
 import { WatchLoop } from "../../watch/watcher.ts";
-import { flagValue, flagValues, hasFlag } from "../args.ts";
+import { flagValue, hasFlag } from "../args.ts";
+import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
-import { parseParamFlags } from "../project.ts";
+import { paramTextFrom } from "../param-text.ts";
 import { jobsFrom, JOBS_FLAG, OUTPUT_FLAGS, withReporter } from "../reporting.ts";
 import { buildOnce } from "../session.ts";
 
@@ -40,6 +41,7 @@ export const command: Command = {
   ].join("\n"),
   flags: [
     PARAM,
+    PARAMS_FILE,
     JOBS_FLAG,
     { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
     { name: "debounce", value: true, meta: "ms", help: `quiet period after the last change before a build starts; a file being written must pause this long to count as complete (default ${DEFAULT_DEBOUNCE_MS})` },
@@ -55,7 +57,7 @@ export const command: Command = {
     const file = flagValue(ctx.args, "file");
     const pipelinefile = findPipelinefile(ctx.cwd, file);
     const root = dirname(pipelinefile);
-    const paramText = parseParamFlags(flagValues(ctx.args, "param"));
+    const paramText = paramTextFrom(ctx.args, ctx.cwd);
 
     let loop: WatchLoop | undefined;
     return withReporter(ctx, jobs, () => void loop?.stop(), async (emit, signal) => {

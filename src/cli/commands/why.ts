@@ -1,5 +1,6 @@
 /** `pipe why <target>`: the value-level difference from the target's last record. Read-only. */
 import { UserError } from "../../util/errors.ts";
+import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { inspect } from "../inspect.ts";
 
@@ -7,7 +8,7 @@ export const command: Command = {
   name: "why",
   summary: "Explain why a target is stale or restorable: what changed since its last run, value by value. Writes nothing.",
   usage: "pipe why <target> [--param name=value]",
-  flags: [PARAM, ...COMMON],
+  flags: [PARAM, PARAMS_FILE, ...COMMON],
   run: async (ctx) => {
     if (ctx.args.positional.length !== 1) throw new UserError({ message: "pipe why needs exactly one target", hint: "e.g. pipe why report" });
     const { project, predictions } = await inspect(ctx, { all: false });
