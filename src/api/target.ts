@@ -72,6 +72,12 @@ export type RecipeResult = void | ShellCommand | Promise<void | ShellCommand>;
 export interface Resources {
   /** How many of the `-j` slots this target takes (default 1). */
   cpu?: number;
+  /**
+   * Memory the recipe needs: bytes, or a size such as "512M", "4G", "1.5GiB". Recipes run at
+   * once only while their sizes add up to at most `--mem` (default: the machine's RAM); one
+   * bigger than that runs alone.
+   */
+  mem?: number | string;
 }
 
 export interface TargetOptions<I extends InputsSpec | undefined, O extends OutputsSpec, P extends Record<string, Param<any>>> {

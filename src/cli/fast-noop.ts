@@ -19,6 +19,7 @@ import { envMac, openSnapshot, requestKey, runtimeId, sealSnapshot, snapshotPath
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
+import { parseSize } from "../util/size.ts";
 import { colorWanted } from "./reporting.ts";
 
 export interface FastContext {
@@ -49,6 +50,9 @@ export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
     const file = findPipelinefile(ctx.cwd, flagValue(args, "file"));
     root = dirname(file);
     const paramText = paramTextFrom(args, ctx.cwd);
+    // Values the full build would reject must be rejected there, with its message.
+    const memText = flagValue(args, "mem");
+    if (memText !== undefined && !((parseSize(memText) ?? 0) > 0)) return undefined;
     const jobsText = flagValue(args, "jobs");
     if (jobsText !== undefined) {
       jobs = Number(jobsText);

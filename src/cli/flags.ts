@@ -26,6 +26,7 @@ export const BUILD_FLAGS: Flag[] = [
   PARAMS_FILE,
   JOBS_FLAG,
   { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
+  { name: "mem", value: true, meta: "size", help: "memory the running recipes' resources.mem may add up to, e.g. 8G (default: the machine's RAM)" },
   { name: "keep-edited", help: "refuse (fail the target) rather than replace an output that was changed outside pipe" },
   { name: "dry-run", short: "n", help: "show what would run and why; write nothing" },
   ...OUTPUT_FLAGS,

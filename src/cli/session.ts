@@ -21,6 +21,8 @@ export interface SessionOptions {
   jobs: number;
   keepGoing: boolean;
   keepEdited?: boolean;
+  /** `--mem`, in bytes. */
+  memBudget?: number;
   dryRun: boolean;
   shuffle?: boolean;
   env: NodeJS.ProcessEnv;
@@ -102,6 +104,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
       jobs: o.jobs,
       keepGoing: o.keepGoing,
       keepEdited: o.keepEdited,
+      memBudget: o.memBudget,
       dryRun: o.dryRun,
       emit,
       env: o.env,

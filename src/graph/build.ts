@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { listingHash, user } from "../load/trace.ts";
+import { parseSize } from "../util/size.ts";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import fg from "fast-glob";
 import picomatch from "picomatch";
@@ -154,7 +155,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   // Locations are formatted only when a message needs them: formatting 10,000 source-mapped
   // stacks costs more than the rest of graph construction (ecosystem.md §10).
   const create = (id: string, decl: Decl, key: Record<string, ParamValue> | undefined, locate: () => GraphTarget["location"]) => {
-    const o = decl.options as unknown as Record<string, unknown> & { outputs: unknown; inputs?: unknown; params?: Record<string, Param>; env?: string[]; resources?: { cpu?: number }; description?: string };
+    const o = decl.options as unknown as Record<string, unknown> & { outputs: unknown; inputs?: unknown; params?: Record<string, Param>; env?: string[]; resources?: { cpu?: number; mem?: unknown }; description?: string };
     const t: GraphTarget = {
       id,
       name: nameOf(decl)!,
@@ -168,6 +169,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       params: [],
       env: [...(o.env ?? [])].sort(),
       cpu: Math.max(1, Math.floor(o.resources?.cpu ?? 1)),
+      mem: 0,
       deps: [],
       paramsReadByInputs: [],
       description: o.description,
@@ -175,6 +177,11 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     locators.set(t, locate);
     const location = () => loc(t);
     targets.set(id, t);
+    if (o.resources?.mem !== undefined) {
+      const bytes = parseSize(o.resources.mem);
+      if (bytes === undefined) diags.push({ message: `resources.mem of ${JSON.stringify(id)} is not a size: ${JSON.stringify(o.resources.mem)}`, location: location(), hint: `write bytes, or a size such as "512M", "4G" or "1.5GiB"` });
+      else t.mem = bytes;
+    }
     if (typeof (o as { run?: unknown }).run !== "function") diags.push({ message: `target ${JSON.stringify(id)} has no recipe`, location: location(), hint: "add run: (ctx) => ... or run: () => sh`...`" });
     // Params: declared ones plus key values.
     for (const [local, p] of Object.entries(o.params ?? {})) {
@@ -450,3 +457,4 @@ function topoOrder(targets: Map<string, GraphTarget>): string[] {
   }
   return order;
 }
+

@@ -57,6 +57,8 @@ export interface GraphTarget {
   params: ParamUse[];
   env: string[];
   cpu: number;
+  /** Bytes of memory declared in `resources.mem` (0: none declared). */
+  mem: number;
   /** Ids of targets whose outputs this one reads, sorted. */
   deps: string[];
   /** Params the inputs function read (they count as used even if the recipe never reads them). */

@@ -11,6 +11,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { totalmem } from "node:os";
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
 import { closure, type Graph, type GraphTarget } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
@@ -34,6 +35,8 @@ export interface BuildOptions {
   keepGoing: boolean;
   /** Refuse (fail the target) rather than replace an output whose bytes pipe did not produce. */
   keepEdited?: boolean;
+  /** Bytes the running recipes' `resources.mem` may add up to (default: the machine's RAM). */
+  memBudget?: number;
   dryRun: boolean;
   emit: (e: PipeEvent) => void;
   env: NodeJS.ProcessEnv;
@@ -131,6 +134,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const ready: string[] = ids.filter((id) => waiting.get(id) === 0);
   let active = 0;
   let slotsUsed = 0;
+  let memUsed = 0;
+  const memBudget = o.memBudget ?? totalmem();
   let stopping = false;
   let wake: (() => void) | undefined;
 
@@ -217,12 +222,16 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       const next = runQueue.peek()!;
       const need = Math.min(next.t.cpu, o.jobs);
       if (slotsUsed + need > o.jobs) break;
+      // Memory: declared sizes add up to at most the budget; one bigger than it runs alone.
+      if (memUsed > 0 && memUsed + next.t.mem > memBudget) break;
       runQueue.pop();
       slotsUsed += need;
+      memUsed += next.t.mem;
       active++;
       const reason = next.e.decision.kind === "stale" ? next.e.decision.reasons.join("; ") : "";
       void runTarget(rc, next.t, next.e, reason, estimate.get(next.t.id)).then((r) => {
         slotsUsed -= need;
+        memUsed -= next.t.mem;
         active--;
         if (r.ok) {
           outputsOf.set(next.t.id, r.outputs);

@@ -74,6 +74,26 @@ test("a target with resources { cpu: 2 } takes two of the -j slots: two such tar
   assert.equal(p.read("spans.log"), "start\nend\nstart\nend\n");
 });
 
+test("resources { mem }: recipes run together only while their sizes fit in --mem; a bad size is a Pipelinefile error", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      ["a", "b"].map((n) => `export const ${n} = target({ outputs: ["build/${n}"], resources: { mem: "3G" }, run: (c) => sh\`sh -c \${"echo start >> spans.log; sleep 0.2; echo end >> spans.log; touch \\"$0\\""} \${c.outputs[0]}\` });\n`).join("") +
+      `export default [a, b];\n`,
+  });
+  const r = await p.run(["build", "-j", "2", "--mem", "4G"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(p.read("spans.log"), "start\nend\nstart\nend\n");
+  const bad = await p.run(["build", "--mem", "lots"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--mem needs a size such as 8G or 512M, got "lots"/);
+  p.write({ "Pipelinefile.ts": HEAD + `export const c = target({ outputs: ["build/c"], resources: { mem: "four gigs" }, run: (x) => sh\`touch \${x.outputs[0]}\` });\n` });
+  const badDecl = await p.run(["build"]);
+  assert.equal(badDecl.code, 2);
+  assert.match(badDecl.stderr, /resources\.mem of "c" is not a size: "four gigs"/);
+  assert.match(badDecl.stderr, /Pipelinefile\.ts:2:\d+/);
+});
+
 test("ready targets start longest remaining path first", async () => {
   //  c1 -> c2 -> c3   (a chain of three)      a   (alone; first by name, so order by name would start it)
   const p = new Project({

@@ -35,6 +35,7 @@ export function graphOf(root: string, spec: GraphSpec, globs: Record<string, str
       params: [],
       env: [],
       cpu: 1,
+      mem: 0,
       deps: [...deps].sort(),
       paramsReadByInputs: [],
     } as GraphTarget);

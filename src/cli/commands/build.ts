@@ -5,6 +5,8 @@ import { BUILD_FLAGS } from "../flags.ts";
 import { paramTextFrom } from "../param-text.ts";
 import { buildOnce } from "../session.ts";
 import { LockBusy } from "../../state/lock.ts";
+import { parseSize } from "../../util/size.ts";
+import { UserError } from "../../util/errors.ts";
 import { jobsFrom, withReporter } from "../reporting.ts";
 
 export const command: Command = {
@@ -19,6 +21,9 @@ export const command: Command = {
   run: async (ctx) => {
     const jobs = jobsFrom(ctx);
     const dryRun = hasFlag(ctx.args, "dry-run");
+    const memText = flagValue(ctx.args, "mem");
+    const memBudget = memText === undefined ? undefined : parseSize(memText);
+    if (memText !== undefined && (memBudget === undefined || memBudget <= 0)) throw new UserError({ message: `--mem needs a size such as 8G or 512M, got ${JSON.stringify(memText)}` });
     return withReporter(ctx, jobs, () => undefined, async (emit, signal) => {
       let session;
       try {
@@ -30,6 +35,7 @@ export const command: Command = {
           jobs,
           keepGoing: hasFlag(ctx.args, "keep-going"),
           keepEdited: hasFlag(ctx.args, "keep-edited"),
+          memBudget,
           dryRun,
           shuffle: hasFlag(ctx.args, "shuffle"),
           env: ctx.env,
