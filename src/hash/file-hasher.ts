@@ -94,8 +94,13 @@ export class FileHasher {
     return { kind: "file", hash: this.#hashFile(rel, abs, st) };
   }
 
-  /** Records the hash of a file pipe just wrote (its content is known), so it is not re-read. */
-  remember(rel: string, hash: string): void {
+  /**
+   * Records the hash of a file pipe just wrote (its content is known), so it is not re-read.
+   * `mtimeMs`, when the caller knows it, spares the stat of a file written so recently that
+   * the entry would be distrusted anyway (racy): most cheap recipes' outputs.
+   */
+  remember(rel: string, hash: string, mtimeMs?: number): void {
+    if (mtimeMs !== undefined && isRacyAt(mtimeMs, Date.now())) return;
     try {
       const st = statSync(join(this.#root, rel));
       if (st.isFile()) this.#put(rel, st, hash);
@@ -194,6 +199,10 @@ export class FileHasher {
 }
 
 function isRacy(st: Stats, hashedAt: number): boolean {
-  const coarse = st.mtimeMs % 1000 === 0;
-  return hashedAt - st.mtimeMs < (coarse ? RACY_COARSE_MS : RACY_MS);
+  return isRacyAt(st.mtimeMs, hashedAt);
+}
+
+function isRacyAt(mtimeMs: number, hashedAt: number): boolean {
+  const coarse = mtimeMs % 1000 === 0;
+  return hashedAt - mtimeMs < (coarse ? RACY_COARSE_MS : RACY_MS);
 }

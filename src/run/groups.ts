@@ -58,9 +58,10 @@ export class RecipeGroup {
 
   /**
    * The leader exited: leftover members of the group (background jobs) get TERM, then KILL,
-   * and `done` runs once the group is empty.
+   * and `done` runs once the group is empty. `empty`: whoever reaped the leader saw the group
+   * empty already (a group id that is gone cannot come back with members), so no check.
    */
-  exited(done: () => void): void {
+  exited(done: () => void, empty = false): void {
     this.#o.signal.removeEventListener("abort", this.#onAbort);
     const pgid = this.#pgid;
     const finish = () => {
@@ -71,7 +72,7 @@ export class RecipeGroup {
       }
       done();
     };
-    if (!pgid) return finish();
+    if (!pgid || empty) return finish();
     let tries = 0;
     const reap = () => {
       let alive = true;

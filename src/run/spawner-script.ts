@@ -8,7 +8,8 @@
  * perl → node (stdout):
  *   S<id> <pid>\n                 started; pid is also the process group id
  *   O<id> <1|2> <len>\n<bytes>    output of the job's stdout (1) or stderr (2)
- *   X<id> <code> <signal>\n       exited (code -1 when killed by signal number <signal>)
+ *   X<id> <code> <signal> <empty>\n  exited (code -1 when killed by signal number <signal>);
+ *                                 empty is 1 when no member of its process group is left
  *   F<id> <errno>\n               could not start (fork, chdir or exec failed); after an S
  *                                 when the fork had succeeded
  * Fields are separated by NUL, which no argv element, env entry or path can contain, so any
@@ -22,8 +23,11 @@
  *   that could not exec ends with F instead of X (after its S, so node knew its group).
  * - SIGCHLD writes to a self-pipe watched by select: exits are noticed at once, no polling.
  *   perl's deferred ("safe") signals leave a tiny window (a signal arriving just before the
- *   select call) in which the handler runs only after select returns; the timeout while jobs
- *   run is the backstop for that window only, not the way exits are found.
+ *   select call) in which the handler runs only after select returns; the 100 ms timeout
+ *   while jobs run is the backstop for that window only, not the way exits are found.
+ * - A start message may wait up to 5 ms for the job's exit, so that a cheap recipe costs node
+ *   one wake-up, not two; an abort meanwhile is held by node until it knows the group, and
+ *   if node dies meanwhile, this process stops the group (below).
  * - On exit the job's pipes are drained without blocking and then closed, before its exit is
  *   reported: the output is complete, and a background grandchild still holding the pipes
  *   cannot hang the job (node reaps the group right after).
@@ -58,9 +62,12 @@ my $in = '';
 my $cur_env = '';
 
 # Messages to node are collected and written once per turn of the loop, before select: node
-# wakes once for a start and an exit that happened together, not once per message.
+# wakes once for messages that are ready together. A start (S) may even wait for one short
+# select: a cheap recipe's exit then goes out in the same write as its start.
 my $obuf = '';
-sub out { $obuf .= $_[0]; }
+my $urgent = 0;
+sub out { $obuf .= $_[0]; $urgent = 1; }
+sub out_start { $obuf .= $_[0]; }
 sub flush_out {
   my $off = 0;
   while ($off < length $obuf) {
@@ -69,6 +76,7 @@ sub flush_out {
     $off += $n;
   }
   $obuf = '';
+  $urgent = 0;
 }
 
 sub start_job {
@@ -104,7 +112,7 @@ sub start_job {
     $byfd{fileno $fh} = [$job, $s, $fh];
     vec($rin, fileno $fh, 1) = 1;
   }
-  out("S$id $pid\n");
+  out_start("S$id $pid\n");
 }
 
 sub reap {
@@ -117,9 +125,11 @@ sub reap {
     my $n;
     do { $n = sysread($job->{x}, my $e, 4); $job->{e} = unpack('N', $e) if $n; } while (!defined $n && $! == $EINTR);
     close $job->{x};
+    # Whether the group is empty now (no background job left): then node need not check.
+    my $empty = kill(0, -$pid) ? 0 : 1;
     if (defined $job->{e}) { out("F$job->{id} $job->{e}\n"); }
-    elsif (POSIX::WIFSIGNALED($st)) { out("X$job->{id} -1 " . POSIX::WTERMSIG($st) . "\n"); }
-    else { out("X$job->{id} " . POSIX::WEXITSTATUS($st) . " 0\n"); }
+    elsif (POSIX::WIFSIGNALED($st)) { out("X$job->{id} -1 " . POSIX::WTERMSIG($st) . " $empty\n"); }
+    else { out("X$job->{id} " . POSIX::WEXITSTATUS($st) . " 0 $empty\n"); }
   }
 }
 
@@ -180,9 +190,12 @@ sub stop {
   POSIX::_exit(0);
 }
 
+my $held = 0;
 for (;;) {
-  flush_out() if length $obuf;
-  my $n = select(my $rout = $rin, undef, undef, %bypid ? 1 : undef);
+  my $timeout = %bypid ? 0.1 : undef;
+  if ($urgent || ($held && length $obuf)) { flush_out(); $held = 0; }
+  elsif (length $obuf) { $timeout = 0.005; $held = 1; }
+  my $n = select(my $rout = $rin, undef, undef, $timeout);
   if ($n < 0) { next if $! == $EINTR; stop(); }
   if (vec($rout, fileno($selfr), 1)) { 1 while sysread($selfr, my $b, 512); }
   for my $fd (keys %byfd) { read_some($fd) if vec($rout, $fd, 1) && $byfd{$fd}; }

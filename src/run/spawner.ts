@@ -209,8 +209,8 @@ export class Spawner {
       const rest = head.slice(sp + 1);
       if (kind === 83 /* S */) this.#started(id, Number(rest));
       else if (kind === 88 /* X */) {
-        const [code, sig] = rest.split(" ").map(Number);
-        this.#exited(id, code < 0 ? null : code, code < 0 ? (signalNames.get(sig) ?? null) : null);
+        const [code, sig, empty] = rest.split(" ").map(Number);
+        this.#exited(id, code < 0 ? null : code, code < 0 ? (signalNames.get(sig) ?? null) : null, empty === 1);
       } else if (kind === 70 /* F */) this.#failed(id, Number(rest));
     }
     this.#buf = pos < buf.length ? buf.subarray(pos) : undefined;
@@ -231,11 +231,11 @@ export class Spawner {
     job.lines[stream].push(bytes);
   }
 
-  #exited(id: number, code: number | null, signal: NodeJS.Signals | null): void {
+  #exited(id: number, code: number | null, signal: NodeJS.Signals | null, empty: boolean): void {
     const job = this.#take(id);
     if (!job) return;
     if (job.lines) for (const l of job.lines) l.end();
-    job.group.exited(() => job.resolve({ code, signal, killed: job.group.killed }));
+    job.group.exited(() => job.resolve({ code, signal, killed: job.group.killed }), empty);
   }
 
   #failed(id: number, errno: number): void {
