@@ -4,7 +4,7 @@
 // stdin (pipe died), and the fallback when perl is missing or does not answer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
+import { currentSpawner, runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
 import { Spawner } from "../../src/run/spawner.ts";
 
 type Line = [stream: "stdout" | "stderr", line: string];
@@ -41,6 +41,9 @@ test("argv elements and env values reach the recipe byte for byte", async () => 
   const odd = ["a b", "new\nline", "tab\tand 'quotes' \"too\"", "$HOME `id` $(id) \\", "é€😀", "", "-rf", "=x=y"];
   const { r, out } = await both({ argv: ["/bin/sh", "-c", `for a in "$@"; do printf '<%s>' "$a" | od -An -c | tr -s ' \\n' ' '; echo; done`, "sh", ...odd] });
   assert.equal(r.code, 0);
+  // perl really ran it: a spawner that failed (say, a syntax error in its script) would have
+  // handed the job to node's spawn, and the comparison above would prove nothing.
+  assert.equal(currentSpawner()?.alive, true);
   assert.equal(out.length, odd.length);
   const env = { ...ENV, WEIRD: "x\ny=z é 'q' $HOME", EMPTY: "", "DOTTED.NAME": "1" };
   const e = await both({ env, script: `printf '<%s>\\n' "$WEIRD" "$EMPTY"; env | grep -c '^EMPTY=$'` });
