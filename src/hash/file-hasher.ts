@@ -147,8 +147,13 @@ export class FileHasher {
     }
   }
 
-  /** Records the hash of a file pipe just wrote (its content is known), so it is not re-read. */
-  remember(rel: string, hash: string): void {
+  /**
+   * Records the hash of a file pipe just wrote (its content is known), so it is not re-read.
+   * `mtimeMs`, when the caller knows it, spares the stat of a file written so recently that
+   * the entry would be distrusted anyway (racy): most cheap recipes' outputs.
+   */
+  remember(rel: string, hash: string, mtimeMs?: number): void {
+    if (mtimeMs !== undefined && isRacy(mtimeMs, Date.now())) return;
     try {
       const st = statSync(join(this.#root, rel));
       if (st.isFile()) this.#put(rel, st, hash);

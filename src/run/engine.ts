@@ -109,7 +109,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   };
 
   const pool = new WorkerPool({ entryUrl: o.entryUrl, root: graph.root, pipelinefile: o.pipelinefile });
-  const rc: RunContext = { ...pub, pool, emit: o.emit, env: o.env, signal: o.signal, graceMs: o.graceMs, lock: o.lock, runTag: runId, madeDirs: new Set(), records: ev.records, entryUrl: o.entryUrl, pipelinefile: o.pipelinefile, evaluator: ev };
+  const rc: RunContext = { ...pub, pool, emit: o.emit, env: o.env, signal: o.signal, graceMs: o.graceMs, lock: o.lock, runTag: runId, madeDirs: new Set(), recipeEnvs: new Map(), records: ev.records, entryUrl: o.entryUrl, pipelinefile: o.pipelinefile, evaluator: ev };
   // While recipes may stage outputs, a marker says so: if pipe dies, the next build removes
   // the staged leftovers next to the outputs (see cleanStaleStaging).
   const marker = join(o.stateDir, "active", runId);

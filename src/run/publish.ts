@@ -7,10 +7,11 @@
  * Replacing an output whose bytes pipe did not produce (edited by hand) first keeps those
  * bytes in the cache and says how to get them back.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
+import { hashBytes } from "../hash/xxh.ts";
 import type { OutputCache } from "../state/cache.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { crashPoint } from "../util/crash-point.ts";
@@ -39,8 +40,11 @@ export function stagingPaths(tag: string, t: GraphTarget): Map<string, string> {
   return m;
 }
 
-/** Checks the staged outputs exist with the declared kind; returns the problems. */
-export function checkStaged(root: string, t: GraphTarget, staged: Map<string, string>): string[] {
+/**
+ * Checks the staged outputs exist with the declared kind; returns the problems. `stats`, when
+ * given, receives each staged output's lstat (by final path), so later steps need not stat again.
+ */
+export function checkStaged(root: string, t: GraphTarget, staged: Map<string, string>, stats?: Map<string, Stats>): string[] {
   const problems: string[] = [];
   for (const o of t.outputs) {
     const p = join(root, staged.get(o.path)!);
@@ -51,20 +55,37 @@ export function checkStaged(root: string, t: GraphTarget, staged: Map<string, st
       problems.push(`declared output ${JSON.stringify(o.path)} was not produced`);
       continue;
     }
+    stats?.set(o.path, st);
     if (o.dir && !st.isDirectory()) problems.push(`declared output ${JSON.stringify(o.path + "/")} is not a directory`);
     if (!o.dir && !st.isFile()) problems.push(`declared output ${JSON.stringify(o.path)} is not a regular file${st.isDirectory() ? " (declare it with a trailing / to make it a directory output)" : ""}`);
   }
   return problems;
 }
 
-/** Hashes and caches the staged outputs (before anything is moved into place). */
-export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<string, string>): OutputRecord[] {
+/** Staged files up to this size are read once, hashed and stored from memory; bigger ones are copied (reflink where possible). */
+const SMALL = 1 << 20;
+
+/**
+ * Hashes and caches the staged outputs (before anything is moved into place). `stats` are the
+ * staged outputs' lstats from checkStaged, when the caller has them.
+ */
+export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<string, string>, stats?: Map<string, Stats>): OutputRecord[] {
   const records: OutputRecord[] = [];
   for (const o of t.outputs) {
     const rel = staged.get(o.path)!;
+    const abs = join(ctx.root, rel);
+    const st = stats?.get(o.path);
+    if (st?.isFile() && st.size < SMALL) {
+      // The bytes stored are exactly the bytes hashed. A staged path is never in the stat
+      // cache (it is renamed away next), so the hasher is not involved.
+      const bytes = readFileSync(abs);
+      const hash = hashBytes(bytes);
+      ctx.cache.putBytes(bytes, hash);
+      records.push({ path: o.path, kind: "file", hash, mode: st.mode & 0o777 });
+      continue;
+    }
     const h = ctx.hasher.hashPath(rel);
     if (h.kind !== "file" && h.kind !== "dir") throw new Error(`staged output ${rel} vanished`);
-    const abs = join(ctx.root, rel);
     if (h.kind === "file") {
       ctx.cache.putFile(abs, h.hash);
       records.push({ path: o.path, kind: "file", hash: h.hash, mode: statSync(abs).mode & 0o777 });
@@ -113,21 +134,33 @@ export function editedOutputs(ctx: PublishContext, t: GraphTarget): string[] {
   return out;
 }
 
+/** What the caller already knows about the places outputs go, to spare syscalls per target. */
+export interface PublishHints {
+  /** Final paths known to be absent (checked after the recipe ran): nothing to keep or move aside. */
+  missing?: Set<string>;
+  /** Folders known to exist. */
+  madeDirs?: Set<string>;
+  /** lstat of each staged output, by final path (its mtime survives the rename). */
+  stats?: Map<string, Stats>;
+}
+
 /** Moves one prepared file or folder into place (rename; a folder swap goes through the scratch area). */
-export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string): void {
+export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string, hints: { missing?: boolean; dirMade?: boolean } = {}): void {
   const from = join(ctx.root, fromRel);
   const to = join(ctx.root, toRel);
-  mkdirSync(dirname(to), { recursive: true });
+  if (!hints.dirMade) mkdirSync(dirname(to), { recursive: true });
   let old: string | undefined;
-  try {
-    const st = lstatSync(to);
-    if (st.isDirectory() || lstatSync(from).isDirectory()) {
-      old = join(ctx.root, ctx.scratch(), "old");
-      mkdirSync(dirname(old), { recursive: true });
-      renameSync(to, old);
+  if (!hints.missing) {
+    try {
+      const st = lstatSync(to);
+      if (st.isDirectory() || lstatSync(from).isDirectory()) {
+        old = join(ctx.root, ctx.scratch(), "old");
+        mkdirSync(dirname(old), { recursive: true });
+        renameSync(to, old);
+      }
+    } catch {
+      // nothing there yet
     }
-  } catch {
-    // nothing there yet
   }
   crashPoint("publish-rename");
   renameSync(from, to);
@@ -135,12 +168,13 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
 }
 
 /** Publishes staged outputs: keep edited bytes, rename into place, prime the stat cache. */
-export function publish(ctx: PublishContext, t: GraphTarget, staged: Map<string, string>, outputs: OutputRecord[]): void {
+export function publish(ctx: PublishContext, t: GraphTarget, staged: Map<string, string>, outputs: OutputRecord[], hints: PublishHints = {}): void {
   for (const o of outputs) {
-    keepEdited(ctx, t, o, o.hash);
-    moveIntoPlace(ctx, staged.get(o.path)!, o.path);
+    const missing = hints.missing?.has(o.path) ?? false;
+    if (!missing) keepEdited(ctx, t, o, o.hash);
+    moveIntoPlace(ctx, staged.get(o.path)!, o.path, { missing, dirMade: hints.madeDirs?.has(dirname(o.path)) });
     ctx.hasher.forget(o.path, o.kind === "dir");
-    if (o.kind === "file") ctx.hasher.remember(o.path, o.hash);
+    if (o.kind === "file") ctx.hasher.remember(o.path, o.hash, hints.stats?.get(o.path)?.mtimeMs);
   }
 }
 

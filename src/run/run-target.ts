@@ -3,7 +3,7 @@
  * in its own process group), check the declared outputs, guard against inputs that changed
  * during the run, store outputs in the cache, publish them, and only then commit the record.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, rmSync, writeSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent } from "../events.ts";
 import type { GraphTarget } from "../graph/graph.ts";
@@ -29,6 +29,11 @@ export interface RunContext extends PublishContext {
   runTag: string;
   /** Folders known to exist (made once per build). */
   madeDirs: Set<string>;
+  /**
+   * Recipe envs by declared names: computed once per distinct set, not per target, and the
+   * same object each time (the spawner sends an env to perl once per object).
+   */
+  recipeEnvs?: Map<string, Record<string, string>>;
   records: RecordStore;
   entryUrl: string;
   pipelinefile: string;
@@ -77,6 +82,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
   };
   rc.emit({ type: "target-started", target: t.id, reason, estimateMs, logPath: logRel });
   const staged = stagingPaths(`${rc.runTag}-${seq++}`, t);
+  let published = false;
   const failure = (error: string): RunOutcome => {
     if (logFd === undefined) open();
     writeSync(logFd!, `pipe: ${error}\n`);
@@ -92,6 +98,9 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     }
     const inv = invocationFor(rc, t, staged);
     const before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const);
+    // Outputs absent before the recipe and still absent after it (no direct write): publishing
+    // them needs no check for edited bytes and nothing moved aside.
+    const missing = new Set<string>();
     // A recipe must write its staging paths; one that wrote a final path directly is a bug
     // (style.md): its bytes never count, and a partial file is removed or restored.
     const directWrites = () => before.filter(([p, sig]) => statSig(join(rc.root, p)) !== sig).map(([p]) => p);
@@ -138,6 +147,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       if (r.code !== 0) return failure(r.signal ? `recipe was killed by ${r.signal}` : `recipe exited with code ${r.code}`);
     }
     const direct = directWrites();
+    for (const [p, sig] of before) if (sig === "missing" && !direct.includes(p)) missing.add(p);
     if (direct.length) {
       undoDirect(direct);
       return failure(`recipe wrote ${direct.join(", ")} directly; write to ctx.outputs instead (temp paths that pipe moves into place on success)`);
@@ -151,10 +161,11 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     const declared = new Set(t.params.filter((p) => !p.isKey).map((p) => p.local));
     const unused = [...declared].filter((p) => !result.readParams.includes(p) && !t.paramsReadByInputs.includes(p));
     if (unused.length) rc.emit({ type: "warning", target: t.id, message: `${JSON.stringify(t.id)} declares param${unused.length > 1 ? "s" : ""} ${unused.map((u) => JSON.stringify(u)).join(", ")} but its recipe never reads ${unused.length > 1 ? "them" : "it"}; remove ${unused.length > 1 ? "them" : "it"} from params (unused settings make rebuilds for nothing)` });
-    const problems = checkStaged(rc.root, t, staged);
+    const stagedStats = new Map<string, Stats>();
+    const problems = checkStaged(rc.root, t, staged, stagedStats);
     if (problems.length) return failure(`recipe finished but ${problems.join("; ")}`);
     // Store first: the cache must hold the bytes before they count as built.
-    const outputs = storeStaged(rc, t, staged);
+    const outputs = storeStaged(rc, t, staged, stagedStats);
     crashPoint("after-cache-store");
     // Inputs that changed while the recipe ran: record against the old content; next build reruns.
     const produced = new Map<string, OutputRecord>();
@@ -168,7 +179,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       const moved = after.filter(([p, h]) => before.get(p) !== h).map(([p]) => p);
       if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is recorded against the old content, so the next build runs it again` });
     }
-    publish(rc, t, staged, outputs);
+    publish(rc, t, staged, outputs, { missing, madeDirs: rc.madeDirs, stats: stagedStats });
+    published = true;
     crashPoint("after-publish");
     rc.records.append({ target: t.id, fingerprint: e.fingerprint, outputs, parts: e.parts, durationMs: Date.now() - t0, time: Date.now() });
     crashPoint("after-record");
@@ -179,7 +191,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
   } finally {
     if (logFd !== undefined) closeSync(logFd);
     // Whatever was not published (a failure, an interrupt) is removed; published paths are gone already.
-    for (const p of staged.values()) rmSync(join(rc.root, p), { recursive: true, force: true });
+    if (!published) for (const p of staged.values()) rmSync(join(rc.root, p), { recursive: true, force: true });
   }
 }
 
@@ -244,6 +256,14 @@ function invocationFor(rc: RunContext, t: GraphTarget, staged: Map<string, strin
     outputs,
     params,
     keyParams: t.params.filter((p) => p.isKey).map((p) => p.local),
-    env: recipeEnv(t.env, rc.env),
+    env: envFor(rc, t.env),
   };
+}
+
+function envFor(rc: RunContext, declared: string[]): Record<string, string> {
+  if (!rc.recipeEnvs) return recipeEnv(declared, rc.env);
+  const key = declared.join("\0");
+  let env = rc.recipeEnvs.get(key);
+  if (!env) rc.recipeEnvs.set(key, (env = recipeEnv(declared, rc.env)));
+  return env;
 }

@@ -1,24 +1,19 @@
 /**
- * Runs a shell recipe in its own process group (detached), so an interrupt reaches every
- * descendant: SIGTERM to the group (background jobs of `sh` ignore SIGINT, ecosystem.md §7),
- * SIGKILL after a grace period, and the group is confirmed empty before we return.
+ * Runs a shell recipe in its own process group, so an interrupt reaches every descendant:
+ * SIGTERM to the group (background jobs of `sh` ignore SIGINT, ecosystem.md §7), SIGKILL after
+ * a grace period, and the group is confirmed empty before we return (groups.ts).
  * stdin is /dev/null: a recipe never waits for input.
+ *
+ * Recipes start through the perl spawner (spawner.ts) when perl is there: node's own spawn
+ * forks all of pipe, which costs more than a cheap recipe itself. `PIPE_SPAWNER=node` (or
+ * `spawner: "node"`) forces node's spawn, which is also the fallback without perl.
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { RecipeGroup } from "./groups.ts";
+import { Spawner } from "./spawner.ts";
 
-/** Process groups of running recipes, so a second Ctrl-C can kill them all at once. */
-const liveGroups = new Set<number>();
-
-export function killAllGroups(signal: NodeJS.Signals): void {
-  for (const pgid of liveGroups) {
-    try {
-      process.kill(-pgid, signal);
-    } catch {
-      // gone
-    }
-  }
-}
+export { killAllGroups } from "./groups.ts";
 
 export interface ShellRun {
   script: string;
@@ -29,6 +24,8 @@ export interface ShellRun {
   graceMs: number;
   onLine: (line: string, stream: "stdout" | "stderr") => void;
   onGroup: (pgid: number, alive: boolean) => void;
+  /** How to start the process; default: perl when available (PIPE_SPAWNER=node forces node). */
+  spawner?: "perl" | "node";
 }
 
 export interface ShellResult {
@@ -39,75 +36,41 @@ export interface ShellResult {
   spawnError?: string;
 }
 
+const forced = process.env.PIPE_SPAWNER === "node" ? "node" : undefined;
+/** One spawner per pipe process, started with the first shell recipe; null: perl is missing. */
+let spawner: Spawner | null | undefined;
+
 export function runShell(r: ShellRun): Promise<ShellResult> {
+  if ((r.spawner ?? forced) === "node") return runShellNode(r);
+  if (spawner === undefined || (spawner && !spawner.alive)) spawner = Spawner.start({ fallback: runShellNode }) ?? null;
+  return spawner ? spawner.run(r) : runShellNode(r);
+}
+
+/** The spawner of this process, if one was started (tests). */
+export function currentSpawner(): Spawner | undefined {
+  return spawner ?? undefined;
+}
+
+/** Starts the recipe with node's own spawn (detached: its own process group). */
+export function runShellNode(r: ShellRun): Promise<ShellResult> {
   return new Promise((resolve) => {
     const [file, args] = r.argv ? [r.argv[0], r.argv.slice(1)] : ["/bin/sh", ["-c", r.script]];
+    const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: r.onGroup });
     const child = spawn(file, args, { cwd: r.cwd, env: r.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let killed = false;
     let spawnError: string | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
-    const pgid = child.pid;
-    if (pgid) {
-      liveGroups.add(pgid);
-      r.onGroup(pgid, true);
-    }
-    const killGroup = (sig: NodeJS.Signals) => {
-      if (!pgid) return;
-      try {
-        process.kill(-pgid, sig);
-      } catch {
-        // group already gone
-      }
-    };
-    const onAbort = () => {
-      killGroup("SIGTERM");
-      graceTimer = setTimeout(() => {
-        killed = true;
-        killGroup("SIGKILL");
-      }, r.graceMs);
-    };
-    if (r.signal.aborted) onAbort();
-    else r.signal.addEventListener("abort", onAbort, { once: true });
+    if (child.pid) group.started(child.pid);
     for (const [stream, name] of [[child.stdout!, "stdout"], [child.stderr!, "stderr"]] as const) {
       createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => r.onLine(line, name));
     }
     child.on("error", (e) => {
       spawnError = (e as NodeJS.ErrnoException).code === "ENOENT" ? `command not found: ${file}` : e.message;
+      if (child.pid === undefined) {
+        group.notStarted();
+        resolve({ code: 127, signal: null, killed: group.killed, spawnError });
+      }
     });
     // "close" waits for the pipes; a background grandchild holding them would hang us, so
     // settle on "exit" and then make sure the group is gone.
-    child.on("exit", (code, signal) => {
-      r.signal.removeEventListener("abort", onAbort);
-      const finish = () => {
-        clearTimeout(graceTimer);
-        if (pgid) {
-          liveGroups.delete(pgid);
-          r.onGroup(pgid, false);
-        }
-        resolve({ code, signal, killed, spawnError });
-      };
-      if (!pgid) return finish();
-      // Leftover members of the group (background jobs): TERM, then KILL, then wait until empty.
-      let tries = 0;
-      const reap = () => {
-        let alive = true;
-        try {
-          process.kill(-pgid, 0);
-        } catch {
-          alive = false;
-        }
-        if (!alive) return finish();
-        tries++;
-        killGroup(tries === 1 ? "SIGTERM" : tries > 20 ? "SIGKILL" : "SIGCONT");
-        setTimeout(reap, tries > 20 ? 50 : 10);
-      };
-      reap();
-    });
-    child.on("error", () => {
-      if (child.pid === undefined) {
-        r.signal.removeEventListener("abort", onAbort);
-        resolve({ code: 127, signal: null, killed, spawnError });
-      }
-    });
+    child.on("exit", (code, signal) => group.exited(() => resolve(spawnError ? { code, signal, killed: group.killed, spawnError } : { code, signal, killed: group.killed })));
   });
 }

@@ -25,6 +25,20 @@ export interface TreeEntry {
 let tmpCounter = 0;
 const tmpName = (dir: string) => join(dir, `.tmp-${process.pid}-${Date.now().toString(36)}-${tmpCounter++}`);
 
+/**
+ * Runs `create` (which makes a file in `dir`), making `dir` first only if it is missing: a
+ * build stores thousands of objects into 256 folders that exist after the first few.
+ */
+function inFolder(dir: string, create: () => void): void {
+  try {
+    create();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    mkdirSync(dir, { recursive: true });
+    create();
+  }
+}
+
 export class OutputCache {
   readonly #dir: string;
 
@@ -44,10 +58,22 @@ export class OutputCache {
   putFile(src: string, hash: string): void {
     const dst = this.objectPath(hash);
     if (existsSync(dst)) return;
-    mkdirSync(dirname(dst), { recursive: true });
     const tmp = tmpName(dirname(dst));
-    copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
+    inFolder(dirname(dst), () => copyFileSync(src, tmp, constants.COPYFILE_FICLONE));
     chmodSync(tmp, 0o444);
+    renameSync(tmp, dst);
+  }
+
+  /**
+   * Stores bytes already in memory (a small output that was read to hash it): one write
+   * instead of copying the file again. Same temp-and-rename as putFile.
+   */
+  putBytes(bytes: Uint8Array, hash: string): void {
+    const dst = this.objectPath(hash);
+    if (existsSync(dst)) return;
+    const tmp = tmpName(dirname(dst));
+    // Created read-only (0444): a file mode is only ever narrowed by the umask.
+    inFolder(dirname(dst), () => writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 }));
     renameSync(tmp, dst);
   }
 

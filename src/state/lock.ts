@@ -106,19 +106,58 @@ export class ProjectLock {
     });
   }
 
-  /** Tells the supervisor a recipe's process group exists. */
+  /**
+   * Tells the supervisor a recipe's process group exists. Lines go out once per turn of the
+   * event loop, in one write: each write wakes the supervisor, and a build of cheap recipes
+   * starts and ends groups by the thousand. A group that starts and ends within one turn
+   * (pipe often hears of a cheap recipe's start and exit together) is never written at all:
+   * it no longer exists by the time the supervisor could act on it.
+   */
   watchGroup(pgid: number): void {
-    if (!this.#released) this.#child.stdin!.write(`+${pgid}\n`);
+    if (this.#released) return;
+    this.#adds.add(pgid);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    process.nextTick(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
   }
 
-  /** Tells the supervisor a recipe's process group is gone. */
+  /**
+   * Tells the supervisor a recipe's process group is gone. The line may wait for the next
+   * write (at most a moment): until then the supervisor would only signal a group that no
+   * longer exists, which matters only if its id were reused meanwhile.
+   */
   unwatchGroup(pgid: number): void {
-    if (!this.#released) this.#child.stdin!.write(`-${pgid}\n`);
+    if (this.#released) return;
+    if (this.#adds.delete(pgid)) return;
+    this.#gone += `-${pgid}\n`;
+    this.#goneTimer ??= setTimeout(() => this.#flush(), 100).unref();
+  }
+
+  /** Groups to announce ("+"), and departures ("-") of groups announced earlier. */
+  readonly #adds = new Set<number>();
+  #gone = "";
+  #scheduled = false;
+  #goneTimer: NodeJS.Timeout | undefined;
+
+  #flush(): void {
+    clearTimeout(this.#goneTimer);
+    this.#goneTimer = undefined;
+    // Departures first: a "+" for a reused id must come after the "-" of its earlier group.
+    let out = this.#gone;
+    for (const pgid of this.#adds) out += `+${pgid}\n`;
+    this.#gone = "";
+    this.#adds.clear();
+    if (out === "" || this.#released) return;
+    this.#child.stdin!.write(out);
   }
 
   /** Releases the lock (the helper exits; the kernel drops the flock). */
   release(): void {
     if (this.#released) return;
+    this.#flush();
     this.#released = true;
     try {
       this.#child.stdin!.end("done\n");

@@ -12,16 +12,22 @@ export function toJsonLine(event: PipeEvent): string {
   return `${JSON.stringify(event)}\n`;
 }
 
+/** How long a line may wait for others to share its write. */
+const BATCH_MS = 10;
+
 /** Creates the NDJSON reporter writing to `stdout`. */
 export function createJsonReporter(options: { stdout: NodeJS.WritableStream }): InterruptibleReporter {
   const { stdout } = options;
   let closed = false;
-  // Lines are batched until the event loop turns (or 64 KiB): a 10,000-target no-op emits its
-  // events in one synchronous pass, and one write per event cost more than the pass itself.
+  // Lines are batched for a few milliseconds (or 64 KiB): a 10,000-target no-op emits its
+  // events in one synchronous pass, and one write per event cost more than the pass itself;
+  // cheap recipes finish one per turn of the event loop, so a turn was not enough to batch
+  // those. The delay is far below what a person or a test waiting for a line would notice.
   let buffer = "";
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const drain = () => {
-    scheduled = false;
+    clearTimeout(timer);
+    timer = undefined;
     if (buffer) {
       const out = buffer;
       buffer = "";
@@ -33,10 +39,7 @@ export function createJsonReporter(options: { stdout: NodeJS.WritableStream }): 
       if (closed) return;
       buffer += toJsonLine(event);
       if (buffer.length > 65536) drain();
-      else if (!scheduled) {
-        scheduled = true;
-        setImmediate(drain);
-      }
+      else timer ??= setTimeout(drain, BATCH_MS).unref();
     },
     noteInterrupt() {
       // Nothing: the core reports the interruption with its own events (build-finished.interrupted).

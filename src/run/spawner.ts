@@ -1,0 +1,288 @@
+/**
+ * Starts shell recipes through one small, long-lived perl process instead of node's own spawn.
+ *
+ * Why: node's spawn fork()s pipe itself, and fork copies the page tables of a 100+ MB
+ * process: about 1.8 ms of main-thread time per recipe, which made a build of many cheap
+ * recipes four times slower than make. A perl process of a few MB forks in a fraction of that,
+ * off pipe's main thread. pipe sends it one message per recipe and reads back the start (pid =
+ * process group), the output and the exit (protocol in spawner-script.ts).
+ *
+ * The spawner starts with the first shell recipe of a process and lives as long as pipe does;
+ * it does not keep pipe alive while no recipe runs. Without perl, `runShell` falls back to
+ * node's spawn.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { constants } from "node:os";
+import { StringDecoder } from "node:string_decoder";
+import { RecipeGroup } from "./groups.ts";
+import { SPAWNER_SCRIPT } from "./spawner-script.ts";
+import type { ShellResult, ShellRun } from "./shell.ts";
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
+
+/**
+ * Splits a stream's text into lines as node's readline does with crlfDelay: Infinity (\n, \r\n
+ * and a lone \r end a line; a last line without an ending still counts).
+ */
+class LineSplitter {
+  readonly #decoder = new StringDecoder("utf8");
+  #rest = "";
+  #cr = false;
+
+  constructor(readonly emit: (line: string) => void) {}
+
+  push(bytes: Buffer): void {
+    this.#take(this.#decoder.write(bytes));
+  }
+
+  end(): void {
+    this.#take(this.#decoder.end());
+    if (this.#rest !== "") this.emit(this.#rest);
+    this.#rest = "";
+  }
+
+  #take(text: string): void {
+    let start = 0;
+    // A \r\n split across two chunks is one line ending.
+    if (this.#cr && text.charCodeAt(0) === 10) start = 1;
+    this.#cr = false;
+    for (let i = start; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 10 && c !== 13) continue;
+      this.emit(this.#rest + text.slice(start, i));
+      this.#rest = "";
+      if (c === 13) {
+        if (i + 1 === text.length) this.#cr = true;
+        else if (text.charCodeAt(i + 1) === 10) i++;
+      }
+      start = i + 1;
+    }
+    if (start < text.length) this.#rest += text.slice(start);
+  }
+}
+
+interface Job {
+  run: ShellRun;
+  file: string;
+  group: RecipeGroup;
+  started: boolean;
+  lines: [LineSplitter, LineSplitter] | undefined;
+  resolve: (r: ShellResult) => void;
+}
+
+export interface SpawnerOptions {
+  /** The perl to run (tests point it at a missing one). */
+  perl?: string;
+  /** Runs a job the node way when perl turns out to be missing. */
+  fallback: (r: ShellRun) => Promise<ShellResult>;
+}
+
+export class Spawner {
+  readonly #child: ChildProcess;
+  readonly #fallback: SpawnerOptions["fallback"];
+  readonly #jobs = new Map<number, Job>();
+  readonly #envIds = new WeakMap<object, number>();
+  #nextJob = 1;
+  #nextEnv = 1;
+  #buf: Buffer | undefined;
+  #heard = false;
+  #dead = false;
+  #referenced = false;
+
+  private constructor(child: ChildProcess, fallback: SpawnerOptions["fallback"]) {
+    this.#child = child;
+    this.#fallback = fallback;
+    child.stdout!.on("data", (d: Buffer) => this.#onData(d));
+    child.on("error", (e) => this.#onDeath(e as NodeJS.ErrnoException));
+    // "close", not "exit": the exit can be seen before the last output and exit messages are read.
+    child.on("close", () => this.#onDeath(undefined));
+    child.stdin!.on("error", () => undefined); // EPIPE when perl died: handled by "exit"
+    this.#unref();
+  }
+
+  /** Starts perl; undefined when it cannot be started at all (not installed). */
+  static start(options: SpawnerOptions): Spawner | undefined {
+    let child: ChildProcess;
+    try {
+      // Its own process group, so a terminal's Ctrl-C reaches only pipe, which then stops the
+      // recipes in order (and the spawner is still there to report their exits).
+      child = spawn(options.perl ?? "perl", ["-e", SPAWNER_SCRIPT], { stdio: ["pipe", "pipe", "ignore"], detached: true });
+    } catch {
+      return undefined;
+    }
+    if (child.pid === undefined) {
+      child.on("error", () => undefined);
+      return undefined;
+    }
+    return new Spawner(child, options.fallback);
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.#dead;
+  }
+
+  /** Closes perl's stdin, as pipe's death would (tests). */
+  closeInput(): void {
+    this.#child.stdin!.end();
+  }
+
+  /** Resolves when the perl process has exited. */
+  exited(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return Promise.resolve();
+    return new Promise((r) => this.#child.once("exit", () => r()));
+  }
+
+  run(r: ShellRun): Promise<ShellResult> {
+    if (this.#dead) return this.#fallback(r);
+    const argv = r.argv ?? ["/bin/sh", "-c", r.script];
+    if (argv.some((a) => a.includes("\0")) || r.cwd.includes("\0")) {
+      return Promise.resolve({ code: 127, signal: null, killed: false, spawnError: "an argument contains a NUL byte" });
+    }
+    return new Promise((resolve) => {
+      const id = this.#nextJob++;
+      const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: r.onGroup });
+      this.#jobs.set(id, { run: r, file: argv[0], group, started: false, lines: undefined, resolve });
+      if (this.#jobs.size === 1) this.#ref();
+      const payload = r.cwd + "\0" + argv.join("\0");
+      this.#child.stdin!.write(`${this.#defineEnv(r.env)}J${id} ${this.#envIds.get(r.env)!} ${Buffer.byteLength(payload)}\n${payload}`);
+    });
+  }
+
+  /**
+   * The env's definition message when perl has not seen this env object yet, else "". Recipes
+   * with the same declared env share one object (recipeEnv), so this is sent a few times per build.
+   */
+  #defineEnv(env: Record<string, string>): string {
+    if (this.#envIds.has(env)) return "";
+    const id = this.#nextEnv++;
+    this.#envIds.set(env, id);
+    let payload = "";
+    for (const k in env) {
+      const v = env[k];
+      // An entry with a NUL cannot be passed to exec at all; node's spawn refuses it too.
+      if (k.includes("\0") || k.includes("=") || v.includes("\0")) continue;
+      payload += (payload ? "\0" : "") + k + "=" + v;
+    }
+    return `E${id} ${Buffer.byteLength(payload)}\n${payload}`;
+  }
+
+  /** While a recipe runs, perl's output keeps pipe alive; otherwise the spawner must not. */
+  #ref(): void {
+    if (this.#referenced) return;
+    this.#referenced = true;
+    this.#child.ref();
+    (this.#child.stdout as unknown as { ref?: () => void }).ref?.();
+  }
+
+  #unref(): void {
+    this.#referenced = false;
+    this.#child.unref();
+    (this.#child.stdout as unknown as { unref?: () => void }).unref?.();
+    (this.#child.stdin as unknown as { unref?: () => void }).unref?.();
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#heard = true;
+    const buf = this.#buf ? Buffer.concat([this.#buf, chunk]) : chunk;
+    let pos = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, pos);
+      if (nl < 0) break;
+      const head = buf.toString("latin1", pos, nl);
+      const sp = head.indexOf(" ");
+      const id = Number(head.slice(1, sp));
+      const kind = head.charCodeAt(0);
+      if (kind === 79 /* O */) {
+        const sp2 = head.indexOf(" ", sp + 1);
+        const len = Number(head.slice(sp2 + 1));
+        if (nl + 1 + len > buf.length) break;
+        this.#output(id, head.charCodeAt(sp + 1) === 50 ? 1 : 0, buf.subarray(nl + 1, nl + 1 + len));
+        pos = nl + 1 + len;
+        continue;
+      }
+      pos = nl + 1;
+      const rest = head.slice(sp + 1);
+      if (kind === 83 /* S */) this.#started(id, Number(rest));
+      else if (kind === 88 /* X */) {
+        const [code, sig, empty] = rest.split(" ").map(Number);
+        this.#exited(id, code < 0 ? null : code, code < 0 ? (signalNames.get(sig) ?? null) : null, empty === 1);
+      } else if (kind === 70 /* F */) this.#failed(id, Number(rest));
+    }
+    this.#buf = pos < buf.length ? buf.subarray(pos) : undefined;
+  }
+
+  #started(id: number, pid: number): void {
+    const job = this.#jobs.get(id);
+    if (!job) return;
+    job.started = true;
+    job.group.started(pid);
+  }
+
+  #output(id: number, stream: 0 | 1, bytes: Buffer): void {
+    const job = this.#jobs.get(id);
+    if (!job) return;
+    // Most cheap recipes print nothing: the splitters exist only for those that do.
+    job.lines ??= [new LineSplitter((l) => job.run.onLine(l, "stdout")), new LineSplitter((l) => job.run.onLine(l, "stderr"))];
+    job.lines[stream].push(bytes);
+  }
+
+  #exited(id: number, code: number | null, signal: NodeJS.Signals | null, empty: boolean): void {
+    const job = this.#take(id);
+    if (!job) return;
+    if (job.lines) for (const l of job.lines) l.end();
+    job.group.exited(() => job.resolve({ code, signal, killed: job.group.killed }), empty);
+  }
+
+  #failed(id: number, errno: number): void {
+    const job = this.#take(id);
+    if (!job) return;
+    const name = errnoNames.get(errno) ?? `errno ${errno}`;
+    const result: ShellResult = { code: 127, signal: null, killed: false, spawnError: name === "ENOENT" ? `command not found: ${job.file}` : `spawn ${job.file} ${name}` };
+    if (job.lines) for (const l of job.lines) l.end();
+    if (job.started) job.group.exited(() => job.resolve(result));
+    else {
+      job.group.notStarted();
+      job.resolve(result);
+    }
+  }
+
+  #take(id: number): Job | undefined {
+    const job = this.#jobs.get(id);
+    if (!job) return undefined;
+    this.#jobs.delete(id);
+    if (this.#jobs.size === 0) this.#unref();
+    return job;
+  }
+
+  /**
+   * perl is gone. If it never answered, it probably never ran (no perl): the jobs it was given
+   * run the node way. Otherwise their groups are killed and the jobs fail with a message.
+   */
+  #onDeath(e: NodeJS.ErrnoException | undefined): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    const jobs = [...this.#jobs.values()];
+    this.#jobs.clear();
+    this.#unref();
+    for (const job of jobs) {
+      if (!this.#heard && !job.started) {
+        job.group.notStarted();
+        void this.#fallback(job.run).then(job.resolve);
+        continue;
+      }
+      if (job.lines) for (const l of job.lines) l.end();
+      const why = e ? e.message : "it exited unexpectedly";
+      if (job.started) {
+        job.group.exited(() => job.resolve({ code: null, signal: null, killed: job.group.killed, spawnError: `the recipe runner (perl) failed: ${why}` }));
+      } else {
+        job.group.notStarted();
+        job.resolve({ code: 127, signal: null, killed: false, spawnError: `the recipe runner (perl) failed: ${why}` });
+      }
+    }
+  }
+}

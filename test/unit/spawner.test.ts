@@ -1,0 +1,172 @@
+// The perl spawner that starts shell recipes (src/run/spawner.ts), checked against node's own
+// spawn where both must agree: argv and env bytes, output lines, exit codes and signals,
+// exec failures; then what only the spawner does: a grandchild holding the pipes, EOF on its
+// stdin (pipe died), and the fallback when perl is missing or does not answer.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { currentSpawner, runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
+import { Spawner } from "../../src/run/spawner.ts";
+
+type Line = [stream: "stdout" | "stderr", line: string];
+
+const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+
+function job(how: "perl" | "node", o: Partial<ShellRun> & { script?: string }, lines: Line[] = []): Promise<ShellResult> {
+  return runShell({
+    script: o.script ?? "",
+    argv: o.argv,
+    cwd: o.cwd ?? process.cwd(),
+    env: o.env ?? ENV,
+    signal: o.signal ?? new AbortController().signal,
+    graceMs: o.graceMs ?? 5000,
+    onLine: o.onLine ?? ((line, stream) => lines.push([stream, line])),
+    onGroup: o.onGroup ?? (() => undefined),
+    spawner: how,
+  });
+}
+
+/** Runs the same job both ways and checks they agree; returns the perl run's result and lines. */
+async function both(o: Partial<ShellRun> & { script?: string }): Promise<{ r: ShellResult; out: string[]; err: string[] }> {
+  const perlLines: Line[] = [];
+  const nodeLines: Line[] = [];
+  const [r, n] = await Promise.all([job("perl", o, perlLines), job("node", o, nodeLines)]);
+  const pick = (ls: Line[], s: string) => ls.filter(([st]) => st === s).map(([, l]) => l);
+  assert.deepEqual(r, n, "perl and node give the same result");
+  assert.deepEqual(pick(perlLines, "stdout"), pick(nodeLines, "stdout"), "same stdout lines");
+  assert.deepEqual(pick(perlLines, "stderr"), pick(nodeLines, "stderr"), "same stderr lines");
+  return { r, out: pick(perlLines, "stdout"), err: pick(perlLines, "stderr") };
+}
+
+test("argv elements and env values reach the recipe byte for byte", async () => {
+  const odd = ["a b", "new\nline", "tab\tand 'quotes' \"too\"", "$HOME `id` $(id) \\", "é€😀", "", "-rf", "=x=y"];
+  const { r, out } = await both({ argv: ["/bin/sh", "-c", `for a in "$@"; do printf '<%s>' "$a" | od -An -c | tr -s ' \\n' ' '; echo; done`, "sh", ...odd] });
+  assert.equal(r.code, 0);
+  // perl really ran it: a spawner that failed (say, a syntax error in its script) would have
+  // handed the job to node's spawn, and the comparison above would prove nothing.
+  assert.equal(currentSpawner()?.alive, true);
+  assert.equal(out.length, odd.length);
+  const env = { ...ENV, WEIRD: "x\ny=z é 'q' $HOME", EMPTY: "", "DOTTED.NAME": "1" };
+  const e = await both({ env, script: `printf '<%s>\\n' "$WEIRD" "$EMPTY"; env | grep -c '^EMPTY=$'` });
+  assert.deepEqual(e.out, ["<x", "y=z é 'q' $HOME>", "<>", "1"]);
+  // A name sh would not export still reaches a program started directly.
+  const direct: Line[] = [];
+  await job("perl", { env, argv: ["env"] }, direct);
+  assert.ok(direct.some(([, l]) => l === "DOTTED.NAME=1"));
+  // Only what the job declares: nothing of pipe's own env leaks.
+  const only = await both({ env: { PATH: ENV.PATH }, script: "env | sort | cut -d= -f1" });
+  assert.deepEqual(only.out.filter((k) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(k)), ["PATH"]);
+});
+
+test("cwd, stdin from /dev/null, own process group", async () => {
+  const lines: Line[] = [];
+  const r = await job("perl", { cwd: "/", script: `pwd; cat; ps -o pgid= -p $$ | tr -d ' '; echo $$` }, lines);
+  const out = lines.map(([, l]) => l);
+  assert.equal(r.code, 0);
+  assert.equal(out[0], "/");
+  assert.equal(out.length, 3, "stdin is empty");
+  assert.equal(out[1], out[2], "the recipe leads its own process group");
+});
+
+test("large output: every line, long lines and multibyte characters across chunk boundaries", async () => {
+  const lines: Line[] = [];
+  const r = await job("perl", {
+    script: `i=0; while [ $i -lt 3000 ]; do echo "line $i"; echo "err $i" >&2; i=$((i+1)); done; head -c 200000 /dev/zero | tr '\\0' b; echo; awk 'BEGIN { for (i = 0; i < 70000; i++) printf "€"; printf "\\n" }'; printf 'no newline at the end'`,
+  }, lines);
+  assert.equal(r.code, 0);
+  const out = lines.filter(([s]) => s === "stdout").map(([, l]) => l);
+  const err = lines.filter(([s]) => s === "stderr").map(([, l]) => l);
+  assert.equal(err.length, 3000);
+  assert.deepEqual(out.slice(0, 3000), Array.from({ length: 3000 }, (_, i) => `line ${i}`));
+  assert.equal(out[3000], "b".repeat(200000));
+  assert.equal(out[3001], "€".repeat(70000));
+  assert.equal(out[3002], "no newline at the end");
+  assert.equal(out.length, 3003);
+});
+
+test("line endings as readline: \\n, \\r\\n and a lone \\r end a line", async () => {
+  const { out } = await both({ script: `printf 'a\\r\\nb\\rc\\n\\nd'` });
+  assert.deepEqual(out, ["a", "b", "c", "", "d"]);
+});
+
+test("exit codes and signals", async () => {
+  assert.deepEqual((await both({ script: "exit 3" })).r, { code: 3, signal: null, killed: false });
+  assert.deepEqual((await both({ script: "exit 0" })).r, { code: 0, signal: null, killed: false });
+  assert.deepEqual((await both({ script: "kill -TERM $$" })).r, { code: null, signal: "SIGTERM", killed: false });
+  assert.deepEqual((await both({ script: "kill -KILL $$" })).r, { code: null, signal: "SIGKILL", killed: false });
+  assert.deepEqual((await both({ argv: ["false"] })).r, { code: 1, signal: null, killed: false });
+});
+
+test("a command that cannot start: command not found, permission denied", async () => {
+  const missing = await both({ argv: ["no-such-command-for-pipe-tests", "x"] });
+  assert.deepEqual(missing.r, { code: 127, signal: null, killed: false, spawnError: "command not found: no-such-command-for-pipe-tests" });
+  const denied = await both({ argv: ["/"] });
+  assert.equal(denied.r.code, 127);
+  assert.match(denied.r.spawnError ?? "", /EACCES/);
+});
+
+test("a background grandchild holding the pipes does not hang the job; its group is reaped", async () => {
+  let pgid = 0;
+  const lines: Line[] = [];
+  const r = await job("perl", { script: "sleep 300 & echo started", onGroup: (g, alive) => (alive ? (pgid = g) : undefined) }, lines);
+  assert.deepEqual(r, { code: 0, signal: null, killed: false });
+  assert.deepEqual(lines, [["stdout", "started"]]);
+  assert.throws(() => process.kill(-pgid, 0), /ESRCH/, "the sleep was reaped with its group");
+});
+
+test("abort: the group gets SIGTERM, also when the abort came before the start", async () => {
+  const ac = new AbortController();
+  const r = await job("perl", { signal: ac.signal, script: "echo READY; exec sleep 300", onLine: () => ac.abort() });
+  assert.deepEqual(r, { code: null, signal: "SIGTERM", killed: false });
+  const early = new AbortController();
+  early.abort();
+  assert.deepEqual(await job("perl", { signal: early.signal, script: "exec sleep 300" }), { code: null, signal: "SIGTERM", killed: false });
+  // A recipe that ignores SIGTERM is killed after the grace period.
+  const stubborn = new AbortController();
+  const k = await job("perl", { signal: stubborn.signal, graceMs: 50, script: "trap '' TERM; echo READY; while :; do sleep 1; done", onLine: () => stubborn.abort() });
+  assert.equal(k.killed, true);
+});
+
+test("many jobs at once keep their output apart", async () => {
+  const all = await Promise.all(
+    Array.from({ length: 24 }, async (_, i) => {
+      const lines: Line[] = [];
+      const r = await job("perl", { argv: ["/bin/sh", "-c", `echo "job $0"; echo "done $0" >&2; exit $(($0 % 7))`, String(i)] }, lines);
+      return { i, r, lines };
+    }),
+  );
+  for (const { i, r, lines } of all) {
+    assert.equal(r.code, i % 7);
+    assert.deepEqual(lines.sort(), [["stderr", `done ${i}`], ["stdout", `job ${i}`]]);
+  }
+});
+
+test("EOF on the spawner's stdin (pipe died): it stops the running groups and exits", async () => {
+  const sp = Spawner.start({ fallback: runShellNode });
+  assert.ok(sp, "perl is available here");
+  let pgid = 0;
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  const result = sp.run({ script: "sleep 300 & echo READY; wait", cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 5000, onLine: () => ready(), onGroup: (g, alive) => (alive ? (pgid = g) : undefined) });
+  await isReady;
+  assert.ok(pgid > 0);
+  sp.closeInput();
+  await sp.exited();
+  assert.throws(() => process.kill(-pgid, 0), /ESRCH/, "no member of the recipe's group survives the spawner");
+  const r = await result;
+  assert.match(r.spawnError ?? "", /recipe runner \(perl\)/);
+});
+
+test("without perl: no spawner; runShell's node path and a spawner that never answers both still run the job", async () => {
+  assert.equal(Spawner.start({ perl: "/nonexistent/perl", fallback: runShellNode }), undefined);
+  const lines: Line[] = [];
+  const n = await job("node", { script: "echo via node; exit 4" }, lines);
+  assert.deepEqual(n, { code: 4, signal: null, killed: false });
+  assert.deepEqual(lines, [["stdout", "via node"]]);
+  // A "perl" that exits at once without a word: the jobs it was given run the node way.
+  const mute = Spawner.start({ perl: "/bin/false", fallback: runShellNode });
+  assert.ok(mute);
+  const got: Line[] = [];
+  const r = await mute.run({ script: "echo fallback; exit 5", cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 1000, onLine: (l, s) => got.push([s, l]), onGroup: () => undefined });
+  assert.deepEqual(r, { code: 5, signal: null, killed: false });
+  assert.deepEqual(got, [["stdout", "fallback"]]);
+});
