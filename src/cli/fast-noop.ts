@@ -20,7 +20,7 @@ import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
 import { parseSize } from "../util/size.ts";
-import { colorWanted } from "./reporting.ts";
+import { colorWanted } from "./color.ts";
 
 export interface FastContext {
   argv: string[];
@@ -209,7 +209,7 @@ async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap
   // The live view has nothing to animate here: the plain lines (coloured on a terminal) are its
   // final frame, without loading Ink and React.
   const mode = ui.pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json }) === "json" ? "json" : "plain";
-  const color = colorWanted({ args, env: ctx.env, stdout: ctx.stdout, stderr: ctx.stderr, cwd: ctx.cwd });
+  const color = colorWanted({ args, env: ctx.env, stdout: ctx.stdout });
   const j = jobs ?? (await import("node:os")).availableParallelism();
   const reporter = await ui.createReporter({ mode, stdout: ctx.stdout, stderr: ctx.stderr, color, quiet: hasFlag(args, "quiet"), verbose: hasFlag(args, "verbose"), columns: ctx.stdout.columns, jobs: j });
   const emit = (e: PipeEvent) => reporter.onEvent(e);

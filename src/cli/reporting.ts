@@ -4,9 +4,11 @@ import { availableParallelism } from "node:os";
 import { killAllGroups } from "../run/shell.ts";
 import { UserError } from "../util/errors.ts";
 import { flagValue, hasFlag } from "./args.ts";
+import { colorWanted } from "./color.ts";
 import type { CommandContext } from "./main.ts";
 
 export { JOBS_FLAG, OUTPUT_FLAGS } from "./flags.ts";
+export { colorWanted } from "./color.ts";
 
 /** `-j N` (default: the CPU count), checked. */
 export function jobsFrom(ctx: CommandContext): number {
@@ -58,13 +60,6 @@ export async function withReporter(
   }
 }
 
-
-export function colorWanted(ctx: CommandContext): boolean {
-  if (hasFlag(ctx.args, "no-color") || (ctx.env.NO_COLOR !== undefined && ctx.env.NO_COLOR !== "")) return false;
-  const force = ctx.env.FORCE_COLOR;
-  if (force !== undefined) return force !== "0" && force !== "false";
-  return ctx.stdout.isTTY === true;
-}
 
 export async function openReporter(ctx: CommandContext, jobs: number, onInterrupt: () => void): Promise<Reporter> {
   const ui = await import("../ui/index.ts");
