@@ -33,6 +33,8 @@ export type PipeEvent =
       time: number;
       /** True when answered from the no-op snapshot, without loading the Pipelinefile. */
       fromSnapshot?: boolean;
+      /** How many targets the no-op snapshot vouched for, so they were not evaluated again. */
+      trustedFromSnapshot?: number;
     }
   | { type: "lock-waiting"; holder: string; lockPath: string }
   | { type: "lock-acquired"; recovered?: string }

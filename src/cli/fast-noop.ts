@@ -30,8 +30,21 @@ export interface FastContext {
   stderr: NodeJS.WriteStream;
 }
 
-/** Exit code 0 when the snapshot proved every requested target up to date; else undefined. */
-export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
+/**
+ * What the snapshot still vouches for when only the project files of some targets changed:
+ * the full build may trust every target that neither reads nor writes a changed file nor
+ * depends on one that does (see `trustedTargets`). `changed` holds project-relative paths.
+ */
+export interface PartialHint {
+  snapshot: Snapshot;
+  changed: Set<string>;
+}
+
+/**
+ * Exit code 0 when the snapshot proved every requested target up to date; a PartialHint when
+ * it proved all but some targets' files; else undefined.
+ */
+export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | undefined> {
   const started = Date.now();
   if (ctx.env.PIPE_NO_SNAPSHOT) return undefined;
   let snap: Snapshot;
@@ -68,10 +81,14 @@ export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-  const changed = check(snap, root, ctx.env);
-  if (changed === false) return undefined;
-  if (changed.length) {
-    if (!(await recheck(snap, root, changed))) return undefined;
+  const result = check(snap, root, ctx.env);
+  if (result === false) return undefined;
+  const { again, changed } = result;
+  if (again.length) {
+    if (!(await recheck(snap, root, again, changed))) return undefined;
+  }
+  if (changed.size) return { snapshot: snap, changed };
+  if (again.length) {
     try {
       const tmp = `${path}.${process.pid}.tmp`;
       writeFileSync(tmp, sealSnapshot(snap, readMachineKey(ctx.env)!), { mode: 0o600 });
@@ -85,10 +102,11 @@ export async function tryNoop(ctx: FastContext): Promise<number | undefined> {
 }
 
 /**
- * Cheap checks: false on a definite difference, else the files and folders whose stat differs
- * or is racy, whose content must be looked at.
+ * Cheap checks: false on a difference that voids the whole snapshot (the Pipelinefile, what it
+ * read, env, folders, state); else the files and folders whose stat differs or is racy, whose
+ * content must be looked at (`again`), and the project files already known to differ.
  */
-function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): Again[] | false {
+function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: Again[]; changed: Set<string> } | false {
   if (snap.runtime !== runtimeId() || snap.today !== todayFor(env)) return false;
   const stateDir = join(root, ".pipe");
   try {
@@ -110,13 +128,20 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): Again[] | 
   if (envMac(snap.envNames, env, key) !== snap.envMac) return false;
   for (const [p, seen] of snap.stats) if (statSeenLight(p) !== seen) return false;
   const again: Again[] = [];
+  const changed = new Set<string>();
   const prefix = root + "/";
   // Content read after this moment: a conservative "read at" time for refreshed facts.
   const at = Date.now();
   for (let i = 0; i < snap.files.length; i++) {
     const f = snap.files[i];
-    const st = statSync(f[0].charCodeAt(0) === 47 ? f[0] : prefix + f[0], { throwIfNoEntry: false });
-    if (!st || !st.isFile() || st.size !== f[3]) return false;
+    const absolute = f[0].charCodeAt(0) === 47;
+    const st = statSync(absolute ? f[0] : prefix + f[0], { throwIfNoEntry: false });
+    if (!st || !st.isFile() || st.size !== f[3]) {
+      // A target's file: only that target (and what depends on it) needs planning.
+      if (absolute) return false;
+      changed.add(f[0]);
+      continue;
+    }
     if (st.ino !== f[2] || st.dev !== f[1] || st.mtimeMs !== f[4] || st.ctimeMs !== f[5] || isRacy(st.mtimeMs, f[7])) again.push({ i, st, at });
   }
   for (let i = 0; i < snap.dirs.length; i++) {
@@ -125,7 +150,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): Again[] | 
     if (!st || !st.isDirectory()) return false;
     if (st.ino !== d[1] || st.mtimeMs !== d[2] || isRacy(st.mtimeMs, d[4])) again.push({ i: -1 - i, st, at });
   }
-  return again;
+  return { again, changed };
 }
 
 /** A fact to look at again: index (files >= 0, folders -1 - index), its stat just taken, and when. */
@@ -146,8 +171,11 @@ function statSeenLight(abs: string): string {
 const BIG = 8 << 20;
 const CHUNK = 1 << 20;
 
-/** Reads what the stats could not vouch for; true (and the facts refreshed) when all is the same. */
-async function recheck(snap: Snapshot, root: string, which: Again[]): Promise<boolean> {
+/**
+ * Reads what the stats could not vouch for and refreshes the facts that still hold. False when
+ * something that voids the snapshot differs; a project file with other bytes goes to `changed`.
+ */
+async function recheck(snap: Snapshot, root: string, which: Again[], changed: Set<string>): Promise<boolean> {
   const { initHasher, hashBytes, createHasher } = await import("../hash/xxh.ts");
   const { listingHash } = await import("../load/trace.ts");
   await initHasher();
@@ -181,12 +209,16 @@ async function recheck(snap: Snapshot, root: string, which: Again[]): Promise<bo
             }
           }
           const after = fstatSync(fd);
-          if (n !== st.size || after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs || after.size !== st.size || after.ino !== st.ino) return false;
-          hash = h ? h.digest() : hashBytes(buf.subarray(0, st.size));
+          if (n !== st.size || after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs || after.size !== st.size || after.ino !== st.ino) hash = "";
+          else hash = h ? h.digest() : hashBytes(buf.subarray(0, st.size));
         } finally {
           closeSync(fd);
         }
-        if (hash !== f[6]) return false;
+        if (hash !== f[6]) {
+          if (f[0].charCodeAt(0) === 47) return false;
+          changed.add(f[0]);
+          continue;
+        }
         snap.files[i] = [f[0], st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, f[6], at];
       } else {
         const d = snap.dirs[-1 - i];

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { formatDiagnostics, UserError } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
+import type { PartialHint } from "./fast-noop.ts";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 75, interrupted: 130 } as const;
 
@@ -19,6 +20,8 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+  /** `pipe build`: what the no-op snapshot still vouches for (fast-noop.ts). */
+  noopHint?: PartialHint;
 }
 
 export interface Command {
@@ -84,12 +87,15 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   try {
+    let noopHint: PartialHint | undefined;
     if (first === "build") {
       // Nothing changed since the last build of the same request? Answer from the no-op
-      // snapshot without loading the Pipelinefile (start-up matters in git hooks).
+      // snapshot without loading the Pipelinefile (start-up matters in git hooks). Only some
+      // targets' files changed? The full build may trust the others.
       const fast = await import("./fast-noop.ts");
-      const code = await fast.tryNoop({ argv: argv.slice(1), cwd: process.cwd(), env: process.env, stdout, stderr });
-      if (code !== undefined) return code;
+      const answer = await fast.tryNoop({ argv: argv.slice(1), cwd: process.cwd(), env: process.env, stdout, stderr });
+      if (typeof answer === "number") return answer;
+      noopHint = answer;
     }
     const entry = COMMANDS[first];
     if (!entry) throw new UserError({ message: `unknown command ${JSON.stringify(first)}${suggestion(first, Object.keys(COMMANDS))}`, hint: "pipe --help lists the commands" });
@@ -99,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       stdout.write(commandHelp(cmd) + "\n");
       return EXIT.ok;
     }
-    return await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr });
+    return await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr, noopHint });
   } catch (e) {
     return reportError(e, stderr);
   }

@@ -12,6 +12,8 @@ import { loadDefinition, openProject, cleanStaleStaging, prepareStateDir, type D
 import { saveLastRun } from "./last-run.ts";
 import { requestKey } from "../fast/snapshot.ts";
 import { dropSnapshot, writeSnapshot } from "../fast/write-snapshot.ts";
+import { trustedTargets } from "../fast/partial.ts";
+import type { PartialHint } from "./fast-noop.ts";
 
 export interface SessionOptions {
   cwd: string;
@@ -34,6 +36,8 @@ export interface SessionOptions {
   snapshot?: boolean;
   /** Exit at once (LockBusy) instead of waiting when another pipe holds the lock. */
   noWait?: boolean;
+  /** What the no-op snapshot still vouches for (fast-noop.ts), checked again under the lock. */
+  noopHint?: PartialHint;
 }
 
 export interface SessionResult {
@@ -94,6 +98,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
     // Big source files are hashed in a worker first, so Ctrl-C works while they are read.
     await project.hasher.prehash(sourceFiles(project.graph, closure(project.graph, project.selected)), o.signal);
     if (o.signal.aborted) return { result: undefined, project };
+    const trust = o.noopHint && !o.dryRun ? trustedTargets(o.noopHint, project.graph, closure(project.graph, project.selected)) : undefined;
     const result = await build({
       graph: project.graph,
       selected: project.selected,
@@ -105,6 +110,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
       keepGoing: o.keepGoing,
       keepEdited: o.keepEdited,
       memBudget: o.memBudget,
+      trusted: trust?.trusted,
       dryRun: o.dryRun,
       emit,
       env: o.env,
@@ -135,6 +141,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
           targets: started.targets,
           plan: started.plan,
           settled: result.settled,
+          carried: trust,
         });
       }
     }

@@ -13,6 +13,7 @@ import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { Compiled } from "../load/compile.ts";
 import { listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
+import { targetFiles } from "./partial.ts";
 import { machineKey } from "../state/machine-key.ts";
 import { envMac, exactFact, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type Snapshot } from "./snapshot.ts";
 
@@ -32,6 +33,8 @@ export interface SnapshotSource {
   targets: string[];
   plan: PlannedTarget[];
   settled: Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>;
+  /** Targets this build trusted from the previous snapshot, and that snapshot's facts. */
+  carried?: { trusted: Set<string>; facts: Map<string, FileFact> };
 }
 
 class NoSnapshot extends Error {}
@@ -134,6 +137,15 @@ function collect(src: SnapshotSource): Snapshot {
   const envNames = new Set(src.trace.env);
   for (const p of src.plan) {
     const s = src.settled.get(p.target);
+    if (!s && src.carried?.trusted.has(p.target)) {
+      for (const path of targetFiles(src.graph, p.target)) {
+        const f = src.carried.facts.get(path);
+        if (!f) no(`no fact about ${path}`);
+        if (!files.has(path)) files.set(path, f!);
+      }
+      for (const n of src.graph.targets.get(p.target)?.env ?? []) envNames.add(n);
+      continue;
+    }
     if (!s) no(`${p.target} did not finish`);
     for (const [path, hash] of s!.inputs) {
       if (path.endsWith("/")) treeFacts(path.slice(0, -1), hash);

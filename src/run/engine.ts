@@ -37,6 +37,11 @@ export interface BuildOptions {
   keepEdited?: boolean;
   /** Bytes the running recipes' `resources.mem` may add up to (default: the machine's RAM). */
   memBudget?: number;
+  /**
+   * Targets known up to date without evaluating them (the no-op snapshot vouched for their
+   * files, and they depend on no target that changed): see fast/partial.ts.
+   */
+  trusted?: Set<string>;
   dryRun: boolean;
   emit: (e: PipeEvent) => void;
   env: NodeJS.ProcessEnv;
@@ -73,12 +78,17 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const estimate = new Map<string, number | undefined>(ids.map((id) => [id, median(ev.records.durations(id))]));
 
   // The plan users see first: a prediction (early cutoff may spare some "run" targets).
-  const predictions = predict(ev, ids);
+  // Trusted targets are not evaluated, except those an untrusted target reads from (their
+  // records give the dependents' inputs).
+  const trusted = o.trusted ?? new Set<string>();
+  const needed = new Set<string>();
+  for (const id of ids) if (!trusted.has(id)) for (const d of graph.targets.get(id)!.deps) if (trusted.has(d)) needed.add(d);
+  const predictions = predict(ev, trusted.size ? ids.filter((id) => !trusted.has(id) || needed.has(id)) : ids);
   const plan: PlannedTarget[] = ids.map((id) => {
-    const p = predictions.get(id)!;
+    const p = predictions.get(id) ?? { state: "up-to-date" as const, reasons: [] };
     return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id), deps: graph.targets.get(id)!.deps };
   });
-  o.emit({ type: "build-started", targets: o.selected, plan, jobs: o.jobs, dryRun: o.dryRun, time: started });
+  o.emit({ type: "build-started", targets: o.selected, plan, jobs: o.jobs, dryRun: o.dryRun, time: started, ...(trusted.size ? { trustedFromSnapshot: trusted.size } : {}) });
   const counts: Record<TargetStatus, number> = { "up-to-date": 0, built: 0, restored: 0, failed: 0, skipped: 0 };
   const statuses = new Map<string, TargetStatus>();
   const durations = new Map<string, number>();
@@ -169,6 +179,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (statuses.has(id)) continue;
       const t = graph.targets.get(id)!;
       if (stopping || o.signal.aborted) continue;
+      if (trusted.has(id) && !predictions.has(id)) {
+        finish({ type: "target-finished", target: id, status: "up-to-date", durationMs: 0, reason: "up to date" });
+        release(id);
+        continue;
+      }
       // The plan's prediction already evaluated this target against its dependencies' records;
       // it still holds when none of them ran (they are up to date or restored from those records).
       const predicted = predictions.get(id)?.evaluation;

@@ -85,6 +85,8 @@ export class RecordStore {
   #bad = 0;
   /** Lines that did not verify at load (not indexed). */
   #unindexed = 0;
+  /** A line did not verify, or the header is an older format: rewrite the journal on close. */
+  #rewrite = false;
   #fd: number | undefined;
   readonly warnings: string[] = [];
   /** Receives warnings found after loading (a damaged record is noticed when first read). */
@@ -130,6 +132,7 @@ export class RecordStore {
       if (text.length) this.warnings.push(quarantine(this.#path, "has no valid header", !this.#readOnly));
       return;
     }
+    if ((header.version ?? 0) < RECORDS_VERSION) this.#rewrite = true;
     if ((header.version ?? 0) > RECORDS_VERSION) {
       throw new UserError({
         message: `.pipe/records.jsonl was written by a newer pipe (format v${header.version}; this pipe reads v${RECORDS_VERSION}); refusing to touch it`,
@@ -174,6 +177,7 @@ export class RecordStore {
 
   #warnBad(): void {
     if (this.#bad) {
+      this.#rewrite = true;
       const message = `ignored ${this.#bad} line${this.#bad > 1 ? "s" : ""} of ${this.#path} that did not verify (a torn write, corruption, or records not made on this machine: their HMAC does not match this machine's key); the targets they recorded will rebuild`;
       if (this.onWarning) this.onWarning(message);
       else this.warnings.push(message);
@@ -263,7 +267,9 @@ export class RecordStore {
     }
     let keep = 0;
     for (const list of this.#byTarget.values()) keep += Math.min(list.length, KEEP_PER_TARGET);
-    if (this.#lines > 2 * keep + 1000) this.#compact();
+    // Lines that do not verify are dropped once they have been reported, so an upgraded or
+    // copied journal warns once, not on every build.
+    if (this.#lines > 2 * keep + 1000 || (this.#rewrite && !this.#readOnly && existsSync(this.#path))) this.#compact();
   }
 
   #compact(): void {
@@ -277,6 +283,7 @@ export class RecordStore {
     renameSync(tmp, this.#path);
     fsyncDir(dirname(this.#path));
     this.#lines = out.length - 1;
+    this.#rewrite = false;
   }
 }
 

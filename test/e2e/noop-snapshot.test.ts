@@ -228,3 +228,37 @@ test("a snapshot made with another machine's key is ignored", async () => {
   assert.equal(fromSnapshot(r), false);
   p.remove();
 });
+
+test("when only some targets' files changed, the build trusts the others from the snapshot and runs exactly what depends on the change", async () => {
+  const p = new Project({
+    ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`in/${i}.txt`, `v${i}\n`])),
+    "Pipelinefile.ts":
+      HEAD +
+      Array.from({ length: 4 }, (_, i) => `export const c${i} = target({ inputs: ["in/${i}.txt"], outputs: ["out/${i}.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`).join("") +
+      `export const all = target({ inputs: [c0, c1], outputs: ["out/all.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export default [all, c2, c3];\n`,
+  });
+  await settle(p);
+  p.write({ "in/1.txt": "changed\n" });
+  let r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.equal(started(r).trustedFromSnapshot, 3, "c0, c2, c3 were vouched for");
+  assert.deepEqual(finished(r.events, "built"), ["all", "c1"]);
+  assert.deepEqual(finished(r.events, "up-to-date"), ["c0", "c2", "c3"]);
+  assert.equal(p.read("out/all.txt"), "v0\nchanged\n");
+  // The snapshot written after it vouches for everything again.
+  r = await build(p);
+  assert.ok(fromSnapshot(r));
+  // An output deleted by hand: its target is restored, the rest trusted.
+  rmSync(p.path("out/3.txt"));
+  r = await build(p);
+  assert.equal(started(r).trustedFromSnapshot, 4);
+  assert.deepEqual(finished(r.events, "restored"), ["c3"]);
+  assert.equal(p.read("out/3.txt"), "v3\n");
+  // The same as a build that trusts nothing.
+  const fresh = p.freshCopy(() => false);
+  assert.equal((await fresh.run(["build"])).code, 0);
+  assert.deepEqual(fresh.snapshot("out"), p.snapshot("out"));
+  fresh.remove();
+  p.remove();
+});

@@ -36,6 +36,7 @@ export const command: Command = {
           keepGoing: hasFlag(ctx.args, "keep-going"),
           keepEdited: hasFlag(ctx.args, "keep-edited"),
           memBudget,
+          noopHint: ctx.noopHint,
           dryRun,
           shuffle: hasFlag(ctx.args, "shuffle"),
           env: ctx.env,
