@@ -29,6 +29,11 @@ export interface ProjectOptions {
   readOnly: boolean;
   env: NodeJS.ProcessEnv;
   onHashProgress?: HashProgress;
+  /**
+   * Leave the stat cache alone (neither read nor written): a build the no-op snapshot mostly
+   * vouches for hashes a few files, and reading and rewriting 20,000 entries costs more.
+   */
+  skipStatCache?: boolean;
 }
 
 export interface Project {
@@ -86,7 +91,7 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
   const warnings = [...records.warnings];
   const tracked = stateTrackedByGit(root);
   if (tracked) warnings.push(tracked);
-  const statCache = loadStatCache(stateDir, warnings, o.readOnly);
+  const statCache = o.skipStatCache ? new Map() : loadStatCache(stateDir, warnings, o.readOnly);
   const hasher = new FileHasher(root, statCache, o.onHashProgress, stats);
   const evaluator = new Evaluator({
     graph,
@@ -109,7 +114,7 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
     hasher,
     warnings,
     saveState: () => {
-      if (!o.readOnly && hasher.dirty) saveStatCache(stateDir, hasher.cache);
+      if (!o.readOnly && !o.skipStatCache && hasher.dirty) saveStatCache(stateDir, hasher.cache);
     },
   };
 }

@@ -79,6 +79,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
     readOnly: o.dryRun,
     env: o.env,
     onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
+    skipStatCache: o.noopHint !== undefined && !o.dryRun,
   }, def);
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
   // A snapshot vouches for a build that would print nothing but "up to date": not after
