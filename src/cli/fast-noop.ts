@@ -117,7 +117,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   }
   for (const [p, ino, size, mtimeMs, ctimeMs] of snap.exact) {
     const st = statSync(p, { throwIfNoEntry: false });
-    if (!st || st.ino !== ino || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return false;
+    if (ino === -1 ? st !== undefined : !st || st.ino !== ino || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return false;
   }
   let key: string;
   try {

@@ -24,7 +24,7 @@ export function trustedTargets(hint: PartialHint, graph: Graph, ids: string[]): 
   const snap = hint.snapshot;
   for (const [p, ino, size, mtimeMs, ctimeMs] of snap.exact) {
     const st = statSync(p, { throwIfNoEntry: false });
-    if (!st || st.ino !== ino || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return undefined;
+    if (ino === -1 ? st !== undefined : !st || st.ino !== ino || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return undefined;
   }
   if (snap.plan.length !== ids.length) return undefined;
   const files = new Map<string, string[]>();

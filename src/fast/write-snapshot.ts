@@ -181,10 +181,8 @@ function collect(src: SnapshotSource): Snapshot {
   const keyPath = join(src.stateDir, "env-key");
   const envKey = existsSync(keyPath) ? readFileSync(keyPath, "utf8").trim() : no("no env key");
   const exact: ExactFact[] = [];
-  for (const p of [join(src.stateDir, "records.jsonl"), keyPath]) {
-    const f = exactFact(p);
-    if (f) exact.push(f);
-  }
+  // Absent is a fact too (ino -1): a journal that appears later voids the snapshot.
+  for (const p of [join(src.stateDir, "records.jsonl"), keyPath]) exact.push(exactFact(p) ?? [p, -1, -1, -1, -1]);
   const names = [...envNames].sort();
   return {
     format: SNAPSHOT_FORMAT,
