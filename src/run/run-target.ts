@@ -62,20 +62,29 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
   // nothing, and a file per target was a large part of their cost. The command line itself is
   // kept until then (and written for every failure).
   let pending: string[] = [];
-  const open = () => {
-    mkdirSync(join(rc.root, dirname(logRel)), { recursive: true });
-    logFd = openSync(join(rc.root, logRel), "w", 0o600);
-    for (const l of pending) writeSync(logFd, l + "\n");
-    pending = [];
+  // A log that cannot be written (disk full, permissions) is not the recipe's failure: say so
+  // once and keep the lines in the events and the failure's tail.
+  let logBroken = false;
+  const logWrite = (text: string) => {
+    if (logBroken) return;
+    try {
+      if (logFd === undefined) {
+        mkdirSync(join(rc.root, dirname(logRel)), { recursive: true });
+        logFd = openSync(join(rc.root, logRel), "w", 0o600);
+        for (const l of pending) writeSync(logFd, l + "\n");
+        pending = [];
+      }
+      writeSync(logFd, text);
+    } catch (err) {
+      logBroken = true;
+      rc.emit({ type: "warning", target: t.id, message: `cannot write the log ${logRel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; its lines are shown but not kept` });
+    }
   };
   const mask = secretMasker(t.env, rc.env);
   const log = (raw: string, stream: "stdout" | "stderr" | "ctx", quiet = false) => {
     const line = mask(raw);
-    if (quiet && logFd === undefined) pending.push(line);
-    else {
-      if (logFd === undefined) open();
-      writeSync(logFd!, line + "\n");
-    }
+    if (quiet && logFd === undefined && !logBroken) pending.push(line);
+    else logWrite(line + "\n");
     tail.push(line);
     if (tail.length > TAIL) tail.shift();
     rc.emit({ type: "log", target: t.id, stream, line });
@@ -84,9 +93,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
   const staged = stagingPaths(`${rc.runTag}-${seq++}`, t);
   let published = false;
   const failure = (error: string): RunOutcome => {
-    if (logFd === undefined) open();
-    writeSync(logFd!, `pipe: ${error}\n`);
-    return { ok: false, error, durationMs: Date.now() - t0, logTail: tail, logPath: logRel };
+    logWrite(`pipe: ${error}\n`);
+    return { ok: false, error, durationMs: Date.now() - t0, logTail: tail, logPath: logBroken ? undefined : logRel };
   };
   try {
     for (const p of staged.values()) {

@@ -3,7 +3,10 @@
 // was not produced by a completed run; the next build succeeds; the one after runs nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { finished, Project } from "../helpers/rig.ts";
 
 function rng(seed: number) {
@@ -119,3 +122,49 @@ test("a kill at every durability step: the next build reruns what had not commit
     p.remove();
   }
 });
+
+test("disk full: the recipe fails with the errno, nothing is published, the state verifies, no stack trace; with room again the next build succeeds", { skip: canMountTmpfs() ? false : "needs root to mount a small tmpfs" }, async () => {
+  const mnt = mkdtempSync(join(tmpdir(), "pipe-full-"));
+  assert.equal(spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt]).status, 0);
+  try {
+    const p = new Project(
+      {
+        "Pipelinefile.ts":
+          `import { target, sh } from "pipefile";\n` +
+          `export const big = target({ outputs: ["build/big.bin"], run: ({ outputs }) => sh\`head -c \${String(Number(process.env.BIG_BYTES ?? 0))} /dev/zero > \${outputs[0]}\`, env: ["BIG_BYTES"] });\n` +
+          `export const cached = target({ outputs: ["build/ten.bin"], run: ({ outputs }) => sh\`head -c 10485760 /dev/zero > \${outputs[0]}\` });\n`,
+      },
+      join(mnt, "proj"),
+    );
+    // 30 MiB into a 16 MiB disk: the recipe itself fails.
+    const r = await p.run(["build", "big", "--json"], { env: { BIG_BYTES: String(30 * 1024 * 1024) } });
+    assert.equal(r.code, 1);
+    const f = r.events.find((e) => e.type === "target-finished" && e.target === "big");
+    assert.ok(f && f.type === "target-finished" && f.status === "failed");
+    assert.match(JSON.stringify(f.logTail), /No space left on device/);
+    assert.doesNotMatch(r.stderr, /\.js:\d+/, "no stack trace");
+    assert.equal(p.exists("build/big.bin"), false);
+    // 10 MiB fits, its copy into the cache does not: named with the errno and the paths.
+    const c = await p.run(["build", "cached", "--json"]);
+    assert.equal(c.code, 1);
+    const g = c.events.find((e) => e.type === "target-finished" && e.target === "cached");
+    assert.ok(g && g.type === "target-finished" && /ENOSPC: no space left on device, copyfile .*build\/\.pipe-tmp-.*-> .*\.pipe\/cache\/objects\//.test(g.reason), JSON.stringify(g));
+    assert.equal(p.exists("build/ten.bin"), false);
+    const v = await p.run(["status", "--verify"]);
+    assert.equal(v.code, 0, v.stdout);
+    // Room again: only what failed runs.
+    const ok = await p.run(["build", "big", "--json"], { env: { BIG_BYTES: "1024" } });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(finished(ok.events, "built"), ["big"]);
+  } finally {
+    spawnSync("umount", [mnt]);
+  }
+});
+
+function canMountTmpfs(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const probe = mkdtempSync(join(tmpdir(), "pipe-mount-probe-"));
+  const ok = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", probe]).status === 0;
+  if (ok) spawnSync("umount", [probe]);
+  return ok;
+}
