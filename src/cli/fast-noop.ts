@@ -1,9 +1,10 @@
 /**
  * `pipe build` when nothing changed, answered from the no-op snapshot (src/fast/snapshot.ts)
  * without loading the Pipelinefile, the records or the graph: one stat per file it depends on.
- * Returns undefined whenever it cannot vouch for "up to date" (no snapshot, a changed file, an
- * option it does not handle, anything unexpected), and the normal build runs instead; so this
- * module may be wrong only by being too cautious.
+ * When only some targets' project files changed, it hands the full build a PartialHint (what
+ * the snapshot still vouches for; fast/partial.ts). Otherwise (no snapshot, the Pipelinefile or
+ * what it read changed, an option it does not handle, anything unexpected) it returns
+ * undefined and the full build runs; so this module may be wrong only by being too cautious.
  *
  * It takes no lock: it writes nothing a concurrent build relies on (only its own snapshot, by
  * rename), and files are published by rename, so each one it stats is either before or after.
@@ -15,7 +16,7 @@ import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
-import { envMac, openSnapshot, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { envMac, exactFactsHold, openSnapshot, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
@@ -115,10 +116,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   } catch {
     // no folder: nothing active
   }
-  for (const [p, ino, size, mtimeMs, ctimeMs] of snap.exact) {
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (ino === -1 ? st !== undefined : !st || st.ino !== ino || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return false;
-  }
+  if (!exactFactsHold(snap.exact)) return false;
   let key: string;
   try {
     key = readFileSync(join(stateDir, "env-key"), "utf8").trim();
@@ -126,7 +124,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
     return false;
   }
   if (envMac(snap.envNames, env, key) !== snap.envMac) return false;
-  for (const [p, seen] of snap.stats) if (statSeenLight(p) !== seen) return false;
+  for (const [p, seen] of snap.stats) if (statSeen(p) !== seen) return false;
   const again: Again[] = [];
   const changed = new Set<string>();
   const prefix = root + "/";
@@ -158,14 +156,6 @@ interface Again {
   i: number;
   st: Stats;
   at: number;
-}
-
-/** Same as load/trace.ts `statSeen`, without loading the hasher. */
-function statSeenLight(abs: string): string {
-  const st = statSync(abs, { throwIfNoEntry: false });
-  if (!st) return "-";
-  const kind = st.isFile() ? "f" : st.isDirectory() ? "d" : "o";
-  return kind === "d" ? "d" : `${kind}:${st.size}:${st.mtimeMs}`;
 }
 
 const BIG = 8 << 20;

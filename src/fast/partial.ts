@@ -9,10 +9,9 @@
  * journal and the plan must still be the snapshot's). Targets with folder inputs or outputs
  * make the whole build plan in full (their facts are per file inside the tree).
  */
-import { statSync } from "node:fs";
 import type { Graph } from "../graph/graph.ts";
 import type { PartialHint } from "../cli/fast-noop.ts";
-import type { FileFact } from "./snapshot.ts";
+import { exactFactsHold, type FileFact } from "./snapshot.ts";
 
 export interface Trust {
   trusted: Set<string>;
@@ -22,10 +21,7 @@ export interface Trust {
 
 export function trustedTargets(hint: PartialHint, graph: Graph, ids: string[]): Trust | undefined {
   const snap = hint.snapshot;
-  for (const [p, ino, size, mtimeMs, ctimeMs] of snap.exact) {
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (ino === -1 ? st !== undefined : !st || st.ino !== ino || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return undefined;
-  }
+  if (!exactFactsHold(snap.exact)) return undefined;
   if (snap.plan.length !== ids.length) return undefined;
   const files = new Map<string, string[]>();
   for (let i = 0; i < ids.length; i++) {

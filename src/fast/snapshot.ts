@@ -99,6 +99,25 @@ export function openSnapshot(text: string, key: string): Snapshot | undefined {
   return JSON.parse(json) as Snapshot;
 }
 
+/** What a stat-like call of the Pipelinefile saw: "-" for absent, else "<kind>:<size>:<mtimeMs>". */
+export function statSeen(abs: string): string {
+  const st = statSync(abs, { throwIfNoEntry: false });
+  if (!st) return "-";
+  const kind = st.isFile() ? "f" : st.isDirectory() ? "d" : "o";
+  // A folder's size and mtime change with every entry: what a stat of a folder tells user code
+  // is mostly that it exists; the listing, if read, is traced separately.
+  return kind === "d" ? "d" : `${kind}:${st.size}:${st.mtimeMs}`;
+}
+
+/** Whether every exact fact still holds (ino -1: the path must not exist). */
+export function exactFactsHold(facts: ExactFact[]): boolean {
+  for (const [p, ino, size, mtimeMs, ctimeMs] of facts) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (ino === -1 ? st !== undefined : !st || st.ino !== ino || st.size !== size || st.mtimeMs !== mtimeMs || st.ctimeMs !== ctimeMs) return false;
+  }
+  return true;
+}
+
 export function exactFact(path: string): ExactFact | undefined {
   const st = statSync(path, { throwIfNoEntry: false });
   return st ? [path, st.ino, st.size, st.mtimeMs, st.ctimeMs] : undefined;

@@ -18,8 +18,11 @@ import { syncBuiltinESMExports } from "node:module";
 import { join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashBytes, hashString } from "../hash/xxh.ts";
+import { statSeen } from "../fast/snapshot.ts";
 
-/** What a stat-like call saw: "-" for absent, else "<kind>:<size>:<mtimeMs>". */
+export { statSeen };
+
+/** What a stat-like call saw (see fast/snapshot.ts `statSeen`). */
 export type StatSeen = string;
 
 export interface LoadTrace {
@@ -42,14 +45,6 @@ export function listingHash(names: Iterable<string>): string {
   return hashString(kept.sort().join("\n"));
 }
 
-export function statSeen(abs: string): StatSeen {
-  const st = realFs.statSync(abs, { throwIfNoEntry: false });
-  if (!st) return "-";
-  const kind = st.isFile() ? "f" : st.isDirectory() ? "d" : "o";
-  // A folder's size and mtime change with every entry: what a stat of a folder tells user code
-  // is mostly that it exists; the listing, if read, is traced separately.
-  return kind === "d" ? "d" : `${kind}:${st.size}:${st.mtimeMs}`;
-}
 
 export function contentHash(abs: string): string | undefined {
   try {
@@ -71,7 +66,6 @@ export function listingOf(abs: string): string | undefined {
 const realFs = {
   readFileSync: fs.readFileSync,
   readdirSync: fs.readdirSync,
-  statSync: fs.statSync,
 };
 
 let current: LoadTrace | undefined;
