@@ -228,16 +228,23 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
 async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap: Snapshot, jobs: number | undefined, started: number): Promise<void> {
   const ui = await import("../ui/index.ts");
   const json = hasFlag(args, "json");
-  // The live view has nothing to animate here: the plain lines (coloured on a terminal) are its
-  // final frame, without loading Ink and React.
-  const mode = ui.pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json }) === "json" ? "json" : "plain";
+  const picked = ui.pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json });
   const color = colorWanted({ args, env: ctx.env, stdout: ctx.stdout });
   const j = jobs ?? (await import("node:os")).availableParallelism();
+  const counts: Record<TargetStatus, number> = { "up-to-date": snap.plan.length, built: 0, restored: 0, failed: 0, skipped: 0 };
+  if (picked === "ink") {
+    // The live view's final frame of a no-op is its summary line: print that line, without
+    // loading Ink and React.
+    const { formatSummaryHeadline } = await import("../ui/format.ts");
+    const line = `✔ ${formatSummaryHeadline({ ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } })}`;
+    ctx.stdout.write(`${color ? `\x1b[1;32m${line}\x1b[0m` : line}\n`);
+    return;
+  }
+  const mode = picked;
   const reporter = await ui.createReporter({ mode, stdout: ctx.stdout, stderr: ctx.stderr, color, quiet: hasFlag(args, "quiet"), verbose: hasFlag(args, "verbose"), columns: ctx.stdout.columns, jobs: j });
   const emit = (e: PipeEvent) => reporter.onEvent(e);
   emit({ type: "build-started", targets: snap.targets, plan: snap.plan.map(([target, ...deps]) => ({ target, action: "up-to-date", deps })), jobs: j, dryRun: false, time: started, fromSnapshot: true });
   for (const [target] of snap.plan) emit({ type: "target-finished", target, status: "up-to-date", durationMs: 0, reason: "up to date" });
-  const counts: Record<TargetStatus, number> = { "up-to-date": snap.plan.length, built: 0, restored: 0, failed: 0, skipped: 0 };
   emit({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } });
   await reporter.close();
 }

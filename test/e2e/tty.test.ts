@@ -108,3 +108,22 @@ test("Ctrl-C in the live view: exit 130, no recipe process left, cursor restored
     p.remove();
   }
 });
+
+test("under a terminal, a no-op answered from the snapshot prints the live view's summary line", { skip: !hasTmux && "tmux not installed" }, async () => {
+  const p = new Project({ "Pipelinefile.ts": HEAD + Array.from({ length: 40 }, (_, i) => `export const t${i} = target({ outputs: ["build/t${i}"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`).join("") });
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.equal((await p.run(["build"])).code, 0);
+  const tmux = new Tmux();
+  try {
+    // Once through the live view (full plan), once from the snapshot: the same line.
+    tmux.start(p.dir, `sh -c ${JSON.stringify(`PIPE_NO_SNAPSHOT=1 ${process.execPath} ${PIPE_BIN} build && ${process.execPath} ${PIPE_BIN} build`)}`);
+    tmux.waitFor("done");
+    assert.equal(p.read("exit.code").trim(), "0");
+    const lines = tmux.screen().split("\n").filter((l) => l.includes("up to date"));
+    assert.equal(lines.length, 2, tmux.screen());
+    for (const l of lines) assert.match(l, /^✔ ok: 40 up to date in \d+ms$/);
+  } finally {
+    tmux.kill();
+    p.remove();
+  }
+});
