@@ -23,6 +23,8 @@ import { paramTextFrom } from "./param-text.ts";
 import { parseSize } from "../util/size.ts";
 import { colorWanted } from "./color.ts";
 
+const NO_THROW = { throwIfNoEntry: false } as const;
+
 export interface FastContext {
   argv: string[];
   cwd: string;
@@ -82,7 +84,16 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
   } catch {
     return undefined;
   }
-  const result = check(snap, root, ctx.env);
+  const cwd = process.cwd();
+  let result: ReturnType<typeof check>;
+  try {
+    process.chdir(root);
+    result = check(snap, root, ctx.env);
+  } catch {
+    return undefined;
+  } finally {
+    process.chdir(cwd);
+  }
   if (result === false) return undefined;
   const { again, changed } = result;
   if (again.length) {
@@ -127,13 +138,13 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   for (const [p, seen] of snap.stats) if (statSeen(p) !== seen) return false;
   const again: Again[] = [];
   const changed = new Set<string>();
-  const prefix = root + "/";
   // Content read after this moment: a conservative "read at" time for refreshed facts.
   const at = Date.now();
+  // Project paths are relative: stat them from the root (the caller made it the cwd).
   for (let i = 0; i < snap.files.length; i++) {
     const f = snap.files[i];
     const absolute = f[0].charCodeAt(0) === 47;
-    const st = statSync(absolute ? f[0] : prefix + f[0], { throwIfNoEntry: false });
+    const st = statSync(f[0], NO_THROW);
     if (!st || !st.isFile() || st.size !== f[3]) {
       // A target's file: only that target (and what depends on it) needs planning.
       if (absolute) return false;
@@ -144,7 +155,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   }
   for (let i = 0; i < snap.dirs.length; i++) {
     const d = snap.dirs[i];
-    const st = statSync(d[0].charCodeAt(0) === 47 ? d[0] : prefix + d[0], { throwIfNoEntry: false });
+    const st = statSync(d[0], NO_THROW);
     if (!st || !st.isDirectory()) return false;
     if (st.ino !== d[1] || st.mtimeMs !== d[2] || isRacy(st.mtimeMs, d[4])) again.push({ i: -1 - i, st, at });
   }
