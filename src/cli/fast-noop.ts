@@ -16,7 +16,7 @@ import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
-import { envMac, exactFactsHold, openSnapshot, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { envMac, exactFactsHold, factAt, FILE_NUMS, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
@@ -141,17 +141,18 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   // Content read after this moment: a conservative "read at" time for refreshed facts.
   const at = Date.now();
   // Project paths are relative: stat them from the root (the caller made it the cwd).
-  for (let i = 0; i < snap.files.length; i++) {
-    const f = snap.files[i];
-    const absolute = f[0].charCodeAt(0) === 47;
-    const st = statSync(f[0], NO_THROW);
-    if (!st || !st.isFile() || st.size !== f[3]) {
+  const { paths, nums } = snap.files;
+  for (let i = 0, k = 0; i < paths.length; i++, k += FILE_NUMS) {
+    const path = paths[i];
+    const st = statSync(path, NO_THROW);
+    // nums: dev, ino, size, mtimeMs, ctimeMs, read at
+    if (!st || !st.isFile() || st.size !== nums[k + 2]) {
       // A target's file: only that target (and what depends on it) needs planning.
-      if (absolute) return false;
-      changed.add(f[0]);
+      if (path.charCodeAt(0) === 47) return false;
+      changed.add(path);
       continue;
     }
-    if (st.ino !== f[2] || st.dev !== f[1] || st.mtimeMs !== f[4] || st.ctimeMs !== f[5] || isRacy(st.mtimeMs, f[7])) again.push({ i, st, at });
+    if (st.ino !== nums[k + 1] || st.dev !== nums[k] || st.mtimeMs !== nums[k + 3] || st.ctimeMs !== nums[k + 4] || isRacy(st.mtimeMs, nums[k + 5])) again.push({ i, st, at });
   }
   for (let i = 0; i < snap.dirs.length; i++) {
     const d = snap.dirs[i];
@@ -187,7 +188,7 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
   for (const { i, st, at } of which) {
     try {
       if (i >= 0) {
-        const f = snap.files[i];
+        const f = factAt(snap.files, i);
         const fd = openSync(abs(f[0]), "r");
         let hash: string;
         try {
@@ -220,7 +221,7 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
           changed.add(f[0]);
           continue;
         }
-        snap.files[i] = [f[0], st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, f[6], at];
+        refreshFact(snap.files, i, st, at);
       } else {
         const d = snap.dirs[-1 - i];
         if (listingHash(readdirSync(abs(d[0]))) !== d[3]) return false;

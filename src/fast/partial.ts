@@ -11,7 +11,7 @@
  */
 import type { Graph } from "../graph/graph.ts";
 import type { PartialHint } from "../cli/fast-noop.ts";
-import { exactFactsHold, type FileFact } from "./snapshot.ts";
+import { exactFactsHold, factAt, type FileFact } from "./snapshot.ts";
 
 export interface Trust {
   trusted: Set<string>;
@@ -39,7 +39,7 @@ export function trustedTargets(hint: PartialHint, graph: Graph, ids: string[]): 
   const trusted = new Set(ids.filter((id) => !affected.has(id)));
   if (trusted.size === 0) return undefined;
   const facts = new Map<string, FileFact>();
-  for (const f of snap.files) if (f[0].charCodeAt(0) !== 47) facts.set(f[0], f);
+  for (let i = 0; i < snap.files.paths.length; i++) if (snap.files.paths[i].charCodeAt(0) !== 47) facts.set(snap.files.paths[i], factAt(snap.files, i));
   return { trusted, facts };
 }
 

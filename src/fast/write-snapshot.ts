@@ -15,7 +15,7 @@ import { listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { targetFiles } from "./partial.ts";
 import { machineKey } from "../state/machine-key.ts";
-import { envMac, exactFact, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type Snapshot } from "./snapshot.ts";
+import { envMac, exactFact, runtimeId, sealSnapshot, snapshotPath, tableOf, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
 
 export interface SnapshotSource {
   root: string;
@@ -184,6 +184,12 @@ function collect(src: SnapshotSource): Snapshot {
   // Absent is a fact too (ino -1): a journal that appears later voids the snapshot.
   for (const p of [join(src.stateDir, "records.jsonl"), keyPath]) exact.push(exactFact(p) ?? [p, -1, -1, -1, -1]);
   const names = [...envNames].sort();
+  let table: FileTable;
+  try {
+    table = tableOf(files.values());
+  } catch (e) {
+    return no((e as Error).message);
+  }
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
@@ -193,7 +199,7 @@ function collect(src: SnapshotSource): Snapshot {
     envNames: names,
     envMac: envMac(names, src.env, envKey as string),
     exact,
-    files: [...files.values()],
+    files: table,
     dirs: [...dirs.values()],
     stats: [...stats],
     targets: src.targets,
