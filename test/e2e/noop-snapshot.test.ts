@@ -56,6 +56,15 @@ test("the build after a successful one is answered from the snapshot, with the s
   const fin = second.events.at(-1)!;
   assert.equal(fin.type, "build-finished");
   assert.equal((fin as { ok: boolean }).ok, true);
+  // NDJSON: the same events as a full no-op (but the lock, times and estimates).
+  const full = await build(p, [], { PIPE_NO_SNAPSHOT: "1" });
+  const norm = (events: PipeEvent[]) =>
+    events
+      .filter((e) => e.type !== "lock-acquired")
+      .map((e) => JSON.stringify(e, (k, v) => (k === "time" || k === "durationMs" || k === "estimateMs" || k === "fromSnapshot" ? undefined : v)));
+  const quick = await build(p);
+  assert.ok(fromSnapshot(quick));
+  assert.deepEqual(norm(quick.events), norm(full.events));
   // Plain text: the same lines as a full no-op.
   const fast = await p.run(["build", "-j", "3"]);
   const slow = await p.run(["build", "-j", "3"], { env: { PIPE_NO_SNAPSHOT: "1" } });
