@@ -4,9 +4,9 @@
  * loading the Pipelinefile only if all of these are unchanged, so a Pipelinefile that declares
  * targets from `readdirSync("data")` or `process.env.SET` still gets a correct answer.
  *
- * How: for the duration of a load, `node:fs` (and `fs.promises`) functions are replaced by
- * wrappers (and `syncBuiltinESMExports()` makes `import { readFileSync } from "node:fs"` see
- * them), `process.env` by a proxy, and `Date` by a subclass. The wrappers record only while
+ * How: `node:fs` (and `fs.promises`, `child_process`) functions are wrapped once per process
+ * (`installFsTrace`; `syncBuiltinESMExports()` makes `import { readFileSync } from "node:fs"`
+ * see them), and for the duration of a load `process.env` is a proxy and `Date` a subclass. The wrappers record only while
  * user code runs (`user()` around module evaluation and around the inputs/outputs functions the
  * graph builder calls), so pipe's own stats of 10,000 inputs are not recorded twice. What cannot
  * be replayed cheaply (opening file descriptors, streams, child processes, the clock, fetch)
@@ -126,18 +126,18 @@ function patches(): Patch[] {
   return list;
 }
 
+let installed = false;
+
 /**
- * Starts recording for one load. Returns the trace and a `stop` that restores everything.
- * Recording happens only inside `user(...)`.
+ * Wraps the `node:fs`, `fs.promises` and `child_process` functions once, for the life of the
+ * process. The wrappers only record inside `user(...)` during a trace; otherwise they call
+ * through. Once and early (before a command loads its modules), so that packages which keep
+ * their own reference to `fs.readdirSync` when they load (fast-glob through @nodelib/fs does)
+ * hold the wrapper, and a Pipelinefile that globs with them is traced too.
  */
-export function startTrace(root: string): { trace: LoadTrace; stop: () => void } {
-  const trace: LoadTrace = { reads: new Map(), lists: new Map(), stats: new Map(), env: new Set(), opaque: [] };
-  if (current) throw new Error("a load trace is already running");
-  current = trace;
-  const own = fileURLToPath(new URL("../../../", import.meta.url));
-  const state = join(root, ".pipe") + sep;
-  ignored = (abs) => abs.includes(`${sep}node_modules${sep}`) || abs.startsWith(own) || abs.startsWith(state);
-  const undo: (() => void)[] = [];
+export function installFsTrace(): void {
+  if (installed) return;
+  installed = true;
   for (const [target, name, note] of patches()) {
     const orig = target[name];
     if (typeof orig !== "function") continue;
@@ -155,10 +155,23 @@ export function startTrace(root: string): { trace: LoadTrace; stop: () => void }
     };
     Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(orig));
     target[name] = wrapped;
-    undo.push(() => {
-      target[name] = orig;
-    });
   }
+  syncBuiltinESMExports();
+}
+
+/**
+ * Starts recording for one load. Returns the trace and a `stop` that restores the environment
+ * and the clock. Recording happens only inside `user(...)`.
+ */
+export function startTrace(root: string): { trace: LoadTrace; stop: () => void } {
+  installFsTrace();
+  const trace: LoadTrace = { reads: new Map(), lists: new Map(), stats: new Map(), env: new Set(), opaque: [] };
+  if (current) throw new Error("a load trace is already running");
+  current = trace;
+  const own = fileURLToPath(new URL("../../../", import.meta.url));
+  const state = join(root, ".pipe") + sep;
+  ignored = (abs) => abs.includes(`${sep}node_modules${sep}`) || abs.startsWith(own) || abs.startsWith(state);
+  const undo: (() => void)[] = [];
   const realEnv = process.env;
   process.env = new Proxy(realEnv, {
     get(t, k) {
@@ -207,7 +220,6 @@ export function startTrace(root: string): { trace: LoadTrace; stop: () => void }
       g.fetch = realFetch;
     });
   }
-  syncBuiltinESMExports();
   let stopped = false;
   return {
     trace,
@@ -215,7 +227,6 @@ export function startTrace(root: string): { trace: LoadTrace; stop: () => void }
       if (stopped) return;
       stopped = true;
       for (const u of undo.reverse()) u();
-      syncBuiltinESMExports();
       current = undefined;
       depth = 0;
       ignored = () => false;

@@ -2,11 +2,11 @@
 // loading the Pipelinefile when nothing it depends on changed, and never when something did.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, utimesSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
-import { finished, Project, type RunResult } from "../helpers/rig.ts";
+import { finished, Project, REPO, type RunResult } from "../helpers/rig.ts";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
 
@@ -269,5 +269,25 @@ test("when only some targets' files changed, the build trusts the others from th
   assert.equal((await fresh.run(["build"])).code, 0);
   assert.deepEqual(fresh.snapshot("out"), p.snapshot("out"));
   fresh.remove();
+  p.remove();
+});
+
+test("a Pipelinefile that globs with fast-glob while loading: a new matching file is seen (the package holds traced fs functions)", async () => {
+  const p = new Project({
+    "data/a.csv": "1\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `import fg from "fast-glob";\n` +
+      `export const copies = fg.sync("data/*.csv").sort().map((f) =>\n` +
+      `  target({ name: \`copy-\${f.slice(5)}\`, inputs: [f], outputs: [\`build/\${f.slice(5)}\`], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` }));\n` +
+      `export default copies;\n`,
+  });
+  // The project's fast-glob is pipe's own (as when npm hoists it): one module instance.
+  symlinkSync(join(REPO, "node_modules", "fast-glob"), p.path("node_modules/fast-glob"), "dir");
+  await settle(p);
+  p.write({ "data/b.csv": "2\n" });
+  const r = await build(p);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), ["copy-b.csv"]);
   p.remove();
 });
