@@ -76,7 +76,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     }
     const key = requestKey(file, args.positional, paramText);
     path = snapshotPath(root, key);
-    const machine = readMachineKey(ctx.env);
+    const machine = readMachineKey(ctx.env, join(root, ".pipe"));
     const opened = machine === undefined ? undefined : openSnapshot(readFileSync(path, "utf8"), machine);
     if (!opened) return undefined;
     snap = opened;
@@ -103,7 +103,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
   if (again.length) {
     try {
       const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, sealSnapshot(snap, readMachineKey(ctx.env)!), { mode: 0o600 });
+      writeFileSync(tmp, sealSnapshot(snap, readMachineKey(ctx.env, join(root, ".pipe"))!), { mode: 0o600 });
       renameSync(tmp, path);
     } catch {
       // only a cache: the next run re-checks the same files

@@ -60,7 +60,7 @@ export function writeSnapshot(src: SnapshotSource): string | undefined {
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, sealSnapshot(snap, machineKey().key), { mode: 0o600 });
+  writeFileSync(tmp, sealSnapshot(snap, machineKey(process.env, src.stateDir).key), { mode: 0o600 });
   renameSync(tmp, path);
   prune(dirname(path));
   return undefined;

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 let cached: { key: string; problem?: string } | undefined;
 
@@ -20,46 +20,79 @@ export function machineKeyPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, "pipe", "machine-key");
 }
 
-/** Reads the key, or undefined when there is none yet (never creates one: for read-only checks). */
-export function readMachineKey(env: NodeJS.ProcessEnv = process.env): string | undefined {
+/**
+ * Reads the key, or undefined when there is none yet (never creates one). `stateDir`: also look
+ * for the fallback key in `.pipe/machine-key` (see `machineKey`).
+ */
+export function readMachineKey(env: NodeJS.ProcessEnv = process.env, stateDir?: string): string | undefined {
   if (cached) return cached.key;
-  try {
-    const key = readFileSync(machineKeyPath(env), "utf8").trim();
-    if (key.length >= 32) {
-      cached = { key };
-      return key;
+  for (const path of [machineKeyPath(env), ...(stateDir ? [join(stateDir, "machine-key")] : [])]) {
+    try {
+      const key = readFileSync(path, "utf8").trim();
+      if (key.length >= 32) {
+        cached = { key };
+        return key;
+      }
+    } catch {
+      // none there
     }
-  } catch {
-    // none yet
   }
   return undefined;
 }
 
 /**
- * The key, made if missing. When it cannot be kept (no writable home), a key for this process
- * only, and `problem` says so: what this run records will not be trusted by the next one.
+ * The key, made if missing. When the home location cannot be written (a read-only home in a
+ * container), the key is kept in `.pipe/machine-key` instead, said once when it is made: state
+ * copied together with it would be trusted, but builds still skip what is done. Without even
+ * that, a key for this process only (`problem` says so).
  */
-export function machineKey(env: NodeJS.ProcessEnv = process.env): { key: string; problem?: string } {
+export function machineKey(env: NodeJS.ProcessEnv = process.env, stateDir?: string, options: { writeState?: boolean } = {}): { key: string; problem?: string } {
   if (cached) return cached;
-  const existing = readMachineKey(env);
-  if (existing) return cached!;
-  const path = machineKeyPath(env);
-  const fresh = randomBytes(32).toString("hex");
-  try {
-    mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, fresh + "\n", { mode: 0o600 });
+  if (readMachineKey(env, stateDir)) return cached!;
+  const home = machineKeyPath(env);
+  let why = "";
+  for (const path of [home, ...(stateDir && options.writeState !== false ? [join(stateDir, "machine-key")] : [])]) {
     try {
-      linkSync(tmp, path);
+      const key = makeKey(path);
+      cached = path === home ? { key } : { key, problem: `cannot keep pipe's machine key at ${home} (${why}); keeping it in .pipe/machine-key instead, so a .pipe/ copied with it would be trusted` };
+      return cached;
+    } catch (e) {
+      why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    }
+  }
+  cached = { key: randomBytes(32).toString("hex"), problem: `cannot keep pipe's machine key at ${home} (${why}); what this run records will not be trusted by the next run` };
+  return cached;
+}
+
+/** Creates the key file at `path` unless it exists (link(2) from a complete temp file), and reads it. */
+function makeKey(path: string): string {
+  makeDirs(dirname(path));
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  const key = readFileSync(path, "utf8").trim();
+  if (key.length < 32) throw new Error(`${path} holds no key`);
+  return key;
+}
+
+/**
+ * mkdir -p, one component at a time: node's recursive mkdirSync never returns for some paths
+ * (seen under /proc), and a key that cannot be kept must fail, not hang.
+ */
+function makeDirs(dir: string): void {
+  const parts = dir.split("/").filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const p = "/" + parts.slice(0, i).join("/");
+    try {
+      mkdirSync(p, { mode: 0o700 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-    } finally {
-      rmSync(tmp, { force: true });
     }
-    const key = readFileSync(path, "utf8").trim();
-    cached = { key };
-  } catch (e) {
-    cached = { key: fresh, problem: `cannot keep pipe's machine key at ${path} (${(e as Error).message}); what this run records will not be trusted by the next run` };
   }
-  return cached;
 }

@@ -58,7 +58,9 @@ export interface FingerprintParts {
   outputs: string[];
 }
 
-const sum = (json: string) => createHmac("sha256", machineKey().key).update(json).digest("hex").slice(0, 32);
+const sum = (json: string) => createHmac("sha256", machineKey(process.env, keyDir).key).update(json).digest("hex").slice(0, 32);
+/** The state folder whose fallback key applies (set when a store is loaded; one project per process). */
+let keyDir: string | undefined;
 
 /** The fields read without parsing a line: records are written with these keys first. */
 const PREFIX = /^\{"target":("(?:[^"\\]|\\.)*"),"fingerprint":"([0-9a-f]+)","durationMs":(\d+)/;
@@ -102,7 +104,8 @@ export class RecordStore {
   /** Loads the journal. Never throws on corrupt bytes; refuses a newer format. */
   static load(stateDir: string, options: { readOnly: boolean }): RecordStore {
     const store = new RecordStore(join(stateDir, "records.jsonl"), options.readOnly);
-    const key = machineKey();
+    keyDir = stateDir;
+    const key = machineKey(process.env, stateDir, { writeState: !options.readOnly });
     if (key.problem) store.warnings.push(key.problem);
     store.#read();
     return store;

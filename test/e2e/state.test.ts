@@ -135,3 +135,21 @@ test("status --verify: every record and every cache entry checked; a damaged obj
   assert.equal(worse.code, 1);
   assert.match(worse.stdout, /problem: 1 line of \.pipe\/records\.jsonl did not verify/);
 });
+
+test("a home where the machine key cannot be kept: the key goes to .pipe/machine-key, said once; builds still skip what is done", async () => {
+  const p = project();
+  // Nothing can be created under a regular file, not even by root.
+  const blocker = join(mkdtempSync(join(tmpdir(), "pipe-home-")), "a-file");
+  writeFileSync(blocker, "");
+  const env = { XDG_STATE_HOME: join(blocker, "state") };
+  const first = await p.run(["build", "--json"], { env });
+  assert.equal(first.code, 0, first.stderr);
+  const w = first.events.find((e) => e.type === "warning");
+  assert.ok(w && w.type === "warning" && /cannot keep pipe's machine key at .*a-file\/state\/pipe\/machine-key \(ENOTDIR\); keeping it in \.pipe\/machine-key instead/.test(w.message), JSON.stringify(w));
+  assert.equal(statSync(p.path(".pipe/machine-key")).mode & 0o777, 0o600);
+  const second = await p.run(["build", "--json"], { env });
+  assert.deepEqual(finished(second.events, "built"), []);
+  assert.equal(second.events.some((e) => e.type === "warning"), false, "said once");
+  const status = await p.run(["status", "--json"], { env });
+  assert.ok((JSON.parse(status.stdout).targets as { state: string }[]).every((t) => t.state === "up-to-date"), status.stdout);
+});
