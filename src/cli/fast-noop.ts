@@ -170,15 +170,12 @@ interface Again {
   at: number;
 }
 
-const BIG = 8 << 20;
-const CHUNK = 1 << 20;
-
 /**
  * Reads what the stats could not vouch for and refreshes the facts that still hold. False when
  * something that voids the snapshot differs; a project file with other bytes goes to `changed`.
  */
 async function recheck(snap: Snapshot, root: string, which: Again[], changed: Set<string>): Promise<boolean> {
-  const { initHasher, hashBytes, createHasher } = await import("../hash/xxh.ts");
+  const { initHasher, hashBytes, hashFd, BIG_FILE } = await import("../hash/xxh.ts");
   const { listingHash } = await import("../load/trace.ts");
   await initHasher();
   const abs = (p: string) => (p.charCodeAt(0) === 47 ? p : join(root, p));
@@ -192,27 +189,18 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
         const fd = openSync(abs(f[0]), "r");
         let hash: string;
         try {
-          // Small files at once; big ones in chunks, in constant memory.
-          const whole = st.size <= BIG;
-          if (whole && st.size > buf.length) buf = Buffer.alloc(st.size);
-          const h = whole ? undefined : createHasher();
-          const chunk = whole ? st.size : CHUNK;
-          if (!whole && buf.length < CHUNK) buf = Buffer.alloc(CHUNK);
-          let n = 0;
-          let filled = 0;
-          while (n < st.size) {
-            const got = readSync(fd, buf, filled, Math.min(chunk - filled, st.size - n), n);
-            if (got === 0) break;
-            n += got;
-            filled += got;
-            if (h && (filled === chunk || n === st.size)) {
-              h.update(buf.subarray(0, filled));
-              filled = 0;
-            }
+          // Small files at once, into one reused buffer; big ones in chunks.
+          let content: string;
+          if (st.size >= BIG_FILE) content = hashFd(fd);
+          else {
+            if (st.size > buf.length) buf = Buffer.alloc(st.size);
+            let n = 0;
+            for (let got = 1; n < st.size && got > 0; n += got) got = readSync(fd, buf, n, st.size - n, n);
+            content = n === st.size ? hashBytes(buf.subarray(0, n)) : "";
           }
+          // Changed while read: not the bytes the stat describes.
           const after = fstatSync(fd);
-          if (n !== st.size || after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs || after.size !== st.size || after.ino !== st.ino) hash = "";
-          else hash = h ? h.digest() : hashBytes(buf.subarray(0, st.size));
+          hash = after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs || after.size !== st.size || after.ino !== st.ino ? "" : content;
         } finally {
           closeSync(fd);
         }

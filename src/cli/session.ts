@@ -4,7 +4,7 @@
  */
 import type { PipeEvent } from "../events.ts";
 import { build, type BuildResult } from "../run/engine.ts";
-import { closure, type Graph } from "../graph/graph.ts";
+import { closure, sourceFiles, type Graph } from "../graph/graph.ts";
 import { ProjectLock } from "../state/lock.ts";
 import { assertRecordsVersion } from "../state/records.ts";
 import { join } from "node:path";
@@ -97,9 +97,10 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
   {
     if (!o.dryRun) cleanStaleStaging(project.stateDir, project.graph);
     // Big source files are hashed in a worker first, so Ctrl-C works while they are read.
-    await project.hasher.prehash(sourceFiles(project.graph, closure(project.graph, project.selected)), o.signal);
+    const ids = closure(project.graph, project.selected);
+    await project.hasher.prehash(bigFileCandidates(project.graph, ids), o.signal);
     if (o.signal.aborted) return { result: undefined, project };
-    const trust = o.noopHint && !o.dryRun ? trustedTargets(o.noopHint, project.graph, closure(project.graph, project.selected)) : undefined;
+    const trust = o.noopHint && !o.dryRun ? trustedTargets(o.noopHint, project.graph, ids) : undefined;
     const result = await build({
       graph: project.graph,
       selected: project.selected,
@@ -150,11 +151,9 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
   }
 }
 
-/** Files the targets read that no target produces (the ones whose hashing can be done first). */
-function sourceFiles(graph: Graph, ids: string[]): Set<string> {
+/** Files the targets read that no target produces (folders are hashed when planned). */
+function bigFileCandidates(graph: Graph, ids: string[]): Set<string> {
   const out = new Set<string>();
-  for (const id of ids) {
-    for (const g of graph.targets.get(id)!.inputs) for (const it of g.items) if (it.kind === "file" || it.kind === "glob") for (const f of it.files) if (!graph.outputOwner.has(f)) out.add(f);
-  }
+  for (const id of ids) for (const f of sourceFiles(graph.targets.get(id)!)) if (!f.endsWith("/") && !graph.outputOwner.has(f)) out.add(f);
   return out;
 }

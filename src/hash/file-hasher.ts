@@ -9,9 +9,9 @@
  * Directory identity (P17): sorted relative paths, entry type, exec bit, symlink target text,
  * file content hashes and empty subdirectories.
  */
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { createHasher, hashBytes, hashString } from "./xxh.ts";
+import { BIG_FILE, hashBytes, hashFd, hashString } from "./xxh.ts";
 import { isRacy } from "./racy.ts";
 
 /**
@@ -29,8 +29,6 @@ export interface StatEntry {
   hashedAt: number;
 }
 
-const BIG = 8 << 20;
-const CHUNK = 1 << 20;
 
 export type PathHash = { kind: "file" | "dir"; hash: string } | { kind: "missing" } | { kind: "dangling"; link: string };
 
@@ -102,7 +100,7 @@ export class FileHasher {
     for (const rel of rels) {
       const abs = join(this.#root, rel);
       const st = statSync(abs, { throwIfNoEntry: false });
-      if (!st || !st.isFile() || st.size < BIG) continue;
+      if (!st || !st.isFile() || st.size < BIG_FILE) continue;
       const e = this.#cache.get(rel);
       if (e && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt)) continue;
       todo.push({ rel, abs, st });
@@ -203,28 +201,14 @@ export class FileHasher {
   }
 
   #read(rel: string, abs: string, size: number): string {
-    if (size < BIG) return hashBytes(readFileSync(abs));
+    if (size < BIG_FILE) return hashBytes(readFileSync(abs));
     // Big files: constant memory, progress for the UI.
-    const h = createHasher();
-    const buf = Buffer.allocUnsafe(CHUNK);
     const fd = openSync(abs, "r");
-    let done = 0;
-    let lastReport = 0;
     try {
-      for (;;) {
-        const n = readSync(fd, buf, 0, CHUNK, null);
-        if (n <= 0) break;
-        h.update(n === CHUNK ? buf : buf.subarray(0, n));
-        done += n;
-        if (this.#onProgress && done - lastReport >= 64 * CHUNK) {
-          lastReport = done;
-          this.#onProgress(rel, done, size);
-        }
-      }
+      return hashFd(fd, this.#onProgress && ((done) => this.#onProgress!(rel, done, size)));
     } finally {
       closeSync(fd);
     }
-    return h.digest();
   }
 
   #hashDir(rel: string, abs: string, depth: number): string {

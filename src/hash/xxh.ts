@@ -3,6 +3,7 @@
  * that syscalls, not hashing, dominate for small files (ecosystem.md §5), and wide enough for a
  * content-addressed cache. Call `initHasher()` once before using the sync functions.
  */
+import { readSync } from "node:fs";
 import xxhash from "xxhash-wasm";
 
 type Api = Awaited<ReturnType<typeof xxhash>>;
@@ -46,4 +47,33 @@ export function createHasher(): { update(chunk: Uint8Array): void; digest(): str
     },
     digest: () => hex(h1.digest()) + hex(h2.digest()),
   };
+}
+
+/** Files at least this big are hashed in chunks (and shown with progress); smaller ones at once. */
+export const BIG_FILE = 8 << 20;
+const CHUNK = 1 << 20;
+/** How often (bytes) `hashFd` reports progress. */
+export const PROGRESS_EVERY = 64 * CHUNK;
+
+/**
+ * Content hash of an open file read from its start in 1 MiB chunks: constant memory for any
+ * size. `onProgress(done)` every PROGRESS_EVERY bytes. The one streaming loop behind the file
+ * hasher, its worker, the no-op check and `status --verify`.
+ */
+export function hashFd(fd: number, onProgress?: (done: number) => void): string {
+  const h = createHasher();
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let done = 0;
+  let reported = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, CHUNK, done);
+    if (n <= 0) break;
+    h.update(n === CHUNK ? buf : buf.subarray(0, n));
+    done += n;
+    if (onProgress && done - reported >= PROGRESS_EVERY) {
+      reported = done;
+      onProgress(done);
+    }
+  }
+  return h.digest();
 }

@@ -10,9 +10,9 @@
  * editing a restored output can never corrupt the cache. Every restore re-hashes the bytes
  * before publishing them: a damaged entry is dropped and its target rebuilds.
  */
-import { closeSync, openSync, readSync, chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { createHasher, hashBytes, hashString } from "../hash/xxh.ts";
+import { hashBytes, hashFd, hashString } from "../hash/xxh.ts";
 
 export interface TreeEntry {
   path: string;
@@ -184,20 +184,10 @@ export class OutputCache {
   }
 }
 
-/** Content hash of a file in 1 MiB chunks (constant memory, for any size). */
 function hashFileStreaming(path: string): string {
   const fd = openSync(path, "r");
   try {
-    const h = createHasher();
-    const buf = Buffer.alloc(1 << 20);
-    let pos = 0;
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-      pos += n;
-    }
-    return h.digest();
+    return hashFd(fd);
   } finally {
     closeSync(fd);
   }

@@ -85,6 +85,9 @@ test("state from another machine (or crafted) is not trusted: records and the no
   // Each machine trusts its own records: the first is back to up to date at once.
   const back = await p.run(["build", "--json"], { env: there });
   assert.deepEqual(finished(back.events, "built"), []);
+  // The lines that did not verify were dropped when that build closed the journal: said once.
+  assert.equal(back.events.some((e) => e.type === "warning"), false);
+  assert.equal(readFileSync(p.path(".pipe/records.jsonl"), "utf8").trim().split("\n").length, 1 + 5, "header + this machine's 5 records");
 });
 
 test("a .pipe/ tracked by git is reported as insecure, with the fix", { skip: spawnSync("git", ["--version"]).status !== 0 && "git is not installed" }, async () => {
