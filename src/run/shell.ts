@@ -69,8 +69,22 @@ export function runShellNode(r: ShellRun): Promise<ShellResult> {
         resolve({ code: 127, signal: null, killed: group.killed, spawnError });
       }
     });
-    // "close" waits for the pipes; a background grandchild holding them would hang us, so
-    // settle on "exit" and then make sure the group is gone.
-    child.on("exit", (code, signal) => group.exited(() => resolve(spawnError ? { code, signal, killed: group.killed, spawnError } : { code, signal, killed: group.killed })));
+    const drained = Promise.all([child.stdout!, child.stderr!].map((s) => new Promise<void>((res) => s.once("close", () => res()))));
+    // Waiting for "close" first would hang on a background grandchild holding the pipes, so
+    // settle on "exit", make sure the group is gone, and only then wait for the last output
+    // (every writer is dead, so it ends at once; the lines printed just before exit were lost
+    // without this). A process that left the group could still hold a pipe: not for long.
+    child.on("exit", (code, signal) =>
+      group.exited(() => {
+        const cut = setTimeout(() => {
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+        }, 500);
+        void drained.then(() => {
+          clearTimeout(cut);
+          resolve(spawnError ? { code, signal, killed: group.killed, spawnError } : { code, signal, killed: group.killed });
+        });
+      }),
+    );
   });
 }
