@@ -6,7 +6,9 @@
  *
  * When the template's own text uses no shell feature (no pipes, redirections, quotes, `$`,
  * globs...), the command is also given as an argv and run without a shell: spawning `sh -c`
- * costs measurably more than a direct exec (ecosystem.md, bench).
+ * costs measurably more than a direct exec (ecosystem.md, bench). One redirection is common
+ * enough to be worth the same: a command whose last words are `> ${path}` runs without a
+ * shell too, with its standard output opened on that path (truncated or created, as `>` does).
  */
 export const SH = Symbol.for("pipefile.sh");
 
@@ -16,6 +18,8 @@ export interface ShellCommand {
   readonly script: string;
   /** The same command as argv when it needs no shell; undefined otherwise. */
   readonly argv: readonly string[] | undefined;
+  /** With argv: the path its standard output goes to (`cmd ... > ${path}`), if any. */
+  readonly stdout?: string;
 }
 
 /** Text inserted without quoting. Use only for trusted, constant fragments. */
@@ -90,7 +94,28 @@ function build(strings: TemplateStringsArray | readonly string[], values: readon
   });
   if (current !== null) argv.push(current);
   if (argv.length === 0 || BUILTINS.has(argv[0])) argvOk = false;
+  if (!argvOk) {
+    const r = redirected(strings, values);
+    if (r) return Object.freeze({ [SH]: true as const, script: script.trim(), argv: r.argv, stdout: r.stdout });
+  }
   return Object.freeze({ [SH]: true as const, script: script.trim(), argv: argvOk ? Object.freeze(argv) : undefined });
+}
+
+/**
+ * `words... > ${path}` at the very end of the template, the words needing no shell: their argv
+ * and the path. Only a plain `>` preceded by a blank counts (not `2>`, `>>`, `>|` or `&>`), and
+ * only a single interpolated value after it, which is one literal word however it looks.
+ */
+function redirected(strings: TemplateStringsArray | readonly string[], values: readonly ShellValue[]): { argv: readonly string[]; stdout: string } | undefined {
+  const n = values.length;
+  if (n === 0 || !/^\s*$/.test(strings[n])) return undefined;
+  const m = /^([^]*\s)>\s*$/.exec(strings[n - 1]);
+  const last = values[n - 1];
+  if (!m || isRaw(last) || Array.isArray(last)) return undefined;
+  const path = scalar(last);
+  if (path === "") return undefined;
+  const head = build([...strings.slice(0, n - 1), m[1]], values.slice(0, n - 1));
+  return head.argv && !head.stdout ? { argv: head.argv, stdout: path } : undefined;
 }
 
 export interface Sh {

@@ -41,6 +41,11 @@ export interface FastContext {
 export interface PartialHint {
   snapshot: Snapshot;
   changed: Set<string>;
+  /**
+   * The stats the check just took of the project's files, by project-relative path: loading
+   * the graph and finding big inputs use them instead of stat-ing every file again.
+   */
+  stats: Map<string, Stats>;
 }
 
 /**
@@ -95,11 +100,19 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     process.chdir(cwd);
   }
   if (result === false) return undefined;
-  const { again, changed } = result;
+  const { again, changed, seen } = result;
   if (again.length) {
     if (!(await recheck(snap, root, again, changed))) return undefined;
   }
-  if (changed.size) return { snapshot: snap, changed };
+  if (changed.size) {
+    const stats = new Map<string, Stats>();
+    const { paths } = snap.files;
+    for (let i = 0; i < paths.length; i++) {
+      const st = seen[i];
+      if (st && paths[i].charCodeAt(0) !== 47 && !changed.has(paths[i])) stats.set(paths[i], st);
+    }
+    return { snapshot: snap, changed, stats };
+  }
   if (again.length) {
     try {
       const tmp = `${path}.${process.pid}.tmp`;
@@ -118,7 +131,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
  * read, env, folders, state); else the files and folders whose stat differs or is racy, whose
  * content must be looked at (`again`), and the project files already known to differ.
  */
-function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: Again[]; changed: Set<string> } | false {
+function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: Again[]; changed: Set<string>; seen: (Stats | undefined)[] } | false {
   if (snap.runtime !== runtimeId() || snap.today !== todayFor(env)) return false;
   const stateDir = join(root, ".pipe");
   try {
@@ -142,9 +155,11 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   const at = Date.now();
   // Project paths are relative: stat them from the root (the caller made it the cwd).
   const { paths, nums } = snap.files;
+  const seen: (Stats | undefined)[] = new Array(paths.length);
   for (let i = 0, k = 0; i < paths.length; i++, k += FILE_NUMS) {
     const path = paths[i];
     const st = statSync(path, NO_THROW);
+    seen[i] = st;
     // nums: dev, ino, size, mtimeMs, ctimeMs, read at
     if (!st || !st.isFile() || st.size !== nums[k + 2]) {
       // A target's file: only that target (and what depends on it) needs planning.
@@ -160,7 +175,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
     if (!st || !st.isDirectory()) return false;
     if (st.ino !== d[1] || st.mtimeMs !== d[2] || isRacy(st.mtimeMs, d[4])) again.push({ i: -1 - i, st, at });
   }
-  return { again, changed };
+  return { again, changed, seen };
 }
 
 /** A fact to look at again: index (files >= 0, folders -1 - index), its stat just taken, and when. */

@@ -67,7 +67,7 @@ export interface Definition {
   today: string;
 }
 
-export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env">): Promise<Definition> {
+export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env"> & { knownStats?: ReadonlyMap<string, import("node:fs").Stats> }): Promise<Definition> {
   const file = findPipelinefile(o.cwd, o.file);
   const root = dirname(file);
   process.chdir(root);
@@ -76,7 +76,7 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   const { trace, stop } = startTrace(root);
   try {
     const spec = await loadPipelinefile(file, { write: !o.readOnly });
-    const { graph, selected, stats, globLists } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today });
+    const { graph, selected, stats, globLists } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats });
     return { root, file, spec, graph, selected, stats, trace, globLists, today };
   } finally {
     stop();

@@ -50,7 +50,7 @@ export interface SessionResult {
 export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   // Pipelinefile mistakes are found before .pipe/ is touched. Then lock before reading any
   // state: a second pipe that waited must see the first one's records.
-  const def = await loadDefinition({ ...o, readOnly: o.dryRun });
+  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: o.noopHint?.stats });
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
     const stateDir = join(def.root, ".pipe");
@@ -98,9 +98,10 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
     if (!o.dryRun) cleanStaleStaging(project.stateDir, project.graph);
     // Big source files are hashed in a worker first, so Ctrl-C works while they are read.
     const ids = closure(project.graph, project.selected);
-    await project.hasher.prehash(bigFileCandidates(project.graph, ids), o.signal);
-    if (o.signal.aborted) return { result: undefined, project };
     const trust = o.noopHint && !o.dryRun ? trustedTargets(o.noopHint, project.graph, ids) : undefined;
+    // Targets the snapshot vouches for read nothing: only the others' big files are hashed.
+    await project.hasher.prehash(bigFileCandidates(project.graph, trust ? ids.filter((id) => !trust.trusted.has(id)) : ids), o.signal);
+    if (o.signal.aborted) return { result: undefined, project };
     const result = await build({
       graph: project.graph,
       selected: project.selected,

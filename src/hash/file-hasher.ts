@@ -99,7 +99,7 @@ export class FileHasher {
     const todo: { rel: string; abs: string; st: Stats }[] = [];
     for (const rel of rels) {
       const abs = join(this.#root, rel);
-      const st = statSync(abs, { throwIfNoEntry: false });
+      const st = this.#fresh.get(rel) ?? statSync(abs, { throwIfNoEntry: false });
       if (!st || !st.isFile() || st.size < BIG_FILE) continue;
       const e = this.#cache.get(rel);
       if (e && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt)) continue;

@@ -50,7 +50,7 @@ export async function callRecipe(options: { run?: unknown } | undefined, inv: In
   };
   try {
     const result = await (fn as (c: typeof ctx) => unknown).call(options, ctx);
-    if (isShellCommand(result)) return { kind: "shell", script: result.script, argv: result.argv ? [...result.argv] : undefined, readParams: readParams() };
+    if (isShellCommand(result)) return { kind: "shell", script: result.script, argv: result.argv ? [...result.argv] : undefined, stdout: result.stdout, readParams: readParams() };
     return { kind: "done", readParams: readParams() };
   } catch (e) {
     const err = e as Error;

@@ -24,7 +24,7 @@ export interface Invocation {
 /** What running the recipe function produced. */
 export type InvocationResult =
   | { kind: "done"; readParams: string[] }
-  | { kind: "shell"; script: string; argv?: string[]; readParams: string[] }
+  | { kind: "shell"; script: string; argv?: string[]; stdout?: string; readParams: string[] }
   | { kind: "error"; message: string; stack?: string; readParams: string[] };
 
 /** Messages a worker sends while a recipe runs. */

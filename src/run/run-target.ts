@@ -142,6 +142,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       const r = await runShell({
         script: result.script,
         argv: result.argv,
+        stdout: result.stdout,
         cwd: rc.root,
         env: inv.env,
         signal: rc.signal,

@@ -9,15 +9,19 @@
  * `spawner: "node"`) forces node's spawn, which is also the fallback without perl.
  */
 import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
 import { RecipeGroup } from "./groups.ts";
-import { Spawner } from "./spawner.ts";
+import { cannotOpen, Spawner } from "./spawner.ts";
 
 export { killAllGroups } from "./groups.ts";
 
 export interface ShellRun {
   script: string;
   argv?: string[];
+  /** With argv: a path (relative to cwd) the command's standard output goes to, as sh's `>`. */
+  stdout?: string;
   cwd: string;
   env: Record<string, string>;
   signal: AbortSignal;
@@ -55,12 +59,27 @@ export function currentSpawner(): Spawner | undefined {
 export function runShellNode(r: ShellRun): Promise<ShellResult> {
   return new Promise((resolve) => {
     const [file, args] = r.argv ? [r.argv[0], r.argv.slice(1)] : ["/bin/sh", ["-c", r.script]];
+    let out: number | undefined;
+    if (r.argv && r.stdout) {
+      try {
+        out = openSync(resolvePath(r.cwd, r.stdout), "w", 0o666);
+      } catch (e) {
+        resolve({ code: 127, signal: null, killed: false, spawnError: cannotOpen(r.stdout, (e as NodeJS.ErrnoException).code ?? String(e)) });
+        return;
+      }
+    }
     const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: r.onGroup });
-    const child = spawn(file, args, { cwd: r.cwd, env: r.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let child;
+    try {
+      child = spawn(file, args, { cwd: r.cwd, env: r.env, detached: true, stdio: ["ignore", out ?? "pipe", "pipe"] });
+    } finally {
+      if (out !== undefined) closeSync(out);
+    }
     let spawnError: string | undefined;
     if (child.pid) group.started(child.pid);
-    for (const [stream, name] of [[child.stdout!, "stdout"], [child.stderr!, "stderr"]] as const) {
-      createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => r.onLine(line, name));
+    const streams = [child.stdout, child.stderr].filter((s) => s !== null);
+    for (const [stream, name] of [[child.stdout, "stdout"], [child.stderr, "stderr"]] as const) {
+      if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => r.onLine(line, name));
     }
     child.on("error", (e) => {
       spawnError = (e as NodeJS.ErrnoException).code === "ENOENT" ? `command not found: ${file}` : e.message;
@@ -69,7 +88,7 @@ export function runShellNode(r: ShellRun): Promise<ShellResult> {
         resolve({ code: 127, signal: null, killed: group.killed, spawnError });
       }
     });
-    const drained = Promise.all([child.stdout!, child.stderr!].map((s) => new Promise<void>((res) => s.once("close", () => res()))));
+    const drained = Promise.all(streams.map((s) => new Promise<void>((res) => s.once("close", () => res()))));
     // Waiting for "close" first would hang on a background grandchild holding the pipes, so
     // settle on "exit", make sure the group is gone, and only then wait for the last output
     // (every writer is dead, so it ends at once; the lines printed just before exit were lost
@@ -77,8 +96,7 @@ export function runShellNode(r: ShellRun): Promise<ShellResult> {
     child.on("exit", (code, signal) =>
       group.exited(() => {
         const cut = setTimeout(() => {
-          child.stdout!.destroy();
-          child.stderr!.destroy();
+          for (const s of streams) s.destroy();
         }, 500);
         void drained.then(() => {
           clearTimeout(cut);

@@ -4,14 +4,16 @@
  *
  * Protocol, node → perl (stdin), each message a header line then a payload of <len> bytes:
  *   E<envid> <len>\n  KEY=VALUE\0KEY=VALUE...      an environment, sent once, used by id
- *   J<id> <envid> <len>\n  cwd\0argv0\0argv1...     start a job
+ *   J<id> <envid> <len>\n  cwd\0stdout\0argv0\0argv1...   start a job; stdout is a path the
+ *                                 job's standard output is opened on (like sh's >), or empty
  * perl → node (stdout):
  *   S<id> <pid>\n                 started; pid is also the process group id
  *   O<id> <1|2> <len>\n<bytes>    output of the job's stdout (1) or stderr (2)
  *   X<id> <code> <signal> <empty>\n  exited (code -1 when killed by signal number <signal>);
  *                                 empty is 1 when no member of its process group is left
  *   F<id> <errno>\n               could not start (fork, chdir or exec failed); after an S
- *                                 when the fork had succeeded
+ *                                 when the fork had succeeded. errno + 100000: the stdout
+ *                                 path could not be opened
  * Fields are separated by NUL, which no argv element, env entry or path can contain, so any
  * other byte passes through unchanged.
  *
@@ -81,7 +83,7 @@ sub flush_out {
 
 sub start_job {
   my ($id, $envid, $payload) = @_;
-  my ($cwd, @argv) = split /\0/, $payload, -1;
+  my ($cwd, $stdout, @argv) = split /\0/, $payload, -1;
   # The child inherits %ENV: setting it here, once per distinct env, costs less than per child.
   if ($envid ne $cur_env) { %ENV = %{$envs{$envid} || {}}; $cur_env = $envid; }
   my ($or, $ow, $er, $ew, $xr, $xw);
@@ -95,11 +97,18 @@ sub start_job {
     POSIX::dup2(fileno($null), 0);
     POSIX::dup2(fileno($ow), 1);
     POSIX::dup2(fileno($ew), 2);
-    if (chdir $cwd) {
+    my $e = 0;
+    if (!chdir $cwd) { $e = $! + 0; }
+    elsif ($stdout ne '') {
+      if (sysopen(my $o, $stdout, POSIX::O_WRONLY() | POSIX::O_CREAT() | POSIX::O_TRUNC(), 0666)) { POSIX::dup2(fileno($o), 1); close $o; }
+      else { $e = 100000 + $!; }
+    }
+    if (!$e) {
       no warnings;
       exec { $argv[0] } @argv;
+      $e = $! + 0;
     }
-    syswrite($xw, pack('N', $! + 0));
+    syswrite($xw, pack('N', $e));
     POSIX::_exit(127);
   }
   close $ow; close $ew; close $xw;

@@ -62,6 +62,11 @@ class LineSplitter {
   }
 }
 
+/** The message for a recipe whose `> path` could not be opened (both spawn paths). */
+export function cannotOpen(path: string, code: string): string {
+  return `cannot open ${JSON.stringify(path)} for the command's output (${code})`;
+}
+
 interface Job {
   run: ShellRun;
   file: string;
@@ -140,7 +145,7 @@ export class Spawner {
   run(r: ShellRun): Promise<ShellResult> {
     if (this.#dead) return this.#fallback(r);
     const argv = r.argv ?? ["/bin/sh", "-c", r.script];
-    if (argv.some((a) => a.includes("\0")) || r.cwd.includes("\0")) {
+    if (argv.some((a) => a.includes("\0")) || r.cwd.includes("\0") || r.stdout?.includes("\0")) {
       return Promise.resolve({ code: 127, signal: null, killed: false, spawnError: "an argument contains a NUL byte" });
     }
     return new Promise((resolve) => {
@@ -148,7 +153,7 @@ export class Spawner {
       const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: r.onGroup });
       this.#jobs.set(id, { run: r, file: argv[0], group, started: false, lines: undefined, resolve });
       if (this.#jobs.size === 1) this.#ref();
-      const payload = r.cwd + "\0" + argv.join("\0");
+      const payload = r.cwd + "\0" + (r.argv && r.stdout ? r.stdout : "") + "\0" + argv.join("\0");
       this.#child.stdin!.write(`${this.#defineEnv(r.env)}J${id} ${this.#envIds.get(r.env)!} ${Buffer.byteLength(payload)}\n${payload}`);
     });
   }
@@ -241,8 +246,9 @@ export class Spawner {
   #failed(id: number, errno: number): void {
     const job = this.#take(id);
     if (!job) return;
-    const name = errnoNames.get(errno) ?? `errno ${errno}`;
-    const result: ShellResult = { code: 127, signal: null, killed: false, spawnError: name === "ENOENT" ? `command not found: ${job.file}` : `spawn ${job.file} ${name}` };
+    const redirect = errno >= 100000;
+    const name = errnoNames.get(redirect ? errno - 100000 : errno) ?? `errno ${errno}`;
+    const result: ShellResult = { code: 127, signal: null, killed: false, spawnError: redirect ? cannotOpen(job.run.stdout!, name) : name === "ENOENT" ? `command not found: ${job.file}` : `spawn ${job.file} ${name}` };
     if (job.lines) for (const l of job.lines) l.end();
     if (job.started) job.group.exited(() => job.resolve(result));
     else {

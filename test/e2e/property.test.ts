@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { utimesSync, rmSync } from "node:fs";
 import { finished, Project } from "../helpers/rig.ts";
 
-type Kind = "upper" | "len" | "rev";
+type Kind = "upper" | "len" | "rev" | "cat";
 interface Node {
   id: string;
   kind: Kind;
@@ -61,7 +61,7 @@ class World {
 
   addNode(): Node {
     const id = `t${this.nodes.length}`;
-    const kind = this.pick<Kind>(["upper", "len", "rev", "rev"]);
+    const kind = this.pick<Kind>(["upper", "len", "rev", "rev", "cat"]);
     const pool = [...this.sources.keys(), ...this.nodes.map((n) => n.id)];
     const k = 1 + Math.floor(this.r() * 3);
     const inputs = [...new Set(Array.from({ length: k }, () => (this.r() < 0.6 && this.nodes.length ? this.pick(this.nodes).id : this.pick(pool))))];
@@ -83,6 +83,7 @@ class World {
       let o: string;
       if (n.kind === "upper") o = text.toUpperCase() + (n.usesSalt ? this.salt + "\n" : "");
       else if (n.kind === "len") o = `${Buffer.byteLength(text)}\n` + (n.usesSalt ? this.salt + "\n" : "");
+      else if (n.kind === "cat") o = text + (n.usesSalt ? this.salt + "\n" : "");
       else o = text.split("\n").reverse().join("\n") + `|${this.versions.get(n.id)}|${n.usesSalt ? this.salt : ""}\n`;
       outs.set(n.id, o);
     }
@@ -114,6 +115,8 @@ class World {
       let run: string;
       if (n.kind === "upper") run = n.usesSalt ? "(c) => sh`(cat ${c.inputs} | tr a-z A-Z; echo ${c.params.salt}) > ${c.outputs[0]}`" : "(c) => sh`cat ${c.inputs} | tr a-z A-Z > ${c.outputs[0]}`";
       else if (n.kind === "len") run = n.usesSalt ? "(c) => sh`(cat ${c.inputs} | wc -c; echo ${c.params.salt}) > ${c.outputs[0]}`" : "(c) => sh`cat ${c.inputs} | wc -c > ${c.outputs[0]}`";
+      // `cmd ... > ${path}` runs without a shell (sh.ts); with the salt it needs one.
+      else if (n.kind === "cat") run = n.usesSalt ? "(c) => sh`(cat ${c.inputs}; echo ${c.params.salt}) > ${c.outputs[0]}`" : "(c) => sh`cat ${c.inputs} > ${c.outputs[0]}`";
       else {
         lines.push(`import { rev as rev_${n.id} } from "./recipes/${n.id}.ts";`);
         run = `rev_${n.id}`;

@@ -21,7 +21,8 @@ test("sh quotes every interpolated value as one word", () => {
   const evil = "x; rm -rf / $(touch PWNED) `id` 'q'";
   const c = sh`cat ${evil} > ${"out file.txt"}`;
   assert.equal(c.script, `cat 'x; rm -rf / $(touch PWNED) \`id\` '\\''q'\\''' > 'out file.txt'`);
-  assert.equal(c.argv, undefined, "a redirection needs a shell");
+  assert.deepEqual(c.argv, ["cat", evil], "a final `> ${path}` needs no shell");
+  assert.equal(c.stdout, "out file.txt");
   assert.equal(quote("plain-word_1.txt"), "plain-word_1.txt");
   assert.equal(quote(""), "''");
   assert.throws(() => quote("a\0b"), /NUL byte/);
@@ -36,6 +37,27 @@ test("sh gives an argv when the template uses no shell feature; arrays are one w
   assert.equal(sh`echo ${sh.raw("$HOME")}`.argv, undefined, "raw text may be shell syntax");
   assert.equal(sh`echo ${sh.raw("$HOME")}`.script, "echo $HOME");
   assert.throws(() => sh`echo ${{ a: 1 } as unknown as string}`, /cannot interpolate object/);
+});
+
+test("sh runs `cmd ... > ${path}` without a shell; every other redirection keeps one", () => {
+  const c = sh`cat ${["a.txt", "b c.txt"]} > ${"out/x y.txt"}`;
+  assert.deepEqual([c.argv, c.stdout, c.script], [["cat", "a.txt", "b c.txt"], "out/x y.txt", "cat a.txt 'b c.txt' > 'out/x y.txt'"]);
+  assert.deepEqual([sh`sort -u > ${"o"}`.argv, sh`sort -u > ${"o"}`.stdout], [["sort", "-u"], "o"]);
+  for (const [what, c2] of [
+    ["append", sh`cat ${"a"} >> ${"o"}`],
+    ["stderr", sh`cat ${"a"} 2> ${"o"}`],
+    ["no blank before >", sh`cat ${"a"}> ${"o"}`],
+    ["a pipe before it", sh`cat ${"a"} | sort > ${"o"}`],
+    ["text after the path", sh`cat ${"a"} > ${"o"} 2>&1`],
+    ["path glued to text", sh`cat ${"a"} > ${"o"}.txt`],
+    ["a list as the path", sh`cat ${"a"} > ${["o", "p"]}`],
+    ["raw path", sh`cat ${"a"} > ${sh.raw("$OUT")}`],
+    ["builtin", sh`cd ${"a"} > ${"o"}`],
+    ["two redirections", sh`cat ${"a"} > ${"b"} > ${"o"}`],
+  ] as const) {
+    assert.equal(c2.argv, undefined, `${what}: needs a shell`);
+    assert.equal(c2.stdout, undefined, what);
+  }
 });
 
 test("canonical JSON ignores key order and -0, and rejects values with no deterministic meaning", () => {

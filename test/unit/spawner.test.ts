@@ -6,6 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentSpawner, runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
 import { Spawner } from "../../src/run/spawner.ts";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 type Line = [stream: "stdout" | "stderr", line: string];
 
@@ -15,6 +18,7 @@ function job(how: "perl" | "node", o: Partial<ShellRun> & { script?: string }, l
   return runShell({
     script: o.script ?? "",
     argv: o.argv,
+    stdout: o.stdout,
     cwd: o.cwd ?? process.cwd(),
     env: o.env ?? ENV,
     signal: o.signal ?? new AbortController().signal,
@@ -65,6 +69,30 @@ test("cwd, stdin from /dev/null, own process group", async () => {
   assert.equal(out[0], "/");
   assert.equal(out.length, 3, "stdin is empty");
   assert.equal(out[1], out[2], "the recipe leads its own process group");
+});
+
+test("stdout opened on a path (sh's `>`): created or truncated, relative to cwd; stderr still read; an unopenable path is named", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pipe-spawner-"));
+  try {
+    for (const how of ["perl", "node"] as const) {
+      const out = `out ${how}.txt`;
+      writeFileSync(join(dir, out), "old content that is longer than the new one\n");
+      const lines: Line[] = [];
+      const argv = ["/bin/sh", "-c", `printf 'a\\nb\\n'; echo oops >&2`];
+      const r = await job(how, { cwd: dir, argv, stdout: out }, lines);
+      assert.deepEqual(r, { code: 0, signal: null, killed: false }, how);
+      assert.equal(readFileSync(join(dir, out), "utf8"), "a\nb\n", `${how}: truncated, then written`);
+      assert.deepEqual(lines, [["stderr", "oops"]], `${how}: stderr is still the recipe's`);
+      const fresh = `new ${how}.txt`;
+      assert.equal((await job(how, { cwd: dir, argv: ["echo", "x"], stdout: fresh })).code, 0);
+      assert.equal(readFileSync(join(dir, fresh), "utf8"), "x\n", `${how}: created`);
+      assert.equal(statSync(join(dir, fresh)).mode & 0o777, 0o666 & ~process.umask(), `${how}: mode as sh's >`);
+    }
+    const bad = await both({ cwd: dir, argv: ["echo", "x"], stdout: "no/such/folder/o.txt" });
+    assert.deepEqual(bad.r, { code: 127, signal: null, killed: false, spawnError: `cannot open "no/such/folder/o.txt" for the command's output (ENOENT)` });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("large output: every line, long lines and multibyte characters across chunk boundaries", async () => {
