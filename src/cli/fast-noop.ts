@@ -12,6 +12,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent, TargetStatus } from "../events.ts";
+import type { StatLike } from "../hash/file-hasher.ts";
 import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
@@ -45,7 +46,7 @@ export interface PartialHint {
    * The stats the check just took of the project's files, by project-relative path: loading
    * the graph and finding big inputs use them instead of stat-ing every file again.
    */
-  stats: Map<string, Stats>;
+  stats: Map<string, StatLike>;
 }
 
 /**
@@ -100,16 +101,19 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     process.chdir(cwd);
   }
   if (result === false) return undefined;
-  const { again, changed, seen } = result;
+  const { again, changed } = result;
   if (again.length) {
     if (!(await recheck(snap, root, again, changed))) return undefined;
   }
   if (changed.size) {
-    const stats = new Map<string, Stats>();
-    const { paths } = snap.files;
-    for (let i = 0; i < paths.length; i++) {
-      const st = seen[i];
-      if (st && paths[i].charCodeAt(0) !== 47 && !changed.has(paths[i])) stats.set(paths[i], st);
+    // A file whose stat matched its fact exactly has the fact's numbers as its stat: keeping
+    // the 20,000 Stats objects themselves made every no-op slower (GC) for this rarer case.
+    const stats = new Map<string, StatLike>();
+    const { paths, nums } = snap.files;
+    const took = new Map(again.filter((a) => a.i >= 0).map((a) => [a.i, a.st]));
+    for (let i = 0, k = 0; i < paths.length; i++, k += FILE_NUMS) {
+      if (paths[i].charCodeAt(0) === 47 || changed.has(paths[i])) continue;
+      stats.set(paths[i], took.get(i) ?? new FactStat(nums[k], nums[k + 1], nums[k + 2], nums[k + 3], nums[k + 4]));
     }
     return { snapshot: snap, changed, stats };
   }
@@ -131,7 +135,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
  * read, env, folders, state); else the files and folders whose stat differs or is racy, whose
  * content must be looked at (`again`), and the project files already known to differ.
  */
-function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: Again[]; changed: Set<string>; seen: (Stats | undefined)[] } | false {
+function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: Again[]; changed: Set<string> } | false {
   if (snap.runtime !== runtimeId() || snap.today !== todayFor(env)) return false;
   const stateDir = join(root, ".pipe");
   try {
@@ -155,11 +159,9 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   const at = Date.now();
   // Project paths are relative: stat them from the root (the caller made it the cwd).
   const { paths, nums } = snap.files;
-  const seen: (Stats | undefined)[] = new Array(paths.length);
   for (let i = 0, k = 0; i < paths.length; i++, k += FILE_NUMS) {
     const path = paths[i];
     const st = statSync(path, NO_THROW);
-    seen[i] = st;
     // nums: dev, ino, size, mtimeMs, ctimeMs, read at
     if (!st || !st.isFile() || st.size !== nums[k + 2]) {
       // A target's file: only that target (and what depends on it) needs planning.
@@ -175,7 +177,24 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
     if (!st || !st.isDirectory()) return false;
     if (st.ino !== d[1] || st.mtimeMs !== d[2] || isRacy(st.mtimeMs, d[4])) again.push({ i: -1 - i, st, at });
   }
-  return { again, changed, seen };
+  return { again, changed };
+}
+
+/** A regular file's stat as a fact recorded it (the check found the same numbers). */
+class FactStat implements StatLike {
+  constructor(
+    readonly dev: number,
+    readonly ino: number,
+    readonly size: number,
+    readonly mtimeMs: number,
+    readonly ctimeMs: number,
+  ) {}
+  isFile(): boolean {
+    return true;
+  }
+  isDirectory(): boolean {
+    return false;
+  }
 }
 
 /** A fact to look at again: index (files >= 0, folders -1 - index), its stat just taken, and when. */

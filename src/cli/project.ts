@@ -9,7 +9,7 @@ import { buildGraph } from "../graph/build.ts";
 import type { Graph } from "../graph/graph.ts";
 import { todayFor } from "../graph/today.ts";
 import { startTrace, type LoadTrace } from "../load/trace.ts";
-import { FileHasher, type HashProgress } from "../hash/file-hasher.ts";
+import { FileHasher, type HashProgress, type StatLike } from "../hash/file-hasher.ts";
 import { initHasher } from "../hash/xxh.ts";
 import { CodeHasher } from "../load/code-hash.ts";
 import { findPipelinefile, loadPipelinefile, type PipelineSpec } from "../load/load.ts";
@@ -60,14 +60,14 @@ export interface Definition {
   spec: PipelineSpec;
   graph: Graph;
   selected: string[];
-  stats: Map<string, import("node:fs").Stats>;
+  stats: Map<string, StatLike>;
   /** What the Pipelinefile's code read while loading, and the folders globs listed (for the no-op snapshot). */
   trace: LoadTrace;
   globLists: Map<string, string>;
   today: string;
 }
 
-export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env"> & { knownStats?: ReadonlyMap<string, import("node:fs").Stats> }): Promise<Definition> {
+export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env"> & { knownStats?: ReadonlyMap<string, StatLike> }): Promise<Definition> {
   const file = findPipelinefile(o.cwd, o.file);
   const root = dirname(file);
   process.chdir(root);
@@ -93,10 +93,11 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
   if (tracked) warnings.push(tracked);
   const statCache = o.skipStatCache ? new Map() : loadStatCache(stateDir, warnings, o.readOnly);
   const hasher = new FileHasher(root, statCache, o.onHashProgress, stats);
+  const cache = new OutputCache(stateDir);
   const evaluator = new Evaluator({
     graph,
     records,
-    cache: new OutputCache(stateDir),
+    cache,
     hasher,
     code: new CodeHasher(root, spec.compiled, spec.exportedBy),
     envKey: envKey(stateDir, o.readOnly),
@@ -114,6 +115,7 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
     hasher,
     warnings,
     saveState: () => {
+      cache.close();
       if (!o.readOnly && !o.skipStatCache && hasher.dirty) saveStatCache(stateDir, hasher.cache);
     },
   };

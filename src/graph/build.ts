@@ -17,6 +17,7 @@ import { suggestion } from "../util/did-you-mean.ts";
 import { checkParamValue, defaultValue, formatValue, isProblem, parseParamText, type ParamValue } from "./param-values.ts";
 import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
+import type { StatLike } from "../hash/file-hasher.ts";
 
 export interface BuildOptions {
   /** `--param name=value` settings, as text. */
@@ -26,13 +27,13 @@ export interface BuildOptions {
   /** Today's date for `"today"` defaults. */
   today: string;
   /** Stats of project files taken a moment ago (the no-op check), used instead of stat-ing again. */
-  knownStats?: ReadonlyMap<string, import("node:fs").Stats>;
+  knownStats?: ReadonlyMap<string, StatLike>;
 }
 
 export interface BuiltGraph {
   graph: Graph;
   /** The stats taken while classifying inputs, for the hasher to use once instead of stat-ing again. */
-  stats: Map<string, import("node:fs").Stats>;
+  stats: Map<string, StatLike>;
   /** The requested targets resolved to ids (defaults when none were given). */
   selected: string[];
   /** Folders the glob expansion listed (absolute) -> listing hash when listed (for the no-op snapshot). */
@@ -75,7 +76,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     }
     return t.location;
   };
-  const stats = new Map<string, import("node:fs").Stats>();
+  const stats = new Map<string, StatLike>();
   // fast-glob reads folders through this adapter, so we know which listings decided a match.
   const globLists = new Map<string, string>();
   const globFs = {

@@ -30,6 +30,9 @@ export interface StatEntry {
 }
 
 
+/** What the hasher needs of a stat: a real one, or a fact the no-op check just confirmed. */
+export type StatLike = Pick<Stats, "dev" | "ino" | "size" | "mtimeMs" | "ctimeMs" | "isFile" | "isDirectory">;
+
 export type PathHash = { kind: "file" | "dir"; hash: string } | { kind: "missing" } | { kind: "dangling"; link: string };
 
 export interface HashProgress {
@@ -45,9 +48,9 @@ export class FileHasher {
   readonly #onProgress?: HashProgress;
 
   /** Stats someone took a moment ago (the graph builder); each is used once, then dropped. */
-  readonly #fresh: Map<string, Stats>;
+  readonly #fresh: Map<string, StatLike>;
 
-  constructor(root: string, cache: Map<string, StatEntry>, onProgress?: HashProgress, freshStats: Map<string, Stats> = new Map()) {
+  constructor(root: string, cache: Map<string, StatEntry>, onProgress?: HashProgress, freshStats: Map<string, StatLike> = new Map()) {
     this.#root = root;
     this.#cache = cache;
     this.#onProgress = onProgress;
@@ -65,7 +68,7 @@ export class FileHasher {
   /** Hash of a project-relative path: a file's content or a directory's tree. Follows symlinks. */
   hashPath(rel: string): PathHash {
     const abs = join(this.#root, rel);
-    let st: Stats;
+    let st: StatLike;
     const fresh = this.#fresh.get(rel);
     try {
       if (fresh) this.#fresh.delete(rel);
@@ -96,7 +99,7 @@ export class FileHasher {
    * aborts. Small files are left to `hashPath`: a worker costs more than reading them.
    */
   async prehash(rels: Iterable<string>, signal: AbortSignal): Promise<void> {
-    const todo: { rel: string; abs: string; st: Stats }[] = [];
+    const todo: { rel: string; abs: string; st: StatLike }[] = [];
     for (const rel of rels) {
       const abs = join(this.#root, rel);
       const st = this.#fresh.get(rel) ?? statSync(abs, { throwIfNoEntry: false });
@@ -170,12 +173,12 @@ export class FileHasher {
     this.#dirty = true;
   }
 
-  #put(rel: string, st: Stats, hash: string): void {
+  #put(rel: string, st: StatLike, hash: string): void {
     this.#cache.set(rel, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, hash, hashedAt: Date.now() });
     this.#dirty = true;
   }
 
-  #hashFile(rel: string, abs: string, st: Stats): string {
+  #hashFile(rel: string, abs: string, st: StatLike): string {
     const e = this.#cache.get(rel);
     if (
       e &&

@@ -2,7 +2,7 @@
 // a store from a newer pipe is refused; read-only commands change nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -121,12 +121,12 @@ test("status --verify: every record and every cache entry checked; a damaged obj
   assert.match(ok.stdout, /^verify: 2 records and 2 cache entries, no problems$/m);
   const json = await p.run(["status", "--verify", "--json"]);
   assert.deepEqual(JSON.parse(json.stdout), { records: 2, cacheEntries: 2, problems: [] });
-  // Flip the bytes of the cached copy of build/f.txt.
-  const objects = p.path(".pipe/cache/objects");
-  const cached = readdirSync(objects).flatMap((d) => readdirSync(join(objects, d)).map((n) => join(objects, d, n)));
-  const fObject = cached.find((f) => readFileSync(f, "utf8") === "a\n")!;
-  chmodSync(fObject, 0o644);
-  writeFileSync(fObject, "b\n");
+  // Flip the bytes of the cached copy of build/f.txt (a small output: in the pack, stored once
+  // for both f and the tree's member with the same bytes).
+  const pack = p.path(".pipe/cache/pack/objects.pack");
+  assert.equal(readFileSync(pack, "utf8"), "a\n");
+  assert.equal(existsSync(p.path(".pipe/cache/objects")), false, "no loose objects for small outputs");
+  writeFileSync(pack, "b\n");
   const bad = await p.run(["status", "--verify"]);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /problem: cache object [0-9a-f]+ is damaged: its bytes hash to [0-9a-f]+ \(output build\/f\.txt of "f"\)/);

@@ -1,0 +1,104 @@
+// The output cache's pack (src/state/cache.ts): small outputs appended to one file with an
+// append-only index. What a crash can leave behind (orphan bytes, a torn index line) and damaged
+// bytes must never restore wrong content, and must not stop the bytes being stored again.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OutputCache, PACK_MAX } from "../../src/state/cache.ts";
+import { hashBytes, initHasher } from "../../src/hash/xxh.ts";
+
+function fresh(): { dir: string; state: string; done: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "pipe-cache-"));
+  return { dir, state: join(dir, ".pipe"), done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+function restored(cache: OutputCache, hash: string, dir: string, mode = 0o640): string | undefined {
+  const dest = join(dir, `restored-${Math.random().toString(36).slice(2)}`);
+  return cache.materialize(hash, "file", dest, mode) ? readFileSync(dest, "latin1") : undefined;
+}
+
+test("small outputs go to the pack, big ones stay files; another process sees both; the restored mode is the recorded one", async () => {
+  await initHasher();
+  const { dir, state, done } = fresh();
+  try {
+    const a = new OutputCache(state);
+    const small = Buffer.from("small output\n");
+    const big = Buffer.alloc(PACK_MAX, 7);
+    a.putBytes(small, hashBytes(small));
+    a.putBytes(small, hashBytes(small)); // stored once
+    a.putBytes(big, hashBytes(big));
+    a.close();
+    assert.equal(readFileSync(join(state, "cache/pack/objects.pack"), "latin1"), small.toString("latin1"));
+    assert.equal(readFileSync(join(state, "cache/pack/objects.idx"), "utf8"), `${hashBytes(small)} 0 ${small.length}\n`);
+    assert.ok(existsSync(a.objectPath(hashBytes(big))), "a big output is a file of its own");
+    assert.equal(existsSync(a.objectPath(hashBytes(small))), false);
+    const b = new OutputCache(state);
+    assert.equal(b.has(hashBytes(small), "file"), true);
+    assert.equal(b.has(hashBytes(big), "file"), true);
+    assert.equal(b.has(hashBytes(Buffer.from("never stored")), "file"), false);
+    const dest = join(dir, "out.txt");
+    assert.equal(b.materialize(hashBytes(small), "file", dest, 0o640), true);
+    assert.equal(readFileSync(dest, "utf8"), "small output\n");
+    assert.equal(statSync(dest).mode & 0o777, 0o640);
+    assert.equal(restored(b, hashBytes(big), dir), big.toString("latin1"));
+    assert.equal(b.verify(hashBytes(small), "file"), undefined);
+    b.close();
+  } finally {
+    done();
+  }
+});
+
+test("a crash between the bytes and the index line, or in the middle of the line: nothing wrong is restored, later objects are found", async () => {
+  await initHasher();
+  const { dir, state, done } = fresh();
+  try {
+    const one = Buffer.from("one\n");
+    const two = Buffer.from("two two\n");
+    const c = new OutputCache(state);
+    c.putBytes(one, hashBytes(one));
+    c.close();
+    // Orphan bytes (the index line never written), then half an index line for them.
+    appendFileSync(join(state, "cache/pack/objects.pack"), "orphan bytes");
+    appendFileSync(join(state, "cache/pack/objects.idx"), `${hashBytes(Buffer.from("orphan bytes"))} 4 1`);
+    const d = new OutputCache(state);
+    assert.equal(d.has(hashBytes(Buffer.from("orphan bytes")), "file"), false, "a line without its end does not count");
+    d.putBytes(two, hashBytes(two));
+    d.close();
+    const idx = readFileSync(join(state, "cache/pack/objects.idx"), "utf8");
+    assert.match(idx, / 4 1!\n/, "the torn line was sealed so that it never parses");
+    const e = new OutputCache(state);
+    assert.equal(e.has(hashBytes(Buffer.from("orphan bytes")), "file"), false, "a sealed torn line does not count");
+    assert.equal(restored(e, hashBytes(one), dir), "one\n");
+    assert.equal(restored(e, hashBytes(two), dir), "two two\n", "its offset is after the orphan bytes");
+    e.close();
+  } finally {
+    done();
+  }
+});
+
+test("damaged packed bytes: verify names them, a restore refuses them, and storing the bytes again repairs the entry", async () => {
+  await initHasher();
+  const { dir, state, done } = fresh();
+  try {
+    const bytes = Buffer.from("precious\n");
+    const h = hashBytes(bytes);
+    const c = new OutputCache(state);
+    c.putBytes(bytes, h);
+    c.close();
+    writeFileSync(join(state, "cache/pack/objects.pack"), "PRECIOUS\n");
+    const d = new OutputCache(state);
+    assert.match(d.verify(h, "file") ?? "", new RegExp(`cache object ${h} is damaged: its bytes hash to [0-9a-f]+`));
+    assert.equal(restored(d, h, dir), undefined, "damaged bytes are never restored");
+    // The target rebuilds and stores its output again: appended, and the newer line wins.
+    d.putBytes(bytes, h);
+    d.close();
+    const e = new OutputCache(state);
+    assert.equal(restored(e, h, dir), "precious\n");
+    assert.equal(e.verify(h, "file"), undefined);
+    e.close();
+  } finally {
+    done();
+  }
+});
