@@ -118,17 +118,26 @@ export function instanceId(name: string, key: Record<string, ParamValue>): strin
   return `${name}[${keys.map((k) => `${k}=${Array.isArray(key[k]) ? (key[k] as string[]).join(",") : String(key[k])}`).join(",")}]`;
 }
 
-/** Parses `name[k=v,...]`; values stay text. */
+/**
+ * Parses `name[k=v,...]`; values stay text. A part with no `name=` of its own continues the
+ * value before it, so list values and values with commas read back as instanceId wrote them:
+ * `f[cols=a,b,k=1]` is cols "a,b" and k "1".
+ */
 export function parseTargetId(id: string): { name: string; key?: Record<string, string> } | undefined {
-  const m = /^([^[\]]+)(?:\[(.*)\])?$/.exec(id.trim());
+  const m = /^([^[\]]+)(?:\[(.*)\])$|^([^[\]]+)$/s.exec(id.trim());
   if (!m) return undefined;
-  if (m[2] === undefined) return { name: m[1] };
+  if (m[3] !== undefined) return { name: m[3] };
   const key: Record<string, string> = {};
   if (m[2].trim() === "") return { name: m[1], key };
+  let last: string | undefined;
   for (const part of m[2].split(",")) {
-    const eq = part.indexOf("=");
-    if (eq < 1) return undefined;
-    key[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+    const k = /^\s*([A-Za-z_$][\w$]*)\s*=/.exec(part);
+    if (k) {
+      last = k[1];
+      key[last] = part.slice(k[0].length);
+    } else if (last !== undefined) key[last] += "," + part;
+    else return undefined;
   }
+  for (const k of Object.keys(key)) key[k] = key[k].trim();
   return { name: m[1], key };
 }

@@ -372,3 +372,25 @@ test("--params <file>: name=value lines or a JSON object; --param wins; a bad li
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /cannot read params file "nope.params": ENOENT/);
 });
+
+test("an instance whose key is a list is named on the command line as pipe prints it, commas and all", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const table = family({\n  key: { cols: param.list("cols"), k: param.int("k", { default: 1 }) },\n  outputs: ({ cols, k }) => [\`build/\${cols.join("-")}-\${k}.txt\`],\n  run: ({ outputs, params }) => sh\`echo \${params.cols} \${params.k} > \${outputs[0]}\`,\n});\n` +
+      `export default [table({ cols: ["a", "b"], k: 2 })];\n`,
+  });
+  const first = await p.run(["build", "--json"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(finished(first.events, "built"), ["table[cols=a,b,k=2]"]);
+  const again = await p.run(["build", "table[cols=a,b,k=2]", "--json"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(finished(again.events, "up-to-date"), ["table[cols=a,b,k=2]"]);
+  const other = await p.run(["build", "table[cols=x,y,z]", "--json"]);
+  assert.equal(other.code, 0, other.stderr);
+  assert.deepEqual(finished(other.events, "built"), ["table[cols=x,y,z,k=1]"]);
+  assert.equal(p.read("build/x-y-z-1.txt"), "x y z 1\n");
+  const why = await p.run(["why", "table[cols=x,y,z,k=1]"]);
+  assert.equal(why.code, 0, why.stderr);
+  assert.match(why.stdout, /table\[cols=x,y,z,k=1\] is up to date/);
+});

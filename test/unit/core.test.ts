@@ -92,6 +92,10 @@ test("instance ids sort their keys and parse back", () => {
   assert.deepEqual(parseTargetId(id), { name: "model", key: { attribute: "recovered", model: "linear", window: "7" } });
   assert.deepEqual(parseTargetId("report"), { name: "report" });
   assert.equal(parseTargetId("a[b]"), undefined);
+  // List values (and values with commas) read back as written.
+  const listed = instanceId("table", { cols: ["date", "recovered"], k: 3, title: "a, b" });
+  assert.equal(listed, "table[cols=date,recovered,k=3,title=a, b]");
+  assert.deepEqual(parseTargetId(listed), { name: "table", key: { cols: "date,recovered", k: "3", title: "a, b" } });
 });
 
 test("cycles are reported once each, with the whole trail", () => {
