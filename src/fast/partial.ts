@@ -17,6 +17,8 @@ export interface Trust {
   trusted: Set<string>;
   /** The snapshot's facts about project files, by path (carried over for trusted targets). */
   facts: Map<string, FileFact>;
+  /** Each target's project files (targetFiles), computed once here for the snapshot writer too. */
+  files: Map<string, string[]>;
 }
 
 export function trustedTargets(hint: PartialHint, graph: Graph, ids: string[]): Trust | undefined {
@@ -40,7 +42,7 @@ export function trustedTargets(hint: PartialHint, graph: Graph, ids: string[]): 
   if (trusted.size === 0) return undefined;
   const facts = new Map<string, FileFact>();
   for (let i = 0; i < snap.files.paths.length; i++) if (snap.files.paths[i].charCodeAt(0) !== 47) facts.set(snap.files.paths[i], factAt(snap.files, i));
-  return { trusted, facts };
+  return { trusted, facts, files };
 }
 
 /** The project files of a graph target (what a trusted target's snapshot facts are about). */

@@ -34,7 +34,7 @@ export interface SnapshotSource {
   plan: PlannedTarget[];
   settled: Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>;
   /** Targets this build trusted from the previous snapshot, and that snapshot's facts. */
-  carried?: { trusted: Set<string>; facts: Map<string, FileFact> };
+  carried?: { trusted: Set<string>; facts: Map<string, FileFact>; files?: Map<string, string[]> };
 }
 
 class NoSnapshot extends Error {}
@@ -138,7 +138,7 @@ function collect(src: SnapshotSource): Snapshot {
   for (const p of src.plan) {
     const s = src.settled.get(p.target);
     if (!s && src.carried?.trusted.has(p.target)) {
-      for (const path of targetFiles(src.graph, p.target)) {
+      for (const path of src.carried.files?.get(p.target) ?? targetFiles(src.graph, p.target)) {
         const f = src.carried.facts.get(path);
         if (!f) no(`no fact about ${path}`);
         if (!files.has(path)) files.set(path, f!);
