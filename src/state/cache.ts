@@ -86,10 +86,6 @@ class Pack {
     return this.#entries.has(hash);
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   put(bytes: Uint8Array, hash: string): void {
     const index = this.#entries;
     if (index.has(hash)) return;
