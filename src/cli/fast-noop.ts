@@ -260,9 +260,9 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
 
 /** The events of a build in which every target was up to date, through the usual reporter. */
 async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap: Snapshot, jobs: number | undefined, started: number): Promise<void> {
-  const ui = await import("../ui/index.ts");
+  const { pickMode } = await import("../ui/mode.ts");
   const json = hasFlag(args, "json");
-  const picked = ui.pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json });
+  const picked = pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json });
   const color = colorWanted({ args, env: ctx.env, stdout: ctx.stdout });
   const j = jobs ?? (await import("node:os")).availableParallelism();
   const counts: Record<TargetStatus, number> = { "up-to-date": snap.plan.length, built: 0, restored: 0, failed: 0, skipped: 0 };
@@ -284,6 +284,7 @@ async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap
     return;
   }
   const mode = picked;
+  const ui = await import("../ui/index.ts");
   const reporter = await ui.createReporter({ mode, stdout: ctx.stdout, stderr: ctx.stderr, color, quiet: hasFlag(args, "quiet"), verbose: hasFlag(args, "verbose"), columns: ctx.stdout.columns, jobs: j });
   const emit = (e: PipeEvent) => reporter.onEvent(e);
   emit({ type: "build-started", targets: snap.targets, plan: snap.plan.map(([target, ...deps]) => ({ target, action: "up-to-date", deps })), jobs: j, dryRun: false, time: started, fromSnapshot: true });

@@ -26,7 +26,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const SNAPSHOT_FORMAT = "pipe-noop";
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 /** Snapshots kept per project (one per distinct request: targets, params, Pipelinefile). */
 export const SNAPSHOTS_KEPT = 16;
 
@@ -35,11 +35,12 @@ export type FileFact = [string, number, number, number, number, number, string, 
 /**
  * File facts in columns: parsing 20,000 small arrays cost more than the stats they describe.
  * `nums` holds FILE_NUMS numbers per file (dev, ino, size, mtimeMs, ctimeMs, read at);
- * `hashes` the 32-hex content hashes, concatenated.
+ * `hashes` the 32-hex content hashes, concatenated. On disk `nums` is the base64 of their
+ * float64 bytes: parsing 120,000 numbers as JSON text was most of the time to open a snapshot.
  */
 export interface FileTable {
   paths: string[];
-  nums: number[];
+  nums: number[] | Float64Array;
   hashes: string;
 }
 
@@ -47,16 +48,16 @@ export const FILE_NUMS = 6;
 const HASH_LEN = 32;
 
 export function tableOf(facts: Iterable<FileFact>): FileTable {
-  const t: FileTable = { paths: [], nums: [], hashes: "" };
+  const paths: string[] = [];
+  const nums: number[] = [];
   const hashes: string[] = [];
   for (const f of facts) {
     if (f[6].length !== HASH_LEN) throw new Error(`internal error: a content hash of ${f[6].length} characters; this is a bug`);
-    t.paths.push(f[0]);
-    t.nums.push(f[1], f[2], f[3], f[4], f[5], f[7]);
+    paths.push(f[0]);
+    nums.push(f[1], f[2], f[3], f[4], f[5], f[7]);
     hashes.push(f[6]);
   }
-  t.hashes = hashes.join("");
-  return t;
+  return { paths, nums, hashes: hashes.join("") };
 }
 
 export function factAt(t: FileTable, i: number): FileFact {
@@ -131,7 +132,8 @@ export function envMac(names: string[], env: NodeJS.ProcessEnv, key: string): st
  * not verify (copied, committed, crafted) is ignored like a missing one.
  */
 export function sealSnapshot(snap: Snapshot, key: string): string {
-  const json = JSON.stringify(snap);
+  const nums = Buffer.from(Float64Array.from(snap.files.nums).buffer).toString("base64");
+  const json = JSON.stringify({ ...snap, files: { ...snap.files, nums } });
   return `${createHmac("sha256", key).update(json).digest("hex")}\n${json}`;
 }
 
@@ -140,7 +142,14 @@ export function openSnapshot(text: string, key: string): Snapshot | undefined {
   if (nl !== 64) return undefined;
   const json = text.slice(nl + 1);
   if (createHmac("sha256", key).update(json).digest("hex") !== text.slice(0, nl)) return undefined;
-  return JSON.parse(json) as Snapshot;
+  const snap = JSON.parse(json) as Snapshot;
+  const raw: unknown = snap.files?.nums;
+  if (typeof raw !== "string") return undefined;
+  const bytes = Buffer.from(raw, "base64");
+  if (bytes.length % 8 !== 0) return undefined;
+  // Float64Array needs an 8-byte aligned offset: copy unless the buffer already is.
+  snap.files.nums = bytes.byteOffset % 8 === 0 ? new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8) : new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  return snap;
 }
 
 /** What a stat-like call of the Pipelinefile saw: "-" for absent, else "<kind>:<size>:<mtimeMs>". */

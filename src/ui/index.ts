@@ -19,8 +19,8 @@ import type { Detail } from "./view-model.ts";
 
 export type { Reporter } from "../events.ts";
 
-/** Which reporter renders the events. */
-export type ReporterMode = "ink" | "plain" | "json";
+import type { ReporterMode } from "./mode.ts";
+export { isCi, pickMode, type ModeInputs, type ReporterMode } from "./mode.ts";
 
 /** Options of `createReporter`. The caller (the CLI) reads argv/env and decides all of them. */
 export interface ReporterOptions {
@@ -42,31 +42,6 @@ export interface ReporterOptions {
   now?: () => number;
   /** Called on Ctrl-C (SIGINT) while the reporter is open; see the module comment. */
   onInterrupt?: () => void;
-}
-
-/** Environment facts `pickMode` needs; the CLI passes `process.stdout.isTTY` and `process.env`. */
-export interface ModeInputs {
-  isTTY: boolean | undefined;
-  env: Record<string, string | undefined>;
-  /** `--json` was given. */
-  json: boolean;
-}
-
-/**
- * Whether the environment is CI, by the same rule as Ink's `is-in-ci` (read when Ink is first
- * imported): `CI` or `CONTINUOUS_INTEGRATION` set to anything but "false" or "0" (even empty).
- * Ink in CI mode prints only its final frame, so we never pick Ink there.
- */
-export function isCi(env: Record<string, string | undefined>): boolean {
-  const set = (k: string): boolean => k in env && env[k] !== undefined && env[k] !== "0" && env[k] !== "false";
-  return set("CI") || set("CONTINUOUS_INTEGRATION");
-}
-
-/** `json` with --json; `ink` on a TTY outside CI (and not TERM=dumb); otherwise `plain`. */
-export function pickMode(inputs: ModeInputs): ReporterMode {
-  if (inputs.json) return "json";
-  if (inputs.isTTY === true && !isCi(inputs.env) && inputs.env.TERM !== "dumb") return "ink";
-  return "plain";
 }
 
 function detailOf(options: { quiet: boolean; verbose: boolean }): Detail {
