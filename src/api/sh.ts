@@ -93,7 +93,8 @@ function build(strings: TemplateStringsArray | readonly string[], values: readon
     pushLiteral(next);
   });
   if (current !== null) argv.push(current);
-  if (argv.length === 0 || BUILTINS.has(argv[0])) argvOk = false;
+  // `LC_ALL=C sort ...`: a leading assignment sets the command's env, which only a shell does.
+  if (argv.length === 0 || BUILTINS.has(argv[0]) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[0])) argvOk = false;
   if (!argvOk) {
     const r = redirected(strings, values);
     if (r) return Object.freeze({ [SH]: true as const, script: script.trim(), argv: r.argv, stdout: r.stdout });

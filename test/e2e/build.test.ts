@@ -394,3 +394,13 @@ test("an instance whose key is a list is named on the command line as pipe print
   assert.equal(why.code, 0, why.stderr);
   assert.match(why.stdout, /table\[cols=x,y,z,k=1\] is up to date/);
 });
+
+test("a shell recipe that starts with an env assignment (LC_ALL=C sort ...) runs through sh, which sets it", async () => {
+  const p = new Project({
+    "data/x.txt": "b\nB\na\nA\n",
+    "Pipelinefile.ts": HEAD + `export const sorted = target({ inputs: ["data/x.txt"], outputs: ["build/sorted.txt"], run: ({ inputs, outputs }) => sh\`LC_ALL=C sort \${inputs[0]} > \${outputs[0]}\` });\nexport default [sorted];\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("build/sorted.txt"), "A\nB\na\nb\n");
+});

@@ -34,6 +34,9 @@ test("sh gives an argv when the template uses no shell feature; arrays are one w
   assert.equal(c.script, "cp 'a b.txt' c.txt 'dest dir/'");
   assert.deepEqual(sh`tool --out=${"x y"} -n ${3}`.argv, ["tool", "--out=x y", "-n", "3"]);
   assert.equal(sh`cd ${"x"}`.argv, undefined, "builtins need a shell");
+  assert.equal(sh`LC_ALL=C sort ${"x"}`.argv, undefined, "a leading assignment needs a shell");
+  assert.equal(sh`LC_ALL=C sort ${"x"} > ${"o"}`.argv, undefined, "also before a redirection");
+  assert.deepEqual(sh`tool ${"x"} --opt=1`.argv, ["tool", "x", "--opt=1"], "= later on is an argument");
   assert.equal(sh`echo ${sh.raw("$HOME")}`.argv, undefined, "raw text may be shell syntax");
   assert.equal(sh`echo ${sh.raw("$HOME")}`.script, "echo $HOME");
   assert.throws(() => sh`echo ${{ a: 1 } as unknown as string}`, /cannot interpolate object/);
