@@ -32,7 +32,11 @@ export type ShellValue = string | number | boolean | RawShell | readonly (string
 
 const SAFE_WORD = /^[A-Za-z0-9_./:=,+@%^-]+$/;
 const SAFE_LITERAL = /^[A-Za-z0-9_./:=,+@%^\s-]*$/;
-const BUILTINS = new Set(["cd", "export", "set", "unset", "source", ".", "eval", "exec", "alias", "read", "ulimit", "umask", "wait", "trap", "shift", "local", "return", "break", "continue", ":", "exit"]);
+/**
+ * Words that only a shell runs as the shell means them: builtins with no program of that name,
+ * and `echo`, whose builtin in dash (Debian's sh) expands backslashes where coreutils' does not.
+ */
+const BUILTINS = new Set(["cd", "export", "set", "unset", "source", ".", "eval", "exec", "alias", "unalias", "read", "readonly", "ulimit", "umask", "wait", "trap", "shift", "local", "return", "break", "continue", ":", "exit", "echo", "command", "type", "hash", "times", "jobs", "fg", "bg", "getopts", "let"]);
 
 /** Quotes one value for POSIX sh. */
 export function quote(value: string): string {

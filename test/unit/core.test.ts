@@ -35,6 +35,7 @@ test("sh gives an argv when the template uses no shell feature; arrays are one w
   assert.deepEqual(sh`tool --out=${"x y"} -n ${3}`.argv, ["tool", "--out=x y", "-n", "3"]);
   assert.equal(sh`cd ${"x"}`.argv, undefined, "builtins need a shell");
   assert.equal(sh`LC_ALL=C sort ${"x"}`.argv, undefined, "a leading assignment needs a shell");
+  assert.equal(sh`echo ${"a\\nb"} > ${"o"}`.argv, undefined, "echo is sh's own (dash expands backslashes, coreutils does not)");
   assert.equal(sh`LC_ALL=C sort ${"x"} > ${"o"}`.argv, undefined, "also before a redirection");
   assert.deepEqual(sh`tool ${"x"} --opt=1`.argv, ["tool", "x", "--opt=1"], "= later on is an argument");
   assert.equal(sh`echo ${sh.raw("$HOME")}`.argv, undefined, "raw text may be shell syntax");
