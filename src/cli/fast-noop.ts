@@ -9,7 +9,7 @@
  * It takes no lock: it writes nothing a concurrent build relies on (only its own snapshot, by
  * rename), and files are published by rename, so each one it stats is either before or after.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent, TargetStatus } from "../events.ts";
 import type { StatLike } from "../hash/file-hasher.ts";
@@ -17,7 +17,7 @@ import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
-import { envMac, exactFactsHold, factAt, FILE_NUMS, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { envMac, exactFactsHold, FILE_NUMS, HASH_LEN, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
@@ -210,42 +210,41 @@ interface Again {
  */
 async function recheck(snap: Snapshot, root: string, which: Again[], changed: Set<string>): Promise<boolean> {
   const { initHasher, hashBytes, hashFd, BIG_FILE } = await import("../hash/xxh.ts");
-  const { listingHash } = await import("../load/trace.ts");
   await initHasher();
   const abs = (p: string) => (p.charCodeAt(0) === 47 ? p : join(root, p));
-  // Touching every input is a common case: one buffer, and fstat on the open file to make sure
-  // the bytes read are the ones the stat taken in check() describes.
+  // Touching every input is a common case: one reused buffer, and no fstat after the read. The
+  // stat recorded is the one check() took before the read: if the file changed after it, its
+  // bytes differ (a change, planned in full) or its next stat differs (read again then), and
+  // "read at" is from before that stat, so a change within the clock's granularity stays racy.
   let buf = Buffer.alloc(1 << 16);
+  const { paths, hashes } = snap.files;
   for (const { i, st, at } of which) {
     try {
       if (i >= 0) {
-        const f = factAt(snap.files, i);
-        const fd = openSync(abs(f[0]), "r");
+        const path = paths[i];
+        const fd = openSync(abs(path), "r");
         let hash: string;
         try {
           // Small files at once, into one reused buffer; big ones in chunks.
-          let content: string;
-          if (st.size >= BIG_FILE) content = hashFd(fd);
+          if (st.size >= BIG_FILE) hash = hashFd(fd);
           else {
             if (st.size > buf.length) buf = Buffer.alloc(st.size);
             let n = 0;
             for (let got = 1; n < st.size && got > 0; n += got) got = readSync(fd, buf, n, st.size - n, n);
-            content = n === st.size ? hashBytes(buf.subarray(0, n)) : "";
+            hash = n === st.size ? hashBytes(buf.subarray(0, n)) : "";
           }
-          // Changed while read: not the bytes the stat describes.
-          const after = fstatSync(fd);
-          hash = after.mtimeMs !== st.mtimeMs || after.ctimeMs !== st.ctimeMs || after.size !== st.size || after.ino !== st.ino ? "" : content;
         } finally {
           closeSync(fd);
         }
-        if (hash !== f[6]) {
-          if (f[0].charCodeAt(0) === 47) return false;
-          changed.add(f[0]);
+        if (hash !== hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN)) {
+          if (path.charCodeAt(0) === 47) return false;
+          changed.add(path);
           continue;
         }
         refreshFact(snap.files, i, st, at);
       } else {
         const d = snap.dirs[-1 - i];
+        const { listingHash } = await import("../load/trace.ts");
         if (listingHash(readdirSync(abs(d[0]))) !== d[3]) return false;
         const after = statSync(abs(d[0]));
         if (after.mtimeMs !== st.mtimeMs || after.ino !== st.ino) return false;

@@ -45,7 +45,7 @@ export interface FileTable {
 }
 
 export const FILE_NUMS = 6;
-const HASH_LEN = 32;
+export const HASH_LEN = 32;
 
 export function tableOf(facts: Iterable<FileFact>): FileTable {
   const paths: string[] = [];
