@@ -113,6 +113,9 @@ class Pack {
   read(hash: string): Buffer | undefined {
     const e = this.#entries.get(hash);
     if (!e) return undefined;
+    // Only objects under PACK_MAX are packed: a longer entry is damage (or a crafted index),
+    // read as nothing so that its hash fails, never as a huge allocation.
+    if (e.length >= PACK_MAX) return Buffer.alloc(0);
     this.#readFd ??= openSync(join(this.#dir, "objects.pack"), "r");
     const buf = Buffer.alloc(e.length);
     let got = 0;

@@ -98,6 +98,15 @@ test("damaged packed bytes: verify names them, a restore refuses them, and stori
     assert.equal(restored(e, h, dir), "precious\n");
     assert.equal(e.verify(h, "file"), undefined);
     e.close();
+    // A crafted index line (a huge length, an offset past the end) is damage, not a crash.
+    const other = Buffer.from("other\n");
+    appendFileSync(join(state, "cache/pack/objects.idx"), `${hashBytes(other)} 0 999999999999999\n${hashBytes(Buffer.from("x"))} 99999 1\n`);
+    const f = new OutputCache(state);
+    assert.match(f.verify(hashBytes(other), "file") ?? "", /is damaged/);
+    assert.equal(restored(f, hashBytes(other), dir), undefined);
+    assert.match(f.verify(hashBytes(Buffer.from("x")), "file") ?? "", /is damaged/);
+    assert.equal(restored(f, h, dir), "precious\n", "the other entries are still fine");
+    f.close();
   } finally {
     done();
   }
