@@ -8,7 +8,7 @@
  *                            [--save] [--keep] [--self-check]
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -482,6 +482,24 @@ function gitCommit(): string | null {
   return `${head.stdout.trim()}${dirty.stdout.trim() ? "+dirty" : ""}`;
 }
 
+/**
+ * What creating and renaming a small file costs here now (µs each, 500 files in `dir`): cold
+ * builds create one output per recipe, and on the development VM this cost varied tenfold within
+ * one session (ext4 mounted with `discard`), so results are read next to it.
+ */
+function fileCost(dir: string): { createUs: number; renameUs: number } {
+  const probe = join(dir, ".fs-probe");
+  mkdirSync(probe, { recursive: true });
+  const n = 500;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) writeFileSync(join(probe, `t${i}`), "x\n", { flag: "wx" });
+  const t1 = performance.now();
+  for (let i = 0; i < n; i++) renameSync(join(probe, `t${i}`), join(probe, `f${i}`));
+  const t2 = performance.now();
+  rmSync(probe, { recursive: true, force: true });
+  return { createUs: Math.round(((t1 - t0) * 1000) / n), renameUs: Math.round(((t2 - t1) * 1000) / n) };
+}
+
 function main(argv: string[]): number {
   let o: Options;
   try {
@@ -504,7 +522,8 @@ function main(argv: string[]): number {
   const results: CaseResult[] = [];
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? "?", memGiB: Math.round(totalmem() / 2 ** 30), os: `${process.platform} ${release()}`, node: process.version, jobs: o.jobs };
   console.log(`pipe bench: ${machine.cpus} CPUs (${machine.cpu}), node ${machine.node}, -j${o.jobs}; ${tools.map((t) => (t === "pipe" ? versions[t] : `${t} ${versions[t]}`)).join("; ")}`);
-  console.log(`work folder: ${root}\n`);
+  const fsBefore = fileCost(root);
+  console.log(`work folder: ${root}; creating a small file costs ${fsBefore.createUs} µs, renaming it ${fsBefore.renameUs} µs\n`);
   for (const size of o.sizes) {
     for (const shape of o.shapes) {
       if (results.some((r) => r.shape === shape && r.size === effectiveSize(shape, size))) continue;
@@ -514,6 +533,8 @@ function main(argv: string[]): number {
     }
   }
   const finished = new Date();
+  const fsAfter = fileCost(root);
+  console.log(`file costs at the end: create ${fsAfter.createUs} µs, rename ${fsAfter.renameUs} µs`);
   if (!o.keep) rmSync(root, { recursive: true, force: true });
   else console.log(`projects kept in ${root}`);
 
@@ -523,6 +544,7 @@ function main(argv: string[]): number {
     commit: gitCommit(),
     durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
     machine,
+    fileCostUs: { start: fsBefore, end: fsAfter },
     tools: versions,
     options: { sizes: o.sizes, shapes: o.shapes, runs: o.runs, coldRuns: o.coldRuns, jobs: o.jobs, tools, budgetS: o.budgetMs / 1000 },
     pipeCommand: "node bin/pipe.js build -j N --json",
