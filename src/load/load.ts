@@ -28,6 +28,8 @@ export interface PipelineSpec {
   defaults: (Target | Instance)[];
   /** Every param reachable from the declarations, by command-line name. */
   params: Map<string, Param>;
+  /** Params the Pipelinefile exports that no target uses, by command-line name (for messages). */
+  unusedParams?: Map<string, Param>;
   compiled: Compiled;
   /** Functions exported by each local module (by identity): where a recipe function lives. */
   exportedBy: Map<Function, string>;
@@ -93,6 +95,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const names = new Map<Decl, string>();
   const params = new Map<string, Param>();
   const paramSites = new Map<Param, string>();
+  const exportedParams = new Set<Param>();
 
   const add = (d: Decl, exportName: string | undefined) => {
     if (names.has(d)) return;
@@ -121,6 +124,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     else if (kind === "instance") add((value as Instance).family, undefined);
     else if (isParam(value)) {
       if (exportName && !value.name) paramSites.set(value, exportName);
+      exportedParams.add(value);
     } else if (depth < 2 && Array.isArray(value)) value.forEach((v) => visitExport(v, undefined, depth + 1));
     else if (depth < 2 && value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
       for (const v of Object.values(value)) visitExport(v, undefined, depth + 1);
@@ -168,7 +172,13 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     }
   }
   if (diags.length) throw new UserError(diags);
-  return { root, file, decls, names, defaults, params, compiled, exportedBy: new Map() };
+  const used = new Set(params.values());
+  const unusedParams = new Map<string, Param>();
+  for (const p of exportedParams) {
+    const cli = p.name ?? paramSites.get(p);
+    if (cli !== undefined && !used.has(p) && !params.has(cli)) unusedParams.set(cli, p);
+  }
+  return { root, file, decls, names, defaults, params, unusedParams, compiled, exportedBy: new Map() };
 }
 
 /** Target references that can be seen without calling anything (static inputs). */

@@ -82,6 +82,20 @@ test("an unknown param gets a did-you-mean, a badly typed value names the param 
   noStack(r.stderr + r2.stderr);
 });
 
+test("setting a param the Pipelinefile exports but no target uses says so, where it is declared", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const seed = param.int("seed", { default: 1 });\n` +
+      `export const m = target({ outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "--param", "seed=2"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: param "seed" is declared but no target uses it, so setting it changes nothing/);
+  assert.match(r.stderr, /at Pipelinefile\.ts:2:\d+/);
+  assert.match(r.stderr, /hint: add it to the params of the targets it is meant for: params: \{ seed \}/);
+  noStack(r.stderr);
+});
+
 test("outputs outside the project root or inside .pipe/ are refused", async () => {
   const p = new Project({
     "Pipelinefile.ts": HEAD +
