@@ -51,6 +51,9 @@ export async function callRecipe(options: { run?: unknown } | undefined, inv: In
   try {
     const result = await (fn as (c: typeof ctx) => unknown).call(options, ctx);
     if (isShellCommand(result)) return { kind: "shell", script: result.script, argv: result.argv ? [...result.argv] : undefined, stdout: result.stdout, readParams: readParams() };
+    // Text returned (a template without its `sh` tag?) is kept for the message if the outputs
+    // turn out missing: the Pipelinefile is compiled without type checks, so nothing else says why.
+    if (typeof result === "string") return { kind: "done", readParams: readParams(), returnedText: result.length > 80 ? `${result.slice(0, 77)}...` : result };
     return { kind: "done", readParams: readParams() };
   } catch (e) {
     const err = e as Error;

@@ -180,7 +180,10 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     if (unused.length) rc.emit({ type: "warning", target: t.id, message: `${JSON.stringify(t.id)} declares param${unused.length > 1 ? "s" : ""} ${unused.map((u) => JSON.stringify(u)).join(", ")} but its recipe never reads ${unused.length > 1 ? "them" : "it"}; remove ${unused.length > 1 ? "them" : "it"} from params (unused settings make rebuilds for nothing)` });
     const stagedStats = new Map<string, Stats>();
     const problems = checkStaged(rc.root, t, staged, stagedStats);
-    if (problems.length) return failure(`recipe finished but ${problems.join("; ")}`);
+    if (problems.length) {
+      const text = result.kind === "done" && result.returnedText !== undefined ? `; it returned the text ${JSON.stringify(result.returnedText)}: to run a shell command, return sh\`...\` (import { sh } from "pipefile")` : "";
+      return failure(`recipe finished but ${problems.join("; ")}${text}`);
+    }
     // Store first: the cache must hold the bytes before they count as built.
     const outputs = storeStaged(rc, t, staged, stagedStats);
     crashPoint("after-cache-store");

@@ -404,3 +404,15 @@ test("a shell recipe that starts with an env assignment (LC_ALL=C sort ...) runs
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(p.read("build/sorted.txt"), "A\nB\na\nb\n");
 });
+
+test("a recipe that returns a command as plain text (the sh tag forgotten): its missing output is reported with the text and the fix", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + "export const a = target({ outputs: [\"build/a.txt\"], run: ({ outputs }) => `echo hi > ${outputs[0]}` as unknown as void });\nexport default [a];\n",
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 1);
+  const f = r.events.find((e) => e.type === "target-finished" && e.target === "a");
+  assert.ok(f && f.type === "target-finished" && f.status === "failed", JSON.stringify(f));
+  assert.match(f.reason ?? "", /declared output "build\/a\.txt" was not produced; it returned the text "echo hi > build\/\.pipe-tmp-[^"]*": to run a shell command, return sh`\.\.\.`/);
+  assert.equal(p.exists("build/a.txt"), false);
+});
