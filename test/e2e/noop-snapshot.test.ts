@@ -35,6 +35,14 @@ async function build(p: Project, args: string[] = [], env: Record<string, string
   return r;
 }
 
+/** A build the snapshot must not answer: it plans in full and runs exactly `built`. */
+async function fullBuild(p: Project, built: string[], args: string[] = [], env: Record<string, string> = {}): Promise<RunResult> {
+  const r = await build(p, args, env);
+  assert.equal(fromSnapshot(r), false);
+  assert.deepEqual(finished(r.events, "built"), built);
+  return r;
+}
+
 /** Builds until the snapshot answers (a fresh build's outputs are "racy" once; see fast/snapshot.ts). */
 async function settle(p: Project, args: string[] = [], env: Record<string, string> = {}): Promise<void> {
   await build(p, args, env);
@@ -90,14 +98,10 @@ test("changed content, a new glob match, a deleted or edited output: the full bu
   await settle(p);
   // Same size, other bytes.
   p.write({ "data/a.txt": "one two thre\n" });
-  let r = await build(p);
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["words"]);
+  let r = await fullBuild(p, ["words"]);
   await settle(p);
   p.write({ "data/c.txt": "six\n" });
-  r = await build(p);
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["report", "words"]);
+  r = await fullBuild(p, ["report", "words"]);
   assert.match(p.read("build/report.txt"), /words=6/);
   await settle(p);
   rmSync(p.path("build/report.txt"));
@@ -116,17 +120,11 @@ test("an edited Pipelinefile, a declared env var, another param value or another
   const p = new Project(BASIC);
   await settle(p);
   p.write({ "Pipelinefile.ts": BASIC["Pipelinefile.ts"] + "// a comment\n" });
-  let r = await build(p);
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), []);
+  let r = await fullBuild(p, []);
   await settle(p);
-  r = await build(p, [], { REPORT_TITLE: "Title" });
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["report"]);
+  r = await fullBuild(p, ["report"], [], { REPORT_TITLE: "Title" });
   await settle(p, [], { REPORT_TITLE: "Title" });
-  r = await build(p, ["--param", "window=9"], { REPORT_TITLE: "Title" });
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["report"]);
+  r = await fullBuild(p, ["report"], ["--param", "window=9"], { REPORT_TITLE: "Title" });
   await settle(p, ["--param", "window=9"], { REPORT_TITLE: "Title" });
   // A build of the same targets that changed nothing keeps the snapshot good.
   await build(p, ["words"], { REPORT_TITLE: "Title" });
@@ -157,14 +155,10 @@ test("a Pipelinefile that lists a folder, reads a file or an env var while loadi
   });
   await settle(p);
   p.write({ "data/b.csv": "2\n" });
-  let r = await build(p);
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["copy-b.csv"]);
+  let r = await fullBuild(p, ["copy-b.csv"]);
   await settle(p);
   p.write({ "config.json": `{"suffix": "y"}\n` });
-  r = await build(p);
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["copy-a.csv", "copy-b.csv"]);
+  r = await fullBuild(p, ["copy-a.csv", "copy-b.csv"]);
   assert.ok(p.exists("build/a.csv.y"));
   await settle(p);
   r = await build(p, [], { EXTRA_SUFFIX: "z" });
@@ -194,9 +188,7 @@ test("today's date is part of it: a new day means a full plan", async () => {
     "Pipelinefile.ts": HEAD + `export const day = param.date("day", { default: "today" });\nexport const t = target({ inputs: ["in.txt"], params: { day }, outputs: ["out.txt"], run: ({ inputs, outputs, params }) => sh\`cp \${inputs[0]} \${outputs[0]} && echo \${String(params.day)} >> \${outputs[0]}\` });\nexport default [t];\n`,
   });
   await settle(p);
-  const r = await build(p, [], { PIPE_TODAY: "2024-06-02" });
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  const r = await fullBuild(p, ["t"], [], { PIPE_TODAY: "2024-06-02" });
   p.remove();
 });
 
@@ -216,9 +208,7 @@ test("folder inputs and outputs: a file added inside one, or edited inside the o
   });
   await settle(p);
   p.write({ "src/sub/c.txt": "c\n" });
-  let r = await build(p);
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  let r = await fullBuild(p, ["t"]);
   assert.equal(p.read("out/x/sub/c.txt"), "c\n");
   await settle(p);
   p.write({ "out/x/sub/b.txt": "edited\n" });
@@ -286,8 +276,6 @@ test("a Pipelinefile that globs with fast-glob while loading: a new matching fil
   symlinkSync(join(REPO, "node_modules", "fast-glob"), p.path("node_modules/fast-glob"), "dir");
   await settle(p);
   p.write({ "data/b.csv": "2\n" });
-  const r = await build(p);
-  assert.equal(fromSnapshot(r), false);
-  assert.deepEqual(finished(r.events, "built"), ["copy-b.csv"]);
+  const r = await fullBuild(p, ["copy-b.csv"]);
   p.remove();
 });

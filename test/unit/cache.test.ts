@@ -9,9 +9,15 @@ import { join } from "node:path";
 import { OutputCache, PACK_MAX } from "../../src/state/cache.ts";
 import { hashBytes, initHasher } from "../../src/hash/xxh.ts";
 
-function fresh(): { dir: string; state: string; done: () => void } {
+/** Runs `body` with a fresh temp folder (`dir`) and a state folder in it, removed afterwards. */
+async function withState(body: (dir: string, state: string) => void): Promise<void> {
+  await initHasher();
   const dir = mkdtempSync(join(tmpdir(), "pipe-cache-"));
-  return { dir, state: join(dir, ".pipe"), done: () => rmSync(dir, { recursive: true, force: true }) };
+  try {
+    body(dir, join(dir, ".pipe"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function restored(cache: OutputCache, hash: string, dir: string, mode = 0o640): string | undefined {
@@ -19,10 +25,8 @@ function restored(cache: OutputCache, hash: string, dir: string, mode = 0o640): 
   return cache.materialize(hash, "file", dest, mode) ? readFileSync(dest, "latin1") : undefined;
 }
 
-test("small outputs go to the pack, big ones stay files; another process sees both; the restored mode is the recorded one", async () => {
-  await initHasher();
-  const { dir, state, done } = fresh();
-  try {
+test("small outputs go to the pack, big ones stay files; another process sees both; the restored mode is the recorded one", () =>
+  withState((dir, state) => {
     const a = new OutputCache(state);
     const small = Buffer.from("small output\n");
     const big = Buffer.alloc(PACK_MAX, 7);
@@ -45,15 +49,10 @@ test("small outputs go to the pack, big ones stay files; another process sees bo
     assert.equal(restored(b, hashBytes(big), dir), big.toString("latin1"));
     assert.equal(b.verify(hashBytes(small), "file"), undefined);
     b.close();
-  } finally {
-    done();
-  }
-});
+  }));
 
-test("a crash between the bytes and the index line, or in the middle of the line: nothing wrong is restored, later objects are found", async () => {
-  await initHasher();
-  const { dir, state, done } = fresh();
-  try {
+test("a crash between the bytes and the index line, or in the middle of the line: nothing wrong is restored, later objects are found", () =>
+  withState((dir, state) => {
     const one = Buffer.from("one\n");
     const two = Buffer.from("two two\n");
     const c = new OutputCache(state);
@@ -73,15 +72,10 @@ test("a crash between the bytes and the index line, or in the middle of the line
     assert.equal(restored(e, hashBytes(one), dir), "one\n");
     assert.equal(restored(e, hashBytes(two), dir), "two two\n", "its offset is after the orphan bytes");
     e.close();
-  } finally {
-    done();
-  }
-});
+  }));
 
-test("damaged packed bytes: verify names them, a restore refuses them, and storing the bytes again repairs the entry", async () => {
-  await initHasher();
-  const { dir, state, done } = fresh();
-  try {
+test("damaged packed bytes: verify names them, a restore refuses them, and storing the bytes again repairs the entry", () =>
+  withState((dir, state) => {
     const bytes = Buffer.from("precious\n");
     const h = hashBytes(bytes);
     const c = new OutputCache(state);
@@ -107,7 +101,4 @@ test("damaged packed bytes: verify names them, a restore refuses them, and stori
     assert.match(f.verify(hashBytes(Buffer.from("x")), "file") ?? "", /is damaged/);
     assert.equal(restored(f, h, dir), "precious\n", "the other entries are still fine");
     f.close();
-  } finally {
-    done();
-  }
-});
+  }));
