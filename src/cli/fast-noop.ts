@@ -162,8 +162,8 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   for (let i = 0, k = 0; i < paths.length; i++, k += FILE_NUMS) {
     const path = paths[i];
     const st = statSync(path, NO_THROW);
-    // nums: dev, ino, size, mtimeMs, ctimeMs, read at
-    if (!st || !st.isFile() || st.size !== nums[k + 2]) {
+    // nums: dev, ino, size, mtimeMs, ctimeMs, read at, exec (-1: does not count)
+    if (!st || !st.isFile() || st.size !== nums[k + 2] || (nums[k + 6] >= 0 && ((st.mode & 0o111) !== 0 ? 1 : 0) !== nums[k + 6])) {
       // A target's file: only that target (and what depends on it) needs planning.
       if (path.charCodeAt(0) === 47) return false;
       changed.add(path);
@@ -175,7 +175,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
     const d = snap.dirs[i];
     const st = statSync(d[0], NO_THROW);
     if (!st || !st.isDirectory()) return false;
-    if (st.ino !== d[1] || st.mtimeMs !== d[2] || isRacy(st.mtimeMs, d[4])) again.push({ i: -1 - i, st, at });
+    if (st.ino !== d[1] || st.mtimeMs !== d[2] || st.ctimeMs !== d[5] || st.dev !== d[6] || isRacy(st.mtimeMs, d[4])) again.push({ i: -1 - i, st, at });
   }
   return { again, changed };
 }
@@ -244,11 +244,11 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
         refreshFact(snap.files, i, st, at);
       } else {
         const d = snap.dirs[-1 - i];
-        const { listingHash } = await import("../load/trace.ts");
-        if (listingHash(readdirSync(abs(d[0]))) !== d[3]) return false;
+        const { listFolder } = await import("../load/trace.ts");
+        if (listFolder(abs(d[0])) !== d[3]) return false;
         const after = statSync(abs(d[0]));
-        if (after.mtimeMs !== st.mtimeMs || after.ino !== st.ino) return false;
-        snap.dirs[-1 - i] = [d[0], st.ino, st.mtimeMs, d[3], at];
+        if (after.mtimeMs !== st.mtimeMs || after.ino !== st.ino || after.ctimeMs !== st.ctimeMs) return false;
+        snap.dirs[-1 - i] = [d[0], st.ino, st.mtimeMs, d[3], at, st.ctimeMs, st.dev];
       }
     } catch {
       return false;

@@ -138,7 +138,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
           graph: project.graph,
           hasher: project.hasher,
           compiled: project.spec.compiled,
-          packageFiles: project.evaluator.code.packageFiles,
+          packageFiles: project.evaluator.code.allPackageFiles(),
           trace: def.trace,
           globLists: def.globLists,
           targets: started.targets,

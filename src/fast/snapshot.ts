@@ -26,15 +26,19 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const SNAPSHOT_FORMAT = "pipe-noop";
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 /** Snapshots kept per project (one per distinct request: targets, params, Pipelinefile). */
 export const SNAPSHOTS_KEPT = 16;
 
-/** [path, dev, ino, size, mtimeMs, ctimeMs, content hash, when the content was read (ms)]. */
-export type FileFact = [string, number, number, number, number, number, string, number];
+/**
+ * [path, dev, ino, size, mtimeMs, ctimeMs, content hash, when the content was read (ms), exec].
+ * exec: 1 or 0 for a file inside a folder input or output (its exec bit is part of the folder's
+ * hash), -1 where it does not count.
+ */
+export type FileFact = [string, number, number, number, number, number, string, number, number];
 /**
  * File facts in columns: parsing 20,000 small arrays cost more than the stats they describe.
- * `nums` holds FILE_NUMS numbers per file (dev, ino, size, mtimeMs, ctimeMs, read at);
+ * `nums` holds FILE_NUMS numbers per file (dev, ino, size, mtimeMs, ctimeMs, read at, exec);
  * `hashes` the 32-hex content hashes, concatenated. On disk `nums` is the base64 of their
  * float64 bytes: parsing 120,000 numbers as JSON text was most of the time to open a snapshot.
  */
@@ -44,7 +48,7 @@ export interface FileTable {
   hashes: string;
 }
 
-export const FILE_NUMS = 6;
+export const FILE_NUMS = 7;
 export const HASH_LEN = 32;
 
 export function tableOf(facts: Iterable<FileFact>): FileTable {
@@ -54,7 +58,7 @@ export function tableOf(facts: Iterable<FileFact>): FileTable {
   for (const f of facts) {
     if (f[6].length !== HASH_LEN) throw new Error(`internal error: a content hash of ${f[6].length} characters; this is a bug`);
     paths.push(f[0]);
-    nums.push(f[1], f[2], f[3], f[4], f[5], f[7]);
+    nums.push(f[1], f[2], f[3], f[4], f[5], f[7], f[8]);
     hashes.push(f[6]);
   }
   return { paths, nums, hashes: hashes.join("") };
@@ -63,7 +67,7 @@ export function tableOf(facts: Iterable<FileFact>): FileTable {
 export function factAt(t: FileTable, i: number): FileFact {
   const n = t.nums;
   const k = i * FILE_NUMS;
-  return [t.paths[i], n[k], n[k + 1], n[k + 2], n[k + 3], n[k + 4], t.hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN), n[k + 5]];
+  return [t.paths[i], n[k], n[k + 1], n[k + 2], n[k + 3], n[k + 4], t.hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN), n[k + 5], n[k + 6]];
 }
 
 /** Refreshes the stat part of fact `i` (same content, read again at `at`). */
@@ -77,8 +81,11 @@ export function refreshFact(t: FileTable, i: number, st: { dev: number; ino: num
   t.nums[k + 5] = at;
 }
 
-/** [path, ino, mtimeMs, listing hash, when listed (ms)]. */
-export type DirFact = [string, number, number, string, number];
+/**
+ * [path, ino, mtimeMs, listing hash (names and kinds), when listed (ms), ctimeMs, dev]. ctime
+ * too: a tool that restores mtimes (rsync -a, tar) cannot restore it.
+ */
+export type DirFact = [string, number, number, string, number, number, number];
 /** [path, ino, size, mtimeMs, ctimeMs]: must match exactly (append-only state files). */
 export type ExactFact = [string, number, number, number, number];
 

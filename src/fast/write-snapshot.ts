@@ -11,7 +11,7 @@ import type { Graph } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
 import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { Compiled } from "../load/compile.ts";
-import { listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
+import { listFolder, listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { targetFiles } from "./partial.ts";
 import { machineKey } from "../state/machine-key.ts";
@@ -83,7 +83,7 @@ function collect(src: SnapshotSource): Snapshot {
     }
     const e = src.hasher.cache.get(rel);
     if (e && e.hash === hash) {
-      files.set(rel, [rel, e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, hash, e.hashedAt]);
+      files.set(rel, [rel, e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, hash, e.hashedAt, -1]);
       return;
     }
     // No (stat -> hash) fact yet: an output written a moment ago (too recent to trust by stat).
@@ -91,7 +91,7 @@ function collect(src: SnapshotSource): Snapshot {
     // other bytes send it down the full path.
     const st = statSync(join(src.root, rel), { throwIfNoEntry: false });
     if (!st || !st.isFile()) no(`${rel} is gone`);
-    files.set(rel, [rel, st!.dev, st!.ino, st!.size, st!.mtimeMs, st!.ctimeMs, hash, 0]);
+    files.set(rel, [rel, st!.dev, st!.ino, st!.size, st!.mtimeMs, st!.ctimeMs, hash, 0, -1]);
   };
   // A folder input or output: its tree, file by file, folder by folder.
   const treeFacts = (rel: string, hash: string) => {
@@ -102,15 +102,20 @@ function collect(src: SnapshotSource): Snapshot {
       const at = Date.now();
       const st = statSync(abs);
       const entries = readdirSync(abs, { withFileTypes: true });
-      dirs.set(relDir, [relDir, st.ino, st.mtimeMs, listingHash(entries.map((d) => d.name)), at]);
+      dirs.set(relDir, [relDir, st.ino, st.mtimeMs, listingHash(entries), at, st.ctimeMs, st.dev]);
       for (const d of entries) {
         const child = `${relDir}/${d.name}`;
         if (d.isDirectory()) walk(child);
         else if (d.isFile()) {
           const e = src.hasher.cache.get(child);
           if (!e) no(`${child} was not hashed`);
-          files.set(child, [child, e!.dev, e!.ino, e!.size, e!.mtimeMs, e!.ctimeMs, e!.hash, e!.hashedAt]);
-        }
+          // The exec bit is part of the folder's hash: the fact keeps it, a chmod voids it.
+          const now = statSync(join(src.root, child), { throwIfNoEntry: false });
+          if (!now || now.ino !== e!.ino || now.mtimeMs !== e!.mtimeMs || now.ctimeMs !== e!.ctimeMs) no(`${child} changed during the build`);
+          files.set(child, [child, e!.dev, e!.ino, e!.size, e!.mtimeMs, e!.ctimeMs, e!.hash, e!.hashedAt, (now!.mode & 0o111) !== 0 ? 1 : 0]);
+        } else if (d.name.startsWith(".pipe-tmp-")) continue;
+        // A symlink's target text is part of the folder's hash; no fact here covers it.
+        else no(`${child} is not a regular file or folder`);
       }
     };
     walk(rel);
@@ -122,15 +127,15 @@ function collect(src: SnapshotSource): Snapshot {
     if (!st || !st.isFile()) return no(`${abs} is gone`);
     const bytes = readFileSync(abs);
     if (expect && !expect(bytes)) no(`${abs} changed during the build`);
-    files.set(abs, [abs, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, hashBytes(bytes), at]);
+    files.set(abs, [abs, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, hashBytes(bytes), at, -1]);
   };
   const dirFact = (abs: string, listing: string | undefined) => {
     const at = Date.now();
     const st = statSync(abs, { throwIfNoEntry: false });
     if (!st || !st.isDirectory()) return no(`${abs} is not a folder any more`);
-    const now = listingHash(readdirSync(abs));
+    const now = listFolder(abs);
     if (listing !== undefined && now !== listing) no(`${abs} gained or lost entries during the build`);
-    dirs.set(abs, [abs, st.ino, st.mtimeMs, now, at]);
+    dirs.set(abs, [abs, st.ino, st.mtimeMs, now, at, st.ctimeMs, st.dev]);
   };
 
   // The targets: the inputs their fingerprints used, the outputs their records hold.

@@ -3,8 +3,8 @@
  * files produced by other targets become edges), checks outputs, params, cycles and missing
  * sources, and reports every problem at once.
  */
-import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { listingHash, user } from "../load/trace.ts";
+import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { listFolder, listingHash, user } from "../load/trace.ts";
 import { parseSize } from "../util/size.ts";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
@@ -88,7 +88,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     readdirSync: ((path: string, opts: { withFileTypes: true }) => {
       const entries = readdirSync(path, opts);
       const abs = resolve(root, path);
-      if (!globLists.has(abs)) globLists.set(abs, listingHash(entries.map((e) => e.name)));
+      // The snapshot compares listings with their entries' kinds (fast-glob asks for them).
+      if (!globLists.has(abs)) globLists.set(abs, typeof entries[0] === "string" ? listFolder(abs) : listingHash(entries as unknown as Dirent[]));
       return entries;
     }) as unknown as typeof readdirSync,
   };

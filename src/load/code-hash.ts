@@ -169,6 +169,16 @@ export class CodeHasher {
     return result;
   }
 
+  /**
+   * The package.json of every package any module imports, not only those of recipes hashed so
+   * far: the no-op snapshot must notice an upgrade of any of them (a build that trusted most
+   * targets hashed few recipes, and the Pipelinefile's own code uses packages too).
+   */
+  allPackageFiles(): Set<string> {
+    for (const m of Object.values(this.#compiled.modules)) for (const p of m.packages) this.#pkgVersion(p, m.source);
+    return this.packageFiles;
+  }
+
   #pkgVersion(name: string, from: string): string {
     if (name === "pipefile") return "pipefile";
     const key = `${name}\u0000${dirname(from)}`;

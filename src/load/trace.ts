@@ -12,7 +12,7 @@
  * be replayed cheaply (opening file descriptors, streams, child processes, the clock, fetch)
  * marks the trace `opaque`: no snapshot is written and every build loads the Pipelinefile.
  */
-import fs from "node:fs";
+import fs, { type Dirent } from "node:fs";
 import childProcess from "node:child_process";
 import { syncBuiltinESMExports } from "node:module";
 import { join, resolve, sep } from "node:path";
@@ -39,10 +39,19 @@ export interface LoadTrace {
 }
 
 /** Names in a folder, sorted, pipe's own staging siblings left out (they come and go during a build). */
-export function listingHash(names: Iterable<string>): string {
+/**
+ * A folder's listing: its entries' names and kinds (a folder replaced by a file of the same name
+ * is a different listing), without pipe's own staging files.
+ */
+export function listingHash(entries: Iterable<Dirent>): string {
   const kept: string[] = [];
-  for (const n of names) if (!n.startsWith(".pipe-tmp-")) kept.push(n);
+  for (const e of entries) if (!e.name.startsWith(".pipe-tmp-")) kept.push(`${e.isDirectory() ? "d" : e.isFile() ? "f" : e.isSymbolicLink() ? "l" : "o"} ${e.name}`);
   return hashString(kept.sort().join("\n"));
+}
+
+/** The listing hash of folder `abs`, read now (with node's own readdir, never a wrapper). */
+export function listFolder(abs: string): string {
+  return listingHash(realFs.readdirSync(abs, { withFileTypes: true }));
 }
 
 
@@ -56,7 +65,7 @@ export function contentHash(abs: string): string | undefined {
 
 export function listingOf(abs: string): string | undefined {
   try {
-    return listingHash(realFs.readdirSync(abs));
+    return listFolder(abs);
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@
 // loading the Pipelinefile when nothing it depends on changed, and never when something did.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
@@ -215,6 +215,63 @@ test("folder inputs and outputs: a file added inside one, or edited inside the o
   r = await build(p);
   assert.equal(fromSnapshot(r), false);
   assert.equal(p.read("out/x/sub/b.txt"), "b\n");
+  p.remove();
+});
+
+test("a folder input: a member's exec bit changed, or a symlink inside it, is seen", async () => {
+  const p = new Project({
+    "src/a.sh": "echo a\n",
+    "src/b.txt": "b\n",
+    "Pipelinefile.ts": HEAD + `export const t = target({ inputs: ["src/"], outputs: ["out/"], run: ({ outputs }) => sh\`mkdir -p \${outputs[0]}/x && cp -rp src/. \${outputs[0]}/x\` });\nexport default [t];\n`,
+  });
+  await settle(p);
+  chmodSync(p.path("src/a.sh"), 0o755);
+  await fullBuild(p, ["t"]);
+  assert.notEqual(statSync(p.path("out/x/a.sh")).mode & 0o111, 0);
+  await settle(p);
+  symlinkSync("b.txt", p.path("src/link"));
+  await fullBuild(p, ["t"]);
+  // A symlink's target is not a stat fact: such a folder is planned in full every time.
+  const again = await build(p);
+  assert.equal(fromSnapshot(again), false);
+  p.remove();
+});
+
+test("a glob's folder: a new file with the folder's mtime put back, or a folder replaced by a file of its name, is seen", async () => {
+  const p = new Project({ ...BASIC, "data/d.txt/inner": "not matched: a folder\n" });
+  await settle(p);
+  const before = statSync(p.path("data"));
+  p.write({ "data/c.txt": "six\n" });
+  utimesSync(p.path("data"), before.atime, before.mtime);
+  await fullBuild(p, ["report", "words"]);
+  await settle(p);
+  rmSync(p.path("data/d.txt"), { recursive: true });
+  p.write({ "data/d.txt": "seven eight\n" });
+  await fullBuild(p, ["report", "words"]);
+  assert.match(p.read("build/report.txt"), /words=8 /);
+  p.remove();
+});
+
+test("a package a recipe imports is watched even after a build that trusted that recipe's target", async () => {
+  const pkg = (version: string) => JSON.stringify({ name: "foo", version, type: "module", exports: "./index.js" });
+  const p = new Project({
+    "in/0.txt": "zero\n",
+    "node_modules/foo/package.json": pkg("1.0.0"),
+    "node_modules/foo/index.js": `export const tag = "t";\n`,
+    "Pipelinefile.ts":
+      HEAD +
+      `import { tag } from "foo";\n` +
+      `export const c0 = target({ inputs: ["in/0.txt"], outputs: ["out/0.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const c1 = target({ outputs: ["out/1.txt"], run: ({ outputs }) => sh\`echo \${tag} > \${outputs[0]}\` });\n` +
+      `export default [c0, c1];\n`,
+  });
+  await settle(p);
+  p.write({ "in/0.txt": "changed\n" });
+  const partial = await fullBuild(p, ["c0"]);
+  assert.equal(started(partial).trustedFromSnapshot, 1, "c1 was trusted, its recipe not hashed");
+  await settle(p);
+  p.write({ "node_modules/foo/package.json": pkg("2.0.0") });
+  await fullBuild(p, ["c1"]);
   p.remove();
 });
 
