@@ -7,15 +7,19 @@
  * It lives outside the project, in `$XDG_STATE_HOME/pipe/machine-key` (default
  * `~/.local/state/pipe/machine-key`), mode 0600, made once with 32 random bytes. Created with
  * link(2) from a complete temp file, so two pipes starting at once agree on one key.
+ *
+ * When the home location cannot be written, the key is kept in `.pipe/machine-key`, tied to that
+ * folder (its device and inode are written next to the key): a copy of `.pipe/` (committed,
+ * cloned, copied to another machine) is a different folder, so its key is ignored there.
  */
 import { randomBytes } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
 let cached: { key: string; problem?: string } | undefined;
 
-export function machineKeyPath(env: NodeJS.ProcessEnv = process.env): string {
+function machineKeyPath(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith("/") ? env.XDG_STATE_HOME : join(env.HOME || homedir(), ".local", "state");
   return join(base, "pipe", "machine-key");
 }
@@ -26,18 +30,30 @@ export function machineKeyPath(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function readMachineKey(env: NodeJS.ProcessEnv = process.env, stateDir?: string): string | undefined {
   if (cached) return cached.key;
-  for (const path of [machineKeyPath(env), ...(stateDir ? [join(stateDir, "machine-key")] : [])]) {
-    try {
-      const key = readFileSync(path, "utf8").trim();
-      if (key.length >= 32) {
-        cached = { key };
-        return key;
-      }
-    } catch {
-      // none there
-    }
+  const key = readKey(machineKeyPath(env)) ?? (stateDir ? readKey(join(stateDir, "machine-key"), folderId(stateDir)) : undefined);
+  if (key) cached = { key };
+  return key;
+}
+
+/** The key in `path`, if there is one (and, for a folder's key, tied to that folder). */
+function readKey(path: string, tiedTo?: string): string | undefined {
+  try {
+    const [key, tie] = readFileSync(path, "utf8").split("\n");
+    if (key.length < 32 || (tiedTo !== undefined && tie !== tiedTo)) return undefined;
+    return key;
+  } catch {
+    return undefined;
   }
-  return undefined;
+}
+
+/** Identifies a folder itself, not its contents: a copy gets another inode. */
+function folderId(dir: string): string | undefined {
+  try {
+    const st = statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -51,10 +67,17 @@ export function machineKey(env: NodeJS.ProcessEnv = process.env, stateDir?: stri
   if (readMachineKey(env, stateDir)) return cached!;
   const home = machineKeyPath(env);
   let why = "";
-  for (const path of [home, ...(stateDir && options.writeState !== false ? [join(stateDir, "machine-key")] : [])]) {
+  try {
+    cached = { key: makeKey(home) };
+    return cached;
+  } catch (e) {
+    why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+  }
+  const tie = stateDir && options.writeState !== false ? folderId(stateDir) : undefined;
+  if (stateDir && tie) {
     try {
-      const key = makeKey(path);
-      cached = path === home ? { key } : { key, problem: `cannot keep pipe's machine key at ${home} (${why}); keeping it in .pipe/machine-key instead, so a .pipe/ copied with it would be trusted` };
+      const key = makeFolderKey(join(stateDir, "machine-key"), tie);
+      cached = { key, problem: `cannot keep pipe's machine key at ${home} (${why}); keeping it in .pipe/machine-key instead, tied to this folder (a copy of .pipe/ is not trusted)` };
       return cached;
     } catch (e) {
       why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
@@ -78,6 +101,19 @@ function makeKey(path: string): string {
   }
   const key = readFileSync(path, "utf8").trim();
   if (key.length < 32) throw new Error(`${path} holds no key`);
+  return key;
+}
+
+/**
+ * A key for `.pipe/` only, tied to the folder. A key file tied to another folder (it came with a
+ * copy) is replaced: rename, not link, since the name is taken.
+ */
+function makeFolderKey(path: string, tie: string): string {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${randomBytes(32).toString("hex")}\n${tie}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+  const key = readKey(path, tie);
+  if (!key) throw new Error(`${path} holds no key`);
   return key;
 }
 

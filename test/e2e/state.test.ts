@@ -2,7 +2,7 @@
 // a store from a newer pipe is refused; read-only commands change nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -155,4 +155,26 @@ test("a home where the machine key cannot be kept: the key goes to .pipe/machine
   assert.equal(second.events.some((e) => e.type === "warning"), false, "said once");
   const status = await p.run(["status", "--json"], { env });
   assert.ok((JSON.parse(status.stdout).targets as { state: string }[]).every((t) => t.state === "up-to-date"), status.stdout);
+});
+
+test("a .pipe/ copied with its folder key (a home that could not be written) is not trusted where it lands", async () => {
+  const p = project();
+  const blocker = join(mkdtempSync(join(tmpdir(), "pipe-home-")), "a-file");
+  writeFileSync(blocker, "");
+  assert.equal((await p.run(["build"], { env: { XDG_STATE_HOME: join(blocker, "state") } })).code, 0);
+  assert.ok(existsSync(p.path(".pipe/machine-key")));
+  // The whole project, state and key included, on a machine whose home is writable and has no
+  // key yet (a fresh CI runner): an attacker edits an output the records vouch for.
+  const copy = new Project();
+  cpSync(p.dir, copy.dir, { recursive: true, filter: (src) => !src.includes("/node_modules") });
+  writeFileSync(copy.path("build/0.txt"), "attacker\n");
+  const there = { XDG_STATE_HOME: mkdtempSync(join(tmpdir(), "pipe-machine-c-")) };
+  const r = await copy.run(["build", "--json"], { env: there });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["t0", "t1", "t2", "t3", "t4"]);
+  assert.ok(r.events.some((e) => e.type === "warning" && /did not verify/.test(e.message)), JSON.stringify(r.events.filter((e) => e.type === "warning")));
+  assert.equal(copy.read("build/0.txt"), "v0\n");
+  assert.ok(existsSync(machineKeyFile(there)), "that machine made its own key");
+  copy.remove();
+  p.remove();
 });
