@@ -54,8 +54,8 @@ export function logPathFor(id: string): string {
 }
 
 /**
- * `recipeEnded` is called once the recipe itself is over (its process exited, or its worker
- * answered) and succeeded, before its outputs are checked, stored and published: the engine
+ * `recipeEnded` is called once the recipe itself is over and succeeded (exit 0, every declared
+ * output staged, nothing written in place), before its outputs are stored and published: the engine
  * starts the next recipe in that slot meanwhile, so pipe's own work per target overlaps the
  * next recipe instead of adding to it.
  */
@@ -98,7 +98,9 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
   rc.emit({ type: "target-started", target: t.id, reason, estimateMs, logPath: logRel });
   const staged = stagingPaths(`${rc.runTag}-${seq++}`, t);
   let published = false;
-  const failure = (error: string): RunOutcome => {
+  const failure = (why: string): RunOutcome => {
+    // The message may quote the recipe (its returned text, its error): no secret in it.
+    const error = mask(why);
     logWrite(`pipe: ${error}\n`);
     return { ok: false, error, durationMs: Date.now() - t0, logTail: tail, logPath: logBroken ? undefined : logRel };
   };
@@ -112,9 +114,6 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     }
     const inv = invocationFor(rc, t, staged);
     const before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const);
-    // Outputs absent before the recipe and still absent after it (no direct write): publishing
-    // them needs no check for edited bytes and nothing moved aside.
-    const missing = new Set<string>();
     // A recipe must write its staging paths; one that wrote a final path directly is a bug
     // (style.md): its bytes never count, and a partial file is removed or restored.
     const directWrites = () => before.filter(([p, sig]) => statSig(join(rc.root, p)) !== sig).map(([p]) => p);
@@ -138,7 +137,6 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
           signal: rc.signal,
           graceMs: Math.min(rc.graceMs, 2000),
         });
-    if (result.kind === "done") recipeEnded?.();
     if (result.kind === "error") {
       if (result.stack) for (const line of result.stack.split("\n")) log(line, "stderr");
       undoDirect(directWrites());
@@ -158,13 +156,11 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         onGroup: (pgid, alive) => (alive ? rc.lock?.watchGroup(pgid) : rc.lock?.unwatchGroup(pgid)),
       });
       if (rc.signal.aborted || r.spawnError || r.code !== 0) undoDirect(directWrites());
-      else recipeEnded?.();
       if (rc.signal.aborted) return failure(r.killed ? `interrupted; recipe did not exit after SIGTERM, killed` : "interrupted");
       if (r.spawnError) return failure(`recipe could not start: ${r.spawnError}`);
       if (r.code !== 0) return failure(r.signal ? `recipe was killed by ${r.signal}` : `recipe exited with code ${r.code}`);
     }
     const direct = directWrites();
-    for (const [p, sig] of before) if (sig === "missing" && !direct.includes(p)) missing.add(p);
     if (direct.length) {
       undoDirect(direct);
       return failure(`recipe wrote ${direct.join(", ")} directly; write to ctx.outputs instead (temp paths that pipe moves into place on success)`);
@@ -184,6 +180,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       const text = result.kind === "done" && result.returnedText !== undefined ? `; it returned the text ${JSON.stringify(result.returnedText)}: to run a shell command, return sh\`...\` (import { sh } from "pipefile")` : "";
       return failure(`recipe finished but ${problems.join("; ")}${text}`);
     }
+    // The recipe succeeded: its slot goes to the next one while its outputs are stored.
+    recipeEnded?.();
     // Store first: the cache must hold the bytes before they count as built.
     const outputs = storeStaged(rc, t, staged, stagedStats);
     crashPoint("after-cache-store");
@@ -199,6 +197,9 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       const moved = after.filter(([p, h]) => before.get(p) !== h).map(([p]) => p);
       if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is recorded against the old content, so the next build runs it again` });
     }
+    // Outputs still absent now (taken here, not before storing: the next recipe runs meanwhile)
+    // need no check for edited bytes and nothing moved aside.
+    const missing = new Set(before.filter(([p, sig]) => sig === "missing" && statSig(join(rc.root, p)) === "missing").map(([p]) => p));
     publish(rc, t, staged, outputs, { missing, madeDirs: rc.madeDirs, stats: stagedStats });
     published = true;
     crashPoint("after-publish");

@@ -44,13 +44,13 @@ export interface ShellResult {
 const forced = process.env.PIPE_SPAWNER === "node" ? "node" : undefined;
 /**
  * Spawners of this process, started as recipes need them: a job goes to an idle one, and a new
- * one starts while every spawner is busy, up to one per CPU. perl forks one child at a time, so
+ * one starts while every spawner is busy, up to one per CPU (at most 4). perl forks one child at a time, so
  * with one spawner -j2 of cheap recipes ran at 1.4 ms per job against make's 1.0; two bring
  * that to 1.2 (measured with 3,000 `cp` jobs).
  */
 const spawners: Spawner[] = [];
 const MAX_SPAWNERS = Math.max(1, Math.min(4, availableParallelism()));
-/** Perl could not be started: every job takes node's path. */
+/** Perl could not be started, or died without a word: every job takes node's path. */
 let noPerl = false;
 
 export function runShell(r: ShellRun): Promise<ShellResult> {
@@ -58,7 +58,7 @@ export function runShell(r: ShellRun): Promise<ShellResult> {
   for (let i = spawners.length - 1; i >= 0; i--) if (!spawners[i].alive) spawners.splice(i, 1);
   let s = spawners.find((x) => x.running === 0);
   if (!s && spawners.length < MAX_SPAWNERS) {
-    const started = Spawner.start({ fallback: runShellNode });
+    const started = Spawner.start({ fallback: runShellNode, onUnusable: () => (noPerl = true) });
     if (started) spawners.push((s = started));
     else if (spawners.length === 0) noPerl = true;
   }

@@ -32,7 +32,8 @@
  *   if node dies meanwhile, this process stops the group (below).
  * - On exit the job's pipes are drained without blocking and then closed, before its exit is
  *   reported: the output is complete, and a background grandchild still holding the pipes
- *   cannot hang the job (node reaps the group right after).
+ *   cannot hang the job (node reaps the group right after), nor, by writing on, keep perl
+ *   draining: at most 1 MiB more is read.
  * - SIGPIPE is ignored here (a write to a dead node returns EPIPE instead of killing us) and
  *   restored to the default in children, which must not inherit an ignored signal.
  * - EOF on stdin means node is gone (even by SIGKILL): TERM the running groups, KILL what is
@@ -145,9 +146,10 @@ sub reap {
 sub drain {
   my $fd = shift;
   my ($job, $s, $fh) = @{$byfd{$fd}};
-  for (;;) {
+  # At most 1 MiB more: a background job that keeps writing must not hold up every other job.
+  for (my $left = 1 << 20; $left > 0;) {
     my $n = sysread($fh, my $buf, 65536);
-    if ($n) { out("O$job->{id} $s $n\n$buf"); next; }
+    if ($n) { out("O$job->{id} $s $n\n$buf"); $left -= $n; next; }
     next if !defined $n && $! == $EINTR;
     last;
   }

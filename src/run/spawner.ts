@@ -81,11 +81,14 @@ export interface SpawnerOptions {
   perl?: string;
   /** Runs a job the node way when perl turns out to be missing. */
   fallback: (r: ShellRun) => Promise<ShellResult>;
+  /** Called when perl died without a word (it cannot run the script): do not start it again. */
+  onUnusable?: () => void;
 }
 
 export class Spawner {
   readonly #child: ChildProcess;
   readonly #fallback: SpawnerOptions["fallback"];
+  readonly #onUnusable: SpawnerOptions["onUnusable"];
   readonly #jobs = new Map<number, Job>();
   readonly #envIds = new WeakMap<object, number>();
   #nextJob = 1;
@@ -95,9 +98,10 @@ export class Spawner {
   #dead = false;
   #referenced = false;
 
-  private constructor(child: ChildProcess, fallback: SpawnerOptions["fallback"]) {
+  private constructor(child: ChildProcess, fallback: SpawnerOptions["fallback"], onUnusable: SpawnerOptions["onUnusable"]) {
     this.#child = child;
     this.#fallback = fallback;
+    this.#onUnusable = onUnusable;
     child.stdout!.on("data", (d: Buffer) => this.#onData(d));
     child.on("error", (e) => this.#onDeath(e as NodeJS.ErrnoException));
     // "close", not "exit": the exit can be seen before the last output and exit messages are read.
@@ -120,7 +124,7 @@ export class Spawner {
       child.on("error", () => undefined);
       return undefined;
     }
-    return new Spawner(child, options.fallback);
+    return new Spawner(child, options.fallback, options.onUnusable);
   }
 
   get pid(): number | undefined {
@@ -277,6 +281,7 @@ export class Spawner {
   #onDeath(e: NodeJS.ErrnoException | undefined): void {
     if (this.#dead) return;
     this.#dead = true;
+    if (!this.#heard) this.#onUnusable?.();
     const jobs = [...this.#jobs.values()];
     this.#jobs.clear();
     this.#unref();

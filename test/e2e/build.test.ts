@@ -274,6 +274,28 @@ test("values of declared secret env vars are masked in logs and events, and chan
   assert.equal(grep.status, 1, "the secret appears nowhere under .pipe/");
   const again = await p.run(["build", "--json"], { env: { API_TOKEN: secret + "-rotated" } });
   assert.deepEqual(finished(again.events, "built"), ["t"], "a rotated secret reruns the target");
+  // A failure message that quotes the recipe (its returned text) is masked too.
+  p.write({ "Pipelinefile.ts": HEAD + "export const t = target({ outputs: [\"build/t\"], env: [\"API_TOKEN\"], run: (c) => `curl -H 'X-Token: ${c.env.API_TOKEN}' > ${c.outputs[0]}` as unknown as void });\n" });
+  const quoted = await p.run(["build", "--json"], { env: { API_TOKEN: secret } });
+  assert.equal(quoted.code, 1);
+  assert.match(quoted.stdout, /it returned the text/);
+  assert.doesNotMatch(quoted.stdout + quoted.stderr, new RegExp(secret));
+  assert.equal(spawnSync("grep", ["-r", secret, p.path(".pipe")]).status, 1, "nor in the log");
+});
+
+test("without -k, a recipe that exits 0 but leaves out an output stops the build: independent targets after it do not start", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const a = target({ outputs: ["build/a"], run: () => sh\`true\` });\n` +
+      `export const b = target({ outputs: ["build/b"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [a, b];\n`,
+  });
+  const r = await p.run(["build", "-j", "1", "--json"]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(finished(r.events, "failed"), ["a"]);
+  assert.deepEqual(finished(r.events, "built"), []);
+  assert.deepEqual(finished(r.events, "skipped"), ["b"]);
 });
 
 test("recipes see only declared env vars plus the allowlist (shell and TypeScript)", async () => {

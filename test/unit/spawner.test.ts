@@ -132,26 +132,30 @@ test("a command that cannot start: command not found, permission denied", async 
   assert.match(denied.r.spawnError ?? "", /EACCES/);
 });
 
-test("a background grandchild holding the pipes does not hang the job; its group is reaped", async () => {
-  let pgid = 0;
-  const lines: Line[] = [];
-  const r = await job("perl", { script: "sleep 300 & echo started", onGroup: (g, alive) => (alive ? (pgid = g) : undefined) }, lines);
-  assert.deepEqual(r, { code: 0, signal: null, killed: false });
-  assert.deepEqual(lines, [["stdout", "started"]]);
-  assert.throws(() => process.kill(-pgid, 0), /ESRCH/, "the sleep was reaped with its group");
+test("a background grandchild holding the pipes does not hang the job; its group is reaped (perl and node's spawn)", async () => {
+  for (const how of ["perl", "node"] as const) {
+    let pgid = 0;
+    const lines: Line[] = [];
+    const r = await job(how, { script: "sleep 300 & echo started", onGroup: (g, alive) => (alive ? (pgid = g) : undefined) }, lines);
+    assert.deepEqual(r, { code: 0, signal: null, killed: false }, how);
+    assert.deepEqual(lines, [["stdout", "started"]], how);
+    assert.throws(() => process.kill(-pgid, 0), /ESRCH/, `${how}: the sleep was reaped with its group`);
+  }
 });
 
-test("abort: the group gets SIGTERM, also when the abort came before the start", async () => {
-  const ac = new AbortController();
-  const r = await job("perl", { signal: ac.signal, script: "echo READY; exec sleep 300", onLine: () => ac.abort() });
-  assert.deepEqual(r, { code: null, signal: "SIGTERM", killed: false });
-  const early = new AbortController();
-  early.abort();
-  assert.deepEqual(await job("perl", { signal: early.signal, script: "exec sleep 300" }), { code: null, signal: "SIGTERM", killed: false });
-  // A recipe that ignores SIGTERM is killed after the grace period.
-  const stubborn = new AbortController();
-  const k = await job("perl", { signal: stubborn.signal, graceMs: 50, script: "trap '' TERM; echo READY; while :; do sleep 1; done", onLine: () => stubborn.abort() });
-  assert.equal(k.killed, true);
+test("abort: the group gets SIGTERM, also when the abort came before the start (perl and node's spawn)", async () => {
+  for (const how of ["perl", "node"] as const) {
+    const ac = new AbortController();
+    const r = await job(how, { signal: ac.signal, script: "echo READY; exec sleep 300", onLine: () => ac.abort() });
+    assert.deepEqual(r, { code: null, signal: "SIGTERM", killed: false }, how);
+    const early = new AbortController();
+    early.abort();
+    assert.deepEqual(await job(how, { signal: early.signal, script: "exec sleep 300" }), { code: null, signal: "SIGTERM", killed: false }, how);
+    // A recipe that ignores SIGTERM is killed after the grace period.
+    const stubborn = new AbortController();
+    const k = await job(how, { signal: stubborn.signal, graceMs: 50, script: "trap '' TERM; echo READY; while :; do sleep 1; done", onLine: () => stubborn.abort() });
+    assert.equal(k.killed, true, how);
+  }
 });
 
 test("many jobs at once keep their output apart", async () => {
@@ -190,11 +194,14 @@ test("without perl: no spawner; runShell's node path and a spawner that never an
   const n = await job("node", { script: "echo via node; exit 4" }, lines);
   assert.deepEqual(n, { code: 4, signal: null, killed: false });
   assert.deepEqual(lines, [["stdout", "via node"]]);
-  // A "perl" that exits at once without a word: the jobs it was given run the node way.
-  const mute = Spawner.start({ perl: "/bin/false", fallback: runShellNode });
+  // A "perl" that exits at once without a word: the jobs it was given run the node way, and it
+  // says it is unusable (runShell then stops starting perl for every recipe).
+  let unusable = false;
+  const mute = Spawner.start({ perl: "/bin/false", fallback: runShellNode, onUnusable: () => (unusable = true) });
   assert.ok(mute);
   const got: Line[] = [];
   const r = await mute.run({ script: "echo fallback; exit 5", cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 1000, onLine: (l, s) => got.push([s, l]), onGroup: () => undefined });
   assert.deepEqual(r, { code: 5, signal: null, killed: false });
   assert.deepEqual(got, [["stdout", "fallback"]]);
+  assert.equal(unusable, true);
 });
