@@ -288,7 +288,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const selected: string[] = [];
   const requestedFamilies: string[] = [];
   for (const req of options.requested) {
-    const parsed = parseTargetId(req);
+    const parsed = parseTargetId(req, (name) => {
+      const d = spec.decls.get(name);
+      return d && declKind(d) === "family" ? Object.keys((d as Family).options.key as object) : undefined;
+    });
     const decl = parsed ? spec.decls.get(parsed.name) : undefined;
     if (!parsed || !decl) {
       const candidates = [...spec.decls.keys(), ...targets.keys()];

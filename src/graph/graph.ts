@@ -119,20 +119,22 @@ export function instanceId(name: string, key: Record<string, ParamValue>): strin
 }
 
 /**
- * Parses `name[k=v,...]`; values stay text. A part with no `name=` of its own continues the
- * value before it, so list values and values with commas read back as instanceId wrote them:
- * `f[cols=a,b,k=1]` is cols "a,b" and k "1".
+ * Parses `name[k=v,...]`; values stay text. A part that does not start with `<key>=` continues
+ * the value before it, so list values and values with commas read back as instanceId wrote
+ * them: `f[cols=a,b,k=1]` is cols "a,b" and k "1". `keysOf` gives a family's key names, so
+ * that a value part like `a=b` is not taken for a key; without it, any `word=` starts a key.
  */
-export function parseTargetId(id: string): { name: string; key?: Record<string, string> } | undefined {
+export function parseTargetId(id: string, keysOf?: (name: string) => readonly string[] | undefined): { name: string; key?: Record<string, string> } | undefined {
   const m = /^([^[\]]+)(?:\[(.*)\])$|^([^[\]]+)$/s.exec(id.trim());
   if (!m) return undefined;
   if (m[3] !== undefined) return { name: m[3] };
   const key: Record<string, string> = {};
   if (m[2].trim() === "") return { name: m[1], key };
+  const known = keysOf?.(m[1]);
   let last: string | undefined;
   for (const part of m[2].split(",")) {
-    const k = /^\s*([A-Za-z_$][\w$]*)\s*=/.exec(part);
-    if (k) {
+    const k = /^\s*([^\s=]+)\s*=/.exec(part);
+    if (k && (!known || known.includes(k[1]))) {
       last = k[1];
       key[last] = part.slice(k[0].length);
     } else if (last !== undefined) key[last] += "," + part;

@@ -100,6 +100,9 @@ test("instance ids sort their keys and parse back", () => {
   const listed = instanceId("table", { cols: ["date", "recovered"], k: 3, title: "a, b" });
   assert.equal(listed, "table[cols=date,recovered,k=3,title=a, b]");
   assert.deepEqual(parseTargetId(listed), { name: "table", key: { cols: "date,recovered", k: "3", title: "a, b" } });
+  // Key names need not be identifiers; with the family's keys known, a value part with "=" stays a value.
+  assert.deepEqual(parseTargetId("f[out-dir=x,a.b=1]"), { name: "f", key: { "out-dir": "x", "a.b": "1" } });
+  assert.deepEqual(parseTargetId("f[opts=k=v,w=1,n=2]", () => ["opts", "n"]), { name: "f", key: { opts: "k=v,w=1", n: "2" } });
 });
 
 test("cycles are reported once each, with the whole trail", () => {
