@@ -15,7 +15,7 @@
  * editing a restored output can never corrupt the cache. Every restore re-hashes the bytes
  * before publishing them: a damaged entry is dropped and its target rebuilds.
  */
-import { closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fstatSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { hashBytes, hashFd, hashString } from "../hash/xxh.ts";
 
@@ -46,11 +46,15 @@ function inFolder(dir: string, create: () => void): void {
 
 /** Outputs smaller than this go into the pack. */
 export const PACK_MAX = 64 * 1024;
+/** The index's first line: its format and version (design.md: every format carries one). */
+const PACK_HEADER = "pipe-pack 1\n";
 
 /**
  * The pack: small objects appended to one file, found through an append-only index. One writer
  * at a time (the build holding the project lock); readers ignore an index line still being
  * written. A line torn by a crash is sealed with `!` before the next append, so it never parses.
+ * An index of another format or version (a newer pipe) is left alone: nothing is read from it,
+ * and small outputs are then stored as files of their own.
  */
 class Pack {
   readonly #dir: string;
@@ -58,6 +62,8 @@ class Pack {
   #packFd: number | undefined;
   #idxFd: number | undefined;
   #readFd: number | undefined;
+  /** False when the index is of another format or version: not read, not written. */
+  #ours = true;
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -72,13 +78,19 @@ class Pack {
     } catch {
       // no pack yet
     }
+    this.#index = index;
+    // Empty, or a header cut short by a crash: a new pack. Another header: not ours.
+    if (PACK_HEADER.startsWith(text)) return index;
+    if (!text.startsWith(PACK_HEADER)) {
+      this.#ours = false;
+      return index;
+    }
     // Only whole lines count; a later line for the same hash wins (a re-stored damaged entry).
     const end = text.lastIndexOf("\n");
-    for (const line of text.slice(0, end + 1).split("\n")) {
+    for (const line of text.slice(PACK_HEADER.length, end + 1).split("\n")) {
       const m = /^([0-9a-f]{8,64}) (\d{1,15}) (\d{1,15})$/.exec(line);
       if (m) index.set(m[1], { offset: Number(m[2]), length: Number(m[3]) });
     }
-    this.#index = index;
     return index;
   }
 
@@ -86,16 +98,22 @@ class Pack {
     return this.#entries.has(hash);
   }
 
-  put(bytes: Uint8Array, hash: string): void {
+  /** Stores the bytes; false when this index is not ours to write (the caller stores a file). */
+  put(bytes: Uint8Array, hash: string): boolean {
     const index = this.#entries;
-    if (index.has(hash)) return;
+    if (!this.#ours) return false;
+    if (index.has(hash)) return true;
     if (this.#packFd === undefined || this.#idxFd === undefined) {
       mkdirSync(this.#dir, { recursive: true });
       this.#packFd = openSync(join(this.#dir, "objects.pack"), "a", 0o600);
       const idx = join(this.#dir, "objects.idx");
       this.#idxFd = openSync(idx, "a+", 0o600);
       const size = fstatSync(this.#idxFd).size;
-      if (size > 0) {
+      if (size < PACK_HEADER.length) {
+        // New, or its header was cut short (the check above saw a prefix of it): start over.
+        ftruncateSync(this.#idxFd, 0);
+        writeSync(this.#idxFd, PACK_HEADER);
+      } else {
         const last = Buffer.alloc(1);
         readSync(this.#idxFd, last, 0, 1, size - 1);
         if (last[0] !== 10) writeSync(this.#idxFd, "!\n");
@@ -107,6 +125,7 @@ class Pack {
     while (done < bytes.length) done += writeSync(this.#packFd, bytes, done, bytes.length - done);
     writeSync(this.#idxFd, `${hash} ${offset} ${bytes.length}\n`);
     index.set(hash, { offset, length: bytes.length });
+    return true;
   }
 
   /** The bytes stored for `hash` (not verified), or undefined. */
@@ -116,7 +135,11 @@ class Pack {
     // Only objects under PACK_MAX are packed: a longer entry is damage (or a crafted index),
     // read as nothing so that its hash fails, never as a huge allocation.
     if (e.length >= PACK_MAX) return Buffer.alloc(0);
-    this.#readFd ??= openSync(join(this.#dir, "objects.pack"), "r");
+    try {
+      this.#readFd ??= openSync(join(this.#dir, "objects.pack"), "r");
+    } catch {
+      return undefined; // the index without its pack: nothing is there
+    }
     const buf = Buffer.alloc(e.length);
     let got = 0;
     while (got < e.length) {
@@ -177,7 +200,7 @@ export class OutputCache {
    * pack, others with the same temp-and-rename as putFile.
    */
   putBytes(bytes: Uint8Array, hash: string): void {
-    if (bytes.length < PACK_MAX) return this.#pack.put(bytes, hash);
+    if (bytes.length < PACK_MAX && this.#pack.put(bytes, hash)) return;
     const dst = this.objectPath(hash);
     if (existsSync(dst)) return;
     const tmp = tmpName(dirname(dst));
@@ -202,7 +225,10 @@ export class OutputCache {
         else if (st.isDirectory()) walk(p, r);
         else if (st.isFile()) {
           const h = hashFile(p);
-          this.putFile(p, h);
+          // Small members go into the pack too, when the bytes read are the ones hashed.
+          const bytes = st.size < PACK_MAX ? readFileSync(p) : undefined;
+          if (bytes && hashBytes(bytes) === h) this.putBytes(bytes, h);
+          else this.putFile(p, h);
           entries.push({ path: r, type: "f", hash: h, exec: (st.mode & 0o111) !== 0 });
         }
       }

@@ -3,7 +3,7 @@
 // bytes must never restore wrong content, and must not stop the bytes being stored again.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OutputCache, PACK_MAX } from "../../src/state/cache.ts";
@@ -35,7 +35,7 @@ test("small outputs go to the pack, big ones stay files; another process sees bo
     a.putBytes(big, hashBytes(big));
     a.close();
     assert.equal(readFileSync(join(state, "cache/pack/objects.pack"), "latin1"), small.toString("latin1"));
-    assert.equal(readFileSync(join(state, "cache/pack/objects.idx"), "utf8"), `${hashBytes(small)} 0 ${small.length}\n`);
+    assert.equal(readFileSync(join(state, "cache/pack/objects.idx"), "utf8"), `pipe-pack 1\n${hashBytes(small)} 0 ${small.length}\n`, "a versioned header, then one line per object");
     assert.ok(existsSync(a.objectPath(hashBytes(big))), "a big output is a file of its own");
     assert.equal(existsSync(a.objectPath(hashBytes(small))), false);
     const b = new OutputCache(state);
@@ -101,4 +101,41 @@ test("damaged packed bytes: verify names them, a restore refuses them, and stori
     assert.match(f.verify(hashBytes(Buffer.from("x")), "file") ?? "", /is damaged/);
     assert.equal(restored(f, h, dir), "precious\n", "the other entries are still fine");
     f.close();
+  }));
+
+test("an index of a newer format is neither read nor written (small outputs become files); an index without its pack reads as missing", () =>
+  withState((dir, state) => {
+    const bytes = Buffer.from("small\n");
+    const h = hashBytes(bytes);
+    mkdirSync(join(state, "cache/pack"), { recursive: true });
+    const newer = `pipe-pack 2\n${h} 0 6\n`;
+    writeFileSync(join(state, "cache/pack/objects.idx"), newer);
+    writeFileSync(join(state, "cache/pack/objects.pack"), bytes);
+    const c = new OutputCache(state);
+    assert.equal(c.has(h, "file"), false, "nothing is read from it");
+    c.putBytes(bytes, h);
+    c.close();
+    assert.equal(readFileSync(join(state, "cache/pack/objects.idx"), "utf8"), newer, "left as it was");
+    assert.ok(existsSync(c.objectPath(h)), "stored as a file of its own");
+    assert.equal(restored(new OutputCache(state), h, dir), "small\n");
+    // A pack index whose pack file is gone: verify reports the object missing, without a crash.
+    rmSync(join(state, "cache"), { recursive: true });
+    const d = new OutputCache(state);
+    d.putBytes(bytes, h);
+    d.close();
+    rmSync(join(state, "cache/pack/objects.pack"));
+    assert.equal(new OutputCache(state).verify(h, "file"), `cache object ${h} is missing`);
+  }));
+
+test("a folder output's small members go into the pack too; the folder restores from it", () =>
+  withState((dir, state) => {
+    mkdirSync(join(dir, "tree/sub"), { recursive: true });
+    writeFileSync(join(dir, "tree/a.txt"), "a\n");
+    writeFileSync(join(dir, "tree/sub/b.txt"), "b\n");
+    const c = new OutputCache(state);
+    c.putDir(join(dir, "tree"), "treehash0001", (abs) => hashBytes(readFileSync(abs)));
+    c.close();
+    assert.equal(existsSync(join(state, "cache/objects")), false, "no file per member");
+    assert.equal(new OutputCache(state).materialize("treehash0001", "dir", join(dir, "back"), undefined), true);
+    assert.equal(readFileSync(join(dir, "back/sub/b.txt"), "utf8"), "b\n");
   }));
