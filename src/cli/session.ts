@@ -71,6 +71,11 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
 }
 
 async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def: Definition): Promise<SessionResult> {
+  const ids = closure(def.graph, def.selected);
+  // What the no-op snapshot still vouches for, checked under the lock (tryNoop gives no hint
+  // for a dry run). Only a build that trusts targets skips the stat cache: one that plans in
+  // full needs it.
+  const trust = o.noopHint ? trustedTargets(o.noopHint, def.graph, ids) : undefined;
   const project = await openProject({
     cwd: o.cwd,
     file: o.file,
@@ -79,7 +84,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
     readOnly: o.dryRun,
     env: o.env,
     onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
-    skipStatCache: o.noopHint !== undefined && !o.dryRun,
+    skipStatCache: trust !== undefined,
   }, def);
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
   // A snapshot vouches for a build that would print nothing but "up to date": not after
@@ -97,8 +102,6 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
   {
     if (!o.dryRun) cleanStaleStaging(project.stateDir, project.graph);
     // Big source files are hashed in a worker first, so Ctrl-C works while they are read.
-    const ids = closure(project.graph, project.selected);
-    const trust = o.noopHint && !o.dryRun ? trustedTargets(o.noopHint, project.graph, ids) : undefined;
     // Targets the snapshot vouches for read nothing: only the others' big files are hashed.
     await project.hasher.prehash(bigFileCandidates(project.graph, trust ? ids.filter((id) => !trust.trusted.has(id)) : ids), o.signal);
     if (o.signal.aborted) return { result: undefined, project };
