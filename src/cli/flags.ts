@@ -12,6 +12,7 @@ export const PARAM: Flag = { name: "param", short: "p", value: true, repeat: tru
 export const PARAMS_FILE: Flag = { name: "params", value: true, meta: "file", help: "read param values from a file (name=value lines, or a JSON object); --param wins" };
 
 /** The flag shared by build and watch. */
+export const KEEP_GOING_FLAG: Flag = { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" };
 export const JOBS_FLAG: Flag = { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" };
 
 export const OUTPUT_FLAGS: Flag[] = [
@@ -25,7 +26,7 @@ export const BUILD_FLAGS: Flag[] = [
   PARAM,
   PARAMS_FILE,
   JOBS_FLAG,
-  { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
+  KEEP_GOING_FLAG,
   { name: "mem", value: true, meta: "size", help: "memory the running recipes' resources.mem may add up to, e.g. 8G (default: the machine's RAM)" },
   { name: "keep-edited", help: "refuse (fail the target) rather than replace an output that was changed outside pipe" },
   { name: "dry-run", short: "n", help: "show what would run and why; write nothing" },

@@ -22,7 +22,7 @@ export function parseParamFlags(values: string[]): Map<string, string> {
 }
 
 /** Reads a params file; every problem at once, each with its line. */
-export function readParamsFile(path: string, cwd = process.cwd()): Map<string, string> {
+function readParamsFile(path: string, cwd = process.cwd()): Map<string, string> {
   let text: string;
   try {
     text = readFileSync(resolve(cwd, path), "utf8");

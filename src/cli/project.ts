@@ -51,7 +51,6 @@ export interface Project {
   saveState(): void;
 }
 
-export { parseParamFlags } from "./param-text.ts";
 
 /** The Pipelinefile loaded and its graph built: every user mistake is found here, before any state is touched. */
 export interface Definition {

@@ -7,8 +7,6 @@ import { flagValue, hasFlag } from "./args.ts";
 import { colorWanted } from "./color.ts";
 import type { CommandContext } from "./main.ts";
 
-export { JOBS_FLAG, OUTPUT_FLAGS } from "./flags.ts";
-export { colorWanted } from "./color.ts";
 
 /** `-j N` (default: the CPU count), checked. */
 export function jobsFrom(ctx: CommandContext): number {

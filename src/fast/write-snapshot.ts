@@ -13,7 +13,6 @@ import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { Compiled } from "../load/compile.ts";
 import { listFolder, listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
-import { targetFiles } from "./partial.ts";
 import { machineKey } from "../state/machine-key.ts";
 import { envMac, exactFact, runtimeId, sealSnapshot, snapshotPath, tableOf, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
 
@@ -34,7 +33,7 @@ export interface SnapshotSource {
   plan: PlannedTarget[];
   settled: Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>;
   /** Targets this build trusted from the previous snapshot, and that snapshot's facts. */
-  carried?: { trusted: Set<string>; facts: Map<string, FileFact>; files?: Map<string, string[]> };
+  carried?: { trusted: Set<string>; facts: Map<string, FileFact>; files: Map<string, string[]> };
 }
 
 class NoSnapshot extends Error {}
@@ -143,7 +142,7 @@ function collect(src: SnapshotSource): Snapshot {
   for (const p of src.plan) {
     const s = src.settled.get(p.target);
     if (!s && src.carried?.trusted.has(p.target)) {
-      for (const path of src.carried.files?.get(p.target) ?? targetFiles(src.graph, p.target)) {
+      for (const path of src.carried.files.get(p.target)!) {
         const f = src.carried.facts.get(path);
         if (!f) no(`no fact about ${path}`);
         if (!files.has(path)) files.set(path, f!);

@@ -116,4 +116,3 @@ export function formatValue(v: unknown): string {
   return Array.isArray(v) ? v.join(",") : String(v);
 }
 
-export { localToday } from "./today.ts";

@@ -53,7 +53,7 @@ export function createHasher(): { update(chunk: Uint8Array): void; digest(): str
 export const BIG_FILE = 8 << 20;
 const CHUNK = 1 << 20;
 /** How often (bytes) `hashFd` reports progress. */
-export const PROGRESS_EVERY = 64 * CHUNK;
+const PROGRESS_EVERY = 64 * CHUNK;
 
 /**
  * Content hash of an open file read from its start in 1 MiB chunks: constant memory for any

@@ -12,7 +12,7 @@ import { compilePipelinefile, type Compiled } from "./compile.ts";
 import { userAsync } from "./trace.ts";
 import { parseFirstForeignFrame } from "../api/site.ts";
 
-export { findPipelinefile, PIPELINEFILE_NAMES } from "./find.ts";
+export { findPipelinefile } from "./find.ts";
 
 export type Decl = Target | Family;
 

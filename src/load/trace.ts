@@ -55,7 +55,7 @@ export function listFolder(abs: string): string {
 }
 
 
-export function contentHash(abs: string): string | undefined {
+function contentHash(abs: string): string | undefined {
   try {
     return hashBytes(realFs.readFileSync(abs));
   } catch {
@@ -63,7 +63,7 @@ export function contentHash(abs: string): string | undefined {
   }
 }
 
-export function listingOf(abs: string): string | undefined {
+function listingOf(abs: string): string | undefined {
   try {
     return listFolder(abs);
   } catch {

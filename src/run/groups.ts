@@ -18,7 +18,7 @@ export function killAllGroups(signal: NodeJS.Signals): void {
   }
 }
 
-export interface GroupOptions {
+interface GroupOptions {
   signal: AbortSignal;
   graceMs: number;
   onGroup: (pgid: number, alive: boolean) => void;

@@ -127,9 +127,6 @@ export class Spawner {
     return new Spawner(child, options.fallback, options.onUnusable);
   }
 
-  get pid(): number | undefined {
-    return this.#child.pid;
-  }
 
   get alive(): boolean {
     return !this.#dead;

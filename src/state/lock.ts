@@ -77,10 +77,14 @@ export class ProjectLock {
     const flags = options.noWait ? ["-n", "-E", String(BUSY_CODE), "-x"] : ["-x"];
     const child = spawn("flock", [...flags, lockPath, "sh", "-c", SUPERVISOR], { stdio: ["pipe", "pipe", "ignore"], detached: true });
     return new Promise((resolve, reject) => {
-      let waitTimer: NodeJS.Timeout | undefined = setTimeout(() => {
-        waitTimer = undefined;
-        options.onWait?.(describeHolder(infoPath));
-      }, 150);
+      // "Waiting for ..." only when pipe would wait: with --no-wait a slow flock start must not
+      // print it just before saying busy.
+      let waitTimer: NodeJS.Timeout | undefined = options.noWait
+        ? undefined
+        : setTimeout(() => {
+            waitTimer = undefined;
+            options.onWait?.(describeHolder(infoPath));
+          }, 150);
       child.once("error", (e) => {
         clearTimeout(waitTimer);
         reject(new Error(`cannot take the project lock with flock(1): ${e.message}; install util-linux`));

@@ -12,7 +12,8 @@ import { flagValue, hasFlag } from "../args.ts";
 import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { paramTextFrom } from "../param-text.ts";
-import { jobsFrom, JOBS_FLAG, OUTPUT_FLAGS, withReporter } from "../reporting.ts";
+import { jobsFrom, withReporter } from "../reporting.ts";
+import { JOBS_FLAG, KEEP_GOING_FLAG, OUTPUT_FLAGS } from "../flags.ts";
 import { buildOnce } from "../session.ts";
 
 const DEFAULT_DEBOUNCE_MS = 150;
@@ -43,7 +44,7 @@ export const command: Command = {
     PARAM,
     PARAMS_FILE,
     JOBS_FLAG,
-    { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" },
+    KEEP_GOING_FLAG,
     { name: "debounce", value: true, meta: "ms", help: `quiet period after the last change before a build starts; a file being written must pause this long to count as complete (default ${DEFAULT_DEBOUNCE_MS})` },
     { name: "poll", help: "poll for changes instead of using inotify (network filesystems, some containers)" },
     ...OUTPUT_FLAGS,
