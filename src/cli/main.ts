@@ -98,8 +98,9 @@ export async function main(argv: string[]): Promise<number> {
       noopHint = answer;
     }
     const entry = COMMANDS[first];
-    // Before any command module (and the packages it imports) loads: see load/trace.ts.
-    if (entry) (await import("../load/trace.ts")).installFsTrace();
+    // Before the command module (and the packages it imports) loads: see load/trace.ts. Only
+    // `pipe build` traces the Pipelinefile's load (for the no-op snapshot).
+    if (first === "build") (await import("../load/trace.ts")).installFsTrace();
     if (!entry) throw new UserError({ message: `unknown command ${JSON.stringify(first)}${suggestion(first, Object.keys(COMMANDS))}`, hint: "pipe --help lists the commands" });
     const cmd = await entry.load();
     const args = parseArgs(argv.slice(1), cmd.flags, cmd.name);

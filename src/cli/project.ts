@@ -66,19 +66,24 @@ export interface Definition {
   today: string;
 }
 
-export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env"> & { knownStats?: ReadonlyMap<string, StatLike> }): Promise<Definition> {
+/**
+ * `trace`: record what the Pipelinefile's code reads while loading (the no-op snapshot needs it;
+ * only `pipe build` writes one). Without it fs is not patched, and the trace says so (opaque).
+ */
+export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean }): Promise<Definition> {
   const file = findPipelinefile(o.cwd, o.file);
   const root = dirname(file);
   process.chdir(root);
   await initHasher();
   const today = todayFor(o.env);
-  const { trace, stop } = startTrace(root);
+  const traced = o.trace ? startTrace(root) : undefined;
+  const trace: LoadTrace = traced?.trace ?? { reads: new Map(), lists: new Map(), stats: new Map(), env: new Set(), opaque: ["nothing (no trace was taken)"] };
   try {
     const spec = await loadPipelinefile(file, { write: !o.readOnly });
     const { graph, selected, stats, globLists } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats });
     return { root, file, spec, graph, selected, stats, trace, globLists, today };
   } finally {
-    stop();
+    traced?.stop();
   }
 }
 

@@ -50,7 +50,7 @@ export interface SessionResult {
 export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   // Pipelinefile mistakes are found before .pipe/ is touched. Then lock before reading any
   // state: a second pipe that waited must see the first one's records.
-  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: o.noopHint?.stats });
+  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: o.noopHint?.stats, trace: o.snapshot === true && !o.dryRun });
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
     const stateDir = join(def.root, ".pipe");

@@ -38,7 +38,6 @@ export interface LoadTrace {
   opaque: string[];
 }
 
-/** Names in a folder, sorted, pipe's own staging siblings left out (they come and go during a build). */
 /**
  * A folder's listing: its entries' names and kinds (a folder replaced by a file of the same name
  * is a different listing), without pipe's own staging files.
