@@ -139,6 +139,16 @@ test("status --verify: every record and every cache entry checked; a damaged obj
   assert.match(worse.stdout, /problem: 1 line of \.pipe\/records\.jsonl did not verify/);
 });
 
+test("status --verify checks the state even when the Pipelinefile does not load (after a crash, an edit in progress)", async () => {
+  const p = project();
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "Pipelinefile.ts": "export const broken = ;\n" });
+  assert.equal((await p.run(["status"])).code, 2, "the Pipelinefile is broken");
+  const r = await p.run(["status", "--verify"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^verify: 5 records and 5 cache entries, no problems$/m);
+});
+
 test("a home where the machine key cannot be kept: the key goes to .pipe/machine-key, said once; builds still skip what is done", async () => {
   const p = project();
   // Nothing can be created under a regular file, not even by root.

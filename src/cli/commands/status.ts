@@ -1,5 +1,10 @@
 /** `pipe status [targets]`: every target, up to date / restorable / stale, and why. Read-only. */
-import { hasFlag } from "../args.ts";
+import { dirname, join } from "node:path";
+import { flagValue, hasFlag } from "../args.ts";
+import { findPipelinefile } from "../../load/find.ts";
+import { initHasher } from "../../hash/xxh.ts";
+import { OutputCache } from "../../state/cache.ts";
+import { assertRecordsVersion, RecordStore } from "../../state/records.ts";
 import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command, type CommandContext } from "../main.ts";
 import { inspect } from "../inspect.ts";
@@ -41,18 +46,23 @@ export const command: Command = {
 
 /**
  * `--verify`: loads every record (each line's HMAC checked) and re-hashes every cache entry a
- * record names (reliability.md O-STATE). Reads only.
+ * record names (reliability.md O-STATE). Reads only, and only the state: the Pipelinefile is
+ * not loaded, so the state can be checked even when it does not load (after a crash, say).
  */
 async function verifyState(ctx: CommandContext): Promise<number> {
-  const { project } = await inspect(ctx, { all: false });
-  const { records, bad } = project.records.verifyAll();
+  const stateDir = join(dirname(findPipelinefile(ctx.cwd, flagValue(ctx.args, "file"))), ".pipe");
+  assertRecordsVersion(stateDir);
+  await initHasher();
+  const store = RecordStore.load(stateDir, { readOnly: true });
+  const cache = new OutputCache(stateDir);
+  const { records, bad } = store.verifyAll();
   const problems: string[] = [];
   if (bad) problems.push(`${bad} line${bad === 1 ? "" : "s"} of .pipe/records.jsonl did not verify (damaged, or not made on this machine)`);
   const checked = new Map<string, string | undefined>();
   for (const r of records) {
     for (const o of r.outputs) {
       const k = `${o.kind}:${o.hash}`;
-      if (!checked.has(k)) checked.set(k, project.evaluator.cache.verify(o.hash, o.kind));
+      if (!checked.has(k)) checked.set(k, cache.verify(o.hash, o.kind));
       const problem = checked.get(k);
       if (problem) problems.push(`${problem} (output ${o.path} of ${JSON.stringify(r.target)})`);
     }
@@ -63,5 +73,6 @@ async function verifyState(ctx: CommandContext): Promise<number> {
     const counted = `${records.length} record${records.length === 1 ? "" : "s"} and ${checked.size} cache entr${checked.size === 1 ? "y" : "ies"}`;
     ctx.stdout.write(problems.length ? `verify: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${counted}\n` : `verify: ${counted}, no problems\n`);
   }
+  cache.close();
   return problems.length ? EXIT.failed : EXIT.ok;
 }
