@@ -11,7 +11,8 @@
  */
 import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { BIG_FILE, hashBytes, hashFd, hashString } from "./xxh.ts";
+import { BIG_FILE, hashBytes, hashFd } from "./xxh.ts";
+import { treeHash, treeLine } from "./tree.ts";
 import { isRacy } from "./racy.ts";
 
 /**
@@ -219,22 +220,21 @@ export class FileHasher {
     const lines: string[] = [];
     const walk = (relDir: string, absDir: string, prefix: string) => {
       const entries = readdirSync(absDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      if (entries.length === 0 && prefix !== "") lines.push(`d ${prefix}`);
+      if (entries.length === 0 && prefix !== "") lines.push(treeLine({ type: "d", path: prefix.slice(0, -1) }));
       for (const ent of entries) {
         const childRel = `${relDir}/${ent.name}`;
         const childAbs = join(absDir, ent.name);
         const name = prefix + ent.name;
-        if (ent.isSymbolicLink()) lines.push(`l ${name} ${readlinkSync(childAbs)}`);
+        if (ent.isSymbolicLink()) lines.push(treeLine({ type: "l", path: name, link: readlinkSync(childAbs) }));
         else if (ent.isDirectory()) walk(childRel, childAbs, name + "/");
         else if (ent.isFile()) {
           const st = statSync(childAbs);
-          const exec = (st.mode & 0o111) !== 0 ? "x" : "-";
-          lines.push(`f ${name} ${exec} ${this.#hashFile(childRel, childAbs, st)}`);
-        } else lines.push(`o ${name}`);
+          lines.push(treeLine({ type: "f", path: name, exec: (st.mode & 0o111) !== 0, hash: this.#hashFile(childRel, childAbs, st) }));
+        } else lines.push(treeLine({ type: "o", path: name }));
       }
     };
     walk(rel, abs, "");
-    return hashString("dir-v1\n" + lines.join("\n"));
+    return treeHash(lines);
   }
 }
 

@@ -17,7 +17,8 @@
  */
 import { closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { hashBytes, hashFd, hashString } from "../hash/xxh.ts";
+import { hashBytes, hashFd } from "../hash/xxh.ts";
+import { treeHash, treeLine } from "../hash/tree.ts";
 
 export interface TreeEntry {
   path: string;
@@ -318,8 +319,8 @@ export class OutputCache {
     } catch (e) {
       return existsSync(manifest) ? `cache tree ${hash} is damaged: ${(e as Error).message}` : `cache tree ${hash} is missing`;
     }
-    const lines = entries.map((e) => (e.type === "d" ? `d ${e.path}/` : e.type === "l" ? `l ${e.path} ${e.link}` : `f ${e.path} ${e.exec ? "x" : "-"} ${e.hash}`));
-    const got = hashString("dir-v1\n" + lines.join("\n"));
+    const lines = entries.map((e) => treeLine(e.type === "d" ? { type: "d", path: e.path } : e.type === "l" ? { type: "l", path: e.path, link: e.link ?? "" } : { type: "f", path: e.path, exec: e.exec === true, hash: e.hash ?? "" }));
+    const got = treeHash(lines);
     if (got !== hash) return `cache tree ${hash} is damaged: its manifest hashes to ${got}`;
     for (const e of entries) {
       if (e.type !== "f") continue;
