@@ -6,7 +6,7 @@
  * 2 usage or Pipelinefile error; 75 busy (`--no-wait` and another pipe holds the project lock);
  * 130 interrupted (SIGINT, SIGTERM or SIGHUP).
  */
-import { readFileSync } from "node:fs";
+import { pipeVersion } from "../util/own-version.ts";
 import { formatDiagnostics, UserError } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
@@ -48,9 +48,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   debug: { summary: "internals for tests: `pipe debug crash-points`", load: () => load(import("./commands/debug.ts")) },
 };
 
-function version(): string {
-  return JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version;
-}
+const version = pipeVersion;
 
 function mainHelp(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));

@@ -21,6 +21,7 @@
  *
  * Light on purpose: `pipe build` imports this before anything else.
  */
+import { pipeVersion } from "../util/own-version.ts";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -123,8 +124,8 @@ export function snapshotPath(root: string, key: string): string {
 export function runtimeId(): string {
   const main = new URL("../cli/main.js", import.meta.url);
   const st = statSync(main, { throwIfNoEntry: false });
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version?: string };
-  return `${pkg.version}:${process.version}:${st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "-"}`;
+
+  return `${pipeVersion()}:${process.version}:${st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "-"}`;
 }
 
 /** HMAC of the named env vars' values with the project's env key (secrets never stored in clear). */

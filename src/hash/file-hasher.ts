@@ -105,9 +105,7 @@ export class FileHasher {
       const abs = join(this.#root, rel);
       const st = this.#fresh.get(rel) ?? statSync(abs, { throwIfNoEntry: false });
       if (!st || !st.isFile() || st.size < BIG_FILE) continue;
-      const e = this.#cache.get(rel);
-      if (e && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt)) continue;
-      todo.push({ rel, abs, st });
+      if (this.#known(rel, st) === undefined) todo.push({ rel, abs, st });
     }
     if (todo.length === 0 || signal.aborted) return;
     const { Worker } = await import("node:worker_threads");
@@ -137,11 +135,7 @@ export class FileHasher {
         if (hash === undefined) continue; // aborted or unreadable: hashPath will say what is wrong
         this.reads++;
         this.#onProgress?.(f.rel, f.st.size, f.st.size);
-        const after = statSync(f.abs, { throwIfNoEntry: false });
-        if (after && after.mtimeMs === f.st.mtimeMs && after.size === f.st.size && after.ctimeMs === f.st.ctimeMs) {
-          this.#cache.set(f.rel, { dev: f.st.dev, ino: f.st.ino, size: f.st.size, mtimeMs: f.st.mtimeMs, ctimeMs: f.st.ctimeMs, hash, hashedAt });
-          this.#dirty = true;
-        }
+        this.#remember(f.rel, f.abs, f.st, hash, hashedAt);
       }
     } finally {
       signal.removeEventListener("abort", stop);
@@ -179,28 +173,32 @@ export class FileHasher {
     this.#dirty = true;
   }
 
-  #hashFile(rel: string, abs: string, st: StatLike): string {
+  /** The cached hash of `rel` when the stat cache vouches for it (same stat, not racy). */
+  #known(rel: string, st: StatLike): string | undefined {
     const e = this.#cache.get(rel);
-    if (
-      e &&
-      e.size === st.size &&
-      e.ino === st.ino &&
-      e.dev === st.dev &&
-      e.mtimeMs === st.mtimeMs &&
-      e.ctimeMs === st.ctimeMs &&
-      !isRacy(st.mtimeMs, e.hashedAt)
-    ) {
-      return e.hash;
-    }
-    const hashedAt = Date.now();
-    const hash = this.#read(rel, abs, st.size);
-    this.reads++;
-    // Re-stat: if the file changed while we read it, do not cache (the hash may be torn).
-    const after = statSync(abs);
-    if (after.mtimeMs === st.mtimeMs && after.size === st.size && after.ctimeMs === st.ctimeMs) {
+    if (e && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt)) return e.hash;
+    return undefined;
+  }
+
+  /**
+   * Caches `hash` for `rel` as read at `hashedAt` with stat `st`, unless the file changed while
+   * it was read (a stat now differs: the hash may be torn), in which case the entry is dropped.
+   */
+  #remember(rel: string, abs: string, st: StatLike, hash: string, hashedAt: number): void {
+    const after = statSync(abs, { throwIfNoEntry: false });
+    if (after && after.mtimeMs === st.mtimeMs && after.size === st.size && after.ctimeMs === st.ctimeMs) {
       this.#cache.set(rel, { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, hash, hashedAt });
       this.#dirty = true;
     } else this.#cache.delete(rel);
+  }
+
+  #hashFile(rel: string, abs: string, st: StatLike): string {
+    const known = this.#known(rel, st);
+    if (known !== undefined) return known;
+    const hashedAt = Date.now();
+    const hash = this.#read(rel, abs, st.size);
+    this.reads++;
+    this.#remember(rel, abs, st, hash, hashedAt);
     return hash;
   }
 

@@ -15,6 +15,7 @@
  * The cache is derived data: deleting it changes no decision. It lives outside `.pipe/` so
  * read-only commands (status, why, graph) never write to the state folder.
  */
+import { pipeVersion } from "../util/own-version.ts";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
@@ -76,13 +77,7 @@ function readText(p: string): string | undefined {
   }
 }
 
-function ownVersion(): string {
-  try {
-    return JSON.parse(readFileSync(fileURLToPath(new URL("../../../package.json", import.meta.url)), "utf8")).version ?? "0";
-  } catch {
-    return "0";
-  }
-}
+const ownVersion = pipeVersion;
 
 /** Compiles (or reuses) the Pipelinefile at `pfPath`. Throws UserError on syntax errors. */
 export async function compilePipelinefile(root: string, pfPath: string, options: { write: boolean }): Promise<Compiled> {

@@ -138,7 +138,6 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   }
   const waiting = new Map<string, number>();
   for (const id of ids) waiting.set(id, graph.targets.get(id)!.deps.filter((d) => want.has(d)).length);
-  const outputsOf = new Map<string, OutputRecord[]>();
   const settled = new Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>();
   const runQueue = new Heap<{ t: GraphTarget; e: Evaluation }>((a, b) => rank.get(b.t.id)! - rank.get(a.t.id)! || (o.shuffle ? Math.random() - 0.5 : a.t.id < b.t.id ? -1 : 1));
   const ready: string[] = ids.filter((id) => waiting.get(id) === 0);
@@ -191,7 +190,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (predicted && t.deps.every((d) => statuses.get(d) === "up-to-date" || statuses.get(d) === "restored")) e = predicted;
       else {
         const produced = new Map<string, OutputRecord>();
-        for (const d of t.deps) for (const out of outputsOf.get(d) ?? []) produced.set(out.path, out);
+        for (const d of t.deps) for (const out of settled.get(d)?.outputs ?? []) produced.set(out.path, out);
         try {
           e = ev.evaluate(t, produced);
         } catch (err) {
@@ -211,7 +210,6 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         }
       }
       if (d.kind === "up-to-date") {
-        outputsOf.set(id, d.record.outputs);
         settled.set(id, { inputs: e.parts.inputs, outputs: d.record.outputs });
         finish({ type: "target-finished", target: id, status: "up-to-date", durationMs: 0, reason: "up to date" });
         release(id);
@@ -224,7 +222,6 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
           runQueue.push({ t, e: { ...e, decision: { kind: "stale", reasons: [`cached bytes of ${failed.join(", ")} are missing or damaged`] } } });
           continue;
         }
-        outputsOf.set(id, d.record.outputs);
         settled.set(id, { inputs: e.parts.inputs, outputs: d.record.outputs });
         finish({ type: "target-finished", target: id, status: "restored", durationMs: Date.now() - t0, reason: d.reasons.join("; ") });
         release(id);
@@ -258,7 +255,6 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         free(false);
         active--;
         if (r.ok) {
-          outputsOf.set(next.t.id, r.outputs);
           settled.set(next.t.id, { inputs: next.e.parts.inputs, outputs: r.outputs });
           finish({ type: "target-finished", target: next.t.id, status: "built", durationMs: r.durationMs, reason, logPath: r.logPath });
           release(next.t.id);
