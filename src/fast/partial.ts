@@ -9,44 +9,53 @@
  * journal and the plan must still be the snapshot's). Targets with folder inputs or outputs
  * make the whole build plan in full (their facts are per file inside the tree).
  */
-import type { Graph } from "../graph/graph.ts";
+import type { Graph, GraphTarget } from "../graph/graph.ts";
 import type { PartialHint } from "../cli/fast-noop.ts";
-import { exactFactsHold, factAt, type FileFact } from "./snapshot.ts";
+import { exactFactsHold, type FileTable } from "./snapshot.ts";
 
 export interface Trust {
   trusted: Set<string>;
-  /** The snapshot's facts about project files, by path (carried over for trusted targets). */
-  facts: Map<string, FileFact>;
-  /** Each target's project files (targetFiles), computed once here for the snapshot writer too. */
-  files: Map<string, string[]>;
+  /** The snapshot's file table, whose rows about trusted targets' files carry over. */
+  table: FileTable;
+  /** Row of each project file in `table`, by project-relative path. */
+  rows: Map<string, number>;
 }
 
 export function trustedTargets(hint: PartialHint, graph: Graph, ids: string[]): Trust | undefined {
   const snap = hint.snapshot;
   if (!exactFactsHold(snap.exact)) return undefined;
   if (snap.plan.length !== ids.length) return undefined;
-  const files = new Map<string, string[]>();
-  for (let i = 0; i < ids.length; i++) {
-    const [id, ...deps] = snap.plan[i];
-    const t = graph.targets.get(ids[i])!;
-    if (id !== t.id || deps.length !== t.deps.length || deps.some((d, j) => d !== t.deps[j])) return undefined;
-    if (t.outputs.some((o) => o.dir) || t.inputs.some((g) => g.items.some((it) => it.kind === "dir"))) return undefined;
-    files.set(id, targetFiles(graph, id));
-  }
   const affected = new Set<string>();
-  for (const id of ids) {
-    const t = graph.targets.get(id)!;
-    if (files.get(id)!.some((f) => hint.changed.has(f)) || t.deps.some((d) => affected.has(d))) affected.add(id);
+  for (let i = 0; i < ids.length; i++) {
+    const planned = snap.plan[i];
+    const t = graph.targets.get(ids[i])!;
+    if (planned[0] !== t.id || planned.length !== t.deps.length + 1) return undefined;
+    for (let j = 0; j < t.deps.length; j++) if (planned[j + 1] !== t.deps[j]) return undefined;
+    // ids are in dependency order: a target's deps were classified before it.
+    let hit = false;
+    for (const g of t.inputs) {
+      for (const it of g.items) {
+        if (it.kind === "dir") return undefined;
+        for (const f of it.files) if (hint.changed.has(f)) hit = true;
+      }
+    }
+    for (const o of t.outputs) {
+      if (o.dir) return undefined;
+      if (hint.changed.has(o.path)) hit = true;
+    }
+    if (hit || t.deps.some((d) => affected.has(d))) affected.add(t.id);
   }
-  const trusted = new Set(ids.filter((id) => !affected.has(id)));
-  if (trusted.size === 0) return undefined;
-  const facts = new Map<string, FileFact>();
-  for (let i = 0; i < snap.files.paths.length; i++) if (snap.files.paths[i].charCodeAt(0) !== 47) facts.set(snap.files.paths[i], factAt(snap.files, i));
-  return { trusted, facts, files };
+  if (affected.size === ids.length) return undefined;
+  const trusted = new Set<string>();
+  for (const id of ids) if (!affected.has(id)) trusted.add(id);
+  const rows = new Map<string, number>();
+  const { paths } = snap.files;
+  for (let i = 0; i < paths.length; i++) if (paths[i].charCodeAt(0) !== 47) rows.set(paths[i], i);
+  return { trusted, table: snap.files, rows };
 }
 
-/** The project files of a graph target (what a trusted target's snapshot facts are about). */
-export function targetFiles(graph: Graph, id: string): string[] {
-  const t = graph.targets.get(id)!;
-  return [...t.inputs.flatMap((g) => g.items.flatMap((it) => it.files)), ...t.outputs.map((o) => o.path)];
+/** Calls `f` with each project file of a graph target (what a trusted target's facts are about). */
+export function forTargetFiles(t: GraphTarget, f: (path: string) => void): void {
+  for (const g of t.inputs) for (const it of g.items) for (const p of it.files) f(p);
+  for (const o of t.outputs) f(o.path);
 }

@@ -52,25 +52,6 @@ export interface FileTable {
 export const FILE_NUMS = 7;
 export const HASH_LEN = 32;
 
-export function tableOf(facts: Iterable<FileFact>): FileTable {
-  const paths: string[] = [];
-  const nums: number[] = [];
-  const hashes: string[] = [];
-  for (const f of facts) {
-    if (f[6].length !== HASH_LEN) throw new Error(`internal error: a content hash of ${f[6].length} characters; this is a bug`);
-    paths.push(f[0]);
-    nums.push(f[1], f[2], f[3], f[4], f[5], f[7], f[8]);
-    hashes.push(f[6]);
-  }
-  return { paths, nums, hashes: hashes.join("") };
-}
-
-export function factAt(t: FileTable, i: number): FileFact {
-  const n = t.nums;
-  const k = i * FILE_NUMS;
-  return [t.paths[i], n[k], n[k + 1], n[k + 2], n[k + 3], n[k + 4], t.hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN), n[k + 5], n[k + 6]];
-}
-
 /** Refreshes the stat part of fact `i` (same content, read again at `at`). */
 export function refreshFact(t: FileTable, i: number, st: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }, at: number): void {
   const k = i * FILE_NUMS;

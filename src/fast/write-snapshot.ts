@@ -14,7 +14,8 @@ import type { Compiled } from "../load/compile.ts";
 import { listFolder, listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { machineKey } from "../state/machine-key.ts";
-import { envMac, exactFact, runtimeId, sealSnapshot, snapshotPath, tableOf, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
+import { envMac, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
+import { forTargetFiles, type Trust } from "./partial.ts";
 
 export interface SnapshotSource {
   root: string;
@@ -33,7 +34,7 @@ export interface SnapshotSource {
   plan: PlannedTarget[];
   settled: Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>;
   /** Targets this build trusted from the previous snapshot, and that snapshot's facts. */
-  carried?: { trusted: Set<string>; facts: Map<string, FileFact>; files: Map<string, string[]> };
+  carried?: Trust;
 }
 
 class NoSnapshot extends Error {}
@@ -70,19 +71,20 @@ function collect(src: SnapshotSource): Snapshot {
     throw new NoSnapshot(why);
   };
   if (src.trace.opaque.length) no(`the Pipelinefile read ${src.trace.opaque.join(", ")} while loading`);
-  const files = new Map<string, FileFact>();
+  const files = new TableBuilder();
   const dirs = new Map<string, DirFact>();
   const stats = new Map<string, string>();
 
   // A project file whose hash must be `hash`: the stat cache holds the (stat -> hash) fact.
   const fileFact = (rel: string, hash: string) => {
-    if (files.has(rel)) {
-      if (files.get(rel)![6] !== hash) no(`${rel} has two hashes`);
+    const known = files.hashOf(rel);
+    if (known !== undefined) {
+      if (known !== hash) no(`${rel} has two hashes`);
       return;
     }
     const e = src.hasher.cache.get(rel);
     if (e && e.hash === hash) {
-      files.set(rel, [rel, e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, hash, e.hashedAt, -1]);
+      files.set([rel, e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, hash, e.hashedAt, -1]);
       return;
     }
     // No (stat -> hash) fact yet: an output written a moment ago (too recent to trust by stat).
@@ -90,7 +92,7 @@ function collect(src: SnapshotSource): Snapshot {
     // other bytes send it down the full path.
     const st = statSync(join(src.root, rel), { throwIfNoEntry: false });
     if (!st || !st.isFile()) no(`${rel} is gone`);
-    files.set(rel, [rel, st!.dev, st!.ino, st!.size, st!.mtimeMs, st!.ctimeMs, hash, 0, -1]);
+    files.set([rel, st!.dev, st!.ino, st!.size, st!.mtimeMs, st!.ctimeMs, hash, 0, -1]);
   };
   // A folder input or output: its tree, file by file, folder by folder.
   const treeFacts = (rel: string, hash: string) => {
@@ -111,7 +113,7 @@ function collect(src: SnapshotSource): Snapshot {
           // The exec bit is part of the folder's hash: the fact keeps it, a chmod voids it.
           const now = statSync(join(src.root, child), { throwIfNoEntry: false });
           if (!now || now.ino !== e!.ino || now.mtimeMs !== e!.mtimeMs || now.ctimeMs !== e!.ctimeMs) no(`${child} changed during the build`);
-          files.set(child, [child, e!.dev, e!.ino, e!.size, e!.mtimeMs, e!.ctimeMs, e!.hash, e!.hashedAt, (now!.mode & 0o111) !== 0 ? 1 : 0]);
+          files.set([child, e!.dev, e!.ino, e!.size, e!.mtimeMs, e!.ctimeMs, e!.hash, e!.hashedAt, (now!.mode & 0o111) !== 0 ? 1 : 0]);
         } else if (d.name.startsWith(".pipe-tmp-")) continue;
         // A symlink's target text is part of the folder's hash; no fact here covers it.
         else no(`${child} is not a regular file or folder`);
@@ -126,7 +128,7 @@ function collect(src: SnapshotSource): Snapshot {
     if (!st || !st.isFile()) return no(`${abs} is gone`);
     const bytes = readFileSync(abs);
     if (expect && !expect(bytes)) no(`${abs} changed during the build`);
-    files.set(abs, [abs, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, hashBytes(bytes), at, -1]);
+    files.set([abs, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, hashBytes(bytes), at, -1]);
   };
   const dirFact = (abs: string, listing: string | undefined) => {
     const at = Date.now();
@@ -139,15 +141,18 @@ function collect(src: SnapshotSource): Snapshot {
 
   // The targets: the inputs their fingerprints used, the outputs their records hold.
   const envNames = new Set(src.trace.env);
+  const carried = src.carried;
   for (const p of src.plan) {
     const s = src.settled.get(p.target);
-    if (!s && src.carried?.trusted.has(p.target)) {
-      for (const path of src.carried.files.get(p.target)!) {
-        const f = src.carried.facts.get(path);
-        if (!f) no(`no fact about ${path}`);
-        if (!files.has(path)) files.set(path, f!);
-      }
-      for (const n of src.graph.targets.get(p.target)?.env ?? []) envNames.add(n);
+    if (!s && carried?.trusted.has(p.target)) {
+      const t = src.graph.targets.get(p.target);
+      if (!t) no(`${p.target} is not in the graph`);
+      forTargetFiles(t!, (path) => {
+        const row = carried.rows.get(path);
+        if (row === undefined) no(`no fact about ${path}`);
+        files.copy(carried.table, row!);
+      });
+      for (const n of t!.env) envNames.add(n);
       continue;
     }
     if (!s) no(`${p.target} did not finish`);
@@ -188,12 +193,7 @@ function collect(src: SnapshotSource): Snapshot {
   // Absent is a fact too (ino -1): a journal that appears later voids the snapshot.
   for (const p of [join(src.stateDir, "records.jsonl"), keyPath]) exact.push(exactFact(p) ?? [p, -1, -1, -1, -1]);
   const names = [...envNames].sort();
-  let table: FileTable;
-  try {
-    table = tableOf(files.values());
-  } catch (e) {
-    return no((e as Error).message);
-  }
+  const table = files.table();
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
@@ -209,6 +209,52 @@ function collect(src: SnapshotSource): Snapshot {
     targets: src.targets,
     plan: src.plan.map((p) => [p.target, ...(p.deps ?? [])]),
   };
+}
+
+/**
+ * The file facts being collected, straight into the snapshot's columns (one row per path):
+ * a build that trusted most targets copies their rows from the previous table.
+ */
+class TableBuilder {
+  readonly #paths: string[] = [];
+  readonly #nums: number[] = [];
+  readonly #hashes: string[] = [];
+  readonly #rows = new Map<string, number>();
+
+  hashOf(path: string): string | undefined {
+    const i = this.#rows.get(path);
+    return i === undefined ? undefined : this.#hashes[i];
+  }
+
+  /** Sets the fact about a path (replacing an earlier one: a folder's member keeps its exec bit). */
+  set(f: FileFact): void {
+    if (f[6].length !== HASH_LEN) throw new NoSnapshot(`${f[0]} has a content hash of ${f[6].length} characters`);
+    const row = this.#rows.get(f[0]);
+    if (row !== undefined) {
+      this.#nums.splice(row * FILE_NUMS, FILE_NUMS, f[1], f[2], f[3], f[4], f[5], f[7], f[8]);
+      this.#hashes[row] = f[6];
+      return;
+    }
+    this.#rows.set(f[0], this.#paths.length);
+    this.#paths.push(f[0]);
+    this.#nums.push(f[1], f[2], f[3], f[4], f[5], f[7], f[8]);
+    this.#hashes.push(f[6]);
+  }
+
+  /** Adds row `i` of another table, unless its path is here already. */
+  copy(from: FileTable, i: number): void {
+    const path = from.paths[i];
+    if (this.#rows.has(path)) return;
+    this.#rows.set(path, this.#paths.length);
+    this.#paths.push(path);
+    const n = from.nums;
+    for (let k = i * FILE_NUMS, end = k + FILE_NUMS; k < end; k++) this.#nums.push(n[k]);
+    this.#hashes.push(from.hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
+  }
+
+  table(): FileTable {
+    return { paths: this.#paths, nums: this.#nums, hashes: this.#hashes.join("") };
+  }
 }
 
 /** Keeps the newest SNAPSHOTS_KEPT snapshots (one per request). */

@@ -237,6 +237,25 @@ test("a folder input: a member's exec bit changed, or a symlink inside it, is se
   p.remove();
 });
 
+
+test("a file that is one target's input and a member of another's folder input: its exec bit still counts", async () => {
+  // The snapshot holds one fact per path; the folder's member fact (which keeps the exec bit)
+  // must win over the plain input's fact (for which the exec bit does not count), whichever
+  // target is collected first ("first" is).
+  const p = new Project({
+    "src/a.sh": "echo a\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const first = target({ inputs: ["src/a.sh"], outputs: ["out/first.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const whole = target({ inputs: ["src/"], outputs: ["out/whole.txt"], run: ({ outputs }) => sh\`ls -l src | cut -c1-10 > \${outputs[0]}\` });\n` +
+      `export default [first, whole];\n`,
+  });
+  await settle(p);
+  chmodSync(p.path("src/a.sh"), 0o755);
+  await fullBuild(p, ["whole"]);
+  await settle(p);
+  p.remove();
+});
 test("a glob's folder: a new file with the folder's mtime put back, or a folder replaced by a file of its name, is seen", async () => {
   const p = new Project({ ...BASIC, "data/d.txt/inner": "not matched: a folder\n" });
   await settle(p);
