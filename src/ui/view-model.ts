@@ -13,6 +13,7 @@
  */
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
 import type { SummaryInput } from "./format.ts";
+import { AppendLog } from "../util/append-log.ts";
 
 /** How much the reporters show: `quiet` = failures and summary; `verbose` adds logs and up-to-date lines. */
 export type Detail = "quiet" | "normal" | "verbose";
@@ -93,7 +94,8 @@ export interface BuildView {
   counts: Record<TargetStatus, number>;
   /** In start order. */
   running: RunningView[];
-  finished: FinishedView[];
+  /** Targets that finished with an entry of their own (not the ones counted up to date at the start). */
+  finished: AppendLog<FinishedView>;
   failures: FinishedView[];
   hashing: HashingView[];
   /** Last MAX_MESSAGES warnings. */
@@ -135,7 +137,7 @@ export function createView(options: { detail?: Detail; jobs?: number } = {}): Bu
     done: 0,
     counts: zeroCounts(),
     running: [],
-    finished: [],
+    finished: AppendLog.empty(),
     failures: [],
     hashing: [],
     warnings: [],
@@ -234,7 +236,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         done: upToDate,
         counts: { ...zeroCounts(), "up-to-date": upToDate },
         running: [],
-        finished: [],
+        finished: AppendLog.empty(),
         failures: [],
         hashing: [],
         lockWaiting: undefined,
@@ -307,7 +309,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         total: Math.max(view.total, done + running.length),
         // Planned-up-to-date targets are counted already and need no entry: copying this list on
         // each of 10,000 such events made a no-op quadratic.
-        finished: precounted ? view.finished : [...view.finished, target],
+        finished: precounted ? view.finished : view.finished.append(target),
         failures: event.status === "failed" ? [...view.failures, target] : view.failures,
         ...append(view, { kind: "finished", target }),
       };

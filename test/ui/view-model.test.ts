@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { computeEta } from "../../src/ui/eta.ts";
-import { createView, elapsedMs, markInterrupting, MAX_FEED, reduce } from "../../src/ui/view-model.ts";
+import { createView, elapsedMs, markInterrupting, MAX_FEED, reduce, type BuildView } from "../../src/ui/view-model.ts";
 import { finish, finished, start, started, viewOf } from "./fixtures.ts";
 
 describe("view-model reducer", () => {
@@ -47,7 +47,7 @@ describe("view-model reducer", () => {
     assert.equal(v.done, 2);
     assert.deepEqual(v.counts, { built: 1, restored: 0, "up-to-date": 0, failed: 1, skipped: 0 });
     assert.deepEqual(
-      v.finished.map((f) => [f.id, f.status]),
+      v.finished.toArray().map((f) => [f.id, f.status]),
       [["a", "failed"], ["b", "built"]],
     );
     assert.equal(v.failures.length, 1);
@@ -154,13 +154,19 @@ describe("view-model reducer", () => {
 
   test("reduce does not modify the state it is given", () => {
     const before = viewOf([[0, started([["a", "run", 100], ["b", "run"]])], [0, start("a")]]);
-    const snapshot = structuredClone(before);
+    // structuredClone keeps no class: compare the finished log by its items.
+    const plain = (v: BuildView) => ({ ...v, finished: v.finished.toArray() });
+    const snapshot = structuredClone(plain(before));
     reduce(before, { type: "target-progress", target: "a", done: 0.5 }, 1);
     reduce(before, { type: "log", target: "a", stream: "stderr", line: "x" }, 1);
-    reduce(before, finish("a", "failed", 1), 1);
+    const failed = reduce(before, finish("a", "failed", 1), 1);
+    const built = reduce(before, finish("a", "built", 1), 1);
     reduce(before, finished({ failed: 1 }, 1), 1);
     markInterrupting(before);
-    assert.deepEqual(before, snapshot);
+    assert.deepEqual(plain(before), snapshot);
+    // Two futures of one view each see only their own finished target.
+    assert.deepEqual(failed.finished.toArray().map((f) => f.status), ["failed"]);
+    assert.deepEqual(built.finished.toArray().map((f) => f.status), ["built"]);
   });
 
   test("an interrupt is noted once, with the number of running targets", () => {
