@@ -21,12 +21,13 @@ const REPO = resolve(HERE, HERE.endsWith(join("dist", "bench")) ? "../.." : ".."
 const PIPE_BIN = join(REPO, "bin", "pipe.js");
 const RESULTS = join(REPO, "bench", "results");
 
-export type Scenario = "cold" | "noop" | "change" | "touch";
-const SCENARIOS: readonly Scenario[] = ["cold", "noop", "change", "touch"];
+export type Scenario = "cold" | "noop" | "change" | "touch1" | "touch";
+const SCENARIOS: readonly Scenario[] = ["cold", "noop", "change", "touch1", "touch"];
 const SCENARIO_LABEL: Record<Scenario, string> = {
   cold: "cold build",
   noop: "no-op",
   change: "one input changed",
+  touch1: "touch one input",
   touch: "touch all inputs",
 };
 
@@ -261,6 +262,14 @@ function benchTool(m: Model, tool: Tool, work: string, rendered: Record<Tool, st
     }),
   );
   say(
+    "touch1",
+    repeat(o.runs, () => {
+      settle();
+      const now = Date.now() / 1000;
+      utimesSync(join(dir, m.changeFile), now, now);
+    }),
+  );
+  say(
     "touch",
     repeat(o.runs, () => {
       settle();
@@ -275,7 +284,7 @@ function benchTool(m: Model, tool: Tool, work: string, rendered: Record<Tool, st
 /** pipe's correctness, from its --json events. */
 function pipeChecks(m: Model, t: ToolResult): CaseResult["checks"] {
   const checks: CaseResult["checks"] = [];
-  const expect: Record<Scenario, number> = { cold: m.size, noop: 0, change: m.expectedRebuilt, touch: 0 };
+  const expect: Record<Scenario, number> = { cold: m.size, noop: 0, change: m.expectedRebuilt, touch1: 0, touch: 0 };
   for (const s of SCENARIOS) {
     const r = t.scenarios[s];
     if (!r) continue;
@@ -371,14 +380,14 @@ function table(c: CaseResult, tools: Tool[], o: Options): string {
   row("floor (node + stat)", (t) => (t === "pipe" ? fmtMs(c.floor.medianMs) : ""), () => "");
   row("pipe no-op ÷ floor", (t) => (t === "pipe" ? fmtRatio(c.ratios["noop.pipe/floor"]) : ""), () => "");
   row("peak RSS, no-op", (t) => fmtMiB(c.tools[t]?.noopPeakRssKiB), () => "");
-  row("ran: cold/no-op/chg/touch", (t) => SCENARIOS.map((s) => [...new Set(c.tools[t]?.scenarios[s]?.ran ?? [])].join("|") || "-").join("/"), () => "");
+  row("ran: cold/no-op/chg/t1/touch", (t) => SCENARIOS.map((s) => [...new Set(c.tools[t]?.scenarios[s]?.ran ?? [])].join("|") || "-").join("/"), () => "");
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("   ");
   const title = `${c.shape}, ${c.size.toLocaleString("en-US")} targets (${c.inputs.toLocaleString("en-US")} inputs; change: ${c.changeFile} -> ${c.expectedRebuilt} to rebuild) -j${o.jobs}, median of ${o.runs} (cold: ${o.coldRuns})`;
   const others = (["make", "ninja"] as const).filter((t) => (c.tools[t]?.scenarios.change?.ran ?? []).some((n) => n !== c.expectedRebuilt));
   const notes = others.map((t) => `note: ${t} ran ${[...new Set(c.tools[t]!.scenarios.change!.ran)].join("|")} recipes after the change (expected ${c.expectedRebuilt})`);
   const failedChecks = c.checks.filter((k) => !k.ok);
-  const checks = c.checks.length === 0 ? "" : failedChecks.length === 0 ? "pipe checks (--json events): cold built all, no-op 0, change exactly the downstream, touch 0: ok" : `pipe CHECK FAILED: ${failedChecks.map((k) => `${k.scenario}: expected ${k.expected}, got ${k.actual}`).join("; ")}`;
+  const checks = c.checks.length === 0 ? "" : failedChecks.length === 0 ? "pipe checks (--json events): cold built all, no-op 0, change exactly the downstream, touch one or all 0: ok" : `pipe CHECK FAILED: ${failedChecks.map((k) => `${k.scenario}: expected ${k.expected}, got ${k.actual}`).join("; ")}`;
   const failures = tools.flatMap((t) => SCENARIOS.flatMap((s) => (c.tools[t]?.scenarios[s]?.failures ?? []).slice(0, 1).map((f) => `${t} ${s} failed: ${f.split("\n").slice(0, 6).join(" | ")}`)));
   const load = `load average (1 min) at start / end: ${c.loadAvg.map((x) => x.toFixed(2)).join(" / ")}`;
   return [title, line(header), line(header.map((_, i) => "-".repeat(widths[i]))), ...rows.map(line), checks, ...notes, ...failures, load].filter(Boolean).join("\n");

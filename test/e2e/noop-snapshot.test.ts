@@ -2,7 +2,7 @@
 // loading the Pipelinefile when nothing it depends on changed, and never when something did.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
@@ -90,6 +90,42 @@ test("a touched input (same bytes) is re-read and still answered from the snapsh
   const r = await build(p);
   assert.ok(fromSnapshot(r));
   assert.deepEqual(finished(r.events, "built"), []);
+  p.remove();
+});
+
+test("a few touched files are read again each time instead of rewriting the snapshot; many are refreshed in it", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 12; i++) files[`data/${i}.txt`] = `line ${i}\n`;
+  const p = new Project({
+    ...files,
+    "Pipelinefile.ts": HEAD + `export const all = target({ inputs: ["data/*.txt"], outputs: ["build/all.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\nexport default [all];\n`,
+  });
+  await settle(p);
+  const dir = p.path(".pipe/noop");
+  const snapshotStat = () => {
+    const [name] = readdirSync(dir);
+    const st = statSync(join(dir, name));
+    return `${st.ino}:${st.mtimeMs}`;
+  };
+  const before = snapshotStat();
+  const future = new Date(Date.now() + 60_000);
+  utimesSync(p.path("data/3.txt"), future, future);
+  for (let i = 0; i < 2; i++) {
+    const r = await build(p);
+    assert.ok(fromSnapshot(r));
+    assert.deepEqual(finished(r.events, "built"), []);
+  }
+  assert.equal(snapshotStat(), before, "one touched file of 14: the snapshot is not rewritten");
+  // The fact kept its old stat, so new bytes of the same size are still found.
+  writeFileSync(p.path("data/3.txt"), "LINE 3\n");
+  utimesSync(p.path("data/3.txt"), future, future);
+  await fullBuild(p, ["all"]);
+  await settle(p);
+  const settled = snapshotStat();
+  for (let i = 0; i < 12; i++) utimesSync(p.path(`data/${i}.txt`), future, future);
+  const r = await build(p);
+  assert.ok(fromSnapshot(r));
+  assert.notEqual(snapshotStat(), settled, "every input touched: the snapshot is refreshed");
   p.remove();
 });
 
