@@ -35,6 +35,12 @@ export type PipeEvent =
       fromSnapshot?: boolean;
       /** How many targets the no-op snapshot vouched for, so they were not evaluated again. */
       trustedFromSnapshot?: number;
+      /**
+       * True when the graph was built only for the targets the changed files touch (and the
+       * targets they read from): the snapshot vouched for the rest without their declarations
+       * being planned again.
+       */
+      partialGraph?: boolean;
     }
   | { type: "lock-waiting"; holder: string; lockPath: string }
   | { type: "lock-acquired"; recovered?: string }

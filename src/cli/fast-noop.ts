@@ -17,7 +17,7 @@ import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
-import { envMac, exactFactsHold, FILE_NUMS, HASH_LEN, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { decodeRows, envMac, exactFactsHold, FILE_NUMS, HASH_LEN, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
@@ -50,6 +50,14 @@ export interface PartialHint {
    * the graph and finding big inputs use them instead of stat-ing every file again.
    */
   stats: Map<string, StatLike>;
+  /**
+   * The targets the changed files touch, with everything downstream of them, in plan order:
+   * set when the build may plan only these (every changed file is still a regular file, and
+   * the snapshot knows each target's files); see session.ts.
+   */
+  affected?: string[];
+  /** Each plan entry's rows in the snapshot's file table (with `affected`). */
+  rows?: number[][];
 }
 
 /**
@@ -104,7 +112,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     process.chdir(cwd);
   }
   if (result === false) return undefined;
-  const { again, changed } = result;
+  const { again, changed, gone } = result;
   if (again.length) {
     if (!(await recheck(snap, root, again, changed))) return undefined;
   }
@@ -118,7 +126,9 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
       if (paths[i].charCodeAt(0) === 47 || changed.has(paths[i])) continue;
       stats.set(paths[i], took.get(i) ?? new FactStat(nums[k], nums[k + 1], nums[k + 2], nums[k + 3], nums[k + 4]));
     }
-    return { snapshot: snap, changed, stats };
+    const rows = gone ? undefined : decodeRows(snap);
+    const affected = rows && affectedTargets(snap, rows, changed);
+    return { snapshot: snap, changed, stats, ...(affected ? { affected, rows } : {}) };
   }
   // Refreshed facts save the next no-op those reads. Rewriting the whole snapshot (2.6 MB at
   // 10,000 targets) costs more than reading a few small files again, so a handful of them (a
@@ -141,7 +151,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
  * read, env, folders, state); else the files and folders whose stat differs or is racy, whose
  * content must be looked at (`again`), and the project files already known to differ.
  */
-function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: Again[]; changed: Set<string> } | false {
+function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: Again[]; changed: Set<string>; gone: boolean } | false {
   if (snap.runtime !== runtimeId() || snap.today !== todayFor(env)) return false;
   const stateDir = join(root, ".pipe");
   try {
@@ -161,6 +171,8 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
   for (const [p, seen] of snap.stats) if (statSeen(p) !== seen) return false;
   const again: Again[] = [];
   const changed = new Set<string>();
+  // A changed file that is no longer a regular file (deleted, now a folder): plan in full.
+  let gone = false;
   // Content read after this moment: a conservative "read at" time for refreshed facts.
   const at = Date.now();
   // Project paths are relative: stat them from the root (the caller made it the cwd).
@@ -173,6 +185,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
       // A target's file: only that target (and what depends on it) needs planning.
       if (path.charCodeAt(0) === 47) return false;
       changed.add(path);
+      if (!st || !st.isFile()) gone = true;
       continue;
     }
     if (st.ino !== nums[k + 1] || st.dev !== nums[k] || st.mtimeMs !== nums[k + 3] || st.ctimeMs !== nums[k + 4] || isRacy(st.mtimeMs, nums[k + 5])) again.push({ i, st, at });
@@ -183,7 +196,26 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
     if (!st || !st.isDirectory()) return false;
     if (st.ino !== d[1] || st.mtimeMs !== d[2] || st.ctimeMs !== d[5] || st.dev !== d[6] || isRacy(st.mtimeMs, d[4])) again.push({ i: -1 - i, st, at });
   }
-  return { again, changed };
+  return { again, changed, gone };
+}
+
+/**
+ * The plan entries that read or write a changed file, and everything downstream of them (the
+ * plan lists dependencies first), in plan order; undefined when that is every target.
+ */
+function affectedTargets(snap: Snapshot, rows: number[][], changed: Set<string>): string[] | undefined {
+  const changedRows = new Set<number>();
+  const { paths } = snap.files;
+  for (let i = 0; i < paths.length; i++) if (changed.has(paths[i])) changedRows.add(i);
+  const hit = new Set<string>();
+  for (let i = 0; i < snap.plan.length; i++) {
+    const entry = snap.plan[i];
+    let touched = false;
+    for (const r of rows[i]) if (changedRows.has(r)) touched = true;
+    for (let j = 1; j < entry.length && !touched; j++) if (hit.has(entry[j])) touched = true;
+    if (touched) hit.add(entry[0]);
+  }
+  return hit.size === 0 || hit.size === snap.plan.length ? undefined : [...hit];
 }
 
 /** A regular file's stat as a fact recorded it (the check found the same numbers). */

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { buildGraph } from "../graph/build.ts";
+import { buildGraph, type BuildOptions, type BuiltGraph } from "../graph/build.ts";
 import type { Graph } from "../graph/graph.ts";
 import { todayFor } from "../graph/today.ts";
 import { startTrace, type LoadTrace } from "../load/trace.ts";
@@ -64,13 +64,18 @@ export interface Definition {
   trace: LoadTrace;
   globLists: Map<string, string>;
   today: string;
+  /**
+   * Set when the graph holds only `subset` (see BuildOptions.subset): `whole()` builds the full
+   * graph from the same load when the partial plan cannot be trusted after all.
+   */
+  partial?: { whole: () => Definition };
 }
 
 /**
  * `trace`: record what the Pipelinefile's code reads while loading (the no-op snapshot needs it;
  * only `pipe build` writes one). Without it fs is not patched, and the trace says so (opaque).
  */
-export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean }): Promise<Definition> {
+export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean; subset?: BuildOptions["subset"] }): Promise<Definition> {
   const file = findPipelinefile(o.cwd, o.file);
   const root = dirname(file);
   process.chdir(root);
@@ -80,7 +85,27 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   const trace: LoadTrace = traced?.trace ?? { reads: new Map(), lists: new Map(), stats: new Map(), env: new Set(), opaque: ["nothing (no trace was taken)"] };
   try {
     const spec = await loadPipelinefile(file, { write: !o.readOnly });
-    const { graph, selected, stats, globLists } = buildGraph(spec, { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats });
+    const options = { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats };
+    if (o.subset) {
+      let part: BuiltGraph | undefined;
+      try {
+        part = buildGraph(spec, { ...options, subset: o.subset });
+      } catch {
+        // Anything unexpected (an id that names nothing now, a user error): the whole graph
+        // below finds and reports it.
+      }
+      if (part) {
+        const whole = (): Definition => {
+          // Built after the load's trace ended: what user code reads here is not traced, so
+          // this build writes no snapshot (the next one does).
+          const g = buildGraph(spec, options);
+          const untraced = { ...trace, opaque: [...trace.opaque, "files while planning in full after a partial plan"] };
+          return { root, file, spec, graph: g.graph, selected: g.selected, stats: g.stats, trace: untraced, globLists: g.globLists, today };
+        };
+        return { root, file, spec, graph: part.graph, selected: part.selected, stats: part.stats, trace, globLists: part.globLists, today, partial: { whole } };
+      }
+    }
+    const { graph, selected, stats, globLists } = buildGraph(spec, options);
     return { root, file, spec, graph, selected, stats, trace, globLists, today };
   } finally {
     traced?.stop();

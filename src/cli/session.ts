@@ -12,7 +12,10 @@ import { loadDefinition, openProject, cleanStaleStaging, prepareStateDir, type D
 import { saveLastRun } from "./last-run.ts";
 import { requestKey } from "../fast/snapshot.ts";
 import { dropSnapshot, writeSnapshot } from "../fast/write-snapshot.ts";
-import { trustedTargets } from "../fast/partial.ts";
+import { trustedTargets, type Trust } from "../fast/partial.ts";
+import { exactFactsHold, HASH_LEN } from "../fast/snapshot.ts";
+import type { OutputRecord } from "../state/records.ts";
+import { readdirSync } from "node:fs";
 import type { PartialHint } from "./fast-noop.ts";
 
 export interface SessionOptions {
@@ -50,7 +53,9 @@ export interface SessionResult {
 export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   // Pipelinefile mistakes are found before .pipe/ is touched. Then lock before reading any
   // state: a second pipe that waited must see the first one's records.
-  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: o.noopHint?.stats, trace: o.snapshot === true && !o.dryRun });
+  const hint = o.noopHint;
+  const subset = hint?.affected && !o.dryRun ? subsetOf(hint.snapshot.plan, hint.affected) : undefined;
+  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: hint?.stats, trace: o.snapshot === true && !o.dryRun, subset });
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
     const stateDir = join(def.root, ".pipe");
@@ -70,12 +75,20 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   }
 }
 
-async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def: Definition): Promise<SessionResult> {
-  const ids = closure(def.graph, def.selected);
+async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loaded: Definition): Promise<SessionResult> {
   // What the no-op snapshot still vouches for, checked under the lock (tryNoop gives no hint
   // for a dry run). Only a build that trusts targets skips the stat cache: one that plans in
   // full needs it.
-  const trust = o.noopHint ? trustedTargets(o.noopHint, def.graph, ids) : undefined;
+  let def = loaded;
+  let trust: Trust | undefined;
+  let lazy: LazyPlan | undefined;
+  if (def.partial) {
+    lazy = lazyPlan(o.noopHint!, def);
+    if (lazy) trust = lazy.trust;
+    else def = def.partial.whole();
+  }
+  const ids = closure(def.graph, def.selected);
+  if (!lazy && o.noopHint) trust = trustedTargets(o.noopHint, def.graph, ids);
   const project = await openProject({
     cwd: o.cwd,
     file: o.file,
@@ -117,6 +130,9 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
       keepEdited: o.keepEdited,
       memBudget: o.memBudget,
       trusted: trust?.trusted,
+      fullPlan: lazy?.trust.snapshot.plan,
+      requested: lazy?.trust.snapshot.targets,
+      trustedOutputs: lazy?.outputs,
       dryRun: o.dryRun,
       emit,
       env: o.env,
@@ -153,6 +169,80 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, def
     }
     return { result, project };
   }
+}
+
+/**
+ * A partial build's graph: the affected targets (planned in full) and the targets they read
+ * from (outputs only), by the snapshot's plan.
+ */
+function subsetOf(plan: string[][], affected: string[]): { plan: string[]; outputsOnly: string[] } {
+  const hit = new Set(affected);
+  const outputsOnly = new Set<string>();
+  for (const entry of plan) if (hit.has(entry[0])) for (let j = 1; j < entry.length; j++) if (!hit.has(entry[j])) outputsOnly.add(entry[j]);
+  return { plan: affected, outputsOnly: [...outputsOnly] };
+}
+
+interface LazyPlan {
+  trust: Trust;
+  /** The outputs of the trusted targets the graph holds (what the affected ones read). */
+  outputs: Map<string, OutputRecord[]>;
+}
+
+/**
+ * Whether a partial graph may be built on, checked under the lock: the snapshot's state facts
+ * still hold (no other build in between), no dead run left staged files (cleaning them needs
+ * every target's outputs), and the partial graph has exactly the snapshot's edges. Sound
+ * because everything the graph is made from was checked against the snapshot (see
+ * fast/partial.ts), and the affected targets were planned from the declarations again.
+ */
+function lazyPlan(hint: PartialHint, def: Definition): LazyPlan | undefined {
+  const snap = hint.snapshot;
+  const rows = hint.rows;
+  if (!rows || !hint.affected || !exactFactsHold(snap.exact)) return undefined;
+  try {
+    if (readdirSync(join(def.root, ".pipe", "active")).length) return undefined;
+  } catch {
+    // no folder: no run in progress
+  }
+  const affected = new Set(hint.affected);
+  const trusted = new Set<string>();
+  let inGraph = 0;
+  for (const entry of snap.plan) {
+    const id = entry[0];
+    const t = def.graph.targets.get(id);
+    if (t) inGraph++;
+    if (!affected.has(id)) {
+      trusted.add(id);
+      continue;
+    }
+    if (!t || t.deps.length !== entry.length - 1) return undefined;
+    for (let j = 0; j < t.deps.length; j++) if (t.deps[j] !== entry[j + 1]) return undefined;
+  }
+  // A target the partial graph made that the plan does not list (an edge the snapshot lacks).
+  if (inGraph !== def.graph.targets.size) return undefined;
+  const want = new Map<string, string>();
+  for (const t of def.graph.targets.values()) {
+    if (affected.has(t.id)) continue;
+    for (const out of t.outputs) {
+      if (out.dir) return undefined;
+      want.set(out.path, t.id);
+    }
+  }
+  const hashes = new Map<string, string>();
+  const { paths, hashes: all } = snap.files;
+  for (let i = 0; i < paths.length; i++) if (want.has(paths[i])) hashes.set(paths[i], all.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
+  const outputs = new Map<string, OutputRecord[]>();
+  for (const t of def.graph.targets.values()) {
+    if (affected.has(t.id)) continue;
+    const list: OutputRecord[] = [];
+    for (const out of t.outputs) {
+      const hash = hashes.get(out.path);
+      if (hash === undefined) return undefined;
+      list.push({ path: out.path, kind: "file", hash });
+    }
+    outputs.set(t.id, list);
+  }
+  return { trust: { trusted, snapshot: snap, table: snap.files, rows: new Map(), lazy: rows }, outputs };
 }
 
 /** Files the targets read that no target produces (folders are hashed when planned). */

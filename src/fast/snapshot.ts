@@ -27,7 +27,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const SNAPSHOT_FORMAT = "pipe-noop";
-export const SNAPSHOT_VERSION = 4;
+export const SNAPSHOT_VERSION = 5;
 /** Snapshots kept per project (one per distinct request: targets, params, Pipelinefile). */
 export const SNAPSHOTS_KEPT = 16;
 
@@ -90,6 +90,44 @@ export interface Snapshot {
   /** The build-started event's targets and plan (id, then its deps). */
   targets: string[];
   plan: string[][];
+  /**
+   * Which rows of `files` each plan entry reads or writes, in plan order: a count, then that
+   * many row numbers (base64 of int32s). A partial build uses it to find the targets a changed
+   * file touches without building the graph. Empty when some target has a folder input or
+   * output (their facts are per file inside the tree): such builds plan in full.
+   */
+  targetRows: string;
+}
+
+export function encodeRows(rows: readonly number[]): string {
+  return Buffer.from(Int32Array.from(rows).buffer).toString("base64");
+}
+
+/**
+ * The rows of each plan entry (`targetRows` decoded), or undefined when there are none or they
+ * do not fit the plan and the table (a damaged or hand-made snapshot is ignored, not trusted).
+ */
+export function decodeRows(snap: Snapshot): number[][] | undefined {
+  if (!snap.targetRows) return undefined;
+  const bytes = Buffer.from(snap.targetRows, "base64");
+  if (bytes.length % 4 !== 0) return undefined;
+  const ints = new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const out: number[][] = [];
+  const n = snap.files.paths.length;
+  let k = 0;
+  for (let i = 0; i < snap.plan.length; i++) {
+    if (k >= ints.length) return undefined;
+    const count = ints[k++];
+    if (count < 0 || k + count > ints.length) return undefined;
+    const rows: number[] = [];
+    for (let j = 0; j < count; j++) {
+      const r = ints[k++];
+      if (r < 0 || r >= n) return undefined;
+      rows.push(r);
+    }
+    out.push(rows);
+  }
+  return k === ints.length ? out : undefined;
 }
 
 /** What identifies a request: the Pipelinefile and what the command line asked for. */

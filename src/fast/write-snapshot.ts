@@ -14,7 +14,7 @@ import type { Compiled } from "../load/compile.ts";
 import { listFolder, listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { machineKey } from "../state/machine-key.ts";
-import { envMac, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
+import { encodeRows, envMac, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
 import { forTargetFiles, type Trust } from "./partial.ts";
 
 export interface SnapshotSource {
@@ -72,30 +72,30 @@ function collect(src: SnapshotSource): Snapshot {
   };
   if (src.trace.opaque.length) no(`the Pipelinefile read ${src.trace.opaque.join(", ")} while loading`);
   const files = new TableBuilder();
+  // Each plan entry's rows (a count, then the rows), while no target has a folder input or output.
+  let byTarget: number[] | undefined = [];
   const dirs = new Map<string, DirFact>();
   const stats = new Map<string, string>();
 
   // A project file whose hash must be `hash`: the stat cache holds the (stat -> hash) fact.
-  const fileFact = (rel: string, hash: string) => {
-    const known = files.hashOf(rel);
+  const fileFact = (rel: string, hash: string): number => {
+    const known = files.rowOf(rel);
     if (known !== undefined) {
-      if (known !== hash) no(`${rel} has two hashes`);
-      return;
+      if (files.hashAt(known) !== hash) no(`${rel} has two hashes`);
+      return known;
     }
     const e = src.hasher.cache.get(rel);
-    if (e && e.hash === hash) {
-      files.set([rel, e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, hash, e.hashedAt, -1]);
-      return;
-    }
+    if (e && e.hash === hash) return files.set([rel, e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, hash, e.hashedAt, -1]);
     // No (stat -> hash) fact yet: an output written a moment ago (too recent to trust by stat).
     // Record the hash the build used, read at time 0: the next check reads the file, and any
     // other bytes send it down the full path.
     const st = statSync(join(src.root, rel), { throwIfNoEntry: false });
     if (!st || !st.isFile()) no(`${rel} is gone`);
-    files.set([rel, st!.dev, st!.ino, st!.size, st!.mtimeMs, st!.ctimeMs, hash, 0, -1]);
+    return files.set([rel, st!.dev, st!.ino, st!.size, st!.mtimeMs, st!.ctimeMs, hash, 0, -1]);
   };
   // A folder input or output: its tree, file by file, folder by folder.
   const treeFacts = (rel: string, hash: string) => {
+    byTarget = undefined;
     const h = src.hasher.hashPath(rel);
     if (h.kind !== "dir" || h.hash !== hash) no(`${rel}/ changed during the build`);
     const walk = (relDir: string) => {
@@ -142,29 +142,51 @@ function collect(src: SnapshotSource): Snapshot {
   // The targets: the inputs their fingerprints used, the outputs their records hold.
   const envNames = new Set(src.trace.env);
   const carried = src.carried;
-  for (const p of src.plan) {
+  const old = carried?.snapshot;
+  if (carried?.lazy) {
+    // The graph holds only the targets this build planned: what the others declared (env
+    // vars, globbed folders, files stat-ed) is the previous snapshot's, which was checked.
+    for (const n of old!.envNames) envNames.add(n);
+    for (const d of old!.dirs) dirs.set(d[0], d);
+    for (const [abs, seen] of old!.stats) stats.set(abs, seen);
+    // Files outside the project (what the Pipelinefile's code read, packages): fresh facts
+    // below replace these where this build looked again.
+    const { paths } = carried.table;
+    for (let i = 0; i < paths.length; i++) if (paths[i].charCodeAt(0) === 47) files.copy(carried.table, i);
+  }
+  const rows: number[] = [];
+  for (let i = 0; i < src.plan.length; i++) {
+    const p = src.plan[i];
+    rows.length = 0;
     const s = src.settled.get(p.target);
-    if (!s && carried?.trusted.has(p.target)) {
-      const t = src.graph.targets.get(p.target);
-      if (!t) no(`${p.target} is not in the graph`);
-      forTargetFiles(t!, (path) => {
-        const row = carried.rows.get(path);
-        if (row === undefined) no(`no fact about ${path}`);
-        files.copy(carried.table, row!);
-      });
-      for (const n of t!.env) envNames.add(n);
-      continue;
+    if (carried?.trusted.has(p.target) && (carried.lazy || !s)) {
+      // Its files are unchanged since the previous snapshot, which vouched for it.
+      if (carried.lazy) {
+        if (old!.plan[i]?.[0] !== p.target) no(`the plan moved ${p.target}`);
+        for (const r of carried.lazy[i]) rows.push(files.copy(carried.table, r));
+      } else {
+        const t = src.graph.targets.get(p.target);
+        if (!t) no(`${p.target} is not in the graph`);
+        forTargetFiles(t!, (path) => {
+          const row = carried.rows.get(path);
+          if (row === undefined) no(`no fact about ${path}`);
+          rows.push(files.copy(carried.table, row!));
+        });
+        for (const n of t!.env) envNames.add(n);
+      }
+    } else {
+      if (!s) no(`${p.target} did not finish`);
+      for (const [path, hash] of s!.inputs) {
+        if (path.endsWith("/")) treeFacts(path.slice(0, -1), hash);
+        else rows.push(fileFact(path, hash));
+      }
+      for (const o of s!.outputs) {
+        if (o.kind === "dir") treeFacts(o.path, o.hash);
+        else rows.push(fileFact(o.path, o.hash));
+      }
+      for (const n of src.graph.targets.get(p.target)?.env ?? []) envNames.add(n);
     }
-    if (!s) no(`${p.target} did not finish`);
-    for (const [path, hash] of s!.inputs) {
-      if (path.endsWith("/")) treeFacts(path.slice(0, -1), hash);
-      else fileFact(path, hash);
-    }
-    for (const o of s!.outputs) {
-      if (o.kind === "dir") treeFacts(o.path, o.hash);
-      else fileFact(o.path, o.hash);
-    }
-    for (const n of src.graph.targets.get(p.target)?.env ?? []) envNames.add(n);
+    if (byTarget) byTarget.push(rows.length, ...rows);
   }
 
   // The Pipelinefile and what it depends on.
@@ -208,6 +230,7 @@ function collect(src: SnapshotSource): Snapshot {
     stats: [...stats],
     targets: src.targets,
     plan: src.plan.map((p) => [p.target, ...(p.deps ?? [])]),
+    targetRows: byTarget ? encodeRows(byTarget) : "",
   };
 }
 
@@ -221,35 +244,43 @@ class TableBuilder {
   readonly #hashes: string[] = [];
   readonly #rows = new Map<string, number>();
 
-  hashOf(path: string): string | undefined {
-    const i = this.#rows.get(path);
-    return i === undefined ? undefined : this.#hashes[i];
+  rowOf(path: string): number | undefined {
+    return this.#rows.get(path);
   }
 
-  /** Sets the fact about a path (replacing an earlier one: a folder's member keeps its exec bit). */
-  set(f: FileFact): void {
+  hashAt(row: number): string {
+    return this.#hashes[row];
+  }
+
+  /** Sets the fact about a path (replacing an earlier one: a folder's member keeps its exec bit); returns its row. */
+  set(f: FileFact): number {
     if (f[6].length !== HASH_LEN) throw new NoSnapshot(`${f[0]} has a content hash of ${f[6].length} characters`);
     const row = this.#rows.get(f[0]);
     if (row !== undefined) {
       this.#nums.splice(row * FILE_NUMS, FILE_NUMS, f[1], f[2], f[3], f[4], f[5], f[7], f[8]);
       this.#hashes[row] = f[6];
-      return;
+      return row;
     }
-    this.#rows.set(f[0], this.#paths.length);
+    const added = this.#paths.length;
+    this.#rows.set(f[0], added);
     this.#paths.push(f[0]);
     this.#nums.push(f[1], f[2], f[3], f[4], f[5], f[7], f[8]);
     this.#hashes.push(f[6]);
+    return added;
   }
 
-  /** Adds row `i` of another table, unless its path is here already. */
-  copy(from: FileTable, i: number): void {
+  /** Adds row `i` of another table, unless its path is here already; returns its row here. */
+  copy(from: FileTable, i: number): number {
     const path = from.paths[i];
-    if (this.#rows.has(path)) return;
-    this.#rows.set(path, this.#paths.length);
+    const known = this.#rows.get(path);
+    if (known !== undefined) return known;
+    const added = this.#paths.length;
+    this.#rows.set(path, added);
     this.#paths.push(path);
     const n = from.nums;
     for (let k = i * FILE_NUMS, end = k + FILE_NUMS; k < end; k++) this.#nums.push(n[k]);
     this.#hashes.push(from.hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
+    return added;
   }
 
   table(): FileTable {

@@ -28,7 +28,18 @@ export interface BuildOptions {
   today: string;
   /** Stats of project files taken a moment ago (the no-op check), used instead of stat-ing again. */
   knownStats?: ReadonlyMap<string, StatLike>;
+  /**
+   * Build only part of the graph, for a partial build the no-op snapshot vouches for the rest of
+   * (cli/session.ts): `plan` targets are built whole; `outputsOnly` ones are created for their
+   * outputs (which the planned targets read), with no inputs or edges. Checks that need every
+   * target (cycles, other targets' outputs) were passed by the build that made the snapshot.
+   * Throws SubsetMiss when an id names no declaration.
+   */
+  subset?: { plan: string[]; outputsOnly: string[] };
 }
+
+/** A subset id that does not name a declaration (the caller builds the whole graph instead). */
+export class SubsetMiss extends Error {}
 
 export interface BuiltGraph {
   graph: Graph;
@@ -282,16 +293,34 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     } else diags.push({ message: `inputs of ${JSON.stringify(t.id)} must be a list or named inputs`, location: loc(t) });
   };
 
+  const keysOf = (name: string) => {
+    const d = spec.decls.get(name);
+    return d && declKind(d) === "family" ? Object.keys((d as Family).options.key as object) : undefined;
+  };
+  const subset = options.subset;
+  // Subset: only these get their inputs resolved (and edges); the others are outputs only.
+  const resolving = subset ? new Set(subset.plan) : undefined;
+  if (subset) {
+    for (const id of [...subset.plan, ...subset.outputsOnly]) {
+      const parsed = parseTargetId(id, keysOf);
+      const decl = parsed ? spec.decls.get(parsed.name) : undefined;
+      if (!parsed || !decl) throw new SubsetMiss(`no declaration for ${id}`);
+      if (declKind(decl) === "target") {
+        if (parsed.key || ensure(decl as Target, undefined) !== id) throw new SubsetMiss(`${id} is not a target`);
+        continue;
+      }
+      const key = parsed.key && checkKey(decl as Family, parsed.name, parsed.key, undefined, true);
+      if (!key || instanceId(parsed.name, key) !== id) throw new SubsetMiss(`${id} is not an instance`);
+      if (!targets.has(id)) create(id, decl, key, () => (decl as Family).site.location());
+    }
+  }
   // Instantiate everything reachable: plain targets, defaults, and what the user asked for.
-  for (const d of spec.decls.values()) if (declKind(d) === "target") ensure(d as Target, undefined);
-  const defaults = spec.defaults.map((d) => ensure(d, "the default export")).filter((x): x is string => !!x);
+  if (!subset) for (const d of spec.decls.values()) if (declKind(d) === "target") ensure(d as Target, undefined);
+  const defaults = subset ? [] : spec.defaults.map((d) => ensure(d, "the default export")).filter((x): x is string => !!x);
   const selected: string[] = [];
   const requestedFamilies: string[] = [];
-  for (const req of options.requested) {
-    const parsed = parseTargetId(req, (name) => {
-      const d = spec.decls.get(name);
-      return d && declKind(d) === "family" ? Object.keys((d as Family).options.key as object) : undefined;
-    });
+  for (const req of subset ? [] : options.requested) {
+    const parsed = parseTargetId(req, keysOf);
     const decl = parsed ? spec.decls.get(parsed.name) : undefined;
     if (!parsed || !decl) {
       const candidates = [...spec.decls.keys(), ...targets.keys()];
@@ -311,7 +340,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     } else requestedFamilies.push(parsed.name);
   }
   // Resolve inputs breadth-first: resolving may instantiate more family instances.
-  for (let i = 0; i < pending.length; i++) resolveInputs(pending[i]);
+  for (let i = 0; i < pending.length; i++) if (!resolving || resolving.has(pending[i].id)) resolveInputs(pending[i]);
   for (const fam of requestedFamilies) {
     const ids = [...targets.values()].filter((t) => t.family === fam).map((t) => t.id);
     if (ids.length) selected.push(...ids);
@@ -344,6 +373,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
 
   // Files produced by other targets become edges; globs are expanded now.
   for (const t of targets.values()) {
+    if (resolving && !resolving.has(t.id)) continue;
     const deps = new Set<string>();
     const own = new Set(t.outputs.map((o) => o.path));
     for (const g of t.inputs) {
@@ -382,7 +412,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const dependents = new Map<string, string[]>();
   for (const id of order) for (const d of targets.get(id)!.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(id);
   const graph: Graph = { root, targets, order, dependents, outputOwner, defaults };
-  const sel = options.requested.length ? selected : defaults.length ? defaults : order.filter((id) => !dependents.has(id));
+  const sel = subset ? subset.plan : options.requested.length ? selected : defaults.length ? defaults : order.filter((id) => !dependents.has(id));
 
   // Problems that matter only for what will be built: params without values, missing sources.
   const needed = closure(graph, sel);

@@ -42,6 +42,19 @@ export interface BuildOptions {
    * files, and they depend on no target that changed): see fast/partial.ts.
    */
   trusted?: Set<string>;
+  /**
+   * A partial build whose graph holds only the targets it plans (and what they read): the whole
+   * request's plan ([id, ...deps], dependencies first) as the no-op snapshot recorded it. Targets
+   * not in the graph are reported up to date; the plan event lists every target in this order.
+   */
+  fullPlan?: string[][];
+  /** With `fullPlan`: build-started's `targets` (the request as the snapshot recorded it). */
+  requested?: string[];
+  /**
+   * Trusted targets in the graph with their outputs only (no inputs resolved): their outputs'
+   * hashes, as the snapshot recorded them, stand in for an evaluation.
+   */
+  trustedOutputs?: Map<string, OutputRecord[]>;
   dryRun: boolean;
   emit: (e: PipeEvent) => void;
   env: NodeJS.ProcessEnv;
@@ -82,13 +95,17 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   // records give the dependents' inputs).
   const trusted = o.trusted ?? new Set<string>();
   const needed = new Set<string>();
-  for (const id of ids) if (!trusted.has(id)) for (const d of graph.targets.get(id)!.deps) if (trusted.has(d)) needed.add(d);
+  for (const id of ids) if (!trusted.has(id)) for (const d of graph.targets.get(id)!.deps) if (trusted.has(d) && !o.trustedOutputs?.has(d)) needed.add(d);
   const predictions = predict(ev, trusted.size ? ids.filter((id) => !trusted.has(id) || needed.has(id)) : ids);
-  const plan: PlannedTarget[] = ids.map((id) => {
+  const planned = (id: string, deps: string[]): PlannedTarget => {
     const p = predictions.get(id) ?? { state: "up-to-date" as const, reasons: [] };
-    return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id), deps: graph.targets.get(id)!.deps };
-  });
-  o.emit({ type: "build-started", targets: o.selected, plan, jobs: o.jobs, dryRun: o.dryRun, time: started, ...(trusted.size ? { trustedFromSnapshot: trusted.size } : {}) });
+    return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id), deps };
+  };
+  const inGraph = new Set(ids);
+  const plan: PlannedTarget[] = o.fullPlan
+    ? o.fullPlan.map(([id, ...deps]) => (inGraph.has(id) ? planned(id, deps) : { target: id, action: "up-to-date", deps }))
+    : ids.map((id) => planned(id, graph.targets.get(id)!.deps));
+  o.emit({ type: "build-started", targets: o.requested ?? o.selected, plan, jobs: o.jobs, dryRun: o.dryRun, time: started, ...(trusted.size ? { trustedFromSnapshot: trusted.size } : {}), ...(o.fullPlan ? { partialGraph: true } : {}) });
   const counts: Record<TargetStatus, number> = { "up-to-date": 0, built: 0, restored: 0, failed: 0, skipped: 0 };
   const statuses = new Map<string, TargetStatus>();
   const durations = new Map<string, number>();
@@ -98,9 +115,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     if (e.status === "built") durations.set(e.target, e.durationMs);
     o.emit(e);
   };
+  // Targets outside a partial graph: the snapshot vouched for them.
+  if (o.fullPlan) for (const [id] of o.fullPlan) if (!inGraph.has(id)) finish({ type: "target-finished", target: id, status: "up-to-date", durationMs: 0, reason: "up to date" });
 
   if (o.dryRun) {
-    for (const p of plan) finish({ type: "target-finished", target: p.target, status: p.action === "run" ? "skipped" : "up-to-date", durationMs: 0, reason: p.action === "up-to-date" ? "up to date" : `would ${p.action}: ${p.reason}` });
+    for (const p of plan) if (!statuses.has(p.target)) finish({ type: "target-finished", target: p.target, status: p.action === "run" ? "skipped" : "up-to-date", durationMs: 0, reason: p.action === "up-to-date" ? "up to date" : `would ${p.action}: ${p.reason}` });
     const result = { ok: true, interrupted: false, counts, statuses, settled: new Map() };
     o.emit({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } });
     return result;
@@ -179,6 +198,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       const t = graph.targets.get(id)!;
       if (stopping || o.signal.aborted) continue;
       if (trusted.has(id) && !predictions.has(id)) {
+        const outputs = o.trustedOutputs?.get(id);
+        if (outputs) settled.set(id, { inputs: [], outputs });
         finish({ type: "target-finished", target: id, status: "up-to-date", durationMs: 0, reason: "up to date" });
         release(id);
         continue;

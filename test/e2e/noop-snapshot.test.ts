@@ -6,7 +6,8 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, uti
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
-import { finished, Project, REPO, type RunResult } from "../helpers/rig.ts";
+import { collect, finished, Project, REPO, waitForLine, type RunResult } from "../helpers/rig.ts";
+import { execFileSync } from "node:child_process";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
 
@@ -350,10 +351,15 @@ test("when only some targets' files changed, the build trusts the others from th
       `export default [all, c2, c3];\n`,
   });
   await settle(p);
+  const whole = started(await build(p, [], { PIPE_NO_SNAPSHOT: "1" }));
   p.write({ "in/1.txt": "changed\n" });
   let r = await build(p);
   assert.equal(fromSnapshot(r), false);
   assert.equal(started(r).trustedFromSnapshot, 3, "c0, c2, c3 were vouched for");
+  assert.equal(started(r).partialGraph, true, "only c1, all and c0 (which all reads) were planned from their declarations");
+  // The plan lists every target, in the order and with the edges of a whole plan.
+  assert.deepEqual(started(r).plan.map((x) => [x.target, x.deps]), whole.plan.map((x) => [x.target, x.deps]));
+  assert.deepEqual(started(r).targets, whole.targets);
   assert.deepEqual(finished(r.events, "built"), ["all", "c1"]);
   assert.deepEqual(finished(r.events, "up-to-date"), ["c0", "c2", "c3"]);
   assert.equal(p.read("out/all.txt"), "v0\nchanged\n");
@@ -364,6 +370,7 @@ test("when only some targets' files changed, the build trusts the others from th
   rmSync(p.path("out/3.txt"));
   r = await build(p);
   assert.equal(started(r).trustedFromSnapshot, 4);
+  assert.equal(started(r).partialGraph, undefined, "a file that is gone: the whole graph is built");
   assert.deepEqual(finished(r.events, "restored"), ["c3"]);
   assert.equal(p.read("out/3.txt"), "v3\n");
   // The same as a build that trusts nothing.
@@ -371,6 +378,104 @@ test("when only some targets' files changed, the build trusts the others from th
   assert.equal((await fresh.run(["build"])).code, 0);
   assert.deepEqual(fresh.snapshot("out"), p.snapshot("out"));
   fresh.remove();
+  p.remove();
+});
+
+test("a partial plan keeps what the untouched targets declared: their glob folders, files their declarations read, their env vars", async () => {
+  const p = new Project({
+    "data/a.txt": "a\n",
+    "list.txt": "in/x.txt\n",
+    "in/x.txt": "x\n",
+    "in/y.txt": "y\n",
+    "in/b.txt": "b\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `import { readFileSync } from "node:fs";\n` +
+      `export const globbed = target({ inputs: ["data/*.txt"], outputs: ["out/globbed.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const listed = family({ key: { n: param.int() }, inputs: () => readFileSync("list.txt", "utf8").split("\\n").filter(Boolean), outputs: ({ n }) => [\`out/listed-\${n}.txt\`], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const withEnv = target({ inputs: ["in/x.txt"], outputs: ["out/env.txt"], env: ["GREETING"], run: ({ outputs }) => sh\`echo "$GREETING" > \${outputs[0]}\` });\n` +
+      `export const other = target({ inputs: ["in/b.txt"], outputs: ["out/b.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export default [globbed, listed({ n: 1 }), withEnv, other];\n`,
+  });
+  const env = { GREETING: "hello" };
+  const partial = async () => {
+    p.write({ "in/b.txt": `b ${Math.random()}\n` });
+    const r = await build(p, [], env);
+    assert.equal(started(r).partialGraph, true);
+    assert.deepEqual(finished(r.events, "built"), ["other"]);
+    await settle(p, [], env);
+  };
+  await settle(p, [], env);
+  // Each time, the previous build planned only "other": what the others declared must still count.
+  await partial();
+  p.write({ "data/new.txt": "new\n" });
+  await fullBuild(p, ["globbed"], [], env);
+  await settle(p, [], env);
+  await partial();
+  p.write({ "list.txt": "in/y.txt\n" });
+  await fullBuild(p, ["listed[n=1]"], [], env);
+  assert.equal(p.read("out/listed-1.txt"), "y\n");
+  await settle(p, [], env);
+  await partial();
+  await fullBuild(p, ["withEnv"], [], { GREETING: "bye" });
+  assert.equal(p.read("out/env.txt"), "bye\n");
+  p.remove();
+});
+
+test("a partial plan of family instances reading other targets' files by path matches a whole build", async () => {
+  const p = new Project({
+    ...Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`in/${i}.txt`, `v${i}\n`])),
+    "Pipelinefile.ts":
+      HEAD +
+      `export const step = family({ key: { i: param.int(), tag: param.enum(["a", "b"]) }, inputs: ({ i }) => i === 0 ? ["in/0.txt"] : [\`out/step-\${i - 1}.txt\`, \`in/\${i}.txt\`], outputs: ({ i }) => [\`out/step-\${i}.txt\`], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export default [0, 1, 2].map((i) => step({ i, tag: "a" }));\n`,
+  });
+  await settle(p);
+  p.write({ "in/1.txt": "changed\n" });
+  const r = await build(p);
+  assert.equal(started(r).partialGraph, true);
+  assert.deepEqual(finished(r.events, "built"), ["step[i=1,tag=a]", "step[i=2,tag=a]"]);
+  assert.deepEqual(finished(r.events, "up-to-date"), ["step[i=0,tag=a]"]);
+  assert.equal(p.read("out/step-2.txt"), "v0\nchanged\nv2\n");
+  const fresh = p.freshCopy(() => false);
+  assert.equal((await fresh.run(["build"])).code, 0);
+  assert.deepEqual(fresh.snapshot("out"), p.snapshot("out"));
+  fresh.remove();
+  await settle(p);
+  p.remove();
+});
+
+test("a partial plan made while another build held the lock is dropped: that build's records count", async () => {
+  const p = new Project({
+    "in/a.txt": "a\n",
+    "in/b.txt": "b\n",
+    "Pipelinefile.ts":
+      HEAD +
+      // "a" waits on a FIFO when its input says so: the test decides when the first build ends.
+      `export const a = target({ inputs: ["in/a.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`if grep -q wait \${inputs[0]}; then cat gate > /dev/null; fi; cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const b = target({ inputs: ["in/b.txt"], outputs: ["out/b.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export default [a, b];\n`,
+  });
+  execFileSync("mkfifo", [p.path("gate")]);
+  await settle(p);
+  p.write({ "in/a.txt": "wait\n" });
+  const first = p.spawn(["build", "--json"]);
+  const firstDone = collect(first);
+  await waitForLine(first, (l) => l.includes('"target-started"'));
+  // The second pipe checks the snapshot (made before the first build), plans "a" alone, and waits.
+  const second = p.spawn(["build", "--json"]);
+  const secondDone = collect(second);
+  await waitForLine(second, (l) => l.includes('"lock-waiting"'));
+  writeFileSync(p.path("gate"), "go\n");
+  const [r1, r2] = await Promise.all([firstDone, secondDone]);
+  assert.equal(r1.code, 0, r1.stdout + r1.stderr);
+  assert.equal(r2.code, 0, r2.stdout + r2.stderr);
+  assert.deepEqual(finished(r1.events, "built"), ["a"]);
+  assert.deepEqual(finished(r2.events, "built"), [], "the first build's record makes a up to date");
+  assert.equal(started(r2).partialGraph, undefined);
+  assert.equal(started(r2).trustedFromSnapshot, undefined);
+  assert.equal(p.read("out/a.txt"), "wait\n");
+  await settle(p);
   p.remove();
 });
 
