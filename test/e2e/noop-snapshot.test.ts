@@ -80,6 +80,14 @@ test("the build after a successful one is answered from the snapshot, with the s
   const strip = (t: string) => t.replace(/in \d+ms/, "in Nms");
   assert.equal(strip(fast.stdout), strip(slow.stdout));
   assert.match(fast.stdout, /plan: 2 up to date \(jobs 3\)/);
+  // --verbose lists every up-to-date target; --quiet only the summary: the same either way.
+  for (const flag of ["--verbose", "--quiet"]) {
+    const a = await p.run(["build", flag]);
+    const b = await p.run(["build", flag], { env: { PIPE_NO_SNAPSHOT: "1" } });
+    assert.ok(fromSnapshot(await build(p)));
+    assert.equal(strip(a.stdout), strip(b.stdout), flag);
+  }
+  assert.match((await p.run(["build", "--verbose"])).stdout, /up-to-date words/);
   p.remove();
 });
 
