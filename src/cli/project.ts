@@ -9,7 +9,7 @@ import { buildGraph, type BuildOptions, type BuiltGraph } from "../graph/build.t
 import type { Graph } from "../graph/graph.ts";
 import { todayFor } from "../graph/today.ts";
 import { startTrace, type LoadTrace } from "../load/trace.ts";
-import { FileHasher, type HashProgress, type StatLike } from "../hash/file-hasher.ts";
+import { FileHasher, type HashProgress, type StatEntry, type StatLike } from "../hash/file-hasher.ts";
 import { initHasher } from "../hash/xxh.ts";
 import { CodeHasher } from "../load/code-hash.ts";
 import { findPipelinefile, loadPipelinefile, type PipelineSpec } from "../load/load.ts";
@@ -34,6 +34,8 @@ export interface ProjectOptions {
    * vouches for hashes a few files, and reading and rewriting 20,000 entries costs more.
    */
   skipStatCache?: boolean;
+  /** With skipStatCache: (stat -> hash) facts to start from instead (the no-op snapshot's). */
+  seedStats?: Map<string, StatEntry>;
 }
 
 export interface Project {
@@ -120,7 +122,7 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
   const warnings = [...records.warnings];
   const tracked = stateTrackedByGit(root);
   if (tracked) warnings.push(tracked);
-  const statCache = o.skipStatCache ? new Map() : loadStatCache(stateDir, warnings, o.readOnly);
+  const statCache = o.skipStatCache ? (o.seedStats ?? new Map()) : loadStatCache(stateDir, warnings, o.readOnly);
   const hasher = new FileHasher(root, statCache, o.onHashProgress, stats);
   const cache = new OutputCache(stateDir);
   const evaluator = new Evaluator({

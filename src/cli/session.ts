@@ -13,7 +13,8 @@ import { saveLastRun } from "./last-run.ts";
 import { requestKey } from "../fast/snapshot.ts";
 import { dropSnapshot, writeSnapshot } from "../fast/write-snapshot.ts";
 import { trustedTargets, type Trust } from "../fast/partial.ts";
-import { exactFactsHold, HASH_LEN } from "../fast/snapshot.ts";
+import { exactFactsHold, FILE_NUMS, HASH_LEN } from "../fast/snapshot.ts";
+import type { StatEntry } from "../hash/file-hasher.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { readdirSync } from "node:fs";
 import type { PartialHint } from "./fast-noop.ts";
@@ -98,6 +99,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
     env: o.env,
     onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
     skipStatCache: trust !== undefined,
+    seedStats: lazy?.seed,
   }, def);
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
   // A snapshot vouches for a build that would print nothing but "up to date": not after
@@ -184,6 +186,11 @@ function subsetOf(plan: string[][], affected: string[]): { plan: string[]; outpu
 
 interface LazyPlan {
   trust: Trust;
+  /**
+   * The snapshot's (stat -> hash) facts about the affected targets' files (those that did not
+   * change), for the hasher: an unchanged input or an output about to be replaced is not read.
+   */
+  seed: Map<string, StatEntry>;
   /** The outputs of the trusted targets the graph holds (what the affected ones read). */
   outputs: Map<string, OutputRecord[]>;
 }
@@ -242,7 +249,18 @@ function lazyPlan(hint: PartialHint, def: Definition): LazyPlan | undefined {
     }
     outputs.set(t.id, list);
   }
-  return { trust: { trusted, snapshot: snap, table: snap.files, rows: new Map(), lazy: rows }, outputs };
+  const seed = new Map<string, StatEntry>();
+  const { nums } = snap.files;
+  for (let i = 0; i < snap.plan.length; i++) {
+    if (!affected.has(snap.plan[i][0])) continue;
+    for (const r of rows[i]) {
+      const path = paths[r];
+      if (hint.changed.has(path)) continue;
+      const k = r * FILE_NUMS;
+      seed.set(path, { dev: nums[k], ino: nums[k + 1], size: nums[k + 2], mtimeMs: nums[k + 3], ctimeMs: nums[k + 4], hashedAt: nums[k + 5], hash: all.slice(r * HASH_LEN, (r + 1) * HASH_LEN) });
+    }
+  }
+  return { trust: { trusted, snapshot: snap, table: snap.files, rows: new Map(), lazy: rows }, outputs, seed };
 }
 
 /** Files the targets read that no target produces (folders are hashed when planned). */

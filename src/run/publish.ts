@@ -7,7 +7,7 @@
  * Replacing an output whose bytes pipe did not produce (edited by hand) first keeps those
  * bytes in the cache and says how to get them back.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
@@ -57,9 +57,25 @@ export function checkStaged(root: string, t: GraphTarget, staged: Map<string, st
     }
     stats?.set(o.path, st);
     if (o.dir && !st.isDirectory()) problems.push(`declared output ${JSON.stringify(o.path + "/")} is not a directory`);
+    if (o.dir && st.isDirectory()) {
+      const odd = oddEntry(p);
+      if (odd) problems.push(`output folder ${JSON.stringify(o.path + "/")} holds ${odd.kind} ${JSON.stringify(`${o.path}/${odd.path}`)}; a folder output may hold only regular files, folders and symlinks (pipe could not cache or restore it)`);
+    }
     if (!o.dir && !st.isFile()) problems.push(`declared output ${JSON.stringify(o.path)} is not a regular file${st.isDirectory() ? " (declare it with a trailing / to make it a directory output)" : ""}`);
   }
   return problems;
+}
+
+/** The first entry under `dir` that is not a regular file, folder or symlink (a FIFO, socket or device). */
+function oddEntry(dir: string, rel = ""): { path: string; kind: string } | undefined {
+  for (const ent of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const path = rel ? `${rel}/${ent.name}` : ent.name;
+    if (ent.isDirectory()) {
+      const inner = oddEntry(dir, path);
+      if (inner) return inner;
+    } else if (!ent.isFile() && !ent.isSymbolicLink()) return { path, kind: ent.isFIFO() ? "a FIFO" : ent.isSocket() ? "a socket" : "a device file" };
+  }
+  return undefined;
 }
 
 /** Staged files up to this size are read once, hashed and stored from memory; bigger ones are copied (reflink where possible). */

@@ -45,7 +45,7 @@ const BUSY_CODE = 75;
 /** `--no-wait` and another pipe holds the lock. */
 export class LockBusy extends Error {
   constructor(readonly holder: string) {
-    super(`the project is busy: another pipe holds .pipe/lock (${holder})`);
+    super(`another pipe holds .pipe/lock (${holder})`);
   }
 }
 

@@ -155,6 +155,19 @@ test("a recipe that exits 0 without producing a declared output fails its target
   assert.match(plain.stdout, /build\/forgot.txt/);
 });
 
+test("a folder output holding a FIFO fails its target, names the entry, and publishes nothing", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const odd = target({ outputs: ["build/tree/"], run: (c) => sh\`mkdir -p \${c.outputs[0]}/sub && echo a > \${c.outputs[0]}/a.txt && mkfifo \${c.outputs[0]}/sub/pipe\` });\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const fin = r.events.find((e) => e.type === "target-finished");
+  assert.ok(fin && fin.type === "target-finished");
+  assert.equal(fin.status, "failed");
+  assert.match(fin.reason, /output folder "build\/tree\/" holds a FIFO "build\/tree\/sub\/pipe"; a folder output may hold only regular files, folders and symlinks/);
+  assert.equal(p.exists("build/tree"), false, "nothing published for a failed target");
+});
+
 test("a wrong command or option is a usage error with a suggestion", async () => {
   const p = new Project({ "Pipelinefile.ts": HEAD + `export const a = target({ outputs: ["build/a"], run: () => sh\`true\` });\n` });
   const r1 = await p.run(["biuld"]);
