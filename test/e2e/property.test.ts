@@ -135,11 +135,16 @@ class World {
   }
 }
 
+/** How the builds were planned: in full, trusting targets from the snapshot, or from a partial graph. */
+const plans = { full: 0, trusted: 0, partialGraph: 0 };
+
 async function check(p: Project, w: World, label: string) {
   const expectedOut = w.compute(w.sources);
   const expectedRuns = w.expectRuns(expectedOut);
   const r = await p.run(["build", "--json", "--shuffle", "--param", `salt=${w.salt}`]);
   assert.equal(r.code, 0, `${label}: build failed\n${r.stdout}\n${r.stderr}`);
+  const started = r.events.find((e) => e.type === "build-started");
+  if (started?.type === "build-started") plans[started.partialGraph ? "partialGraph" : started.trustedFromSnapshot ? "trusted" : "full"]++;
   assert.deepEqual(finished(r.events, "built"), expectedRuns, `${label}: the recipes that ran`);
   const got = p.snapshot("build");
   const want = Object.fromEntries([...expectedOut].map(([id, o]) => [`build/${id}.txt`, o]).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -213,6 +218,9 @@ for (const seed of seeds) {
         }
         await check(p, w, label);
       }
+      // The edits above reach every way of planning (content edits plan from a partial graph,
+      // a deleted output trusts targets in a whole graph, a code edit plans in full).
+      assert.ok(plans.partialGraph > 0 && plans.trusted > 0 && plans.full > 0, `plans: ${JSON.stringify(plans)}`);
     } finally {
       p.remove();
     }
