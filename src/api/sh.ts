@@ -87,7 +87,7 @@ function build(strings: TemplateStringsArray | readonly string[], values: readon
       const standalone = current === null && (/^\s/.test(next) || (next === "" && i === values.length - 1));
       if (Array.isArray(value)) {
         if (!standalone) argvOk = false;
-        else argv.push(...ws);
+        else for (const w of ws) argv.push(w);
       } else {
         current = (current ?? "") + ws[0];
       }

@@ -16,7 +16,7 @@ import { trustedTargets, type Trust } from "../fast/partial.ts";
 import { exactFactsHold, FILE_NUMS, HASH_LEN } from "../fast/snapshot.ts";
 import type { StatEntry } from "../hash/file-hasher.ts";
 import type { OutputRecord } from "../state/records.ts";
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import type { PartialHint } from "./fast-noop.ts";
 
 export interface SessionOptions {
@@ -100,7 +100,9 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
     onHashProgress: (path, doneBytes, totalBytes) => o.emit({ type: "hash-progress", path, doneBytes, totalBytes }),
     skipStatCache: trust !== undefined,
     seedStats: lazy?.seed,
-  }, def);
+    // A partial plan's hasher stats every file itself: the seeded facts are checked against
+    // the disk as it is now, under the lock, not as the no-op check saw it before.
+  }, lazy ? { ...def, stats: new Map() } : def);
   for (const w of project.warnings) o.emit({ type: "warning", message: w });
   // A snapshot vouches for a build that would print nothing but "up to date": not after
   // warnings about the state, which a full plan would repeat.
@@ -235,9 +237,17 @@ function lazyPlan(hint: PartialHint, def: Definition): LazyPlan | undefined {
       want.set(out.path, t.id);
     }
   }
+  // The affected targets read these outputs by their recorded hashes (not from disk): they must
+  // still be the files the no-op check saw before the lock (a \`pipe clean\` may have run since).
   const hashes = new Map<string, string>();
-  const { paths, hashes: all } = snap.files;
-  for (let i = 0; i < paths.length; i++) if (want.has(paths[i])) hashes.set(paths[i], all.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
+  const { paths, hashes: all, nums } = snap.files;
+  for (let i = 0; i < paths.length; i++) {
+    if (!want.has(paths[i])) continue;
+    const st = statSync(join(def.root, paths[i]), { throwIfNoEntry: false });
+    const k = i * FILE_NUMS;
+    if (!st || !st.isFile() || st.dev !== nums[k] || st.ino !== nums[k + 1] || st.size !== nums[k + 2] || st.mtimeMs !== nums[k + 3] || st.ctimeMs !== nums[k + 4]) return undefined;
+    hashes.set(paths[i], all.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
+  }
   const outputs = new Map<string, OutputRecord[]>();
   for (const t of def.graph.targets.values()) {
     if (affected.has(t.id)) continue;
@@ -250,7 +260,6 @@ function lazyPlan(hint: PartialHint, def: Definition): LazyPlan | undefined {
     outputs.set(t.id, list);
   }
   const seed = new Map<string, StatEntry>();
-  const { nums } = snap.files;
   for (let i = 0; i < snap.plan.length; i++) {
     if (!affected.has(snap.plan[i][0])) continue;
     for (const r of rows[i]) {

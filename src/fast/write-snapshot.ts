@@ -56,7 +56,9 @@ export function writeSnapshot(src: SnapshotSource): string | undefined {
     snap = collect(src);
   } catch (e) {
     if (e instanceof NoSnapshot) return e.message;
-    throw e;
+    // The snapshot is only a shortcut: a bug in making it must not fail a good build (the
+    // next build plans in full, which is always correct).
+    return `internal error: ${(e as Error)?.stack ?? String(e)}`;
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
@@ -186,7 +188,11 @@ function collect(src: SnapshotSource): Snapshot {
       }
       for (const n of src.graph.targets.get(p.target)?.env ?? []) envNames.add(n);
     }
-    if (byTarget) byTarget.push(rows.length, ...rows);
+    if (byTarget) {
+      // A loop: a target can read more files than a call takes arguments.
+      byTarget.push(rows.length);
+      for (const r of rows) byTarget.push(r);
+    }
   }
 
   // The Pipelinefile and what it depends on.

@@ -167,6 +167,14 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       if (isProblem(v)) {
         diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${v.problem}`, location: loc, hint: `write ${famName}[${Object.keys(keySpec).map((x) => `${x}=...`).join(",")}]` });
         ok = false;
+        continue;
+      }
+      // An instance's id writes a list as a,b: an element that is empty, holds a comma or has
+      // spaces around it would make two instances one id (["a,b"] and ["a", "b"]).
+      const odd = Array.isArray(v) ? v.find((x) => x === "" || x.includes(",") || x.trim() !== x) : undefined;
+      if (odd !== undefined) {
+        diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: the list element ${JSON.stringify(odd)} cannot be written in an instance id (${famName}[${k}=${(v as string[]).join(",")}] could name another instance)`, location: loc, hint: "key list elements must be non-empty, without commas or spaces around them" });
+        ok = false;
       } else out[k] = v;
     }
     return ok ? out : undefined;
@@ -311,6 +319,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
       const key = parsed.key && checkKey(decl as Family, parsed.name, parsed.key, undefined, true);
       if (!key || instanceId(parsed.name, key) !== id) throw new SubsetMiss(`${id} is not an instance`);
+      // Values with the id's own separators may read back as another key: build it whole then.
+      for (const v of Object.values(key)) for (const x of Array.isArray(v) ? v : [v]) if (typeof x === "string" && /[,=[\]]/.test(x)) throw new SubsetMiss(`${id} has a key the id may not tell apart`);
       if (!targets.has(id)) create(id, decl, key, () => (decl as Family).site.location());
     }
   }
@@ -343,7 +353,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   for (let i = 0; i < pending.length; i++) if (!resolving || resolving.has(pending[i].id)) resolveInputs(pending[i]);
   for (const fam of requestedFamilies) {
     const ids = [...targets.values()].filter((t) => t.family === fam).map((t) => t.id);
-    if (ids.length) selected.push(...ids);
+    if (ids.length) for (const id of ids) selected.push(id);
     else diags.push({ message: `family ${JSON.stringify(fam)} has no instances to build`, hint: `name one: ${fam}[key=value]` });
   }
 

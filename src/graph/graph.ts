@@ -82,7 +82,14 @@ export interface Graph {
 /** Every project-relative source file a target reads directly (not outputs of other targets). */
 export function sourceFiles(t: GraphTarget): string[] {
   const out: string[] = [];
-  for (const g of t.inputs) for (const i of g.items) if (i.kind !== "target") out.push(...(i.kind === "dir" ? [i.files[0] + "/"] : i.files.filter((f) => !i.target)));
+  // Loops, not push(...spread): a glob can match more files than a call takes arguments.
+  for (const g of t.inputs) {
+    for (const i of g.items) {
+      if (i.kind === "target") continue;
+      if (i.kind === "dir") out.push(i.files[0] + "/");
+      else if (!i.target) for (const f of i.files) out.push(f);
+    }
+  }
   return out;
 }
 

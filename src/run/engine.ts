@@ -152,8 +152,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const rank = new Map<string, number>();
   for (let i = ids.length - 1; i >= 0; i--) {
     const id = ids[i];
-    const below = (graph.dependents.get(id) ?? []).filter((d) => want.has(d)).map((d) => rank.get(d) ?? 0);
-    rank.set(id, (estimate.get(id) ?? 100) + (below.length ? Math.max(...below) : 0));
+    // A loop, not Math.max(...): a target can have more dependents than a call takes arguments.
+    let below = 0;
+    for (const d of graph.dependents.get(id) ?? []) if (want.has(d)) below = Math.max(below, rank.get(d) ?? 0);
+    rank.set(id, (estimate.get(id) ?? 100) + below);
   }
   const waiting = new Map<string, number>();
   for (const id of ids) waiting.set(id, graph.targets.get(id)!.deps.filter((d) => want.has(d)).length);
@@ -181,7 +183,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       const d = stack.pop()!;
       if (!want.has(d) || statuses.has(d)) continue;
       finish({ type: "target-finished", target: d, status: "skipped", durationMs: 0, reason: `dependency ${JSON.stringify(cause)} failed`, cause });
-      stack.push(...(graph.dependents.get(d) ?? []));
+      for (const x of graph.dependents.get(d) ?? []) stack.push(x);
     }
   };
   const fail = (id: string, message: string, extra: Partial<Extract<PipeEvent, { type: "target-finished" }>> = {}) => {

@@ -155,6 +155,19 @@ test("a recipe that exits 0 without producing a declared output fails its target
   assert.match(plain.stdout, /build\/forgot.txt/);
 });
 
+test("a family key list element that an instance id cannot tell apart is a Pipelinefile error", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const rep = family({ key: { cols: param.list() }, outputs: ({ cols }) => [\`build/\${cols.length}.txt\`], run: (c) => sh\`echo > \${c.outputs[0]}\` });\nexport default [rep({ cols: ["a,b"] }), rep({ cols: ["a", "b"] }), rep({ cols: [" c"] })];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /bad key cols for "rep": the list element "a,b" cannot be written in an instance id \(rep\[cols=a,b\] could name another instance\)/);
+  assert.match(r.stderr, /the list element " c"/);
+  assert.match(r.stderr, /Pipelinefile\.ts:\d+:\d+/);
+  assert.match(r.stderr, /key list elements must be non-empty, without commas or spaces around them/);
+  assert.doesNotMatch(r.stderr, /at .*\((?:node:|\/)/, "no stack trace");
+});
+
 test("a folder output holding a FIFO fails its target, names the entry, and publishes nothing", async () => {
   const p = new Project({
     "Pipelinefile.ts": HEAD + `export const odd = target({ outputs: ["build/tree/"], run: (c) => sh\`mkdir -p \${c.outputs[0]}/sub && echo a > \${c.outputs[0]}/a.txt && mkfifo \${c.outputs[0]}/sub/pipe\` });\n`,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
 import { collect, finished, Project, REPO, waitForLine, type RunResult } from "../helpers/rig.ts";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
 
@@ -484,6 +484,87 @@ test("a partial plan made while another build held the lock is dropped: that bui
   assert.equal(started(r2).trustedFromSnapshot, undefined);
   assert.equal(p.read("out/a.txt"), "wait\n");
   await settle(p);
+  p.remove();
+});
+
+test("a partial plan checks what it reads on disk after waiting for the lock: no stale hash from before the wait", async () => {
+  const p = new Project({
+    "in/a.txt": "a\n",
+    "in/b.txt": "b\n",
+    "in/c.txt": "c\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const a = target({ inputs: ["in/a.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      // Tolerates missing inputs: only pipe's checks can notice.
+      `export const b = target({ inputs: [a, "in/b.txt", "in/c.txt"], outputs: ["out/b.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} 2>/dev/null > \${outputs[0]}; true\` });\n` +
+      `export default [b];\n`,
+  });
+  execFileSync("mkfifo", [p.path("gate")]);
+  // Changes in/b.txt, then builds while something else holds the project lock (as \`pipe clean\`
+  // would); \`meanwhile\` runs after the build checked the snapshot and while it waits.
+  const waitedBuild = async (content: string, meanwhile: () => void) => {
+    await settle(p);
+    p.write({ "in/b.txt": content });
+    const holder = spawn("flock", ["-x", p.path(".pipe/lock"), "sh", "-c", "echo locked; cat gate > /dev/null"], { cwd: p.path("."), stdio: ["ignore", "pipe", "ignore"] });
+    const released = new Promise<void>((resolve) => holder.on("close", () => resolve()));
+    await waitForLine(holder, (l) => l === "locked");
+    const child = p.spawn(["build", "--json"]);
+    const done = collect(child);
+    await waitForLine(child, (l) => l.includes('"lock-waiting"'));
+    meanwhile();
+    writeFileSync(p.path("gate"), "go\n");
+    await released;
+    return done;
+  };
+  // A source the affected target reads, deleted while it waited: read from disk, found missing.
+  let r = await waitedBuild("b2\n", () => rmSync(p.path("in/c.txt")));
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.equal(started(r).partialGraph, true, "the check before the lock saw only in/b.txt changed");
+  const fin = r.events.find((e) => e.type === "target-finished" && e.target === "b");
+  assert.ok(fin && fin.type === "target-finished");
+  assert.equal(fin.status, "failed");
+  assert.match(fin.reason ?? "", /input "in\/c.txt" is missing/);
+  p.write({ "in/c.txt": "c\n" });
+  // An output of a trusted target the affected one reads, deleted while it waited: the partial
+  // plan is dropped, and the dependency is restored before b runs.
+  r = await waitedBuild("b3\n", () => rmSync(p.path("out/a.txt")));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(started(r).partialGraph, undefined);
+  assert.deepEqual(finished(r.events, "restored"), ["a"]);
+  assert.deepEqual(finished(r.events, "built"), ["b"]);
+  assert.equal(p.read("out/b.txt"), "a\nb3\nc\n");
+  p.remove();
+});
+
+test("partial plans of family instances with list and comma-holding keys match a whole build", async () => {
+  const p = new Project({
+    "in/a.txt": "a\n",
+    "in/b.txt": "b\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const rep = family({ key: { cols: param.list(), tag: param.string() }, inputs: ["in/a.txt"], outputs: ({ cols, tag }) => [\`out/rep-\${cols.length}-\${tag.length}.txt\`], run: async (ctx) => { (await import("node:fs")).writeFileSync(ctx.outputs[0], JSON.stringify([ctx.params.cols, ctx.params.tag]) + "\\n"); } });\n` +
+      `export const other = target({ inputs: ["in/b.txt"], outputs: ["out/b.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export default [rep({ cols: ["x", "y"], tag: "plain" }), rep({ cols: [], tag: "a,tag=b" }), other];\n`,
+  });
+  await settle(p);
+  p.write({ "in/a.txt": "a2\n" });
+  const r = await build(p);
+  // A key whose text holds the id's separators may read back as another key: the whole graph is built.
+  assert.equal(started(r).partialGraph, undefined);
+  assert.deepEqual(finished(r.events, "built"), ["rep[cols=,tag=a,tag=b]", "rep[cols=x,y,tag=plain]"]);
+  assert.equal(p.read("out/rep-2-5.txt"), `[["x","y"],"plain"]\n`);
+  assert.equal(p.read("out/rep-0-7.txt"), `[[],"a,tag=b"]\n`);
+  await settle(p);
+  // Without such a key, the partial plan rebuilds the instance with its exact key.
+  p.write({
+    "Pipelinefile.ts": p.read("Pipelinefile.ts").replace(`rep({ cols: [], tag: "a,tag=b" }), `, ""),
+  });
+  await settle(p);
+  p.write({ "in/a.txt": "a3\n" });
+  const r2 = await build(p);
+  assert.equal(started(r2).partialGraph, true);
+  assert.deepEqual(finished(r2.events, "built"), ["rep[cols=x,y,tag=plain]"]);
+  assert.equal(p.read("out/rep-2-5.txt"), `[["x","y"],"plain"]\n`);
   p.remove();
 });
 

@@ -1,0 +1,110 @@
+// The no-op snapshot's writer and reader, without a Pipelinefile: a target that reads more files
+// than a function call takes arguments, and the per-target rows a partial build relies on.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeSnapshot, type SnapshotSource } from "../../src/fast/write-snapshot.ts";
+import { decodeRows, openSnapshot, snapshotPath } from "../../src/fast/snapshot.ts";
+import { FileHasher, type StatEntry } from "../../src/hash/file-hasher.ts";
+import { machineKey } from "../../src/state/machine-key.ts";
+import { sourceFiles, type Graph, type GraphTarget } from "../../src/graph/graph.ts";
+
+const HASH = "0123456789abcdef0123456789abcdef";
+
+function source(root: string, inputs: Record<string, number>): SnapshotSource {
+  const stateDir = join(root, ".pipe");
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, "env-key"), "k".repeat(64));
+  // Facts come from the hasher's (stat -> hash) cache: no files are needed for them.
+  const cache = new Map<string, StatEntry>();
+  const settled = new Map<string, { inputs: [string, string][]; outputs: [] }>();
+  const plan = [];
+  const targets = new Map<string, GraphTarget>();
+  for (const [id, n] of Object.entries(inputs)) {
+    const list: [string, string][] = [];
+    for (let i = 0; i < n; i++) {
+      const path = `in/${id}/${i}.txt`;
+      cache.set(path, { dev: 1, ino: i + 1, size: 3, mtimeMs: 1000, ctimeMs: 1000, hash: HASH, hashedAt: 5000 });
+      list.push([path, HASH]);
+    }
+    settled.set(id, { inputs: list, outputs: [] });
+    plan.push({ target: id, action: "up-to-date" as const, deps: [] });
+    targets.set(id, { env: [] } as unknown as GraphTarget);
+  }
+  return {
+    root,
+    stateDir,
+    key: "request",
+    today: "2026-12-05",
+    env: {},
+    graph: { targets } as unknown as Graph,
+    hasher: new FileHasher(root, cache),
+    compiled: { entryUrl: "", dir: "", modules: {}, compiledNow: false, sources: [] },
+    packageFiles: [],
+    trace: { reads: new Map(), lists: new Map(), stats: new Map(), env: new Set(), opaque: [] },
+    globLists: new Map(),
+    targets: Object.keys(inputs),
+    plan,
+    settled,
+  };
+}
+
+test("a target that reads 200,000 files gets a snapshot with its rows (no call with one argument per file)", () => {
+  const root = mkdtempSync(join(tmpdir(), "pipe-snap-"));
+  const state = mkdtempSync(join(tmpdir(), "pipe-snap-key-"));
+  const saved = process.env.XDG_STATE_HOME;
+  process.env.XDG_STATE_HOME = state;
+  try {
+    const src = source(root, { big: 200_000, small: 2 });
+    assert.equal(writeSnapshot(src), undefined);
+    const text = readFileSync(snapshotPath(root, "request"), "utf8");
+    const snap = openSnapshot(text, machineKey(process.env, src.stateDir).key);
+    assert.ok(snap);
+    const rows = decodeRows(snap);
+    assert.ok(rows);
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0].length, 200_000);
+    assert.deepEqual(rows[1].map((r) => snap.files.paths[r]), ["in/small/0.txt", "in/small/1.txt"]);
+    assert.equal(snap.files.paths[rows[0][199_999]], "in/big/199999.txt");
+  } finally {
+    if (saved === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = saved;
+    rmSync(root, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test("rows that do not fit the plan or the table are not trusted", () => {
+  const root = mkdtempSync(join(tmpdir(), "pipe-snap-"));
+  const state = mkdtempSync(join(tmpdir(), "pipe-snap-key-"));
+  const saved = process.env.XDG_STATE_HOME;
+  process.env.XDG_STATE_HOME = state;
+  try {
+    const src = source(root, { a: 2, b: 1 });
+    assert.equal(writeSnapshot(src), undefined);
+    const snap = openSnapshot(readFileSync(snapshotPath(root, "request"), "utf8"), machineKey(process.env, src.stateDir).key)!;
+    assert.deepEqual(decodeRows(snap), [[0, 1], [2]]);
+    const ints = (xs: number[]) => Buffer.from(Int32Array.from(xs).buffer).toString("base64");
+    assert.equal(decodeRows({ ...snap, targetRows: ints([2, 0, 1, 1, 7]) }), undefined, "a row past the table");
+    assert.equal(decodeRows({ ...snap, targetRows: ints([2, 0, 1]) }), undefined, "too few entries for the plan");
+    assert.equal(decodeRows({ ...snap, targetRows: ints([2, 0, 1, 1, 2, 9]) }), undefined, "trailing numbers");
+    assert.equal(decodeRows({ ...snap, targetRows: ints([-1, 0]) }), undefined, "a negative count");
+    assert.equal(decodeRows({ ...snap, targetRows: "" }), undefined, "no rows (a folder input or output)");
+  } finally {
+    if (saved === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = saved;
+    rmSync(root, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test("the source files of a target whose glob matched 200,000 files", () => {
+  const files = Array.from({ length: 200_000 }, (_, i) => `data/${i}.csv`);
+  const t = { inputs: [{ single: false, items: [{ kind: "glob", spec: "data/*.csv", files }, { kind: "dir", spec: "ref/", files: ["ref"] }, { kind: "target", spec: "up", files: ["out/up.txt"], target: "up" }] }] } as unknown as GraphTarget;
+  const got = sourceFiles(t);
+  assert.equal(got.length, 200_001);
+  assert.equal(got[199_999], "data/199999.csv");
+  assert.equal(got[200_000], "ref/");
+});
