@@ -51,12 +51,24 @@ function source(root: string, inputs: Record<string, number>): SnapshotSource {
   };
 }
 
-test("a target that reads 200,000 files gets a snapshot with its rows (no call with one argument per file)", () => {
+/** Runs `f` in a fresh project folder with a fresh machine key folder, and removes both. */
+function inTempProject(f: (root: string) => void): void {
   const root = mkdtempSync(join(tmpdir(), "pipe-snap-"));
   const state = mkdtempSync(join(tmpdir(), "pipe-snap-key-"));
   const saved = process.env.XDG_STATE_HOME;
   process.env.XDG_STATE_HOME = state;
   try {
+    f(root);
+  } finally {
+    if (saved === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = saved;
+    rmSync(root, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+test("a target that reads 200,000 files gets a snapshot with its rows (no call with one argument per file)", () => {
+  inTempProject((root) => {
     const src = source(root, { big: 200_000, small: 2 });
     assert.equal(writeSnapshot(src), undefined);
     const text = readFileSync(snapshotPath(root, "request"), "utf8");
@@ -68,20 +80,11 @@ test("a target that reads 200,000 files gets a snapshot with its rows (no call w
     assert.equal(rows[0].length, 200_000);
     assert.deepEqual(rows[1].map((r) => snap.files.paths[r]), ["in/small/0.txt", "in/small/1.txt"]);
     assert.equal(snap.files.paths[rows[0][199_999]], "in/big/199999.txt");
-  } finally {
-    if (saved === undefined) delete process.env.XDG_STATE_HOME;
-    else process.env.XDG_STATE_HOME = saved;
-    rmSync(root, { recursive: true, force: true });
-    rmSync(state, { recursive: true, force: true });
-  }
+  });
 });
 
 test("rows that do not fit the plan or the table are not trusted", () => {
-  const root = mkdtempSync(join(tmpdir(), "pipe-snap-"));
-  const state = mkdtempSync(join(tmpdir(), "pipe-snap-key-"));
-  const saved = process.env.XDG_STATE_HOME;
-  process.env.XDG_STATE_HOME = state;
-  try {
+  inTempProject((root) => {
     const src = source(root, { a: 2, b: 1 });
     assert.equal(writeSnapshot(src), undefined);
     const snap = openSnapshot(readFileSync(snapshotPath(root, "request"), "utf8"), machineKey(process.env, src.stateDir).key)!;
@@ -92,12 +95,7 @@ test("rows that do not fit the plan or the table are not trusted", () => {
     assert.equal(decodeRows({ ...snap, targetRows: ints([2, 0, 1, 1, 2, 9]) }), undefined, "trailing numbers");
     assert.equal(decodeRows({ ...snap, targetRows: ints([-1, 0]) }), undefined, "a negative count");
     assert.equal(decodeRows({ ...snap, targetRows: "" }), undefined, "no rows (a folder input or output)");
-  } finally {
-    if (saved === undefined) delete process.env.XDG_STATE_HOME;
-    else process.env.XDG_STATE_HOME = saved;
-    rmSync(root, { recursive: true, force: true });
-    rmSync(state, { recursive: true, force: true });
-  }
+  });
 });
 
 test("the source files of a target whose glob matched 200,000 files", () => {
