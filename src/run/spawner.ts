@@ -91,6 +91,8 @@ export class Spawner {
   readonly #onUnusable: SpawnerOptions["onUnusable"];
   readonly #jobs = new Map<number, Job>();
   readonly #envIds = new WeakMap<object, number>();
+  /** Env ids by content: a new env object with the same entries (every build of \`pipe watch\` makes new ones) reuses perl's copy. */
+  readonly #envByText = new Map<string, number>();
   #nextJob = 1;
   #nextEnv = 1;
   #buf: Buffer | undefined;
@@ -164,14 +166,18 @@ export class Spawner {
     });
   }
 
+  /** Environments perl was sent (tests: a long \`pipe watch\` must not grow this). */
+  get envsDefined(): number {
+    return this.#nextEnv - 1;
+  }
+
   /**
-   * The env's definition message when perl has not seen this env object yet, else "". Recipes
-   * with the same declared env share one object (recipeEnv), so this is sent a few times per build.
+   * The env's definition message when perl has not seen this env yet, else "". Recipes with the
+   * same declared env share one object (recipeEnv), so the content is looked at a few times per
+   * build, and sent only when it is new to this perl.
    */
   #defineEnv(env: Record<string, string>): string {
     if (this.#envIds.has(env)) return "";
-    const id = this.#nextEnv++;
-    this.#envIds.set(env, id);
     let payload = "";
     for (const k in env) {
       const v = env[k];
@@ -179,6 +185,14 @@ export class Spawner {
       if (k.includes("\0") || k.includes("=") || v.includes("\0")) continue;
       payload += (payload ? "\0" : "") + k + "=" + v;
     }
+    const known = this.#envByText.get(payload);
+    if (known !== undefined) {
+      this.#envIds.set(env, known);
+      return "";
+    }
+    const id = this.#nextEnv++;
+    this.#envIds.set(env, id);
+    this.#envByText.set(payload, id);
     return `E${id} ${Buffer.byteLength(payload)}\n${payload}`;
   }
 

@@ -172,6 +172,27 @@ test("many jobs at once keep their output apart", async () => {
   }
 });
 
+test("an env is sent to perl once per content, not once per object (a long pipe watch makes new ones each build)", async () => {
+  const sp = Spawner.start({ fallback: runShellNode });
+  assert.ok(sp, "perl is available here");
+  try {
+    const run = async (env: Record<string, string>) => {
+      const lines: string[] = [];
+      const r = await sp.run({ script: 'echo "$GREETING"', cwd: process.cwd(), env, signal: new AbortController().signal, graceMs: 5000, onLine: (l) => lines.push(l), onGroup: () => undefined });
+      assert.equal(r.code, 0);
+      return lines;
+    };
+    for (let i = 0; i < 5; i++) assert.deepEqual(await run({ ...ENV, GREETING: "hello" }), ["hello"]);
+    assert.equal(sp.envsDefined, 1, "five equal envs, one definition");
+    assert.deepEqual(await run({ ...ENV, GREETING: "bye" }), ["bye"]);
+    assert.deepEqual(await run({ ...ENV, GREETING: "hello" }), ["hello"]);
+    assert.equal(sp.envsDefined, 2);
+  } finally {
+    // Idle, the spawner keeps nothing alive: closing its input lets perl exit on its own.
+    sp.closeInput();
+  }
+});
+
 test("EOF on the spawner's stdin (pipe died): it stops the running groups and exits", async () => {
   const sp = Spawner.start({ fallback: runShellNode });
   assert.ok(sp, "perl is available here");
