@@ -22,6 +22,7 @@
  * Light on purpose: `pipe build` imports this before anything else.
  */
 import { pipeVersion } from "../util/own-version.ts";
+import { isAscii } from "node:buffer";
 import { createHash, createHmac } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -164,18 +165,24 @@ export function sealSnapshot(snap: Snapshot, key: string): string {
   return `${createHmac("sha256", key).update(json).digest("hex")}\n${json}`;
 }
 
-export function openSnapshot(text: string, key: string): Snapshot | undefined {
-  const nl = text.indexOf("\n");
+/**
+ * The snapshot in `file` (its bytes, or its text), or undefined when it does not verify. From
+ * bytes: the HMAC is taken over them as they are, and ASCII (the usual case) is decoded as
+ * latin1, which is cheaper than UTF-8: together about 3 ms of a 10,000-target no-op.
+ */
+export function openSnapshot(file: Buffer | string, key: string): Snapshot | undefined {
+  const bytes = typeof file === "string" ? Buffer.from(file, "utf8") : file;
+  const nl = bytes.indexOf(10);
   if (nl !== 64) return undefined;
-  const json = text.slice(nl + 1);
-  if (createHmac("sha256", key).update(json).digest("hex") !== text.slice(0, nl)) return undefined;
-  const snap = JSON.parse(json) as Snapshot;
+  const body = bytes.subarray(nl + 1);
+  if (createHmac("sha256", key).update(body).digest("hex") !== bytes.toString("latin1", 0, nl)) return undefined;
+  const snap = JSON.parse(isAscii(body) ? body.toString("latin1") : body.toString("utf8")) as Snapshot;
   const raw: unknown = snap.files?.nums;
   if (typeof raw !== "string") return undefined;
-  const bytes = Buffer.from(raw, "base64");
-  if (bytes.length % 8 !== 0) return undefined;
+  const nums = Buffer.from(raw, "base64");
+  if (nums.length % 8 !== 0) return undefined;
   // Float64Array needs an 8-byte aligned offset: copy unless the buffer already is.
-  snap.files.nums = bytes.byteOffset % 8 === 0 ? new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8) : new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  snap.files.nums = nums.byteOffset % 8 === 0 ? new Float64Array(nums.buffer, nums.byteOffset, nums.length / 8) : new Float64Array(nums.buffer.slice(nums.byteOffset, nums.byteOffset + nums.length));
   return snap;
 }
 

@@ -106,3 +106,25 @@ test("the source files of a target whose glob matched 200,000 files", () => {
   assert.equal(got[199_999], "data/199999.csv");
   assert.equal(got[200_000], "ref/");
 });
+
+test("a snapshot opens from its bytes or its text, non-ASCII paths included, and not once a byte changed", () => {
+  inTempProject((root) => {
+    const src = source(root, { a: 1 });
+    const [path, hash] = src.settled.get("a")!.inputs[0];
+    const entry = src.hasher.cache.get(path)!;
+    src.hasher.cache.set("in/ä/ß.txt", entry);
+    src.settled.get("a")!.inputs.push(["in/ä/ß.txt", hash]);
+    assert.equal(writeSnapshot(src), undefined);
+    const key = machineKey(process.env, src.stateDir).key;
+    const bytes = readFileSync(snapshotPath(root, "request"));
+    for (const file of [bytes, bytes.toString("utf8")]) {
+      const snap = openSnapshot(file, key);
+      assert.ok(snap);
+      assert.deepEqual(snap.files.paths, [path, "in/ä/ß.txt"]);
+    }
+    const tampered = Buffer.from(bytes);
+    tampered[tampered.length - 3] ^= 1;
+    assert.equal(openSnapshot(tampered, key), undefined);
+    assert.equal(openSnapshot(bytes, "another key"), undefined);
+  });
+});
