@@ -94,7 +94,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     const key = requestKey(file, args.positional, paramText);
     path = snapshotPath(root, key);
     const machine = readMachineKey(ctx.env, join(root, ".pipe"));
-    const opened = machine === undefined ? undefined : openSnapshot(readFileSync(path), machine);
+    const opened = machine === undefined ? undefined : openSnapshot(readFileSync(path, "utf8"), machine);
     if (!opened) return undefined;
     snap = opened;
     if (snap.format !== SNAPSHOT_FORMAT || snap.version !== SNAPSHOT_VERSION || snap.key !== key) return undefined;
