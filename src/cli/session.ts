@@ -13,8 +13,9 @@ import { saveLastRun } from "./last-run.ts";
 import { requestKey } from "../fast/snapshot.ts";
 import { dropSnapshot, writeSnapshot } from "../fast/write-snapshot.ts";
 import { trustedTargets, type Trust } from "../fast/partial.ts";
-import { exactFactsHold, FILE_NUMS, HASH_LEN } from "../fast/snapshot.ts";
+import { exactFactsHold, FILE_NUMS, HASH_LEN, type Snapshot } from "../fast/snapshot.ts";
 import type { StatEntry } from "../hash/file-hasher.ts";
+import { isRacy } from "../hash/racy.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { readdirSync, statSync } from "node:fs";
 import type { PartialHint } from "./fast-noop.ts";
@@ -55,7 +56,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   // Pipelinefile mistakes are found before .pipe/ is touched. Then lock before reading any
   // state: a second pipe that waited must see the first one's records.
   const hint = o.noopHint;
-  const subset = hint?.affected && !o.dryRun ? subsetOf(hint.snapshot.plan, hint.affected) : undefined;
+  const subset = hint?.affected && !o.dryRun ? subsetOf(hint.snapshot, hint.affected) : undefined;
   const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: hint?.stats, trace: o.snapshot === true && !o.dryRun, subset });
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
@@ -179,11 +180,16 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
  * A partial build's graph: the affected targets (planned in full) and the targets they read
  * from (outputs only), by the snapshot's plan.
  */
-function subsetOf(plan: string[][], affected: string[]): { plan: string[]; outputsOnly: string[] } {
+function subsetOf(snap: Snapshot, affected: string[]): { plan: string[]; outputsOnly: string[]; keys: Map<string, Record<string, unknown> | null> } {
   const hit = new Set(affected);
   const outputsOnly = new Set<string>();
-  for (const entry of plan) if (hit.has(entry[0])) for (let j = 1; j < entry.length; j++) if (!hit.has(entry[j])) outputsOnly.add(entry[j]);
-  return { plan: affected, outputsOnly: [...outputsOnly] };
+  for (const entry of snap.plan) if (hit.has(entry[0])) for (let j = 1; j < entry.length; j++) if (!hit.has(entry[j])) outputsOnly.add(entry[j]);
+  const keys = new Map<string, Record<string, unknown> | null>();
+  for (let i = 0; i < snap.plan.length; i++) {
+    const id = snap.plan[i][0];
+    if (hit.has(id) || outputsOnly.has(id)) keys.set(id, snap.keys?.[i] ?? null);
+  }
+  return { plan: affected, outputsOnly: [...outputsOnly], keys };
 }
 
 interface LazyPlan {
@@ -245,7 +251,8 @@ function lazyPlan(hint: PartialHint, def: Definition): LazyPlan | undefined {
     if (!want.has(paths[i])) continue;
     const st = statSync(join(def.root, paths[i]), { throwIfNoEntry: false });
     const k = i * FILE_NUMS;
-    if (!st || !st.isFile() || st.dev !== nums[k] || st.ino !== nums[k + 1] || st.size !== nums[k + 2] || st.mtimeMs !== nums[k + 3] || st.ctimeMs !== nums[k + 4]) return undefined;
+    // Racy (changed within the clock's granularity of when it was read): the stat cannot vouch.
+    if (!st || !st.isFile() || st.dev !== nums[k] || st.ino !== nums[k + 1] || st.size !== nums[k + 2] || st.mtimeMs !== nums[k + 3] || st.ctimeMs !== nums[k + 4] || isRacy(st.mtimeMs, nums[k + 5])) return undefined;
     hashes.set(paths[i], all.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
   }
   const outputs = new Map<string, OutputRecord[]>();

@@ -97,6 +97,11 @@ export interface Snapshot {
    * output (their facts are per file inside the tree): such builds plan in full.
    */
   targetRows: string;
+  /**
+   * Each plan entry's key, for family instances (null for plain targets): a partial build makes
+   * an instance from this, not from its id's text, which can read back as another key.
+   */
+  keys: (Record<string, unknown> | null)[];
 }
 
 export function encodeRows(rows: readonly number[]): string {

@@ -157,9 +157,12 @@ function collect(src: SnapshotSource): Snapshot {
     for (let i = 0; i < paths.length; i++) if (paths[i].charCodeAt(0) === 47) files.copy(carried.table, i);
   }
   const rows: number[] = [];
+  const keys: (Record<string, unknown> | null)[] = [];
   for (let i = 0; i < src.plan.length; i++) {
     const p = src.plan[i];
     rows.length = 0;
+    const inGraph = src.graph.targets.get(p.target);
+    keys.push(inGraph ? (inGraph.key ?? null) : (old?.keys?.[i] ?? null));
     const s = src.settled.get(p.target);
     if (carried?.trusted.has(p.target) && (carried.lazy || !s)) {
       // Its files are unchanged since the previous snapshot, which vouched for it.
@@ -237,6 +240,7 @@ function collect(src: SnapshotSource): Snapshot {
     targets: src.targets,
     plan: src.plan.map((p) => [p.target, ...(p.deps ?? [])]),
     targetRows: byTarget ? encodeRows(byTarget) : "",
+    keys,
   };
 }
 

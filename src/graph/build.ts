@@ -17,6 +17,7 @@ import { suggestion } from "../util/did-you-mean.ts";
 import { checkParamValue, defaultValue, formatValue, isProblem, parseParamText, type ParamValue } from "./param-values.ts";
 import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
+import { stableStringify } from "../util/stable-json.ts";
 import type { StatLike } from "../hash/file-hasher.ts";
 
 export interface BuildOptions {
@@ -35,7 +36,7 @@ export interface BuildOptions {
    * target (cycles, other targets' outputs) were passed by the build that made the snapshot.
    * Throws SubsetMiss when an id names no declaration.
    */
-  subset?: { plan: string[]; outputsOnly: string[] };
+  subset?: { plan: string[]; outputsOnly: string[]; keys: ReadonlyMap<string, Record<string, unknown> | null> };
 }
 
 /** A subset id that does not name a declaration (the caller builds the whole graph instead). */
@@ -146,7 +147,19 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     if (!key) return undefined;
     const id = instanceId(famName, key);
     byDecl.set(ref, id);
-    if (!targets.has(id)) create(id, inst.family, key, () => inst.site.location() ?? inst.family.site.location());
+    const same = targets.get(id);
+    if (!same) create(id, inst.family, key, () => inst.site.location() ?? inst.family.site.location());
+    else if (same.key && stableStringify(same.key) !== stableStringify(key)) {
+      // An id writes values as text (lists as a,b): two keys can read the same. One target
+      // for both would build one and silently drop the other.
+      diags.push({
+        message: `two instances of ${JSON.stringify(famName)} have one id, ${JSON.stringify(id)}: keys ${stableStringify(key)} and ${stableStringify(same.key)}`,
+        location: inst.site.location(),
+        details: locLine(same, loc),
+        hint: "change one key: values must not differ only in commas (a list [\"a,b\"] against [\"a\", \"b\"]) or hold another key's \"name=\"",
+      });
+      return undefined;
+    }
     return id;
   };
 
@@ -166,14 +179,6 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       else v = fromText ? parseParamText(p, String(raw[k]), options.today) : checkParamValue(p, raw[k], options.today);
       if (isProblem(v)) {
         diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${v.problem}`, location: loc, hint: `write ${famName}[${Object.keys(keySpec).map((x) => `${x}=...`).join(",")}]` });
-        ok = false;
-        continue;
-      }
-      // An instance's id writes a list as a,b: an element that is empty, holds a comma or has
-      // spaces around it would make two instances one id (["a,b"] and ["a", "b"]).
-      const odd = Array.isArray(v) ? v.find((x) => x === "" || x.includes(",") || x.trim() !== x) : undefined;
-      if (odd !== undefined) {
-        diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: the list element ${JSON.stringify(odd)} cannot be written in an instance id (${famName}[${k}=${(v as string[]).join(",")}] could name another instance)`, location: loc, hint: "key list elements must be non-empty, without commas or spaces around them" });
         ok = false;
       } else out[k] = v;
     }
@@ -317,10 +322,11 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         if (parsed.key || ensure(decl as Target, undefined) !== id) throw new SubsetMiss(`${id} is not a target`);
         continue;
       }
-      const key = parsed.key && checkKey(decl as Family, parsed.name, parsed.key, undefined, true);
+      // The key as the build that made the snapshot had it (an id's text can read back as
+      // another key: ["a,b"] and ["a", "b"] are both a,b).
+      const recorded = subset.keys.get(id);
+      const key = recorded && checkKey(decl as Family, parsed.name, recorded, undefined, false);
       if (!key || instanceId(parsed.name, key) !== id) throw new SubsetMiss(`${id} is not an instance`);
-      // Values with the id's own separators may read back as another key: build it whole then.
-      for (const v of Object.values(key)) for (const x of Array.isArray(v) ? v : [v]) if (typeof x === "string" && /[,=[\]]/.test(x)) throw new SubsetMiss(`${id} has a key the id may not tell apart`);
       if (!targets.has(id)) create(id, decl, key, () => (decl as Family).site.location());
     }
   }

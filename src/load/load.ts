@@ -130,10 +130,15 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
       for (const v of Object.values(value)) visitExport(v, undefined, depth + 1);
     }
   };
-  for (const [exportName, value] of Object.entries(ns)) {
-    if (exportName === "default") continue;
-    visitExport(value, exportName, 0);
+  // Named declarations first: a module namespace lists its exports sorted by name, so an exported
+  // instance (\`export const a = fam({...})\`) can come before its family's export, and an
+  // instance names nothing.
+  const exported = Object.entries(ns).filter(([exportName]) => exportName !== "default");
+  for (const [exportName, value] of exported) {
+    const kind = declKind(value);
+    if (kind === "target" || kind === "family") add(value as Decl, exportName);
   }
+  for (const [exportName, value] of exported) visitExport(value, exportName, 0);
 
   const defaults: (Target | Instance)[] = [];
   const def = ns.default;

@@ -438,3 +438,19 @@ test("a recipe that returns a command as plain text (the sh tag forgotten): its 
   assert.match(f.reason ?? "", /declared output "build\/a\.txt" was not produced; it returned the text "echo hi > build\/\.pipe-tmp-[^"]*": to run a shell command, return sh`\.\.\.`/);
   assert.equal(p.exists("build/a.txt"), false);
 });
+
+test("an exported family instance works whatever the export names' order (namespaces list them sorted)", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      // "one" sorts before "rep": the instance is met before its family's export.
+      `export const rep = family({ key: { n: param.int() }, outputs: ({ n }) => [\`build/\${n}.txt\`], run: (c) => sh\`echo \${c.params.n} > \${c.outputs[0]}\` });\n` +
+      `export const one = rep({ n: 1 });\n` +
+      `export const all = target({ inputs: [one, rep({ n: 2 })], outputs: ["build/all.txt"], run: (c) => sh\`cat \${c.inputs} > \${c.outputs[0]}\` });\n` +
+      `export default [all];\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["all", "rep[n=1]", "rep[n=2]"]);
+  assert.equal(p.read("build/all.txt"), "1\n2\n");
+});
