@@ -128,7 +128,7 @@ export function instanceId(name: string, key: Record<string, ParamValue>): strin
 /**
  * Parses `name[k=v,...]`; values stay text. A part that does not start with `<key>=` continues
  * the value before it, so list values and values with commas read back as instanceId wrote
- * them: `f[cols=a,b,k=1]` is cols "a,b" and k "1". `keysOf` gives a family's key names, so
+ * them: `f[cols=a,b,k=1]` is cols "a,b" and k "1"; a key seen already continues too. `keysOf` gives a family's key names, so
  * that a value part like `a=b` is not taken for a key; without it, any `word=` starts a key.
  */
 export function parseTargetId(id: string, keysOf?: (name: string) => readonly string[] | undefined): { name: string; key?: Record<string, string> } | undefined {
@@ -141,7 +141,9 @@ export function parseTargetId(id: string, keysOf?: (name: string) => readonly st
   let last: string | undefined;
   for (const part of m[2].split(",")) {
     const k = /^\s*([^\s=]+)\s*=/.exec(part);
-    if (k && (!known || known.includes(k[1]))) {
+    // A key already set does not start again (an id lists each key once): `tag=a,tag=b` is the
+    // one value "a,tag=b".
+    if (k && (!known || known.includes(k[1])) && !(k[1] in key)) {
       last = k[1];
       key[last] = part.slice(k[0].length);
     } else if (last !== undefined) key[last] += "," + part;

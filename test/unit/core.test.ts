@@ -103,6 +103,12 @@ test("instance ids sort their keys and parse back", () => {
   // Key names need not be identifiers; with the family's keys known, a value part with "=" stays a value.
   assert.deepEqual(parseTargetId("f[out-dir=x,a.b=1]"), { name: "f", key: { "out-dir": "x", "a.b": "1" } });
   assert.deepEqual(parseTargetId("f[opts=k=v,w=1,n=2]", () => ["opts", "n"]), { name: "f", key: { opts: "k=v,w=1", n: "2" } });
+  // Each key once: a repeated "key=" is part of the value before it (the value held it).
+  const repeated = instanceId("rep", { cols: [], tag: "a,tag=b" });
+  assert.equal(repeated, "rep[cols=,tag=a,tag=b]");
+  assert.deepEqual(parseTargetId(repeated, () => ["cols", "tag"]), { name: "rep", key: { cols: "", tag: "a,tag=b" } });
+  // Keys typed in another order still parse.
+  assert.deepEqual(parseTargetId("model[window=7,attribute=recovered]"), { name: "model", key: { window: "7", attribute: "recovered" } });
 });
 
 test("cycles are reported once each, with the whole trail", () => {
