@@ -297,17 +297,19 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
 
 /** The events of a build in which every target was up to date, through the usual reporter. */
 async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap: Snapshot, jobs: number | undefined, started: number): Promise<void> {
+  // The build's time is the check's, not the reporter's loading (a full build's excludes it too).
+  const durationMs = Date.now() - started;
   const { pickMode } = await import("../ui/mode.ts");
   const json = hasFlag(args, "json");
   const picked = pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json });
   const color = colorWanted({ args, env: ctx.env, stdout: ctx.stdout });
   const j = jobs ?? (await import("node:os")).availableParallelism();
   const counts: Record<TargetStatus, number> = { "up-to-date": snap.plan.length, built: 0, restored: 0, failed: 0, skipped: 0 };
-  if (picked === "ink") {
+  if (picked === "ink" && !hasFlag(args, "verbose")) {
     // The live view's final frame of a no-op is its summary line: print that line, without
-    // loading Ink and React.
+    // loading Ink and React. (--verbose lists every target: that goes through the live view.)
     const { formatSummaryHeadline } = await import("../ui/format.ts");
-    const line = `✔ ${formatSummaryHeadline({ ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } })}`;
+    const line = `✔ ${formatSummaryHeadline({ ok: true, interrupted: false, durationMs, counts, criticalPath: { targets: [], durationMs: 0 } })}`;
     ctx.stdout.write(`${color ? `\x1b[1;32m${line}\x1b[0m` : line}\n`);
     return;
   }
@@ -316,7 +318,7 @@ async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap
     // identical events through the reporter cost as much as the rest of this answer.
     const out: string[] = [JSON.stringify({ type: "build-started", targets: snap.targets, plan: snap.plan.map(([target, ...deps]) => ({ target, action: "up-to-date", deps })), jobs: j, dryRun: false, time: started, fromSnapshot: true } satisfies PipeEvent)];
     for (const [target] of snap.plan) out.push(`{"type":"target-finished","target":${JSON.stringify(target)},"status":"up-to-date","durationMs":0,"reason":"up to date"}`);
-    out.push(JSON.stringify({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } } satisfies PipeEvent));
+    out.push(JSON.stringify({ type: "build-finished", ok: true, interrupted: false, durationMs, counts, criticalPath: { targets: [], durationMs: 0 } } satisfies PipeEvent));
     await new Promise<void>((resolve) => ctx.stdout.write(out.join("\n") + "\n", () => resolve()));
     return;
   }
@@ -328,6 +330,6 @@ async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap
   // Below --verbose a confirmed up-to-date target that was planned up to date shows nothing
   // (ui/view-model.ts): 10,000 such events cost a tenth of a no-op.
   if (hasFlag(args, "verbose")) for (const [target] of snap.plan) emit({ type: "target-finished", target, status: "up-to-date", durationMs: 0, reason: "up to date" });
-  emit({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } });
+  emit({ type: "build-finished", ok: true, interrupted: false, durationMs, counts, criticalPath: { targets: [], durationMs: 0 } });
   await reporter.close();
 }

@@ -124,6 +124,21 @@ test("under a terminal, a no-op answered from the snapshot prints the live view'
     for (const l of lines) assert.match(l, /^✔ ok: 40 up to date in \d+ms$/);
   } finally {
     tmux.kill();
-    p.remove();
   }
+  // --verbose lists every up-to-date target: from the snapshot as in a full no-op.
+  const screens: string[] = [];
+  for (const env of ["PIPE_NO_SNAPSHOT=1 ", ""]) {
+    const run = new Tmux();
+    try {
+      run.start(p.dir, `sh -c ${JSON.stringify(`${env}${process.execPath} ${PIPE_BIN} build -v`)}`);
+      run.waitFor("done");
+      assert.equal(p.read("exit.code").trim(), "0");
+      screens.push(run.screen().replace(/in \d+ms/, "in Nms").trimEnd());
+    } finally {
+      run.kill();
+    }
+  }
+  assert.match(screens[1], /up to date t39/);
+  assert.equal(screens[1], screens[0]);
+  p.remove();
 });
