@@ -276,7 +276,7 @@ function lazyPlan(hint: PartialHint, def: Definition): LazyPlan | undefined {
       seed.set(path, { dev: nums[k], ino: nums[k + 1], size: nums[k + 2], mtimeMs: nums[k + 3], ctimeMs: nums[k + 4], hashedAt: nums[k + 5], hash: all.slice(r * HASH_LEN, (r + 1) * HASH_LEN) });
     }
   }
-  return { trust: { trusted, snapshot: snap, table: snap.files, rows: new Map(), lazy: rows }, outputs, seed };
+  return { trust: { trusted, snapshot: snap, rows: new Map(), lazy: rows }, outputs, seed };
 }
 
 /** Files the targets read that no target produces (folders are hashed when planned). */

@@ -11,20 +11,18 @@
  */
 import type { Graph, GraphTarget } from "../graph/graph.ts";
 import type { PartialHint } from "../cli/fast-noop.ts";
-import { exactFactsHold, type FileTable, type Snapshot } from "./snapshot.ts";
+import { exactFactsHold, type Snapshot } from "./snapshot.ts";
 
 export interface Trust {
   trusted: Set<string>;
-  /** The snapshot the trust comes from. */
+  /** The snapshot the trust comes from: the rows of its file table about trusted targets' files carry over. */
   snapshot: Snapshot;
-  /** The snapshot's file table, whose rows about trusted targets' files carry over. */
-  table: FileTable;
-  /** Row of each project file in `table`, by project-relative path. */
+  /** Row of each project file in the snapshot's file table, by project-relative path. */
   rows: Map<string, number>;
   /**
    * A build that planned only the affected targets (the graph holds just those and their
-   * dependencies): each plan entry's rows in `table`, by plan index. Undefined when the graph
-   * is whole.
+   * dependencies): each plan entry's rows in the snapshot's file table, by plan index.
+   * Undefined when the graph is whole.
    */
   lazy?: number[][];
 }
@@ -59,7 +57,7 @@ export function trustedTargets(hint: PartialHint, graph: Graph, ids: string[]): 
   const rows = new Map<string, number>();
   const { paths } = snap.files;
   for (let i = 0; i < paths.length; i++) if (paths[i].charCodeAt(0) !== 47) rows.set(paths[i], i);
-  return { trusted, snapshot: snap, table: snap.files, rows };
+  return { trusted, snapshot: snap, rows };
 }
 
 /** Calls `f` with each project file of a graph target (what a trusted target's facts are about). */

@@ -153,8 +153,8 @@ function collect(src: SnapshotSource): Snapshot {
     for (const [abs, seen] of old!.stats) stats.set(abs, seen);
     // Files outside the project (what the Pipelinefile's code read, packages): fresh facts
     // below replace these where this build looked again.
-    const { paths } = carried.table;
-    for (let i = 0; i < paths.length; i++) if (paths[i].charCodeAt(0) === 47) files.copy(carried.table, i);
+    const { paths } = carried.snapshot.files;
+    for (let i = 0; i < paths.length; i++) if (paths[i].charCodeAt(0) === 47) files.copy(carried.snapshot.files, i);
   }
   const rows: number[] = [];
   const keys: (Record<string, unknown> | null)[] = [];
@@ -168,14 +168,14 @@ function collect(src: SnapshotSource): Snapshot {
       // Its files are unchanged since the previous snapshot, which vouched for it.
       if (carried.lazy) {
         if (old!.plan[i]?.[0] !== p.target) no(`the plan moved ${p.target}`);
-        for (const r of carried.lazy[i]) rows.push(files.copy(carried.table, r));
+        for (const r of carried.lazy[i]) rows.push(files.copy(carried.snapshot.files, r));
       } else {
         const t = src.graph.targets.get(p.target);
         if (!t) no(`${p.target} is not in the graph`);
         forTargetFiles(t!, (path) => {
           const row = carried.rows.get(path);
           if (row === undefined) no(`no fact about ${path}`);
-          rows.push(files.copy(carried.table, row!));
+          rows.push(files.copy(carried.snapshot.files, row!));
         });
         for (const n of t!.env) envNames.add(n);
       }

@@ -44,6 +44,17 @@ async function fullBuild(p: Project, built: string[], args: string[] = [], env: 
   return r;
 }
 
+/** A build of the same sources in a fresh copy (no state, no outputs) gives the same out/. */
+async function sameAsCleanBuild(p: Project): Promise<void> {
+  const fresh = p.freshCopy(() => false);
+  try {
+    assert.equal((await fresh.run(["build"])).code, 0);
+    assert.deepEqual(fresh.snapshot("out"), p.snapshot("out"));
+  } finally {
+    fresh.remove();
+  }
+}
+
 /** Builds until the snapshot answers (a fresh build's outputs are "racy" once; see fast/snapshot.ts). */
 async function settle(p: Project, args: string[] = [], env: Record<string, string> = {}): Promise<void> {
   await build(p, args, env);
@@ -282,7 +293,6 @@ test("a folder input: a member's exec bit changed, or a symlink inside it, is se
   p.remove();
 });
 
-
 test("a file that is one target's input and a member of another's folder input: its exec bit still counts", async () => {
   // The snapshot holds one fact per path; the folder's member fact (which keeps the exec bit)
   // must win over the plain input's fact (for which the exec bit does not count), whichever
@@ -382,10 +392,7 @@ test("when only some targets' files changed, the build trusts the others from th
   assert.deepEqual(finished(r.events, "restored"), ["c3"]);
   assert.equal(p.read("out/3.txt"), "v3\n");
   // The same as a build that trusts nothing.
-  const fresh = p.freshCopy(() => false);
-  assert.equal((await fresh.run(["build"])).code, 0);
-  assert.deepEqual(fresh.snapshot("out"), p.snapshot("out"));
-  fresh.remove();
+  await sameAsCleanBuild(p);
   p.remove();
 });
 
@@ -445,10 +452,7 @@ test("a partial plan of family instances reading other targets' files by path ma
   assert.deepEqual(finished(r.events, "built"), ["step[i=1,tag=a]", "step[i=2,tag=a]"]);
   assert.deepEqual(finished(r.events, "up-to-date"), ["step[i=0,tag=a]"]);
   assert.equal(p.read("out/step-2.txt"), "v0\nchanged\nv2\n");
-  const fresh = p.freshCopy(() => false);
-  assert.equal((await fresh.run(["build"])).code, 0);
-  assert.deepEqual(fresh.snapshot("out"), p.snapshot("out"));
-  fresh.remove();
+  await sameAsCleanBuild(p);
   await settle(p);
   p.remove();
 });
@@ -554,10 +558,7 @@ test("partial plans of family instances make each instance from its recorded key
   assert.deepEqual(finished(r.events, "built"), ["rep[cols=,tag=a,tag=b]", "rep[cols=a,b,tag=plain]"]);
   assert.deepEqual(finished(r.events, "up-to-date"), ["other"]);
   assert.deepEqual(p.snapshot("out"), { "out/b.txt": "b\n", "out/rep-0-7.txt": `[[],"a,tag=b"]\n`, "out/rep-1-5.txt": `[["a,b"],"plain"]\n` });
-  const fresh = p.freshCopy(() => false);
-  assert.equal((await fresh.run(["build"])).code, 0);
-  assert.deepEqual(fresh.snapshot("out"), p.snapshot("out"));
-  fresh.remove();
+  await sameAsCleanBuild(p);
   await settle(p);
   p.remove();
 });
