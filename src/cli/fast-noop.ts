@@ -9,7 +9,7 @@
  * It takes no lock: it writes nothing a concurrent build relies on (only its own snapshot, by
  * rename), and files are published by rename, so each one it stats is either before or after.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent, TargetStatus } from "../events.ts";
 import type { StatLike } from "../hash/file-hasher.ts";
@@ -17,7 +17,7 @@ import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
-import { decodeRows, envMac, exactFactsHold, FILE_NUMS, HASH_LEN, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { decodeRows, envMac, exactFactsHold, hashAt, runsInProgress, FILE_NUMS, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
@@ -39,8 +39,8 @@ export interface FastContext {
 
 /**
  * What the snapshot still vouches for when only the project files of some targets changed:
- * the full build may trust every target that neither reads nor writes a changed file nor
- * depends on one that does (see `trustedTargets`). `changed` holds project-relative paths.
+ * the build may trust every target that neither reads nor writes a changed file nor depends on
+ * one that does (see fast/partial.ts). `changed` holds project-relative paths.
  */
 export interface PartialHint {
   snapshot: Snapshot;
@@ -51,13 +51,15 @@ export interface PartialHint {
    */
   stats: Map<string, StatLike>;
   /**
-   * The targets the changed files touch, with everything downstream of them, in plan order:
-   * set when the build may plan only these (every changed file is still a regular file, and
-   * the snapshot knows each target's files); see session.ts.
+   * The targets the changed files touch, with everything downstream of them, in plan order;
+   * unset when the snapshot does not know each target's files (a folder input or output) or
+   * every target is touched: nothing can be trusted then.
    */
   affected?: string[];
   /** Each plan entry's rows in the snapshot's file table (with `affected`). */
   rows?: number[][];
+  /** A changed file is no longer a regular file (deleted, now a folder): plan the whole graph. */
+  gone: boolean;
 }
 
 /**
@@ -126,9 +128,9 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
       if (paths[i].charCodeAt(0) === 47 || changed.has(paths[i])) continue;
       stats.set(paths[i], took.get(i) ?? new FactStat(nums[k], nums[k + 1], nums[k + 2], nums[k + 3], nums[k + 4]));
     }
-    const rows = gone ? undefined : decodeRows(snap);
+    const rows = decodeRows(snap);
     const affected = rows && affectedTargets(snap, rows, changed);
-    return { snapshot: snap, changed, stats, ...(affected ? { affected, rows } : {}) };
+    return { snapshot: snap, changed, stats, gone, ...(affected ? { affected, rows } : {}) };
   }
   // Refreshed facts save the next no-op those reads. Rewriting the whole snapshot (2.6 MB at
   // 10,000 targets) costs more than reading a few small files again, so a handful of them (a
@@ -154,12 +156,8 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
 function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: Again[]; changed: Set<string>; gone: boolean } | false {
   if (snap.runtime !== runtimeId() || snap.today !== todayFor(env)) return false;
   const stateDir = join(root, ".pipe");
-  try {
-    // A run that died left staged files behind: the normal path cleans them up.
-    if (readdirSync(join(stateDir, "active")).length) return false;
-  } catch {
-    // no folder: nothing active
-  }
+  // A run that died left staged files behind: the normal path cleans them up.
+  if (runsInProgress(stateDir)) return false;
   if (!exactFactsHold(snap.exact)) return false;
   let key: string;
   try {
@@ -255,7 +253,7 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
   // bytes differ (a change, planned in full) or its next stat differs (read again then), and
   // "read at" is from before that stat, so a change within the clock's granularity stays racy.
   let buf = Buffer.alloc(1 << 16);
-  const { paths, hashes } = snap.files;
+  const { paths } = snap.files;
   for (const { i, st, at } of which) {
     try {
       if (i >= 0) {
@@ -274,7 +272,7 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
         } finally {
           closeSync(fd);
         }
-        if (hash !== hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN)) {
+        if (hash !== hashAt(snap.files, i)) {
           if (path.charCodeAt(0) === 47) return false;
           changed.add(path);
           continue;

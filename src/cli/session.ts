@@ -12,12 +12,7 @@ import { loadDefinition, openProject, cleanStaleStaging, prepareStateDir, type D
 import { saveLastRun } from "./last-run.ts";
 import { requestKey } from "../fast/snapshot.ts";
 import { dropSnapshot, writeSnapshot } from "../fast/write-snapshot.ts";
-import { trustedTargets, type Trust } from "../fast/partial.ts";
-import { exactFactsHold, FILE_NUMS, HASH_LEN, type Snapshot } from "../fast/snapshot.ts";
-import type { StatEntry } from "../hash/file-hasher.ts";
-import { isRacy } from "../hash/racy.ts";
-import type { OutputRecord } from "../state/records.ts";
-import { readdirSync, statSync } from "node:fs";
+import { partialGraphPlan, subsetFor, trustedTargets, type PartialGraphPlan, type Trust } from "../fast/partial.ts";
 import type { PartialHint } from "./fast-noop.ts";
 
 export interface SessionOptions {
@@ -56,7 +51,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   // Pipelinefile mistakes are found before .pipe/ is touched. Then lock before reading any
   // state: a second pipe that waited must see the first one's records.
   const hint = o.noopHint;
-  const subset = hint?.affected && !o.dryRun ? subsetOf(hint.snapshot, hint.affected) : undefined;
+  const subset = hint && !o.dryRun ? subsetFor(hint) : undefined;
   const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: hint?.stats, trace: o.snapshot === true && !o.dryRun, subset });
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
@@ -83,9 +78,9 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
   // full needs it.
   let def = loaded;
   let trust: Trust | undefined;
-  let lazy: LazyPlan | undefined;
+  let lazy: PartialGraphPlan | undefined;
   if (def.partial) {
-    lazy = lazyPlan(o.noopHint!, def);
+    lazy = partialGraphPlan(o.noopHint!, def.graph, def.root);
     if (lazy) trust = lazy.trust;
     else def = def.partial.whole();
   }
@@ -174,109 +169,6 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
     }
     return { result, project };
   }
-}
-
-/**
- * A partial build's graph: the affected targets (planned in full) and the targets they read
- * from (outputs only), by the snapshot's plan.
- */
-function subsetOf(snap: Snapshot, affected: string[]): { plan: string[]; outputsOnly: string[]; keys: Map<string, Record<string, unknown> | null> } {
-  const hit = new Set(affected);
-  const outputsOnly = new Set<string>();
-  for (const entry of snap.plan) if (hit.has(entry[0])) for (let j = 1; j < entry.length; j++) if (!hit.has(entry[j])) outputsOnly.add(entry[j]);
-  const keys = new Map<string, Record<string, unknown> | null>();
-  for (let i = 0; i < snap.plan.length; i++) {
-    const id = snap.plan[i][0];
-    if (hit.has(id) || outputsOnly.has(id)) keys.set(id, snap.keys?.[i] ?? null);
-  }
-  return { plan: affected, outputsOnly: [...outputsOnly], keys };
-}
-
-interface LazyPlan {
-  trust: Trust;
-  /**
-   * The snapshot's (stat -> hash) facts about the affected targets' files (those that did not
-   * change), for the hasher: an unchanged input or an output about to be replaced is not read.
-   */
-  seed: Map<string, StatEntry>;
-  /** The outputs of the trusted targets the graph holds (what the affected ones read). */
-  outputs: Map<string, OutputRecord[]>;
-}
-
-/**
- * Whether a partial graph may be built on, checked under the lock: the snapshot's state facts
- * still hold (no other build in between), no dead run left staged files (cleaning them needs
- * every target's outputs), and the partial graph has exactly the snapshot's edges. Sound
- * because everything the graph is made from was checked against the snapshot (see
- * fast/partial.ts), and the affected targets were planned from the declarations again.
- */
-function lazyPlan(hint: PartialHint, def: Definition): LazyPlan | undefined {
-  const snap = hint.snapshot;
-  const rows = hint.rows;
-  if (!rows || !hint.affected || !exactFactsHold(snap.exact)) return undefined;
-  try {
-    if (readdirSync(join(def.root, ".pipe", "active")).length) return undefined;
-  } catch {
-    // no folder: no run in progress
-  }
-  const affected = new Set(hint.affected);
-  const trusted = new Set<string>();
-  let inGraph = 0;
-  for (const entry of snap.plan) {
-    const id = entry[0];
-    const t = def.graph.targets.get(id);
-    if (t) inGraph++;
-    if (!affected.has(id)) {
-      trusted.add(id);
-      continue;
-    }
-    if (!t || t.deps.length !== entry.length - 1) return undefined;
-    for (let j = 0; j < t.deps.length; j++) if (t.deps[j] !== entry[j + 1]) return undefined;
-  }
-  // A target the partial graph made that the plan does not list (an edge the snapshot lacks).
-  if (inGraph !== def.graph.targets.size) return undefined;
-  const want = new Map<string, string>();
-  for (const t of def.graph.targets.values()) {
-    if (affected.has(t.id)) continue;
-    for (const out of t.outputs) {
-      if (out.dir) return undefined;
-      want.set(out.path, t.id);
-    }
-  }
-  // The affected targets read these outputs by their recorded hashes (not from disk): they must
-  // still be the files the no-op check saw before the lock (a \`pipe clean\` may have run since).
-  const hashes = new Map<string, string>();
-  const { paths, hashes: all, nums } = snap.files;
-  for (let i = 0; i < paths.length; i++) {
-    if (!want.has(paths[i])) continue;
-    const st = statSync(join(def.root, paths[i]), { throwIfNoEntry: false });
-    const k = i * FILE_NUMS;
-    // Racy (changed within the clock's granularity of when it was read): the stat cannot vouch.
-    if (!st || !st.isFile() || st.dev !== nums[k] || st.ino !== nums[k + 1] || st.size !== nums[k + 2] || st.mtimeMs !== nums[k + 3] || st.ctimeMs !== nums[k + 4] || isRacy(st.mtimeMs, nums[k + 5])) return undefined;
-    hashes.set(paths[i], all.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
-  }
-  const outputs = new Map<string, OutputRecord[]>();
-  for (const t of def.graph.targets.values()) {
-    if (affected.has(t.id)) continue;
-    const list: OutputRecord[] = [];
-    for (const out of t.outputs) {
-      const hash = hashes.get(out.path);
-      if (hash === undefined) return undefined;
-      list.push({ path: out.path, kind: "file", hash });
-    }
-    outputs.set(t.id, list);
-  }
-  const seed = new Map<string, StatEntry>();
-  for (let i = 0; i < snap.plan.length; i++) {
-    if (!affected.has(snap.plan[i][0])) continue;
-    for (const r of rows[i]) {
-      const path = paths[r];
-      if (hint.changed.has(path)) continue;
-      const k = r * FILE_NUMS;
-      seed.set(path, { dev: nums[k], ino: nums[k + 1], size: nums[k + 2], mtimeMs: nums[k + 3], ctimeMs: nums[k + 4], hashedAt: nums[k + 5], hash: all.slice(r * HASH_LEN, (r + 1) * HASH_LEN) });
-    }
-  }
-  return { trust: { trusted, snapshot: snap, rows: new Map(), lazy: rows }, outputs, seed };
 }
 
 /** Files the targets read that no target produces (folders are hashed when planned). */

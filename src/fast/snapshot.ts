@@ -23,7 +23,7 @@
  */
 import { pipeVersion } from "../util/own-version.ts";
 import { createHash, createHmac } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const SNAPSHOT_FORMAT = "pipe-noop";
@@ -198,6 +198,20 @@ export function statSeen(abs: string): string {
   // A folder's size and mtime change with every entry: what a stat of a folder tells user code
   // is mostly that it exists; the listing, if read, is traced separately.
   return kind === "d" ? "d" : `${kind}:${st.size}:${st.mtimeMs}`;
+}
+
+/** Whether a build has (or a dead one had) recipes staging outputs: markers in `.pipe/active/`. */
+export function runsInProgress(stateDir: string): boolean {
+  try {
+    return readdirSync(join(stateDir, "active")).length > 0;
+  } catch {
+    return false; // no folder: nothing active
+  }
+}
+
+/** The content hash of row `i` of a file table. */
+export function hashAt(t: FileTable, i: number): string {
+  return t.hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN);
 }
 
 /** Whether every exact fact still holds (ino -1: the path must not exist). */

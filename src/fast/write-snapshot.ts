@@ -14,8 +14,8 @@ import type { Compiled } from "../load/compile.ts";
 import { listFolder, listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { machineKey } from "../state/machine-key.ts";
-import { encodeRows, envMac, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
-import { forTargetFiles, type Trust } from "./partial.ts";
+import { encodeRows, envMac, hashAt, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
+import type { Trust } from "./partial.ts";
 
 export interface SnapshotSource {
   root: string;
@@ -145,7 +145,7 @@ function collect(src: SnapshotSource): Snapshot {
   const envNames = new Set(src.trace.env);
   const carried = src.carried;
   const old = carried?.snapshot;
-  if (carried?.lazy) {
+  if (carried?.partialGraph) {
     // The graph holds only the targets this build planned: what the others declared (env
     // vars, globbed folders, files stat-ed) is the previous snapshot's, which was checked.
     for (const n of old!.envNames) envNames.add(n);
@@ -153,8 +153,8 @@ function collect(src: SnapshotSource): Snapshot {
     for (const [abs, seen] of old!.stats) stats.set(abs, seen);
     // Files outside the project (what the Pipelinefile's code read, packages): fresh facts
     // below replace these where this build looked again.
-    const { paths } = carried.snapshot.files;
-    for (let i = 0; i < paths.length; i++) if (paths[i].charCodeAt(0) === 47) files.copy(carried.snapshot.files, i);
+    const { paths } = old!.files;
+    for (let i = 0; i < paths.length; i++) if (paths[i].charCodeAt(0) === 47) files.copy(old!.files, i);
   }
   const rows: number[] = [];
   const keys: (Record<string, unknown> | null)[] = [];
@@ -163,23 +163,14 @@ function collect(src: SnapshotSource): Snapshot {
     rows.length = 0;
     const inGraph = src.graph.targets.get(p.target);
     keys.push(inGraph ? (inGraph.key ?? null) : (old?.keys?.[i] ?? null));
-    const s = src.settled.get(p.target);
-    if (carried?.trusted.has(p.target) && (carried.lazy || !s)) {
-      // Its files are unchanged since the previous snapshot, which vouched for it.
-      if (carried.lazy) {
-        if (old!.plan[i]?.[0] !== p.target) no(`the plan moved ${p.target}`);
-        for (const r of carried.lazy[i]) rows.push(files.copy(carried.snapshot.files, r));
-      } else {
-        const t = src.graph.targets.get(p.target);
-        if (!t) no(`${p.target} is not in the graph`);
-        forTargetFiles(t!, (path) => {
-          const row = carried.rows.get(path);
-          if (row === undefined) no(`no fact about ${path}`);
-          rows.push(files.copy(carried.snapshot.files, row!));
-        });
-        for (const n of t!.env) envNames.add(n);
-      }
+    if (carried?.trusted.has(p.target)) {
+      // Its files are unchanged since the previous snapshot, which vouched for it (and the plan
+      // is that snapshot's, so its rows are at the same index).
+      if (old!.plan[i]?.[0] !== p.target) no(`the plan moved ${p.target}`);
+      for (const r of carried.rows[i]) rows.push(files.copy(old!.files, r));
+      for (const n of inGraph?.env ?? []) envNames.add(n);
     } else {
+      const s = src.settled.get(p.target);
       if (!s) no(`${p.target} did not finish`);
       for (const [path, hash] of s!.inputs) {
         if (path.endsWith("/")) treeFacts(path.slice(0, -1), hash);
@@ -289,7 +280,7 @@ class TableBuilder {
     this.#paths.push(path);
     const n = from.nums;
     for (let k = i * FILE_NUMS, end = k + FILE_NUMS; k < end; k++) this.#nums.push(n[k]);
-    this.#hashes.push(from.hashes.slice(i * HASH_LEN, (i + 1) * HASH_LEN));
+    this.#hashes.push(hashAt(from, i));
     return added;
   }
 
