@@ -53,7 +53,6 @@ export interface Project {
   saveState(): void;
 }
 
-
 /** The Pipelinefile loaded and its graph built: every user mistake is found here, before any state is touched. */
 export interface Definition {
   root: string;
