@@ -4,17 +4,18 @@
  * a grace period, and the group is confirmed empty before we return (groups.ts).
  * stdin is /dev/null: a recipe never waits for input.
  *
- * Recipes start through the perl spawner (spawner.ts) when perl is there: node's own spawn
- * forks all of pipe, which costs more than a cheap recipe itself. `PIPE_SPAWNER=node` (or
- * `spawner: "node"`) forces node's spawn, which is also the fallback without perl.
+ * Recipes start through a spawner (spawner.ts): a python helper on Linux when /usr/bin/python3
+ * is there, else a perl one; node's own spawn forks all of pipe, which costs more than a cheap
+ * recipe itself. `PIPE_SPAWNER=node|perl|python` (or `spawner:`) forces one; node's spawn is
+ * also the fallback when neither helper can run.
  */
 import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
 import { RecipeGroup } from "./groups.ts";
-import { cannotOpen, Spawner } from "./spawner.ts";
+import { cannotOpen, Spawner, SYSTEM_PYTHON, type HelperKind } from "./spawner.ts";
 
 export { killAllGroups } from "./groups.ts";
 
@@ -28,9 +29,12 @@ export interface ShellRun {
   signal: AbortSignal;
   graceMs: number;
   onLine: (line: string, stream: "stdout" | "stderr") => void;
+  /** A recipe's process group exists (alive) or is gone: node's own spawn only. */
   onGroup: (pgid: number, alive: boolean) => void;
-  /** How to start the process; default: perl when available (PIPE_SPAWNER=node forces node). */
-  spawner?: "perl" | "node";
+  /** The helper that starts this recipe (its pid), which then answers for the recipe's group. */
+  onHelper?: (pid: number) => void;
+  /** How to start the process; default: the best helper available (PIPE_SPAWNER forces one). */
+  spawner?: HelperKind | "node";
 }
 
 export interface ShellResult {
@@ -41,34 +45,49 @@ export interface ShellResult {
   spawnError?: string;
 }
 
-const forced = process.env.PIPE_SPAWNER === "node" ? "node" : undefined;
+const FORCED = ["node", "perl", "python"].includes(process.env.PIPE_SPAWNER ?? "") ? (process.env.PIPE_SPAWNER as HelperKind | "node") : undefined;
 /**
  * Spawners of this process, started as recipes need them: a job goes to an idle one, and a new
- * one starts while every spawner is busy, up to one per CPU (at most 4). perl forks one child at a time, so
- * with one spawner -j2 of cheap recipes ran at 1.4 ms per job against make's 1.0; two bring
- * that to 1.2 (measured with 3,000 `cp` jobs).
+ * one starts while every spawner is busy, up to one per CPU (at most 4). A helper starts one
+ * child at a time, so with one spawner -j2 of cheap recipes ran at 1.4 ms per job against
+ * make's 1.0; two bring that to 1.2 (measured with 3,000 `cp` jobs and perl).
  */
 const spawners: Spawner[] = [];
 const MAX_SPAWNERS = Math.max(1, Math.min(4, availableParallelism()));
-/** Perl could not be started, or died without a word: every job takes node's path. */
-let noPerl = false;
+/** Helpers that could not be started, or died without a word: not tried again. */
+const unusable = new Set<HelperKind>();
+
+/** The helper to use: the one asked for, else python on Linux when the system has it, else perl. */
+function helperFor(r: ShellRun): HelperKind | "node" {
+  const asked = r.spawner ?? FORCED;
+  if (asked === "node") return "node";
+  const order: HelperKind[] = asked ? [asked] : process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"];
+  return order.find((k) => !unusable.has(k)) ?? "node";
+}
 
 export function runShell(r: ShellRun): Promise<ShellResult> {
-  if ((r.spawner ?? forced) === "node" || noPerl) return runShellNode(r);
+  const kind = helperFor(r);
+  if (kind === "node") return runShellNode(r);
   for (let i = spawners.length - 1; i >= 0; i--) if (!spawners[i].alive) spawners.splice(i, 1);
-  let s = spawners.find((x) => x.running === 0);
-  if (!s && spawners.length < MAX_SPAWNERS) {
-    const started = Spawner.start({ fallback: runShellNode, onUnusable: () => (noPerl = true) });
+  const mine = spawners.filter((x) => x.kind === kind);
+  let s = mine.find((x) => x.running === 0);
+  if (!s && mine.length < MAX_SPAWNERS) {
+    // A helper that cannot run (no pidfd in this kernel, a broken install) exits without a
+    // word: its jobs, and every later one, go to the next kind.
+    const started = Spawner.start({ kind, fallback: runShell, onUnusable: () => unusable.add(kind) });
     if (started) spawners.push((s = started));
-    else if (spawners.length === 0) noPerl = true;
+    else if (mine.length === 0) {
+      unusable.add(kind);
+      return runShell(r);
+    }
   }
-  s ??= spawners.reduce<Spawner | undefined>((best, x) => (!best || x.running < best.running ? x : best), undefined);
+  s ??= mine.reduce<Spawner | undefined>((best, x) => (!best || x.running < best.running ? x : best), undefined);
   return s ? s.run(r) : runShellNode(r);
 }
 
-/** The first spawner of this process, if one was started (tests). */
-export function currentSpawner(): Spawner | undefined {
-  return spawners[0];
+/** The first spawner of this process (of a kind), if one was started (tests). */
+export function currentSpawner(kind?: HelperKind): Spawner | undefined {
+  return spawners.find((s) => kind === undefined || s.kind === kind);
 }
 
 /** Starts the recipe with node's own spawn (detached: its own process group). */

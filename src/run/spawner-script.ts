@@ -36,14 +36,27 @@
  *   draining: at most 1 MiB more is read.
  * - SIGPIPE is ignored here (a write to a dead node returns EPIPE instead of killing us) and
  *   restored to the default in children, which must not inherit an ignored signal.
- * - EOF on stdin means node is gone (even by SIGKILL): TERM the running groups, KILL what is
- *   left after a short grace, and exit. The lock's supervisor does the same for the groups
- *   node had told it about; this covers a group started in the instant before node heard.
+ * - EOF on stdin means node is gone (even by SIGKILL): TERM the running groups, and the groups
+ *   whose leader exited with members left (node reaps those right after; until then they are
+ *   "lingering" here), KILL what is left after 1.5 s, and exit. SIGTERM does the same: the
+ *   lock's supervisor watches this process (not each recipe's group, which cost it a wake-up
+ *   per recipe), sends it TERM when pipe dies, and keeps the lock until it has exited, so no
+ *   recipe outlives pipe's lock (the supervisor's own grace is 2 s).
  */
 export const SPAWNER_SCRIPT = String.raw`
 use strict;
 use POSIX ();
 use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK);
+use Config;
+
+# A child subreaper (prctl PR_SET_CHILD_SUBREAPER, by syscall number: perl has no prctl): the
+# orphaned members of a recipe's group are reaped here at once, not by an init that may take
+# seconds (see spawner-python.ts).
+if ($^O eq 'linux') {
+  my %prctl = (x86_64 => 157, aarch64 => 167);
+  my ($arch) = $Config{archname} =~ /^(x86_64|aarch64)/;
+  syscall($prctl{$arch}, 36, 1, 0, 0, 0) if $arch;
+}
 
 my $EINTR = POSIX::EINTR();
 my $EAGAIN = POSIX::EAGAIN();
@@ -57,7 +70,7 @@ nonblock($selfr); nonblock($selfw);
 $SIG{CHLD} = sub { syswrite($selfw, "c"); };
 open(my $null, '<', '/dev/null') or die "/dev/null: $!";
 
-my (%envs, %bypid, %byfd);
+my (%envs, %bypid, %byfd, %lingering);
 my $rin = '';
 vec($rin, 0, 1) = 1;
 vec($rin, fileno($selfr), 1) = 1;
@@ -126,9 +139,16 @@ sub start_job {
 }
 
 sub reap {
+  # Every exited child first (orphans too: this process is their subreaper), then the jobs: a
+  # group whose last orphan has just died is seen empty.
+  my @done;
   while ((my $pid = waitpid(-1, $WNOHANG)) > 0) {
-    my $st = $?;
     my $job = delete $bypid{$pid} or next;
+    push @done, [$job, $?];
+  }
+  for (@done) {
+    my ($job, $st) = @$_;
+    my $pid = $job->{pid};
     for my $fd (grep { $byfd{$_}[0] == $job } keys %byfd) { drain($fd); }
     # The exec-status pipe: errno if exec failed, EOF if exec happened (the child is gone, so
     # this read cannot block).
@@ -137,6 +157,7 @@ sub reap {
     close $job->{x};
     # Whether the group is empty now (no background job left): then node need not check.
     my $empty = kill(0, -$pid) ? 0 : 1;
+    $lingering{$pid} = 1 unless $empty;
     if (defined $job->{e}) { out("F$job->{id} $job->{e}\n"); }
     elsif (POSIX::WIFSIGNALED($st)) { out("X$job->{id} -1 " . POSIX::WTERMSIG($st) . " $empty\n"); }
     else { out("X$job->{id} " . POSIX::WEXITSTATUS($st) . " 0 $empty\n"); }
@@ -188,10 +209,12 @@ sub parse {
   }
 }
 
+my $stopping = 0;
 sub stop {
-  my @groups = keys %bypid;
+  return if $stopping++;
+  my @groups = (keys %bypid, keys %lingering);
   kill('TERM', -$_) for @groups;
-  for (1 .. 40) {
+  for (1 .. 30) {
     while (waitpid(-1, $WNOHANG) > 0) {}
     @groups = grep { kill(0, -$_) } @groups;
     last unless @groups;
@@ -201,8 +224,11 @@ sub stop {
   POSIX::_exit(0);
 }
 
+$SIG{TERM} = sub { stop(); };
 my $held = 0;
 for (;;) {
+  # Lingering groups are forgotten once empty (checked only while there are some).
+  for my $g (keys %lingering) { delete $lingering{$g} unless kill(0, -$g); }
   my $timeout = %bypid ? 0.1 : undef;
   if ($urgent || ($held && length $obuf)) { flush_out(); $held = 0; }
   elsif (length $obuf) { $timeout = 0.005; $held = 1; }

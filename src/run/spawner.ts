@@ -1,23 +1,28 @@
 /**
- * Starts shell recipes through one small, long-lived perl process instead of node's own spawn.
+ * Starts shell recipes through one small, long-lived helper process (python or perl) instead of
+ * node's own spawn.
  *
  * Why: node's spawn fork()s pipe itself, and fork copies the page tables of a 100+ MB
  * process: about 1.8 ms of main-thread time per recipe, which made a build of many cheap
  * recipes four times slower than make. A perl process of a few MB forks in a fraction of that,
  * off pipe's main thread. pipe sends it one message per recipe and reads back the start (pid =
- * process group), the output and the exit (protocol in spawner-script.ts).
+ * process group), the output and the exit (protocol in spawner-script.ts). On Linux with
+ * python3, a python helper with the same protocol (spawner-python.ts) does the same without
+ * forking at all (posix_spawn), which halves the CPU a cheap recipe costs.
  *
  * The spawner starts with the first shell recipe of a process and lives as long as pipe does;
- * it does not keep pipe alive while no recipe runs. Without perl, `runShell` falls back to
- * node's spawn.
+ * it does not keep pipe alive while no recipe runs. Without python, `runShell` uses perl; without
+ * perl, node's spawn.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { RecipeGroup } from "./groups.ts";
 import { SPAWNER_SCRIPT } from "./spawner-script.ts";
+import { PYTHON_SPAWNER_SCRIPT } from "./spawner-python.ts";
 import type { ShellResult, ShellRun } from "./shell.ts";
 
+const noop = () => undefined;
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
 
@@ -76,17 +81,26 @@ interface Job {
   resolve: (r: ShellResult) => void;
 }
 
+/** Which helper runs the recipes: the same protocol, two scripts. */
+export type HelperKind = "python" | "perl";
+
+/** The python that runs the helper: the system's, never a PATH shim (pyenv's costs 60 ms a start). */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+
 export interface SpawnerOptions {
-  /** The perl to run (tests point it at a missing one). */
-  perl?: string;
-  /** Runs a job the node way when perl turns out to be missing. */
+  /** Default perl. */
+  kind?: HelperKind;
+  /** The interpreter to run (default `perl`, or SYSTEM_PYTHON; tests point it at a missing one). */
+  program?: string;
+  /** Runs a job another way when the helper turns out to be missing or unusable. */
   fallback: (r: ShellRun) => Promise<ShellResult>;
-  /** Called when perl died without a word (it cannot run the script): do not start it again. */
+  /** Called when the helper died without a word (it cannot run the script): do not start it again. */
   onUnusable?: () => void;
 }
 
 export class Spawner {
   readonly #child: ChildProcess;
+  readonly kind: HelperKind;
   readonly #fallback: SpawnerOptions["fallback"];
   readonly #onUnusable: SpawnerOptions["onUnusable"];
   readonly #jobs = new Map<number, Job>();
@@ -100,8 +114,9 @@ export class Spawner {
   #dead = false;
   #referenced = false;
 
-  private constructor(child: ChildProcess, fallback: SpawnerOptions["fallback"], onUnusable: SpawnerOptions["onUnusable"]) {
+  private constructor(child: ChildProcess, kind: HelperKind, fallback: SpawnerOptions["fallback"], onUnusable: SpawnerOptions["onUnusable"]) {
     this.#child = child;
+    this.kind = kind;
     this.#fallback = fallback;
     this.#onUnusable = onUnusable;
     child.stdout!.on("data", (d: Buffer) => this.#onData(d));
@@ -112,13 +127,15 @@ export class Spawner {
     this.#unref();
   }
 
-  /** Starts perl; undefined when it cannot be started at all (not installed). */
+  /** Starts the helper; undefined when it cannot be started at all (not installed). */
   static start(options: SpawnerOptions): Spawner | undefined {
+    const kind = options.kind ?? "perl";
     let child: ChildProcess;
     try {
       // Its own process group, so a terminal's Ctrl-C reaches only pipe, which then stops the
       // recipes in order (and the spawner is still there to report their exits).
-      child = spawn(options.perl ?? "perl", ["-e", SPAWNER_SCRIPT], { stdio: ["pipe", "pipe", "ignore"], detached: true });
+      const args = kind === "perl" ? ["-e", SPAWNER_SCRIPT] : ["-I", "-S", "-c", PYTHON_SPAWNER_SCRIPT];
+      child = spawn(options.program ?? (kind === "perl" ? "perl" : SYSTEM_PYTHON), args, { stdio: ["pipe", "pipe", "ignore"], detached: true });
     } catch {
       return undefined;
     }
@@ -126,9 +143,34 @@ export class Spawner {
       child.on("error", () => undefined);
       return undefined;
     }
-    return new Spawner(child, options.fallback, options.onUnusable);
+    return new Spawner(child, kind, options.fallback, options.onUnusable);
   }
 
+
+  /** The helper's pid (also its process group: it runs detached). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  /**
+   * Tests: writes raw protocol text to the helper and resolves with everything it answered
+   * once the answer matches `until`. The spawner's own parsing sees the same bytes (and
+   * ignores ids it did not start).
+   */
+  rawExchange(text: string, until: RegExp): Promise<string> {
+    return new Promise((resolve) => {
+      let got = "";
+      const on = (d: Buffer) => {
+        got += d.toString("latin1");
+        if (!until.test(got)) return;
+        this.#child.stdout!.off("data", on);
+        resolve(got);
+      };
+      this.#child.stdout!.on("data", on);
+      this.#ref();
+      this.#child.stdin!.write(text);
+    });
+  }
 
   get alive(): boolean {
     return !this.#dead;
@@ -139,12 +181,12 @@ export class Spawner {
     return this.#jobs.size;
   }
 
-  /** Closes perl's stdin, as pipe's death would (tests). */
+  /** Closes the helper's stdin, as pipe's death would (tests). */
   closeInput(): void {
     this.#child.stdin!.end();
   }
 
-  /** Resolves when the perl process has exited. */
+  /** Resolves when the helper process has exited. */
   exited(): Promise<void> {
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) return Promise.resolve();
     return new Promise((r) => this.#child.once("exit", () => r()));
@@ -158,7 +200,9 @@ export class Spawner {
     }
     return new Promise((resolve) => {
       const id = this.#nextJob++;
-      const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: r.onGroup });
+      // The lock's supervisor watches the helper, not each recipe's group (spawner-script.ts).
+      const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: noop });
+      r.onHelper?.(this.#child.pid!);
       this.#jobs.set(id, { run: r, file: argv[0], group, started: false, lines: undefined, resolve });
       if (this.#jobs.size === 1) this.#ref();
       const payload = r.cwd + "\0" + (r.argv && r.stdout ? r.stdout : "") + "\0" + argv.join("\0");
@@ -305,10 +349,10 @@ export class Spawner {
       if (job.lines) for (const l of job.lines) l.end();
       const why = e ? e.message : "it exited unexpectedly";
       if (job.started) {
-        job.group.exited(() => job.resolve({ code: null, signal: null, killed: job.group.killed, spawnError: `the recipe runner (perl) failed: ${why}` }));
+        job.group.exited(() => job.resolve({ code: null, signal: null, killed: job.group.killed, spawnError: `the recipe runner (${this.kind}) failed: ${why}` }));
       } else {
         job.group.notStarted();
-        job.resolve({ code: 127, signal: null, killed: false, spawnError: `the recipe runner (perl) failed: ${why}` });
+        job.resolve({ code: 127, signal: null, killed: false, spawnError: `the recipe runner (${this.kind}) failed: ${why}` });
       }
     }
   }

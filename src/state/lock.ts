@@ -10,7 +10,9 @@
  * The helper doubles as the supervisor of recipe process groups: pipe tells it, on its stdin,
  * which groups are running ("+pgid", "-pgid"). If pipe dies (even by SIGKILL) its stdin reaches
  * EOF without a "done" line, and it kills those groups (TERM, then KILL) before releasing the
- * lock, so no recipe outlives pipe and the next build cannot race an orphan.
+ * lock, so no recipe outlives pipe and the next build cannot race an orphan. Recipes started
+ * by a spawner helper (spawner.ts) are not announced one by one: the helper is ("*pid"), and
+ * it stops its recipes' groups on TERM before it exits.
  * It runs in its own process group so a terminal Ctrl-C does not reach it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -18,24 +20,39 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 // dash (Debian's sh) has no `kill --`: negative pids go right after the signal.
+// A recipe helper ("*pid", spawner.ts) is one process that stops its own recipes on TERM; it
+// counts as gone once it is a zombie: its parent (pipe) is dead, and some inits (this
+// container's) take seconds to reap an orphan, which would hold the lock that long.
 const SUPERVISOR = `
 echo locked
 pgs=" "
+helpers=""
 while IFS= read -r line; do
   case "$line" in
     done) exit 0 ;;
     +*) pgs="$pgs\${line#+} " ;;
     -*) id="\${line#-}"; case "$pgs" in *" $id "*) pgs="\${pgs%% $id *} \${pgs#* $id }" ;; esac ;;
+    \**) helpers="$helpers \${line#?}" ;;
   esac
 done
+running() {
+  kill -0 "$1" 2>/dev/null || return 1
+  st=""
+  { read -r st < "/proc/$1/stat"; } 2>/dev/null
+  case "$st" in *") Z "*) return 1 ;; esac
+  return 0
+}
 for p in $pgs; do kill -TERM "-$p" 2>/dev/null; done
+for h in $helpers; do kill -TERM "$h" 2>/dev/null; done
 for i in 1 2 3 4 5 6 7 8 9 10; do
   alive=""
   for p in $pgs; do kill -0 "-$p" 2>/dev/null && alive="$alive $p"; done
+  for h in $helpers; do running "$h" && alive="$alive $h"; done
   [ -z "$alive" ] && exit 0
   sleep 0.2
 done
 for p in $pgs; do kill -KILL "-$p" 2>/dev/null; done
+for h in $helpers; do kill -KILL "$h" 2>/dev/null; done
 exit 0
 `;
 
@@ -118,8 +135,25 @@ export class ProjectLock {
    * it no longer exists by the time the supervisor could act on it.
    */
   watchGroup(pgid: number): void {
-    if (this.#released) return;
+    if (this.#released || this.#watched.has(pgid)) return;
+    this.#watched.add(pgid);
     this.#adds.add(pgid);
+    this.#schedule();
+  }
+
+  /**
+   * Tells the supervisor a recipe helper (spawner.ts) runs: if pipe dies, the supervisor sends it
+   * TERM, and the helper stops its recipes' groups and exits before the lock is released. Its
+   * recipes are not announced one by one: that cost the supervisor a wake-up per recipe.
+   */
+  watchHelper(pid: number): void {
+    if (this.#released || this.#helpers.has(pid)) return;
+    this.#helpers.add(pid);
+    this.#newHelpers += `*${pid}\n`;
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
     process.nextTick(() => {
@@ -134,15 +168,20 @@ export class ProjectLock {
    * longer exists, which matters only if its id were reused meanwhile.
    */
   unwatchGroup(pgid: number): void {
-    if (this.#released) return;
+    if (this.#released || !this.#watched.delete(pgid)) return;
     if (this.#adds.delete(pgid)) return;
     this.#gone += `-${pgid}\n`;
     this.#goneTimer ??= setTimeout(() => this.#flush(), 100).unref();
   }
 
+  /** Groups watched now. */
+  readonly #watched = new Set<number>();
+  /** Recipe helpers announced ("*pid"): each once, for the life of the lock. */
+  readonly #helpers = new Set<number>();
   /** Groups to announce ("+"), and departures ("-") of groups announced earlier. */
   readonly #adds = new Set<number>();
   #gone = "";
+  #newHelpers = "";
   #scheduled = false;
   #goneTimer: NodeJS.Timeout | undefined;
 
@@ -150,9 +189,10 @@ export class ProjectLock {
     clearTimeout(this.#goneTimer);
     this.#goneTimer = undefined;
     // Departures first: a "+" for a reused id must come after the "-" of its earlier group.
-    let out = this.#gone;
+    let out = this.#gone + this.#newHelpers;
     for (const pgid of this.#adds) out += `+${pgid}\n`;
     this.#gone = "";
+    this.#newHelpers = "";
     this.#adds.clear();
     if (out === "" || this.#released) return;
     this.#child.stdin!.write(out);

@@ -2,9 +2,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { truncateSync } from "node:fs";
+import { existsSync, truncateSync } from "node:fs";
 import { collect, finished, Project, waitForLine } from "../helpers/rig.ts";
+import { SYSTEM_PYTHON } from "../../src/run/spawner.ts";
 
+const HELPERS = process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"];
 const HEAD = `import { target, param, sh } from "pipefile";\n`;
 // $1: output path, $2: a token that every process of the recipe carries in its command line.
 const SLOW = `echo partial > "$1"\nsh -c 'sleep 300; true' "$2" &\nsh -c 'sleep 300; true' "$2" &\necho READY\nwait\n`;
@@ -83,8 +85,11 @@ test("two concurrent builds on one project: each recipe runs once, both exit 0",
   for (const w of waited) assert.ok(w.type === "lock-waiting" && /pid \d+: pipe build/.test(w.holder), "the waiter names the holder");
 });
 
-test("kill -9 during a build: the lock is recovered and no orphan recipe survives", async () => {
-  const token = `pipe-kill9-${process.pid}-${Date.now()}`;
+// Each recipe helper (spawner.ts): the lock's supervisor watches the helper, which stops its
+// recipes' groups when pipe dies, before the lock is released.
+for (const helper of HELPERS) {
+test(`kill -9 during a build (${helper} helper): the lock is recovered and no orphan recipe survives`, async () => {
+  const token = `pipe-kill9-${helper}-${process.pid}-${Date.now()}`;
   const p = new Project({
     "scripts/slow.sh": SLOW,
     "Pipelinefile.ts":
@@ -92,7 +97,7 @@ test("kill -9 during a build: the lock is recovered and no orphan recipe survive
       `export const slow = target({ outputs: ["build/slow.txt"], run: (c) => sh\`sh scripts/slow.sh \${c.outputs[0]} \${"${token}"}\` });\n` +
       `export const quick = target({ outputs: ["build/quick.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
   });
-  const child = p.spawn(["build", "--verbose", "slow"]);
+  const child = p.spawn(["build", "--verbose", "slow"], { env: { PIPE_SPAWNER: helper } });
   await waitForLine(child, (l) => l.includes("READY"));
   const exited = new Promise((r) => child.on("close", r));
   child.kill("SIGKILL");
@@ -104,6 +109,7 @@ test("kill -9 during a build: the lock is recovered and no orphan recipe survive
   assert.deepEqual(pgrep(token), []);
   assert.equal(p.exists("build/slow.txt"), false);
 });
+}
 
 test("Ctrl-C while a huge input is being hashed: pipe stops at once (hashing is off the main thread), exit 130, nothing planned", async () => {
   const p = new Project({

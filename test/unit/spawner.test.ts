@@ -1,12 +1,13 @@
-// The perl spawner that starts shell recipes (src/run/spawner.ts), checked against node's own
-// spawn where both must agree: argv and env bytes, output lines, exit codes and signals,
-// exec failures; then what only the spawner does: a grandchild holding the pipes, EOF on its
-// stdin (pipe died), and the fallback when perl is missing or does not answer.
+// The spawners that start shell recipes (src/run/spawner.ts), both helpers (python and perl),
+// each checked against node's own spawn where they must agree: argv and env bytes, output
+// lines, exit codes and signals, exec failures; then what only a spawner does: a grandchild
+// holding the pipes, EOF on its stdin or SIGTERM (pipe died), and the fallback when a helper is
+// missing or does not answer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentSpawner, runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
-import { Spawner } from "../../src/run/spawner.ts";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { Spawner, SYSTEM_PYTHON, type HelperKind } from "../../src/run/spawner.ts";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -14,7 +15,10 @@ type Line = [stream: "stdout" | "stderr", line: string];
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
-function job(how: "perl" | "node", o: Partial<ShellRun> & { script?: string }, lines: Line[] = []): Promise<ShellResult> {
+// python needs Linux (pidfd) and the system's python3; perl is on every machine this runs on.
+const HELPERS: HelperKind[] = process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"];
+
+function job(how: HelperKind | "node", o: Partial<ShellRun> & { script?: string }, lines: Line[] = []): Promise<ShellResult> {
   return runShell({
     script: o.script ?? "",
     argv: o.argv,
@@ -29,41 +33,42 @@ function job(how: "perl" | "node", o: Partial<ShellRun> & { script?: string }, l
   });
 }
 
-/** Runs the same job both ways and checks they agree; returns the perl run's result and lines. */
+for (const helper of HELPERS) {
+/** Runs the same job with the helper and with node's spawn and checks they agree; returns the helper's result and lines. */
 async function both(o: Partial<ShellRun> & { script?: string }): Promise<{ r: ShellResult; out: string[]; err: string[] }> {
-  const perlLines: Line[] = [];
+  const helperLines: Line[] = [];
   const nodeLines: Line[] = [];
-  const [r, n] = await Promise.all([job("perl", o, perlLines), job("node", o, nodeLines)]);
+  const [r, n] = await Promise.all([job(helper, o, helperLines), job("node", o, nodeLines)]);
   const pick = (ls: Line[], s: string) => ls.filter(([st]) => st === s).map(([, l]) => l);
-  assert.deepEqual(r, n, "perl and node give the same result");
-  assert.deepEqual(pick(perlLines, "stdout"), pick(nodeLines, "stdout"), "same stdout lines");
-  assert.deepEqual(pick(perlLines, "stderr"), pick(nodeLines, "stderr"), "same stderr lines");
-  return { r, out: pick(perlLines, "stdout"), err: pick(perlLines, "stderr") };
+  assert.deepEqual(r, n, `${helper} and node give the same result`);
+  assert.deepEqual(pick(helperLines, "stdout"), pick(nodeLines, "stdout"), "same stdout lines");
+  assert.deepEqual(pick(helperLines, "stderr"), pick(nodeLines, "stderr"), "same stderr lines");
+  return { r, out: pick(helperLines, "stdout"), err: pick(helperLines, "stderr") };
 }
 
-test("argv elements and env values reach the recipe byte for byte", async () => {
+test(`${helper}: argv elements and env values reach the recipe byte for byte`, async () => {
   const odd = ["a b", "new\nline", "tab\tand 'quotes' \"too\"", "$HOME `id` $(id) \\", "é€😀", "", "-rf", "=x=y"];
   const { r, out } = await both({ argv: ["/bin/sh", "-c", `for a in "$@"; do printf '<%s>' "$a" | od -An -c | tr -s ' \\n' ' '; echo; done`, "sh", ...odd] });
   assert.equal(r.code, 0);
   // perl really ran it: a spawner that failed (say, a syntax error in its script) would have
   // handed the job to node's spawn, and the comparison above would prove nothing.
-  assert.equal(currentSpawner()?.alive, true);
+  assert.equal(currentSpawner(helper)?.alive, true);
   assert.equal(out.length, odd.length);
   const env = { ...ENV, WEIRD: "x\ny=z é 'q' $HOME", EMPTY: "", "DOTTED.NAME": "1" };
   const e = await both({ env, script: `printf '<%s>\\n' "$WEIRD" "$EMPTY"; env | grep -c '^EMPTY=$'` });
   assert.deepEqual(e.out, ["<x", "y=z é 'q' $HOME>", "<>", "1"]);
   // A name sh would not export still reaches a program started directly.
   const direct: Line[] = [];
-  await job("perl", { env, argv: ["env"] }, direct);
+  await job(helper, { env, argv: ["env"] }, direct);
   assert.ok(direct.some(([, l]) => l === "DOTTED.NAME=1"));
   // Only what the job declares: nothing of pipe's own env leaks.
   const only = await both({ env: { PATH: ENV.PATH }, script: "env | sort | cut -d= -f1" });
   assert.deepEqual(only.out.filter((k) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(k)), ["PATH"]);
 });
 
-test("cwd, stdin from /dev/null, own process group", async () => {
+test(`${helper}: cwd, stdin from /dev/null, own process group`, async () => {
   const lines: Line[] = [];
-  const r = await job("perl", { cwd: "/", script: `pwd; cat; ps -o pgid= -p $$ | tr -d ' '; echo $$` }, lines);
+  const r = await job(helper, { cwd: "/", script: `pwd; cat; ps -o pgid= -p $$ | tr -d ' '; echo $$` }, lines);
   const out = lines.map(([, l]) => l);
   assert.equal(r.code, 0);
   assert.equal(out[0], "/");
@@ -71,10 +76,10 @@ test("cwd, stdin from /dev/null, own process group", async () => {
   assert.equal(out[1], out[2], "the recipe leads its own process group");
 });
 
-test("stdout opened on a path (sh's `>`): created or truncated, relative to cwd; stderr still read; an unopenable path is named", async () => {
+test(`${helper}: stdout opened on a path (sh's \`>\`): created or truncated, relative to cwd; stderr still read; an unopenable path is named`, async () => {
   const dir = mkdtempSync(join(tmpdir(), "pipe-spawner-"));
   try {
-    for (const how of ["perl", "node"] as const) {
+    for (const how of [helper, "node"] as const) {
       const out = `out ${how}.txt`;
       writeFileSync(join(dir, out), "old content that is longer than the new one\n");
       const lines: Line[] = [];
@@ -95,9 +100,9 @@ test("stdout opened on a path (sh's `>`): created or truncated, relative to cwd;
   }
 });
 
-test("large output: every line, long lines and multibyte characters across chunk boundaries", async () => {
+test(`${helper}: large output: every line, long lines and multibyte characters across chunk boundaries`, async () => {
   const lines: Line[] = [];
-  const r = await job("perl", {
+  const r = await job(helper, {
     script: `i=0; while [ $i -lt 3000 ]; do echo "line $i"; echo "err $i" >&2; i=$((i+1)); done; head -c 200000 /dev/zero | tr '\\0' b; echo; awk 'BEGIN { for (i = 0; i < 70000; i++) printf "€"; printf "\\n" }'; printf 'no newline at the end'`,
   }, lines);
   assert.equal(r.code, 0);
@@ -111,12 +116,12 @@ test("large output: every line, long lines and multibyte characters across chunk
   assert.equal(out.length, 3003);
 });
 
-test("line endings as readline: \\n, \\r\\n and a lone \\r end a line", async () => {
+test(`${helper}: line endings as readline: \\n, \\r\\n and a lone \\r end a line`, async () => {
   const { out } = await both({ script: `printf 'a\\r\\nb\\rc\\n\\nd'` });
   assert.deepEqual(out, ["a", "b", "c", "", "d"]);
 });
 
-test("exit codes and signals", async () => {
+test(`${helper}: exit codes and signals`, async () => {
   assert.deepEqual((await both({ script: "exit 3" })).r, { code: 3, signal: null, killed: false });
   assert.deepEqual((await both({ script: "exit 0" })).r, { code: 0, signal: null, killed: false });
   assert.deepEqual((await both({ script: "kill -TERM $$" })).r, { code: null, signal: "SIGTERM", killed: false });
@@ -124,7 +129,7 @@ test("exit codes and signals", async () => {
   assert.deepEqual((await both({ argv: ["false"] })).r, { code: 1, signal: null, killed: false });
 });
 
-test("a command that cannot start: command not found, permission denied", async () => {
+test(`${helper}: a command that cannot start: command not found, permission denied`, async () => {
   const missing = await both({ argv: ["no-such-command-for-pipe-tests", "x"] });
   assert.deepEqual(missing.r, { code: 127, signal: null, killed: false, spawnError: "command not found: no-such-command-for-pipe-tests" });
   const denied = await both({ argv: ["/"] });
@@ -132,19 +137,21 @@ test("a command that cannot start: command not found, permission denied", async 
   assert.match(denied.r.spawnError ?? "", /EACCES/);
 });
 
-test("a background grandchild holding the pipes does not hang the job; its group is reaped (perl and node's spawn)", async () => {
-  for (const how of ["perl", "node"] as const) {
-    let pgid = 0;
+test(`${helper}: a background grandchild holding the pipes does not hang the job; its group is reaped (the helper and node's spawn)`, async () => {
+  for (const how of [helper, "node"] as const) {
     const lines: Line[] = [];
-    const r = await job(how, { script: "sleep 300 & echo started", onGroup: (g, alive) => (alive ? (pgid = g) : undefined) }, lines);
+    // The recipe's shell leads its group: its pid is the group's id.
+    const r = await job(how, { script: "sleep 300 & echo $$" }, lines);
     assert.deepEqual(r, { code: 0, signal: null, killed: false }, how);
-    assert.deepEqual(lines, [["stdout", "started"]], how);
+    assert.equal(lines.length, 1, how);
+    const pgid = Number(lines[0][1]);
+    assert.ok(pgid > 1, how);
     assert.throws(() => process.kill(-pgid, 0), /ESRCH/, `${how}: the sleep was reaped with its group`);
   }
 });
 
-test("abort: the group gets SIGTERM, also when the abort came before the start (perl and node's spawn)", async () => {
-  for (const how of ["perl", "node"] as const) {
+test(`${helper}: abort: the group gets SIGTERM, also when the abort came before the start (the helper and node's spawn)`, async () => {
+  for (const how of [helper, "node"] as const) {
     const ac = new AbortController();
     const r = await job(how, { signal: ac.signal, script: "echo READY; exec sleep 300", onLine: () => ac.abort() });
     assert.deepEqual(r, { code: null, signal: "SIGTERM", killed: false }, how);
@@ -158,11 +165,11 @@ test("abort: the group gets SIGTERM, also when the abort came before the start (
   }
 });
 
-test("many jobs at once keep their output apart", async () => {
+test(`${helper}: many jobs at once keep their output apart`, async () => {
   const all = await Promise.all(
     Array.from({ length: 24 }, async (_, i) => {
       const lines: Line[] = [];
-      const r = await job("perl", { argv: ["/bin/sh", "-c", `echo "job $0"; echo "done $0" >&2; exit $(($0 % 7))`, String(i)] }, lines);
+      const r = await job(helper, { argv: ["/bin/sh", "-c", `echo "job $0"; echo "done $0" >&2; exit $(($0 % 7))`, String(i)] }, lines);
       return { i, r, lines };
     }),
   );
@@ -172,9 +179,9 @@ test("many jobs at once keep their output apart", async () => {
   }
 });
 
-test("an env is sent to perl once per content, not once per object (a long pipe watch makes new ones each build)", async () => {
-  const sp = Spawner.start({ fallback: runShellNode });
-  assert.ok(sp, "perl is available here");
+test(`${helper}: an env is sent to the helper once per content, not once per object (a long pipe watch makes new ones each build)`, async () => {
+  const sp = Spawner.start({ kind: helper, fallback: runShellNode });
+  assert.ok(sp, `${helper} is available here`);
   try {
     const run = async (env: Record<string, string>) => {
       const lines: string[] = [];
@@ -188,37 +195,46 @@ test("an env is sent to perl once per content, not once per object (a long pipe 
     assert.deepEqual(await run({ ...ENV, GREETING: "hello" }), ["hello"]);
     assert.equal(sp.envsDefined, 2);
   } finally {
-    // Idle, the spawner keeps nothing alive: closing its input lets perl exit on its own.
+    // Idle, the spawner keeps nothing alive: closing its input lets the helper exit on its own.
     sp.closeInput();
   }
 });
 
-test("EOF on the spawner's stdin (pipe died): it stops the running groups and exits", async () => {
-  const sp = Spawner.start({ fallback: runShellNode });
-  assert.ok(sp, "perl is available here");
-  let pgid = 0;
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const result = sp.run({ script: "sleep 300 & echo READY; wait", cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 5000, onLine: () => ready(), onGroup: (g, alive) => (alive ? (pgid = g) : undefined) });
-  await isReady;
-  assert.ok(pgid > 0);
-  sp.closeInput();
-  await sp.exited();
-  assert.throws(() => process.kill(-pgid, 0), /ESRCH/, "no member of the recipe's group survives the spawner");
-  const r = await result;
-  assert.match(r.spawnError ?? "", /recipe runner \(perl\)/);
-});
+for (const how of ["EOF on its stdin", "SIGTERM"] as const) {
+  test(`${helper}: ${how} (pipe died; the lock's supervisor sends TERM): it stops the running groups and exits`, async () => {
+    const sp = Spawner.start({ kind: helper, fallback: runShellNode });
+    assert.ok(sp, `${helper} is available here`);
+    let helperPid = 0;
+    const groups: number[] = [];
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const run = (script: string, onLine: (l: string) => void) =>
+      sp.run({ script, cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 5000, onLine, onGroup: () => assert.fail("the helper answers for its groups"), onHelper: (pid) => (helperPid = pid) });
+    const result = run("sleep 300 & echo $$; wait", (l) => {
+      groups.push(Number(l));
+      ready();
+    });
+    await isReady;
+    if (how === "SIGTERM") process.kill(sp.pid, "SIGTERM");
+    else sp.closeInput();
+    await sp.exited();
+    assert.equal(helperPid, sp.pid, "the lock is told of the helper, not of each recipe's group");
+    for (const g of groups) assert.throws(() => process.kill(-g, 0), /ESRCH/, `no member of group ${g} survives the helper`);
+    const r = await result;
+    assert.match(r.spawnError ?? "", new RegExp(`recipe runner \\(${helper}\\)`));
+  });
+}
 
-test("without perl: no spawner; runShell's node path and a spawner that never answers both still run the job", async () => {
-  assert.equal(Spawner.start({ perl: "/nonexistent/perl", fallback: runShellNode }), undefined);
+test(`${helper}: helper missing: no spawner; runShell's node path and a spawner that never answers both still run the job`, async () => {
+  assert.equal(Spawner.start({ kind: helper, program: `/nonexistent/${helper}`, fallback: runShellNode }), undefined);
   const lines: Line[] = [];
   const n = await job("node", { script: "echo via node; exit 4" }, lines);
   assert.deepEqual(n, { code: 4, signal: null, killed: false });
   assert.deepEqual(lines, [["stdout", "via node"]]);
-  // A "perl" that exits at once without a word: the jobs it was given run the node way, and it
-  // says it is unusable (runShell then stops starting perl for every recipe).
+  // A helper that exits at once without a word: the jobs it was given run another way, and it
+  // says it is unusable (runShell then stops starting it for every recipe).
   let unusable = false;
-  const mute = Spawner.start({ perl: "/bin/false", fallback: runShellNode, onUnusable: () => (unusable = true) });
+  const mute = Spawner.start({ kind: helper, program: "/bin/false", fallback: runShellNode, onUnusable: () => (unusable = true) });
   assert.ok(mute);
   const got: Line[] = [];
   const r = await mute.run({ script: "echo fallback; exit 5", cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 1000, onLine: (l, s) => got.push([s, l]), onGroup: () => undefined });
@@ -226,3 +242,23 @@ test("without perl: no spawner; runShell's node path and a spawner that never an
   assert.deepEqual(got, [["stdout", "fallback"]]);
   assert.equal(unusable, true);
 });
+
+test(`${helper}: a group whose leader exited with members left is still stopped when pipe dies before reaping it`, async () => {
+  // The helper alone, spoken to in its protocol: node's side (which reaps such a group right
+  // after the exit) never sees the exit here.
+  const sp = Spawner.start({ kind: helper, fallback: runShellNode });
+  assert.ok(sp);
+  const script = "sleep 300 & echo $$";
+  const payload = `${process.cwd()}\0\0/bin/sh\0-c\0${script}`;
+  const env = `PATH=${ENV.PATH}`;
+  const said = sp.rawExchange(`E1 ${Buffer.byteLength(env)}\n${env}J1 1 ${Buffer.byteLength(payload)}\n${payload}`, /^X1 /m);
+  const text = await said;
+  const pgid = Number(/^O1 1 \d+\n(\d+)/m.exec(text)?.[1]);
+  assert.ok(pgid > 1, text);
+  assert.match(text, /^X1 0 0 0$/m, "exit 0, group not empty");
+  process.kill(-pgid, 0); // the background sleep is alive
+  sp.closeInput();
+  await sp.exited();
+  assert.throws(() => process.kill(-pgid, 0), /ESRCH/, "the lingering group is gone with the helper");
+});
+}
