@@ -57,11 +57,14 @@ const MAX_SPAWNERS = Math.max(1, Math.min(4, availableParallelism()));
 /** Helpers that could not be started, or died without a word: not tried again. */
 const unusable = new Set<HelperKind>();
 
+/** Helpers by preference when none is asked for (looked up once per process). */
+let preferred: HelperKind[] | undefined;
+
 /** The helper to use: the one asked for, else python on Linux when the system has it, else perl. */
 function helperFor(r: ShellRun): HelperKind | "node" {
   const asked = r.spawner ?? FORCED;
   if (asked === "node") return "node";
-  const order: HelperKind[] = asked ? [asked] : process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"];
+  const order: HelperKind[] = asked ? [asked] : (preferred ??= process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"]);
   return order.find((k) => !unusable.has(k)) ?? "node";
 }
 
@@ -72,7 +75,7 @@ export function runShell(r: ShellRun): Promise<ShellResult> {
   const mine = spawners.filter((x) => x.kind === kind);
   let s = mine.find((x) => x.running === 0);
   if (!s && mine.length < MAX_SPAWNERS) {
-    // A helper that cannot run (no pidfd in this kernel, a broken install) exits without a
+    // A helper that cannot run (python older than 3.8, a broken install) exits without a
     // word: its jobs, and every later one, go to the next kind.
     const started = Spawner.start({ kind, fallback: runShell, onUnusable: () => unusable.add(kind) });
     if (started) spawners.push((s = started));

@@ -54,7 +54,6 @@ lingering = set()  # groups whose leader exited with members left
 inbuf = bytearray()
 obuf = []
 urgent = False
-IN = select.POLLIN | select.POLLHUP | select.POLLERR
 
 def out(m):
     global urgent

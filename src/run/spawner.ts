@@ -88,7 +88,7 @@ export type HelperKind = "python" | "perl";
 export const SYSTEM_PYTHON = "/usr/bin/python3";
 
 export interface SpawnerOptions {
-  /** Default perl. */
+  /** Which helper (default perl). */
   kind?: HelperKind;
   /** The interpreter to run (default `perl`, or SYSTEM_PYTHON; tests point it at a missing one). */
   program?: string;
@@ -145,7 +145,6 @@ export class Spawner {
     }
     return new Spawner(child, kind, options.fallback, options.onUnusable);
   }
-
 
   /** The helper's pid (also its process group: it runs detached). */
   get pid(): number {
