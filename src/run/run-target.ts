@@ -154,7 +154,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         graceMs: rc.graceMs,
         onLine: (line, stream) => log(line, stream),
         onGroup: (pgid, alive) => (alive ? rc.lock?.watchGroup(pgid) : rc.lock?.unwatchGroup(pgid)),
-        onHelper: (pid) => rc.lock?.watchHelper(pid),
+        onHelper: (pid, alive) => (alive ? rc.lock?.watchHelper(pid) : rc.lock?.unwatchHelper(pid)),
       });
       if (rc.signal.aborted || r.spawnError || r.code !== 0) undoDirect(directWrites());
       if (rc.signal.aborted) return failure(r.killed ? `interrupted; recipe did not exit after SIGTERM, killed` : "interrupted");

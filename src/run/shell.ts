@@ -31,8 +31,11 @@ export interface ShellRun {
   onLine: (line: string, stream: "stdout" | "stderr") => void;
   /** A recipe's process group exists (alive) or is gone: node's own spawn only. */
   onGroup: (pgid: number, alive: boolean) => void;
-  /** The helper that starts this recipe (its pid), which then answers for the recipe's group. */
-  onHelper?: (pid: number) => void;
+  /**
+   * The helper that starts this recipe (its pid; it leads the session the recipe runs in), and
+   * later (alive false) that it died and every group it had started is gone.
+   */
+  onHelper?: (pid: number, alive: boolean) => void;
   /** How to start the process; default: the best helper available (PIPE_SPAWNER forces one). */
   spawner?: HelperKind | "node";
 }

@@ -13,10 +13,15 @@
  * - Process group: posix_spawn's setpgroup=0 (set in the child before exec, so the group exists
  *   when posix_spawn returns and S is sent).
  * - stdin /dev/null, stdout/stderr pipes, stdout opened on a path: file actions; the path is
- *   opened here first (after chdir to the job's cwd), so a failure is told apart from exec's.
+ *   opened here first (after chdir to the job's cwd, done for every job: a folder removed and
+ *   made again is another folder), so a failure is told apart from exec's; non-blocking, so a
+ *   FIFO nobody reads fails that job (ENXIO) instead of blocking every job.
+ * - Recipes inherit glibc's internal signals 32 and 33 as ignored (posix_spawn cannot reset
+ *   them); programs that use them install their own handlers.
  * - Exec failure: posix_spawn raises it (glibc reports the child's exec errno), so a job that
- *   cannot start ends with F and no S. ENOEXEC (a script without #!) runs under /bin/sh, as
- *   execvp does.
+ *   cannot start ends with F and no S. ENOEXEC (a script without #!, by path or on PATH) runs
+ *   under /bin/sh, as execvp does.
+ * - SIGTERM only sets a flag; the loop stops: never between a spawn and the job's record.
  * - PATH: posix_spawnp searches the caller's PATH, so the helper's own PATH is set to the job's
  *   (as perl sets %ENV before fork), once per distinct env.
  * - Exits: SIGCHLD writes to a wakeup fd (python's C-level handler, so no window before poll)
@@ -47,7 +52,6 @@ devnull = os.open('/dev/null', os.O_RDONLY)
 poll = select.poll()
 envs = {}
 cur_env = None
-cur_cwd = None
 jobs = {}      # pid -> job
 by_fd = {}     # output fd -> [job, stream]
 lingering = set()  # groups whose leader exited with members left
@@ -75,8 +79,15 @@ def flush():
             stop()
         view = view[n:]
 
+def on_path(name):
+    for d in os.environb.get(b'PATH', b'/bin:/usr/bin').split(b':'):
+        p = os.path.join(d or b'.', name)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return None
+
 def start(jid, envid, payload):
-    global cur_env, cur_cwd
+    global cur_env
     parts = payload.split(b'\0')
     cwd, stdout, argv = parts[0], parts[1], parts[2:]
     if envid != cur_env:
@@ -88,18 +99,18 @@ def start(jid, envid, payload):
             os.environb[b'PATH'] = path
         cur_env = envid
     env = envs.get(envid, {})
-    if cwd != cur_cwd:
-        try:
-            os.chdir(cwd)
-            cur_cwd = cwd
-        except OSError as e:
-            cur_cwd = None
-            out(b'F%s %d\n' % (jid, e.errno))
-            return
+    # Every job, not once per path: a folder deleted and made again is another folder.
+    try:
+        os.chdir(cwd)
+    except OSError as e:
+        out(b'F%s %d\n' % (jid, e.errno))
+        return
     fd1 = None
     if stdout:
+        # O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking every job.
         try:
-            fd1 = os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            fd1 = os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK, 0o666)
+            os.set_blocking(fd1, True)
         except OSError as e:
             out(b'F%s %d\n' % (jid, 100000 + e.errno))
             return
@@ -112,9 +123,10 @@ def start(jid, envid, payload):
         pid = os.posix_spawnp(argv[0], argv, env, file_actions=actions, setpgroup=0, setsigdef=DEFSIGS, setsigmask=())
     except OSError as e:
         err = e.errno
-        if err == 8 and b'/' in argv[0]:  # ENOEXEC: a script without #!, run by sh as execvp does
+        script = argv[0] if b'/' in argv[0] else on_path(argv[0])
+        if err == 8 and script:  # ENOEXEC: a script without #!, run by sh as execvp does
             try:
-                pid = os.posix_spawn(b'/bin/sh', [b'/bin/sh'] + argv, env, file_actions=actions, setpgroup=0, setsigdef=DEFSIGS, setsigmask=())
+                pid = os.posix_spawn(b'/bin/sh', [b'/bin/sh', script] + argv[1:], env, file_actions=actions, setpgroup=0, setsigdef=DEFSIGS, setsigmask=())
             except OSError as e2:
                 err = e2.errno
     finally:
@@ -237,13 +249,7 @@ def alive_groups(groups):
             pass
     return left
 
-stopping = False
-
-def stop(*_):
-    global stopping
-    if stopping:
-        return
-    stopping = True
+def stop():
     groups = list(jobs) + list(lingering)
     for g in groups:
         try:
@@ -267,7 +273,10 @@ def stop(*_):
             pass
     os._exit(0)
 
-signal.signal(signal.SIGTERM, stop)
+# TERM only sets a flag (its byte on the wakeup fd wakes poll): stop() runs from the loop, never
+# between a child's spawn and its entry in jobs, where that child would be missed.
+term = []
+signal.signal(signal.SIGTERM, lambda *_: term.append(1))
 chldr, chldw = os.pipe()
 os.set_blocking(chldr, False)
 os.set_blocking(chldw, False)
@@ -277,6 +286,8 @@ poll.register(chldr, select.POLLIN)
 poll.register(0, select.POLLIN)
 held = False
 while True:
+    if term:
+        stop()
     if lingering:
         lingering.intersection_update(alive_groups(lingering))
     timeout = None

@@ -102,7 +102,16 @@ sub start_job {
   if ($envid ne $cur_env) { %ENV = %{$envs{$envid} || {}}; $cur_env = $envid; }
   my ($or, $ow, $er, $ew, $xr, $xw);
   unless (pipe($or, $ow) && pipe($er, $ew) && pipe($xr, $xw)) { out("F$id " . ($! + 0) . "\n"); return; }
+  # TERM is blocked across the fork: the child must not run this process's TERM handler (it
+  # would stop the other recipes); it takes the default action instead, once unblocked.
+  my $old = POSIX::SigSet->new;
+  POSIX::sigprocmask(POSIX::SIG_BLOCK(), POSIX::SigSet->new(POSIX::SIGTERM()), $old);
   my $pid = fork();
+  if (defined $pid && $pid == 0) {
+    $SIG{TERM} = 'DEFAULT';
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
+  }
+  else { POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old); }
   if (!defined $pid) { my $e = $! + 0; close $_ for ($or, $ow, $er, $ew, $xr, $xw); out("F$id $e\n"); return; }
   if ($pid == 0) {
     $SIG{CHLD} = 'DEFAULT';
@@ -224,9 +233,13 @@ sub stop {
   POSIX::_exit(0);
 }
 
-$SIG{TERM} = sub { stop(); };
+# TERM only sets a flag (and wakes select): stop() runs from the loop, never between a child's
+# fork and its entry in %bypid, where that child would be missed.
+my $term = 0;
+$SIG{TERM} = sub { $term = 1; syswrite($selfw, "t"); };
 my $held = 0;
 for (;;) {
+  stop() if $term;
   # Lingering groups are forgotten once empty (checked only while there are some).
   for my $g (keys %lingering) { delete $lingering{$g} unless kill(0, -$g); }
   my $timeout = %bypid ? 0.1 : undef;

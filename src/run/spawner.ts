@@ -113,6 +113,8 @@ export class Spawner {
   #heard = false;
   #dead = false;
   #referenced = false;
+  /** The newest recipe's way to tell the lock about this helper (a new lock each build of pipe watch). */
+  #onHelper: ShellRun["onHelper"];
 
   private constructor(child: ChildProcess, kind: HelperKind, fallback: SpawnerOptions["fallback"], onUnusable: SpawnerOptions["onUnusable"]) {
     this.#child = child;
@@ -199,9 +201,11 @@ export class Spawner {
     }
     return new Promise((resolve) => {
       const id = this.#nextJob++;
-      // The lock's supervisor watches the helper, not each recipe's group (spawner-script.ts).
-      const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: noop });
-      r.onHelper?.(this.#child.pid!);
+      // The lock's supervisor watches the helper's session, not each recipe's group (lock.ts);
+      // it finds the session's members in /proc, so elsewhere groups are still announced.
+      const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: process.platform === "linux" ? noop : r.onGroup });
+      this.#onHelper = r.onHelper;
+      r.onHelper?.(this.#child.pid!, true);
       this.#jobs.set(id, { run: r, file: argv[0], group, started: false, lines: undefined, resolve });
       if (this.#jobs.size === 1) this.#ref();
       const payload = r.cwd + "\0" + (r.argv && r.stdout ? r.stdout : "") + "\0" + argv.join("\0");
@@ -339,20 +343,32 @@ export class Spawner {
     const jobs = [...this.#jobs.values()];
     this.#jobs.clear();
     this.#unref();
+    // The lock forgets this helper's session once every group of its recipes is confirmed gone
+    // (until then the supervisor would still stop them if pipe died).
+    let left = jobs.length + 1;
+    const settled = () => {
+      if (--left === 0) this.#onHelper?.(this.#child.pid!, false);
+    };
     for (const job of jobs) {
       if (!this.#heard && !job.started) {
         job.group.notStarted();
         void this.#fallback(job.run).then(job.resolve);
+        settled();
         continue;
       }
       if (job.lines) for (const l of job.lines) l.end();
       const why = e ? e.message : "it exited unexpectedly";
       if (job.started) {
-        job.group.exited(() => job.resolve({ code: null, signal: null, killed: job.group.killed, spawnError: `the recipe runner (${this.kind}) failed: ${why}` }));
+        job.group.exited(() => {
+          settled();
+          job.resolve({ code: null, signal: null, killed: job.group.killed, spawnError: `the recipe runner (${this.kind}) failed: ${why}` });
+        });
       } else {
+        settled();
         job.group.notStarted();
         job.resolve({ code: 127, signal: null, killed: false, spawnError: `the recipe runner (${this.kind}) failed: ${why}` });
       }
     }
+    settled();
   }
 }

@@ -20,39 +20,57 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 // dash (Debian's sh) has no `kill --`: negative pids go right after the signal.
-// A recipe helper ("*pid", spawner.ts) is one process that stops its own recipes on TERM; it
-// counts as gone once it is a zombie: its parent (pipe) is dead, and some inits (this
-// container's) take seconds to reap an orphan, which would hold the lock that long.
+//
+// A recipe helper ("*pid", spawner.ts) leads its own session, and every recipe it starts is in
+// that session (recipes lead their own process groups, not sessions). So the supervisor looks
+// after the whole session: TERM to every live member (the helper then stops its recipes too),
+// wait until none is left, KILL what is. That holds even when the helper itself was killed with
+// pipe or is stuck. Members are found in /proc (field 6 of stat is the session); zombies do not
+// count: their parent (pipe, or a dead helper) is gone, and some inits (this container's) take
+// seconds to reap an orphan. Without /proc only the helper itself is seen. "x<pid>": that
+// helper's session is empty and gone (pipe confirmed it), so its id could be reused.
 const SUPERVISOR = `
 echo locked
 pgs=" "
-helpers=""
+helpers=" "
 while IFS= read -r line; do
   case "$line" in
     done) exit 0 ;;
     +*) pgs="$pgs\${line#+} " ;;
     -*) id="\${line#-}"; case "$pgs" in *" $id "*) pgs="\${pgs%% $id *} \${pgs#* $id }" ;; esac ;;
-    \**) helpers="$helpers \${line#?}" ;;
+    \\**) helpers="$helpers\${line#?} " ;;
+    x*) id="\${line#x}"; case "$helpers" in *" $id "*) helpers="\${helpers%% $id *} \${helpers#* $id }" ;; esac ;;
   esac
 done
-running() {
-  kill -0 "$1" 2>/dev/null || return 1
-  st=""
-  { read -r st < "/proc/$1/stat"; } 2>/dev/null
-  case "$st" in *") Z "*) return 1 ;; esac
-  return 0
+members() {
+  sid="$1"
+  out=""
+  if [ -r /proc/self/stat ]; then
+    for f in /proc/[0-9]*/stat; do
+      st=""
+      { read -r st < "$f"; } 2>/dev/null || continue
+      set -- \${st##*) }
+      [ "$4" = "$sid" ] && [ "$1" != Z ] && { p="\${f#/proc/}"; out="$out \${p%/stat}"; }
+    done
+  else
+    kill -0 "$sid" 2>/dev/null && out=" $sid"
+  fi
+  echo "$out"
+}
+signal_sessions() {
+  for h in $helpers; do for m in $(members "$h"); do kill "-$1" "$m" 2>/dev/null; done; done
 }
 for p in $pgs; do kill -TERM "-$p" 2>/dev/null; done
-for h in $helpers; do kill -TERM "$h" 2>/dev/null; done
+signal_sessions TERM
 for i in 1 2 3 4 5 6 7 8 9 10; do
   alive=""
   for p in $pgs; do kill -0 "-$p" 2>/dev/null && alive="$alive $p"; done
-  for h in $helpers; do running "$h" && alive="$alive $h"; done
+  for h in $helpers; do alive="$alive$(members "$h")"; done
   [ -z "$alive" ] && exit 0
   sleep 0.2
 done
 for p in $pgs; do kill -KILL "-$p" 2>/dev/null; done
-for h in $helpers; do kill -KILL "$h" 2>/dev/null; done
+signal_sessions KILL
 exit 0
 `;
 
@@ -149,8 +167,22 @@ export class ProjectLock {
   watchHelper(pid: number): void {
     if (this.#released || this.#helpers.has(pid)) return;
     this.#helpers.add(pid);
-    this.#newHelpers += `*${pid}\n`;
-    this.#schedule();
+    // At once, not with the next batch: the helper is about to be sent its first recipe.
+    this.#write(`*${pid}\n`);
+  }
+
+  /** The helper died and every group of its recipes is confirmed gone: forget its session. */
+  unwatchHelper(pid: number): void {
+    if (this.#released || !this.#helpers.delete(pid)) return;
+    this.#write(`x${pid}\n`);
+  }
+
+  #write(text: string): void {
+    try {
+      this.#child.stdin!.write(text);
+    } catch {
+      // the supervisor is gone: so is the lock
+    }
   }
 
   #schedule(): void {
@@ -176,12 +208,11 @@ export class ProjectLock {
 
   /** Groups watched now. */
   readonly #watched = new Set<number>();
-  /** Recipe helpers announced ("*pid"): each once, for the life of the lock. */
+  /** Recipe helpers announced ("*pid"): each once, until it is gone ("x<pid>"). */
   readonly #helpers = new Set<number>();
   /** Groups to announce ("+"), and departures ("-") of groups announced earlier. */
   readonly #adds = new Set<number>();
   #gone = "";
-  #newHelpers = "";
   #scheduled = false;
   #goneTimer: NodeJS.Timeout | undefined;
 
@@ -189,13 +220,18 @@ export class ProjectLock {
     clearTimeout(this.#goneTimer);
     this.#goneTimer = undefined;
     // Departures first: a "+" for a reused id must come after the "-" of its earlier group.
-    let out = this.#gone + this.#newHelpers;
+    let out = this.#gone;
     for (const pgid of this.#adds) out += `+${pgid}\n`;
     this.#gone = "";
-    this.#newHelpers = "";
     this.#adds.clear();
     if (out === "" || this.#released) return;
     this.#child.stdin!.write(out);
+  }
+
+  /** Closes the supervisor's input without "done", as pipe's death would (tests). */
+  closeInput(): void {
+    this.#released = true;
+    this.#child.stdin!.end();
   }
 
   /** Releases the lock (the helper exits; the kernel drops the flock). */

@@ -88,14 +88,19 @@ test("two concurrent builds on one project: each recipe runs once, both exit 0",
 // Each recipe helper (spawner.ts): the lock's supervisor watches the helper, which stops its
 // recipes' groups when pipe dies, before the lock is released.
 for (const helper of HELPERS) {
-test(`kill -9 during a build (${helper} helper): the lock is recovered and no orphan recipe survives`, async () => {
+test(`kill -9 during a build (${helper} helper): the lock is recovered and no orphan recipe survives, not even one that ignores TERM`, async () => {
   const token = `pipe-kill9-${helper}-${process.pid}-${Date.now()}`;
+  // Background members that ignore TERM (an ignored signal stays ignored across exec): only
+  // the KILL after the grace period stops them.
+  const stubborn = `echo partial > "$1"\nsh -c 'sleep 300; true' "$2" &\n(trap '' TERM; exec sh -c 'sleep 300; true' "$2") &\necho READY\nwait\n`;
   const p = new Project({
-    "scripts/slow.sh": SLOW,
+    "scripts/slow.sh": stubborn,
     "Pipelinefile.ts":
       HEAD +
       `export const slow = target({ outputs: ["build/slow.txt"], run: (c) => sh\`sh scripts/slow.sh \${c.outputs[0]} \${"${token}"}\` });\n` +
-      `export const quick = target({ outputs: ["build/quick.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+      // The processes alive at the moment the next build holds the lock (ps runs directly, so
+      // its own command line does not carry the token).
+      `export const quick = target({ outputs: ["build/ps.txt"], run: (c) => sh\`ps -eo stat=,args= > \${c.outputs[0]}\` });\n`,
   });
   const child = p.spawn(["build", "--verbose", "slow"], { env: { PIPE_SPAWNER: helper } });
   await waitForLine(child, (l) => l.includes("READY"));
@@ -103,9 +108,11 @@ test(`kill -9 during a build (${helper} helper): the lock is recovered and no or
   child.kill("SIGKILL");
   await exited;
   // The next pipe gets the lock without any manual unlock. The lock is released only after the
-  // supervisor has killed the dead build's recipe groups, so by then none may be left.
+  // supervisor has stopped the dead build's recipes, so by then none may be left.
   const s = await p.run(["build", "--json", "quick"]);
   assert.equal(s.code, 0, s.stderr);
+  const atLock = p.read("build/ps.txt").split("\n").filter((l) => l.includes(token) && !l.startsWith("Z"));
+  assert.deepEqual(atLock, [], "no recipe process is alive when the next build holds the lock");
   assert.deepEqual(pgrep(token), []);
   assert.equal(p.exists("build/slow.txt"), false);
 });

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { currentSpawner, runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
 import { Spawner, SYSTEM_PYTHON, type HelperKind } from "../../src/run/spawner.ts";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,7 +16,7 @@ type Line = [stream: "stdout" | "stderr", line: string];
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
-// python needs Linux (pidfd) and the system's python3; perl is on every machine this runs on.
+// python needs Linux and the system's python3; perl is on every machine this runs on.
 const HELPERS: HelperKind[] = process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"];
 
 function job(how: HelperKind | "node", o: Partial<ShellRun> & { script?: string }, lines: Line[] = []): Promise<ShellResult> {
@@ -137,6 +138,26 @@ test(`${helper}: a command that cannot start: command not found, permission deni
   assert.match(denied.r.spawnError ?? "", /EACCES/);
 });
 
+test(`${helper}: a script without #!, named by path or found on PATH, runs under sh (as execvp does); cwd is looked up for every job`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pipe-noshebang-"));
+  try {
+    writeFileSync(join(dir, "noshebang"), 'echo "ran-by-sh $1"\n', { mode: 0o755 });
+    const env = { PATH: `${dir}:${ENV.PATH}` };
+    assert.deepEqual((await both({ env, argv: ["noshebang", "a"] })).out, ["ran-by-sh a"]);
+    assert.deepEqual((await both({ env, argv: [join(dir, "noshebang"), "b"] })).out, ["ran-by-sh b"]);
+    // The job's folder removed and made again: the same path is another folder.
+    const work = join(dir, "work");
+    for (const round of [1, 2]) {
+      rmSync(work, { recursive: true, force: true });
+      mkdirSync(work);
+      const r = await both({ cwd: work, script: `touch made && ls` });
+      assert.deepEqual(r.out, ["made"], `round ${round}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test(`${helper}: a background grandchild holding the pipes does not hang the job; its group is reaped (the helper and node's spawn)`, async () => {
   for (const how of [helper, "node"] as const) {
     const lines: Line[] = [];
@@ -205,11 +226,12 @@ for (const how of ["EOF on its stdin", "SIGTERM"] as const) {
     const sp = Spawner.start({ kind: helper, fallback: runShellNode });
     assert.ok(sp, `${helper} is available here`);
     let helperPid = 0;
+    let helperGone = 0;
     const groups: number[] = [];
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
     const run = (script: string, onLine: (l: string) => void) =>
-      sp.run({ script, cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 5000, onLine, onGroup: () => assert.fail("the helper answers for its groups"), onHelper: (pid) => (helperPid = pid) });
+      sp.run({ script, cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 5000, onLine, onGroup: () => undefined, onHelper: (pid, alive) => (alive ? (helperPid = pid) : (helperGone = pid)) });
     const result = run("sleep 300 & echo $$; wait", (l) => {
       groups.push(Number(l));
       ready();
@@ -222,6 +244,7 @@ for (const how of ["EOF on its stdin", "SIGTERM"] as const) {
     for (const g of groups) assert.throws(() => process.kill(-g, 0), /ESRCH/, `no member of group ${g} survives the helper`);
     const r = await result;
     assert.match(r.spawnError ?? "", new RegExp(`recipe runner \\(${helper}\\)`));
+    assert.equal(helperGone, sp.pid, "once its recipes' groups are confirmed gone, the lock is told the helper is gone");
   });
 }
 
@@ -261,4 +284,67 @@ test(`${helper}: a group whose leader exited with members left is still stopped 
   await sp.exited();
   assert.throws(() => process.kill(-pgid, 0), /ESRCH/, "the lingering group is gone with the helper");
 });
+
+test(`${helper}: SIGTERM while a burst of recipes is starting: not one of them outlives the helper`, async () => {
+  // The TERM lands between spawning a child and recording it, for some job of the burst (the
+  // delays spread it over the burst): the helper must stop from its loop, with every started
+  // child recorded.
+  for (let trial = 0; trial < 6; trial++) {
+    const sp = Spawner.start({ kind: helper, fallback: runShellNode });
+    assert.ok(sp);
+    const token = `pipe-burst-${helper}-${process.pid}-${trial}`;
+    const env = `PATH=${ENV.PATH}`;
+    const job = (i: number, script: string) => {
+      const payload = `${process.cwd()}\0\0/bin/sh\0-c\0${script}`;
+      return `J${i} 1 ${Buffer.byteLength(payload)}\n${payload}`;
+    };
+    // Ready: it has answered a first job.
+    await sp.rawExchange(`E1 ${Buffer.byteLength(env)}\n${env}` + job(1000, "true"), /^X1000 /m);
+    let burst = "";
+    for (let i = 1; i <= 60; i++) burst += job(i, `sleep 300; : ${token}`);
+    void sp.rawExchange(burst, /(?!)/); // never answered: the helper is stopped first
+    setTimeout(() => process.kill(sp.pid, "SIGTERM"), trial);
+    await sp.exited();
+    assert.deepEqual(pgrep(token), [], `trial ${trial}: no recipe survives`);
+  }
+});
+
+test(`${helper}: a \`>\` path that is a FIFO nobody reads: that job alone is held up or fails, and an abort stops it`, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pipe-fifo-"));
+  try {
+    execFileSync("mkfifo", [join(dir, "fifo")]);
+    const sp = Spawner.start({ kind: helper, fallback: runShellNode });
+    assert.ok(sp);
+    const token = `pipe-fifo-${helper}-${process.pid}`;
+    const run = (o: Partial<ShellRun>) => sp.run({ script: "", cwd: dir, env: ENV, signal: new AbortController().signal, graceMs: 5000, onLine: () => undefined, onGroup: () => undefined, ...o });
+    // A long recipe that ignores TERM, started first: nothing below may touch it.
+    let longReady!: () => void;
+    const longStarted = new Promise<void>((r) => (longReady = r));
+    const long = run({ script: `trap '' TERM; echo up; sleep 300; : ${token}`, onLine: () => longReady() });
+    await longStarted;
+    const ac = new AbortController();
+    const stuck = run({ argv: ["echo", "x"], stdout: "fifo", signal: ac.signal });
+    // Another job still runs at once: the helper is not blocked by the FIFO.
+    assert.equal((await run({ argv: ["true"] })).code, 0);
+    ac.abort();
+    const r = await stuck;
+    if (helper === "python") assert.match(r.spawnError ?? "", /cannot open "fifo" for the command's output \(ENXIO\)/);
+    else assert.deepEqual(r, { code: null, signal: "SIGTERM", killed: false }, "the blocked child dies of the TERM, as any recipe would");
+    assert.equal(pgrep(token).length, 1, "the long recipe was not touched");
+    sp.closeInput();
+    const l = await long;
+    assert.match(l.spawnError ?? "", /recipe runner/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+}
+
+/** Pids of processes whose command line contains `token`. */
+function pgrep(token: string): number[] {
+  try {
+    return execFileSync("pgrep", ["-f", token], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
