@@ -8,7 +8,7 @@
  *                            [--save] [--keep] [--self-check]
  */
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -89,7 +89,7 @@ function usage(): string {
                             S seconds in all (at least one run; default 30; 0: no limit)
   --label TEXT              stored in the results JSON (e.g. what was measured)
   --quick                   1000 targets only, 3 runs
-  --save                    also write bench/results/<date>.json
+  --save                    also write bench/results/<date>.json (<date>-2.json, ... if taken)
   --keep                    keep the generated projects (printed at the end)
   --self-check              build a 20-target version of each shape with every tool and
                             compare the outputs byte for byte (exit 1 on a mismatch)`;
@@ -564,7 +564,10 @@ function main(argv: string[]): number {
   writeFileSync(join(RESULTS, "latest.json"), text);
   const written = ["bench/results/latest.json"];
   if (o.save) {
-    const name = `${started.toISOString().slice(0, 10)}.json`;
+    // A run saved earlier the same day is kept: the next name is <date>-2.json, -3, ...
+    const day = started.toISOString().slice(0, 10);
+    let name = `${day}.json`;
+    for (let n = 2; existsSync(join(RESULTS, name)); n++) name = `${day}-${n}.json`;
     writeFileSync(join(RESULTS, name), text);
     written.push(`bench/results/${name}`);
   }
