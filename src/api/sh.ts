@@ -118,7 +118,9 @@ function redirected(strings: TemplateStringsArray | readonly string[], values: r
   const last = values[n - 1];
   if (!m || isRaw(last) || Array.isArray(last)) return undefined;
   const path = scalar(last);
-  if (path === "") return undefined;
+  // /dev/stdout, /dev/fd/2, /proc/self/...: names of the opener's own descriptors, which only
+  // the shell (in the recipe's own process) resolves the way `>` means them.
+  if (path === "" || /^\/(dev|proc)\//.test(path)) return undefined;
   const head = build([...strings.slice(0, n - 1), m[1]], values.slice(0, n - 1));
   return head.argv && !head.stdout ? { argv: head.argv, stdout: path } : undefined;
 }

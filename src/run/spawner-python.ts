@@ -233,6 +233,8 @@ def parse():
                 if i > 0:
                     e[kv[:i]] = kv[i + 1:]
             envs[h[0][1:]] = e
+        elif term:
+            return
         elif h[0][:1] == b'J':
             try:
                 start(h[0][1:], h[1], payload)

@@ -38,10 +38,10 @@
  *   restored to the default in children, which must not inherit an ignored signal.
  * - EOF on stdin means node is gone (even by SIGKILL): TERM the running groups, and the groups
  *   whose leader exited with members left (node reaps those right after; until then they are
- *   "lingering" here), KILL what is left after 1.5 s, and exit. SIGTERM does the same: the
- *   lock's supervisor watches this process (not each recipe's group, which cost it a wake-up
- *   per recipe), sends it TERM when pipe dies, and keeps the lock until it has exited, so no
- *   recipe outlives pipe's lock (the supervisor's own grace is 2 s).
+ *   "lingering" here), KILL what is left after 1.5 s, and exit. SIGTERM does the same. The
+ *   lock's supervisor watches this process's session, which every recipe started here is in
+ *   (not each recipe's group: that cost it a wake-up per recipe): when pipe dies it TERMs the
+ *   session, waits, KILLs what is left after 2 s, and only then releases the lock.
  */
 export const SPAWNER_SCRIPT = String.raw`
 use strict;
@@ -71,6 +71,7 @@ $SIG{CHLD} = sub { syswrite($selfw, "c"); };
 open(my $null, '<', '/dev/null') or die "/dev/null: $!";
 
 my (%envs, %bypid, %byfd, %lingering);
+my $term = 0;
 my $rin = '';
 vec($rin, 0, 1) = 1;
 vec($rin, fileno($selfr), 1) = 1;
@@ -212,6 +213,8 @@ sub parse {
       my %e;
       for my $kv (split /\0/, $payload) { my $i = index($kv, '='); $e{substr($kv, 0, $i)} = substr($kv, $i + 1) if $i > 0; }
       $envs{$1} = \%e;
+    } elsif ($term) {
+      return;
     } elsif ($h[0] =~ /^J(\d+)$/) {
       start_job($1, $h[1], $payload);
     }
@@ -235,14 +238,15 @@ sub stop {
 
 # TERM only sets a flag (and wakes select): stop() runs from the loop, never between a child's
 # fork and its entry in %bypid, where that child would be missed.
-my $term = 0;
 $SIG{TERM} = sub { $term = 1; syswrite($selfw, "t"); };
 my $held = 0;
 for (;;) {
   stop() if $term;
   # Lingering groups are forgotten once empty (checked only while there are some).
   for my $g (keys %lingering) { delete $lingering{$g} unless kill(0, -$g); }
-  my $timeout = %bypid ? 0.1 : undef;
+  # The timeout is a backstop for perl's deferred signals (a TERM or CHLD arriving just before
+  # select): short while jobs run, a second otherwise.
+  my $timeout = %bypid ? 0.1 : 1;
   if ($urgent || ($held && length $obuf)) { flush_out(); $held = 0; }
   elsif (length $obuf) { $timeout = 0.005; $held = 1; }
   my $n = select(my $rout = $rin, undef, undef, $timeout);

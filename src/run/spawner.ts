@@ -8,13 +8,14 @@
  * off pipe's main thread. pipe sends it one message per recipe and reads back the start (pid =
  * process group), the output and the exit (protocol in spawner-script.ts). On Linux with
  * python3, a python helper with the same protocol (spawner-python.ts) does the same without
- * forking at all (posix_spawn), which halves the CPU a cheap recipe costs.
+ * forking at all (posix_spawn): 0.6 s of helper CPU for 3,000 `cp` recipes, against 2.1 s in perl.
  *
  * The spawner starts with the first shell recipe of a process and lives as long as pipe does;
  * it does not keep pipe alive while no recipe runs. Without python, `runShell` uses perl; without
  * perl, node's spawn.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { RecipeGroup } from "./groups.ts";
@@ -23,6 +24,54 @@ import { PYTHON_SPAWNER_SCRIPT } from "./spawner-python.ts";
 import type { ShellResult, ShellRun } from "./shell.ts";
 
 const noop = () => undefined;
+/** Whether a session's members can be found (lock.ts's supervisor and #onDeath look in /proc). */
+const PROC = existsSync("/proc/self/stat");
+
+/** Live (not zombie) processes of session `sid`, from /proc (empty without it). */
+export function sessionMembers(sid: number): number[] {
+  const out: number[] = [];
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    const c = n.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    let st: string;
+    try {
+      st = readFileSync(`/proc/${n}/stat`, "latin1");
+    } catch {
+      continue;
+    }
+    // After the command name (which may hold anything, even ") "): state ppid pgrp session.
+    const f = st.slice(st.lastIndexOf(") ") + 2).split(" ");
+    if (Number(f[3]) === sid && f[0] !== "Z") out.push(Number(n));
+  }
+  return out;
+}
+
+/** Stops every process of a dead helper's session: TERM, then KILL after `graceMs`, until none is left. */
+async function stopSession(sid: number, graceMs: number): Promise<void> {
+  const signal = (pids: number[], sig: NodeJS.Signals) => {
+    for (const p of pids) {
+      try {
+        process.kill(p, sig);
+      } catch {
+        // gone
+      }
+    }
+  };
+  let members = sessionMembers(sid);
+  signal(members, "SIGTERM");
+  const t0 = Date.now();
+  while (members.length) {
+    await new Promise((r) => setTimeout(r, 50));
+    members = sessionMembers(sid);
+    if (Date.now() - t0 >= graceMs) signal(members, "SIGKILL");
+  }
+}
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
 
@@ -202,8 +251,8 @@ export class Spawner {
     return new Promise((resolve) => {
       const id = this.#nextJob++;
       // The lock's supervisor watches the helper's session, not each recipe's group (lock.ts);
-      // it finds the session's members in /proc, so elsewhere groups are still announced.
-      const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: process.platform === "linux" ? noop : r.onGroup });
+      // it finds the session's members in /proc, so without /proc groups are still announced.
+      const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: PROC ? noop : r.onGroup });
       this.#onHelper = r.onHelper;
       r.onHelper?.(this.#child.pid!, true);
       this.#jobs.set(id, { run: r, file: argv[0], group, started: false, lines: undefined, resolve });
@@ -343,6 +392,14 @@ export class Spawner {
     const jobs = [...this.#jobs.values()];
     this.#jobs.clear();
     this.#unref();
+    // The helper may have started a recipe it never told of (its start message is held a few
+    // ms): whatever is left in its session is stopped before any job is settled, re-run or
+    // forgotten by the lock.
+    if (PROC) void stopSession(this.#child.pid!, 2000).then(() => this.#settleDead(jobs, e));
+    else this.#settleDead(jobs, e);
+  }
+
+  #settleDead(jobs: Job[], e: NodeJS.ErrnoException | undefined): void {
     // The lock forgets this helper's session once every group of its recipes is confirmed gone
     // (until then the supervisor would still stop them if pipe died).
     let left = jobs.length + 1;

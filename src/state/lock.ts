@@ -11,8 +11,8 @@
  * which groups are running ("+pgid", "-pgid"). If pipe dies (even by SIGKILL) its stdin reaches
  * EOF without a "done" line, and it kills those groups (TERM, then KILL) before releasing the
  * lock, so no recipe outlives pipe and the next build cannot race an orphan. Recipes started
- * by a spawner helper (spawner.ts) are not announced one by one: the helper is ("*pid"), and
- * it stops its recipes' groups on TERM before it exits.
+ * by a spawner helper (spawner.ts) are not announced one by one: the helper's session is
+ * ("*pid"), and the supervisor stops every process in it (see SUPERVISOR).
  * It runs in its own process group so a terminal Ctrl-C does not reach it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -43,34 +43,38 @@ while IFS= read -r line; do
   esac
 done
 members() {
-  sid="$1"
   out=""
-  if [ -r /proc/self/stat ]; then
+  if [ "$helpers" = " " ]; then
+    :
+  elif [ -r /proc/self/stat ]; then
     for f in /proc/[0-9]*/stat; do
       st=""
-      { read -r st < "$f"; } 2>/dev/null || continue
+      { while IFS= read -r l; do st="$st$l "; done < "$f"; } 2>/dev/null
+      case "$st" in *") "*) ;; *) continue ;; esac
       set -- \${st##*) }
-      [ "$4" = "$sid" ] && [ "$1" != Z ] && { p="\${f#/proc/}"; out="$out \${p%/stat}"; }
+      case "$helpers" in *" $4 "*) [ "$1" != Z ] && { p="\${f#/proc/}"; out="$out \${p%/stat}"; } ;; esac
     done
   else
-    kill -0 "$sid" 2>/dev/null && out=" $sid"
+    for h in $helpers; do kill -0 "$h" 2>/dev/null && out="$out $h"; done
   fi
   echo "$out"
 }
-signal_sessions() {
-  for h in $helpers; do for m in $(members "$h"); do kill "-$1" "$m" 2>/dev/null; done; done
-}
 for p in $pgs; do kill -TERM "-$p" 2>/dev/null; done
-signal_sessions TERM
+for m in $(members); do kill -TERM "$m" 2>/dev/null; done
 for i in 1 2 3 4 5 6 7 8 9 10; do
   alive=""
   for p in $pgs; do kill -0 "-$p" 2>/dev/null && alive="$alive $p"; done
-  for h in $helpers; do alive="$alive$(members "$h")"; done
+  alive="$alive$(members)"
   [ -z "$alive" ] && exit 0
   sleep 0.2
 done
 for p in $pgs; do kill -KILL "-$p" 2>/dev/null; done
-signal_sessions KILL
+# Again, for a process forked between one look and the KILL.
+for i in 1 2 3; do
+  left="$(members)"
+  [ -z "$left" ] && break
+  for m in $left; do kill -KILL "$m" 2>/dev/null; done
+done
 exit 0
 `;
 
@@ -160,8 +164,8 @@ export class ProjectLock {
   }
 
   /**
-   * Tells the supervisor a recipe helper (spawner.ts) runs: if pipe dies, the supervisor sends it
-   * TERM, and the helper stops its recipes' groups and exits before the lock is released. Its
+   * Tells the supervisor a recipe helper (spawner.ts) runs: if pipe dies, the supervisor stops
+   * the helper and every process of its session (its recipes) before the lock is released. The
    * recipes are not announced one by one: that cost the supervisor a wake-up per recipe.
    */
   watchHelper(pid: number): void {

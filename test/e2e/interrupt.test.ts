@@ -92,7 +92,8 @@ test(`kill -9 during a build (${helper} helper): the lock is recovered and no or
   const token = `pipe-kill9-${helper}-${process.pid}-${Date.now()}`;
   // Background members that ignore TERM (an ignored signal stays ignored across exec): only
   // the KILL after the grace period stops them.
-  const stubborn = `echo partial > "$1"\nsh -c 'sleep 300; true' "$2" &\n(trap '' TERM; exec sh -c 'sleep 300; true' "$2") &\necho READY\nwait\n`;
+  // READY only once the trap is set (the subshell says so through a FIFO).
+  const stubborn = `echo partial > "$1"\nsh -c 'sleep 300; true' "$2" &\nmkfifo "$1.ready"\n(trap '' TERM; echo > "$1.ready"; exec sh -c 'sleep 300; true' "$2") &\nread x < "$1.ready"\nrm "$1.ready"\necho READY\nwait\n`;
   const p = new Project({
     "scripts/slow.sh": stubborn,
     "Pipelinefile.ts":

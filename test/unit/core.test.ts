@@ -58,6 +58,9 @@ test("sh runs `cmd ... > ${path}` without a shell; every other redirection keeps
     ["raw path", sh`cat ${"a"} > ${sh.raw("$OUT")}`],
     ["builtin", sh`cd ${"a"} > ${"o"}`],
     ["two redirections", sh`cat ${"a"} > ${"b"} > ${"o"}`],
+    ["/dev/stdout (the shell's own descriptor)", sh`cat ${"a"} > ${"/dev/stdout"}`],
+    ["/dev/fd/2", sh`cat ${"a"} > ${"/dev/fd/2"}`],
+    ["/proc/self/fd/1", sh`cat ${"a"} > ${"/proc/self/fd/1"}`],
   ] as const) {
     assert.equal(c2.argv, undefined, `${what}: needs a shell`);
     assert.equal(c2.stdout, undefined, what);

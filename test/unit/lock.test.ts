@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProjectLock } from "../../src/state/lock.ts";
+import { sessionMembers } from "../../src/run/spawner.ts";
 
 function pgrep(token: string): number[] {
   try {
@@ -21,11 +22,12 @@ test("a recipe helper killed along with pipe: the supervisor still stops its ses
   const token = `pipe-lock-session-${process.pid}`;
   const lock = await ProjectLock.acquire(join(dir, ".pipe"), { command: "test" });
   try {
-    // A stand-in helper: its own session (detached), with a recipe that ignores TERM.
-    const helper = spawn("sh", ["-c", `(trap '' TERM; exec sh -c 'sleep 300; true' ${token}) & echo up; wait`], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
+    // A stand-in helper: its own session (detached), with a recipe that ignores TERM (and
+    // says so once the trap is set; its sleep inherits the ignored TERM).
+    const helper = spawn("sh", ["-c", `(trap '' TERM; echo up; exec sh -c 'sleep 300; true' ${token}) & wait`], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
     await new Promise((r) => helper.stdout!.once("data", r));
     lock.watchHelper(helper.pid!);
-    assert.ok(pgrep(token).length > 0, "the recipe runs");
+    assert.ok(sessionMembers(helper.pid!).length >= 2, "the helper and its recipe");
     // The helper dies first (as with a kill of both), then pipe.
     const gone = new Promise((r) => helper.once("exit", r));
     process.kill(helper.pid!, "SIGKILL");
@@ -34,7 +36,7 @@ test("a recipe helper killed along with pipe: the supervisor still stops its ses
     // The lock is free only once the supervisor is done: then nothing of the session is left.
     const next = await ProjectLock.acquire(join(dir, ".pipe"), { command: "test" });
     next.release();
-    assert.deepEqual(pgrep(token), [], "the recipe that ignored TERM was killed before the lock was released");
+    assert.deepEqual(sessionMembers(helper.pid!), [], "every process of the helper's session, TERM ignored or not, was gone before the lock was released");
   } finally {
     lock.release();
     for (const p of pgrep(token)) process.kill(p, "SIGKILL");

@@ -338,6 +338,21 @@ test(`${helper}: a \`>\` path that is a FIFO nobody reads: that job alone is hel
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(`${helper}: the helper killed just after starting a recipe (before pipe heard of it): that recipe is stopped too`, async () => {
+  for (let trial = 0; trial < 4; trial++) {
+    const sp = Spawner.start({ kind: helper, fallback: runShellNode });
+    assert.ok(sp);
+    const run = (script: string) => sp.run({ script, cwd: process.cwd(), env: ENV, signal: new AbortController().signal, graceMs: 5000, onLine: () => undefined, onGroup: () => undefined });
+    assert.equal((await run("true")).code, 0, "heard from");
+    const token = `pipe-orphan-${helper}-${process.pid}-${trial}`;
+    const job = run(`sleep 300; : ${token}`);
+    setTimeout(() => process.kill(sp.pid, "SIGKILL"), trial);
+    const r = await job;
+    assert.match(r.spawnError ?? "", /recipe runner/);
+    assert.deepEqual(pgrep(token), [], `trial ${trial}: the recipe is not left running`);
+  }
+});
 }
 
 /** Pids of processes whose command line contains `token`. */
