@@ -110,10 +110,10 @@ def start(jid, envid, payload):
         # O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of blocking every job.
         try:
             fd1 = os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK, 0o666)
-            os.set_blocking(fd1, True)
         except OSError as e:
             out(b'F%s %d\n' % (jid, 100000 + e.errno))
             return
+        os.set_blocking(fd1, True)
     r1, w1 = os.pipe()
     r2, w2 = os.pipe()
     actions = [(DUP2, devnull, 0), (DUP2, w1 if fd1 is None else fd1, 1), (DUP2, w2, 2)]
@@ -123,8 +123,8 @@ def start(jid, envid, payload):
         pid = os.posix_spawnp(argv[0], argv, env, file_actions=actions, setpgroup=0, setsigdef=DEFSIGS, setsigmask=())
     except OSError as e:
         err = e.errno
-        script = argv[0] if b'/' in argv[0] else on_path(argv[0])
-        if err == 8 and script:  # ENOEXEC: a script without #!, run by sh as execvp does
+        script = None if err != 8 else argv[0] if b'/' in argv[0] else on_path(argv[0])
+        if script:  # ENOEXEC: a script without #!, run by sh as execvp does
             try:
                 pid = os.posix_spawn(b'/bin/sh', [b'/bin/sh', script] + argv[1:], env, file_actions=actions, setpgroup=0, setsigdef=DEFSIGS, setsigmask=())
             except OSError as e2:
