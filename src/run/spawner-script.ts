@@ -41,7 +41,7 @@
  *   "lingering" here), KILL what is left after 1.5 s, and exit. SIGTERM does the same. The
  *   lock's supervisor watches this process's session, which every recipe started here is in
  *   (not each recipe's group: that cost it a wake-up per recipe): when pipe dies it TERMs the
- *   session, waits, KILLs what is left after 2 s, and only then releases the lock.
+ *   session, waits, KILLs what is left within 2 s, and only then releases the lock.
  */
 export const SPAWNER_SCRIPT = String.raw`
 use strict;
