@@ -17,7 +17,7 @@ import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
-import { decodeRows, envMac, exactFactsHold, hashAt, runsInProgress, FILE_NUMS, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { decodeRows, envMac, exactFactsHold, factHolds, hashAt, runsInProgress, FILE_NUMS, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
@@ -186,7 +186,7 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
       if (!st || !st.isFile()) gone = true;
       continue;
     }
-    if (st.ino !== nums[k + 1] || st.dev !== nums[k] || st.mtimeMs !== nums[k + 3] || st.ctimeMs !== nums[k + 4] || isRacy(st.mtimeMs, nums[k + 5])) again.push({ i, st, at });
+    if (!factHolds(snap.files, i, st)) again.push({ i, st, at });
   }
   for (let i = 0; i < snap.dirs.length; i++) {
     const d = snap.dirs[i];

@@ -48,8 +48,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   debug: { summary: "internals for tests: `pipe debug crash-points`", load: () => load(import("./commands/debug.ts")) },
 };
 
-const version = pipeVersion;
-
 function mainHelp(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   return [
@@ -81,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     return first === undefined ? EXIT.usage : EXIT.ok;
   }
   if (first === "--version" || first === "-V") {
-    stdout.write(`pipe ${version()}\n`);
+    stdout.write(`pipe ${pipeVersion()}\n`);
     return EXIT.ok;
   }
   try {

@@ -20,9 +20,9 @@ import { join } from "node:path";
 import type { Graph } from "../graph/graph.ts";
 import type { PartialHint } from "../cli/fast-noop.ts";
 import type { StatEntry } from "../hash/file-hasher.ts";
-import { isRacy } from "../hash/racy.ts";
 import type { OutputRecord } from "../state/records.ts";
-import { exactFactsHold, FILE_NUMS, hashAt, runsInProgress, type Snapshot } from "./snapshot.ts";
+import type { GraphTarget } from "../graph/graph.ts";
+import { exactFactsHold, factHolds, FILE_NUMS, hashAt, runsInProgress, type Snapshot } from "./snapshot.ts";
 
 export interface Trust {
   trusted: Set<string>;
@@ -37,15 +37,17 @@ export interface Trust {
   partialGraph: boolean;
 }
 
+/** Whether a plan entry ([id, ...deps]) is the graph target, edge by edge. */
+function sameEntry(planned: string[], t: GraphTarget): boolean {
+  if (planned[0] !== t.id || planned.length !== t.deps.length + 1) return false;
+  for (let j = 0; j < t.deps.length; j++) if (planned[j + 1] !== t.deps[j]) return false;
+  return true;
+}
+
 /** Whether the plan the graph gives is the snapshot's, target by target and edge by edge. */
 function samePlan(snap: Snapshot, graph: Graph, ids: string[]): boolean {
   if (snap.plan.length !== ids.length) return false;
-  for (let i = 0; i < ids.length; i++) {
-    const planned = snap.plan[i];
-    const t = graph.targets.get(ids[i])!;
-    if (planned[0] !== t.id || planned.length !== t.deps.length + 1) return false;
-    for (let j = 0; j < t.deps.length; j++) if (planned[j + 1] !== t.deps[j]) return false;
-  }
+  for (let i = 0; i < ids.length; i++) if (!sameEntry(snap.plan[i], graph.targets.get(ids[i])!)) return false;
   return true;
 }
 
@@ -117,8 +119,7 @@ export function partialGraphPlan(hint: PartialHint, graph: Graph, root: string):
       trusted.add(id);
       continue;
     }
-    if (!t || t.deps.length !== entry.length - 1) return undefined;
-    for (let j = 0; j < t.deps.length; j++) if (t.deps[j] !== entry[j + 1]) return undefined;
+    if (!t || !sameEntry(entry, t)) return undefined;
   }
   // A target the partial graph made that the plan does not list (an edge the snapshot lacks).
   if (inGraph !== graph.targets.size) return undefined;
@@ -138,8 +139,7 @@ export function partialGraphPlan(hint: PartialHint, graph: Graph, root: string):
   for (let i = 0; i < paths.length; i++) {
     if (!read.has(paths[i])) continue;
     const st = statSync(join(root, paths[i]), { throwIfNoEntry: false });
-    const k = i * FILE_NUMS;
-    if (!st || !st.isFile() || st.dev !== nums[k] || st.ino !== nums[k + 1] || st.size !== nums[k + 2] || st.mtimeMs !== nums[k + 3] || st.ctimeMs !== nums[k + 4] || isRacy(st.mtimeMs, nums[k + 5])) return undefined;
+    if (!st || !st.isFile() || !factHolds(snap.files, i, st)) return undefined;
     hashes.set(paths[i], hashAt(snap.files, i));
   }
   const outputs = new Map<string, OutputRecord[]>();

@@ -21,10 +21,11 @@
  *
  * Light on purpose: `pipe build` imports this before anything else.
  */
-import { pipeVersion } from "../util/own-version.ts";
 import { createHash, createHmac } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { isRacy } from "../hash/racy.ts";
+import { pipeVersion } from "../util/own-version.ts";
 
 export const SNAPSHOT_FORMAT = "pipe-noop";
 export const SNAPSHOT_VERSION = 5;
@@ -51,6 +52,16 @@ export interface FileTable {
 
 export const FILE_NUMS = 7;
 export const HASH_LEN = 32;
+
+/**
+ * Whether fact `i` still vouches for its file's content, given the file's stat now: the same
+ * file (dev, ino), size and times, and not racy (changed too close to when it was read).
+ */
+export function factHolds(t: FileTable, i: number, st: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }): boolean {
+  const n = t.nums;
+  const k = i * FILE_NUMS;
+  return st.dev === n[k] && st.ino === n[k + 1] && st.size === n[k + 2] && st.mtimeMs === n[k + 3] && st.ctimeMs === n[k + 4] && !isRacy(st.mtimeMs, n[k + 5]);
+}
 
 /** Refreshes the stat part of fact `i` (same content, read again at `at`). */
 export function refreshFact(t: FileTable, i: number, st: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }, at: number): void {
@@ -148,7 +159,6 @@ export function snapshotPath(root: string, key: string): string {
 export function runtimeId(): string {
   const main = new URL("../cli/main.js", import.meta.url);
   const st = statSync(main, { throwIfNoEntry: false });
-
   return `${pipeVersion()}:${process.version}:${st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "-"}`;
 }
 
@@ -170,12 +180,11 @@ export function sealSnapshot(snap: Snapshot, key: string): string {
 }
 
 /**
- * The snapshot in `file` (its text, or its bytes), or undefined when it does not verify. Read it
- * as text (\`readFileSync(path, "utf8")\`): node decodes that natively without a Buffer, and
- * 2.7 MB of Buffer (external memory) made V8 run a full collection during a 10,000-target no-op.
+ * The snapshot in `text`, or undefined when it does not verify. Read as text
+ * (\`readFileSync(path, "utf8")\`): node decodes that natively without a Buffer, and 2.7 MB of
+ * Buffer (external memory) made V8 run a full collection during a 10,000-target no-op.
  */
-export function openSnapshot(file: string | Buffer, key: string): Snapshot | undefined {
-  const text = typeof file === "string" ? file : file.toString("utf8");
+export function openSnapshot(text: string, key: string): Snapshot | undefined {
   const nl = text.indexOf("\n");
   if (nl !== 64) return undefined;
   const json = text.slice(nl + 1);

@@ -180,7 +180,7 @@ function collect(src: SnapshotSource): Snapshot {
         if (o.kind === "dir") treeFacts(o.path, o.hash);
         else rows.push(fileFact(o.path, o.hash));
       }
-      for (const n of src.graph.targets.get(p.target)?.env ?? []) envNames.add(n);
+      for (const n of inGraph?.env ?? []) envNames.add(n);
     }
     if (byTarget) {
       // A loop: a target can read more files than a call takes arguments.

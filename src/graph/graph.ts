@@ -128,8 +128,9 @@ export function instanceId(name: string, key: Record<string, ParamValue>): strin
 /**
  * Parses `name[k=v,...]`; values stay text. A part that does not start with `<key>=` continues
  * the value before it, so list values and values with commas read back as instanceId wrote
- * them: `f[cols=a,b,k=1]` is cols "a,b" and k "1"; a key seen already continues too. `keysOf` gives a family's key names, so
- * that a value part like `a=b` is not taken for a key; without it, any `word=` starts a key.
+ * them: `f[cols=a,b,k=1]` is cols "a,b" and k "1"; a key seen already continues too. `keysOf`
+ * gives a family's key names, so that a value part like `a=b` is not taken for a key; without
+ * it, any `word=` starts a key.
  */
 export function parseTargetId(id: string, keysOf?: (name: string) => readonly string[] | undefined): { name: string; key?: Record<string, string> } | undefined {
   const m = /^([^[\]]+)(?:\[(.*)\])$|^([^[\]]+)$/s.exec(id.trim());

@@ -77,15 +77,13 @@ function readText(p: string): string | undefined {
   }
 }
 
-const ownVersion = pipeVersion;
-
 /** Compiles (or reuses) the Pipelinefile at `pfPath`. Throws UserError on syntax errors. */
 export async function compilePipelinefile(root: string, pfPath: string, options: { write: boolean }): Promise<Compiled> {
   const cacheRoot = cacheRootFor(root);
   // The cache under node_modules is not state: read-only commands may fill it too.
   if (!cacheRoot.startsWith(join(root, ".pipe"))) options = { write: true };
   const indexPath = join(cacheRoot, `index-${hashString(pfPath).slice(0, 16)}.json`);
-  const salt = `${FORMAT}:${ownVersion()}:${API_URL}`;
+  const salt = `${FORMAT}:${pipeVersion()}:${API_URL}`;
   const index = readText(indexPath);
   if (index) {
     try {

@@ -63,11 +63,16 @@ const unusable = new Set<HelperKind>();
 /** Helpers by preference when none is asked for (looked up once per process). */
 let preferred: HelperKind[] | undefined;
 
-/** The helper to use: the one asked for, else python on Linux when the system has it, else perl. */
+/** The helpers this machine has, by preference: python on Linux when the system has it, then perl. */
+export function availableHelpers(): HelperKind[] {
+  return (preferred ??= process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"]);
+}
+
+/** The helper to use: the one asked for, else the first available one that still works. */
 function helperFor(r: ShellRun): HelperKind | "node" {
   const asked = r.spawner ?? FORCED;
   if (asked === "node") return "node";
-  const order: HelperKind[] = asked ? [asked] : (preferred ??= process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"]);
+  const order: HelperKind[] = asked ? [asked] : availableHelpers();
   return order.find((k) => !unusable.has(k)) ?? "node";
 }
 

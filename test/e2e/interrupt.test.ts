@@ -1,29 +1,14 @@
 // Ctrl-C, concurrent runs and kill -9: nothing leaks, nothing half-built counts as built.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, truncateSync } from "node:fs";
-import { collect, finished, Project, waitForLine } from "../helpers/rig.ts";
-import { SYSTEM_PYTHON } from "../../src/run/spawner.ts";
+import { truncateSync } from "node:fs";
+import { collect, finished, pgrep, Project, waitForLine } from "../helpers/rig.ts";
+import { availableHelpers } from "../../src/run/shell.ts";
 
-const HELPERS = process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"];
+const HELPERS = availableHelpers();
 const HEAD = `import { target, param, sh } from "pipefile";\n`;
 // $1: output path, $2: a token that every process of the recipe carries in its command line.
 const SLOW = `echo partial > "$1"\nsh -c 'sleep 300; true' "$2" &\nsh -c 'sleep 300; true' "$2" &\necho READY\nwait\n`;
-
-/** Pids of processes whose command line contains `token`. */
-function pgrep(token: string): number[] {
-  try {
-    return execFileSync("pgrep", ["-f", token], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** Processes left matching `token`; pipe reaps every recipe group before it exits, so none may be. */
-function noneLeft(token: string): number[] {
-  return pgrep(token);
-}
 
 test("Ctrl-C during a build whose recipe starts background grandchildren: none survive, exit 130, nothing published", async () => {
   const token = `pipe-orphan-${process.pid}-${Date.now()}`;
@@ -44,7 +29,7 @@ test("Ctrl-C during a build whose recipe starts background grandchildren: none s
   assert.ok(pgrep(token).length >= 2, "the background sleeps are running");
   child.kill("SIGINT");
   assert.equal(await exit, 130);
-  assert.deepEqual(noneLeft(token), [], "no recipe process survives");
+  assert.deepEqual(pgrep(token), [], "no recipe process survives");
   assert.equal(p.exists("build/slow.txt"), false, "the interrupted target published nothing");
   const events = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
   const fin = events.find((e) => e.type === "build-finished");
@@ -64,7 +49,7 @@ test("SIGTERM to pipe only (not its group) also reaps recipe groups; exit 130", 
   await waitForLine(child, (l) => l.includes("READY"));
   child.kill("SIGTERM");
   assert.equal(await exit, 130);
-  assert.deepEqual(noneLeft(token), []);
+  assert.deepEqual(pgrep(token), []);
 });
 
 test("two concurrent builds on one project: each recipe runs once, both exit 0", async () => {

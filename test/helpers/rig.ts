@@ -3,7 +3,7 @@
  * real CLI run as a child process. Output is returned whole; `--json` runs are parsed into
  * events. No sleeps: tests wait on processes and on pipe's own events.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -13,6 +13,15 @@ import type { PipeEvent } from "../../src/events.ts";
 /** The repository root (this file is at dist/test/helpers/rig.js once compiled). */
 export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 export const PIPE_BIN = join(REPO, "bin", "pipe.js");
+
+/** Pids of processes whose command line contains `token` (what a test's recipes left running). */
+export function pgrep(token: string): number[] {
+  try {
+    return execFileSync("pgrep", ["-f", token], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
 
 export interface RunResult {
   code: number | null;

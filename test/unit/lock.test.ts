@@ -2,20 +2,14 @@
 // lock is free again. pipe's death is played by closing the supervisor's input without "done".
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ProjectLock } from "../../src/state/lock.ts";
 import { sessionMembers } from "../../src/run/spawner.ts";
+import { pgrep } from "../helpers/rig.ts";
 
-function pgrep(token: string): number[] {
-  try {
-    return execFileSync("pgrep", ["-f", token], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 test("a recipe helper killed along with pipe: the supervisor still stops its session's recipes (even one that ignores TERM) before the lock is free", { skip: process.platform !== "linux" && "the supervisor finds a session's members in /proc" }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "pipe-lock-"));

@@ -107,7 +107,7 @@ test("the source files of a target whose glob matched 200,000 files", () => {
   assert.equal(got[200_000], "ref/");
 });
 
-test("a snapshot opens from its bytes or its text, non-ASCII paths included, and not once a byte changed", () => {
+test("a snapshot opens from its text, non-ASCII paths included, and not once a byte changed", () => {
   inTempProject((root) => {
     const src = source(root, { a: 1 });
     const [path, hash] = src.settled.get("a")!.inputs[0];
@@ -117,14 +117,12 @@ test("a snapshot opens from its bytes or its text, non-ASCII paths included, and
     assert.equal(writeSnapshot(src), undefined);
     const key = machineKey(process.env, src.stateDir).key;
     const bytes = readFileSync(snapshotPath(root, "request"));
-    for (const file of [bytes, bytes.toString("utf8")]) {
-      const snap = openSnapshot(file, key);
-      assert.ok(snap);
-      assert.deepEqual(snap.files.paths, [path, "in/ä/ß.txt"]);
-    }
+    const snap = openSnapshot(bytes.toString("utf8"), key);
+    assert.ok(snap);
+    assert.deepEqual(snap.files.paths, [path, "in/ä/ß.txt"]);
     const tampered = Buffer.from(bytes);
     tampered[tampered.length - 3] ^= 1;
-    assert.equal(openSnapshot(tampered, key), undefined);
-    assert.equal(openSnapshot(bytes, "another key"), undefined);
+    assert.equal(openSnapshot(tampered.toString("utf8"), key), undefined);
+    assert.equal(openSnapshot(bytes.toString("utf8"), "another key"), undefined);
   });
 });

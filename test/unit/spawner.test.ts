@@ -5,10 +5,11 @@
 // missing or does not answer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { currentSpawner, runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
-import { Spawner, SYSTEM_PYTHON, type HelperKind } from "../../src/run/spawner.ts";
+import { availableHelpers, currentSpawner, runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
+import { Spawner, type HelperKind } from "../../src/run/spawner.ts";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { pgrep } from "../helpers/rig.ts";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -16,8 +17,8 @@ type Line = [stream: "stdout" | "stderr", line: string];
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
-// python needs Linux and the system's python3; perl is on every machine this runs on.
-const HELPERS: HelperKind[] = process.platform === "linux" && existsSync(SYSTEM_PYTHON) ? ["python", "perl"] : ["perl"];
+// Every helper this machine has (python needs Linux and the system python3; perl is everywhere).
+const HELPERS = availableHelpers();
 
 function job(how: HelperKind | "node", o: Partial<ShellRun> & { script?: string }, lines: Line[] = []): Promise<ShellResult> {
   return runShell({
@@ -355,11 +356,3 @@ test(`${helper}: the helper killed just after starting a recipe (before pipe hea
 });
 }
 
-/** Pids of processes whose command line contains `token`. */
-function pgrep(token: string): number[] {
-  try {
-    return execFileSync("pgrep", ["-f", token], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
