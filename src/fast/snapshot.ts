@@ -155,6 +155,14 @@ export function snapshotPath(root: string, key: string): string {
   return join(root, ".pipe", "noop", `${createHash("sha256").update(key).digest("hex").slice(0, 24)}.json`);
 }
 
+/** The no-op's rendered NDJSON events kept next to a snapshot (cli/fast-noop.ts). */
+export function eventsPath(snapshot: string): string {
+  return snapshot.replace(/\.json$/, ".events");
+}
+
+/** Length of a sealed snapshot's first line: the hex HMAC. */
+export const SEAL_LEN = 64;
+
 /** pipe's own identity: a rebuilt pipe (same version, new code) must not trust old snapshots. */
 export function runtimeId(): string {
   const main = new URL("../cli/main.js", import.meta.url);
@@ -186,7 +194,7 @@ export function sealSnapshot(snap: Snapshot, key: string): string {
  */
 export function openSnapshot(text: string, key: string): Snapshot | undefined {
   const nl = text.indexOf("\n");
-  if (nl !== 64) return undefined;
+  if (nl !== SEAL_LEN) return undefined;
   const json = text.slice(nl + 1);
   if (createHmac("sha256", key).update(json).digest("hex") !== text.slice(0, nl)) return undefined;
   const snap = JSON.parse(json) as Snapshot;

@@ -14,7 +14,7 @@ import type { Compiled } from "../load/compile.ts";
 import { listFolder, listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { machineKey } from "../state/machine-key.ts";
-import { encodeRows, envMac, hashAt, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
+import { encodeRows, envMac, eventsPath, hashAt, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
 import type { Trust } from "./partial.ts";
 
 export interface SnapshotSource {
@@ -41,7 +41,9 @@ class NoSnapshot extends Error {}
 
 /** Removes the snapshot of a request (a build that cannot vouch for a no-op). */
 export function dropSnapshot(root: string, key: string): void {
-  rmSync(snapshotPath(root, key), { force: true });
+  const path = snapshotPath(root, key);
+  rmSync(path, { force: true });
+  rmSync(eventsPath(path), { force: true });
 }
 
 /**
@@ -51,6 +53,7 @@ export function dropSnapshot(root: string, key: string): void {
 export function writeSnapshot(src: SnapshotSource): string | undefined {
   const path = snapshotPath(src.root, src.key);
   rmSync(path, { force: true });
+  rmSync(eventsPath(path), { force: true });
   let snap: Snapshot;
   try {
     snap = collect(src);
@@ -291,13 +294,17 @@ class TableBuilder {
 
 /** Keeps the newest SNAPSHOTS_KEPT snapshots (one per request). */
 function prune(dir: string): void {
-  let names: string[];
+  let all: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+    all = readdirSync(dir);
   } catch {
     return;
   }
-  if (names.length <= SNAPSHOTS_KEPT) return;
-  const aged = names.map((n) => ({ n, t: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => b.t - a.t);
-  for (const { n } of aged.slice(SNAPSHOTS_KEPT)) rmSync(join(dir, n), { force: true });
+  const names = all.filter((n) => n.endsWith(".json"));
+  if (names.length > SNAPSHOTS_KEPT) {
+    const aged = names.map((n) => ({ n, t: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => b.t - a.t);
+    for (const { n } of aged.slice(SNAPSHOTS_KEPT)) rmSync(join(dir, n), { force: true });
+  }
+  // A snapshot's events file goes with it.
+  for (const n of all) if (n.endsWith(".events") && !existsSync(join(dir, n.replace(/\.events$/, ".json")))) rmSync(join(dir, n), { force: true });
 }

@@ -2,7 +2,7 @@
 // loading the Pipelinefile when nothing it depends on changed, and never when something did.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
@@ -62,6 +62,46 @@ async function settle(p: Project, args: string[] = [], env: Record<string, strin
   assert.ok(fromSnapshot(r), "the build after a successful one should come from the snapshot");
   assert.deepEqual(finished(r.events, "built"), []);
 }
+
+test("a --json no-op keeps its rendered events next to the snapshot; a stale or altered copy is rendered again", async () => {
+  const p = new Project(BASIC);
+  await build(p);
+  assert.ok(fromSnapshot(await build(p)));
+  const norm = (events: PipeEvent[]) =>
+    events
+      .filter((e) => e.type !== "lock-acquired")
+      .map((e) => JSON.stringify(e, (k, v) => (k === "time" || k === "durationMs" || k === "estimateMs" || k === "fromSnapshot" ? undefined : v)));
+  const expected = norm((await build(p, [], { PIPE_NO_SNAPSHOT: "1" })).events);
+  const noop = () => p.path(".pipe/noop");
+  const eventsFile = () => {
+    const names = readdirSync(noop()).filter((n) => n.endsWith(".events"));
+    assert.equal(names.length, 1, `one events file: ${readdirSync(noop()).join(", ")}`);
+    return join(noop(), names[0]);
+  };
+  // Rendered once (a new file), then read back (the same file, untouched).
+  const rendered = await build(p);
+  assert.ok(fromSnapshot(rendered));
+  assert.deepEqual(norm(rendered.events), expected);
+  const ino = statSync(eventsFile()).ino;
+  const cached = await build(p);
+  assert.ok(fromSnapshot(cached));
+  assert.deepEqual(norm(cached.events), expected);
+  assert.equal(statSync(eventsFile()).ino, ino, "the second --json no-op reads the events file");
+  // Altered body, or made for another snapshot (other seal): not used, rendered and written again.
+  const text = readFileSync(eventsFile(), "utf8");
+  for (const bad of [text.replace(/"words"/g, '"wordz"'), text.replace(/^(\S+ \S+ )[0-9a-f]{64}/, (_, h) => h + "0".repeat(64))]) {
+    assert.notEqual(bad, text);
+    writeFileSync(eventsFile(), bad);
+    const again = await build(p);
+    assert.ok(fromSnapshot(again));
+    assert.deepEqual(norm(again.events), expected);
+    assert.equal(readFileSync(eventsFile(), "utf8"), text, "rendered and written again");
+  }
+  // A build that writes a new snapshot removes the old one's events file.
+  p.write({ "data/a.txt": "changed\n" });
+  assert.equal(fromSnapshot(await build(p)), false);
+  assert.deepEqual(readdirSync(noop()).filter((n) => n.endsWith(".events")), []);
+});
 
 test("the build after a successful one is answered from the snapshot, with the same events and text", async () => {
   const p = new Project(BASIC);
