@@ -145,7 +145,7 @@ export function target<const I extends InputsSpec | undefined = InputsSpec, cons
   options: TargetOptions<I, O, P>,
 ): Target<I, O, P> {
   if (typeof options !== "object" || options === null) throw new TypeError("target() needs an options object");
-  return Object.freeze({ [TARGET]: "target" as const, options: Object.freeze({ ...options }), site: captureSite() });
+  return Object.freeze({ [TARGET]: "target" as const, options: Object.freeze({ ...options }), site: captureSite(target) });
 }
 
 /** Declares a parametrised family of targets; call it with key values to get an instance. */
@@ -156,9 +156,9 @@ export function family<const K extends KeySpec, const I extends InputsSpec | und
   for (const [k, p] of Object.entries(options.key ?? {})) {
     if (!isParam(p)) throw new TypeError(`family key ${JSON.stringify(k)} must be a param (param.enum([...]), param.int(), ...)`);
   }
-  const site = captureSite();
+  const site = captureSite(family);
   const fam = ((key: KeyValues<K>) =>
-    Object.freeze({ [TARGET]: "instance" as const, family: fam, key: Object.freeze({ ...(key as object) }), site: captureSite() })) as unknown as Family<K, I, O, P>;
+    Object.freeze({ [TARGET]: "instance" as const, family: fam, key: Object.freeze({ ...(key as object) }), site: captureSite(fam) })) as unknown as Family<K, I, O, P>;
   Object.defineProperty(fam, TARGET, { value: "family" });
   Object.defineProperty(fam, "options", { value: Object.freeze({ ...options }) });
   Object.defineProperty(fam, "site", { value: site });

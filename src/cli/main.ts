@@ -91,6 +91,8 @@ export async function main(argv: string[]): Promise<number> {
       const fast = await import("./fast-noop.ts");
       const answer = await fast.tryNoop({ argv: argv.slice(1), cwd: process.cwd(), env: process.env, stdout, stderr });
       if (typeof answer === "number") return answer;
+      // Only some targets changed: recipes will run (a dry run gets no hint).
+      if (answer) (await import("../run/shell.ts")).prewarmHelper();
       noopHint = answer;
     }
     const entry = COMMANDS[first];

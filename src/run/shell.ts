@@ -69,7 +69,7 @@ export function availableHelpers(): HelperKind[] {
 }
 
 /** The helper to use: the one asked for, else the first available one that still works. */
-function helperFor(r: ShellRun): HelperKind | "node" {
+function helperFor(r: Pick<ShellRun, "spawner">): HelperKind | "node" {
   const asked = r.spawner ?? FORCED;
   if (asked === "node") return "node";
   const order: HelperKind[] = asked ? [asked] : availableHelpers();
@@ -94,6 +94,19 @@ export function runShell(r: ShellRun): Promise<ShellResult> {
   }
   s ??= mine.reduce<Spawner | undefined>((best, x) => (!best || x.running < best.running ? x : best), undefined);
   return s ? s.run(r) : runShellNode(r);
+}
+
+/**
+ * Starts the helper before the first recipe needs it: a build calls this before it loads the
+ * Pipelinefile, so python's start (about 30 ms) overlaps that instead of delaying the first
+ * recipe. An idle helper does not keep pipe alive, and exits when pipe does (its stdin closes).
+ */
+export function prewarmHelper(): void {
+  if (spawners.some((s) => s.alive)) return;
+  const kind = helperFor({});
+  if (kind === "node") return;
+  const started = Spawner.start({ kind, fallback: runShell, onUnusable: () => unusable.add(kind) });
+  if (started) spawners.push(started);
 }
 
 /** The first spawner of this process (of a kind), if one was started (tests). */

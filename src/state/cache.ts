@@ -57,9 +57,29 @@ const PACK_HEADER = "pipe-pack 1\n";
  * An index of another format or version (a newer pipe) is left alone: nothing is read from it,
  * and small outputs are then stored as files of their own.
  */
+interface PackEntry {
+  offset: number;
+  length: number;
+}
+
+/** Lookups answered by searching the index text before it is parsed into a map. */
+const LOOKUPS_BEFORE_MAP = 64;
+
+/** An index line, or undefined when it is not one (torn, sealed with `!`, damaged). */
+function parseLine(line: string): { hash: string; entry: PackEntry } | undefined {
+  const m = /^([0-9a-f]{8,64}) (\d{1,15}) (\d{1,15})$/.exec(line);
+  return m ? { hash: m[1], entry: { offset: Number(m[2]), length: Number(m[3]) } } : undefined;
+}
+
 class Pack {
   readonly #dir: string;
-  #index: Map<string, { offset: number; length: number }> | undefined;
+  /** The index file as read (whole lines only), searched directly until it is worth a map. */
+  #text: string | undefined;
+  /** Every entry, once LOOKUPS_BEFORE_MAP lookups were made (or after forget). */
+  #index: Map<string, PackEntry> | undefined;
+  /** Entries appended by this process (newer than any line of #text). */
+  readonly #added = new Map<string, PackEntry>();
+  #lookups = 0;
   #packFd: number | undefined;
   #idxFd: number | undefined;
   #readFd: number | undefined;
@@ -70,40 +90,66 @@ class Pack {
     this.#dir = dir;
   }
 
-  get #entries(): Map<string, { offset: number; length: number }> {
-    if (this.#index) return this.#index;
-    const index = new Map<string, { offset: number; length: number }>();
+  #load(): string {
+    if (this.#text !== undefined) return this.#text;
     let text = "";
     try {
       text = readFileSync(join(this.#dir, "objects.idx"), "latin1");
     } catch {
       // no pack yet
     }
-    this.#index = index;
     // Empty, or a header cut short by a crash: a new pack. Another header: not ours.
-    if (PACK_HEADER.startsWith(text)) return index;
-    if (!text.startsWith(PACK_HEADER)) {
+    if (PACK_HEADER.startsWith(text)) text = "";
+    else if (!text.startsWith(PACK_HEADER)) {
       this.#ours = false;
-      return index;
+      text = "";
+    } else text = text.slice(0, text.lastIndexOf("\n") + 1); // only whole lines count
+    this.#text = text;
+    return text;
+  }
+
+  /**
+   * The entry for `hash`: a later line for the same hash wins (a re-stored damaged entry). A
+   * small build looks up a few hashes, and searching the index text for each costs far less
+   * than parsing a 10,000-line index into a map (8 ms); a big one gets the map.
+   */
+  #get(hash: string): PackEntry | undefined {
+    const added = this.#added.get(hash);
+    if (added || this.#index) return added ?? this.#index!.get(hash);
+    const text = this.#load();
+    if (++this.#lookups > LOOKUPS_BEFORE_MAP) return this.#map().get(hash);
+    if (!/^[0-9a-f]{8,64}$/.test(hash)) return undefined;
+    // Every line starts after a newline (the header ends with one).
+    const needle = `\n${hash} `;
+    for (let at = text.lastIndexOf(needle); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(needle, at - 1)) {
+      const e = parseLine(text.slice(at + 1, text.indexOf("\n", at + 1)));
+      if (e) return e.entry;
     }
-    // Only whole lines count; a later line for the same hash wins (a re-stored damaged entry).
-    const end = text.lastIndexOf("\n");
-    for (const line of text.slice(PACK_HEADER.length, end + 1).split("\n")) {
-      const m = /^([0-9a-f]{8,64}) (\d{1,15}) (\d{1,15})$/.exec(line);
-      if (m) index.set(m[1], { offset: Number(m[2]), length: Number(m[3]) });
+    return undefined;
+  }
+
+  #map(): Map<string, PackEntry> {
+    if (this.#index) return this.#index;
+    const index = new Map<string, PackEntry>();
+    for (const line of this.#load().slice(PACK_HEADER.length).split("\n")) {
+      const e = parseLine(line);
+      if (e) index.set(e.hash, e.entry);
     }
+    for (const [h, e] of this.#added) index.set(h, e);
+    this.#added.clear();
+    this.#index = index;
     return index;
   }
 
   has(hash: string): boolean {
-    return this.#entries.has(hash);
+    return this.#get(hash) !== undefined;
   }
 
   /** Stores the bytes; false when this index is not ours to write (the caller stores a file). */
   put(bytes: Uint8Array, hash: string): boolean {
-    const index = this.#entries;
+    this.#load();
     if (!this.#ours) return false;
-    if (index.has(hash)) return true;
+    if (this.#get(hash)) return true;
     if (this.#packFd === undefined || this.#idxFd === undefined) {
       mkdirSync(this.#dir, { recursive: true });
       this.#packFd = openSync(join(this.#dir, "objects.pack"), "a", 0o600);
@@ -125,13 +171,13 @@ class Pack {
     let done = 0;
     while (done < bytes.length) done += writeSync(this.#packFd, bytes, done, bytes.length - done);
     writeSync(this.#idxFd, `${hash} ${offset} ${bytes.length}\n`);
-    index.set(hash, { offset, length: bytes.length });
+    (this.#index ?? this.#added).set(hash, { offset, length: bytes.length });
     return true;
   }
 
   /** The bytes stored for `hash` (not verified), or undefined. */
   read(hash: string): Buffer | undefined {
-    const e = this.#entries.get(hash);
+    const e = this.#get(hash);
     if (!e) return undefined;
     // Only objects under PACK_MAX are packed: a longer entry is damage (or a crafted index),
     // read as nothing so that its hash fails, never as a huge allocation.
@@ -153,7 +199,7 @@ class Pack {
 
   /** Forgets a damaged entry, so the next store of these bytes appends them again. */
   forget(hash: string): void {
-    this.#entries.delete(hash);
+    this.#map().delete(hash);
   }
 
   close(): void {

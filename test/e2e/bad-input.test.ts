@@ -44,6 +44,31 @@ test("two targets with the same output are both named", async () => {
   noStack(r.stderr);
 });
 
+test("a declaration's site is the Pipelinefile line that made it, also through a helper or a builtin", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const fam = family({ key: { k: param.enum(["a", "b"]) }, outputs: ({ k }) => [\`build/\${k}.txt\`], run: () => sh\`true\` });\n` +
+      `export const x = fam({ k: "c" });\n` +
+      `export const ys = [{ k: "z" }].map(fam);\n` +
+      `export default [x, ...ys];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: bad key k for "fam": "c" is not one of "a", "b"\n  at Pipelinefile\.ts:3:18\n/);
+  assert.match(r.stderr, /error: bad key k for "fam": "z" is not one of "a", "b"\n  at Pipelinefile\.ts:4:\d+\n/);
+  noStack(r.stderr);
+  const q = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const mk = (name: string) =>\n  target({ name, outputs: ["build/same.txt"], run: () => sh\`true\` });\n` +
+      `export const t1 = mk("t1");\n` +
+      `export const t2 = ["t2"].map(mk);\n`,
+  });
+  const r2 = await q.run(["build"]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /error: targets "t1" and "t2" both declare output "build\/same.txt"\n  at Pipelinefile\.ts:3:3\n/);
+  noStack(r2.stderr);
+});
+
 test("a missing source input that no target produces is named with the target that needs it", async () => {
   const p = new Project({
     "Pipelinefile.ts": HEAD + `export const clean = target({ inputs: ["data/raw.csv"], outputs: ["build/clean.csv"], run: () => sh\`true\` });\n`,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PipeEvent } from "../../src/events.ts";
-import { createJsonReporter } from "../../src/ui/json-reporter.ts";
+import { createJsonReporter, toJsonLine } from "../../src/ui/json-reporter.ts";
 import { finish, finished, MemoryStream, start, started } from "./fixtures.ts";
 
 const events: PipeEvent[] = [
@@ -29,6 +29,19 @@ test("every event becomes exactly one JSON line that parses back to the same eve
   const lines = out.text.slice(0, -1).split("\n");
   assert.equal(lines.length, events.length);
   assert.deepEqual(lines.map((l) => JSON.parse(l)), events);
+});
+
+test("an up-to-date line is exactly JSON.stringify's text, for odd ids and for near misses of the common shape", () => {
+  const ids = ["plain", 'q"uote', "back\\slash", "new\nline", "sep\u2028", "emoji🎉", "fam[k=a,b]"];
+  const shaped: PipeEvent[] = [
+    ...ids.map((target): PipeEvent => ({ type: "target-finished", target, status: "up-to-date", durationMs: 0, reason: "up to date" })),
+    { type: "target-finished", target: "t", status: "up-to-date", durationMs: 0, reason: "up to date", logPath: "x" },
+    { type: "target-finished", target: "t", status: "up-to-date", durationMs: 3, reason: "up to date" },
+    { type: "target-finished", target: "t", status: "up-to-date", durationMs: 0, reason: "restored" },
+    { type: "target-finished", target: "t", status: "built", durationMs: 0, reason: "up to date" },
+    { target: "t", type: "target-finished", status: "up-to-date", durationMs: 0, reason: "up to date" } as PipeEvent,
+  ];
+  for (const e of shaped) assert.equal(toJsonLine(e), `${JSON.stringify(e)}\n`);
 });
 
 test("nothing but the events is written, even after an interrupt or close", async () => {

@@ -74,6 +74,49 @@ test("a crash between the bytes and the index line, or in the middle of the line
     e.close();
   }));
 
+test("a few lookups search the index text, many use a map: both give the same answers (newest valid line wins, torn lines never)", () =>
+  withState((dir, state) => {
+    const objects = Array.from({ length: 150 }, (_, i) => Buffer.from(`object ${i}\n`));
+    const c = new OutputCache(state);
+    for (const b of objects) c.putBytes(b, hashBytes(b));
+    c.close();
+    // Object 0: its first copy damaged, a second copy with a newer line. Object 1: a torn line
+    // that a later store seals with "!". Object 2: a line with a bad length.
+    const pack = join(state, "cache/pack/objects.pack");
+    const idx = join(state, "cache/pack/objects.idx");
+    const h = objects.map((b) => hashBytes(b));
+    const end = statSync(pack).size;
+    appendFileSync(pack, objects[0]);
+    const packed = readFileSync(pack);
+    packed.write("OBJECT 0", 0, "latin1");
+    writeFileSync(pack, packed);
+    appendFileSync(idx, `${h[0]} ${end} ${objects[0].length}\n${h[1]} 0 4`);
+    const d = new OutputCache(state);
+    const sealer = Buffer.from("sealer\n");
+    d.putBytes(sealer, hashBytes(sealer));
+    d.close();
+    assert.match(readFileSync(idx, "utf8"), / 0 4!\n/);
+    appendFileSync(idx, `${h[2]} 0 x\n`);
+    const probe = (cache: OutputCache, i: number) => restored(cache, h[i], dir);
+    // Few lookups (text search) in one cache, all of them (past the map threshold) in another,
+    // in a different order: every object restores its own bytes.
+    const few = new OutputCache(state);
+    for (const i of [0, 1, 2, 149]) assert.equal(probe(few, i), `object ${i}\n`, `text search, object ${i}`);
+    few.close();
+    const many = new OutputCache(state);
+    for (let i = objects.length - 1; i >= 0; i--) assert.equal(probe(many, i), `object ${i}\n`, `object ${i}`);
+    assert.equal(many.has(hashBytes(Buffer.from("never stored")), "file"), false);
+    // Stored after the map was made: found too, by this cache and by the next one.
+    const late = Buffer.from("late\n");
+    many.putBytes(late, hashBytes(late));
+    assert.equal(restored(many, hashBytes(late), dir), "late\n");
+    many.close();
+    const next = new OutputCache(state);
+    assert.equal(restored(next, hashBytes(late), dir), "late\n");
+    assert.equal(next.has("0".repeat(32), "file"), false);
+    next.close();
+  }));
+
 test("damaged packed bytes: verify names them, a restore refuses them, and storing the bytes again repairs the entry", () =>
   withState((dir, state) => {
     const bytes = Buffer.from("precious\n");

@@ -4,6 +4,7 @@ import { EXIT, type Command } from "../main.ts";
 import { BUILD_FLAGS } from "../flags.ts";
 import { paramTextFrom } from "../param-text.ts";
 import { buildOnce } from "../session.ts";
+import { prewarmHelper } from "../../run/shell.ts";
 import { LockBusy } from "../../state/lock.ts";
 import { parseSize } from "../../util/size.ts";
 import { UserError } from "../../util/errors.ts";
@@ -24,6 +25,7 @@ export const command: Command = {
     const memText = flagValue(ctx.args, "mem");
     const memBudget = memText === undefined ? undefined : parseSize(memText);
     if (memText !== undefined && (memBudget === undefined || memBudget <= 0)) throw new UserError({ message: `--mem needs a size such as 8G or 512M, got ${JSON.stringify(memText)}` });
+    if (!dryRun) prewarmHelper();
     return withReporter(ctx, jobs, () => undefined, async (emit, signal) => {
       let session;
       try {
