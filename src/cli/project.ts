@@ -85,7 +85,23 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   const traced = o.trace ? startTrace(root) : undefined;
   const trace: LoadTrace = traced?.trace ?? { reads: new Map(), lists: new Map(), stats: new Map(), env: new Set(), opaque: ["nothing (no trace was taken)"] };
   try {
-    const spec = await loadPipelinefile(file, { write: !o.readOnly });
+    return await define(false);
+  } catch (e) {
+    if (!(e instanceof UserError) || e.diagnostics.every((d) => d.location)) throw e;
+    // The first load records no declaration sites (api/site.ts): a mistake is looked for again
+    // with them, so that its message names the line. A Pipelinefile that gives another answer
+    // the second time (it reads the clock, say) gets the first answer, without lines.
+    const again = await define(true).then(
+      () => undefined,
+      (e2: unknown) => e2,
+    );
+    throw again instanceof UserError ? again : e;
+  } finally {
+    traced?.stop();
+  }
+
+  async function define(sites: boolean): Promise<Definition> {
+    const spec = await loadPipelinefile(file, { write: !o.readOnly, sites });
     const options = { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats };
     if (o.subset) {
       let part: BuiltGraph | undefined;
@@ -108,8 +124,6 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
     }
     const { graph, selected, stats, globLists } = buildGraph(spec, options);
     return { root, file, spec, graph, selected, stats, trace, globLists, today };
-  } finally {
-    traced?.stop();
   }
 }
 

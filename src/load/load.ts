@@ -3,14 +3,16 @@
  * (no registry, no globals): the declarations, their names and the module info the code hash
  * needs.
  */
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { compilePipelinefile, type Compiled } from "./compile.ts";
 import { userAsync } from "./trace.ts";
-import { parseFirstForeignFrame } from "../api/site.ts";
+import { parseFirstForeignFrame, setSiteCapture } from "../api/site.ts";
 
 export { findPipelinefile } from "./find.ts";
 
@@ -40,20 +42,39 @@ export interface LoadOptions {
   write: boolean;
   /** Evaluation timeout (ms). */
   timeoutMs?: number;
+  /**
+   * Record where each target, family and instance is declared (api/site.ts). Off, the first
+   * load of a process is faster; on, every local module is evaluated again, as new instances
+   * (from a copy of the compiled folder), so that an error message can name the line.
+   */
+  sites?: boolean;
 }
 
 /** Compiles and evaluates the Pipelinefile, then names its declarations. */
 export async function loadPipelinefile(file: string, options: LoadOptions): Promise<PipelineSpec> {
   const root = dirname(file);
   const compiled = await compilePipelinefile(root, file, { write: options.write });
-  const ns = await evaluate(compiled.entryUrl, file, options.timeoutMs ?? 30_000);
-  const spec = nameDeclarations(root, file, ns, compiled);
-  // Every local module is already loaded; its namespace tells which functions it exports.
-  for (const m of Object.values(compiled.modules)) {
-    const mod = (await import(pathToFileURL(join(compiled.dir, m.compiled)).href)) as Record<string, unknown>;
-    for (const v of Object.values(mod)) if (typeof v === "function" && !spec.exportedBy.has(v)) spec.exportedBy.set(v, m.source);
+  // Module URLs are what make instances: a copy of the compiled folder holds new ones. Its
+  // modules carry their source maps inline, with absolute source paths, and the import.meta
+  // values of their sources, so they behave and report exactly like the originals.
+  const copy = options.sites ? mkdtempSync(join(tmpdir(), "pipe-sites-")) : undefined;
+  const dir = copy ?? compiled.dir;
+  const was = setSiteCapture(options.sites === true);
+  try {
+    if (copy) cpSync(compiled.dir, copy, { recursive: true });
+    const entryUrl = copy ? pathToFileURL(join(copy, relative(compiled.dir, fileURLToPath(compiled.entryUrl)))).href : compiled.entryUrl;
+    const ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000);
+    const spec = nameDeclarations(root, file, ns, compiled);
+    // Every local module is already loaded; its namespace tells which functions it exports.
+    for (const m of Object.values(compiled.modules)) {
+      const mod = (await import(pathToFileURL(join(dir, m.compiled)).href)) as Record<string, unknown>;
+      for (const v of Object.values(mod)) if (typeof v === "function" && !spec.exportedBy.has(v)) spec.exportedBy.set(v, m.source);
+    }
+    return spec;
+  } finally {
+    setSiteCapture(was);
+    if (copy) rmSync(copy, { recursive: true, force: true });
   }
-  return spec;
 }
 
 /** Imports the compiled module. Errors thrown at load become UserErrors with their location. */

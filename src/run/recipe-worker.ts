@@ -9,6 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { nameDeclarations, type Decl } from "../load/load.ts";
 import type { Invocation, InvocationResult, WorkerMessage } from "./invocation.ts";
 import { callRecipe } from "./call-recipe.ts";
+import { setSiteCapture } from "../api/site.ts";
 
 const port = parentPort!;
 const send = (m: WorkerMessage) => port.postMessage(m);
@@ -17,6 +18,8 @@ let current: AbortController | undefined;
 
 async function init(): Promise<void> {
   process.setSourceMapsEnabled(true);
+  // Recipes need no declaration sites (only the main thread's error messages do).
+  setSiteCapture(false);
   try {
     const ns = (await import(workerData.entryUrl as string)) as Record<string, unknown>;
     const spec = nameDeclarations(workerData.root as string, workerData.pipelinefile as string, ns, { entryUrl: workerData.entryUrl, dir: "", modules: {}, compiledNow: false, sources: [] });

@@ -2,7 +2,7 @@
 // exit code 2; no stack trace; every problem at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -67,6 +67,19 @@ test("a declaration's site is the Pipelinefile line that made it, also through a
   assert.equal(r2.code, 2);
   assert.match(r2.stderr, /error: targets "t1" and "t2" both declare output "build\/same.txt"\n  at Pipelinefile\.ts:3:3\n/);
   noStack(r2.stderr);
+});
+
+test("sites are found again for a message: also for targets declared in an imported module, without leaving files behind", async () => {
+  const p = new Project({
+    "targets.ts": HEAD + `\nexport const first = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n`,
+    "Pipelinefile.ts": HEAD + `export { first } from "./targets.ts";\n\nexport const second = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n`,
+  });
+  mkdirSync(p.path("tmp"));
+  const r = await p.run(["build"], { env: { TMPDIR: p.path("tmp") } });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: targets "first" and "second" both declare output "build\/x.txt"\n  at Pipelinefile\.ts:4:\d+\n  "first" is declared at .*targets\.ts:3:\d+/);
+  noStack(r.stderr);
+  assert.deepEqual(readdirSync(p.path("tmp")), [], "the second load's copy of the compiled modules is removed");
 });
 
 test("a missing source input that no target produces is named with the target that needs it", async () => {
