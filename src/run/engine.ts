@@ -9,7 +9,8 @@
  * targets finish inline; stale ones queue for a job slot, ordered by the longest chain of
  * estimated work still behind them (ninja's critical-path scheduling).
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { totalmem } from "node:os";
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
@@ -128,6 +129,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const runId = `${Date.now().toString(36)}-${process.pid}`;
   const runDir = join(".pipe", "staging", runId);
   let scratchN = 0;
+  // Replaced outputs wait in the run's folder, each as a second link, until a background unlink
+  // frees them (publish.ts moveIntoPlace); what is left is removed with the folder at the end.
+  let asideDir: string | undefined;
+  let asideN = 0;
+  const freeing = new Set<Promise<void>>();
   const pub: PublishContext = {
     root: graph.root,
     stateDir: o.stateDir,
@@ -135,6 +141,26 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     hasher: ev.hasher,
     warn: (message) => o.emit({ type: "warning", message }),
     scratch: () => join(".pipe", "staging", runId, `s${scratchN++}`),
+    setAside: (abs) => {
+      try {
+        if (asideDir === undefined) {
+          const dir = join(graph.root, runDir, "aside");
+          mkdirSync(dir, { recursive: true });
+          asideDir = dir;
+        }
+        const aside = join(asideDir, String(asideN++));
+        linkSync(abs, aside);
+        return () => {
+          const done: Promise<void> = unlink(aside).then(
+            () => void freeing.delete(done),
+            () => void freeing.delete(done),
+          );
+          freeing.add(done);
+        };
+      } catch {
+        return undefined; // another filesystem, or no hard links: a plain rename then
+      }
+    },
   };
 
   const pool = new WorkerPool({ entryUrl: o.entryUrl, root: graph.root, pipelinefile: o.pipelinefile });
@@ -300,6 +326,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   } finally {
     o.signal.removeEventListener("abort", onAbort);
     await pool.close();
+    await Promise.all(freeing);
     rmSync(join(graph.root, runDir), { recursive: true, force: true });
     rmSync(marker, { force: true });
   }

@@ -24,6 +24,11 @@ export interface PublishContext {
   warn: (message: string) => void;
   /** A fresh folder under .pipe/ for temporary moves. */
   scratch: () => string;
+  /**
+   * Keeps the file at `abs` (about to be replaced by a rename) under another name, and returns
+   * what frees it later, off the critical path; undefined when it cannot (another filesystem).
+   */
+  setAside?: (abs: string) => (() => void) | undefined;
 }
 
 /** Staged outputs are hidden siblings of their final paths: `build/.pipe-tmp-<run>-<n>-words.txt`. */
@@ -166,6 +171,7 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
   const to = join(ctx.root, toRel);
   if (!hints.dirMade) mkdirSync(dirname(to), { recursive: true });
   let old: string | undefined;
+  let freeOld: (() => void) | undefined;
   if (!hints.missing) {
     try {
       const st = lstatSync(to);
@@ -173,6 +179,11 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
         old = join(ctx.root, ctx.scratch(), "old");
         mkdirSync(dirname(old), { recursive: true });
         renameSync(to, old);
+      } else {
+        // A rename over a file frees that file's blocks then and there: on ext4 that made the
+        // rename 0.28 ms instead of 0.03 (a chain rebuilds its links one after another). A
+        // second link keeps them until the build frees them from a background thread.
+        freeOld = ctx.setAside?.(to);
       }
     } catch {
       // nothing there yet
@@ -181,6 +192,7 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
   crashPoint("publish-rename");
   renameSync(from, to);
   if (old) rmSync(old, { recursive: true, force: true });
+  freeOld?.();
 }
 
 /** Publishes staged outputs: keep edited bytes, rename into place, prime the stat cache. */

@@ -179,6 +179,24 @@ test("outputs of a failed run never replace the previous good output", async () 
   assert.deepEqual(readdirSync(p.path("build")), ["out.txt"], "no staged output left next to the output");
 });
 
+test("a replaced output is renamed into place; after the build it has one link and nothing is left aside", async () => {
+  const p = new Project({
+    "data/in.txt": "first\n",
+    "Pipelinefile.ts": HEAD + `export const t = target({ inputs: ["data/in.txt"], outputs: ["build/out.txt", "build/two.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]} && cp \${inputs[0]} \${outputs[1]}\` });\n`,
+  });
+  assert.equal((await p.run(["build"])).code, 0);
+  const before = statSync(p.path("build/out.txt"));
+  p.write({ "data/in.txt": "second\n" });
+  assert.equal((await p.run(["build"])).code, 0);
+  for (const f of ["build/out.txt", "build/two.txt"]) {
+    assert.equal(p.read(f), "second\n");
+    assert.equal(statSync(p.path(f)).nlink, 1, `${f}: the old file's second link is gone`);
+  }
+  assert.notEqual(statSync(p.path("build/out.txt")).ino, before.ino, "replaced by a rename, not written in place");
+  assert.deepEqual(p.exists(".pipe/staging") ? readdirSync(p.path(".pipe/staging")) : [], []);
+  assert.deepEqual(readdirSync(p.path("build")).sort(), ["out.txt", "two.txt"]);
+});
+
 test("shell values are quoted: a param cannot inject commands", async () => {
   const p = new Project({
     "Pipelinefile.ts":
