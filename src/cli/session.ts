@@ -68,7 +68,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   try {
     return await buildLocked(o, lock, def);
   } finally {
-    lock?.release();
+    await lock?.release();
   }
 }
 

@@ -240,16 +240,26 @@ export class ProjectLock {
   }
 
   /** Releases the lock (the helper exits; the kernel drops the flock). */
-  release(): void {
-    if (this.#released) return;
+  /**
+   * Releases the lock. The promise settles once "done" has reached the helper's pipe; a caller
+   * that exits right after should wait for it: a helper that sees its stdin close without
+   * "done" takes that for pipe's death and stops the (idle) recipe helpers first.
+   */
+  release(): Promise<void> {
+    if (this.#released) return Promise.resolve();
     this.#flush();
     this.#released = true;
-    try {
-      this.#child.stdin!.end("done\n");
-    } catch {
-      // helper already gone: the lock is released with it
-    }
     void this.#infoPath;
+    return new Promise((resolve) => {
+      try {
+        this.#child.stdin!.end("done\n", () => resolve());
+      } catch {
+        resolve(); // helper already gone: the lock is released with it
+        return;
+      }
+      // An error (the helper died) settles it too: the lock went with the helper.
+      this.#child.stdin!.once("error", () => resolve());
+    });
   }
 }
 

@@ -37,7 +37,7 @@ export const command: Command = {
       project.saveState();
       return EXIT.ok;
     } finally {
-      lock.release();
+      await lock.release();
     }
   },
 };

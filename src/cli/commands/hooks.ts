@@ -67,7 +67,7 @@ export const command: Command = {
       }
       return code;
     } finally {
-      lock?.release();
+      await lock?.release();
     }
   },
 };
