@@ -12,10 +12,17 @@ export interface Site {
 
 const OWN = /[\\/](?:dist[\\/])?src[\\/]api[\\/]/;
 
-/** A declaration made while sites are not captured: its location is not known. */
-const UNKNOWN: Site = { location: () => undefined };
-
 let capturing = true;
+/** A location was asked of a declaration made while sites were not captured. */
+let missed = false;
+
+/** A declaration made while sites are not captured: its location is not known. */
+const UNKNOWN: Site = {
+  location: () => {
+    missed = true;
+    return undefined;
+  },
+};
 
 /**
  * Whether targets, families and instances record where they are declared (params always do).
@@ -27,7 +34,16 @@ let capturing = true;
 export function setSiteCapture(on: boolean): boolean {
   const was = capturing;
   capturing = on;
+  if (!on) missed = false;
   return was;
+}
+
+/**
+ * Whether some message since capture was last turned off lacks a location (or a "declared at"
+ * line) because its declaration's site was not captured.
+ */
+export function siteWasMissed(): boolean {
+  return missed;
 }
 
 /**

@@ -19,6 +19,7 @@ import { RecordStore } from "../state/records.ts";
 import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
 import { stateTrackedByGit } from "../state/git-tracked.ts";
 import { UserError } from "../util/errors.ts";
+import { siteWasMissed } from "../api/site.ts";
 import { STAGING_PREFIX } from "../run/publish.ts";
 
 export interface ProjectOptions {
@@ -87,15 +88,16 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   try {
     return await define(false);
   } catch (e) {
-    if (!(e instanceof UserError) || e.diagnostics.every((d) => d.location)) throw e;
-    // The first load records no declaration sites (api/site.ts): a mistake is looked for again
-    // with them, so that its message names the line. A Pipelinefile that gives another answer
-    // the second time (it reads the clock, say) gets the first answer, without lines.
+    if (!(e instanceof UserError) || !siteWasMissed()) throw e;
+    // The first load records no declaration sites (api/site.ts), and a message needed one: the
+    // mistake is looked for again with them, so that its message names the lines. Only the
+    // same answer is taken (the same messages); anything else the second time (a Pipelinefile
+    // that reads the clock, a package that will not load twice) gets the first, without lines.
     const again = await define(true).then(
       () => undefined,
       (e2: unknown) => e2,
     );
-    throw again instanceof UserError ? again : e;
+    throw again instanceof UserError && sameMessages(again, e) ? again : e;
   } finally {
     traced?.stop();
   }
@@ -170,6 +172,12 @@ export function prepareStateDir(stateDir: string): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const gi = join(stateDir, ".gitignore");
   if (!existsSync(gi)) writeFileSync(gi, "# pipe's state folder: never commit it\n*\n");
+}
+
+/** Whether two errors report the same mistakes (locations and "declared at" lines aside). */
+function sameMessages(a: UserError, b: UserError): boolean {
+  const text = (e: UserError) => JSON.stringify(e.diagnostics.map((d) => [d.message, d.hint ?? ""]));
+  return text(a) === text(b);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
@@ -56,8 +56,10 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
   const compiled = await compilePipelinefile(root, file, { write: options.write });
   // Module URLs are what make instances: a copy of the compiled folder holds new ones. Its
   // modules carry their source maps inline, with absolute source paths, and the import.meta
-  // values of their sources, so they behave and report exactly like the originals.
-  const copy = options.sites ? mkdtempSync(join(tmpdir(), "pipe-sites-")) : undefined;
+  // values of their sources, so they behave and report exactly like the originals. The copy
+  // sits next to the compiled folder, so that packages resolve from the same node_modules
+  // (not in .pipe/ for a read-only command: the temp folder then).
+  const copy = options.sites ? mkdtempSync(join(!options.write && isInside(dirname(compiled.dir), join(root, ".pipe")) ? tmpdir() : dirname(compiled.dir), ".sites-")) : undefined;
   const dir = copy ?? compiled.dir;
   const was = setSiteCapture(options.sites === true);
   try {
@@ -75,6 +77,11 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
     setSiteCapture(was);
     if (copy) rmSync(copy, { recursive: true, force: true });
   }
+}
+
+function isInside(path: string, dir: string): boolean {
+  const r = relative(dir, path);
+  return r === "" || (!r.startsWith("..") && !isAbsolute(r));
 }
 
 /** Imports the compiled module. Errors thrown at load become UserErrors with their location. */

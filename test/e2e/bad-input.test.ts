@@ -2,7 +2,7 @@
 // exit code 2; no stack trace; every problem at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -74,12 +74,44 @@ test("sites are found again for a message: also for targets declared in an impor
     "targets.ts": HEAD + `\nexport const first = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n`,
     "Pipelinefile.ts": HEAD + `export { first } from "./targets.ts";\n\nexport const second = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n`,
   });
-  mkdirSync(p.path("tmp"));
-  const r = await p.run(["build"], { env: { TMPDIR: p.path("tmp") } });
+  const r = await p.run(["build"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /error: targets "first" and "second" both declare output "build\/x.txt"\n  at Pipelinefile\.ts:4:\d+\n  "first" is declared at .*targets\.ts:3:\d+/);
   noStack(r.stderr);
-  assert.deepEqual(readdirSync(p.path("tmp")), [], "the second load's copy of the compiled modules is removed");
+  assert.deepEqual(readdirSync(p.path("node_modules/.cache/pipe")).filter((n) => n.startsWith(".sites-")), [], "the second load's copy of the compiled modules is removed");
+});
+
+test("finding sites again keeps the mistake: a project that imports a package still gets its own message, with lines", async () => {
+  const p = new Project({
+    "node_modules/somepkg/package.json": JSON.stringify({ name: "somepkg", version: "1.0.0", type: "module", exports: "./index.js" }),
+    "node_modules/somepkg/index.js": `export const suffix = ".txt";\n`,
+    "Pipelinefile.ts": HEAD + `import { suffix } from "somepkg";\n` +
+      `export const first = target({ outputs: ["build/x" + suffix], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`,
+  });
+  const typo = await p.run(["build", "firts"]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /error: unknown target "firts"; did you mean "first"\?/);
+  assert.doesNotMatch(typo.stderr, /Cannot find package|failed while loading/);
+  p.write({ "Pipelinefile.ts": p.read("Pipelinefile.ts") + `export const second = target({ outputs: ["build/x" + suffix], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` });
+  const dup = await p.run(["build"]);
+  assert.equal(dup.code, 2);
+  assert.match(dup.stderr, /error: targets "first" and "second" both declare output "build\/x.txt"\n  at Pipelinefile\.ts:4:\d+\n  "first" is declared at .*Pipelinefile\.ts:3:\d+/);
+  noStack(dup.stderr);
+  assert.deepEqual(readdirSync(p.path("node_modules/.cache/pipe")).filter((n) => n.startsWith(".sites-")), [], "the copy is removed");
+});
+
+test("a message about a target and an instance made while planning still says where the target is declared", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const two = target({ outputs: ["build/a.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` +
+      `export const fam = family({ key: { k: param.enum(["a", "b"]) }, outputs: ({ k }) => [\`build/\${k}.txt\`], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` +
+      `export const user = target({ inputs: () => [fam({ k: "a" })], outputs: ["build/u.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "user"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /both declare output "build\/a.txt"/);
+  assert.match(r.stderr, /is declared at .*Pipelinefile\.ts:2:\d+/, r.stderr);
+  noStack(r.stderr);
 });
 
 test("a missing source input that no target produces is named with the target that needs it", async () => {
