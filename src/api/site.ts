@@ -28,8 +28,9 @@ const UNKNOWN: Site = {
  * Whether targets, families and instances record where they are declared (params always do).
  * pipe evaluates a Pipelinefile with this off: capturing costs 3-5 µs per declaration (a
  * 10,000-target Pipelinefile evaluated in 80 ms instead of 39), and only an error message needs
- * a site. When loading finds a mistake, pipe evaluates the Pipelinefile again with it on, so
- * the message names the line (cli/project.ts). Returns the previous setting.
+ * a site. When a message about a mistake asked for one (siteWasMissed), pipe evaluates the
+ * Pipelinefile again with it on, so the message names the line (cli/project.ts). Returns the
+ * previous setting.
  */
 export function setSiteCapture(on: boolean): boolean {
   const was = capturing;

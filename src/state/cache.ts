@@ -50,13 +50,6 @@ export const PACK_MAX = 64 * 1024;
 /** The index's first line: its format and version (design.md: every format carries one). */
 const PACK_HEADER = "pipe-pack 1\n";
 
-/**
- * The pack: small objects appended to one file, found through an append-only index. One writer
- * at a time (the build holding the project lock); readers ignore an index line still being
- * written. A line torn by a crash is sealed with `!` before the next append, so it never parses.
- * An index of another format or version (a newer pipe) is left alone: nothing is read from it,
- * and small outputs are then stored as files of their own.
- */
 interface PackEntry {
   offset: number;
   length: number;
@@ -75,6 +68,13 @@ function parseLine(line: string): { hash: string; entry: PackEntry } | undefined
   return m ? { hash: m[1], entry: { offset: Number(m[2]), length: Number(m[3]) } } : undefined;
 }
 
+/**
+ * The pack: small objects appended to one file, found through an append-only index. One writer
+ * at a time (the build holding the project lock); readers ignore an index line still being
+ * written. A line torn by a crash is sealed with `!` before the next append, so it never parses.
+ * An index of another format or version (a newer pipe) is left alone: nothing is read from it,
+ * and small outputs are then stored as files of their own.
+ */
 class Pack {
   readonly #dir: string;
   /** The index file as read (whole lines only), searched directly until it is worth a map. */
