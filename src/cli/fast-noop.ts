@@ -9,7 +9,7 @@
  * It takes no lock: it writes nothing a concurrent build relies on (only its own snapshot, by
  * rename), and files are published by rename, so each one it stats is either before or after.
  */
-import { closeSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { createHmac } from "node:crypto";
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
@@ -26,6 +26,7 @@ import { parseSize } from "../util/size.ts";
 import { colorWanted } from "./color.ts";
 
 const NO_THROW = { throwIfNoEntry: false } as const;
+const { S_IFMT, S_IFREG } = fsConstants;
 /** Files read again (stat differs or racy) from which a no-op rewrites the snapshot: this many, or 1/REWRITE_FRACTION of its files. */
 const REWRITE_AT = 64;
 const REWRITE_FRACTION = 8;
@@ -191,11 +192,13 @@ function check(snap: Snapshot, root: string, env: NodeJS.ProcessEnv): { again: A
     const path = paths[i];
     const st = statSync(path, NO_THROW);
     // nums: dev, ino, size, mtimeMs, ctimeMs, read at, exec (-1: does not count)
-    if (!st || !st.isFile() || st.size !== nums[k + 2] || (nums[k + 6] >= 0 && ((st.mode & 0o111) !== 0 ? 1 : 0) !== nums[k + 6])) {
+    // The mode's file type, not st.isFile(): a method call per file was 2-3 ms of 20,000.
+    const regular = st !== undefined && (st.mode & S_IFMT) === S_IFREG;
+    if (!regular || st.size !== nums[k + 2] || (nums[k + 6] >= 0 && ((st.mode & 0o111) !== 0 ? 1 : 0) !== nums[k + 6])) {
       // A target's file: only that target (and what depends on it) needs planning.
       if (path.charCodeAt(0) === 47) return false;
       changed.add(path);
-      if (!st || !st.isFile()) gone = true;
+      if (!regular) gone = true;
       continue;
     }
     if (!factHolds(snap.files, i, st)) again.push({ i, st, at });
