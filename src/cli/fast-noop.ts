@@ -9,7 +9,7 @@
  * It takes no lock: it writes nothing a concurrent build relies on (only its own snapshot, by
  * rename), and files are published by rename, so each one it stats is either before or after.
  */
-import { closeSync, constants as fsConstants, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { createHmac } from "node:crypto";
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
@@ -18,7 +18,7 @@ import { isRacy } from "../hash/racy.ts";
 import { findPipelinefile } from "../load/find.ts";
 import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
-import { decodeRows, envMac, exactFactsHold, factHolds, hashAt, runsInProgress, FILE_NUMS, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, eventsPath, SEAL_LEN, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
+import { decodeRows, envMac, exactFactsHold, factHolds, hashAt, runsInProgress, FILE_NUMS, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, eventsPath, deltaPath, openDelta, applyDelta, SEAL_LEN, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
 import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
@@ -106,6 +106,14 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     snap = opened;
     seal = text!.slice(0, SEAL_LEN);
     if (snap.format !== SNAPSHOT_FORMAT || snap.version !== SNAPSHOT_VERSION || snap.key !== key) return undefined;
+    snap.seal = seal;
+    // What builds since changed in it (fast/snapshot.ts Delta). One that does not apply: the
+    // full path, which writes the snapshot whole.
+    const deltaText = readIfThere(deltaPath(path));
+    if (deltaText !== undefined) {
+      const delta = openDelta(deltaText, machine!);
+      if (!delta || !applyDelta(snap, delta, seal)) return undefined;
+    }
   } catch {
     return undefined;
   }
@@ -152,6 +160,8 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
       const text = sealSnapshot(snap, machine!);
       writeFileSync(tmp, text, { mode: 0o600 });
       renameSync(tmp, path);
+      // The snapshot now holds what the delta said (the delta names the old seal anyway).
+      rmSync(deltaPath(path), { force: true });
       seal = text.slice(0, SEAL_LEN);
     } catch {
       // only a cache: the next run re-checks the same files
@@ -159,6 +169,16 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
   }
   await report(ctx, args, snap, jobs, started, { path: eventsPath(path), seal, key: machine! });
   return 0;
+}
+
+/** A file's text; undefined when there is none (other errors throw). */
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
 }
 
 /**

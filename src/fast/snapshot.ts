@@ -113,6 +113,84 @@ export interface Snapshot {
    * an instance from this, not from its id's text, which can read back as another key.
    */
   keys: (Record<string, unknown> | null)[];
+  /** Not stored: the seal of the file this was read from (set by the reader). */
+  seal?: string;
+  /** Not stored: the rows a delta changed since that file (set by applyDelta). */
+  deltaRows?: number[];
+}
+
+export const DELTA_FORMAT = "pipe-noop-delta";
+export const DELTA_VERSION = 1;
+/** A changed fact: [row, path, dev, ino, size, mtimeMs, ctimeMs, read at, exec, content hash]. */
+export type DeltaRow = [number, string, number, number, number, number, number, number, number, string];
+
+/**
+ * What a build that trusted all but a few targets changed in the snapshot it started from
+ * (`<request>.delta` next to it): those targets' file facts, row by row, and the state facts.
+ * Rewriting 2.7 MB to change a few rows was 50 ms of a 10,000-target change build. It names
+ * the snapshot it applies to by its seal; a delta for another one is not used.
+ */
+export interface Delta {
+  format: typeof DELTA_FORMAT;
+  version: number;
+  base: string;
+  exact: ExactFact[];
+  rows: DeltaRow[];
+}
+
+export function deltaPath(snapshot: string): string {
+  return snapshot.replace(/\.json$/, ".delta");
+}
+
+export function sealDelta(d: Delta, key: string): string {
+  const json = JSON.stringify(d);
+  return `${createHmac("sha256", key).update(json).digest("hex")}\n${json}`;
+}
+
+/** The delta in `text`, or undefined when it does not verify or is of another format. */
+export function openDelta(text: string, key: string): Delta | undefined {
+  const nl = text.indexOf("\n");
+  if (nl !== SEAL_LEN) return undefined;
+  const json = text.slice(nl + 1);
+  if (createHmac("sha256", key).update(json).digest("hex") !== text.slice(0, nl)) return undefined;
+  const d = JSON.parse(json) as Delta;
+  return d.format === DELTA_FORMAT && d.version === DELTA_VERSION && Array.isArray(d.rows) && Array.isArray(d.exact) ? d : undefined;
+}
+
+/**
+ * Applies a delta to the snapshot it was made for (`seal`: that snapshot's). False, changing
+ * nothing, when it was made for another one or a row's path is not the snapshot's.
+ */
+export function applyDelta(snap: Snapshot, d: Delta, seal: string): boolean {
+  if (d.base !== seal) return false;
+  const { paths } = snap.files;
+  const sorted = [...d.rows].sort((a, b) => a[0] - b[0]);
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i];
+    if (!Array.isArray(r) || r.length !== 10 || !Number.isInteger(r[0]) || r[0] < 0 || r[0] >= paths.length || paths[r[0]] !== r[1] || typeof r[9] !== "string" || r[9].length !== HASH_LEN) return false;
+    if (i > 0 && sorted[i - 1][0] === r[0]) return false; // one fact per row
+    for (let j = 2; j < 9; j++) if (typeof r[j] !== "number") return false;
+  }
+  const nums = snap.files.nums;
+  const parts: string[] = [];
+  let from = 0;
+  for (const [row, , dev, ino, size, mtimeMs, ctimeMs, readAt, exec, hash] of sorted) {
+    const k = row * FILE_NUMS;
+    nums[k] = dev;
+    nums[k + 1] = ino;
+    nums[k + 2] = size;
+    nums[k + 3] = mtimeMs;
+    nums[k + 4] = ctimeMs;
+    nums[k + 5] = readAt;
+    nums[k + 6] = exec;
+    parts.push(snap.files.hashes.slice(from, row * HASH_LEN), hash);
+    from = (row + 1) * HASH_LEN;
+  }
+  parts.push(snap.files.hashes.slice(from));
+  snap.files.hashes = parts.join("");
+  snap.exact = d.exact;
+  snap.deltaRows = sorted.map((r) => r[0]);
+  return true;
 }
 
 export function encodeRows(rows: readonly number[]): string {
@@ -183,7 +261,8 @@ export function envMac(names: string[], env: NodeJS.ProcessEnv, key: string): st
  */
 export function sealSnapshot(snap: Snapshot, key: string): string {
   const nums = Buffer.from(Float64Array.from(snap.files.nums).buffer).toString("base64");
-  const json = JSON.stringify({ ...snap, files: { ...snap.files, nums } });
+  const { seal: _seal, deltaRows: _rows, ...stored } = snap;
+  const json = JSON.stringify({ ...stored, files: { ...snap.files, nums } });
   return `${createHmac("sha256", key).update(json).digest("hex")}\n${json}`;
 }
 

@@ -4,7 +4,7 @@
  * fingerprints used, or a folder whose listing is not the one a glob saw, means no snapshot
  * (the next build plans normally, which is always correct).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PlannedTarget } from "../events.ts";
 import type { Graph } from "../graph/graph.ts";
@@ -14,7 +14,7 @@ import type { Compiled } from "../load/compile.ts";
 import { listFolder, listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { machineKey } from "../state/machine-key.ts";
-import { encodeRows, envMac, eventsPath, hashAt, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealSnapshot, snapshotPath, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
+import { deltaPath, encodeRows, envMac, eventsPath, hashAt, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealDelta, sealSnapshot, snapshotPath, DELTA_FORMAT, DELTA_VERSION, SEAL_LEN, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type Delta, type DeltaRow, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
 import type { Trust } from "./partial.ts";
 
 export interface SnapshotSource {
@@ -44,6 +44,7 @@ export function dropSnapshot(root: string, key: string): void {
   const path = snapshotPath(root, key);
   rmSync(path, { force: true });
   rmSync(eventsPath(path), { force: true });
+  rmSync(deltaPath(path), { force: true });
 }
 
 /**
@@ -52,8 +53,22 @@ export function dropSnapshot(root: string, key: string): void {
  */
 export function writeSnapshot(src: SnapshotSource): string | undefined {
   const path = snapshotPath(src.root, src.key);
+  const key = () => machineKey(process.env, src.stateDir).key;
+  let delta: Delta | undefined;
+  try {
+    delta = deltaFor(src, path);
+  } catch {
+    delta = undefined; // write the whole snapshot instead
+  }
+  if (delta) {
+    const tmp = `${deltaPath(path)}.${process.pid}.tmp`;
+    writeFileSync(tmp, sealDelta(delta, key()), { mode: 0o600 });
+    renameSync(tmp, deltaPath(path));
+    return undefined;
+  }
   rmSync(path, { force: true });
   rmSync(eventsPath(path), { force: true });
+  rmSync(deltaPath(path), { force: true });
   let snap: Snapshot;
   try {
     snap = collect(src);
@@ -65,10 +80,89 @@ export function writeSnapshot(src: SnapshotSource): string | undefined {
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, sealSnapshot(snap, machineKey(process.env, src.stateDir).key), { mode: 0o600 });
+  writeFileSync(tmp, sealSnapshot(snap, key()), { mode: 0o600 });
   renameSync(tmp, path);
   prune(dirname(path));
   return undefined;
+}
+
+/** Deltas bigger than this fraction of the snapshot's rows are written as a whole snapshot. */
+const DELTA_FRACTION = 8;
+
+/**
+ * A delta to the snapshot this build started from, when that is all that changed: a build from
+ * a partial graph (the plan and every other target's files are the snapshot's), each rebuilt
+ * target read and wrote the same files as before (only their facts changed), the load read
+ * nothing the snapshot does not hold, and that snapshot is still the file on disk. Undefined
+ * otherwise: the caller writes the whole snapshot.
+ */
+function deltaFor(src: SnapshotSource, path: string): Delta | undefined {
+  const carried = src.carried;
+  const old = carried?.snapshot;
+  if (!carried?.partialGraph || !old?.seal || src.trace.opaque.length || old.today !== src.today || old.runtime !== runtimeId()) return undefined;
+  if (src.plan.length !== old.plan.length || JSON.stringify(src.targets) !== JSON.stringify(old.targets)) return undefined;
+  // The snapshot on disk must still be the one this build trusted.
+  const fd = openSync(path, "r");
+  let head: string;
+  try {
+    const buf = Buffer.alloc(SEAL_LEN);
+    head = buf.subarray(0, readSync(fd, buf, 0, SEAL_LEN, 0)).toString("latin1");
+  } finally {
+    closeSync(fd);
+  }
+  if (head !== old.seal) return undefined;
+  // What the load read, listed, stat-ed and globbed must be facts the snapshot holds already.
+  const envNames = new Set(old.envNames);
+  for (const n of src.trace.env) if (!envNames.has(n)) return undefined;
+  const loose = new Set<string>();
+  for (const p of old.files.paths) if (p.charCodeAt(0) === 47) loose.add(p);
+  const dirs = new Set(old.dirs.map((d) => d[0]));
+  const stats = new Set(old.stats.map((x) => x[0]));
+  for (const [abs, hash] of src.trace.reads) if (!(hash === "-" ? stats : loose).has(abs)) return undefined;
+  for (const [abs, listing] of [...src.trace.lists, ...src.globLists]) if (!(listing === "-" ? stats : dirs).has(abs)) return undefined;
+  for (const [abs] of src.trace.stats) if (!stats.has(abs)) return undefined;
+  for (const [abs] of src.compiled.sources) if (!loose.has(abs)) return undefined;
+  for (const abs of src.packageFiles) if (!loose.has(abs)) return undefined;
+  // The rebuilt targets' facts, row by row; the rows of earlier deltas keep theirs.
+  const rows = new Map<number, DeltaRow>();
+  const { paths, nums } = old.files;
+  const fact = (row: number): DeltaRow => {
+    const k = row * FILE_NUMS;
+    return [row, paths[row], nums[k], nums[k + 1], nums[k + 2], nums[k + 3], nums[k + 4], nums[k + 5], nums[k + 6], hashAt(old.files, row)];
+  };
+  for (const row of old.deltaRows ?? []) rows.set(row, fact(row));
+  const fresh = new Map<number, string>();
+  for (let i = 0; i < src.plan.length; i++) {
+    const id = src.plan[i].target;
+    if (old.plan[i]?.[0] !== id) return undefined;
+    if (carried.trusted.has(id)) continue;
+    const s = src.settled.get(id);
+    const t = src.graph.targets.get(id);
+    if (!s || !t) return undefined;
+    for (const n of t.env) if (!envNames.has(n)) return undefined;
+    const files: [string, string][] = [...s.inputs];
+    for (const o of s.outputs) {
+      if (o.kind !== "file") return undefined;
+      files.push([o.path, o.hash]);
+    }
+    const before = carried.rows[i];
+    if (before.length !== files.length) return undefined;
+    for (let j = 0; j < files.length; j++) {
+      const [rel, hash] = files[j];
+      const row = before[j];
+      if (rel.endsWith("/") || paths[row] !== rel) return undefined;
+      if (fresh.has(row)) {
+        if (fresh.get(row) !== hash) return undefined;
+        continue;
+      }
+      const f = projectFact(src, rel, hash);
+      if (!f) return undefined;
+      fresh.set(row, hash);
+      rows.set(row, [row, rel, f[1], f[2], f[3], f[4], f[5], f[7], f[8], hash]);
+    }
+  }
+  if (rows.size * DELTA_FRACTION > paths.length) return undefined;
+  return { format: DELTA_FORMAT, version: DELTA_VERSION, base: old.seal, exact: stateFacts(src.stateDir), rows: [...rows.values()] };
 }
 
 function collect(src: SnapshotSource): Snapshot {
@@ -82,21 +176,14 @@ function collect(src: SnapshotSource): Snapshot {
   const dirs = new Map<string, DirFact>();
   const stats = new Map<string, string>();
 
-  // A project file whose hash must be `hash`: the stat cache holds the (stat -> hash) fact.
+  // A project file whose hash must be `hash`.
   const fileFact = (rel: string, hash: string): number => {
     const known = files.rowOf(rel);
     if (known !== undefined) {
       if (files.hashAt(known) !== hash) no(`${rel} has two hashes`);
       return known;
     }
-    const e = src.hasher.cache.get(rel);
-    if (e && e.hash === hash) return files.set([rel, e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, hash, e.hashedAt, -1]);
-    // No (stat -> hash) fact yet: an output written a moment ago (too recent to trust by stat).
-    // Record the hash the build used, read at time 0: the next check reads the file, and any
-    // other bytes send it down the full path.
-    const st = statSync(join(src.root, rel), { throwIfNoEntry: false });
-    if (!st || !st.isFile()) no(`${rel} is gone`);
-    return files.set([rel, st!.dev, st!.ino, st!.size, st!.mtimeMs, st!.ctimeMs, hash, 0, -1]);
+    return files.set(projectFact(src, rel, hash) ?? no(`${rel} is gone`));
   };
   // A folder input or output: its tree, file by file, folder by folder.
   const treeFacts = (rel: string, hash: string) => {
@@ -214,9 +301,8 @@ function collect(src: SnapshotSource): Snapshot {
 
   const keyPath = join(src.stateDir, "env-key");
   const envKey = existsSync(keyPath) ? readFileSync(keyPath, "utf8").trim() : no("no env key");
-  const exact: ExactFact[] = [];
   // Absent is a fact too (ino -1): a journal that appears later voids the snapshot.
-  for (const p of [join(src.stateDir, "records.jsonl"), keyPath]) exact.push(exactFact(p) ?? [p, -1, -1, -1, -1]);
+  const exact = stateFacts(src.stateDir);
   const names = [...envNames].sort();
   const table = files.table();
   return {
@@ -236,6 +322,24 @@ function collect(src: SnapshotSource): Snapshot {
     targetRows: byTarget ? encodeRows(byTarget) : "",
     keys,
   };
+}
+
+/**
+ * The fact about a project file whose hash the build used: the stat cache's (stat -> hash) when
+ * it holds that hash; else (an output written a moment ago, too recent to trust by stat) the
+ * stat now with the build's hash, read at time 0: the next check reads the file, and any other
+ * bytes send it down the full path. Undefined when it is no longer a regular file.
+ */
+function projectFact(src: SnapshotSource, rel: string, hash: string): FileFact | undefined {
+  const e = src.hasher.cache.get(rel);
+  if (e && e.hash === hash) return [rel, e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, hash, e.hashedAt, -1];
+  const st = statSync(join(src.root, rel), { throwIfNoEntry: false });
+  return st && st.isFile() ? [rel, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, hash, 0, -1] : undefined;
+}
+
+/** The state facts: the records journal and the env key (ino -1: absent). */
+function stateFacts(stateDir: string): ExactFact[] {
+  return [join(stateDir, "records.jsonl"), join(stateDir, "env-key")].map((p) => exactFact(p) ?? [p, -1, -1, -1, -1]);
 }
 
 /**
@@ -305,6 +409,6 @@ function prune(dir: string): void {
     const aged = names.map((n) => ({ n, t: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => b.t - a.t);
     for (const { n } of aged.slice(SNAPSHOTS_KEPT)) rmSync(join(dir, n), { force: true });
   }
-  // A snapshot's events file goes with it.
-  for (const n of all) if (n.endsWith(".events") && !existsSync(join(dir, n.replace(/\.events$/, ".json")))) rmSync(join(dir, n), { force: true });
+  // A snapshot's events file and delta go with it.
+  for (const n of all) if (/\.(events|delta)$/.test(n) && !existsSync(join(dir, n.replace(/\.(events|delta)$/, ".json")))) rmSync(join(dir, n), { force: true });
 }

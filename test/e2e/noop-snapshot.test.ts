@@ -103,6 +103,63 @@ test("a --json no-op keeps its rendered events next to the snapshot; a stale or 
   assert.deepEqual(readdirSync(noop()).filter((n) => n.endsWith(".events")), []);
 });
 
+test("a build from a partial graph writes a delta next to the snapshot, not a new snapshot; no-ops apply it; one that does not apply is not used", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 20; i++) files[`data/${i}.txt`] = `v${i}\n`;
+  const p = new Project({
+    ...files,
+    "Pipelinefile.ts": HEAD + `export const all = Array.from({ length: 20 }, (_, i) => target({ name: \`t\${i}\`, inputs: [\`data/\${i}.txt\`], outputs: [\`build/\${i}.txt\`], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` }));\nexport default all;\n`,
+  });
+  await settle(p);
+  const noop = p.path(".pipe/noop");
+  const only = (ext: string) => {
+    const names = readdirSync(noop).filter((n) => n.endsWith(ext));
+    assert.ok(names.length <= 1, names.join(", "));
+    return names.length ? join(noop, names[0]) : undefined;
+  };
+  const base = only(".json")!;
+  const stamp = () => {
+    const st = statSync(base);
+    return `${st.ino}:${st.mtimeMs}`;
+  };
+  const before = stamp();
+  assert.equal(only(".delta"), undefined);
+  // Two changes, one after the other: each build plans a partial graph and adds to the delta.
+  for (const [i, text] of [[3, "changed 3\n"], [7, "changed 7\n"]] as const) {
+    p.write({ [`data/${i}.txt`]: text });
+    const r = await build(p);
+    assert.equal(started(r).partialGraph, true);
+    assert.deepEqual(finished(r.events, "built"), [`t${i}`]);
+    assert.ok(only(".delta"), "a delta was written");
+    assert.equal(stamp(), before, "the snapshot itself was not rewritten");
+    const quiet = await build(p);
+    assert.ok(fromSnapshot(quiet), "the next build is answered from the snapshot and its delta");
+    assert.deepEqual(finished(quiet.events, "built"), []);
+  }
+  await sameAsCleanBuild(p);
+  // A delta whose bytes were changed does not verify: the build plans in full, runs nothing
+  // (the records say so), and writes the snapshot whole again.
+  const delta = only(".delta")!;
+  const good = readFileSync(delta, "utf8");
+  const altered = good.replace(/"rows":\[\[(\d+)/, (_, n) => `"rows":[[${Number(n) + 1}`);
+  assert.notEqual(altered, good);
+  writeFileSync(delta, altered);
+  const full = await build(p);
+  assert.equal(fromSnapshot(full), false);
+  assert.equal(started(full).partialGraph, undefined);
+  assert.deepEqual(finished(full.events, "built"), []);
+  assert.equal(only(".delta"), undefined, "the whole snapshot replaced it");
+  assert.notEqual(stamp(), before);
+  await settle(p);
+  // A delta made for another snapshot (the one before) is not applied either.
+  writeFileSync(delta, good);
+  const other = await build(p);
+  assert.equal(fromSnapshot(other), false);
+  assert.deepEqual(finished(other.events, "built"), []);
+  await settle(p);
+  await sameAsCleanBuild(p);
+});
+
 test("the build after a successful one is answered from the snapshot, with the same events and text", async () => {
   const p = new Project(BASIC);
   const first = await build(p);

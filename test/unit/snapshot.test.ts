@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSnapshot, type SnapshotSource } from "../../src/fast/write-snapshot.ts";
-import { decodeRows, openSnapshot, snapshotPath } from "../../src/fast/snapshot.ts";
+import { applyDelta, decodeRows, DELTA_FORMAT, DELTA_VERSION, FILE_NUMS, hashAt, openDelta, openSnapshot, sealDelta, snapshotPath, type Delta, type DeltaRow } from "../../src/fast/snapshot.ts";
 import { FileHasher, type StatEntry } from "../../src/hash/file-hasher.ts";
 import { machineKey } from "../../src/state/machine-key.ts";
 import { sourceFiles, type Graph, type GraphTarget } from "../../src/graph/graph.ts";
@@ -124,5 +124,41 @@ test("a snapshot opens from its text, non-ASCII paths included, and not once a b
     tampered[tampered.length - 3] ^= 1;
     assert.equal(openSnapshot(tampered.toString("utf8"), key), undefined);
     assert.equal(openSnapshot(bytes.toString("utf8"), "another key"), undefined);
+  });
+});
+
+test("a delta applies to the snapshot it names, row by row, and to no other; a bad row changes nothing", () => {
+  inTempProject((root) => {
+    const src = source(root, { a: 3, b: 2 });
+    assert.equal(writeSnapshot(src), undefined);
+    const key = machineKey(process.env, src.stateDir).key;
+    const text = readFileSync(snapshotPath(root, "request"), "utf8");
+    const seal = text.slice(0, 64);
+    const open = () => openSnapshot(text, key)!;
+    const snap = open();
+    const { paths } = snap.files;
+    const other = "fedcba9876543210fedcba9876543210";
+    const row = paths.indexOf("in/a/1.txt");
+    const delta = (rows: DeltaRow[], base = seal): Delta => ({ format: DELTA_FORMAT, version: DELTA_VERSION, base, exact: [["/x", 1, 2, 3, 4]], rows });
+    const good: DeltaRow = [row, "in/a/1.txt", 7, 8, 9, 10, 11, 12, -1, other];
+    // Sealed and opened again; then applied: that row's facts and hash, nothing else.
+    const reopened = openDelta(sealDelta(delta([good]), key), key);
+    assert.ok(reopened);
+    assert.equal(openDelta(sealDelta(delta([good]), key).replace('"in/a/1.txt"', '"in/a/2.txt"'), key), undefined, "a changed byte does not verify");
+    assert.equal(applyDelta(snap, reopened, seal), true);
+    for (let i = 0; i < paths.length; i++) assert.equal(hashAt(snap.files, i), i === row ? other : HASH, paths[i]);
+    assert.deepEqual([...snap.files.nums.slice(row * FILE_NUMS, (row + 1) * FILE_NUMS)], [7, 8, 9, 10, 11, 12, -1]);
+    assert.deepEqual([...snap.files.nums.slice(0, FILE_NUMS)], [...open().files.nums.slice(0, FILE_NUMS)]);
+    assert.deepEqual(snap.exact, [["/x", 1, 2, 3, 4]]);
+    assert.deepEqual(snap.deltaRows, [row]);
+    // Another snapshot's delta, a row whose path is not the snapshot's, two facts for one row,
+    // a row past the table: not applied, and the snapshot is as it was.
+    for (const bad of [delta([good], "0".repeat(64)), delta([[row, "in/a/2.txt", 7, 8, 9, 10, 11, 12, -1, other]]), delta([good, good]), delta([[paths.length, "in/a/1.txt", 7, 8, 9, 10, 11, 12, -1, other]])]) {
+      const fresh = open();
+      assert.equal(applyDelta(fresh, bad, seal), false);
+      assert.equal(fresh.files.hashes, open().files.hashes);
+      assert.deepEqual([...fresh.files.nums], [...open().files.nums]);
+      assert.equal(fresh.deltaRows, undefined);
+    }
   });
 });
