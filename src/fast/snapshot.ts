@@ -142,17 +142,27 @@ export function deltaPath(snapshot: string): string {
   return snapshot.replace(/\.json$/, ".delta");
 }
 
-export function sealDelta(d: Delta, key: string): string {
-  const json = JSON.stringify(d);
+/** A sealed file's text: an HMAC (machine key) of the JSON, a newline, the JSON. */
+function sealText(json: string, key: string): string {
   return `${createHmac("sha256", key).update(json).digest("hex")}\n${json}`;
+}
+
+/** The JSON of a sealed file's text, or undefined when it does not verify. */
+function unsealText(text: string, key: string): string | undefined {
+  const nl = text.indexOf("\n");
+  if (nl !== SEAL_LEN) return undefined;
+  const json = text.slice(nl + 1);
+  return createHmac("sha256", key).update(json).digest("hex") === text.slice(0, nl) ? json : undefined;
+}
+
+export function sealDelta(d: Delta, key: string): string {
+  return sealText(JSON.stringify(d), key);
 }
 
 /** The delta in `text`, or undefined when it does not verify or is of another format. */
 export function openDelta(text: string, key: string): Delta | undefined {
-  const nl = text.indexOf("\n");
-  if (nl !== SEAL_LEN) return undefined;
-  const json = text.slice(nl + 1);
-  if (createHmac("sha256", key).update(json).digest("hex") !== text.slice(0, nl)) return undefined;
+  const json = unsealText(text, key);
+  if (json === undefined) return undefined;
   const d = JSON.parse(json) as Delta;
   return d.format === DELTA_FORMAT && d.version === DELTA_VERSION && Array.isArray(d.rows) && Array.isArray(d.exact) ? d : undefined;
 }
@@ -262,8 +272,7 @@ export function envMac(names: string[], env: NodeJS.ProcessEnv, key: string): st
 export function sealSnapshot(snap: Snapshot, key: string): string {
   const nums = Buffer.from(Float64Array.from(snap.files.nums).buffer).toString("base64");
   const { seal: _seal, deltaRows: _rows, ...stored } = snap;
-  const json = JSON.stringify({ ...stored, files: { ...snap.files, nums } });
-  return `${createHmac("sha256", key).update(json).digest("hex")}\n${json}`;
+  return sealText(JSON.stringify({ ...stored, files: { ...snap.files, nums } }), key);
 }
 
 /**
@@ -272,10 +281,8 @@ export function sealSnapshot(snap: Snapshot, key: string): string {
  * Buffer (external memory) made V8 run a full collection during a 10,000-target no-op.
  */
 export function openSnapshot(text: string, key: string): Snapshot | undefined {
-  const nl = text.indexOf("\n");
-  if (nl !== SEAL_LEN) return undefined;
-  const json = text.slice(nl + 1);
-  if (createHmac("sha256", key).update(json).digest("hex") !== text.slice(0, nl)) return undefined;
+  const json = unsealText(text, key);
+  if (json === undefined) return undefined;
   const snap = JSON.parse(json) as Snapshot;
   const raw: unknown = snap.files?.nums;
   if (typeof raw !== "string") return undefined;
