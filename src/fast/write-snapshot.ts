@@ -86,6 +86,9 @@ export function writeSnapshot(src: SnapshotSource): string | undefined {
   return undefined;
 }
 
+/** Temp files in .pipe/noop/ older than this are a killed pipe's leftovers. */
+const STALE_TMP_MS = 10 * 60_000;
+
 /** Deltas bigger than this fraction of the snapshot's rows are written as a whole snapshot. */
 const DELTA_FRACTION = 8;
 
@@ -126,6 +129,9 @@ function deltaFor(src: SnapshotSource, path: string): Delta | undefined {
   // The rebuilt targets' facts, row by row; the rows of earlier deltas keep theirs.
   const rows = new Map<number, DeltaRow>();
   const { paths, nums } = old.files;
+  // Rows a trusted target reads or writes: their bytes must be the ones its run used.
+  const trustedRow = new Uint8Array(paths.length);
+  for (let i = 0; i < old.plan.length; i++) if (carried.trusted.has(old.plan[i][0])) for (const r of carried.rows[i]) trustedRow[r] = 1;
   const fact = (row: number): DeltaRow => {
     const k = row * FILE_NUMS;
     return [row, paths[row], nums[k], nums[k + 1], nums[k + 2], nums[k + 3], nums[k + 4], nums[k + 5], nums[k + 6], hashAt(old.files, row)];
@@ -155,6 +161,9 @@ function deltaFor(src: SnapshotSource, path: string): Delta | undefined {
         if (fresh.get(row) !== hash) return undefined;
         continue;
       }
+      // Changed after the no-op check, and a trusted target uses it: not a delta, and the whole
+      // snapshot will not be written either (collect: "has two hashes").
+      if (trustedRow[row] && hash !== hashAt(old.files, row)) return undefined;
       const f = projectFact(src, rel, hash);
       if (!f) return undefined;
       fresh.set(row, hash);
@@ -381,7 +390,12 @@ class TableBuilder {
   copy(from: FileTable, i: number): number {
     const path = from.paths[i];
     const known = this.#rows.get(path);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      // A trusted target's file that a rebuilt one read with other bytes (it changed after the
+      // no-op check): the trusted target's run used the old bytes, so nothing may vouch for it.
+      if (this.#hashes[known] !== hashAt(from, i)) throw new NoSnapshot(`${path} has two hashes`);
+      return known;
+    }
     const added = this.#paths.length;
     this.#rows.set(path, added);
     this.#paths.push(path);
@@ -405,10 +419,17 @@ function prune(dir: string): void {
     return;
   }
   const names = all.filter((n) => n.endsWith(".json"));
+  const mtime = (n: string) => statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0;
   if (names.length > SNAPSHOTS_KEPT) {
-    const aged = names.map((n) => ({ n, t: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 })).sort((a, b) => b.t - a.t);
+    // A request answered through deltas is as recent as its delta.
+    const aged = names.map((n) => ({ n, t: Math.max(mtime(n), mtime(n.replace(/\.json$/, ".delta"))) })).sort((a, b) => b.t - a.t);
     for (const { n } of aged.slice(SNAPSHOTS_KEPT)) rmSync(join(dir, n), { force: true });
   }
-  // A snapshot's events file and delta go with it.
-  for (const n of all) if (/\.(events|delta)$/.test(n) && !existsSync(join(dir, n.replace(/\.(events|delta)$/, ".json")))) rmSync(join(dir, n), { force: true });
+  // A snapshot's events file and delta go with it; a temp file a killed pipe left is garbage
+  // (a live writer renames its own within milliseconds).
+  const now = Date.now();
+  for (const n of all) {
+    if (/\.(events|delta)$/.test(n) && !existsSync(join(dir, n.replace(/\.(events|delta)$/, ".json")))) rmSync(join(dir, n), { force: true });
+    else if (n.endsWith(".tmp") && now - mtime(n) > STALE_TMP_MS) rmSync(join(dir, n), { force: true });
+  }
 }

@@ -2,11 +2,11 @@
 // than a function call takes arguments, and the per-target rows a partial build relies on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeSnapshot, type SnapshotSource } from "../../src/fast/write-snapshot.ts";
-import { applyDelta, decodeRows, DELTA_FORMAT, DELTA_VERSION, FILE_NUMS, hashAt, openDelta, openSnapshot, sealDelta, snapshotPath, type Delta, type DeltaRow } from "../../src/fast/snapshot.ts";
+import { applyDelta, decodeRows, deltaPath, DELTA_FORMAT, DELTA_VERSION, FILE_NUMS, hashAt, openDelta, openSnapshot, sealDelta, snapshotPath, type Delta, type DeltaRow } from "../../src/fast/snapshot.ts";
 import { FileHasher, type StatEntry } from "../../src/hash/file-hasher.ts";
 import { machineKey } from "../../src/state/machine-key.ts";
 import { sourceFiles, type Graph, type GraphTarget } from "../../src/graph/graph.ts";
@@ -160,5 +160,64 @@ test("a delta applies to the snapshot it names, row by row, and to no other; a b
       assert.deepEqual([...fresh.files.nums], [...open().files.nums]);
       assert.equal(fresh.deltaRows, undefined);
     }
+  });
+});
+
+test("a file a trusted target reads, read with other bytes by a rebuilt one: neither a delta nor a snapshot vouches for it", () => {
+  inTempProject((root) => {
+    // a reads in/a/0.txt and shared.txt; b reads 40 files and shared.txt.
+    const src = source(root, { a: 1, b: 40 });
+    const shared = { dev: 1, ino: 99, size: 3, mtimeMs: 1000, ctimeMs: 1000, hash: HASH, hashedAt: 5000 };
+    src.hasher.cache.set("shared.txt", shared);
+    for (const id of ["a", "b"]) src.settled.get(id)!.inputs.push(["shared.txt", HASH]);
+    assert.equal(writeSnapshot(src), undefined);
+    const key = machineKey(process.env, src.stateDir).key;
+    const path = snapshotPath(root, "request");
+    const rebuildA = (sharedHash: string) => {
+      const text = readFileSync(path, "utf8");
+      const snap = openSnapshot(text, key)!;
+      snap.seal = text.slice(0, 64);
+      src.hasher.cache.set("shared.txt", { ...shared, ino: sharedHash === HASH ? 99 : 100, hash: sharedHash });
+      return writeSnapshot({
+        ...src,
+        carried: { trusted: new Set(["b"]), snapshot: snap, rows: decodeRows(snap)!, partialGraph: true },
+        settled: new Map([["a", { inputs: [["in/a/0.txt", HASH], ["shared.txt", sharedHash]], outputs: [] }]]),
+      });
+    };
+    // The same bytes: a delta, the snapshot file as it was.
+    const before = readFileSync(path, "utf8");
+    assert.equal(rebuildA(HASH), undefined);
+    assert.equal(readFileSync(path, "utf8"), before);
+    assert.ok(existsSync(deltaPath(path)));
+    // Other bytes (changed after the no-op check, b's run used the old ones): no delta, and the
+    // whole snapshot is not written either, so the next build plans b again.
+    assert.match(rebuildA("f".repeat(32)) ?? "", /shared\.txt has two hashes/);
+    assert.equal(existsSync(path), false);
+    assert.equal(existsSync(deltaPath(path)), false);
+  });
+});
+
+test("pruning: a request kept fresh by its delta stays, the oldest other one goes; temp files a killed pipe left go", () => {
+  inTempProject((root) => {
+    const src = source(root, { a: 1 });
+    const dir = join(root, ".pipe", "noop");
+    mkdirSync(dir, { recursive: true });
+    const at = (name: string, secondsAgo: number) => {
+      writeFileSync(join(dir, name), "x");
+      const t = Date.now() / 1000 - secondsAgo;
+      utimesSync(join(dir, name), t, t);
+    };
+    // 16 other requests: r0's snapshot is the oldest but its delta is new; r1 is the oldest.
+    for (let i = 0; i < 16; i++) at(`r${i}.json`, i === 0 ? 5000 : 3000 - i);
+    at("r0.delta", 10);
+    at("r1.json.4242.tmp", 3600);
+    at("r2.delta.4243.tmp", 5);
+    assert.equal(writeSnapshot(src), undefined);
+    const left = readdirSync(dir);
+    assert.ok(left.includes("r0.json") && left.includes("r0.delta"), left.join(", "));
+    assert.equal(left.includes("r1.json"), false, "the oldest request without recent activity is pruned");
+    assert.equal(left.filter((n) => n.endsWith(".json")).length, 16);
+    assert.equal(left.includes("r1.json.4242.tmp"), false, "an old temp file is removed");
+    assert.ok(left.includes("r2.delta.4243.tmp"), "a recent one may be a live writer's");
   });
 });
