@@ -342,7 +342,7 @@ async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap
   const picked = pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json });
   const color = colorWanted({ args, env: ctx.env, stdout: ctx.stdout });
   const j = jobs ?? (await import("node:os")).availableParallelism();
-  const counts: Record<TargetStatus, number> = { "up-to-date": snap.plan.length, built: 0, restored: 0, failed: 0, skipped: 0 };
+  const counts: Record<TargetStatus, number> = { "up-to-date": snap.planSize, built: 0, restored: 0, failed: 0, skipped: 0 };
   if (picked === "ink" && !hasFlag(args, "verbose")) {
     // The live view's final frame of a no-op is its summary line: print that line, without
     // loading Ink and React. (--verbose lists every target: that goes through the live view.)

@@ -328,6 +328,7 @@ function collect(src: SnapshotSource): Snapshot {
     stats: [...stats],
     targets: src.targets,
     plan: src.plan.map((p) => [p.target, ...(p.deps ?? [])]),
+    planSize: src.plan.length,
     targetRows: byTarget ? encodeRows(byTarget) : "",
     keys,
   };

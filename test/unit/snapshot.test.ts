@@ -4,9 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { writeSnapshot, type SnapshotSource } from "../../src/fast/write-snapshot.ts";
-import { applyDelta, decodeRows, deltaPath, DELTA_FORMAT, DELTA_VERSION, FILE_NUMS, hashAt, openDelta, openSnapshot, sealDelta, snapshotPath, type Delta, type DeltaRow } from "../../src/fast/snapshot.ts";
+import { applyDelta, decodeRows, deltaPath, DELTA_FORMAT, DELTA_VERSION, FILE_NUMS, hashAt, openDelta, openSnapshot, sealDelta, sealSnapshot, snapshotPath, type Delta, type DeltaRow } from "../../src/fast/snapshot.ts";
 import { FileHasher, type StatEntry } from "../../src/hash/file-hasher.ts";
 import { machineKey } from "../../src/state/machine-key.ts";
 import { sourceFiles, type Graph, type GraphTarget } from "../../src/graph/graph.ts";
@@ -219,5 +220,31 @@ test("pruning: a request kept fresh by its delta stays, the oldest other one goe
     assert.equal(left.filter((n) => n.endsWith(".json")).length, 16);
     assert.equal(left.includes("r1.json.4242.tmp"), false, "an old temp file is removed");
     assert.ok(left.includes("r2.delta.4243.tmp"), "a recent one may be a live writer's");
+  });
+});
+
+test("the plan and the keys are stored as JSON text and read back as values, also after sealing again", () => {
+  inTempProject((root) => {
+    const src = source(root, { a: 1, "fam[k=x]": 1 });
+    assert.equal(writeSnapshot(src), undefined);
+    const key = machineKey(process.env, src.stateDir).key;
+    const text = readFileSync(snapshotPath(root, "request"), "utf8");
+    const stored = JSON.parse(text.slice(65));
+    assert.equal(typeof stored.plan, "string");
+    assert.equal(typeof stored.keys, "string");
+    const snap = openSnapshot(text, key)!;
+    assert.equal(snap.planSize, 2);
+    assert.equal(typeof Object.getOwnPropertyDescriptor(snap, "plan")?.get, "function", "not parsed until read");
+    assert.deepEqual(snap.plan, [["a"], ["fam[k=x]"]]);
+    assert.equal(Object.getOwnPropertyDescriptor(snap, "plan")?.get, undefined, "parsed once, then a plain value");
+    assert.deepEqual(snap.keys, [null, null]);
+    // Sealed again (a no-op that refreshes facts does this) and opened: the same values.
+    const again = openSnapshot(sealSnapshot(snap, key), key)!;
+    assert.deepEqual(again.plan, snap.plan);
+    assert.deepEqual(again.keys, snap.keys);
+    // A snapshot of the earlier layout (arrays in the JSON) is not read.
+    const old = JSON.stringify({ ...stored, plan: [["a"]], keys: [null] });
+    const resealed = `${createHmac("sha256", key).update(old).digest("hex")}\n${old}`;
+    assert.equal(openSnapshot(resealed, key), undefined);
   });
 });
