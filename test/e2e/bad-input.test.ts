@@ -10,6 +10,11 @@ import { finished, PIPE_BIN, Project, testEnv } from "../helpers/rig.ts";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
 
+/** The second load's copy of the compiled modules (cli/project.ts) is removed. */
+function noSitesCopyLeft(p: Project) {
+  assert.deepEqual(readdirSync(p.path("node_modules/.cache/pipe")).filter((n) => n.startsWith(".sites-")), [], "the copy of the compiled modules is removed");
+}
+
 function noStack(stderr: string) {
   assert.doesNotMatch(stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
   assert.doesNotMatch(stderr, /internal error/);
@@ -78,7 +83,7 @@ test("sites are found again for a message: also for targets declared in an impor
   assert.equal(r.code, 2);
   assert.match(r.stderr, /error: targets "first" and "second" both declare output "build\/x.txt"\n  at Pipelinefile\.ts:4:\d+\n  "first" is declared at .*targets\.ts:3:\d+/);
   noStack(r.stderr);
-  assert.deepEqual(readdirSync(p.path("node_modules/.cache/pipe")).filter((n) => n.startsWith(".sites-")), [], "the second load's copy of the compiled modules is removed");
+  noSitesCopyLeft(p);
 });
 
 test("finding sites again keeps the mistake: a project that imports a package still gets its own message, with lines", async () => {
@@ -97,7 +102,7 @@ test("finding sites again keeps the mistake: a project that imports a package st
   assert.equal(dup.code, 2);
   assert.match(dup.stderr, /error: targets "first" and "second" both declare output "build\/x.txt"\n  at Pipelinefile\.ts:4:\d+\n  "first" is declared at .*Pipelinefile\.ts:3:\d+/);
   noStack(dup.stderr);
-  assert.deepEqual(readdirSync(p.path("node_modules/.cache/pipe")).filter((n) => n.startsWith(".sites-")), [], "the copy is removed");
+  noSitesCopyLeft(p);
 });
 
 test("a message about a target and an instance made while planning still says where the target is declared", async () => {
