@@ -24,6 +24,7 @@ import { BUILD_FLAGS } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
 import { parseSize } from "../util/size.ts";
 import { colorWanted } from "./color.ts";
+import { toJsonLine } from "../ui/json-reporter.ts";
 
 const NO_THROW = { throwIfNoEntry: false } as const;
 const { S_IFMT, S_IFREG } = fsConstants;
@@ -366,10 +367,10 @@ async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap
   const ui = await import("../ui/index.ts");
   const reporter = await ui.createReporter({ mode, stdout: ctx.stdout, stderr: ctx.stderr, color, quiet: hasFlag(args, "quiet"), verbose: hasFlag(args, "verbose"), columns: ctx.stdout.columns, jobs: j });
   const emit = (e: PipeEvent) => reporter.onEvent(e);
-  emit({ type: "build-started", targets: snap.targets, plan: snap.plan.map(([target, ...deps]) => ({ target, action: "up-to-date", deps })), jobs: j, dryRun: false, time: started, fromSnapshot: true });
+  emit({ type: "build-started", targets: snap.targets, plan: upToDatePlan(snap), jobs: j, dryRun: false, time: started, fromSnapshot: true });
   // Below --verbose a confirmed up-to-date target that was planned up to date shows nothing
   // (ui/view-model.ts): 10,000 such events cost a tenth of a no-op.
-  if (hasFlag(args, "verbose")) for (const [target] of snap.plan) emit({ type: "target-finished", target, status: "up-to-date", durationMs: 0, reason: "up to date" });
+  if (hasFlag(args, "verbose")) for (const [target] of snap.plan) emit(upToDate(target));
   emit({ type: "build-finished", ok: true, interrupted: false, durationMs, counts, criticalPath: { targets: [], durationMs: 0 } });
   await reporter.close();
 }
@@ -413,9 +414,9 @@ function cachedEvents(e: EventsFile): { plan: string; finished: string } | undef
 }
 
 function renderEvents(snap: Snapshot, e: EventsFile): { plan: string; finished: string } {
-  const plan = JSON.stringify(snap.plan.map(([target, ...deps]) => ({ target, action: "up-to-date", deps }) satisfies PlannedTarget));
+  const plan = JSON.stringify(upToDatePlan(snap));
   let finished = "";
-  for (const [target] of snap.plan) finished += `{"type":"target-finished","target":${JSON.stringify(target)},"status":"up-to-date","durationMs":0,"reason":"up to date"}\n`;
+  for (const [target] of snap.plan) finished += toJsonLine(upToDate(target));
   const body = `${plan}\n${finished}`;
   try {
     const tmp = `${e.path}.${process.pid}.tmp`;
@@ -425,4 +426,13 @@ function renderEvents(snap: Snapshot, e: EventsFile): { plan: string; finished: 
     // only a cache: rendered again next time
   }
   return { plan, finished };
+}
+
+/** The plan of a build in which every target is up to date. */
+function upToDatePlan(snap: Snapshot): PlannedTarget[] {
+  return snap.plan.map(([target, ...deps]) => ({ target, action: "up-to-date", deps }));
+}
+
+function upToDate(target: string): PipeEvent {
+  return { type: "target-finished", target, status: "up-to-date", durationMs: 0, reason: "up to date" };
 }

@@ -5,13 +5,20 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { finished, PIPE_BIN, Project, testEnv } from "../helpers/rig.ts";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
 
-/** The second load's copy of the compiled modules (cli/project.ts) is removed. */
-function noSitesCopyLeft(p: Project) {
+/**
+ * "first" and "second" both declare build/x.txt: exit 2, the message names second's line (4 of
+ * the Pipelinefile) and where first is declared, no stack, and the second load's copy of the
+ * compiled modules (cli/project.ts) is removed.
+ */
+function bothSitesNamed(p: Project, r: { code: number | null; stderr: string }, first: RegExp) {
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`error: targets "first" and "second" both declare output "build/x.txt"\\n  at Pipelinefile\\.ts:4:\\d+\\n  "first" is declared at .*${first.source}`));
+  noStack(r.stderr);
   assert.deepEqual(readdirSync(p.path("node_modules/.cache/pipe")).filter((n) => n.startsWith(".sites-")), [], "the copy of the compiled modules is removed");
 }
 
@@ -79,11 +86,31 @@ test("sites are found again for a message: also for targets declared in an impor
     "targets.ts": HEAD + `\nexport const first = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n`,
     "Pipelinefile.ts": HEAD + `export { first } from "./targets.ts";\n\nexport const second = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n`,
   });
-  const r = await p.run(["build"]);
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /error: targets "first" and "second" both declare output "build\/x.txt"\n  at Pipelinefile\.ts:4:\d+\n  "first" is declared at .*targets\.ts:3:\d+/);
-  noStack(r.stderr);
-  noSitesCopyLeft(p);
+  bothSitesNamed(p, await p.run(["build"]), /targets\.ts:3:\d+/);
+});
+
+test("finding sites again from a read-only command writes nothing into .pipe/, also when the compiled Pipelinefile lives there", async () => {
+  // No node_modules: the compile cache is .pipe/compiled, which the failed build filled.
+  const p = new Project(
+    {
+      "Pipelinefile.ts": HEAD +
+        `export const first = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n` +
+        `export const second = target({ outputs: ["build/x.txt"], run: () => sh\`true\` });\n`,
+    },
+    undefined,
+    { link: false },
+  );
+  assert.equal((await p.run(["build"])).code, 2);
+  // Every path, and every folder's mtime: a copy made and removed again changes its folder's.
+  const listing = () => execFileSync("find", [".pipe", "-printf", "%p %y %T@\\n"], { cwd: p.dir, encoding: "utf8" }).split("\n").map((l) => (l.includes(" d ") ? l : l.replace(/ [\d.]+$/, ""))).sort().join("\n");
+  const before = listing();
+  assert.match(before, /\.pipe\/compiled\//);
+  for (const cmd of [["status"], ["graph"], ["build", "--dry-run"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, cmd.join(" "));
+    assert.match(r.stderr, /both declare output "build\/x.txt"\n  at Pipelinefile\.ts:3:\d+\n  "first" is declared at .*Pipelinefile\.ts:2:\d+/, cmd.join(" "));
+    assert.equal(listing(), before, `${cmd.join(" ")} wrote into .pipe/`);
+  }
 });
 
 test("finding sites again keeps the mistake: a project that imports a package still gets its own message, with lines", async () => {
@@ -98,11 +125,7 @@ test("finding sites again keeps the mistake: a project that imports a package st
   assert.match(typo.stderr, /error: unknown target "firts"; did you mean "first"\?/);
   assert.doesNotMatch(typo.stderr, /Cannot find package|failed while loading/);
   p.write({ "Pipelinefile.ts": p.read("Pipelinefile.ts") + `export const second = target({ outputs: ["build/x" + suffix], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` });
-  const dup = await p.run(["build"]);
-  assert.equal(dup.code, 2);
-  assert.match(dup.stderr, /error: targets "first" and "second" both declare output "build\/x.txt"\n  at Pipelinefile\.ts:4:\d+\n  "first" is declared at .*Pipelinefile\.ts:3:\d+/);
-  noStack(dup.stderr);
-  noSitesCopyLeft(p);
+  bothSitesNamed(p, await p.run(["build"]), /Pipelinefile\.ts:3:\d+/);
 });
 
 test("a message about a target and an instance made while planning still says where the target is declared", async () => {
