@@ -3,7 +3,7 @@
  * (no registry, no globals): the declarations, their names and the module info the code hash
  * needs.
  */
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -59,7 +59,11 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
   // values of their sources, so they behave and report exactly like the originals. The copy
   // sits next to the compiled folder, so that packages resolve from the same node_modules
   // (not in .pipe/ for a read-only command: the temp folder then).
-  const copy = options.sites ? mkdtempSync(join(!options.write && isInside(dirname(compiled.dir), join(root, ".pipe")) ? tmpdir() : dirname(compiled.dir), ".sites-")) : undefined;
+  const inTemp = !options.write && isInside(dirname(compiled.dir), join(root, ".pipe"));
+  const copyParent = inTemp ? tmpdir() : dirname(compiled.dir);
+  const prefix = inTemp ? "pipe-sites-" : ".sites-";
+  if (options.sites) sweepCopies(copyParent, prefix);
+  const copy = options.sites ? mkdtempSync(join(copyParent, prefix)) : undefined;
   const dir = copy ?? compiled.dir;
   const was = setSiteCapture(options.sites === true);
   try {
@@ -76,6 +80,26 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
   } finally {
     setSiteCapture(was);
     if (copy) rmSync(copy, { recursive: true, force: true });
+  }
+}
+
+/** A copy this old was left by a pipe killed while loading (a load takes seconds at most). */
+const STALE_COPY_MS = 10 * 60_000;
+
+/** Removes the copies for sites (named `prefix`...) that killed pipes left behind (best effort). */
+function sweepCopies(parent: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const p = join(parent, n);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st?.isDirectory() && now - st.mtimeMs > STALE_COPY_MS) rmSync(p, { recursive: true, force: true });
   }
 }
 

@@ -2,7 +2,7 @@
 // exit code 2; no stack trace; every problem at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -323,4 +323,23 @@ test("writing a file makes no stack trace appear in any bad-input case (sanity o
   assert.equal(r.status, 2);
   assert.match(r.stderr, /the default export must be a target or a list of targets/);
   noStack(r.stderr);
+});
+
+test("a copy for sites that a killed pipe left behind is removed by the next second load, a fresh one is not", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `// two targets, one output\n` +
+      `export const first = target({ outputs: ["build/x.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` +
+      `export const second = target({ outputs: ["build/x.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`,
+  });
+  // The first run compiles (making node_modules/.cache/pipe); then plant the leftovers.
+  bothSitesNamed(p, await p.run(["build"]), /Pipelinefile\.ts:3:\d+/);
+  const cache = p.path("node_modules/.cache/pipe");
+  mkdirSync(join(cache, ".sites-killed", "sub"), { recursive: true });
+  writeFileSync(join(cache, ".sites-killed", "sub", "Pipelinefile.mjs"), "");
+  const hourAgo = new Date(Date.now() - 3600_000);
+  utimesSync(join(cache, ".sites-killed"), hourAgo, hourAgo);
+  mkdirSync(join(cache, ".sites-running"));
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2);
+  assert.deepEqual(readdirSync(cache).filter((n) => n.startsWith(".sites-")), [".sites-running"], "the stale copy is gone, one in use (fresh) is kept");
 });
