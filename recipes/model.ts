@@ -7,6 +7,9 @@
  *   fitted on levels predicts a flat line as soon as the series leaves its training range. It
  *   is therefore fitted on changes: it predicts v_t - v_{t-1} from the w-1 latest day-on-day
  *   changes. The lecture's GradientBoostingRegressor alternative, made usable for forecasting.
+ *   It learns from the latest FOREST_ROWS days only: recent dynamics are what a next-week
+ *   forecast needs, and training is quadratic in rows (the whole 4-year series took 7-15 s
+ *   per fit, and a backtest fits once more).
  *
  * Models are plain JSON (never pickles): linear keeps intercept + coefficients, forest keeps the
  * library's own toJSON().
@@ -95,13 +98,17 @@ function changes(lags: readonly number[]): number[] {
   return lags.slice(0, -1).map((v, k) => v - lags[k + 1]);
 }
 
+/** How many of the latest window rows the forest learns from (see the module comment). */
+export const FOREST_ROWS = 365;
+
 /** Fits the forest on changes (see the module comment). Needs a window of at least 2 days. */
 export function fitForest(rows: readonly WindowRow[], options: { seed?: number } = {}): unknown {
   const w = checkRows(rows, 2);
   if (w < 2) throw new Error("the forest model needs window >= 2 (it learns from day-on-day changes)");
   const rf = new RandomForestRegression({
     seed: options.seed ?? DEFAULT_SEED,
-    // ml-cart's split search is quadratic in rows: 20 shallow trees on ~1,500 rows take ~7 s.
+    // ml-cart's split search is quadratic in rows: 20 shallow trees on 365 rows take well
+    // under a second (on ~1,500 rows, 7-15 s).
     nEstimators: 20,
     maxFeatures: w - 1,
     replacement: false,
@@ -114,7 +121,8 @@ export function fitForest(rows: readonly WindowRow[], options: { seed?: number }
 }
 
 /** Fits the model of the given kind; `attribute` is recorded for provenance. */
-export function fitModel(kind: ModelKind, rows: readonly WindowRow[], options: { attribute: string; seed?: number }): Model {
+export function fitModel(kind: ModelKind, all: readonly WindowRow[], options: { attribute: string; seed?: number }): Model {
+  const rows = kind === "forest" ? all.slice(-FOREST_ROWS) : all;
   const base: ModelBase = {
     attribute: options.attribute,
     window: rows[0]?.lags.length ?? 0,
