@@ -101,7 +101,8 @@ export class CodeHasher {
         const id = queue.pop()!;
         if (seen.has(id)) continue;
         seen.add(id);
-        const bound = m.bindings[id];
+        // Own names only: "toString" or "constructor" in a recipe is not an import.
+        const bound = Object.hasOwn(m.bindings, id) ? m.bindings[id] : undefined;
         if (bound !== undefined) {
           if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
           else modules.add(bound);

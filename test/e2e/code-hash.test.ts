@@ -1,0 +1,32 @@
+// The recipe code hash follows names through the Pipelinefile's top level and its imports; names
+// every object has (toString, constructor, valueOf, hasOwnProperty) are not imports.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { finished, Project } from "../helpers/rig.ts";
+
+test("recipe code that uses toString, constructor or valueOf builds, and its edits still count", async () => {
+  const pf = (suffix: string) =>
+    `import { target, param, sh } from "pipefile";\n` +
+    `import { join } from "node:path";\n` +
+    `export const n = param.int("n", { default: 3 });\n` +
+    `const label = (x: number) => x.toString() + ${JSON.stringify(suffix)};\n` +
+    `export const c = target({ params: { n }, outputs: ["build/c.txt"],\n` +
+    `  run: (ctx) => sh\`printf '%s %s %s\\n' \${label(ctx.params.n)} \${String(ctx.params.n.valueOf())} \${ctx.constructor === Object ? join("a", "b") : "x"} > \${ctx.outputs[0]}\`,\n` +
+    `});\n` +
+    `export const d = target({ outputs: ["build/d.txt"], run: ({ outputs }) => sh\`echo \${Object.prototype.hasOwnProperty.call({ a: 1 }, "a")} > \${outputs[0]}\` });\n`;
+  const p = new Project({ "Pipelinefile.ts": pf("!") });
+  let r = await p.run(["build", "--json", "c", "d"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("build/c.txt"), "3! 3 a/b\n");
+  assert.equal(p.read("build/d.txt"), "true\n");
+  assert.doesNotMatch(r.stdout + r.stderr, /internal error|is not a function/);
+  // An edit of the helper the recipe calls reruns it (and only it).
+  p.write({ "Pipelinefile.ts": pf("?") });
+  r = await p.run(["build", "--json", "c", "d"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["c"]);
+  assert.equal(p.read("build/c.txt"), "3? 3 a/b\n");
+  const why = await p.run(["why", "c"]);
+  assert.equal(why.code, 0, why.stderr);
+  p.remove();
+});
