@@ -31,6 +31,11 @@ export interface CodeHash {
   files: string[];
   /** name@version of packages that count. */
   packages: string[];
+  /**
+   * Each file's share of the hash (the recipe's own code and what it uses from its module; an
+   * imported module's whole text), so `pipe why` names the files that changed, not all of them.
+   */
+  fileHashes?: Record<string, string>;
 }
 
 interface Statement {
@@ -45,7 +50,7 @@ export class CodeHasher {
   readonly #compiled: Compiled;
   readonly #texts = new Map<string, string>();
   readonly #statements = new Map<string, Statement[]>();
-  readonly #closure = new Map<string, { hashes: string[]; files: string[]; packages: string[] }>();
+  readonly #closure = new Map<string, { hashes: string[]; files: string[]; byFile: string[]; packages: string[] }>();
   readonly #memo = new Map<Function, CodeHash>();
   /** Functions made in a loop are distinct objects with one text: hash the text once. */
   readonly #byText = new Map<string, CodeHash>();
@@ -118,17 +123,19 @@ export class CodeHasher {
         }
       }
       const parts: string[] = [canon, ...[...taken].map((s) => s.text)];
-      const files = new Set<string>([relative(this.#root, m.source)]);
+      const home = relative(this.#root, m.source);
+      const fileHashes = new Map<string, string>([[home, hashString(parts.join("\u0000"))]]);
       const pk = new Set<string>();
       for (const p of packages) pk.add(this.#pkgVersion(p, m.source));
       for (const dep of [...modules].sort()) {
         const c = this.#moduleClosure(dep);
         parts.push(...c.hashes);
-        c.files.forEach((f) => files.add(f));
+        c.files.forEach((f, i) => fileHashes.set(f, f === home ? hashString(`${fileHashes.get(f)}\u0000${c.byFile[i]}`) : c.byFile[i]));
         c.packages.forEach((p) => pk.add(p));
       }
       const pkgs = [...pk].sort();
-      result = { hash: hashString(["code-v1", ...parts, ...pkgs].join("\u0000")), files: [...files].sort(), packages: pkgs };
+      const files = [...fileHashes.keys()].sort();
+      result = { hash: hashString(["code-v1", ...parts, ...pkgs].join("\u0000")), files, packages: pkgs, fileHashes: Object.fromEntries(files.map((f) => [f, fileHashes.get(f)!])) };
     }
     this.#memo.set(fn, result);
     if (!exporter) this.#byText.set(text, result);
@@ -140,10 +147,11 @@ export class CodeHasher {
     const pk = new Set<string>();
     for (const m of mods) for (const p of m.packages) pk.add(this.#pkgVersion(p, m.source));
     const pkgs = [...pk].sort();
-    return { hash: hashString(["code-coarse-v1", text, ...mods.map((m) => m.normHash), ...pkgs].join("\u0000")), files: mods.map((m) => relative(this.#root, m.source)), packages: pkgs };
+    const files = mods.map((m) => relative(this.#root, m.source));
+    return { hash: hashString(["code-coarse-v1", text, ...mods.map((m) => m.normHash), ...pkgs].join("\u0000")), files, packages: pkgs, fileHashes: Object.fromEntries(mods.map((m, i) => [files[i], m.normHash])) };
   }
 
-  #moduleClosure(source: string): { hashes: string[]; files: string[]; packages: string[] } {
+  #moduleClosure(source: string): { hashes: string[]; files: string[]; byFile: string[]; packages: string[] } {
     const known = this.#closure.get(source);
     if (known) return known;
     const hashes: string[] = [];
@@ -161,11 +169,12 @@ export class CodeHasher {
         continue;
       }
       hashes.push(m.normHash);
-      files.push(relative(this.#root, s));
+      files.push(relative(this.#root, s) + "\u0000" + m.normHash);
       for (const p of m.packages) packages.add(this.#pkgVersion(p, s));
       stack.push(...m.deps);
     }
-    const result = { hashes: hashes.sort(), files: files.sort(), packages: [...packages].sort() };
+    const pairs = files.sort().map((f) => f.split("\u0000"));
+    const result = { hashes: hashes.sort(), files: pairs.map((x) => x[0]), byFile: pairs.map((x) => x[1]), packages: [...packages].sort() };
     this.#closure.set(source, result);
     return result;
   }

@@ -43,6 +43,7 @@ export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string
     format: FINGERPRINT_FORMAT,
     code: code.hash,
     codeFiles: code.files,
+    codeHashes: code.fileHashes,
     packages: code.packages,
     params,
     inputs,
@@ -51,9 +52,9 @@ export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string
   };
 }
 
-/** The fingerprint of some parts (codeFiles/packages are descriptive; the code hash covers them). */
+/** The fingerprint of some parts (codeFiles/codeHashes/packages are descriptive; the code hash covers them). */
 export function fingerprintOf(parts: FingerprintParts): string {
-  const { codeFiles: _f, packages: _p, ...rest } = parts;
+  const { codeFiles: _f, codeHashes: _h, packages: _p, ...rest } = parts;
   return hashString(stableStringify(rest));
 }
 
@@ -79,6 +80,19 @@ export function decide(fingerprint: string, parts: FingerprintParts, record: Bui
   return { kind: "stale", reasons: [...differing.map((d) => `${d}, and its recorded bytes are not in the cache`)] };
 }
 
+/**
+ * The code files whose share of the code hash differs from the record's (added and removed
+ * ones too); every code file when the record has no shares (older records).
+ */
+function changedCodeFiles(parts: FingerprintParts, old: FingerprintParts): string[] {
+  const now = parts.codeHashes;
+  const was = old.codeHashes;
+  if (!now || !was) return parts.codeFiles;
+  const names = [...new Set([...Object.keys(now), ...Object.keys(was)])].sort();
+  const changed = names.filter((f) => (Object.hasOwn(now, f) ? now[f] : undefined) !== (Object.hasOwn(was, f) ? was[f] : undefined));
+  return changed.length ? changed : parts.codeFiles;
+}
+
 /** Value-level differences between the current parts and a target's newest record. */
 export function explain(parts: FingerprintParts, latest: BuildRecord | undefined): string[] {
   if (!latest) return ["no record of an earlier run"];
@@ -86,7 +100,7 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
   const reasons: string[] = [];
   if (old.format !== parts.format) reasons.push(`record format ${old.format} -> ${parts.format}`);
   if (old.code !== parts.code) {
-    const files = parts.codeFiles.length ? parts.codeFiles.join(", ") : "the recipe";
+    const files = changedCodeFiles(parts, old).join(", ") || "the recipe";
     const pk = parts.packages.filter((p) => !old.packages.includes(p));
     reasons.push(pk.length ? `package ${pk.join(", ")} changed (was ${old.packages.filter((p) => !parts.packages.includes(p)).join(", ") || "absent"})` : `recipe code ${files} changed`);
   }

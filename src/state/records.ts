@@ -47,6 +47,8 @@ export interface FingerprintParts {
   code: string;
   /** Local modules the recipe code hash covered (project-relative), for messages. */
   codeFiles: string[];
+  /** Each code file's share of `code` (descriptive, like codeFiles; absent in older records). */
+  codeHashes?: Record<string, string>;
   /** Packages (name@version) the recipe code uses. */
   packages: string[];
   /** The recipe command after interpolation, for shell recipes when known. */

@@ -30,3 +30,28 @@ test("recipe code that uses toString, constructor or valueOf builds, and its edi
   assert.equal(why.code, 0, why.stderr);
   p.remove();
 });
+
+test("pipe why names the code file that changed, not every file the recipe's code covers", async () => {
+  const p = new Project({
+    "lib/helper.ts": `export const shout = (s: string) => s.toUpperCase();\n`,
+    "lib/other.ts": `export const tag = "v1";\n`,
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\nimport { shout } from "./lib/helper.ts";\nimport { tag } from "./lib/other.ts";\n` +
+      `export const t = target({ outputs: ["build/t.txt"], run: ({ outputs }) => sh\`echo \${shout("hi")} \${tag} > \${outputs[0]}\` });\n`,
+  });
+  assert.equal((await p.run(["build"])).code, 0);
+  const reasonAfter = async (files: Record<string, string>) => {
+    p.write(files);
+    const r = await p.run(["why", "t"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await p.run(["build"])).code, 0);
+    return r.stdout;
+  };
+  assert.match(await reasonAfter({ "lib/helper.ts": `export const shout = (s: string) => s.toUpperCase() + "!";\n` }), /recipe code lib\/helper\.ts changed/);
+  assert.match(await reasonAfter({ "lib/other.ts": `export const tag = "v2";\n` }), /recipe code lib\/other\.ts changed/);
+  const own = await reasonAfter({ "Pipelinefile.ts": p.read("Pipelinefile.ts").replace('shout("hi")', 'shout("ho")') });
+  assert.match(own, /recipe code Pipelinefile\.ts changed/);
+  assert.doesNotMatch(own, /lib\//);
+  assert.equal(p.read("build/t.txt"), "HO! v2\n");
+  p.remove();
+});
