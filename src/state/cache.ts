@@ -332,7 +332,8 @@ export class OutputCache {
     if (!existsSync(src)) return false;
     copyFileSync(src, dest, constants.COPYFILE_FICLONE);
     chmodSync(dest, mode);
-    if (hashBytes(readFileSync(dest)) !== hash) {
+    // In chunks: an output may be bigger than memory (a restore must not read it whole).
+    if (hashFileStreaming(dest) !== hash) {
       unlinkSync(dest);
       try {
         unlinkSync(src); // damaged: drop it so the target rebuilds and re-stores it
