@@ -61,6 +61,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
     lock = await ProjectLock.acquire(stateDir, {
       command: o.command,
       noWait: o.noWait,
+      signal: o.signal,
       onWait: (holder) => o.emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
     });
     o.emit({ type: "lock-acquired" });

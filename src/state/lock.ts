@@ -89,6 +89,13 @@ export class LockBusy extends Error {
   }
 }
 
+/** The wait for the lock was given up (Ctrl-C, SIGTERM, SIGHUP): the build is interrupted. */
+export class LockWaitAborted extends Error {
+  constructor() {
+    super("interrupted while waiting for the project lock");
+  }
+}
+
 export interface LockHolder {
   pid: number;
   command: string;
@@ -109,7 +116,8 @@ export class ProjectLock {
    * Takes the lock, waiting as long as another pipe holds it. `onWait` is called once, with the
    * holder's description, if the lock is not free at once.
    */
-  static acquire(stateDir: string, options: { onWait?: (holder: string) => void; command: string; noWait?: boolean }): Promise<ProjectLock> {
+  static acquire(stateDir: string, options: { onWait?: (holder: string) => void; command: string; noWait?: boolean; signal?: AbortSignal }): Promise<ProjectLock> {
+    if (options.signal?.aborted) return Promise.reject(new LockWaitAborted());
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const lockPath = join(stateDir, "lock");
     const infoPath = join(stateDir, "lock.json");
@@ -125,17 +133,34 @@ export class ProjectLock {
             waitTimer = undefined;
             options.onWait?.(describeHolder(infoPath));
           }, 150);
+      // Interrupted while waiting: stop waiting at once (flock and its supervisor are in their
+      // own group, which holds nothing yet), not when the holder is done.
+      const onAbort = () => {
+        clearTimeout(waitTimer);
+        child.removeAllListeners("exit");
+        child.stdout!.removeAllListeners("data");
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          // already gone
+        }
+        reject(new LockWaitAborted());
+      };
+      options.signal?.addEventListener("abort", onAbort, { once: true });
       child.once("error", (e) => {
         clearTimeout(waitTimer);
+        options.signal?.removeEventListener("abort", onAbort);
         reject(new Error(`cannot take the project lock with flock(1): ${e.message}; install util-linux`));
       });
       child.once("exit", (code) => {
         clearTimeout(waitTimer);
+        options.signal?.removeEventListener("abort", onAbort);
         if (options.noWait && code === BUSY_CODE) reject(new LockBusy(describeHolder(infoPath)));
         else reject(new Error(`the project lock helper exited early (code ${code})`));
       });
       child.stdout!.once("data", () => {
         clearTimeout(waitTimer);
+        options.signal?.removeEventListener("abort", onAbort);
         child.removeAllListeners("exit");
         child.stdout!.destroy();
         // The helper must not keep pipe alive, nor die with pipe's own process group.

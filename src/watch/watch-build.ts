@@ -13,6 +13,7 @@ import fg from "fast-glob";
 import type { EventSink, TargetStatus } from "../events.ts";
 import type { Graph } from "../graph/graph.ts";
 import { formatDiagnostics, UserError } from "../util/errors.ts";
+import { LockWaitAborted } from "../state/lock.ts";
 import type { ContentLedger, HashedEntry } from "./content-ledger.ts";
 import type { ContentOracle } from "./ports.ts";
 import { planRetries } from "./retry.ts";
@@ -94,6 +95,8 @@ export class WatchBuild implements ContentOracle {
     try {
       session = await this.#o.build(requested);
     } catch (e) {
+      // Stopped (Ctrl-C) while another pipe held the lock: nothing was built.
+      if (e instanceof LockWaitAborted) return { ok: false, watch: this.watchSet };
       if (!(e instanceof UserError)) {
         emit({ type: "error", message: `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\`` });
         return { ok: false, watch: this.watchSet };

@@ -5,7 +5,7 @@ import { BUILD_FLAGS } from "../flags.ts";
 import { paramTextFrom } from "../param-text.ts";
 import { buildOnce } from "../session.ts";
 import { prewarmHelper } from "../../run/shell.ts";
-import { LockBusy } from "../../state/lock.ts";
+import { LockBusy, LockWaitAborted } from "../../state/lock.ts";
 import { parseSize } from "../../util/size.ts";
 import { UserError } from "../../util/errors.ts";
 import { jobsFrom, withReporter } from "../reporting.ts";
@@ -49,6 +49,7 @@ export const command: Command = {
           noWait: hasFlag(ctx.args, "no-wait"),
         });
       } catch (e) {
+        if (e instanceof LockWaitAborted) return EXIT.interrupted;
         if (!(e instanceof LockBusy)) throw e;
         ctx.stderr.write(`busy: ${e.message}\nhint: run again when it is done, or leave out --no-wait to wait for it\n`);
         return EXIT.busy;

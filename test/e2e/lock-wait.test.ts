@@ -1,0 +1,40 @@
+// A pipe waiting for another's lock stops waiting when interrupted: exit 130 at once, not when
+// the holder is done (reliability P10/P11).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { collect, Project, waitForLine } from "../helpers/rig.ts";
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  test(`${signal} to a pipe waiting for the lock: exit 130 while the holder still runs`, async () => {
+    const p = new Project({
+      "Pipelinefile.ts":
+        `import { target, sh } from "pipefile";\n` +
+        // The holder's recipe runs until the test creates "release" (bounded: 30 s).
+        `export const slow = target({ outputs: ["build/slow.txt"], run: ({ outputs }) => sh\`for i in $(seq 300); do [ -e release ] && break; sleep 0.1; done; echo ok > \${outputs[0]}\` });\n` +
+        `export const other = target({ outputs: ["build/other.txt"], run: ({ outputs }) => sh\`echo other > \${outputs[0]}\` });\n`,
+    });
+    const holder = p.spawn(["build", "--json", "slow"]);
+    const held = collect(holder);
+    let holderDone = false;
+    holder.once("exit", () => (holderDone = true));
+    await waitForLine(holder, (l) => l.includes('"target-started"'));
+    const waiter = p.spawn(["build", "--json", "other"]);
+    const waited = collect(waiter);
+    await waitForLine(waiter, (l) => l.includes('"lock-waiting"'));
+    waiter.kill(signal);
+    const w = await waited;
+    // The holder still runs (it waits for "release"): the waiter did not wait for it.
+    assert.equal(holderDone, false, "the waiter exited only after the holder");
+    assert.equal(w.code, 130, w.stdout + w.stderr);
+    assert.equal(p.exists("build/other.txt"), false, "the interrupted request built nothing");
+    writeFileSync(p.path("release"), "");
+    const h = await held;
+    assert.equal(h.code, 0, h.stderr);
+    assert.equal(p.read("build/slow.txt"), "ok\n");
+    // The lock is free again, and the interrupted target builds normally.
+    const again = await p.run(["build", "other"]);
+    assert.equal(again.code, 0, again.stderr);
+    p.remove();
+  });
+}
