@@ -286,7 +286,7 @@ interface Again {
  * something that voids the snapshot differs; a project file with other bytes goes to `changed`.
  */
 async function recheck(snap: Snapshot, root: string, which: Again[], changed: Set<string>): Promise<boolean> {
-  const { initHasher, hashBytes, hashFd, BIG_FILE } = await import("../hash/xxh.ts");
+  const { initHasher, hashBytes, BIG_FILE } = await import("../hash/xxh.ts");
   await initHasher();
   const abs = (p: string) => (p.charCodeAt(0) === 47 ? p : join(root, p));
   // Touching every input is a common case: one reused buffer, and no fstat after the read. The
@@ -302,9 +302,13 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
         const fd = openSync(abs(path), "r");
         let hash: string;
         try {
-          // Small files at once, into one reused buffer; big ones in chunks.
-          if (st.size >= BIG_FILE) hash = hashFd(fd);
-          else {
+          // Small files at once, into one reused buffer. A big one is left to the build, which
+          // hashes it in a worker (progress shown, Ctrl-C at once), as a changed file.
+          if (st.size >= BIG_FILE) {
+            if (path.charCodeAt(0) === 47) return false;
+            changed.add(path);
+            continue;
+          } else {
             if (st.size > buf.length) buf = Buffer.alloc(st.size);
             let n = 0;
             for (let got = 1; n < st.size && got > 0; n += got) got = readSync(fd, buf, n, st.size - n, n);

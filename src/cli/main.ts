@@ -82,6 +82,17 @@ export async function main(argv: string[]): Promise<number> {
     stdout.write(`pipe ${pipeVersion()}\n`);
     return EXIT.ok;
   }
+  // Until a command's reporter takes them over, Ctrl-C, SIGTERM and SIGHUP end pipe with 130,
+  // not by the signal: the no-op check writes only whole files (temp + rename).
+  const early = () => {
+    stderr.write("interrupted\n");
+    process.exit(EXIT.interrupted);
+  };
+  const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const s of SIGNALS) process.on(s, early);
+  const handOver = () => {
+    for (const s of SIGNALS) process.off(s, early);
+  };
   try {
     let noopHint: PartialHint | undefined;
     if (first === "build") {
@@ -106,9 +117,12 @@ export async function main(argv: string[]): Promise<number> {
       stdout.write(commandHelp(cmd) + "\n");
       return EXIT.ok;
     }
+    handOver();
     return await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr, noopHint });
   } catch (e) {
     return reportError(e, stderr);
+  } finally {
+    handOver();
   }
 }
 
