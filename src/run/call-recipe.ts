@@ -57,8 +57,27 @@ export async function callRecipe(options: { run?: unknown } | undefined, inv: In
     return { kind: "done", readParams: readParams() };
   } catch (e) {
     const err = e as Error;
-    return { kind: "error", message: err?.message ?? String(e), stack: err?.stack, readParams: readParams() };
+    return { kind: "error", message: err?.message ?? String(e), stack: userFrames(err), readParams: readParams() };
   }
+}
+
+/** This module's URL: the frames from here on are pipe's and node's, not the recipe's. */
+const HERE = import.meta.url;
+
+/**
+ * The part of an error's stack that is the user's: its frames down to pipe's call of the
+ * recipe, without the "Error: message" head (the failure already says the message).
+ * Undefined when nothing is left.
+ */
+export function userFrames(err: Error | undefined): string | undefined {
+  const stack = typeof err?.stack === "string" ? err.stack : undefined;
+  if (!stack) return undefined;
+  const head = `${err!.name}: ${err!.message}`;
+  const body = stack.startsWith(head) ? stack.slice(head.length) : stack;
+  const lines = body.split("\n").filter((l) => l.trim() !== "");
+  const cut = lines.findIndex((l) => l.includes(HERE));
+  const mine = (cut >= 0 ? lines.slice(0, cut) : lines).filter((l) => !/\(node:internal\/|^\s*at node:internal\//.test(l));
+  return mine.length ? mine.join("\n") : undefined;
 }
 
 /**
