@@ -220,12 +220,25 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
 /** Declared env vars whose names say they are secrets; their values never reach logs or events. */
 export const SECRET_NAME = /(TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
 
-/** Replaces the values of secret-looking declared env vars with *** (P14). */
+/** Shorter pieces are not masked: "***" in place of every "a" would hide the output, not the secret. */
+const MIN_SECRET = 4;
+
+/**
+ * Replaces the values of secret-looking declared env vars with *** (P14). Output is masked line
+ * by line, so a multi-line value (a PEM key) never matches whole: each of its lines (of at least
+ * MIN_SECRET characters, trailing \r removed) is masked on its own as well.
+ */
 export function secretMasker(declared: string[], env: NodeJS.ProcessEnv): (line: string) => string {
-  const values = declared.filter((n) => SECRET_NAME.test(n)).map((n) => env[n]).filter((v): v is string => typeof v === "string" && v.length >= 4);
-  if (values.length === 0) return (line) => line;
-  values.sort((a, b) => b.length - a.length);
-  return (line) => values.reduce((acc, v) => acc.split(v).join("***"), line);
+  const values = new Set<string>();
+  for (const n of declared) {
+    const v = env[n];
+    if (!SECRET_NAME.test(n) || typeof v !== "string") continue;
+    if (v.length >= MIN_SECRET) values.add(v);
+    if (v.includes("\n")) for (const l of v.split("\n")) if (l.replace(/\r$/, "").trim().length >= MIN_SECRET) values.add(l.replace(/\r$/, ""));
+  }
+  if (values.size === 0) return (line) => line;
+  const sorted = [...values].sort((a, b) => b.length - a.length);
+  return (line) => sorted.reduce((acc, v) => acc.split(v).join("***"), line);
 }
 
 /** A cheap identity of what is at a path (not its content): changes when anything writes it. */

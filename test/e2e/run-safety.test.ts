@@ -1,0 +1,38 @@
+// Running one target safely: secrets stay out of output, logs stay truthful, odd inputs and
+// odd output names fail only their target, publishing stays inside the project, and an input
+// that moves during a run is never recorded as what the output was built from.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { finished, Project } from "../helpers/rig.ts";
+
+const HEAD = `import { target, sh } from "pipefile";\n`;
+
+/** Every file under .pipe/ (logs, records, snapshot) as one string. */
+function stateText(p: Project): string {
+  let text = "";
+  const walk = (abs: string) => {
+    for (const ent of readdirSync(abs, { withFileTypes: true })) {
+      if (ent.isDirectory()) walk(`${abs}/${ent.name}`);
+      else if (ent.isFile()) text += readFileSync(`${abs}/${ent.name}`, "latin1");
+    }
+  };
+  walk(p.path(".pipe"));
+  return text;
+}
+
+test("each line of a multi-line secret is masked in events and logs", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ env: ["DEPLOY_KEY"], outputs: ["out/a.txt"], run: ({ outputs }) => sh\`sh -c 'printf "%s\\n" "$DEPLOY_KEY"; echo ok > "$1"' _ \${outputs[0]}\` });\n`,
+  });
+  const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----";
+  const r = await p.run(["build", "--json"], { env: { DEPLOY_KEY: key } });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.events.filter((e) => e.type === "log" && (e as { stream: string }).stream === "stdout").map((e) => (e as { line: string }).line);
+  assert.deepEqual(lines, ["***", "***", "***"]);
+  const all = r.stdout + r.stderr + stateText(p);
+  assert.doesNotMatch(all, /b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ/);
+  assert.doesNotMatch(all, /PRIVATE KEY/);
+  p.remove();
+});
