@@ -3,7 +3,7 @@
  * in its own process group), check the declared outputs, guard against inputs that changed
  * during the run, store outputs in the cache, publish them, and only then commit the record.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, rmSync, writeSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent } from "../events.ts";
 import type { GraphTarget } from "../graph/graph.ts";
@@ -206,6 +206,9 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     crashPoint("after-publish");
     rc.records.append({ target: t.id, fingerprint: e.fingerprint, outputs, parts: e.parts, durationMs: Date.now() - t0, time: Date.now() });
     crashPoint("after-record");
+    // The log holds the latest run's output (README): a run that printed nothing removes the
+    // log an earlier run left (a failure's output would otherwise pass for this run's).
+    if (logFd === undefined) dropLog(join(rc.root, logRel));
     return { ok: true, outputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
   } catch (err) {
     const e2 = err as NodeJS.ErrnoException;
@@ -239,6 +242,15 @@ export function secretMasker(declared: string[], env: NodeJS.ProcessEnv): (line:
   if (values.size === 0) return (line) => line;
   const sorted = [...values].sort((a, b) => b.length - a.length);
   return (line) => sorted.reduce((acc, v) => acc.split(v).join("***"), line);
+}
+
+/** Removes a target's old log; one unlink, usually ENOENT (a log is rare). */
+function dropLog(abs: string): void {
+  try {
+    unlinkSync(abs);
+  } catch {
+    // no log, or one that cannot be removed: the next run with output replaces it
+  }
 }
 
 /** A cheap identity of what is at a path (not its content): changes when anything writes it. */

@@ -36,3 +36,21 @@ test("each line of a multi-line secret is masked in events and logs", async () =
   assert.doesNotMatch(all, /PRIVATE KEY/);
   p.remove();
 });
+
+test("a run that prints nothing removes the log of an earlier failed run", async () => {
+  const p = new Project({
+    "in.txt": "bad\n",
+    "Pipelinefile.ts": HEAD +
+      `export const t = target({ inputs: ["in.txt"], outputs: ["build/t.txt"], run: ({ inputs, outputs }) => sh\`sh -c \${'if grep -q bad "$1"; then echo FAILURE-OUTPUT; exit 1; fi; cp "$1" "$2"'} sh \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const r1 = await p.run(["build", "--json"]);
+  assert.equal(r1.code, 1);
+  const started = r1.events.find((e) => e.type === "target-started") as { logPath: string };
+  assert.match(p.read(started.logPath), /FAILURE-OUTPUT/);
+  p.write({ "in.txt": "good\n" });
+  const r2 = await p.run(["build", "--json"]);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual(finished(r2.events, "built"), ["t"]);
+  assert.equal(p.exists(started.logPath), false, "the failed run's log is gone");
+  p.remove();
+});
