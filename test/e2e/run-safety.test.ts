@@ -4,7 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { finished, Project } from "../helpers/rig.ts";
+import { execFileSync } from "node:child_process";
+import { collect, finished, Project, type RunResult } from "../helpers/rig.ts";
 
 const HEAD = `import { target, sh } from "pipefile";\n`;
 
@@ -52,5 +53,36 @@ test("a run that prints nothing removes the log of an earlier failed run", async
   assert.equal(r2.code, 0, r2.stderr);
   assert.deepEqual(finished(r2.events, "built"), ["t"]);
   assert.equal(p.exists(started.logPath), false, "the failed run's log is gone");
+  p.remove();
+});
+
+/** Runs pipe, killed after `ms` if it has not exited (a bound for hangs, not a wait). */
+async function runBounded(p: Project, args: string[], ms = 30_000): Promise<RunResult & { hung: boolean }> {
+  const child = p.spawn(args);
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    child.kill("SIGKILL");
+  }, ms);
+  const r = await collect(child);
+  clearTimeout(timer);
+  return { ...r, hung };
+}
+
+test("a FIFO declared as an input fails its target with a message naming it, never blocks", async () => {
+  const p = new Project({
+    "data/one.csv": "1\n",
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["data/stream.csv"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`echo \${inputs} > \${outputs[0]}\` });\n` +
+      `export const b = target({ inputs: ["data/one.csv"], outputs: ["out/b.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  execFileSync("mkfifo", [p.path("data/stream.csv")]);
+  const r = await runBounded(p, ["build", "-k", "--json"]);
+  assert.equal(r.hung, false, "pipe blocked reading the FIFO");
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(finished(r.events, "failed"), ["a"]);
+  assert.deepEqual(finished(r.events, "built"), ["b"]);
+  const failedA = r.events.find((e) => e.type === "target-finished" && e.target === "a") as { error: string };
+  assert.match(failedA.error, /^input "data\/stream\.csv" is a FIFO \(named pipe\), not a regular file or folder/);
   p.remove();
 });
