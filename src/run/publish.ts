@@ -8,10 +8,10 @@
  * bytes in the cache and says how to get them back.
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
-import { hashBytes } from "../hash/xxh.ts";
+import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { OutputCache } from "../state/cache.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { crashPoint } from "../util/crash-point.ts";
@@ -41,8 +41,34 @@ export const STAGING_PREFIX = ".pipe-tmp-";
  */
 export function stagingPaths(tag: string, t: GraphTarget): Map<string, string> {
   const m = new Map<string, string>();
-  for (const o of t.outputs) m.set(o.path, join(dirname(o.path), `${STAGING_PREFIX}${tag}-${basename(o.path)}`));
+  for (const o of t.outputs) m.set(o.path, join(dirname(o.path), stagingName(tag, basename(o.path))));
   return m;
+}
+
+/** Most filesystems' limit on one path component, in bytes (Linux NAME_MAX, macOS too). */
+const NAME_MAX = 255;
+
+/**
+ * `.pipe-tmp-<tag>-<name>`, kept within NAME_MAX: a long but legal output name (230 bytes)
+ * would otherwise make an illegal staging name (ENAMETOOLONG). A name too long keeps its
+ * extension (recipes and tools infer formats from it), as much of its stem as fits, and a hash
+ * of the whole name (two long names of one target that share a start stay distinct).
+ */
+export function stagingName(tag: string, name: string): string {
+  const head = `${STAGING_PREFIX}${tag}-`;
+  const plain = head + name;
+  if (Buffer.byteLength(plain) <= NAME_MAX) return plain;
+  let ext = extname(name);
+  if (Buffer.byteLength(ext) > 64) ext = "";
+  const mark = `~${hashString(name).slice(0, 10)}`;
+  let room = NAME_MAX - Buffer.byteLength(head + mark + ext);
+  let stem = "";
+  for (const ch of name.slice(0, name.length - ext.length)) {
+    room -= Buffer.byteLength(ch);
+    if (room < 0) break;
+    stem += ch;
+  }
+  return head + stem + mark + ext;
 }
 
 /**

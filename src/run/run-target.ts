@@ -214,9 +214,25 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     const e2 = err as NodeJS.ErrnoException;
     return failure(e2.code ? `${e2.message}` : `internal error: ${e2.stack ?? e2}; this is a bug, please report it with the output of pipe --version`);
   } finally {
-    if (logFd !== undefined) closeSync(logFd);
+    // Nothing here may throw: an exception from a finally block replaces the outcome and
+    // escapes the engine, so the whole build would stop with other targets unfinished.
+    if (logFd !== undefined) {
+      try {
+        closeSync(logFd);
+      } catch {
+        // the lines were written; a failing close loses nothing more
+      }
+    }
     // Whatever was not published (a failure, an interrupt) is removed; published paths are gone already.
-    if (!published) for (const p of staged.values()) rmSync(join(rc.root, p), { recursive: true, force: true });
+    if (!published) {
+      for (const p of staged.values()) {
+        try {
+          rmSync(join(rc.root, p), { recursive: true, force: true });
+        } catch (err) {
+          rc.emit({ type: "warning", target: t.id, message: `cannot remove the staged output ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; it never counted as built: remove it by hand` });
+        }
+      }
+    }
   }
 }
 

@@ -86,3 +86,22 @@ test("a FIFO declared as an input fails its target with a message naming it, nev
   assert.match(failedA.error, /^input "data\/stream\.csv" is a FIFO \(named pipe\), not a regular file or folder/);
   p.remove();
 });
+
+test("an output with a long but legal name is staged with its extension and published; other targets finish", async () => {
+  const long = "x".repeat(226) + ".csv"; // 230 bytes: legal, but not with a staging prefix in front
+  const p = new Project({
+    "src/in.txt": "hi\n",
+    "Pipelinefile.ts": HEAD +
+      `export const other = target({ inputs: ["src/in.txt"], outputs: ["out/other.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      // The staged path must keep ".csv" (tools infer formats from it) and fit NAME_MAX.
+      `export const long = target({ inputs: ["src/in.txt"], outputs: ["out/${long}"], run: ({ inputs, outputs }) => sh\`sh -c 'case "$2" in *.csv) cp "$1" "$2";; *) echo "no .csv: $2"; exit 9;; esac' _ \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "-k", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["long", "other"]);
+  assert.equal(p.read(`out/${long}`), "hi\n");
+  assert.deepEqual(readdirSync(p.path("out")).sort(), ["other.txt", long].sort(), "no staged leftovers");
+  const again = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(again.events, "up-to-date"), ["long", "other"]);
+  p.remove();
+});
