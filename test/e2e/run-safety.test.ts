@@ -3,9 +3,11 @@
 // that moves during a run is never recorded as what the output was built from.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { collect, finished, Project, type RunResult } from "../helpers/rig.ts";
+import { collect, finished, Project, waitForLine, type RunResult } from "../helpers/rig.ts";
 
 const HEAD = `import { target, sh } from "pipefile";\n`;
 
@@ -103,5 +105,52 @@ test("an output with a long but legal name is staged with its extension and publ
   assert.deepEqual(readdirSync(p.path("out")).sort(), ["other.txt", long].sort(), "no staged leftovers");
   const again = await p.run(["build", "--json"]);
   assert.deepEqual(finished(again.events, "up-to-date"), ["long", "other"]);
+  p.remove();
+});
+
+/** A recipe step that waits (bounded, 20 s) for the file `go` in the project root. */
+const WAIT_GO = `i=0; while [ ! -e go ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done`;
+
+test("an output folder swapped for a symlink out of the project during the run is not published through", async () => {
+  const outside = mkdtempSync(join(tmpdir(), "pipe-sentinel-"));
+  writeFileSync(join(outside, "keep"), "keep\n");
+  const p = new Project({
+    "src/in.txt": "one\n",
+    "out/.keep": "",
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["src/in.txt"], outputs: ["out/x.txt"], run: ({ inputs, outputs }) => sh\`sh -c 'echo READY; ${WAIT_GO}; cat "$1" > "$2"' _ \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const child = p.spawn(["build", "--json"]);
+  const done = collect(child);
+  await waitForLine(child, (l) => l.includes('"line":"READY"'));
+  renameSync(p.path("out"), p.path("out.moved"));
+  symlinkSync(outside, p.path("out"));
+  writeFileSync(p.path("go"), "");
+  const r = await done;
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const fin = r.events.find((e) => e.type === "target-finished" && e.target === "a") as { status: string; error: string };
+  assert.equal(fin.status, "failed");
+  assert.match(fin.error, /not moving output "out\/x\.txt" into place: its folder "out" is now a symlink leading outside the project/);
+  assert.deepEqual(readdirSync(outside), ["keep"], "nothing left outside the project");
+  // Put right, the next build runs it (nothing was recorded).
+  rmSync(p.path("out"));
+  renameSync(p.path("out.moved"), p.path("out"));
+  const again = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(again.events, "built"), ["a"]);
+  assert.equal(p.read("out/x.txt"), "one\n");
+  rmSync(outside, { recursive: true, force: true });
+  p.remove();
+});
+
+test("an output folder that is a symlink inside the project is still published through", async () => {
+  const p = new Project({
+    "src/in.txt": "one\n",
+    "real/.keep": "",
+    "Pipelinefile.ts": HEAD + `export const a = target({ inputs: ["src/in.txt"], outputs: ["out/x.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  symlinkSync("real", p.path("out"));
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("real/x.txt"), "one\n");
   p.remove();
 });
