@@ -11,6 +11,8 @@ import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
 import type { OutputRecord, RecordStore } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
 import { hashString } from "../hash/xxh.ts";
+import type { StatEntry } from "../hash/file-hasher.ts";
+import { fingerprintOf } from "../plan/fingerprint.ts";
 import { crashPoint } from "../util/crash-point.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
 import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
@@ -113,6 +115,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       }
     }
     const inv = invocationFor(rc, t, staged);
+    const inputStats = sourceInputStats(rc, t, e);
     const before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const);
     // A recipe must write its staging paths; one that wrote a final path directly is a bug
     // (style.md): its bytes never count, and a partial file is removed or restored.
@@ -193,10 +196,23 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       if (isProducedByDep(t, path, rc)) produced.set(path, { path, kind: p.endsWith("/") ? "dir" : "file", hash: h });
     }
     const after = rc.evaluator.inputHashes(t, produced);
+    let fingerprint = e.fingerprint;
     if (!("problem" in after)) {
       const before = new Map(e.parts.inputs);
       const moved = after.filter(([p, h]) => before.get(p) !== h).map(([p]) => p);
       if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is recorded against the old content, so the next build runs it again` });
+      // Same content now, but written during the run (P7): it may have been changed and changed
+      // back (A -> B -> A) with the recipe reading B. Recorded against A, the output made from B
+      // would pass for up to date; the rehash above refreshed the stat cache, so comparing its
+      // entries costs no syscall. Such an input is recorded with a hash no file has, so the
+      // fingerprint cannot match and the next build runs the target again. `e.parts` is what
+      // the engine hands the no-op snapshot for this target: it must not vouch for it either.
+      const rewritten = inputStats.filter(([p, st]) => !moved.includes(p) && !sameStat(st, rc.evaluator.hasher.cache.get(p))).map(([p]) => p);
+      if (rewritten.length) {
+        rc.emit({ type: "warning", target: t.id, message: `input ${rewritten.join(", ")} changed while ${JSON.stringify(t.id)} ran (written again; its content now is as before, but the recipe may have read other bytes); its result is not recorded as up to date, so the next build runs it again` });
+        e.parts = { ...e.parts, inputs: e.parts.inputs.map(([p, h]): [string, string] => [p, rewritten.includes(p) ? CHANGED_DURING_RUN : h]) };
+        fingerprint = fingerprintOf(e.parts);
+      }
     }
     // Outputs still absent now (taken here, not before storing: the next recipe runs meanwhile)
     // need no check for edited bytes and nothing moved aside.
@@ -204,7 +220,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     publish(rc, t, staged, outputs, { missing, madeDirs: rc.madeDirs, stats: stagedStats });
     published = true;
     crashPoint("after-publish");
-    rc.records.append({ target: t.id, fingerprint: e.fingerprint, outputs, parts: e.parts, durationMs: Date.now() - t0, time: Date.now() });
+    rc.records.append({ target: t.id, fingerprint, outputs, parts: e.parts, durationMs: Date.now() - t0, time: Date.now() });
     crashPoint("after-record");
     // The log holds the latest run's output (README): a run that printed nothing removes the
     // log an earlier run left (a failure's output would otherwise pass for this run's).
@@ -267,6 +283,31 @@ function dropLog(abs: string): void {
   } catch {
     // no log, or one that cannot be removed: the next run with output replaces it
   }
+}
+
+/** The hash recorded for an input written while its recipe ran: no content hashes to it. */
+const CHANGED_DURING_RUN = "changed-during-run";
+
+type StatId = Pick<StatEntry, "ino" | "size" | "mtimeMs" | "ctimeMs">;
+
+/**
+ * For each input file that no target produces, its stat when its hash was taken for `e` (the
+ * stat cache's entry: no syscall). Undefined when the cache holds none: the file changed while
+ * it was hashed. Folder inputs are not covered (their files would need a walk).
+ */
+function sourceInputStats(rc: RunContext, t: GraphTarget, e: Evaluation): [string, StatId | undefined][] {
+  const out: [string, StatId | undefined][] = [];
+  const cache = rc.evaluator.hasher.cache;
+  for (const [p] of e.parts.inputs) {
+    if (p.endsWith("/") || isProducedByDep(t, p, rc)) continue;
+    const st = cache.get(p);
+    out.push([p, st && { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs }]);
+  }
+  return out;
+}
+
+function sameStat(a: StatId | undefined, b: StatId | undefined): boolean {
+  return a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /** A cheap identity of what is at a path (not its content): changes when anything writes it. */

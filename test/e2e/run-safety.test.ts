@@ -154,3 +154,39 @@ test("an output folder that is a symlink inside the project is still published t
   assert.equal(p.read("real/x.txt"), "one\n");
   p.remove();
 });
+
+/** A recipe step that waits (bounded, 20 s) for the file `name` in the project root. */
+const waitFor = (name: string) => `i=0; while [ ! -e ${name} ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done`;
+
+test("an input changed and changed back while its recipe ran (A -> B -> A): a warning, and the next build runs it again", async () => {
+  const p = new Project({
+    "src/in.txt": "A\n",
+    // The recipe says READY, reads its input once the test changed it to B, says COPIED, then
+    // waits until the test has put A back.
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["src/in.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`sh -c 'echo READY; ${waitFor("read")}; cat "$1" > "$2"; echo COPIED; ${waitFor("go")}' _ \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const child = p.spawn(["build", "--json"]);
+  const done = collect(child);
+  await waitForLine(child, (l) => l.includes('"line":"READY"'));
+  writeFileSync(p.path("src/in.txt"), "B\n");
+  writeFileSync(p.path("read"), "");
+  await waitForLine(child, (l) => l.includes('"line":"COPIED"'));
+  writeFileSync(p.path("src/in.txt"), "A\n");
+  writeFileSync(p.path("go"), "");
+  const r = await done;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const warn = r.events.find((e) => e.type === "warning") as { message: string } | undefined;
+  assert.match(warn?.message ?? "", /^input src\/in\.txt changed while "a" ran \(written again; its content now is as before, but the recipe may have read other bytes\); its result is not recorded as up to date, so the next build runs it again$/);
+  assert.equal(p.read("out/a.txt"), "B\n", "the recipe read B");
+  // Nothing may call that output up to date: not the records, not the no-op snapshot.
+  const status = await p.run(["status"]);
+  assert.match(status.stdout, /^stale\s+a\s+input src\/in\.txt changed$/m, status.stdout);
+  const again = await p.run(["build", "--json"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(finished(again.events, "built"), ["a"]);
+  assert.equal(p.read("out/a.txt"), "A\n");
+  const third = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(third.events, "up-to-date"), ["a"]);
+  p.remove();
+});
