@@ -90,6 +90,9 @@ export class FileHasher {
       throw e;
     }
     if (st.isDirectory()) return { kind: "dir", hash: this.#hashDir(rel, abs, 0) };
+    // Reading a FIFO blocks the main thread until a writer comes (forever, deaf to Ctrl-C), and a
+    // device or socket has no content to hash: refuse them, never read.
+    if (!st.isFile()) throw Object.assign(new Error(`${JSON.stringify(rel)} is ${oddKind(abs)}, not a regular file or folder; pipe hashes contents and cannot read it (use a regular file, or a target that writes one)`), { code: NOT_REGULAR });
     return { kind: "file", hash: this.#hashFile(rel, abs, st) };
   }
 
@@ -236,3 +239,15 @@ export class FileHasher {
   }
 }
 
+/** The error code of hashPath for a FIFO, socket or device: its message names the path and what it is. */
+export const NOT_REGULAR = "ERR_PIPE_NOT_REGULAR";
+
+/** What a path that is neither a regular file nor a folder is (its stat is taken again: error path only). */
+function oddKind(abs: string): string {
+  const st = statSync(abs, { throwIfNoEntry: false });
+  if (!st) return "gone";
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device file";
+  return "not a regular file";
+}

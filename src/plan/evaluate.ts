@@ -4,7 +4,7 @@
  * commands (`status`, `why`, `graph`, `--dry-run`), which predict with `predict()`.
  */
 import type { Graph, GraphTarget } from "../graph/graph.ts";
-import type { FileHasher } from "../hash/file-hasher.ts";
+import { NOT_REGULAR, type FileHasher } from "../hash/file-hasher.ts";
 import type { CodeHasher } from "../load/code-hash.ts";
 import type { OutputCache } from "../state/cache.ts";
 import type { BuildRecord, FingerprintParts, OutputRecord, RecordStore } from "../state/records.ts";
@@ -70,7 +70,8 @@ export class Evaluator {
       try {
         h = this.hasher.hashPath(path);
       } catch (e) {
-        return { problem: `cannot read input ${path}: ${(e as Error).message}` };
+        const err = e as NodeJS.ErrnoException;
+        return { problem: err.code === NOT_REGULAR ? `input ${err.message}` : `cannot read input ${path}: ${err.message}` };
       }
       if (h.kind === "missing") return { problem: `input ${JSON.stringify(path)} is missing` };
       if (h.kind === "dangling") return { problem: `input ${JSON.stringify(path)} is a dangling symlink -> ${h.link}` };

@@ -7,11 +7,11 @@
  * Replacing an output whose bytes pipe did not produce (edited by hand) first keeps those
  * bytes in the cache and says how to get them back.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
+import { basename, dirname, extname, join, sep } from "node:path";
 import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
-import { hashBytes } from "../hash/xxh.ts";
+import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { OutputCache } from "../state/cache.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { crashPoint } from "../util/crash-point.ts";
@@ -41,8 +41,34 @@ export const STAGING_PREFIX = ".pipe-tmp-";
  */
 export function stagingPaths(tag: string, t: GraphTarget): Map<string, string> {
   const m = new Map<string, string>();
-  for (const o of t.outputs) m.set(o.path, join(dirname(o.path), `${STAGING_PREFIX}${tag}-${basename(o.path)}`));
+  for (const o of t.outputs) m.set(o.path, join(dirname(o.path), stagingName(tag, basename(o.path))));
   return m;
+}
+
+/** Most filesystems' limit on one path component, in bytes (Linux NAME_MAX, macOS too). */
+const NAME_MAX = 255;
+
+/**
+ * `.pipe-tmp-<tag>-<name>`, kept within NAME_MAX: a long but legal output name (230 bytes)
+ * would otherwise make an illegal staging name (ENAMETOOLONG). A name too long keeps its
+ * extension (recipes and tools infer formats from it), as much of its stem as fits, and a hash
+ * of the whole name (two long names of one target that share a start stay distinct).
+ */
+export function stagingName(tag: string, name: string): string {
+  const head = `${STAGING_PREFIX}${tag}-`;
+  const plain = head + name;
+  if (Buffer.byteLength(plain) <= NAME_MAX) return plain;
+  let ext = extname(name);
+  if (Buffer.byteLength(ext) > 64) ext = "";
+  const mark = `~${hashString(name).slice(0, 10)}`;
+  let room = NAME_MAX - Buffer.byteLength(head + mark + ext);
+  let stem = "";
+  for (const ch of name.slice(0, name.length - ext.length)) {
+    room -= Buffer.byteLength(ch);
+    if (room < 0) break;
+    stem += ch;
+  }
+  return head + stem + mark + ext;
 }
 
 /**
@@ -165,11 +191,49 @@ export interface PublishHints {
   stats?: Map<string, Stats>;
 }
 
+/**
+ * Throws unless every folder between the project root and `rel` is a real folder, or a symlink
+ * that still resolves inside the project (P12, reliability G1). The load checked the output's
+ * parents once, but a folder swapped for a symlink out of the project while the recipe ran
+ * would make the publishing rename write outside it. Checked right before each move, with
+ * nothing cached: the swap happens during the run. Costs one lstat per folder level of the
+ * output path (a realpath only when a level is a symlink). A swap in the microseconds between
+ * this check and the rename is not covered (Node has no renameat).
+ */
+export function checkConfined(root: string, rel: string): void {
+  const parts = rel.split("/");
+  let abs = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    abs = `${abs}/${parts[i]}`;
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st || !st.isSymbolicLink()) {
+      if (st?.isDirectory()) continue;
+      return; // missing, or not a folder: nothing below it exists, and the rename fails on its own
+    }
+    let real: string;
+    let realRoot: string;
+    try {
+      real = realpathSync(dirname(join(root, rel)));
+      realRoot = realpathSync(root);
+    } catch {
+      real = "(unresolvable)";
+      realRoot = root;
+    }
+    if (real === realRoot || real.startsWith(realRoot + sep)) return;
+    const folder = parts.slice(0, i + 1).join("/");
+    throw Object.assign(new Error(`not moving output ${JSON.stringify(rel)} into place: its folder ${JSON.stringify(folder)} is now a symlink leading outside the project (to ${real}) (replaced while the recipe ran?)\n  hint: make ${JSON.stringify(folder)} a real folder inside the project again and rebuild`), { code: "ERR_PIPE_OUTSIDE_ROOT" });
+  }
+}
+
 /** Moves one prepared file or folder into place (rename; a folder swap goes through the scratch area). */
 export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string, hints: { missing?: boolean; dirMade?: boolean } = {}): void {
   const from = join(ctx.root, fromRel);
   const to = join(ctx.root, toRel);
-  if (!hints.dirMade) mkdirSync(dirname(to), { recursive: true });
+  checkConfined(ctx.root, toRel);
+  if (!hints.dirMade) {
+    mkdirSync(dirname(to), { recursive: true });
+    checkConfined(ctx.root, toRel);
+  }
   let old: string | undefined;
   let freeOld: (() => void) | undefined;
   if (!hints.missing) {

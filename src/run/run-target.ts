@@ -3,7 +3,7 @@
  * in its own process group), check the declared outputs, guard against inputs that changed
  * during the run, store outputs in the cache, publish them, and only then commit the record.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, rmSync, writeSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PipeEvent } from "../events.ts";
 import type { GraphTarget } from "../graph/graph.ts";
@@ -11,6 +11,8 @@ import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
 import type { OutputRecord, RecordStore } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
 import { hashString } from "../hash/xxh.ts";
+import type { StatEntry } from "../hash/file-hasher.ts";
+import { fingerprintOf } from "../plan/fingerprint.ts";
 import { crashPoint } from "../util/crash-point.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
 import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
@@ -113,6 +115,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       }
     }
     const inv = invocationFor(rc, t, staged);
+    const inputStats = sourceInputStats(rc, t, e);
     const before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const);
     // A recipe must write its staging paths; one that wrote a final path directly is a bug
     // (style.md): its bytes never count, and a partial file is removed or restored.
@@ -193,10 +196,23 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       if (isProducedByDep(t, path, rc)) produced.set(path, { path, kind: p.endsWith("/") ? "dir" : "file", hash: h });
     }
     const after = rc.evaluator.inputHashes(t, produced);
+    let fingerprint = e.fingerprint;
     if (!("problem" in after)) {
       const before = new Map(e.parts.inputs);
       const moved = after.filter(([p, h]) => before.get(p) !== h).map(([p]) => p);
       if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is recorded against the old content, so the next build runs it again` });
+      // Same content now, but written during the run (P7): it may have been changed and changed
+      // back (A -> B -> A) with the recipe reading B. Recorded against A, the output made from B
+      // would pass for up to date; the rehash above refreshed the stat cache, so comparing its
+      // entries costs no syscall. Such an input is recorded with a hash no file has, so the
+      // fingerprint cannot match and the next build runs the target again. `e.parts` is what
+      // the engine hands the no-op snapshot for this target: it must not vouch for it either.
+      const rewritten = inputStats.filter(([p, st]) => !moved.includes(p) && !sameStat(st, rc.evaluator.hasher.cache.get(p))).map(([p]) => p);
+      if (rewritten.length) {
+        rc.emit({ type: "warning", target: t.id, message: `input ${rewritten.join(", ")} changed while ${JSON.stringify(t.id)} ran (written again; its content now is as before, but the recipe may have read other bytes); its result is not recorded as up to date, so the next build runs it again` });
+        e.parts = { ...e.parts, inputs: e.parts.inputs.map(([p, h]): [string, string] => [p, rewritten.includes(p) ? CHANGED_DURING_RUN : h]) };
+        fingerprint = fingerprintOf(e.parts);
+      }
     }
     // Outputs still absent now (taken here, not before storing: the next recipe runs meanwhile)
     // need no check for edited bytes and nothing moved aside.
@@ -204,28 +220,94 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     publish(rc, t, staged, outputs, { missing, madeDirs: rc.madeDirs, stats: stagedStats });
     published = true;
     crashPoint("after-publish");
-    rc.records.append({ target: t.id, fingerprint: e.fingerprint, outputs, parts: e.parts, durationMs: Date.now() - t0, time: Date.now() });
+    rc.records.append({ target: t.id, fingerprint, outputs, parts: e.parts, durationMs: Date.now() - t0, time: Date.now() });
     crashPoint("after-record");
+    // The log holds the latest run's output (README): a run that printed nothing removes the
+    // log an earlier run left (a failure's output would otherwise pass for this run's).
+    if (logFd === undefined) dropLog(join(rc.root, logRel));
     return { ok: true, outputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
   } catch (err) {
     const e2 = err as NodeJS.ErrnoException;
     return failure(e2.code ? `${e2.message}` : `internal error: ${e2.stack ?? e2}; this is a bug, please report it with the output of pipe --version`);
   } finally {
-    if (logFd !== undefined) closeSync(logFd);
+    // Nothing here may throw: an exception from a finally block replaces the outcome and
+    // escapes the engine, so the whole build would stop with other targets unfinished.
+    if (logFd !== undefined) {
+      try {
+        closeSync(logFd);
+      } catch {
+        // the lines were written; a failing close loses nothing more
+      }
+    }
     // Whatever was not published (a failure, an interrupt) is removed; published paths are gone already.
-    if (!published) for (const p of staged.values()) rmSync(join(rc.root, p), { recursive: true, force: true });
+    if (!published) {
+      for (const p of staged.values()) {
+        try {
+          rmSync(join(rc.root, p), { recursive: true, force: true });
+        } catch (err) {
+          rc.emit({ type: "warning", target: t.id, message: `cannot remove the staged output ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; it never counted as built: remove it by hand` });
+        }
+      }
+    }
   }
 }
 
 /** Declared env vars whose names say they are secrets; their values never reach logs or events. */
 export const SECRET_NAME = /(TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL)/i;
 
-/** Replaces the values of secret-looking declared env vars with *** (P14). */
+/** Shorter pieces are not masked: "***" in place of every "a" would hide the output, not the secret. */
+const MIN_SECRET = 4;
+
+/**
+ * Replaces the values of secret-looking declared env vars with *** (P14). Output is masked line
+ * by line, so a multi-line value (a PEM key) never matches whole: each of its lines (of at least
+ * MIN_SECRET characters, trailing \r removed) is masked on its own as well.
+ */
 export function secretMasker(declared: string[], env: NodeJS.ProcessEnv): (line: string) => string {
-  const values = declared.filter((n) => SECRET_NAME.test(n)).map((n) => env[n]).filter((v): v is string => typeof v === "string" && v.length >= 4);
-  if (values.length === 0) return (line) => line;
-  values.sort((a, b) => b.length - a.length);
-  return (line) => values.reduce((acc, v) => acc.split(v).join("***"), line);
+  const values = new Set<string>();
+  for (const n of declared) {
+    const v = env[n];
+    if (!SECRET_NAME.test(n) || typeof v !== "string") continue;
+    if (v.length >= MIN_SECRET) values.add(v);
+    if (v.includes("\n")) for (const l of v.split("\n")) if (l.replace(/\r$/, "").trim().length >= MIN_SECRET) values.add(l.replace(/\r$/, ""));
+  }
+  if (values.size === 0) return (line) => line;
+  const sorted = [...values].sort((a, b) => b.length - a.length);
+  return (line) => sorted.reduce((acc, v) => acc.split(v).join("***"), line);
+}
+
+/** Removes a target's old log; one unlink, usually ENOENT (a log is rare). */
+function dropLog(abs: string): void {
+  try {
+    unlinkSync(abs);
+  } catch {
+    // no log, or one that cannot be removed: the next run with output replaces it
+  }
+}
+
+/** The hash recorded for an input written while its recipe ran: no content hashes to it. */
+const CHANGED_DURING_RUN = "changed-during-run";
+
+type StatId = Pick<StatEntry, "ino" | "size" | "mtimeMs" | "ctimeMs">;
+
+/**
+ * For each input file that no target produces, its stat when its hash was taken for `e` (the
+ * stat cache's entry: no syscall). Undefined when the cache holds none: the file changed while
+ * it was hashed. Folder inputs are not covered (their files would need a walk).
+ */
+function sourceInputStats(rc: RunContext, t: GraphTarget, e: Evaluation): [string, StatId | undefined][] {
+  const out: [string, StatId | undefined][] = [];
+  const cache = rc.evaluator.hasher.cache;
+  for (const [p] of e.parts.inputs) {
+    if (p.endsWith("/") || isProducedByDep(t, p, rc)) continue;
+    const st = cache.get(p);
+    out.push([p, st && { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs }]);
+  }
+  return out;
+}
+
+function sameStat(a: StatId | undefined, b: StatId | undefined): boolean {
+  return a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /** A cheap identity of what is at a path (not its content): changes when anything writes it. */

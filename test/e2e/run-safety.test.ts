@@ -1,0 +1,192 @@
+// Running one target safely: secrets stay out of output, logs stay truthful, odd inputs and
+// odd output names fail only their target, publishing stays inside the project, and an input
+// that moves during a run is never recorded as what the output was built from.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { collect, finished, Project, waitForLine, type RunResult } from "../helpers/rig.ts";
+
+const HEAD = `import { target, sh } from "pipefile";\n`;
+
+/** Every file under .pipe/ (logs, records, snapshot) as one string. */
+function stateText(p: Project): string {
+  let text = "";
+  const walk = (abs: string) => {
+    for (const ent of readdirSync(abs, { withFileTypes: true })) {
+      if (ent.isDirectory()) walk(`${abs}/${ent.name}`);
+      else if (ent.isFile()) text += readFileSync(`${abs}/${ent.name}`, "latin1");
+    }
+  };
+  walk(p.path(".pipe"));
+  return text;
+}
+
+test("each line of a multi-line secret is masked in events and logs", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ env: ["DEPLOY_KEY"], outputs: ["out/a.txt"], run: ({ outputs }) => sh\`sh -c 'printf "%s\\n" "$DEPLOY_KEY"; echo ok > "$1"' _ \${outputs[0]}\` });\n`,
+  });
+  const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----";
+  const r = await p.run(["build", "--json"], { env: { DEPLOY_KEY: key } });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.events.filter((e) => e.type === "log" && (e as { stream: string }).stream === "stdout").map((e) => (e as { line: string }).line);
+  assert.deepEqual(lines, ["***", "***", "***"]);
+  const all = r.stdout + r.stderr + stateText(p);
+  assert.doesNotMatch(all, /b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ/);
+  assert.doesNotMatch(all, /PRIVATE KEY/);
+  p.remove();
+});
+
+test("a run that prints nothing removes the log of an earlier failed run", async () => {
+  const p = new Project({
+    "in.txt": "bad\n",
+    "Pipelinefile.ts": HEAD +
+      `export const t = target({ inputs: ["in.txt"], outputs: ["build/t.txt"], run: ({ inputs, outputs }) => sh\`sh -c \${'if grep -q bad "$1"; then echo FAILURE-OUTPUT; exit 1; fi; cp "$1" "$2"'} sh \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const r1 = await p.run(["build", "--json"]);
+  assert.equal(r1.code, 1);
+  const started = r1.events.find((e) => e.type === "target-started") as { logPath: string };
+  assert.match(p.read(started.logPath), /FAILURE-OUTPUT/);
+  p.write({ "in.txt": "good\n" });
+  const r2 = await p.run(["build", "--json"]);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual(finished(r2.events, "built"), ["t"]);
+  assert.equal(p.exists(started.logPath), false, "the failed run's log is gone");
+  p.remove();
+});
+
+/** Runs pipe, killed after `ms` if it has not exited (a bound for hangs, not a wait). */
+async function runBounded(p: Project, args: string[], ms = 30_000): Promise<RunResult & { hung: boolean }> {
+  const child = p.spawn(args);
+  let hung = false;
+  const timer = setTimeout(() => {
+    hung = true;
+    child.kill("SIGKILL");
+  }, ms);
+  const r = await collect(child);
+  clearTimeout(timer);
+  return { ...r, hung };
+}
+
+test("a FIFO declared as an input fails its target with a message naming it, never blocks", async () => {
+  const p = new Project({
+    "data/one.csv": "1\n",
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["data/stream.csv"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`echo \${inputs} > \${outputs[0]}\` });\n` +
+      `export const b = target({ inputs: ["data/one.csv"], outputs: ["out/b.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  execFileSync("mkfifo", [p.path("data/stream.csv")]);
+  const r = await runBounded(p, ["build", "-k", "--json"]);
+  assert.equal(r.hung, false, "pipe blocked reading the FIFO");
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(finished(r.events, "failed"), ["a"]);
+  assert.deepEqual(finished(r.events, "built"), ["b"]);
+  const failedA = r.events.find((e) => e.type === "target-finished" && e.target === "a") as { error: string };
+  assert.match(failedA.error, /^input "data\/stream\.csv" is a FIFO \(named pipe\), not a regular file or folder/);
+  p.remove();
+});
+
+test("an output with a long but legal name is staged with its extension and published; other targets finish", async () => {
+  const long = "x".repeat(226) + ".csv"; // 230 bytes: legal, but not with a staging prefix in front
+  const p = new Project({
+    "src/in.txt": "hi\n",
+    "Pipelinefile.ts": HEAD +
+      `export const other = target({ inputs: ["src/in.txt"], outputs: ["out/other.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      // The staged path must keep ".csv" (tools infer formats from it) and fit NAME_MAX.
+      `export const long = target({ inputs: ["src/in.txt"], outputs: ["out/${long}"], run: ({ inputs, outputs }) => sh\`sh -c 'case "$2" in *.csv) cp "$1" "$2";; *) echo "no .csv: $2"; exit 9;; esac' _ \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "-k", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["long", "other"]);
+  assert.equal(p.read(`out/${long}`), "hi\n");
+  assert.deepEqual(readdirSync(p.path("out")).sort(), ["other.txt", long].sort(), "no staged leftovers");
+  const again = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(again.events, "up-to-date"), ["long", "other"]);
+  p.remove();
+});
+
+/** A recipe step that waits (bounded, 20 s) for the file `go` in the project root. */
+const WAIT_GO = `i=0; while [ ! -e go ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done`;
+
+test("an output folder swapped for a symlink out of the project during the run is not published through", async () => {
+  const outside = mkdtempSync(join(tmpdir(), "pipe-sentinel-"));
+  writeFileSync(join(outside, "keep"), "keep\n");
+  const p = new Project({
+    "src/in.txt": "one\n",
+    "out/.keep": "",
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["src/in.txt"], outputs: ["out/x.txt"], run: ({ inputs, outputs }) => sh\`sh -c 'echo READY; ${WAIT_GO}; cat "$1" > "$2"' _ \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const child = p.spawn(["build", "--json"]);
+  const done = collect(child);
+  await waitForLine(child, (l) => l.includes('"line":"READY"'));
+  renameSync(p.path("out"), p.path("out.moved"));
+  symlinkSync(outside, p.path("out"));
+  writeFileSync(p.path("go"), "");
+  const r = await done;
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const fin = r.events.find((e) => e.type === "target-finished" && e.target === "a") as { status: string; error: string };
+  assert.equal(fin.status, "failed");
+  assert.match(fin.error, /not moving output "out\/x\.txt" into place: its folder "out" is now a symlink leading outside the project/);
+  assert.deepEqual(readdirSync(outside), ["keep"], "nothing left outside the project");
+  // Put right, the next build runs it (nothing was recorded).
+  rmSync(p.path("out"));
+  renameSync(p.path("out.moved"), p.path("out"));
+  const again = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(again.events, "built"), ["a"]);
+  assert.equal(p.read("out/x.txt"), "one\n");
+  rmSync(outside, { recursive: true, force: true });
+  p.remove();
+});
+
+test("an output folder that is a symlink inside the project is still published through", async () => {
+  const p = new Project({
+    "src/in.txt": "one\n",
+    "real/.keep": "",
+    "Pipelinefile.ts": HEAD + `export const a = target({ inputs: ["src/in.txt"], outputs: ["out/x.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  symlinkSync("real", p.path("out"));
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("real/x.txt"), "one\n");
+  p.remove();
+});
+
+/** A recipe step that waits (bounded, 20 s) for the file `name` in the project root. */
+const waitFor = (name: string) => `i=0; while [ ! -e ${name} ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done`;
+
+test("an input changed and changed back while its recipe ran (A -> B -> A): a warning, and the next build runs it again", async () => {
+  const p = new Project({
+    "src/in.txt": "A\n",
+    // The recipe says READY, reads its input once the test changed it to B, says COPIED, then
+    // waits until the test has put A back.
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["src/in.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`sh -c 'echo READY; ${waitFor("read")}; cat "$1" > "$2"; echo COPIED; ${waitFor("go")}' _ \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const child = p.spawn(["build", "--json"]);
+  const done = collect(child);
+  await waitForLine(child, (l) => l.includes('"line":"READY"'));
+  writeFileSync(p.path("src/in.txt"), "B\n");
+  writeFileSync(p.path("read"), "");
+  await waitForLine(child, (l) => l.includes('"line":"COPIED"'));
+  writeFileSync(p.path("src/in.txt"), "A\n");
+  writeFileSync(p.path("go"), "");
+  const r = await done;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const warn = r.events.find((e) => e.type === "warning") as { message: string } | undefined;
+  assert.match(warn?.message ?? "", /^input src\/in\.txt changed while "a" ran \(written again; its content now is as before, but the recipe may have read other bytes\); its result is not recorded as up to date, so the next build runs it again$/);
+  assert.equal(p.read("out/a.txt"), "B\n", "the recipe read B");
+  // Nothing may call that output up to date: not the records, not the no-op snapshot.
+  const status = await p.run(["status"]);
+  assert.match(status.stdout, /^stale\s+a\s+input src\/in\.txt changed$/m, status.stdout);
+  const again = await p.run(["build", "--json"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(finished(again.events, "built"), ["a"]);
+  assert.equal(p.read("out/a.txt"), "A\n");
+  const third = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(third.events, "up-to-date"), ["a"]);
+  p.remove();
+});
