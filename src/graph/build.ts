@@ -332,6 +332,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   }
   // Instantiate everything reachable: plain targets, defaults, and what the user asked for.
   if (!subset) for (const d of spec.decls.values()) if (declKind(d) === "target") ensure(d as Target, undefined);
+  // Exported instances are declared as exported targets are (a bad key value is reported here).
+  if (!subset) for (const inst of spec.instances ?? []) ensure(inst, undefined);
   const defaults = subset ? [] : spec.defaults.map((d) => ensure(d, "the default export")).filter((x): x is string => !!x);
   const selected: string[] = [];
   const requestedFamilies: string[] = [];

@@ -28,6 +28,11 @@ export interface PipelineSpec {
   names: Map<Decl, string>;
   /** What a bare `pipe build` builds (targets or instances). */
   defaults: (Target | Instance)[];
+  /**
+   * Family instances the Pipelinefile exports (by name, or in exported arrays and objects):
+   * declared like exported targets, so they are listed, checked and built.
+   */
+  instances: Instance[];
   /** Every param reachable from the declarations, by command-line name. */
   params: Map<string, Param>;
   /** Params the Pipelinefile exports that no target uses, by command-line name (for messages). */
@@ -148,6 +153,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const params = new Map<string, Param>();
   const paramSites = new Map<Param, string>();
   const exportedParams = new Set<Param>();
+  const instances = new Set<Instance>();
 
   const add = (d: Decl, exportName: string | undefined) => {
     if (names.has(d)) return;
@@ -173,7 +179,10 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const visitExport = (value: unknown, exportName: string | undefined, depth: number) => {
     const kind = declKind(value);
     if (kind === "target" || kind === "family") add(value as Decl, exportName);
-    else if (kind === "instance") add((value as Instance).family, undefined);
+    else if (kind === "instance") {
+      add((value as Instance).family, undefined);
+      instances.add(value as Instance);
+    }
     else if (isParam(value)) {
       if (exportName && !value.name) paramSites.set(value, exportName);
       exportedParams.add(value);
@@ -235,7 +244,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     const cli = p.name ?? paramSites.get(p);
     if (cli !== undefined && !used.has(p) && !params.has(cli)) unusedParams.set(cli, p);
   }
-  return { root, file, decls, names, defaults, params, unusedParams, compiled, exportedBy: new Map() };
+  return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, compiled, exportedBy: new Map() };
 }
 
 /** Target references that can be seen without calling anything (static inputs). */
