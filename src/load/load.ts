@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
+import { suggestion } from "../util/did-you-mean.ts";
 import { compilePipelinefile, type Compiled } from "./compile.ts";
 import { userAsync } from "./trace.ts";
 import { parseFirstForeignFrame, setSiteCapture } from "../api/site.ts";
@@ -158,6 +159,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const add = (d: Decl, exportName: string | undefined) => {
     if (names.has(d)) return;
     const name = (d.options as { name?: string }).name ?? exportName;
+    checkOptions(d, name, diags);
     if (!name) {
       diags.push({ message: "a target has no name", location: siteOf(d), hint: "export it (`export const x = target(...)`) or give it `name: \"...\"`" });
       return;
@@ -245,6 +247,32 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     if (cli !== undefined && !used.has(p) && !params.has(cli)) unusedParams.set(cli, p);
   }
   return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, compiled, exportedBy: new Map() };
+}
+
+const TARGET_OPTIONS = ["name", "description", "inputs", "outputs", "params", "env", "resources", "run"];
+const FAMILY_OPTIONS = [...TARGET_OPTIONS, "key"];
+const RESOURCE_OPTIONS = ["cpu", "mem"];
+
+/**
+ * Reports options target() and family() do not know (`ouputs`, `parms`): silently ignored, a
+ * typo would drop the outputs or params it meant to declare.
+ */
+function checkOptions(d: Decl, name: string | undefined, diags: Diagnostic[]): void {
+  const isFamily = declKind(d) === "family";
+  const known = isFamily ? FAMILY_OPTIONS : TARGET_OPTIONS;
+  const what = `${isFamily ? "family" : "target"} ${name === undefined ? "(unnamed)" : JSON.stringify(name)}`;
+  const o = d.options as unknown as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const hint = k === "key" ? "key is an option of family(): declare a parametrised target with family({ key: { ... }, ... })" : `options: ${[...known].sort().join(", ")}`;
+    diags.push({ message: `${what} has an unknown option ${JSON.stringify(k)}${suggestion(k, known)}`, location: siteOf(d), hint });
+  }
+  const res = o.resources;
+  if (res && typeof res === "object") {
+    for (const k of Object.keys(res)) {
+      if (!RESOURCE_OPTIONS.includes(k)) diags.push({ message: `${what} has an unknown resource ${JSON.stringify(`resources.${k}`)}${suggestion(k, RESOURCE_OPTIONS)}`, location: siteOf(d), hint: "resources: cpu, mem" });
+    }
+  }
 }
 
 /** Target references that can be seen without calling anything (static inputs). */

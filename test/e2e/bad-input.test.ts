@@ -343,3 +343,23 @@ test("a copy for sites that a killed pipe left behind is removed by the next sec
   assert.equal(r.code, 2);
   assert.deepEqual(readdirSync(cache).filter((n) => n.startsWith(".sites-")), [".sites-running"], "the stale copy is gone, one in use (fresh) is kept");
 });
+
+test("an unknown option of target() or family() is an error at its line, with a did-you-mean", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const fam = family({ key: { k: param.enum(["a"]) }, ouputs: ["build/{k}.txt"], run: () => sh\`true\` });\n` +
+      `export const t = target({ outputs: ["build/t.txt"], parms: {}, bogusOpt: 1, resources: { cpus: 2 }, run: () => sh\`true\` });\n` +
+      `export const u = target({ nme: "u2", outputs: ["build/u.txt"], run: () => sh\`true\` } as any);\n`,
+  });
+  for (const cmd of [["build"], ["status"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /error: family "fam" has an unknown option "ouputs"; did you mean "outputs"\?\n  at Pipelinefile\.ts:2:\d+\n  hint: options: description, env, inputs, key, name, outputs, params, resources, run\n/);
+    assert.match(r.stderr, /error: target "t" has an unknown option "parms"; did you mean "params"\?\n  at Pipelinefile\.ts:3:\d+\n/);
+    assert.match(r.stderr, /error: target "t" has an unknown option "bogusOpt"\n  at Pipelinefile\.ts:3:\d+\n  hint: options: description, env, inputs, name, outputs, params, resources, run\n/);
+    assert.match(r.stderr, /error: target "t" has an unknown resource "resources.cpus"; did you mean "cpu"\?\n  at Pipelinefile\.ts:3:\d+\n/);
+    assert.match(r.stderr, /error: target "u" has an unknown option "nme"; did you mean "name"\?\n  at Pipelinefile\.ts:4:\d+\n/);
+    noStack(r.stderr);
+  }
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
