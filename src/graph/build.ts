@@ -3,7 +3,7 @@
  * files produced by other targets become edges), checks outputs, params, cycles and missing
  * sources, and reports every problem at once.
  */
-import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Dirent } from "node:fs";
 import { listFolder, listingHash, user } from "../load/trace.ts";
 import { parseSize } from "../util/size.ts";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
@@ -81,6 +81,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const paramProblems = new Map<string, Diagnostic>();
   const parentCache = new Map<string, string | undefined>();
   const missingOnDisk = new Set<string>();
+  /** Inputs whose stat failed with something else than ENOENT: path -> errno code. */
+  const unreadableOnDisk = new Map<string, string>();
   // Where each target was declared, resolved only for a message (see create()).
   const locators = new Map<GraphTarget, () => GraphTarget["location"]>();
   const loc = (t: GraphTarget): GraphTarget["location"] => {
@@ -286,10 +288,16 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       const plain = isPlainRelative(x, root);
       const abs = plain ? `${root}/${x}` : resolve(root, x);
       const rel = plain ? x : relative(root, abs).split(sep).join("/");
-      const st = options.knownStats?.get(rel) ?? statSync(abs, { throwIfNoEntry: false });
+      let st: StatLike | undefined;
+      try {
+        st = options.knownStats?.get(rel) ?? statSync(abs, { throwIfNoEntry: false });
+      } catch (e) {
+        // A symlink loop, a path through a file, no permission: the input cannot be read.
+        unreadableOnDisk.set(rel === "" ? "." : rel, (e as NodeJS.ErrnoException).code ?? "");
+      }
       if (st) stats.set(rel === "" ? "." : rel, st);
       const isDir = x.endsWith("/") || (st !== undefined && st.isDirectory());
-      if (st === undefined) missingOnDisk.add(rel === "" ? "." : rel);
+      if (st === undefined && !unreadableOnDisk.has(rel === "" ? "." : rel)) missingOnDisk.add(rel === "" ? "." : rel);
       return { kind: isDir ? "dir" : "file", spec: x, files: [rel === "" ? "." : rel] };
     };
     if (Array.isArray(inputs)) {
@@ -447,13 +455,42 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         const f = it.files[0];
         if (ownerOf(f) !== undefined) continue;
         if (missingOnDisk.has(f)) {
-          late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: loc(t), hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
+          const link = danglingLink(resolve(root, f));
+          if (link !== undefined) late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is a dangling symlink: it points to ${JSON.stringify(link)}, which does not exist`, location: loc(t), hint: `create what it points to, or point ${f} at an existing file` });
+          else late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: loc(t), hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
+        }
+        const code = unreadableOnDisk.get(f);
+        if (code !== undefined) {
+          const why = ERRNO_MEANING[code] ?? `it cannot be read (${code || "unknown error"})`;
+          late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, cannot be read: ${why}`, location: loc(t), hint: ERRNO_HINT[code] ?? `fix the path ${f} or what it points to` });
         }
       }
     }
   }
   if (late.length) throw new UserError(late);
   return { graph, selected: sel, stats, globLists };
+}
+
+/** What a failed stat of an input means, in the user's terms. */
+const ERRNO_MEANING: Record<string, string> = {
+  ELOOP: "it is a symlink loop (ELOOP: too many levels of symbolic links)",
+  ENOTDIR: "a part of its path is a file, not a folder (ENOTDIR)",
+  EACCES: "permission denied (EACCES)",
+  ENAMETOOLONG: "its name is too long (ENAMETOOLONG)",
+};
+const ERRNO_HINT: Record<string, string> = {
+  ELOOP: "make the symlink point at a real file or folder, or fix the path",
+  ENOTDIR: "fix the path: only folders can have entries",
+  EACCES: "give yourself read permission on it and its folders",
+};
+
+/** The text of `abs` if it is a symlink whose target does not exist (only asked for a missing input). */
+function danglingLink(abs: string): string | undefined {
+  try {
+    return lstatSync(abs).isSymbolicLink() ? readlinkSync(abs) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function locLine(t: GraphTarget, loc: (t: GraphTarget) => GraphTarget["location"]): string[] | undefined {

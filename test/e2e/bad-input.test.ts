@@ -2,7 +2,7 @@
 // exit code 2; no stack trace; every problem at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -362,4 +362,26 @@ test("an unknown option of target() or family() is an error at its line, with a 
     noStack(r.stderr);
   }
   assert.equal(p.exists("build"), false, "nothing was built");
+});
+
+test("an input that is a symlink loop, goes through a file, or is a dangling symlink is a named error, not an internal one", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const d = target({ inputs: ["loop.txt"], outputs: ["out/d.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const e = target({ inputs: ["notes.txt/x"], outputs: ["out/e.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const f = target({ inputs: ["dang.txt"], outputs: ["out/f.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`,
+    "notes.txt": "hi\n",
+  });
+  symlinkSync("loop.txt", p.path("loop.txt"));
+  symlinkSync("nowhere.txt", p.path("dang.txt"));
+  for (const cmd of [["build"], ["status"], ["build", "d"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, cmd.join(" ") + r.stdout + r.stderr);
+    assert.match(r.stderr, /error: "loop.txt", needed by "d", cannot be read: it is a symlink loop \(ELOOP: too many levels of symbolic links\)\n  at Pipelinefile\.ts:2:\d+\n  hint: /);
+    noStack(r.stderr);
+    if (cmd.length > 1) continue;
+    assert.match(r.stderr, /error: "notes.txt\/x", needed by "e", cannot be read: a part of its path is a file, not a folder \(ENOTDIR\)\n  at Pipelinefile\.ts:3:\d+\n  hint: fix the path/);
+    assert.match(r.stderr, /error: "dang.txt", needed by "f", is a dangling symlink: it points to "nowhere.txt", which does not exist\n  at Pipelinefile\.ts:4:\d+\n  hint: create what it points to, or point dang.txt at an existing file/);
+  }
+  assert.equal(p.exists("out"), false, "nothing was built");
 });
