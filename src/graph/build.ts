@@ -79,7 +79,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     else paramValues.set(name, v);
   }
   const paramProblems = new Map<string, Diagnostic>();
-  const parentCache = new Map<string, string | undefined>();
+  const parentCache = new Map<string, ParentLink | undefined>();
   const missingOnDisk = new Set<string>();
   /** Inputs whose stat failed with something else than ENOENT: path -> errno code. */
   const unreadableOnDisk = new Map<string, string>();
@@ -519,8 +519,17 @@ function isPlainRelative(p: string, root: string): boolean {
   return true;
 }
 
+/** A symlink on the way to an output's folder: out of the project, or to another path in it. */
+export interface ParentLink {
+  outside?: string;
+  link?: string;
+  parent: string;
+  real: string;
+  realRoot: string;
+}
+
 /** Normalises an output path and checks it stays inside the project and out of `.pipe/`. */
-export function checkOutputPath(root: string, p: string, parents: Map<string, string | undefined> = new Map()): { path: string; dir: boolean } | { problem: string; hint?: string } {
+export function checkOutputPath(root: string, p: string, parents: Map<string, ParentLink | undefined> = new Map()): { path: string; dir: boolean } | { problem: string; hint?: string } {
   if (p.includes("\0")) return { problem: "contains a NUL byte" };
   const dir = p.endsWith("/");
   const bare = dir ? p.slice(0, -1) : p;
@@ -531,25 +540,50 @@ export function checkOutputPath(root: string, p: string, parents: Map<string, st
   if (rel.startsWith("../") || rel === ".." || isAbsolute(rel)) return { problem: "resolves outside the project root", hint: `outputs must be inside ${root}` };
   if (rel === ".pipe" || rel.startsWith(".pipe/")) return { problem: "is inside .pipe/, pipe's own state folder", hint: "write outputs into a folder such as build/" };
   if (rel === "node_modules" || rel.startsWith("node_modules/")) return { problem: "is inside node_modules/", hint: "write outputs into a folder such as build/" };
-  // A parent that is a symlink out of the project would let a write escape it. (Checked once
-  // per parent folder: many outputs share one.)
+  // A parent folder that is a symlink would let a write land elsewhere: out of the project, or
+  // onto another path of it (build -> src: the recipe would rewrite sources, and two targets
+  // could own one file under two names). Compared with the real path of the project root; the
+  // link itself is looked for only when the two differ. (Checked once per parent folder: many
+  // outputs share one.)
   const dir0 = dirname(abs);
   if (!parents.has(dir0)) {
     let parent = dir0;
     while (!existsSync(parent) && parent !== dirname(parent)) parent = dirname(parent);
-    let escape: string | undefined;
+    let found: ParentLink | undefined;
     try {
       const real = realpathSync(parent);
       const realRoot = realpathSync(root);
-      if (real !== realRoot && !real.startsWith(realRoot + sep)) escape = `resolves outside the project root through a symlink (${relative(root, parent)} -> ${real})`;
+      if (real !== realRoot && !real.startsWith(realRoot + sep)) found = { outside: `${relative(root, parent)} -> ${real}`, parent, real, realRoot };
+      else if (real !== resolve(realRoot, relative(root, parent))) {
+        const link = findLink(root, relative(root, parent));
+        found = { link: link ? `${link.path} -> ${link.target}` : `${relative(root, parent)} -> ${real}`, parent, real, realRoot };
+      }
     } catch {
       // an unreadable parent is reported when the recipe runs
     }
-    parents.set(dir0, escape);
+    parents.set(dir0, found);
   }
-  const escape = parents.get(dir0);
-  if (escape) return { problem: escape, hint: "outputs must be inside the project root" };
+  const found = parents.get(dir0);
+  if (found?.outside) return { problem: `resolves outside the project root through a symlink (${found.outside})`, hint: "outputs must be inside the project root" };
+  if (found?.link) {
+    const realRel = relative(found.realRoot, resolve(found.real, relative(found.parent, abs))).split(sep).join("/") + (dir ? "/" : "");
+    return { problem: `goes through a symlinked folder (${found.link}), so it would be written at ${realRel}`, hint: `declare the real path (${JSON.stringify(realRel)}), or replace the link with a folder` };
+  }
   return { path: rel, dir };
+}
+
+/** The first symlink on the way from the project root to `rel` (a folder), with its text. */
+function findLink(root: string, rel: string): { path: string; target: string } | undefined {
+  let at = "";
+  for (const part of rel.split(sep)) {
+    at = at ? `${at}/${part}` : part;
+    try {
+      if (lstatSync(resolve(root, at)).isSymbolicLink()) return { path: at, target: readlinkSync(resolve(root, at)) };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 function topoOrder(targets: Map<string, GraphTarget>): string[] {

@@ -385,3 +385,24 @@ test("an input that is a symlink loop, goes through a file, or is a dangling sym
   }
   assert.equal(p.exists("out"), false, "nothing was built");
 });
+
+test("an output whose folder is a symlink inside the project is refused, naming the link and the real path", async () => {
+  // build -> src: "build/in.txt" would rewrite the source src/in.txt; "build/f.txt" and
+  // "src/f.txt" would be one file owned by two targets.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["src/in.txt"], outputs: ["build/in.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const x = target({ outputs: ["build/f.txt", "build/deep/g/"], run: () => sh\`true\` });\n` +
+      `export const y = target({ outputs: ["src/f.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`,
+    "src/in.txt": "user source\n",
+  });
+  symlinkSync("src", p.path("build"));
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: output "build\/in.txt" of "a" goes through a symlinked folder \(build -> src\), so it would be written at src\/in.txt\n  at Pipelinefile\.ts:2:\d+\n  hint: declare the real path \("src\/in.txt"\), or replace the link with a folder\n/);
+  assert.match(r.stderr, /error: output "build\/f.txt" of "x" goes through a symlinked folder \(build -> src\), so it would be written at src\/f.txt\n/);
+  assert.match(r.stderr, /error: output "build\/deep\/g\/" of "x" goes through a symlinked folder \(build -> src\), so it would be written at src\/deep\/g\/\n/);
+  noStack(r.stderr);
+  assert.equal(p.read("src/in.txt"), "user source\n", "the source is untouched");
+  assert.equal(p.exists("src/f.txt"), false, "nothing was built");
+});
