@@ -229,13 +229,15 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     // Outputs.
     let outs = o.outputs as unknown;
     if (typeof outs === "function") outs = user(() => (outs as (k: unknown) => unknown)(key ?? {}));
+    const before = diags.length;
     const fill = (s: string) => (key ? s.replace(/\{([A-Za-z_][\w]*)\}/g, (m, k: string) => (k in key ? formatValue(key[k]) : m)) : s);
     if (Array.isArray(outs)) outs.forEach((p) => addOutput(t, undefined, p, fill));
     else if (outs && typeof outs === "object") {
       t.outputsShape = "record";
       for (const [name, p] of Object.entries(outs)) addOutput(t, name, p, fill);
     } else diags.push({ message: `outputs of ${JSON.stringify(id)} must be a list of paths or named paths`, location: location() });
-    if (t.outputs.length === 0) diags.push({ message: `target ${JSON.stringify(id)} declares no outputs`, location: location(), hint: "list the files or directories its recipe writes in outputs: [...]" });
+    // Outputs refused above were reported already: "declares no outputs" would be a second, wrong message.
+    if (t.outputs.length === 0 && diags.length === before) diags.push({ message: `target ${JSON.stringify(id)} declares no outputs`, location: location(), hint: "list the files or directories its recipe writes in outputs: [...]" });
     pending.push(t);
   };
 

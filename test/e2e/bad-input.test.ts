@@ -206,6 +206,7 @@ test("outputs outside the project root or inside .pipe/ are refused", async () =
   assert.match(r.stderr, /error: output "..\/escape.txt" of "out" resolves outside the project root/);
   assert.match(r.stderr, /error: output ".pipe\/x" of "state" is inside .pipe\/, pipe's own state folder/);
   assert.match(r.stderr, /error: output "\/tmp\/pipe-abs-escape" of "abs" resolves outside the project root/);
+  assert.doesNotMatch(r.stderr, /declares no outputs/, "only the real problem is reported");
   noStack(r.stderr);
 });
 
@@ -402,6 +403,7 @@ test("an output whose folder is a symlink inside the project is refused, naming 
   assert.match(r.stderr, /error: output "build\/in.txt" of "a" goes through a symlinked folder \(build -> src\), so it would be written at src\/in.txt\n  at Pipelinefile\.ts:2:\d+\n  hint: declare the real path \("src\/in.txt"\), or replace the link with a folder\n/);
   assert.match(r.stderr, /error: output "build\/f.txt" of "x" goes through a symlinked folder \(build -> src\), so it would be written at src\/f.txt\n/);
   assert.match(r.stderr, /error: output "build\/deep\/g\/" of "x" goes through a symlinked folder \(build -> src\), so it would be written at src\/deep\/g\/\n/);
+  assert.doesNotMatch(r.stderr, /declares no outputs/, "only the real problem is reported");
   noStack(r.stderr);
   assert.equal(p.read("src/in.txt"), "user source\n", "the source is untouched");
   assert.equal(p.exists("src/f.txt"), false, "nothing was built");
