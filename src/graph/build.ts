@@ -81,6 +81,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const paramProblems = new Map<string, Diagnostic>();
   const parentCache = new Map<string, ParentLink | undefined>();
   const missingOnDisk = new Set<string>();
+  /** Output paths refused by checkOutputPath, as declared (a dependent's input is not "missing"). */
+  const refusedOutputs = new Set<string>();
   /** Inputs whose stat failed with something else than ENOENT: path -> errno code. */
   const unreadableOnDisk = new Map<string, string>();
   // Where each target was declared, resolved only for a message (see create()).
@@ -247,8 +249,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       return;
     }
     const checked = checkOutputPath(root, fill(p), parentCache);
-    if ("problem" in checked) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(t.id)} ${checked.problem}`, location: loc(t), hint: checked.hint });
-    else t.outputs.push({ name, path: checked.path, dir: checked.dir });
+    if ("problem" in checked) {
+      refusedOutputs.add(fill(p).replace(/\/+$/, ""));
+      diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(t.id)} ${checked.problem}`, location: loc(t), hint: checked.hint });
+    } else t.outputs.push({ name, path: checked.path, dir: checked.dir });
   };
 
   const resolveInputs = (t: GraphTarget) => {
@@ -434,8 +438,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   for (const cycle of findCycles(targets)) {
     diags.push({ message: `dependency cycle: ${cycle.map((c) => JSON.stringify(c)).join(" -> ")}`, location: loc(targets.get(cycle[0])!), hint: "a target cannot depend on its own outputs; remove one of these inputs" });
   }
-  if (diags.length) throw new UserError(diags);
-
+  // Problems found so far do not stop the checks below: missing sources and params without
+  // values are independent of them, and every problem is reported at once.
   const order = topoOrder(targets);
   const dependents = new Map<string, string[]>();
   for (const id of order) for (const d of targets.get(id)!.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(id);
@@ -456,7 +460,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         if (it.kind !== "file" && it.kind !== "dir") continue;
         const f = it.files[0];
         if (ownerOf(f) !== undefined) continue;
-        if (missingOnDisk.has(f)) {
+        // A file that a refused output declares is not missing: the refusal is the problem.
+        if (missingOnDisk.has(f) && !refusedOutputs.has(f)) {
           const link = danglingLink(resolve(root, f));
           if (link !== undefined) late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is a dangling symlink: it points to ${JSON.stringify(link)}, which does not exist`, location: loc(t), hint: `create what it points to, or point ${f} at an existing file` });
           else late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: loc(t), hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
@@ -469,7 +474,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
     }
   }
-  if (late.length) throw new UserError(late);
+  if (diags.length || late.length) throw new UserError([...diags, ...late]);
   return { graph, selected: sel, stats, globLists };
 }
 

@@ -408,3 +408,26 @@ test("an output whose folder is a symlink inside the project is refused, naming 
   assert.equal(p.read("src/in.txt"), "user source\n", "the source is untouched");
   assert.equal(p.exists("src/f.txt"), false, "nothing was built");
 });
+
+test("problems of different kinds are reported together: a duplicate output, a missing input, a param without a value", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const w = param.int("w");\n` +
+      `export const a = target({ inputs: ["missing.txt"], outputs: ["build/a.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const b = target({ inputs: ["x.txt"], outputs: ["build/b.txt"], params: { w }, run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const c = target({ inputs: ["x.txt"], outputs: ["build/b.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      // d reads what e would make, but e's output is refused: only the refusal is reported.
+      `export const d = target({ inputs: [".pipe/q"], outputs: ["build/d.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const e = target({ outputs: [".pipe/q"], run: () => sh\`true\` });\n`,
+    "x.txt": "x\n",
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: targets "b" and "c" both declare output "build\/b.txt"\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.match(r.stderr, /error: "missing.txt", needed by "a", is missing and no target produces it\n  at Pipelinefile\.ts:3:\d+\n/);
+  assert.match(r.stderr, /error: param "w": it has no default and was not set\n  at Pipelinefile\.ts:2:\d+\n/);
+  assert.match(r.stderr, /error: output ".pipe\/q" of "e" is inside .pipe\//);
+  assert.doesNotMatch(r.stderr, /".pipe\/q", needed by "d"/, "an input a refused output declares is not also 'missing'");
+  noStack(r.stderr);
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
