@@ -426,6 +426,21 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
           const f = it.files[0];
           const owner = ownerOf(f);
           if (owner && owner !== t.id) deps.add(owner);
+          if (it.kind === "dir") {
+            // A folder input holding the target's own output changes with every run of it (it
+            // never settles); hashing the folder without it would settle, but the recipe would
+            // still read its previous output. Refused, as a glob input is the clean way.
+            const inside = t.outputs.find((o) => f === "." || o.path === f || o.path.startsWith(f + "/"));
+            if (inside) {
+              const out = inside.path + (inside.dir ? "/" : "");
+              diags.push({
+                message: `directory input ${JSON.stringify(it.spec)} of ${JSON.stringify(t.id)} contains the target's own output ${JSON.stringify(out)}`,
+                location: loc(t),
+                details: ["the recipe would read its previous output, so what it makes would depend on earlier runs"],
+                hint: `write the output outside ${f === "." ? "the project root" : f + "/"} (e.g. build/${out.split("/").pop()}), or list what the recipe reads with a glob (${f === "." ? "" : f + "/"}**), which leaves its own outputs out`,
+              });
+            }
+          }
           if (it.kind === "dir") for (const [prefix, id] of dirOutputs) if (prefix.startsWith(f + "/") && id !== t.id) deps.add(id);
           if (it.kind === "dir") for (const p of outputOwner.keys()) if (p.startsWith(f === "." ? "" : f + "/") && outputOwner.get(p) !== t.id) deps.add(outputOwner.get(p)!);
         }

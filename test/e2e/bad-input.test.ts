@@ -431,3 +431,27 @@ test("problems of different kinds are reported together: a duplicate output, a m
   noStack(r.stderr);
   assert.equal(p.exists("build"), false, "nothing was built");
 });
+
+test("a directory input that contains the target's own output is refused at load", async () => {
+  // Before: rebuilt on every build ("changed while it ran"), reading its own previous output.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["data/"], outputs: ["data/index.txt"], run: ({ outputs }) => sh\`ls data > \${outputs[0]}\` });\n` +
+      `export const b = target({ inputs: ["data/**"], outputs: ["data/list.txt"], run: ({ outputs }) => sh\`ls data > \${outputs[0]}\` });\n` +
+      `export default [a];\n`,
+    "data/x": "1\n",
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: directory input "data\/" of "a" contains the target's own output "data\/index.txt"\n  at Pipelinefile\.ts:2:\d+\n  the recipe would read its previous output, so what it makes would depend on earlier runs\n  hint: write the output outside data\/ \(e\.g\. build\/index.txt\), or list what the recipe reads with a glob \(data\/\*\*\), which leaves its own outputs out\n/);
+  noStack(r.stderr);
+  assert.equal(p.exists("data/index.txt"), false, "nothing was built");
+  // The glob form settles: a second build runs nothing.
+  p.write({ "Pipelinefile.ts": p.read("Pipelinefile.ts").replace("export default [a];\n", "export default [b];\n").replace(/export const a = .*\n/, "") });
+  const first = await p.run(["build", "--json"]);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assert.deepEqual(finished(first.events, "built"), ["b"]);
+  const second = await p.run(["build", "--json"]);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.deepEqual(finished(second.events, "built"), []);
+});
