@@ -3,7 +3,7 @@
  * (no registry, no globals): the declarations, their names and the module info the code hash
  * needs.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -75,7 +75,7 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
   try {
     if (copy) cpSync(compiled.dir, copy, { recursive: true });
     const entryUrl = copy ? pathToFileURL(join(copy, relative(compiled.dir, fileURLToPath(compiled.entryUrl)))).href : compiled.entryUrl;
-    const ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000);
+    const ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000, { dir, modules: compiled.modules });
     const spec = nameDeclarations(root, file, ns, compiled);
     // Every local module is already loaded; its namespace tells which functions it exports.
     for (const m of Object.values(compiled.modules)) {
@@ -115,7 +115,7 @@ function isInside(path: string, dir: string): boolean {
 }
 
 /** Imports the compiled module. Errors thrown at load become UserErrors with their location. */
-export async function evaluate(url: string, file: string, timeoutMs: number): Promise<Record<string, unknown>> {
+export async function evaluate(url: string, file: string, timeoutMs: number, compiled?: Pick<Compiled, "dir" | "modules">): Promise<Record<string, unknown>> {
   process.setSourceMapsEnabled(true);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -127,6 +127,8 @@ export async function evaluate(url: string, file: string, timeoutMs: number): Pr
   } catch (e) {
     if (e instanceof UserError) throw e;
     const err = e as Error;
+    const missing = compiled && missingPackage(err, compiled);
+    if (missing) throw new UserError(missing);
     const loc = parseFirstForeignFrame(err?.stack ?? "");
     throw new UserError({
       message: `Pipelinefile failed while loading: ${err?.message ?? String(e)}`,
@@ -136,6 +138,37 @@ export async function evaluate(url: string, file: string, timeoutMs: number): Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A package that is not installed: Node names the compiled module that imports it (under
+ * node_modules/.cache/pipe/), which means nothing to the user; this names the source line.
+ */
+function missingPackage(err: Error, compiled: Pick<Compiled, "dir" | "modules">): Diagnostic | undefined {
+  const m = /^Cannot find package '([^']+)' imported from (.+)$/.exec(err?.message ?? "");
+  if ((err as NodeJS.ErrnoException)?.code !== "ERR_MODULE_NOT_FOUND" || !m) return undefined;
+  const [, pkg, from] = m;
+  const importer = Object.values(compiled.modules).find((mod) => join(compiled.dir, mod.compiled) === from);
+  let location: Diagnostic["location"];
+  if (importer) {
+    location = { file: importer.source, line: 1, column: 1 };
+    let text = "";
+    try {
+      text = readFileSync(importer.source, "utf8");
+    } catch {
+      // the line stays unknown
+    }
+    const quoted = new RegExp(`(["'])${pkg.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}(?:/[^"']*)?\\1`);
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const hit = quoted.exec(lines[i]);
+      if (hit) {
+        location = { file: importer.source, line: i + 1, column: hit.index + 1 };
+        break;
+      }
+    }
+  }
+  return { message: `package ${JSON.stringify(pkg)} is not installed`, location, hint: `install it (npm install ${pkg}) in the project, or check the name` };
 }
 
 function siteOf(d: { site: { location: () => { file: string; line: number; column: number } | undefined } }) {

@@ -455,3 +455,23 @@ test("a directory input that contains the target's own output is refused at load
   assert.equal(second.code, 0, second.stdout + second.stderr);
   assert.deepEqual(finished(second.events, "built"), []);
 });
+
+test("importing a local module that does not exist, or a package that is not installed, names the source line and the fix", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `import x from "./nope.ts";\n` + `export const a = target({ outputs: ["build/a.txt"], description: String(x), run: () => sh\`true\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: cannot import "\.\/nope\.ts": there is no file nope\.ts\n  at Pipelinefile\.ts:2:15\n  2 \| import x from "\.\/nope\.ts";\n.*\n  hint: check the path \(it is relative to the importing file's folder\) and the file name, or create the file/);
+  assert.doesNotMatch(r.stderr, /syntax error/);
+  noStack(r.stderr);
+  p.write({
+    "lib/h.ts": `\nimport y from "@scope/nope/sub";\nexport const z = String(y);\n`,
+    "Pipelinefile.ts": HEAD + `import { z } from "./lib/h.ts";\n\nimport left from "left-pad-nope";\n` + `export const a = target({ outputs: ["build/a.txt"], description: z + String(left), run: () => sh\`true\` });\n`,
+  });
+  const r2 = await p.run(["status"]);
+  assert.equal(r2.code, 2, r2.stdout + r2.stderr);
+  assert.match(r2.stderr, /error: package "(@scope\/nope|left-pad-nope)" is not installed\n  at (lib\/h\.ts:2:15|Pipelinefile\.ts:4:18)\n  hint: install it \(npm install (@scope\/nope|left-pad-nope)\) in the project, or check the name/);
+  assert.doesNotMatch(r2.stderr, /\.cache\/pipe|Pipelinefile\.mjs/, "no path into the compile cache");
+  noStack(r2.stderr);
+});
