@@ -3,7 +3,7 @@
  * files produced by other targets become edges), checks outputs, params, cycles and missing
  * sources, and reports every problem at once.
  */
-import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Dirent } from "node:fs";
 import { listFolder, listingHash, user } from "../load/trace.ts";
 import { parseSize } from "../util/size.ts";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
@@ -79,8 +79,12 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     else paramValues.set(name, v);
   }
   const paramProblems = new Map<string, Diagnostic>();
-  const parentCache = new Map<string, string | undefined>();
+  const parentCache = new Map<string, ParentLink | undefined>();
   const missingOnDisk = new Set<string>();
+  /** Output paths refused by checkOutputPath, as declared (a dependent's input is not "missing"). */
+  const refusedOutputs = new Set<string>();
+  /** Inputs whose stat failed with something else than ENOENT: path -> errno code. */
+  const unreadableOnDisk = new Map<string, string>();
   // Where each target was declared, resolved only for a message (see create()).
   const locators = new Map<GraphTarget, () => GraphTarget["location"]>();
   const loc = (t: GraphTarget): GraphTarget["location"] => {
@@ -227,13 +231,15 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     // Outputs.
     let outs = o.outputs as unknown;
     if (typeof outs === "function") outs = user(() => (outs as (k: unknown) => unknown)(key ?? {}));
+    const before = diags.length;
     const fill = (s: string) => (key ? s.replace(/\{([A-Za-z_][\w]*)\}/g, (m, k: string) => (k in key ? formatValue(key[k]) : m)) : s);
     if (Array.isArray(outs)) outs.forEach((p) => addOutput(t, undefined, p, fill));
     else if (outs && typeof outs === "object") {
       t.outputsShape = "record";
       for (const [name, p] of Object.entries(outs)) addOutput(t, name, p, fill);
     } else diags.push({ message: `outputs of ${JSON.stringify(id)} must be a list of paths or named paths`, location: location() });
-    if (t.outputs.length === 0) diags.push({ message: `target ${JSON.stringify(id)} declares no outputs`, location: location(), hint: "list the files or directories its recipe writes in outputs: [...]" });
+    // Outputs refused above were reported already: "declares no outputs" would be a second, wrong message.
+    if (t.outputs.length === 0 && diags.length === before) diags.push({ message: `target ${JSON.stringify(id)} declares no outputs`, location: location(), hint: "list the files or directories its recipe writes in outputs: [...]" });
     pending.push(t);
   };
 
@@ -243,8 +249,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       return;
     }
     const checked = checkOutputPath(root, fill(p), parentCache);
-    if ("problem" in checked) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(t.id)} ${checked.problem}`, location: loc(t), hint: checked.hint });
-    else t.outputs.push({ name, path: checked.path, dir: checked.dir });
+    if ("problem" in checked) {
+      refusedOutputs.add(fill(p).replace(/\/+$/, ""));
+      diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(t.id)} ${checked.problem}`, location: loc(t), hint: checked.hint });
+    } else t.outputs.push({ name, path: checked.path, dir: checked.dir });
   };
 
   const resolveInputs = (t: GraphTarget) => {
@@ -286,10 +294,16 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       const plain = isPlainRelative(x, root);
       const abs = plain ? `${root}/${x}` : resolve(root, x);
       const rel = plain ? x : relative(root, abs).split(sep).join("/");
-      const st = options.knownStats?.get(rel) ?? statSync(abs, { throwIfNoEntry: false });
+      let st: StatLike | undefined;
+      try {
+        st = options.knownStats?.get(rel) ?? statSync(abs, { throwIfNoEntry: false });
+      } catch (e) {
+        // A symlink loop, a path through a file, no permission: the input cannot be read.
+        unreadableOnDisk.set(rel === "" ? "." : rel, (e as NodeJS.ErrnoException).code ?? "");
+      }
       if (st) stats.set(rel === "" ? "." : rel, st);
       const isDir = x.endsWith("/") || (st !== undefined && st.isDirectory());
-      if (st === undefined) missingOnDisk.add(rel === "" ? "." : rel);
+      if (st === undefined && !unreadableOnDisk.has(rel === "" ? "." : rel)) missingOnDisk.add(rel === "" ? "." : rel);
       return { kind: isDir ? "dir" : "file", spec: x, files: [rel === "" ? "." : rel] };
     };
     if (Array.isArray(inputs)) {
@@ -332,6 +346,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   }
   // Instantiate everything reachable: plain targets, defaults, and what the user asked for.
   if (!subset) for (const d of spec.decls.values()) if (declKind(d) === "target") ensure(d as Target, undefined);
+  // Exported instances are declared as exported targets are (a bad key value is reported here).
+  if (!subset) for (const inst of spec.instances ?? []) ensure(inst, undefined);
   const defaults = subset ? [] : spec.defaults.map((d) => ensure(d, "the default export")).filter((x): x is string => !!x);
   const selected: string[] = [];
   const requestedFamilies: string[] = [];
@@ -410,6 +426,21 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
           const f = it.files[0];
           const owner = ownerOf(f);
           if (owner && owner !== t.id) deps.add(owner);
+          if (it.kind === "dir") {
+            // A folder input holding the target's own output changes with every run of it (it
+            // never settles); hashing the folder without it would settle, but the recipe would
+            // still read its previous output. Refused, as a glob input is the clean way.
+            const inside = t.outputs.find((o) => f === "." || o.path === f || o.path.startsWith(f + "/"));
+            if (inside) {
+              const out = inside.path + (inside.dir ? "/" : "");
+              diags.push({
+                message: `directory input ${JSON.stringify(it.spec)} of ${JSON.stringify(t.id)} contains the target's own output ${JSON.stringify(out)}`,
+                location: loc(t),
+                details: ["the recipe would read its previous output, so what it makes would depend on earlier runs"],
+                hint: `write the output outside ${f === "." ? "the project root" : f + "/"} (e.g. build/${out.split("/").pop()}), or list what the recipe reads with a glob (${f === "." ? "" : f + "/"}**), which leaves its own outputs out`,
+              });
+            }
+          }
           if (it.kind === "dir") for (const [prefix, id] of dirOutputs) if (prefix.startsWith(f + "/") && id !== t.id) deps.add(id);
           if (it.kind === "dir") for (const p of outputOwner.keys()) if (p.startsWith(f === "." ? "" : f + "/") && outputOwner.get(p) !== t.id) deps.add(outputOwner.get(p)!);
         }
@@ -422,8 +453,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   for (const cycle of findCycles(targets)) {
     diags.push({ message: `dependency cycle: ${cycle.map((c) => JSON.stringify(c)).join(" -> ")}`, location: loc(targets.get(cycle[0])!), hint: "a target cannot depend on its own outputs; remove one of these inputs" });
   }
-  if (diags.length) throw new UserError(diags);
-
+  // Problems found so far do not stop the checks below: missing sources and params without
+  // values are independent of them, and every problem is reported at once.
   const order = topoOrder(targets);
   const dependents = new Map<string, string[]>();
   for (const id of order) for (const d of targets.get(id)!.deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(id);
@@ -444,14 +475,44 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         if (it.kind !== "file" && it.kind !== "dir") continue;
         const f = it.files[0];
         if (ownerOf(f) !== undefined) continue;
-        if (missingOnDisk.has(f)) {
-          late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: loc(t), hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
+        // A file that a refused output declares is not missing: the refusal is the problem.
+        if (missingOnDisk.has(f) && !refusedOutputs.has(f)) {
+          const link = danglingLink(resolve(root, f));
+          if (link !== undefined) late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is a dangling symlink: it points to ${JSON.stringify(link)}, which does not exist`, location: loc(t), hint: `create what it points to, or point ${f} at an existing file` });
+          else late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: loc(t), hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
+        }
+        const code = unreadableOnDisk.get(f);
+        if (code !== undefined) {
+          const why = ERRNO_MEANING[code] ?? `it cannot be read (${code || "unknown error"})`;
+          late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, cannot be read: ${why}`, location: loc(t), hint: ERRNO_HINT[code] ?? `fix the path ${f} or what it points to` });
         }
       }
     }
   }
-  if (late.length) throw new UserError(late);
+  if (diags.length || late.length) throw new UserError([...diags, ...late]);
   return { graph, selected: sel, stats, globLists };
+}
+
+/** What a failed stat of an input means, in the user's terms. */
+const ERRNO_MEANING: Record<string, string> = {
+  ELOOP: "it is a symlink loop (ELOOP: too many levels of symbolic links)",
+  ENOTDIR: "a part of its path is a file, not a folder (ENOTDIR)",
+  EACCES: "permission denied (EACCES)",
+  ENAMETOOLONG: "its name is too long (ENAMETOOLONG)",
+};
+const ERRNO_HINT: Record<string, string> = {
+  ELOOP: "make the symlink point at a real file or folder, or fix the path",
+  ENOTDIR: "fix the path: only folders can have entries",
+  EACCES: "give yourself read permission on it and its folders",
+};
+
+/** The text of `abs` if it is a symlink whose target does not exist (only asked for a missing input). */
+function danglingLink(abs: string): string | undefined {
+  try {
+    return lstatSync(abs).isSymbolicLink() ? readlinkSync(abs) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function locLine(t: GraphTarget, loc: (t: GraphTarget) => GraphTarget["location"]): string[] | undefined {
@@ -480,8 +541,17 @@ function isPlainRelative(p: string, root: string): boolean {
   return true;
 }
 
+/** A symlink on the way to an output's folder: out of the project, or to another path in it. */
+export interface ParentLink {
+  outside?: string;
+  link?: string;
+  parent: string;
+  real: string;
+  realRoot: string;
+}
+
 /** Normalises an output path and checks it stays inside the project and out of `.pipe/`. */
-export function checkOutputPath(root: string, p: string, parents: Map<string, string | undefined> = new Map()): { path: string; dir: boolean } | { problem: string; hint?: string } {
+export function checkOutputPath(root: string, p: string, parents: Map<string, ParentLink | undefined> = new Map()): { path: string; dir: boolean } | { problem: string; hint?: string } {
   if (p.includes("\0")) return { problem: "contains a NUL byte" };
   const dir = p.endsWith("/");
   const bare = dir ? p.slice(0, -1) : p;
@@ -492,25 +562,50 @@ export function checkOutputPath(root: string, p: string, parents: Map<string, st
   if (rel.startsWith("../") || rel === ".." || isAbsolute(rel)) return { problem: "resolves outside the project root", hint: `outputs must be inside ${root}` };
   if (rel === ".pipe" || rel.startsWith(".pipe/")) return { problem: "is inside .pipe/, pipe's own state folder", hint: "write outputs into a folder such as build/" };
   if (rel === "node_modules" || rel.startsWith("node_modules/")) return { problem: "is inside node_modules/", hint: "write outputs into a folder such as build/" };
-  // A parent that is a symlink out of the project would let a write escape it. (Checked once
-  // per parent folder: many outputs share one.)
+  // A parent folder that is a symlink would let a write land elsewhere: out of the project, or
+  // onto another path of it (build -> src: the recipe would rewrite sources, and two targets
+  // could own one file under two names). Compared with the real path of the project root; the
+  // link itself is looked for only when the two differ. (Checked once per parent folder: many
+  // outputs share one.)
   const dir0 = dirname(abs);
   if (!parents.has(dir0)) {
     let parent = dir0;
     while (!existsSync(parent) && parent !== dirname(parent)) parent = dirname(parent);
-    let escape: string | undefined;
+    let found: ParentLink | undefined;
     try {
       const real = realpathSync(parent);
       const realRoot = realpathSync(root);
-      if (real !== realRoot && !real.startsWith(realRoot + sep)) escape = `resolves outside the project root through a symlink (${relative(root, parent)} -> ${real})`;
+      if (real !== realRoot && !real.startsWith(realRoot + sep)) found = { outside: `${relative(root, parent)} -> ${real}`, parent, real, realRoot };
+      else if (real !== resolve(realRoot, relative(root, parent))) {
+        const link = findLink(root, relative(root, parent));
+        found = { link: link ? `${link.path} -> ${link.target}` : `${relative(root, parent)} -> ${real}`, parent, real, realRoot };
+      }
     } catch {
       // an unreadable parent is reported when the recipe runs
     }
-    parents.set(dir0, escape);
+    parents.set(dir0, found);
   }
-  const escape = parents.get(dir0);
-  if (escape) return { problem: escape, hint: "outputs must be inside the project root" };
+  const found = parents.get(dir0);
+  if (found?.outside) return { problem: `resolves outside the project root through a symlink (${found.outside})`, hint: "outputs must be inside the project root" };
+  if (found?.link) {
+    const realRel = relative(found.realRoot, resolve(found.real, relative(found.parent, abs))).split(sep).join("/") + (dir ? "/" : "");
+    return { problem: `goes through a symlinked folder (${found.link}), so it would be written at ${realRel}`, hint: `declare the real path (${JSON.stringify(realRel)}), or replace the link with a folder` };
+  }
   return { path: rel, dir };
+}
+
+/** The first symlink on the way from the project root to `rel` (a folder), with its text. */
+function findLink(root: string, rel: string): { path: string; target: string } | undefined {
+  let at = "";
+  for (const part of rel.split(sep)) {
+    at = at ? `${at}/${part}` : part;
+    try {
+      if (lstatSync(resolve(root, at)).isSymbolicLink()) return { path: at, target: readlinkSync(resolve(root, at)) };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 function topoOrder(targets: Map<string, GraphTarget>): string[] {

@@ -286,11 +286,27 @@ function bindingNames(clause: string): string[] {
 function compileError(e: unknown, root: string): UserError {
   const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number; lineText: string } | null }[] }).errors;
   if (!errors?.length) return new UserError({ message: `could not compile the Pipelinefile: ${(e as Error).message}` });
-  const diags: Diagnostic[] = errors.map((er) => ({
+  const diags: Diagnostic[] = errors.map((er) => unresolved(er, root) ?? {
     message: `Pipelinefile does not compile: ${er.text}`,
     location: er.location ? { file: resolve(root, er.location.file), line: er.location.line, column: er.location.column + 1 } : undefined,
     details: er.location ? [`${er.location.line} | ${er.location.lineText}`, `${" ".repeat(String(er.location.line).length)} | ${" ".repeat(er.location.column)}^`] : undefined,
     hint: "fix the syntax error above",
-  }));
+  });
   return new UserError(diags);
+}
+
+/** An import of a local module that does not exist (not a syntax error: the path is wrong). */
+function unresolved(er: { text: string; location?: { file: string; line: number; column: number; lineText: string } | null }, root: string): Diagnostic | undefined {
+  const m = /^Could not resolve "([^"]+)"$/.exec(er.text);
+  if (!m || !er.location) return undefined;
+  const spec = m[1];
+  const importer = resolve(root, er.location.file);
+  const local = spec.startsWith(".") || isAbsolute(spec);
+  const target = local ? relative(root, resolve(dirname(importer), spec)) || "." : spec;
+  return {
+    message: local ? `cannot import ${JSON.stringify(spec)}: there is no file ${target}` : `cannot import ${JSON.stringify(spec)}: it cannot be resolved`,
+    location: { file: importer, line: er.location.line, column: er.location.column + 1 },
+    details: [`${er.location.line} | ${er.location.lineText}`, `${" ".repeat(String(er.location.line).length)} | ${" ".repeat(er.location.column)}^`],
+    hint: local ? "check the path (it is relative to the importing file's folder) and the file name, or create the file" : `install the package (npm install ${spec}), or check the name`,
+  };
 }

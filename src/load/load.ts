@@ -3,13 +3,14 @@
  * (no registry, no globals): the declarations, their names and the module info the code hash
  * needs.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
+import { suggestion } from "../util/did-you-mean.ts";
 import { compilePipelinefile, type Compiled } from "./compile.ts";
 import { userAsync } from "./trace.ts";
 import { parseFirstForeignFrame, setSiteCapture } from "../api/site.ts";
@@ -28,6 +29,11 @@ export interface PipelineSpec {
   names: Map<Decl, string>;
   /** What a bare `pipe build` builds (targets or instances). */
   defaults: (Target | Instance)[];
+  /**
+   * Family instances the Pipelinefile exports (by name, or in exported arrays and objects):
+   * declared like exported targets, so they are listed, checked and built.
+   */
+  instances: Instance[];
   /** Every param reachable from the declarations, by command-line name. */
   params: Map<string, Param>;
   /** Params the Pipelinefile exports that no target uses, by command-line name (for messages). */
@@ -69,7 +75,7 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
   try {
     if (copy) cpSync(compiled.dir, copy, { recursive: true });
     const entryUrl = copy ? pathToFileURL(join(copy, relative(compiled.dir, fileURLToPath(compiled.entryUrl)))).href : compiled.entryUrl;
-    const ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000);
+    const ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000, { dir, modules: compiled.modules });
     const spec = nameDeclarations(root, file, ns, compiled);
     // Every local module is already loaded; its namespace tells which functions it exports.
     for (const m of Object.values(compiled.modules)) {
@@ -109,7 +115,7 @@ function isInside(path: string, dir: string): boolean {
 }
 
 /** Imports the compiled module. Errors thrown at load become UserErrors with their location. */
-export async function evaluate(url: string, file: string, timeoutMs: number): Promise<Record<string, unknown>> {
+export async function evaluate(url: string, file: string, timeoutMs: number, compiled?: Pick<Compiled, "dir" | "modules">): Promise<Record<string, unknown>> {
   process.setSourceMapsEnabled(true);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -121,6 +127,8 @@ export async function evaluate(url: string, file: string, timeoutMs: number): Pr
   } catch (e) {
     if (e instanceof UserError) throw e;
     const err = e as Error;
+    const missing = compiled && missingPackage(err, compiled);
+    if (missing) throw new UserError(missing);
     const loc = parseFirstForeignFrame(err?.stack ?? "");
     throw new UserError({
       message: `Pipelinefile failed while loading: ${err?.message ?? String(e)}`,
@@ -130,6 +138,37 @@ export async function evaluate(url: string, file: string, timeoutMs: number): Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A package that is not installed: Node names the compiled module that imports it (under
+ * node_modules/.cache/pipe/), which means nothing to the user; this names the source line.
+ */
+function missingPackage(err: Error, compiled: Pick<Compiled, "dir" | "modules">): Diagnostic | undefined {
+  const m = /^Cannot find package '([^']+)' imported from (.+)$/.exec(err?.message ?? "");
+  if ((err as NodeJS.ErrnoException)?.code !== "ERR_MODULE_NOT_FOUND" || !m) return undefined;
+  const [, pkg, from] = m;
+  const importer = Object.values(compiled.modules).find((mod) => join(compiled.dir, mod.compiled) === from);
+  let location: Diagnostic["location"];
+  if (importer) {
+    location = { file: importer.source, line: 1, column: 1 };
+    let text = "";
+    try {
+      text = readFileSync(importer.source, "utf8");
+    } catch {
+      // the line stays unknown
+    }
+    const quoted = new RegExp(`(["'])${pkg.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}(?:/[^"']*)?\\1`);
+    const lines = text.split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const hit = quoted.exec(lines[i]);
+      if (hit) {
+        location = { file: importer.source, line: i + 1, column: hit.index + 1 };
+        break;
+      }
+    }
+  }
+  return { message: `package ${JSON.stringify(pkg)} is not installed`, location, hint: `install it (npm install ${pkg}) in the project, or check the name` };
 }
 
 function siteOf(d: { site: { location: () => { file: string; line: number; column: number } | undefined } }) {
@@ -148,10 +187,12 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const params = new Map<string, Param>();
   const paramSites = new Map<Param, string>();
   const exportedParams = new Set<Param>();
+  const instances = new Set<Instance>();
 
   const add = (d: Decl, exportName: string | undefined) => {
     if (names.has(d)) return;
     const name = (d.options as { name?: string }).name ?? exportName;
+    checkOptions(d, name, diags);
     if (!name) {
       diags.push({ message: "a target has no name", location: siteOf(d), hint: "export it (`export const x = target(...)`) or give it `name: \"...\"`" });
       return;
@@ -173,7 +214,10 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const visitExport = (value: unknown, exportName: string | undefined, depth: number) => {
     const kind = declKind(value);
     if (kind === "target" || kind === "family") add(value as Decl, exportName);
-    else if (kind === "instance") add((value as Instance).family, undefined);
+    else if (kind === "instance") {
+      add((value as Instance).family, undefined);
+      instances.add(value as Instance);
+    }
     else if (isParam(value)) {
       if (exportName && !value.name) paramSites.set(value, exportName);
       exportedParams.add(value);
@@ -235,7 +279,33 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     const cli = p.name ?? paramSites.get(p);
     if (cli !== undefined && !used.has(p) && !params.has(cli)) unusedParams.set(cli, p);
   }
-  return { root, file, decls, names, defaults, params, unusedParams, compiled, exportedBy: new Map() };
+  return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, compiled, exportedBy: new Map() };
+}
+
+const TARGET_OPTIONS = ["name", "description", "inputs", "outputs", "params", "env", "resources", "run"];
+const FAMILY_OPTIONS = [...TARGET_OPTIONS, "key"];
+const RESOURCE_OPTIONS = ["cpu", "mem"];
+
+/**
+ * Reports options target() and family() do not know (`ouputs`, `parms`): silently ignored, a
+ * typo would drop the outputs or params it meant to declare.
+ */
+function checkOptions(d: Decl, name: string | undefined, diags: Diagnostic[]): void {
+  const isFamily = declKind(d) === "family";
+  const known = isFamily ? FAMILY_OPTIONS : TARGET_OPTIONS;
+  const what = `${isFamily ? "family" : "target"} ${name === undefined ? "(unnamed)" : JSON.stringify(name)}`;
+  const o = d.options as unknown as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const hint = k === "key" ? "key is an option of family(): declare a parametrised target with family({ key: { ... }, ... })" : `options: ${[...known].sort().join(", ")}`;
+    diags.push({ message: `${what} has an unknown option ${JSON.stringify(k)}${suggestion(k, known)}`, location: siteOf(d), hint });
+  }
+  const res = o.resources;
+  if (res && typeof res === "object") {
+    for (const k of Object.keys(res)) {
+      if (!RESOURCE_OPTIONS.includes(k)) diags.push({ message: `${what} has an unknown resource ${JSON.stringify(`resources.${k}`)}${suggestion(k, RESOURCE_OPTIONS)}`, location: siteOf(d), hint: "resources: cpu, mem" });
+    }
+  }
 }
 
 /** Target references that can be seen without calling anything (static inputs). */

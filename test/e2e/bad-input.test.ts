@@ -2,7 +2,7 @@
 // exit code 2; no stack trace; every problem at once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -206,6 +206,7 @@ test("outputs outside the project root or inside .pipe/ are refused", async () =
   assert.match(r.stderr, /error: output "..\/escape.txt" of "out" resolves outside the project root/);
   assert.match(r.stderr, /error: output ".pipe\/x" of "state" is inside .pipe\/, pipe's own state folder/);
   assert.match(r.stderr, /error: output "\/tmp\/pipe-abs-escape" of "abs" resolves outside the project root/);
+  assert.doesNotMatch(r.stderr, /declares no outputs/, "only the real problem is reported");
   noStack(r.stderr);
 });
 
@@ -342,4 +343,135 @@ test("a copy for sites that a killed pipe left behind is removed by the next sec
   const r = await p.run(["build"]);
   assert.equal(r.code, 2);
   assert.deepEqual(readdirSync(cache).filter((n) => n.startsWith(".sites-")), [".sites-running"], "the stale copy is gone, one in use (fresh) is kept");
+});
+
+test("an unknown option of target() or family() is an error at its line, with a did-you-mean", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const fam = family({ key: { k: param.enum(["a"]) }, ouputs: ["build/{k}.txt"], run: () => sh\`true\` });\n` +
+      `export const t = target({ outputs: ["build/t.txt"], parms: {}, bogusOpt: 1, resources: { cpus: 2 }, run: () => sh\`true\` });\n` +
+      `export const u = target({ nme: "u2", outputs: ["build/u.txt"], run: () => sh\`true\` } as any);\n`,
+  });
+  for (const cmd of [["build"], ["status"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /error: family "fam" has an unknown option "ouputs"; did you mean "outputs"\?\n  at Pipelinefile\.ts:2:\d+\n  hint: options: description, env, inputs, key, name, outputs, params, resources, run\n/);
+    assert.match(r.stderr, /error: target "t" has an unknown option "parms"; did you mean "params"\?\n  at Pipelinefile\.ts:3:\d+\n/);
+    assert.match(r.stderr, /error: target "t" has an unknown option "bogusOpt"\n  at Pipelinefile\.ts:3:\d+\n  hint: options: description, env, inputs, name, outputs, params, resources, run\n/);
+    assert.match(r.stderr, /error: target "t" has an unknown resource "resources.cpus"; did you mean "cpu"\?\n  at Pipelinefile\.ts:3:\d+\n/);
+    assert.match(r.stderr, /error: target "u" has an unknown option "nme"; did you mean "name"\?\n  at Pipelinefile\.ts:4:\d+\n/);
+    noStack(r.stderr);
+  }
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
+test("an input that is a symlink loop, goes through a file, or is a dangling symlink is a named error, not an internal one", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const d = target({ inputs: ["loop.txt"], outputs: ["out/d.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const e = target({ inputs: ["notes.txt/x"], outputs: ["out/e.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const f = target({ inputs: ["dang.txt"], outputs: ["out/f.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`,
+    "notes.txt": "hi\n",
+  });
+  symlinkSync("loop.txt", p.path("loop.txt"));
+  symlinkSync("nowhere.txt", p.path("dang.txt"));
+  for (const cmd of [["build"], ["status"], ["build", "d"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, cmd.join(" ") + r.stdout + r.stderr);
+    assert.match(r.stderr, /error: "loop.txt", needed by "d", cannot be read: it is a symlink loop \(ELOOP: too many levels of symbolic links\)\n  at Pipelinefile\.ts:2:\d+\n  hint: /);
+    noStack(r.stderr);
+    if (cmd.length > 1) continue;
+    assert.match(r.stderr, /error: "notes.txt\/x", needed by "e", cannot be read: a part of its path is a file, not a folder \(ENOTDIR\)\n  at Pipelinefile\.ts:3:\d+\n  hint: fix the path/);
+    assert.match(r.stderr, /error: "dang.txt", needed by "f", is a dangling symlink: it points to "nowhere.txt", which does not exist\n  at Pipelinefile\.ts:4:\d+\n  hint: create what it points to, or point dang.txt at an existing file/);
+  }
+  assert.equal(p.exists("out"), false, "nothing was built");
+});
+
+test("an output whose folder is a symlink inside the project is refused, naming the link and the real path", async () => {
+  // build -> src: "build/in.txt" would rewrite the source src/in.txt; "build/f.txt" and
+  // "src/f.txt" would be one file owned by two targets.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["src/in.txt"], outputs: ["build/in.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const x = target({ outputs: ["build/f.txt", "build/deep/g/"], run: () => sh\`true\` });\n` +
+      `export const y = target({ outputs: ["src/f.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`,
+    "src/in.txt": "user source\n",
+  });
+  symlinkSync("src", p.path("build"));
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: output "build\/in.txt" of "a" goes through a symlinked folder \(build -> src\), so it would be written at src\/in.txt\n  at Pipelinefile\.ts:2:\d+\n  hint: declare the real path \("src\/in.txt"\), or replace the link with a folder\n/);
+  assert.match(r.stderr, /error: output "build\/f.txt" of "x" goes through a symlinked folder \(build -> src\), so it would be written at src\/f.txt\n/);
+  assert.match(r.stderr, /error: output "build\/deep\/g\/" of "x" goes through a symlinked folder \(build -> src\), so it would be written at src\/deep\/g\/\n/);
+  assert.doesNotMatch(r.stderr, /declares no outputs/, "only the real problem is reported");
+  noStack(r.stderr);
+  assert.equal(p.read("src/in.txt"), "user source\n", "the source is untouched");
+  assert.equal(p.exists("src/f.txt"), false, "nothing was built");
+});
+
+test("problems of different kinds are reported together: a duplicate output, a missing input, a param without a value", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const w = param.int("w");\n` +
+      `export const a = target({ inputs: ["missing.txt"], outputs: ["build/a.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const b = target({ inputs: ["x.txt"], outputs: ["build/b.txt"], params: { w }, run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const c = target({ inputs: ["x.txt"], outputs: ["build/b.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      // d reads what e would make, but e's output is refused: only the refusal is reported.
+      `export const d = target({ inputs: [".pipe/q"], outputs: ["build/d.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const e = target({ outputs: [".pipe/q"], run: () => sh\`true\` });\n`,
+    "x.txt": "x\n",
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: targets "b" and "c" both declare output "build\/b.txt"\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.match(r.stderr, /error: "missing.txt", needed by "a", is missing and no target produces it\n  at Pipelinefile\.ts:3:\d+\n/);
+  assert.match(r.stderr, /error: param "w": it has no default and was not set\n  at Pipelinefile\.ts:2:\d+\n/);
+  assert.match(r.stderr, /error: output ".pipe\/q" of "e" is inside .pipe\//);
+  assert.doesNotMatch(r.stderr, /".pipe\/q", needed by "d"/, "an input a refused output declares is not also 'missing'");
+  noStack(r.stderr);
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
+test("a directory input that contains the target's own output is refused at load", async () => {
+  // Before: rebuilt on every build ("changed while it ran"), reading its own previous output.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["data/"], outputs: ["data/index.txt"], run: ({ outputs }) => sh\`ls data > \${outputs[0]}\` });\n` +
+      `export const b = target({ inputs: ["data/**"], outputs: ["data/list.txt"], run: ({ outputs }) => sh\`ls data > \${outputs[0]}\` });\n` +
+      `export default [a];\n`,
+    "data/x": "1\n",
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: directory input "data\/" of "a" contains the target's own output "data\/index.txt"\n  at Pipelinefile\.ts:2:\d+\n  the recipe would read its previous output, so what it makes would depend on earlier runs\n  hint: write the output outside data\/ \(e\.g\. build\/index.txt\), or list what the recipe reads with a glob \(data\/\*\*\), which leaves its own outputs out\n/);
+  noStack(r.stderr);
+  assert.equal(p.exists("data/index.txt"), false, "nothing was built");
+  // The glob form settles: a second build runs nothing.
+  p.write({ "Pipelinefile.ts": p.read("Pipelinefile.ts").replace("export default [a];\n", "export default [b];\n").replace(/export const a = .*\n/, "") });
+  const first = await p.run(["build", "--json"]);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assert.deepEqual(finished(first.events, "built"), ["b"]);
+  const second = await p.run(["build", "--json"]);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.deepEqual(finished(second.events, "built"), []);
+});
+
+test("importing a local module that does not exist, or a package that is not installed, names the source line and the fix", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `import x from "./nope.ts";\n` + `export const a = target({ outputs: ["build/a.txt"], description: String(x), run: () => sh\`true\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: cannot import "\.\/nope\.ts": there is no file nope\.ts\n  at Pipelinefile\.ts:2:15\n  2 \| import x from "\.\/nope\.ts";\n.*\n  hint: check the path \(it is relative to the importing file's folder\) and the file name, or create the file/);
+  assert.doesNotMatch(r.stderr, /syntax error/);
+  noStack(r.stderr);
+  p.write({
+    "lib/h.ts": `\nimport y from "@scope/nope/sub";\nexport const z = String(y);\n`,
+    "Pipelinefile.ts": HEAD + `import { z } from "./lib/h.ts";\n\nimport left from "left-pad-nope";\n` + `export const a = target({ outputs: ["build/a.txt"], description: z + String(left), run: () => sh\`true\` });\n`,
+  });
+  const r2 = await p.run(["status"]);
+  assert.equal(r2.code, 2, r2.stdout + r2.stderr);
+  assert.match(r2.stderr, /error: package "(@scope\/nope|left-pad-nope)" is not installed\n  at (lib\/h\.ts:2:15|Pipelinefile\.ts:4:18)\n  hint: install it \(npm install (@scope\/nope|left-pad-nope)\) in the project, or check the name/);
+  assert.doesNotMatch(r2.stderr, /\.cache\/pipe|Pipelinefile\.mjs/, "no path into the compile cache");
+  noStack(r2.stderr);
 });

@@ -1,0 +1,51 @@
+// What counts as declared: exported targets, families, and family instances (directly or in
+// exported arrays and objects). Declared means listed, checked and built.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { finished, Project } from "../helpers/rig.ts";
+
+const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
+const FAMILY =
+  `export const ef = family({ key: { attribute: param.enum(["total_positive", "recovered"]) }, outputs: ["build/e-{attribute}.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`;
+
+test("exported family instances count as declared: listed, built by a bare build and by family name", async () => {
+  // No default export: a bare build builds every target nothing depends on.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + FAMILY +
+      `export const one = ef({ attribute: "total_positive" });\n` +
+      `export const arr = [ef({ attribute: "recovered" })];\n` +
+      `export const plain = target({ outputs: ["build/plain.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`,
+  });
+  const status = await p.run(["status"]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /ef\[attribute=recovered\]/);
+  assert.match(status.stdout, /ef\[attribute=total_positive\]/);
+  assert.match(status.stdout, /3 targets/);
+  const graph = await p.run(["graph"]);
+  assert.equal(graph.code, 0, graph.stderr);
+  assert.match(graph.stdout, /ef\[attribute=recovered\]/);
+  const fam = await p.run(["build", "ef", "--json"]);
+  assert.equal(fam.code, 0, fam.stderr);
+  assert.deepEqual(finished(fam.events, "built").sort(), ["ef[attribute=recovered]", "ef[attribute=total_positive]"]);
+  const bare = await p.run(["build", "--json"]);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.deepEqual(finished(bare.events, "built"), ["plain"]);
+  assert.ok(p.exists("build/e-recovered.txt") && p.exists("build/e-total_positive.txt") && p.exists("build/plain.txt"));
+});
+
+test("an exported family instance with a bad key value is a Pipelinefile error at its line", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + FAMILY +
+      `export const good = ef({ attribute: "recovered" });\n` +
+      `export const bad = ef({ attribute: "recoverd" });\n` +
+      `export const byName = { worse: ef({ attribute: "totl" }) };\n`,
+  });
+  for (const cmd of [["status"], ["build"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, cmd.join(" ") + r.stdout + r.stderr);
+    assert.match(r.stderr, /error: bad key attribute for "ef": "recoverd" is not one of "total_positive", "recovered"\n  at Pipelinefile\.ts:4:\d+/);
+    assert.match(r.stderr, /error: bad key attribute for "ef": "totl" is not one of "total_positive", "recovered"\n  at Pipelinefile\.ts:5:\d+/);
+    assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
+  }
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
