@@ -4,13 +4,19 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CliRun, is, makeProject } from "./cli-rig.ts";
 
 /** Runs `body` with a watch over a fresh project, then kills it and removes the project. */
-async function withWatch(files: Record<string, string>, args: string[], body: (run: CliRun, dir: string) => Promise<void>): Promise<void> {
+async function withWatch(
+  files: Record<string, string>,
+  args: string[],
+  body: (run: CliRun, dir: string) => Promise<void>,
+  prepare: (dir: string) => void = () => undefined,
+): Promise<void> {
   const dir = makeProject(files);
+  prepare(dir);
   const run = new CliRun(dir, ["watch", "--json", "--debounce", "50", ...args]);
   try {
     await body(run, dir);
@@ -63,5 +69,58 @@ export default [a];
       assert.equal(idle.event.lastRunOk, true);
       assert.equal(read(), "3\ntwo\n");
     });
+  });
+});
+
+describe("pipe watch: symlinks", () => {
+  //  data/ (holds sub/f.txt and root -> /) ──► b ──► out/b.txt
+  //  linked.txt -> real/linked.txt ────────► c ──► out/c.txt
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const b = target({ inputs: ["data/"], outputs: ["out/b.txt"], run: ({ outputs }) => sh\`sh -c 'cat data/sub/f.txt > "$1"; readlink data/root >> "$1"' _ \${outputs[0]}\` });
+export const c = target({ inputs: ["linked.txt"], outputs: ["out/c.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+export default [b, c];
+`,
+    "data/sub/f.txt": "1\n",
+    "real/linked.txt": "first\n",
+  };
+  const links = (dir: string) => {
+    symlinkSync("/", join(dir, "data/root"));
+    symlinkSync("real/linked.txt", join(dir, "linked.txt"));
+  };
+
+  test("a link to / inside a directory input is watched as a link, not walked; a linked file input is read through", async () => {
+    await withWatch(
+      files,
+      [],
+      async (run, dir) => {
+        const read = (rel: string) => readFileSync(join(dir, rel), "utf8");
+        // Walking / would take far longer than this guard (and gigabytes of memory).
+        const first = await run.next(is.idle, "the first watch-idle", 15_000);
+        assert.equal(first.event.lastRunOk, true, run.stderr);
+        assert.equal(read("out/b.txt"), "1\n/\n");
+        writeFileSync(join(dir, "data/sub/f.txt"), "2\n");
+        const edit = await run.next(is.change, "watch-change for data/sub/f.txt");
+        assert.deepEqual(edit.event.paths, ["data/sub/f.txt"]);
+        await run.next(is.idle, "watch-idle after data/sub/f.txt");
+        assert.equal(read("out/b.txt"), "2\n/\n");
+        // The link counts by its target text: pointing it elsewhere is a change.
+        unlinkSync(join(dir, "data/root"));
+        symlinkSync("/tmp", join(dir, "data/root"));
+        await run.next(is.change, "watch-change for the re-pointed link");
+        await run.next(is.idle, "watch-idle after the re-pointed link");
+        assert.equal(read("out/b.txt"), "2\n/tmp\n");
+        // A file input that is a link is read through: editing the file it points to counts.
+        writeFileSync(join(dir, "real/linked.txt"), "second\n");
+        const through = await run.next(is.change, "watch-change for the linked file's content");
+        assert.deepEqual(through.event.paths, ["linked.txt"]);
+        await run.next(is.idle, "watch-idle after the linked file's content");
+        assert.equal(read("out/c.txt"), "second\n");
+        run.child.kill("SIGINT");
+        assert.equal((await run.exited).code, 130);
+      },
+      links,
+    );
   });
 });
