@@ -124,3 +124,25 @@ export default [b, c];
     );
   });
 });
+
+describe("pipe watch: stdout closed", () => {
+  test("a closed stdout (the reader is gone) ends watch like Ctrl-C, at its next write", async () => {
+    const files = {
+      "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const a = target({ inputs: ["src/in.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+export default [a];
+`,
+      "src/in.txt": "1\n",
+    };
+    await withWatch(files, [], async (run, dir) => {
+      await run.next(is.idle, "the first watch-idle");
+      run.child.stdout!.destroy(); // what `| head -1` or a parent that died leaves behind
+      writeFileSync(join(dir, "src/in.txt"), "2\n"); // watch writes its watch-change line: EPIPE
+      const guard = setTimeout(() => run.child.kill("SIGKILL"), 20_000);
+      const { code, signal } = await run.exited;
+      clearTimeout(guard);
+      assert.deepEqual({ code, signal }, { code: 130, signal: null }, `watch did not end on its own\n${run.stderr}`);
+    });
+  });
+});

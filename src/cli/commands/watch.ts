@@ -38,7 +38,8 @@ export const command: Command = {
     "(waiting for changes) after each build.",
     "",
     "Stop it with Ctrl-C (or SIGTERM, SIGHUP): a running build is interrupted as in `pipe build`, and pipe",
-    "exits with code 130. A second Ctrl-C kills running recipes at once.",
+    "exits with code 130. A second Ctrl-C kills running recipes at once. A closed stdout (`pipe watch | head`,",
+    "or a parent that died) stops it the same way, at its next write.",
   ].join("\n"),
   flags: [
     PARAM,
@@ -61,7 +62,7 @@ export const command: Command = {
     const paramText = paramTextFrom(ctx.args, ctx.cwd);
 
     let loop: WatchLoop | undefined;
-    return withReporter(ctx, jobs, () => void loop?.stop(), async (emit, signal) => {
+    return withReporter(ctx, jobs, { onAbort: () => void loop?.stop(), endOnBrokenStdout: true }, async (emit, signal) => {
       await initHasher();
       const driver = new WatchBuild({
         root,
