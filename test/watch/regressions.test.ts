@@ -146,3 +146,29 @@ export default [a];
     });
   });
 });
+
+describe("pipe watch: a mistake in the request", () => {
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const a = target({ inputs: ["src/in.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+export default [a];
+`,
+    "src/in.txt": "1\n",
+  };
+  for (const args of [["nosuch"], ["--param", "nosuch=1"]]) {
+    test(`pipe watch ${args.join(" ")} reports it and exits 2, as build does`, async () => {
+      await withWatch(files, args, async (run) => {
+        const guard = setTimeout(() => run.child.kill("SIGKILL"), 20_000);
+        const { code } = await run.exited;
+        clearTimeout(guard);
+        assert.equal(code, 2, "watch ended on its own with the usage exit code");
+        assert.deepEqual(
+          run.events.map((e) => e.type),
+          ["error"],
+        );
+        assert.match(run.events[0].message, /^error: unknown (target|param) "nosuch"/);
+      });
+    });
+  }
+});

@@ -31,7 +31,8 @@ export const command: Command = {
     "- A change during a build queues exactly one more build.",
     "- pipe's own writes (outputs, .pipe/) and saves that change no bytes never start a build.",
     "- A target that failed is retried only once one of its sources, or the Pipelinefile, changes.",
-    "- If the Pipelinefile stops loading, the error is shown and watching goes on.",
+    "- If the Pipelinefile stops loading, the error is shown and watching goes on. A mistake in the",
+    "  request itself (an unknown target or param) ends watch with exit code 2, as in `pipe build`.",
     "- If the system runs out of inotify watches, pipe says so and polls instead (--poll forces it).",
     "",
     "--json prints the same events as NDJSON, plus `watch-change` (what changed) and `watch-idle`",
@@ -89,7 +90,12 @@ export const command: Command = {
         clock: systemClock,
         createWatcher: (listener, filter) => new ChokidarWatcher(listener, filter, { root, polling: hasFlag(ctx.args, "poll") }),
         content: driver,
-        runBuild: (changed) => driver.runBuild(changed),
+        runBuild: async (changed) => {
+          const outcome = await driver.runBuild(changed);
+          // A mistake in the request (an unknown target): exit 2 as `pipe build` does.
+          if (driver.requestError) void loop?.stop();
+          return outcome;
+        },
         catchUp: (roots) => driver.catchUp(roots),
         emit,
         debounceMs,
@@ -97,8 +103,10 @@ export const command: Command = {
       if (signal.aborted) return EXIT.interrupted;
       loop.start();
       await loop.done;
-      // The loop only ends on a signal, or when its first build crashed (reported as an error).
-      return signal.aborted ? EXIT.interrupted : EXIT.failed;
+      // The loop only ends on a signal, on a mistake in the request, or when its first build
+      // crashed (reported as an error).
+      if (signal.aborted) return EXIT.interrupted;
+      return driver.requestError ? EXIT.usage : EXIT.failed;
     });
   },
 };
