@@ -46,3 +46,20 @@ test("clean keeps bytes edited by hand in the cache and says where, before remov
   assert.deepEqual(b.events.filter((e) => e.type === "target-finished").map((e) => [e.target, e.status]).sort(), [["a", "restored"], ["d", "restored"]]);
   assert.equal(p.read("build/a.txt"), "hi\n");
 });
+
+test("why <family> explains every instance, not just the first", async () => {
+  const p = new Project({
+    "in.txt": "hi\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const a = target({ inputs: ["in.txt"], outputs: ["build/a.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const fam = family({ key: { k: param.enum(["x", "y"]) }, inputs: [a], outputs: ["build/f-{k}.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export default [fam({ k: "x" }), fam({ k: "y" })];\n`,
+  });
+  assert.equal((await p.run(["build", "-q"])).code, 0);
+  p.write({ "build/f-y.txt": "edited\n" });
+  const r = await p.run(["why", "fam"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^fam\[k=x\] is up to date$/m, r.stdout);
+  assert.match(r.stdout, /^fam\[k=y\] is restorable/m, r.stdout);
+});
