@@ -34,30 +34,55 @@ export function interruptHandler(onAbort: () => void = () => undefined): { signa
   };
 }
 
+/** Options of `withReporter`. */
+export interface ReporterSessionOptions {
+  /** Called once per interrupt (signal or broken stdout), after the build's signal is aborted. */
+  onAbort: () => void;
+  /**
+   * End the session when stdout is a closed pipe (EPIPE), as if interrupted: `pipe watch | head`
+   * or a parent that died. For one-shot commands a closed pipe is not a reason to stop.
+   */
+  endOnBrokenStdout?: boolean;
+}
+
 /**
- * Runs a command body with a reporter open and interrupts handled (SIGINT through the reporter,
- * SIGTERM and SIGHUP directly); always removes the handlers and closes the reporter.
+ * Runs a command body with a reporter open and interrupts handled: SIGINT, SIGTERM and SIGHUP
+ * all go through the reporter (which shows the interrupt line) once it is open, and straight to
+ * the interrupt handler while it is being opened. Always removes the handlers and closes the
+ * reporter.
  */
 export async function withReporter(
   ctx: CommandContext,
   jobs: number,
-  onAbort: () => void,
+  options: ReporterSessionOptions,
   body: (emit: (e: PipeEvent) => void, signal: AbortSignal) => Promise<number>,
 ): Promise<number> {
-  const interrupt = interruptHandler(onAbort);
+  const interrupt = interruptHandler(options.onAbort);
   let reporter: Reporter | undefined;
   const emit = (e: PipeEvent) => reporter?.onEvent(e);
   const signals = ["SIGTERM", "SIGHUP"] as const;
   for (const s of signals) process.on(s, interrupt.onSignal);
+  let brokenStdout = false;
+  const onStdoutError = (e: NodeJS.ErrnoException) => {
+    // Once: a second call would count as a second Ctrl-C and kill recipes at once.
+    if (e?.code !== "EPIPE" || brokenStdout) return;
+    brokenStdout = true;
+    interrupt.onSignal();
+  };
+  if (options.endOnBrokenStdout) ctx.stdout.on("error", onStdoutError);
   try {
-    reporter = await openReporter(ctx, jobs, interrupt.onSignal);
+    try {
+      reporter = await openReporter(ctx, jobs, interrupt.onSignal);
+    } finally {
+      // From here on the reporter handles these signals (and shows the interrupt line).
+      for (const s of signals) process.off(s, interrupt.onSignal);
+    }
     return await body(emit, interrupt.signal);
   } finally {
-    for (const s of signals) process.off(s, interrupt.onSignal);
+    ctx.stdout.off("error", onStdoutError);
     await reporter?.close();
   }
 }
-
 
 export async function openReporter(ctx: CommandContext, jobs: number, onInterrupt: () => void): Promise<Reporter> {
   const ui = await import("../ui/index.ts");

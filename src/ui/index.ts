@@ -5,8 +5,8 @@
  * the plain and JSON reporters load nothing but small local modules.
  *
  * Ctrl-C: no reporter ever puts stdin in raw mode (Ink gets a dummy stdin), so Ctrl-C stays
- * an ordinary SIGINT. When `onInterrupt` is given, the reporter listens for SIGINT while it is
- * open, shows "interrupt: stopping N running targets" and calls `onInterrupt` (again on every
+ * an ordinary SIGINT. When `onInterrupt` is given, the reporter listens for SIGINT (and SIGTERM,
+ * SIGHUP, which stop a build the same way) while it is open, shows "interrupt: stopping N running targets" and calls `onInterrupt` (again on every
  * further Ctrl-C, so the caller can escalate). The caller then stops the build, lets the core
  * send `build-finished {interrupted: true}`, and calls `close()`. Without `onInterrupt` the
  * reporter installs no signal handler.
@@ -40,7 +40,7 @@ export interface ReporterOptions {
   jobs: number;
   /** Clock in ms; defaults to Date.now. Elapsed times, spinners and the ETA use it. */
   now?: () => number;
-  /** Called on Ctrl-C (SIGINT) while the reporter is open; see the module comment. */
+  /** Called on Ctrl-C (SIGINT), SIGTERM or SIGHUP while the reporter is open; see the module comment. */
   onInterrupt?: () => void;
 }
 
@@ -78,18 +78,21 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
   return withInterrupt(inner, options.onInterrupt);
 }
 
-/** Wraps a reporter so that SIGINT, while it is open, is shown and forwarded to `onInterrupt`. */
+/** The signals that interrupt a build; each one is shown the same way. */
+const INTERRUPT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** Wraps a reporter so that an interrupt signal, while it is open, is shown and forwarded to `onInterrupt`. */
 function withInterrupt(inner: InterruptibleReporter, onInterrupt: (() => void) | undefined): Reporter {
   if (!onInterrupt) return { onEvent: (e) => inner.onEvent(e), close: () => inner.close() };
   const onSigint = (): void => {
     inner.noteInterrupt();
     onInterrupt();
   };
-  process.on("SIGINT", onSigint);
+  for (const s of INTERRUPT_SIGNALS) process.on(s, onSigint);
   return {
     onEvent: (e) => inner.onEvent(e),
     close: async () => {
-      process.off("SIGINT", onSigint);
+      for (const s of INTERRUPT_SIGNALS) process.off(s, onSigint);
       await inner.close();
     },
   };

@@ -12,11 +12,16 @@
  *   changes it might have missed.
  * - A deleted root (a glob's folder removed with `rm -rf`) is added again at once: chokidar
  *   would otherwise stop watching it, and files in a re-created folder would go unseen.
+ * - Symlinks are not followed (`followSymlinks: false`): a link inside a watched folder is
+ *   watched as a link, so a change of its target text counts, and a link to a large tree
+ *   (or to `/`) is never walked. That is also how the build hashes a directory input (a link
+ *   in it counts by its target text). A root that is itself a link to a file is the one
+ *   exception: the build reads through it, so it gets its own instance that follows links.
  * - ENOSPC (inotify `max_user_watches`) or EMFILE (descriptors, inotify instances): every
  *   instance is replaced by one polling instance over all paths, and a `fallback` notice is
  *   sent once it is ready. Never a silent stop (chokidar#294, #887, #1369).
  */
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync, statSync } from "node:fs";
 import { watch as chokidarWatch, type ChokidarOptions } from "chokidar";
 import type { FsEventKind, FsWatcher, WatcherListener } from "./ports.ts";
 
@@ -79,7 +84,7 @@ export class ChokidarWatcher implements FsWatcher {
     for (const p of fresh) this.#all.add(p);
     // During a fallback the polling instance is opened with #all, which now includes these.
     if (this.#switching) return;
-    await this.#open(fresh);
+    await this.#openAll(fresh);
   }
 
   unwatch(paths: string[]): void {
@@ -101,12 +106,12 @@ export class ChokidarWatcher implements FsWatcher {
     await Promise.all(all.map((i) => i.fsw.close()));
   }
 
-  #options(): ChokidarOptions {
+  #options(follow: boolean): ChokidarOptions {
     const interval = this.#o.intervalMs ?? 500;
     return {
       ignoreInitial: true,
       persistent: true,
-      followSymlinks: true,
+      followSymlinks: follow,
       atomic: true,
       usePolling: this.#polling,
       interval,
@@ -115,9 +120,16 @@ export class ChokidarWatcher implements FsWatcher {
     };
   }
 
+  /** Opens instances over `paths` (links to files apart, followed); resolves when they are ready. */
+  async #openAll(paths: string[]): Promise<void> {
+    const links = paths.filter(isLinkToFile);
+    const rest = paths.filter((p) => !links.includes(p));
+    await Promise.all([rest.length ? this.#open(rest, false) : undefined, links.length ? this.#open(links, true) : undefined]);
+  }
+
   /** Opens one instance over `paths`; resolves when it is ready (or closed). */
-  #open(paths: string[]): Promise<void> {
-    const fsw = (this.#o.watch ?? ((p, o) => chokidarWatch(p, o) as unknown as ChokidarLike))(paths, this.#options());
+  #open(paths: string[], follow: boolean): Promise<void> {
+    const fsw = (this.#o.watch ?? ((p, o) => chokidarWatch(p, o) as unknown as ChokidarLike))(paths, this.#options(follow));
     const inst: Instance = { fsw, paths: new Set(paths) };
     this.#instances.push(inst);
     fsw.on("all", (event, path) => {
@@ -149,12 +161,21 @@ export class ChokidarWatcher implements FsWatcher {
     this.#instances = [];
     await Promise.all(old.map((i) => i.fsw.close().catch(() => undefined)));
     if (this.#closed) return;
-    const ready = this.#open([...this.#all]);
+    const ready = this.#openAll([...this.#all]);
     this.#switching = false;
     await ready;
     if (this.#closed) return;
     const limit = code === "ENOSPC" ? (this.#o.readLimit ?? readInotifyLimit)("max_user_watches") : undefined;
     this.#listener({ type: "fallback", code, limit, intervalMs: this.#o.intervalMs ?? 500, root: this.#o.root });
+  }
+}
+
+/** True for a symlink that resolves to a regular file. */
+function isLinkToFile(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink() && statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -64,6 +64,7 @@ export class WatchBuild implements ContentOracle {
   #last: { graph: Graph; stateDir: string; selected: string[] } | undefined;
   #loadFailed = false;
   readonly #failed = new Set<string>();
+  #requestError = false;
 
   constructor(options: WatchBuildOptions) {
     this.#o = options;
@@ -72,6 +73,16 @@ export class WatchBuild implements ContentOracle {
   /** The current watch set (before anything loaded: the Pipelinefile and the project's code files). */
   get watchSet(): WatchSet {
     return (this.#set ??= this.#fallbackSet());
+  }
+
+  /**
+   * True when the first build failed on a mistake in the request itself (an unknown target or
+   * param on the command line): no edit is awaited for it, so the watch should end (exit 2).
+   * Such diagnostics point at no place in the Pipelinefile; a Pipelinefile error does, and watch
+   * waits for it to be fixed.
+   */
+  get requestError(): boolean {
+    return this.#requestError;
   }
 
   /** See `ContentOracle.signature`. */
@@ -101,9 +112,13 @@ export class WatchBuild implements ContentOracle {
         emit({ type: "error", message: `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\`` });
         return { ok: false, watch: this.watchSet };
       }
+      emit({ type: "error", message: formatDiagnostics(e.diagnostics, this.#o.root) });
+      if (!this.#last && changed.length === 0 && e.diagnostics.every((d) => !d.location)) {
+        this.#requestError = true;
+        return { ok: false, watch: this.watchSet };
+      }
       // The Pipelinefile no longer loads: say why, keep watching what we watched.
       this.#loadFailed = true;
-      emit({ type: "error", message: formatDiagnostics(e.diagnostics, this.#o.root) });
       const blamed = e.diagnostics.flatMap((d) => (d.location ? [posix.resolve(this.#o.root, d.location.file)] : []));
       this.#setWatch(withFiles(this.watchSet, blamed), runStartedAt, []);
       return { ok: false, watch: this.#set! };

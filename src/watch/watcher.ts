@@ -91,6 +91,8 @@ export class WatchLoop {
   #watcher: FsWatcher | undefined;
   #matcher: SourceMatcher | undefined;
   #roots = new Set<string>();
+  /** Every folder above a watch root (see the filter in `start()`). */
+  #above = new Set<string>();
   #lastRunOk: boolean | undefined;
   /** Whether `watch-idle` was emitted since the last run ended. */
   #announced = false;
@@ -122,7 +124,10 @@ export class WatchLoop {
         const m = this.#matcher;
         if (!m) return false;
         if (m.isIgnored(path)) return true;
-        return isDir === true && !this.#roots.has(path) && !m.shouldDescend(path);
+        // A folder above a root is never pruned: when a watched file (or folder) is deleted,
+        // chokidar waits for it to come back by watching its parent, for that one name only.
+        // Pruning the parent would leave the path unwatched forever.
+        return isDir === true && !this.#roots.has(path) && !this.#above.has(path) && !m.shouldDescend(path);
       },
     });
     void this.#run([]);
@@ -202,6 +207,7 @@ export class WatchLoop {
     const removed = [...this.#roots].filter((p) => !next.has(p));
     this.#matcher = new SourceMatcher(set);
     this.#roots = next;
+    this.#above = foldersAbove(next);
     if (removed.length) this.#watcher!.unwatch(removed);
     if (added.length === 0) return;
     try {
@@ -301,6 +307,18 @@ export class WatchLoop {
       this.#resolveDone();
     }
   }
+}
+
+/** The folders above `paths` (up to `/`), excluding the paths themselves unless one holds another. */
+function foldersAbove(paths: Iterable<string>): Set<string> {
+  const above = new Set<string>();
+  for (const p of paths) {
+    for (let d = posix.dirname(p); !above.has(d); d = posix.dirname(d)) {
+      above.add(d);
+      if (d === "/" || d === ".") break;
+    }
+  }
+  return above;
 }
 
 /** The warning for a watcher that ran out of OS resources and now polls. */

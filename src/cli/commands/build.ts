@@ -26,7 +26,7 @@ export const command: Command = {
     const memBudget = memText === undefined ? undefined : parseSize(memText);
     if (memText !== undefined && (memBudget === undefined || memBudget <= 0)) throw new UserError({ message: `--mem needs a size such as 8G or 512M, got ${JSON.stringify(memText)}` });
     if (!dryRun) prewarmHelper();
-    return withReporter(ctx, jobs, () => undefined, async (emit, signal) => {
+    return withReporter(ctx, jobs, { onAbort: () => undefined }, async (emit, signal) => {
       let session;
       try {
         session = await buildOnce({

@@ -1,7 +1,12 @@
-/** `pipe clean [targets]`: removes declared outputs (the cache keeps their bytes). */
+/**
+ * `pipe clean [targets]`: removes declared outputs. Their bytes stay in the cache: the ones pipe
+ * made are there already, and bytes it never made (an output edited by hand, a file added to a
+ * directory output) are put there first, as a build does before it replaces an output.
+ */
 import { lstatSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { closure } from "../../graph/graph.ts";
+import { keepEdited, type PublishContext } from "../../run/publish.ts";
 import { ProjectLock } from "../../state/lock.ts";
 import { flagValue } from "../args.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
@@ -18,14 +23,30 @@ export const command: Command = {
     try {
       const ids = ctx.args.positional.length === 0 ? project.graph.order : ctx.args.flags.has("deps") ? closure(project.graph, project.selected) : project.selected;
       let removed = 0;
+      let edited = 0;
+      const pub: PublishContext = {
+        root: project.root,
+        stateDir: project.stateDir,
+        cache: project.evaluator.cache,
+        hasher: project.hasher,
+        // keepEdited speaks of a build replacing the output; here it is removed.
+        warn: (message) => {
+          edited++;
+          ctx.stdout.write(`warning: ${message.replace("before replacing them", "before removing them")}\n`);
+        },
+        scratch: () => join(".pipe", "staging", "clean"),
+      };
       for (const id of ids) {
-        for (const o of project.graph.targets.get(id)!.outputs) {
+        const t = project.graph.targets.get(id)!;
+        for (const o of t.outputs) {
           const abs = join(project.root, o.path);
           try {
             lstatSync(abs);
           } catch {
             continue;
           }
+          // Bytes pipe never made go into the cache first ("" matches no hash: keep whatever is not there).
+          keepEdited(pub, t, o, "");
           // rmSync removes a symlink itself, never what it points to.
           rmSync(abs, { recursive: true, force: true });
           project.hasher.forget(o.path, o.dir);
@@ -33,7 +54,8 @@ export const command: Command = {
           removed++;
         }
       }
-      ctx.stdout.write(`${removed} output${removed === 1 ? "" : "s"} removed (their bytes stay in the cache: \`pipe build\` restores them)\n`);
+      const kept = edited > 0 ? `; ${edited} changed outside pipe ${edited === 1 ? "was" : "were"} kept there first, see above` : "";
+      ctx.stdout.write(`${removed} output${removed === 1 ? "" : "s"} removed (their bytes stay in the cache${kept}; \`pipe build\` restores what it built)\n`);
       project.saveState();
       return EXIT.ok;
     } finally {

@@ -31,14 +31,16 @@ export const command: Command = {
     "- A change during a build queues exactly one more build.",
     "- pipe's own writes (outputs, .pipe/) and saves that change no bytes never start a build.",
     "- A target that failed is retried only once one of its sources, or the Pipelinefile, changes.",
-    "- If the Pipelinefile stops loading, the error is shown and watching goes on.",
+    "- If the Pipelinefile stops loading, the error is shown and watching goes on. A mistake in the",
+    "  request itself (an unknown target or param) ends watch with exit code 2, as in `pipe build`.",
     "- If the system runs out of inotify watches, pipe says so and polls instead (--poll forces it).",
     "",
     "--json prints the same events as NDJSON, plus `watch-change` (what changed) and `watch-idle`",
     "(waiting for changes) after each build.",
     "",
     "Stop it with Ctrl-C (or SIGTERM, SIGHUP): a running build is interrupted as in `pipe build`, and pipe",
-    "exits with code 130. A second Ctrl-C kills running recipes at once.",
+    "exits with code 130. A second Ctrl-C kills running recipes at once. A closed stdout (`pipe watch | head`,",
+    "or a parent that died) stops it the same way, at its next write.",
   ].join("\n"),
   flags: [
     PARAM,
@@ -61,7 +63,7 @@ export const command: Command = {
     const paramText = paramTextFrom(ctx.args, ctx.cwd);
 
     let loop: WatchLoop | undefined;
-    return withReporter(ctx, jobs, () => void loop?.stop(), async (emit, signal) => {
+    return withReporter(ctx, jobs, { onAbort: () => void loop?.stop(), endOnBrokenStdout: true }, async (emit, signal) => {
       await initHasher();
       const driver = new WatchBuild({
         root,
@@ -88,7 +90,12 @@ export const command: Command = {
         clock: systemClock,
         createWatcher: (listener, filter) => new ChokidarWatcher(listener, filter, { root, polling: hasFlag(ctx.args, "poll") }),
         content: driver,
-        runBuild: (changed) => driver.runBuild(changed),
+        runBuild: async (changed) => {
+          const outcome = await driver.runBuild(changed);
+          // A mistake in the request (an unknown target): exit 2 as `pipe build` does.
+          if (driver.requestError) void loop?.stop();
+          return outcome;
+        },
         catchUp: (roots) => driver.catchUp(roots),
         emit,
         debounceMs,
@@ -96,8 +103,10 @@ export const command: Command = {
       if (signal.aborted) return EXIT.interrupted;
       loop.start();
       await loop.done;
-      // The loop only ends on a signal, or when its first build crashed (reported as an error).
-      return signal.aborted ? EXIT.interrupted : EXIT.failed;
+      // The loop only ends on a signal, on a mistake in the request, or when its first build
+      // crashed (reported as an error).
+      if (signal.aborted) return EXIT.interrupted;
+      return driver.requestError ? EXIT.usage : EXIT.failed;
     });
   },
 };

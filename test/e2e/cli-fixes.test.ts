@@ -1,0 +1,65 @@
+// CLI regressions found in review: signals, dry runs, why for families, graph, clean, help.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { collect, Project, waitForLine } from "../helpers/rig.ts";
+
+const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
+
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  test(`${sig} during a build prints the interrupt line and exits 130`, async () => {
+    const p = new Project({
+      "Pipelinefile.ts": HEAD + `export const slow = target({ outputs: ["build/slow.txt"], run: (c) => sh\`sh -c 'echo READY; sleep 300; echo x > "$1"' _ \${c.outputs[0]}\` });\n`,
+    });
+    const child = p.spawn(["build", "--verbose"]);
+    const result = collect(child);
+    await waitForLine(child, (l) => l.includes("READY"));
+    child.kill(sig);
+    const r = await result;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stdout, /^interrupt: stopping 1 running target$/m, r.stdout);
+  });
+}
+
+test("clean keeps bytes edited by hand in the cache and says where, before removing the outputs", async () => {
+  const p = new Project({
+    "src/in.txt": "hi\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const a = target({ inputs: ["src/in.txt"], outputs: ["build/a.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const d = target({ inputs: ["src/in.txt"], outputs: ["build/dir/"], run: ({ inputs, outputs }) => sh\`sh -c 'mkdir "$2" && cp "$1" "$2/f"' _ \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export default [a, d];\n`,
+  });
+  assert.equal((await p.run(["build", "-q"])).code, 0);
+  p.write({ "build/a.txt": "MY HAND EDIT\n", "build/dir/notes.txt": "MY NOTES\n" });
+  const r = await p.run(["clean"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(p.exists("build/a.txt") || p.exists("build/dir"), false, "both outputs removed");
+  const cp = /to get them back: cp (\S+) build\/a\.txt\)/.exec(r.stdout);
+  assert.ok(cp, r.stdout);
+  assert.equal(p.read(cp[1]), "MY HAND EDIT\n", "the edited file's bytes are where clean says");
+  const tree = /output build\/dir of "d" was changed outside pipe; pipe kept those bytes before removing them \(to get them back: its manifest (\S+)\)/.exec(r.stdout);
+  assert.ok(tree, r.stdout);
+  assert.match(p.read(tree[1]), /notes\.txt/, "the manifest lists the added file");
+  assert.match(r.stdout, /^2 outputs removed \(their bytes stay in the cache; 2 changed outside pipe were kept there first, see above; `pipe build` restores what it built\)$/m);
+  // The build restores what it built, and the edits are gone from the outputs (but kept).
+  const b = await p.run(["build", "--json"]);
+  assert.deepEqual(b.events.filter((e) => e.type === "target-finished").map((e) => [e.target, e.status]).sort(), [["a", "restored"], ["d", "restored"]]);
+  assert.equal(p.read("build/a.txt"), "hi\n");
+});
+
+test("why <family> explains every instance, not just the first", async () => {
+  const p = new Project({
+    "in.txt": "hi\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const a = target({ inputs: ["in.txt"], outputs: ["build/a.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export const fam = family({ key: { k: param.enum(["x", "y"]) }, inputs: [a], outputs: ["build/f-{k}.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` +
+      `export default [fam({ k: "x" }), fam({ k: "y" })];\n`,
+  });
+  assert.equal((await p.run(["build", "-q"])).code, 0);
+  p.write({ "build/f-y.txt": "edited\n" });
+  const r = await p.run(["why", "fam"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^fam\[k=x\] is up to date$/m, r.stdout);
+  assert.match(r.stdout, /^fam\[k=y\] is restorable/m, r.stdout);
+});

@@ -1,0 +1,174 @@
+/**
+ * `pipe watch` regressions, end to end (real CLI, real chokidar). Each test waits on pipe's own
+ * events or on its exit; nothing sleeps.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CliRun, is, makeProject } from "./cli-rig.ts";
+
+/** Runs `body` with a watch over a fresh project, then kills it and removes the project. */
+async function withWatch(
+  files: Record<string, string>,
+  args: string[],
+  body: (run: CliRun, dir: string) => Promise<void>,
+  prepare: (dir: string) => void = () => undefined,
+): Promise<void> {
+  const dir = makeProject(files);
+  prepare(dir);
+  const run = new CliRun(dir, ["watch", "--json", "--debounce", "50", ...args]);
+  try {
+    await body(run, dir);
+  } finally {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("pipe watch: deleted sources", () => {
+  //  src/in.txt ──► a ──► out/a.txt       (the Pipelinefile imports lib/helper.ts)
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+import { suffix } from "./lib/helper.ts";
+export const a = target({ inputs: ["src/in.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`sh -c 'cat "$1" > "$2"; echo "$3" >> "$2"' _ \${inputs[0]} \${outputs[0]} \${suffix}\` });
+export default [a];
+`,
+    "lib/helper.ts": `export const suffix = "one";\n`,
+    "src/in.txt": "1\n",
+  };
+
+  test("an input deleted and then re-created is watched again, and so is a deleted local module", async () => {
+    await withWatch(files, [], async (run, dir) => {
+      const read = () => readFileSync(join(dir, "out/a.txt"), "utf8");
+      await run.next(is.idle, "the first watch-idle");
+      assert.equal(read(), "1\none\n");
+
+      unlinkSync(join(dir, "src/in.txt"));
+      const gone = await run.next(is.change, "watch-change for the deleted input");
+      assert.deepEqual(gone.event.paths, ["src/in.txt"]);
+      await run.next(is.idle, "watch-idle after the deleted input");
+      writeFileSync(join(dir, "src/in.txt"), "2\n");
+      const back = await run.next(is.change, "watch-change for the re-created input");
+      assert.deepEqual(back.event.paths, ["src/in.txt"]);
+      await run.next(is.idle, "watch-idle after the re-created input");
+      assert.equal(read(), "2\none\n");
+      writeFileSync(join(dir, "src/in.txt"), "3\n");
+      await run.next(is.change, "watch-change for an edit of the re-created input");
+      await run.next(is.idle, "watch-idle after the edit");
+      assert.equal(read(), "3\none\n");
+
+      unlinkSync(join(dir, "lib/helper.ts"));
+      await run.next(is.change, "watch-change for the deleted module");
+      await run.next(is.idle, "watch-idle after the deleted module");
+      writeFileSync(join(dir, "lib/helper.ts"), `export const suffix = "two";\n`);
+      const mod = await run.next(is.change, "watch-change for the re-created module");
+      assert.deepEqual(mod.event.paths, ["lib/helper.ts"]);
+      const idle = await run.next(is.idle, "watch-idle after the re-created module");
+      assert.equal(idle.event.lastRunOk, true);
+      assert.equal(read(), "3\ntwo\n");
+    });
+  });
+});
+
+describe("pipe watch: symlinks", () => {
+  //  data/ (holds sub/f.txt and root -> /) ──► b ──► out/b.txt
+  //  linked.txt -> real/linked.txt ────────► c ──► out/c.txt
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const b = target({ inputs: ["data/"], outputs: ["out/b.txt"], run: ({ outputs }) => sh\`sh -c 'cat data/sub/f.txt > "$1"; readlink data/root >> "$1"' _ \${outputs[0]}\` });
+export const c = target({ inputs: ["linked.txt"], outputs: ["out/c.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+export default [b, c];
+`,
+    "data/sub/f.txt": "1\n",
+    "real/linked.txt": "first\n",
+  };
+  const links = (dir: string) => {
+    symlinkSync("/", join(dir, "data/root"));
+    symlinkSync("real/linked.txt", join(dir, "linked.txt"));
+  };
+
+  test("a link to / inside a directory input is watched as a link, not walked; a linked file input is read through", async () => {
+    await withWatch(
+      files,
+      [],
+      async (run, dir) => {
+        const read = (rel: string) => readFileSync(join(dir, rel), "utf8");
+        // Walking / would take far longer than this guard (and gigabytes of memory).
+        const first = await run.next(is.idle, "the first watch-idle", 15_000);
+        assert.equal(first.event.lastRunOk, true, run.stderr);
+        assert.equal(read("out/b.txt"), "1\n/\n");
+        writeFileSync(join(dir, "data/sub/f.txt"), "2\n");
+        const edit = await run.next(is.change, "watch-change for data/sub/f.txt");
+        assert.deepEqual(edit.event.paths, ["data/sub/f.txt"]);
+        await run.next(is.idle, "watch-idle after data/sub/f.txt");
+        assert.equal(read("out/b.txt"), "2\n/\n");
+        // The link counts by its target text: pointing it elsewhere is a change.
+        unlinkSync(join(dir, "data/root"));
+        symlinkSync("/tmp", join(dir, "data/root"));
+        await run.next(is.change, "watch-change for the re-pointed link");
+        await run.next(is.idle, "watch-idle after the re-pointed link");
+        assert.equal(read("out/b.txt"), "2\n/tmp\n");
+        // A file input that is a link is read through: editing the file it points to counts.
+        writeFileSync(join(dir, "real/linked.txt"), "second\n");
+        const through = await run.next(is.change, "watch-change for the linked file's content");
+        assert.deepEqual(through.event.paths, ["linked.txt"]);
+        await run.next(is.idle, "watch-idle after the linked file's content");
+        assert.equal(read("out/c.txt"), "second\n");
+        run.child.kill("SIGINT");
+        assert.equal((await run.exited).code, 130);
+      },
+      links,
+    );
+  });
+});
+
+describe("pipe watch: stdout closed", () => {
+  test("a closed stdout (the reader is gone) ends watch like Ctrl-C, at its next write", async () => {
+    const files = {
+      "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const a = target({ inputs: ["src/in.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+export default [a];
+`,
+      "src/in.txt": "1\n",
+    };
+    await withWatch(files, [], async (run, dir) => {
+      await run.next(is.idle, "the first watch-idle");
+      run.child.stdout!.destroy(); // what `| head -1` or a parent that died leaves behind
+      writeFileSync(join(dir, "src/in.txt"), "2\n"); // watch writes its watch-change line: EPIPE
+      const guard = setTimeout(() => run.child.kill("SIGKILL"), 20_000);
+      const { code, signal } = await run.exited;
+      clearTimeout(guard);
+      assert.deepEqual({ code, signal }, { code: 130, signal: null }, `watch did not end on its own\n${run.stderr}`);
+    });
+  });
+});
+
+describe("pipe watch: a mistake in the request", () => {
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const a = target({ inputs: ["src/in.txt"], outputs: ["out/a.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+export default [a];
+`,
+    "src/in.txt": "1\n",
+  };
+  for (const args of [["nosuch"], ["--param", "nosuch=1"]]) {
+    test(`pipe watch ${args.join(" ")} reports it and exits 2, as build does`, async () => {
+      await withWatch(files, args, async (run) => {
+        const guard = setTimeout(() => run.child.kill("SIGKILL"), 20_000);
+        const { code } = await run.exited;
+        clearTimeout(guard);
+        assert.equal(code, 2, "watch ended on its own with the usage exit code");
+        assert.deepEqual(
+          run.events.map((e) => e.type),
+          ["error"],
+        );
+        assert.match(run.events[0].message, /^error: unknown (target|param) "nosuch"/);
+      });
+    });
+  }
+});
