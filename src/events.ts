@@ -58,7 +58,7 @@ export type PipeEvent =
       target: string;
       status: TargetStatus;
       durationMs: number;
-      /** Why it ran / was restored / was skipped / failed (human readable). */
+      /** Why it ran / was restored / was skipped / failed (human readable). A dry run skips what it would run or restore, with the reason "would run: …" / "would restore: …". */
       reason: string;
       /** For failures: the message and the last lines of the log. */
       error?: string;

@@ -37,7 +37,7 @@ export interface Command {
 export { COMMON, PARAM } from "./flags.ts";
 
 const load = async (m: Promise<{ command: Command }>) => (await m).command;
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; hidden?: boolean }> = {
   build: { summary: "bring targets up to date (default: the Pipelinefile's default export)", load: () => load(import("./commands/build.ts")) },
   status: { summary: "show every target as up to date, restorable or stale, and why", load: () => load(import("./commands/status.ts")) },
   why: { summary: "explain, value by value, what changed since a target's last run", load: () => load(import("./commands/why.ts")) },
@@ -45,18 +45,19 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   graph: { summary: "show the target graph (text, --dot, --mermaid, --json)", load: () => load(import("./commands/graph.ts")) },
   watch: { summary: "build, then rebuild as sources change", load: () => load(import("./commands/watch.ts")) },
   hooks: { summary: "install or uninstall git hooks (pre-commit, post-checkout, post-merge)", load: () => load(import("./commands/hooks.ts")) },
-  debug: { summary: "internals for tests: `pipe debug crash-points`", load: () => load(import("./commands/debug.ts")) },
+  // Internals for pipe's own tests: works, not listed in --help.
+  debug: { summary: "internals for tests: `pipe debug crash-points`", load: () => load(import("./commands/debug.ts")), hidden: true },
 };
 
 function mainHelp(): string {
-  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const w = Math.max(...Object.entries(COMMANDS).filter(([, v]) => !v.hidden).map(([k]) => k.length));
   return [
     "pipe: incremental builds for data and ML pipelines",
     "",
     "usage: pipe <command> [targets...] [options]",
     "",
     "commands:",
-    ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(w)}  ${v.summary}`),
+    ...Object.entries(COMMANDS).filter(([, v]) => !v.hidden).map(([k, v]) => `  ${k.padEnd(w)}  ${v.summary}`),
     "",
     "Run `pipe <command> --help` for a command's options.",
     "Exit codes: 0 ok, 1 a target failed, 2 usage or Pipelinefile error, 75 busy (--no-wait), 130 interrupted.",

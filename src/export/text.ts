@@ -20,6 +20,8 @@ import { STATES, STATE_LABELS, compareStrings } from "./common.ts";
 export interface TextOptions {
   /** Terminal columns; longer lines are cut with "…", reasons first. No limit when absent. */
   width?: number;
+  /** Also list each target's source files (files no target produces), after its dependencies. */
+  files?: boolean;
 }
 
 /** The marker printed before each target, per state. */
@@ -31,6 +33,8 @@ export const STATE_MARKERS: Readonly<Record<TargetState, string>> = {
 };
 
 const EXTERNAL_MARKER = "○";
+/** Marks a source file listed under a target (`--files`). */
+export const FILE_MARKER = "·";
 
 /**
  * Shows control characters as escapes (`\n`, `\x1b`) so an id or reason can neither break the
@@ -58,7 +62,8 @@ function fit(head: string, tail: string, width: number | undefined): string {
  * Renders the view as indented trees: the default targets first, then every other target that
  * nothing depends on, each with its dependencies beneath. Each line shows a state marker
  * (✔ up to date, ↺ restorable, ● stale, ✖ failed) and the reason when the target is not up to
- * date. Ends with a legend that counts targets per state. Children are sorted by id.
+ * date. Ends with a legend that counts targets per state. Children are sorted by id; with
+ * `files`, each target's source files follow its dependencies, marked "·".
  */
 export function toText(view: GraphView, options: TextOptions = {}): string {
   const width = options.width;
@@ -82,8 +87,11 @@ export function toText(view: GraphView, options: TextOptions = {}): string {
     if (t === undefined || repeat) return;
     printed.add(id);
     const children = [...new Set(t.deps)].sort(compareStrings);
+    const files = options.files ? [...new Set(t.files)].sort(compareStrings) : [];
     const childPrefix = prefix + (branch === "" ? "" : branch === "├─ " ? "│  " : "   ");
-    children.forEach((dep, i) => visit(dep, childPrefix, i === children.length - 1 ? "└─ " : "├─ "));
+    const last = children.length + files.length - 1;
+    children.forEach((dep, i) => visit(dep, childPrefix, i === last ? "└─ " : "├─ "));
+    files.forEach((f, j) => lines.push(fit(`${childPrefix}${children.length + j === last ? "└─ " : "├─ "}${FILE_MARKER} ${visible(f)}`, "", width)));
   };
 
   const sortedIds = [...byId.keys()].sort(compareStrings);

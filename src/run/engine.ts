@@ -120,7 +120,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   if (o.fullPlan) for (const [id] of o.fullPlan) if (!inGraph.has(id)) finish({ type: "target-finished", target: id, status: "up-to-date", durationMs: 0, reason: "up to date" });
 
   if (o.dryRun) {
-    for (const p of plan) if (!statuses.has(p.target)) finish({ type: "target-finished", target: p.target, status: p.action === "run" ? "skipped" : "up-to-date", durationMs: 0, reason: p.action === "up-to-date" ? "up to date" : `would ${p.action}: ${p.reason}` });
+    // Nothing is run or restored: those targets are skipped, with what would have happened.
+    for (const p of plan) if (!statuses.has(p.target)) finish({ type: "target-finished", target: p.target, status: p.action === "up-to-date" ? "up-to-date" : "skipped", durationMs: 0, reason: p.action === "up-to-date" ? "up to date" : `would ${p.action}: ${p.reason}` });
     const result = { ok: true, interrupted: false, counts, statuses, settled: new Map() };
     o.emit({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } });
     return result;
@@ -333,7 +334,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
   const interrupted = o.signal.aborted;
   const notRun = ids.filter((id) => !statuses.has(id));
-  for (const id of notRun) finish({ type: "target-finished", target: id, status: "skipped", durationMs: 0, reason: interrupted ? "interrupted" : "not started after an earlier failure (use -k to keep going)" });
+  for (const id of notRun) finish({ type: "target-finished", target: id, status: "skipped", durationMs: 0, reason: interrupted ? "interrupted" : "not started after an earlier failure; use -k to keep going" });
   const ok = counts.failed === 0 && !interrupted && counts.skipped === 0;
   o.emit({ type: "build-finished", ok, interrupted, durationMs: Date.now() - started, counts, criticalPath: criticalPath(graph, ids, durations) });
   return { ok, interrupted, counts, statuses, settled };

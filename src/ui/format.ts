@@ -145,12 +145,20 @@ export interface SummaryInput {
   counts: Record<TargetStatus, number>;
   criticalPath: { targets: string[]; durationMs: number };
   dryRun?: boolean;
+  /** A dry run's plan: what would run and be restored (those targets end as skipped). */
+  would?: { run: number; restore: number };
 }
 
 /** `ok: …`, `FAILED: …` or `interrupted: …`, followed by the counts and total time. */
 export function formatSummaryHeadline(s: SummaryInput): string {
   const word = s.interrupted ? "interrupted" : s.ok ? "ok" : "FAILED";
   const dry = s.dryRun ? " (dry run)" : "";
+  if (s.dryRun && s.would) {
+    const { run, restore } = s.would;
+    const rest = formatCounts({ ...s.counts, skipped: Math.max(0, s.counts.skipped - run - restore) });
+    const parts = [run > 0 ? `would run ${run}` : "", restore > 0 ? `would restore ${restore}` : "", run + restore === 0 || rest !== "nothing to do" ? rest : ""].filter(Boolean);
+    return `${word}${dry}: ${parts.join(", ")} in ${formatDuration(s.durationMs)}`;
+  }
   return `${word}${dry}: ${formatCounts(s.counts)} in ${formatDuration(s.durationMs)}`;
 }
 

@@ -140,6 +140,8 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
       case "log":
         return verbose ? [`${paint("dim", `[${e.target}]`)} ${cleanLine(e.line)}`] : [];
       case "target-finished":
+        // A dry run lists what would run or be restored at its start: not again as skipped.
+        if (after.dryRun && e.status === "skipped") return [];
         return finishedLines(after.finished.at(-1)?.id === e.target ? after.finished.at(-1)! : { id: e.target, status: e.status, durationMs: e.durationMs, reason: e.reason, error: e.error, logTail: e.logTail, logPath: e.logPath, cause: e.cause });
       case "warning":
         return quiet ? [] : prefixed("warning", "yellow", e.message, e.target);

@@ -311,7 +311,8 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         // each of 10,000 such events made a no-op quadratic.
         finished: precounted ? view.finished : view.finished.append(target),
         failures: event.status === "failed" ? [...view.failures, target] : view.failures,
-        ...append(view, { kind: "finished", target }),
+        // A dry run's "would run/restore" targets were listed at the start; not again as skipped.
+        ...(view.dryRun && event.status === "skipped" ? {} : append(view, { kind: "finished", target })),
       };
     }
     case "warning":
@@ -337,6 +338,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         counts: event.counts,
         criticalPath: event.criticalPath,
         dryRun: view.dryRun,
+        ...(view.dryRun ? { would: { run: view.plan.filter((p) => p.action === "run").length, restore: view.plan.filter((p) => p.action === "restore").length } } : {}),
         failures: view.failures,
         durations,
       };

@@ -63,3 +63,28 @@ test("why <family> explains every instance, not just the first", async () => {
   assert.match(r.stdout, /^fam\[k=x\] is up to date$/m, r.stdout);
   assert.match(r.stdout, /^fam\[k=y\] is restorable/m, r.stdout);
 });
+
+test("a dry run says what would run and be restored, once each, and counts them so", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ outputs: ["build/a.txt"], run: (c) => sh\`echo a > \${c.outputs[0]}\` });\n` +
+      `export const b = target({ outputs: ["build/b.txt"], run: (c) => sh\`echo b > \${c.outputs[0]}\` });\n` +
+      `export const c = target({ inputs: ["data.txt"], outputs: ["build/c.txt"], run: (x) => sh\`cp \${x.inputs[0]} \${x.outputs[0]}\` });\n`,
+    "data.txt": "1\n",
+  });
+  assert.equal((await p.run(["build", "a", "b", "c"])).code, 0);
+  p.write({ "data.txt": "2\n" });
+  const { rmSync } = await import("node:fs");
+  rmSync(p.path("build/a.txt"));
+  const plain = await p.run(["build", "-n", "a", "b", "c"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  const lines = plain.stdout.trim().split("\n");
+  assert.deepEqual(lines.filter((l) => /\b(a|c)\b/.test(l) && !l.startsWith("ok")), ["would restore a (output build/a.txt is missing)", "would run c (input data.txt changed)"]);
+  assert.match(lines.at(-1)!, /^ok \(dry run\): would run 1, would restore 1, 1 up to date in \d+ms$/);
+  const json = await p.run(["build", "-n", "--json", "a", "b", "c"]);
+  const fin = Object.fromEntries(json.events.flatMap((e) => (e.type === "target-finished" ? [[e.target, `${e.status}: ${e.reason}`]] : [])));
+  assert.deepEqual(fin, { a: "skipped: would restore: output build/a.txt is missing", b: "up-to-date: up to date", c: "skipped: would run: input data.txt changed" });
+  assert.equal(p.exists("build/a.txt"), false, "a dry run restores nothing");
+  assert.equal(p.read("build/c.txt"), "1\n", "a dry run runs nothing");
+  p.remove();
+});

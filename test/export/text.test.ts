@@ -72,3 +72,12 @@ test("output does not depend on the order of targets or deps", () => {
     for (const seed of [1, 2, 3]) assert.equal(toText(shuffled(view, seed)), expected);
   }
 });
+
+test("with files, each target's source files follow its dependencies; without, none are shown", () => {
+  const view: GraphView = { defaults: ["report"], targets: [t("clean", [], { files: ["data/raw.csv", "data/b.csv"] }), t("report", ["clean"], { files: ["templates/report.html"] })] };
+  assert.equal(
+    toText(view, { files: true }),
+    ["✔ report", "├─ ✔ clean", "│  ├─ · data/b.csv", "│  └─ · data/raw.csv", "└─ · templates/report.html", "", "✔ 2 up to date  ↺ 0 restorable from cache  ● 0 stale  ✖ 0 failed", ""].join("\n"),
+  );
+  assert.doesNotMatch(toText(view), /data\/raw\.csv/);
+});

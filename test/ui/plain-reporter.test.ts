@@ -133,7 +133,10 @@ describe("plain reporter", () => {
       { type: "hash-progress", path: "data/big.csv", doneBytes: 2e9, totalBytes: 4e9 },
       { type: "hash-progress", path: "data/big.csv", doneBytes: 4e9, totalBytes: 4e9 },
       started([["a", "run", undefined, "no record"], ["b", "restore", undefined, "cached"], ["c", "up-to-date"]], { dryRun: true }),
-      finished({ "up-to-date": 1 }, 5),
+      { type: "target-finished", target: "a", status: "skipped", durationMs: 0, reason: "would run: no record" },
+      { type: "target-finished", target: "b", status: "skipped", durationMs: 0, reason: "would restore: cached" },
+      { type: "target-finished", target: "c", status: "up-to-date", durationMs: 0, reason: "up to date" },
+      finished({ "up-to-date": 1, skipped: 2 }, 5),
     ]).lines;
     assert.deepEqual(lines, [
       "waiting for lock .pipe/lock (held by pid 4242 on ci-7)",
@@ -141,7 +144,7 @@ describe("plain reporter", () => {
       "dry run: 1 to run, 1 to restore, 1 up to date (jobs 2)",
       "would run a (no record)",
       "would restore b (cached)",
-      "ok (dry run): 1 up to date in 5ms",
+      "ok (dry run): would run 1, would restore 1, 1 up to date in 5ms",
     ]);
   });
 
