@@ -305,7 +305,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         free(false);
         active--;
         if (r.ok) {
-          settled.set(next.t.id, { inputs: next.e.parts.inputs, outputs: r.outputs });
+          settled.set(next.t.id, { inputs: r.inputs, outputs: r.outputs });
           finish({ type: "target-finished", target: next.t.id, status: "built", durationMs: r.durationMs, reason, logPath: r.logPath });
           release(next.t.id);
         } else fail(next.t.id, r.error, { durationMs: r.durationMs, logTail: r.logTail, logPath: r.logPath });

@@ -43,7 +43,8 @@ export interface RunContext extends PublishContext {
 }
 
 export type RunOutcome =
-  | { ok: true; outputs: OutputRecord[]; durationMs: number; logPath?: string }
+  /** `inputs`: the input hashes the record holds (the no-op snapshot vouches for these only). */
+  | { ok: true; outputs: OutputRecord[]; inputs: [string, string][]; durationMs: number; logPath?: string }
   | { ok: false; error: string; durationMs: number; logTail: string[]; logPath?: string };
 
 const TAIL = 20;
@@ -197,6 +198,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     }
     const after = rc.evaluator.inputHashes(t, produced);
     let fingerprint = e.fingerprint;
+    let parts = e.parts;
     if (!("problem" in after)) {
       const before = new Map(e.parts.inputs);
       const moved = after.filter(([p, h]) => before.get(p) !== h).map(([p]) => p);
@@ -205,13 +207,13 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       // back (A -> B -> A) with the recipe reading B. Recorded against A, the output made from B
       // would pass for up to date; the rehash above refreshed the stat cache, so comparing its
       // entries costs no syscall. Such an input is recorded with a hash no file has, so the
-      // fingerprint cannot match and the next build runs the target again. `e.parts` is what
-      // the engine hands the no-op snapshot for this target: it must not vouch for it either.
+      // fingerprint cannot match and the next build runs the target again; the engine hands
+      // these recorded inputs to the no-op snapshot, which then cannot vouch for it either.
       const rewritten = inputStats.filter(([p, st]) => !moved.includes(p) && !sameStat(st, rc.evaluator.hasher.cache.get(p))).map(([p]) => p);
       if (rewritten.length) {
         rc.emit({ type: "warning", target: t.id, message: `input ${rewritten.join(", ")} changed while ${JSON.stringify(t.id)} ran (written again; its content now is as before, but the recipe may have read other bytes); its result is not recorded as up to date, so the next build runs it again` });
-        e.parts = { ...e.parts, inputs: e.parts.inputs.map(([p, h]): [string, string] => [p, rewritten.includes(p) ? CHANGED_DURING_RUN : h]) };
-        fingerprint = fingerprintOf(e.parts);
+        parts = { ...parts, inputs: parts.inputs.map(([p, h]): [string, string] => [p, rewritten.includes(p) ? CHANGED_DURING_RUN : h]) };
+        fingerprint = fingerprintOf(parts);
       }
     }
     // Outputs still absent now (taken here, not before storing: the next recipe runs meanwhile)
@@ -220,12 +222,12 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     publish(rc, t, staged, outputs, { missing, madeDirs: rc.madeDirs, stats: stagedStats });
     published = true;
     crashPoint("after-publish");
-    rc.records.append({ target: t.id, fingerprint, outputs, parts: e.parts, durationMs: Date.now() - t0, time: Date.now() });
+    rc.records.append({ target: t.id, fingerprint, outputs, parts, durationMs: Date.now() - t0, time: Date.now() });
     crashPoint("after-record");
     // The log holds the latest run's output (README): a run that printed nothing removes the
     // log an earlier run left (a failure's output would otherwise pass for this run's).
     if (logFd === undefined) dropLog(join(rc.root, logRel));
-    return { ok: true, outputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
+    return { ok: true, outputs, inputs: parts.inputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
   } catch (err) {
     const e2 = err as NodeJS.ErrnoException;
     return failure(e2.code ? `${e2.message}` : `internal error: ${e2.stack ?? e2}; this is a bug, please report it with the output of pipe --version`);
