@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
+import { declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
@@ -282,28 +282,29 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, compiled, exportedBy: new Map() };
 }
 
-const TARGET_OPTIONS = ["name", "description", "inputs", "outputs", "params", "env", "resources", "run"];
-const FAMILY_OPTIONS = [...TARGET_OPTIONS, "key"];
 const RESOURCE_OPTIONS = ["cpu", "mem"];
+
 
 /**
  * Reports options target() and family() do not know (`ouputs`, `parms`): silently ignored, a
  * typo would drop the outputs or params it meant to declare.
  */
 function checkOptions(d: Decl, name: string | undefined, diags: Diagnostic[]): void {
+  // Runs for every declaration (10,000 in a big Pipelinefile): target() and family() noted the
+  // unknown names already; nothing is built until a problem.
+  const unknown = (d as { unknownOptions?: string[] }).unknownOptions;
+  const res = (d.options as { resources?: unknown }).resources;
+  if (!unknown && !(res && typeof res === "object")) return;
   const isFamily = declKind(d) === "family";
-  const known = isFamily ? FAMILY_OPTIONS : TARGET_OPTIONS;
-  const what = `${isFamily ? "family" : "target"} ${name === undefined ? "(unnamed)" : JSON.stringify(name)}`;
-  const o = d.options as unknown as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (known.includes(k)) continue;
-    const hint = k === "key" ? "key is an option of family(): declare a parametrised target with family({ key: { ... }, ... })" : `options: ${[...known].sort().join(", ")}`;
-    diags.push({ message: `${what} has an unknown option ${JSON.stringify(k)}${suggestion(k, known)}`, location: siteOf(d), hint });
+  const what = () => `${isFamily ? "family" : "target"} ${name === undefined ? "(unnamed)" : JSON.stringify(name)}`;
+  const list = isFamily ? FAMILY_OPTIONS : TARGET_OPTIONS;
+  for (const k of unknown ?? []) {
+    const hint = k === "key" ? "key is an option of family(): declare a parametrised target with family({ key: { ... }, ... })" : `options: ${[...list].sort().join(", ")}`;
+    diags.push({ message: `${what()} has an unknown option ${JSON.stringify(k)}${suggestion(k, list)}`, location: siteOf(d), hint });
   }
-  const res = o.resources;
   if (res && typeof res === "object") {
     for (const k of Object.keys(res)) {
-      if (!RESOURCE_OPTIONS.includes(k)) diags.push({ message: `${what} has an unknown resource ${JSON.stringify(`resources.${k}`)}${suggestion(k, RESOURCE_OPTIONS)}`, location: siteOf(d), hint: "resources: cpu, mem" });
+      if (!RESOURCE_OPTIONS.includes(k)) diags.push({ message: `${what()} has an unknown resource ${JSON.stringify(`resources.${k}`)}${suggestion(k, RESOURCE_OPTIONS)}`, location: siteOf(d), hint: "resources: cpu, mem" });
     }
   }
 }
