@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readPrefix, RecordStore, type BuildRecord } from "../../src/state/records.ts";
+import { RecordStore, type BuildRecord } from "../../src/state/records.ts";
 import { initHasher } from "../../src/hash/xxh.ts";
 import { UserError } from "../../src/util/errors.ts";
 
@@ -64,53 +64,4 @@ test("a journal from a newer pipe is refused, not rewritten", async () => {
   writeFileSync(join(dir, "records.jsonl"), body);
   assert.throws(() => RecordStore.load(dir, { readOnly: false }), (e: unknown) => e instanceof UserError && /written by a newer pipe/.test(e.message));
   assert.equal(readFileSync(join(dir, "records.jsonl"), "utf8"), body);
-});
-
-test("the hand-written prefix reader agrees with the regex and JSON.parse, and declines what it cannot read", async () => {
-  await initHasher();
-  const PREFIX = /^\{"target":("(?:[^"\\]|\\.)*"),"fingerprint":"([0-9a-f]+)","durationMs":(\d+)/;
-  const viaRegex = (line: string) => {
-    const m = PREFIX.exec(line);
-    return m ? { target: JSON.parse(m[1]) as string, fingerprint: m[2], durationMs: Number(m[3]) } : undefined;
-  };
-  // Real journal lines, names with escapes (quote, backslash, newline, unicode), and damaged ones.
-  const names = ["a", "trend[attribute=recovered]", "w/x.y:z-1", 'q"uote', "back\\slash", "new\nline", "caf\u00e9 ☕", ""];
-  const lines: string[] = [];
-  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
-  const s = RecordStore.load(dir, { readOnly: false });
-  names.forEach((n, i) => s.append(rec(n, `f${i}ab`, i * 37)));
-  s.close();
-  lines.push(...readFileSync(join(dir, "records.jsonl"), "utf8").split("\n").slice(1, -1));
-  const good = lines[0];
-  lines.push(
-    good.slice(0, 20),
-    good.replace('"fingerprint":"', '"fingerprint":"X'),
-    good.replace('"durationMs":', '"durationMs":x'),
-    good.replace('"durationMs":0', '"durationMs":'),
-    '{"target":"a","fingerprint":"","durationMs":3}',
-    '{"target":"a","fingerprint":"ff","durationMs":12',
-    '{"target":"a","fingerprint":"ff","durationMs":12,"time":1}',
-    '{"target":"a"}',
-    "garbage",
-    "",
-  );
-  let read = 0;
-  for (const line of lines) {
-    const fast = readPrefix(line, 0, line.length);
-    if (fast) read++;
-    // Either both agree, or the fast reader declined and the regex decides.
-    if (fast) assert.deepEqual(fast, viaRegex(line), line);
-  }
-  // Every name without an escape is read by hand (the names pipe makes).
-  assert.equal(read, names.filter((n) => JSON.stringify(n) === `"${n}"`).length + 2);
-  // Inside a longer text: only [start, end) counts.
-  const text = `x\n${good}\n${good.slice(0, 40)}`;
-  assert.deepEqual(readPrefix(text, 2, 2 + good.length), viaRegex(good));
-  assert.equal(readPrefix(text, 3 + good.length, text.length), undefined);
-  // The store reads every one of them back, by name and by fingerprint.
-  const t = RecordStore.load(dir, { readOnly: true });
-  names.forEach((n, i) => {
-    assert.equal(t.latest(n)?.fingerprint, `f${i}ab`, n);
-    assert.deepEqual(t.durations(n), [i * 37]);
-  });
 });
