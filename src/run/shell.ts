@@ -48,7 +48,14 @@ export interface ShellResult {
   spawnError?: string;
 }
 
-const FORCED = ["node", "perl", "python"].includes(process.env.PIPE_SPAWNER ?? "") ? (process.env.PIPE_SPAWNER as HelperKind | "node") : undefined;
+const SPAWNERS = ["node", "perl", "python"];
+const FORCED = SPAWNERS.includes(process.env.PIPE_SPAWNER ?? "") ? (process.env.PIPE_SPAWNER as HelperKind | "node") : undefined;
+
+/** A warning when PIPE_SPAWNER is set to something pipe does not know (it then picks as usual). */
+export function spawnerWarning(env: NodeJS.ProcessEnv): string | undefined {
+  const v = env.PIPE_SPAWNER;
+  return v === undefined || v === "" || SPAWNERS.includes(v) ? undefined : `PIPE_SPAWNER=${JSON.stringify(v)} is not one of ${SPAWNERS.join(", ")}; recipes start the usual way`;
+}
 /**
  * Spawners of this process, started as recipes need them: a job goes to an idle one, and a new
  * one starts while every spawner is busy, up to one per CPU (at most 4). A helper starts one

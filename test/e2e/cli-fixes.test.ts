@@ -88,3 +88,14 @@ test("a dry run says what would run and be restored, once each, and counts them 
   assert.equal(p.read("build/c.txt"), "1\n", "a dry run runs nothing");
   p.remove();
 });
+
+test("an unknown PIPE_SPAWNER is a warning naming the choices; the build goes on", async () => {
+  const p = new Project({ "Pipelinefile.ts": HEAD + `export const a = target({ outputs: ["build/a.txt"], run: (c) => sh\`echo a > \${c.outputs[0]}\` });\n` });
+  const r = await p.run(["build"], { env: { PIPE_SPAWNER: "bogus" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /warning: PIPE_SPAWNER="bogus" is not one of node, perl, python; recipes start the usual way/);
+  assert.equal(p.read("build/a.txt"), "a\n");
+  const ok = await p.run(["build", "--json"], { env: { PIPE_SPAWNER: "python" } });
+  assert.equal(ok.events.some((e) => e.type === "warning"), false);
+  p.remove();
+});

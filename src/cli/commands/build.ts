@@ -4,7 +4,7 @@ import { EXIT, type Command } from "../main.ts";
 import { BUILD_FLAGS } from "../flags.ts";
 import { paramTextFrom } from "../param-text.ts";
 import { buildOnce } from "../session.ts";
-import { prewarmHelper } from "../../run/shell.ts";
+import { prewarmHelper, spawnerWarning } from "../../run/shell.ts";
 import { LockBusy, LockWaitAborted } from "../../state/lock.ts";
 import { parseSize } from "../../util/size.ts";
 import { UserError } from "../../util/errors.ts";
@@ -27,6 +27,8 @@ export const command: Command = {
     if (memText !== undefined && (memBudget === undefined || memBudget <= 0)) throw new UserError({ message: `--mem needs a size such as 8G or 512M, got ${JSON.stringify(memText)}` });
     if (!dryRun) prewarmHelper();
     return withReporter(ctx, jobs, { onAbort: () => undefined }, async (emit, signal) => {
+      const spawner = spawnerWarning(ctx.env);
+      if (spawner) emit({ type: "warning", message: spawner });
       let session;
       try {
         session = await buildOnce({

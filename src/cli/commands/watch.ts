@@ -1,4 +1,5 @@
 /** `pipe watch [targets...]`: build, then keep the targets up to date as their sources change. */
+import { spawnerWarning } from "../../run/shell.ts";
 import { dirname } from "node:path";
 import { initHasher } from "../../hash/xxh.ts";
 import { findPipelinefile } from "../../load/load.ts";
@@ -65,6 +66,8 @@ export const command: Command = {
     let loop: WatchLoop | undefined;
     return withReporter(ctx, jobs, { onAbort: () => void loop?.stop(), endOnBrokenStdout: true }, async (emit, signal) => {
       await initHasher();
+      const spawner = spawnerWarning(ctx.env);
+      if (spawner) emit({ type: "warning", message: spawner });
       const driver = new WatchBuild({
         root,
         pipelinefile,
