@@ -152,7 +152,7 @@ export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<str
  * If the current bytes at an output path are not in the cache (edited by hand, or produced
  * outside pipe), store them and warn, so replacing them loses nothing.
  */
-export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string): void {
+export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string, doing: "replacing" | "removing" = "replacing"): void {
   if (!existsSync(join(ctx.root, o.path))) return;
   const h = ctx.hasher.hashPath(o.path);
   if (h.kind !== "file" && h.kind !== "dir") return;
@@ -164,7 +164,7 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
     return r.kind === "file" ? r.hash : "";
   });
   const where = h.kind === "file" ? `cp ${ctx.cache.displayPath(h.hash, ctx.root)} ${o.path}` : `its manifest .pipe/cache/trees/${h.hash}.json`;
-  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before replacing them (to get them back: ${where})`);
+  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${where})`);
 }
 
 /**

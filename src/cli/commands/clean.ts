@@ -29,10 +29,9 @@ export const command: Command = {
         stateDir: project.stateDir,
         cache: project.evaluator.cache,
         hasher: project.hasher,
-        // keepEdited speaks of a build replacing the output; here it is removed.
         warn: (message) => {
           edited++;
-          ctx.stdout.write(`warning: ${message.replace("before replacing them", "before removing them")}\n`);
+          ctx.stdout.write(`warning: ${message}\n`);
         },
         scratch: () => join(".pipe", "staging", "clean"),
       };
@@ -46,7 +45,7 @@ export const command: Command = {
             continue;
           }
           // Bytes pipe never made go into the cache first ("" matches no hash: keep whatever is not there).
-          keepEdited(pub, t, o, "");
+          keepEdited(pub, t, o, "", "removing");
           // rmSync removes a symlink itself, never what it points to.
           rmSync(abs, { recursive: true, force: true });
           project.hasher.forget(o.path, o.dir);
