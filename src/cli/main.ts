@@ -38,7 +38,7 @@ export { COMMON, PARAM } from "./flags.ts";
 
 const load = async (m: Promise<{ command: Command }>) => (await m).command;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; hidden?: boolean }> = {
-  build: { summary: "bring targets up to date (default: the Pipelinefile's default export)", load: () => load(import("./commands/build.ts")) },
+  build: { summary: "bring targets up to date (default: the Pipelinefile's default export, or every target without one)", load: () => load(import("./commands/build.ts")) },
   status: { summary: "show every target as up to date, restorable or stale, and why", load: () => load(import("./commands/status.ts")) },
   why: { summary: "explain, value by value, what changed since a target's last run", load: () => load(import("./commands/why.ts")) },
   clean: { summary: "remove targets' outputs (the cache keeps them)", load: () => load(import("./commands/clean.ts")) },

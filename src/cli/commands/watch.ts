@@ -24,7 +24,7 @@ export const command: Command = {
   summary: "Build, then rebuild as sources change, until interrupted.",
   usage: "pipe watch [targets...] [--param name=value] [-j N] [-k] [--debounce ms] [--poll] [--json]",
   details: [
-    "Builds the targets (default: the Pipelinefile's default export), then watches their sources: input",
+    "Builds the targets (default: the default export, or every target without one), then watches their sources: input",
     "files, the folders of glob inputs (a new matching file counts), directory inputs, the Pipelinefile",
     "and the local modules it imports. Once changes have been quiet for --debounce ms (and no changed file",
     "is still growing), it runs one build; as in `pipe build`, only what is stale runs.",
