@@ -99,3 +99,22 @@ test("an unknown PIPE_SPAWNER is a warning naming the choices; the build goes on
   assert.equal(ok.events.some((e) => e.type === "warning"), false);
   p.remove();
 });
+
+test("help lists the user's commands only and says what a bare build builds; a skip says why in one parenthesis", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const bad = target({ outputs: ["build/bad.txt"], run: () => sh\`false\` });\n` +
+      `export const after = target({ inputs: [bad], outputs: ["build/after.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      // Independent, with a shorter path than bad's: with -j 1, bad starts first and solo never does.
+      `export const solo = target({ outputs: ["build/solo.txt"], run: (c) => sh\`echo solo > \${c.outputs[0]}\` });\n`,
+  });
+  const help = await p.run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^ {2}build +bring targets up to date \(default: the Pipelinefile's default export, or every target without one\)$/m);
+  assert.doesNotMatch(help.stdout, /^ {2}debug /m, "internals for tests are not listed");
+  assert.equal((await p.run(["debug", "--help"])).code, 0, "but they still work");
+  const r = await p.run(["build", "-j", "1"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^skipped solo \(not started after an earlier failure; use -k to keep going\)$/m);
+  p.remove();
+});
