@@ -71,11 +71,11 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       continue;
     }
     if (!p) {
-      diags.push({ message: `unknown param ${JSON.stringify(name)}${suggestion(name, spec.params.keys())}`, hint: spec.params.size ? `params: ${[...spec.params.keys()].sort().join(", ")}` : "this Pipelinefile declares no params" });
+      diags.push({ message: `unknown param ${JSON.stringify(name)}${suggestion(name, spec.params.keys())}`, hint: spec.params.size ? `params: ${[...spec.params.keys()].sort().join(", ")}` : "this Pipelinefile declares no params", request: true });
       continue;
     }
     const v = parseParamText(p, text, options.today);
-    if (isProblem(v)) diags.push({ message: `bad value for param ${JSON.stringify(name)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${name}=<value>` });
+    if (isProblem(v)) diags.push({ message: `bad value for param ${JSON.stringify(name)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${name}=<value>`, request: true });
     else paramValues.set(name, v);
   }
   const paramProblems = new Map<string, Diagnostic>();
@@ -356,11 +356,11 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const decl = parsed ? spec.decls.get(parsed.name) : undefined;
     if (!parsed || !decl) {
       const candidates = [...spec.decls.keys(), ...targets.keys()];
-      diags.push({ message: `unknown target ${JSON.stringify(req)}${suggestion(parsed?.name ?? req, candidates)}`, hint: "`pipe status` lists every target" });
+      diags.push({ message: `unknown target ${JSON.stringify(req)}${suggestion(parsed?.name ?? req, candidates)}`, hint: "`pipe status` lists every target", request: true });
       continue;
     }
     if (declKind(decl) === "target") {
-      if (parsed.key) diags.push({ message: `${JSON.stringify(parsed.name)} is a target, not a family; it takes no [key=value]` });
+      if (parsed.key) diags.push({ message: `${JSON.stringify(parsed.name)} is a target, not a family; it takes no [key=value]`, request: true });
       else selected.push(parsed.name);
     } else if (parsed.key) {
       const key = checkKey(decl as Family, parsed.name, parsed.key, undefined, true);

@@ -13,6 +13,12 @@ export interface Diagnostic {
   details?: string[];
   /** The fix, or "did you mean ...?". */
   hint?: string;
+  /**
+   * A mistake in the command's request (an unknown target, an unknown param or a bad value
+   * given for one), not in the Pipelinefile: `pipe watch` ends on it instead of waiting for an
+   * edit to fix it.
+   */
+  request?: true;
 }
 
 /** One or more user mistakes (exit code 2). */

@@ -78,8 +78,8 @@ export class WatchBuild implements ContentOracle {
   /**
    * True when the first build failed on a mistake in the request itself (an unknown target or
    * param on the command line): no edit is awaited for it, so the watch should end (exit 2).
-   * Such diagnostics point at no place in the Pipelinefile; a Pipelinefile error does, and watch
-   * waits for it to be fixed.
+   * The graph marks such diagnostics (`request`); for a Pipelinefile error watch waits for an
+   * edit that fixes it.
    */
   get requestError(): boolean {
     return this.#requestError;
@@ -113,7 +113,7 @@ export class WatchBuild implements ContentOracle {
         return { ok: false, watch: this.watchSet };
       }
       emit({ type: "error", message: formatDiagnostics(e.diagnostics, this.#o.root) });
-      if (!this.#last && changed.length === 0 && e.diagnostics.every((d) => !d.location)) {
+      if (!this.#last && changed.length === 0 && e.diagnostics.every((d) => d.request)) {
         this.#requestError = true;
         return { ok: false, watch: this.watchSet };
       }
