@@ -9,6 +9,7 @@
 import { pipeVersion } from "../util/own-version.ts";
 import { formatDiagnostics, UserError } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
+import { INTERRUPT_SIGNALS } from "../util/signals.ts";
 import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
 import type { PartialHint } from "./fast-noop.ts";
 
@@ -89,10 +90,9 @@ export async function main(argv: string[]): Promise<number> {
     stderr.write("interrupted\n");
     process.exit(EXIT.interrupted);
   };
-  const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  for (const s of SIGNALS) process.on(s, early);
+  for (const s of INTERRUPT_SIGNALS) process.on(s, early);
   const handOver = () => {
-    for (const s of SIGNALS) process.off(s, early);
+    for (const s of INTERRUPT_SIGNALS) process.off(s, early);
   };
   try {
     let noopHint: PartialHint | undefined;

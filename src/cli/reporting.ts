@@ -3,6 +3,7 @@ import type { PipeEvent, Reporter } from "../events.ts";
 import { availableParallelism } from "node:os";
 import { killAllGroups } from "../run/shell.ts";
 import { UserError } from "../util/errors.ts";
+import { INTERRUPT_SIGNALS } from "../util/signals.ts";
 import { flagValue, hasFlag } from "./args.ts";
 import { colorWanted } from "./color.ts";
 import type { CommandContext } from "./main.ts";
@@ -60,8 +61,7 @@ export async function withReporter(
   const interrupt = interruptHandler(options.onAbort);
   let reporter: Reporter | undefined;
   const emit = (e: PipeEvent) => reporter?.onEvent(e);
-  const signals = ["SIGTERM", "SIGHUP"] as const;
-  for (const s of signals) process.on(s, interrupt.onSignal);
+  for (const s of INTERRUPT_SIGNALS) process.on(s, interrupt.onSignal);
   let brokenStdout = false;
   const onStdoutError = (e: NodeJS.ErrnoException) => {
     // Once: a second call would count as a second Ctrl-C and kill recipes at once.
@@ -75,7 +75,7 @@ export async function withReporter(
       reporter = await openReporter(ctx, jobs, interrupt.onSignal);
     } finally {
       // From here on the reporter handles these signals (and shows the interrupt line).
-      for (const s of signals) process.off(s, interrupt.onSignal);
+      for (const s of INTERRUPT_SIGNALS) process.off(s, interrupt.onSignal);
     }
     return await body(emit, interrupt.signal);
   } finally {

@@ -16,6 +16,7 @@ import { createJsonReporter } from "./json-reporter.ts";
 import { createPlainReporter } from "./plain-reporter.ts";
 import type { InterruptibleReporter } from "./reporter.ts";
 import type { Detail } from "./view-model.ts";
+import { INTERRUPT_SIGNALS } from "../util/signals.ts";
 
 export type { Reporter } from "../events.ts";
 
@@ -78,8 +79,6 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
   return withInterrupt(inner, options.onInterrupt);
 }
 
-/** The signals that interrupt a build; each one is shown the same way. */
-const INTERRUPT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /** Wraps a reporter so that an interrupt signal, while it is open, is shown and forwarded to `onInterrupt`. */
 function withInterrupt(inner: InterruptibleReporter, onInterrupt: (() => void) | undefined): Reporter {
