@@ -8,7 +8,7 @@
  * bytes in the cache and says how to get them back.
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
-import { basename, dirname, extname, join, sep } from "node:path";
+import { basename, dirname, extname, join, relative, sep } from "node:path";
 import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
 import { hashBytes, hashString } from "../hash/xxh.ts";
@@ -192,13 +192,12 @@ export interface PublishHints {
 }
 
 /**
- * Throws unless every folder between the project root and `rel` is a real folder, or a symlink
- * that still resolves inside the project (P12, reliability G1). The load checked the output's
- * parents once, but a folder swapped for a symlink out of the project while the recipe ran
- * would make the publishing rename write outside it. Checked right before each move, with
- * nothing cached: the swap happens during the run. Costs one lstat per folder level of the
- * output path (a realpath only when a level is a symlink). A swap in the microseconds between
- * this check and the rename is not covered (Node has no renameat).
+ * Throws unless every folder between the project root and `rel` is a real folder (P12,
+ * reliability G1): the load refuses outputs whose folders are symlinks, but a folder swapped
+ * for one while the recipe ran would make the publishing rename write elsewhere, out of the
+ * project or onto other files of it. Checked right before each move, with nothing cached: the
+ * swap happens during the run. Costs one lstat per folder level of the output path. A swap in
+ * the microseconds between this check and the rename is not covered (Node has no renameat).
  */
 export function checkConfined(root: string, rel: string): void {
   const parts = rel.split("/");
@@ -206,22 +205,21 @@ export function checkConfined(root: string, rel: string): void {
   for (let i = 0; i < parts.length - 1; i++) {
     abs = `${abs}/${parts[i]}`;
     const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (!st || !st.isSymbolicLink()) {
-      if (st?.isDirectory()) continue;
-      return; // missing, or not a folder: nothing below it exists, and the rename fails on its own
-    }
+    if (st?.isDirectory()) continue;
+    if (!st?.isSymbolicLink()) return; // missing, or not a folder: the rename fails on its own
+    // The message says where the link leads (resolved only here, on the error path).
     let real: string;
-    let realRoot: string;
+    let realRoot = root;
     try {
-      real = realpathSync(dirname(join(root, rel)));
+      real = realpathSync(abs);
       realRoot = realpathSync(root);
     } catch {
       real = "(unresolvable)";
-      realRoot = root;
     }
-    if (real === realRoot || real.startsWith(realRoot + sep)) return;
+    const inside = real === realRoot || real.startsWith(realRoot + sep);
     const folder = parts.slice(0, i + 1).join("/");
-    throw Object.assign(new Error(`not moving output ${JSON.stringify(rel)} into place: its folder ${JSON.stringify(folder)} is now a symlink leading outside the project (to ${real}) (replaced while the recipe ran?)\n  hint: make ${JSON.stringify(folder)} a real folder inside the project again and rebuild`), { code: "ERR_PIPE_OUTSIDE_ROOT" });
+    const where = inside ? `a symlink to ${relative(realRoot, real) || "."} in the project` : `a symlink leading outside the project (to ${real})`;
+    throw Object.assign(new Error(`not moving output ${JSON.stringify(rel)} into place: its folder ${JSON.stringify(folder)} is now ${where} (replaced while the recipe ran?)\n  hint: make ${JSON.stringify(folder)} a real folder again and rebuild`), { code: "ERR_PIPE_OUTSIDE_ROOT" });
   }
 }
 

@@ -108,8 +108,9 @@ test("an output with a long but legal name is staged with its extension and publ
   p.remove();
 });
 
-/** A recipe step that waits (bounded, 20 s) for the file `go` in the project root. */
-const WAIT_GO = `i=0; while [ ! -e go ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done`;
+/** A recipe step that waits (bounded, 20 s) for the file `name` in the project root. */
+const waitFor = (name: string) => `i=0; while [ ! -e ${name} ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done`;
+const WAIT_GO = waitFor("go");
 
 test("an output folder swapped for a symlink out of the project during the run is not published through", async () => {
   const outside = mkdtempSync(join(tmpdir(), "pipe-sentinel-"));
@@ -142,8 +143,27 @@ test("an output folder swapped for a symlink out of the project during the run i
   p.remove();
 });
 
-/** A recipe step that waits (bounded, 20 s) for the file `name` in the project root. */
-const waitFor = (name: string) => `i=0; while [ ! -e ${name} ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done`;
+test("an output folder swapped for a symlink to another folder of the project during the run is not published through", async () => {
+  const p = new Project({
+    "src/in.txt": "one\n",
+    "out/.keep": "",
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["src/in.txt"], outputs: ["out/x.txt"], run: ({ inputs, outputs }) => sh\`sh -c 'echo READY; ${WAIT_GO}; cat "$1" > "$2"' _ \${inputs[0]} \${outputs[0]}\` });\n`,
+  });
+  const child = p.spawn(["build", "--json"]);
+  const done = collect(child);
+  await waitForLine(child, (l) => l.includes('"line":"READY"'));
+  renameSync(p.path("out"), p.path("out.moved"));
+  symlinkSync("src", p.path("out"));
+  writeFileSync(p.path("go"), "");
+  const r = await done;
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const fin = r.events.find((e) => e.type === "target-finished" && e.target === "a") as { status: string; error: string };
+  assert.match(fin.error, /its folder "out" is now a symlink to src in the project/);
+  assert.deepEqual(readdirSync(p.path("src")), ["in.txt"], "nothing written into the user's sources");
+  p.remove();
+});
+
 
 test("an input changed and changed back while its recipe ran (A -> B -> A): a warning, and the next build runs it again", async () => {
   const p = new Project({
