@@ -20,7 +20,7 @@ import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
 import { stateTrackedByGit } from "../state/git-tracked.ts";
 import { UserError } from "../util/errors.ts";
 import { siteWasMissed } from "../api/site.ts";
-import { STAGING_PREFIX } from "../run/publish.ts";
+import { STAGING_PREFIX, type PublishContext } from "../run/publish.ts";
 
 export interface ProjectOptions {
   cwd: string;
@@ -52,6 +52,11 @@ export interface Project {
   warnings: string[];
   /** Saves the stat cache (mutating commands only). */
   saveState(): void;
+}
+
+/** What publishing and restoring need of a project, for commands outside a build (clean, hooks). */
+export function publishContextOf(project: Project, warn: (message: string) => void, scratch: () => string): PublishContext {
+  return { root: project.root, stateDir: project.stateDir, cache: project.evaluator.cache, hasher: project.hasher, warn, scratch };
 }
 
 /** The Pipelinefile loaded and its graph built: every user mistake is found here, before any state is touched. */

@@ -6,11 +6,11 @@
 import { lstatSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { closure } from "../../graph/graph.ts";
-import { keepEdited, type PublishContext } from "../../run/publish.ts";
+import { keepEdited } from "../../run/publish.ts";
 import { ProjectLock } from "../../state/lock.ts";
 import { flagValue } from "../args.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
-import { openProject } from "../project.ts";
+import { openProject, publishContextOf } from "../project.ts";
 
 export const command: Command = {
   name: "clean",
@@ -24,17 +24,14 @@ export const command: Command = {
       const ids = ctx.args.positional.length === 0 ? project.graph.order : ctx.args.flags.has("deps") ? closure(project.graph, project.selected) : project.selected;
       let removed = 0;
       let edited = 0;
-      const pub: PublishContext = {
-        root: project.root,
-        stateDir: project.stateDir,
-        cache: project.evaluator.cache,
-        hasher: project.hasher,
-        warn: (message) => {
+      const pub = publishContextOf(
+        project,
+        (message) => {
           edited++;
           ctx.stdout.write(`warning: ${message}\n`);
         },
-        scratch: () => join(".pipe", "staging", "clean"),
-      };
+        () => join(".pipe", "staging", "clean"),
+      );
       for (const id of ids) {
         const t = project.graph.targets.get(id)!;
         for (const o of t.outputs) {

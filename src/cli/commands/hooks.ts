@@ -4,13 +4,13 @@ import { fileURLToPath } from "node:url";
 import { dirname, join, relative } from "node:path";
 import { closure, downstream, sourceFiles } from "../../graph/graph.ts";
 import { predict } from "../../plan/evaluate.ts";
-import { restore, type PublishContext } from "../../run/publish.ts";
+import { restore } from "../../run/publish.ts";
 import { ProjectLock } from "../../state/lock.ts";
 import { UserError } from "../../util/errors.ts";
 import { flagValue } from "../args.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
 import { findPipelinefile } from "../../load/load.ts";
-import { openProject, type Project } from "../project.ts";
+import { openProject, publishContextOf, type Project } from "../project.ts";
 import { mkdirSync, rmSync } from "node:fs";
 
 export const command: Command = {
@@ -97,14 +97,7 @@ function restoreAll(project: Project): { restored: string[]; stillStale: { id: s
   const pred = predict(project.evaluator, project.graph.order);
   const runDir = join(".pipe", "staging", `hook-${process.pid}`);
   let n = 0;
-  const ctx: PublishContext = {
-    root: project.root,
-    stateDir: project.stateDir,
-    cache: project.evaluator.cache,
-    hasher: project.hasher,
-    warn: () => undefined,
-    scratch: () => join(runDir, `s${n++}`),
-  };
+  const ctx = publishContextOf(project, () => undefined, () => join(runDir, `s${n++}`));
   mkdirSync(join(project.root, runDir), { recursive: true });
   const restored: string[] = [];
   const stillStale: { id: string; reason: string }[] = [];
