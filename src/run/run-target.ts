@@ -3,8 +3,8 @@
  * in its own process group), check the declared outputs, guard against inputs that changed
  * during the run, store outputs in the cache, publish them, and only then commit the record.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync, type Stats } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { PipeEvent } from "../events.ts";
 import type { GraphTarget } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
@@ -36,6 +36,8 @@ export interface RunContext extends PublishContext {
    * same object each time (the spawner sends an env to perl once per object).
    */
   recipeEnvs?: Map<string, Record<string, string>>;
+  /** Names in .pipe/logs/ when the build's first silent run ended (read once, then kept). */
+  oldLogs?: Set<string>;
   records: RecordStore;
   entryUrl: string;
   pipelinefile: string;
@@ -226,7 +228,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     crashPoint("after-record");
     // The log holds the latest run's output (README): a run that printed nothing removes the
     // log an earlier run left (a failure's output would otherwise pass for this run's).
-    if (logFd === undefined) dropLog(join(rc.root, logRel));
+    if (logFd === undefined) dropLog(rc, logRel);
     return { ok: true, outputs, inputs: parts.inputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
   } catch (err) {
     const e2 = err as NodeJS.ErrnoException;
@@ -278,12 +280,23 @@ export function secretMasker(declared: string[], env: NodeJS.ProcessEnv): (line:
   return (line) => sorted.reduce((acc, v) => acc.split(v).join("***"), line);
 }
 
-/** Removes a target's old log; one unlink, usually ENOENT (a log is rare). */
-function dropLog(abs: string): void {
+/**
+ * Removes a target's old log, if the logs folder had one: the folder is listed once per build
+ * (most cheap recipes print nothing, and an unlink per recipe was a syscall each for nothing).
+ */
+function dropLog(rc: RunContext, logRel: string): void {
+  if (!rc.oldLogs) {
+    try {
+      rc.oldLogs = new Set(readdirSync(join(rc.root, dirname(logRel))));
+    } catch {
+      rc.oldLogs = new Set();
+    }
+  }
+  if (!rc.oldLogs.delete(basename(logRel))) return;
   try {
-    unlinkSync(abs);
+    unlinkSync(join(rc.root, logRel));
   } catch {
-    // no log, or one that cannot be removed: the next run with output replaces it
+    // one that cannot be removed: the next run with output replaces it
   }
 }
 
