@@ -55,7 +55,8 @@ export interface BuiltGraph {
 const GLOB_CHARS = /[*?[\]{}]/;
 
 export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGraph {
-  const diags: Diagnostic[] = [];
+  // Unknown options found while naming declarations come first, with everything found here.
+  const diags: Diagnostic[] = [...(spec.optionProblems ?? [])];
   const root = spec.root;
   const targets = new Map<string, GraphTarget>();
   const pending: GraphTarget[] = [];

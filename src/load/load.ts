@@ -38,6 +38,11 @@ export interface PipelineSpec {
   params: Map<string, Param>;
   /** Params the Pipelinefile exports that no target uses, by command-line name (for messages). */
   unusedParams?: Map<string, Param>;
+  /**
+   * Unknown options of target() and family() (typos): reported with the graph's problems, so a
+   * cycle or a missing input elsewhere is named in the same run.
+   */
+  optionProblems?: Diagnostic[];
   compiled: Compiled;
   /** Functions exported by each local module (by identity): where a recipe function lives. */
   exportedBy: Map<Function, string>;
@@ -182,6 +187,7 @@ function siteOf(d: { site: { location: () => { file: string; line: number; colum
  */
 export function nameDeclarations(root: string, file: string, ns: Record<string, unknown>, compiled: Compiled): PipelineSpec {
   const diags: Diagnostic[] = [];
+  const optionProblems: Diagnostic[] = [];
   const decls = new Map<string, Decl>();
   const names = new Map<Decl, string>();
   const params = new Map<string, Param>();
@@ -192,7 +198,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const add = (d: Decl, exportName: string | undefined) => {
     if (names.has(d)) return;
     const name = (d.options as { name?: string }).name ?? exportName;
-    checkOptions(d, name, diags);
+    checkOptions(d, name, optionProblems);
     if (!name) {
       diags.push({ message: "a target has no name", location: siteOf(d), hint: "export it (`export const x = target(...)`) or give it `name: \"...\"`" });
       return;
@@ -272,14 +278,14 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
       } else params.set(cli, p);
     }
   }
-  if (diags.length) throw new UserError(diags);
+  if (diags.length) throw new UserError([...diags, ...optionProblems]);
   const used = new Set(params.values());
   const unusedParams = new Map<string, Param>();
   for (const p of exportedParams) {
     const cli = p.name ?? paramSites.get(p);
     if (cli !== undefined && !used.has(p) && !params.has(cli)) unusedParams.set(cli, p);
   }
-  return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, compiled, exportedBy: new Map() };
+  return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, optionProblems, compiled, exportedBy: new Map() };
 }
 
 const RESOURCE_OPTIONS = ["cpu", "mem"];

@@ -475,3 +475,18 @@ test("importing a local module that does not exist, or a package that is not ins
   assert.doesNotMatch(r2.stderr, /\.cache\/pipe|Pipelinefile\.mjs/, "no path into the compile cache");
   noStack(r2.stderr);
 });
+
+test("an unknown option is reported together with the graph's problems (a cycle elsewhere), in one run", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["b.txt"], outputs: ["a.txt"], run: () => sh\`true\` });\n` +
+      `export const b = target({ inputs: ["a.txt"], outputs: ["b.txt"], run: () => sh\`true\` });\n` +
+      `export const c = target({ outputs: ["c.txt"], parms: {}, run: () => sh\`true\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /error: target "c" has an unknown option "parms"; did you mean "params"\?\n {2}at Pipelinefile\.ts:4:\d+/);
+  assert.match(r.stderr, /error: dependency cycle: "a" -> "b" -> "a"/);
+  noStack(r.stderr);
+  assert.equal(p.exists(".pipe"), false, "nothing written");
+});
