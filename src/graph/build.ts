@@ -10,7 +10,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import picomatch from "picomatch";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
-import type { Param } from "../api/params.ts";
+import { isParam, type Param } from "../api/params.ts";
 import type { Decl, PipelineSpec } from "../load/load.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
@@ -55,8 +55,9 @@ export interface BuiltGraph {
 const GLOB_CHARS = /[*?[\]{}]/;
 
 export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGraph {
-  // Unknown options found while naming declarations come first, with everything found here.
-  const diags: Diagnostic[] = [...(spec.optionProblems ?? [])];
+  // Problems found while naming declarations (unknown options, missing or taken names) come
+  // first, with everything found here.
+  const diags: Diagnostic[] = [...(spec.problems ?? [])];
   const root = spec.root;
   const targets = new Map<string, GraphTarget>();
   const pending: GraphTarget[] = [];
@@ -223,6 +224,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     if (typeof (o as { run?: unknown }).run !== "function") diags.push({ message: `target ${JSON.stringify(id)} has no recipe`, location: location(), hint: "add run: (ctx) => ... or run: () => sh`...`" });
     // Params: declared ones plus key values.
     for (const [local, p] of Object.entries(o.params ?? {})) {
+      if (!isParam(p)) continue; // reported while naming the declarations
       const cli = cliName(p, local);
       const v = valueOf(cli, p);
       if (v !== undefined) t.params.push({ local, cli, value: v, isKey: false });
@@ -356,7 +358,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const parsed = parseTargetId(req, keysOf);
     const decl = parsed ? spec.decls.get(parsed.name) : undefined;
     if (!parsed || !decl) {
-      const candidates = [...spec.decls.keys(), ...targets.keys()];
+      const candidates = [...spec.decls.keys(), ...targets.keys()].filter((n) => !spec.provisional?.has(n));
       diags.push({ message: `unknown target ${JSON.stringify(req)}${suggestion(parsed?.name ?? req, candidates)}`, hint: "`pipe status` lists every target", request: true });
       continue;
     }
@@ -468,7 +470,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   for (const id of needed) {
     const t = targets.get(id)!;
     for (const pu of (Object.entries(((t.decl.options as { params?: Record<string, Param> }).params) ?? {}))) {
-      const problem = paramProblems.get(cliName(pu[1], pu[0]));
+      const problem = isParam(pu[1]) ? paramProblems.get(cliName(pu[1], pu[0])) : undefined;
       if (problem && !late.includes(problem)) late.push(problem);
     }
     for (const g of t.inputs) {
@@ -490,8 +492,25 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
     }
   }
-  if (diags.length || late.length) throw new UserError([...diags, ...late]);
+  if (diags.length || late.length) throw new UserError(withProvisionalNames([...diags, ...late], spec.provisional));
   return { graph, selected: sel, stats, globLists };
+}
+
+/**
+ * A declaration without a usable name was given a provisional one (load.ts) so that the graph's
+ * problems could be found too; when another message uses it, the naming problem says so.
+ */
+function withProvisionalNames(diags: Diagnostic[], provisional: PipelineSpec["provisional"]): Diagnostic[] {
+  if (!provisional?.size) return diags;
+  return diags.map((d) => {
+    for (const [name, problem] of provisional) {
+      if (d !== problem) continue;
+      const quoted = JSON.stringify(name);
+      if (!diags.some((o) => o !== d && o.message.includes(quoted))) return d;
+      return { ...d, details: [...(d.details ?? []), `the messages below call it ${quoted}`] };
+    }
+    return d;
+  });
 }
 
 /** What a failed stat of an input means, in the user's terms. */

@@ -39,10 +39,17 @@ export interface PipelineSpec {
   /** Params the Pipelinefile exports that no target uses, by command-line name (for messages). */
   unusedParams?: Map<string, Param>;
   /**
-   * Unknown options of target() and family() (typos): reported with the graph's problems, so a
-   * cycle or a missing input elsewhere is named in the same run.
+   * Mistakes found while naming the declarations (a target without a name, two with one name,
+   * an unknown option, a param that is not one): reported with the graph's problems, so a cycle
+   * or a missing input elsewhere is named in the same run. Declarations they concern have a
+   * provisional name (see `provisional`), so the graph can still be built for its messages.
    */
-  optionProblems?: Diagnostic[];
+  problems?: Diagnostic[];
+  /**
+   * Provisional names given to declarations whose own name is missing, invalid or taken, each
+   * with the problem that named it: such a spec never builds (its problems are errors).
+   */
+  provisional?: Map<string, Diagnostic>;
   compiled: Compiled;
   /** Functions exported by each local module (by identity): where a recipe function lives. */
   exportedBy: Map<Function, string>;
@@ -195,31 +202,51 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const exportedParams = new Set<Param>();
   const instances = new Set<Instance>();
 
-  const add = (d: Decl, exportName: string | undefined) => {
+  const provisional = new Map<string, Diagnostic>();
+  let unnamed = 0;
+  /**
+   * A name for a declaration whose own is missing, invalid or taken, so that the graph can still
+   * be built and its problems (a cycle, a missing input) reported in the same run. It can never
+   * be a valid name (it has a space or parentheses), and it is the same on every load
+   * (numbered in the order declarations are found), as the second load for sites needs.
+   */
+  const nameProvisionally = (d: Decl, base: string, problem: Diagnostic) => {
+    let name = base;
+    for (let i = 2; decls.has(name); i++) name = `${base} (${i})`;
+    decls.set(name, d);
+    names.set(d, name);
+    provisional.set(name, problem);
+    diags.push(problem);
+  };
+
+  const add = (d: Decl, exportName: string | undefined, container?: string) => {
     if (names.has(d)) return;
     const name = (d.options as { name?: string }).name ?? exportName;
     checkOptions(d, name, optionProblems);
+    const kind = declKind(d) === "family" ? "family" : "target";
     if (!name) {
-      diags.push({ message: "a target has no name", location: siteOf(d), hint: "export it (`export const x = target(...)`) or give it `name: \"...\"`" });
+      const where = container === undefined ? "" : ` in the exported ${JSON.stringify(container)}`;
+      const hint = container === undefined ? `export it (\`export const x = ${kind}(...)\`) or give it \`name: "..."\`` : `give each one \`name: "..."\`, unique (e.g. made from the loop's value: name: \`count:\${f}\`)`;
+      nameProvisionally(d, `(unnamed ${kind} ${++unnamed})`, { message: `a ${kind}${where} has no name`, location: siteOf(d), hint });
       return;
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_.:/-]*$/.test(name)) {
-      diags.push({ message: `target name ${JSON.stringify(name)} is not valid`, location: siteOf(d), hint: "use letters, digits and _ . : / -" });
+    if (typeof name !== "string" || !/^[A-Za-z_][A-Za-z0-9_.:/-]*$/.test(name)) {
+      nameProvisionally(d, `(invalid name ${JSON.stringify(String(name))})`, { message: `${kind} name ${JSON.stringify(name)} is not valid`, location: siteOf(d), hint: "use letters, digits and _ . : / -, starting with a letter or _" });
       return;
     }
     const prev = decls.get(name);
     if (prev && prev !== d) {
       const loc = siteOf(prev);
-      diags.push({ message: `two targets are named ${JSON.stringify(name)}`, location: siteOf(d), details: loc ? [`the other one is at ${loc.file}:${loc.line}:${loc.column}`] : undefined, hint: "rename one of them" });
+      nameProvisionally(d, `${name} (2)`, { message: `two ${declKind(prev) === kind ? `${kind === "family" ? "families" : "targets"}` : "declarations"} are named ${JSON.stringify(name)}`, location: siteOf(d), details: loc ? [`the other one is at ${loc.file}:${loc.line}:${loc.column}`] : undefined, hint: "rename one of them" });
       return;
     }
     decls.set(name, d);
     names.set(d, name);
   };
 
-  const visitExport = (value: unknown, exportName: string | undefined, depth: number) => {
+  const visitExport = (value: unknown, exportName: string | undefined, depth: number, container?: string) => {
     const kind = declKind(value);
-    if (kind === "target" || kind === "family") add(value as Decl, exportName);
+    if (kind === "target" || kind === "family") add(value as Decl, exportName, container);
     else if (kind === "instance") {
       add((value as Instance).family, undefined);
       instances.add(value as Instance);
@@ -227,9 +254,9 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     else if (isParam(value)) {
       if (exportName && !value.name) paramSites.set(value, exportName);
       exportedParams.add(value);
-    } else if (depth < 2 && Array.isArray(value)) value.forEach((v) => visitExport(v, undefined, depth + 1));
+    } else if (depth < 2 && Array.isArray(value)) value.forEach((v) => visitExport(v, undefined, depth + 1, exportName ?? container));
     else if (depth < 2 && value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-      for (const v of Object.values(value)) visitExport(v, undefined, depth + 1);
+      for (const v of Object.values(value)) visitExport(v, undefined, depth + 1, exportName ?? container);
     }
   };
   // Named declarations first: a module namespace lists its exports sorted by name, so an exported
@@ -262,7 +289,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
       const target = declKind(ref) === "instance" ? (ref as Instance).family : (ref as Target);
       if (!names.has(target)) {
         add(target, undefined);
-        if (names.has(target)) queue.push(target);
+        queue.push(target);
       }
     }
     for (const [local, p] of Object.entries((d.options.params ?? {}) as Record<string, unknown>)) {
@@ -278,14 +305,15 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
       } else params.set(cli, p);
     }
   }
-  if (diags.length) throw new UserError([...diags, ...optionProblems]);
+  // No throw here: these problems are reported with the graph's (buildGraph), all in one run.
   const used = new Set(params.values());
   const unusedParams = new Map<string, Param>();
   for (const p of exportedParams) {
     const cli = p.name ?? paramSites.get(p);
     if (cli !== undefined && !used.has(p) && !params.has(cli)) unusedParams.set(cli, p);
   }
-  return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, optionProblems, compiled, exportedBy: new Map() };
+  const problems = [...diags, ...optionProblems];
+  return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, problems, provisional, compiled, exportedBy: new Map() };
 }
 
 const RESOURCE_OPTIONS = ["cpu", "mem"];

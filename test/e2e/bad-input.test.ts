@@ -490,3 +490,34 @@ test("an unknown option is reported together with the graph's problems (a cycle 
   noStack(r.stderr);
   assert.equal(p.exists(".pipe"), false, "nothing written");
 });
+
+test("naming problems are reported together with the graph's: unnamed targets, an unknown option, a cycle, a missing input, a duplicate output, refused outputs", async () => {
+  // Before: only the two unnamed targets and the option were named; the rest came one fix later.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const loop = ["x", "y"].map((n) => target({ outputs: [\`build/\${n}.txt\`, "build/shared.txt"], run: () => sh\`true\` }));\n` +
+      `export const opt = target({ outputs: ["build/o.txt"], parms: {}, run: () => sh\`true\` } as any);\n` +
+      `export const a = target({ inputs: ["build/b.txt"], outputs: ["build/a.txt"], run: () => sh\`true\` });\n` +
+      `export const b = target({ inputs: [a], outputs: ["build/b.txt"], run: () => sh\`true\` });\n` +
+      `export const m = target({ inputs: ["missing.txt"], outputs: ["build/m.txt"], run: () => sh\`true\` });\n` +
+      `export const d1 = target({ outputs: ["build/dup.txt"], run: () => sh\`true\` });\n` +
+      `export const d2 = target({ outputs: ["build/dup.txt"], run: () => sh\`true\` });\n` +
+      `export const out = target({ outputs: ["../escape.txt"], run: () => sh\`true\` });\n` +
+      `export const st = target({ outputs: [".pipe/x"], run: () => sh\`true\` });\n`,
+  });
+  for (const cmd of [["build"], ["status"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /error: a target in the exported "loop" has no name\n  at Pipelinefile\.ts:2:\d+\n  the messages below call it "\(unnamed target 1\)"\n  hint: give each one `name: "\.\.\."`/);
+    assert.match(r.stderr, /error: a target in the exported "loop" has no name\n  at Pipelinefile\.ts:2:\d+\n  the messages below call it "\(unnamed target 2\)"/);
+    assert.match(r.stderr, /error: targets "\(unnamed target 1\)" and "\(unnamed target 2\)" both declare output "build\/shared.txt"/);
+    assert.match(r.stderr, /error: target "opt" has an unknown option "parms"/);
+    assert.match(r.stderr, /error: dependency cycle: "a" -> "b" -> "a"/);
+    assert.match(r.stderr, /error: "missing.txt", needed by "m", is missing/);
+    assert.match(r.stderr, /error: targets "d1" and "d2" both declare output "build\/dup.txt"/);
+    assert.match(r.stderr, /error: output "..\/escape.txt" of "out" resolves outside the project root/);
+    assert.match(r.stderr, /error: output ".pipe\/x" of "st" is inside .pipe\//);
+    noStack(r.stderr);
+  }
+  assert.equal(p.exists("build"), false, "nothing was built");
+});

@@ -49,3 +49,20 @@ test("an exported family instance with a bad key value is a Pipelinefile error a
   }
   assert.equal(p.exists("build"), false, "nothing was built");
 });
+
+test("two declarations with one name do not hide other problems: bad key values of both families are reported in the same run", async () => {
+  // Before: only "two targets are named" was reported; the bad key values came after renaming.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = family({ name: "o:a", key: { k: param.enum(["x", "y"]) }, outputs: ["build/a-{k}.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` +
+      `export const b = family({ name: "o:a", key: { k: param.enum(["x", "y"]) }, outputs: ["build/b-{k}.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` +
+      `export default [a({ k: "z" }), b({ k: "w" })];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: two families are named "o:a"\n  at Pipelinefile\.ts:3:\d+\n  the other one is at .*Pipelinefile\.ts:2:\d+\n  the messages below call it "o:a \(2\)"\n  hint: rename one of them\n/);
+  assert.match(r.stderr, /error: bad key k for "o:a": "z" is not one of "x", "y"\n  at Pipelinefile\.ts:4:\d+/);
+  assert.match(r.stderr, /error: bad key k for "o:a \(2\)": "w" is not one of "x", "y"\n  at Pipelinefile\.ts:4:\d+/);
+  assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
