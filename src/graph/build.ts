@@ -206,8 +206,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       outputsShape: "list",
       outputs: [],
       params: [],
-      env: [...(o.env ?? [])].sort(),
-      cpu: Math.max(1, Math.floor(o.resources?.cpu ?? 1)),
+      // Values of the wrong kind were reported while naming the declarations (load.ts).
+      env: Array.isArray(o.env) ? o.env.filter((v) => typeof v === "string").sort() : [],
+      cpu: Math.max(1, Math.floor(Number(o.resources?.cpu ?? 1)) || 1),
       mem: 0,
       deps: [],
       paramsReadByInputs: [],
@@ -216,11 +217,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     locators.set(t, locate);
     const location = () => loc(t);
     targets.set(id, t);
-    if (o.resources?.mem !== undefined) {
-      const bytes = parseSize(o.resources.mem);
-      if (bytes === undefined) diags.push({ message: `resources.mem of ${JSON.stringify(id)} is not a size: ${JSON.stringify(o.resources.mem)}`, location: location(), hint: `write bytes, or a size such as "512M", "4G" or "1.5GiB"` });
-      else t.mem = bytes;
-    }
+    if (o.resources?.mem !== undefined) t.mem = parseSize(o.resources.mem) ?? 0; // a bad size was reported by load.ts
     if (typeof (o as { run?: unknown }).run !== "function") diags.push({ message: `target ${JSON.stringify(id)} has no recipe`, location: location(), hint: "add run: (ctx) => ... or run: () => sh`...`" });
     // Params: declared ones plus key values.
     for (const [local, p] of Object.entries(o.params ?? {})) {

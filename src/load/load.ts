@@ -14,6 +14,7 @@ import { suggestion } from "../util/did-you-mean.ts";
 import { compilePipelinefile, type Compiled } from "./compile.ts";
 import { userAsync } from "./trace.ts";
 import { parseFirstForeignFrame, setSiteCapture } from "../api/site.ts";
+import { parseSize } from "../util/size.ts";
 
 export { findPipelinefile } from "./find.ts";
 
@@ -318,17 +319,20 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
 
 const RESOURCE_OPTIONS = ["cpu", "mem"];
 
-
 /**
- * Reports options target() and family() do not know (`ouputs`, `parms`): silently ignored, a
- * typo would drop the outputs or params it meant to declare.
+ * Reports options target() and family() do not know (`ouputs`, `parms`), and option values of
+ * the wrong kind (`env: "HOME"`, `resources: { cpu: 0 }`): silently ignored or misread, a typo
+ * would drop the outputs or params it meant to declare, or split "HOME" into four names.
  */
 function checkOptions(d: Decl, name: string | undefined, diags: Diagnostic[]): void {
   // Runs for every declaration (10,000 in a big Pipelinefile): target() and family() noted the
-  // unknown names already; nothing is built until a problem.
+  // unknown names already, and the usual values (a list of names, no resources) are passed by
+  // the first test; nothing is built until a problem.
   const unknown = (d as { unknownOptions?: string[] }).unknownOptions;
-  const res = (d.options as { resources?: unknown }).resources;
-  if (!unknown && !(res && typeof res === "object")) return;
+  const o = d.options as { resources?: unknown; env?: unknown; description?: unknown };
+  const res = o.resources;
+  const env = o.env;
+  if (!unknown && res === undefined && (env === undefined || (Array.isArray(env) && env.every(isEnvName))) && (o.description === undefined || typeof o.description === "string")) return;
   const isFamily = declKind(d) === "family";
   const what = () => `${isFamily ? "family" : "target"} ${name === undefined ? "(unnamed)" : JSON.stringify(name)}`;
   const list = isFamily ? FAMILY_OPTIONS : TARGET_OPTIONS;
@@ -336,11 +340,43 @@ function checkOptions(d: Decl, name: string | undefined, diags: Diagnostic[]): v
     const hint = k === "key" ? "key is an option of family(): declare a parametrised target with family({ key: { ... }, ... })" : `options: ${[...list].sort().join(", ")}`;
     diags.push({ message: `${what()} has an unknown option ${JSON.stringify(k)}${suggestion(k, list)}`, location: siteOf(d), hint });
   }
-  if (res && typeof res === "object") {
-    for (const k of Object.keys(res)) {
-      if (!RESOURCE_OPTIONS.includes(k)) diags.push({ message: `${what()} has an unknown resource ${JSON.stringify(`resources.${k}`)}${suggestion(k, RESOURCE_OPTIONS)}`, location: siteOf(d), hint: "resources: cpu, mem" });
+  if (env !== undefined) {
+    if (!Array.isArray(env)) {
+      const example = typeof env === "string" ? `env: [${JSON.stringify(env)}]` : `env: ["MPLBACKEND"]`;
+      diags.push({ message: `env of ${what()} must be a list of env var names, not ${describeValue(env)}`, location: siteOf(d), hint: `write ${example}` });
+    } else {
+      for (const v of env) if (!isEnvName(v)) diags.push({ message: `env of ${what()} lists ${describeValue(v)}, which is not an env var name`, location: siteOf(d), hint: "list names only (letters, digits and _), e.g. env: [\"MPLBACKEND\"]; their values are read when the recipe runs" });
     }
   }
+  if (o.description !== undefined && typeof o.description !== "string") diags.push({ message: `description of ${what()} must be a string, not ${describeValue(o.description)}`, location: siteOf(d) });
+  if (res === undefined) return;
+  if (!res || typeof res !== "object" || Array.isArray(res)) {
+    diags.push({ message: `resources of ${what()} must be an object, not ${describeValue(res)}`, location: siteOf(d), hint: `write resources: { cpu: 2, mem: "4G" } (both optional)` });
+    return;
+  }
+  for (const k of Object.keys(res)) {
+    if (!RESOURCE_OPTIONS.includes(k)) diags.push({ message: `${what()} has an unknown resource ${JSON.stringify(`resources.${k}`)}${suggestion(k, RESOURCE_OPTIONS)}`, location: siteOf(d), hint: "resources: cpu, mem" });
+  }
+  const { cpu, mem } = res as { cpu?: unknown; mem?: unknown };
+  if (cpu !== undefined && !(typeof cpu === "number" && Number.isInteger(cpu) && cpu >= 1)) {
+    diags.push({ message: `resources.cpu of ${what()} must be a whole number of -j slots, 1 or more, not ${describeValue(cpu)}`, location: siteOf(d), hint: "leave it out for 1; a target asking for more slots than -j gives runs with all of them" });
+  }
+  if (mem !== undefined && parseSize(mem) === undefined) {
+    diags.push({ message: `resources.mem of ${what()} is not a size: ${JSON.stringify(mem) ?? String(mem)}`, location: siteOf(d), hint: `write bytes, or a size such as "512M", "4G" or "1.5GiB"` });
+  }
+}
+
+/** An env var name as `env` lists it: letters, digits and _, not starting with a digit (as a shell reads them). */
+function isEnvName(v: unknown): boolean {
+  return typeof v === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v);
+}
+
+/** A value as a message shows it: `"HOME" (a string)`, `0`, `1.5`. */
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return `${JSON.stringify(v)} (a string)`;
+  if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return "a list";
+  return typeof v === "function" ? "a function" : `an ${typeof v}`;
 }
 
 /** Target references that can be seen without calling anything (static inputs). */

@@ -521,3 +521,28 @@ test("naming problems are reported together with the graph's: unnamed targets, a
   }
   assert.equal(p.exists("build"), false, "nothing was built");
 });
+
+test("option values of the wrong kind are errors at the declaration: env as a string, resources.cpu not a whole number of slots", async () => {
+  // Before: env "HOME" was split into H, O, M, E; cpu 0, -1 and 1.5 were taken as 1.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const e = target({ outputs: ["build/e.txt"], env: "HOME" as any, run: () => sh\`true\` });\n` +
+      `export const z = target({ outputs: ["build/z.txt"], resources: { cpu: 0 }, run: () => sh\`true\` });\n` +
+      `export const n = family({ key: { k: param.enum(["a"]) }, outputs: ["build/n-{k}.txt"], resources: { cpu: -1 }, run: () => sh\`true\` });\n` +
+      `export const f = target({ outputs: ["build/f.txt"], resources: { cpu: 1.5, mem: -3 }, env: ["OK", "NOT OK"], run: () => sh\`true\` });\n` +
+      `export const r = target({ outputs: ["build/r.txt"], resources: 2 as any, run: () => sh\`true\` });\n` +
+      `export default [e, z, n({ k: "a" }), f, r];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: env of target "e" must be a list of env var names, not "HOME" \(a string\)\n  at Pipelinefile\.ts:2:\d+\n  hint: write env: \["HOME"\]\n/);
+  assert.match(r.stderr, /error: resources\.cpu of target "z" must be a whole number of -j slots, 1 or more, not 0\n  at Pipelinefile\.ts:3:\d+\n/);
+  assert.match(r.stderr, /error: resources\.cpu of family "n" must be a whole number of -j slots, 1 or more, not -1\n  at Pipelinefile\.ts:4:\d+\n/);
+  assert.match(r.stderr, /error: resources\.cpu of target "f" must be a whole number of -j slots, 1 or more, not 1\.5\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.match(r.stderr, /error: resources\.mem of target "f" is not a size: -3\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.match(r.stderr, /error: env of target "f" lists "NOT OK" \(a string\), which is not an env var name\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.match(r.stderr, /error: resources of target "r" must be an object, not 2\n  at Pipelinefile\.ts:6:\d+\n/);
+  assert.equal(r.stderr.match(/resources\.cpu of family "n"/g)?.length, 1, "a family's bad value is reported once, not per instance");
+  noStack(r.stderr);
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
