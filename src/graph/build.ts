@@ -232,7 +232,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     let outs = o.outputs as unknown;
     if (typeof outs === "function") outs = user(() => (outs as (k: unknown) => unknown)(key ?? {}));
     const before = diags.length;
-    const fill = (s: string) => (key ? s.replace(/\{([A-Za-z_][\w]*)\}/g, (m, k: string) => (k in key ? formatValue(key[k]) : m)) : s);
+    const fill = (s: string) => fillKey(s, key);
     if (Array.isArray(outs)) outs.forEach((p) => addOutput(t, undefined, p, fill));
     else if (outs && typeof outs === "object") {
       t.outputsShape = "record";
@@ -276,7 +276,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
     }
     if (inputs === undefined) return;
+    const fromTemplate = t.key !== undefined && typeof o.inputs !== "function";
     const item = (x: unknown): InputItem | undefined => {
+      // A family's input paths may name its keys, as its outputs do: "data/{attribute}.csv".
+      if (fromTemplate && typeof x === "string") x = fillKey(x, t.key);
       const k = declKind(x);
       if (k === "target" || k === "instance") {
         const dep = ensure(x as Target | Instance, t.id);
@@ -491,6 +494,15 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   }
   if (diags.length || late.length) throw new UserError(withProvisionalNames([...diags, ...late], spec.provisional));
   return { graph, selected: sel, stats, globLists };
+}
+
+/**
+ * A path template with its `{key}` placeholders filled (lists as a,b). Other names are left
+ * as they are: load.ts reported them (placeholders of a family may name only its keys).
+ */
+function fillKey(s: string, key: Record<string, ParamValue> | undefined): string {
+  if (!key || !s.includes("{")) return s;
+  return s.replace(/\{([A-Za-z_$][\w$]*)\}/g, (m, k: string) => (Object.hasOwn(key, k) ? formatValue(key[k]) : m));
 }
 
 /**

@@ -224,6 +224,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     if (names.has(d)) return;
     const name = (d.options as { name?: string }).name ?? exportName;
     checkOptions(d, name, optionProblems);
+    checkTemplates(d, name, optionProblems);
     const kind = declKind(d) === "family" ? "family" : "target";
     if (!name) {
       const where = container === undefined ? "" : ` in the exported ${JSON.stringify(container)}`;
@@ -363,6 +364,51 @@ function checkOptions(d: Decl, name: string | undefined, diags: Diagnostic[]): v
   }
   if (mem !== undefined && parseSize(mem) === undefined) {
     diags.push({ message: `resources.mem of ${what()} is not a size: ${JSON.stringify(mem) ?? String(mem)}`, location: siteOf(d), hint: `write bytes, or a size such as "512M", "4G" or "1.5GiB"` });
+  }
+}
+
+/** A `{name}` placeholder in a path template. (`{a,b}`, a glob's alternatives, is not one.) */
+const PLACEHOLDER = /\{([A-Za-z_$][\w$]*)\}/g;
+
+/**
+ * Checks the `{name}` placeholders of path templates: a family's outputs and inputs may name its
+ * keys (buildGraph fills them in); any other name would be kept as literal text, and the
+ * recipe would write `build/f-{kk}` or read nothing. A target's paths are not templates: a
+ * placeholder there that names one of its params is the same mistake.
+ */
+function checkTemplates(d: Decl, name: string | undefined, diags: Diagnostic[]): void {
+  const o = d.options as { outputs?: unknown; inputs?: unknown; key?: unknown; params?: unknown };
+  const paths: [string, string][] = [];
+  const collect = (what: string, v: unknown) => {
+    if (typeof v === "string") {
+      if (v.includes("{")) paths.push([what, v]);
+    } else if (Array.isArray(v)) for (const x of v) collect(what, x);
+    else if (v && typeof v === "object" && declKind(v) === undefined) for (const x of Object.values(v)) collect(what, x);
+  };
+  if (typeof o.outputs !== "function") collect("output", o.outputs);
+  if (typeof o.inputs !== "function") collect("input", o.inputs);
+  if (paths.length === 0) return;
+  const isFamily = declKind(d) === "family";
+  const what = `${isFamily ? "family" : "target"} ${name === undefined ? "(unnamed)" : JSON.stringify(name)}`;
+  const keys = isFamily && o.key && typeof o.key === "object" ? Object.keys(o.key) : [];
+  const params = o.params && typeof o.params === "object" ? Object.keys(o.params) : [];
+  const reported = new Set<string>();
+  for (const [kind, path] of paths) {
+    for (const m of path.matchAll(PLACEHOLDER)) {
+      const ph = m[1];
+      if (keys.includes(ph) || reported.has(ph)) continue;
+      if (!isFamily && !params.includes(ph)) continue; // a target's braces are literal (or a glob's)
+      reported.add(ph);
+      const message = `${kind} ${JSON.stringify(path)} of ${what} has a placeholder {${ph}}, `;
+      if (!isFamily) {
+        const hint = kind === "output" ? `a target's outputs are fixed paths: make it a family with the key ${ph} (family({ key: { ${ph} }, ... }))` : `use an inputs function: inputs: ({ ${ph} }) => [\`...\${${ph}}...\`]`;
+        diags.push({ message: message + `but a target's paths are not templates`, location: siteOf(d), hint });
+      } else if (params.includes(ph)) {
+        diags.push({ message: message + `which is a param, not a key: paths may name only keys`, location: siteOf(d), hint: kind === "output" ? `make ${ph} a key (key: { ${[...keys, ph].join(", ")} }): an instance's outputs depend on its key only` : `name it in an inputs function: inputs: ({ ${ph} }) => [\`...\${${ph}}...\`]` });
+      } else {
+        diags.push({ message: message + `which is not one of its keys${suggestion(ph, keys)}`, location: siteOf(d), hint: keys.length ? `keys: ${keys.join(", ")}` : "this family has no keys" });
+      }
+    }
   }
 }
 

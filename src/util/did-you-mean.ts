@@ -25,8 +25,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The closest candidate within reach, if any: at most one edit per three letters (at least
- * one), and never as many edits as the shorter name has letters (`zz` is not a typo of `s`:
- * every letter would have to change).
+ * one), and fewer edits than the longer name has letters (`zz` is not a typo of `s`: every
+ * letter would have to change; `kk` may be one of `k`).
  */
 export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
@@ -35,7 +35,7 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
   const lower = name.toLowerCase();
   for (const c of candidates) {
     const d = editDistance(lower, c.toLowerCase());
-    if (d < bestD && d <= limit && d < Math.min(name.length, c.length)) {
+    if (d < bestD && d <= limit && d < Math.max(name.length, c.length)) {
       best = c;
       bestD = d;
     }

@@ -66,3 +66,38 @@ test("two declarations with one name do not hide other problems: bad key values 
   assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
   assert.equal(p.exists("build"), false, "nothing was built");
 });
+
+test("a placeholder in a path template must name a key of the family: a typo, a param, or a target's param are errors at the declaration", async () => {
+  // Before: build/f-{kk} was built as a file of that name, and data/{k}.csv read nothing.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const w = param.int("w", { default: 1 });\n` +
+      `export const f = family({ key: { k: param.enum(["a", "b"]) }, outputs: { o: "build/f-{kk}" }, run: (c) => sh\`touch \${c.outputs.o}\` });\n` +
+      `export const g = family({ key: { k: param.enum(["a", "b"]) }, params: { w }, inputs: ["data/{k}-{w}.csv"], outputs: ["build/g-{k}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const t = target({ params: { w }, outputs: ["build/t-{w}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [f({ k: "a" }), g({ k: "b" }), t];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: output "build\/f-\{kk\}" of family "f" has a placeholder \{kk\}, which is not one of its keys; did you mean "k"\?\n  at Pipelinefile\.ts:3:\d+\n  hint: keys: k\n/);
+  assert.match(r.stderr, /error: input "data\/\{k\}-\{w\}.csv" of family "g" has a placeholder \{w\}, which is a param, not a key: paths may name only keys\n  at Pipelinefile\.ts:4:\d+\n/);
+  assert.match(r.stderr, /error: output "build\/t-\{w\}.txt" of target "t" has a placeholder \{w\}, but a target's paths are not templates\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
+test("a family's input paths may name its keys, as its outputs do", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const c = family({ key: { k: param.enum(["a", "b"]) }, inputs: { src: "data/{k}.csv" }, outputs: { o: "build/{k}.txt" }, run: (x) => sh\`cp \${x.inputs.src} \${x.outputs.o}\` });\n` +
+      `export default [c({ k: "b" })];\n`,
+    "data/b.csv": "bee\n",
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["c[k=b]"]);
+  assert.equal(p.read("build/b.txt"), "bee\n");
+  const missing = await p.run(["build", "c[k=a]"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /error: "data\/a.csv", needed by "c\[k=a\]", is missing and no target produces it/);
+});

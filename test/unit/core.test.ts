@@ -141,6 +141,7 @@ test("did you mean offers only close names: not one that shares no letter with a
   assert.equal(didYouMean("abc", ["xyz", "a"]), undefined);
   assert.equal(didYouMean("nme", ["name"]), "name");
   assert.equal(didYouMean("cpus", ["cpu", "mem"]), "cpu");
+  assert.equal(didYouMean("kk", ["k"]), "k");
 });
 
 test("explanations name each changed part value by value", async () => {
