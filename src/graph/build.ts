@@ -54,6 +54,9 @@ export interface BuiltGraph {
 
 const GLOB_CHARS = /[*?[\]{}]/;
 
+/** Thrown into an inputs or outputs function that read a name it was not given (see readGuard). */
+const STOP_READ: unknown = Object.freeze({ stopped: "an inputs or outputs function read a name it was not given" });
+
 export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGraph {
   // Problems found while naming declarations (unknown options, missing or taken names) come
   // first, with everything found here.
@@ -127,6 +130,52 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   };
 
   const nameOf = (d: Decl) => spec.names.get(d);
+
+  /**
+   * The values an inputs or outputs function is called with. Reading a name it was not given
+   * (not a key, nor a declared param) stops the function with an error naming the name and the
+   * declaration, once per declaration and name, as a recipe reading an undeclared param fails;
+   * it used to get `undefined` and surface as `"undefined.txt" is missing`. Reading a declared
+   * param that has no value stops it quietly: that param's own problem is reported.
+   */
+  const undeclaredReads = new Set<string>();
+  const readGuard = (decl: Decl, fn: "inputs" | "outputs", values: Record<string, unknown>, declared: Set<string>, onRead?: (name: string) => void) => {
+    const proxy = new Proxy(values, {
+      get: (obj, prop) => {
+        if (typeof prop === "symbol" || prop === "toJSON" || prop === "then" || (prop in Object.prototype && !Object.hasOwn(obj, prop))) return Reflect.get(obj, prop);
+        if (Object.hasOwn(obj, prop)) {
+          onRead?.(prop);
+          return obj[prop];
+        }
+        if (!declared.has(prop)) reportUndeclared(decl, fn, prop);
+        throw STOP_READ;
+      },
+    });
+    return { values: proxy, stopped: (e: unknown) => e === STOP_READ };
+  };
+  const reportUndeclared = (decl: Decl, fn: "inputs" | "outputs", name: string) => {
+    const declName = nameOf(decl) ?? "(unnamed)";
+    if (undeclaredReads.has(`${declName}\0${fn}\0${name}`)) return;
+    undeclaredReads.add(`${declName}\0${fn}\0${name}`);
+    const isFamily = declKind(decl) === "family";
+    const what = `${isFamily ? "family" : "target"} ${JSON.stringify(declName)}`;
+    const keys = isFamily ? Object.keys((decl as Family).options.key ?? {}) : [];
+    const params = Object.keys(((decl.options as { params?: object }).params) ?? {});
+    const location = decl.site.location();
+    if (fn === "outputs") {
+      const isParamName = params.includes(name);
+      diags.push({ message: `the outputs function of ${what} reads ${JSON.stringify(name)}, which is ${isParamName ? "a param, not a key" : "not one of its keys"}${isParamName ? "" : suggestion(name, keys)}`, location, hint: isParamName ? `an instance's outputs depend on its key only: make ${name} a key (key: { ${[...keys, name].join(", ")} })` : `keys: ${keys.join(", ") || "none"}` });
+      return;
+    }
+    const known = [...keys, ...params];
+    const list = [keys.length ? `keys: ${keys.join(", ")}` : "", params.length ? `params: ${params.join(", ")}` : ""].filter(Boolean).join("; ");
+    diags.push({
+      message: `the inputs function of ${what} reads param ${JSON.stringify(name)}, which the ${isFamily ? "family" : "target"} does not declare${suggestion(name, known)}`,
+      location,
+      details: list ? [`it is given ${list}`] : undefined,
+      hint: `add it to the ${isFamily ? "family" : "target"}'s params: { ${name} }`,
+    });
+  };
 
   /** Returns the id of a target or instance, creating it on first sight. */
   const ensure = (ref: Target | Instance, from: string | undefined): string | undefined => {
@@ -230,8 +279,18 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     t.params.sort((a, b) => (a.local < b.local ? -1 : 1));
     // Outputs.
     let outs = o.outputs as unknown;
-    if (typeof outs === "function") outs = user(() => (outs as (k: unknown) => unknown)(key ?? {}));
     const before = diags.length;
+    if (typeof outs === "function") {
+      // An outputs function sees the key only (an instance's outputs depend on nothing else).
+      const read = readGuard(decl, "outputs", { ...key }, new Set(Object.keys(key ?? {})));
+      try {
+        outs = user(() => (outs as (k: unknown) => unknown)(read.values));
+      } catch (e) {
+        if (!read.stopped(e)) diags.push({ message: `outputs of ${JSON.stringify(id)} threw: ${(e as Error)?.message ?? String(e)}`, location: location() });
+        pending.push(t); // its inputs may have problems of their own
+        return;
+      }
+    }
     const fill = (s: string) => fillKey(s, key);
     if (Array.isArray(outs)) outs.forEach((p) => addOutput(t, undefined, p, fill));
     else if (outs && typeof outs === "object") {
@@ -262,16 +321,12 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       // The function sees key values and declared param values; what it reads counts as used.
       const values: Record<string, unknown> = {};
       for (const pu of t.params) values[pu.local] = pu.value;
-      const seen = new Proxy(values, {
-        get: (obj, prop) => {
-          if (typeof prop === "string") t.paramsReadByInputs.push(prop);
-          return obj[prop as string];
-        },
-      });
+      const declared = new Set([...Object.keys((o as { params?: object }).params ?? {}), ...Object.keys(t.key ?? {})]);
+      const read = readGuard(t.decl, "inputs", values, declared, (name) => t.paramsReadByInputs.push(name));
       try {
-        inputs = user(() => (inputs as (k: unknown) => unknown)(seen));
+        inputs = user(() => (inputs as (k: unknown) => unknown)(read.values));
       } catch (e) {
-        diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error).message}`, location: loc(t) });
+        if (!read.stopped(e)) diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error)?.message ?? String(e)}`, location: loc(t) });
         return;
       }
     }

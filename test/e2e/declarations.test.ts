@@ -101,3 +101,22 @@ test("a family's input paths may name its keys, as its outputs do", async () => 
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /error: "data\/a.csv", needed by "c\[k=a\]", is missing and no target produces it/);
 });
+
+test("an inputs or outputs function that reads a name it is not given is an error naming it and the declaration", async () => {
+  // Before: the function got undefined, and the build failed on "data/undefined.txt" is missing.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const w = param.int("w", { default: 1 });\n` +
+      `export const f = family({ key: { k: param.enum(["a", "b"]) }, params: { w }, inputs: (v: any) => [\`data/\${v.k}-\${v.window}.txt\`], outputs: (x: any) => [\`build/\${x.k}-\${x.w}.txt\`], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const t = target({ inputs: (v: any) => [\`data/\${v.attribute}.txt\`], outputs: ["build/t.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [f({ k: "a" }), f({ k: "b" }), t];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: the outputs function of family "f" reads "w", which is a param, not a key\n  at Pipelinefile\.ts:3:\d+\n  hint: an instance's outputs depend on its key only: make w a key \(key: \{ k, w \}\)\n/);
+  assert.match(r.stderr, /error: the inputs function of family "f" reads param "window", which the family does not declare\n  at Pipelinefile\.ts:3:\d+\n  it is given keys: k; params: w\n  hint: add it to the family's params: \{ window \}\n/);
+  assert.match(r.stderr, /error: the inputs function of target "t" reads param "attribute", which the target does not declare\n  at Pipelinefile\.ts:4:\d+\n  hint: add it to the target's params: \{ attribute \}\n/);
+  assert.equal(r.stderr.match(/inputs function of family "f"/g)?.length, 1, "once per family, not per instance");
+  assert.doesNotMatch(r.stderr, /undefined|declares no outputs/);
+  assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
+});
