@@ -14,15 +14,15 @@ import { isParam, type Param } from "../api/params.ts";
 import type { Decl, PipelineSpec } from "../load/load.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
-import { checkParamValue, defaultValue, formatValue, isProblem, parseParamText, type ParamValue } from "./param-values.ts";
+import { checkParamValue, defaultValue, formatValue, isProblem, paramSummary, parseParamText, type ParamText, type ParamValue } from "./param-values.ts";
 import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
 import { stableStringify } from "../util/stable-json.ts";
 import type { StatLike } from "../hash/file-hasher.ts";
 
 export interface BuildOptions {
-  /** `--param name=value` settings, as text. */
-  paramText: Map<string, string>;
+  /** `--param name=value` settings, as text (those from a `--params` file with their line). */
+  paramText: ParamText;
   /** Targets the user asked for (ids or family names); empty means the defaults. */
   requested: string[];
   /** Today's date for `"today"` defaults. */
@@ -65,23 +65,56 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const targets = new Map<string, GraphTarget>();
   const pending: GraphTarget[] = [];
   const byDecl = new Map<Target | Instance, string>();
+  /** Instances whose key was refused (an exported one is often in the default export too). */
+  const refused = new Set<Instance>();
 
-  // Params set on the command line must exist and parse.
+  // Params set on the command line (or in a params file) must exist and parse.
   const paramValues = new Map<string, ParamValue>();
+  const sources = options.paramText.sources;
   for (const [name, text] of options.paramText) {
     const p = spec.params.get(name);
     const unused = spec.unusedParams?.get(name);
+    const source = sources?.get(name);
+    const fromFile = source ? ` in ${source.shown}` : "";
+    const setAt = source ? { file: source.file, line: source.line, column: 1 } : undefined;
     if (!p && unused) {
-      diags.push({ message: `param ${JSON.stringify(name)} is declared but no target uses it, so setting it changes nothing`, location: unused.site.location(), hint: `add it to the params of the targets it is meant for: params: { ${name} }` });
+      diags.push({ message: `param ${JSON.stringify(name)} is declared but no target uses it, so setting it${fromFile} changes nothing`, location: unused.site.location(), details: source ? [`it is set at ${source.shown}:${source.line}`] : undefined, hint: `add it to the params of the targets it is meant for: params: { ${name} }` });
       continue;
     }
     if (!p) {
-      diags.push({ message: `unknown param ${JSON.stringify(name)}${suggestion(name, spec.params.keys())}`, hint: spec.params.size ? `params: ${[...spec.params.keys()].sort().join(", ")}` : "this Pipelinefile declares no params", request: true });
+      // A family key is not a param: its value goes in the instance id.
+      const family = [...spec.decls].find(([n, d]) => declKind(d) === "family" && !spec.provisional?.has(n) && Object.hasOwn((d as Family).options.key ?? {}, name));
+      const declared = [...spec.params].sort(([a], [b]) => (a < b ? -1 : 1));
+      diags.push({
+        message: `unknown param ${JSON.stringify(name)}${fromFile}${family ? `; ${JSON.stringify(name)} is a key of family ${JSON.stringify(family[0])}` : suggestion(name, spec.params.keys())}`,
+        location: setAt,
+        details: declared.length && !family ? ["params:", ...declared.map(([n, q]) => `  ${paramSummary(n, q)}`)] : undefined,
+        hint: family
+          ? `name the instance: ${family[0]}[${name}=${text}] (keys are not set with --param)`
+          : declared.length
+            ? `set one of the params above${source ? ` (fix the name in ${source.shown})` : ""}`
+            : "this Pipelinefile declares no params",
+        request: true,
+      });
       continue;
     }
     const v = parseParamText(p, text, options.today);
-    if (isProblem(v)) diags.push({ message: `bad value for param ${JSON.stringify(name)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${name}=<value>`, request: true });
-    else paramValues.set(name, v);
+    if (!isProblem(v)) {
+      paramValues.set(name, v);
+      continue;
+    }
+    const declaredAt = p.site.location();
+    const doc = typeof p.options.doc === "string" && p.options.doc !== "" ? [`${name}: ${p.options.doc}`] : [];
+    if (source) {
+      // The value is wrong where it was written: the params file's line; the declaration is context.
+      diags.push({
+        message: `bad value for param ${JSON.stringify(name)}${fromFile}: ${v.problem}`,
+        location: setAt,
+        details: [...doc, ...(declaredAt ? [`param ${JSON.stringify(name)} is declared at ${declaredAt.file}:${declaredAt.line}:${declaredAt.column}`] : [])],
+        hint: `fix the value in ${source.shown}, or override it with --param ${name}=<value>`,
+        request: true,
+      });
+    } else diags.push({ message: `bad value for param ${JSON.stringify(name)}: ${v.problem}`, location: declaredAt, details: doc.length ? doc : undefined, hint: `set it with --param ${name}=<value>`, request: true });
   }
   const paramProblems = new Map<string, Diagnostic>();
   const parentCache = new Map<string, ParentLink | undefined>();
@@ -118,7 +151,15 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     if (paramValues.has(cli)) return paramValues.get(cli);
     const v = defaultValue(p, options.today);
     if (isProblem(v)) {
-      if (!paramProblems.has(cli)) paramProblems.set(cli, { message: `param ${JSON.stringify(cli)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${cli}=<value>` });
+      const hasDefault = (p.options as { default?: unknown }).default !== undefined;
+      if (!paramProblems.has(cli)) {
+        paramProblems.set(
+          cli,
+          hasDefault
+            ? { message: `bad default for param ${JSON.stringify(cli)}: ${v.problem}`, location: p.site.location(), hint: `fix the default where the param is declared (the line above); --param ${cli}=<value> overrides it` }
+            : { message: `param ${JSON.stringify(cli)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${cli}=<value>, or give it a default where it is declared` },
+        );
+      }
       return undefined;
     }
     paramValues.set(cli, v);
@@ -193,13 +234,17 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       return name;
     }
     const inst = ref as Instance;
+    if (refused.has(inst)) return undefined; // reported the first time it was seen
     const famName = nameOf(inst.family);
     if (!famName) {
       diags.push({ message: `a family used by ${JSON.stringify(from)} has no name`, location: inst.family.site.location(), hint: "export it or give it `name: \"...\"`" });
       return undefined;
     }
     const key = checkKey(inst.family, famName, inst.key, inst.site.location(), false);
-    if (!key) return undefined;
+    if (!key) {
+      refused.add(inst);
+      return undefined;
+    }
     const id = instanceId(famName, key);
     byDecl.set(ref, id);
     const same = targets.get(id);
@@ -218,24 +263,48 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     return id;
   };
 
+  /**
+   * Key values of an instance, checked against the key params. `fromText`: written on the
+   * command line (`fam[k=v]`: parsed as text, hints in that syntax, a request mistake);
+   * otherwise passed in the Pipelinefile (`fam({ k: v })`, at `loc`).
+   */
   const checkKey = (fam: Family, famName: string, raw: Record<string, unknown>, loc: Diagnostic["location"], fromText: boolean): Record<string, ParamValue> | undefined => {
     const keySpec = fam.options.key as Record<string, Param>;
+    const keyNames = Object.keys(keySpec);
     const out: Record<string, ParamValue> = {};
     let ok = true;
+    // On the command line, where the family is declared is context (there is no line to point at).
+    const famAt = () => {
+      const l = fromText ? fam.site.location() : undefined;
+      return l ? [`family ${JSON.stringify(famName)} is declared at ${l.file}:${l.line}:${l.column}`] : undefined;
+    };
+    const request = fromText ? ({ request: true } as const) : {};
     for (const k of Object.keys(raw)) {
       if (!(k in keySpec)) {
-        diags.push({ message: `family ${JSON.stringify(famName)} has no key ${JSON.stringify(k)}${suggestion(k, Object.keys(keySpec))}`, location: loc, hint: `keys: ${Object.keys(keySpec).join(", ")}` });
+        diags.push({ message: `family ${JSON.stringify(famName)} has no key ${JSON.stringify(k)}${suggestion(k, keyNames)}`, location: loc, details: famAt(), hint: `keys: ${keyNames.join(", ")}`, ...request });
         ok = false;
       }
     }
+    const unknownKey = !ok;
     for (const [k, p] of Object.entries(keySpec)) {
       let v: ParamValue | { problem: string };
-      if (raw[k] === undefined) v = defaultValue(p, options.today);
+      const given = raw[k] !== undefined;
+      // A key left out next to an unknown one is most likely that one misspelt: said once, above.
+      if (!given && unknownKey) continue;
+      if (!given) v = defaultValue(p, options.today);
       else v = fromText ? parseParamText(p, String(raw[k]), options.today) : checkParamValue(p, raw[k], options.today);
-      if (isProblem(v)) {
-        diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${v.problem}`, location: loc, hint: `write ${famName}[${Object.keys(keySpec).map((x) => `${x}=...`).join(",")}]` });
-        ok = false;
-      } else out[k] = v;
+      if (!isProblem(v)) {
+        out[k] = v;
+        continue;
+      }
+      ok = false;
+      const allowed = p.type === "enum" ? p.values!.map((x) => JSON.stringify(x)).join(", ") : undefined;
+      let hint: string;
+      if (fromText) hint = `write ${famName}[${keyNames.map((x) => `${x}=...`).join(",")}]${given ? "" : ` (${k} has no usable default)`}`;
+      else if (given) hint = `pass another value where the instance is made: ${famName}({ ${k}: ${allowed ? allowed.split(", ")[0] : "..."} })`;
+      else hint = `pass ${k} where the instance is made (${famName}({ ${k}: ... })), or fix the default of its key param`;
+      const ofDefault = !given && (p.options as { default?: unknown }).default !== undefined ? "the default " : "";
+      diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${ofDefault}${v.problem}`, location: loc, details: famAt(), hint, ...request });
     }
     return ok ? out : undefined;
   };
@@ -410,8 +479,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const selected: string[] = [];
   const requestedFamilies: string[] = [];
   for (const req of subset ? [] : options.requested) {
-    const parsed = parseTargetId(req, keysOf);
-    const decl = parsed ? spec.decls.get(parsed.name) : undefined;
+    // A key name the family does not have (`f[colour=red]`) does not parse against its keys:
+    // read it without them, so that checkKey names the key rather than "unknown target".
+    const parsed = parseTargetId(req, keysOf) ?? parseTargetId(req);
+    const decl = parsed && !spec.provisional?.has(parsed.name) ? spec.decls.get(parsed.name) : undefined;
     if (!parsed || !decl) {
       const candidates = [...spec.decls.keys(), ...targets.keys()].filter((n) => !spec.provisional?.has(n));
       diags.push({ message: `unknown target ${JSON.stringify(req)}${suggestion(parsed?.name ?? req, candidates)}`, hint: "`pipe status` lists every target", request: true });
@@ -495,7 +566,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
                 message: `directory input ${JSON.stringify(it.spec)} of ${JSON.stringify(t.id)} contains the target's own output ${JSON.stringify(out)}`,
                 location: loc(t),
                 details: ["the recipe would read its previous output, so what it makes would depend on earlier runs"],
-                hint: `write the output outside ${f === "." ? "the project root" : f + "/"} (e.g. build/${out.split("/").pop()}), or list what the recipe reads with a glob (${f === "." ? "" : f + "/"}**), which leaves its own outputs out`,
+                hint: f === "." ? `list what the recipe reads with a glob (**, or a narrower folder), which leaves its own outputs out` : `write the output outside ${f}/ (e.g. ${outsideExample(f, inside.path)}), or list what the recipe reads with a glob (${f}/**), which leaves its own outputs out`,
               });
             }
           }
@@ -549,6 +620,16 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   }
   if (diags.length || late.length) throw new UserError(withProvisionalNames([...diags, ...late], spec.provisional));
   return { graph, selected: sel, stats, globLists };
+}
+
+/** An output path like `path` but outside the folder `dir`: build/x.txt, or out/x.txt when build/ is the folder. */
+function outsideExample(dir: string, path: string): string {
+  const base = path.split("/").pop()!;
+  for (const top of ["build", "out", "dist", "output"]) {
+    const candidate = `${top}/${base}`;
+    if (!candidate.startsWith(dir + "/")) return candidate;
+  }
+  return `results/${base}`;
 }
 
 /**

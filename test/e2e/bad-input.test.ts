@@ -546,3 +546,80 @@ test("option values of the wrong kind are errors at the declaration: env as a st
   noStack(r.stderr);
   assert.equal(p.exists("build"), false, "nothing was built");
 });
+
+test("a bad value or an unknown name in a params file is reported at the file's line, with where the param is declared and its doc", async () => {
+  // Before: "at Pipelinefile.ts:3" with "set it with --param i=...", and "zz" got "did you mean \"s\"?".
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const s = param.string("s", { default: "x", doc: "a label" });\n` +
+      `const i = param.int("i", { default: 1, doc: "how many rows" });\n` +
+      `export const t = target({ params: { s, i }, outputs: ["build/t.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+    "run.params": "# values\ni=abc\nzz=1\ns=ok\n",
+    "run.json": `{\n  "s": "ok",\n  "i": "abc"\n}\n`,
+  });
+  const r = await p.run(["build", "--params", "run.params"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: bad value for param "i" in run\.params: "abc" is not an integer\n  at run\.params:2:1\n  i: how many rows\n  param "i" is declared at .*Pipelinefile\.ts:3:\d+\n  hint: fix the value in run\.params, or override it with --param i=<value>\n/);
+  assert.match(r.stderr, /error: unknown param "zz" in run\.params\n  at run\.params:3:1\n  params:\n    i \(int, default 1\): how many rows\n    s \(string, default x\): a label\n  hint: set one of the params above \(fix the name in run\.params\)\n/);
+  assert.doesNotMatch(r.stderr, /did you mean/);
+  const json = await p.run(["build", "--params", "run.json"]);
+  assert.equal(json.code, 2, json.stdout + json.stderr);
+  assert.match(json.stderr, /error: bad value for param "i" in run\.json: "abc" is not an integer\n  at run\.json:3:1\n/);
+  // Overridden on the command line: the file's value does not count, and --param's is the one reported.
+  const over = await p.run(["build", "--params", "run.json", "-p", "i=x"]);
+  assert.match(over.stderr, /error: bad value for param "i": "x" is not an integer\n  at Pipelinefile\.ts:3:\d+\n  i: how many rows\n  hint: set it with --param i=<value>\n/);
+  // A boolean lists what it accepts; an unknown --param lists the params with their docs.
+  p.write({ "Pipelinefile.ts": p.read("Pipelinefile.ts").replace(`params: { s, i }`, `params: { s, i, b: param.boolean("b", { default: false }) }`) });
+  const bool = await p.run(["build", "-p", "b=maybe", "-p", "rows=3"]);
+  assert.equal(bool.code, 2);
+  assert.match(bool.stderr, /error: bad value for param "b": "maybe" is not true, false, yes, no, 1 or 0\n/);
+  assert.match(bool.stderr, /error: unknown param "rows"\n  params:\n    b \(boolean, default false\)\n    i \(int, default 1\): how many rows\n    s \(string, default x\): a label\n  hint: set one of the params above\n/);
+  noStack(r.stderr + json.stderr + over.stderr + bool.stderr);
+});
+
+test("a bad default is to be fixed at the declaration; a bad key value in the Pipelinefile gets a Pipelinefile hint", async () => {
+  // Before: both hinted at the command line ("set it with --param", "write g[attribute=...,n=...]").
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const w = param.int("w", { default: "seven" as any });\n` +
+      `export const g = family({ key: { attribute: param.enum(["a", "b"]), n: param.int({ default: 1 }) }, params: { w }, outputs: ["build/g-{attribute}-{n}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const ok = g({ attribute: "a" });\n` +
+      `export const bad = g({ attribute: "c", n: 2 });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: bad default for param "w": "seven" is not an integer\n  at Pipelinefile\.ts:2:\d+\n  hint: fix the default where the param is declared \(the line above\); --param w=<value> overrides it\n/);
+  assert.match(r.stderr, /error: bad key attribute for "g": "c" is not one of "a", "b"\n  at Pipelinefile\.ts:5:\d+\n  hint: pass another value where the instance is made: g\(\{ attribute: "a" \}\)\n/);
+  assert.equal(r.stderr.match(/bad key attribute/g)?.length, 1, "reported once");
+  assert.doesNotMatch(r.stderr, /set it with --param|write g\[/);
+  noStack(r.stderr);
+});
+
+test("on the command line, an unknown key of an existing family is named as such, with the family's keys", async () => {
+  // Before: 'unknown target "f[colour=red]"'.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const f = family({ key: { color: param.enum(["red", "blue"]), size: param.int({ default: 1 }) }, outputs: ["build/{color}-{size}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [f({ color: "red" })];\n`,
+  });
+  const r = await p.run(["build", "f[colour=red]"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: family "f" has no key "colour"; did you mean "color"\?\n  family "f" is declared at .*Pipelinefile\.ts:2:\d+\n  hint: keys: color, size\n/);
+  assert.doesNotMatch(r.stderr, /unknown target|bad key color/);
+  const asParam = await p.run(["build", "-p", "color=blue"]);
+  assert.equal(asParam.code, 2);
+  assert.match(asParam.stderr, /error: unknown param "color"; "color" is a key of family "f"\n  hint: name the instance: f\[color=blue\] \(keys are not set with --param\)\n/);
+  noStack(r.stderr + asParam.stderr);
+});
+
+test("a directory input holding the target's own output suggests a place really outside that folder", async () => {
+  // Before: "write the output outside build/ (e.g. build/self.txt)", the same path.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["build/"], outputs: ["build/self.txt"], run: ({ outputs }) => sh\`ls build > \${outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /hint: write the output outside build\/ \(e\.g\. out\/self\.txt\), or list what the recipe reads with a glob \(build\/\*\*\)/);
+  noStack(r.stderr);
+});
