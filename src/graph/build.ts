@@ -17,6 +17,7 @@ import { suggestion } from "../util/did-you-mean.ts";
 import { checkParamValue, defaultValue, formatValue, isProblem, paramSummary, parseParamText, type ParamText, type ParamValue } from "./param-values.ts";
 import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
+import { ineffectiveParams, type RequestedInstance } from "./param-effect.ts";
 import { stableStringify } from "../util/stable-json.ts";
 import type { StatLike } from "../hash/file-hasher.ts";
 
@@ -50,6 +51,8 @@ export interface BuiltGraph {
   selected: string[];
   /** Folders the glob expansion listed (absolute) -> listing hash when listed (for the no-op snapshot). */
   globLists: Map<string, string>;
+  /** Param values that change nothing in this build (param-effect.ts); none for a subset. */
+  warnings: string[];
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;
@@ -478,6 +481,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const defaults = subset ? [] : spec.defaults.map((d) => ensure(d, "the default export")).filter((x): x is string => !!x);
   const selected: string[] = [];
   const requestedFamilies: string[] = [];
+  const requestedInstances: RequestedInstance[] = [];
   for (const req of subset ? [] : options.requested) {
     // A key name the family does not have (`f[colour=red]`) does not parse against its keys:
     // read it without them, so that checkKey names the key rather than "unknown target".
@@ -497,6 +501,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         const id = instanceId(parsed.name, key);
         if (!targets.has(id)) create(id, decl, key, () => (decl as Family).site.location());
         selected.push(id);
+        requestedInstances.push({ id, family: parsed.name, given: parsed.key });
       }
     } else requestedFamilies.push(parsed.name);
   }
@@ -619,7 +624,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     }
   }
   if (diags.length || late.length) throw new UserError(withProvisionalNames([...diags, ...late], spec.provisional));
-  return { graph, selected: sel, stats, globLists };
+  // A subset's closure is not the whole build: the build that made the snapshot had no warnings.
+  const warnings = subset || options.paramText.size === 0 ? [] : ineffectiveParams({ spec, targets, needed, paramText: options.paramText, requested: requestedInstances });
+  return { graph, selected: sel, stats, globLists, warnings };
 }
 
 /** An output path like `path` but outside the folder `dir`: build/x.txt, or out/x.txt when build/ is the folder. */

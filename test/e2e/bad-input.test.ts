@@ -623,3 +623,37 @@ test("a directory input holding the target's own output suggests a place really 
   assert.match(r.stderr, /hint: write the output outside build\/ \(e\.g\. out\/self\.txt\), or list what the recipe reads with a glob \(build\/\*\*\)/);
   noStack(r.stderr);
 });
+
+test("a param value that changes nothing in the build is a warning naming the param and why, and the exit code is unchanged", async () => {
+  // Before: `pipe build "f[kind=b]" -p size=3` built f[kind=b,size=1] without a word.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const kind = param.enum("kind", ["a", "b"], { default: "a" });\n` +
+      `const size = param.int("size", { default: 1 });\n` +
+      `const seed = param.int("seed", { default: 0 });\n` +
+      `export const f = family({ key: { kind, size }, outputs: ["build/f-{kind}-{size}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const rep = target({ params: { kind, size, seed }, inputs: ({ kind, size }) => [f({ kind, size })], outputs: ["build/rep.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const other = target({ outputs: ["build/other.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+    "run.params": "seed=5\n",
+  });
+  const r = await p.run(["build", "f[kind=b]", "-p", "size=3", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const warnings = r.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
+  assert.deepEqual(warnings, [
+    `--param size=3 changes nothing: no target in this build uses param "size"; "f[kind=b,size=1]" has size as a key, which params do not set; name it in the target: f[kind=b,size=3]`,
+  ]);
+  assert.deepEqual(finished(r.events, "built"), ["f[kind=b,size=1]"]);
+  // Used in the build (by rep), but the requested instance left the key out.
+  const both = await p.run(["build", "rep", "f[kind=b]", "-p", "size=3"]);
+  assert.equal(both.code, 0, both.stdout + both.stderr);
+  assert.match(both.stdout + both.stderr, /warning: --param size=3 does not reach "f\[kind=b,size=1\]": size is a key of it, which params do not set \(it took the key's default, 1\); name it in the target: f\[kind=b,size=3\]/);
+  assert.doesNotMatch(both.stdout + both.stderr, /kind=b.*changes nothing|"kind"/, "kind was given in the id: nothing to say about it");
+  // A param no target of this build uses, set from a file: named with the file and who uses it.
+  const file = await p.run(["status", "other", "--params", "run.params"]);
+  assert.equal(file.code, 0, file.stdout + file.stderr);
+  assert.match(file.stderr, /warning: seed=5 \(from run\.params\) changes nothing: no target in this build uses param "seed" \("rep" uses it\)/);
+  // A param that does reach the build: no warning.
+  const fine = await p.run(["build", "rep", "-p", "size=3"]);
+  assert.equal(fine.code, 0);
+  assert.doesNotMatch(fine.stdout + fine.stderr, /warning/);
+});
