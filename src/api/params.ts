@@ -29,7 +29,7 @@ export interface ParamOptions<T> {
   /** Inclusive bounds for numbers and ints; for dates, ISO strings. */
   min?: T extends number ? number : T extends string ? string : never;
   max?: T extends number ? number : T extends string ? string : never;
-  /** One line shown by `pipe status --params` and in error messages. */
+  /** One line shown in messages about the param (the list an unknown param gets, a bad value's message). */
   doc?: string;
 }
 

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { flagValue, flagValues, type Parsed } from "./args.ts";
+import type { ParamSource, ParamText } from "../graph/param-values.ts";
 
 /** Parses repeated `--param name=value`. */
 export function parseParamFlags(values: string[]): Map<string, string> {
@@ -22,10 +23,12 @@ export function parseParamFlags(values: string[]): Map<string, string> {
 }
 
 /** Reads a params file; every problem at once, each with its line. */
-function readParamsFile(path: string, cwd = process.cwd()): Map<string, string> {
+function readParamsFile(path: string, cwd: string): { values: Map<string, string>; sources: Map<string, ParamSource> } {
   let text: string;
+  const file = resolve(cwd, path);
+  const sources = new Map<string, ParamSource>();
   try {
-    text = readFileSync(resolve(cwd, path), "utf8");
+    text = readFileSync(file, "utf8");
   } catch (e) {
     throw new UserError({ message: `cannot read params file ${JSON.stringify(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, hint: "--params takes a file of name=value lines or a JSON object" });
   }
@@ -40,9 +43,11 @@ function readParamsFile(path: string, cwd = process.cwd()): Map<string, string> 
     }
     if (!data || typeof data !== "object" || Array.isArray(data)) throw new UserError({ message: `params file ${JSON.stringify(path)} must hold a JSON object of param values`, location: { file: path, line: 1, column: 1 }, hint: `e.g. {"window": 14}` });
     for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+      const line = lineOf(text, JSON.stringify(k));
       if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out.set(k, String(v));
       else if (Array.isArray(v) && v.every((x) => typeof x === "string" || typeof x === "number")) out.set(k, v.join(","));
-      else diags.push({ message: `param ${JSON.stringify(k)} in params file: a value must be a string, number, boolean or list`, location: { file: path, line: lineOf(text, JSON.stringify(k)), column: 1 } });
+      else diags.push({ message: `param ${JSON.stringify(k)} in params file: a value must be a string, number, boolean or list`, location: { file: path, line, column: 1 } });
+      sources.set(k, { file, shown: path, line });
     }
   } else {
     text.split("\n").forEach((raw, i) => {
@@ -50,11 +55,15 @@ function readParamsFile(path: string, cwd = process.cwd()): Map<string, string> 
       if (line === "" || line.startsWith("#")) return;
       const eq = line.indexOf("=");
       if (eq < 1) diags.push({ message: `params file line is not name=value: ${JSON.stringify(line)}`, location: { file: path, line: i + 1, column: 1 }, hint: "write one name=value per line" });
-      else out.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+      else {
+        const name = line.slice(0, eq).trim();
+        out.set(name, line.slice(eq + 1).trim());
+        sources.set(name, { file, shown: path, line: i + 1 });
+      }
     });
   }
   if (diags.length) throw new UserError(diags);
-  return out;
+  return { values: out, sources };
 }
 
 function lineOf(text: string, needle: string): number {
@@ -62,10 +71,18 @@ function lineOf(text: string, needle: string): number {
   return at < 0 ? 1 : text.slice(0, at).split("\n").length;
 }
 
-/** `--params` then `--param`s: the values a command was given. */
-export function paramTextFrom(args: Parsed, cwd: string): Map<string, string> {
-  const file = flagValue(args, "params");
-  const out = file === undefined ? new Map<string, string>() : readParamsFile(file, cwd);
-  for (const [k, v] of parseParamFlags(flagValues(args, "param"))) out.set(k, v);
+/**
+ * `--params` then `--param`s: the values a command was given. Those from the file keep their
+ * line (`sources`), so that a message about one points there.
+ */
+export function paramTextFrom(args: Parsed, cwd: string): ParamText {
+  const path = flagValue(args, "params");
+  const file = path === undefined ? undefined : readParamsFile(path, cwd);
+  const out: ParamText = file?.values ?? new Map<string, string>();
+  for (const [k, v] of parseParamFlags(flagValues(args, "param"))) {
+    out.set(k, v);
+    file?.sources.delete(k);
+  }
+  if (file?.sources.size) out.sources = file.sources;
   return out;
 }

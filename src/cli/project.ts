@@ -71,6 +71,8 @@ export interface Definition {
   trace: LoadTrace;
   globLists: Map<string, string>;
   today: string;
+  /** Warnings about the request (param values that change nothing), shown with the state's. */
+  warnings: string[];
   /**
    * Set when the graph holds only `subset` (see BuildOptions.subset): `whole()` builds the full
    * graph from the same load when the partial plan cannot be trusted after all.
@@ -124,22 +126,24 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
           // this build writes no snapshot (the next one does).
           const g = buildGraph(spec, options);
           const untraced = { ...trace, opaque: [...trace.opaque, "files while planning in full after a partial plan"] };
-          return { root, file, spec, graph: g.graph, selected: g.selected, stats: g.stats, trace: untraced, globLists: g.globLists, today };
+          return { root, file, spec, graph: g.graph, selected: g.selected, stats: g.stats, trace: untraced, globLists: g.globLists, today, warnings: g.warnings };
         };
-        return { root, file, spec, graph: part.graph, selected: part.selected, stats: part.stats, trace, globLists: part.globLists, today, partial: { whole } };
+        return { root, file, spec, graph: part.graph, selected: part.selected, stats: part.stats, trace, globLists: part.globLists, today, partial: { whole }, warnings: part.warnings };
       }
     }
-    const { graph, selected, stats, globLists } = buildGraph(spec, options);
-    return { root, file, spec, graph, selected, stats, trace, globLists, today };
+    const { graph, selected, stats, globLists, warnings } = buildGraph(spec, options);
+    return { root, file, spec, graph, selected, stats, trace, globLists, today, warnings };
   }
 }
 
 export async function openProject(o: ProjectOptions, def?: Definition): Promise<Project> {
-  const { root, file, spec, graph, selected, stats } = def ?? (await loadDefinition(o));
+  const loaded = def ?? (await loadDefinition(o));
+  const { root, file, spec, graph, selected, stats } = loaded;
   const stateDir = join(root, ".pipe");
   if (!o.readOnly) prepareStateDir(stateDir);
   const records = RecordStore.load(stateDir, { readOnly: o.readOnly });
-  const warnings = [...records.warnings];
+  // A warning keeps the no-op snapshot from being written (cli/session.ts), so it is shown every time.
+  const warnings = [...loaded.warnings, ...records.warnings];
   const tracked = stateTrackedByGit(root);
   if (tracked) warnings.push(tracked);
   const statCache = o.skipStatCache ? (o.seedStats ?? new Map()) : loadStatCache(stateDir, warnings, o.readOnly);

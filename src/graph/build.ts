@@ -10,19 +10,20 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import picomatch from "picomatch";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
-import type { Param } from "../api/params.ts";
+import { isParam, type Param } from "../api/params.ts";
 import type { Decl, PipelineSpec } from "../load/load.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
-import { checkParamValue, defaultValue, formatValue, isProblem, parseParamText, type ParamValue } from "./param-values.ts";
+import { checkParamValue, defaultValue, formatValue, isProblem, paramSummary, parseParamText, type ParamText, type ParamValue } from "./param-values.ts";
 import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
+import { ineffectiveParams, type RequestedInstance } from "./param-effect.ts";
 import { stableStringify } from "../util/stable-json.ts";
 import type { StatLike } from "../hash/file-hasher.ts";
 
 export interface BuildOptions {
-  /** `--param name=value` settings, as text. */
-  paramText: Map<string, string>;
+  /** `--param name=value` settings, as text (those from a `--params` file with their line). */
+  paramText: ParamText;
   /** Targets the user asked for (ids or family names); empty means the defaults. */
   requested: string[];
   /** Today's date for `"today"` defaults. */
@@ -50,34 +51,73 @@ export interface BuiltGraph {
   selected: string[];
   /** Folders the glob expansion listed (absolute) -> listing hash when listed (for the no-op snapshot). */
   globLists: Map<string, string>;
+  /** Param values that change nothing in this build (param-effect.ts); none for a subset. */
+  warnings: string[];
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;
 
+/** Thrown into an inputs or outputs function that read a name it was not given (see readGuard). */
+const STOP_READ: unknown = Object.freeze({ stopped: "an inputs or outputs function read a name it was not given" });
+
 export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGraph {
-  // Unknown options found while naming declarations come first, with everything found here.
-  const diags: Diagnostic[] = [...(spec.optionProblems ?? [])];
+  // Problems found while naming declarations (unknown options, missing or taken names) come
+  // first, with everything found here.
+  const diags: Diagnostic[] = [...(spec.problems ?? [])];
   const root = spec.root;
   const targets = new Map<string, GraphTarget>();
   const pending: GraphTarget[] = [];
   const byDecl = new Map<Target | Instance, string>();
+  /** Instances whose key was refused (an exported one is often in the default export too). */
+  const refused = new Set<Instance>();
 
-  // Params set on the command line must exist and parse.
+  // Params set on the command line (or in a params file) must exist and parse.
   const paramValues = new Map<string, ParamValue>();
+  const sources = options.paramText.sources;
   for (const [name, text] of options.paramText) {
     const p = spec.params.get(name);
     const unused = spec.unusedParams?.get(name);
+    const source = sources?.get(name);
+    const fromFile = source ? ` in ${source.shown}` : "";
+    const setAt = source ? { file: source.file, line: source.line, column: 1 } : undefined;
     if (!p && unused) {
-      diags.push({ message: `param ${JSON.stringify(name)} is declared but no target uses it, so setting it changes nothing`, location: unused.site.location(), hint: `add it to the params of the targets it is meant for: params: { ${name} }` });
+      diags.push({ message: `param ${JSON.stringify(name)} is declared but no target uses it, so setting it${fromFile} changes nothing`, location: unused.site.location(), details: source ? [`it is set at ${source.shown}:${source.line}`] : undefined, hint: `add it to the params of the targets it is meant for: params: { ${name} }` });
       continue;
     }
     if (!p) {
-      diags.push({ message: `unknown param ${JSON.stringify(name)}${suggestion(name, spec.params.keys())}`, hint: spec.params.size ? `params: ${[...spec.params.keys()].sort().join(", ")}` : "this Pipelinefile declares no params", request: true });
+      // A family key is not a param: its value goes in the instance id.
+      const family = [...spec.decls].find(([n, d]) => declKind(d) === "family" && !spec.provisional?.has(n) && Object.hasOwn((d as Family).options.key ?? {}, name));
+      const declared = [...spec.params].sort(([a], [b]) => (a < b ? -1 : 1));
+      diags.push({
+        message: `unknown param ${JSON.stringify(name)}${fromFile}${family ? `; ${JSON.stringify(name)} is a key of family ${JSON.stringify(family[0])}` : suggestion(name, spec.params.keys())}`,
+        location: setAt,
+        details: declared.length && !family ? ["params:", ...declared.map(([n, q]) => `  ${paramSummary(n, q)}`)] : undefined,
+        hint: family
+          ? `name the instance: ${family[0]}[${name}=${text}] (keys are not set with --param)`
+          : declared.length
+            ? `set one of the params above${source ? ` (fix the name in ${source.shown})` : ""}`
+            : "this Pipelinefile declares no params",
+        request: true,
+      });
       continue;
     }
     const v = parseParamText(p, text, options.today);
-    if (isProblem(v)) diags.push({ message: `bad value for param ${JSON.stringify(name)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${name}=<value>`, request: true });
-    else paramValues.set(name, v);
+    if (!isProblem(v)) {
+      paramValues.set(name, v);
+      continue;
+    }
+    const declaredAt = p.site.location();
+    const doc = typeof p.options.doc === "string" && p.options.doc !== "" ? [`${name}: ${p.options.doc}`] : [];
+    if (source) {
+      // The value is wrong where it was written: the params file's line; the declaration is context.
+      diags.push({
+        message: `bad value for param ${JSON.stringify(name)}${fromFile}: ${v.problem}`,
+        location: setAt,
+        details: [...doc, ...(declaredAt ? [`param ${JSON.stringify(name)} is declared at ${declaredAt.file}:${declaredAt.line}:${declaredAt.column}`] : [])],
+        hint: `fix the value in ${source.shown}, or override it with --param ${name}=<value>`,
+        request: true,
+      });
+    } else diags.push({ message: `bad value for param ${JSON.stringify(name)}: ${v.problem}`, location: declaredAt, details: doc.length ? doc : undefined, hint: `set it with --param ${name}=<value>`, request: true });
   }
   const paramProblems = new Map<string, Diagnostic>();
   const parentCache = new Map<string, ParentLink | undefined>();
@@ -114,7 +154,15 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     if (paramValues.has(cli)) return paramValues.get(cli);
     const v = defaultValue(p, options.today);
     if (isProblem(v)) {
-      if (!paramProblems.has(cli)) paramProblems.set(cli, { message: `param ${JSON.stringify(cli)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${cli}=<value>` });
+      const hasDefault = (p.options as { default?: unknown }).default !== undefined;
+      if (!paramProblems.has(cli)) {
+        paramProblems.set(
+          cli,
+          hasDefault
+            ? { message: `bad default for param ${JSON.stringify(cli)}: ${v.problem}`, location: p.site.location(), hint: `fix the default where the param is declared (the line above); --param ${cli}=<value> overrides it` }
+            : { message: `param ${JSON.stringify(cli)}: ${v.problem}`, location: p.site.location(), hint: `set it with --param ${cli}=<value>, or give it a default where it is declared` },
+        );
+      }
       return undefined;
     }
     paramValues.set(cli, v);
@@ -126,6 +174,52 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   };
 
   const nameOf = (d: Decl) => spec.names.get(d);
+
+  /**
+   * The values an inputs or outputs function is called with. Reading a name it was not given
+   * (not a key, nor a declared param) stops the function with an error naming the name and the
+   * declaration, once per declaration and name, as a recipe reading an undeclared param fails;
+   * it used to get `undefined` and surface as `"undefined.txt" is missing`. Reading a declared
+   * param that has no value stops it quietly: that param's own problem is reported.
+   */
+  const undeclaredReads = new Set<string>();
+  const readGuard = (decl: Decl, fn: "inputs" | "outputs", values: Record<string, unknown>, declared: Set<string>, onRead?: (name: string) => void) => {
+    const proxy = new Proxy(values, {
+      get: (obj, prop) => {
+        if (typeof prop === "symbol" || prop === "toJSON" || prop === "then" || (prop in Object.prototype && !Object.hasOwn(obj, prop))) return Reflect.get(obj, prop);
+        if (Object.hasOwn(obj, prop)) {
+          onRead?.(prop);
+          return obj[prop];
+        }
+        if (!declared.has(prop)) reportUndeclared(decl, fn, prop);
+        throw STOP_READ;
+      },
+    });
+    return { values: proxy, stopped: (e: unknown) => e === STOP_READ };
+  };
+  const reportUndeclared = (decl: Decl, fn: "inputs" | "outputs", name: string) => {
+    const declName = nameOf(decl) ?? "(unnamed)";
+    if (undeclaredReads.has(`${declName}\0${fn}\0${name}`)) return;
+    undeclaredReads.add(`${declName}\0${fn}\0${name}`);
+    const isFamily = declKind(decl) === "family";
+    const what = `${isFamily ? "family" : "target"} ${JSON.stringify(declName)}`;
+    const keys = isFamily ? Object.keys((decl as Family).options.key ?? {}) : [];
+    const params = Object.keys(((decl.options as { params?: object }).params) ?? {});
+    const location = decl.site.location();
+    if (fn === "outputs") {
+      const isParamName = params.includes(name);
+      diags.push({ message: `the outputs function of ${what} reads ${JSON.stringify(name)}, which is ${isParamName ? "a param, not a key" : "not one of its keys"}${isParamName ? "" : suggestion(name, keys)}`, location, hint: isParamName ? `an instance's outputs depend on its key only: make ${name} a key (key: { ${[...keys, name].join(", ")} })` : `keys: ${keys.join(", ") || "none"}` });
+      return;
+    }
+    const known = [...keys, ...params];
+    const list = [keys.length ? `keys: ${keys.join(", ")}` : "", params.length ? `params: ${params.join(", ")}` : ""].filter(Boolean).join("; ");
+    diags.push({
+      message: `the inputs function of ${what} reads param ${JSON.stringify(name)}, which the ${isFamily ? "family" : "target"} does not declare${suggestion(name, known)}`,
+      location,
+      details: list ? [`it is given ${list}`] : undefined,
+      hint: `add it to the ${isFamily ? "family" : "target"}'s params: { ${name} }`,
+    });
+  };
 
   /** Returns the id of a target or instance, creating it on first sight. */
   const ensure = (ref: Target | Instance, from: string | undefined): string | undefined => {
@@ -143,13 +237,17 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       return name;
     }
     const inst = ref as Instance;
+    if (refused.has(inst)) return undefined; // reported the first time it was seen
     const famName = nameOf(inst.family);
     if (!famName) {
       diags.push({ message: `a family used by ${JSON.stringify(from)} has no name`, location: inst.family.site.location(), hint: "export it or give it `name: \"...\"`" });
       return undefined;
     }
     const key = checkKey(inst.family, famName, inst.key, inst.site.location(), false);
-    if (!key) return undefined;
+    if (!key) {
+      refused.add(inst);
+      return undefined;
+    }
     const id = instanceId(famName, key);
     byDecl.set(ref, id);
     const same = targets.get(id);
@@ -168,24 +266,48 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     return id;
   };
 
+  /**
+   * Key values of an instance, checked against the key params. `fromText`: written on the
+   * command line (`fam[k=v]`: parsed as text, hints in that syntax, a request mistake);
+   * otherwise passed in the Pipelinefile (`fam({ k: v })`, at `loc`).
+   */
   const checkKey = (fam: Family, famName: string, raw: Record<string, unknown>, loc: Diagnostic["location"], fromText: boolean): Record<string, ParamValue> | undefined => {
     const keySpec = fam.options.key as Record<string, Param>;
+    const keyNames = Object.keys(keySpec);
     const out: Record<string, ParamValue> = {};
     let ok = true;
+    // On the command line, where the family is declared is context (there is no line to point at).
+    const famAt = () => {
+      const l = fromText ? fam.site.location() : undefined;
+      return l ? [`family ${JSON.stringify(famName)} is declared at ${l.file}:${l.line}:${l.column}`] : undefined;
+    };
+    const request = fromText ? ({ request: true } as const) : {};
     for (const k of Object.keys(raw)) {
       if (!(k in keySpec)) {
-        diags.push({ message: `family ${JSON.stringify(famName)} has no key ${JSON.stringify(k)}${suggestion(k, Object.keys(keySpec))}`, location: loc, hint: `keys: ${Object.keys(keySpec).join(", ")}` });
+        diags.push({ message: `family ${JSON.stringify(famName)} has no key ${JSON.stringify(k)}${suggestion(k, keyNames)}`, location: loc, details: famAt(), hint: `keys: ${keyNames.join(", ")}`, ...request });
         ok = false;
       }
     }
+    const unknownKey = !ok;
     for (const [k, p] of Object.entries(keySpec)) {
       let v: ParamValue | { problem: string };
-      if (raw[k] === undefined) v = defaultValue(p, options.today);
+      const given = raw[k] !== undefined;
+      // A key left out next to an unknown one is most likely that one misspelt: said once, above.
+      if (!given && unknownKey) continue;
+      if (!given) v = defaultValue(p, options.today);
       else v = fromText ? parseParamText(p, String(raw[k]), options.today) : checkParamValue(p, raw[k], options.today);
-      if (isProblem(v)) {
-        diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${v.problem}`, location: loc, hint: `write ${famName}[${Object.keys(keySpec).map((x) => `${x}=...`).join(",")}]` });
-        ok = false;
-      } else out[k] = v;
+      if (!isProblem(v)) {
+        out[k] = v;
+        continue;
+      }
+      ok = false;
+      const allowed = p.type === "enum" ? p.values!.map((x) => JSON.stringify(x)).join(", ") : undefined;
+      let hint: string;
+      if (fromText) hint = `write ${famName}[${keyNames.map((x) => `${x}=...`).join(",")}]${given ? "" : ` (${k} has no usable default)`}`;
+      else if (given) hint = `pass another value where the instance is made: ${famName}({ ${k}: ${allowed ? allowed.split(", ")[0] : "..."} })`;
+      else hint = `pass ${k} where the instance is made (${famName}({ ${k}: ... })), or fix the default of its key param`;
+      const ofDefault = !given && (p.options as { default?: unknown }).default !== undefined ? "the default " : "";
+      diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${ofDefault}${v.problem}`, location: loc, details: famAt(), hint, ...request });
     }
     return ok ? out : undefined;
   };
@@ -205,8 +327,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       outputsShape: "list",
       outputs: [],
       params: [],
-      env: [...(o.env ?? [])].sort(),
-      cpu: Math.max(1, Math.floor(o.resources?.cpu ?? 1)),
+      // Values of the wrong kind were reported while naming the declarations (load.ts).
+      env: Array.isArray(o.env) ? o.env.filter((v) => typeof v === "string").sort() : [],
+      cpu: Math.max(1, Math.floor(Number(o.resources?.cpu ?? 1)) || 1),
       mem: 0,
       deps: [],
       paramsReadByInputs: [],
@@ -215,14 +338,11 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     locators.set(t, locate);
     const location = () => loc(t);
     targets.set(id, t);
-    if (o.resources?.mem !== undefined) {
-      const bytes = parseSize(o.resources.mem);
-      if (bytes === undefined) diags.push({ message: `resources.mem of ${JSON.stringify(id)} is not a size: ${JSON.stringify(o.resources.mem)}`, location: location(), hint: `write bytes, or a size such as "512M", "4G" or "1.5GiB"` });
-      else t.mem = bytes;
-    }
+    if (o.resources?.mem !== undefined) t.mem = parseSize(o.resources.mem) ?? 0; // a bad size was reported by load.ts
     if (typeof (o as { run?: unknown }).run !== "function") diags.push({ message: `target ${JSON.stringify(id)} has no recipe`, location: location(), hint: "add run: (ctx) => ... or run: () => sh`...`" });
     // Params: declared ones plus key values.
     for (const [local, p] of Object.entries(o.params ?? {})) {
+      if (!isParam(p)) continue; // reported while naming the declarations
       const cli = cliName(p, local);
       const v = valueOf(cli, p);
       if (v !== undefined) t.params.push({ local, cli, value: v, isKey: false });
@@ -231,9 +351,19 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     t.params.sort((a, b) => (a.local < b.local ? -1 : 1));
     // Outputs.
     let outs = o.outputs as unknown;
-    if (typeof outs === "function") outs = user(() => (outs as (k: unknown) => unknown)(key ?? {}));
     const before = diags.length;
-    const fill = (s: string) => (key ? s.replace(/\{([A-Za-z_][\w]*)\}/g, (m, k: string) => (k in key ? formatValue(key[k]) : m)) : s);
+    if (typeof outs === "function") {
+      // An outputs function sees the key only (an instance's outputs depend on nothing else).
+      const read = readGuard(decl, "outputs", { ...key }, new Set(Object.keys(key ?? {})));
+      try {
+        outs = user(() => (outs as (k: unknown) => unknown)(read.values));
+      } catch (e) {
+        if (!read.stopped(e)) diags.push({ message: `outputs of ${JSON.stringify(id)} threw: ${(e as Error)?.message ?? String(e)}`, location: location() });
+        pending.push(t); // its inputs may have problems of their own
+        return;
+      }
+    }
+    const fill = (s: string) => fillKey(s, key);
     if (Array.isArray(outs)) outs.forEach((p) => addOutput(t, undefined, p, fill));
     else if (outs && typeof outs === "object") {
       t.outputsShape = "record";
@@ -263,21 +393,20 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       // The function sees key values and declared param values; what it reads counts as used.
       const values: Record<string, unknown> = {};
       for (const pu of t.params) values[pu.local] = pu.value;
-      const seen = new Proxy(values, {
-        get: (obj, prop) => {
-          if (typeof prop === "string") t.paramsReadByInputs.push(prop);
-          return obj[prop as string];
-        },
-      });
+      const declared = new Set([...Object.keys((o as { params?: object }).params ?? {}), ...Object.keys(t.key ?? {})]);
+      const read = readGuard(t.decl, "inputs", values, declared, (name) => t.paramsReadByInputs.push(name));
       try {
-        inputs = user(() => (inputs as (k: unknown) => unknown)(seen));
+        inputs = user(() => (inputs as (k: unknown) => unknown)(read.values));
       } catch (e) {
-        diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error).message}`, location: loc(t) });
+        if (!read.stopped(e)) diags.push({ message: `inputs of ${JSON.stringify(t.id)} threw: ${(e as Error)?.message ?? String(e)}`, location: loc(t) });
         return;
       }
     }
     if (inputs === undefined) return;
+    const fromTemplate = t.key !== undefined && typeof o.inputs !== "function";
     const item = (x: unknown): InputItem | undefined => {
+      // A family's input paths may name its keys, as its outputs do: "data/{attribute}.csv".
+      if (fromTemplate && typeof x === "string") x = fillKey(x, t.key);
       const k = declKind(x);
       if (k === "target" || k === "instance") {
         const dep = ensure(x as Target | Instance, t.id);
@@ -352,11 +481,14 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const defaults = subset ? [] : spec.defaults.map((d) => ensure(d, "the default export")).filter((x): x is string => !!x);
   const selected: string[] = [];
   const requestedFamilies: string[] = [];
+  const requestedInstances: RequestedInstance[] = [];
   for (const req of subset ? [] : options.requested) {
-    const parsed = parseTargetId(req, keysOf);
-    const decl = parsed ? spec.decls.get(parsed.name) : undefined;
+    // A key name the family does not have (`f[colour=red]`) does not parse against its keys:
+    // read it without them, so that checkKey names the key rather than "unknown target".
+    const parsed = parseTargetId(req, keysOf) ?? parseTargetId(req);
+    const decl = parsed && !spec.provisional?.has(parsed.name) ? spec.decls.get(parsed.name) : undefined;
     if (!parsed || !decl) {
-      const candidates = [...spec.decls.keys(), ...targets.keys()];
+      const candidates = [...spec.decls.keys(), ...targets.keys()].filter((n) => !spec.provisional?.has(n));
       diags.push({ message: `unknown target ${JSON.stringify(req)}${suggestion(parsed?.name ?? req, candidates)}`, hint: "`pipe status` lists every target", request: true });
       continue;
     }
@@ -369,6 +501,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         const id = instanceId(parsed.name, key);
         if (!targets.has(id)) create(id, decl, key, () => (decl as Family).site.location());
         selected.push(id);
+        requestedInstances.push({ id, family: parsed.name, given: parsed.key });
       }
     } else requestedFamilies.push(parsed.name);
   }
@@ -438,7 +571,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
                 message: `directory input ${JSON.stringify(it.spec)} of ${JSON.stringify(t.id)} contains the target's own output ${JSON.stringify(out)}`,
                 location: loc(t),
                 details: ["the recipe would read its previous output, so what it makes would depend on earlier runs"],
-                hint: `write the output outside ${f === "." ? "the project root" : f + "/"} (e.g. build/${out.split("/").pop()}), or list what the recipe reads with a glob (${f === "." ? "" : f + "/"}**), which leaves its own outputs out`,
+                hint: f === "." ? `list what the recipe reads with a glob (**, or a narrower folder), which leaves its own outputs out` : `write the output outside ${f}/ (e.g. ${outsideExample(f, inside.path)}), or list what the recipe reads with a glob (${f}/**), which leaves its own outputs out`,
               });
             }
           }
@@ -468,7 +601,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   for (const id of needed) {
     const t = targets.get(id)!;
     for (const pu of (Object.entries(((t.decl.options as { params?: Record<string, Param> }).params) ?? {}))) {
-      const problem = paramProblems.get(cliName(pu[1], pu[0]));
+      const problem = isParam(pu[1]) ? paramProblems.get(cliName(pu[1], pu[0])) : undefined;
       if (problem && !late.includes(problem)) late.push(problem);
     }
     for (const g of t.inputs) {
@@ -490,8 +623,46 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
     }
   }
-  if (diags.length || late.length) throw new UserError([...diags, ...late]);
-  return { graph, selected: sel, stats, globLists };
+  if (diags.length || late.length) throw new UserError(withProvisionalNames([...diags, ...late], spec.provisional));
+  // A subset's closure is not the whole build: the build that made the snapshot had no warnings.
+  const warnings = subset || options.paramText.size === 0 ? [] : ineffectiveParams({ spec, targets, needed, paramText: options.paramText, requested: requestedInstances });
+  return { graph, selected: sel, stats, globLists, warnings };
+}
+
+/** An output path like `path` but outside the folder `dir`: build/x.txt, or out/x.txt when build/ is the folder. */
+function outsideExample(dir: string, path: string): string {
+  const base = path.split("/").pop()!;
+  for (const top of ["build", "out", "dist", "output"]) {
+    const candidate = `${top}/${base}`;
+    if (!candidate.startsWith(dir + "/")) return candidate;
+  }
+  return `results/${base}`;
+}
+
+/**
+ * A path template with its `{key}` placeholders filled (lists as a,b). Other names are left
+ * as they are: load.ts reported them (placeholders of a family may name only its keys).
+ */
+function fillKey(s: string, key: Record<string, ParamValue> | undefined): string {
+  if (!key || !s.includes("{")) return s;
+  return s.replace(/\{([A-Za-z_$][\w$]*)\}/g, (m, k: string) => (Object.hasOwn(key, k) ? formatValue(key[k]) : m));
+}
+
+/**
+ * A declaration without a usable name was given a provisional one (load.ts) so that the graph's
+ * problems could be found too; when another message uses it, the naming problem says so.
+ */
+function withProvisionalNames(diags: Diagnostic[], provisional: PipelineSpec["provisional"]): Diagnostic[] {
+  if (!provisional?.size) return diags;
+  return diags.map((d) => {
+    for (const [name, problem] of provisional) {
+      if (d !== problem) continue;
+      const quoted = JSON.stringify(name);
+      if (!diags.some((o) => o !== d && o.message.includes(quoted))) return d;
+      return { ...d, details: [...(d.details ?? []), `the messages below call it ${quoted}`] };
+    }
+    return d;
+  });
 }
 
 /** What a failed stat of an input means, in the user's terms. */

@@ -20,6 +20,27 @@ function isValidDate(s: string): boolean {
   return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
 }
 
+/** Where a param's text came from when not from `--param`: a params file and line. */
+export interface ParamSource {
+  /** Absolute. */
+  file: string;
+  /** As the user wrote it (`--params run.params`), for messages. */
+  shown: string;
+  line: number;
+}
+
+/** `--param` and `--params` values as text; `sources` says which came from a params file. */
+export type ParamText = Map<string, string> & { sources?: ReadonlyMap<string, ParamSource> };
+
+/** One line about a param for a message: `window (an integer, default 7): days of history`. */
+export function paramSummary(name: string, p: Param): string {
+  const d = (p.options as { default?: unknown }).default;
+  const type = p.type === "enum" ? describe(p) : p.type;
+  const kind = `${type}${d === undefined ? ", required" : `, default ${typeof d === "string" ? d : formatValue(d)}`}`;
+  const doc = typeof p.options.doc === "string" && p.options.doc !== "" ? `: ${p.options.doc}` : "";
+  return `${name} (${kind})${doc}`;
+}
+
 function describe(p: Param): string {
   switch (p.type) {
     case "int":
@@ -27,7 +48,7 @@ function describe(p: Param): string {
     case "number":
       return "a number";
     case "boolean":
-      return "true or false";
+      return "true, false, yes, no, 1 or 0";
     case "date":
       return "a date YYYY-MM-DD (or \"today\")";
     case "enum":
@@ -81,7 +102,7 @@ export function checkParamValue(p: Param, value: unknown, today: string): ParamV
       return Object.is(value, -0) ? 0 : value;
     }
     case "boolean":
-      return typeof value === "boolean" ? value : { problem: `${show} is not ${describe(p)}` };
+      return typeof value === "boolean" ? value : { problem: `${show} is not true or false` };
     case "date": {
       const v = value === "today" ? today : value;
       if (typeof v !== "string" || !isValidDate(v)) return { problem: `${show} is not ${describe(p)}` };

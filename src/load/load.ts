@@ -14,6 +14,7 @@ import { suggestion } from "../util/did-you-mean.ts";
 import { compilePipelinefile, type Compiled } from "./compile.ts";
 import { userAsync } from "./trace.ts";
 import { parseFirstForeignFrame, setSiteCapture } from "../api/site.ts";
+import { parseSize } from "../util/size.ts";
 
 export { findPipelinefile } from "./find.ts";
 
@@ -39,10 +40,17 @@ export interface PipelineSpec {
   /** Params the Pipelinefile exports that no target uses, by command-line name (for messages). */
   unusedParams?: Map<string, Param>;
   /**
-   * Unknown options of target() and family() (typos): reported with the graph's problems, so a
-   * cycle or a missing input elsewhere is named in the same run.
+   * Mistakes found while naming the declarations (a target without a name, two with one name,
+   * an unknown option, a param that is not one): reported with the graph's problems, so a cycle
+   * or a missing input elsewhere is named in the same run. Declarations they concern have a
+   * provisional name (see `provisional`), so the graph can still be built for its messages.
    */
-  optionProblems?: Diagnostic[];
+  problems?: Diagnostic[];
+  /**
+   * Provisional names given to declarations whose own name is missing, invalid or taken, each
+   * with the problem that named it: such a spec never builds (its problems are errors).
+   */
+  provisional?: Map<string, Diagnostic>;
   compiled: Compiled;
   /** Functions exported by each local module (by identity): where a recipe function lives. */
   exportedBy: Map<Function, string>;
@@ -195,31 +203,52 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const exportedParams = new Set<Param>();
   const instances = new Set<Instance>();
 
-  const add = (d: Decl, exportName: string | undefined) => {
+  const provisional = new Map<string, Diagnostic>();
+  let unnamed = 0;
+  /**
+   * A name for a declaration whose own is missing, invalid or taken, so that the graph can still
+   * be built and its problems (a cycle, a missing input) reported in the same run. It can never
+   * be a valid name (it has a space or parentheses), and it is the same on every load
+   * (numbered in the order declarations are found), as the second load for sites needs.
+   */
+  const nameProvisionally = (d: Decl, base: string, problem: Diagnostic) => {
+    let name = base;
+    for (let i = 2; decls.has(name); i++) name = `${base} (${i})`;
+    decls.set(name, d);
+    names.set(d, name);
+    provisional.set(name, problem);
+    diags.push(problem);
+  };
+
+  const add = (d: Decl, exportName: string | undefined, container?: string) => {
     if (names.has(d)) return;
     const name = (d.options as { name?: string }).name ?? exportName;
     checkOptions(d, name, optionProblems);
+    checkTemplates(d, name, optionProblems);
+    const kind = declKind(d) === "family" ? "family" : "target";
     if (!name) {
-      diags.push({ message: "a target has no name", location: siteOf(d), hint: "export it (`export const x = target(...)`) or give it `name: \"...\"`" });
+      const where = container === undefined ? "" : ` in the exported ${JSON.stringify(container)}`;
+      const hint = container === undefined ? `export it (\`export const x = ${kind}(...)\`) or give it \`name: "..."\`` : `give each one \`name: "..."\`, unique (e.g. made from the loop's value: name: \`count:\${f}\`)`;
+      nameProvisionally(d, `(unnamed ${kind} ${++unnamed})`, { message: `a ${kind}${where} has no name`, location: siteOf(d), hint });
       return;
     }
-    if (!/^[A-Za-z_][A-Za-z0-9_.:/-]*$/.test(name)) {
-      diags.push({ message: `target name ${JSON.stringify(name)} is not valid`, location: siteOf(d), hint: "use letters, digits and _ . : / -" });
+    if (typeof name !== "string" || !/^[A-Za-z_][A-Za-z0-9_.:/-]*$/.test(name)) {
+      nameProvisionally(d, `(invalid name ${JSON.stringify(String(name))})`, { message: `${kind} name ${JSON.stringify(name)} is not valid`, location: siteOf(d), hint: "use letters, digits and _ . : / -, starting with a letter or _" });
       return;
     }
     const prev = decls.get(name);
     if (prev && prev !== d) {
       const loc = siteOf(prev);
-      diags.push({ message: `two targets are named ${JSON.stringify(name)}`, location: siteOf(d), details: loc ? [`the other one is at ${loc.file}:${loc.line}:${loc.column}`] : undefined, hint: "rename one of them" });
+      nameProvisionally(d, `${name} (2)`, { message: `two ${declKind(prev) === kind ? `${kind === "family" ? "families" : "targets"}` : "declarations"} are named ${JSON.stringify(name)}`, location: siteOf(d), details: loc ? [`the other one is at ${loc.file}:${loc.line}:${loc.column}`] : undefined, hint: "rename one of them" });
       return;
     }
     decls.set(name, d);
     names.set(d, name);
   };
 
-  const visitExport = (value: unknown, exportName: string | undefined, depth: number) => {
+  const visitExport = (value: unknown, exportName: string | undefined, depth: number, container?: string) => {
     const kind = declKind(value);
-    if (kind === "target" || kind === "family") add(value as Decl, exportName);
+    if (kind === "target" || kind === "family") add(value as Decl, exportName, container);
     else if (kind === "instance") {
       add((value as Instance).family, undefined);
       instances.add(value as Instance);
@@ -227,9 +256,9 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     else if (isParam(value)) {
       if (exportName && !value.name) paramSites.set(value, exportName);
       exportedParams.add(value);
-    } else if (depth < 2 && Array.isArray(value)) value.forEach((v) => visitExport(v, undefined, depth + 1));
+    } else if (depth < 2 && Array.isArray(value)) value.forEach((v) => visitExport(v, undefined, depth + 1, exportName ?? container));
     else if (depth < 2 && value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-      for (const v of Object.values(value)) visitExport(v, undefined, depth + 1);
+      for (const v of Object.values(value)) visitExport(v, undefined, depth + 1, exportName ?? container);
     }
   };
   // Named declarations first: a module namespace lists its exports sorted by name, so an exported
@@ -262,7 +291,7 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
       const target = declKind(ref) === "instance" ? (ref as Instance).family : (ref as Target);
       if (!names.has(target)) {
         add(target, undefined);
-        if (names.has(target)) queue.push(target);
+        queue.push(target);
       }
     }
     for (const [local, p] of Object.entries((d.options.params ?? {}) as Record<string, unknown>)) {
@@ -278,29 +307,33 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
       } else params.set(cli, p);
     }
   }
-  if (diags.length) throw new UserError([...diags, ...optionProblems]);
+  // No throw here: these problems are reported with the graph's (buildGraph), all in one run.
   const used = new Set(params.values());
   const unusedParams = new Map<string, Param>();
   for (const p of exportedParams) {
     const cli = p.name ?? paramSites.get(p);
     if (cli !== undefined && !used.has(p) && !params.has(cli)) unusedParams.set(cli, p);
   }
-  return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, optionProblems, compiled, exportedBy: new Map() };
+  const problems = [...diags, ...optionProblems];
+  return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, problems, provisional, compiled, exportedBy: new Map() };
 }
 
 const RESOURCE_OPTIONS = ["cpu", "mem"];
 
-
 /**
- * Reports options target() and family() do not know (`ouputs`, `parms`): silently ignored, a
- * typo would drop the outputs or params it meant to declare.
+ * Reports options target() and family() do not know (`ouputs`, `parms`), and option values of
+ * the wrong kind (`env: "HOME"`, `resources: { cpu: 0 }`): silently ignored or misread, a typo
+ * would drop the outputs or params it meant to declare, or split "HOME" into four names.
  */
 function checkOptions(d: Decl, name: string | undefined, diags: Diagnostic[]): void {
   // Runs for every declaration (10,000 in a big Pipelinefile): target() and family() noted the
-  // unknown names already; nothing is built until a problem.
+  // unknown names already, and the usual values (a list of names, no resources) are passed by
+  // the first test; nothing is built until a problem.
   const unknown = (d as { unknownOptions?: string[] }).unknownOptions;
-  const res = (d.options as { resources?: unknown }).resources;
-  if (!unknown && !(res && typeof res === "object")) return;
+  const o = d.options as { resources?: unknown; env?: unknown; description?: unknown };
+  const res = o.resources;
+  const env = o.env;
+  if (!unknown && res === undefined && (env === undefined || (Array.isArray(env) && env.every(isEnvName))) && (o.description === undefined || typeof o.description === "string")) return;
   const isFamily = declKind(d) === "family";
   const what = () => `${isFamily ? "family" : "target"} ${name === undefined ? "(unnamed)" : JSON.stringify(name)}`;
   const list = isFamily ? FAMILY_OPTIONS : TARGET_OPTIONS;
@@ -308,11 +341,90 @@ function checkOptions(d: Decl, name: string | undefined, diags: Diagnostic[]): v
     const hint = k === "key" ? "key is an option of family(): declare a parametrised target with family({ key: { ... }, ... })" : `options: ${[...list].sort().join(", ")}`;
     diags.push({ message: `${what()} has an unknown option ${JSON.stringify(k)}${suggestion(k, list)}`, location: siteOf(d), hint });
   }
-  if (res && typeof res === "object") {
-    for (const k of Object.keys(res)) {
-      if (!RESOURCE_OPTIONS.includes(k)) diags.push({ message: `${what()} has an unknown resource ${JSON.stringify(`resources.${k}`)}${suggestion(k, RESOURCE_OPTIONS)}`, location: siteOf(d), hint: "resources: cpu, mem" });
+  if (env !== undefined) {
+    if (!Array.isArray(env)) {
+      const example = typeof env === "string" ? `env: [${JSON.stringify(env)}]` : `env: ["MPLBACKEND"]`;
+      diags.push({ message: `env of ${what()} must be a list of env var names, not ${describeValue(env)}`, location: siteOf(d), hint: `write ${example}` });
+    } else {
+      for (const v of env) if (!isEnvName(v)) diags.push({ message: `env of ${what()} lists ${describeValue(v)}, which is not an env var name`, location: siteOf(d), hint: "list names only (letters, digits and _), e.g. env: [\"MPLBACKEND\"]; their values are read when the recipe runs" });
     }
   }
+  if (o.description !== undefined && typeof o.description !== "string") diags.push({ message: `description of ${what()} must be a string, not ${describeValue(o.description)}`, location: siteOf(d) });
+  if (res === undefined) return;
+  if (!res || typeof res !== "object" || Array.isArray(res)) {
+    diags.push({ message: `resources of ${what()} must be an object, not ${describeValue(res)}`, location: siteOf(d), hint: `write resources: { cpu: 2, mem: "4G" } (both optional)` });
+    return;
+  }
+  for (const k of Object.keys(res)) {
+    if (!RESOURCE_OPTIONS.includes(k)) diags.push({ message: `${what()} has an unknown resource ${JSON.stringify(`resources.${k}`)}${suggestion(k, RESOURCE_OPTIONS)}`, location: siteOf(d), hint: "resources: cpu, mem" });
+  }
+  const { cpu, mem } = res as { cpu?: unknown; mem?: unknown };
+  if (cpu !== undefined && !(typeof cpu === "number" && Number.isInteger(cpu) && cpu >= 1)) {
+    diags.push({ message: `resources.cpu of ${what()} must be a whole number of -j slots, 1 or more, not ${describeValue(cpu)}`, location: siteOf(d), hint: "leave it out for 1; a target asking for more slots than -j gives runs with all of them" });
+  }
+  if (mem !== undefined && parseSize(mem) === undefined) {
+    diags.push({ message: `resources.mem of ${what()} is not a size: ${JSON.stringify(mem) ?? String(mem)}`, location: siteOf(d), hint: `write bytes, or a size such as "512M", "4G" or "1.5GiB"` });
+  }
+}
+
+/** A `{name}` placeholder in a path template. (`{a,b}`, a glob's alternatives, is not one.) */
+const PLACEHOLDER = /\{([A-Za-z_$][\w$]*)\}/g;
+
+/**
+ * Checks the `{name}` placeholders of path templates: a family's outputs and inputs may name its
+ * keys (buildGraph fills them in); any other name would be kept as literal text, and the
+ * recipe would write `build/f-{kk}` or read nothing. A target's paths are not templates: a
+ * placeholder there that names one of its params is the same mistake.
+ */
+function checkTemplates(d: Decl, name: string | undefined, diags: Diagnostic[]): void {
+  const o = d.options as { outputs?: unknown; inputs?: unknown; key?: unknown; params?: unknown };
+  const isFamily = declKind(d) === "family";
+  // Runs for every declaration: a target without params (most of 10,000) has nothing to check.
+  if (!isFamily && (!o.params || typeof o.params !== "object" || Object.keys(o.params).length === 0)) return;
+  const paths: [string, string][] = [];
+  const collect = (what: string, v: unknown) => {
+    if (typeof v === "string") {
+      if (v.includes("{")) paths.push([what, v]);
+    } else if (Array.isArray(v)) for (const x of v) collect(what, x);
+    else if (v && typeof v === "object" && declKind(v) === undefined) for (const x of Object.values(v)) collect(what, x);
+  };
+  if (typeof o.outputs !== "function") collect("output", o.outputs);
+  if (typeof o.inputs !== "function") collect("input", o.inputs);
+  if (paths.length === 0) return;
+  const what = `${isFamily ? "family" : "target"} ${name === undefined ? "(unnamed)" : JSON.stringify(name)}`;
+  const keys = isFamily && o.key && typeof o.key === "object" ? Object.keys(o.key) : [];
+  const params = o.params && typeof o.params === "object" ? Object.keys(o.params) : [];
+  const reported = new Set<string>();
+  for (const [kind, path] of paths) {
+    for (const m of path.matchAll(PLACEHOLDER)) {
+      const ph = m[1];
+      if (keys.includes(ph) || reported.has(ph)) continue;
+      if (!isFamily && !params.includes(ph)) continue; // a target's braces are literal (or a glob's)
+      reported.add(ph);
+      const message = `${kind} ${JSON.stringify(path)} of ${what} has a placeholder {${ph}}, `;
+      if (!isFamily) {
+        const hint = kind === "output" ? `a target's outputs are fixed paths: make it a family with the key ${ph} (family({ key: { ${ph} }, ... }))` : `use an inputs function: inputs: ({ ${ph} }) => [\`...\${${ph}}...\`]`;
+        diags.push({ message: message + `but a target's paths are not templates`, location: siteOf(d), hint });
+      } else if (params.includes(ph)) {
+        diags.push({ message: message + `which is a param, not a key: paths may name only keys`, location: siteOf(d), hint: kind === "output" ? `make ${ph} a key (key: { ${[...keys, ph].join(", ")} }): an instance's outputs depend on its key only` : `name it in an inputs function: inputs: ({ ${ph} }) => [\`...\${${ph}}...\`]` });
+      } else {
+        diags.push({ message: message + `which is not one of its keys${suggestion(ph, keys)}`, location: siteOf(d), hint: keys.length ? `keys: ${keys.join(", ")}` : "this family has no keys" });
+      }
+    }
+  }
+}
+
+/** An env var name as `env` lists it: letters, digits and _, not starting with a digit (as a shell reads them). */
+function isEnvName(v: unknown): boolean {
+  return typeof v === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v);
+}
+
+/** A value as a message shows it: `"HOME" (a string)`, `0`, `1.5`. */
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return `${JSON.stringify(v)} (a string)`;
+  if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return "a list";
+  return typeof v === "function" ? "a function" : `an ${typeof v}`;
 }
 
 /** Target references that can be seen without calling anything (static inputs). */

@@ -490,3 +490,170 @@ test("an unknown option is reported together with the graph's problems (a cycle 
   noStack(r.stderr);
   assert.equal(p.exists(".pipe"), false, "nothing written");
 });
+
+test("naming problems are reported together with the graph's: unnamed targets, an unknown option, a cycle, a missing input, a duplicate output, refused outputs", async () => {
+  // Before: only the two unnamed targets and the option were named; the rest came one fix later.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const loop = ["x", "y"].map((n) => target({ outputs: [\`build/\${n}.txt\`, "build/shared.txt"], run: () => sh\`true\` }));\n` +
+      `export const opt = target({ outputs: ["build/o.txt"], parms: {}, run: () => sh\`true\` } as any);\n` +
+      `export const a = target({ inputs: ["build/b.txt"], outputs: ["build/a.txt"], run: () => sh\`true\` });\n` +
+      `export const b = target({ inputs: [a], outputs: ["build/b.txt"], run: () => sh\`true\` });\n` +
+      `export const m = target({ inputs: ["missing.txt"], outputs: ["build/m.txt"], run: () => sh\`true\` });\n` +
+      `export const d1 = target({ outputs: ["build/dup.txt"], run: () => sh\`true\` });\n` +
+      `export const d2 = target({ outputs: ["build/dup.txt"], run: () => sh\`true\` });\n` +
+      `export const out = target({ outputs: ["../escape.txt"], run: () => sh\`true\` });\n` +
+      `export const st = target({ outputs: [".pipe/x"], run: () => sh\`true\` });\n`,
+  });
+  for (const cmd of [["build"], ["status"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /error: a target in the exported "loop" has no name\n  at Pipelinefile\.ts:2:\d+\n  the messages below call it "\(unnamed target 1\)"\n  hint: give each one `name: "\.\.\."`/);
+    assert.match(r.stderr, /error: a target in the exported "loop" has no name\n  at Pipelinefile\.ts:2:\d+\n  the messages below call it "\(unnamed target 2\)"/);
+    assert.match(r.stderr, /error: targets "\(unnamed target 1\)" and "\(unnamed target 2\)" both declare output "build\/shared.txt"/);
+    assert.match(r.stderr, /error: target "opt" has an unknown option "parms"/);
+    assert.match(r.stderr, /error: dependency cycle: "a" -> "b" -> "a"/);
+    assert.match(r.stderr, /error: "missing.txt", needed by "m", is missing/);
+    assert.match(r.stderr, /error: targets "d1" and "d2" both declare output "build\/dup.txt"/);
+    assert.match(r.stderr, /error: output "..\/escape.txt" of "out" resolves outside the project root/);
+    assert.match(r.stderr, /error: output ".pipe\/x" of "st" is inside .pipe\//);
+    noStack(r.stderr);
+  }
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
+test("option values of the wrong kind are errors at the declaration: env as a string, resources.cpu not a whole number of slots", async () => {
+  // Before: env "HOME" was split into H, O, M, E; cpu 0, -1 and 1.5 were taken as 1.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const e = target({ outputs: ["build/e.txt"], env: "HOME" as any, run: () => sh\`true\` });\n` +
+      `export const z = target({ outputs: ["build/z.txt"], resources: { cpu: 0 }, run: () => sh\`true\` });\n` +
+      `export const n = family({ key: { k: param.enum(["a"]) }, outputs: ["build/n-{k}.txt"], resources: { cpu: -1 }, run: () => sh\`true\` });\n` +
+      `export const f = target({ outputs: ["build/f.txt"], resources: { cpu: 1.5, mem: -3 }, env: ["OK", "NOT OK"], run: () => sh\`true\` });\n` +
+      `export const r = target({ outputs: ["build/r.txt"], resources: 2 as any, run: () => sh\`true\` });\n` +
+      `export default [e, z, n({ k: "a" }), f, r];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: env of target "e" must be a list of env var names, not "HOME" \(a string\)\n  at Pipelinefile\.ts:2:\d+\n  hint: write env: \["HOME"\]\n/);
+  assert.match(r.stderr, /error: resources\.cpu of target "z" must be a whole number of -j slots, 1 or more, not 0\n  at Pipelinefile\.ts:3:\d+\n/);
+  assert.match(r.stderr, /error: resources\.cpu of family "n" must be a whole number of -j slots, 1 or more, not -1\n  at Pipelinefile\.ts:4:\d+\n/);
+  assert.match(r.stderr, /error: resources\.cpu of target "f" must be a whole number of -j slots, 1 or more, not 1\.5\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.match(r.stderr, /error: resources\.mem of target "f" is not a size: -3\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.match(r.stderr, /error: env of target "f" lists "NOT OK" \(a string\), which is not an env var name\n  at Pipelinefile\.ts:5:\d+\n/);
+  assert.match(r.stderr, /error: resources of target "r" must be an object, not 2\n  at Pipelinefile\.ts:6:\d+\n/);
+  assert.equal(r.stderr.match(/resources\.cpu of family "n"/g)?.length, 1, "a family's bad value is reported once, not per instance");
+  noStack(r.stderr);
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
+test("a bad value or an unknown name in a params file is reported at the file's line, with where the param is declared and its doc", async () => {
+  // Before: "at Pipelinefile.ts:3" with "set it with --param i=...", and "zz" got "did you mean \"s\"?".
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const s = param.string("s", { default: "x", doc: "a label" });\n` +
+      `const i = param.int("i", { default: 1, doc: "how many rows" });\n` +
+      `export const t = target({ params: { s, i }, outputs: ["build/t.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+    "run.params": "# values\ni=abc\nzz=1\ns=ok\n",
+    "run.json": `{\n  "s": "ok",\n  "i": "abc"\n}\n`,
+  });
+  const r = await p.run(["build", "--params", "run.params"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: bad value for param "i" in run\.params: "abc" is not an integer\n  at run\.params:2:1\n  i: how many rows\n  param "i" is declared at .*Pipelinefile\.ts:3:\d+\n  hint: fix the value in run\.params, or override it with --param i=<value>\n/);
+  assert.match(r.stderr, /error: unknown param "zz" in run\.params\n  at run\.params:3:1\n  params:\n    i \(int, default 1\): how many rows\n    s \(string, default x\): a label\n  hint: set one of the params above \(fix the name in run\.params\)\n/);
+  assert.doesNotMatch(r.stderr, /did you mean/);
+  const json = await p.run(["build", "--params", "run.json"]);
+  assert.equal(json.code, 2, json.stdout + json.stderr);
+  assert.match(json.stderr, /error: bad value for param "i" in run\.json: "abc" is not an integer\n  at run\.json:3:1\n/);
+  // Overridden on the command line: the file's value does not count, and --param's is the one reported.
+  const over = await p.run(["build", "--params", "run.json", "-p", "i=x"]);
+  assert.match(over.stderr, /error: bad value for param "i": "x" is not an integer\n  at Pipelinefile\.ts:3:\d+\n  i: how many rows\n  hint: set it with --param i=<value>\n/);
+  // A boolean lists what it accepts; an unknown --param lists the params with their docs.
+  p.write({ "Pipelinefile.ts": p.read("Pipelinefile.ts").replace(`params: { s, i }`, `params: { s, i, b: param.boolean("b", { default: false }) }`) });
+  const bool = await p.run(["build", "-p", "b=maybe", "-p", "rows=3"]);
+  assert.equal(bool.code, 2);
+  assert.match(bool.stderr, /error: bad value for param "b": "maybe" is not true, false, yes, no, 1 or 0\n/);
+  assert.match(bool.stderr, /error: unknown param "rows"\n  params:\n    b \(boolean, default false\)\n    i \(int, default 1\): how many rows\n    s \(string, default x\): a label\n  hint: set one of the params above\n/);
+  noStack(r.stderr + json.stderr + over.stderr + bool.stderr);
+});
+
+test("a bad default is to be fixed at the declaration; a bad key value in the Pipelinefile gets a Pipelinefile hint", async () => {
+  // Before: both hinted at the command line ("set it with --param", "write g[attribute=...,n=...]").
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const w = param.int("w", { default: "seven" as any });\n` +
+      `export const g = family({ key: { attribute: param.enum(["a", "b"]), n: param.int({ default: 1 }) }, params: { w }, outputs: ["build/g-{attribute}-{n}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const ok = g({ attribute: "a" });\n` +
+      `export const bad = g({ attribute: "c", n: 2 });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: bad default for param "w": "seven" is not an integer\n  at Pipelinefile\.ts:2:\d+\n  hint: fix the default where the param is declared \(the line above\); --param w=<value> overrides it\n/);
+  assert.match(r.stderr, /error: bad key attribute for "g": "c" is not one of "a", "b"\n  at Pipelinefile\.ts:5:\d+\n  hint: pass another value where the instance is made: g\(\{ attribute: "a" \}\)\n/);
+  assert.equal(r.stderr.match(/bad key attribute/g)?.length, 1, "reported once");
+  assert.doesNotMatch(r.stderr, /set it with --param|write g\[/);
+  noStack(r.stderr);
+});
+
+test("on the command line, an unknown key of an existing family is named as such, with the family's keys", async () => {
+  // Before: 'unknown target "f[colour=red]"'.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const f = family({ key: { color: param.enum(["red", "blue"]), size: param.int({ default: 1 }) }, outputs: ["build/{color}-{size}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [f({ color: "red" })];\n`,
+  });
+  const r = await p.run(["build", "f[colour=red]"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: family "f" has no key "colour"; did you mean "color"\?\n  family "f" is declared at .*Pipelinefile\.ts:2:\d+\n  hint: keys: color, size\n/);
+  assert.doesNotMatch(r.stderr, /unknown target|bad key color/);
+  const asParam = await p.run(["build", "-p", "color=blue"]);
+  assert.equal(asParam.code, 2);
+  assert.match(asParam.stderr, /error: unknown param "color"; "color" is a key of family "f"\n  hint: name the instance: f\[color=blue\] \(keys are not set with --param\)\n/);
+  noStack(r.stderr + asParam.stderr);
+});
+
+test("a directory input holding the target's own output suggests a place really outside that folder", async () => {
+  // Before: "write the output outside build/ (e.g. build/self.txt)", the same path.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["build/"], outputs: ["build/self.txt"], run: ({ outputs }) => sh\`ls build > \${outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /hint: write the output outside build\/ \(e\.g\. out\/self\.txt\), or list what the recipe reads with a glob \(build\/\*\*\)/);
+  noStack(r.stderr);
+});
+
+test("a param value that changes nothing in the build is a warning naming the param and why, and the exit code is unchanged", async () => {
+  // Before: `pipe build "f[kind=b]" -p size=3` built f[kind=b,size=1] without a word.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const kind = param.enum("kind", ["a", "b"], { default: "a" });\n` +
+      `const size = param.int("size", { default: 1 });\n` +
+      `const seed = param.int("seed", { default: 0 });\n` +
+      `export const f = family({ key: { kind, size }, outputs: ["build/f-{kind}-{size}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const rep = target({ params: { kind, size, seed }, inputs: ({ kind, size }) => [f({ kind, size })], outputs: ["build/rep.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const other = target({ outputs: ["build/other.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+    "run.params": "seed=5\n",
+  });
+  const r = await p.run(["build", "f[kind=b]", "-p", "size=3", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const warnings = r.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
+  assert.deepEqual(warnings, [
+    `--param size=3 changes nothing: no target in this build uses param "size"; "f[kind=b,size=1]" has size as a key, which params do not set; name it in the target: f[kind=b,size=3]`,
+  ]);
+  assert.deepEqual(finished(r.events, "built"), ["f[kind=b,size=1]"]);
+  // Used in the build (by rep), but the requested instance left the key out.
+  const both = await p.run(["build", "rep", "f[kind=b]", "-p", "size=3"]);
+  assert.equal(both.code, 0, both.stdout + both.stderr);
+  assert.match(both.stdout + both.stderr, /warning: --param size=3 does not reach "f\[kind=b,size=1\]": size is a key of it, which params do not set \(it took the key's default, 1\); name it in the target: f\[kind=b,size=3\]/);
+  assert.doesNotMatch(both.stdout + both.stderr, /kind=b.*changes nothing|"kind"/, "kind was given in the id: nothing to say about it");
+  // A param no target of this build uses, set from a file: named with the file and who uses it.
+  const file = await p.run(["status", "other", "--params", "run.params"]);
+  assert.equal(file.code, 0, file.stdout + file.stderr);
+  assert.match(file.stderr, /warning: seed=5 \(from run\.params\) changes nothing: no target in this build uses param "seed" \("rep" uses it\)/);
+  // A param that does reach the build: no warning.
+  const fine = await p.run(["build", "rep", "-p", "size=3"]);
+  assert.equal(fine.code, 0);
+  assert.doesNotMatch(fine.stdout + fine.stderr, /warning/);
+});

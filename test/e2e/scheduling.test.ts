@@ -90,7 +90,7 @@ test("resources { mem }: recipes run together only while their sizes fit in --me
   p.write({ "Pipelinefile.ts": HEAD + `export const c = target({ outputs: ["build/c"], resources: { mem: "four gigs" }, run: (x) => sh\`touch \${x.outputs[0]}\` });\n` });
   const badDecl = await p.run(["build"]);
   assert.equal(badDecl.code, 2);
-  assert.match(badDecl.stderr, /resources\.mem of "c" is not a size: "four gigs"/);
+  assert.match(badDecl.stderr, /resources\.mem of target "c" is not a size: "four gigs"/);
   assert.match(badDecl.stderr, /Pipelinefile\.ts:2:\d+/);
 });
 

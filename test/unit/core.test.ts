@@ -131,6 +131,17 @@ test("did you mean picks the closest name within reach", () => {
   assert.equal(didYouMean("trian", ["train", "report", "trend"]), "train");
   assert.equal(didYouMean("windw", ["window", "days"]), "window");
   assert.equal(didYouMean("zzzzzz", ["window", "days"]), undefined);
+  assert.equal(didYouMean("biuld", ["build", "status"]), "build", "a swap of two letters is one edit");
+});
+
+test("did you mean offers only close names: not one that shares no letter with a short name", () => {
+  // Before: any candidate within 2 edits, so "zz" (a param in a params file) got "s".
+  assert.equal(didYouMean("zz", ["s", "i"]), undefined);
+  assert.equal(didYouMean("x", ["y"]), undefined);
+  assert.equal(didYouMean("abc", ["xyz", "a"]), undefined);
+  assert.equal(didYouMean("nme", ["name"]), "name");
+  assert.equal(didYouMean("cpus", ["cpu", "mem"]), "cpu");
+  assert.equal(didYouMean("kk", ["k"]), "k");
 });
 
 test("explanations name each changed part value by value", async () => {
