@@ -16,6 +16,7 @@ import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { OutputCache } from "../state/cache.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { keepFolder } from "../state/kept.ts";
+import { quote } from "../api/sh.ts";
 import { crashPoint } from "../util/crash-point.ts";
 
 export interface PublishContext {
@@ -169,13 +170,18 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
     ctx.cache.putFile(abs, h.hash);
     // The object is read-only (0444) and `cp` gives a new file its source's mode: say the file's own.
     const mode = (statSync(abs).mode & 0o777).toString(8);
-    command = `cp ${ctx.cache.displayPath(h.hash, ctx.root)} ${o.path} && chmod ${mode} ${o.path}`;
+    command = `cp ${shellPath(ctx.cache.displayPath(h.hash, ctx.root))} ${shellPath(o.path)} && chmod ${mode} ${shellPath(o.path)}`;
   } else {
     const kept = keepFolder(ctx.stateDir, abs, h.hash);
     // `<kept>/.` copies the folder's contents: into the output folder, made if it is missing.
-    command = `cp -R ${relative(ctx.root, kept)}/. ${o.path}`;
+    command = `cp -R ${shellPath(`${relative(ctx.root, kept)}/.`)} ${shellPath(o.path)}`;
   }
   ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${command})`);
+}
+
+/** A project-relative path as one shell word that no command takes for an option. */
+function shellPath(rel: string): string {
+  return quote(rel.startsWith("-") ? `./${rel}` : rel);
 }
 
 /**

@@ -96,3 +96,32 @@ test("a directory output edited by hand and replaced by a build comes back from 
     p.remove();
   }
 });
+
+test("the printed commands quote paths with spaces and quotes, so pasted into sh they work", async () => {
+  const file = `build/out dir/it's "out".txt`;
+  const dir = `build/it's a "dir"`;
+  const p = new Project({
+    "src/in.txt": "hi\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const f = target({ inputs: ["src/in.txt"], outputs: [${JSON.stringify(file)}], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const d = target({ inputs: ["src/in.txt"], outputs: [${JSON.stringify(dir + "/")}], run: ({ inputs, outputs }) => sh\`sh -c \${'mkdir "$2" && cp "$1" "$2/a.txt"'} _ \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export default [f, d];\n`,
+  });
+  try {
+    assert.equal((await p.run(["build", "-q"])).code, 0);
+    p.write({ [file]: "MY HAND EDIT\n", [`${dir}/b b.txt`]: "MINE\n" });
+    chmodSync(p.path(file), 0o755);
+    const editedDir = tree(p, dir);
+    const r = await p.run(["clean"]);
+    assert.equal(r.code, 0, r.stderr);
+    const cmds = recoveryCommands(r.stdout);
+    assert.deepEqual([...cmds.keys()].sort(), [dir, file].sort(), r.stdout);
+    for (const c of cmds.values()) paste(p, c);
+    assert.equal(p.read(file), "MY HAND EDIT\n");
+    assert.equal((lstatSync(p.path(file)).mode & 0o777).toString(8), "755", "the file's mode, not the cache object's 0444");
+    assert.deepEqual(tree(p, dir), editedDir);
+  } finally {
+    p.remove();
+  }
+});
