@@ -118,3 +118,37 @@ test("help lists the user's commands only and says what a bare build builds; a s
   assert.match(r.stdout, /^skipped solo \(not started after an earlier failure; use -k to keep going\)$/m);
   p.remove();
 });
+
+test("with --json a user error is also one NDJSON error event on stdout, for every command that has --json", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const a = target({ outputs: ["build/a.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+    "broken/Pipelinefile.ts": HEAD + `export const b = target({ outputs: ["build/b.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` }, );\nexport const c = target(;\n`,
+  });
+  try {
+    const cases = [
+      ["build", "nope", "--json"],
+      ["build", "--json", "--nope"],
+      ["build", "--json", "-j", "0"],
+      ["build", "--json", "-f", "broken/Pipelinefile.ts"],
+      ["status", "--json", "nope"],
+      ["status", "--json", "--verify", "-f", "missing.ts"],
+      ["graph", "--json", "nope"],
+      ["watch", "--json", "--debounce", "soon"],
+    ];
+    for (const args of cases) {
+      const r = await p.run(args);
+      const what = args.join(" ");
+      assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, /^error: /, what);
+      const lines = r.stdout.split("\n").filter(Boolean);
+      assert.equal(lines.length, 1, `${what}: one line on stdout\n${r.stdout}`);
+      assert.deepEqual(JSON.parse(lines[0]), { type: "error", message: r.stderr.trimEnd() }, what);
+    }
+    // Without --json, stdout stays empty.
+    const plain = await p.run(["build", "nope"]);
+    assert.equal(plain.code, 2);
+    assert.equal(plain.stdout, "");
+  } finally {
+    p.remove();
+  }
+});
