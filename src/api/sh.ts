@@ -45,15 +45,82 @@ export function quote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-function words(value: ShellValue): string[] {
-  if (Array.isArray(value)) return (value as readonly unknown[]).map((v) => scalar(v));
-  return [scalar(value)];
+/** The words of the value of the template's `index`th `${}`; throws a ShellValueError naming it. */
+function words(strings: readonly string[], index: number, value: ShellValue): string[] {
+  const elements: readonly unknown[] = Array.isArray(value) ? value : [value];
+  return elements.map((v, k) => {
+    const w = scalar(v);
+    if (w !== undefined && !w.includes("\0")) return w;
+    const what = Array.isArray(value) ? `an array whose element [${k}] is ${describeValue(v)}` : describeValue(v);
+    const takes = w === undefined ? "; sh takes a string, number, boolean or an array of them" : "";
+    const fix = w !== undefined ? "remove the NUL byte: no shell word can hold one" : fixFor(v, Array.isArray(value));
+    throw new ShellValueError(`the ${ordinal(index + 1)} \${} in ${templateText(strings, index)} is ${what}${takes}\n  hint: ${fix}`);
+  });
 }
 
-function scalar(v: unknown): string {
+/** A value as its shell word, or undefined when it has none. */
+function scalar(v: unknown): string | undefined {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
-  throw new TypeError(`cannot interpolate ${v === null ? "null" : typeof v} into a shell command; pass a string, number, boolean or an array of them`);
+  return undefined;
+}
+
+/** A value that sh cannot interpolate, reported from the recipe's own call of sh (see `sh`). */
+class ShellValueError extends TypeError {}
+
+/** What a value is, in a few words: its type and a short preview. */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === "string") return `a string with a NUL byte (${JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)})`;
+  if (typeof v === "function") return v.name ? `the function ${v.name}` : "a function";
+  if (typeof v !== "object") return `the ${typeof v} ${String(v)}${typeof v === "bigint" ? "n" : ""}`;
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (isShellCommand(v)) return "a sh`...` command";
+  if (typeof (v as { then?: unknown }).then === "function") return "a Promise";
+  const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
+  if (proto !== null && proto !== Object.prototype) return `a ${proto.constructor?.name || "object"}`;
+  const keys = Object.keys(v);
+  if (keys.length === 0) return "an empty object";
+  return `an object with key${keys.length === 1 ? "" : "s"} ${keys.slice(0, 6).join(", ")}${keys.length > 6 ? ", ..." : ""}`;
+}
+
+/** The fix for a value `describeValue` described (`inArray`: it is an element of an array). */
+function fixFor(v: unknown, inArray: boolean): string {
+  if (v === undefined) return "check the name (an input, output or param the target does not declare reads as undefined)";
+  if (v === null) return "pass a string, or leave the value out";
+  if (typeof v === "function") return "call it, and interpolate what it returns";
+  if (typeof v !== "object") return "convert it first, e.g. String(…)";
+  if (Array.isArray(v)) return "spread it into one flat array: [...a, ...b], or a.flat()";
+  if (isShellCommand(v)) return "write the whole command in one sh`...` (or sh.raw(cmd.script) for a trusted fragment)";
+  if (typeof (v as { then?: unknown }).then === "function") return "await it first (the recipe must be async)";
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== null && proto !== Object.prototype) return "convert it to a string first, e.g. String(…)";
+  const keys = Object.keys(v as object);
+  if (keys.length === 0) return "pass a path (a string) instead";
+  const values = Object.values(v as object);
+  if (inArray) return `pick one field of each element, e.g. list.map((x) => x.${keys[0]})`;
+  return `pick one of its ${values.every((x) => typeof x === "string") ? "paths" : "fields"}, e.g. \${….${keys[0]}}, or pass all of its values as an array: Object.values(…)`;
+}
+
+/** 1st, 2nd, 3rd, 4th, 11th, 21st... */
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ["th", "st", "nd", "rd"][n % 10] ?? "th";
+  return `${n}${suffix}`;
+}
+
+/** How far the template is shown on each side of the placeholder in a message. */
+const AROUND = 30;
+
+/** The template as the recipe wrote it, every `${}` shown as `${…}`, around the `index`th one. */
+function templateText(strings: readonly string[], index: number): string {
+  const flat = strings.map((s) => s.replace(/\s+/g, " "));
+  const before = flat.slice(0, index + 1).join("${…}").trimStart();
+  const after = flat.slice(index + 1).join("${…}").trimEnd();
+  // Cut at word boundaries (never inside a `${…}`).
+  const head = before.length > AROUND ? `…${before.slice(-AROUND).replace(/^\S*\s/, "")}` : before;
+  const tail = after.length > AROUND ? `${after.slice(0, AROUND).replace(/\s\S*$/, "")}…` : after;
+  return `sh\`${head}\${…}${tail}\``;
 }
 
 function isRaw(v: unknown): v is RawShell {
@@ -82,7 +149,7 @@ function build(strings: TemplateStringsArray | readonly string[], values: readon
       script += value.text;
       argvOk = false;
     } else {
-      const ws = words(value);
+      const ws = words(strings, i, value);
       script += Array.isArray(value) ? ws.map(quote).join(" ") : quote(ws[0]);
       const standalone = current === null && (/^\s/.test(next) || (next === "" && i === values.length - 1));
       if (Array.isArray(value)) {
@@ -117,7 +184,7 @@ function redirected(strings: TemplateStringsArray | readonly string[], values: r
   const m = /^([^]*\s)>\s*$/.exec(strings[n - 1]);
   const last = values[n - 1];
   if (!m || isRaw(last) || Array.isArray(last)) return undefined;
-  const path = scalar(last);
+  const path = scalar(last)!; // build() checked every value
   // /dev/stdout, /dev/fd/2, /proc/self/...: names of the opener's own descriptors, which only
   // the shell (in the recipe's own process) resolves the way `>` means them.
   if (path === "" || /^\/(dev|proc)\//.test(path)) return undefined;
@@ -131,7 +198,17 @@ export interface Sh {
   raw(text: string): RawShell;
 }
 
-export const sh: Sh = Object.assign((strings: TemplateStringsArray, ...values: ShellValue[]) => build(strings, values), {
+function shTag(strings: TemplateStringsArray, ...values: ShellValue[]): ShellCommand {
+  try {
+    return build(strings, values);
+  } catch (e) {
+    // The stack starts at the recipe's call of sh: pipe's own frames say nothing to its author.
+    if (e instanceof ShellValueError) Error.captureStackTrace(e, shTag);
+    throw e;
+  }
+}
+
+export const sh: Sh = Object.assign(shTag, {
   raw: (text: string): RawShell => Object.freeze({ [SH]: "raw" as const, text }),
 });
 

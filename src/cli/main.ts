@@ -12,6 +12,7 @@ import { suggestion } from "../util/did-you-mean.ts";
 import { INTERRUPT_SIGNALS } from "../util/signals.ts";
 import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
 import type { PartialHint } from "./fast-noop.ts";
+import type { PipeEvent } from "../events.ts";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 75, interrupted: 130 } as const;
 
@@ -94,9 +95,13 @@ export async function main(argv: string[]): Promise<number> {
   const handOver = () => {
     for (const s of INTERRUPT_SIGNALS) process.off(s, early);
   };
+  // Whether errors are also NDJSON on stdout: known once the command is (a command without
+  // --json would refuse the flag anyway).
+  let json = false;
   try {
     let noopHint: PartialHint | undefined;
     if (first === "build") {
+      json = wantsJson(argv.slice(1));
       // Nothing changed since the last build of the same request? Answer from the no-op
       // snapshot without loading the Pipelinefile (start-up matters in git hooks). Only some
       // targets' files changed? The full build may trust the others.
@@ -113,6 +118,7 @@ export async function main(argv: string[]): Promise<number> {
     if (first === "build") (await import("../load/trace.ts")).installFsTrace();
     if (!entry) throw new UserError({ message: `unknown command ${JSON.stringify(first)}${suggestion(first, Object.keys(COMMANDS))}`, hint: "pipe --help lists the commands" });
     const cmd = await entry.load();
+    json = cmd.flags.some((f) => f.name === "json") && wantsJson(argv.slice(1));
     const args = parseArgs(argv.slice(1), cmd.flags, cmd.name);
     if (args.flags.has("help")) {
       stdout.write(commandHelp(cmd) + "\n");
@@ -121,19 +127,28 @@ export async function main(argv: string[]): Promise<number> {
     handOver();
     return await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr, noopHint });
   } catch (e) {
-    return reportError(e, stderr);
+    return reportError(e, stderr, json ? stdout : undefined);
   } finally {
     handOver();
   }
 }
 
-/** User mistakes: every diagnostic, no stack, exit 2. Anything else is a bug: say so. */
-export function reportError(e: unknown, stderr: NodeJS.WritableStream): number {
-  if (e instanceof UserError) {
-    stderr.write(formatDiagnostics(e.diagnostics, process.cwd()) + "\n");
-    return EXIT.usage;
-  }
-  const err = e as Error;
-  stderr.write(`internal error: ${err?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\`\n`);
-  return EXIT.failed;
+/** `--json` among the arguments (before a `--`, after which everything is a target). */
+function wantsJson(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--json" || a.startsWith("--json="));
+}
+
+/**
+ * User mistakes: every diagnostic, no stack, exit 2. Anything else is a bug: say so. With
+ * `jsonOut` (the command was given --json) the same text is also one NDJSON `error` event on
+ * it, as `pipe watch --json` reports a Pipelinefile that stopped loading: a program reading
+ * stdout learns why there is nothing else.
+ */
+export function reportError(e: unknown, stderr: NodeJS.WritableStream, jsonOut?: NodeJS.WritableStream): number {
+  const user = e instanceof UserError;
+  const text = user ? formatDiagnostics(e.diagnostics, process.cwd()) : `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\``;
+  stderr.write(text + "\n");
+  if (jsonOut) jsonOut.write(JSON.stringify({ type: "error", message: text } satisfies PipeEvent) + "\n");
+  return user ? EXIT.usage : EXIT.failed;
 }

@@ -37,8 +37,12 @@ export function isWithin(path: string, dir: string): boolean {
   return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
 }
 
-/** Asks git where the work tree, git dir and hooks dir of the repository holding `dir` are. */
-export function locateGit(dir: string): GitLocations {
+/**
+ * Asks git where the work tree, git dir and hooks dir of the repository holding `dir` are.
+ * `command` is what the user ran (`pipe hooks install`, `pipe hooks run pre-commit`): the hints
+ * of the GitHooksError thrown outside a work tree (or without git) say to run it again there.
+ */
+export function locateGit(dir: string, command = "pipe hooks install"): GitLocations {
   let cwd: string;
   try {
     cwd = realpathSync(dir);
@@ -54,11 +58,11 @@ export function locateGit(dir: string): GitLocations {
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === "ENOENT") throw new GitHooksError("error: git is not installed (or not on PATH)", "install git, then run `pipe hooks install` again");
+    if (err.code === "ENOENT") throw new GitHooksError("error: git is not installed (or not on PATH)", `install git, then run \`${command}\` again`);
     const detail = (err.stderr ?? "").trim().split("\n")[0];
     throw new GitHooksError(
       `error: ${JSON.stringify(cwd)} is not inside a git work tree${detail ? ` (${detail})` : ""}`,
-      "run `pipe hooks install` in a clone of your repository (hooks need a work tree; bare repositories have none)",
+      `run \`${command}\` in a clone of your repository (hooks need a work tree; bare repositories have none)`,
     );
   }
   const [topLevel, gitDir, hooksDir] = out.replace(/\n$/, "").split("\n");

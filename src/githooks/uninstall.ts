@@ -53,7 +53,7 @@ function uninstallOne(hook: HookName, hooksDir: string, base: string): HookChang
  * outside a git work tree.
  */
 export function uninstallHooks(options: UninstallOptions): HooksReport {
-  const git = locateGit(options.projectDir);
+  const git = locateGit(options.projectDir, "pipe hooks uninstall");
   const changes = (options.hooks ?? HOOK_NAMES).map((hook) => uninstallOne(hook, git.hooksDir, git.cwd));
   return { hooksDir: git.hooksDir, changes, warnings: [] };
 }

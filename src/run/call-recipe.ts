@@ -63,11 +63,13 @@ export async function callRecipe(options: { run?: unknown } | undefined, inv: In
 
 /** This module's URL: the frames from here on are pipe's and node's, not the recipe's. */
 const HERE = import.meta.url;
+/** pipe's own compiled modules: a frame there (sh, a param read) is never the recipe's. */
+const PIPE_SRC = new URL("../", import.meta.url).href;
 
 /**
  * The part of an error's stack that is the user's: its frames down to pipe's call of the
- * recipe, without the "Error: message" head (the failure already says the message).
- * Undefined when nothing is left.
+ * recipe, without the "Error: message" head (the failure already says the message) and
+ * without frames of pipe's own modules or node's internals. Undefined when nothing is left.
  */
 export function userFrames(err: Error | undefined): string | undefined {
   const stack = typeof err?.stack === "string" ? err.stack : undefined;
@@ -76,7 +78,7 @@ export function userFrames(err: Error | undefined): string | undefined {
   const body = stack.startsWith(head) ? stack.slice(head.length) : stack;
   const lines = body.split("\n").filter((l) => l.trim() !== "");
   const cut = lines.findIndex((l) => l.includes(HERE));
-  const mine = (cut >= 0 ? lines.slice(0, cut) : lines).filter((l) => !/\(node:internal\/|^\s*at node:internal\//.test(l));
+  const mine = (cut >= 0 ? lines.slice(0, cut) : lines).filter((l) => !/\(node:internal\/|^\s*at node:internal\//.test(l) && !l.includes(PIPE_SRC));
   return mine.length ? mine.join("\n") : undefined;
 }
 

@@ -255,7 +255,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (d.kind !== "up-to-date" && o.keepEdited) {
         const edited = editedOutputs(pub, t);
         if (edited.length) {
-          fail(id, `${edited.map((p) => `output ${p}`).join(", ")} of ${JSON.stringify(id)} ${edited.length === 1 ? "was" : "were"} changed outside pipe; --keep-edited: not overwriting ${edited.length === 1 ? "it" : "them"} (move ${edited.length === 1 ? "it" : "them"} aside, or build without --keep-edited to keep a copy in the cache and replace ${edited.length === 1 ? "it" : "them"})`);
+          fail(id, `${edited.map((p) => `output ${p}`).join(", ")} of ${JSON.stringify(id)} ${edited.length === 1 ? "was" : "were"} changed outside pipe; --keep-edited: not overwriting ${edited.length === 1 ? "it" : "them"} (move ${edited.length === 1 ? "it" : "them"} aside, or build without --keep-edited to keep a copy and replace ${edited.length === 1 ? "it" : "them"})`);
           continue;
         }
       }

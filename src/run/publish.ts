@@ -5,7 +5,8 @@
  * committed. A failed or killed recipe therefore never leaves an output that counts as built.
  *
  * Replacing an output whose bytes pipe did not produce (edited by hand) first keeps those
- * bytes in the cache and says how to get them back.
+ * bytes (a file in the cache, a folder under .pipe/kept/) and prints the command that gets
+ * them back.
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, extname, join, relative, sep } from "node:path";
@@ -14,6 +15,8 @@ import type { FileHasher } from "../hash/file-hasher.ts";
 import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { OutputCache } from "../state/cache.ts";
 import type { OutputRecord } from "../state/records.ts";
+import { keepFolder } from "../state/kept.ts";
+import { quote } from "../api/sh.ts";
 import { crashPoint } from "../util/crash-point.ts";
 
 export interface PublishContext {
@@ -150,7 +153,10 @@ export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<str
 
 /**
  * If the current bytes at an output path are not in the cache (edited by hand, or produced
- * outside pipe), store them and warn, so replacing them loses nothing.
+ * outside pipe), keep them and warn with a command that puts them back, so replacing them
+ * loses nothing. A file is kept as a cache object of its own (never packed: the command copies
+ * that file); a folder as a plain copy under .pipe/kept/ (state/kept.ts), since its small files
+ * would be packed and a tree manifest cannot be copied back.
  */
 export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string, doing: "replacing" | "removing" = "replacing"): void {
   if (!existsSync(join(ctx.root, o.path))) return;
@@ -158,13 +164,24 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
   if (h.kind !== "file" && h.kind !== "dir") return;
   if (h.hash === newHash || ctx.cache.has(h.hash, h.kind)) return;
   const abs = join(ctx.root, o.path);
-  if (h.kind === "file") ctx.cache.putFile(abs, h.hash);
-  else ctx.cache.putDir(abs, h.hash, (p) => {
-    const r = ctx.hasher.hashPath(p.slice(ctx.root.length + 1));
-    return r.kind === "file" ? r.hash : "";
-  });
-  const where = h.kind === "file" ? `cp ${ctx.cache.displayPath(h.hash, ctx.root)} ${o.path}` : `its manifest .pipe/cache/trees/${h.hash}.json`;
-  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${where})`);
+  let command: string;
+  if (h.kind === "file") {
+    // Not in the cache (checked above), so putFile writes a loose object, not a pack entry.
+    ctx.cache.putFile(abs, h.hash);
+    // The object is read-only (0444) and `cp` gives a new file its source's mode: say the file's own.
+    const mode = (statSync(abs).mode & 0o777).toString(8);
+    command = `cp ${shellPath(ctx.cache.displayPath(h.hash, ctx.root))} ${shellPath(o.path)} && chmod ${mode} ${shellPath(o.path)}`;
+  } else {
+    const kept = keepFolder(ctx.stateDir, abs, h.hash);
+    // `<kept>/.` copies the folder's contents: into the output folder, made if it is missing.
+    command = `cp -R ${shellPath(`${relative(ctx.root, kept)}/.`)} ${shellPath(o.path)}`;
+  }
+  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${command})`);
+}
+
+/** A project-relative path as one shell word that no command takes for an option. */
+function shellPath(rel: string): string {
+  return quote(rel.startsWith("-") ? `./${rel}` : rel);
 }
 
 /**

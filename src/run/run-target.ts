@@ -144,7 +144,10 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
           graceMs: Math.min(rc.graceMs, 2000),
         });
     if (result.kind === "error") {
-      if (result.stack) for (const line of result.stack.split("\n")) log(line, "stderr");
+      // Interrupted: what the recipe threw is the abort itself (its signal's reason, an
+      // AbortError), or its worker stopped. Its frames would stand in the log without their
+      // message (the failure says "interrupted"), so the log ends with that line alone.
+      if (result.stack && !rc.signal.aborted) for (const line of result.stack.split("\n")) log(line, "stderr");
       undoDirect(directWrites());
       return failure(rc.signal.aborted ? "interrupted" : `recipe failed: ${result.message}`);
     }

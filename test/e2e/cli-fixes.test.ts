@@ -34,13 +34,13 @@ test("clean keeps bytes edited by hand in the cache and says where, before remov
   const r = await p.run(["clean"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(p.exists("build/a.txt") || p.exists("build/dir"), false, "both outputs removed");
-  const cp = /to get them back: cp (\S+) build\/a\.txt\)/.exec(r.stdout);
+  const cp = /to get them back: cp (\S+) build\/a\.txt && chmod 644 build\/a\.txt\)/.exec(r.stdout);
   assert.ok(cp, r.stdout);
   assert.equal(p.read(cp[1]), "MY HAND EDIT\n", "the edited file's bytes are where clean says");
-  const tree = /output build\/dir of "d" was changed outside pipe; pipe kept those bytes before removing them \(to get them back: its manifest (\S+)\)/.exec(r.stdout);
+  const tree = /output build\/dir of "d" was changed outside pipe; pipe kept those bytes before removing them \(to get them back: cp -R (\S+)\/\. build\/dir\)/.exec(r.stdout);
   assert.ok(tree, r.stdout);
-  assert.match(p.read(tree[1]), /notes\.txt/, "the manifest lists the added file");
-  assert.match(r.stdout, /^2 outputs removed \(their bytes stay in the cache; 2 changed outside pipe were kept there first, see above; `pipe build` restores what it built\)$/m);
+  assert.equal(p.read(`${tree[1]}/notes.txt`), "MY NOTES\n", "the kept copy holds the added file");
+  assert.match(r.stdout, /^2 outputs removed \(their bytes stay in the cache; 2 changed outside pipe were kept first, see above; `pipe build` restores what it built\)$/m);
   // The build restores what it built, and the edits are gone from the outputs (but kept).
   const b = await p.run(["build", "--json"]);
   assert.deepEqual(b.events.filter((e) => e.type === "target-finished").map((e) => [e.target, e.status]).sort(), [["a", "restored"], ["d", "restored"]]);
@@ -117,4 +117,38 @@ test("help lists the user's commands only and says what a bare build builds; a s
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^skipped solo \(not started after an earlier failure; use -k to keep going\)$/m);
   p.remove();
+});
+
+test("with --json a user error is also one NDJSON error event on stdout, for every command that has --json", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const a = target({ outputs: ["build/a.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+    "broken/Pipelinefile.ts": HEAD + `export const b = target({ outputs: ["build/b.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` }, );\nexport const c = target(;\n`,
+  });
+  try {
+    const cases = [
+      ["build", "nope", "--json"],
+      ["build", "--json", "--nope"],
+      ["build", "--json", "-j", "0"],
+      ["build", "--json", "-f", "broken/Pipelinefile.ts"],
+      ["status", "--json", "nope"],
+      ["status", "--json", "--verify", "-f", "missing.ts"],
+      ["graph", "--json", "nope"],
+      ["watch", "--json", "--debounce", "soon"],
+    ];
+    for (const args of cases) {
+      const r = await p.run(args);
+      const what = args.join(" ");
+      assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, /^error: /, what);
+      const lines = r.stdout.split("\n").filter(Boolean);
+      assert.equal(lines.length, 1, `${what}: one line on stdout\n${r.stdout}`);
+      assert.deepEqual(JSON.parse(lines[0]), { type: "error", message: r.stderr.trimEnd() }, what);
+    }
+    // Without --json, stdout stays empty.
+    const plain = await p.run(["build", "nope"]);
+    assert.equal(plain.code, 2);
+    assert.equal(plain.stdout, "");
+  } finally {
+    p.remove();
+  }
 });

@@ -38,6 +38,44 @@ test("Ctrl-C during a build whose recipe starts background grandchildren: none s
   assert.deepEqual(finished(events, "built").concat(finished(events, "up-to-date")).includes("slow"), false);
 });
 
+test("an interrupted TypeScript recipe's log ends with \"interrupted\", with no stray stack frame", async () => {
+  // Each recipe waits on its signal, as a well-behaved one does; each throws a different error when aborted.
+  const wait = {
+    timer: `await sleep(300_000, undefined, { signal: c.signal });`,
+    reason: `await new Promise((_, reject) => c.signal.addEventListener("abort", () => reject(c.signal.reason)));`,
+    check: `await new Promise((resolve) => c.signal.addEventListener("abort", resolve)); c.signal.throwIfAborted();`,
+  };
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { setTimeout as sleep } from "node:timers/promises";\n` +
+      Object.entries(wait)
+        .map(([name, body]) => `export const ${name} = target({ outputs: ["build/${name}.txt"], run: async (c) => { c.log("READY ${name}"); ${body} } });\n`)
+        .join(""),
+  });
+  try {
+    const child = p.spawn(["build", "--json", "-j", "3", ...Object.keys(wait)]);
+    const result = collect(child);
+    const ready = new Set<string>();
+    await waitForLine(child, (l) => {
+      const m = /"line":"READY (\w+)"/.exec(l);
+      if (m) ready.add(m[1]);
+      return ready.size === Object.keys(wait).length;
+    });
+    child.kill("SIGINT");
+    const r = await result;
+    assert.equal(r.code, 130, r.stderr);
+    for (const name of Object.keys(wait)) {
+      const f = r.events.find((e) => e.type === "target-finished" && e.target === name);
+      assert.ok(f && f.type === "target-finished" && f.status === "failed" && f.error === "interrupted", `${name}: ${JSON.stringify(f)}`);
+      assert.deepEqual(f.logTail, [`READY ${name}`], name);
+      assert.equal(p.read(f.logPath!), `READY ${name}\npipe: interrupted\n`, name);
+    }
+  } finally {
+    p.remove();
+  }
+});
+
 test("SIGTERM to pipe only (not its group) also reaps recipe groups; exit 130", async () => {
   const token = `pipe-term-${process.pid}-${Date.now()}`;
   const p = new Project({

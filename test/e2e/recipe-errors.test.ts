@@ -26,3 +26,34 @@ test("a recipe's error shows its message once and the recipe's frames only", asy
   assert.doesNotMatch(log, /call-recipe|recipe-worker|node:internal/);
   p.remove();
 });
+
+//  a (outputs csv, json) --> viaMain (sh on the main thread)
+//                        --> viaWorker (async: sh in a worker thread)
+test("sh given an object names the ${}, the value and the fix, and shows the recipe's frame only", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\n` +
+      `export const a = target({ outputs: { csv: "build/a.csv", json: "build/a.json" }, run: ({ outputs }) => sh\`touch \${outputs.csv} \${outputs.json}\` });\n` +
+      `export const viaMain = target({ inputs: { a }, outputs: ["build/m.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs.a} > \${outputs[0]}\` });\n` +
+      `export const viaWorker = target({ inputs: { a }, outputs: ["build/w.txt"], run: async ({ inputs, outputs }) => sh\`cat \${inputs.a} > \${outputs[0]}\` });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-k", "--json", "viaMain", "viaWorker"]);
+    assert.equal(r.code, 1);
+    for (const [id, line] of [["viaMain", 3], ["viaWorker", 4]] as const) {
+      const f = r.events.find((e) => e.type === "target-finished" && e.target === id);
+      assert.ok(f && f.type === "target-finished" && f.status === "failed", id);
+      assert.equal(
+        f.error,
+        "recipe failed: the 1st ${} in sh`cat ${…} > ${…}` is an object with keys csv, json; sh takes a string, number, boolean or an array of them\n" +
+          "  hint: pick one of its paths, e.g. ${….csv}, or pass all of its values as an array: Object.values(…)",
+        id,
+      );
+      const frames = (f.logTail ?? []).filter((l) => /^\s*at /.test(l));
+      assert.equal(frames.length, 1, `${id}: one frame, the recipe's\n${frames.join("\n")}`);
+      assert.match(frames[0], new RegExp(`^\\s*at .*Pipelinefile\\.ts:${line}:\\d+\\)?$`), id);
+    }
+  } finally {
+    p.remove();
+  }
+});

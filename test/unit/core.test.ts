@@ -40,7 +40,47 @@ test("sh gives an argv when the template uses no shell feature; arrays are one w
   assert.deepEqual(sh`tool ${"x"} --opt=1`.argv, ["tool", "x", "--opt=1"], "= later on is an argument");
   assert.equal(sh`echo ${sh.raw("$HOME")}`.argv, undefined, "raw text may be shell syntax");
   assert.equal(sh`echo ${sh.raw("$HOME")}`.script, "echo $HOME");
-  assert.throws(() => sh`echo ${{ a: 1 } as unknown as string}`, /cannot interpolate object/);
+});
+
+test("sh names the ${} it cannot interpolate, what the value is, and the fix", () => {
+  const message = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    assert.fail("no error");
+  };
+  const bad = <T>(v: T) => v as unknown as string;
+  const inputs = { a: { csv: "a.csv", json: "a.json" } };
+  const takes = "; sh takes a string, number, boolean or an array of them";
+  const cases: [string, () => unknown, string][] = [
+    ["an object of paths", () => sh`cat ${bad(inputs.a)}`, "the 1st ${} in sh`cat ${…}` is an object with keys csv, json" + takes + "\n  hint: pick one of its paths, e.g. ${….csv}, or pass all of its values as an array: Object.values(…)"],
+    ["undefined, 2nd", () => sh`cp ${"x"} ${bad(undefined)}`, "the 2nd ${} in sh`cp ${…} ${…}` is undefined" + takes + "\n  hint: check the name (an input, output or param the target does not declare reads as undefined)"],
+    ["a nested array", () => sh`cat ${bad([["a"], "b"])} > ${"o"}`, "the 1st ${} in sh`cat ${…} > ${…}` is an array whose element [0] is an array of 1" + takes + "\n  hint: spread it into one flat array: [...a, ...b], or a.flat()"],
+    ["objects in an array", () => sh`cat ${bad([{ path: "a" }])}`, "the 1st ${} in sh`cat ${…}` is an array whose element [0] is an object with key path" + takes + "\n  hint: pick one field of each element, e.g. list.map((x) => x.path)"],
+    ["a Promise", () => sh`x ${bad(Promise.resolve("a"))}`, "the 1st ${} in sh`x ${…}` is a Promise" + takes + "\n  hint: await it first (the recipe must be async)"],
+    ["a NUL byte", () => sh`x ${"a\0b"}`, 'the 1st ${} in sh`x ${…}` is a string with a NUL byte ("a\\u0000b")\n  hint: remove the NUL byte: no shell word can hold one'],
+    [
+      "a long template, shown around the ${}",
+      () => sh`python3 scripts/train_the_model.py --input ${"x"} --output ${"y"} --seed ${bad(null)} --log-level debug --threads 8 --verbose`,
+      "the 3rd ${} in sh`…${…} --output ${…} --seed ${…} --log-level debug --threads…` is null" + takes + "\n  hint: pass a string, or leave the value out",
+    ],
+    [
+      "the 12th",
+      () => sh(Object.assign(["x", ..." ".repeat(12)], { raw: [] }) as unknown as TemplateStringsArray, ...Array.from({ length: 11 }, () => "a"), bad(true && {})),
+      "the 12th ${} in sh`…${…} ${…} ${…} ${…} ${…} ${…}` is an empty object" + takes + "\n  hint: pass a path (a string) instead",
+    ],
+  ];
+  for (const [what, f, expected] of cases) assert.equal(message(f), expected, what);
+  // The stack starts at the caller of sh (the recipe), not inside pipe.
+  try {
+    sh`cat ${bad({ a: 1 })}`;
+  } catch (e) {
+    const frames = (e as Error).stack!.split("\n").filter((l) => /^\s+at /.test(l));
+    assert.match(frames[0], /core\.test\.(ts|js)/, frames.join("\n"));
+    assert.doesNotMatch(frames.join("\n"), /api\/sh\.(ts|js)/);
+  }
 });
 
 test("sh runs `cmd ... > ${path}` without a shell; every other redirection keeps one", () => {

@@ -1,7 +1,7 @@
 /**
  * `pipe clean [targets]`: removes declared outputs. Their bytes stay in the cache: the ones pipe
  * made are there already, and bytes it never made (an output edited by hand, a file added to a
- * directory output) are put there first, as a build does before it replaces an output.
+ * directory output) are kept first (see keepEdited), as a build does before it replaces an output.
  */
 import { lstatSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -41,7 +41,7 @@ export const command: Command = {
           } catch {
             continue;
           }
-          // Bytes pipe never made go into the cache first ("" matches no hash: keep whatever is not there).
+          // Bytes pipe never made are kept first ("" matches no hash: keep whatever is not in the cache).
           keepEdited(pub, t, o, "", "removing");
           // rmSync removes a symlink itself, never what it points to.
           rmSync(abs, { recursive: true, force: true });
@@ -50,7 +50,7 @@ export const command: Command = {
           removed++;
         }
       }
-      const kept = edited > 0 ? `; ${edited} changed outside pipe ${edited === 1 ? "was" : "were"} kept there first, see above` : "";
+      const kept = edited > 0 ? `; ${edited} changed outside pipe ${edited === 1 ? "was" : "were"} kept first, see above` : "";
       ctx.stdout.write(`${removed} output${removed === 1 ? "" : "s"} removed (their bytes stay in the cache${kept}; \`pipe build\` restores what it built)\n`);
       project.saveState();
       return EXIT.ok;

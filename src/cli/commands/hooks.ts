@@ -34,8 +34,7 @@ export const command: Command = {
             ? gh.installHooks({ projectDir, nodePath: process.execPath, pipeBin: fileURLToPath(new URL("../../../../bin/pipe.js", import.meta.url)) })
             : gh.uninstallHooks({ projectDir });
       } catch (e) {
-        if (e instanceof gh.GitHooksError) throw new UserError({ message: e.message.replace(/^error: /, ""), hint: (e as { hint?: string }).hint });
-        throw e;
+        throw asUserError(e, gh.GitHooksError);
       }
       for (const c of report.changes) ctx.stdout.write(`${c.message}\n`);
       for (const w of report.warnings) ctx.stderr.write(`warning: ${w}\n`);
@@ -43,6 +42,16 @@ export const command: Command = {
     }
     if (sub !== "run" || !rest[0]) throw new UserError({ message: "pipe hooks needs install, uninstall or run <hook>", hint: "pipe hooks install" });
     const hook = rest[0];
+    if (!(gh.HOOK_NAMES as readonly string[]).includes(hook)) {
+      throw new UserError({ message: `unknown hook ${JSON.stringify(hook)}; pipe runs pre-commit, post-checkout and post-merge` });
+    }
+    // git runs hooks only in a work tree. Run by hand anywhere else, every hook is refused as
+    // install is (pre-commit's `git diff --cached` would fail with git's whole usage text).
+    try {
+      gh.locateGit(projectDir, `pipe hooks run ${hook}`);
+    } catch (e) {
+      throw asUserError(e, gh.GitHooksError);
+    }
     const mutating = hook === "post-checkout" || hook === "post-merge";
     // Fast exits before loading anything (git hooks must return quickly when there is nothing to do).
     const staged = hook === "pre-commit" ? stagedFiles(projectDir) : undefined;
@@ -71,6 +80,12 @@ export const command: Command = {
     }
   },
 };
+
+/** A GitHooksError (no git, not a work tree) as the user error it is: exit 2, no stack. */
+function asUserError(e: unknown, GitHooksError: new (...args: never[]) => Error): unknown {
+  if (!(e instanceof GitHooksError)) return e;
+  return new UserError({ message: e.message.replace(/^error: /, ""), hint: (e as { hint?: string }).hint });
+}
 
 /** Staged paths relative to the project root (only those inside it). Reads git; writes nothing. */
 function stagedFiles(root: string): string[] {

@@ -1,0 +1,127 @@
+// Bytes changed outside pipe in an output are kept before pipe replaces or removes them, and the
+// warning prints a command that gets them back: these tests paste it into /bin/sh.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, lstatSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { Project } from "../helpers/rig.ts";
+
+const HEAD = `import { target, sh } from "pipefile";\n`;
+
+/** Every entry under `dir` of the project: type, mode bits and bytes (or link target). */
+function tree(p: Project, dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(p.path(rel)).sort()) {
+      const r = `${rel}/${name}`;
+      const st = lstatSync(p.path(r));
+      const mode = (st.mode & 0o777).toString(8);
+      if (st.isSymbolicLink()) out[r] = `link ${readlinkSync(p.path(r))}`;
+      else if (st.isDirectory()) {
+        out[r] = `dir ${mode}`;
+        walk(r);
+      } else out[r] = `file ${mode} ${readFileSync(p.path(r)).toString("base64")}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** The recovery command of each "changed outside pipe" warning, by output path. */
+function recoveryCommands(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const w = /^warning: output (.+) of "[^"]+" was changed outside pipe; pipe kept those bytes before (?:removing|replacing) them \(to get them back: (.+)\)$/.exec(line);
+    if (w) m.set(w[1], w[2]);
+  }
+  return m;
+}
+
+/** Runs a pasted command the way a user's shell would, in the project folder. */
+function paste(p: Project, command: string): void {
+  const r = spawnSync("/bin/sh", ["-c", command], { cwd: p.dir, encoding: "utf8" });
+  assert.equal(r.status, 0, `${command}\n${r.stderr}`);
+}
+
+//  src/in.txt --> dirout (build/dirout/: sub/a.txt, link -> sub/a.txt)
+const DIR_OUTPUT =
+  HEAD +
+  `export const dirout = target({ inputs: ["src/in.txt"], outputs: ["build/dirout/"], run: ({ inputs, outputs }) => sh\`sh -c \${'mkdir -p "$2/sub" && cp "$1" "$2/sub/a.txt" && ln -s sub/a.txt "$2/link"'} _ \${inputs[0]} \${outputs[0]}\` });\n`;
+
+/** Adds small files by hand (packed if they went into the cache's pack), an executable and an edit. */
+function editByHand(p: Project): void {
+  p.write({ "build/dirout/added.txt": "MY NOTES\n", "build/dirout/deep/er/more.csv": "a,b\n1,2\n", "build/dirout/run.sh": "#!/bin/sh\necho hi\n", "build/dirout/sub/a.txt": "EDITED\n" });
+  chmodSync(p.path("build/dirout/run.sh"), 0o755);
+  symlinkSync("added.txt", p.path("build/dirout/notes-link"));
+}
+
+test("files added by hand to a directory output come back, byte for byte, from the command clean prints", async () => {
+  const p = new Project({ "src/in.txt": "hi\n", "Pipelinefile.ts": DIR_OUTPUT });
+  try {
+    assert.equal((await p.run(["build", "-q"])).code, 0);
+    editByHand(p);
+    const edited = tree(p, "build/dirout");
+    const r = await p.run(["clean"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(p.exists("build/dirout"), false, "the output was removed");
+    const cmd = recoveryCommands(r.stdout).get("build/dirout");
+    assert.ok(cmd, r.stdout);
+    assert.match(cmd, /^cp -R \.pipe\/kept\/[0-9a-f]+\/\. build\/dirout$/);
+    paste(p, cmd);
+    assert.deepEqual(tree(p, "build/dirout"), edited);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a directory output edited by hand and replaced by a build comes back from the command the build prints", async () => {
+  const p = new Project({ "src/in.txt": "hi\n", "Pipelinefile.ts": DIR_OUTPUT });
+  try {
+    assert.equal((await p.run(["build", "-q"])).code, 0);
+    editByHand(p);
+    const edited = tree(p, "build/dirout");
+    p.write({ "src/in.txt": "new input\n" });
+    const b = await p.run(["build", "--json"]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(p.read("build/dirout/sub/a.txt"), "new input\n", "the build replaced the folder");
+    const warnings = b.events.flatMap((e) => (e.type === "warning" ? [`warning: ${e.message}`] : []));
+    const cmd = recoveryCommands(warnings.join("\n")).get("build/dirout");
+    assert.ok(cmd, warnings.join("\n"));
+    paste(p, cmd);
+    // Copied over the new output: every entry the user had is back as it was.
+    const now = tree(p, "build/dirout");
+    for (const [path, entry] of Object.entries(edited)) assert.equal(now[path], entry, path);
+  } finally {
+    p.remove();
+  }
+});
+
+test("the printed commands quote paths with spaces and quotes, so pasted into sh they work", async () => {
+  const file = `build/out dir/it's "out".txt`;
+  const dir = `build/it's a "dir"`;
+  const p = new Project({
+    "src/in.txt": "hi\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const f = target({ inputs: ["src/in.txt"], outputs: [${JSON.stringify(file)}], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const d = target({ inputs: ["src/in.txt"], outputs: [${JSON.stringify(dir + "/")}], run: ({ inputs, outputs }) => sh\`sh -c \${'mkdir "$2" && cp "$1" "$2/a.txt"'} _ \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export default [f, d];\n`,
+  });
+  try {
+    assert.equal((await p.run(["build", "-q"])).code, 0);
+    p.write({ [file]: "MY HAND EDIT\n", [`${dir}/b b.txt`]: "MINE\n" });
+    chmodSync(p.path(file), 0o755);
+    const editedDir = tree(p, dir);
+    const r = await p.run(["clean"]);
+    assert.equal(r.code, 0, r.stderr);
+    const cmds = recoveryCommands(r.stdout);
+    assert.deepEqual([...cmds.keys()].sort(), [dir, file].sort(), r.stdout);
+    for (const c of cmds.values()) paste(p, c);
+    assert.equal(p.read(file), "MY HAND EDIT\n");
+    assert.equal((lstatSync(p.path(file)).mode & 0o777).toString(8), "755", "the file's mode, not the cache object's 0444");
+    assert.deepEqual(tree(p, dir), editedDir);
+  } finally {
+    p.remove();
+  }
+});
