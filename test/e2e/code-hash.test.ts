@@ -20,14 +20,19 @@ test("recipe code that uses toString, constructor or valueOf builds, and its edi
   assert.equal(p.read("build/c.txt"), "3! 3 a/b\n");
   assert.equal(p.read("build/d.txt"), "true\n");
   assert.doesNotMatch(r.stdout + r.stderr, /internal error|is not a function/);
-  // An edit of the helper the recipe calls reruns it (and only it).
+  // An edit of the helper the recipe calls reruns it (and only it), and pipe why says so.
   p.write({ "Pipelinefile.ts": pf("?") });
+  const before = await p.run(["why", "c", "d"]);
+  assert.equal(before.code, 0, before.stderr);
+  assert.match(before.stdout, /^c is stale:\n  recipe code Pipelinefile\.ts changed\n/m);
+  assert.match(before.stdout, /^d is up to date\n/m);
   r = await p.run(["build", "--json", "c", "d"]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual(finished(r.events, "built"), ["c"]);
   assert.equal(p.read("build/c.txt"), "3? 3 a/b\n");
   const why = await p.run(["why", "c"]);
   assert.equal(why.code, 0, why.stderr);
+  assert.match(why.stdout, /^c is up to date\n/);
   p.remove();
 });
 
@@ -53,5 +58,29 @@ test("pipe why names the code file that changed, not every file the recipe's cod
   assert.match(own, /recipe code Pipelinefile\.ts changed/);
   assert.doesNotMatch(own, /lib\//);
   assert.equal(p.read("build/t.txt"), "HO! v2\n");
+  p.remove();
+});
+
+test("an edit of a module the Pipelinefile imports only through another one reruns the recipe, and pipe why names it", async () => {
+  const p = new Project({
+    "lib/b.ts": `export const suffix = (s: string) => s + "-b1";\n`,
+    "lib/a.ts": `import { suffix } from "./b.ts";\nexport const label = (s: string) => suffix(s.toUpperCase());\n`,
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\nimport { label } from "./lib/a.ts";\n` +
+      `export const t = target({ outputs: ["build/t.txt"], run: ({ outputs }) => sh\`echo \${label("hi")} > \${outputs[0]}\` });\n` +
+      `export const u = target({ outputs: ["build/u.txt"], run: ({ outputs }) => sh\`echo u > \${outputs[0]}\` });\n`,
+  });
+  let r = await p.run(["build", "--json", "t", "u"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("build/t.txt"), "HI-b1\n");
+  p.write({ "lib/b.ts": `export const suffix = (s: string) => s + "-b2";\n` });
+  const why = await p.run(["why", "t"]);
+  assert.equal(why.code, 0, why.stderr);
+  assert.match(why.stdout, /^t is stale:\n  recipe code lib\/b\.ts changed\n/);
+  assert.doesNotMatch(why.stdout, /lib\/a\.ts|Pipelinefile\.ts/, "only the file that changed is named");
+  r = await p.run(["build", "--json", "t", "u"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["t"], "the recipe that uses it runs again, and only it");
+  assert.equal(p.read("build/t.txt"), "HI-b2\n");
   p.remove();
 });

@@ -3,7 +3,7 @@
 // bytes must never restore wrong content, and must not stop the bytes being stored again.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OutputCache, PACK_MAX } from "../../src/state/cache.ts";
@@ -181,4 +181,39 @@ test("a folder output's small members go into the pack too; the folder restores 
     assert.equal(existsSync(join(state, "cache/objects")), false, "no file per member");
     assert.equal(new OutputCache(state).materialize("treehash0001", "dir", join(dir, "back"), undefined), true);
     assert.equal(readFileSync(join(dir, "back/sub/b.txt"), "utf8"), "b\n");
+  }));
+
+test("a big output (a file of its own) whose bytes were damaged is not restored, alone or in a folder; storing it again repairs it", () =>
+  withState((dir, state) => {
+    const big = Buffer.alloc(PACK_MAX + 1, "a");
+    const h = hashBytes(big);
+    const c = new OutputCache(state);
+    c.putBytes(big, h);
+    const object = c.objectPath(h);
+    assert.ok(existsSync(object), "stored as a file of its own");
+    // Other bytes of the same size (the object is read-only: made writable first).
+    const damage = () => {
+      chmodSync(object, 0o644);
+      writeFileSync(object, Buffer.alloc(PACK_MAX + 1, "b"));
+    };
+    damage();
+    assert.match(c.verify(h, "file") ?? "", new RegExp(`cache object ${h} is damaged`));
+    const dest = join(dir, "restored-big");
+    assert.equal(c.materialize(h, "file", dest, 0o644), false, "damaged bytes are never restored");
+    assert.equal(existsSync(dest), false, "nothing is left at the destination");
+    assert.equal(c.has(h, "file"), false, "the damaged object is dropped: its target rebuilds");
+    // The target rebuilds and stores its output again: restorable once more.
+    c.putBytes(big, h);
+    assert.equal(restored(c, h, dir), big.toString("latin1"));
+    // A folder with the big file as a member: the whole folder is refused, none of it is left.
+    mkdirSync(join(dir, "tree"));
+    writeFileSync(join(dir, "tree/big.bin"), big);
+    writeFileSync(join(dir, "tree/small.txt"), "small\n");
+    c.putDir(join(dir, "tree"), "treehash0002", (abs) => hashBytes(readFileSync(abs)));
+    assert.equal(c.materialize("treehash0002", "dir", join(dir, "back"), undefined), true);
+    assert.equal(readFileSync(join(dir, "back/big.bin"), "latin1"), big.toString("latin1"));
+    damage();
+    assert.equal(c.materialize("treehash0002", "dir", join(dir, "back2"), undefined), false);
+    assert.equal(existsSync(join(dir, "back2")), false);
+    c.close();
   }));

@@ -10,10 +10,15 @@ import { instanceId, parseTargetId } from "../../src/graph/graph.ts";
 import { findCycles } from "../../src/graph/cycles.ts";
 import { didYouMean } from "../../src/util/did-you-mean.ts";
 import { explain, fingerprintOf } from "../../src/plan/fingerprint.ts";
+import { Evaluator } from "../../src/plan/evaluate.ts";
 import { Heap } from "../../src/util/heap.ts";
 import { declaredNames } from "../../src/load/code-hash.ts";
 import { initHasher } from "../../src/hash/xxh.ts";
-import type { BuildRecord, FingerprintParts } from "../../src/state/records.ts";
+import type { BuildRecord, FingerprintParts, RecordStore } from "../../src/state/records.ts";
+import type { Graph, GraphTarget } from "../../src/graph/graph.ts";
+import type { OutputCache } from "../../src/state/cache.ts";
+import type { FileHasher } from "../../src/hash/file-hasher.ts";
+import type { CodeHasher } from "../../src/load/code-hash.ts";
 import { checkOutputPath } from "../../src/graph/build.ts";
 import { formatDiagnostics } from "../../src/util/errors.ts";
 
@@ -195,6 +200,55 @@ test("explanations name each changed part value by value", async () => {
   assert.deepEqual(explain(pkg, record), ["package vega@6.5.0 changed (was vega@6.4.0)"]);
   assert.notEqual(fingerprintOf(now), fingerprintOf(parts));
   assert.equal(fingerprintOf({ ...parts, codeFiles: ["other.ts"] }), fingerprintOf(parts), "descriptive fields do not count");
+});
+
+test("explanations name a removed input, an added or removed param and changed declared outputs", async () => {
+  await initHasher();
+  const parts: FingerprintParts = { format: 1, code: "c1", codeFiles: ["Pipelinefile.ts"], packages: [], params: { window: 7, cols: ["a", "b"] }, inputs: [["data/a.csv", "h1"], ["data/b.csv", "h2"]], env: {}, outputs: ["build/x.svg"] };
+  const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [], parts, durationMs: 1, time: 0 } as BuildRecord;
+  const why = (now: Partial<FingerprintParts>) => explain({ ...parts, ...now }, record);
+  assert.deepEqual(why({ inputs: [["data/a.csv", "h1"]] }), ["input data/b.csv removed"]);
+  assert.deepEqual(why({ inputs: [] }), ["input data/a.csv removed", "input data/b.csv removed"]);
+  assert.deepEqual(why({ params: { window: 7, cols: ["a", "b"], mode: "fast" } }), ["param mode added (fast)"]);
+  assert.deepEqual(why({ params: { window: 7 } }), ["param cols removed (was a,b)"]);
+  assert.deepEqual(why({ params: { cols: ["a", "b"], days: 3 } }), ["param days added (3)", "param window removed (was 7)"]);
+  assert.deepEqual(why({ outputs: ["build/x.svg", "build/y.svg"] }), ["declared outputs changed (build/x.svg -> build/x.svg, build/y.svg)"]);
+  assert.deepEqual(why({ outputs: ["build/plots/"] }), ["declared outputs changed (build/x.svg -> build/plots/)"]);
+  // All at once: each reason once, in the order code, params, inputs, env, outputs.
+  assert.deepEqual(why({ params: { window: 7 }, inputs: [["data/b.csv", "h2"]], outputs: ["build/y.svg"] }), ["param cols removed (was a,b)", "input data/a.csv removed", "declared outputs changed (build/x.svg -> build/y.svg)"]);
+  assert.deepEqual(why({}), ["no record for this combination of inputs, params and code"], "nothing differs: the record is another combination's");
+});
+
+test("a target below a stale dependency is explained by the files it now reads or no longer reads", async () => {
+  await initHasher();
+  const run = () => undefined;
+  const code = { hash: "c1", files: ["Pipelinefile.ts"], packages: [] };
+  const target = (files: string[], params: Record<string, unknown> = {}) =>
+    ({
+      id: "t",
+      decl: { options: { run } },
+      inputs: [{ single: false, items: files.map((f) => ({ kind: "file", spec: f, files: [f] })) }],
+      params: Object.entries(params).map(([local, value]) => ({ local, value, isKey: false })),
+      outputs: [{ path: "build/t.txt", dir: false }],
+      env: [],
+    }) as unknown as GraphTarget;
+  // Recorded: it read a.csv, b.csv and the folder build/plots (stored with a trailing "/").
+  const parts: FingerprintParts = { format: 1, code: "c1", codeFiles: ["Pipelinefile.ts"], packages: [], params: {}, inputs: [["data/a.csv", "h1"], ["data/b.csv", "h2"], ["build/plots/", "h3"]], env: {}, outputs: ["build/t.txt"] };
+  const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [], parts, durationMs: 1, time: 0 } as BuildRecord;
+  const ev = new Evaluator({
+    graph: { targets: new Map() } as unknown as Graph,
+    records: { latest: (id: string) => (id === "t" ? record : undefined) } as unknown as RecordStore,
+    cache: {} as OutputCache,
+    hasher: {} as FileHasher,
+    code: { hashOf: () => code } as unknown as CodeHasher,
+    envKey: "k",
+    env: {},
+  });
+  assert.deepEqual(ev.explainOwn(target(["data/a.csv", "data/b.csv", "build/plots"])), [], "the same files (a folder too): nothing of its own changed");
+  assert.deepEqual(ev.explainOwn(target(["data/a.csv", "data/b.csv", "build/plots", "data/c.csv"])), ["now reads data/c.csv"]);
+  assert.deepEqual(ev.explainOwn(target(["data/a.csv"])), ["no longer reads data/b.csv, build/plots"]);
+  assert.deepEqual(ev.explainOwn(target(["data/b.csv", "build/plots", "data/c.csv", "data/d.csv"], { window: 7 })), ["param window added (7)", "now reads data/c.csv, data/d.csv", "no longer reads data/a.csv"]);
+  assert.deepEqual(ev.explainOwn({ ...target([]), id: "new" }), [], "no record: nothing to compare with");
 });
 
 test("the heap pops in order", () => {

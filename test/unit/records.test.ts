@@ -65,3 +65,39 @@ test("a journal from a newer pipe is refused, not rewritten", async () => {
   assert.throws(() => RecordStore.load(dir, { readOnly: false }), (e: unknown) => e instanceof UserError && /written by a newer pipe/.test(e.message));
   assert.equal(readFileSync(join(dir, "records.jsonl"), "utf8"), body);
 });
+
+test("a rewrite on close keeps the records this run never read, and drops only the damaged lines", async () => {
+  await initHasher();
+  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
+  const path = join(dir, "records.jsonl");
+  const s = RecordStore.load(dir, { readOnly: false });
+  s.append(rec("x", "fa", 1));
+  s.append(rec("x", "fb", 2));
+  s.append(rec("y", "fc", 3));
+  s.append(rec("z", "fd", 4));
+  s.close();
+  // (Hex fingerprints, as real ones are: only those are indexed without parsing the record.)
+  // A damaged line (forces a rewrite on close), and z's record with a flipped byte.
+  appendFileSync(path, "not a record\n");
+  writeFileSync(path, readFileSync(path, "utf8").replace('"target":"z","fingerprint":"fd","durationMs":4,"time":1', '"target":"z","fingerprint":"fd","durationMs":4,"time":2'));
+  const t = RecordStore.load(dir, { readOnly: false });
+  assert.match(t.warnings.join("\n"), /ignored 1 line of .* that did not verify/);
+  // This run reads x's newest record and z's (damaged) one; a and y stay unparsed strings.
+  assert.equal(t.latest("x")?.fingerprint, "fb");
+  const late: string[] = [];
+  t.onWarning = (m) => late.push(m);
+  assert.equal(t.get("fd"), undefined);
+  assert.match(late.join("\n"), /ignored 1 line/);
+  t.close();
+  const text = readFileSync(path, "utf8");
+  assert.doesNotMatch(text, /not a record/, "the journal was rewritten");
+  assert.doesNotMatch(text, /"fd"/, "the damaged record that was read is dropped");
+  assert.equal(text.split("\n").length, 5, "the header, 3 records and the final newline");
+  const u = RecordStore.load(dir, { readOnly: true });
+  assert.deepEqual(u.warnings, []);
+  assert.deepEqual([u.get("fa")?.durationMs, u.get("fb")?.durationMs, u.get("fc")?.durationMs], [1, 2, 3], "records not read in the run that rewrote the journal are kept, and verify");
+  assert.equal(u.latest("x")?.fingerprint, "fb");
+  assert.deepEqual(u.durations("x"), [1, 2]);
+  const all = u.verifyAll();
+  assert.deepEqual([all.records.map((r) => r.fingerprint).sort(), all.bad], [["fa", "fb", "fc"], 0]);
+});

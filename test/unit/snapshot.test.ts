@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { writeSnapshot, type SnapshotSource } from "../../src/fast/write-snapshot.ts";
-import { applyDelta, decodeRows, deltaPath, DELTA_FORMAT, DELTA_VERSION, FILE_NUMS, hashAt, openDelta, openSnapshot, sealDelta, sealSnapshot, snapshotPath, type Delta, type DeltaRow } from "../../src/fast/snapshot.ts";
+import { applyDelta, decodeRows, deltaPath, DELTA_FORMAT, DELTA_VERSION, factHolds, FILE_NUMS, hashAt, openDelta, openSnapshot, refreshFact, sealDelta, sealSnapshot, snapshotPath, type Delta, type DeltaRow, type FileTable } from "../../src/fast/snapshot.ts";
 import { FileHasher, type StatEntry } from "../../src/hash/file-hasher.ts";
 import { machineKey } from "../../src/state/machine-key.ts";
 import { sourceFiles, type Graph, type GraphTarget } from "../../src/graph/graph.ts";
@@ -247,4 +247,30 @@ test("the plan and the keys are stored as JSON text and read back as values, als
     const resealed = `${createHmac("sha256", key).update(old).digest("hex")}\n${old}`;
     assert.equal(openSnapshot(resealed, key), undefined);
   });
+});
+
+test("a fact holds only for the same stat read clearly after the mtime: one read within the racy window does not", () => {
+  // The file's stat now; a fact with this very stat, its content read at `readAt`.
+  const st = { dev: 7, ino: 42, size: 10, mtimeMs: 1_700_000_000_123.5, ctimeMs: 1_700_000_000_124.25 };
+  const table = (readAt: number, stat = st): FileTable => ({ paths: ["a.txt"], nums: [stat.dev, stat.ino, stat.size, stat.mtimeMs, stat.ctimeMs, readAt, -1], hashes: HASH });
+  assert.equal(factHolds(table(st.mtimeMs + 10_000), 0, st), true, "read well after its mtime: trusted");
+  // Rewritten with other bytes of the same size in the tick it was read: the stat cannot tell.
+  assert.equal(factHolds(table(st.mtimeMs + 10), 0, st), false, "read 10 ms after its mtime");
+  assert.equal(factHolds(table(st.mtimeMs), 0, st), false, "read in the same millisecond");
+  assert.equal(factHolds(table(st.mtimeMs - 5), 0, st), false, "read before its mtime (a clock step)");
+  // Whole-second mtimes (coarse filesystems): a window of two seconds.
+  const coarse = { ...st, mtimeMs: 1_700_000_000_000 };
+  assert.equal(factHolds(table(coarse.mtimeMs + 1500, coarse), 0, coarse), false);
+  assert.equal(factHolds(table(coarse.mtimeMs + 3000, coarse), 0, coarse), true);
+  // Any other stat field that differs: not the same file state.
+  for (const k of ["dev", "ino", "size", "mtimeMs", "ctimeMs"] as const) assert.equal(factHolds(table(st.mtimeMs + 10_000), 0, { ...st, [k]: st[k] + 1 }), false, k);
+  // Read again later with the same bytes (refreshFact): the fact holds from then on.
+  const t = table(st.mtimeMs + 10);
+  refreshFact(t, 0, st, st.mtimeMs + 10_000);
+  assert.equal(factHolds(t, 0, st), true);
+  // Row i reads its own numbers.
+  const two: FileTable = { paths: ["x", "a.txt"], nums: [1, 2, 3, 4, 5, 6, -1, ...table(st.mtimeMs + 10).nums], hashes: HASH + HASH };
+  assert.equal(factHolds(two, 1, st), false);
+  refreshFact(two, 1, st, st.mtimeMs + 10_000);
+  assert.equal(factHolds(two, 1, st), true);
 });
