@@ -111,6 +111,26 @@ test("an output edited by hand is restored, and the edited bytes are kept in the
   assert.equal(p.read(m[1]), "999\n");
 });
 
+test("an output edited by hand whose target reruns (an input changed too): the edited bytes are kept, and the printed command gives them back", async () => {
+  // Catches publish() replacing an output without keepEdited (a restore keeps them; a run must too).
+  const p = new Project(BASIC);
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "build/words.txt": "999 edited by hand\n", "data/a.txt": "one two three four\n" });
+  const mode = statSync(p.path("build/words.txt")).mode & 0o777;
+  const b = await p.run(["build", "--json"]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  assert.deepEqual(finished(b.events, "built"), ["report", "words"]);
+  assert.equal(p.read("build/words.txt").trim(), "6");
+  const warnings = b.events.flatMap((e) => (e.type === "warning" ? [e.message] : []));
+  const m = warnings.map((w) => /^output build\/words\.txt of "words" was changed outside pipe; pipe kept those bytes before replacing them \(to get them back: (.+)\)$/.exec(w)).find(Boolean);
+  assert.ok(m, JSON.stringify(warnings));
+  // The command is pasteable: run it as a user would, in the project folder.
+  const back = spawnSync("/bin/sh", ["-c", m[1]], { cwd: p.dir, encoding: "utf8" });
+  assert.equal(back.status, 0, back.stderr);
+  assert.equal(p.read("build/words.txt"), "999 edited by hand\n");
+  assert.equal(statSync(p.path("build/words.txt")).mode & 0o777, mode, "with the edited file's mode");
+});
+
 test("a deleted output is restored without running; clean removes outputs and build restores them", async () => {
   const p = new Project(BASIC);
   await p.run(["build"]);
