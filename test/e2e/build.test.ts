@@ -143,6 +143,46 @@ test("a deleted output is restored without running; clean removes outputs and bu
   assert.deepEqual(finished(b.events, "restored"), ["report", "words"]);
 });
 
+test("clean <target> removes that target's outputs only; --deps removes its dependencies' too", async () => {
+  // Catches clean taking the dependency closure without --deps.
+  const p = new Project(BASIC);
+  assert.equal((await p.run(["build"])).code, 0);
+  const c = await p.run(["clean", "report"]);
+  assert.equal(c.code, 0, c.stdout + c.stderr);
+  assert.equal(p.exists("build/report.txt"), false);
+  assert.equal(p.read("build/words.txt").trim(), "5", "the dependency's output stays");
+  assert.match(c.stdout, /^1 output removed/m);
+  const d = await p.run(["clean", "report", "--deps"]);
+  assert.equal(d.code, 0, d.stdout + d.stderr);
+  assert.equal(p.exists("build/words.txt"), false, "--deps: the dependency's output goes too");
+  assert.match(d.stdout, /^removed build\/words\.txt$/m);
+  const b = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(b.events, "restored"), ["report", "words"]);
+});
+
+test("status marks a target whose last build failed \"(failed last time)\" until it builds", async () => {
+  const p = new Project({
+    "data/in.txt": "bad\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const t = target({ inputs: ["data/in.txt"], outputs: ["build/t.txt"], run: ({ inputs, outputs }) => sh\`grep -q good \${inputs[0]} && cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const other = target({ outputs: ["build/other.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [t, other];\n`,
+  });
+  const r = await p.run(["build", "-k"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const s = await p.run(["status"]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, /^stale\s+t \(failed last time\)/m);
+  assert.match(s.stdout, /^up to date\s+other$/m, "a target that built is not marked");
+  p.write({ "data/in.txt": "good\n" });
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "data/in.txt": "good again\n" });
+  const after = await p.run(["status"]);
+  assert.match(after.stdout, /^stale\s+t\s+input data\/in\.txt changed/m);
+  assert.doesNotMatch(after.stdout, /failed last time/, "it built since");
+});
+
 test("a failed target skips only its dependents; -k goes on with other branches; exit 1", async () => {
   const p = new Project({
     "Pipelinefile.ts":
