@@ -227,6 +227,31 @@ test("a recipe that reads an undeclared param fails naming it; an unused declare
   assert.match(w.message, /"lazy" declares param "days" but its recipe never reads it/);
 });
 
+test("a param read only by an inputs function counts as used: no \"never reads\" warning, for a target or a family", async () => {
+  // Catches the unused-param warning ignoring paramsReadByInputs. "lazy" (reads it nowhere)
+  // shows the warning is live in the same build.
+  const p = new Project({
+    "data/1.txt": "one\n",
+    "data/2.txt": "two\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `const n = param.int("n", { default: 1 });\n` +
+      `export const pick = target({ params: { n }, inputs: ({ n }) => [\`data/\${n}.txt\`], outputs: ["build/pick.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      `export const fam = family({ key: { tag: param.enum(["x", "y"]) }, params: { n }, inputs: ({ n }) => [\`data/\${n}.txt\`], outputs: ["build/fam-{tag}.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      `export const lazy = target({ params: { n }, inputs: ["data/1.txt"], outputs: ["build/lazy.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      `export default [pick, fam({ tag: "x" }), lazy];\n`,
+  });
+  for (const [value, text] of [["1", "one\n"], ["2", "two\n"]]) {
+    const r = await p.run(["build", "--json", "--param", `n=${value}`]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(finished(r.events, "built"), ["fam[tag=x]", "lazy", "pick"]);
+    assert.equal(p.read("build/pick.txt"), text);
+    assert.equal(p.read("build/fam-x.txt"), text);
+    const warnings = r.events.filter((e) => e.type === "warning").map((e) => (e.type === "warning" ? `${e.target}: ${e.message}` : ""));
+    assert.deepEqual(warnings, [`lazy: "lazy" declares param "n" but its recipe never reads it; remove it from params (unused settings make rebuilds for nothing)`]);
+  }
+});
+
 test("outputs of a failed run never replace the previous good output", async () => {
   const p = new Project({
     "data/in.txt": "good\n",
