@@ -557,3 +557,18 @@ test("an exported family instance works whatever the export names' order (namesp
   assert.deepEqual(finished(r.events, "built"), ["all", "rep[n=1]", "rep[n=2]"]);
   assert.equal(p.read("build/all.txt"), "1\n2\n");
 });
+
+test("renaming a target's declared output in the Pipelinefile rebuilds it, and the new file exists", async () => {
+  // Catches declared output paths left out of the fingerprint (the recipe's code is the same).
+  const pf = (out: string) => HEAD + `export const t = target({ inputs: ["data/in.txt"], outputs: [${JSON.stringify(out)}], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`;
+  const p = new Project({ "data/in.txt": "x\n", "Pipelinefile.ts": pf("build/old.txt") });
+  assert.deepEqual(finished((await p.run(["build", "--json"])).events, "built"), ["t"]);
+  p.write({ "Pipelinefile.ts": pf("build/new.txt") });
+  const w = await p.run(["why", "t"]);
+  assert.match(w.stdout, /t is stale/);
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  assert.equal(p.read("build/new.txt"), "x\n");
+  assert.deepEqual(finished((await p.run(["build", "--json"])).events, "up-to-date"), ["t"]);
+});
