@@ -290,6 +290,29 @@ test("a folder output holding a FIFO fails its target, names the entry, and publ
   assert.equal(p.exists("build/tree"), false, "nothing published for a failed target");
 });
 
+test("an output declared a folder but written as a file, or declared a file but made a folder, fails its target and publishes nothing", async () => {
+  // Catches checkStaged letting either kind mismatch through (it would be cached and published as the wrong kind).
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const dir = target({ outputs: ["build/d/", "build/dir-ok.txt"], run: (c) => sh\`echo x > \${c.outputs[0]} && echo ok > \${c.outputs[1]}\` });\n` +
+      `export const file = target({ outputs: ["build/f.txt", "build/file-ok.txt"], run: (c) => sh\`mkdir -p \${c.outputs[0]} && echo x > \${c.outputs[0]}/in.txt && echo ok > \${c.outputs[1]}\` });\n` +
+      `export default [dir, file];\n`,
+  });
+  const r = await p.run(["build", "-k", "--json"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const reason = (id: string) => {
+    const f = r.events.find((e) => e.type === "target-finished" && e.target === id);
+    assert.ok(f && f.type === "target-finished" && f.status === "failed", `${id}: ${JSON.stringify(f)}`);
+    return f.reason;
+  };
+  assert.match(reason("dir"), /declared output "build\/d\/" is not a directory/);
+  assert.match(reason("file"), /declared output "build\/f\.txt" is not a regular file \(declare it with a trailing \/ to make it a directory output\)/);
+  assert.deepEqual(readdirSync(p.path("build")), [], "nothing published, no staged output left");
+  const again = await p.run(["build", "-k", "--json"]);
+  assert.deepEqual(finished(again.events, "failed"), ["dir", "file"], "nothing was recorded as built");
+});
+
 test("a wrong command or option is a usage error with a suggestion", async () => {
   const p = new Project({ "Pipelinefile.ts": HEAD + `export const a = target({ outputs: ["build/a"], run: () => sh\`true\` });\n` });
   const r1 = await p.run(["biuld"]);

@@ -111,6 +111,26 @@ test("an output edited by hand is restored, and the edited bytes are kept in the
   assert.equal(p.read(m[1]), "999\n");
 });
 
+test("an output edited by hand whose target reruns (an input changed too): the edited bytes are kept, and the printed command gives them back", async () => {
+  // Catches publish() replacing an output without keepEdited (a restore keeps them; a run must too).
+  const p = new Project(BASIC);
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "build/words.txt": "999 edited by hand\n", "data/a.txt": "one two three four\n" });
+  const mode = statSync(p.path("build/words.txt")).mode & 0o777;
+  const b = await p.run(["build", "--json"]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  assert.deepEqual(finished(b.events, "built"), ["report", "words"]);
+  assert.equal(p.read("build/words.txt").trim(), "6");
+  const warnings = b.events.flatMap((e) => (e.type === "warning" ? [e.message] : []));
+  const m = warnings.map((w) => /^output build\/words\.txt of "words" was changed outside pipe; pipe kept those bytes before replacing them \(to get them back: (.+)\)$/.exec(w)).find(Boolean);
+  assert.ok(m, JSON.stringify(warnings));
+  // The command is pasteable: run it as a user would, in the project folder.
+  const back = spawnSync("/bin/sh", ["-c", m[1]], { cwd: p.dir, encoding: "utf8" });
+  assert.equal(back.status, 0, back.stderr);
+  assert.equal(p.read("build/words.txt"), "999 edited by hand\n");
+  assert.equal(statSync(p.path("build/words.txt")).mode & 0o777, mode, "with the edited file's mode");
+});
+
 test("a deleted output is restored without running; clean removes outputs and build restores them", async () => {
   const p = new Project(BASIC);
   await p.run(["build"]);
@@ -121,6 +141,46 @@ test("a deleted output is restored without running; clean removes outputs and bu
   const b = await p.run(["build", "--json"]);
   assert.deepEqual(finished(b.events, "built"), []);
   assert.deepEqual(finished(b.events, "restored"), ["report", "words"]);
+});
+
+test("clean <target> removes that target's outputs only; --deps removes its dependencies' too", async () => {
+  // Catches clean taking the dependency closure without --deps.
+  const p = new Project(BASIC);
+  assert.equal((await p.run(["build"])).code, 0);
+  const c = await p.run(["clean", "report"]);
+  assert.equal(c.code, 0, c.stdout + c.stderr);
+  assert.equal(p.exists("build/report.txt"), false);
+  assert.equal(p.read("build/words.txt").trim(), "5", "the dependency's output stays");
+  assert.match(c.stdout, /^1 output removed/m);
+  const d = await p.run(["clean", "report", "--deps"]);
+  assert.equal(d.code, 0, d.stdout + d.stderr);
+  assert.equal(p.exists("build/words.txt"), false, "--deps: the dependency's output goes too");
+  assert.match(d.stdout, /^removed build\/words\.txt$/m);
+  const b = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(b.events, "restored"), ["report", "words"]);
+});
+
+test("status marks a target whose last build failed \"(failed last time)\" until it builds", async () => {
+  const p = new Project({
+    "data/in.txt": "bad\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const t = target({ inputs: ["data/in.txt"], outputs: ["build/t.txt"], run: ({ inputs, outputs }) => sh\`grep -q good \${inputs[0]} && cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const other = target({ outputs: ["build/other.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [t, other];\n`,
+  });
+  const r = await p.run(["build", "-k"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const s = await p.run(["status"]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, /^stale\s+t \(failed last time\)/m);
+  assert.match(s.stdout, /^up to date\s+other$/m, "a target that built is not marked");
+  p.write({ "data/in.txt": "good\n" });
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "data/in.txt": "good again\n" });
+  const after = await p.run(["status"]);
+  assert.match(after.stdout, /^stale\s+t\s+input data\/in\.txt changed/m);
+  assert.doesNotMatch(after.stdout, /failed last time/, "it built since");
 });
 
 test("a failed target skips only its dependents; -k goes on with other branches; exit 1", async () => {
@@ -165,6 +225,31 @@ test("a recipe that reads an undeclared param fails naming it; an unused declare
   const w = r.events.find((e) => e.type === "warning" && e.target === "lazy");
   assert.ok(w && w.type === "warning");
   assert.match(w.message, /"lazy" declares param "days" but its recipe never reads it/);
+});
+
+test("a param read only by an inputs function counts as used: no \"never reads\" warning, for a target or a family", async () => {
+  // Catches the unused-param warning ignoring paramsReadByInputs. "lazy" (reads it nowhere)
+  // shows the warning is live in the same build.
+  const p = new Project({
+    "data/1.txt": "one\n",
+    "data/2.txt": "two\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `const n = param.int("n", { default: 1 });\n` +
+      `export const pick = target({ params: { n }, inputs: ({ n }) => [\`data/\${n}.txt\`], outputs: ["build/pick.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      `export const fam = family({ key: { tag: param.enum(["x", "y"]) }, params: { n }, inputs: ({ n }) => [\`data/\${n}.txt\`], outputs: ["build/fam-{tag}.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      `export const lazy = target({ params: { n }, inputs: ["data/1.txt"], outputs: ["build/lazy.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      `export default [pick, fam({ tag: "x" }), lazy];\n`,
+  });
+  for (const [value, text] of [["1", "one\n"], ["2", "two\n"]]) {
+    const r = await p.run(["build", "--json", "--param", `n=${value}`]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(finished(r.events, "built"), ["fam[tag=x]", "lazy", "pick"]);
+    assert.equal(p.read("build/pick.txt"), text);
+    assert.equal(p.read("build/fam-x.txt"), text);
+    const warnings = r.events.filter((e) => e.type === "warning").map((e) => (e.type === "warning" ? `${e.target}: ${e.message}` : ""));
+    assert.deepEqual(warnings, [`lazy: "lazy" declares param "n" but its recipe never reads it; remove it from params (unused settings make rebuilds for nothing)`]);
+  }
 });
 
 test("outputs of a failed run never replace the previous good output", async () => {
@@ -471,4 +556,19 @@ test("an exported family instance works whatever the export names' order (namesp
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual(finished(r.events, "built"), ["all", "rep[n=1]", "rep[n=2]"]);
   assert.equal(p.read("build/all.txt"), "1\n2\n");
+});
+
+test("renaming a target's declared output in the Pipelinefile rebuilds it, and the new file exists", async () => {
+  // Catches declared output paths left out of the fingerprint (the recipe's code is the same).
+  const pf = (out: string) => HEAD + `export const t = target({ inputs: ["data/in.txt"], outputs: [${JSON.stringify(out)}], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`;
+  const p = new Project({ "data/in.txt": "x\n", "Pipelinefile.ts": pf("build/old.txt") });
+  assert.deepEqual(finished((await p.run(["build", "--json"])).events, "built"), ["t"]);
+  p.write({ "Pipelinefile.ts": pf("build/new.txt") });
+  const w = await p.run(["why", "t"]);
+  assert.match(w.stdout, /t is stale/);
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  assert.equal(p.read("build/new.txt"), "x\n");
+  assert.deepEqual(finished((await p.run(["build", "--json"])).events, "up-to-date"), ["t"]);
 });

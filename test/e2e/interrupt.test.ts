@@ -1,17 +1,29 @@
 // Ctrl-C, concurrent runs and kill -9: nothing leaks, nothing half-built counts as built.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { truncateSync } from "node:fs";
-import { collect, finished, pgrep, Project, waitForLine } from "../helpers/rig.ts";
+import { readdirSync, truncateSync } from "node:fs";
+import { collect, finished, Project, Reaper, survivors, waitForLine } from "../helpers/rig.ts";
 import { availableHelpers } from "../../src/run/shell.ts";
+import type { PipeEvent } from "../../src/events.ts";
 
 const HELPERS = availableHelpers();
 const HEAD = `import { target, param, sh } from "pipefile";\n`;
 // $1: output path, $2: a token that every process of the recipe carries in its command line.
-const SLOW = `echo partial > "$1"\nsh -c 'sleep 300; true' "$2" &\nsh -c 'sleep 300; true' "$2" &\necho READY\nwait\n`;
+// The background sleeps never end on their own: only a stop of the whole group ends them, so
+// a pipe that signals the leader alone waits for them forever (the tests' timeouts then fail
+// it, and the Reaper stops what is left). With a file "release" the recipe just succeeds.
+const SLOW = `if [ -e release ]; then echo done > "$1"; exit 0; fi\necho partial > "$1"\nsh -c 'sleep 100000; true' "$2" &\nsh -c 'sleep 100000; true' "$2" &\necho READY\nwait\n`;
+/** A hang guard: generous, these tests take seconds. */
+const GUARD = { timeout: 60_000 };
 
-test("Ctrl-C during a build whose recipe starts background grandchildren: none survive, exit 130, nothing published", async () => {
+function parse(line: string): PipeEvent | undefined {
+  return line.startsWith("{") ? (JSON.parse(line) as PipeEvent) : undefined;
+}
+
+test("Ctrl-C during a build whose recipe starts background grandchildren: none survive, exit 130, nothing published; the next build reruns it", GUARD, async (t) => {
   const token = `pipe-orphan-${process.pid}-${Date.now()}`;
+  const reaper = new Reaper(t.signal);
+  reaper.token(token);
   const p = new Project({
     "scripts/slow.sh": SLOW,
     "Pipelinefile.ts":
@@ -21,21 +33,69 @@ test("Ctrl-C during a build whose recipe starts background grandchildren: none s
       `export const fast = target({ outputs: ["build/fast.txt"], run: (c) => sh\`echo done > \${c.outputs[0]}\` });\n` +
       `export default [slow, fast];\n`,
   });
-  const child = p.spawn(["build", "--json", "--verbose", "-j", "2"]);
-  const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  await waitForLine(child, (l) => l.includes("READY"));
-  assert.ok(pgrep(token).length >= 2, "the background sleeps are running");
-  child.kill("SIGINT");
-  assert.equal(await exit, 130);
-  assert.deepEqual(pgrep(token), [], "no recipe process survives");
-  assert.equal(p.exists("build/slow.txt"), false, "the interrupted target published nothing");
-  const events = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-  const fin = events.find((e) => e.type === "build-finished");
-  assert.equal(fin.interrupted, true);
-  // The next build reruns the interrupted target and keeps the finished one.
-  assert.deepEqual(finished(events, "built").concat(finished(events, "up-to-date")).includes("slow"), false);
+  try {
+    const child = reaper.add(p.spawn(["build", "--json", "--verbose", "-j", "2"]));
+    const result = collect(child);
+    // Interrupted once slow's grandchildren run and fast has finished.
+    let ready = false;
+    let fastDone = false;
+    await waitForLine(child, (l) => {
+      const e = parse(l);
+      if (e?.type === "log" && e.line === "READY") ready = true;
+      if (e?.type === "target-finished" && e.target === "fast") fastDone = true;
+      return ready && fastDone;
+    });
+    child.kill("SIGINT");
+    const r = await result;
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(await survivors(token), [], "no recipe process survives pipe");
+    assert.equal(p.exists("build/slow.txt"), false, "the interrupted target published nothing");
+    const fin = r.events.find((e) => e.type === "build-finished");
+    assert.ok(fin && fin.type === "build-finished" && fin.interrupted === true);
+    assert.equal(finished(r.events, "built").concat(finished(r.events, "up-to-date")).includes("slow"), false);
+    // The next build reruns the interrupted target and keeps the finished one.
+    p.write({ release: "" });
+    const next = await p.run(["build", "--json"]);
+    assert.equal(next.code, 0, next.stdout + next.stderr);
+    assert.deepEqual(finished(next.events, "built"), ["slow"]);
+    assert.deepEqual(finished(next.events, "up-to-date"), ["fast"]);
+    assert.equal(p.read("build/slow.txt"), "done\n");
+    p.remove();
+  } finally {
+    reaper.stop();
+  }
+});
+
+test("a recipe that traps the interrupt, writes its output and exits 0 publishes and records nothing: exit 130, the next build runs it", GUARD, async (t) => {
+  const reaper = new Reaper(t.signal);
+  const p = new Project({
+    // On TERM (pipe stops the group) it writes its staged output and exits 0, as if it had finished.
+    "scripts/trap.sh": `if [ -e release ]; then echo fine > "$1"; exit 0; fi\nout="$1"\ntrap 'echo late > "$out"; exit 0' TERM\necho READY\nwhile :; do sleep 0.1; done\n`,
+    "Pipelinefile.ts": HEAD + `export const t = target({ outputs: ["build/t.txt"], run: (c) => sh\`sh scripts/trap.sh \${c.outputs[0]}\` });\n`,
+  });
+  try {
+    const child = reaper.add(p.spawn(["build", "--json"]));
+    const result = collect(child);
+    await waitForLine(child, (l) => {
+      const e = parse(l);
+      return e?.type === "log" && e.line === "READY";
+    });
+    child.kill("SIGINT");
+    const r = await result;
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    const f = r.events.find((e) => e.type === "target-finished" && e.target === "t");
+    assert.ok(f && f.type === "target-finished" && f.status === "failed" && f.error === "interrupted", JSON.stringify(f));
+    assert.equal(p.exists("build/t.txt"), false, "the output written after the interrupt is not published");
+    assert.deepEqual(readdirSync(p.path("build")), [], "nor left staged");
+    p.write({ release: "" });
+    const next = await p.run(["build", "--json"]);
+    assert.equal(next.code, 0, next.stdout + next.stderr);
+    assert.deepEqual(finished(next.events, "built"), ["t"], "nothing was recorded: it runs again");
+    assert.equal(p.read("build/t.txt"), "fine\n");
+    p.remove();
+  } finally {
+    reaper.stop();
+  }
 });
 
 test("an interrupted TypeScript recipe's log ends with \"interrupted\", with no stray stack frame", async () => {
@@ -76,18 +136,25 @@ test("an interrupted TypeScript recipe's log ends with \"interrupted\", with no 
   }
 });
 
-test("SIGTERM to pipe only (not its group) also reaps recipe groups; exit 130", async () => {
+test("SIGTERM to pipe only (not its group) also reaps recipe groups; exit 130", GUARD, async (t) => {
   const token = `pipe-term-${process.pid}-${Date.now()}`;
+  const reaper = new Reaper(t.signal);
+  reaper.token(token);
   const p = new Project({
     "scripts/slow.sh": SLOW,
     "Pipelinefile.ts": HEAD + `export const slow = target({ outputs: ["build/slow.txt"], run: (c) => sh\`sh scripts/slow.sh \${c.outputs[0]} \${"${token}"}\` });\n`,
   });
-  const child = p.spawn(["build", "--verbose"]);
-  const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
-  await waitForLine(child, (l) => l.includes("READY"));
-  child.kill("SIGTERM");
-  assert.equal(await exit, 130);
-  assert.deepEqual(pgrep(token), []);
+  try {
+    const child = reaper.add(p.spawn(["build", "--verbose"]));
+    const exit = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+    await waitForLine(child, (l) => l.includes("READY"));
+    child.kill("SIGTERM");
+    assert.equal(await exit, 130);
+    assert.deepEqual(await survivors(token), []);
+    p.remove();
+  } finally {
+    reaper.stop();
+  }
 });
 
 test("two concurrent builds on one project: each recipe runs once, both exit 0", async () => {
@@ -111,12 +178,14 @@ test("two concurrent builds on one project: each recipe runs once, both exit 0",
 // Each recipe helper (spawner.ts): the lock's supervisor watches the helper, which stops its
 // recipes' groups when pipe dies, before the lock is released.
 for (const helper of HELPERS) {
-test(`kill -9 during a build (${helper} helper): the lock is recovered and no orphan recipe survives, not even one that ignores TERM`, async () => {
+test(`kill -9 during a build (${helper} helper): the lock is recovered and no orphan recipe survives, not even one that ignores TERM`, GUARD, async (t) => {
   const token = `pipe-kill9-${helper}-${process.pid}-${Date.now()}`;
+  const reaper = new Reaper(t.signal);
+  reaper.token(token);
   // Background members that ignore TERM (an ignored signal stays ignored across exec): only
   // the KILL after the grace period stops them.
   // READY only once the trap is set (the subshell says so through a FIFO).
-  const stubborn = `echo partial > "$1"\nsh -c 'sleep 300; true' "$2" &\nmkfifo "$1.ready"\n(trap '' TERM; echo > "$1.ready"; exec sh -c 'sleep 300; true' "$2") &\nread x < "$1.ready"\nrm "$1.ready"\necho READY\nwait\n`;
+  const stubborn = `echo partial > "$1"\nsh -c 'sleep 100000; true' "$2" &\nmkfifo "$1.ready"\n(trap '' TERM; echo > "$1.ready"; exec sh -c 'sleep 100000; true' "$2") &\nread x < "$1.ready"\nrm "$1.ready"\necho READY\nwait\n`;
   const p = new Project({
     "scripts/slow.sh": stubborn,
     "Pipelinefile.ts":
@@ -126,19 +195,24 @@ test(`kill -9 during a build (${helper} helper): the lock is recovered and no or
       // its own command line does not carry the token).
       `export const quick = target({ outputs: ["build/ps.txt"], run: (c) => sh\`ps -eo stat=,args= > \${c.outputs[0]}\` });\n`,
   });
-  const child = p.spawn(["build", "--verbose", "slow"], { env: { PIPE_SPAWNER: helper } });
-  await waitForLine(child, (l) => l.includes("READY"));
-  const exited = new Promise((r) => child.on("close", r));
-  child.kill("SIGKILL");
-  await exited;
-  // The next pipe gets the lock without any manual unlock. The lock is released only after the
-  // supervisor has stopped the dead build's recipes, so by then none may be left.
-  const s = await p.run(["build", "--json", "quick"]);
-  assert.equal(s.code, 0, s.stderr);
-  const atLock = p.read("build/ps.txt").split("\n").filter((l) => l.includes(token) && !l.startsWith("Z"));
-  assert.deepEqual(atLock, [], "no recipe process is alive when the next build holds the lock");
-  assert.deepEqual(pgrep(token), []);
-  assert.equal(p.exists("build/slow.txt"), false);
+  try {
+    const child = reaper.add(p.spawn(["build", "--verbose", "slow"], { env: { PIPE_SPAWNER: helper } }));
+    await waitForLine(child, (l) => l.includes("READY"));
+    const exited = new Promise((r) => child.on("close", r));
+    child.kill("SIGKILL");
+    await exited;
+    // The next pipe gets the lock without any manual unlock. The lock is released only after the
+    // supervisor has stopped the dead build's recipes, so by then none may be left.
+    const s = await p.run(["build", "--json", "quick"]);
+    assert.equal(s.code, 0, s.stderr);
+    const atLock = p.read("build/ps.txt").split("\n").filter((l) => l.includes(token) && !l.startsWith("Z"));
+    assert.deepEqual(atLock, [], "no recipe process is alive when the next build holds the lock");
+    assert.deepEqual(await survivors(token), []);
+    assert.equal(p.exists("build/slow.txt"), false);
+    p.remove();
+  } finally {
+    reaper.stop();
+  }
 });
 }
 

@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, sy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
-import { collect, finished, Project, REPO, waitForLine, type RunResult } from "../helpers/rig.ts";
+import { collect, finished, Project, Reaper, REPO, waitForLine, type RunResult } from "../helpers/rig.ts";
 import { execFileSync, spawn } from "node:child_process";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
@@ -597,7 +597,7 @@ test("a partial plan made while another build held the lock is dropped: that bui
   p.remove();
 });
 
-test("a partial plan checks what it reads on disk after waiting for the lock: no stale hash from before the wait", async () => {
+test("a partial plan checks what it reads on disk after waiting for the lock: no stale hash from before the wait", { timeout: 120_000 }, async (t) => {
   const p = new Project({
     "in/a.txt": "a\n",
     "in/b.txt": "b\n",
@@ -610,15 +610,20 @@ test("a partial plan checks what it reads on disk after waiting for the lock: no
       `export default [b];\n`,
   });
   execFileSync("mkfifo", [p.path("gate")]);
+  // The lock holder (flock and its children, in a group of their own) and the pipes are stopped
+  // however the test ends: a pipe that does not wait (a broken lock) fails it, not wedges the run.
+  const reaper = new Reaper(t.signal);
   // Changes in/b.txt, then builds while something else holds the project lock (as \`pipe clean\`
   // would); \`meanwhile\` runs after the build checked the snapshot and while it waits.
   const waitedBuild = async (content: string, meanwhile: () => void) => {
     await settle(p);
     p.write({ "in/b.txt": content });
-    const holder = spawn("flock", ["-x", p.path(".pipe/lock"), "sh", "-c", "echo locked; cat gate > /dev/null"], { cwd: p.path("."), stdio: ["ignore", "pipe", "ignore"] });
+    // The holder opens the gate read-write before it says "locked": the test's write below never
+    // blocks (a FIFO with a reader), and its one line lets the holder go.
+    const holder = reaper.add(spawn("flock", ["-x", p.path(".pipe/lock"), "sh", "-c", "exec 3<>gate; echo locked; head -n 1 <&3 > /dev/null"], { cwd: p.path("."), stdio: ["ignore", "pipe", "ignore"], detached: true }), { group: true });
     const released = new Promise<void>((resolve) => holder.on("close", () => resolve()));
     await waitForLine(holder, (l) => l === "locked");
-    const child = p.spawn(["build", "--json"]);
+    const child = reaper.add(p.spawn(["build", "--json"]));
     const done = collect(child);
     await waitForLine(child, (l) => l.includes('"lock-waiting"'));
     meanwhile();
@@ -626,24 +631,28 @@ test("a partial plan checks what it reads on disk after waiting for the lock: no
     await released;
     return done;
   };
-  // A source the affected target reads, deleted while it waited: read from disk, found missing.
-  let r = await waitedBuild("b2\n", () => rmSync(p.path("in/c.txt")));
-  assert.equal(r.code, 1, r.stdout + r.stderr);
-  assert.equal(started(r).partialGraph, true, "the check before the lock saw only in/b.txt changed");
-  const fin = r.events.find((e) => e.type === "target-finished" && e.target === "b");
-  assert.ok(fin && fin.type === "target-finished");
-  assert.equal(fin.status, "failed");
-  assert.match(fin.reason ?? "", /input "in\/c.txt" is missing/);
-  p.write({ "in/c.txt": "c\n" });
-  // An output of a trusted target the affected one reads, deleted while it waited: the partial
-  // plan is dropped, and the dependency is restored before b runs.
-  r = await waitedBuild("b3\n", () => rmSync(p.path("out/a.txt")));
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.equal(started(r).partialGraph, undefined);
-  assert.deepEqual(finished(r.events, "restored"), ["a"]);
-  assert.deepEqual(finished(r.events, "built"), ["b"]);
-  assert.equal(p.read("out/b.txt"), "a\nb3\nc\n");
-  p.remove();
+  try {
+    // A source the affected target reads, deleted while it waited: read from disk, found missing.
+    let r = await waitedBuild("b2\n", () => rmSync(p.path("in/c.txt")));
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(started(r).partialGraph, true, "the check before the lock saw only in/b.txt changed");
+    const fin = r.events.find((e) => e.type === "target-finished" && e.target === "b");
+    assert.ok(fin && fin.type === "target-finished");
+    assert.equal(fin.status, "failed");
+    assert.match(fin.reason ?? "", /input "in\/c.txt" is missing/);
+    p.write({ "in/c.txt": "c\n" });
+    // An output of a trusted target the affected one reads, deleted while it waited: the partial
+    // plan is dropped, and the dependency is restored before b runs.
+    r = await waitedBuild("b3\n", () => rmSync(p.path("out/a.txt")));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(started(r).partialGraph, undefined);
+    assert.deepEqual(finished(r.events, "restored"), ["a"]);
+    assert.deepEqual(finished(r.events, "built"), ["b"]);
+    assert.equal(p.read("out/b.txt"), "a\nb3\nc\n");
+    p.remove();
+  } finally {
+    reaper.stop();
+  }
 });
 
 test("partial plans of family instances make each instance from its recorded key, not its id's text", async () => {

@@ -3,7 +3,8 @@
 // A random DAG of 32+ targets mixing shell recipes (inline in the Pipelinefile) and TypeScript
 // recipes (one module each under recipes/, all with the same function text), then a random
 // sequence of edits: input content changed, touch only, param changed, recipe code edited,
-// comment-only edit, unrelated target added, output deleted, output edited by hand.
+// comment-only edit, unrelated target added, output deleted, output edited by hand, a declared
+// env var's value changed, a file added to a glob input.
 // After each edit:
 //   - the incremental build's outputs are byte-identical to a clean build of the same state in
 //     a fresh copy, and to what an independent model of the recipes computes;
@@ -18,9 +19,15 @@ type Kind = "upper" | "len" | "rev" | "cat";
 interface Node {
   id: string;
   kind: Kind;
-  inputs: string[]; // "src/sN.txt" or target ids
+  inputs: string[]; // "src/sN.txt", GLOB or target ids
   usesSalt: boolean;
+  /** Declares env var MODE_VAR and prints it (shell recipes only). */
+  usesEnv: boolean;
 }
+
+/** A glob input: the files under extra/ in name order. */
+const GLOB = "extra/*.txt";
+const MODE_VAR = "PIPE_PROPERTY_MODE";
 
 function rng(seed: number) {
   let a = seed >>> 0;
@@ -39,15 +46,32 @@ class World {
   readonly r: () => number;
   readonly nodes: Node[] = [];
   readonly sources = new Map<string, string>();
+  readonly extras = new Map<string, string>(); // extra/eNN.txt, matched by GLOB
   readonly versions = new Map<string, string>(); // TS target id -> VERSION
   readonly comments = new Map<string, number>(); // module -> comment lines
   salt = "s0";
+  mode = "m0";
   readonly seen = new Map<string, Set<string>>(); // target -> built combinations
 
   constructor(seed: number, size: number) {
     this.r = rng(seed);
     for (let i = 0; i < 8; i++) this.sources.set(`src/s${i}.txt`, this.words());
+    this.addExtra();
     for (let i = 0; i < size; i++) this.addNode();
+    // Someone reads the glob, and someone the env var, whatever the seed.
+    if (!this.nodes.some((n) => n.inputs.includes(GLOB))) this.nodes[0].inputs.push(GLOB);
+    const shell = this.nodes.filter((n) => n.kind !== "rev");
+    if (shell.length && !shell.some((n) => n.usesEnv)) shell[0].usesEnv = true;
+  }
+
+  addExtra(): void {
+    this.extras.set(`extra/e${String(this.extras.size).padStart(2, "0")}.txt`, this.words());
+  }
+
+  /** What a recipe reads for one input: a source's bytes, the glob's files in name order, or a target's output. */
+  read(i: string, files: Map<string, string>, outs: Map<string, string>): string {
+    if (i === GLOB) return [...this.extras.keys()].sort().map((k) => this.extras.get(k)!).join("");
+    return i.startsWith("src/") ? files.get(i)! : outs.get(i)!;
   }
 
   pick<T>(xs: T[]): T {
@@ -62,10 +86,10 @@ class World {
   addNode(): Node {
     const id = `t${this.nodes.length}`;
     const kind = this.pick<Kind>(["upper", "len", "rev", "rev", "cat"]);
-    const pool = [...this.sources.keys(), ...this.nodes.map((n) => n.id)];
+    const pool = [...this.sources.keys(), GLOB, ...this.nodes.map((n) => n.id)];
     const k = 1 + Math.floor(this.r() * 3);
     const inputs = [...new Set(Array.from({ length: k }, () => (this.r() < 0.6 && this.nodes.length ? this.pick(this.nodes).id : this.pick(pool))))];
-    const node = { id, kind, inputs, usesSalt: this.r() < 0.3 };
+    const node = { id, kind, inputs, usesSalt: this.r() < 0.3, usesEnv: kind !== "rev" && this.r() < 0.2 };
     this.nodes.push(node);
     if (kind === "rev") this.versions.set(id, "v0");
     return node;
@@ -79,11 +103,12 @@ class World {
   compute(files: Map<string, string>): Map<string, string> {
     const outs = new Map<string, string>();
     for (const n of this.nodes) {
-      const text = n.inputs.map((i) => (i.startsWith("src/") ? files.get(i)! : outs.get(i)!)).join("");
+      const text = n.inputs.map((i) => this.read(i, files, outs)).join("");
+      const tail = (n.usesSalt ? this.salt + "\n" : "") + (n.usesEnv ? this.mode + "\n" : "");
       let o: string;
-      if (n.kind === "upper") o = text.toUpperCase() + (n.usesSalt ? this.salt + "\n" : "");
-      else if (n.kind === "len") o = `${Buffer.byteLength(text)}\n` + (n.usesSalt ? this.salt + "\n" : "");
-      else if (n.kind === "cat") o = text + (n.usesSalt ? this.salt + "\n" : "");
+      if (n.kind === "upper") o = text.toUpperCase() + tail;
+      else if (n.kind === "len") o = `${Buffer.byteLength(text)}\n` + tail;
+      else if (n.kind === "cat") o = text + tail;
       else o = text.split("\n").reverse().join("\n") + `|${this.versions.get(n.id)}|${n.usesSalt ? this.salt : ""}\n`;
       outs.set(n.id, o);
     }
@@ -94,8 +119,9 @@ class World {
   expectRuns(outs: Map<string, string>): string[] {
     const ran: string[] = [];
     for (const n of this.nodes) {
-      const text = n.inputs.map((i) => (i.startsWith("src/") ? this.sources.get(i)! : outs.get(i)!)).join("\u0000");
-      const combo = JSON.stringify([n.kind, n.inputs, this.versions.get(n.id) ?? "", n.usesSalt ? this.salt : "", text]);
+      // A glob counts with its file names, as pipe's fingerprint does.
+      const text = n.inputs.map((i) => (i === GLOB ? JSON.stringify([...this.extras].sort()) : this.read(i, this.sources, outs))).join("\u0000");
+      const combo = JSON.stringify([n.kind, n.inputs, this.versions.get(n.id) ?? "", n.usesSalt ? this.salt : "", n.usesEnv ? this.mode : "", text]);
       const seen = this.seen.get(n.id) ?? new Set();
       if (!seen.has(combo)) {
         ran.push(n.id);
@@ -107,17 +133,18 @@ class World {
   }
 
   files(): Record<string, string> {
-    const f: Record<string, string> = Object.fromEntries(this.sources);
+    const f: Record<string, string> = Object.fromEntries([...this.sources, ...this.extras]);
     const lines = [`import { target, param, sh } from "pipefile";`, `export const salt = param.string("salt", { default: "s0" });`];
     for (const n of this.nodes) {
-      const ins = n.inputs.map((i) => (i.startsWith("src/") ? JSON.stringify(i) : i)).join(", ");
-      const params = n.usesSalt ? ", params: { salt }" : "";
+      const ins = n.inputs.map((i) => (i.startsWith("src/") || i === GLOB ? JSON.stringify(i) : i)).join(", ");
+      const params = (n.usesSalt ? ", params: { salt }" : "") + (n.usesEnv ? `, env: [${JSON.stringify(MODE_VAR)}]` : "");
       let run: string;
-      if (n.kind === "upper") run = n.usesSalt ? "(c) => sh`(cat ${c.inputs} | tr a-z A-Z; echo ${c.params.salt}) > ${c.outputs[0]}`" : "(c) => sh`cat ${c.inputs} | tr a-z A-Z > ${c.outputs[0]}`";
-      else if (n.kind === "len") run = n.usesSalt ? "(c) => sh`(cat ${c.inputs} | wc -c; echo ${c.params.salt}) > ${c.outputs[0]}`" : "(c) => sh`cat ${c.inputs} | wc -c > ${c.outputs[0]}`";
-      // `cmd ... > ${path}` runs without a shell (sh.ts); with the salt it needs one.
-      else if (n.kind === "cat") run = n.usesSalt ? "(c) => sh`(cat ${c.inputs}; echo ${c.params.salt}) > ${c.outputs[0]}`" : "(c) => sh`cat ${c.inputs} > ${c.outputs[0]}`";
-      else {
+      if (n.kind !== "rev") {
+        const body = { upper: "cat ${c.inputs} | tr a-z A-Z", len: "cat ${c.inputs} | wc -c", cat: "cat ${c.inputs}" }[n.kind];
+        const more = [n.usesSalt ? "echo ${c.params.salt}" : "", n.usesEnv ? `echo \${c.env.${MODE_VAR}}` : ""].filter(Boolean);
+        // `cmd ... > ${path}` runs without a shell (sh.ts); with the salt or the env var it needs one.
+        run = more.length ? `(c) => sh\`(${body}; ${more.join("; ")}) > \${c.outputs[0]}\`` : `(c) => sh\`${body} > \${c.outputs[0]}\``;
+      } else {
         lines.push(`import { rev as rev_${n.id} } from "./recipes/${n.id}.ts";`);
         run = `rev_${n.id}`;
         const comments = "// a comment\n".repeat(this.comments.get(n.id) ?? 0);
@@ -135,13 +162,14 @@ class World {
   }
 }
 
-/** How the builds were planned: in full, trusting targets from the snapshot, or from a partial graph. */
-const plans = { full: 0, trusted: 0, partialGraph: 0 };
+/** How one seed's builds were planned: in full, trusting targets from the snapshot, or from a partial graph. */
+type Plans = { full: number; trusted: number; partialGraph: number };
 
-async function check(p: Project, w: World, label: string) {
+async function check(p: Project, w: World, label: string, plans: Plans) {
   const expectedOut = w.compute(w.sources);
   const expectedRuns = w.expectRuns(expectedOut);
-  const r = await p.run(["build", "--json", "--shuffle", "--param", `salt=${w.salt}`]);
+  const env = { [MODE_VAR]: w.mode };
+  const r = await p.run(["build", "--json", "--shuffle", "--param", `salt=${w.salt}`], { env });
   assert.equal(r.code, 0, `${label}: build failed\n${r.stdout}\n${r.stderr}`);
   const started = r.events.find((e) => e.type === "build-started");
   if (started?.type === "build-started") plans[started.partialGraph ? "partialGraph" : started.trustedFromSnapshot ? "trusted" : "full"]++;
@@ -152,7 +180,7 @@ async function check(p: Project, w: World, label: string) {
   // A clean build of the same state in a fresh copy gives the same bytes.
   const fresh = p.freshCopy((rel) => rel.startsWith("build"));
   try {
-    const c = await fresh.run(["build", "--json", "--param", `salt=${w.salt}`]);
+    const c = await fresh.run(["build", "--json", "--param", `salt=${w.salt}`], { env });
     assert.equal(c.code, 0, c.stderr);
     assert.deepEqual(fresh.snapshot("build"), got, `${label}: incremental == clean build`);
   } finally {
@@ -165,9 +193,11 @@ for (const seed of seeds) {
   test(`random DAGs and edits: incremental builds equal clean builds and run exactly the changed recipes (seed ${seed})`, { timeout: 300_000 }, async () => {
     const w = new World(seed, 32);
     const p = new Project(w.files());
+    // Per seed: counted across seeds, only the first seed could fail the check at the end.
+    const plans: Plans = { full: 0, trusted: 0, partialGraph: 0 };
     try {
-      await check(p, w, "initial build");
-      const edits = ["content", "touch", "param", "code", "comment", "add", "delete-output", "edit-output"] as const;
+      await check(p, w, "initial build", plans);
+      const edits = ["content", "touch", "param", "code", "comment", "add", "delete-output", "edit-output", "env", "glob-add"] as const;
       const steps = Number(process.env.PIPE_PROPERTY_STEPS ?? 16);
       for (let step = 0; step < steps; step++) {
         // Every kind of edit at least once, then random ones.
@@ -185,7 +215,7 @@ for (const seed of seeds) {
           }
           case "touch": {
             const t = new Date(Date.now() + 3_600_000 * (1 + step));
-            for (const s of w.sources.keys()) utimesSync(p.path(s), t, t);
+            for (const s of [...w.sources.keys(), ...w.extras.keys()]) utimesSync(p.path(s), t, t);
             break;
           }
           case "param":
@@ -215,10 +245,17 @@ for (const seed of seeds) {
           case "edit-output":
             p.write({ [w.out(w.pick(w.nodes).id)]: "edited by hand\n" });
             break;
+          case "env":
+            w.mode = w.pick(["m0", "m1", "m2"].filter((x) => x !== w.mode));
+            break;
+          case "glob-add":
+            w.addExtra();
+            p.write(Object.fromEntries(w.extras));
+            break;
         }
-        await check(p, w, label);
+        await check(p, w, label, plans);
       }
-      // The edits above reach every way of planning (content edits plan from a partial graph,
+      // This seed's edits reach every way of planning (content edits plan from a partial graph,
       // a deleted output trusts targets in a whole graph, a code edit plans in full).
       assert.ok(plans.partialGraph > 0 && plans.trusted > 0 && plans.full > 0, `plans: ${JSON.stringify(plans)}`);
     } finally {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { collect, finished, Project, waitForLine } from "../helpers/rig.ts";
+import { collect, finished, Project, Reaper, waitForLine } from "../helpers/rig.ts";
 
 const HEAD = `import { target, sh } from "pipefile";\n`;
 
@@ -23,43 +23,69 @@ test("an input that changes while its recipe runs: a warning, the result recorde
   assert.deepEqual(finished(again.events, "built"), ["t"], "the next build reruns it");
 });
 
-test("a second pipe waits for the first, naming the holder, then finds the work done", async () => {
+test("a second pipe waits for the first, naming the holder, then finds the work done", { timeout: 60_000 }, async (t) => {
   const p = new Project({
     // The recipe says it started, then waits until the test opens the gate (a poll inside the recipe).
     "Pipelinefile.ts": HEAD + `export const slow = target({ outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo run >> runs.log; echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n`,
   });
-  const first = p.spawn(["build", "--verbose"]);
-  const firstDone = collect(first);
-  await waitForLine(first, (l) => l.includes("READY"));
-  const second = p.spawn(["build", "--json"]);
-  const secondDone = collect(second);
-  const waiting = JSON.parse(await waitForLine(second, (l) => l.includes('"lock-waiting"')));
-  assert.match(waiting.holder, new RegExp(`^pid ${first.pid}: pipe build --verbose, since `));
-  writeFileSync(p.path("gate"), "");
-  const [a, b] = await Promise.all([firstDone, secondDone]);
-  assert.equal(a.code, 0, a.stderr);
-  assert.equal(b.code, 0, b.stderr);
-  assert.deepEqual(finished(b.events, "up-to-date"), ["slow"], "the waiter re-planned after the lock");
-  assert.equal(p.read("runs.log"), "run\n", "the recipe ran once");
+  // A broken lock must fail this test, not hang it: the gate opens and both pipes are stopped
+  // however it ends (on a timeout too).
+  const reaper = new Reaper(t.signal);
+  try {
+    const first = reaper.add(p.spawn(["build", "--verbose"]));
+    const firstDone = collect(first);
+    await waitForLine(first, (l) => l.includes("READY"));
+    const second = reaper.add(p.spawn(["build", "--json"]));
+    const secondDone = collect(second);
+    // Either it waits, or (a broken lock) it starts the recipe itself: no need to wait for that to hang.
+    const seen = JSON.parse(await waitForLine(second, (l) => l.includes('"lock-waiting"') || l.includes('"target-started"')));
+    assert.equal(seen.type, "lock-waiting", "the second pipe waits for the lock instead of running the recipe too");
+    assert.match(seen.holder, new RegExp(`^pid ${first.pid}: pipe build --verbose, since `));
+    writeFileSync(p.path("gate"), "");
+    const [a, b] = await Promise.all([firstDone, secondDone]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(finished(b.events, "up-to-date"), ["slow"], "the waiter re-planned after the lock");
+    assert.equal(p.read("runs.log"), "run\n", "the recipe ran once");
+    p.remove();
+  } finally {
+    if (p.exists(".")) writeFileSync(p.path("gate"), "");
+    reaper.stop();
+  }
 });
 
-test("--no-wait: while another pipe builds, exit at once with code 75, naming the holder; nothing runs twice", async () => {
+test("--no-wait: while another pipe builds, exit at once with code 75, naming the holder; nothing runs twice", { timeout: 60_000 }, async (t) => {
   const p = new Project({
     "Pipelinefile.ts": HEAD + `export const slow = target({ outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo run >> runs.log; echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n`,
   });
-  const first = p.spawn(["build", "--verbose"]);
-  const firstDone = collect(first);
-  await waitForLine(first, (l) => l.includes("READY"));
-  const busy = await p.run(["build", "--no-wait"]);
-  assert.equal(busy.code, 75, busy.stdout + busy.stderr);
-  assert.match(busy.stderr, new RegExp(`busy: another pipe holds .pipe/lock \\(pid ${first.pid}: pipe build --verbose, since `));
-  assert.doesNotMatch(busy.stderr, /at .*\.js:\d+/, "no stack trace");
-  writeFileSync(p.path("gate"), "");
-  assert.equal((await firstDone).code, 0);
-  const after = await p.run(["build", "--no-wait", "--json"]);
-  assert.equal(after.code, 0, after.stderr);
-  assert.deepEqual(finished(after.events, "up-to-date"), ["slow"]);
-  assert.equal(p.read("runs.log"), "run\n", "the recipe ran once");
+  // As above: a broken lock must fail this test, not hang it.
+  const reaper = new Reaper(t.signal);
+  try {
+    const first = reaper.add(p.spawn(["build", "--verbose"]));
+    const firstDone = collect(first);
+    await waitForLine(first, (l) => l.includes("READY"));
+    const busyChild = reaper.add(p.spawn(["build", "--no-wait", "--verbose"]));
+    const busyDone = collect(busyChild);
+    // Were it to run the recipe (a broken lock), the gate opens and it ends: a wrong exit code, not a hang.
+    void waitForLine(busyChild, (l) => l.includes("READY")).then(
+      () => writeFileSync(p.path("gate"), ""),
+      () => undefined,
+    );
+    const busy = await busyDone;
+    assert.equal(busy.code, 75, busy.stdout + busy.stderr);
+    assert.match(busy.stderr, new RegExp(`busy: another pipe holds .pipe/lock \\(pid ${first.pid}: pipe build --verbose, since `));
+    assert.doesNotMatch(busy.stderr, /at .*\.js:\d+/, "no stack trace");
+    writeFileSync(p.path("gate"), "");
+    assert.equal((await firstDone).code, 0);
+    const after = await p.run(["build", "--no-wait", "--json"]);
+    assert.equal(after.code, 0, after.stderr);
+    assert.deepEqual(finished(after.events, "up-to-date"), ["slow"]);
+    assert.equal(p.read("runs.log"), "run\n", "the recipe ran once");
+    p.remove();
+  } finally {
+    if (p.exists(".")) writeFileSync(p.path("gate"), "");
+    reaper.stop();
+  }
 });
 
 test("a target with resources { cpu: 2 } takes two of the -j slots: two such targets never overlap", async () => {

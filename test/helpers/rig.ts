@@ -148,6 +148,96 @@ export function finished(events: PipeEvent[], status: string): string[] {
   return events.filter((e): e is Extract<PipeEvent, { type: "target-finished" }> => e.type === "target-finished" && e.status === status).map((e) => e.target).sort();
 }
 
+/**
+ * Stops what a test started, however the test ends: call `stop()` in its `finally`, and pass
+ * the test's `t.signal`, which node:test aborts when a `{ timeout }` runs out. A test awaiting
+ * something that never comes (a regression that hangs) then fails instead of wedging the run:
+ * node:test waits for every child process before a test file's process exits, and a pending
+ * await never reaches the `finally`.
+ */
+export class Reaper {
+  readonly #children: { child: ChildProcess; group: boolean }[] = [];
+  readonly #tokens: string[] = [];
+  readonly #groups: number[] = [];
+
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(signal?: AbortSignal) {
+    this.#signal = signal;
+    signal?.addEventListener("abort", () => this.stop(), { once: true });
+  }
+
+  /** Once the test was aborted, whatever it still starts is stopped at once (its code runs on). */
+  #late(): void {
+    if (this.#signal?.aborted) this.stop();
+  }
+
+  /** Kills `child` on stop (with `group`, its whole process group: spawn it `detached`). */
+  add<C extends ChildProcess>(child: C, options: { group?: boolean } = {}): C {
+    this.#children.push({ child, group: options.group ?? false });
+    this.#late();
+    return child;
+  }
+
+  /** Kills every process whose command line holds `token` on stop (what recipes left running). */
+  token(token: string): void {
+    this.#tokens.push(token);
+    this.#late();
+  }
+
+  /**
+   * Kills the process group `pgid` on stop (a recipe's group, known by its id). A group id can be
+   * reused once the group is gone: for a test that confirms the group gone, stop on abort only.
+   */
+  group(pgid: number): void {
+    this.#groups.push(pgid);
+    this.#late();
+  }
+
+  stop(): void {
+    for (const { child, group } of this.#children) {
+      try {
+        // Once the leader has exited its group id may be reused: nothing of ours to stop then.
+        if (child.exitCode !== null || child.signalCode !== null) continue;
+        if (group && child.pid) process.kill(-child.pid, "SIGKILL");
+        else child.kill("SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    for (const pgid of this.#groups) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    for (const token of this.#tokens) {
+      for (const pid of pgrep(token)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Pids still matching `token` after polling up to `tries` times, `everyMs` apart: [] as soon as
+ * none is left. For processes that must be gone "shortly": the bound turns a survivor into a
+ * failure, not a wait.
+ */
+export async function survivors(token: string, tries = 50, everyMs = 100): Promise<number[]> {
+  let left = pgrep(token);
+  for (let i = 1; i < tries && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    left = pgrep(token);
+  }
+  return left;
+}
+
 /** Resolves when `child` writes a stdout line matching `pred` (NDJSON event or text). */
 export function waitForLine(child: ChildProcess, pred: (line: string) => boolean): Promise<string> {
   return new Promise((resolve, reject) => {

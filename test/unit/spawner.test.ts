@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { availableHelpers, currentSpawner, runShell, runShellNode, type ShellResult, type ShellRun } from "../../src/run/shell.ts";
 import { Spawner, type HelperKind } from "../../src/run/spawner.ts";
 import { execFileSync } from "node:child_process";
-import { pgrep } from "../helpers/rig.ts";
+import { pgrep, Reaper, survivors } from "../helpers/rig.ts";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,16 +159,29 @@ test(`${helper}: a script without #!, named by path or found on PATH, runs under
   }
 });
 
-test(`${helper}: a background grandchild holding the pipes does not hang the job; its group is reaped (the helper and node's spawn)`, async () => {
+test(`${helper}: a background grandchild holding the pipes does not hang the job; its group is reaped (the helper and node's spawn)`, { timeout: 60_000 }, async (t) => {
+  // The grandchild never ends on its own: a group that is not stopped whole (a signal to the
+  // leader's pid alone) keeps the job waiting, and the timeout fails the test; the Reaper then
+  // stops the group, so the test file still ends.
+  const reaper = new Reaper(t.signal);
   for (const how of [helper, "node"] as const) {
+    if (t.signal.aborted) break;
+    const token = `pipe-grandchild-${how}-${process.pid}-${Date.now()}`;
     const lines: Line[] = [];
     // The recipe's shell leads its group: its pid is the group's id.
-    const r = await job(how, { script: "sleep 300 & echo $$" }, lines);
+    const r = await job(how, {
+      script: `sh -c 'sleep 100000; true' ${token} & echo $$`,
+      onLine: (line, stream) => {
+        lines.push([stream, line]);
+        reaper.group(Number(line));
+      },
+    });
     assert.deepEqual(r, { code: 0, signal: null, killed: false }, how);
     assert.equal(lines.length, 1, how);
     const pgid = Number(lines[0][1]);
     assert.ok(pgid > 1, how);
     assert.throws(() => process.kill(-pgid, 0), /ESRCH/, `${how}: the sleep was reaped with its group`);
+    assert.deepEqual(await survivors(token), [], `${how}: the grandchild is gone`);
   }
 });
 
