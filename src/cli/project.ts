@@ -55,7 +55,7 @@ export interface Project {
 }
 
 /** What publishing and restoring need of a project, for commands outside a build (clean, hooks). */
-export function publishContextOf(project: Project, warn: (message: string) => void, scratch: () => string): PublishContext {
+export function publishContextOf(project: Project, warn: PublishContext["warn"], scratch: () => string): PublishContext {
   return { root: project.root, stateDir: project.stateDir, cache: project.evaluator.cache, hasher: project.hasher, warn, scratch };
 }
 

@@ -140,7 +140,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     stateDir: o.stateDir,
     cache: ev.cache,
     hasher: ev.hasher,
-    warn: (message) => o.emit({ type: "warning", message }),
+    warn: (message, target) => o.emit({ type: "warning", message, ...(target === undefined ? {} : { target }) }),
     scratch: () => join(".pipe", "staging", runId, `s${scratchN++}`),
     setAside: (abs) => {
       try {

@@ -24,7 +24,8 @@ export interface PublishContext {
   stateDir: string;
   cache: OutputCache;
   hasher: FileHasher;
-  warn: (message: string) => void;
+  /** A warning about target `target` (the reporters show it with the target; --json carries it). */
+  warn: (message: string, target?: string) => void;
   /** A fresh folder under .pipe/ for temporary moves. */
   scratch: () => string;
   /**
@@ -176,7 +177,7 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
     // `<kept>/.` copies the folder's contents: into the output folder, made if it is missing.
     command = `cp -R ${shellPath(`${relative(ctx.root, kept)}/.`)} ${shellPath(o.path)}`;
   }
-  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${command})`);
+  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${command})`, t.id);
 }
 
 /** A project-relative path as one shell word that no command takes for an option. */

@@ -122,6 +122,8 @@ test("an output edited by hand whose target reruns (an input changed too): the e
   assert.deepEqual(finished(b.events, "built"), ["report", "words"]);
   assert.equal(p.read("build/words.txt").trim(), "6");
   const warnings = b.events.flatMap((e) => (e.type === "warning" ? [e.message] : []));
+  // The event names its target, as other per-target warnings do (reporters group by it).
+  assert.deepEqual(b.events.flatMap((e) => (e.type === "warning" && /kept those bytes/.test(e.message) ? [e.target] : [])), ["words"]);
   const m = warnings.map((w) => /^output build\/words\.txt of "words" was changed outside pipe; pipe kept those bytes before replacing them \(to get them back: (.+)\)$/.exec(w)).find(Boolean);
   assert.ok(m, JSON.stringify(warnings));
   // The command is pasteable: run it as a user would, in the project folder.
