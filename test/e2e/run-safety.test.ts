@@ -112,9 +112,11 @@ test("an output with a long but legal name is staged with its extension and publ
 const waitFor = (name: string) => `i=0; while [ ! -e ${name} ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done`;
 const WAIT_GO = waitFor("go");
 
-test("an output folder swapped for a symlink out of the project during the run is not published through", async () => {
-  const outside = mkdtempSync(join(tmpdir(), "pipe-sentinel-"));
-  writeFileSync(join(outside, "keep"), "keep\n");
+/**
+ * Builds a one-target project whose recipe waits (after READY) while the test swaps its output
+ * folder `out` for a symlink to `linkTo`; returns the project and the finished build.
+ */
+async function swapOutputFolderDuringRun(linkTo: (p: Project) => string) {
   const p = new Project({
     "src/in.txt": "one\n",
     "out/.keep": "",
@@ -125,13 +127,20 @@ test("an output folder swapped for a symlink out of the project during the run i
   const done = collect(child);
   await waitForLine(child, (l) => l.includes('"line":"READY"'));
   renameSync(p.path("out"), p.path("out.moved"));
-  symlinkSync(outside, p.path("out"));
+  symlinkSync(linkTo(p), p.path("out"));
   writeFileSync(p.path("go"), "");
   const r = await done;
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const fin = r.events.find((e) => e.type === "target-finished" && e.target === "a") as { status: string; error: string };
   assert.equal(fin.status, "failed");
-  assert.match(fin.error, /not moving output "out\/x\.txt" into place: its folder "out" is now a symlink leading outside the project/);
+  return { p, error: fin.error };
+}
+
+test("an output folder swapped for a symlink out of the project during the run is not published through", async () => {
+  const outside = mkdtempSync(join(tmpdir(), "pipe-sentinel-"));
+  writeFileSync(join(outside, "keep"), "keep\n");
+  const { p, error } = await swapOutputFolderDuringRun(() => outside);
+  assert.match(error, /not moving output "out\/x\.txt" into place: its folder "out" is now a symlink leading outside the project/);
   assert.deepEqual(readdirSync(outside), ["keep"], "nothing left outside the project");
   // Put right, the next build runs it (nothing was recorded).
   rmSync(p.path("out"));
@@ -144,26 +153,11 @@ test("an output folder swapped for a symlink out of the project during the run i
 });
 
 test("an output folder swapped for a symlink to another folder of the project during the run is not published through", async () => {
-  const p = new Project({
-    "src/in.txt": "one\n",
-    "out/.keep": "",
-    "Pipelinefile.ts": HEAD +
-      `export const a = target({ inputs: ["src/in.txt"], outputs: ["out/x.txt"], run: ({ inputs, outputs }) => sh\`sh -c 'echo READY; ${WAIT_GO}; cat "$1" > "$2"' _ \${inputs[0]} \${outputs[0]}\` });\n`,
-  });
-  const child = p.spawn(["build", "--json"]);
-  const done = collect(child);
-  await waitForLine(child, (l) => l.includes('"line":"READY"'));
-  renameSync(p.path("out"), p.path("out.moved"));
-  symlinkSync("src", p.path("out"));
-  writeFileSync(p.path("go"), "");
-  const r = await done;
-  assert.equal(r.code, 1, r.stdout + r.stderr);
-  const fin = r.events.find((e) => e.type === "target-finished" && e.target === "a") as { status: string; error: string };
-  assert.match(fin.error, /its folder "out" is now a symlink to src in the project/);
+  const { p, error } = await swapOutputFolderDuringRun(() => "src");
+  assert.match(error, /its folder "out" is now a symlink to src in the project/);
   assert.deepEqual(readdirSync(p.path("src")), ["in.txt"], "nothing written into the user's sources");
   p.remove();
 });
-
 
 test("an input changed and changed back while its recipe ran (A -> B -> A): a warning, and the next build runs it again", async () => {
   const p = new Project({
