@@ -14,6 +14,9 @@ import { join } from "node:path";
 
 let tmpCounter = 0;
 
+/** Names of copies in progress under .pipe/kept/: one left by a killed pipe is swept (sweepKept). */
+const TMP_PREFIX = ".tmp-";
+
 /**
  * Copies the folder `src` to `.pipe/kept/<hash>/` unless a copy is there already; returns its
  * absolute path. `hash` is the folder's tree hash (the name says what it holds).
@@ -22,7 +25,7 @@ export function keepFolder(stateDir: string, src: string, hash: string): string 
   const dir = join(stateDir, "kept");
   const dest = join(dir, hash);
   if (lstatSync(dest, { throwIfNoEntry: false })?.isDirectory()) return dest;
-  const tmp = join(dir, `.tmp-${process.pid}-${Date.now().toString(36)}-${tmpCounter++}`);
+  const tmp = join(dir, `${TMP_PREFIX}${process.pid}-${Date.now().toString(36)}-${tmpCounter++}`);
   mkdirSync(dir, { recursive: true });
   try {
     copyTree(src, tmp);
@@ -51,4 +54,19 @@ function copyTree(src: string, dest: string): void {
   }
   // Last: a read-only folder could not have been filled.
   chmodSync(dest, statSync(src).mode & 0o777);
+}
+
+/**
+ * Removes the copies a killed pipe left half made (call with the project lock held: no copy is
+ * in progress then). A finished copy is renamed to its hash and never touched.
+ */
+export function sweepKept(stateDir: string): void {
+  const dir = join(stateDir, "kept");
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(TMP_PREFIX)) rmSync(join(dir, n), { recursive: true, force: true });
 }

@@ -125,3 +125,21 @@ test("the printed commands quote paths with spaces and quotes, so pasted into sh
     p.remove();
   }
 });
+
+test("a copy a killed pipe left half made in .pipe/kept/ is swept by the next build; finished copies stay", async () => {
+  const p = new Project({ "src/in.txt": "hi\n", "Pipelinefile.ts": DIR_OUTPUT });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    editByHand(p);
+    assert.equal((await p.run(["clean"])).code, 0);
+    const kept = readdirSync(p.path(".pipe/kept"));
+    assert.equal(kept.length, 1, "one finished copy");
+    // What keepFolder leaves when killed between its copy and its rename.
+    p.write({ ".pipe/kept/.tmp-999-x-0/sub/a.txt": "half\n" });
+    const b = await p.run(["build"]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(readdirSync(p.path(".pipe/kept")), kept, "the half-made copy is gone, the finished one stays");
+  } finally {
+    p.remove();
+  }
+});
