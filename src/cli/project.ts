@@ -38,6 +38,8 @@ export interface ProjectOptions {
   skipStatCache?: boolean;
   /** With skipStatCache: (stat -> hash) facts to start from instead (the no-op snapshot's). */
   seedStats?: Map<string, StatEntry>;
+  /** See BuildOptions.lenient (`pipe params`). */
+  lenient?: boolean;
 }
 
 export interface Project {
@@ -85,7 +87,7 @@ export interface Definition {
  * `trace`: record what the Pipelinefile's code reads while loading (the no-op snapshot needs it;
  * only `pipe build` writes one). Without it fs is not patched, and the trace says so (opaque).
  */
-export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean; subset?: BuildOptions["subset"] }): Promise<Definition> {
+export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env" | "lenient"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean; subset?: BuildOptions["subset"] }): Promise<Definition> {
   const file = findPipelinefile(o.cwd, o.file);
   const root = dirname(file);
   process.chdir(root);
@@ -112,7 +114,7 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
 
   async function define(sites: boolean): Promise<Definition> {
     const spec = await loadPipelinefile(file, { write: !o.readOnly, sites });
-    const options = { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats };
+    const options = { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats, lenient: o.lenient };
     if (o.subset) {
       let part: BuiltGraph | undefined;
       try {

@@ -38,6 +38,11 @@ export interface BuildOptions {
    * Throws SubsetMiss when an id names no declaration.
    */
   subset?: { plan: string[]; outputsOnly: string[]; keys: ReadonlyMap<string, Record<string, unknown> | null> };
+  /**
+   * Leave out the problems that matter only for building (a param without a value, a missing
+   * source file): `pipe params` answers "what must I set?" instead of failing on it.
+   */
+  lenient?: boolean;
 }
 
 /** A subset id that does not name a declaration (the caller builds the whole graph instead). */
@@ -623,7 +628,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
     }
   }
-  if (diags.length || late.length) throw new UserError(withProvisionalNames([...diags, ...late], spec.provisional));
+  if (diags.length || (late.length && !options.lenient)) throw new UserError(withProvisionalNames(options.lenient ? diags : [...diags, ...late], spec.provisional));
   // A subset's closure is not the whole build: the build that made the snapshot had no warnings.
   const warnings = subset || options.paramText.size === 0 ? [] : ineffectiveParams({ spec, targets, needed, paramText: options.paramText, requested: requestedInstances });
   return { graph, selected: sel, stats, globLists, warnings };

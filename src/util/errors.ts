@@ -37,7 +37,8 @@ export function formatDiagnostics(diags: Diagnostic[], cwd: string, kind = "erro
     .map((d) => {
       const lines = [`${kind}: ${d.message}`];
       if (d.location) lines.push(`  at ${relative(cwd, d.location.file) || d.location.file}:${d.location.line}:${d.location.column}`);
-      for (const x of d.details ?? []) lines.push(`  ${x}`);
+      // "declared at /abs/Pipelinefile.ts:6:21" in a detail reads like the location above it.
+      for (const x of d.details ?? []) lines.push(`  ${x.replace(/(?<![\w.])(\/[^\s:"']+):(\d+):(\d+)/g, (_, f: string, l: string, c: string) => `${relative(cwd, f) || f}:${l}:${c}`)}`);
       if (d.hint) lines.push(`  hint: ${d.hint}`);
       return lines.join("\n");
     })
