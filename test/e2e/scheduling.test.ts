@@ -75,6 +75,12 @@ test("--no-wait: while another pipe builds, exit at once with code 75, naming th
     assert.equal(busy.code, 75, busy.stdout + busy.stderr);
     assert.match(busy.stderr, new RegExp(`busy: another pipe holds .pipe/lock \\(pid ${first.pid}: pipe build --verbose, since `));
     assert.doesNotMatch(busy.stderr, /at .*\.js:\d+/, "no stack trace");
+    // With --json the reason is also an event on stdout, for the program reading it.
+    const busyJson = await p.run(["build", "--no-wait", "--json"]);
+    assert.equal(busyJson.code, 75, busyJson.stdout + busyJson.stderr);
+    const errors = busyJson.events.filter((e) => e.type === "error");
+    assert.equal(errors.length, 1, busyJson.stdout);
+    assert.match(String(errors[0].message), new RegExp(`^busy: another pipe holds .pipe/lock \\(pid ${first.pid}: `));
     writeFileSync(p.path("gate"), "");
     assert.equal((await firstDone).code, 0);
     const after = await p.run(["build", "--no-wait", "--json"]);

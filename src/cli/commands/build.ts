@@ -53,7 +53,10 @@ export const command: Command = {
       } catch (e) {
         if (e instanceof LockWaitAborted) return EXIT.interrupted;
         if (!(e instanceof LockBusy)) throw e;
-        ctx.stderr.write(`busy: ${e.message}\nhint: run again when it is done, or leave out --no-wait to wait for it\n`);
+        const text = `busy: ${e.message}\nhint: run again when it is done, or leave out --no-wait to wait for it`;
+        ctx.stderr.write(text + "\n");
+        // A program reading --json learns why nothing else came, as for exit-2 errors (main.ts).
+        if (hasFlag(ctx.args, "json")) emit({ type: "error", message: text });
         return EXIT.busy;
       }
       const { result } = session;
