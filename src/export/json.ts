@@ -5,11 +5,12 @@
  *
  *   { "format": "pipe-graph", "version": 1,
  *     "defaults": [id, ...],
- *     "targets": [{ "id", "family"?, "key"?, "state", "reason"?, "files", "outputs", "deps",
- *                   "description"? }, ...] }
+ *     "targets": [{ "id", "family"?, "key"?, "params"?, "state", "reason"?, "files", "outputs",
+ *                   "deps", "description"? }, ...] }
  *
  * Targets keep the view's order (dependencies before dependents), which consumers may rely on;
- * `key` entries are sorted by name. Optional fields are omitted when absent, never `null`.
+ * `key` and `params` entries are sorted by name (`params` was added within version 1: optional,
+ * and readers ignore fields they do not know). Optional fields are omitted when absent, never `null`.
  * Recovery rule: fromJson refuses another `format` or a newer `version` with a message naming
  * the field, and never guesses.
  */
@@ -31,6 +32,9 @@ function targetToJson(t: TargetView): Record<string, unknown> {
   if (t.family !== undefined) o.family = t.family;
   if (t.key !== undefined) {
     o.key = Object.fromEntries(Object.keys(t.key).sort(compareStrings).map((k) => [k, t.key![k]]));
+  }
+  if (t.params !== undefined) {
+    o.params = Object.fromEntries(Object.keys(t.params).sort(compareStrings).map((k) => [k, t.params![k]]));
   }
   o.state = t.state;
   if (t.reason !== undefined) o.reason = t.reason;
@@ -75,6 +79,17 @@ function optionalString(o: Record<string, unknown>, field: string, where: string
   return v;
 }
 
+function stringRecord(o: Record<string, unknown>, field: string, where: string): Record<string, string> | undefined {
+  const v = o[field];
+  if (v === undefined) return undefined;
+  if (!isObject(v)) fail(`${where}.${field}`, "must be an object of strings");
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val !== "string") fail(`${where}.${field}.${k}`, "must be a string");
+  }
+  // fromEntries defines own properties, so a key named "__proto__" stays a key.
+  return Object.fromEntries(Object.entries(v)) as Record<string, string>;
+}
+
 function targetFromJson(v: unknown, where: string): TargetView {
   if (!isObject(v)) fail(where, "must be an object");
   if (typeof v.id !== "string" || v.id === "") fail(`${where}.id`, "must be a non-empty string");
@@ -82,14 +97,10 @@ function targetFromJson(v: unknown, where: string): TargetView {
   const t: TargetView = { id: v.id, state: v.state as TargetState, files: [], outputs: [], deps: [] };
   const family = optionalString(v, "family", where);
   if (family !== undefined) t.family = family;
-  if (v.key !== undefined) {
-    if (!isObject(v.key)) fail(`${where}.key`, "must be an object of strings");
-    for (const [k, val] of Object.entries(v.key)) {
-      if (typeof val !== "string") fail(`${where}.key.${k}`, "must be a string");
-    }
-    // fromEntries defines own properties, so a key named "__proto__" stays a key.
-    t.key = Object.fromEntries(Object.entries(v.key)) as Record<string, string>;
-  }
+  const key = stringRecord(v, "key", where);
+  if (key !== undefined) t.key = key;
+  const params = stringRecord(v, "params", where);
+  if (params !== undefined) t.params = params;
   const reason = optionalString(v, "reason", where);
   if (reason !== undefined) t.reason = reason;
   t.files = stringArray(v.files, `${where}.files`);

@@ -13,6 +13,8 @@ export interface TargetView {
   family?: string;
   /** Key values of an instance, as strings. */
   key?: Record<string, string>;
+  /** Values of the params the target reads (by command-line name, as text), when it reads any. */
+  params?: Record<string, string>;
   state: TargetState;
   /** Why it is stale or restorable, when it is. */
   reason?: string;

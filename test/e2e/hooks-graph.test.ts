@@ -74,7 +74,7 @@ test("pipe graph: text, DOT rendered by Graphviz, Mermaid, JSON; read-only", asy
       HEAD +
       `export const clean = target({ inputs: ["data/in.txt"], outputs: ["build/clean.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
       `export const trend = family({ key: { attribute: param.enum(["a", "b"]) }, inputs: { clean }, outputs: { svg: "build/{attribute}.svg" }, run: (c) => sh\`cp \${c.inputs.clean[0]} \${c.outputs.svg}\` });\n` +
-      `export const report = target({ inputs: [trend({ attribute: "a" }), trend({ attribute: "b" })], outputs: ["build/report.html"], run: (c) => sh\`cat \${c.inputs} > \${c.outputs[0]}\` });\n` +
+      `export const report = target({ params: { scale: param.int("scale", { default: 1 }) }, inputs: [trend({ attribute: "a" }), trend({ attribute: "b" })], outputs: ["build/report.html"], run: (c) => sh\`echo \${c.params.scale} \${c.inputs} > \${c.outputs[0]}\` });\n` +
       `export default [report];\n`,
   });
   try {
@@ -92,6 +92,12 @@ test("pipe graph: text, DOT rendered by Graphviz, Mermaid, JSON; read-only", asy
     assert.equal(targets.find((x) => x.id === "trend[attribute=a]")!.state, "up-to-date");
     assert.equal(targets.find((x) => x.id === "trend[attribute=b]")!.state, "stale");
     assert.equal(targets.find((x) => x.id === "trend[attribute=b]")!.family, "trend");
+    // Params a target reads, with the values this request gives them; keys stay in "key".
+    const p2 = JSON.parse((await p.run(["graph", "--json", "-p", "scale=3"])).stdout).targets as { id: string; params?: Record<string, string>; key?: Record<string, string> }[];
+    assert.deepEqual(p2.find((x) => x.id === "report")!.params, { scale: "3" });
+    assert.deepEqual((targets as { id: string; params?: unknown }[]).find((x) => x.id === "report")!.params, { scale: "1" });
+    assert.equal(p2.find((x) => x.id === "trend[attribute=a]")!.params, undefined, "a target without params has no params field");
+    assert.deepEqual(p2.find((x) => x.id === "trend[attribute=a]")!.key, { attribute: "a" });
     const mermaid = await p.run(["graph", "--mermaid"]);
     assert.match(mermaid.stdout, /^flowchart /);
     const dot = await p.run(["graph", "--dot", "--files"]);

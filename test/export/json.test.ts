@@ -17,7 +17,7 @@ test("fromJson(toJson(view)) deep-equals the view", () => {
 test("toJson writes a versioned document with fields in a fixed order", () => {
   const view: GraphView = {
     defaults: ["t"],
-    targets: [{ deps: [], outputs: ["out.txt"], files: ["in.txt"], state: "stale", reason: "no record", key: { z: "1", a: "2" }, family: "fam", id: "t" }],
+    targets: [{ deps: [], outputs: ["out.txt"], files: ["in.txt"], state: "stale", reason: "no record", params: { w: "7", b: "x" }, key: { z: "1", a: "2" }, family: "fam", id: "t" }],
   };
   assert.equal(
     toJson(view),
@@ -26,7 +26,7 @@ test("toJson writes a versioned document with fields in a fixed order", () => {
         format: "pipe-graph",
         version: 1,
         defaults: ["t"],
-        targets: [{ id: "t", family: "fam", key: { a: "2", z: "1" }, state: "stale", reason: "no record", files: ["in.txt"], outputs: ["out.txt"], deps: [] }],
+        targets: [{ id: "t", family: "fam", key: { a: "2", z: "1" }, params: { b: "x", w: "7" }, state: "stale", reason: "no record", files: ["in.txt"], outputs: ["out.txt"], deps: [] }],
       },
       null,
       2,
@@ -44,6 +44,8 @@ test("fromJson names the bad field", () => {
     [{ ...good, targets: [{ ...good.targets[0], state: "fresh" }] }, 'invalid graph JSON: targets[0].state must be one of "up-to-date", "restorable", "stale", "failed"'],
     [{ ...good, targets: [{ ...good.targets[0], deps: "clean" }] }, "invalid graph JSON: targets[0].deps must be an array of strings"],
     [{ ...good, targets: [{ ...good.targets[0], key: { a: 1 } }] }, "invalid graph JSON: targets[0].key.a must be a string"],
+    [{ ...good, targets: [{ ...good.targets[0], params: { window: 7 } }] }, "invalid graph JSON: targets[0].params.window must be a string"],
+    [{ ...good, targets: [{ ...good.targets[0], params: ["7"] }] }, "invalid graph JSON: targets[0].params must be an object of strings"],
     [{ ...good, targets: [good.targets[0], good.targets[0]] }, 'invalid graph JSON: targets[1].id repeats "clean"'],
     [[], "invalid graph JSON: the document must be an object"],
   ];

@@ -18,7 +18,7 @@ export function smallView(): GraphView {
       { id: "features", state: "stale", reason: "input data/raw.csv changed", files: ["recipes/features.py"], outputs: ["data/features.parquet"], deps: ["clean"] },
       { id: "trend[attribute=confirmed]", family: "trend", key: { attribute: "confirmed" }, state: "restorable", reason: "output in cache", files: [], outputs: ["plots/confirmed.png"], deps: ["clean"] },
       { id: "trend[attribute=recovered]", family: "trend", key: { attribute: "recovered" }, state: "failed", reason: "recipe exited with code 1", files: [], outputs: ["plots/recovered.png"], deps: ["clean"] },
-      { id: "model", state: "stale", reason: "dependency \"features\" is stale", files: ["recipes/model.py"], outputs: ["models/model.pkl"], deps: ["features"] },
+      { id: "model", params: { window: "7", attributes: "a,b" }, state: "stale", reason: "dependency \"features\" is stale", files: ["recipes/model.py"], outputs: ["models/model.pkl"], deps: ["features"] },
       { id: "report", state: "stale", reason: "dependency \"model\" is stale", files: ["recipes/report.py", "data/raw.csv"], outputs: ["report.html"], deps: ["model", "trend[attribute=confirmed]", "trend[attribute=recovered]"] },
     ],
   };

@@ -41,6 +41,8 @@ export const command: Command = {
       };
       if (t.family) view.family = t.family;
       if (t.key) view.key = Object.fromEntries(Object.entries(t.key).map(([k, v]) => [k, formatValue(v)]));
+      const params = t.params.filter((u) => !u.isKey && u.cli !== undefined && u.value !== undefined);
+      if (params.length) view.params = Object.fromEntries(params.map((u) => [u.cli!, formatValue(u.value)]));
       if (p.reasons.length) view.reason = p.reasons.join("; ");
       if (t.description) view.description = t.description;
       return view;
