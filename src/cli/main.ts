@@ -44,6 +44,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; 
   status: { summary: "show every target as up to date, restorable or stale, and why", load: () => load(import("./commands/status.ts")) },
   why: { summary: "explain, value by value, what changed since a target's last run", load: () => load(import("./commands/why.ts")) },
   params: { summary: "list the params a build reads: value and where it comes from, type, doc, users", load: () => load(import("./commands/params.ts")) },
+  history: { summary: "the runs pipe recorded: params, what changed, whether the outputs are on disk or in the cache", load: () => load(import("./commands/history.ts")) },
   clean: { summary: "remove targets' outputs (the cache keeps them)", load: () => load(import("./commands/clean.ts")) },
   graph: { summary: "show the target graph (text, --dot, --mermaid, --json)", load: () => load(import("./commands/graph.ts")) },
   watch: { summary: "build, then rebuild as sources change", load: () => load(import("./commands/watch.ts")) },

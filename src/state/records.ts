@@ -224,6 +224,22 @@ export class RecordStore {
     return undefined;
   }
 
+  /** A target's intact records, newest first (`pipe history`). */
+  history(target: string): BuildRecord[] {
+    const out: BuildRecord[] = [];
+    const list = this.#byTarget.get(target) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const r = this.#record(list[i]);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /** Ids of the targets with at least one record line (intact or not), in first-recorded order. */
+  targets(): string[] {
+    return [...this.#byTarget.keys()];
+  }
+
   /** Recorded durations of a target's runs (oldest first), without parsing the records. */
   durations(target: string): number[] {
     return (this.#byTarget.get(target) ?? []).map((e) => e.durationMs);

@@ -1,0 +1,184 @@
+/**
+ * `pipe history [targets]`: the runs pipe recorded, newest first. Without targets, the project's
+ * latest runs, one line each; with targets (ids, or family names for every instance ever
+ * recorded, also those the Pipelinefile no longer asks for), each run with its params, what
+ * changed since the run before it, and where its outputs are now: on disk, in the cache (a build
+ * with those params, inputs and code restores them without running), or gone.
+ *
+ * Reads only `.pipe/` (records, cache index, stat cache) and the outputs on disk: the
+ * Pipelinefile is not loaded, so the history can be read while it does not load.
+ */
+import { dirname, join } from "node:path";
+import { flagValue, hasFlag } from "../args.ts";
+import { findPipelinefile } from "../../load/find.ts";
+import { initHasher } from "../../hash/xxh.ts";
+import { FileHasher } from "../../hash/file-hasher.ts";
+import { explain } from "../../plan/fingerprint.ts";
+import { formatValue } from "../../graph/param-values.ts";
+import { OutputCache } from "../../state/cache.ts";
+import { assertRecordsVersion, RecordStore, type BuildRecord } from "../../state/records.ts";
+import { loadStatCache } from "../../state/stat-cache.ts";
+import { didYouMean } from "../../util/did-you-mean.ts";
+import { UserError } from "../../util/errors.ts";
+import { COMMON, EXIT, type Command } from "../main.ts";
+
+const DEFAULT_ALL = 20;
+const DEFAULT_PER_TARGET = 10;
+
+export const command: Command = {
+  name: "history",
+  summary: "Show the runs pipe recorded, newest first: when, how long, with which params, what changed since the run before, and whether the outputs are on disk, in the cache (restorable without running) or gone. Reads only .pipe/ (works while the Pipelinefile does not load).",
+  usage: "pipe history [targets...] [-n N] [--json]",
+  details: [
+    "Without targets: the project's latest runs, one line each. A family name means every",
+    "instance ever recorded. pipe keeps the 32 newest records of each target.",
+  ].join("\n"),
+  flags: [
+    { name: "max", short: "n", value: true, meta: "N", help: `show at most N runs (default: ${DEFAULT_ALL} without targets, ${DEFAULT_PER_TARGET} per target with them)` },
+    { name: "json", help: "print one JSON document: { runs: [{ target, time, durationMs, fingerprint, params, outputs, where, changes }] }" },
+    ...COMMON,
+  ],
+  run: async (ctx) => {
+    const maxText = flagValue(ctx.args, "max");
+    const max = maxText === undefined ? undefined : Number(maxText);
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new UserError({ message: `-n needs a whole number of runs, at least 1; got ${JSON.stringify(maxText)}`, hint: "e.g. pipe history report -n 5" });
+    const root = dirname(findPipelinefile(ctx.cwd, flagValue(ctx.args, "file")));
+    const stateDir = join(root, ".pipe");
+    assertRecordsVersion(stateDir);
+    await initHasher();
+    const store = RecordStore.load(stateDir, { readOnly: true });
+    const recorded = store.targets();
+    const named = ctx.args.positional;
+    const ids: string[] = [];
+    const problems = [];
+    for (const n of named) {
+      const hits = recorded.filter((id) => id === n || id.startsWith(n + "["));
+      if (hits.length) {
+        for (const h of hits) if (!ids.includes(h)) ids.push(h);
+        continue;
+      }
+      const families = [...new Set(recorded.map((id) => id.replace(/\[.*$/, "")))];
+      const near = didYouMean(n, [...recorded, ...families]);
+      problems.push({ message: `no recorded run of ${JSON.stringify(n)}${near ? `; did you mean ${JSON.stringify(near)}?` : ""}`, hint: recorded.length ? "pipe history (without targets) lists the recorded runs" : "nothing was built in this project yet (or .pipe/ was removed)" });
+    }
+    if (problems.length) throw new UserError(problems);
+
+    const hasher = new FileHasher(root, loadStatCache(stateDir, [], true));
+    const cache = new OutputCache(stateDir);
+    const onDisk = new Map<string, string>();
+    const diskHash = (path: string): string => {
+      let h = onDisk.get(path);
+      if (h === undefined) {
+        try {
+          const r = hasher.hashPath(path);
+          h = r.kind === "file" || r.kind === "dir" ? `${r.kind}:${r.hash}` : "";
+        } catch {
+          h = ""; // unreadable: not these bytes
+        }
+        onDisk.set(path, h);
+      }
+      return h;
+    };
+    const where = (r: BuildRecord): Where => {
+      if (r.outputs.length > 0 && r.outputs.every((o) => diskHash(o.path) === `${o.kind}:${o.hash}`)) return "on-disk";
+      return r.outputs.every((o) => cache.has(o.hash, o.kind)) ? "cached" : "gone";
+    };
+
+    let runs: Run[];
+    if (ids.length === 0) {
+      // The project's latest runs across targets: one line each.
+      const all: BuildRecord[] = [];
+      for (const id of recorded) all.push(...store.history(id));
+      all.sort((a, b) => b.time - a.time);
+      runs = all.slice(0, max ?? DEFAULT_ALL).map((r) => ({ ...runOf(r), where: where(r) }));
+    } else {
+      runs = [];
+      for (const id of ids) {
+        const list = store.history(id);
+        list.slice(0, max ?? DEFAULT_PER_TARGET).forEach((r, i) => runs.push({ ...runOf(r), where: where(r), changes: changesSince(r, list[i + 1]) }));
+      }
+    }
+    cache.close();
+    for (const w of store.warnings) ctx.stderr.write(`warning: ${w}\n`);
+    if (hasFlag(ctx.args, "json")) {
+      ctx.stdout.write(JSON.stringify({ runs }) + "\n");
+      return EXIT.ok;
+    }
+    ctx.stdout.write(ids.length ? renderDetailed(runs) : renderLines(runs, recorded.length));
+    return EXIT.ok;
+  },
+};
+
+type Where = "on-disk" | "cached" | "gone";
+
+interface Run {
+  target: string;
+  /** Epoch ms when the run finished. */
+  time: number;
+  durationMs: number;
+  fingerprint: string;
+  params: Record<string, unknown>;
+  outputs: { path: string; kind: "file" | "dir"; hash: string }[];
+  where: Where;
+  /** What differs from the target's run before this one (absent: not asked, or none before). */
+  changes?: string[];
+}
+
+function runOf(r: BuildRecord): Omit<Run, "where"> {
+  return { target: r.target, time: r.time, durationMs: r.durationMs, fingerprint: r.fingerprint, params: r.parts.params, outputs: r.outputs.map((o) => ({ path: o.path, kind: o.kind, hash: o.hash })) };
+}
+
+/** Value-level differences from the run before (the same words as `pipe why`). */
+function changesSince(r: BuildRecord, before: BuildRecord | undefined): string[] | undefined {
+  if (!before) return undefined;
+  if (before.fingerprint === r.fingerprint) return ["nothing: the same inputs, params and code (run again because its outputs were gone)"];
+  return explain(r.parts, before).map((c) => (c.startsWith("no record for this combination") ? "only pipe's record format" : c));
+}
+
+const WHERE_TEXT: Record<Where, string> = {
+  "on-disk": "outputs on disk now",
+  cached: "outputs in the cache (restored, not run, when a build asks for this again)",
+  gone: "outputs no longer in the cache",
+};
+const WHERE_SHORT: Record<Where, string> = { "on-disk": "on disk", cached: "in the cache", gone: "gone" };
+
+/** Local time, to the second: `2026-12-05 12:31:07`. */
+function when(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+function took(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+function paramText(params: Record<string, unknown>): string {
+  const names = Object.keys(params).sort();
+  return names.length ? names.map((k) => `${k}=${formatValue(params[k])}`).join(" ") : "no params";
+}
+
+function renderLines(runs: Run[], targets: number): string {
+  if (runs.length === 0) return "no recorded runs yet: `pipe build` records every successful run\n";
+  const w = Math.max(...runs.map((r) => r.target.length));
+  const lines = runs.map((r) => `${when(r.time)}  ${took(r.durationMs).padStart(7)}  ${r.target.padEnd(w)}  ${WHERE_SHORT[r.where]}`);
+  lines.push(`(${runs.length} newest run${runs.length === 1 ? "" : "s"} of ${targets} target${targets === 1 ? "" : "s"}; pipe history <target> shows a target's runs with their params and what changed)`);
+  return lines.join("\n") + "\n";
+}
+
+function renderDetailed(runs: Run[]): string {
+  const out: string[] = [];
+  let last: string | undefined;
+  for (const r of runs) {
+    if (r.target !== last) {
+      if (last !== undefined) out.push("");
+      out.push(r.target);
+      last = r.target;
+    }
+    out.push(`  ${when(r.time)}  took ${took(r.durationMs)}  ${WHERE_TEXT[r.where]}`);
+    out.push(`    params: ${paramText(r.params)}`);
+    if (r.changes) out.push(`    since the run before: ${r.changes.join("; ")}`);
+    else out.push("    the oldest recorded run");
+  }
+  return out.join("\n") + "\n";
+}
