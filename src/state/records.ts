@@ -66,6 +66,8 @@ let keyDir: string | undefined;
 
 /** The fields read without parsing a line: records are written with these keys first. */
 const PREFIX = /^\{"target":("(?:[^"\\]|\\.)*"),"fingerprint":"([0-9a-f]+)","durationMs":(\d+)/;
+/** A line's finish time, which serialize writes right after the prefix. */
+const TIME = /^\{"target":"(?:[^"\\]|\\.)*","fingerprint":"[0-9a-f]+","durationMs":\d+,"time":(\d+)/;
 
 interface Entry {
   line: string;
@@ -230,6 +232,29 @@ export class RecordStore {
     const list = this.#byTarget.get(target) ?? [];
     for (let i = list.length - 1; i >= 0; i--) {
       const r = this.#record(list[i]);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * The newest `n` intact records across targets, by when they finished. Only the lines looked at
+   * are verified (their time is read from the line's prefix to order them; a forged time only
+   * moves a line that then fails its HMAC).
+   */
+  newest(n: number): BuildRecord[] {
+    const all: { e: Entry; time: number }[] = [];
+    for (const list of this.#byTarget.values()) {
+      for (const e of list) {
+        const m = TIME.exec(e.line);
+        all.push({ e, time: m ? Number(m[1]) : 0 });
+      }
+    }
+    all.sort((a, b) => b.time - a.time);
+    const out: BuildRecord[] = [];
+    for (const { e } of all) {
+      if (out.length >= n) break;
+      const r = this.#record(e);
       if (r) out.push(r);
     }
     return out;

@@ -101,3 +101,22 @@ test("a rewrite on close keeps the records this run never read, and drops only t
   const all = u.verifyAll();
   assert.deepEqual([all.records.map((r) => r.fingerprint).sort(), all.bad], [["fa", "fb", "fc"], 0]);
 });
+
+test("newest(n): the n newest intact records across targets by finish time; history(t): a target's, newest first", async () => {
+  await initHasher();
+  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
+  const s = RecordStore.load(dir, { readOnly: false });
+  // Appended out of time order (a compaction groups lines by target).
+  for (const [t, f, time] of [["a", "f1", 100], ["a", "f2", 400], ["b", "f3", 300], ["b", "f4", 200], ["c", "f5", 500]] as const) s.append({ ...rec(t, f), time });
+  s.close();
+  const path = join(dir, "records.jsonl");
+  // c's line claims the newest time but does not verify: it is skipped, not shown.
+  writeFileSync(path, readFileSync(path, "utf8").replace('"fingerprint":"f5","durationMs":10,"time":500,"outputs":[{"path":"build/c"', '"fingerprint":"f5","durationMs":10,"time":500,"outputs":[{"path":"build/C"'));
+  const t = RecordStore.load(dir, { readOnly: true });
+  assert.deepEqual(t.newest(3).map((r) => r.fingerprint), ["f2", "f3", "f4"]);
+  assert.deepEqual(t.newest(10).map((r) => r.fingerprint), ["f2", "f3", "f4", "f1"]);
+  assert.deepEqual(t.history("b").map((r) => r.fingerprint), ["f4", "f3"], "journal order, newest appended first");
+  assert.deepEqual(t.history("c"), []);
+  assert.deepEqual(t.targets(), ["a", "b", "c"]);
+  assert.match(t.warnings.join("\n"), /ignored 1 line/);
+});

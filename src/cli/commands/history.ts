@@ -87,10 +87,7 @@ export const command: Command = {
     let runs: Run[];
     if (ids.length === 0) {
       // The project's latest runs across targets: one line each.
-      const all: BuildRecord[] = [];
-      for (const id of recorded) all.push(...store.history(id));
-      all.sort((a, b) => b.time - a.time);
-      runs = all.slice(0, max ?? DEFAULT_ALL).map((r) => ({ ...runOf(r), where: where(r) }));
+      runs = store.newest(max ?? DEFAULT_ALL).map((r) => ({ ...runOf(r), where: where(r) }));
     } else {
       runs = [];
       for (const id of ids) {
