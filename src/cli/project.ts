@@ -113,7 +113,7 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   }
 
   async function define(sites: boolean): Promise<Definition> {
-    const spec = await loadPipelinefile(file, { write: !o.readOnly, sites });
+    const spec = await loadPipelinefile(file, { write: !o.readOnly, sites, timeoutMs: loadTimeoutMs(o.env) });
     const options = { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats, lenient: o.lenient };
     if (o.subset) {
       let part: BuiltGraph | undefined;
@@ -231,4 +231,10 @@ function envKey(stateDir: string, readOnly: boolean): string {
     renameSync(tmp, p);
     return key;
   }
+}
+
+/** How long the Pipelinefile may take to load: `PIPE_LOAD_TIMEOUT_MS`, default 30 s. */
+function loadTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.PIPE_LOAD_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : 30_000;
 }

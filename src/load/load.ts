@@ -9,6 +9,8 @@ import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
+import { startWatchdog } from "./watchdog.ts";
+import { INTERRUPT_SIGNALS } from "../util/signals.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { compilePipelinefile, type Compiled } from "./compile.ts";
@@ -131,10 +133,20 @@ function isInside(path: string, dir: string): boolean {
 export async function evaluate(url: string, file: string, timeoutMs: number, compiled?: Pick<Compiled, "dir" | "modules">): Promise<Record<string, unknown>> {
   process.setSourceMapsEnabled(true);
   let timer: NodeJS.Timeout | undefined;
+  const shown = timeoutMs % 1000 === 0 ? `${timeoutMs / 1000}s` : `${timeoutMs}ms`;
+  const problem = new UserError({ message: `Pipelinefile evaluation did not finish within ${shown}`, location: { file, line: 1, column: 1 }, hint: "look for a top-level await that never settles or an endless loop (PIPE_LOAD_TIMEOUT_MS sets the limit)" });
+  // Referenced: a top-level await that never settles leaves nothing else to keep pipe alive (it
+  // exited 13, silently); the timer makes it report instead.
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UserError({ message: `Pipelinefile evaluation did not finish within ${Math.round(timeoutMs / 1000)}s`, location: { file, line: 1, column: 1 }, hint: "look for a top-level await that never settles or an endless loop" })), timeoutMs);
-    timer.unref();
+    timer = setTimeout(() => reject(problem), timeoutMs);
   });
+  // An endless synchronous loop blocks that timer too: the watchdog stops the loop a little later.
+  const watchdog = startWatchdog(timeoutMs + Math.min(2000, Math.ceil(timeoutMs / 2)), `error: ${problem.message}\n  at ${file}:1:1\n  pipe was stopped`);
+  // While the Pipelinefile's own code runs, Ctrl-C, SIGTERM and SIGHUP get their default action
+  // (pipe ends at once): pipe's handlers are JavaScript, which an endless loop there never lets
+  // run. Nothing is lost: the project is not locked yet and no recipe runs.
+  const saved = INTERRUPT_SIGNALS.map((s) => [s, process.listeners(s)] as const);
+  for (const [s] of saved) process.removeAllListeners(s);
   try {
     return (await userAsync(() => Promise.race([import(url), timeout]))) as Record<string, unknown>;
   } catch (e) {
@@ -149,7 +161,9 @@ export async function evaluate(url: string, file: string, timeoutMs: number, com
       hint: "fix the error above; nothing was run",
     });
   } finally {
+    watchdog.stop();
     clearTimeout(timer);
+    for (const [s, listeners] of saved) for (const l of listeners) process.on(s, l as NodeJS.SignalsListener);
   }
 }
 
