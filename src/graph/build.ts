@@ -556,7 +556,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
           const isMatch = picomatch(it.spec, { dot: false });
           const generated = [...outputOwner.keys()].filter((p) => !own.has(p) && isMatch(p));
           const found = fastGlob().sync(it.spec, { cwd: root, dot: false, onlyFiles: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true, fs: globFs });
-          it.files = [...new Set([...found, ...generated])].filter((p) => !own.has(p)).sort();
+          // Its own outputs (and what is inside its folder outputs) are left out: a glob is the
+          // clean way to read a folder that also holds what the target writes.
+          it.files = [...new Set([...found, ...generated])].filter((p) => !own.has(p) && ownerOf(p) !== t.id).sort();
           for (const f of it.files) {
             const owner = ownerOf(f);
             if (owner && owner !== t.id) deps.add(owner);
@@ -565,6 +567,15 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
           const f = it.files[0];
           const owner = ownerOf(f);
           if (owner && owner !== t.id) deps.add(owner);
+          if (owner === t.id && it.kind === "file") {
+            // It would read its previous output: never up to date, or missing on the first run.
+            diags.push({
+              message: `dependency cycle: ${JSON.stringify(t.id)} -> ${JSON.stringify(t.id)}: input ${JSON.stringify(it.spec)} is ${own.has(f) ? "its own output" : `inside its own output ${JSON.stringify(t.outputs.find((o) => o.dir && f.startsWith(o.path + "/"))!.path + "/")}`}`,
+              location: loc(t),
+              details: ["the recipe would read what its previous run wrote, so it would never be up to date"],
+              hint: `remove ${JSON.stringify(it.spec)} from the inputs, or write the output to another path and read that`,
+            });
+          }
           if (it.kind === "dir") {
             // A folder input holding the target's own output changes with every run of it (it
             // never settles); hashing the folder without it would settle, but the recipe would

@@ -42,6 +42,37 @@ test("a dependency cycle is reported with its whole trail and where it was decla
   assert.equal(p.exists(".pipe"), false, "nothing was written");
 });
 
+test("a target that reads its own output (a file, or a file in its folder output, or an instance naming itself) is a cycle: exit 2, nothing run; a glob leaves its own outputs out", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const self = target({ inputs: ["build/self.txt"], outputs: ["build/self.txt"], run: ({ inputs, outputs }) => sh\`sh -c \${'cat "$0" > "$1"; echo more >> "$1"'} \${inputs[0]} \${outputs[0]}\` });\n` +
+      `export const d = target({ inputs: ["build/d/x.txt"], outputs: ["build/d/"], run: ({ outputs }) => sh\`mkdir \${outputs[0]}\` });\n` +
+      `export const f = family({ key: { k: param.enum(["a", "b"]) }, inputs: ({ k }) => (k === "a" ? [f({ k: "a" })] : []), outputs: ["build/f-{k}.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` +
+      `export default [self, d, f({ k: "a" })];\n`,
+    // The file exists: before, every build read it, appended to it and was stale again.
+    "build/self.txt": "x\n",
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /^error: dependency cycle: "self" -> "self": input "build\/self\.txt" is its own output\n {2}at Pipelinefile\.ts:2:\d+\n {2}the recipe would read what its previous run wrote, so it would never be up to date\n {2}hint: remove "build\/self\.txt" from the inputs/m);
+  assert.match(r.stderr, /^error: dependency cycle: "d" -> "d": input "build\/d\/x\.txt" is inside its own output "build\/d\/"\n {2}at Pipelinefile\.ts:3:\d+/m);
+  assert.match(r.stderr, /^error: dependency cycle: "f\[k=a\]" -> "f\[k=a\]"$/m);
+  noStack(r.stderr);
+  assert.equal(p.read("build/self.txt"), "x\n", "nothing ran");
+  assert.equal(p.exists(".pipe"), false, "nothing was written");
+
+  // A glob over a folder that holds the target's own folder output reads only the other files.
+  const g = new Project({
+    "Pipelinefile.ts": HEAD + `export const g = target({ inputs: ["build/**"], outputs: ["build/g/"], run: ({ inputs, outputs }) => sh\`sh -c \${'mkdir "$0" && ls "$@" > "$0/list"'} \${outputs[0]} \${inputs}\` });\n`,
+    "build/in.txt": "x\n",
+  });
+  const first = await g.run(["build", "--json"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(g.read("build/g/list"), "build/in.txt\n");
+  const again = await g.run(["build", "--json"]);
+  assert.deepEqual(finished(again.events, "up-to-date"), ["g"], "its own output does not make it stale");
+});
+
 test("two targets with the same output are both named", async () => {
   const p = new Project({
     "Pipelinefile.ts": HEAD +
