@@ -2,7 +2,8 @@
  * `.pipe/last-run.json`: the status of each target in the latest build that considered it, so
  * `pipe graph` and `pipe status` can show "failed last time". Written atomically.
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../state/atomic.ts";
 import { join } from "node:path";
 import type { TargetStatus } from "../events.ts";
 
@@ -38,7 +39,5 @@ export function saveLastRun(stateDir: string, statuses: Map<string, TargetStatus
   }
   if (!changed) return;
   const p = join(stateDir, "last-run.json");
-  const tmp = `${p}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: 1, targets: merged }), { mode: 0o600 });
-  renameSync(tmp, p);
+  writeFileAtomic(p, JSON.stringify({ version: 1, targets: merged }));
 }

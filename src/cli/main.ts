@@ -127,11 +127,23 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     handOver();
-    return await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr, noopHint });
+    const code = await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr, noopHint });
+    await reportSetAside(stderr, json ? stdout : undefined);
+    return code;
   } catch (e) {
+    await reportSetAside(stderr, json ? stdout : undefined);
     return reportError(e, stderr, json ? stdout : undefined);
   } finally {
     handOver();
+  }
+}
+
+/** State that was in the way of a write and moved to .pipe/quarantine/ (state/atomic.ts): said once, at the end. */
+async function reportSetAside(stderr: NodeJS.WritableStream, jsonOut?: NodeJS.WritableStream): Promise<void> {
+  const notes = (await import("../state/atomic.ts")).takeSetAside();
+  for (const message of notes) {
+    stderr.write(`warning: ${message}\n`);
+    if (jsonOut) jsonOut.write(JSON.stringify({ type: "warning", message } satisfies PipeEvent) + "\n");
   }
 }
 

@@ -3,7 +3,7 @@
  * Read-only commands open it without writing anything under `.pipe/`.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { buildGraph, type BuildOptions, type BuiltGraph } from "../graph/build.ts";
 import type { Graph } from "../graph/graph.ts";
@@ -22,6 +22,7 @@ import { UserError } from "../util/errors.ts";
 import { siteWasMissed } from "../api/site.ts";
 import { STAGING_PREFIX, type PublishContext } from "../run/publish.ts";
 import { sweepKept } from "../state/kept.ts";
+import { writeFileAtomic } from "../state/atomic.ts";
 
 export interface ProjectOptions {
   cwd: string;
@@ -226,9 +227,7 @@ function envKey(stateDir: string, readOnly: boolean): string {
   } catch {
     if (readOnly) return "no-key";
     const key = randomBytes(32).toString("hex");
-    const tmp = `${p}.${process.pid}.tmp`;
-    writeFileSync(tmp, key, { mode: 0o600 });
-    renameSync(tmp, p);
+    writeFileAtomic(p, key);
     return key;
   }
 }

@@ -4,7 +4,7 @@
  * fingerprints used, or a folder whose listing is not the one a glob saw, means no snapshot
  * (the next build plans normally, which is always correct).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PlannedTarget } from "../events.ts";
 import type { Graph } from "../graph/graph.ts";
@@ -16,6 +16,7 @@ import type { OutputRecord } from "../state/records.ts";
 import { machineKey } from "../state/machine-key.ts";
 import { deltaPath, encodeRows, envMac, eventsPath, hashAt, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealDelta, sealSnapshot, snapshotPath, DELTA_FORMAT, DELTA_VERSION, SEAL_LEN, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type Delta, type DeltaRow, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
 import type { Trust } from "./partial.ts";
+import { removeFile, writeFileAtomic } from "../state/atomic.ts";
 
 export interface SnapshotSource {
   root: string;
@@ -42,9 +43,9 @@ class NoSnapshot extends Error {}
 /** Removes the snapshot of a request (a build that cannot vouch for a no-op). */
 export function dropSnapshot(root: string, key: string): void {
   const path = snapshotPath(root, key);
-  rmSync(path, { force: true });
-  rmSync(eventsPath(path), { force: true });
-  rmSync(deltaPath(path), { force: true });
+  removeFile(path);
+  removeFile(eventsPath(path));
+  removeFile(deltaPath(path));
 }
 
 /**
@@ -61,14 +62,10 @@ export function writeSnapshot(src: SnapshotSource): string | undefined {
     delta = undefined; // write the whole snapshot instead
   }
   if (delta) {
-    const tmp = `${deltaPath(path)}.${process.pid}.tmp`;
-    writeFileSync(tmp, sealDelta(delta, key()), { mode: 0o600 });
-    renameSync(tmp, deltaPath(path));
+    writeFileAtomic(deltaPath(path), sealDelta(delta, key()));
     return undefined;
   }
-  rmSync(path, { force: true });
-  rmSync(eventsPath(path), { force: true });
-  rmSync(deltaPath(path), { force: true });
+  dropSnapshot(src.root, src.key);
   let snap: Snapshot;
   try {
     snap = collect(src);
@@ -79,9 +76,7 @@ export function writeSnapshot(src: SnapshotSource): string | undefined {
     return `internal error: ${(e as Error)?.stack ?? String(e)}`;
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, sealSnapshot(snap, key()), { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, sealSnapshot(snap, key()));
   prune(dirname(path));
   return undefined;
 }

@@ -19,6 +19,7 @@ import { closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fs
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { hashBytes, hashFd } from "../hash/xxh.ts";
 import { treeHash, treeLine } from "../hash/tree.ts";
+import { openFile } from "./atomic.ts";
 
 export interface TreeEntry {
   path: string;
@@ -156,9 +157,9 @@ class Pack {
     if (this.#get(hash)) return true;
     if (this.#packFd === undefined || this.#idxFd === undefined) {
       mkdirSync(this.#dir, { recursive: true });
-      this.#packFd = openSync(join(this.#dir, "objects.pack"), "a", 0o600);
+      this.#packFd = openFile(join(this.#dir, "objects.pack"), "a", 0o600);
       const idx = join(this.#dir, "objects.idx");
-      this.#idxFd = openSync(idx, "a+", 0o600);
+      this.#idxFd = openFile(idx, "a+", 0o600);
       const size = fstatSync(this.#idxFd).size;
       if (size < PACK_HEADER.length) {
         // New, or its header was cut short (the check above saw a prefix of it): start over.

@@ -16,8 +16,9 @@
  * It runs in its own process group so a terminal Ctrl-C does not reach it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "./atomic.ts";
 
 // dash (Debian's sh) has no `kill --`: negative pids go right after the signal.
 //
@@ -167,9 +168,7 @@ export class ProjectLock {
         child.unref();
         (child.stdin as unknown as { unref?: () => void }).unref?.();
         const info: LockHolder = { pid: process.pid, command: options.command, since: new Date().toISOString() };
-        const tmp = `${infoPath}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify(info), { mode: 0o600 });
-        renameSync(tmp, infoPath);
+        writeFileAtomic(infoPath, JSON.stringify(info));
         resolve(new ProjectLock(child, infoPath));
       });
     });

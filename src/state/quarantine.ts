@@ -3,12 +3,20 @@
  * warning naming it. Read-only commands only warn.
  */
 import { mkdirSync, renameSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
+
+/** The `.pipe` folder `path` is in (for a path deeper in it, like .pipe/cache/pack/x), else its folder. */
+function stateDirOf(path: string): string {
+  for (let d = dirname(path); d !== dirname(d); d = dirname(d)) if (basename(d) === ".pipe") return d;
+  return dirname(path);
+}
 
 export function quarantine(path: string, why: string, move = true): string {
   if (!move) return `${path} ${why}; ignoring it (the next build sets it aside)`;
-  const dir = join(dirname(path), "quarantine");
-  const to = join(dir, `${basename(path)}.${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  const state = stateDirOf(path);
+  const dir = join(state, "quarantine");
+  // .pipe/cache/pack/objects.idx -> quarantine/cache-pack-objects.idx.<time>
+  const to = join(dir, `${relative(state, path).split(sep).join("-")}.${new Date().toISOString().replace(/[:.]/g, "-")}`);
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     renameSync(path, to);

@@ -3,7 +3,8 @@
  * Written whole, atomically (temp + rename), at the end of a mutating command. It is an
  * optimisation only: a missing or corrupt file means files are re-read, nothing more.
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "./atomic.ts";
 import { join } from "node:path";
 import type { StatEntry } from "../hash/file-hasher.ts";
 import { quarantine } from "./quarantine.ts";
@@ -34,7 +35,5 @@ export function saveStatCache(stateDir: string, cache: Map<string, StatEntry>): 
   const entries: Record<string, Row> = {};
   for (const [k, e] of cache) entries[k] = [e.dev, e.ino, e.size, e.mtimeMs, e.ctimeMs, e.hash, e.hashedAt];
   const p = join(stateDir, "stat-cache.json");
-  const tmp = `${p}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ format: "pipe-stat-cache", version: VERSION, entries }), { mode: 0o600 });
-  renameSync(tmp, p);
+  writeFileAtomic(p, JSON.stringify({ format: "pipe-stat-cache", version: VERSION, entries }));
 }

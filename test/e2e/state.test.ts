@@ -2,7 +2,7 @@
 // a store from a newer pipe is refused; read-only commands change nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -187,4 +187,37 @@ test("a .pipe/ copied with its folder key (a home that could not be written) is 
   assert.ok(existsSync(machineKeyFile(there)), "that machine made its own key");
   copy.remove();
   p.remove();
+});
+
+test("a folder where a state file belongs (reliability.md D8) is moved to .pipe/quarantine/ with a warning naming it, never deleted; the build goes on and the next one runs nothing", { timeout: 120_000 }, async () => {
+  const files = ["env-key", "last-run.json", "lock.json", "stat-cache.json", "records.jsonl", "cache/pack/objects.idx", "cache/pack/objects.pack", "noop/*"];
+  for (const file of files) {
+    const p = project();
+    assert.equal((await p.run(["build"])).code, 0);
+    assert.equal((await p.run(["build"])).code, 0); // writes the no-op snapshot
+    const rel = file === "noop/*" ? `noop/${readdirSync(p.path(".pipe/noop")).find((n) => /^[0-9a-f]+\.json$/.test(n))!}` : file;
+    rmSync(p.path(`.pipe/${rel}`), { force: true });
+    p.write({ [`.pipe/${rel}/mine.txt`]: "kept\n" });
+    p.write({ "src/1.txt": "changed\n" });
+    // A build the no-op snapshot vouches for leaves the stat cache alone: plan in full for that one.
+    const r = await p.run(["build", "--json"], { env: file === "stat-cache.json" ? { PIPE_NO_SNAPSHOT: "1" } : {} });
+    assert.equal(r.code, 0, `${file}: ${r.stdout}${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, file);
+    const warnings = r.events.filter((e) => e.type === "warning").map((e) => String(e.message));
+    assert.ok(warnings.some((w) => new RegExp(`\\.pipe/${rel.replace(/[.*]/g, "\\$&")} (was a folder where pipe keeps a file|is a directory); moved it to .*\\.pipe/quarantine/`).test(w)), `${file}: ${warnings.join("; ")}`);
+    const moved = readdirSync(p.path(".pipe/quarantine"));
+    assert.equal(moved.length, 1, `${file}: ${moved.join(", ")}`);
+    assert.equal(p.read(`.pipe/quarantine/${moved[0]}/mine.txt`), "kept\n", `${file}: what was there is kept`);
+    assert.equal(p.read("build/1.txt"), "changed\n");
+    const again = await p.run(["build", "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(finished(again.events, "built"), [], `${file}: the next build runs nothing`);
+    // The index or the pack set aside, the other targets' cached bytes are unreachable (they stay
+    // up to date, but could not be restored): verify says so, which is the truth.
+    const v = await p.run(["status", "--verify"]);
+    if (file.startsWith("cache/pack/")) {
+      assert.equal(v.code, 1, `${file}: ${v.stdout}`);
+      assert.match(v.stdout, /^problem: /m);
+    } else assert.equal(v.code, 0, `${file}: ${v.stdout}`);
+  }
 });
