@@ -536,9 +536,24 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     for (const [prefix, id] of dirOutputs) if (path.startsWith(prefix)) return id;
     return undefined;
   };
-  for (const [prefix, id] of dirOutputs) {
-    for (const [p, other] of outputOwner) {
-      if (other !== id && p.startsWith(prefix)) diags.push({ message: `output ${JSON.stringify(p)} of ${JSON.stringify(other)} is inside directory output ${JSON.stringify(prefix)} of ${JSON.stringify(id)}`, location: loc(targets.get(other)!), hint: "outputs must not overlap" });
+  // An output inside another output: a directory output of another target, and also (they
+  // were not checked, and failed every run with EEXIST or "recipe wrote ... directly") a file
+  // output used as a folder, or an output inside its own target's directory output
+  // (reliability.md D7). Each output's parent folders are looked up: n x depth, not n x n.
+  for (const [p, inner] of outputOwner) {
+    for (let at = p.indexOf("/"); at > 0; at = p.indexOf("/", at + 1)) {
+      const outer = p.slice(0, at);
+      const id = outputOwner.get(outer);
+      if (id === undefined) continue;
+      const isDir = targets.get(id)!.outputs.some((o) => o.path === outer && o.dir);
+      const message = !isDir
+        ? `output ${JSON.stringify(p)} of ${JSON.stringify(inner)} is inside output ${JSON.stringify(outer)} of ${JSON.stringify(id)}, which is a file`
+        : inner === id
+          ? `output ${JSON.stringify(p)} of ${JSON.stringify(id)} is inside its own directory output ${JSON.stringify(outer + "/")}`
+          : `output ${JSON.stringify(p)} of ${JSON.stringify(inner)} is inside directory output ${JSON.stringify(outer + "/")} of ${JSON.stringify(id)}`;
+      const hint = !isDir ? "outputs must not overlap: a path is a file or a folder, not both" : inner === id ? `the directory output holds everything its recipe writes under ${outer}/: leave ${JSON.stringify(p)} out` : "outputs must not overlap";
+      diags.push({ message, location: loc(targets.get(inner)!), hint });
+      break;
     }
   }
 

@@ -266,7 +266,18 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       } else if (d.kind === "restorable") {
         const t0 = Date.now();
         const current = ev.outputState(t);
-        const failed = restore(pub, t, d.record.outputs, current);
+        let failed: string[];
+        try {
+          failed = restore(pub, t, d.record.outputs, current);
+        } catch (err) {
+          // A path that cannot be written (a file where an output's folder belongs, a folder
+          // swapped for a symlink, EACCES) fails this target, as it would a run; it was an
+          // internal error that stopped the whole build (reliability.md D7).
+          const e2 = err as NodeJS.ErrnoException;
+          if (!e2.code) throw err;
+          fail(id, `cannot restore the outputs of ${JSON.stringify(id)}: ${e2.message}`);
+          continue;
+        }
         if (failed.length) {
           // A damaged cache entry: run the recipe instead.
           runQueue.push({ t, e: { ...e, decision: { kind: "stale", reasons: [`cached bytes of ${failed.join(", ")} are missing or damaged`] } } });

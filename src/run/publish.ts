@@ -241,13 +241,49 @@ export function checkConfined(root: string, rel: string): void {
   }
 }
 
+/**
+ * Makes the project folder `dirRel` (and its parents) for output `output` (reliability.md D7).
+ * A regular file where one of those folders belongs is usually an output of an earlier
+ * Pipelinefile version (`build/x` was a file output, now `build/x/y.txt` is declared): mkdir
+ * failed on it with EEXIST or ENOTDIR, every build, until the user found and removed it. When
+ * the file's bytes are in the cache (pipe made them; nothing is lost) it is removed, with a
+ * warning; a file pipe did not make is left alone and the target fails naming it. No extra
+ * syscall when the folders can be made.
+ */
+export function makeOutputFolder(ctx: PublishContext, t: GraphTarget, dirRel: string, output: string): void {
+  try {
+    mkdirSync(join(ctx.root, dirRel), { recursive: true });
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EEXIST" && code !== "ENOTDIR") throw e;
+  }
+  const parts = dirRel.split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const rel = parts.slice(0, i).join("/");
+    const st = lstatSync(join(ctx.root, rel), { throwIfNoEntry: false });
+    if (!st || st.isDirectory()) continue;
+    // A symlink or anything but a file: not ours to remove (checkConfined names symlinked folders).
+    const h = st.isFile() ? ctx.hasher.hashPath(rel) : undefined;
+    if (h?.kind !== "file" || !ctx.cache.has(h.hash, "file")) {
+      throw Object.assign(new Error(`output ${JSON.stringify(output)} of ${JSON.stringify(t.id)} needs ${JSON.stringify(rel)} to be a folder, but it is ${st.isFile() ? "a file pipe did not make" : st.isSymbolicLink() ? "a symlink" : "not a folder"}; it is left as it is\n  hint: move ${rel} away (or declare another output path) and build again`), { code: "ERR_PIPE_NOT_A_FOLDER" });
+    }
+    rmSync(join(ctx.root, rel));
+    ctx.hasher.forget(rel, false);
+    ctx.warn(`removed ${rel}, a file where output ${output} of ${JSON.stringify(t.id)} needs a folder (an output of an earlier build; its bytes stay in the cache)`, t.id);
+    break;
+  }
+  mkdirSync(join(ctx.root, dirRel), { recursive: true });
+}
+
 /** Moves one prepared file or folder into place (rename; a folder swap goes through the scratch area). */
-export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string, hints: { missing?: boolean; dirMade?: boolean } = {}): void {
+export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string, hints: { missing?: boolean; dirMade?: boolean; target?: GraphTarget } = {}): void {
   const from = join(ctx.root, fromRel);
   const to = join(ctx.root, toRel);
   checkConfined(ctx.root, toRel);
   if (!hints.dirMade) {
-    mkdirSync(dirname(to), { recursive: true });
+    if (hints.target) makeOutputFolder(ctx, hints.target, dirname(toRel), toRel);
+    else mkdirSync(dirname(to), { recursive: true });
     checkConfined(ctx.root, toRel);
   }
   let old: string | undefined;
@@ -280,7 +316,7 @@ export function publish(ctx: PublishContext, t: GraphTarget, staged: Map<string,
   for (const o of outputs) {
     const missing = hints.missing?.has(o.path) ?? false;
     if (!missing) keepEdited(ctx, t, o, o.hash);
-    moveIntoPlace(ctx, staged.get(o.path)!, o.path, { missing, dirMade: hints.madeDirs?.has(dirname(o.path)) });
+    moveIntoPlace(ctx, staged.get(o.path)!, o.path, { missing, dirMade: hints.madeDirs?.has(dirname(o.path)), target: t });
     ctx.hasher.forget(o.path, o.kind === "dir");
     if (o.kind === "file") ctx.hasher.remember(o.path, o.hash, hints.stats?.get(o.path)?.mtimeMs);
   }
@@ -299,7 +335,7 @@ export function restore(ctx: PublishContext, t: GraphTarget, outputs: OutputReco
       continue;
     }
     keepEdited(ctx, t, o, o.hash);
-    moveIntoPlace(ctx, tmpRel, o.path);
+    moveIntoPlace(ctx, tmpRel, o.path, { target: t });
     if (o.mode !== undefined && o.kind === "file") chmodSync(join(ctx.root, o.path), o.mode);
     ctx.hasher.forget(o.path, o.kind === "dir");
     if (o.kind === "file") ctx.hasher.remember(o.path, o.hash);

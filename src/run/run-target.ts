@@ -16,7 +16,7 @@ import { fingerprintOf } from "../plan/fingerprint.ts";
 import { crashPoint } from "../util/crash-point.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
 import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
-import { checkStaged, publish, restore, stagingPaths, storeStaged, type PublishContext } from "./publish.ts";
+import { checkStaged, makeOutputFolder, publish, restore, stagingPaths, storeStaged, type PublishContext } from "./publish.ts";
 import { runShell } from "./shell.ts";
 import type { WorkerPool } from "./worker-pool.ts";
 
@@ -110,10 +110,11 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     return { ok: false, error, durationMs: Date.now() - t0, logTail: tail, logPath: logBroken ? undefined : logRel };
   };
   try {
-    for (const p of staged.values()) {
+    for (const [out, p] of staged) {
       const dir = dirname(p);
       if (!rc.madeDirs.has(dir)) {
-        mkdirSync(join(rc.root, dir), { recursive: true });
+        // A file of an earlier build where this folder belongs is removed (or named): D7.
+        makeOutputFolder(rc, t, dir, out);
         rc.madeDirs.add(dir);
       }
     }
@@ -252,6 +253,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         try {
           rmSync(join(rc.root, p), { recursive: true, force: true });
         } catch (err) {
+          // ENOTDIR: a part of its path is not a folder, so nothing was staged there.
+          if ((err as NodeJS.ErrnoException).code === "ENOTDIR") continue;
           rc.emit({ type: "warning", target: t.id, message: `cannot remove the staged output ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; it never counted as built: remove it by hand` });
         }
       }
