@@ -67,7 +67,7 @@ export const command: Command = {
           const pred = predict(project.evaluator, closure(project.graph, ids));
           return ids.filter((id) => pred.get(id)!.state !== "up-to-date").map((id) => ({ id, reason: pred.get(id)!.reasons.join("; ") }));
         },
-        restoreAll: () => restoreAll(project),
+        restoreAll: () => restoreAll(project, (line) => ctx.stderr.write(line + "\n")),
         emit: (line) => ctx.stderr.write(line + "\n"),
       });
       if (mutating) {
@@ -108,11 +108,13 @@ function targetsReading(project: Project, files: string[]): string[] {
 }
 
 /** Restores every restorable target from the cache; runs nothing. */
-function restoreAll(project: Project): { restored: string[]; stillStale: { id: string; reason: string }[] } {
+function restoreAll(project: Project, emit: (line: string) => void): { restored: string[]; stillStale: { id: string; reason: string }[] } {
   const pred = predict(project.evaluator, project.graph.order);
   const runDir = join(".pipe", "staging", `hook-${process.pid}`);
   let n = 0;
-  const ctx = publishContextOf(project, () => undefined, () => join(runDir, `s${n++}`));
+  // Warnings say where bytes changed outside pipe were kept before a restore replaced them:
+  // shown, never dropped.
+  const ctx = publishContextOf(project, (message) => emit(`pipe: warning: ${message}`), () => join(runDir, `s${n++}`));
   mkdirSync(join(project.root, runDir), { recursive: true });
   const restored: string[] = [];
   const stillStale: { id: string; reason: string }[] = [];
@@ -121,7 +123,16 @@ function restoreAll(project: Project): { restored: string[]; stillStale: { id: s
       const p = pred.get(id)!;
       if (p.state === "restorable" && p.record) {
         const t = project.graph.targets.get(id)!;
-        const failed = restore(ctx, t, p.record.outputs, project.evaluator.outputState(t));
+        let failed: string[];
+        try {
+          failed = restore(ctx, t, p.record.outputs, project.evaluator.outputState(t));
+        } catch (e) {
+          // One output that cannot be written (a file pipe did not make where its folder
+          // belongs, EACCES) leaves that target stale, not the others unrestored.
+          if (!(e as NodeJS.ErrnoException).code) throw e;
+          stillStale.push({ id, reason: `cannot restore it: ${(e as Error).message}` });
+          continue;
+        }
         if (failed.length) stillStale.push({ id, reason: `cached bytes of ${failed.join(", ")} are missing` });
         else restored.push(id);
       } else if (p.state === "stale") stillStale.push({ id, reason: p.reasons.join("; ") });
