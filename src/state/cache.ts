@@ -9,6 +9,7 @@
  *   objects/<2 hex>/<hash>       bigger files and bytes kept for the user (edited outputs),
  *                                read-only (0444); written to a temp name and renamed
  *   trees/<hash>.json            directory manifests: [{ path, type: "f"|"l"|"d", hash?, exec?, link? }]
+ *   tmp/                         objects and manifests being written, renamed into place when whole
  * Why a pack: a file per small output made creating inodes the largest cost of a cheap recipe
  * (a cold build of 10,000 `cp` recipes spent a third of its time there on an ext4 VM).
  * Entries are copied in and out (reflink where the filesystem can), never hard-linked, so
@@ -20,6 +21,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { hashBytes, hashFd } from "../hash/xxh.ts";
 import { treeHash, treeLine } from "../hash/tree.ts";
 import { openFile } from "./atomic.ts";
+import { crashPoint, type CrashPoint } from "../util/crash-point.ts";
 
 export interface TreeEntry {
   path: string;
@@ -30,7 +32,6 @@ export interface TreeEntry {
 }
 
 let tmpCounter = 0;
-const tmpName = (dir: string) => join(dir, `.tmp-${process.pid}-${Date.now().toString(36)}-${tmpCounter++}`);
 
 /**
  * Runs `create` (which makes a file in `dir`), making `dir` first only if it is missing: a
@@ -175,6 +176,7 @@ class Pack {
     const offset = fstatSync(this.#packFd).size;
     let done = 0;
     while (done < bytes.length) done += writeSync(this.#packFd, bytes, done, bytes.length - done);
+    crashPoint("cache-pack-append");
     writeSync(this.#idxFd, `${hash} ${offset} ${bytes.length}\n`);
     (this.#index ?? this.#added).set(hash, { offset, length: bytes.length });
     return true;
@@ -216,6 +218,8 @@ class Pack {
 export class OutputCache {
   readonly #dir: string;
   readonly #pack: Pack;
+  /** Whether `tmp/` was made and emptied by this process (#tmp). */
+  #tmpReady = false;
 
   constructor(stateDir: string) {
     this.#dir = join(stateDir, "cache");
@@ -237,14 +241,51 @@ export class OutputCache {
     this.#pack.close();
   }
 
+  /**
+   * A new temp path for an object or manifest being written. Temps live in one folder, `tmp/`,
+   * which this process empties when it first asks for one: every writer of the cache holds the
+   * project lock, so a temp found there is one that a killed pipe wrote and never renamed
+   * (reliability.md A5). It never counted; now it is removed. Made next to its object, as temps
+   * were before, it stayed for good (a whole copy of a big output).
+   */
+  #tmp(): string {
+    const dir = join(this.#dir, "tmp");
+    if (!this.#tmpReady) {
+      try {
+        for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        mkdirSync(dir, { recursive: true });
+      }
+      this.#tmpReady = true;
+    }
+    return join(dir, `${process.pid}-${Date.now().toString(36)}-${tmpCounter++}`);
+  }
+
+  /**
+   * Writes an entry at `dst` through a temp that `fill` writes and a rename: an entry is at its
+   * name only when whole. A temp that could not be filled or renamed (a full disk) is removed.
+   */
+  #store(dst: string, at: CrashPoint, fill: (tmp: string) => void): void {
+    const tmp = this.#tmp();
+    try {
+      fill(tmp);
+      crashPoint(at);
+      inFolder(dirname(dst), () => renameSync(tmp, dst));
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+
   /** Stores a file whose content hash is known. */
   putFile(src: string, hash: string): void {
     const dst = this.objectPath(hash);
     if (this.#pack.has(hash) || existsSync(dst)) return;
-    const tmp = tmpName(dirname(dst));
-    inFolder(dirname(dst), () => copyFileSync(src, tmp, constants.COPYFILE_FICLONE));
-    chmodSync(tmp, 0o444);
-    renameSync(tmp, dst);
+    this.#store(dst, "cache-file-rename", (tmp) => {
+      copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
+      chmodSync(tmp, 0o444);
+    });
   }
 
   /**
@@ -255,10 +296,8 @@ export class OutputCache {
     if (bytes.length < PACK_MAX && this.#pack.put(bytes, hash)) return;
     const dst = this.objectPath(hash);
     if (existsSync(dst)) return;
-    const tmp = tmpName(dirname(dst));
     // Created read-only (0444): a file mode is only ever narrowed by the umask.
-    inFolder(dirname(dst), () => writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 }));
-    renameSync(tmp, dst);
+    this.#store(dst, "cache-bytes-rename", (tmp) => writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 }));
   }
 
   /** Stores a directory tree (its files as objects plus a manifest); `hash` is its tree hash. */
@@ -286,10 +325,7 @@ export class OutputCache {
       }
     };
     walk(src, "");
-    mkdirSync(dirname(manifest), { recursive: true });
-    const tmp = tmpName(dirname(manifest));
-    writeFileSync(tmp, JSON.stringify(entries));
-    renameSync(tmp, manifest);
+    this.#store(manifest, "cache-tree-rename", (tmp) => writeFileSync(tmp, JSON.stringify(entries)));
   }
 
   /**

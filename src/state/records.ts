@@ -17,6 +17,7 @@ import { createHmac } from "node:crypto";
 import { machineKey } from "./machine-key.ts";
 import { UserError } from "../util/errors.ts";
 import { quarantine } from "./quarantine.ts";
+import { crashPoint } from "../util/crash-point.ts";
 
 export const RECORDS_VERSION = 2;
 const HEADER = JSON.stringify({ format: "pipe-records", version: RECORDS_VERSION });
@@ -313,19 +314,37 @@ export class RecordStore {
     }
     let keep = 0;
     for (const list of this.#byTarget.values()) keep += Math.min(list.length, KEEP_PER_TARGET);
+    // A compaction killed before its rename left its temp (reliability.md A5). The journal stayed
+    // whole, but what started that compaction may not show again: a damaged line is noticed only
+    // when it is read, and a newer record of its fingerprint may hide it now. So it is redone,
+    // reading every line it keeps; before, the damage stayed (`status --verify` failed) and so
+    // did the temp, a copy of the journal.
+    const interrupted = !this.#readOnly && existsSync(this.#compactTemp);
     // Lines that do not verify are dropped once they have been reported, so an upgraded or
     // copied journal warns once, not on every build.
-    if (this.#lines > 2 * keep + 1000 || (this.#rewrite && !this.#readOnly && existsSync(this.#path))) this.#compact();
+    if (interrupted || this.#lines > 2 * keep + 1000 || (this.#rewrite && !this.#readOnly && existsSync(this.#path))) this.#compact(interrupted);
   }
 
-  #compact(): void {
+  /** The compacted journal while it is written (one name: only the lock holder compacts). */
+  get #compactTemp(): string {
+    return `${this.#path}.compact.tmp`;
+  }
+
+  /** Rewrites the journal with each target's newest records; `readAll` verifies every line kept first. */
+  #compact(readAll = false): void {
     const out: string[] = [HEADER];
-    for (const list of this.#byTarget.values()) for (const e of list.slice(-KEEP_PER_TARGET)) if (e.record !== null) out.push(e.line);
-    const tmp = `${this.#path}.${process.pid}.tmp`;
+    for (const list of this.#byTarget.values()) {
+      for (const e of list.slice(-KEEP_PER_TARGET)) {
+        if (readAll) this.#record(e);
+        if (e.record !== null) out.push(e.line);
+      }
+    }
+    const tmp = this.#compactTemp;
     const fd = openSync(tmp, "w", 0o600);
     writeSync(fd, out.join("\n") + "\n");
     fsyncSync(fd);
     closeSync(fd);
+    crashPoint("compact-rename");
     renameSync(tmp, this.#path);
     fsyncDir(dirname(this.#path));
     this.#lines = out.length - 1;

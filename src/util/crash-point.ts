@@ -3,7 +3,24 @@
  * at the n-th arrival (default 1st) at a named durability step. `pipe debug crash-points`
  * lists the labels. Costs one comparison when unset.
  */
-export const CRASH_POINTS = ["before-recipe", "after-recipe", "after-cache-store", "publish-rename", "after-publish", "after-record"] as const;
+export const CRASH_POINTS = [
+  // A target's run (run/run-target.ts, run/publish.ts).
+  "before-recipe",
+  "after-recipe",
+  "after-cache-store",
+  "publish-rename",
+  "after-publish",
+  "after-record",
+  // Cache population (state/cache.ts): a pack object's bytes are appended but not its index
+  // line; a loose object (putFile, putBytes) or a tree manifest (putDir) is written under its
+  // temp name but not renamed to its hash.
+  "cache-pack-append",
+  "cache-file-rename",
+  "cache-bytes-rename",
+  "cache-tree-rename",
+  // Journal compaction (state/records.ts): the compacted temp is written and synced, not renamed.
+  "compact-rename",
+] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 const spec = process.env.PIPE_TEST_CRASH_AT;
