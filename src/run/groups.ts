@@ -57,8 +57,9 @@ export class RecipeGroup {
   }
 
   /**
-   * The leader exited: leftover members of the group (background jobs) get TERM, then KILL,
-   * and `done` runs once the group is empty. `empty`: whoever reaped the leader saw the group
+   * The leader exited: leftover members of the group (background jobs) get TERM, then KILL
+   * (during an interrupt: the rest of the grace period, then KILL), and `done` runs once the
+   * group is empty. `empty`: whoever reaped the leader saw the group
    * empty already (a group id that is gone cannot come back with members), so no check.
    */
   exited(done: () => void, empty = false): void {
@@ -83,6 +84,16 @@ export class RecipeGroup {
       }
       if (!alive) return finish();
       tries++;
+      if (this.#abortRequested) {
+        // Interrupted: the members got SIGTERM with the leader (#terminate) and have the rest of
+        // the grace period to finish their cleanup; the grace timer (or a second Ctrl-C) kills
+        // what is left. Without this, a shell leader that died on TERM at once (`sh -c 'a && b'`
+        // or `a | b`) had its still-running programs TERMed again and KILLed 0.2 s later,
+        // whatever PIPE_KILL_GRACE_MS said. SIGCONT once, so a stopped member can act on TERM.
+        if (tries === 1) this.#kill("SIGCONT");
+        setTimeout(reap, tries > 20 ? 50 : 10);
+        return;
+      }
       this.#kill(tries === 1 ? "SIGTERM" : tries > 20 ? "SIGKILL" : "SIGCONT");
       setTimeout(reap, tries > 20 ? 50 : 10);
     };
