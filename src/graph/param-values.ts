@@ -35,13 +35,14 @@ export type ParamText = Map<string, string> & { sources?: ReadonlyMap<string, Pa
 /** One line about a param for a message: `window (an integer, default 7): days of history`. */
 export function paramSummary(name: string, p: Param): string {
   const d = (p.options as { default?: unknown }).default;
-  const type = p.type === "enum" ? describe(p) : p.type;
+  const type = p.type === "enum" ? typeDescription(p) : p.type;
   const kind = `${type}${d === undefined ? ", required" : `, default ${typeof d === "string" ? d : formatValue(d)}`}`;
   const doc = typeof p.options.doc === "string" && p.options.doc !== "" ? `: ${p.options.doc}` : "";
   return `${name} (${kind})${doc}`;
 }
 
-function describe(p: Param): string {
+/** What values a param of this type takes, for messages and `pipe params`. */
+export function typeDescription(p: Pick<Param, "type" | "values">): string {
   switch (p.type) {
     case "int":
       return "an integer";
@@ -65,15 +66,15 @@ export function parseParamText(p: Param, text: string, today: string): ParamValu
   let value: ParamValue;
   switch (p.type) {
     case "int":
-      if (!/^-?\d+$/.test(text.trim())) return { problem: `${JSON.stringify(text)} is not ${describe(p)}` };
+      if (!/^-?\d+$/.test(text.trim())) return { problem: `${JSON.stringify(text)} is not ${typeDescription(p)}` };
       value = Number(text);
       break;
     case "number":
-      if (text.trim() === "" || !Number.isFinite(Number(text))) return { problem: `${JSON.stringify(text)} is not ${describe(p)}` };
+      if (text.trim() === "" || !Number.isFinite(Number(text))) return { problem: `${JSON.stringify(text)} is not ${typeDescription(p)}` };
       value = Number(text);
       break;
     case "boolean":
-      if (!/^(true|false|1|0|yes|no)$/i.test(text)) return { problem: `${JSON.stringify(text)} is not ${describe(p)}` };
+      if (!/^(true|false|1|0|yes|no)$/i.test(text)) return { problem: `${JSON.stringify(text)} is not ${typeDescription(p)}` };
       value = /^(true|1|yes)$/i.test(text);
       break;
     case "list":
@@ -96,7 +97,7 @@ export function checkParamValue(p: Param, value: unknown, today: string): ParamV
   switch (p.type) {
     case "int":
     case "number": {
-      if (typeof value !== "number" || !Number.isFinite(value) || (p.type === "int" && !Number.isInteger(value))) return { problem: `${show} is not ${describe(p)}` };
+      if (typeof value !== "number" || !Number.isFinite(value) || (p.type === "int" && !Number.isInteger(value))) return { problem: `${show} is not ${typeDescription(p)}` };
       if (typeof o.min === "number" && value < o.min) return { problem: `${value} is below the minimum ${o.min}` };
       if (typeof o.max === "number" && value > o.max) return { problem: `${value} is above the maximum ${o.max}` };
       return Object.is(value, -0) ? 0 : value;
@@ -105,19 +106,19 @@ export function checkParamValue(p: Param, value: unknown, today: string): ParamV
       return typeof value === "boolean" ? value : { problem: `${show} is not true or false` };
     case "date": {
       const v = value === "today" ? today : value;
-      if (typeof v !== "string" || !isValidDate(v)) return { problem: `${show} is not ${describe(p)}` };
+      if (typeof v !== "string" || !isValidDate(v)) return { problem: `${show} is not ${typeDescription(p)}` };
       if (typeof o.min === "string" && v < o.min) return { problem: `${v} is before the minimum ${o.min}` };
       if (typeof o.max === "string" && v > o.max) return { problem: `${v} is after the maximum ${o.max}` };
       return v;
     }
     case "enum":
-      return typeof value === "string" && p.values!.includes(value) ? value : { problem: `${show} is not ${describe(p)}` };
+      return typeof value === "string" && p.values!.includes(value) ? value : { problem: `${show} is not ${typeDescription(p)}` };
     case "list":
       if (!Array.isArray(value) || !value.every((x) => typeof x === "string")) return { problem: `${show} is not a list of strings` };
       if (value.some((x) => x.includes("\0"))) return { problem: "the value contains a NUL byte" };
       return [...value];
     case "string":
-      return typeof value === "string" ? value : { problem: `${show} is not ${describe(p)}` };
+      return typeof value === "string" ? value : { problem: `${show} is not ${typeDescription(p)}` };
   }
 }
 

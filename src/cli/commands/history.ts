@@ -15,6 +15,8 @@ import { initHasher } from "../../hash/xxh.ts";
 import { FileHasher } from "../../hash/file-hasher.ts";
 import { explain } from "../../plan/fingerprint.ts";
 import { formatValue } from "../../graph/param-values.ts";
+import { localToday } from "../../graph/today.ts";
+import { formatDuration } from "../../ui/format.ts";
 import { OutputCache } from "../../state/cache.ts";
 import { assertRecordsVersion, RecordStore, type BuildRecord } from "../../state/records.ts";
 import { loadStatCache } from "../../state/stat-cache.ts";
@@ -143,11 +145,7 @@ const WHERE_SHORT: Record<Where, string> = { "on-disk": "on disk", cached: "in t
 function when(ms: number): string {
   const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
-function took(ms: number): string {
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(2)}s`;
+  return `${localToday(d)} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 function paramText(params: Record<string, unknown>): string {
@@ -158,7 +156,7 @@ function paramText(params: Record<string, unknown>): string {
 function renderLines(runs: Run[], targets: number): string {
   if (runs.length === 0) return "no recorded runs yet: `pipe build` records every successful run\n";
   const w = Math.max(...runs.map((r) => r.target.length));
-  const lines = runs.map((r) => `${when(r.time)}  ${took(r.durationMs).padStart(7)}  ${r.target.padEnd(w)}  ${WHERE_SHORT[r.where]}`);
+  const lines = runs.map((r) => `${when(r.time)}  ${formatDuration(r.durationMs).padStart(7)}  ${r.target.padEnd(w)}  ${WHERE_SHORT[r.where]}`);
   lines.push(`(${runs.length} newest run${runs.length === 1 ? "" : "s"} of ${targets} target${targets === 1 ? "" : "s"}; pipe history <target> shows a target's runs with their params and what changed)`);
   return lines.join("\n") + "\n";
 }
@@ -172,7 +170,7 @@ function renderDetailed(runs: Run[]): string {
       out.push(r.target);
       last = r.target;
     }
-    out.push(`  ${when(r.time)}  took ${took(r.durationMs)}  ${WHERE_TEXT[r.where]}`);
+    out.push(`  ${when(r.time)}  took ${formatDuration(r.durationMs)}  ${WHERE_TEXT[r.where]}`);
     out.push(`    params: ${paramText(r.params)}`);
     if (r.changes) out.push(`    since the run before: ${r.changes.join("; ")}`);
     else out.push("    the oldest recorded run");

@@ -8,7 +8,7 @@ import { relative } from "node:path";
 import { declKind, type Family } from "../../api/target.ts";
 import type { Param } from "../../api/params.ts";
 import { closure, type Graph } from "../../graph/graph.ts";
-import { formatValue, type ParamText } from "../../graph/param-values.ts";
+import { formatValue, typeDescription, type ParamText } from "../../graph/param-values.ts";
 import { flagValue, hasFlag } from "../args.ts";
 import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
@@ -160,8 +160,7 @@ function wrapped(head: string, items: string[], indent: string, width: number): 
 function typeLines(r: { type: Param["type"]; values?: string[]; min?: unknown; max?: unknown }, indent: string, width: number): string[] {
   if (r.type === "enum") return wrapped("one of", r.values!, indent, width);
   const bounds = [r.min !== undefined ? `min ${String(r.min)}` : "", r.max !== undefined ? `max ${String(r.max)}` : ""].filter(Boolean).join(", ");
-  const t = { list: "a list, written a,b,c", date: 'a date YYYY-MM-DD (or "today")', int: "an integer", number: "a number", boolean: "true or false (also yes/no, 1/0)", string: "a string" }[r.type];
-  return [`${indent}${t}${bounds ? `, ${bounds}` : ""}`];
+  return [`${indent}${typeDescription(r)}${bounds ? `, ${bounds}` : ""}`];
 }
 
 const SHOWN_USERS = 4;
