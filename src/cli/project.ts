@@ -22,7 +22,7 @@ import { UserError } from "../util/errors.ts";
 import { siteWasMissed } from "../api/site.ts";
 import { STAGING_PREFIX, type PublishContext } from "../run/publish.ts";
 import { sweepKept } from "../state/kept.ts";
-import { writeFileAtomic } from "../state/atomic.ts";
+import { sweepTemps, writeFileAtomic } from "../state/atomic.ts";
 
 export interface ProjectOptions {
   cwd: string;
@@ -195,11 +195,12 @@ function sameMessages(a: UserError, b: UserError): boolean {
 
 /**
  * Removes what runs that died left behind (call with the lock held): scratch folders under
- * .pipe/staging/, half-made copies under .pipe/kept/, and, when a run's marker in .pipe/active/ says it may have staged outputs,
+ * .pipe/staging/, half-made copies under .pipe/kept/, temps of .pipe/'s own files, and, when a run's marker in .pipe/active/ says it may have staged outputs,
  * the `.pipe-tmp-*` siblings in every output folder of the graph. Nothing there ever counted.
  */
 export function cleanStaleStaging(stateDir: string, graph: Graph): void {
   sweepKept(stateDir);
+  sweepTemps(stateDir);
   const dir = join(stateDir, "staging");
   if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
   const active = join(stateDir, "active");

@@ -5,7 +5,8 @@
  * EISDIR on every build, forever. It is moved to `.pipe/quarantine/` (never deleted) and the
  * write goes on; `takeSetAside` hands the notes to the CLI, which prints them as warnings.
  */
-import { lstatSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { quarantine } from "./quarantine.ts";
 
 const notes: string[] = [];
@@ -64,5 +65,25 @@ export function openFile(path: string, flags: string, mode?: number): number {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EISDIR" || !clearWay(path)) throw e;
     return openSync(path, flags, mode);
+  }
+}
+
+/** The files of `.pipe/` itself that writeFileAtomic replaces while the lock is held. */
+const LOCKED_WRITES = /^(stat-cache\.json|last-run\.json|env-key|lock\.json)\.(\d+)\.tmp$/;
+
+/**
+ * Removes the temps of those files that a pipe killed between its write and its rename left
+ * behind (call with the project lock held: only its holder writes them, so none is in use).
+ */
+export function sweepTemps(stateDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(stateDir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = LOCKED_WRITES.exec(n);
+    if (m && Number(m[2]) !== process.pid) rmSync(join(stateDir, n), { force: true });
   }
 }

@@ -221,3 +221,16 @@ test("a folder where a state file belongs (reliability.md D8) is moved to .pipe/
     } else assert.equal(v.code, 0, `${file}: ${v.stdout}`);
   }
 });
+
+test("temps of .pipe/'s own files that a killed pipe left between write and rename are removed by the next build (only those)", async () => {
+  const p = project();
+  assert.equal((await p.run(["build"])).code, 0);
+  const left = ["stat-cache.json.99999.tmp", "last-run.json.12345.tmp", "env-key.4242.tmp", "lock.json.77.tmp"];
+  p.write(Object.fromEntries([...left, "notes.tmp", "stat-cache.json.tmp"].map((n) => [`.pipe/${n}`, "x\n"])));
+  p.write({ "src/2.txt": "changed\n" });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["t2"]);
+  for (const n of left) assert.equal(p.exists(`.pipe/${n}`), false, n);
+  assert.equal(p.exists(".pipe/notes.tmp") && p.exists(".pipe/stat-cache.json.tmp"), true, "what pipe does not name that way is left alone");
+});
