@@ -41,6 +41,8 @@ export interface ProjectOptions {
   seedStats?: Map<string, StatEntry>;
   /** See BuildOptions.lenient (`pipe params`). */
   lenient?: boolean;
+  /** See LoadOptions.knownToFinish: the no-op snapshot vouched for the load's code and reads. */
+  loadKnownToFinish?: boolean;
 }
 
 export interface Project {
@@ -88,7 +90,7 @@ export interface Definition {
  * `trace`: record what the Pipelinefile's code reads while loading (the no-op snapshot needs it;
  * only `pipe build` writes one). Without it fs is not patched, and the trace says so (opaque).
  */
-export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env" | "lenient"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean; subset?: BuildOptions["subset"] }): Promise<Definition> {
+export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env" | "lenient" | "loadKnownToFinish"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean; subset?: BuildOptions["subset"] }): Promise<Definition> {
   const file = findPipelinefile(o.cwd, o.file);
   const root = dirname(file);
   process.chdir(root);
@@ -114,7 +116,7 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   }
 
   async function define(sites: boolean): Promise<Definition> {
-    const spec = await loadPipelinefile(file, { write: !o.readOnly, sites, timeoutMs: loadTimeoutMs(o.env) });
+    const spec = await loadPipelinefile(file, { write: !o.readOnly, sites, timeoutMs: loadTimeoutMs(o.env), knownToFinish: o.loadKnownToFinish === true });
     const options = { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats, lenient: o.lenient };
     if (o.subset) {
       let part: BuiltGraph | undefined;

@@ -52,7 +52,9 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   // state: a second pipe that waited must see the first one's records.
   const hint = o.noopHint;
   const subset = hint && !o.dryRun ? subsetFor(hint) : undefined;
-  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: hint?.stats, trace: o.snapshot === true && !o.dryRun, subset });
+  // A hint means the snapshot checked the Pipelinefile's code and what its load read: that load
+  // finished last time, so this one will (no loop watchdog).
+  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: hint?.stats, trace: o.snapshot === true && !o.dryRun, subset, loadKnownToFinish: hint !== undefined });
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
     const stateDir = join(def.root, ".pipe");

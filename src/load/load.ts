@@ -64,6 +64,11 @@ export interface LoadOptions {
   /** Evaluation timeout (ms). */
   timeoutMs?: number;
   /**
+   * The same code, reading the same files and env (the no-op snapshot checked them), finished
+   * loading last time: no watchdog thread for an endless loop (it costs ~10 ms). The timer stays.
+   */
+  knownToFinish?: boolean;
+  /**
    * Record where each target, family and instance is declared (api/site.ts). Off, the first
    * load of a process is faster; on, every local module is evaluated again, as new instances
    * (from a copy of the compiled folder), so that an error message can name the line.
@@ -90,7 +95,7 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
   try {
     if (copy) cpSync(compiled.dir, copy, { recursive: true });
     const entryUrl = copy ? pathToFileURL(join(copy, relative(compiled.dir, fileURLToPath(compiled.entryUrl)))).href : compiled.entryUrl;
-    const ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000, { dir, modules: compiled.modules });
+    const ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000, { dir, modules: compiled.modules }, options.knownToFinish !== true);
     const spec = nameDeclarations(root, file, ns, compiled);
     // Every local module is already loaded; its namespace tells which functions it exports.
     for (const m of Object.values(compiled.modules)) {
@@ -130,7 +135,7 @@ function isInside(path: string, dir: string): boolean {
 }
 
 /** Imports the compiled module. Errors thrown at load become UserErrors with their location. */
-export async function evaluate(url: string, file: string, timeoutMs: number, compiled?: Pick<Compiled, "dir" | "modules">): Promise<Record<string, unknown>> {
+export async function evaluate(url: string, file: string, timeoutMs: number, compiled?: Pick<Compiled, "dir" | "modules">, guardLoops = true): Promise<Record<string, unknown>> {
   process.setSourceMapsEnabled(true);
   let timer: NodeJS.Timeout | undefined;
   const shown = timeoutMs % 1000 === 0 ? `${timeoutMs / 1000}s` : `${timeoutMs}ms`;
@@ -141,7 +146,7 @@ export async function evaluate(url: string, file: string, timeoutMs: number, com
     timer = setTimeout(() => reject(problem), timeoutMs);
   });
   // An endless synchronous loop blocks that timer too: the watchdog stops the loop a little later.
-  const watchdog = startWatchdog(timeoutMs + Math.min(2000, Math.ceil(timeoutMs / 2)), `error: ${problem.message}\n  at ${file}:1:1\n  pipe was stopped`);
+  const watchdog = !guardLoops ? { stop() {} } : startWatchdog(timeoutMs + Math.min(2000, Math.ceil(timeoutMs / 2)), `error: ${problem.message}\n  at ${file}:1:1\n  pipe was stopped`);
   // While the Pipelinefile's own code runs, Ctrl-C, SIGTERM and SIGHUP get their default action
   // (pipe ends at once): pipe's handlers are JavaScript, which an endless loop there never lets
   // run. Nothing is lost: the project is not locked yet and no recipe runs.
