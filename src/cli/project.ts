@@ -14,7 +14,7 @@ import { initHasher } from "../hash/xxh.ts";
 import { CodeHasher } from "../load/code-hash.ts";
 import { findPipelinefile, loadPipelinefile, type PipelineSpec } from "../load/load.ts";
 import { Evaluator } from "../plan/evaluate.ts";
-import { OutputCache } from "../state/cache.ts";
+import { OutputCache, sweepCacheTemps } from "../state/cache.ts";
 import { RecordStore } from "../state/records.ts";
 import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
 import { stateTrackedByGit } from "../state/git-tracked.ts";
@@ -197,12 +197,14 @@ function sameMessages(a: UserError, b: UserError): boolean {
 
 /**
  * Removes what runs that died left behind (call with the lock held): scratch folders under
- * .pipe/staging/, half-made copies under .pipe/kept/, temps of .pipe/'s own files, and, when a run's marker in .pipe/active/ says it may have staged outputs,
+ * .pipe/staging/, half-made copies under .pipe/kept/ and cache entries under .pipe/cache/tmp/,
+ * temps of .pipe/'s own files, and, when a run's marker in .pipe/active/ says it may have staged outputs,
  * the `.pipe-tmp-*` siblings in every output folder of the graph. Nothing there ever counted.
  */
 export function cleanStaleStaging(stateDir: string, graph: Graph): void {
   sweepKept(stateDir);
   sweepTemps(stateDir);
+  sweepCacheTemps(stateDir);
   const dir = join(stateDir, "staging");
   if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
   const active = join(stateDir, "active");

@@ -572,11 +572,15 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
           const generated = [...outputOwner.keys()].filter((p) => !own.has(p) && isMatch(p));
           const found = fastGlob().sync(it.spec, { cwd: root, dot: false, onlyFiles: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true, fs: globFs });
           // Its own outputs (and what is inside its folder outputs) are left out: a glob is the
-          // clean way to read a folder that also holds what the target writes.
-          it.files = [...new Set([...found, ...generated])].filter((p) => !own.has(p) && ownerOf(p) !== t.id).sort();
-          for (const f of it.files) {
+          // clean way to read a folder that also holds what the target writes. Each match's
+          // owner is looked up once (dirOutputs makes that a scan).
+          it.files = [];
+          for (const f of [...new Set([...found, ...generated])].sort()) {
+            if (own.has(f)) continue;
             const owner = ownerOf(f);
-            if (owner && owner !== t.id) deps.add(owner);
+            if (owner === t.id) continue;
+            if (owner) deps.add(owner);
+            it.files.push(f);
           }
         } else {
           const f = it.files[0];

@@ -21,7 +21,7 @@ import type { OutputRecord } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
 import { Heap } from "../util/heap.ts";
 import { runTarget, type RunContext } from "./run-target.ts";
-import { editedOutputs, restore, type PublishContext } from "./publish.ts";
+import { editedOutputs, restoreTarget, type PublishContext } from "./publish.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
 export interface BuildOptions {
@@ -266,18 +266,13 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       } else if (d.kind === "restorable") {
         const t0 = Date.now();
         const current = ev.outputState(t);
-        let failed: string[];
-        try {
-          failed = restore(pub, t, d.record.outputs, current);
-        } catch (err) {
-          // A path that cannot be written (a file where an output's folder belongs, a folder
-          // swapped for a symlink, EACCES) fails this target, as it would a run; it was an
-          // internal error that stopped the whole build (reliability.md D7).
-          const e2 = err as NodeJS.ErrnoException;
-          if (!e2.code) throw err;
-          fail(id, `cannot restore the outputs of ${JSON.stringify(id)}: ${e2.message}`);
+        const restored = restoreTarget(pub, t, d.record.outputs, current);
+        if ("problem" in restored) {
+          // Fails this target, as a run would.
+          fail(id, `cannot restore the outputs of ${JSON.stringify(id)}: ${restored.problem}`);
           continue;
         }
+        const { failed } = restored;
         if (failed.length) {
           // A damaged cache entry: run the recipe instead.
           runQueue.push({ t, e: { ...e, decision: { kind: "stale", reasons: [`cached bytes of ${failed.join(", ")} are missing or damaged`] } } });

@@ -322,6 +322,21 @@ export function publish(ctx: PublishContext, t: GraphTarget, staged: Map<string,
   }
 }
 
+/**
+ * `restore` for a target that is restored instead of run (a build, a git hook): a path that
+ * cannot be written (a file pipe did not make where an output's folder belongs, a folder
+ * swapped for a symlink, EACCES) is that target's problem, returned as its message, not an
+ * internal error that stops everything else (reliability.md D7).
+ */
+export function restoreTarget(ctx: PublishContext, t: GraphTarget, outputs: OutputRecord[], current: Map<string, { kind: string; hash: string } | undefined>): { failed: string[] } | { problem: string } {
+  try {
+    return { failed: restore(ctx, t, outputs, current) };
+  } catch (e) {
+    if (!(e as NodeJS.ErrnoException).code) throw e;
+    return { problem: (e as Error).message };
+  }
+}
+
 /** Restores recorded outputs from the cache. Returns the paths it could not restore. */
 export function restore(ctx: PublishContext, t: GraphTarget, outputs: OutputRecord[], current: Map<string, { kind: string; hash: string } | undefined>): string[] {
   const failed: string[] = [];

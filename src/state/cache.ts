@@ -243,20 +243,15 @@ export class OutputCache {
 
   /**
    * A new temp path for an object or manifest being written. Temps live in one folder, `tmp/`,
-   * which this process empties when it first asks for one: every writer of the cache holds the
-   * project lock, so a temp found there is one that a killed pipe wrote and never renamed
-   * (reliability.md A5). It never counted; now it is removed. Made next to its object, as temps
-   * were before, it stayed for good (a whole copy of a big output).
+   * which every build empties when it starts (sweepCacheTemps, from cleanStaleStaging): every
+   * writer of the cache holds the project lock, so a temp found there is one that a killed pipe
+   * wrote and never renamed (reliability.md A5). Made next to its object, as temps were before,
+   * it stayed for good (a whole copy of a big output).
    */
   #tmp(): string {
     const dir = join(this.#dir, "tmp");
     if (!this.#tmpReady) {
-      try {
-        for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-        mkdirSync(dir, { recursive: true });
-      }
+      mkdirSync(dir, { recursive: true });
       this.#tmpReady = true;
     }
     return join(dir, `${process.pid}-${Date.now().toString(36)}-${tmpCounter++}`);
@@ -431,4 +426,16 @@ function hashFileStreaming(path: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Removes the cache temps killed pipes left (call with the project lock held; see OutputCache #tmp). */
+export function sweepCacheTemps(stateDir: string): void {
+  const dir = join(stateDir, "cache", "tmp");
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) rmSync(join(dir, name), { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, join, relative } from "node:path";
 import { closure, downstream, sourceFiles } from "../../graph/graph.ts";
 import { predict } from "../../plan/evaluate.ts";
-import { restore } from "../../run/publish.ts";
+import { restoreTarget } from "../../run/publish.ts";
 import { ProjectLock } from "../../state/lock.ts";
 import { UserError } from "../../util/errors.ts";
 import { flagValue } from "../args.ts";
@@ -123,17 +123,10 @@ function restoreAll(project: Project, emit: (line: string) => void): { restored:
       const p = pred.get(id)!;
       if (p.state === "restorable" && p.record) {
         const t = project.graph.targets.get(id)!;
-        let failed: string[];
-        try {
-          failed = restore(ctx, t, p.record.outputs, project.evaluator.outputState(t));
-        } catch (e) {
-          // One output that cannot be written (a file pipe did not make where its folder
-          // belongs, EACCES) leaves that target stale, not the others unrestored.
-          if (!(e as NodeJS.ErrnoException).code) throw e;
-          stillStale.push({ id, reason: `cannot restore it: ${(e as Error).message}` });
-          continue;
-        }
-        if (failed.length) stillStale.push({ id, reason: `cached bytes of ${failed.join(", ")} are missing` });
+        const r = restoreTarget(ctx, t, p.record.outputs, project.evaluator.outputState(t));
+        // One output that cannot be written leaves that target stale, not the others unrestored.
+        if ("problem" in r) stillStale.push({ id, reason: `cannot restore it: ${r.problem}` });
+        else if (r.failed.length) stillStale.push({ id, reason: `cached bytes of ${r.failed.join(", ")} are missing` });
         else restored.push(id);
       } else if (p.state === "stale") stillStale.push({ id, reason: p.reasons.join("; ") });
     }
