@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
 import { startWatchdog } from "./watchdog.ts";
-import { INTERRUPT_SIGNALS } from "../util/signals.ts";
+import { enterUnguardedSpan, INTERRUPT_SIGNALS, leaveUnguardedSpan } from "../util/signals.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { compilePipelinefile, type Compiled } from "./compile.ts";
@@ -152,6 +152,7 @@ export async function evaluate(url: string, file: string, timeoutMs: number, com
   // run. Nothing is lost: the project is not locked yet and no recipe runs.
   const saved = INTERRUPT_SIGNALS.map((s) => [s, process.listeners(s)] as const);
   for (const [s] of saved) process.removeAllListeners(s);
+  enterUnguardedSpan();
   try {
     return (await userAsync(() => Promise.race([import(url), timeout]))) as Record<string, unknown>;
   } catch (e) {
@@ -169,6 +170,7 @@ export async function evaluate(url: string, file: string, timeoutMs: number, com
     watchdog.stop();
     clearTimeout(timer);
     for (const [s, listeners] of saved) for (const l of listeners) process.on(s, l as NodeJS.SignalsListener);
+    leaveUnguardedSpan();
   }
 }
 

@@ -14,13 +14,27 @@ class Tmux {
   t(...args: string[]): string {
     return execFileSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8" });
   }
-  /** Starts `command` in a 100x30 terminal; when it ends, its exit code is written and `done` signalled. */
-  start(dir: string, command: string): void {
+  /**
+   * Starts `command` in a 100x30 terminal; when it ends, its exit code is written and `done`
+   * signalled. With `signalOn`, the channel is signalled once the terminal has shown that text.
+   */
+  start(dir: string, command: string, signalOn?: { text: string; channel: string }): void {
     const env = ["env", "-u", "CI", "-u", "CONTINUOUS_INTEGRATION", "NO_COLOR=1", "PIPE_TODAY=2024-06-01", "PIPE_KILL_GRACE_MS=3000", "TERM=xterm-256color"];
     // The wrapper survives Ctrl-C (a trap, not an ignore: pipe must still get SIGINT).
     const script = `trap : INT; cd ${JSON.stringify(dir)} && ${env.join(" ")} ${command}; echo $? > exit.code; tmux -L ${this.socket} wait-for -S done; sleep 600`;
     this.t("new-session", "-d", "-x", "100", "-y", "30", "sh", "-c", script);
-    this.t("pipe-pane", "-o", `cat >> ${JSON.stringify(dir + "/raw.log")}`);
+    const log = JSON.stringify(dir + "/raw.log");
+    if (!signalOn) {
+      this.t("pipe-pane", "-o", `cat >> ${log}`);
+      return;
+    }
+    const watcher = [
+      `const { appendFileSync } = require("node:fs"); const { execFileSync } = require("node:child_process");`,
+      `let seen = "", told = false;`,
+      `process.stdin.on("data", (d) => { appendFileSync(${log}, d); if (told) return; seen = (seen + d).slice(-4096);`,
+      `if (seen.includes(${JSON.stringify(signalOn.text)})) { told = true; execFileSync("tmux", ["-L", ${JSON.stringify(this.socket)}, "wait-for", "-S", ${JSON.stringify(signalOn.channel)}]); } });`,
+    ].join(" ");
+    this.t("pipe-pane", "-o", `${process.execPath} -e ${shellQuote(watcher)}`);
   }
   waitFor(channel: string): void {
     this.t("wait-for", channel);
@@ -38,6 +52,10 @@ class Tmux {
       // already gone
     }
   }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function forty(slow: string): string {
@@ -141,4 +159,34 @@ test("under a terminal, a no-op answered from the snapshot prints the live view'
   assert.match(screens[1], /up to date t39/);
   assert.equal(screens[1], screens[0]);
   p.remove();
+});
+
+test("Ctrl-C while pipe watch reloads the Pipelinefile (signals at their default action): the cursor is visible again", { skip: !hasTmux && "tmux not installed" }, async () => {
+  const tmux = new Tmux();
+  // Once `stage2` exists, loading the Pipelinefile tells the test and then never finishes: pipe's
+  // signal handlers cannot run, so Ctrl-C ends pipe by its default action.
+  const p = new Project({
+    "Pipelinefile.ts": [
+      `import { existsSync } from "node:fs";`,
+      `import { execFileSync } from "node:child_process";`,
+      HEAD.trim(),
+      `if (existsSync("stage2")) { execFileSync("tmux", ["-L", ${JSON.stringify(tmux.socket)}, "wait-for", "-S", "looping"]); for (;;) {} }`,
+      `export const a = target({ outputs: ["build/a"], run: (c) => sh\`touch \${c.outputs[0]}\` });`,
+      "",
+    ].join("\n"),
+  });
+  try {
+    tmux.start(p.dir, `${process.execPath} ${PIPE_BIN} watch`, { text: "waiting for changes", channel: "idle" });
+    tmux.waitFor("idle");
+    assert.ok(!tmux.cursorVisible(), "the live view hides the cursor while watching");
+    p.write({ stage2: "", "Pipelinefile.ts": p.read("Pipelinefile.ts") + "// edited\n" });
+    tmux.waitFor("looping");
+    tmux.t("send-keys", "C-c");
+    tmux.waitFor("done");
+    assert.equal(p.read("exit.code").trim(), "130", "SIGINT's default action");
+    assert.ok(tmux.cursorVisible(), "the cursor is visible again");
+  } finally {
+    tmux.kill();
+    p.remove();
+  }
 });

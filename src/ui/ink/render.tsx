@@ -17,6 +17,7 @@ import { render, type Instance } from "ink";
 import { PassThrough } from "node:stream";
 import type { PipeEvent } from "../../events.ts";
 import { createPlainReporter } from "../plain-reporter.ts";
+import { guardUnguardedSpans } from "../../util/signals.ts";
 import { flush, type InterruptibleReporter } from "../reporter.ts";
 import { createView, markInterrupting, reduce, type BuildView, type Detail } from "../view-model.ts";
 import { App } from "./App.tsx";
@@ -35,6 +36,7 @@ export interface InkReporterOptions {
 }
 
 const SHOW_CURSOR = "\x1b[?25h";
+const HIDE_CURSOR = "\x1b[?25l";
 
 /** Creates the live Ink reporter. */
 export function createInkReporter(options: InkReporterOptions): InterruptibleReporter {
@@ -77,6 +79,14 @@ export function createInkReporter(options: InkReporterOptions): InterruptibleRep
     },
   );
 
+  // While a Pipelinefile loads (watch's reload), Ctrl-C ends pipe without running this code: the
+  // cursor Ink hid is shown for that span, so the shell is never left without one.
+  const tty = (stdout as NodeJS.WriteStream).isTTY === true;
+  const unguard = guardUnguardedSpans({
+    enter: () => void (tty && !closed && !fallback && stdout.write(SHOW_CURSOR)),
+    leave: () => void (tty && !closed && !fallback && stdout.write(HIDE_CURSOR)),
+  });
+
   const draw = (): void => {
     pending = undefined;
     if (!closed && !fallback) instance.rerender(tree(false));
@@ -101,6 +111,7 @@ export function createInkReporter(options: InkReporterOptions): InterruptibleRep
     async close() {
       if (closed) return;
       closed = true;
+      unguard();
       if (pending) clearImmediate(pending);
       pending = undefined;
       if (fallback) {
@@ -113,7 +124,7 @@ export function createInkReporter(options: InkReporterOptions): InterruptibleRep
         await exited;
       } finally {
         // Ink shows the cursor in unmount(); repeat it in case unmount threw half-way.
-        if ((stdout as NodeJS.WriteStream).isTTY) stdout.write(SHOW_CURSOR);
+        if (tty) stdout.write(SHOW_CURSOR);
         await flush(stdout);
       }
     },
