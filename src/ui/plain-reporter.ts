@@ -172,8 +172,8 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
       write(linesFor(event, before, view, t));
     },
     noteInterrupt() {
-      if (closed || view.interrupting) return;
-      const message = interruptMessage(view.running.length);
+      if (closed || view.killing) return;
+      const message = interruptMessage(view.running.length, view.interrupting);
       view = markInterrupting(view);
       if (!quiet) write([message]);
     },

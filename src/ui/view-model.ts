@@ -105,6 +105,8 @@ export interface BuildView {
   lockWaiting?: { holder: string; lockPath: string };
   /** Ctrl-C was pressed; the core is stopping the running targets. */
   interrupting: boolean;
+  /** Ctrl-C was pressed again: the running recipes are killed at once. */
+  killing?: boolean;
   /**
    * The last build's summary. Shown in the live area until something else is fed or the next
    * build starts, which moves it to the feed (a closed view ends with it; watch mode keeps all).
@@ -241,6 +243,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         hashing: [],
         lockWaiting: undefined,
         interrupting: false,
+        killing: false,
         summary: undefined,
         summaryPrinted: false,
         watch: undefined,
@@ -349,6 +352,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         hashing: [],
         lockWaiting: undefined,
         interrupting: false,
+        killing: false,
         counts: event.counts,
         summary,
         summaryPrinted: false,
@@ -357,17 +361,21 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
   }
 }
 
-/** Marks that Ctrl-C was pressed (not a core event: the reporter sees the signal first). */
+/**
+ * Marks that Ctrl-C was pressed (not a core event: the reporter sees the signal first). The
+ * second press is noted too (the CLI then kills the running recipes at once); later ones not.
+ */
 export function markInterrupting(view: BuildView): BuildView {
-  if (view.interrupting) return view;
-  const message = interruptMessage(view.running.length);
-  return { ...view, interrupting: true, ...append(view, { kind: "notice", message }) };
+  if (view.killing) return view;
+  const message = interruptMessage(view.running.length, view.interrupting);
+  return { ...view, interrupting: true, killing: view.interrupting, ...append(view, { kind: "notice", message }) };
 }
 
-/** `interrupt: stopping 3 running targets`. */
-export function interruptMessage(running: number): string {
-  if (running === 0) return "interrupt: stopping";
-  return `interrupt: stopping ${running} running ${running === 1 ? "target" : "targets"}`;
+/** `interrupt: stopping 3 running targets`; again: `interrupt again: killing 3 running targets`. */
+export function interruptMessage(running: number, again = false): string {
+  const [head, verb] = again ? ["interrupt again", "killing"] : ["interrupt", "stopping"];
+  if (running === 0) return `${head}: ${verb}`;
+  return `${head}: ${verb} ${running} running ${running === 1 ? "target" : "targets"}`;
 }
 
 /** Time since the build started, or its final duration once it finished. */

@@ -267,6 +267,7 @@ test("F2: a second Ctrl-C during the grace period kills a recipe that ignores SI
     const r = await result;
     assert.equal(r.code, 130, r.stdout + r.stderr);
     assert.match(r.stdout, /^FAILED stubborn \(interrupted/m, r.stdout);
+    assert.match(r.stdout, /^interrupt again: killing 1 running target$/m, "the second Ctrl-C is acknowledged");
     assert.deepEqual(pgrep(token), [], "no recipe process outlives pipe");
     assert.equal(p.exists("build/stubborn.txt"), false);
     p.remove();

@@ -169,13 +169,18 @@ describe("view-model reducer", () => {
     assert.deepEqual(built.finished.toArray().map((f) => f.status), ["built"]);
   });
 
-  test("an interrupt is noted once, with the number of running targets", () => {
+  test("an interrupt is noted with the number of running targets; the second one says they are killed; later ones add nothing", () => {
     let v = viewOf([[0, started([["a", "run"], ["b", "run"]])], [0, start("a")], [0, start("b")]]);
     v = markInterrupting(v);
     assert.equal(v.interrupting, true);
-    assert.equal(markInterrupting(v), v);
-    const last = v.feed[v.feed.length - 1];
+    assert.equal(v.killing, false);
+    let last = v.feed[v.feed.length - 1];
     assert.equal(last.kind === "notice" && last.message, "interrupt: stopping 2 running targets");
+    v = markInterrupting(v);
+    assert.equal(v.killing, true);
+    last = v.feed[v.feed.length - 1];
+    assert.equal(last.kind === "notice" && last.message, "interrupt again: killing 2 running targets");
+    assert.equal(markInterrupting(v), v);
   });
 });
 
