@@ -16,7 +16,7 @@
  * read-only commands (status, why, graph) never write to the state folder.
  */
 import { pipeVersion } from "../util/own-version.ts";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -237,8 +237,58 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
     const tmpIdx = `${indexPath}.${process.pid}.tmp`;
     writeFileSync(tmpIdx, JSON.stringify(idx));
     renameSync(tmpIdx, indexPath);
+    pruneCompiled(cacheRoot, Date.now());
   }
   return { entryUrl: pathToFileURL(join(dir, modules[pfPath].compiled)).href, dir, modules, compiledNow: true, sources: files };
+}
+
+/** Compiled versions kept besides the ones an index names: the newest few... */
+const KEEP_NEWEST = 8;
+/** ...and every one made within a day: a long build's recipe workers may still import from it. */
+const KEEP_YOUNGER_MS = 24 * 60 * 60 * 1000;
+/** Temps of a compile that died before its rename; a live compile's are seconds old. */
+const TEMP_OLDER_MS = 60 * 60 * 1000;
+
+/**
+ * Bounds the compile cache, which gains a folder at every edit of the Pipelinefile or a local
+ * module (`pipe watch` while editing: hundreds a day). Runs only after a compile wrote a new
+ * version. Keeps what any index names (every Pipelinefile of this root), the KEEP_NEWEST newest
+ * and everything younger than a day; removes older versions and stale temps. Only names this
+ * module makes are touched. Exported for tests.
+ */
+export function pruneCompiled(cacheRoot: string, now: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(cacheRoot);
+  } catch {
+    return;
+  }
+  const named = new Set<string>();
+  for (const n of names) {
+    if (!/^index-[0-9a-f]+\.json$/.test(n)) continue;
+    try {
+      named.add((JSON.parse(readFileSync(join(cacheRoot, n), "utf8")) as IndexFile).key);
+    } catch {
+      // Unreadable: it names nothing.
+    }
+  }
+  const versions: { name: string; mtimeMs: number }[] = [];
+  for (const name of names) {
+    const temp = /^\.tmp-\d+-\d+$/.test(name) || /^index-[0-9a-f]+\.json\.\d+\.tmp$/.test(name);
+    if (!temp && (!/^[0-9a-f]{24}$/.test(name) || named.has(name))) continue;
+    let mtimeMs: number;
+    try {
+      mtimeMs = lstatSync(join(cacheRoot, name)).mtimeMs;
+    } catch {
+      continue;
+    }
+    if (!temp) versions.push({ name, mtimeMs });
+    else if (now - mtimeMs > TEMP_OLDER_MS) rmSync(join(cacheRoot, name), { recursive: true, force: true });
+  }
+  versions.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const v of versions.slice(KEEP_NEWEST)) {
+    if (now - v.mtimeMs > KEEP_YOUNGER_MS) rmSync(join(cacheRoot, v.name), { recursive: true, force: true });
+  }
 }
 
 function packageName(spec: string): string {
