@@ -25,22 +25,27 @@ export type InputsSpec = readonly InputItem[] | { readonly [name: string]: Input
 export type OutputsSpec = readonly string[] | { readonly [name: string]: string };
 
 type HasGlob<S extends string> = S extends `${string}${"*" | "?" | "[" | "{"}${string}` ? true : false;
+/** A family's input template without its `{key}` placeholders (filled before globbing); `{a,b}` stays. */
+type WithoutKeys<S extends string> = S extends `${infer A}{${infer K}}${infer B}` ? (K extends `${string}${"," | "*" | "?" | "[" | "{"}${string}` ? S : `${A}${WithoutKeys<B>}`) : S;
 
 /** The paths a target reference stands for, shaped like its outputs. */
 export type PathsOf<O> = O extends readonly string[] ? string[] : { [K in keyof O]: string };
 
-type InputValue<X> = X extends TargetRef<infer O>
+type InputValue<X, Keyed extends boolean> = X extends TargetRef<infer O>
   ? PathsOf<O>
   : X extends readonly unknown[]
     ? string[]
     : X extends string
-      ? HasGlob<X> extends true
+      ? HasGlob<Keyed extends true ? WithoutKeys<X> : X> extends true
         ? string[]
         : string
       : never;
 
-/** What `ctx.inputs` looks like for an inputs spec. */
-export type ResolvedInputs<I> = I extends readonly unknown[] ? string[] : I extends undefined ? string[] : { [K in keyof I]: InputValue<I[K]> };
+/**
+ * What `ctx.inputs` looks like for an inputs spec (`Keyed`: a family's, whose `{key}`
+ * placeholders are filled in, so `"data/{region}.csv"` is one path, not a glob).
+ */
+export type ResolvedInputs<I, Keyed extends boolean = false> = I extends readonly unknown[] ? string[] : I extends undefined ? string[] : { [K in keyof I]: InputValue<I[K], Keyed> };
 /** What `ctx.outputs` looks like: the same shape as declared, with staging paths. */
 export type ResolvedOutputs<O> = O extends readonly string[] ? string[] : { [K in keyof O]: string };
 /** What `ctx.params` looks like for a params spec. */
@@ -123,7 +128,7 @@ export interface FamilyOptions<K extends KeySpec, I extends InputsSpec | undefin
   params?: P;
   env?: readonly string[];
   resources?: Resources;
-  run(ctx: RecipeContext<NoInfer<ResolvedInputs<I>>, NoInfer<ResolvedOutputs<O>>, NoInfer<ResolvedParams<P> & KeyValues<K>>>): RecipeResult;
+  run(ctx: RecipeContext<NoInfer<ResolvedInputs<I, true>>, NoInfer<ResolvedOutputs<O>>, NoInfer<ResolvedParams<P> & KeyValues<K>>>): RecipeResult;
 }
 
 export interface Instance<O extends OutputsSpec = any> extends TargetRef<O> {

@@ -35,3 +35,17 @@ export const useF5 = target({
   inputs: { s: f5({ attribute: "a" }) }, outputs: ["x"],
   run: (ctx) => { const s: string = ctx.inputs.s.svg; void s; },
 });
+// A family's `{key}` placeholder fills in one path (a string); a brace list `{a,b}` or a `*` is a glob (a list).
+export const f6 = family({
+  key: { attribute: param.enum(["a", "b"]) },
+  inputs: { table: "data/{attribute}.csv", both: "data/{a,b}.csv", all: "data/{attribute}/*.csv" },
+  outputs: { svg: "build/{attribute}.svg" },
+  run: (ctx) => {
+    const one: string = ctx.inputs.table;
+    const list: string[] = ctx.inputs.both;
+    const many: string[] = ctx.inputs.all;
+    // @ts-expect-error a glob input is a list of paths
+    const wrong: string = ctx.inputs.all;
+    void one, list, many, wrong;
+  },
+});

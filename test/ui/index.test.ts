@@ -72,7 +72,7 @@ describe("createReporter", () => {
     assert.equal(calls, 2, "every Ctrl-C is forwarded, so the caller can escalate");
     await r.close();
     assert.equal(process.listenerCount("SIGINT"), listenersBefore, "the handler is removed on close");
-    assert.deepEqual(stdout.lines.slice(-1), ["interrupt: stopping 1 running target"]);
+    assert.deepEqual(stdout.lines.slice(-2), ["interrupt: stopping 1 running target", "interrupt again: killing 1 running target"]);
   });
 
   test("without onInterrupt no signal handler is installed", async () => {

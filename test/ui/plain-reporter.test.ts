@@ -148,17 +148,18 @@ describe("plain reporter", () => {
     ]);
   });
 
-  test("an interrupt is announced once; nothing is written after close", async () => {
+  test("an interrupt is announced, a second one too (recipes are killed), later ones not; nothing is written after close", async () => {
     const out = new MemoryStream();
     const r = createPlainReporter({ stdout: out, color: false, detail: "normal", now: () => 0 });
     r.onEvent(started([["a", "run"]]));
     r.onEvent(start("a"));
     r.noteInterrupt();
     r.noteInterrupt();
+    r.noteInterrupt();
     r.onEvent(finished({ failed: 1 }, 10, [], 0, { ok: false, interrupted: true }));
     await r.close();
     await r.close();
     r.onEvent({ type: "warning", message: "late" });
-    assert.deepEqual(out.lines.slice(2), ["interrupt: stopping 1 running target", "interrupted: 1 failed in 10ms"]);
+    assert.deepEqual(out.lines.slice(2), ["interrupt: stopping 1 running target", "interrupt again: killing 1 running target", "interrupted: 1 failed in 10ms"]);
   });
 });
