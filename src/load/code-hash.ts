@@ -15,8 +15,16 @@
  * 3. Identifiers bound by imports pull in the imported local module whole (its normalised
  *    hash and those of its own local imports), or the package's installed version.
  *
- * Identifiers are collected as every name-like token (even inside strings): a superset, so an
- * over-approximation rebuilds too much, never too little. When the function cannot be located
+ * 4. Top-level statements that declare nothing, run at load and may change a value the recipe
+ *    uses are taken too: `hyper.lr = 0.01`, `labels.set("cat", 1)`, `epochs = 20`,
+ *    `Object.assign(cfg, ...)`, or `setup()` whose body does one of these (see `mutatedNames`;
+ *    the bodies of functions such a statement only defines, like the recipes of a loop that
+ *    declares targets, do not run at load and are left out). A statement that only reads or
+ *    calls such names is not taken: it cannot change what this recipe computes.
+ *
+ * Identifiers are collected as every name-like token (even inside strings) except a property
+ * after a dot (`ctx.log`, `ctx.params.scale` name no top-level `log` or `scale`): a superset, so
+ * an over-approximation rebuilds too much, never too little. When the function cannot be located
  * in exactly one module, or the module graph has a dynamic import, we fall back to every local
  * module (coarse, but never stale-blind).
  */
@@ -44,6 +52,72 @@ interface Statement {
 }
 
 const IDENT = /[A-Za-z_$][\w$]*/g;
+
+/**
+ * The names a piece of code may refer to: every name-like token, except a property name after a
+ * single dot (`c.log`, `a?.b`; a spread `...x` does refer to x) and the tail of a number (`1e5`).
+ */
+export function referencedNames(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(IDENT)) {
+    const i = m.index;
+    const prev = i > 0 ? text[i - 1] : "";
+    if (prev !== "" && /[\w$]/.test(prev)) continue;
+    if (prev === "." && !(text[i - 2] === "." && text[i - 3] === ".")) continue;
+    out.add(m[0]);
+  }
+  return [...out];
+}
+
+const ASSIGN = String.raw`(?:=(?![=>])|\+=|-=|\*\*?=|\/=|%=|<<=|>>>?=|&&?=|\|\|?=|\^=|\?\?=|\+\+|--)`;
+/** `x = `, `x += `, `x++`, `x.a.b = `, `x[k] = `, `x.set(`, `x.a.push(`. */
+const MUTATED_AT = new RegExp(String.raw`(?<![\w$.])([A-Za-z_$][\w$]*)((?:\??\.[A-Za-z_$][\w$]*|\[[^\]\n]*\])*)\s*(${ASSIGN}|\()`, "g");
+/** `++x`, `--x`. */
+const PRE_INCREMENT = /(?:\+\+|--)\s*([A-Za-z_$][\w$]*)/g;
+/** `f(x)`, `f(a, x)`: a name handed to a call, which may change it (`Object.assign(x, ...)`). */
+const ARGUMENT = /[(,]\s*([A-Za-z_$][\w$]*)\s*(?=[,)])/g;
+
+/**
+ * `code` without the bodies of the functions it defines (`=> { ... }`, `function f() { ... }`):
+ * what of a top-level statement runs when it runs. Expression-bodied arrows stay (a superset).
+ */
+export function withoutFunctionBodies(code: string): string {
+  let out = "";
+  let i = 0;
+  const opener = /=>\s*\{|\bfunction\b[^{]*\{/g;
+  for (;;) {
+    opener.lastIndex = i;
+    const m = opener.exec(code);
+    if (!m) return out + code.slice(i);
+    out += code.slice(i, m.index);
+    let depth = 1;
+    let j = m.index + m[0].length;
+    for (; j < code.length && depth > 0; j++) {
+      if (code[j] === "{") depth++;
+      else if (code[j] === "}") depth--;
+    }
+    out += " ";
+    i = j;
+  }
+}
+
+/**
+ * The names a piece of code may change (a superset), and the names it calls (`f(` with no dot
+ * before f), whose bodies may change more.
+ */
+export function mutatedNames(text: string): { changed: Set<string>; called: Set<string> } {
+  const changed = new Set<string>();
+  const called = new Set<string>();
+  for (const m of text.matchAll(MUTATED_AT)) {
+    const [, name, path, op] = m;
+    if (op !== "(") changed.add(name);
+    else if (path === "") called.add(name);
+    else changed.add(name); // a method call on it: x.set(...), x.items.push(...)
+  }
+  for (const m of text.matchAll(PRE_INCREMENT)) changed.add(m[1]);
+  for (const m of text.matchAll(ARGUMENT)) changed.add(m[1]);
+  return { changed, called };
+}
 
 export class CodeHasher {
   readonly #root: string;
@@ -101,7 +175,8 @@ export class CodeHasher {
       // named c exists), so parameters are renamed to positions before hashing.
       const own = paramNames(text);
       const canon = canonicalParams(text, own);
-      const queue = [...new Set(canon.match(IDENT) ?? [])];
+      const queue = referencedNames(canon);
+      const follow = (): void => {
       while (queue.length) {
         const id = queue.pop()!;
         if (seen.has(id)) continue;
@@ -118,9 +193,27 @@ export class CodeHasher {
           // covered by the fingerprint's other parts; taking it would tie every target to it.
           if (!taken.has(s) && s.declares.includes(id) && !s.text.includes(text)) {
             taken.add(s);
-            for (const x of new Set(s.text.match(IDENT) ?? [])) queue.push(x);
+            queue.push(...referencedNames(s.text));
           }
         }
+      }
+      };
+      follow();
+      // Statements run at load that may change a value the recipe reaches (step 4 above).
+      const named = this.#namedIn(m);
+      for (let more = true; more; ) {
+        more = false;
+        for (const s of stmts) {
+          if (taken.has(s) || s.declares.length > 0 || s.text.includes(text) || /^(?:import\b|export\s*(?:\{|\*))/.test(s.text)) continue;
+          for (const x of this.#changedBy(m, s, withoutFunctionBodies(s.text))) {
+            if (!seen.has(x) || !named.has(x)) continue;
+            taken.add(s);
+            queue.push(...referencedNames(s.text));
+            more = true;
+            break;
+          }
+        }
+        if (more) follow();
       }
       const parts: string[] = [canon, ...[...taken].map((s) => s.text)];
       const home = relative(this.#root, m.source);
@@ -140,6 +233,38 @@ export class CodeHasher {
     this.#memo.set(fn, result);
     if (!exporter) this.#byText.set(text, result);
     return result;
+  }
+
+  /** Names declared at the top level of a module, or bound there by its imports. */
+  #namedIn(m: ModuleInfo): Set<string> {
+    const names = new Set(Object.keys(m.bindings));
+    for (const s of this.#stmts(m)) for (const d of s.declares) names.add(d);
+    return names;
+  }
+
+  readonly #changes = new Map<Statement, Set<string>>();
+
+  /**
+   * What statement `s` (its code `code`) may change, following the module's own functions it
+   * calls (memoised). A declaration's own names being set is not a change.
+   */
+  #changedBy(m: ModuleInfo, s: Statement, code: string, active = new Set<Statement>()): Set<string> {
+    const known = this.#changes.get(s);
+    if (known) return known;
+    active.add(s);
+    const { changed, called } = mutatedNames(code);
+    for (const d of s.declares) changed.delete(d);
+    const out = new Set(changed);
+    for (const f of called) {
+      for (const d of this.#stmts(m)) {
+        if (d === s || active.has(d) || !d.declares.includes(f)) continue;
+        for (const x of this.#changedBy(m, d, d.text, active)) out.add(x);
+      }
+    }
+    active.delete(s);
+    // Inside a cycle the answer may be partial: memoise only answers computed from the top.
+    if (active.size === 0) this.#changes.set(s, out);
+    return out;
   }
 
   #coarse(text: string): CodeHash {

@@ -84,3 +84,50 @@ test("an edit of a module the Pipelinefile imports only through another one reru
   assert.equal(p.read("build/t.txt"), "HI-b2\n");
   p.remove();
 });
+
+test("top-level statements that change a value a recipe uses count as its code (hyper.lr = ..., m.set(...), n = ..., setup()); those of other targets and property names do not", async () => {
+  const pf = (v: { lr: string; cat: string; epochs: string; a: string; log: string; doc: string; loop: string }) =>
+    [
+      `import { writeFileSync } from "node:fs";`,
+      `import { target, param } from "pipefile";`,
+      `const hyper: Record<string, number> = { lr: 0.1 };`,
+      `hyper.lr = ${v.lr};`,
+      `const labels = new Map<string, number>();`,
+      `labels.set("cat", ${v.cat});`,
+      `let epochs = 10;`,
+      `epochs = ${v.epochs};`,
+      `const cfg = { a: 1 };`,
+      `function setup() { cfg.a = ${v.a}; }`,
+      `setup();`,
+      `function log() { return ${v.log}; }`,
+      `const fmt = (x: unknown) => String(x);`,
+      `export const scale = param.number("scale", { default: 1.5${v.doc} });`,
+      `export const m = target({ outputs: ["out/m.txt"], run: (c) => { writeFileSync(c.outputs[0], fmt([labels.get("cat"), hyper.lr, epochs, cfg.a].join(" "))); } });`,
+      `export const n = target({ params: { scale }, outputs: ["out/n.txt"], run: (c) => { c.log("hi"); writeFileSync(c.outputs[0], fmt(c.params.scale)); } });`,
+      // A loop declaring more targets with the shared helper changes nothing m or n use.
+      `export const more = [1, 2].map((i) => target({ name: \`more\${i}\`, outputs: [\`out/more\${i}.txt\`], run: (c) => { writeFileSync(c.outputs[0], fmt(i) + "${v.loop}"); } }));`,
+      "",
+    ].join("\n");
+  const base = { lr: "0.01", cat: "1", epochs: "20", a: "2", log: "1", doc: "", loop: "" };
+  const p = new Project({ "Pipelinefile.ts": pf(base) });
+  let r = await p.run(["build", "--json", "m", "n", "more1", "more2"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("out/m.txt"), "1 0.01 20 2");
+  let v = base;
+  const builtAfter = async (change: Partial<typeof base>) => {
+    v = { ...v, ...change };
+    p.write({ "Pipelinefile.ts": pf(v) });
+    const res = await p.run(["build", "--json", "m", "n", "more1", "more2"]);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    return finished(res.events, "built");
+  };
+  assert.deepEqual(await builtAfter({ lr: "0.5" }), ["m"], "a property assigned at top level");
+  assert.deepEqual(await builtAfter({ cat: "7" }), ["m"], "a method called at top level");
+  assert.deepEqual(await builtAfter({ epochs: "99" }), ["m"], "a let assigned again");
+  assert.deepEqual(await builtAfter({ a: "3" }), ["m"], "a function called at top level that assigns");
+  assert.equal(p.read("out/m.txt"), "7 0.5 99 3");
+  assert.deepEqual(await builtAfter({ log: "2" }), [], "c.log is ctx's method, not the top-level log()");
+  assert.deepEqual(await builtAfter({ doc: `, doc: "how much"` }), [], "c.params.scale is the param's value, not the declaration's text");
+  assert.deepEqual(await builtAfter({ loop: "!" }), ["more1", "more2"], "the loop's own recipe");
+  p.remove();
+});
