@@ -30,6 +30,8 @@ export interface HookScriptOptions {
   pipeBin: string;
   /** The project directory relative to the work tree root ("" when they are the same). */
   projectSubdir: string;
+  /** The Pipelinefile given to install with --file, relative to the project directory. */
+  pipelinefile?: string;
 }
 
 /** Quotes a value for POSIX sh as one word. */
@@ -71,7 +73,7 @@ function cdBlock(subdir: string): string[] {
  */
 export function renderHookScript(o: HookScriptOptions): string {
   const blocking = o.hook === "pre-commit";
-  const run = `hooks run ${o.hook} "$@"`;
+  const run = `hooks run ${o.hook} "$@"${o.pipelinefile === undefined ? "" : ` --file ${shellQuote(o.pipelinefile)}`}`;
   return [
     "#!/bin/sh",
     HOOK_MARKER,

@@ -41,6 +41,8 @@ export interface InstallOptions {
   pipeBin: string;
   /** Which hooks to install; all of HOOK_NAMES when absent. */
   hooks?: readonly HookName[];
+  /** The Pipelinefile install was given with --file (relative to projectDir): the hooks pass it on. */
+  pipelinefile?: string;
 }
 
 /**
@@ -141,7 +143,7 @@ function installOne(hook: HookName, hooksDir: string, script: string, base: stri
 export function hooksDirWarnings(hooksDir: string, topLevel: string, gitDir: string, base: string): string[] {
   if (!isWithin(hooksDir, topLevel) || isWithin(hooksDir, gitDir) || relative(topLevel, hooksDir).split(sep)[0] === ".git") return [];
   const shown = JSON.stringify(displayPath(hooksDir, base));
-  const warnings = [`warning: the hooks directory ${shown} (core.hooksPath) is inside the work tree; git status may show pipe's hook files and any hook moved aside`];
+  const warnings = [`the hooks directory ${shown} (core.hooksPath) is inside the work tree; git status may show pipe's hook files and any hook moved aside`];
   if (basename(hooksDir) === "_" && basename(join(hooksDir, "..")) === ".husky") {
     warnings.push(
       `warning: husky rewrites ${shown} when it installs (npm install), which removes pipe's hooks\n` +
@@ -167,7 +169,7 @@ export function installHooks(options: InstallOptions): HooksReport {
   }
   mkdirSync(git.hooksDir, { recursive: true });
   const changes = (options.hooks ?? HOOK_NAMES).map((hook) => {
-    const script = renderHookScript({ hook, nodePath: options.nodePath, pipeBin: options.pipeBin, projectSubdir: projectSubdir.split(sep).join("/") });
+    const script = renderHookScript({ hook, nodePath: options.nodePath, pipeBin: options.pipeBin, projectSubdir: projectSubdir.split(sep).join("/"), pipelinefile: options.pipelinefile });
     return installOne(hook, git.hooksDir, script, git.cwd);
   });
   return { hooksDir: git.hooksDir, changes, warnings: hooksDirWarnings(git.hooksDir, git.topLevel, git.gitDir, git.cwd) };

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { finished, Project } from "../helpers/rig.ts";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
@@ -60,6 +60,45 @@ test("git hooks: a stale commit is blocked, a fresh one passes, checkout restore
     // Uninstall removes pipe's hooks.
     assert.equal((await p.run(["hooks", "uninstall"])).code, 0);
     assert.equal(existsSync(p.path(".git/hooks/pre-commit")), false);
+  } finally {
+    p.remove();
+  }
+});
+
+test("git hooks installed with --file use that Pipelinefile; a Pipelinefile removed later blocks no commit", async () => {
+  const p = new Project({
+    ".gitignore": "build/\nnode_modules/\n.pipe/\n",
+    "data/a.txt": "one two\n",
+    "README.md": "notes\n",
+    "alt.ts": HEAD + `export const words = target({ inputs: ["data/a.txt"], outputs: ["build/words.txt"], run: ({ inputs, outputs }) => sh\`wc -w \${inputs[0]} > \${outputs[0]}\` });\n`,
+  });
+  try {
+    assert.equal(git(p, "init", "-q").code, 0);
+    git(p, "add", "-A");
+    assert.equal(git(p, "commit", "-qm", "v1").code, 0);
+    assert.equal((await p.run(["build", "-f", "alt.ts"])).code, 0);
+    const inst = await p.run(["hooks", "install", "-f", "alt.ts"]);
+    assert.equal(inst.code, 0, inst.stderr);
+    // Nothing staged, and a staged file no target reads: both pass (they failed: the hooks looked
+    // for Pipelinefile.ts).
+    const empty = git(p, "commit", "--allow-empty", "-qm", "empty");
+    assert.equal(empty.code, 0, empty.out);
+    p.write({ "README.md": "more notes\n" });
+    git(p, "add", "README.md");
+    const readme = git(p, "commit", "-qm", "readme");
+    assert.equal(readme.code, 0, readme.out);
+    // A staged input that leaves a target of alt.ts stale is still blocked.
+    p.write({ "data/a.txt": "one two three\n" });
+    git(p, "add", "data/a.txt");
+    const blocked = git(p, "commit", "-qm", "v2");
+    assert.notEqual(blocked.code, 0, "the commit is blocked");
+    assert.match(blocked.out, /"words": input data\/a.txt changed/);
+    // With the Pipelinefile gone, nothing can be stale: the commit passes and the hook says why.
+    git(p, "rm", "-q", "--cached", "alt.ts");
+    rmSync(p.path("alt.ts"));
+    const gone = git(p, "commit", "-qm", "no pipeline");
+    assert.equal(gone.code, 0, gone.out);
+    assert.match(gone.out, /pipe: skipping the pre-commit hook: .*alt\.ts.*pipe hooks uninstall/);
   } finally {
     p.remove();
   }

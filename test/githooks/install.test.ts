@@ -233,7 +233,7 @@ test("core.hooksPath is honoured, and husky's directory gets a warning", (t) => 
   const report = install(join(repo.dir));
   assert.equal(report.hooksDir, join(realpathSync(repo.dir), ".husky", "_"));
   assert.deepEqual(report.warnings, [
-    'warning: the hooks directory ".husky/_" (core.hooksPath) is inside the work tree; git status may show pipe\'s hook files and any hook moved aside',
+    'the hooks directory ".husky/_" (core.hooksPath) is inside the work tree; git status may show pipe\'s hook files and any hook moved aside',
     'warning: husky rewrites ".husky/_" when it installs (npm install), which removes pipe\'s hooks\n  hint: add `npx pipe hooks run <hook> "$@"` to .husky/<hook> instead, or run `pipe hooks install` again after husky',
   ]);
   assert.ok(existsSync(join(repo.dir, ".husky", "_", "pre-commit")));

@@ -25,13 +25,24 @@ export const command: Command = {
   run: async (ctx) => {
     const [sub, ...rest] = ctx.args.positional;
     const gh = await import("../../githooks/index.ts");
-    const projectDir = dirname(findPipelinefile(ctx.cwd, flagValue(ctx.args, "file")));
+    const fileFlag = flagValue(ctx.args, "file");
+    let pipelinefile: string;
+    try {
+      pipelinefile = findPipelinefile(ctx.cwd, fileFlag);
+    } catch (e) {
+      // A hook in a repository whose Pipelinefile was renamed or removed since install: nothing
+      // can be stale, so no commit is blocked and no checkout is touched; say why once.
+      if (sub !== "run" || !(e instanceof UserError)) throw e;
+      ctx.stderr.write(`pipe: skipping the ${rest[0] ?? ""} hook: ${e.diagnostics[0]?.message ?? e.message} (pipe hooks uninstall removes the hooks)\n`);
+      return EXIT.ok;
+    }
+    const projectDir = dirname(pipelinefile);
     if (sub === "install" || sub === "uninstall") {
       let report;
       try {
         report =
           sub === "install"
-            ? gh.installHooks({ projectDir, nodePath: process.execPath, pipeBin: fileURLToPath(new URL("../../../../bin/pipe.js", import.meta.url)) })
+            ? gh.installHooks({ projectDir, nodePath: process.execPath, pipeBin: fileURLToPath(new URL("../../../../bin/pipe.js", import.meta.url)), pipelinefile: fileFlag === undefined ? undefined : relative(projectDir, pipelinefile) })
             : gh.uninstallHooks({ projectDir });
       } catch (e) {
         throw asUserError(e, gh.GitHooksError);
