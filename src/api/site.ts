@@ -73,7 +73,11 @@ export function captureSite(api?: Function): Site {
   };
 }
 
-export function parseFirstForeignFrame(stack: string): ReturnType<Site["location"]> {
+/**
+ * The first frame of `stack` outside node and pipe's API (and, with `ownDir`, outside every file
+ * under that folder: pipe's own code, such as the fs wrappers a load error passes through).
+ */
+export function parseFirstForeignFrame(stack: string, ownDir?: string): ReturnType<Site["location"]> {
   for (const raw of stack.split("\n").slice(1)) {
     const m = /\(?((?:file:\/\/)?[^()\s]+?):(\d+):(\d+)\)?\s*$/.exec(raw.trim());
     if (!m) continue;
@@ -86,6 +90,7 @@ export function parseFirstForeignFrame(stack: string): ReturnType<Site["location
         continue;
       }
     }
+    if (ownDir !== undefined && file.startsWith(ownDir)) continue;
     return { file, line: Number(m[2]), column: Number(m[3]) };
   }
   return undefined;

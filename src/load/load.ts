@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { format } from "node:util";
 import { declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
 import { isParam, type Param } from "../api/params.ts";
 import { startWatchdog } from "./watchdog.ts";
@@ -134,6 +135,9 @@ function isInside(path: string, dir: string): boolean {
   return r === "" || (!r.startsWith("..") && !isAbsolute(r));
 }
 
+/** pipe's own compiled code (dist/src/): no frame in it is where a user's mistake is. */
+const PIPE_SRC = dirname(dirname(fileURLToPath(import.meta.url))) + "/";
+
 /** Imports the compiled module. Errors thrown at load become UserErrors with their location. */
 export async function evaluate(url: string, file: string, timeoutMs: number, compiled?: Pick<Compiled, "dir" | "modules">, guardLoops = true): Promise<Record<string, unknown>> {
   process.setSourceMapsEnabled(true);
@@ -153,6 +157,10 @@ export async function evaluate(url: string, file: string, timeoutMs: number, com
   const saved = INTERRUPT_SIGNALS.map((s) => [s, process.listeners(s)] as const);
   for (const [s] of saved) process.removeAllListeners(s);
   enterUnguardedSpan();
+  // What the Pipelinefile's top-level code prints goes to stderr: stdout carries --json events,
+  // `graph --dot` text and the live view, which a stray line would break.
+  const consoleWas = { log: console.log, info: console.info, debug: console.debug };
+  console.log = console.info = console.debug = (...args: unknown[]) => void process.stderr.write(format(...args) + "\n");
   try {
     return (await userAsync(() => Promise.race([import(url), timeout]))) as Record<string, unknown>;
   } catch (e) {
@@ -160,7 +168,7 @@ export async function evaluate(url: string, file: string, timeoutMs: number, com
     const err = e as Error;
     const missing = compiled && missingPackage(err, compiled);
     if (missing) throw new UserError(missing);
-    const loc = parseFirstForeignFrame(err?.stack ?? "");
+    const loc = parseFirstForeignFrame(err?.stack ?? "", PIPE_SRC);
     throw new UserError({
       message: `Pipelinefile failed while loading: ${err?.message ?? String(e)}`,
       location: loc ?? { file, line: 1, column: 1 },
@@ -169,6 +177,7 @@ export async function evaluate(url: string, file: string, timeoutMs: number, com
   } finally {
     watchdog.stop();
     clearTimeout(timer);
+    Object.assign(console, consoleWas);
     for (const [s, listeners] of saved) for (const l of listeners) process.on(s, l as NodeJS.SignalsListener);
     leaveUnguardedSpan();
   }

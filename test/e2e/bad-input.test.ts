@@ -711,3 +711,31 @@ test("a param value that changes nothing in the build is a warning naming the pa
   assert.equal(fine.code, 0);
   assert.doesNotMatch(fine.stdout + fine.stderr, /warning/);
 });
+
+test("a node:fs error while the Pipelinefile loads names the Pipelinefile's line, not pipe's fs wrapper", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `import { readdirSync } from "node:fs";\nexport const shards = readdirSync("data/shards").map((f) => target({ name: \`c:\${f}\`, outputs: [\`o/\${f}\`], run: ({ outputs }) => sh\`touch \${outputs[0]}\` }));\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error: Pipelinefile failed while loading: ENOENT: no such file or directory, scandir 'data\/shards'\n  at Pipelinefile\.ts:3:\d+\n/);
+  noStack(r.stderr);
+  p.remove();
+});
+
+test("what the Pipelinefile's top-level code prints goes to stderr: --json events and graph --json/--dot stay parseable", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `console.log("dbg", { a: 1 });\nconsole.info("info line");\nexport const a = target({ outputs: ["build/a.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`,
+  });
+  const b = await p.run(["build", "--json"]);
+  assert.equal(b.code, 0, b.stderr);
+  for (const line of b.stdout.trimEnd().split("\n")) JSON.parse(line);
+  assert.match(b.stderr, /^dbg \{ a: 1 \}\ninfo line\n/m);
+  const g = await p.run(["graph", "--json"]);
+  assert.equal(g.code, 0, g.stderr);
+  assert.equal(JSON.parse(g.stdout).targets[0].id, "a");
+  const d = await p.run(["graph", "--dot"]);
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stdout, /^digraph pipe \{/);
+  p.remove();
+});
