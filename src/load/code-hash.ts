@@ -15,6 +15,9 @@
  * 3. Identifiers bound by imports pull in the imported local module whole (its normalised
  *    hash and those of its own local imports), or the package's installed version.
  *
+ * 2b. The statement that declares the recipe's own target is not taken, but what it hands the
+ *    recipe is: in `configs.map((cfg) => target({ run: ... cfg.lr ... }))`, the declaration of
+ *    `configs` (not those of other targets, families or params it mentions).
  * 4. Top-level statements that declare nothing, run at load and may change a value the recipe
  *    uses are taken too: `hyper.lr = 0.01`, `labels.set("cat", 1)`, `epochs = 20`,
  *    `Object.assign(cfg, ...)`, or `setup()` whose body does one of these (see `mutatedNames`;
@@ -68,6 +71,9 @@ export function referencedNames(text: string): string[] {
   }
   return [...out];
 }
+
+/** A statement that declares targets, families or params (`const words = target({...})`, a loop of them). */
+const DECLARES_TARGET = /\b(?:target|family|param\.[\w$]+)\s*\(/;
 
 const ASSIGN = String.raw`(?:=(?![=>])|\+=|-=|\*\*?=|\/=|%=|<<=|>>>?=|&&?=|\|\|?=|\^=|\?\?=|\+\+|--)`;
 /** `x = `, `x += `, `x++`, `x.a.b = `, `x[k] = `, `x.set(`, `x.a.push(`. */
@@ -176,6 +182,18 @@ export class CodeHasher {
       const own = paramNames(text);
       const canon = canonicalParams(text, own);
       const queue = referencedNames(canon);
+      // The statement that declares the recipe's target (a loop: `configs.map((cfg) => target(...))`)
+      // is not taken (below), but the values it hands the recipe are: the names it mentions
+      // outside the recipe, except other targets, families and params (covered by the
+      // fingerprint's inputs and params; taking their declarations would tie targets together).
+      for (const s of stmts) {
+        if (!s.text.includes(text)) continue;
+        for (const id of referencedNames(s.text.split(text).join(" "))) {
+          const decl = stmts.filter((d) => d.declares.includes(id) && !d.text.includes(text));
+          if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(d.text))) continue;
+          queue.push(id);
+        }
+      }
       const follow = (): void => {
       while (queue.length) {
         const id = queue.pop()!;

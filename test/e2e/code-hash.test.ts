@@ -131,3 +131,26 @@ test("top-level statements that change a value a recipe uses count as its code (
   assert.deepEqual(await builtAfter({ loop: "!" }), ["more1", "more2"], "the loop's own recipe");
   p.remove();
 });
+
+test("targets declared in a loop: the values the loop hands the recipe count (configs.map((cfg) => ... cfg.lr ...)); the loop's targets are not tied to a target that reads them", async () => {
+  const pf = (fast: string, slow: string) =>
+    `import { target, sh } from "pipefile";\n` +
+    `const configs = [{ name: "fast", lr: ${fast} }, { name: "slow", lr: ${slow} }];\n` +
+    `export const fits = configs.map((cfg) => target({ name: \`fit:\${cfg.name}\`, outputs: [\`build/\${cfg.name}.txt\`], run: ({ outputs }) => sh\`echo lr=\${cfg.lr} > \${outputs[0]}\` }));\n` +
+    `export const both = target({ inputs: fits, outputs: ["build/both.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n`;
+  const p = new Project({ "Pipelinefile.ts": pf("0.1", "0.01") });
+  let r = await p.run(["build", "--json", "both"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  p.write({ "Pipelinefile.ts": pf("0.5", "0.01") });
+  const why = await p.run(["why", "both"]);
+  assert.match(why.stdout, /^both is stale:\n  dependency "fit:fast" will rebuild/m);
+  assert.doesNotMatch(why.stdout, /recipe code/, "both's own code did not change");
+  r = await p.run(["build", "--json", "both"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("build/fast.txt"), "lr=0.5\n");
+  assert.equal(p.read("build/both.txt"), "lr=0.5\nlr=0.01\n");
+  // The loop's recipe is one text: both loop targets count the array; fit:slow's output is the
+  // same, so nothing downstream of it alone would run (early cutoff).
+  assert.deepEqual(finished(r.events, "built").sort(), ["both", "fit:fast", "fit:slow"]);
+  p.remove();
+});
