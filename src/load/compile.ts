@@ -23,7 +23,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { hashString } from "../hash/xxh.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** What the code hash needs to know about one local module. */
 export interface ModuleInfo {
@@ -139,7 +139,9 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
   const sources = Object.keys(meta.inputs);
   const relOf = (abs: string) => {
     const rel = relative(root, abs);
-    return (rel.startsWith("..") || isAbsolute(rel) ? join("_ext", abs.replace(/[:\\]/g, "_")) : rel).replace(/\.[cm]?[jt]sx?$/, "") + ".mjs";
+    const inside = rel.startsWith("..") || isAbsolute(rel) ? join("_ext", abs.replace(/[:\\]/g, "_")) : rel;
+    // A JSON module keeps its name: node imports it as JSON (`with { type: "json" }`).
+    return abs.endsWith(".json") ? inside : inside.replace(/\.[cm]?[jt]sx?$/, "") + ".mjs";
   };
   for (const input of sources) {
     const abs = resolve(root, input);
@@ -166,6 +168,18 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
         rewrite.set(imp.original, rel);
       }
     }
+    if (abs.endsWith(".json")) {
+      // Data, not code: copied as it is; its hash is of the parsed value (formatting never counts).
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        throw new UserError({ message: `${relative(root, abs)} is not valid JSON: ${(e as Error).message}`, location: { file: abs, line: 1, column: 1 }, hint: "fix the file; the Pipelinefile imports it" });
+      }
+      modules[abs] = { source: abs, compiled: relOf(abs), normHash: hashString(JSON.stringify(value)), deps: [], bindings: {}, packages: [], dynamic: false };
+      outputs.push([relOf(abs), text]);
+      continue;
+    }
     const loader = /\.tsx$/.test(abs) ? "tsx" : /\.[cm]?ts$/.test(abs) ? "ts" : /\.jsx$/.test(abs) ? "jsx" : "js";
     const url = pathToFileURL(abs).href;
     let code: string;
@@ -176,6 +190,8 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
           loader,
           format: "esm",
           target: "node20",
+          // Keep `with { type: "json" }`: esbuild drops import attributes for node20 otherwise.
+          supported: { "import-attributes": true },
           sourcemap: "inline",
           sourcefile: abs,
           define: { "import.meta.url": JSON.stringify(url), "import.meta.dirname": JSON.stringify(dirname(abs)), "import.meta.filename": JSON.stringify(abs) },
@@ -301,7 +317,7 @@ function importBindings(code: string, rewrite: Map<string, string>, abs: string)
   const out: Record<string, string> = {};
   const backToSource = new Map<string, string>();
   for (const [orig, rel] of rewrite) backToSource.set(rel, orig);
-  const re = /^import\s+(.+?)\s+from\s*"([^"]+)";?$/gm;
+  const re = /^import\s+(.+?)\s+from\s*"([^"]+)"(?:\s*(?:with|assert)\s*\{[^}]*\})?;?$/gm;
   for (const m of code.matchAll(re)) {
     const clause = m[1];
     const spec = m[2];

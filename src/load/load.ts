@@ -100,6 +100,7 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
     const spec = nameDeclarations(root, file, ns, compiled);
     // Every local module is already loaded; its namespace tells which functions it exports.
     for (const m of Object.values(compiled.modules)) {
+      if (m.compiled.endsWith(".json")) continue; // data: exports no function
       const mod = (await import(pathToFileURL(join(dir, m.compiled)).href)) as Record<string, unknown>;
       for (const v of Object.values(mod)) if (typeof v === "function" && !spec.exportedBy.has(v)) spec.exportedBy.set(v, m.source);
     }

@@ -154,3 +154,32 @@ test("targets declared in a loop: the values the loop hands the recipe count (co
   assert.deepEqual(finished(r.events, "built").sort(), ["both", "fit:fast", "fit:slow"]);
   p.remove();
 });
+
+test("a JSON module the Pipelinefile imports (with { type: \"json\" }) loads, and its value counts as the code of the recipes that use it (its formatting does not)", async () => {
+  const p = new Project({
+    "cfg.json": `{ "lr": 0.1 }\n`,
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\nimport cfg from "./cfg.json" with { type: "json" };\n` +
+      `export const t = target({ outputs: ["build/t.txt"], run: ({ outputs }) => sh\`echo lr=\${cfg.lr} > \${outputs[0]}\` });\n` +
+      `export const u = target({ outputs: ["build/u.txt"], run: ({ outputs }) => sh\`echo u > \${outputs[0]}\` });\n`,
+  });
+  let r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("build/t.txt"), "lr=0.1\n");
+  p.write({ "cfg.json": `{"lr":0.1}` });
+  r = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(r.events, "built"), [], "formatting only");
+  p.write({ "cfg.json": `{ "lr": 0.2 }\n` });
+  const why = await p.run(["why", "t"]);
+  assert.match(why.stdout, /^t is stale:\n  recipe code cfg\.json changed\n/);
+  r = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  assert.equal(p.read("build/t.txt"), "lr=0.2\n");
+  // Not valid JSON: a Pipelinefile error naming the file.
+  p.write({ "cfg.json": `{ "lr": 0.2, }\n` });
+  r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /cfg\.json/);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at .*\(.*:\d+:\d+\)/);
+  p.remove();
+});
