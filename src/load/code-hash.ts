@@ -13,7 +13,8 @@
  *    function mentions, we take every top-level statement that declares one of them (helpers,
  *    constants, params), transitively. Unrelated statements (other targets) are not taken.
  * 3. Identifiers bound by imports pull in the imported local module whole (its normalised
- *    hash and those of its own local imports), or the package's installed version.
+ *    hash and those of its own local imports), or the package's installed version (plus its
+ *    files' content when it is linked from a folder outside node_modules).
  *
  * 2b. The statement that declares the recipe's own target is not taken, but what it hands the
  *    recipe is: in `configs.map((cfg) => target({ run: ... cfg.lr ... }))`, the declaration of
@@ -31,9 +32,12 @@
  * in exactly one module, or the module graph has a dynamic import, we fall back to every local
  * module (coarse, but never stale-blind).
  */
-import { readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { hashString } from "../hash/xxh.ts";
+import { readdirSync, readFileSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { hashBytes, hashString } from "../hash/xxh.ts";
+
+/** Files of a linked package hashed by content; more count by size and mtime. */
+const LINKED_MAX_FILES = 2000;
 import type { Compiled, ModuleInfo } from "./compile.ts";
 
 export interface CodeHash {
@@ -343,6 +347,10 @@ export class CodeHasher {
         const pj = join(dir, "node_modules", name, "package.json");
         version = JSON.parse(readFileSync(pj, "utf8")).version ?? "?";
         this.packageFiles.add(pj);
+        // A package linked from a folder of the user's (`npm install ../utils`, a workspace)
+        // changes without its version changing: its files count, like a local module's.
+        const real = realpathSync(dirname(pj));
+        if (!real.split(sep).includes("node_modules")) version += `+local.${this.#linkedHash(real)}`;
         break;
       } catch {
         if (dirname(dir) === dir) break;
@@ -351,6 +359,42 @@ export class CodeHasher {
     const v = `${name}@${version}`;
     this.#versions.set(key, v);
     return v;
+  }
+
+  /**
+   * The content of a linked package's folder (every file but node_modules/ and dot folders),
+   * its files added to those the no-op snapshot watches. Capped: beyond LINKED_MAX_FILES the
+   * rest count by size and mtime only.
+   */
+  #linkedHash(dir: string): string {
+    const parts: string[] = [];
+    let n = 0;
+    const walk = (d: string): void => {
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(d, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+      for (const e of entries) {
+        const abs = join(d, e.name);
+        if (e.isDirectory()) {
+          if (e.name !== "node_modules" && !e.name.startsWith(".")) walk(abs);
+        } else if (e.isFile()) {
+          const rel = relative(dir, abs);
+          if (++n <= LINKED_MAX_FILES) {
+            parts.push(`${rel}\u0000${hashBytes(readFileSync(abs))}`);
+            this.packageFiles.add(abs);
+          } else {
+            const st = statSync(abs);
+            parts.push(`${rel}\u0000${st.size}:${st.mtimeMs}`);
+          }
+        }
+      }
+    };
+    walk(dir);
+    return hashString(parts.join("\n")).slice(0, 16);
   }
 
   #text(m: ModuleInfo): string {

@@ -2,6 +2,7 @@
 // every object has (toString, constructor, valueOf, hasOwnProperty) are not imports.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { symlinkSync } from "node:fs";
 import { finished, Project } from "../helpers/rig.ts";
 
 test("recipe code that uses toString, constructor or valueOf builds, and its edits still count", async () => {
@@ -181,5 +182,32 @@ test("a JSON module the Pipelinefile imports (with { type: \"json\" }) loads, an
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /cfg\.json/);
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at .*\(.*:\d+:\d+\)/);
+  p.remove();
+});
+
+test("a package linked from a folder (npm install ../utils, a workspace) counts by its files, not only its version", async () => {
+  const p = new Project({
+    "utils/package.json": `{ "name": "myutils", "version": "1.0.0", "type": "module", "main": "index.js" }\n`,
+    "utils/index.js": `export const clean = (s) => s.toUpperCase();\n`,
+    "Pipelinefile.ts":
+      `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\nimport { clean } from "myutils";\n` +
+      `export const t = target({ outputs: ["build/t.txt"], run: (c) => { writeFileSync(c.outputs[0], clean("hello")); } });\n` +
+      `export const u = target({ outputs: ["build/u.txt"], run: (c) => { writeFileSync(c.outputs[0], "u"); } });\n`,
+  });
+  symlinkSync("../utils", p.path("node_modules/myutils"));
+  let r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("build/t.txt"), "HELLO");
+  p.write({ "utils/index.js": `export const clean = (s) => s.toLowerCase();\n` });
+  const why = await p.run(["why", "t"]);
+  assert.match(why.stdout, /^t is stale:\n  package myutils@1\.0\.0\+local\.\w+ changed \(was myutils@1\.0\.0\+local\.\w+\)\n/);
+  // Through the no-op snapshot too (the first build may have written one).
+  r = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  assert.equal(p.read("build/t.txt"), "hello");
+  p.write({ "utils/index.js": `export const clean = (s) => s.toLowerCase() + "!";\n` });
+  r = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(r.events, "built"), ["t"]);
+  assert.equal(p.read("build/t.txt"), "hello!");
   p.remove();
 });
