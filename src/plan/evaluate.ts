@@ -3,6 +3,7 @@
  * decision. Shared by `pipe build` (at run time, as dependencies finish) and by the read-only
  * commands (`status`, `why`, `graph`, `--dry-run`), which predict with `predict()`.
  */
+import { plannedCommand } from "./command.ts";
 import type { Graph, GraphTarget } from "../graph/graph.ts";
 import { NOT_REGULAR, type FileHasher } from "../hash/file-hasher.ts";
 import type { CodeHasher } from "../load/code-hash.ts";
@@ -99,7 +100,7 @@ export class Evaluator {
     const run = (t.decl.options as { run?: unknown }).run;
     const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
     const paths = t.inputs.flatMap((g) => g.items.flatMap((i) => i.files));
-    const parts = fingerprintParts(t, code, paths.map((p) => [p, ""]), envParts(t.env, this.#env, this.#envKey));
+    const parts = fingerprintParts(t, code, paths.map((p) => [p, ""]), envParts(t.env, this.#env, this.#envKey), plannedCommand(this.graph, t, this.#env));
     const old = new Set(latest.parts.inputs.map(([p]) => p.replace(/\/$/, "")));
     const now = new Set(paths);
     const reasons = explain(parts, latest).filter((r) => !r.startsWith("input ") && !r.startsWith("no record"));
@@ -116,7 +117,7 @@ export class Evaluator {
     if ("problem" in inputs) return inputs;
     const run = (t.decl.options as { run?: unknown }).run;
     const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
-    const parts = fingerprintParts(t, code, inputs, envParts(t.env, this.#env, this.#envKey));
+    const parts = fingerprintParts(t, code, inputs, envParts(t.env, this.#env, this.#envKey), plannedCommand(this.graph, t, this.#env));
     const fingerprint = fingerprintOf(parts);
     const record = this.records.get(fingerprint);
     const outputs = record ? this.outputState(t) : new Map();

@@ -36,7 +36,7 @@ export function envParts(names: string[], env: NodeJS.ProcessEnv, key: string): 
   return out;
 }
 
-export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string, string][], env: Record<string, string>): FingerprintParts {
+export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string, string][], env: Record<string, string>, command?: string): FingerprintParts {
   const params: Record<string, unknown> = {};
   for (const p of t.params) params[p.local] = p.value;
   return {
@@ -45,6 +45,7 @@ export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string
     codeFiles: code.files,
     codeHashes: code.fileHashes,
     packages: code.packages,
+    ...(command === undefined ? {} : { command }),
     params,
     inputs,
     env,
@@ -124,6 +125,9 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
   const envKeys = new Set([...Object.keys(old.env), ...Object.keys(parts.env)]);
   for (const k of [...envKeys].sort()) if (old.env[k] !== parts.env[k]) reasons.push(`env ${k} changed`);
   if (stableStringify(old.outputs) !== stableStringify(parts.outputs)) reasons.push(`declared outputs changed (${old.outputs.join(", ")} -> ${parts.outputs.join(", ")})`);
+  // The command changed and nothing it is built from did: a value its code interpolates that is
+  // not written in it (a loop variable, a file or env var read while loading).
+  if (reasons.length === 0 && old.command !== parts.command) reasons.push(old.command === undefined ? "recipe command now counts (record from before commands were fingerprinted)" : "recipe command changed (a value it interpolates that is not written in its code: a loop variable, or a file or env var read while loading)");
   if (reasons.length === 0) reasons.push("no record for this combination of inputs, params and code");
   return reasons;
 }

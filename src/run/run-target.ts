@@ -16,6 +16,7 @@ import { fingerprintOf } from "../plan/fingerprint.ts";
 import { crashPoint } from "../util/crash-point.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
 import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
+import { contextShapes } from "../plan/command.ts";
 import { checkStaged, makeOutputFolder, publish, restore, stagingPaths, storeStaged, type PublishContext } from "./publish.ts";
 import { runShell } from "./shell.ts";
 import type { WorkerPool } from "./worker-pool.ts";
@@ -344,31 +345,7 @@ function isProducedByDep(t: GraphTarget, path: string, rc: RunContext): boolean 
 
 /** The serialisable invocation: ctx values shaped like the declarations. */
 function invocationFor(rc: RunContext, t: GraphTarget, staged: Map<string, string>): Invocation {
-  let inputs: unknown;
-  const flat = (g: GraphTarget["inputs"][number]) => g.items.flatMap((i) => i.files);
-  if (t.inputsShape === "list") inputs = t.inputs.flatMap(flat);
-  else {
-    const rec: Record<string, unknown> = {};
-    for (const g of t.inputs) {
-      if (g.single) rec[g.name!] = g.items[0].files[0];
-      else if (g.items.length === 1 && g.items[0].kind === "target") {
-        const dep = rc.evaluator.graph.targets.get(g.items[0].target!)!;
-        if (dep.outputsShape === "record") {
-          const o: Record<string, string> = {};
-          for (const out of dep.outputs) o[out.name!] = out.path;
-          rec[g.name!] = o;
-        } else rec[g.name!] = dep.outputs.map((x) => x.path);
-      } else rec[g.name!] = flat(g);
-    }
-    inputs = rec;
-  }
-  let outputs: unknown;
-  if (t.outputsShape === "list") outputs = t.outputs.map((o) => staged.get(o.path)!);
-  else {
-    const rec: Record<string, string> = {};
-    for (const o of t.outputs) rec[o.name!] = staged.get(o.path)!;
-    outputs = rec;
-  }
+  const { inputs, outputs } = contextShapes(rc.evaluator.graph, t, (p) => staged.get(p)!);
   const params: Record<string, unknown> = {};
   for (const p of t.params) params[p.local] = p.value;
   return {

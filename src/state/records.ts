@@ -52,7 +52,11 @@ export interface FingerprintParts {
   codeHashes?: Record<string, string>;
   /** Packages (name@version) the recipe code uses. */
   packages: string[];
-  /** The recipe command after interpolation, for shell recipes when known. */
+  /**
+   * Hash of the recipe command after interpolation (declared output paths), for recipes that
+   * only build a `sh` command (plan/command.ts); absent otherwise and in older records.
+   */
+  command?: string;
   params: Record<string, unknown>;
   /** [path, content hash] for every input file (target inputs: their outputs). */
   inputs: [string, string][];

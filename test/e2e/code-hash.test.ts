@@ -211,3 +211,41 @@ test("a package linked from a folder (npm install ../utils, a workspace) counts 
   assert.equal(p.read("build/t.txt"), "hello!");
   p.remove();
 });
+
+test("a shell recipe's command after interpolation is part of its fingerprint: values read while loading and loop variables count, per target; the record keeps only its hash", async () => {
+  const p = new Project({
+    "ver.txt": "1\n",
+    "configs.json": `[{"name":"fast","lr":0.1},{"name":"slow","lr":0.01}]`,
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\nimport { readFileSync } from "node:fs";\n` +
+      `const ver = readFileSync("ver.txt", "utf8").trim();\n` +
+      `const configs = JSON.parse(readFileSync("configs.json", "utf8")) as { name: string; lr: number }[];\n` +
+      `export const fits = configs.map((cfg) => target({ name: \`fit:\${cfg.name}\`, outputs: [\`build/\${cfg.name}.txt\`], env: ["SECRET_TOKEN"], run: ({ outputs, env }) => sh\`echo lr=\${cfg.lr} ver=\${ver} token=\${env.SECRET_TOKEN ?? "none"} > \${outputs[0]}\` }));\n`,
+  });
+  const build = async (env: Record<string, string> = {}) => {
+    const r = await p.run(["build", "--json"], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return finished(r.events, "built").sort();
+  };
+  assert.deepEqual(await build(), ["fit:fast", "fit:slow"]);
+  // One value in the file read at load: only its target.
+  p.write({ "configs.json": `[{"name":"fast","lr":0.5},{"name":"slow","lr":0.01}]` });
+  const why = await p.run(["why", "fit:fast"]);
+  assert.match(why.stdout, /^fit:fast is stale:\n  recipe command changed \(a value it interpolates that is not written in its code/);
+  assert.deepEqual(await build(), ["fit:fast"]);
+  assert.equal(p.read("build/fast.txt"), "lr=0.5 ver=1 token=none\n");
+  // A value every command uses: both.
+  p.write({ "ver.txt": "2\n" });
+  assert.deepEqual(await build(), ["fit:fast", "fit:slow"]);
+  // Back to the first file contents: restored, nothing runs.
+  p.write({ "ver.txt": "1\n", "configs.json": `[{"name":"fast","lr":0.1},{"name":"slow","lr":0.01}]` });
+  const back = await p.run(["build", "--json"]);
+  assert.equal(back.code, 0, back.stderr);
+  assert.deepEqual(finished(back.events, "built"), []);
+  assert.deepEqual(finished(back.events, "restored").sort(), ["fit:fast", "fit:slow"]);
+  assert.equal(p.read("build/fast.txt"), "lr=0.1 ver=1 token=none\n");
+  // A value in the command never reaches the records in clear.
+  assert.deepEqual(await build({ SECRET_TOKEN: "hunter2-secret" }), ["fit:fast", "fit:slow"]);
+  assert.doesNotMatch(p.read(".pipe/records.jsonl"), /hunter2-secret/);
+  p.remove();
+});

@@ -1,0 +1,99 @@
+/**
+ * The shell command a recipe builds, as part of its fingerprint (design.md "Code": "Shell
+ * recipes: the command after interpolation is part of the hash"). The code hash sees the
+ * recipe's text; the command also sees the values that text interpolates and that change
+ * without the text changing: a loop variable (`configs.map((cfg) => target({ run: ... ${cfg.lr}
+ * ... }))`) or a value read while the Pipelinefile loaded.
+ *
+ * Only recipes that do nothing but build the command are called while planning: a function,
+ * not async, whose body is the `sh` template itself (`(c) => sh\`...\``, or `sh.raw(...)`).
+ * Anything else may do work or touch files when called, so it is not called before it runs.
+ * The command is built with the declared output paths (the run uses staging paths in their
+ * place); a recipe that throws while building it is not fingerprinted by command (its run
+ * reports the error).
+ */
+import type { Graph, GraphTarget } from "../graph/graph.ts";
+import { isShellCommand } from "../api/sh.ts";
+import { hashString } from "../hash/xxh.ts";
+import { recipeEnv } from "../run/invocation.ts";
+
+/** `(ctx) => sh\`...\``, `({ inputs, outputs }) => sh.raw(...)`: a body that is the command. */
+const COMMAND_ONLY = /^(?:\((?:[^()]|\([^()]*\))*\)|[A-Za-z_$][\w$]*)\s*=>\s*\(?\s*sh\s*(?:`|\.raw\s*\()/;
+
+/** Whether a recipe function only builds a shell command (safe to call while planning). */
+export function buildsOnlyCommand(fn: unknown): boolean {
+  return typeof fn === "function" && COMMAND_ONLY.test(Function.prototype.toString.call(fn));
+}
+
+/**
+ * What `ctx.inputs` and `ctx.outputs` hold for target `t`, shaped like its declarations; output
+ * paths through `outputPath` (staging paths for a run, the declared paths while planning).
+ */
+export function contextShapes(graph: Graph, t: GraphTarget, outputPath: (path: string) => string): { inputs: unknown; outputs: unknown } {
+  let inputs: unknown;
+  const flat = (g: GraphTarget["inputs"][number]) => g.items.flatMap((i) => i.files);
+  if (t.inputsShape === "list") inputs = t.inputs.flatMap(flat);
+  else {
+    const rec: Record<string, unknown> = {};
+    for (const g of t.inputs) {
+      if (g.single) rec[g.name!] = g.items[0].files[0];
+      else if (g.items.length === 1 && g.items[0].kind === "target") {
+        const dep = graph.targets.get(g.items[0].target!)!;
+        if (dep.outputsShape === "record") {
+          const o: Record<string, string> = {};
+          for (const out of dep.outputs) o[out.name!] = out.path;
+          rec[g.name!] = o;
+        } else rec[g.name!] = dep.outputs.map((x) => x.path);
+      } else rec[g.name!] = flat(g);
+    }
+    inputs = rec;
+  }
+  let outputs: unknown;
+  if (t.outputsShape === "list") outputs = t.outputs.map((o) => outputPath(o.path));
+  else {
+    const rec: Record<string, string> = {};
+    for (const o of t.outputs) rec[o.name!] = outputPath(o.path);
+    outputs = rec;
+  }
+  return { inputs, outputs };
+}
+
+const NEVER = new AbortController().signal;
+
+/**
+ * The hash of the command a command-only recipe builds for `t` (declared output paths), or
+ * undefined. A hash, not the text: a command may hold an env value, and records keep secrets
+ * only as keyed hashes (the env part says which env var changed).
+ */
+export function plannedCommand(graph: Graph, t: GraphTarget, env: NodeJS.ProcessEnv): string | undefined {
+  const options = t.decl.options as { run?: unknown };
+  const fn = options.run;
+  if (!buildsOnlyCommand(fn)) return undefined;
+  const { inputs, outputs } = contextShapes(graph, t, (p) => p);
+  const params: Record<string, unknown> = {};
+  for (const p of t.params) params[p.local] = p.value;
+  const ctx = {
+    id: t.id,
+    inputs,
+    outputs,
+    // Reading an undeclared param throws here as in the run; the run reports it.
+    params: new Proxy(params, {
+      get(target, prop) {
+        if (typeof prop === "symbol" || prop === "toJSON" || prop === "then") return undefined;
+        if (!Object.prototype.hasOwnProperty.call(target, prop)) throw new Error(`undeclared param ${String(prop)}`);
+        return target[prop];
+      },
+    }),
+    env: Object.freeze(recipeEnv(t.env, env)),
+    root: graph.root,
+    signal: NEVER,
+    log: () => undefined,
+    progress: () => undefined,
+  };
+  try {
+    const result = (fn as (c: typeof ctx) => unknown).call(options, ctx);
+    return isShellCommand(result) ? hashString(`${result.script}\u0000${result.stdout ?? ""}`) : undefined;
+  } catch {
+    return undefined;
+  }
+}
