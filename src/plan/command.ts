@@ -60,6 +60,17 @@ export function contextShapes(graph: Graph, t: GraphTarget, outputPath: (path: s
 
 const NEVER = new AbortController().signal;
 
+/** recipeEnv per process env and declared names (enumerating process.env costs tens of µs). */
+const envs = new WeakMap<NodeJS.ProcessEnv, Map<string, Readonly<Record<string, string>>>>();
+function envOf(declared: string[], env: NodeJS.ProcessEnv): Readonly<Record<string, string>> {
+  let byNames = envs.get(env);
+  if (!byNames) envs.set(env, (byNames = new Map()));
+  const key = declared.join("\u0000");
+  let out = byNames.get(key);
+  if (!out) byNames.set(key, (out = Object.freeze(recipeEnv(declared, env))));
+  return out;
+}
+
 /**
  * The hash of the command a command-only recipe builds for `t` (declared output paths), or
  * undefined. A hash, not the text: a command may hold an env value, and records keep secrets
@@ -84,7 +95,7 @@ export function plannedCommand(graph: Graph, t: GraphTarget, env: NodeJS.Process
         return target[prop];
       },
     }),
-    env: Object.freeze(recipeEnv(t.env, env)),
+    env: envOf(t.env, env),
     root: graph.root,
     signal: NEVER,
     log: () => undefined,
