@@ -16,6 +16,7 @@ import type { Graph, GraphTarget } from "../graph/graph.ts";
 import { isShellCommand } from "../api/sh.ts";
 import { hashString } from "../hash/xxh.ts";
 import { recipeEnv } from "../run/invocation.ts";
+import { paramNames, referencedNames } from "../load/code-hash.ts";
 
 /** `(ctx) => sh\`...\``, `({ inputs, outputs }) => sh.raw(...)`: a body that is the command. */
 const COMMAND_ONLY = /^(?:\((?:[^()]|\([^()]*\))*\)|[A-Za-z_$][\w$]*)\s*=>\s*\(?\s*sh\s*(?:`|\.raw\s*\()/;
@@ -23,6 +24,41 @@ const COMMAND_ONLY = /^(?:\((?:[^()]|\([^()]*\))*\)|[A-Za-z_$][\w$]*)\s*=>\s*\(?
 /** Whether a recipe function only builds a shell command (safe to call while planning). */
 export function buildsOnlyCommand(fn: unknown): boolean {
   return typeof fn === "function" && COMMAND_ONLY.test(Function.prototype.toString.call(fn));
+}
+
+/** Names an interpolation may use whose values the fingerprint already covers or that are constant. */
+const PURE_GLOBALS = new Set(["String", "Number", "Boolean", "JSON", "Object", "Array", "undefined", "null", "true", "false"]);
+const commandCounts = new Map<string, boolean>();
+
+/**
+ * Whether building the command could see a value the fingerprint does not already hold: true
+ * unless every `${...}` of the template uses only the recipe's own parameters (ctx, or
+ * `{ inputs, outputs, params, env }`) and constant globals. `(c) => sh\`cp ${c.inputs[0]}
+ * ${c.outputs[0]}\`` is fully described by its inputs, outputs and code: no need to build it.
+ */
+export function commandMayAddValues(text: string): boolean {
+  const known = commandCounts.get(text);
+  if (known !== undefined) return known;
+  const own = new Set(paramNames(text));
+  let may = false;
+  const body = text.slice(text.indexOf("=>") + 2);
+  for (let i = body.indexOf("${"); i >= 0 && !may; i = body.indexOf("${", i)) {
+    let depth = 0;
+    let j = i + 1;
+    for (; j < body.length; j++) {
+      if (body[j] === "{") depth++;
+      else if (body[j] === "}" && --depth === 0) break;
+    }
+    const expr = body.slice(i + 2, j);
+    // Strings inside the expression are text, not names; a nested template is not looked into.
+    if (expr.includes("`")) may = true;
+    else for (const n of referencedNames(expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""'))) if (!own.has(n) && !PURE_GLOBALS.has(n)) may = true;
+    i = j + 1;
+  }
+  // sh.raw(...) and anything else after the arrow that is not the template: count it.
+  if (!/^\s*\(?\s*sh\s*`/.test(body)) may = true;
+  commandCounts.set(text, may);
+  return may;
 }
 
 /**
@@ -79,7 +115,7 @@ function envOf(declared: string[], env: NodeJS.ProcessEnv): Readonly<Record<stri
 export function plannedCommand(graph: Graph, t: GraphTarget, env: NodeJS.ProcessEnv): string | undefined {
   const options = t.decl.options as { run?: unknown };
   const fn = options.run;
-  if (!buildsOnlyCommand(fn)) return undefined;
+  if (!buildsOnlyCommand(fn) || !commandMayAddValues(Function.prototype.toString.call(fn))) return undefined;
   const { inputs, outputs } = contextShapes(graph, t, (p) => p);
   const params: Record<string, unknown> = {};
   for (const p of t.params) params[p.local] = p.value;
