@@ -80,21 +80,19 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const paramValues = new Map<string, ParamValue>();
   const sources = options.paramText.sources;
   for (const [name, text] of options.paramText) {
-    const p = spec.params.get(name);
-    const unused = spec.unusedParams?.get(name);
+    // A param the Pipelinefile exports but gives to no target (or only as a family key) is
+    // declared, not unknown: its value is checked, and param-effect.ts warns that it changes
+    // nothing, as for a param no target of this build uses (the README's rule).
+    const p = spec.params.get(name) ?? spec.unusedParams?.get(name);
     const source = sources?.get(name);
     const fromFile = source ? ` in ${source.shown}` : "";
     const setAt = source ? { file: source.file, line: source.line, column: 1 } : undefined;
-    if (!p && unused) {
-      diags.push({ message: `param ${JSON.stringify(name)} is declared but no target uses it, so setting it${fromFile} changes nothing`, location: unused.site.location(), details: source ? [`it is set at ${source.shown}:${source.line}`] : undefined, hint: `add it to the params of the targets it is meant for: params: { ${name} }` });
-      continue;
-    }
     if (!p) {
       // A family key is not a param: its value goes in the instance id.
       const family = [...spec.decls].find(([n, d]) => declKind(d) === "family" && !spec.provisional?.has(n) && Object.hasOwn((d as Family).options.key ?? {}, name));
-      const declared = [...spec.params].sort(([a], [b]) => (a < b ? -1 : 1));
+      const declared = [...spec.params, ...(spec.unusedParams ?? [])].sort(([a], [b]) => (a < b ? -1 : 1));
       diags.push({
-        message: `unknown param ${JSON.stringify(name)}${fromFile}${family ? `; ${JSON.stringify(name)} is a key of family ${JSON.stringify(family[0])}` : suggestion(name, spec.params.keys())}`,
+        message: `unknown param ${JSON.stringify(name)}${fromFile}${family ? `; ${JSON.stringify(name)} is a key of family ${JSON.stringify(family[0])}` : suggestion(name, declared.map(([n]) => n))}`,
         location: setAt,
         details: declared.length && !family ? ["params:", ...declared.map(([n, q]) => `  ${paramSummary(n, q)}`)] : undefined,
         hint: family

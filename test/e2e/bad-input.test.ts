@@ -211,18 +211,35 @@ test("an unknown param gets a did-you-mean, a badly typed value names the param 
   noStack(r.stderr + r2.stderr);
 });
 
-test("setting a param the Pipelinefile exports but no target uses says so, where it is declared", async () => {
+test("setting a param the Pipelinefile exports but no target uses (or uses only as a family key) is a warning saying so, where it is declared, and the fix; exit code unchanged", async () => {
+  // Before: exit 2 with 'param "seed" is declared but no target uses it', against the README's
+  // rule that a value changing nothing in the build is a warning.
   const p = new Project({
     "Pipelinefile.ts": HEAD +
       `export const seed = param.int("seed", { default: 1 });\n` +
-      `export const m = target({ outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+      `export const window = param.int("window", { default: 7 });\n` +
+      `export const f = family({ key: { k: param.enum(["a", "b"]), window }, outputs: ["build/f-{k}-{window}"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const m = target({ outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [m];\n`,
+    "run.params": "# settings\nseed=5\n",
   });
-  const r = await p.run(["build", "--param", "seed=2"]);
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /error: param "seed" is declared but no target uses it, so setting it changes nothing/);
-  assert.match(r.stderr, /at Pipelinefile\.ts:2:\d+/);
-  assert.match(r.stderr, /hint: add it to the params of the targets it is meant for: params: \{ seed \}/);
-  noStack(r.stderr);
+  const r = await p.run(["build", "--param", "seed=2", "-p", "window=3", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const warnings = r.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
+  assert.deepEqual(warnings, [
+    `--param seed=2 changes nothing: no target uses param "seed" (declared at Pipelinefile.ts:2:27); to use it, add it to the params of the targets meant to read it: params: { seed }`,
+    `--param window=3 changes nothing: param "window" (declared at Pipelinefile.ts:3:29) is only a key of family "f", which params do not set; name an instance: f[k=<k>,window=3]`,
+  ]);
+  assert.deepEqual(finished(r.events, "built"), ["m"]);
+  const file = await p.run(["build", "--params", "run.params"]);
+  assert.equal(file.code, 0, file.stdout + file.stderr);
+  assert.match(file.stdout + file.stderr, /^warning: seed=5 \(from run\.params\) changes nothing: no target uses param "seed"/m);
+  // Its value is still checked, and a name no param has is still an error.
+  const bad = await p.run(["build", "-p", "seed=x", "-p", "sed=1"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /error: bad value for param "seed": "x" is not an integer\n  at Pipelinefile\.ts:2:\d+/);
+  assert.match(bad.stderr, /error: unknown param "sed"; did you mean "seed"\?/);
+  noStack(bad.stderr);
 });
 
 test("outputs outside the project root or inside .pipe/ are refused", async () => {
