@@ -10,7 +10,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import picomatch from "picomatch";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
-import { isParam, type Param } from "../api/params.ts";
+import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import type { Decl, PipelineSpec } from "../load/load.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
@@ -158,7 +158,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const v = defaultValue(p, options.today);
     if (isProblem(v)) {
       const hasDefault = (p.options as { default?: unknown }).default !== undefined;
-      if (!paramProblems.has(cli)) {
+      // A declaration with a mistake (`defualt: "q"`, min above max) is reported as such (load.ts):
+      // "it has no default and was not set" would send the user the wrong way.
+      if (!paramProblems.has(cli) && declarationProblems(p).length === 0) {
         paramProblems.set(
           cli,
           hasDefault

@@ -436,6 +436,43 @@ test("an unknown option of target() or family() is an error at its line, with a 
   assert.equal(p.exists("build"), false, "nothing was built");
 });
 
+test("a param declaration's unknown option (did you mean), min above max, or an enum without values is an error at its line, all at once", async () => {
+  // Before: `defualt` was ignored and the message was 'param "i": it has no default and was not
+  // set'; min 5 max 1 and param.enum([]) were accepted, and no value could ever be given.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const i = param.string("i", { defualt: "q" } as any);\n` +
+      `const f = param.number("f", { min: 5, max: 1, default: 3 });\n` +
+      `const e = param.enum([]);\n` +
+      `const d = param.date("d", { doc: "day", min: "2024-02-01", max: "2024-01-01", defalt: "today" } as any);\n` +
+      `export const fam = family({ key: { e }, outputs: ["build/f-{e}"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const m = target({ params: { i, f, d }, outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  for (const cmd of [["build"], ["params"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.stderr, [
+      `error: param "i" has an unknown option "defualt"; did you mean "default"?`,
+      `  at Pipelinefile.ts:2:17`,
+      `  hint: options: default, doc, max, min`,
+      `error: param "f" has min 5 above its max 1, so no value is allowed`,
+      `  at Pipelinefile.ts:3:17`,
+      `  hint: swap them (min: 1, max: 5), or fix the one that is wrong`,
+      `error: param "d" has an unknown option "defalt"; did you mean "default"?`,
+      `  at Pipelinefile.ts:5:17`,
+      `  hint: options: default, doc, max, min`,
+      `error: param "d" has min "2024-02-01" above its max "2024-01-01", so no value is allowed`,
+      `  at Pipelinefile.ts:5:17`,
+      `  hint: swap them (min: "2024-01-01", max: "2024-02-01"), or fix the one that is wrong`,
+      `error: param of key "e" of family "fam" has no values: an enum param needs the list of values it allows`,
+      `  at Pipelinefile.ts:4:17`,
+      `  hint: list them: param.enum(["a", "b"])`,
+      ``,
+    ].join("\n"));
+  }
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
 test("an input that is a symlink loop, goes through a file, or is a dangling symlink is a named error, not an internal one", async () => {
   const p = new Project({
     "Pipelinefile.ts": HEAD +
