@@ -473,6 +473,39 @@ test("a param declaration's unknown option (did you mean), min above max, or an 
   assert.equal(p.exists("build"), false, "nothing was built");
 });
 
+test("a bad inputs or outputs item is named by its place, says what it is and how to fix it; a target named with a key gets the id to type", async () => {
+  // Before: three identical lines 'an input of "a" is not a path, glob or target', and
+  // 'outputs of "g" must be a list ...' or '"x" is a target, not a family' without the fix.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const window = param.int("window", { default: 7 });\n` +
+      `export const x = target({ params: { window }, outputs: ["build/x"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const a = target({ inputs: [window, 42, early, x], outputs: ["build/a"], run: (c) => sh\`touch \${c.outputs[0]}\` } as any);\n` +
+      `export const g = target({ inputs: { t: x, n: [x, 3] }, outputs: "build/g", run: (c) => sh\`touch \${c.outputs[0]}\` } as any);\n` +
+      `export const h = target({ inputs: x, outputs: [undefined], run: (c) => sh\`touch \${c.outputs[0]}\` } as any);\n` +
+      `var early = x;\n`,
+  });
+  const r = await p.run(["build", "a", "g", "h", "x[window=3]"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  const blocks = r.stderr.split(/\n(?=error: )/).map((b) => b.trimEnd());
+  const expect = [
+    `error: outputs of "g" must be a list of paths or named paths, not "build/g" (a string)\n  at Pipelinefile.ts:5:18\n  hint: write outputs: ["build/g"]`,
+    `error: outputs[0] of "h" is undefined, not a path\n  at Pipelinefile.ts:6:18\n  undefined usually means it was used before its declaration, or a circular import\n  hint: declare what this item names above this target (or break the import cycle), or leave the item out`,
+    `error: "x" is a target, not a family; it takes no [key=value]\n  hint: name it without the brackets, and set its params with --param: x --param window=3`,
+    `error: inputs[0] of "a" is param "window", not a path, glob or target\n  at Pipelinefile.ts:4:18\n  hint: a param is not an input: give it to the target (params: { window }) and choose inputs by its value with a function: inputs: ({ window }) => [\`data/\${window}.csv\`]`,
+    `error: inputs[1] of "a" is the number 42, not a path, glob or target\n  at Pipelinefile.ts:4:18\n  hint: write a path as a string ("42"), or list a glob or a target`,
+    `error: inputs[2] of "a" is undefined, not a path, glob or target\n  at Pipelinefile.ts:4:18\n  undefined usually means it was used before its declaration, or a circular import\n  hint: declare what this item names above this target (or break the import cycle), or leave the item out`,
+    `error: inputs.n[1] of "g" is the number 3, not a path, glob or target\n  at Pipelinefile.ts:5:18\n  hint: write a path as a string ("3"), or list a glob or a target`,
+    `error: inputs of "h" must be a list or named inputs, not target "x" alone\n  at Pipelinefile.ts:6:18\n  hint: put it in a list: inputs: [x]`,
+  ];
+  assert.deepEqual(blocks, expect);
+  noStack(r.stderr);
+  // A target named with a key that is not one of its params: just the id.
+  const k = await p.run(["status", "x[k=1]"]);
+  assert.equal(k.code, 2);
+  assert.match(k.stderr, /error: "x" is a target, not a family; it takes no \[key=value\]\n  hint: name it without the brackets: x\n/);
+});
+
 test("an input that is a symlink loop, goes through a file, or is a dangling symlink is a named error, not an internal one", async () => {
   const p = new Project({
     "Pipelinefile.ts": HEAD +
