@@ -3,6 +3,7 @@
  * type before anything runs. A param object is plain data plus a parser; it holds no state.
  */
 import { captureSite, type Site } from "./site.ts";
+import { suggestion } from "../util/did-you-mean.ts";
 
 export const PARAM = Symbol.for("pipefile.param");
 
@@ -33,11 +34,39 @@ export interface ParamOptions<T> {
   doc?: string;
 }
 
+/** The options a param declaration knows; any other name is a mistake (see declarationProblems). */
+export const PARAM_OPTIONS: readonly string[] = ["default", "min", "max", "doc"];
+
 function make<T>(type: ParamType, name: string | undefined, options: ParamOptions<T>, values?: readonly string[]): Param<T> {
   if (name !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
     throw new TypeError(`param name ${JSON.stringify(name)} is not valid: use letters, digits, "_", "-" or "."`);
   }
-  return Object.freeze({ [PARAM]: true as const, name, type, options: Object.freeze({ ...options }), values, site: captureSite() });
+  // Typos (`defualt`) are noted here and reported with the Pipelinefile's other problems
+  // (load.ts): ignored, `defualt: "q"` read as "no default", and the message said "not set".
+  let unknown: string[] | undefined;
+  if (options && typeof options === "object") for (const k in options) if (!PARAM_OPTIONS.includes(k) && Object.hasOwn(options, k)) (unknown ??= []).push(k);
+  const base = { [PARAM]: true as const, name, type, options: Object.freeze({ ...options }), values, site: captureSite() };
+  return Object.freeze(unknown ? { ...base, unknownOptions: unknown } : base);
+}
+
+/**
+ * Mistakes in a param's declaration, each with its fix: an unknown option (a typo), min above
+ * max (no value would be allowed), an enum without values (none could be given). Empty when
+ * the declaration is sound. Cheap: load.ts asks it of every param the Pipelinefile reaches.
+ */
+export function declarationProblems(p: Param): { problem: string; hint: string }[] {
+  const out: { problem: string; hint: string }[] = [];
+  for (const k of (p as { unknownOptions?: string[] }).unknownOptions ?? []) {
+    out.push({ problem: `has an unknown option ${JSON.stringify(k)}${suggestion(k, PARAM_OPTIONS)}`, hint: `options: ${[...PARAM_OPTIONS].sort().join(", ")}` });
+  }
+  const { min, max } = p.options as { min?: unknown; max?: unknown };
+  if ((typeof min === "number" && typeof max === "number") || (typeof min === "string" && typeof max === "string")) {
+    if (min > max) out.push({ problem: `has min ${JSON.stringify(min)} above its max ${JSON.stringify(max)}, so no value is allowed`, hint: `swap them (min: ${JSON.stringify(max)}, max: ${JSON.stringify(min)}), or fix the one that is wrong` });
+  }
+  if (p.type === "enum" && (p.values === undefined || p.values.length === 0)) {
+    out.push({ problem: "has no values: an enum param needs the list of values it allows", hint: `list them: param.enum(${p.name === undefined ? "" : `${JSON.stringify(p.name)}, `}["a", "b"])` });
+  }
+  return out;
 }
 
 type Named<T> = ((name: string, options?: ParamOptions<T>) => Param<T>) & ((options?: ParamOptions<T>) => Param<T>);
@@ -50,8 +79,9 @@ function named<T>(type: ParamType): Named<T> {
 function enumParam<const V extends string>(values: readonly V[], options?: ParamOptions<V>): Param<V>;
 function enumParam<const V extends string>(name: string, values: readonly V[], options?: ParamOptions<V>): Param<V>;
 function enumParam(a: string | readonly string[], b?: readonly string[] | ParamOptions<string>, c?: ParamOptions<string>): Param<string> {
-  if (typeof a === "string") return make("enum", a, c ?? {}, [...(b as readonly string[])]);
-  return make("enum", undefined, (b as ParamOptions<string>) ?? {}, [...a]);
+  // Values that are not a list (`param.enum("kind")`) are none: declarationProblems reports it.
+  if (typeof a === "string") return make("enum", a, c ?? {}, Array.isArray(b) ? [...b] : []);
+  return make("enum", undefined, (b as ParamOptions<string>) ?? {}, Array.isArray(a) ? [...a] : []);
 }
 
 /** Param constructors: `param.int("window", { default: 7, min: 1 })`. */

@@ -10,13 +10,14 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import picomatch from "picomatch";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
-import { isParam, type Param } from "../api/params.ts";
+import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import type { Decl, PipelineSpec } from "../load/load.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { checkParamValue, defaultValue, formatValue, isProblem, paramSummary, parseParamText, type ParamText, type ParamValue } from "./param-values.ts";
 import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
+import { describeBadItem, describeBadShape } from "./bad-item.ts";
 import { ineffectiveParams, type RequestedInstance } from "./param-effect.ts";
 import { stableStringify } from "../util/stable-json.ts";
 import type { StatLike } from "../hash/file-hasher.ts";
@@ -80,21 +81,19 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const paramValues = new Map<string, ParamValue>();
   const sources = options.paramText.sources;
   for (const [name, text] of options.paramText) {
-    const p = spec.params.get(name);
-    const unused = spec.unusedParams?.get(name);
+    // A param the Pipelinefile exports but gives to no target (or only as a family key) is
+    // declared, not unknown: its value is checked, and param-effect.ts warns that it changes
+    // nothing, as for a param no target of this build uses (the README's rule).
+    const p = spec.params.get(name) ?? spec.unusedParams?.get(name);
     const source = sources?.get(name);
     const fromFile = source ? ` in ${source.shown}` : "";
     const setAt = source ? { file: source.file, line: source.line, column: 1 } : undefined;
-    if (!p && unused) {
-      diags.push({ message: `param ${JSON.stringify(name)} is declared but no target uses it, so setting it${fromFile} changes nothing`, location: unused.site.location(), details: source ? [`it is set at ${source.shown}:${source.line}`] : undefined, hint: `add it to the params of the targets it is meant for: params: { ${name} }` });
-      continue;
-    }
     if (!p) {
       // A family key is not a param: its value goes in the instance id.
       const family = [...spec.decls].find(([n, d]) => declKind(d) === "family" && !spec.provisional?.has(n) && Object.hasOwn((d as Family).options.key ?? {}, name));
-      const declared = [...spec.params].sort(([a], [b]) => (a < b ? -1 : 1));
+      const declared = [...spec.params, ...(spec.unusedParams ?? [])].sort(([a], [b]) => (a < b ? -1 : 1));
       diags.push({
-        message: `unknown param ${JSON.stringify(name)}${fromFile}${family ? `; ${JSON.stringify(name)} is a key of family ${JSON.stringify(family[0])}` : suggestion(name, spec.params.keys())}`,
+        message: `unknown param ${JSON.stringify(name)}${fromFile}${family ? `; ${JSON.stringify(name)} is a key of family ${JSON.stringify(family[0])}` : suggestion(name, declared.map(([n]) => n))}`,
         location: setAt,
         details: declared.length && !family ? ["params:", ...declared.map(([n, q]) => `  ${paramSummary(n, q)}`)] : undefined,
         hint: family
@@ -160,7 +159,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const v = defaultValue(p, options.today);
     if (isProblem(v)) {
       const hasDefault = (p.options as { default?: unknown }).default !== undefined;
-      if (!paramProblems.has(cli)) {
+      // A declaration with a mistake (`defualt: "q"`, min above max) is reported as such (load.ts):
+      // "it has no default and was not set" would send the user the wrong way.
+      if (!paramProblems.has(cli) && declarationProblems(p).length === 0) {
         paramProblems.set(
           cli,
           hasDefault
@@ -179,6 +180,14 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   };
 
   const nameOf = (d: Decl) => spec.names.get(d);
+  /** How bad-item.ts names a param or a declaration in a message. */
+  const describing = {
+    paramName: (p: Param) => {
+      for (const m of [spec.params, spec.unusedParams ?? new Map<string, Param>()]) for (const [n, q] of m) if (q === p) return n;
+      return p.name;
+    },
+    declName: (d: unknown) => (declKind(d) === "instance" ? byDecl.get(d as Instance) ?? (nameOf((d as Instance).family) === undefined ? undefined : `${nameOf((d as Instance).family)}(...)`) : nameOf(d as Decl)),
+  };
 
   /**
    * The values an inputs or outputs function is called with. Reading a name it was not given
@@ -369,19 +378,24 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
     }
     const fill = (s: string) => fillKey(s, key);
-    if (Array.isArray(outs)) outs.forEach((p) => addOutput(t, undefined, p, fill));
-    else if (outs && typeof outs === "object") {
+    if (Array.isArray(outs)) outs.forEach((p, i) => addOutput(t, undefined, `outputs[${i}]`, p, fill));
+    else if (outs && typeof outs === "object" && !isParam(outs) && declKind(outs) === undefined) {
       t.outputsShape = "record";
-      for (const [name, p] of Object.entries(outs)) addOutput(t, name, p, fill);
-    } else diags.push({ message: `outputs of ${JSON.stringify(id)} must be a list of paths or named paths`, location: location() });
+      for (const [name, p] of Object.entries(outs)) addOutput(t, name, `outputs.${name}`, p, fill);
+    } else if (outs !== undefined || typeof o.outputs === "function") {
+      // (No outputs option at all is "declares no outputs", below.)
+      const bad = describeBadShape(outs, { ...describing, kind: "output", fromFunction: typeof o.outputs === "function" });
+      diags.push({ message: `outputs of ${JSON.stringify(id)} must be a list of paths or named paths, not ${bad.what}`, location: location(), details: bad.detail ? [bad.detail] : undefined, hint: bad.hint });
+    }
     // Outputs refused above were reported already: "declares no outputs" would be a second, wrong message.
     if (t.outputs.length === 0 && diags.length === before) diags.push({ message: `target ${JSON.stringify(id)} declares no outputs`, location: location(), hint: "list the files or directories its recipe writes in outputs: [...]" });
     pending.push(t);
   };
 
-  const addOutput = (t: GraphTarget, name: string | undefined, p: unknown, fill: (s: string) => string) => {
+  const addOutput = (t: GraphTarget, name: string | undefined, label: string, p: unknown, fill: (s: string) => string) => {
     if (typeof p !== "string" || p === "") {
-      diags.push({ message: `output ${name ? `${name} ` : ""}of ${JSON.stringify(t.id)} must be a path string`, location: loc(t) });
+      const bad = describeBadItem(p, { ...describing, kind: "output" });
+      diags.push({ message: `${label} of ${JSON.stringify(t.id)} is ${bad.what}, not a path`, location: loc(t), details: bad.detail ? [bad.detail] : undefined, hint: bad.hint });
       return;
     }
     const checked = checkOutputPath(root, fill(p), parentCache);
@@ -409,7 +423,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     }
     if (inputs === undefined) return;
     const fromTemplate = t.key !== undefined && typeof o.inputs !== "function";
-    const item = (x: unknown): InputItem | undefined => {
+    const item = (x: unknown, label: string): InputItem | undefined => {
       // A family's input paths may name its keys, as its outputs do: "data/{attribute}.csv".
       if (fromTemplate && typeof x === "string") x = fillKey(x, t.key);
       const k = declKind(x);
@@ -422,7 +436,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         return undefined;
       }
       if (typeof x !== "string" || x === "") {
-        diags.push({ message: `an input of ${JSON.stringify(t.id)} is not a path, glob or target`, location: loc(t) });
+        const bad = describeBadItem(x, { ...describing, kind: "input" });
+        diags.push({ message: `${label} of ${JSON.stringify(t.id)} is ${bad.what}, not a path, glob or target`, location: loc(t), details: bad.detail ? [bad.detail] : undefined, hint: bad.hint });
         return undefined;
       }
       if (GLOB_CHARS.test(x)) return { kind: "glob", spec: x, files: [] };
@@ -442,17 +457,21 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       return { kind: isDir ? "dir" : "file", spec: x, files: [rel === "" ? "." : rel] };
     };
     if (Array.isArray(inputs)) {
-      const items = inputs.map(item).filter((x): x is InputItem => !!x);
+      const items = inputs.map((x, i) => item(x, `inputs[${i}]`)).filter((x): x is InputItem => !!x);
       t.inputs.push({ single: false, items });
-    } else if (inputs && typeof inputs === "object") {
+    } else if (inputs && typeof inputs === "object" && !isParam(inputs) && declKind(inputs) === undefined) {
       t.inputsShape = "record";
       for (const [name, v] of Object.entries(inputs)) {
         const list = Array.isArray(v) ? v : [v];
-        const items = list.map(item).filter((x): x is InputItem => !!x);
+        const items = list.map((x, i) => item(x, Array.isArray(v) ? `inputs.${name}[${i}]` : `inputs.${name}`)).filter((x): x is InputItem => !!x);
         const single = !Array.isArray(v) && items.length === 1 && (items[0].kind === "file" || items[0].kind === "dir");
         t.inputs.push({ name, single, items });
       }
-    } else diags.push({ message: `inputs of ${JSON.stringify(t.id)} must be a list or named inputs`, location: loc(t) });
+    } else {
+      // One item where a list belongs (`inputs: "data/x.csv"`, `inputs: prep`): the hint adds the brackets.
+      const bad = describeBadShape(inputs, { ...describing, kind: "input", fromFunction: typeof o.inputs === "function" });
+      diags.push({ message: `inputs of ${JSON.stringify(t.id)} must be a list or named inputs, not ${bad.what}`, location: loc(t), details: bad.detail ? [bad.detail] : undefined, hint: bad.hint });
+    }
   };
 
   const keysOf = (name: string) => {
@@ -498,7 +517,15 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       continue;
     }
     if (declKind(decl) === "target") {
-      if (parsed.key) diags.push({ message: `${JSON.stringify(parsed.name)} is a target, not a family; it takes no [key=value]`, request: true });
+      if (parsed.key) {
+        // `all[x=1]`: the target by its name; a key that is one of its params is set with --param.
+        const declared = new Set(Object.values(((decl as Target).options as { params?: Record<string, unknown> }).params ?? {}).filter(isParam).map((p) => describing.paramName(p)));
+        const asParams = Object.entries(parsed.key).filter(([k]) => declared.has(k));
+        const hint = asParams.length
+          ? `name it without the brackets, and set its params with --param: ${parsed.name} ${asParams.map(([k, v]) => `--param ${k}=${v}`).join(" ")}`
+          : `name it without the brackets: ${parsed.name}`;
+        diags.push({ message: `${JSON.stringify(parsed.name)} is a target, not a family; it takes no [key=value]`, hint, request: true });
+      }
       else selected.push(parsed.name);
     } else if (parsed.key) {
       const key = checkKey(decl as Family, parsed.name, parsed.key, undefined, true);

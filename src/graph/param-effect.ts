@@ -5,6 +5,7 @@
  * user would take the result for what they asked. Warnings, not errors: a script may pass the
  * same params to every build. Pure: the caller gives the graph's targets and what was asked.
  */
+import { relative } from "node:path";
 import type { Family } from "../api/target.ts";
 import type { Param } from "../api/params.ts";
 import type { PipelineSpec } from "../load/load.ts";
@@ -19,7 +20,7 @@ export interface RequestedInstance {
 }
 
 export interface ParamEffectInput {
-  spec: Pick<PipelineSpec, "params" | "decls" | "names">;
+  spec: Pick<PipelineSpec, "root" | "params" | "unusedParams" | "decls" | "names">;
   targets: ReadonlyMap<string, GraphTarget>;
   /** Ids of the targets the build needs (the requested ones and their dependencies). */
   needed: Iterable<string>;
@@ -43,11 +44,28 @@ export function ineffectiveParams(o: ParamEffectInput): string[] {
     const key = { ...r.given, ...extra };
     return `${r.family}[${Object.keys(key).sort().map((k) => `${k}=${key[k]}`).join(",")}]`;
   };
+  /** Why a param no target declares is read by none, and what to do instead. */
+  const nowhere = (p: Param, name: string): string => {
+    const at = p.site.location();
+    const declared = at ? ` (declared at ${relative(o.spec.root, at.file) || at.file}:${at.line}:${at.column})` : "";
+    const families = [...o.spec.decls].filter(([, d]) => Object.values(((d as Family).options.key ?? {}) as Record<string, Param>).includes(p));
+    if (families.length === 0) return `no target uses param ${JSON.stringify(name)}${declared}; to use it, add it to the params of the targets meant to read it: params: { ${name} }`;
+    const [family, decl] = families[0];
+    const keySpec = ((decl as Family).options.key ?? {}) as Record<string, Param>;
+    const k = Object.keys(keySpec).find((n) => keySpec[n] === p)!;
+    // The family's other keys without a default must be named too; those with one may be left out.
+    const others = Object.entries(keySpec).filter(([n, q]) => n !== k && (q.options as { default?: unknown }).default === undefined).map(([n]) => `${n}=<${n}>`);
+    const id = `${family}[${[...others, `${k}=${o.paramText.get(name)}`].sort().join(",")}]`;
+    return `param ${JSON.stringify(name)}${declared} is only a key of family ${JSON.stringify(family)}, which params do not set; name an instance: ${id}`;
+  };
   // Key values the params meant to set, by requested instance: one example names them all.
   const meant = new Map<RequestedInstance, Record<string, string>>();
   const notes: { request?: RequestedInstance; text: (ex: string | undefined) => string }[] = [];
   for (const [name, text] of o.paramText) {
-    const p = o.spec.params.get(name);
+    // A param no target declares (the Pipelinefile exports it, maybe as a family key) is a value
+    // that changes nothing, like one no target of this build uses.
+    const unused = !o.spec.params.has(name);
+    const p = o.spec.params.get(name) ?? o.spec.unusedParams?.get(name);
     if (!p) continue; // an unknown param is an error of its own
     const source = o.paramText.sources?.get(name);
     const set = source ? `${name}=${text} (from ${source.shown})` : `--param ${name}=${text}`;
@@ -56,6 +74,10 @@ export function ineffectiveParams(o: ParamEffectInput): string[] {
       // The requested instances first: the ones the user is looking at.
       const asked = new Set(o.requested.map((r) => r.id));
       const keyed = needed.filter((t) => keyFor(t, p, name) !== undefined).sort((a, b) => Number(asked.has(b.id)) - Number(asked.has(a.id)));
+      if (keyed.length === 0 && unused) {
+        notes.push({ text: () => `${set} changes nothing: ${nowhere(p, name)}` });
+        continue;
+      }
       if (keyed.length === 0) {
         const elsewhere = [...o.spec.decls].filter(([, d]) => Object.values((d.options as { params?: object }).params ?? {}).includes(p)).map(([n]) => JSON.stringify(n));
         const by = elsewhere.length ? ` (${elsewhere.slice(0, 3).join(", ")}${elsewhere.length > 3 ? ` and ${elsewhere.length - 3} more` : ""} ${elsewhere.length === 1 ? "uses" : "use"} it)` : "";

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { format } from "node:util";
 import { declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
-import { isParam, type Param } from "../api/params.ts";
+import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import { startWatchdog } from "./watchdog.ts";
 import { enterUnguardedSpan, INTERRUPT_SIGNALS, leaveUnguardedSpan } from "../util/signals.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
@@ -315,6 +315,9 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   }
 
   // Referenced-only declarations (inputs of named targets); they need explicit names.
+  /** Every param the Pipelinefile reaches (exported, a target's, a key), as messages name it. */
+  const reached = new Map<Param, string>();
+  for (const p of exportedParams) if (p.name !== undefined || paramSites.has(p)) reached.set(p, `param ${JSON.stringify(p.name ?? paramSites.get(p))}`);
   const queue = [...decls.values()];
   while (queue.length) {
     const d = queue.pop()!;
@@ -325,7 +328,13 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
         queue.push(target);
       }
     }
+    if (declKind(d) === "family") {
+      for (const [k, p] of Object.entries(((d as Family).options.key ?? {}) as Record<string, unknown>)) {
+        if (isParam(p) && !reached.has(p)) reached.set(p, p.name === undefined ? `param of key ${JSON.stringify(k)} of family ${JSON.stringify(names.get(d))}` : `param ${JSON.stringify(p.name)}`);
+      }
+    }
     for (const [local, p] of Object.entries((d.options.params ?? {}) as Record<string, unknown>)) {
+      if (isParam(p) && !reached.has(p)) reached.set(p, `param ${JSON.stringify(p.name ?? paramSites.get(p) ?? local)}`);
       if (!isParam(p)) {
         diags.push({ message: `params.${local} of target ${JSON.stringify(names.get(d))} is not a param`, location: siteOf(d), hint: "declare it with param.int(...), param.string(...), ..." });
         continue;
@@ -344,6 +353,9 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   for (const p of exportedParams) {
     const cli = p.name ?? paramSites.get(p);
     if (cli !== undefined && !used.has(p) && !params.has(cli)) unusedParams.set(cli, p);
+  }
+  for (const [p, label] of reached) {
+    for (const { problem, hint } of declarationProblems(p)) optionProblems.push({ message: `${label} ${problem}`, location: p.site.location(), hint });
   }
   const problems = [...diags, ...optionProblems];
   return { root, file, decls, names, defaults, instances: [...instances], params, unusedParams, problems, provisional, compiled, exportedBy: new Map() };

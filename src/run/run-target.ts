@@ -14,6 +14,7 @@ import { hashString } from "../hash/xxh.ts";
 import type { StatEntry } from "../hash/file-hasher.ts";
 import { fingerprintOf } from "../plan/fingerprint.ts";
 import { crashPoint } from "../util/crash-point.ts";
+import { formatValue } from "../graph/param-values.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
 import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
 import { contextShapes } from "../plan/command.ts";
@@ -185,7 +186,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     crashPoint("after-recipe");
     const declared = new Set(t.params.filter((p) => !p.isKey).map((p) => p.local));
     const unused = [...declared].filter((p) => !result.readParams.includes(p) && !t.paramsReadByInputs.includes(p));
-    if (unused.length) rc.emit({ type: "warning", target: t.id, message: `${JSON.stringify(t.id)} declares param${unused.length > 1 ? "s" : ""} ${unused.map((u) => JSON.stringify(u)).join(", ")} but its recipe never reads ${unused.length > 1 ? "them" : "it"}; remove ${unused.length > 1 ? "them" : "it"} from params (unused settings make rebuilds for nothing)` });
+    if (unused.length) rc.emit({ type: "warning", target: t.id, message: unreadParamsWarning(t, unused) });
     const stagedStats = new Map<string, Stats>();
     const problems = checkStaged(rc.root, t, staged, stagedStats);
     if (problems.length) {
@@ -368,4 +369,20 @@ function envFor(rc: RunContext, declared: string[]): Record<string, string> {
   let env = rc.recipeEnvs.get(key);
   if (!env) rc.recipeEnvs.set(key, (env = recipeEnv(declared, rc.env)));
   return env;
+}
+
+/**
+ * What was observed, not a verdict: a recipe may read a param only in some runs
+ * (`if (ctx.params.alpha > 1) use(ctx.params.beta)`), so "never reads it; remove it" would break
+ * the others. Names this run's param values, so the user can tell which runs those were.
+ */
+export function unreadParamsWarning(t: Pick<GraphTarget, "id" | "params">, unread: string[]): string {
+  const many = unread.length > 1;
+  const them = many ? "them" : "it";
+  const values = t.params.filter((p) => !p.isKey).map((p) => {
+    const v = formatValue(p.value);
+    return `${p.local}=${v.length > 40 ? `${v.slice(0, 37)}...` : v}`;
+  });
+  const shown = values.length > 6 ? `${values.slice(0, 6).join(", ")} and ${values.length - 6} more` : values.join(", ");
+  return `${JSON.stringify(t.id)} did not read param${many ? "s" : ""} ${unread.map((u) => JSON.stringify(u)).join(", ")} in this run (${shown}); if no run needs ${them}, remove ${them} from params (a declared param is in the fingerprint: changing it reruns the recipe)`;
 }

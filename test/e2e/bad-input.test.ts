@@ -211,18 +211,35 @@ test("an unknown param gets a did-you-mean, a badly typed value names the param 
   noStack(r.stderr + r2.stderr);
 });
 
-test("setting a param the Pipelinefile exports but no target uses says so, where it is declared", async () => {
+test("setting a param the Pipelinefile exports but no target uses (or uses only as a family key) is a warning saying so, where it is declared, and the fix; exit code unchanged", async () => {
+  // Before: exit 2 with 'param "seed" is declared but no target uses it', against the README's
+  // rule that a value changing nothing in the build is a warning.
   const p = new Project({
     "Pipelinefile.ts": HEAD +
       `export const seed = param.int("seed", { default: 1 });\n` +
-      `export const m = target({ outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+      `export const window = param.int("window", { default: 7 });\n` +
+      `export const f = family({ key: { k: param.enum(["a", "b"]), window }, outputs: ["build/f-{k}-{window}"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const m = target({ outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [m];\n`,
+    "run.params": "# settings\nseed=5\n",
   });
-  const r = await p.run(["build", "--param", "seed=2"]);
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /error: param "seed" is declared but no target uses it, so setting it changes nothing/);
-  assert.match(r.stderr, /at Pipelinefile\.ts:2:\d+/);
-  assert.match(r.stderr, /hint: add it to the params of the targets it is meant for: params: \{ seed \}/);
-  noStack(r.stderr);
+  const r = await p.run(["build", "--param", "seed=2", "-p", "window=3", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const warnings = r.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
+  assert.deepEqual(warnings, [
+    `--param seed=2 changes nothing: no target uses param "seed" (declared at Pipelinefile.ts:2:27); to use it, add it to the params of the targets meant to read it: params: { seed }`,
+    `--param window=3 changes nothing: param "window" (declared at Pipelinefile.ts:3:29) is only a key of family "f", which params do not set; name an instance: f[k=<k>,window=3]`,
+  ]);
+  assert.deepEqual(finished(r.events, "built"), ["m"]);
+  const file = await p.run(["build", "--params", "run.params"]);
+  assert.equal(file.code, 0, file.stdout + file.stderr);
+  assert.match(file.stdout + file.stderr, /^warning: seed=5 \(from run\.params\) changes nothing: no target uses param "seed"/m);
+  // Its value is still checked, and a name no param has is still an error.
+  const bad = await p.run(["build", "-p", "seed=x", "-p", "sed=1"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /error: bad value for param "seed": "x" is not an integer\n  at Pipelinefile\.ts:2:\d+/);
+  assert.match(bad.stderr, /error: unknown param "sed"; did you mean "seed"\?/);
+  noStack(bad.stderr);
 });
 
 test("outputs outside the project root or inside .pipe/ are refused", async () => {
@@ -417,6 +434,76 @@ test("an unknown option of target() or family() is an error at its line, with a 
     noStack(r.stderr);
   }
   assert.equal(p.exists("build"), false, "nothing was built");
+});
+
+test("a param declaration's unknown option (did you mean), min above max, or an enum without values is an error at its line, all at once", async () => {
+  // Before: `defualt` was ignored and the message was 'param "i": it has no default and was not
+  // set'; min 5 max 1 and param.enum([]) were accepted, and no value could ever be given.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const i = param.string("i", { defualt: "q" } as any);\n` +
+      `const f = param.number("f", { min: 5, max: 1, default: 3 });\n` +
+      `const e = param.enum([]);\n` +
+      `const d = param.date("d", { doc: "day", min: "2024-02-01", max: "2024-01-01", defalt: "today" } as any);\n` +
+      `export const fam = family({ key: { e }, outputs: ["build/f-{e}"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const m = target({ params: { i, f, d }, outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  for (const cmd of [["build"], ["params"]]) {
+    const r = await p.run(cmd);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.stderr, [
+      `error: param "i" has an unknown option "defualt"; did you mean "default"?`,
+      `  at Pipelinefile.ts:2:17`,
+      `  hint: options: default, doc, max, min`,
+      `error: param "f" has min 5 above its max 1, so no value is allowed`,
+      `  at Pipelinefile.ts:3:17`,
+      `  hint: swap them (min: 1, max: 5), or fix the one that is wrong`,
+      `error: param "d" has an unknown option "defalt"; did you mean "default"?`,
+      `  at Pipelinefile.ts:5:17`,
+      `  hint: options: default, doc, max, min`,
+      `error: param "d" has min "2024-02-01" above its max "2024-01-01", so no value is allowed`,
+      `  at Pipelinefile.ts:5:17`,
+      `  hint: swap them (min: "2024-01-01", max: "2024-02-01"), or fix the one that is wrong`,
+      `error: param of key "e" of family "fam" has no values: an enum param needs the list of values it allows`,
+      `  at Pipelinefile.ts:4:17`,
+      `  hint: list them: param.enum(["a", "b"])`,
+      ``,
+    ].join("\n"));
+  }
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
+test("a bad inputs or outputs item is named by its place, says what it is and how to fix it; a target named with a key gets the id to type", async () => {
+  // Before: three identical lines 'an input of "a" is not a path, glob or target', and
+  // 'outputs of "g" must be a list ...' or '"x" is a target, not a family' without the fix.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const window = param.int("window", { default: 7 });\n` +
+      `export const x = target({ params: { window }, outputs: ["build/x"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const a = target({ inputs: [window, 42, early, x], outputs: ["build/a"], run: (c) => sh\`touch \${c.outputs[0]}\` } as any);\n` +
+      `export const g = target({ inputs: { t: x, n: [x, 3] }, outputs: "build/g", run: (c) => sh\`touch \${c.outputs[0]}\` } as any);\n` +
+      `export const h = target({ inputs: x, outputs: [undefined], run: (c) => sh\`touch \${c.outputs[0]}\` } as any);\n` +
+      `var early = x;\n`,
+  });
+  const r = await p.run(["build", "a", "g", "h", "x[window=3]"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  const blocks = r.stderr.split(/\n(?=error: )/).map((b) => b.trimEnd());
+  const expect = [
+    `error: outputs of "g" must be a list of paths or named paths, not "build/g" (a string)\n  at Pipelinefile.ts:5:18\n  hint: write outputs: ["build/g"]`,
+    `error: outputs[0] of "h" is undefined, not a path\n  at Pipelinefile.ts:6:18\n  undefined usually means it was used before its declaration, or a circular import\n  hint: declare what this item names above this target (or break the import cycle), or leave the item out`,
+    `error: "x" is a target, not a family; it takes no [key=value]\n  hint: name it without the brackets, and set its params with --param: x --param window=3`,
+    `error: inputs[0] of "a" is param "window", not a path, glob or target\n  at Pipelinefile.ts:4:18\n  hint: a param is not an input: give it to the target (params: { window }) and choose inputs by its value with a function: inputs: ({ window }) => [\`data/\${window}.csv\`]`,
+    `error: inputs[1] of "a" is the number 42, not a path, glob or target\n  at Pipelinefile.ts:4:18\n  hint: write a path as a string ("42"), or list a glob or a target`,
+    `error: inputs[2] of "a" is undefined, not a path, glob or target\n  at Pipelinefile.ts:4:18\n  undefined usually means it was used before its declaration, or a circular import\n  hint: declare what this item names above this target (or break the import cycle), or leave the item out`,
+    `error: inputs.n[1] of "g" is the number 3, not a path, glob or target\n  at Pipelinefile.ts:5:18\n  hint: write a path as a string ("3"), or list a glob or a target`,
+    `error: inputs of "h" must be a list or named inputs, not target "x" alone\n  at Pipelinefile.ts:6:18\n  hint: put it in a list: inputs: [x]`,
+  ];
+  assert.deepEqual(blocks, expect);
+  noStack(r.stderr);
+  // A target named with a key that is not one of its params: just the id.
+  const k = await p.run(["status", "x[k=1]"]);
+  assert.equal(k.code, 2);
+  assert.match(k.stderr, /error: "x" is a target, not a family; it takes no \[key=value\]\n  hint: name it without the brackets: x\n/);
 });
 
 test("an input that is a symlink loop, goes through a file, or is a dangling symlink is a named error, not an internal one", async () => {

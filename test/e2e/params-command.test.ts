@@ -104,3 +104,29 @@ test("pipe params: an unknown target, a bad value or a broken Pipelinefile is a 
   assert.match(dup.stderr, /both declare output "build\/base\.txt"\n  at Pipelinefile\.ts:16:\d+\n  "base" is declared at Pipelinefile\.ts:6:\d+\n/);
   assert.doesNotMatch(dup.stderr, /node:internal|\.js:\d+/, "no stack trace");
 });
+
+test("pipe params without targets lists a param exported only as a family key with that family's keys, also when no instance of it is built", async () => {
+  // Before: "no params: none of these targets reads one", and the keys section was empty.
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, family, param, sh } from "pipefile";
+export const window = param.int("window", { default: 7 });
+export const f = family({ key: { k: param.enum(["a", "b"]), window }, outputs: ["build/f-{k}-{window}"], run: (c) => sh\`touch \${c.outputs[0]}\` });
+export const m = target({ outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });
+`,
+  });
+  const r = await p.run(["params"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, [
+    "no params to set with --param: the Pipelinefile declares only family keys (below)",
+    "",
+    "family keys: name an instance as family[key=value,...] (keys are not set with --param)",
+    "  f[k, window]  (no instance here)",
+    "    k: one of a, b",
+    "    window: an integer; default 7",
+    "",
+  ].join("\n"));
+  const json = JSON.parse((await p.run(["params", "--json"])).stdout) as { params: unknown[]; keys: { family: string; instances: number }[] };
+  assert.deepEqual([json.params, json.keys.map((k) => [k.family, k.instances])], [[], [["f", 0]]]);
+  // With targets named, only what building them reads.
+  assert.equal((await p.run(["params", "m"])).stdout, "no params: none of these targets reads one\n");
+});

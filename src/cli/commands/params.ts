@@ -29,13 +29,13 @@ export const command: Command = {
     const keyParams = new Set<Param>();
     for (const d of project.spec.decls.values()) if (declKind(d) === "family") for (const k of Object.values((d as Family).options.key ?? {})) keyParams.add(k as Param);
     const rows = paramRows(project.graph, ids, project.spec.params, named ? undefined : (project.spec.unusedParams ?? new Map()), keyParams, paramText, ctx.cwd);
-    const keys = keyRows(project.graph, ids, project.spec.decls, project.spec.params);
+    const keys = keyRows(project.graph, ids, project.spec.decls, project.spec.params, !named);
     if (hasFlag(ctx.args, "json")) {
       ctx.stdout.write(JSON.stringify({ params: rows, keys }) + "\n");
       return EXIT.ok;
     }
     for (const w of project.warnings) ctx.stderr.write(`warning: ${w}\n`);
-    ctx.stdout.write(render(rows, keys, Math.max(60, Math.min(ctx.stdout.columns || 100, 120))));
+    ctx.stdout.write(render(rows, keys, named, Math.max(60, Math.min(ctx.stdout.columns || 100, 120))));
     return EXIT.ok;
   },
 };
@@ -117,8 +117,13 @@ function paramRows(graph: Graph, ids: string[], declared: Map<string, Param>, al
 }
 
 
-function keyRows(graph: Graph, ids: string[], decls: Map<string, unknown>, declared: Map<string, Param>): KeyRow[] {
+/**
+ * The keys of the families among `ids`; with `every`, of every family, also one no target
+ * builds an instance of (a param exported only to be its key is listed nowhere else).
+ */
+function keyRows(graph: Graph, ids: string[], decls: Map<string, unknown>, declared: Map<string, Param>, every: boolean): KeyRow[] {
   const count = new Map<string, number>();
+  if (every) for (const [name, d] of decls) if (declKind(d) === "family") count.set(name, 0);
   for (const id of ids) {
     const f = graph.targets.get(id)!.family;
     if (f !== undefined) count.set(f, (count.get(f) ?? 0) + 1);
@@ -165,9 +170,9 @@ function typeLines(r: { type: Param["type"]; values?: string[]; min?: unknown; m
 
 const SHOWN_USERS = 4;
 
-function render(rows: ParamRow[], keys: KeyRow[], width: number): string {
+function render(rows: ParamRow[], keys: KeyRow[], named: boolean, width: number): string {
   const out: string[] = [];
-  if (rows.length === 0) out.push("no params: none of these targets reads one");
+  if (rows.length === 0) out.push(!named ? (keys.length ? "no params to set with --param: the Pipelinefile declares only family keys (below)" : "no params: the Pipelinefile declares none") : "no params: none of these targets reads one");
   for (const r of rows) {
     const from = r.source === "default" ? (r.default === undefined ? "required: set it with --param" : r.type === "date" && r.default === "today" ? "default: today" : "default") : `from ${r.source}${r.default === undefined ? "" : `; default ${formatValue(r.default)}`}`;
     if (out.length) out.push("");
@@ -181,7 +186,7 @@ function render(rows: ParamRow[], keys: KeyRow[], width: number): string {
   if (keys.length) {
     out.push("", "family keys: name an instance as family[key=value,...] (keys are not set with --param)");
     for (const f of keys) {
-      out.push(`  ${f.family}[${f.keys.map((k) => k.name).join(", ")}]  (${f.instances} instance${f.instances === 1 ? "" : "s"} here)`);
+      out.push(`  ${f.family}[${f.keys.map((k) => k.name).join(", ")}]  (${f.instances === 0 ? "no instance here" : `${f.instances} instance${f.instances === 1 ? "" : "s"} here`})`);
       for (const k of f.keys) {
         if (k.param !== undefined) continue;
         const d = k.default === undefined ? "" : `; default ${formatValue(k.default)}`;
