@@ -9,8 +9,11 @@ export const PARAM = Symbol.for("pipefile.param");
 
 export type ParamType = "string" | "number" | "int" | "boolean" | "date" | "enum" | "list";
 
-/** A declared param. `T` is the type the recipe sees in `ctx.params`. */
-export interface Param<T = unknown> {
+/**
+ * A declared param. `T` is the type the recipe sees in `ctx.params`; `D` whether it has a
+ * default (a family key with one may be left out when naming an instance).
+ */
+export interface Param<T = unknown, D extends boolean = boolean> {
   readonly [PARAM]: true;
   /** Name on the command line (`--param name=value`). Key params get theirs from the key. */
   readonly name: string | undefined;
@@ -22,6 +25,8 @@ export interface Param<T = unknown> {
   readonly site: Site;
   /** Phantom field carrying the value type; never set. */
   readonly __type?: T;
+  /** Phantom field: whether a default was declared; never set. */
+  readonly __hasDefault?: D;
 }
 
 export interface ParamOptions<T> {
@@ -69,16 +74,25 @@ export function declarationProblems(p: Param): { problem: string; hint: string }
   return out;
 }
 
-type Named<T> = ((name: string, options?: ParamOptions<T>) => Param<T>) & ((options?: ParamOptions<T>) => Param<T>);
+/** Options with a default: the param it declares may be left unset. */
+type WithDefault<T> = ParamOptions<T> & { default: NonNullable<ParamOptions<T>["default"]> };
+
+type Named<T> = ((name: string, options: WithDefault<T>) => Param<T, true>) &
+  ((name: string, options?: ParamOptions<T>) => Param<T, false>) &
+  ((options: WithDefault<T>) => Param<T, true>) &
+  ((options?: ParamOptions<T>) => Param<T, false>);
 
 function named<T>(type: ParamType): Named<T> {
   return ((a?: string | ParamOptions<T>, b?: ParamOptions<T>) =>
     typeof a === "string" ? make<T>(type, a, b ?? {}) : make<T>(type, undefined, a ?? {})) as Named<T>;
 }
 
-function enumParam<const V extends string>(values: readonly V[], options?: ParamOptions<V>): Param<V>;
-function enumParam<const V extends string>(name: string, values: readonly V[], options?: ParamOptions<V>): Param<V>;
-function enumParam(a: string | readonly string[], b?: readonly string[] | ParamOptions<string>, c?: ParamOptions<string>): Param<string> {
+function enumParam<const V extends string>(values: readonly V[], options: WithDefault<V>): Param<V, true>;
+function enumParam<const V extends string>(values: readonly V[], options?: ParamOptions<V>): Param<V, false>;
+function enumParam<const V extends string>(name: string, values: readonly V[], options: WithDefault<V>): Param<V, true>;
+function enumParam<const V extends string>(name: string, values: readonly V[], options?: ParamOptions<V>): Param<V, false>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above type the calls
+function enumParam(a: string | readonly string[], b?: readonly string[] | ParamOptions<any>, c?: ParamOptions<any>): Param<string, boolean> {
   // Values that are not a list (`param.enum("kind")`) are none: declarationProblems reports it.
   if (typeof a === "string") return make("enum", a, c ?? {}, Array.isArray(b) ? [...b] : []);
   return make("enum", undefined, (b as ParamOptions<string>) ?? {}, Array.isArray(a) ? [...a] : []);

@@ -111,6 +111,10 @@ export interface Target<I extends InputsSpec | undefined = any, O extends Output
 
 type KeySpec = Record<string, Param<any>>;
 type KeyValues<K extends KeySpec> = ResolvedParams<K>;
+/** What naming an instance takes: every key, except those with a default, which may be left out. */
+export type KeyArgs<K extends KeySpec> = { [k in keyof K as K[k] extends Param<any, true> ? never : k]: K[k] extends Param<infer T> ? T : never } & {
+  [k in keyof K as K[k] extends Param<any, true> ? k : never]?: K[k] extends Param<infer T> ? T : never;
+};
 
 export interface FamilyOptions<K extends KeySpec, I extends InputsSpec | undefined, O extends OutputsSpec, P extends Record<string, Param<any>>> {
   name?: string;
@@ -139,7 +143,7 @@ export interface Instance<O extends OutputsSpec = any> extends TargetRef<O> {
 }
 
 export interface Family<K extends KeySpec = any, I extends InputsSpec | undefined = any, O extends OutputsSpec = any, P extends Record<string, Param<any>> = any> {
-  (key: KeyValues<K>): Instance<O>;
+  (key: KeyArgs<K>): Instance<O>;
   readonly [TARGET]: "family";
   readonly options: FamilyOptions<K, I, O, P>;
   readonly site: Site;
@@ -182,7 +186,7 @@ export function family<const K extends KeySpec, const I extends InputsSpec | und
     if (!isParam(p)) throw new TypeError(`family key ${JSON.stringify(k)} must be a param (param.enum([...]), param.int(), ...)`);
   }
   const site = captureSite(family);
-  const fam = ((key: KeyValues<K>) =>
+  const fam = ((key: KeyArgs<K>) =>
     Object.freeze({ [TARGET]: "instance" as const, family: fam, key: Object.freeze({ ...(key as object) }), site: captureSite(fam) })) as unknown as Family<K, I, O, P>;
   Object.defineProperty(fam, TARGET, { value: "family" });
   Object.defineProperty(fam, "options", { value: Object.freeze({ ...options }) });

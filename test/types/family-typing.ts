@@ -49,3 +49,15 @@ export const f6 = family({
     void one, list, many, wrong;
   },
 });
+// A key with a default may be left out when naming an instance; one without may not.
+export const f7 = family({
+  key: { attribute: param.enum(["a", "b"]), n: param.int({ default: 1 }), mode: param.enum(["x", "y"], { default: "x" }) },
+  outputs: { svg: "build/{attribute}-{n}-{mode}.svg" },
+  run: (ctx) => { const n: number = ctx.params.n; const m: "x" | "y" = ctx.params.mode; void n, m; },
+});
+export const f7a = f7({ attribute: "a" });
+export const f7b = f7({ attribute: "b", n: 2, mode: "y" });
+// @ts-expect-error attribute has no default
+export const f7c = f7({ n: 2 });
+// @ts-expect-error a key's value has its type
+export const f7d = f7({ attribute: "a", n: "2" });
