@@ -24,7 +24,10 @@ export interface PlannedTarget {
 export type PipeEvent =
   | {
       type: "build-started";
-      /** Targets the user asked for (ids). */
+      /**
+       * Targets the user asked for (ids). In watch mode, a run that holds back failed targets
+       * asks for what is left instead; the held targets are in `notRetried`.
+       */
       targets: string[];
       /** Every target the build considers, in a dependency-respecting order. */
       plan: PlannedTarget[];
@@ -41,6 +44,12 @@ export type PipeEvent =
        * being planned again.
        */
       partialGraph?: boolean;
+      /**
+       * Watch mode: targets that failed in an earlier run and are not retried in this one (none of
+       * their sources changed since), sorted; they and their dependents are not in the plan.
+       * Absent when there are none.
+       */
+      notRetried?: string[];
     }
   | { type: "lock-waiting"; holder: string; lockPath: string }
   | { type: "lock-acquired"; recovered?: string }
@@ -76,12 +85,15 @@ export type PipeEvent =
   | { type: "watch-change"; paths: string[] }
   | {
       type: "build-finished";
+      /** False when a target failed, was skipped or was interrupted, and while `notRetried` lists any. */
       ok: boolean;
       interrupted: boolean;
       durationMs: number;
       counts: Record<TargetStatus, number>;
       /** The longest chain of targets that ran in this build, with its total duration. */
       criticalPath: { targets: string[]; durationMs: number };
+      /** As in `build-started`: requested targets still failed from an earlier run (not in `counts`). */
+      notRetried?: string[];
     };
 
 export type EventType = PipeEvent["type"];

@@ -369,7 +369,7 @@ async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap
   }
   const mode = picked;
   const ui = await import("../ui/index.ts");
-  const reporter = await ui.createReporter({ mode, stdout: ctx.stdout, stderr: ctx.stderr, color, quiet: hasFlag(args, "quiet"), verbose: hasFlag(args, "verbose"), columns: ctx.stdout.columns, jobs: j });
+  const reporter = await ui.createReporter({ mode, stdout: ctx.stdout, stderr: ctx.stderr, color, quiet: hasFlag(args, "quiet"), verbose: hasFlag(args, "verbose"), jobs: j });
   const emit = (e: PipeEvent) => reporter.onEvent(e);
   emit({ type: "build-started", targets: snap.targets, plan: upToDatePlan(snap), jobs: j, dryRun: false, time: started, fromSnapshot: true });
   // Below --verbose a confirmed up-to-date target that was planned up to date shows nothing

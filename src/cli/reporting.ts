@@ -94,7 +94,6 @@ export async function openReporter(ctx: CommandContext, jobs: number, onInterrup
     color: colorWanted(ctx),
     quiet: hasFlag(ctx.args, "quiet"),
     verbose: hasFlag(ctx.args, "verbose"),
-    columns: ctx.stdout.columns,
     jobs,
     onInterrupt,
   });

@@ -38,6 +38,8 @@ export interface SessionOptions {
   noWait?: boolean;
   /** What the no-op snapshot still vouches for (fast-noop.ts), checked again under the lock. */
   noopHint?: PartialHint;
+  /** Watch mode: failed targets held back from this run (see `BuildOptions.notRetried`). */
+  notRetried?: string[];
 }
 
 export interface SessionResult {
@@ -143,6 +145,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
       graceMs: Number(o.env.PIPE_KILL_GRACE_MS ?? 10_000),
       lock,
       shuffle: o.shuffle,
+      notRetried: o.notRetried,
     });
     if (!o.dryRun) {
       project.records.close();

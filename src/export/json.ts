@@ -5,12 +5,15 @@
  *
  *   { "format": "pipe-graph", "version": 1,
  *     "defaults": [id, ...],
- *     "targets": [{ "id", "family"?, "key"?, "params"?, "state", "reason"?, "files", "outputs",
- *                   "deps", "description"? }, ...] }
+ *     "targets": [{ "id", "family", "key", "params", "state", "reason", "files", "outputs",
+ *                   "deps", "description" }, ...] }
  *
- * Targets keep the view's order (dependencies before dependents), which consumers may rely on;
- * `key` and `params` entries are sorted by name (`params` was added within version 1: optional,
- * and readers ignore fields they do not know). Optional fields are omitted when absent, never `null`.
+ * Every target has every field: `family`, `key`, `reason` and `description` are `null` where
+ * they do not apply (a target outside any family; an up-to-date target; no description), and
+ * `params` is `{}` for a target that reads none. Targets keep the view's order (dependencies
+ * before dependents), which consumers may rely on; `key` and `params` entries are sorted by name.
+ * Within version 1, earlier writers omitted those fields instead (and `params` came later): the
+ * reader takes an absent field as `null` / `{}`, and ignores fields it does not know.
  * Recovery rule: fromJson refuses another `format` or a newer `version` with a message naming
  * the field, and never guesses.
  */
@@ -27,22 +30,24 @@ export class GraphJsonError extends Error {
   override name = "GraphJsonError";
 }
 
+/** A copy with entries sorted by name (`fromEntries` keeps a key named "__proto__" a key). */
+function sortedRecord(r: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(r).sort(compareStrings).map((k) => [k, r[k]]));
+}
+
 function targetToJson(t: TargetView): Record<string, unknown> {
-  const o: Record<string, unknown> = { id: t.id };
-  if (t.family !== undefined) o.family = t.family;
-  if (t.key !== undefined) {
-    o.key = Object.fromEntries(Object.keys(t.key).sort(compareStrings).map((k) => [k, t.key![k]]));
-  }
-  if (t.params !== undefined) {
-    o.params = Object.fromEntries(Object.keys(t.params).sort(compareStrings).map((k) => [k, t.params![k]]));
-  }
-  o.state = t.state;
-  if (t.reason !== undefined) o.reason = t.reason;
-  o.files = [...t.files];
-  o.outputs = [...t.outputs];
-  o.deps = [...t.deps];
-  if (t.description !== undefined) o.description = t.description;
-  return o;
+  return {
+    id: t.id,
+    family: t.family ?? null,
+    key: t.key === undefined ? null : sortedRecord(t.key),
+    params: t.params === undefined ? {} : sortedRecord(t.params),
+    state: t.state,
+    reason: t.reason ?? null,
+    files: [...t.files],
+    outputs: [...t.outputs],
+    deps: [...t.deps],
+    description: t.description ?? null,
+  };
 }
 
 /** Serializes the view; fromJson(toJson(v)) deep-equals v. */
@@ -72,16 +77,18 @@ function stringArray(v: unknown, where: string): string[] {
   return [...(v as string[])];
 }
 
+/** A string field that may be `null` or absent (both: undefined). */
 function optionalString(o: Record<string, unknown>, field: string, where: string): string | undefined {
   const v = o[field];
-  if (v === undefined) return undefined;
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") fail(`${where}.${field}`, "must be a string");
   return v;
 }
 
+/** An object-of-strings field that may be `null` or absent (both: undefined). */
 function stringRecord(o: Record<string, unknown>, field: string, where: string): Record<string, string> | undefined {
   const v = o[field];
-  if (v === undefined) return undefined;
+  if (v === undefined || v === null) return undefined;
   if (!isObject(v)) fail(`${where}.${field}`, "must be an object of strings");
   for (const [k, val] of Object.entries(v)) {
     if (typeof val !== "string") fail(`${where}.${field}.${k}`, "must be a string");
@@ -99,8 +106,9 @@ function targetFromJson(v: unknown, where: string): TargetView {
   if (family !== undefined) t.family = family;
   const key = stringRecord(v, "key", where);
   if (key !== undefined) t.key = key;
+  // `{}` is how toJson writes "reads no params"; the view leaves the field out for that.
   const params = stringRecord(v, "params", where);
-  if (params !== undefined) t.params = params;
+  if (params !== undefined && Object.keys(params).length > 0) t.params = params;
   const reason = optionalString(v, "reason", where);
   if (reason !== undefined) t.reason = reason;
   t.files = stringArray(v.files, `${where}.files`);

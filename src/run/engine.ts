@@ -52,6 +52,11 @@ export interface BuildOptions {
   /** With `fullPlan`: build-started's `targets` (the request as the snapshot recorded it). */
   requested?: string[];
   /**
+   * Watch mode: failed targets held back from this run (not retried), sorted. They are reported
+   * in build-started and build-finished, and the build is not ok while there are any.
+   */
+  notRetried?: string[];
+  /**
    * Trusted targets in the graph with their outputs only (no inputs resolved): their outputs'
    * hashes, as the snapshot recorded them, stand in for an evaluation.
    */
@@ -88,6 +93,7 @@ const median = (xs: number[]) => {
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { graph, evaluator: ev } = o;
+  const notRetried = o.notRetried?.length ? { notRetried: o.notRetried } : {};
   const ids = closure(graph, o.selected);
   const estimate = new Map<string, number | undefined>(ids.map((id) => [id, median(ev.records.durations(id))]));
 
@@ -106,7 +112,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const plan: PlannedTarget[] = o.fullPlan
     ? o.fullPlan.map(([id, ...deps]) => (inGraph.has(id) ? planned(id, deps) : { target: id, action: "up-to-date", deps }))
     : ids.map((id) => planned(id, graph.targets.get(id)!.deps));
-  o.emit({ type: "build-started", targets: o.requested ?? o.selected, plan, jobs: o.jobs, dryRun: o.dryRun, time: started, ...(trusted.size ? { trustedFromSnapshot: trusted.size } : {}), ...(o.fullPlan ? { partialGraph: true } : {}) });
+  o.emit({ type: "build-started", targets: o.requested ?? o.selected, plan, jobs: o.jobs, dryRun: o.dryRun, time: started, ...(trusted.size ? { trustedFromSnapshot: trusted.size } : {}), ...(o.fullPlan ? { partialGraph: true } : {}), ...notRetried });
   const counts: Record<TargetStatus, number> = { "up-to-date": 0, built: 0, restored: 0, failed: 0, skipped: 0 };
   const statuses = new Map<string, TargetStatus>();
   const durations = new Map<string, number>();
@@ -341,8 +347,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const interrupted = o.signal.aborted;
   const notRun = ids.filter((id) => !statuses.has(id));
   for (const id of notRun) finish({ type: "target-finished", target: id, status: "skipped", durationMs: 0, reason: interrupted ? "interrupted" : "not started after an earlier failure; use -k to keep going" });
-  const ok = counts.failed === 0 && !interrupted && counts.skipped === 0;
-  o.emit({ type: "build-finished", ok, interrupted, durationMs: Date.now() - started, counts, criticalPath: criticalPath(graph, ids, durations) });
+  const ok = counts.failed === 0 && !interrupted && counts.skipped === 0 && !notRetried.notRetried;
+  o.emit({ type: "build-finished", ok, interrupted, durationMs: Date.now() - started, counts, criticalPath: criticalPath(graph, ids, durations), ...notRetried });
   return { ok, interrupted, counts, statuses, settled };
 }
 

@@ -147,9 +147,14 @@ export interface SummaryInput {
   dryRun?: boolean;
   /** A dry run's plan: what would run and be restored (those targets end as skipped). */
   would?: { run: number; restore: number };
+  /** Watch mode: requested targets still failed from an earlier run, not retried in this one. */
+  notRetried?: string[];
 }
 
-/** `ok: …`, `FAILED: …` or `interrupted: …`, followed by the counts and total time. */
+/**
+ * `ok: …`, `FAILED: …` or `interrupted: …`, followed by the counts and total time; in watch
+ * mode, also the failed targets not retried (`FAILED: 1 built, 1 still failed (not retried: …)`).
+ */
 export function formatSummaryHeadline(s: SummaryInput): string {
   const word = s.interrupted ? "interrupted" : s.ok ? "ok" : "FAILED";
   const dry = s.dryRun ? " (dry run)" : "";
@@ -159,7 +164,9 @@ export function formatSummaryHeadline(s: SummaryInput): string {
     const parts = [run > 0 ? `would run ${run}` : "", restore > 0 ? `would restore ${restore}` : "", run + restore === 0 || rest !== "nothing to do" ? rest : ""].filter(Boolean);
     return `${word}${dry}: ${parts.join(", ")} in ${formatDuration(s.durationMs)}`;
   }
-  return `${word}${dry}: ${formatCounts(s.counts)} in ${formatDuration(s.durationMs)}`;
+  const n = s.notRetried?.length ?? 0;
+  const held = n > 0 ? `, ${n} still failed (not retried: ${n === 1 ? "its" : "their"} sources did not change)` : "";
+  return `${word}${dry}: ${formatCounts(s.counts)}${held} in ${formatDuration(s.durationMs)}`;
 }
 
 /**

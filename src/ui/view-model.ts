@@ -341,6 +341,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         counts: event.counts,
         criticalPath: event.criticalPath,
         dryRun: view.dryRun,
+        ...(event.notRetried?.length ? { notRetried: event.notRetried } : {}),
         ...(view.dryRun ? { would: { run: view.plan.filter((p) => p.action === "run").length, restore: view.plan.filter((p) => p.action === "restore").length } } : {}),
         failures: view.failures,
         durations,

@@ -45,8 +45,11 @@ export interface WatchBuildOptions {
   pipelinefile: string;
   /** The targets the user asked for ([] = the Pipelinefile's default). */
   requested: string[];
-  /** One whole build: load, lock, build, save. Throws `UserError` on Pipelinefile mistakes. */
-  build(requested: string[]): Promise<BuildSession>;
+  /**
+   * One whole build: load, lock, build, save. Throws `UserError` on Pipelinefile mistakes.
+   * `notRetried`: failed targets held back from this run; the build reports them and is not ok.
+   */
+  build(requested: string[], options: { notRetried: string[] }): Promise<BuildSession>;
   ledger: ContentLedger;
   emit: EventSink;
   /** Wall clock in ms (compared with file ctimes). */
@@ -99,12 +102,12 @@ export class WatchBuild implements ContentOracle {
   async runBuild(changed: string[]): Promise<RunOutcome> {
     const { emit, ledger } = this.#o;
     ledger.snapshot(changed);
-    const requested = this.#request(changed);
+    const { requested, held } = this.#request(changed);
     if (requested === undefined) return { ok: false, watch: this.watchSet };
     const runStartedAt = (this.#o.now ?? Date.now)();
     let session: BuildSession;
     try {
-      session = await this.#o.build(requested);
+      session = await this.#o.build(requested, { notRetried: held });
     } catch (e) {
       // Stopped (Ctrl-C) while another pipe held the lock: nothing was built.
       if (e instanceof LockWaitAborted) return { ok: false, watch: this.watchSet };
@@ -160,11 +163,14 @@ export class WatchBuild implements ContentOracle {
     return [...out].sort();
   }
 
-  /** The user's request, or a narrower one holding back failed targets; undefined: nothing to build. */
-  #request(changed: string[]): string[] | undefined {
+  /**
+   * The user's request, or a narrower one holding back failed targets (`held`); `requested`
+   * undefined: nothing to build.
+   */
+  #request(changed: string[]): { requested: string[] | undefined; held: string[] } {
     const last = this.#last;
     const codeChanged = this.#loadFailed || !last || changed.some((p) => this.#matcher?.isCode(p) ?? true);
-    if (!last) return this.#o.requested;
+    if (!last) return { requested: this.#o.requested, held: [] };
     const plan = planRetries({ root: this.#o.root, stateDir: last.stateDir, graph: last.graph, selected: last.selected, failed: this.#failed, changed, codeChanged });
     for (const id of plan.held) {
       this.#o.emit({
@@ -173,8 +179,8 @@ export class WatchBuild implements ContentOracle {
         message: "not retried: it failed in an earlier run and none of its sources changed since (change one of them, or the Pipelinefile, to retry)",
       });
     }
-    if (plan.requested === undefined) return this.#o.requested;
-    return plan.requested.length ? plan.requested : undefined;
+    if (plan.requested === undefined) return { requested: this.#o.requested, held: plan.held };
+    return { requested: plan.requested.length ? plan.requested : undefined, held: plan.held };
   }
 
   #setWatch(set: WatchSet, runStartedAt: number, entries: [string, HashedEntry][]): void {

@@ -140,8 +140,12 @@ test("pipe graph: text, DOT rendered by Graphviz, Mermaid, JSON; read-only", asy
     const p2 = JSON.parse((await p.run(["graph", "--json", "-p", "scale=3"])).stdout).targets as { id: string; params?: Record<string, string>; key?: Record<string, string> }[];
     assert.deepEqual(p2.find((x) => x.id === "report")!.params, { scale: "3" });
     assert.deepEqual((targets as { id: string; params?: unknown }[]).find((x) => x.id === "report")!.params, { scale: "1" });
-    assert.equal(p2.find((x) => x.id === "trend[attribute=a]")!.params, undefined, "a target without params has no params field");
+    assert.deepEqual(p2.find((x) => x.id === "trend[attribute=a]")!.params, {}, "a target without params has empty params");
     assert.deepEqual(p2.find((x) => x.id === "trend[attribute=a]")!.key, { attribute: "a" });
+    // Every target has every field the README lists: null where it does not apply.
+    const fields = ["id", "family", "key", "params", "state", "reason", "files", "outputs", "deps", "description"];
+    for (const x of view.targets) assert.deepEqual(Object.keys(x), fields, x.id);
+    assert.deepEqual(targets.find((x) => x.id === "clean"), { id: "clean", family: null, key: null, params: {}, state: "up-to-date", reason: null, files: ["data/in.txt"], outputs: ["build/clean.txt"], deps: [], description: null });
     const mermaid = await p.run(["graph", "--mermaid"]);
     assert.match(mermaid.stdout, /^flowchart /);
     const dot = await p.run(["graph", "--dot", "--files"]);

@@ -15,24 +15,26 @@ class Tmux {
     return execFileSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8" });
   }
   /**
-   * Starts `command` in a 100x30 terminal; when it ends, its exit code is written and `done`
-   * signalled. With `signalOn`, the channel is signalled once the terminal has shown that text.
+   * Starts `command` in a 100x30 terminal (or `width` columns); when it ends, its exit code is
+   * written and `done` signalled. With `signalOn`, each channel is signalled once the terminal has
+   * shown its text, in order: a text counts only in what the terminal shows after the previous one.
    */
-  start(dir: string, command: string, signalOn?: { text: string; channel: string }): void {
+  start(dir: string, command: string, signalOn?: Signal | Signal[], width = 100): void {
     const env = ["env", "-u", "CI", "-u", "CONTINUOUS_INTEGRATION", "NO_COLOR=1", "PIPE_TODAY=2024-06-01", "PIPE_KILL_GRACE_MS=3000", "TERM=xterm-256color"];
     // The wrapper survives Ctrl-C (a trap, not an ignore: pipe must still get SIGINT).
     const script = `trap : INT; cd ${JSON.stringify(dir)} && ${env.join(" ")} ${command}; echo $? > exit.code; tmux -L ${this.socket} wait-for -S done; sleep 600`;
-    this.t("new-session", "-d", "-x", "100", "-y", "30", "sh", "-c", script);
+    this.t("new-session", "-d", "-x", String(width), "-y", "30", "sh", "-c", script);
     const log = JSON.stringify(dir + "/raw.log");
     if (!signalOn) {
       this.t("pipe-pane", "-o", `cat >> ${log}`);
       return;
     }
+    const signals = Array.isArray(signalOn) ? signalOn : [signalOn];
     const watcher = [
       `const { appendFileSync } = require("node:fs"); const { execFileSync } = require("node:child_process");`,
-      `let seen = "", told = false;`,
-      `process.stdin.on("data", (d) => { appendFileSync(${log}, d); if (told) return; seen = (seen + d).slice(-4096);`,
-      `if (seen.includes(${JSON.stringify(signalOn.text)})) { told = true; execFileSync("tmux", ["-L", ${JSON.stringify(this.socket)}, "wait-for", "-S", ${JSON.stringify(signalOn.channel)}]); } });`,
+      `const signals = ${JSON.stringify(signals)}; let seen = "", next = 0;`,
+      `process.stdin.on("data", (d) => { appendFileSync(${log}, d); if (next >= signals.length) return; seen = (seen + d).slice(-4096);`,
+      `if (seen.includes(signals[next].text)) { seen = ""; execFileSync("tmux", ["-L", ${JSON.stringify(this.socket)}, "wait-for", "-S", signals[next++].channel]); } });`,
     ].join(" ");
     this.t("pipe-pane", "-o", `${process.execPath} -e ${shellQuote(watcher)}`);
   }
@@ -52,6 +54,12 @@ class Tmux {
       // already gone
     }
   }
+}
+
+/** A tmux channel to signal once the terminal shows `text`. */
+interface Signal {
+  text: string;
+  channel: string;
 }
 
 function shellQuote(s: string): string {
@@ -185,6 +193,30 @@ test("Ctrl-C while pipe watch reloads the Pipelinefile (signals at their default
     tmux.waitFor("done");
     assert.equal(p.read("exit.code").trim(), "130", "SIGINT's default action");
     assert.ok(tmux.cursorVisible(), "the cursor is visible again");
+  } finally {
+    tmux.kill();
+    p.remove();
+  }
+});
+
+test("pipe watch after the terminal narrows: the live view redraws at the new width, rows cut with …, no stacked frames", { skip: !hasTmux && "tmux not installed" }, async () => {
+  const tmux = new Tmux();
+  const long = "a recipe log line long enough to be wider than a forty-column terminal, by a good margin";
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const long = target({ inputs: ["data/in.txt"], outputs: ["build/out.txt"], run: (c) => sh\`sh -c \${${JSON.stringify(`for i in 1 2 3 4; do echo "${long} $i"; sleep 0.2; done; cp "$0" "$1"`)}} \${c.inputs[0]} \${c.outputs[0]}\` });\n`,
+    "data/in.txt": "1\n",
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    tmux.start(p.dir, `${process.execPath} ${PIPE_BIN} watch`, [{ text: "waiting for changes", channel: "idle" }, { text: "ok: 1 built", channel: "rebuilt" }], 120);
+    tmux.waitFor("idle");
+    tmux.t("resize-window", "-x", "40");
+    p.write({ "data/in.txt": "2\n" });
+    tmux.waitFor("rebuilt");
+    const screen = tmux.screen();
+    assert.doesNotMatch(screen, /\d\/1 done/, `no live header is left over from the build:\n${screen}`);
+    assert.match(screen, /^◌ watching \S.*…$/m, `the idle line is cut to the width:\n${screen}`);
+    assert.match(screen, /^✔ built long .*…$/m, screen);
   } finally {
     tmux.kill();
     p.remove();

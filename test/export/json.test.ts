@@ -26,12 +26,28 @@ test("toJson writes a versioned document with fields in a fixed order", () => {
         format: "pipe-graph",
         version: 1,
         defaults: ["t"],
-        targets: [{ id: "t", family: "fam", key: { a: "2", z: "1" }, params: { b: "x", w: "7" }, state: "stale", reason: "no record", files: ["in.txt"], outputs: ["out.txt"], deps: [] }],
+        targets: [{ id: "t", family: "fam", key: { a: "2", z: "1" }, params: { b: "x", w: "7" }, state: "stale", reason: "no record", files: ["in.txt"], outputs: ["out.txt"], deps: [], description: null }],
       },
       null,
       2,
     ) + "\n",
   );
+});
+
+test("every target carries every field: null where it does not apply, {} for no params", () => {
+  const view: GraphView = { defaults: [], targets: [{ id: "plain", state: "up-to-date", files: [], outputs: ["o.txt"], deps: [] }] };
+  const doc = JSON.parse(toJson(view));
+  assert.deepStrictEqual(doc.targets, [
+    { id: "plain", family: null, key: null, params: {}, state: "up-to-date", reason: null, files: [], outputs: ["o.txt"], deps: [], description: null },
+  ]);
+  for (const t of JSON.parse(toJson(smallView())).targets) {
+    assert.deepEqual(Object.keys(t), ["id", "family", "key", "params", "state", "reason", "files", "outputs", "deps", "description"], t.id);
+  }
+});
+
+test("fromJson reads documents whose targets omit the fields that do not apply (written before they were always there)", () => {
+  const old = { format: "pipe-graph", version: 1, defaults: [], targets: [{ id: "plain", state: "up-to-date", files: [], outputs: [], deps: [] }] };
+  assert.deepStrictEqual(fromJson(JSON.stringify(old)), { defaults: [], targets: [{ id: "plain", state: "up-to-date", files: [], outputs: [], deps: [] }] });
 });
 
 test("fromJson names the bad field", () => {
@@ -46,6 +62,8 @@ test("fromJson names the bad field", () => {
     [{ ...good, targets: [{ ...good.targets[0], key: { a: 1 } }] }, "invalid graph JSON: targets[0].key.a must be a string"],
     [{ ...good, targets: [{ ...good.targets[0], params: { window: 7 } }] }, "invalid graph JSON: targets[0].params.window must be a string"],
     [{ ...good, targets: [{ ...good.targets[0], params: ["7"] }] }, "invalid graph JSON: targets[0].params must be an object of strings"],
+    [{ ...good, targets: [{ ...good.targets[0], family: 3 }] }, "invalid graph JSON: targets[0].family must be a string"],
+    [{ ...good, targets: [{ ...good.targets[0], reason: false }] }, "invalid graph JSON: targets[0].reason must be a string"],
     [{ ...good, targets: [good.targets[0], good.targets[0]] }, 'invalid graph JSON: targets[1].id repeats "clean"'],
     [[], "invalid graph JSON: the document must be an object"],
   ];

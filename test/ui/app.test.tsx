@@ -130,6 +130,17 @@ describe("Ink App", () => {
     assert.equal(frame.match(/built b/g)?.length, 1);
   });
 
+  test("watch mode: a run that holds back a failed target shows a failed summary that says so", () => {
+    const v = viewOf([
+      [0, started([["other", "run"]])],
+      [0, start("other")],
+      [18, finish("other", "built", 18)],
+      [21, { ...finished({ built: 1 }, 21, ["other"], 18), ok: false, notRetried: ["bad"] } as PipeEvent],
+      [22, { type: "watch-idle", watched: 3, lastRunOk: false }],
+    ]);
+    assert.match(frameOf(v, 30, 120), /^✖ FAILED: 1 built, 1 still failed \(not retried: its sources did not change\) in 21ms$/m);
+  });
+
   test("watch mode shows the idle line after the summary", () => {
     const v = viewOf([
       [0, started([["a", "up-to-date"]])],

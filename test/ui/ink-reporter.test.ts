@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { displayWidth } from "../../src/ui/format.ts";
 import { createReporter } from "../../src/ui/index.ts";
 import { fakeClock, finish, finished, MemoryStream, start, started, stripAnsi } from "./fixtures.ts";
 
@@ -139,6 +140,24 @@ describe("Ink reporter", () => {
     if (process.stdin.isTTY) assert.equal(process.stdin.isRaw, wasRaw);
     assert.equal(process.stdin.listenerCount("data"), 0);
     assert.equal(process.stdin.listenerCount("readable"), 0);
+    await reporter.close();
+  });
+
+  test("after the terminal narrows, every frame is cut to the new width (none wraps into stale rows)", async () => {
+    const stdout = new MemoryStream({ isTTY: true, columns: 120, rows: 24 });
+    const reporter = await createReporter({ mode: "ink", stdout, stderr: new MemoryStream(), color: false, quiet: false, verbose: false, jobs: 2, now: fakeClock(0).now });
+    reporter.onEvent(started([["a", "up-to-date"]]));
+    reporter.onEvent(finished({ "up-to-date": 1 }, 1));
+    reporter.onEvent({ type: "watch-idle", watched: 1234, lastRunOk: true, polling: true });
+    await turn();
+    assert.match(stripAnsi(stdout.text), /◌ watching 1234 paths \(polling\); last run ok; waiting for changes/);
+    const before = stdout.chunks.length;
+    stdout.columns = 40;
+    stdout.emit("resize");
+    await turn();
+    const after = stripAnsi(stdout.chunks.slice(before).join(""));
+    assert.match(after, /^◌ watching 1234 paths \(polling\); last r…$/m, after);
+    for (const line of after.split("\n")) assert.ok(displayWidth(line) <= 40, `${JSON.stringify(line)} is wider than 40 columns`);
     await reporter.close();
   });
 });

@@ -109,6 +109,14 @@ describe("plain reporter", () => {
     assert.equal(out.text.replace(/\x1b\[[0-9;]*m/g, ""), run(build).text);
   });
 
+  test("watch mode: a run that holds back failed targets ends FAILED, naming how many are still failed", () => {
+    const held = { ...finished({ built: 1 }, 21, ["other"], 18), ok: false, notRetried: ["bad"] } as PipeEvent;
+    const lines = run([{ ...started([["other", "run", undefined, "input data/other.txt changed"]]), notRetried: ["bad"] } as PipeEvent, start("other"), finish("other", "built", 18), held]).lines;
+    assert.equal(lines.at(-1), "FAILED: 1 built, 1 still failed (not retried: its sources did not change) in 21ms; critical path 18ms: other 18ms");
+    const two = run([started([["other", "run"]]), finish("other", "built", 18), { ...finished({ built: 1 }, 21), ok: false, notRetried: ["a", "b"] } as PipeEvent]).lines;
+    assert.equal(two.at(-1), "FAILED: 1 built, 2 still failed (not retried: their sources did not change) in 21ms");
+  });
+
   test("watch mode prints the idle line and the changes", () => {
     const lines = run([
       { type: "watch-idle", watched: 12, lastRunOk: true },

@@ -162,6 +162,12 @@ describe("pipe watch --json (real CLI)", () => {
     const quiet = await assertQuiet();
     assert.deepEqual(quiet.filter((e) => e.type === "target-started").map((e) => e.target), ["mark"]);
     assert.ok(quiet.some((e) => e.type === "warning" && e.target === "check"), "it says why check was not retried");
+    // The run built what it was asked to, but a requested target is still failed: not ok.
+    assert.deepEqual(quiet.find(is.buildStarted)?.notRetried, ["check"]);
+    const held = quiet.find(is.buildFinished);
+    assert.equal(held?.ok, false, "build-finished is not ok while check is still failed");
+    assert.deepEqual(held?.notRetried, ["check"]);
+    assert.equal(held?.counts.failed, 0, "counts are this run's own");
     writeFileSync(join(dir, "flag.txt"), "fixed\n");
     const fixed = await nextRun("the fixed flag.txt");
     assert.equal(fixed.events.find((e) => e.type === "target-finished" && e.target === "check")?.status, "built");

@@ -27,8 +27,10 @@ const tempDir = () => {
 function fakeBuild(root: string, graph: Graph, selected: string[]) {
   const requests: string[][] = [];
   const answers: (Partial<Record<string, TargetStatus>> | Error)[] = [];
-  const build = async (requested: string[]): Promise<BuildSession> => {
+  const notRetried: string[][] = [];
+  const build = async (requested: string[], options: { notRetried: string[] }): Promise<BuildSession> => {
     requests.push(requested);
+    notRetried.push(options.notRetried);
     const a = answers.shift() ?? {};
     if (a instanceof Error) throw a;
     const statuses = new Map(Object.entries(a) as [string, TargetStatus][]);
@@ -45,7 +47,7 @@ function fakeBuild(root: string, graph: Graph, selected: string[]) {
       },
     };
   };
-  return { build, requests, answers };
+  return { build, requests, answers, notRetried };
 }
 
 function driver(root = "/p", graph = graphOf("/p", SAMPLE), selected = ["model", "check", "mark"]) {
@@ -62,6 +64,7 @@ test("a failed target is held back until one of its sources changes; the rest st
   fb.answers.push({ mark: "built", model: "up-to-date", clean: "up-to-date" });
   const second = await wb.runBuild(["/p/sentinel.txt"]);
   assert.deepEqual(fb.requests[1], ["mark", "model"]);
+  assert.deepEqual(fb.notRetried[1], ["check"], "the build is told which failed target it does not retry");
   assert.deepEqual(log.events.filter((e) => e.type === "warning"), [
     { type: "warning", target: "check", message: "not retried: it failed in an earlier run and none of its sources changed since (change one of them, or the Pipelinefile, to retry)" },
   ]);
@@ -70,6 +73,7 @@ test("a failed target is held back until one of its sources changes; the rest st
   fb.answers.push({ check: "built" });
   assert.equal((await wb.runBuild(["/p/flag.txt"])).ok, true);
   assert.deepEqual(fb.requests[2], [], "its source changed: the user's own request again");
+  assert.deepEqual(fb.notRetried[2], []);
 });
 
 test("a change to a module of the Pipelinefile retries failed targets", async () => {

@@ -32,6 +32,7 @@ export const command: Command = {
     "- A change during a build queues exactly one more build.",
     "- pipe's own writes (outputs, .pipe/) and saves that change no bytes never start a build.",
     "- A target that failed is retried only once one of its sources, or the Pipelinefile, changes.",
+    "  Until then each run's summary counts it as still failed, and the run is not ok.",
     "- If the Pipelinefile stops loading, the error is shown and watching goes on. A mistake in the",
     "  request itself (an unknown target or param) ends watch with exit code 2, as in `pipe build`.",
     "- If the system runs out of inotify watches, pipe says so and polls instead (--poll forces it).",
@@ -74,7 +75,7 @@ export const command: Command = {
         requested: ctx.args.positional,
         ledger: new ContentLedger(),
         emit,
-        build: (requested) =>
+        build: (requested, { notRetried }) =>
           buildOnce({
             cwd: ctx.cwd,
             file,
@@ -87,6 +88,7 @@ export const command: Command = {
             emit,
             signal,
             command: `pipe ${process.argv.slice(2).join(" ")}`,
+            notRetried,
           }),
       });
       loop = new WatchLoop({

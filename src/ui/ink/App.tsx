@@ -56,7 +56,10 @@ export function App({ view, now, color, columns: columnsOverride, tickMs = 100, 
   return (
     <ColorContext.Provider value={color}>
       <Feed items={view.feed} columns={columns} />
-      <Box flexDirection="column" width={columns}>
+      {/* Without an override the live area takes Ink's own width (the terminal's, updated before
+          Ink redraws on a resize): its redraw, which comes before this component sees the new
+          size, is then already cut to the new width instead of wrapping (stale rows). */}
+      <Box flexDirection="column" width={columnsOverride}>
         {!closed && view.lockWaiting ? (
           <Text wrap="truncate-end">
             <Styled color="yellow">waiting for lock</Styled>
