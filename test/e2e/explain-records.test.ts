@@ -1,0 +1,50 @@
+// What `pipe status` / `pipe why` / `pipe graph` compare with: the record whose outputs are on
+// disk (when there is one), and the names they give params.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Project } from "../helpers/rig.ts";
+
+const HEAD = `import { target, param, sh } from "pipefile";\n`;
+
+async function built(p: Project, args: string[], env: Record<string, string> = {}): Promise<void> {
+  const r = await p.run(["build", "-q", ...args], { env });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+test("a stale target is explained against the record whose outputs are on disk, not the newest one", async () => {
+  //  scaled (param scale)
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + 'export const scaled = target({ params: { scale: param.number("scale", { default: 1 }) }, outputs: ["build/s.txt"], run: ({ outputs, params }) => sh`echo ${String(params.scale)} > ${outputs[0]}` });\n',
+  });
+  await built(p, ["-p", "scale=1"]);
+  await built(p, ["-p", "scale=2"]);
+  const back = await p.run(["build", "--json", "-p", "scale=1"]);
+  assert.deepEqual(back.events.filter((e) => e.type === "target-finished").map((e) => [e.target, e.status]), [["scaled", "restored"]]);
+  assert.equal(p.read("build/s.txt"), "1\n");
+  // The newest record is scale=2's, but the output on disk is scale=1's.
+  const status = await p.run(["status", "-p", "scale=3"]);
+  assert.match(status.stdout, /^stale {7}scaled {2}param scale 1 -> 3$/m);
+  const why = await p.run(["why", "scaled", "-p", "scale=3"]);
+  assert.match(why.stdout, /^scaled is stale:\n {2}param scale 1 -> 3\n/);
+  const graph = await p.run(["graph", "-p", "scale=3"]);
+  assert.match(graph.stdout, /scaled — param scale 1 -> 3/);
+  const dry = await p.run(["build", "-n", "--json", "-p", "scale=3"]);
+  assert.deepEqual(dry.events.filter((e) => e.type === "target-finished").map((e) => "reason" in e && e.reason), ["would run: param scale 1 -> 3"]);
+  // No record's outputs on disk (removed): the newest record.
+  p.write({ "build/s.txt": "edited\n" });
+  assert.match((await p.run(["status", "-p", "scale=3"])).stdout, /^stale {7}scaled {2}param scale 2 -> 3$/m);
+});
+
+test("a restorable target says what differs between the record it restores and the one whose outputs are on disk", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + 'export const counts = target({ env: ["LABEL"], outputs: ["build/c.txt"], run: ({ outputs }) => sh`sh -c ${\'echo "$LABEL" > "$1"\'} _ ${outputs[0]}` });\n' +
+      'export const scaled = target({ params: { scale: param.number("scale", { default: 1 }) }, outputs: ["build/s.txt"], run: ({ outputs, params }) => sh`echo ${String(params.scale)} > ${outputs[0]}` });\n',
+  });
+  await built(p, []);
+  await built(p, ["-p", "scale=2"], { LABEL: "q1" });
+  const why = await p.run(["why", "counts"]);
+  assert.match(why.stdout, /^counts is restorable \(.*\):\n {2}output build\/c\.txt holds another build's result \(env LABEL changed\)\n/);
+  const status = await p.run(["status"]);
+  assert.match(status.stdout, /^restorable {2}counts {2}output build\/c\.txt holds another build's result \(env LABEL changed\)$/m);
+  assert.match(status.stdout, /^restorable {2}scaled {2}output build\/s\.txt holds another build's result \(param scale 2 -> 1\)$/m);
+});
