@@ -39,7 +39,11 @@ export function envParts(names: string[], env: NodeJS.ProcessEnv, key: string): 
 
 export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string, string][], env: Record<string, string>): FingerprintParts {
   const params: Record<string, unknown> = {};
-  for (const p of t.params) params[p.local] = p.value;
+  const names: Record<string, string> = {};
+  for (const p of t.params) {
+    params[p.local] = p.value;
+    if (p.cli !== undefined && p.cli !== p.local) names[p.local] = p.cli;
+  }
   return {
     format: FINGERPRINT_FORMAT,
     code: code.hash,
@@ -47,15 +51,20 @@ export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string
     codeHashes: code.fileHashes,
     packages: code.packages,
     params,
+    ...(Object.keys(names).length ? { paramNames: names } : {}),
     inputs,
     env,
     outputs: t.outputs.map((o) => (o.dir ? o.path + "/" : o.path)),
   };
 }
 
-/** The fingerprint of some parts (codeFiles/codeHashes/packages are descriptive; the code hash covers them). */
+/**
+ * The fingerprint of some parts (codeFiles/codeHashes/packages are descriptive, the code hash
+ * covers them; paramNames only name params for messages: renaming a command-line name changes
+ * no output).
+ */
 export function fingerprintOf(parts: FingerprintParts): string {
-  const { codeFiles: _f, codeHashes: _h, packages: _p, ...rest } = parts;
+  const { codeFiles: _f, codeHashes: _h, packages: _p, paramNames: _n, ...rest } = parts;
   return hashString(stableStringify(rest));
 }
 
@@ -141,9 +150,10 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
     const a = old.params[k];
     const b = parts.params[k];
     if (stableStringify(a) !== stableStringify(b)) {
-      if (a === undefined) reasons.push(`param ${k} added (${formatValue(b)})`);
-      else if (b === undefined) reasons.push(`param ${k} removed (was ${formatValue(a)})`);
-      else reasons.push(`param ${k} ${formatValue(a)} -> ${formatValue(b)}`);
+      const name = paramName(k, parts, old);
+      if (a === undefined) reasons.push(`param ${name} added (${formatValue(b)})`);
+      else if (b === undefined) reasons.push(`param ${name} removed (was ${formatValue(a)})`);
+      else reasons.push(`param ${name} ${formatValue(a)} -> ${formatValue(b)}`);
     }
   }
   const oldIn = new Map(old.inputs);
@@ -158,4 +168,15 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
   if (stableStringify(old.outputs) !== stableStringify(parts.outputs)) reasons.push(`declared outputs changed (${old.outputs.join(", ")} -> ${parts.outputs.join(", ")})`);
   if (reasons.length === 0) reasons.push("no record for this combination of inputs, params and code");
   return reasons;
+}
+
+/**
+ * A param as the user names it: its command-line name (what `-p` takes), with its key in the
+ * recipe's ctx.params when that differs (`scale (s in this target)`). A param no longer declared
+ * is named as its record names it.
+ */
+function paramName(key: string, parts: FingerprintParts, old: FingerprintParts): string {
+  const names = Object.hasOwn(parts.params, key) ? parts.paramNames : old.paramNames;
+  const cli = names && Object.hasOwn(names, key) ? names[key] : undefined;
+  return cli === undefined || cli === key ? key : `${cli} (${key} in this target)`;
 }

@@ -48,3 +48,20 @@ test("a restorable target says what differs between the record it restores and t
   assert.match(status.stdout, /^restorable {2}counts {2}output build\/c\.txt holds another build's result \(env LABEL changed\)$/m);
   assert.match(status.stdout, /^restorable {2}scaled {2}output build\/s\.txt holds another build's result \(param scale 2 -> 1\)$/m);
 });
+
+test("params are named as the user types them (-p scale=3), with their key in the target when that differs", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + 'export const scaled = target({ params: { s: param.number("scale", { default: 1 }) }, outputs: ["build/s.txt"], run: ({ outputs, params }) => sh`echo ${String(params.s)} > ${outputs[0]}` });\n',
+  });
+  await built(p, []);
+  await built(p, ["-p", "scale=2"]);
+  assert.match((await p.run(["status", "-p", "scale=3"])).stdout, /^stale {7}scaled {2}param scale \(s in this target\) 2 -> 3$/m);
+  assert.match((await p.run(["why", "scaled"])).stdout, /^ {2}output build\/s\.txt holds another build's result \(param scale \(s in this target\) 2 -> 1\)$/m);
+  const build = await p.run(["build", "--json", "-p", "scale=3"]);
+  assert.deepEqual(build.events.filter((e) => e.type === "target-finished").map((e) => "reason" in e && e.reason), ["param scale (s in this target) 2 -> 3"]);
+  const history = JSON.parse((await p.run(["history", "scaled", "--json"])).stdout) as { runs: { changes?: string[] }[] };
+  assert.deepEqual(history.runs[0].changes, ["param scale (s in this target) 2 -> 3"]);
+  // A param no longer declared is named as its record names it.
+  p.write({ "Pipelinefile.ts": HEAD + 'export const scaled = target({ outputs: ["build/s.txt"], run: ({ outputs }) => sh`echo 1 > ${outputs[0]}` });\n' });
+  assert.match((await p.run(["why", "scaled"])).stdout, /param scale \(s in this target\) removed \(was 3\)/);
+});
