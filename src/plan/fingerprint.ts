@@ -100,9 +100,10 @@ export function decide(d: DecideInput): Decision {
     const now = outputs.get(o.path);
     if (!now) differing.push(`output ${o.path} is missing`);
     else if (now.kind !== o.kind || now.hash !== o.hash) {
-      // Bytes pipe itself published (they are in the cache) are another build's result: a
-      // different param or input combination. Anything else was changed outside pipe.
-      if (inCache({ path: o.path, kind: now.kind, hash: now.hash })) others.push(o.path);
+      // Bytes pipe itself published (they are in the cache, or a record names them and the
+      // cache lost them) are another build's result: a different param or input combination.
+      // Anything else was changed outside pipe.
+      if (inCache({ path: o.path, kind: now.kind, hash: now.hash }) || d.onDisk()?.outputs.some((r) => r.path === o.path && r.kind === now.kind && r.hash === now.hash)) others.push(o.path);
       else {
         differing.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
         edited.push(o.path);

@@ -2,6 +2,8 @@
 // disk (when there is one), and the names they give params.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { Project } from "../helpers/rig.ts";
 
 const HEAD = `import { target, param, sh } from "pipefile";\n`;
@@ -64,4 +66,28 @@ test("params are named as the user types them (-p scale=3), with their key in th
   // A param no longer declared is named as its record names it.
   p.write({ "Pipelinefile.ts": HEAD + 'export const scaled = target({ outputs: ["build/s.txt"], run: ({ outputs }) => sh`echo 1 > ${outputs[0]}` });\n' });
   assert.match((await p.run(["why", "scaled"])).stdout, /param scale \(s in this target\) removed \(was 3\)/);
+});
+
+test("pipe clean after .pipe/cache was removed says the outputs' bytes were not in the cache (not that they were changed outside pipe), and keeps them", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + 'export const scaled = target({ params: { scale: param.number("scale", { default: 1 }) }, outputs: ["build/s.txt"], run: ({ outputs, params }) => sh`echo ${String(params.scale)} > ${outputs[0]}` });\n',
+  });
+  await built(p, []);
+  await built(p, ["-p", "scale=2"]);
+  rmSync(p.path(".pipe/cache"), { recursive: true });
+  // The bytes on disk are a recorded build's: status says so too, not "edited outside pipe?".
+  assert.match((await p.run(["status"])).stdout, /^stale {7}scaled {2}output build\/s\.txt holds another build's result \(param scale 2 -> 1\), and its recorded bytes are not in the cache$/m);
+  const r = await p.run(["clean"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /changed outside pipe/);
+  const m = /^warning: output build\/s\.txt of "scaled" is a recorded build's result, but its bytes were not in the cache \(was \.pipe\/cache removed\?\); pipe kept them before removing them \(to get them back: (.+)\)$/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.match(r.stdout, /^1 output removed \(their bytes stay in the cache; 1 missing from the cache was kept first, see above; /m);
+  assert.equal(p.exists("build/s.txt"), false);
+  execSync(m[1], { cwd: p.dir });
+  assert.equal(p.read("build/s.txt"), "2\n");
+  // Kept in the cache: a build of that combination restores it.
+  rmSync(p.path("build/s.txt"));
+  const back = await p.run(["build", "--json", "-p", "scale=2"]);
+  assert.deepEqual(back.events.filter((e) => e.type === "target-finished").map((e) => e.type === "target-finished" && e.status), ["restored"]);
 });
