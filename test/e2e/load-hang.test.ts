@@ -20,7 +20,8 @@ for (const [what, body] of [
       for (const cmd of [["build"], ["status"]]) {
         const r = await collect(reaper.add(p.spawn(cmd, { env: { PIPE_LOAD_TIMEOUT_MS: "1000" } })));
         assert.equal(r.code, 2, `${cmd[0]}: ${r.stdout}${r.stderr}`);
-        assert.match(r.stderr, /^error: Pipelinefile evaluation did not finish within 1s\n {2}at Pipelinefile\.ts:1:1\n {2}hint: look for a top-level await that never settles or an endless loop \(PIPE_LOAD_TIMEOUT_MS sets the limit\)\n$/);
+        // What the Pipelinefile printed while loading ("LOADING") goes to stderr, before the error.
+        assert.match(r.stderr, /^(?:LOADING\n)?error: Pipelinefile evaluation did not finish within 1s\n {2}at Pipelinefile\.ts:1:1\n {2}hint: look for a top-level await that never settles or an endless loop \(PIPE_LOAD_TIMEOUT_MS sets the limit\)\n$/);
         assert.equal(p.exists("build/a.txt"), false);
       }
     } finally {
@@ -37,7 +38,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
       // A long load timeout: only the signal can end this run within the test's time.
       const child = reaper.add(p.spawn(["build"], { env: { PIPE_LOAD_TIMEOUT_MS: "600000" } }));
       const done = collect(child);
-      await waitForLine(child, (l) => l === "LOADING");
+      await waitForLine(child, (l) => l === "LOADING", "stderr"); // the load's console.log goes to stderr
       child.kill(sig);
       const r = await done;
       assert.equal(r.signal, sig, `ended by ${sig}: ${r.code} ${r.stderr}`);

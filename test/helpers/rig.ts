@@ -238,8 +238,8 @@ export async function survivors(token: string, tries = 50, everyMs = 100): Promi
   return left;
 }
 
-/** Resolves when `child` writes a stdout line matching `pred` (NDJSON event or text). */
-export function waitForLine(child: ChildProcess, pred: (line: string) => boolean): Promise<string> {
+/** Resolves when `child` writes a line matching `pred` to stdout (NDJSON event or text) or to `from`. */
+export function waitForLine(child: ChildProcess, pred: (line: string) => boolean, from: "stdout" | "stderr" = "stdout"): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = "";
     const onData = (d: Buffer) => {
@@ -249,13 +249,13 @@ export function waitForLine(child: ChildProcess, pred: (line: string) => boolean
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (pred(line)) {
-          child.stdout!.off("data", onData);
+          child[from]!.off("data", onData);
           resolve(line);
           return;
         }
       }
     };
-    child.stdout!.on("data", onData);
+    child[from]!.on("data", onData);
     child.once("close", () => reject(new Error(`process exited before the expected line; last output: ${buf}`)));
   });
 }
