@@ -62,7 +62,7 @@ export interface Project {
 
 /** What publishing and restoring need of a project, for commands outside a build (clean, hooks). */
 export function publishContextOf(project: Project, warn: PublishContext["warn"], scratch: () => string): PublishContext {
-  return { root: project.root, stateDir: project.stateDir, cache: project.evaluator.cache, hasher: project.hasher, warn, scratch };
+  return { root: project.root, stateDir: project.stateDir, cache: project.evaluator.cache, hasher: project.hasher, records: project.records, warn, scratch };
 }
 
 /** The Pipelinefile loaded and its graph built: every user mistake is found here, before any state is touched. */

@@ -91,11 +91,43 @@ export class Evaluator {
   }
 
   /**
+   * The newest record of `t` whose outputs are the ones on disk now (every recorded output has
+   * the recorded hash), if any. The newest record is tried first: it usually is the one.
+   */
+  recordOnDisk(t: GraphTarget): BuildRecord | undefined {
+    const latest = this.records.latest(t.id);
+    if (!latest) return undefined;
+    const seen = new Map<string, string>();
+    const onDisk = (o: OutputRecord): boolean => {
+      let h = seen.get(o.path);
+      if (h === undefined) {
+        try {
+          const r = this.hasher.hashPath(o.path);
+          h = r.kind === "file" || r.kind === "dir" ? `${r.kind}:${r.hash}` : "";
+        } catch {
+          h = ""; // unreadable: not these bytes
+        }
+        seen.set(o.path, h);
+      }
+      return h === `${o.kind}:${o.hash}`;
+    };
+    const matches = (r: BuildRecord) => r.outputs.length > 0 && r.outputs.every(onDisk);
+    if (matches(latest)) return latest;
+    return this.records.history(t.id).find(matches);
+  }
+
+  /** The record a target's current parts are explained against: the one on disk, else the newest. */
+  baseline(t: GraphTarget): BuildRecord | undefined {
+    return this.recordOnDisk(t) ?? this.records.latest(t.id);
+  }
+
+  /**
    * What changed in the target itself (code, params, env, which files it reads) since its last
-   * record, without hashing inputs: for explaining a target below a stale dependency.
+   * record (the one on disk, else the newest), without hashing inputs: for explaining a target
+   * below a stale dependency.
    */
   explainOwn(t: GraphTarget): string[] {
-    const latest = this.records.latest(t.id);
+    const latest = this.baseline(t);
     if (!latest) return [];
     const run = (t.decl.options as { run?: unknown }).run;
     const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
@@ -121,7 +153,7 @@ export class Evaluator {
     const fingerprint = fingerprintOf(parts);
     const record = this.records.get(fingerprint);
     const outputs = record ? this.outputState(t) : new Map();
-    const decision = decide(fingerprint, parts, record, this.records.latest(t.id), outputs, (o) => this.cache.has(o.hash, o.kind));
+    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t), latest: () => this.records.latest(t.id) });
     return { fingerprint, parts, decision };
   }
 }

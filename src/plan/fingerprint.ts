@@ -5,8 +5,9 @@
  *                      of every input, declared env (keyed hashes), declared output paths)
  *
  * `decide` is pure: given the fingerprint, the record store and the outputs on disk it answers
- * up to date / restorable / stale, with reasons. `explain` compares the parts with the target's
- * newest record, value by value, for `pipe why` and for the reason a target runs.
+ * up to date / restorable / stale, with reasons. `explain` compares the parts with a record of
+ * the target (the one whose outputs are on disk, else the newest), value by value, for `pipe why`
+ * and for the reason a target runs.
  */
 import { createHmac } from "node:crypto";
 import type { GraphTarget } from "../graph/graph.ts";
@@ -38,7 +39,11 @@ export function envParts(names: string[], env: NodeJS.ProcessEnv, key: string): 
 
 export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string, string][], env: Record<string, string>, command?: string): FingerprintParts {
   const params: Record<string, unknown> = {};
-  for (const p of t.params) params[p.local] = p.value;
+  const names: Record<string, string> = {};
+  for (const p of t.params) {
+    params[p.local] = p.value;
+    if (p.cli !== undefined && p.cli !== p.local) names[p.local] = p.cli;
+  }
   return {
     format: FINGERPRINT_FORMAT,
     code: code.hash,
@@ -47,38 +52,75 @@ export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string
     packages: code.packages,
     ...(command === undefined ? {} : { command }),
     params,
+    ...(Object.keys(names).length ? { paramNames: names } : {}),
     inputs,
     env,
     outputs: t.outputs.map((o) => (o.dir ? o.path + "/" : o.path)),
   };
 }
 
-/** The fingerprint of some parts (codeFiles/codeHashes/packages are descriptive; the code hash covers them). */
+/**
+ * The fingerprint of some parts (codeFiles/codeHashes/packages are descriptive, the code hash
+ * covers them; paramNames only name params for messages: renaming a command-line name changes
+ * no output).
+ */
 export function fingerprintOf(parts: FingerprintParts): string {
-  const { codeFiles: _f, codeHashes: _h, packages: _p, ...rest } = parts;
+  const { codeFiles: _f, codeHashes: _h, packages: _p, paramNames: _n, ...rest } = parts;
   return hashString(stableStringify(rest));
 }
 
-export function decide(fingerprint: string, parts: FingerprintParts, record: BuildRecord | undefined, latest: BuildRecord | undefined, outputs: OutputState, inCache: (o: OutputRecord) => boolean): Decision {
-  if (!record) return { kind: "stale", reasons: explain(parts, latest) };
+/** What `decide` weighs, besides the fingerprint's parts. */
+export interface DecideInput {
+  parts: FingerprintParts;
+  /** The record of this fingerprint, if any. */
+  record: BuildRecord | undefined;
+  /** The current hashes of the target's outputs (needed when there is a record). */
+  outputs: OutputState;
+  inCache: (o: OutputRecord) => boolean;
+  /**
+   * The target's record whose outputs are the ones on disk now, if any (asked only when it is
+   * needed: to explain a stale target, or whose result a restorable target's outputs hold).
+   */
+  onDisk: () => BuildRecord | undefined;
+  /** The target's newest record (compared with when no record's outputs are on disk). */
+  latest: () => BuildRecord | undefined;
+}
+
+/**
+ * Up to date / restorable / stale, with reasons. A stale target is explained against the
+ * record whose outputs are on disk (what the user has), else the newest: after switching a
+ * param back and forth, the newest record is often not what the outputs came from.
+ */
+export function decide(d: DecideInput): Decision {
+  const { parts, record, outputs, inCache } = d;
+  if (!record) return { kind: "stale", reasons: explain(parts, d.onDisk() ?? d.latest()) };
   const differing: string[] = [];
+  const others: string[] = [];
   const edited: string[] = [];
   for (const o of record.outputs) {
     const now = outputs.get(o.path);
     if (!now) differing.push(`output ${o.path} is missing`);
     else if (now.kind !== o.kind || now.hash !== o.hash) {
-      // Bytes pipe itself published (they are in the cache) are another build's result: a
-      // different param or input combination. Anything else was changed outside pipe.
-      if (inCache({ path: o.path, kind: now.kind, hash: now.hash })) differing.push(`output ${o.path} holds another build's result`);
+      // Bytes pipe itself published (they are in the cache, or a record names them and the
+      // cache lost them) are another build's result: a different param or input combination.
+      // Anything else was changed outside pipe.
+      if (inCache({ path: o.path, kind: now.kind, hash: now.hash }) || d.onDisk()?.outputs.some((r) => r.path === o.path && r.kind === now.kind && r.hash === now.hash)) others.push(o.path);
       else {
         differing.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
         edited.push(o.path);
       }
     }
   }
+  if (others.length) {
+    // Say which build's result they hold: what differs between it and the one to restore.
+    const there = d.onDisk();
+    const what = there && there.fingerprint !== record.fingerprint ? explain(parts, there).filter((r) => !r.startsWith("no record")) : [];
+    const outs = others.length === 1 ? `output ${others[0]} holds` : `outputs ${others.join(", ")} hold`;
+    differing.unshift(`${outs} another build's result${what.length ? ` (${what.join("; ")})` : ""}`);
+  }
   if (differing.length === 0) return { kind: "up-to-date", record };
   if (record.outputs.every(inCache)) return { kind: "restorable", record, reasons: differing, edited };
-  return { kind: "stale", reasons: [...differing.map((d) => `${d}, and its recorded bytes are not in the cache`)] };
+  return { kind: "stale", reasons: differing.map((r) => `${r}, and its recorded bytes are not in the cache`) };
 }
 
 /**
@@ -94,7 +136,7 @@ function changedCodeFiles(parts: FingerprintParts, old: FingerprintParts): strin
   return changed.length ? changed : parts.codeFiles;
 }
 
-/** Value-level differences between the current parts and a target's newest record. */
+/** Value-level differences between the current parts and a record of the target. */
 export function explain(parts: FingerprintParts, latest: BuildRecord | undefined): string[] {
   if (!latest) return ["no record of an earlier run"];
   const old = latest.parts;
@@ -110,9 +152,10 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
     const a = old.params[k];
     const b = parts.params[k];
     if (stableStringify(a) !== stableStringify(b)) {
-      if (a === undefined) reasons.push(`param ${k} added (${formatValue(b)})`);
-      else if (b === undefined) reasons.push(`param ${k} removed (was ${formatValue(a)})`);
-      else reasons.push(`param ${k} ${formatValue(a)} -> ${formatValue(b)}`);
+      const name = paramName(k, parts, old);
+      if (a === undefined) reasons.push(`param ${name} added (${formatValue(b)})`);
+      else if (b === undefined) reasons.push(`param ${name} removed (was ${formatValue(a)})`);
+      else reasons.push(`param ${name} ${formatValue(a)} -> ${formatValue(b)}`);
     }
   }
   const oldIn = new Map(old.inputs);
@@ -130,4 +173,15 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
   if (reasons.length === 0 && old.command !== parts.command) reasons.push(old.command === undefined ? "recipe command now counts (record from before commands were fingerprinted)" : "recipe command changed (a value it interpolates that is not written in its code: a loop variable, or a file or env var read while loading)");
   if (reasons.length === 0) reasons.push("no record for this combination of inputs, params and code");
   return reasons;
+}
+
+/**
+ * A param as the user names it: its command-line name (what `-p` takes), with its key in the
+ * recipe's ctx.params when that differs (`scale (s in this target)`). A param no longer declared
+ * is named as its record names it.
+ */
+function paramName(key: string, parts: FingerprintParts, old: FingerprintParts): string {
+  const names = Object.hasOwn(parts.params, key) ? parts.paramNames : old.paramNames;
+  const cli = names && Object.hasOwn(names, key) ? names[key] : undefined;
+  return cli === undefined || cli === key ? key : `${cli} (${key} in this target)`;
 }

@@ -146,6 +146,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     stateDir: o.stateDir,
     cache: ev.cache,
     hasher: ev.hasher,
+    records: ev.records,
     warn: (message, target) => o.emit({ type: "warning", message, ...(target === undefined ? {} : { target }) }),
     scratch: () => join(".pipe", "staging", runId, `s${scratchN++}`),
     setAside: (abs) => {

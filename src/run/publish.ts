@@ -14,7 +14,7 @@ import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
 import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { OutputCache } from "../state/cache.ts";
-import type { OutputRecord } from "../state/records.ts";
+import type { OutputRecord, RecordStore } from "../state/records.ts";
 import { keepFolder } from "../state/kept.ts";
 import { quote } from "../api/sh.ts";
 import { crashPoint } from "../util/crash-point.ts";
@@ -24,6 +24,11 @@ export interface PublishContext {
   stateDir: string;
   cache: OutputCache;
   hasher: FileHasher;
+  /**
+   * The records, to tell bytes pipe built (a recorded output hash) whose cache entry is gone
+   * from bytes changed outside pipe.
+   */
+  records: Pick<RecordStore, "history">;
   /** A warning about target `target` (the reporters show it with the target; --json carries it). */
   warn: (message: string, target?: string) => void;
   /** A fresh folder under .pipe/ for temporary moves. */
@@ -153,17 +158,18 @@ export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<str
 }
 
 /**
- * If the current bytes at an output path are not in the cache (edited by hand, or produced
- * outside pipe), keep them and warn with a command that puts them back, so replacing them
- * loses nothing. A file is kept as a cache object of its own (never packed: the command copies
- * that file); a folder as a plain copy under .pipe/kept/ (state/kept.ts), since its small files
- * would be packed and a tree manifest cannot be copied back.
+ * If the current bytes at an output path are not in the cache (edited by hand, produced outside
+ * pipe, or a build's result whose cache entry was lost), keep them and warn with a command that
+ * puts them back, so replacing them loses nothing. A file is kept as a cache object of its own
+ * (never packed: the command copies that file); a folder as a plain copy under .pipe/kept/
+ * (state/kept.ts), since its small files would be packed and a tree manifest cannot be copied
+ * back. Returns what it kept: "edited" bytes, "uncached" ones a record names, or nothing.
  */
-export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string, doing: "replacing" | "removing" = "replacing"): void {
-  if (!existsSync(join(ctx.root, o.path))) return;
+export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string, doing: "replacing" | "removing" = "replacing"): "edited" | "uncached" | undefined {
+  if (!existsSync(join(ctx.root, o.path))) return undefined;
   const h = ctx.hasher.hashPath(o.path);
-  if (h.kind !== "file" && h.kind !== "dir") return;
-  if (h.hash === newHash || ctx.cache.has(h.hash, h.kind)) return;
+  if (h.kind !== "file" && h.kind !== "dir") return undefined;
+  if (h.hash === newHash || ctx.cache.has(h.hash, h.kind)) return undefined;
   const abs = join(ctx.root, o.path);
   let command: string;
   if (h.kind === "file") {
@@ -177,7 +183,19 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
     // `<kept>/.` copies the folder's contents: into the output folder, made if it is missing.
     command = `cp -R ${shellPath(`${relative(ctx.root, kept)}/.`)} ${shellPath(o.path)}`;
   }
+  // Bytes a record names are pipe's own result whose cache entry is gone (.pipe/cache removed):
+  // calling them "changed outside pipe" sent users looking for an edit nobody made.
+  if (isRecorded(ctx, t.id, o.path, h)) {
+    ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} is a recorded build's result, but its bytes were not in the cache (was .pipe/cache removed?); pipe kept them before ${doing} them (to get them back: ${command})`, t.id);
+    return "uncached";
+  }
   ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${command})`, t.id);
+  return "edited";
+}
+
+/** Whether a record of `target` has these bytes at `path` (pipe made them). */
+function isRecorded(ctx: PublishContext, target: string, path: string, h: { kind: string; hash: string }): boolean {
+  return ctx.records.history(target).some((r) => r.outputs.some((o) => o.path === path && o.kind === h.kind && o.hash === h.hash));
 }
 
 /** A project-relative path as one shell word that no command takes for an option. */
@@ -186,15 +204,15 @@ function shellPath(rel: string): string {
 }
 
 /**
- * Declared outputs whose current bytes pipe never produced (not in the cache): edited by hand
- * or made outside pipe. `--keep-edited` refuses to replace them.
+ * Declared outputs whose current bytes pipe never produced (not in the cache, and no record names
+ * them): edited by hand or made outside pipe. `--keep-edited` refuses to replace them.
  */
 export function editedOutputs(ctx: PublishContext, t: GraphTarget): string[] {
   const out: string[] = [];
   for (const o of t.outputs) {
     if (!existsSync(join(ctx.root, o.path))) continue;
     const h = ctx.hasher.hashPath(o.path);
-    if ((h.kind === "file" || h.kind === "dir") && !ctx.cache.has(h.hash, h.kind)) out.push(o.path);
+    if ((h.kind === "file" || h.kind === "dir") && !ctx.cache.has(h.hash, h.kind) && !isRecorded(ctx, t.id, o.path, h)) out.push(o.path);
   }
   return out;
 }

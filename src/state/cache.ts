@@ -155,7 +155,13 @@ class Pack {
   put(bytes: Uint8Array, hash: string): boolean {
     this.#load();
     if (!this.#ours) return false;
-    if (this.#get(hash)) return true;
+    // Stored already: only if those bytes are intact. A damaged entry (found here, or by a
+    // restore earlier in this process) is superseded by appending the good bytes: a later line
+    // for a hash wins. Before, a rebuild matched the damaged entry and kept it, so every later
+    // restore of those bytes failed and ran the recipe again. Comparing costs one read of at
+    // most PACK_MAX bytes, and only for bytes the cache has already.
+    const had = this.#get(hash);
+    if (had && had.length === bytes.length && this.read(hash)?.equals(bytes)) return true;
     if (this.#packFd === undefined || this.#idxFd === undefined) {
       mkdirSync(this.#dir, { recursive: true });
       this.#packFd = openFile(join(this.#dir, "objects.pack"), "a", 0o600);
@@ -220,6 +226,13 @@ export class OutputCache {
   readonly #pack: Pack;
   /** Whether `tmp/` was made and emptied by this process (#tmp). */
   #tmpReady = false;
+  /**
+   * Entries (object and tree hashes) a restore found missing or damaged in this process. The
+   * target then runs, and storing its outputs must replace them: a tree whose manifest exists
+   * was taken as stored whole, so its damaged member stayed, and every later restore of it
+   * failed and ran the recipe again.
+   */
+  readonly #dropped = new Set<string>();
 
   constructor(stateDir: string) {
     this.#dir = join(stateDir, "cache");
@@ -281,6 +294,7 @@ export class OutputCache {
       copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
       chmodSync(tmp, 0o444);
     });
+    this.#dropped.delete(hash);
   }
 
   /**
@@ -288,17 +302,23 @@ export class OutputCache {
    * pack, others with the same temp-and-rename as putFile.
    */
   putBytes(bytes: Uint8Array, hash: string): void {
-    if (bytes.length < PACK_MAX && this.#pack.put(bytes, hash)) return;
+    if (bytes.length < PACK_MAX && this.#pack.put(bytes, hash)) {
+      this.#dropped.delete(hash);
+      return;
+    }
     const dst = this.objectPath(hash);
     if (existsSync(dst)) return;
     // Created read-only (0444): a file mode is only ever narrowed by the umask.
     this.#store(dst, "cache-bytes-rename", (tmp) => writeFileSync(tmp, bytes, { flag: "wx", mode: 0o444 }));
+    this.#dropped.delete(hash);
   }
 
   /** Stores a directory tree (its files as objects plus a manifest); `hash` is its tree hash. */
   putDir(src: string, hash: string, hashFile: (abs: string) => string): void {
     const manifest = join(this.#dir, "trees", `${hash}.json`);
-    if (existsSync(manifest)) return;
+    // Stored already, unless a restore in this process found part of it bad (see #dropped):
+    // then every member is stored again (those still good are skipped) and the manifest rewritten.
+    if (this.#dropped.size === 0 && existsSync(manifest)) return;
     const entries: TreeEntry[] = [];
     const walk = (abs: string, rel: string) => {
       const names = readdirSync(abs).sort();
@@ -320,7 +340,9 @@ export class OutputCache {
       }
     };
     walk(src, "");
+    if (existsSync(manifest) && !this.#dropped.has(hash)) return;
     this.#store(manifest, "cache-tree-rename", (tmp) => writeFileSync(tmp, JSON.stringify(entries)));
+    this.#dropped.delete(hash);
   }
 
   /**
@@ -346,6 +368,7 @@ export class OutputCache {
       return true;
     } catch {
       rmSync(dest, { recursive: true, force: true });
+      this.#dropped.add(hash);
       return false;
     }
   }
@@ -359,9 +382,13 @@ export class OutputCache {
         return true;
       }
       this.#pack.forget(hash); // damaged: the target rebuilds and stores it again
+      this.#dropped.add(hash);
     }
     const src = this.objectPath(hash);
-    if (!existsSync(src)) return false;
+    if (!existsSync(src)) {
+      this.#dropped.add(hash);
+      return false;
+    }
     copyFileSync(src, dest, constants.COPYFILE_FICLONE);
     chmodSync(dest, mode);
     // In chunks: an output may be bigger than memory (a restore must not read it whole).
@@ -372,6 +399,7 @@ export class OutputCache {
       } catch {
         // already gone
       }
+      this.#dropped.add(hash);
       return false;
     }
     return true;
@@ -402,8 +430,7 @@ export class OutputCache {
     } catch (e) {
       return existsSync(manifest) ? `cache tree ${hash} is damaged: ${(e as Error).message}` : `cache tree ${hash} is missing`;
     }
-    const lines = entries.map((e) => treeLine(e.type === "d" ? { type: "d", path: e.path } : e.type === "l" ? { type: "l", path: e.path, link: e.link ?? "" } : { type: "f", path: e.path, exec: e.exec === true, hash: e.hash ?? "" }));
-    const got = treeHash(lines);
+    const got = manifestHash(entries);
     if (got !== hash) return `cache tree ${hash} is damaged: its manifest hashes to ${got}`;
     for (const e of entries) {
       if (e.type !== "f") continue;
@@ -417,6 +444,11 @@ export class OutputCache {
   displayPath(hash: string, root: string): string {
     return relative(root, this.objectPath(hash));
   }
+}
+
+/** The tree hash a manifest describes (its name, when it is intact). */
+function manifestHash(entries: TreeEntry[]): string {
+  return treeHash(entries.map((e) => treeLine(e.type === "d" ? { type: "d", path: e.path } : e.type === "l" ? { type: "l", path: e.path, link: e.link ?? "" } : { type: "f", path: e.path, exec: e.exec === true, hash: e.hash ?? "" })));
 }
 
 function hashFileStreaming(path: string): string {

@@ -58,6 +58,11 @@ export interface FingerprintParts {
    */
   command?: string;
   params: Record<string, unknown>;
+  /**
+   * The command-line name of each param whose key in `params` (its name in the recipe's
+   * ctx.params) differs, for messages (descriptive, like codeFiles; absent when none differ).
+   */
+  paramNames?: Record<string, string>;
   /** [path, content hash] for every input file (target inputs: their outputs). */
   inputs: [string, string][];
   /** Declared env vars: name -> keyed hash of the value ("" when unset). */

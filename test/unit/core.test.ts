@@ -237,7 +237,7 @@ test("a target below a stale dependency is explained by the files it now reads o
   const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [], parts, durationMs: 1, time: 0 } as BuildRecord;
   const ev = new Evaluator({
     graph: { targets: new Map() } as unknown as Graph,
-    records: { latest: (id: string) => (id === "t" ? record : undefined) } as unknown as RecordStore,
+    records: { latest: (id: string) => (id === "t" ? record : undefined), history: (id: string) => (id === "t" ? [record] : []) } as unknown as RecordStore,
     cache: {} as OutputCache,
     hasher: {} as FileHasher,
     code: { hashOf: () => code } as unknown as CodeHasher,

@@ -24,12 +24,10 @@ export const command: Command = {
       const ids = ctx.args.positional.length === 0 ? project.graph.order : ctx.args.flags.has("deps") ? closure(project.graph, project.selected) : project.selected;
       let removed = 0;
       let edited = 0;
+      let uncached = 0;
       const pub = publishContextOf(
         project,
-        (message) => {
-          edited++;
-          ctx.stdout.write(`warning: ${message}\n`);
-        },
+        (message) => ctx.stdout.write(`warning: ${message}\n`),
         () => join(".pipe", "staging", "clean"),
       );
       for (const id of ids) {
@@ -42,7 +40,9 @@ export const command: Command = {
             continue;
           }
           // Bytes pipe never made are kept first ("" matches no hash: keep whatever is not in the cache).
-          keepEdited(pub, t, o, "", "removing");
+          const kept = keepEdited(pub, t, o, "", "removing");
+          if (kept === "edited") edited++;
+          else if (kept === "uncached") uncached++;
           // rmSync removes a symlink itself, never what it points to.
           rmSync(abs, { recursive: true, force: true });
           project.hasher.forget(o.path, o.dir);
@@ -50,7 +50,8 @@ export const command: Command = {
           removed++;
         }
       }
-      const kept = edited > 0 ? `; ${edited} changed outside pipe ${edited === 1 ? "was" : "were"} kept first, see above` : "";
+      const keptWhat = [edited > 0 ? `${edited} changed outside pipe` : "", uncached > 0 ? `${uncached} missing from the cache` : ""].filter(Boolean);
+      const kept = keptWhat.length ? `; ${keptWhat.join(" and ")} ${edited + uncached === 1 ? "was" : "were"} kept first, see above` : "";
       ctx.stdout.write(`${removed} output${removed === 1 ? "" : "s"} removed (their bytes stay in the cache${kept}; \`pipe build\` restores what it built)\n`);
       project.saveState();
       return EXIT.ok;

@@ -59,19 +59,30 @@ async function verifyState(ctx: CommandContext): Promise<number> {
   const problems: string[] = [];
   if (bad) problems.push(`${bad} line${bad === 1 ? "" : "s"} of .pipe/records.jsonl did not verify (damaged, or not made on this machine)`);
   const checked = new Map<string, string | undefined>();
+  // Each bad entry once, with the outputs that name it: several runs of a target record the
+  // same bytes (a param switched back and forth), and each was a problem line of its own.
+  const named = new Map<string, Set<string>>();
   for (const r of records) {
     for (const o of r.outputs) {
       const k = `${o.kind}:${o.hash}`;
       if (!checked.has(k)) checked.set(k, cache.verify(o.hash, o.kind));
       const problem = checked.get(k);
-      if (problem) problems.push(`${problem} (output ${o.path} of ${JSON.stringify(r.target)})`);
+      if (problem) named.set(problem, (named.get(problem) ?? new Set()).add(`output ${o.path} of ${JSON.stringify(r.target)}`));
     }
   }
-  if (hasFlag(ctx.args, "json")) ctx.stdout.write(JSON.stringify({ records: records.length, cacheEntries: checked.size, problems }) + "\n");
+  for (const [problem, outputs] of named) problems.push(`${problem} (${[...outputs].join(", ")})`);
+  const hints: string[] = [];
+  if (named.size) {
+    const targets = [...new Set([...named.values()].flatMap((s) => [...s].map((o) => o.slice(o.lastIndexOf(" of ") + 4))))];
+    hints.push(`build ${targets.join(", ")} with the params of the runs that recorded these outputs (\`pipe history <target>\` lists them): a build that needs a missing or damaged entry runs the recipe instead of restoring, and the bytes it makes replace the entry`);
+  }
+  if (bad) hints.push("pipe ignores lines that do not verify (their runs count as never made: those targets run again when asked for), and a build that comes across one drops it from the journal");
+  if (hasFlag(ctx.args, "json")) ctx.stdout.write(JSON.stringify({ records: records.length, cacheEntries: checked.size, problems, ...(hints.length ? { hints } : {}) }) + "\n");
   else {
     for (const p of problems) ctx.stdout.write(`problem: ${p}\n`);
     const counted = `${records.length} record${records.length === 1 ? "" : "s"} and ${checked.size} cache entr${checked.size === 1 ? "y" : "ies"}`;
     ctx.stdout.write(problems.length ? `verify: ${problems.length} problem${problems.length === 1 ? "" : "s"} in ${counted}\n` : `verify: ${counted}, no problems\n`);
+    for (const h of hints) ctx.stdout.write(`hint: ${h}\n`);
   }
   cache.close();
   return problems.length ? EXIT.failed : EXIT.ok;
