@@ -9,9 +9,9 @@ const TARGET = `export const a = target({ outputs: ["build/a.txt"], run: (c) => 
 const HEAD = `import { target, sh } from "pipefile";\n`;
 
 for (const [what, body] of [
-  ["an endless synchronous loop", `process.stdout.write("LOADING\\n"); while (true) {}\n`],
+  ["an endless synchronous loop", `console.log("LOADING"); while (true) {}\n`],
   ["an endless loop in a helper module it imports", `import "./lib/spin.ts";\n`],
-  ["a top-level await that never settles", `process.stdout.write("LOADING\\n"); await new Promise(() => {});\n`],
+  ["a top-level await that never settles", `console.log("LOADING"); await new Promise(() => {});\n`],
 ] as const) {
   test(`${what} while loading: exit 2 naming the Pipelinefile once the load timeout is up, nothing built, no stack`, { timeout: 60_000 }, async (t) => {
     const p = new Project({ "Pipelinefile.ts": HEAD + body + TARGET, "lib/spin.ts": `let i = 0;\nwhile (i >= 0) i = (i + 1) % 7;\nexport {};\n` });
@@ -34,7 +34,7 @@ for (const [what, body] of [
 
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   test(`${sig} while the Pipelinefile loops forever ends pipe at once (its handlers cannot run; the default action can)`, { timeout: 60_000 }, async (t) => {
-    const p = new Project({ "Pipelinefile.ts": HEAD + `process.stdout.write("LOADING\\n"); while (true) {}\n` + TARGET });
+    const p = new Project({ "Pipelinefile.ts": HEAD + `console.log("LOADING"); while (true) {}\n` + TARGET });
     const reaper = new Reaper(t.signal);
     try {
       // A long load timeout: only the signal can end this run within the test's time.
