@@ -23,6 +23,7 @@ import { Heap } from "../util/heap.ts";
 import { runTarget, type RunContext } from "./run-target.ts";
 import { editedOutputs, restoreTarget, type PublishContext } from "./publish.ts";
 import { WorkerPool } from "./worker-pool.ts";
+import { describeProcesses, type StopResult } from "./recipe-processes.ts";
 
 export interface BuildOptions {
   graph: Graph;
@@ -327,7 +328,13 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     }
   };
 
-  const onAbort = () => wake?.();
+  // What TypeScript recipes started is pipe's own child, in no recipe group: on an interrupt
+  // it gets SIGTERM now, with the recipes' ctx.signal, and SIGKILL after the grace period.
+  let stoppingProcesses: Promise<StopResult> | undefined;
+  const onAbort = () => {
+    wake?.();
+    stoppingProcesses ??= pool.processes?.stop(o.graceMs);
+  };
   o.signal.addEventListener("abort", onAbort);
   try {
     for (;;) {
@@ -340,6 +347,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   } finally {
     o.signal.removeEventListener("abort", onAbort);
     await pool.close();
+    await stopRecipeProcesses(o, pool, stoppingProcesses);
     await Promise.all(freeing);
     rmSync(join(graph.root, runDir), { recursive: true, force: true });
     rmSync(marker, { force: true });
@@ -351,6 +359,27 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const ok = counts.failed === 0 && !interrupted && counts.skipped === 0 && !notRetried.notRetried;
   o.emit({ type: "build-finished", ok, interrupted, durationMs: Date.now() - started, counts, criticalPath: criticalPath(graph, ids, durations), ...notRetried });
   return { ok, interrupted, counts, statuses, settled };
+}
+
+/**
+ * Once the recipes' worker threads are gone: stops what TypeScript recipes started that still
+ * runs (after an interrupt, what the stop begun then did not already end; without one, what a
+ * recipe left running when it returned, which gets a warning), and waits until it is gone.
+ */
+async function stopRecipeProcesses(o: BuildOptions, pool: WorkerPool, started: Promise<StopResult> | undefined): Promise<void> {
+  const procs = pool.processes;
+  if (!procs) return;
+  const first = started ? await started : undefined;
+  const last = await procs.stop(o.graceMs);
+  const found = [...(first?.found ?? []), ...last.found];
+  const killed = [...(first?.killed ?? []), ...last.killed];
+  // The recipe is known only when one alone ran: the processes are all pipe's children.
+  const target = pool.ran.size === 1 ? { target: [...pool.ran][0] } : {};
+  const n = (k: number) => (k === 1 ? "1 process" : `${k} processes`);
+  if (!o.signal.aborted && found.length) {
+    o.emit({ type: "warning", ...target, message: `a TypeScript recipe left ${n(found.length)} running: ${describeProcesses(found)}; pipe stopped ${found.length === 1 ? "it" : "them"} (SIGTERM, then SIGKILL after PIPE_KILL_GRACE_MS). A recipe must wait for the processes it starts` });
+  }
+  if (killed.length) o.emit({ type: "warning", ...target, message: `${n(killed.length)} started by a TypeScript recipe did not exit after SIGTERM: killed ${describeProcesses(killed)}` });
 }
 
 /** The chain of targets that ran in this build whose durations add up to the most. */

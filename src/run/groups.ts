@@ -8,6 +8,11 @@
 /** Process groups of running recipes, so a second Ctrl-C can kill them all at once. */
 const liveGroups = new Set<number>();
 
+/** Whether `pgid` is the group of a running recipe (its leader is a recipe pipe started). */
+export function isLiveGroup(pgid: number): boolean {
+  return liveGroups.has(pgid);
+}
+
 export function killAllGroups(signal: NodeJS.Signals): void {
   for (const pgid of liveGroups) {
     try {

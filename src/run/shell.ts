@@ -14,10 +14,18 @@ import { closeSync, existsSync, openSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
-import { RecipeGroup } from "./groups.ts";
+import { killAllGroups as killGroups, RecipeGroup } from "./groups.ts";
+import { killRecipeProcesses } from "./recipe-processes.ts";
 import { cannotOpen, Spawner, SYSTEM_PYTHON, type HelperKind } from "./spawner.ts";
 
-export { killAllGroups } from "./groups.ts";
+/**
+ * A second Ctrl-C: `signal` (SIGKILL) to every recipe's process group now, and SIGKILL to the
+ * processes TypeScript recipes started that are being stopped (recipe-processes.ts).
+ */
+export function killAllGroups(signal: NodeJS.Signals): void {
+  killGroups(signal);
+  if (signal === "SIGKILL") killRecipeProcesses();
+}
 
 export interface ShellRun {
   script: string;

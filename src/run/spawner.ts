@@ -19,6 +19,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { RecipeGroup } from "./groups.ts";
+import { ownChild } from "./recipe-processes.ts";
 import { SPAWNER_SCRIPT } from "./spawner-script.ts";
 import { PYTHON_SPAWNER_SCRIPT } from "./spawner-python.ts";
 import type { ShellResult, ShellRun } from "./shell.ts";
@@ -175,6 +176,9 @@ export class Spawner {
     // "close", not "exit": the exit can be seen before the last output and exit messages are read.
     child.on("close", () => this.#onDeath(undefined));
     child.stdin!.on("error", () => undefined); // EPIPE when perl died: handled by "exit"
+    // The helper and its session are pipe's own: not processes a TypeScript recipe left.
+    ownChild(child.pid, true);
+    child.once("exit", () => ownChild(child.pid, false));
     this.#unref();
   }
 

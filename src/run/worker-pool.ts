@@ -7,6 +7,7 @@
 import { Worker } from "node:worker_threads";
 import { createInterface } from "node:readline";
 import type { Invocation, InvocationResult, WorkerMessage } from "./invocation.ts";
+import { RecipeProcesses } from "./recipe-processes.ts";
 
 interface Slot {
   worker: Worker;
@@ -29,6 +30,17 @@ export class WorkerPool {
   readonly #data: { entryUrl: string; root: string; pipelinefile: string };
   readonly #slots = new Set<Slot>();
   #closed = false;
+  #processes: RecipeProcesses | undefined;
+  /** Ids of the targets whose recipes this pool ran. */
+  readonly ran = new Set<string>();
+
+  /**
+   * The processes this pool's recipes start (they are pipe's own children: see
+   * recipe-processes.ts). Undefined until the first recipe runs, and without /proc.
+   */
+  get processes(): RecipeProcesses | undefined {
+    return this.#processes;
+  }
 
   constructor(data: { entryUrl: string; root: string; pipelinefile: string }) {
     this.#data = data;
@@ -71,6 +83,9 @@ export class WorkerPool {
   /** Runs one invocation on an idle worker. */
   async run(inv: Invocation, hooks: RunHooks): Promise<InvocationResult> {
     if (this.#closed) return { kind: "error", message: "interrupted", readParams: [] };
+    // Before the first recipe: pipe's children now are its own (the lock's supervisor, esbuild).
+    if (this.ran.size === 0) this.#processes = RecipeProcesses.start();
+    this.ran.add(inv.id);
     let slot = [...this.#slots].find((s) => !s.busy);
     if (!slot) slot = this.#spawn();
     slot.busy = true;
