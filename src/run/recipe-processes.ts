@@ -18,6 +18,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isLiveGroup } from "./groups.ts";
+import { procPids } from "../util/proc.ts";
 
 /** A process as /proc shows it. `start` (boot-relative start time) tells a reused pid apart. */
 export interface ProcInfo {
@@ -92,16 +93,8 @@ function childrenOf(pids: number[]): Map<number, number[]> {
     }
     return out;
   }
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    const c = n.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const info = procInfo(Number(n));
+  for (const pid of procPids() ?? []) {
+    const info = procInfo(pid);
     if (info) out.get(info.ppid)?.push(info.pid);
   }
   return out;
@@ -269,16 +262,10 @@ function groupAlive(pgid: number): boolean {
   }
   const leader = procInfo(pgid);
   if (leader && leader.state !== "Z" && leader.pgid === pgid) return true;
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return true;
-  }
-  for (const n of names) {
-    const c = n.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const info = procInfo(Number(n));
+  const pids = procPids();
+  if (!pids) return true;
+  for (const pid of pids) {
+    const info = procInfo(pid);
     if (info && info.pgid === pgid && info.state !== "Z") return true;
   }
   return false;

@@ -15,10 +15,11 @@
  * perl, node's spawn.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import { RecipeGroup } from "./groups.ts";
+import { procPids } from "../util/proc.ts";
 import { ownChild } from "./recipe-processes.ts";
 import { SPAWNER_SCRIPT } from "./spawner-script.ts";
 import { PYTHON_SPAWNER_SCRIPT } from "./spawner-python.ts";
@@ -31,15 +32,7 @@ const PROC = existsSync("/proc/self/stat");
 /** Live (not zombie) processes of session `sid`, from /proc (empty without it). */
 export function sessionMembers(sid: number): number[] {
   const out: number[] = [];
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    const c = n.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
+  for (const n of procPids() ?? []) {
     let st: string;
     try {
       st = readFileSync(`/proc/${n}/stat`, "latin1");
