@@ -160,7 +160,7 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
     records,
     cache,
     hasher,
-    code: new CodeHasher(root, spec.compiled, spec.exportedBy),
+    code: new CodeHasher(root, spec.compiled, spec.exportedBy, () => [...spec.decls.values()].map((d) => (d.options as { run?: unknown }).run)),
     envKey: envKey(stateDir, o.readOnly),
     env: o.env,
   });

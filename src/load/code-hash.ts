@@ -58,6 +58,44 @@ interface Statement {
   declares: string[];
 }
 
+interface ModuleIndex {
+  stmts: Statement[];
+  /** Offset of each statement in the module's text. */
+  starts: number[];
+  declaredBy: Map<string, Statement[]>;
+  /** Names declared at the top level, or bound by imports. */
+  named: Set<string>;
+  /** Statements that declare nothing and run at load (not imports or re-exports). */
+  load: Statement[];
+  changes: Map<Statement, Set<string>>;
+  changers?: Map<string, Statement[]>;
+}
+
+/** The index of the statement holding offset `at` (starts ascending). */
+function statementAt(starts: number[], at: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid] <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** `code` with the contents of its string literals blanked (a word in a string is not code). */
+export function withoutStrings(code: string): string {
+  return code.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
+}
+
+/** `(ctx) => sh\`...\``, `({ inputs, outputs }) => sh.raw(...)`: a body that is the command. */
+const COMMAND_ONLY = /^(?:\((?:[^()]|\([^()]*\))*\)|[A-Za-z_$][\w$]*)\s*=>\s*\(?\s*sh\s*(?:`|\.raw\s*\()/;
+
+/** Whether a recipe function only builds a shell command (safe to call while planning). */
+export function buildsOnlyCommand(fn: unknown): boolean {
+  return typeof fn === "function" && COMMAND_ONLY.test(Function.prototype.toString.call(fn));
+}
+
 const IDENT = /[A-Za-z_$][\w$]*/g;
 
 /**
@@ -144,11 +182,15 @@ export class CodeHasher {
   readonly packageFiles = new Set<string>();
 
   readonly #exportedBy: Map<Function, string>;
+  readonly #recipeFns: () => Iterable<unknown>;
+  #recipeTextList: string[] | undefined;
 
-  constructor(root: string, compiled: Compiled, exportedBy: Map<Function, string> = new Map()) {
+  /** `recipes`: every declared target's and family's recipe function (see #withoutRecipes). */
+  constructor(root: string, compiled: Compiled, exportedBy: Map<Function, string> = new Map(), recipes: () => Iterable<unknown> = () => []) {
     this.#root = root;
     this.#compiled = compiled;
     this.#exportedBy = exportedBy;
+    this.#recipeFns = recipes;
     this.#dynamic = Object.values(compiled.modules).some((m) => m.dynamic);
   }
 
@@ -175,7 +217,7 @@ export class CodeHasher {
     if (owners.length !== 1) result = this.#coarse(text);
     else {
       const m = owners[0];
-      const stmts = this.#stmts(m);
+      const ix = this.#index(m);
       const taken = new Set<Statement>();
       const modules = new Set<string>();
       const packages = new Set<string>();
@@ -186,53 +228,58 @@ export class CodeHasher {
       const own = paramNames(text);
       const canon = canonicalParams(text, own);
       const queue = referencedNames(canon);
-      // The statement that declares the recipe's target (a loop: `configs.map((cfg) => target(...))`)
-      // is not taken (below), but the values it hands the recipe are: the names it mentions
-      // outside the recipe, except other targets, families and params (covered by the
-      // fingerprint's inputs and params; taking their declarations would tie targets together).
-      for (const s of stmts) {
-        if (!s.text.includes(text)) continue;
-        for (const id of referencedNames(s.text.split(text).join(" "))) {
-          const decl = stmts.filter((d) => d.declares.includes(id) && !d.text.includes(text));
-          if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(d.text))) continue;
+      // The statements the function's text is in (its target's declaration; several when
+      // identical inline recipes are declared one by one): covered by the fingerprint's other
+      // parts, never taken (that would tie every target to them).
+      const inHome = new Set<Statement>();
+      const modText = this.#text(m);
+      for (let at = modText.indexOf(text); at >= 0; at = modText.indexOf(text, at + text.length)) inHome.add(ix.stmts[statementAt(ix.starts, at)]);
+      // But the values such a statement hands the recipe are taken (a loop:
+      // `configs.map((cfg) => target(...))` takes `configs`): the names it mentions outside the
+      // recipes it declares, except targets, families and params (covered by inputs and params).
+      // A recipe that only builds a sh command needs none of this: its command is fingerprinted.
+      if (!buildsOnlyCommand(fn)) {
+        const handed = new Set<string>();
+        for (const s of inHome) for (const id of referencedNames(this.#withoutRecipes(s.text))) handed.add(id);
+        for (const id of handed) {
+          const decl = ix.declaredBy.get(id) ?? [];
+          if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
           queue.push(id);
         }
       }
       const follow = (): void => {
-      while (queue.length) {
-        const id = queue.pop()!;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        // Own names only: "toString" or "constructor" in a recipe is not an import.
-        const bound = Object.hasOwn(m.bindings, id) ? m.bindings[id] : undefined;
-        if (bound !== undefined) {
-          if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
-          else modules.add(bound);
-          continue;
-        }
-        for (const s of stmts) {
-          // The statement that contains the function itself (its target's declaration) is
-          // covered by the fingerprint's other parts; taking it would tie every target to it.
-          if (!taken.has(s) && s.declares.includes(id) && !s.text.includes(text)) {
+        while (queue.length) {
+          const id = queue.pop()!;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          // Own names only: "toString" or "constructor" in a recipe is not an import.
+          const bound = Object.hasOwn(m.bindings, id) ? m.bindings[id] : undefined;
+          if (bound !== undefined) {
+            if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
+            else modules.add(bound);
+            continue;
+          }
+          for (const s of ix.declaredBy.get(id) ?? []) {
+            if (taken.has(s) || inHome.has(s)) continue;
             taken.add(s);
             queue.push(...referencedNames(s.text));
           }
         }
-      }
       };
       follow();
       // Statements run at load that may change a value the recipe reaches (step 4 above).
-      const named = this.#namedIn(m);
+      const changers = this.#changers(ix);
+      const checked = new Set<string>();
       for (let more = true; more; ) {
         more = false;
-        for (const s of stmts) {
-          if (taken.has(s) || s.declares.length > 0 || s.text.includes(text) || /^(?:import\b|export\s*(?:\{|\*))/.test(s.text)) continue;
-          for (const x of this.#changedBy(m, s, withoutFunctionBodies(s.text))) {
-            if (!seen.has(x) || !named.has(x)) continue;
+        for (const x of seen) {
+          if (checked.has(x)) continue;
+          checked.add(x);
+          for (const s of changers.get(x) ?? []) {
+            if (taken.has(s) || inHome.has(s)) continue;
             taken.add(s);
             queue.push(...referencedNames(s.text));
             more = true;
-            break;
           }
         }
         if (more) follow();
@@ -257,36 +304,91 @@ export class CodeHasher {
     return result;
   }
 
-  /** Names declared at the top level of a module, or bound there by its imports. */
-  #namedIn(m: ModuleInfo): Set<string> {
-    const names = new Set(Object.keys(m.bindings));
-    for (const s of this.#stmts(m)) for (const d of s.declares) names.add(d);
-    return names;
+  readonly #indexes = new Map<string, ModuleIndex>();
+
+  /** A module's statements with what looking them up needs (built once per module). */
+  #index(m: ModuleInfo): ModuleIndex {
+    const known = this.#indexes.get(m.source);
+    if (known) return known;
+    const stmts = this.#stmts(m);
+    const starts: number[] = [];
+    let at = 0;
+    for (const st of stmts) {
+      starts.push(at);
+      at += st.text.length + 1;
+    }
+    const declaredBy = new Map<string, Statement[]>();
+    const named = new Set(Object.keys(m.bindings));
+    for (const st of stmts) {
+      for (const d of st.declares) {
+        named.add(d);
+        let list = declaredBy.get(d);
+        if (!list) declaredBy.set(d, (list = []));
+        list.push(st);
+      }
+    }
+    const load = stmts.filter((st) => st.declares.length === 0 && !/^(?:import\b|export\s*(?:\{|\*))/.test(st.text));
+    const ix: ModuleIndex = { stmts, starts, declaredBy, named, load, changes: new Map() };
+    this.#indexes.set(m.source, ix);
+    return ix;
   }
 
-  readonly #changes = new Map<Statement, Set<string>>();
+  /** For each top-level name, the statements run at load that may change it (built once per module). */
+  #changers(ix: ModuleIndex): Map<string, Statement[]> {
+    if (ix.changers) return ix.changers;
+    const out = new Map<string, Statement[]>();
+    for (const s of ix.load) {
+      for (const x of this.#changedBy(ix, s, withoutFunctionBodies(s.text))) {
+        if (!ix.named.has(x)) continue;
+        let list = out.get(x);
+        if (!list) out.set(x, (list = []));
+        list.push(s);
+      }
+    }
+    ix.changers = out;
+    return out;
+  }
+
+  /**
+   * `text` without the recipe functions of every declared target in it (the statement that
+   * declares several targets: what it hands one recipe is not the others' code).
+   */
+  #withoutRecipes(text: string): string {
+    let out = text;
+    for (const r of this.#recipeTexts()) if (r.length > 0 && out.includes(r)) out = out.split(r).join(" ");
+    return out;
+  }
 
   /**
    * What statement `s` (its code `code`) may change, following the module's own functions it
    * calls (memoised). A declaration's own names being set is not a change.
    */
-  #changedBy(m: ModuleInfo, s: Statement, code: string, active = new Set<Statement>()): Set<string> {
-    const known = this.#changes.get(s);
+  #changedBy(ix: ModuleIndex, s: Statement, code: string, active = new Set<Statement>()): Set<string> {
+    const known = ix.changes.get(s);
     if (known) return known;
     active.add(s);
     const { changed, called } = mutatedNames(code);
     for (const d of s.declares) changed.delete(d);
     const out = new Set(changed);
     for (const f of called) {
-      for (const d of this.#stmts(m)) {
-        if (d === s || active.has(d) || !d.declares.includes(f)) continue;
-        for (const x of this.#changedBy(m, d, d.text, active)) out.add(x);
+      for (const d of ix.declaredBy.get(f) ?? []) {
+        if (d === s || active.has(d)) continue;
+        for (const x of this.#changedBy(ix, d, d.text, active)) out.add(x);
       }
     }
     active.delete(s);
     // Inside a cycle the answer may be partial: memoise only answers computed from the top.
-    if (active.size === 0) this.#changes.set(s, out);
+    if (active.size === 0) ix.changes.set(s, out);
     return out;
+  }
+
+  #recipeTexts(): string[] {
+    if (!this.#recipeTextList) {
+      const texts = new Set<string>();
+      for (const f of this.#recipeFns()) if (typeof f === "function") texts.add(Function.prototype.toString.call(f));
+      this.#recipeTextList = [...texts];
+    }
+    return this.#recipeTextList;
   }
 
   #coarse(text: string): CodeHash {

@@ -16,15 +16,9 @@ import type { Graph, GraphTarget } from "../graph/graph.ts";
 import { isShellCommand } from "../api/sh.ts";
 import { hashString } from "../hash/xxh.ts";
 import { recipeEnv } from "../run/invocation.ts";
-import { paramNames, referencedNames } from "../load/code-hash.ts";
+import { buildsOnlyCommand, paramNames, referencedNames } from "../load/code-hash.ts";
 
-/** `(ctx) => sh\`...\``, `({ inputs, outputs }) => sh.raw(...)`: a body that is the command. */
-const COMMAND_ONLY = /^(?:\((?:[^()]|\([^()]*\))*\)|[A-Za-z_$][\w$]*)\s*=>\s*\(?\s*sh\s*(?:`|\.raw\s*\()/;
-
-/** Whether a recipe function only builds a shell command (safe to call while planning). */
-export function buildsOnlyCommand(fn: unknown): boolean {
-  return typeof fn === "function" && COMMAND_ONLY.test(Function.prototype.toString.call(fn));
-}
+export { buildsOnlyCommand };
 
 /** Names an interpolation may use whose values the fingerprint already covers or that are constant. */
 const PURE_GLOBALS = new Set(["String", "Number", "Boolean", "JSON", "Object", "Array", "undefined", "null", "true", "false"]);

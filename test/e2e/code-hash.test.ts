@@ -150,9 +150,36 @@ test("targets declared in a loop: the values the loop hands the recipe count (co
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(p.read("build/fast.txt"), "lr=0.5\n");
   assert.equal(p.read("build/both.txt"), "lr=0.5\nlr=0.01\n");
-  // The loop's recipe is one text: both loop targets count the array; fit:slow's output is the
-  // same, so nothing downstream of it alone would run (early cutoff).
-  assert.deepEqual(finished(r.events, "built").sort(), ["both", "fit:fast", "fit:slow"]);
+  // A sh template's command counts per target: only fit:fast's changed.
+  assert.deepEqual(finished(r.events, "built").sort(), ["both", "fit:fast"]);
+  p.remove();
+});
+
+test("targets declared in a loop with a TypeScript recipe: the array the loop goes over counts as their code; targets declared in one array literal are not tied to each other's helpers", async () => {
+  const pf = (lr: string, fmtY: string) =>
+    `import { target } from "pipefile";
+import { writeFileSync } from "node:fs";
+` +
+    `const configs = [{ name: "fast", lr: ${lr} }, { name: "slow", lr: 0.01 }];
+` +
+    `export const fits = configs.map((cfg) => target({ name: \`fit:\${cfg.name}\`, outputs: [\`build/\${cfg.name}.txt\`], run: (c) => { writeFileSync(c.outputs[0], \`lr=\${cfg.lr}\`); } }));
+` +
+    `const fmtX = (v: number) => \`x=\${v}\`;
+` +
+    `const fmtY = (v: number) => \`${fmtY}\${v}\`;
+` +
+    `export const pair = [\n  target({ name: "x", outputs: ["build/x.txt"], run: (c) => { writeFileSync(c.outputs[0], fmtX(1)); } }),\n  target({ name: "y", outputs: ["build/y.txt"], run: (c) => { writeFileSync(c.outputs[0], fmtY(2)); } }),\n];\n`;
+  const p = new Project({ "Pipelinefile.ts": pf("0.1", "y=") });
+  let r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  p.write({ "Pipelinefile.ts": pf("0.5", "y=") });
+  r = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(r.events, "built").sort(), ["fit:fast", "fit:slow"], "the array is the loop targets' code");
+  assert.equal(p.read("build/fast.txt"), "lr=0.5");
+  p.write({ "Pipelinefile.ts": pf("0.5", "Y:") });
+  r = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(r.events, "built"), ["y"], "y's helper only");
+  assert.equal(p.read("build/y.txt"), "Y:2");
   p.remove();
 });
 
