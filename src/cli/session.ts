@@ -164,7 +164,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
           hasher: project.hasher,
           compiled: project.spec.compiled,
           packageFiles: project.evaluator.code.allPackageFiles(),
-          trace: def.trace,
+          trace: project.evaluator.commandsReadingState.size === 0 ? def.trace : { ...def.trace, opaque: [...def.trace.opaque, `env, files or the clock in the sh command of ${[...project.evaluator.commandsReadingState].slice(0, 3).join(", ")} (while planning)`] },
           globLists: def.globLists,
           targets: started.targets,
           plan: started.plan,

@@ -16,7 +16,7 @@ import type { Graph, GraphTarget } from "../graph/graph.ts";
 import { isShellCommand } from "../api/sh.ts";
 import { hashString } from "../hash/xxh.ts";
 import { recipeEnv } from "../run/invocation.ts";
-import { buildsOnlyCommand, paramNames, referencedNames } from "../load/code-hash.ts";
+import { buildsOnlyCommand, paramNames, referencedNames, withoutStrings } from "../load/code-hash.ts";
 
 export { buildsOnlyCommand };
 
@@ -99,6 +99,17 @@ function envOf(declared: string[], env: NodeJS.ProcessEnv): Readonly<Record<stri
   let out = byNames.get(key);
   if (!out) byNames.set(key, (out = Object.freeze(recipeEnv(declared, env))));
   return out;
+}
+
+/**
+ * Code in a template that reads state while planning (env, files, the clock, a child process):
+ * the no-op snapshot, which answers without planning, cannot see those change.
+ */
+const READS_STATE = /\bprocess\b|\bglobalThis\b|\bDate\b|\bMath\.random\b|\b(?:readFileSync|readFile|readdirSync|existsSync|statSync|execSync|execFileSync|spawnSync|fetch|require)\b/;
+
+/** Whether building `fn`'s command (a command-only recipe) reads state: see READS_STATE. */
+export function commandReadsState(fn: unknown): boolean {
+  return buildsOnlyCommand(fn) && READS_STATE.test(withoutStrings(Function.prototype.toString.call(fn)));
 }
 
 /**

@@ -3,7 +3,7 @@
  * decision. Shared by `pipe build` (at run time, as dependencies finish) and by the read-only
  * commands (`status`, `why`, `graph`, `--dry-run`), which predict with `predict()`.
  */
-import { plannedCommand } from "./command.ts";
+import { commandReadsState, plannedCommand } from "./command.ts";
 import type { Graph, GraphTarget } from "../graph/graph.ts";
 import { NOT_REGULAR, type FileHasher } from "../hash/file-hasher.ts";
 import type { CodeHasher } from "../load/code-hash.ts";
@@ -132,7 +132,7 @@ export class Evaluator {
     const run = (t.decl.options as { run?: unknown }).run;
     const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
     const paths = t.inputs.flatMap((g) => g.items.flatMap((i) => i.files));
-    const parts = fingerprintParts(t, code, paths.map((p) => [p, ""]), envParts(t.env, this.#env, this.#envKey), plannedCommand(this.graph, t, this.#env));
+    const parts = fingerprintParts(t, code, paths.map((p) => [p, ""]), envParts(t.env, this.#env, this.#envKey), this.#command(t));
     const old = new Set(latest.parts.inputs.map(([p]) => p.replace(/\/$/, "")));
     const now = new Set(paths);
     const reasons = explain(parts, latest).filter((r) => !r.startsWith("input ") && !r.startsWith("no record"));
@@ -143,13 +143,25 @@ export class Evaluator {
     return reasons;
   }
 
+  /**
+   * Targets whose sh command read env, files or the clock while it was built (see
+   * plan/command.ts): the no-op snapshot must not answer for them without planning.
+   */
+  readonly commandsReadingState = new Set<string>();
+
+  #command(t: GraphTarget): string | undefined {
+    const run = (t.decl.options as { run?: unknown }).run;
+    if (commandReadsState(run)) this.commandsReadingState.add(t.id);
+    return plannedCommand(this.graph, t, this.#env);
+  }
+
   /** Evaluates one target given its dependencies' outputs. */
   evaluate(t: GraphTarget, produced: Map<string, OutputRecord>): Evaluation | InputProblem {
     const inputs = this.inputHashes(t, produced);
     if ("problem" in inputs) return inputs;
     const run = (t.decl.options as { run?: unknown }).run;
     const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
-    const parts = fingerprintParts(t, code, inputs, envParts(t.env, this.#env, this.#envKey), plannedCommand(this.graph, t, this.#env));
+    const parts = fingerprintParts(t, code, inputs, envParts(t.env, this.#env, this.#envKey), this.#command(t));
     const fingerprint = fingerprintOf(parts);
     const record = this.records.get(fingerprint);
     const outputs = record ? this.outputState(t) : new Map();

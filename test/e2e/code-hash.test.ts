@@ -276,3 +276,26 @@ test("a shell recipe's command after interpolation is part of its fingerprint: v
   assert.doesNotMatch(p.read(".pipe/records.jsonl"), /hunter2-secret/);
   p.remove();
 });
+
+test("a sh template that reads env or a file while its command is built: every build plans it (the no-op snapshot cannot see those change)", async () => {
+  const p = new Project({
+    "v.txt": "one\n",
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\nimport { readFileSync } from "node:fs";\n` +
+      `export const e = target({ outputs: ["o/env"], run: ({ outputs }) => sh\`echo \${process.env.PIPE_TEST_MODE ?? "none"} > \${outputs[0]}\` });\n` +
+      `export const v = target({ outputs: ["o/v"], run: ({ outputs }) => sh\`echo \${readFileSync("v.txt", "utf8").trim()} > \${outputs[0]}\` });\n`,
+  });
+  const build = async (env: Record<string, string> = {}) => {
+    const r = await p.run(["build", "--json"], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return finished(r.events, "built").sort();
+  };
+  assert.deepEqual(await build(), ["e", "v"]);
+  assert.deepEqual(await build(), []);
+  assert.deepEqual(await build({ PIPE_TEST_MODE: "x" }), ["e"]);
+  assert.equal(p.read("o/env"), "x\n");
+  p.write({ "v.txt": "two\n" });
+  assert.deepEqual(await build({ PIPE_TEST_MODE: "x" }), ["v"]);
+  assert.equal(p.read("o/v"), "two\n");
+  p.remove();
+});
