@@ -123,7 +123,8 @@ function templateText(strings: readonly string[], index: number): string {
   return `sh\`${head}\${…}${tail}\``;
 }
 
-function isRaw(v: unknown): v is RawShell {
+/** Whether `v` is a `sh.raw(...)` fragment. */
+export function isRaw(v: unknown): v is RawShell {
   return typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[SH] === "raw";
 }
 

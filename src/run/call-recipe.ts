@@ -3,7 +3,7 @@
  * recipes) and the main thread (functions that only build a `sh` command).
  */
 import { format } from "node:util";
-import { isShellCommand } from "../api/sh.ts";
+import { isRaw, isShellCommand } from "../api/sh.ts";
 import type { Invocation, InvocationResult } from "./invocation.ts";
 
 export interface CallHooks {
@@ -51,6 +51,8 @@ export async function callRecipe(options: { run?: unknown } | undefined, inv: In
   try {
     const result = await (fn as (c: typeof ctx) => unknown).call(options, ctx);
     if (isShellCommand(result)) return { kind: "shell", script: result.script, argv: result.argv ? [...result.argv] : undefined, stdout: result.stdout, readParams: readParams() };
+    // sh.raw("...") returned as the whole command: its text is the script (it did nothing).
+    if (isRaw(result)) return { kind: "shell", script: result.text.trim(), readParams: readParams() };
     // Text returned (a template without its `sh` tag?) is kept for the message if the outputs
     // turn out missing: the Pipelinefile is compiled without type checks, so nothing else says why.
     if (typeof result === "string") return { kind: "done", readParams: readParams(), returnedText: result.length > 80 ? `${result.slice(0, 77)}...` : result };
@@ -90,5 +92,5 @@ export function userFrames(err: Error | undefined): string | undefined {
 export function buildsShellCommand(fn: unknown): boolean {
   if (typeof fn !== "function") return false;
   const text = Function.prototype.toString.call(fn);
-  return !/^async\b/.test(text) && /\bsh\s*`/.test(text);
+  return !/^async\b/.test(text) && /\bsh(?:\s*`|\.raw\s*\()/.test(text);
 }

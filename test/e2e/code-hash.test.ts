@@ -299,3 +299,14 @@ test("a sh template that reads env or a file while its command is built: every b
   assert.equal(p.read("o/v"), "two\n");
   p.remove();
 });
+
+test("a recipe that returns sh.raw(...) runs that text as its command (it silently ran nothing)", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const r = target({ outputs: ["o/r"], run: ({ outputs }) => sh.raw(\`echo hi > \${outputs[0]}\`) });\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(finished(r.events, "built"), ["r"]);
+  assert.equal(p.read("o/r"), "hi\n");
+  p.remove();
+});
