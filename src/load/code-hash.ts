@@ -172,7 +172,7 @@ export class CodeHasher {
   readonly #compiled: Compiled;
   readonly #texts = new Map<string, string>();
   readonly #statements = new Map<string, Statement[]>();
-  readonly #closure = new Map<string, { hashes: string[]; files: string[]; byFile: string[]; packages: string[] }>();
+  readonly #closure = new Map<string, { hashes: string[]; files: string[]; byFile: string[]; packages: string[]; sources: string[] }>();
   readonly #memo = new Map<Function, CodeHash>();
   /** Functions made in a loop are distinct objects with one text: hash the text once. */
   readonly #byText = new Map<string, CodeHash>();
@@ -285,8 +285,22 @@ export class CodeHasher {
         if (more) follow();
       }
       const parts: string[] = [canon, ...[...taken].map((s) => s.text)];
+      // Statements of any local module that, at load, change a value another module exports
+      // (`hyper.lr = 0.5` in the Pipelinefile, on `hyper` from config.ts), for every module
+      // whose code this recipe covers.
+      const covered = new Set<string>([m.source]);
+      for (const dep of modules) for (const f of this.#moduleClosure(dep).sources) covered.add(f);
+      const external = this.#externalChangers();
+      const foreign: string[] = [];
+      for (const f of covered) for (const t of external.get(f) ?? []) if (!taken.has(t.stmt)) foreign.push(t.text);
+      const foreignSorted = [...new Set(foreign)].sort();
       const home = relative(this.#root, m.source);
       const fileHashes = new Map<string, string>([[home, hashString(parts.join("\u0000"))]]);
+      for (const f of foreignSorted) {
+        const [rel, stmt] = f.split("\u0000");
+        fileHashes.set(rel, hashString(`${fileHashes.get(rel) ?? ""}\u0000${stmt}`));
+      }
+      parts.push(...foreignSorted);
       const pk = new Set<string>();
       for (const p of packages) pk.add(this.#pkgVersion(p, m.source));
       for (const dep of [...modules].sort()) {
@@ -331,6 +345,31 @@ export class CodeHasher {
     const ix: ModuleIndex = { stmts, starts, declaredBy, named, load, changes: new Map() };
     this.#indexes.set(m.source, ix);
     return ix;
+  }
+
+  #external: Map<string, { stmt: Statement; text: string }[]> | undefined;
+
+  /**
+   * For each local module, the load-time statements of other modules that may change a value
+   * it exports (through an import binding), with the text that counts (the statement and where
+   * it is). Built once.
+   */
+  #externalChangers(): Map<string, { stmt: Statement; text: string }[]> {
+    if (this.#external) return this.#external;
+    const out = new Map<string, { stmt: Statement; text: string }[]>();
+    for (const mod of Object.values(this.#compiled.modules)) {
+      if (mod.compiled.endsWith(".json")) continue;
+      const ix = this.#index(mod);
+      for (const [name, stmts] of this.#changers(ix)) {
+        const bound = Object.hasOwn(mod.bindings, name) ? mod.bindings[name] : undefined;
+        if (bound === undefined || bound.startsWith("pkg:")) continue;
+        let list = out.get(bound);
+        if (!list) out.set(bound, (list = []));
+        for (const stmt of stmts) list.push({ stmt, text: `${relative(this.#root, mod.source)}\u0000${stmt.text}` });
+      }
+    }
+    this.#external = out;
+    return out;
   }
 
   /** For each top-level name, the statements run at load that may change it (built once per module). */
@@ -400,7 +439,7 @@ export class CodeHasher {
     return { hash: hashString(["code-coarse-v1", text, ...mods.map((m) => m.normHash), ...pkgs].join("\u0000")), files, packages: pkgs, fileHashes: Object.fromEntries(mods.map((m, i) => [files[i], m.normHash])) };
   }
 
-  #moduleClosure(source: string): { hashes: string[]; files: string[]; byFile: string[]; packages: string[] } {
+  #moduleClosure(source: string): { hashes: string[]; files: string[]; byFile: string[]; packages: string[]; sources: string[] } {
     const known = this.#closure.get(source);
     if (known) return known;
     const hashes: string[] = [];
@@ -423,7 +462,7 @@ export class CodeHasher {
       stack.push(...m.deps);
     }
     const pairs = files.sort().map((f) => f.split("\u0000"));
-    const result = { hashes: hashes.sort(), files: pairs.map((x) => x[0]), byFile: pairs.map((x) => x[1]), packages: [...packages].sort() };
+    const result = { hashes: hashes.sort(), files: pairs.map((x) => x[0]), byFile: pairs.map((x) => x[1]), packages: [...packages].sort(), sources: [...seen] };
     this.#closure.set(source, result);
     return result;
   }

@@ -170,7 +170,7 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
   if (stableStringify(old.outputs) !== stableStringify(parts.outputs)) reasons.push(`declared outputs changed (${old.outputs.join(", ")} -> ${parts.outputs.join(", ")})`);
   // The command changed and nothing it is built from did: a value its code interpolates that is
   // not written in it (a loop variable, a file or env var read while loading).
-  if (reasons.length === 0 && old.command !== parts.command) reasons.push(old.command === undefined ? "recipe command now counts (record from before commands were fingerprinted)" : "recipe command changed (a value it interpolates that is not written in its code: a loop variable, or a file or env var read while loading)");
+  if (reasons.length === 0 && old.command !== parts.command) reasons.push(old.command === undefined ? "recipe command now counts (record from before commands were fingerprinted)" : "recipe command changed (a value it interpolates changed while its code did not: a loop item, a factory's argument, or a file or env var read while loading)");
   if (reasons.length === 0) reasons.push("no record for this combination of inputs, params and code");
   return reasons;
 }

@@ -258,7 +258,7 @@ test("a shell recipe's command after interpolation is part of its fingerprint: v
   // One value in the file read at load: only its target.
   p.write({ "configs.json": `[{"name":"fast","lr":0.5},{"name":"slow","lr":0.01}]` });
   const why = await p.run(["why", "fit:fast"]);
-  assert.match(why.stdout, /^fit:fast is stale:\n  recipe command changed \(a value it interpolates that is not written in its code/);
+  assert.match(why.stdout, /^fit:fast is stale:\n  recipe command changed \(a value it interpolates changed while its code did not/);
   assert.deepEqual(await build(), ["fit:fast"]);
   assert.equal(p.read("build/fast.txt"), "lr=0.5 ver=1 token=none\n");
   // A value every command uses: both.
@@ -308,5 +308,33 @@ test("a recipe that returns sh.raw(...) runs that text as its command (it silent
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual(finished(r.events, "built"), ["r"]);
   assert.equal(p.read("o/r"), "hi\n");
+  p.remove();
+});
+
+test("a load-time statement in one module that changes a value another module exports counts for the recipes that use that module", async () => {
+  const pf = (lr: string, side: string) => ({
+    "config.ts": `export const hyper = { lr: 0.1, extra: 0 };\n`,
+    "side.ts": `import { hyper } from "./config.ts";\nhyper.extra = ${side};\n`,
+    "recipes/train.ts": `import { writeFileSync } from "node:fs";\nimport { hyper } from "../config.ts";\nexport function train(c: { outputs: string[] }) { writeFileSync(c.outputs[0], \`\${hyper.lr} \${hyper.extra}\`); }\n`,
+    "Pipelinefile.ts":
+      `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\nimport { hyper } from "./config.ts";\nimport "./side.ts";\nimport { train } from "./recipes/train.ts";\n` +
+      `hyper.lr = ${lr};\n` +
+      `export const model = target({ outputs: ["o/model"], run: train });\n` +
+      `export const other = target({ outputs: ["o/other"], run: (c) => { writeFileSync(c.outputs[0], "x"); } });\n`,
+  });
+  const p = new Project(pf("0.5", "1"));
+  let r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("o/model"), "0.5 1");
+  p.write(pf("0.6", "1"));
+  const why = await p.run(["why", "model"]);
+  assert.match(why.stdout, /^model is stale:\n  recipe code Pipelinefile\.ts changed/m);
+  r = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(r.events, "built"), ["model"]);
+  assert.equal(p.read("o/model"), "0.6 1");
+  p.write(pf("0.6", "2"));
+  r = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(r.events, "built"), ["model"], "side.ts's statement, imported only for its effect");
+  assert.equal(p.read("o/model"), "0.6 2");
   p.remove();
 });
