@@ -106,3 +106,18 @@ test("pipe history: outputs whose bytes left the cache are reported gone; mistak
   assert.equal(none.code, 0, none.stderr);
   assert.equal(none.stdout, "no recorded runs yet: `pipe build` records every successful run\n");
 });
+
+test("pipe history names params as -p takes them, not by the recipe's key for them", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, param, sh } from "pipefile";\nexport const t = target({ params: { s: param.number("scale", { default: 1 }) }, outputs: ["build/t.txt"], run: ({ outputs, params }) => sh\`echo \${String(params.s)} > \${outputs[0]}\` });\n`,
+  });
+  await built(p, []);
+  await built(p, ["-p", "scale=2"]);
+  const text = await p.run(["history", "t"]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /params: scale=2\n    since the run before: param scale \(s in this target\) 1 -> 2\n/);
+  const json = await p.run(["history", "t", "--json"]);
+  const runs = (JSON.parse(json.stdout) as { runs: Run[] }).runs;
+  assert.deepEqual(runs.map((r) => r.params), [{ scale: 2 }, { scale: 1 }]);
+  p.remove();
+});

@@ -124,7 +124,16 @@ interface Run {
 }
 
 function runOf(r: BuildRecord): Omit<Run, "where"> {
-  return { target: r.target, time: r.time, durationMs: r.durationMs, fingerprint: r.fingerprint, params: r.parts.params, outputs: r.outputs.map((o) => ({ path: o.path, kind: o.kind, hash: o.hash })) };
+  return { target: r.target, time: r.time, durationMs: r.durationMs, fingerprint: r.fingerprint, params: byCommandLineName(r), outputs: r.outputs.map((o) => ({ path: o.path, kind: o.kind, hash: o.hash })) };
+}
+
+/** A run's params named as `-p` takes them (records keep the recipe's keys, and the names that differ). */
+function byCommandLineName(r: BuildRecord): Record<string, unknown> {
+  const names = r.parts.paramNames;
+  if (!names) return r.parts.params;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r.parts.params)) out[Object.hasOwn(names, k) ? names[k] : k] = v;
+  return out;
 }
 
 /** Value-level differences from the run before (the same words as `pipe why`). */
