@@ -69,7 +69,11 @@ interface ModuleIndex {
   load: Statement[];
   changes: Map<Statement, Set<string>>;
   changers?: Map<string, Statement[]>;
+  referencers?: Map<string, Statement[]>;
 }
+
+/** A function declaration, or a variable set to an arrow or function expression: a factory when a recipe is in it. */
+const FUNCTION_DECL = /^(?:export\s+)?(?:default\s+)?(?:(?:async\s+)?function\b|(?:const|let|var)\s+[\w$]+\s*=\s*(?:async\s*)?(?:function\b|(?:\((?:[^()]|\([^()]*\))*\)|[\w$]+)\s*=>))/;
 
 /** The index of the statement holding offset `at` (starts ascending). */
 function statementAt(starts: number[], at: number): number {
@@ -176,6 +180,8 @@ export class CodeHasher {
   readonly #memo = new Map<Function, CodeHash>();
   /** Functions made in a loop are distinct objects with one text: hash the text once. */
   readonly #byText = new Map<string, CodeHash>();
+  /** Recipes made by a factory function, by text and target name (see hashOf). */
+  readonly #byCall = new Map<string, CodeHash>();
   readonly #versions = new Map<string, string>();
   readonly #dynamic: boolean;
   /** package.json files whose versions entered a code hash (the no-op snapshot watches them). */
@@ -195,10 +201,17 @@ export class CodeHasher {
   }
 
   /** The code hash of a recipe function (memoised per function). */
-  hashOf(fn: Function): CodeHash {
+  /**
+   * The code hash of a recipe function (memoised per function). `targetName`: the name of the
+   * target it is the recipe of, which picks the call that made it when it was made by a
+   * factory function (see below).
+   */
+  hashOf(fn: Function, targetName?: string): CodeHash {
     const known = this.#memo.get(fn);
     if (known) return known;
     const text = Function.prototype.toString.call(fn);
+    const byCall = this.#byCall.get(`${text}\u0000${targetName ?? ""}`);
+    if (byCall) return byCall;
     // The module that exports this very function, else the one whose code contains its text.
     const exporter = this.#exportedBy.get(fn);
     if (!exporter) {
@@ -214,6 +227,7 @@ export class CodeHasher {
         ? [this.#compiled.modules[exporter]]
         : Object.values(this.#compiled.modules).filter((m) => this.#text(m).includes(text));
     let result: CodeHash;
+    let factoryCall: string | undefined;
     if (owners.length !== 1) result = this.#coarse(text);
     else {
       const m = owners[0];
@@ -245,6 +259,33 @@ export class CodeHasher {
           const decl = ix.declaredBy.get(id) ?? [];
           if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
           queue.push(id);
+        }
+      }
+      // A recipe made inside a function (a factory: `const mk = (name: string, n: number) =>
+      // target({ run: ... n ... })`): the values come from the calls. The call that declares
+      // this target (`export const m1 = mk("m1", 1)`) counts as its code, with what it hands
+      // over; when none is found by the target's name, every call does (more rebuilds, never
+      // fewer). A sh template needs none of this (its command is fingerprinted).
+      let callKey: string | undefined;
+      const factories = [...inHome].filter((st) => FUNCTION_DECL.test(st.text)).flatMap((st) => st.declares);
+      const callTexts: string[] = [];
+      if (factories.length > 0 && !buildsOnlyCommand(fn)) {
+        // The factory's own code around the recipe (`const s = n * 10`) counts too.
+        for (const st of inHome) if (FUNCTION_DECL.test(st.text)) callTexts.push(this.#withoutRecipes(st.text));
+        const refs = this.#referencers(ix);
+        const calls = new Set<Statement>();
+        for (const f of factories) for (const st of refs.get(f) ?? []) if (!inHome.has(st)) calls.add(st);
+        const mine = targetName === undefined ? [] : [...calls].filter((st) => st.declares.includes(targetName));
+        const use = mine.length === 1 ? mine : [...calls];
+        callKey = use.map((st) => ix.stmts.indexOf(st)).join(",");
+        for (const st of use) {
+          const outside = this.#withoutRecipes(st.text);
+          callTexts.push(outside);
+          for (const id of referencedNames(outside)) {
+            const decl = ix.declaredBy.get(id) ?? [];
+            if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
+            queue.push(id);
+          }
         }
       }
       const follow = (): void => {
@@ -284,7 +325,8 @@ export class CodeHasher {
         }
         if (more) follow();
       }
-      const parts: string[] = [canon, ...[...taken].map((s) => s.text)];
+      const parts: string[] = [canon, ...[...taken].map((s) => s.text), ...callTexts];
+      factoryCall = callKey;
       // Statements of any local module that, at load, change a value another module exports
       // (`hyper.lr = 0.5` in the Pipelinefile, on `hyper` from config.ts), for every module
       // whose code this recipe covers.
@@ -312,6 +354,11 @@ export class CodeHasher {
       const pkgs = [...pk].sort();
       const files = [...fileHashes.keys()].sort();
       result = { hash: hashString(["code-v1", ...parts, ...pkgs].join("\u0000")), files, packages: pkgs, fileHashes: Object.fromEntries(files.map((f) => [f, fileHashes.get(f)!])) };
+    }
+    if (factoryCall !== undefined) {
+      // Made by a factory: the result depends on the call, not only on the function.
+      this.#byCall.set(`${text}\u0000${targetName ?? ""}`, result);
+      return result;
     }
     this.#memo.set(fn, result);
     if (!exporter) this.#byText.set(text, result);
@@ -345,6 +392,21 @@ export class CodeHasher {
     const ix: ModuleIndex = { stmts, starts, declaredBy, named, load, changes: new Map() };
     this.#indexes.set(m.source, ix);
     return ix;
+  }
+
+  /** For each name, the statements of the module that mention it (built once per module). */
+  #referencers(ix: ModuleIndex): Map<string, Statement[]> {
+    if (ix.referencers) return ix.referencers;
+    const out = new Map<string, Statement[]>();
+    for (const st of ix.stmts) {
+      for (const n of referencedNames(withoutStrings(st.text))) {
+        let list = out.get(n);
+        if (!list) out.set(n, (list = []));
+        list.push(st);
+      }
+    }
+    ix.referencers = out;
+    return out;
   }
 
   #external: Map<string, { stmt: Statement; text: string }[]> | undefined;

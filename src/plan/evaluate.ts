@@ -130,7 +130,7 @@ export class Evaluator {
     const latest = this.baseline(t);
     if (!latest) return [];
     const run = (t.decl.options as { run?: unknown }).run;
-    const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
+    const code = typeof run === "function" ? this.code.hashOf(run, t.name) : { hash: "none", files: [], packages: [] };
     const paths = t.inputs.flatMap((g) => g.items.flatMap((i) => i.files));
     const parts = fingerprintParts(t, code, paths.map((p) => [p, ""]), envParts(t.env, this.#env, this.#envKey), this.#command(t));
     const old = new Set(latest.parts.inputs.map(([p]) => p.replace(/\/$/, "")));
@@ -160,7 +160,7 @@ export class Evaluator {
     const inputs = this.inputHashes(t, produced);
     if ("problem" in inputs) return inputs;
     const run = (t.decl.options as { run?: unknown }).run;
-    const code = typeof run === "function" ? this.code.hashOf(run) : { hash: "none", files: [], packages: [] };
+    const code = typeof run === "function" ? this.code.hashOf(run, t.name) : { hash: "none", files: [], packages: [] };
     const parts = fingerprintParts(t, code, inputs, envParts(t.env, this.#env, this.#envKey), this.#command(t));
     const fingerprint = fingerprintOf(parts);
     const record = this.records.get(fingerprint);

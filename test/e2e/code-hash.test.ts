@@ -338,3 +338,28 @@ test("a load-time statement in one module that changes a value another module ex
   assert.equal(p.read("o/model"), "0.6 2");
   p.remove();
 });
+
+test("targets made by a factory function with a TypeScript recipe: the call that declares each target counts as its code", async () => {
+  const pf = (a: string, b: string, scale: string) =>
+    `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\n` +
+    `const mk = (name: string, n: number) => {\n  const s = n * ${scale};\n  return target({ name, outputs: [\`o/\${name}\`], run: (c) => { writeFileSync(c.outputs[0], String(s)); } });\n};\n` +
+    `export const m1 = mk("m1", ${a});\n` +
+    `export const m2 = mk("m2", ${b});\n`;
+  const p = new Project({ "Pipelinefile.ts": pf("1", "2", "10") });
+  const build = async () => {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return finished(r.events, "built").sort();
+  };
+  assert.deepEqual(await build(), ["m1", "m2"]);
+  p.write({ "Pipelinefile.ts": pf("7", "2", "10") });
+  assert.deepEqual(await build(), ["m1"], "only the call of m1 changed");
+  assert.equal(p.read("o/m1"), "70");
+  p.write({ "Pipelinefile.ts": pf("7", "2", "100") });
+  assert.deepEqual(await build(), ["m1", "m2"], "the factory's own code");
+  assert.equal(p.read("o/m2"), "200");
+  p.write({ "Pipelinefile.ts": pf("1", "2", "10") });
+  const back = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(back.events, "restored").sort(), ["m1", "m2"], "going back restores");
+  p.remove();
+});
