@@ -61,6 +61,12 @@ export function procInfo(pid: number): ProcInfo | undefined {
   return { pid, ppid: Number(f[1]), pgid: Number(f[2]), state: f[0], start: f[19] };
 }
 
+/** A process's command line read again, or what was read before if it cannot be. */
+function nowOr(pid: number, before: string): string {
+  const now = commandOf(pid);
+  return now === "?" || now === "" ? before : now;
+}
+
 function commandOf(pid: number): string {
   try {
     const text = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").replace(/\0/g, " ");
@@ -180,7 +186,8 @@ export class RecipeProcesses {
       for (const p of fresh) found.push({ pid: p.pid, command: p.command });
       if (!killing && (this.#killNow || Date.now() - t0 >= graceMs) && (this.#tracked.size > 0 || this.#groups.size > 0)) {
         killing = true;
-        for (const p of this.#tracked.values()) killed.push({ pid: p.pid, command: p.command });
+        // Its command line now: a child forked just before it was found may have exec'd since.
+        for (const p of this.#tracked.values()) killed.push({ pid: p.pid, command: nowOr(p.pid, p.command) });
         for (const g of this.#groups) signalGroup(g, "SIGKILL");
       }
       if (killing) {
