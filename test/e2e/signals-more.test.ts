@@ -185,8 +185,10 @@ for (const how of ["pipes", "| cat", "> file"] as const) {
 
 // $1 token. The recipe's shell runs a program that handles SIGTERM with a cleanup taking a second
 // (`sleep 1` stands for the work, with TERM ignored meanwhile); the shell itself dies on the TERM
-// at once, as `sh -c 'a && b'` or `a | b` does.
-const CLEANUP = `sh -c 'trap "trap \\"\\" TERM; sleep 1; echo cleaned > cleaned.txt; exit 143" TERM; sleep 100000 & echo READY; wait' "$1"\necho not reached\n`;
+// at once, as `sh -c 'a && b'` or `a | b` does. The background job is started before the trap is
+// set: a TERM between its fork and its exec would otherwise run the trap in the child, which then
+// ignores TERM and execs sleep immune to it (the test waited out the 60 s grace once under load).
+const CLEANUP = `sh -c 'sleep 100000 & trap "trap \\"\\" TERM; sleep 1; echo cleaned > cleaned.txt; exit 143" TERM; echo READY; wait' "$1"\necho not reached\n`;
 
 test("Ctrl-C: a recipe's program that handles SIGTERM gets the grace period for its cleanup even when its shell exits at once; exit 130, nothing survives", { timeout: 30_000 }, async (t) => {
   const token = `pipe-cleanup-${process.pid}-${Date.now()}`;
