@@ -22,7 +22,7 @@
  * Light on purpose: `pipe build` imports this before anything else.
  */
 import { createHash, createHmac } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isRacy } from "../hash/racy.ts";
 import { pipeVersion } from "../util/own-version.ts";

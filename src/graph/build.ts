@@ -15,7 +15,7 @@ import type { Decl, PipelineSpec } from "../load/load.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { checkParamValue, defaultValue, formatValue, isProblem, paramSummary, parseParamText, type ParamText, type ParamValue } from "./param-values.ts";
-import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputGroup, type InputItem, type OutputDecl, type ParamUse } from "./graph.ts";
+import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputItem } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
 import { describeBadItem, describeBadShape } from "./bad-item.ts";
 import { ineffectiveParams, type RequestedInstance } from "./param-effect.ts";

@@ -19,7 +19,7 @@ import { pipeVersion } from "../util/own-version.ts";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { hashString } from "../hash/xxh.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 
