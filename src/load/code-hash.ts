@@ -200,7 +200,6 @@ export class CodeHasher {
     this.#dynamic = Object.values(compiled.modules).some((m) => m.dynamic);
   }
 
-  /** The code hash of a recipe function (memoised per function). */
   /**
    * The code hash of a recipe function (memoised per function). `targetName`: the name of the
    * target it is the recipe of, which picks the call that made it when it was made by a
@@ -252,24 +251,23 @@ export class CodeHasher {
       // `configs.map((cfg) => target(...))` takes `configs`): the names it mentions outside the
       // recipes it declares, except targets, families and params (covered by inputs and params).
       // A recipe that only builds a sh command needs none of this: its command is fingerprinted.
-      if (!buildsOnlyCommand(fn)) {
-        const handed = new Set<string>();
-        for (const s of inHome) for (const id of referencedNames(this.#withoutRecipes(s.text))) handed.add(id);
-        for (const id of handed) {
+      const commandOnly = buildsOnlyCommand(fn);
+      const takeHanded = (code: string): void => {
+        for (const id of referencedNames(code)) {
           const decl = ix.declaredBy.get(id) ?? [];
           if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
           queue.push(id);
         }
-      }
+      };
+      if (!commandOnly) for (const s of inHome) takeHanded(this.#withoutRecipes(s.text));
       // A recipe made inside a function (a factory: `const mk = (name: string, n: number) =>
       // target({ run: ... n ... })`): the values come from the calls. The call that declares
       // this target (`export const m1 = mk("m1", 1)`) counts as its code, with what it hands
       // over; when none is found by the target's name, every call does (more rebuilds, never
       // fewer). A sh template needs none of this (its command is fingerprinted).
-      let callKey: string | undefined;
       const factories = [...inHome].filter((st) => FUNCTION_DECL.test(st.text)).flatMap((st) => st.declares);
       const callTexts: string[] = [];
-      if (factories.length > 0 && !buildsOnlyCommand(fn)) {
+      if (factories.length > 0 && !commandOnly) {
         // The factory's own code around the recipe (`const s = n * 10`) counts too.
         for (const st of inHome) if (FUNCTION_DECL.test(st.text)) callTexts.push(this.#withoutRecipes(st.text));
         const refs = this.#referencers(ix);
@@ -277,15 +275,11 @@ export class CodeHasher {
         for (const f of factories) for (const st of refs.get(f) ?? []) if (!inHome.has(st)) calls.add(st);
         const mine = targetName === undefined ? [] : [...calls].filter((st) => st.declares.includes(targetName));
         const use = mine.length === 1 ? mine : [...calls];
-        callKey = use.map((st) => ix.stmts.indexOf(st)).join(",");
+        factoryCall = use.map((st) => ix.stmts.indexOf(st)).join(",");
         for (const st of use) {
           const outside = this.#withoutRecipes(st.text);
           callTexts.push(outside);
-          for (const id of referencedNames(outside)) {
-            const decl = ix.declaredBy.get(id) ?? [];
-            if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
-            queue.push(id);
-          }
+          takeHanded(outside);
         }
       }
       const follow = (): void => {
@@ -326,7 +320,6 @@ export class CodeHasher {
         if (more) follow();
       }
       const parts: string[] = [canon, ...[...taken].map((s) => s.text), ...callTexts];
-      factoryCall = callKey;
       // Statements of any local module that, at load, change a value another module exports
       // (`hyper.lr = 0.5` in the Pipelinefile, on `hyper` from config.ts), for every module
       // whose code this recipe covers.
