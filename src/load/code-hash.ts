@@ -19,12 +19,12 @@
  * 2b. The statement that declares the recipe's own target is not taken, but what it hands the
  *    recipe is: in `configs.map((cfg) => target({ run: ... cfg.lr ... }))`, the declaration of
  *    `configs` (not those of other targets, families or params it mentions).
- * 4. Top-level statements that declare nothing, run at load and may change a value the recipe
- *    uses are taken too: `hyper.lr = 0.01`, `labels.set("cat", 1)`, `epochs = 20`,
- *    `Object.assign(cfg, ...)`, or `setup()` whose body does one of these (see `mutatedNames`;
- *    the bodies of functions such a statement only defines, like the recipes of a loop that
- *    declares targets, do not run at load and are left out). A statement that only reads or
- *    calls such names is not taken: it cannot change what this recipe computes.
+ * 4. Top-level statements that run at load (all but imports and function or class
+ *    declarations) and may change a value the recipe uses are taken too: `hyper.lr = 0.01`, `labels.set("cat", 1)`, `epochs = 20`,
+ *    `Object.assign(cfg, ...)`, `delete`, an alias, a forEach callback or an IIFE, or
+ *    `setup()` whose body does one of these (see `mutatedNames`; the recipes such a statement
+ *    declares do not run at load and are left out). A statement that only reads such names is
+ *    not taken; handing a name to any function counts as a change (a superset).
  *
  * Identifiers are collected as every name-like token (even inside strings) except a property
  * after a dot (`ctx.log`, `ctx.params.scale` name no top-level `log` or `scale`): a superset, so
@@ -130,30 +130,6 @@ const PRE_INCREMENT = /(?:\+\+|--)\s*([A-Za-z_$][\w$]*)/g;
 const ARGUMENT = /[(,]\s*([A-Za-z_$][\w$]*)\s*(?=[,)])/g;
 
 /**
- * `code` without the bodies of the functions it defines (`=> { ... }`, `function f() { ... }`):
- * what of a top-level statement runs when it runs. Expression-bodied arrows stay (a superset).
- */
-export function withoutFunctionBodies(code: string): string {
-  let out = "";
-  let i = 0;
-  const opener = /=>\s*\{|\bfunction\b[^{]*\{/g;
-  for (;;) {
-    opener.lastIndex = i;
-    const m = opener.exec(code);
-    if (!m) return out + code.slice(i);
-    out += code.slice(i, m.index);
-    let depth = 1;
-    let j = m.index + m[0].length;
-    for (; j < code.length && depth > 0; j++) {
-      if (code[j] === "{") depth++;
-      else if (code[j] === "}") depth--;
-    }
-    out += " ";
-    i = j;
-  }
-}
-
-/**
  * The names a piece of code may change (a superset), and the names it calls (`f(` with no dot
  * before f), whose bodies may change more.
  */
@@ -168,8 +144,25 @@ export function mutatedNames(text: string): { changed: Set<string>; called: Set<
   }
   for (const m of text.matchAll(PRE_INCREMENT)) changed.add(m[1]);
   for (const m of text.matchAll(ARGUMENT)) changed.add(m[1]);
+  for (const m of text.matchAll(DELETED)) changed.add(m[1]);
+  // `[a, b] = ...`, `({ a, b } = ...)`: every name in the pattern.
+  for (const m of text.matchAll(DESTRUCTURED)) for (const n of m[1].match(IDENT) ?? []) changed.add(n);
+  // An alias (`const a = hyper; a.lr = 2`): a change of the alias is one of what it names.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const m of text.matchAll(ALIAS)) if (changed.has(m[1]) && !changed.has(m[2])) grew = changed.add(m[2]) !== undefined;
+  }
   return { changed, called };
 }
+
+/** `delete x.key`, `delete x[k]`. */
+const DELETED = /\bdelete\s+([A-Za-z_$][\w$]*)/g;
+/** A destructuring assignment's pattern (not a declaration's: those set new names). */
+const DESTRUCTURED = /(?<!\b(?:const|let|var)\s*)[[{]([^=\]}]*)[\]}]\s*=(?![=>])/g;
+/** `const a = b;`: a names what b names. */
+const ALIAS = /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*([A-Za-z_$][\w$]*)\s*(?:;|\n|$)/g;
+/** Names every module can change and read without declaring them. */
+const SHARED_GLOBALS = ["globalThis", "global"];
 
 export class CodeHasher {
   readonly #root: string;
@@ -381,7 +374,9 @@ export class CodeHasher {
         list.push(st);
       }
     }
-    const load = stmts.filter((st) => st.declares.length === 0 && !/^(?:import\b|export\s*(?:\{|\*))/.test(st.text));
+    // Statements that run at load: all but imports, re-exports and function or class
+    // declarations (a declaration's own names being set is not a change: see #changedBy).
+    const load = stmts.filter((st) => !/^(?:import\b|export\s*(?:\{|\*))/.test(st.text) && !FUNCTION_DECL.test(st.text) && !/^(?:export\s+)?(?:default\s+)?class\b/.test(st.text));
     const ix: ModuleIndex = { stmts, starts, declaredBy, named, load, changes: new Map() };
     this.#indexes.set(m.source, ix);
     return ix;
@@ -432,8 +427,10 @@ export class CodeHasher {
     if (ix.changers) return ix.changers;
     const out = new Map<string, Statement[]>();
     for (const s of ix.load) {
-      for (const x of this.#changedBy(ix, s, withoutFunctionBodies(s.text))) {
-        if (!ix.named.has(x)) continue;
+      // What runs at load: the statement without the recipes it declares (they run later);
+      // callbacks and functions it calls at once (forEach, an IIFE) stay.
+      for (const x of this.#changedBy(ix, s, this.#withoutRecipes(s.text))) {
+        if (!ix.named.has(x) && !SHARED_GLOBALS.includes(x)) continue;
         let list = out.get(x);
         if (!list) out.set(x, (list = []));
         list.push(s);

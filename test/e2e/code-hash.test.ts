@@ -363,3 +363,37 @@ test("targets made by a factory function with a TypeScript recipe: the call that
   assert.deepEqual(finished(back.events, "restored").sort(), ["m1", "m2"], "going back restores");
   p.remove();
 });
+
+test("more ways top-level code changes a value a recipe uses: a forEach callback, an IIFE, an alias, a destructuring assignment, Object.assign in a declaration, delete, globalThis", async () => {
+  const pf = (v: Record<string, string>) =>
+    [
+      `import { target } from "pipefile";`,
+      `import { writeFileSync } from "node:fs";`,
+      `const h: Record<string, number> = { lr: 1, drop: 1 };`,
+      `["a"].forEach((k) => { h[k] = ${v.each}; });`,
+      `(() => { h.iife = ${v.iife}; })();`,
+      `const alias = h;`,
+      `alias.al = ${v.alias};`,
+      `let x = 0, y = 0;`,
+      `[x, y] = [${v.destr}, 2];`,
+      `const merged = Object.assign(h, { oa: ${v.assign} });`,
+      v.del === "1" ? `delete h.drop;` : ``,
+      `(globalThis as Record<string, unknown>).LR = ${v.glob};`,
+      `export const t = target({ outputs: ["o/t"], run: (c) => { writeFileSync(c.outputs[0], JSON.stringify([h, x, y, merged === h, (globalThis as Record<string, unknown>).LR])); } });`,
+      `export const u = target({ outputs: ["o/u"], run: (c) => { writeFileSync(c.outputs[0], "u"); } });`,
+      "",
+    ].join("\n");
+  let v: Record<string, string> = { each: "1", iife: "1", alias: "1", destr: "1", assign: "1", del: "0", glob: "1" };
+  const p = new Project({ "Pipelinefile.ts": pf(v) });
+  let r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (const key of Object.keys(v)) {
+    v = { ...v, [key]: "2" === v[key] ? "3" : key === "del" ? "1" : "2" };
+    p.write({ "Pipelinefile.ts": pf(v) });
+    r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(finished(r.events, "built"), ["t"], `a change through ${key}`);
+  }
+  assert.equal(p.read("o/t"), JSON.stringify([{ lr: 1, a: 2, iife: 2, al: 2, oa: 2 }, 2, 2, true, 2]));
+  p.remove();
+});
