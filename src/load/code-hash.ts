@@ -427,6 +427,10 @@ export class CodeHasher {
     if (ix.changers) return ix.changers;
     const out = new Map<string, Statement[]>();
     for (const s of ix.load) {
+      // Most statements (a target's declaration) can change nothing of the module's: seen on
+      // the whole text first (a superset), before the recipes are cut out.
+      const whole = mutatedNames(s.text);
+      if (![...whole.changed].some((x) => !s.declares.includes(x) && (ix.named.has(x) || SHARED_GLOBALS.includes(x))) && ![...whole.called].some((f) => ix.declaredBy.has(f))) continue;
       // What runs at load: the statement without the recipes it declares (they run later);
       // callbacks and functions it calls at once (forEach, an IIFE) stay.
       for (const x of this.#changedBy(ix, s, this.#withoutRecipes(s.text))) {
