@@ -16,13 +16,13 @@ import type { Graph, GraphTarget } from "../graph/graph.ts";
 import { isShellCommand } from "../api/sh.ts";
 import { hashString } from "../hash/xxh.ts";
 import { recipeEnv } from "../run/invocation.ts";
+import { paramsProxy } from "../run/call-recipe.ts";
 import { buildsOnlyCommand, paramNames, referencedNames, withoutStrings } from "../load/code-hash.ts";
 
 export { buildsOnlyCommand };
 
 /** Names an interpolation may use whose values the fingerprint already covers or that are constant. */
 const PURE_GLOBALS = new Set(["String", "Number", "Boolean", "JSON", "Object", "Array", "undefined", "null", "true", "false"]);
-const commandCounts = new Map<string, boolean>();
 
 /**
  * Whether building the command could see a value the fingerprint does not already hold: true
@@ -31,12 +31,11 @@ const commandCounts = new Map<string, boolean>();
  * ${c.outputs[0]}\`` is fully described by its inputs, outputs and code: no need to build it.
  */
 export function commandMayAddValues(text: string): boolean {
-  const known = commandCounts.get(text);
-  if (known !== undefined) return known;
   const own = new Set(paramNames(text));
-  let may = false;
   const body = text.slice(text.indexOf("=>") + 2);
-  for (let i = body.indexOf("${"); i >= 0 && !may; i = body.indexOf("${", i)) {
+  // sh.raw(...) and anything else after the arrow that is not the template: count it.
+  if (!/^\s*\(?\s*sh\s*`/.test(body)) return true;
+  for (let i = body.indexOf("${"); i >= 0; i = body.indexOf("${", i)) {
     let depth = 0;
     let j = i + 1;
     for (; j < body.length; j++) {
@@ -45,14 +44,33 @@ export function commandMayAddValues(text: string): boolean {
     }
     const expr = body.slice(i + 2, j);
     // Strings inside the expression are text, not names; a nested template is not looked into.
-    if (expr.includes("`")) may = true;
-    else for (const n of referencedNames(expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""'))) if (!own.has(n) && !PURE_GLOBALS.has(n)) may = true;
+    if (expr.includes("`")) return true;
+    for (const n of referencedNames(withoutStrings(expr))) if (!own.has(n) && !PURE_GLOBALS.has(n)) return true;
     i = j + 1;
   }
-  // sh.raw(...) and anything else after the arrow that is not the template: count it.
-  if (!/^\s*\(?\s*sh\s*`/.test(body)) may = true;
-  commandCounts.set(text, may);
-  return may;
+  return false;
+}
+
+/** What planning needs to know of a recipe function, from its text (once per distinct text). */
+interface CommandFacts {
+  /** Its command is built while planning and fingerprinted (command-only, and adds values). */
+  built: boolean;
+  /** Building it reads env, files or the clock (see READS_STATE). */
+  readsState: boolean;
+}
+const facts = new Map<string, CommandFacts>();
+const NONE: CommandFacts = { built: false, readsState: false };
+
+function commandFacts(fn: unknown): CommandFacts {
+  if (typeof fn !== "function") return NONE;
+  const text = Function.prototype.toString.call(fn);
+  let f = facts.get(text);
+  if (!f) {
+    const only = buildsOnlyCommand(fn);
+    f = { built: only && commandMayAddValues(text), readsState: only && READS_STATE.test(withoutStrings(text)) };
+    facts.set(text, f);
+  }
+  return f;
 }
 
 /**
@@ -109,7 +127,7 @@ const READS_STATE = /\bprocess\b|\bglobalThis\b|\bDate\b|\bMath\.random\b|\b(?:r
 
 /** Whether building `fn`'s command (a command-only recipe) reads state: see READS_STATE. */
 export function commandReadsState(fn: unknown): boolean {
-  return buildsOnlyCommand(fn) && READS_STATE.test(withoutStrings(Function.prototype.toString.call(fn)));
+  return commandFacts(fn).readsState;
 }
 
 /**
@@ -120,7 +138,7 @@ export function commandReadsState(fn: unknown): boolean {
 export function plannedCommand(graph: Graph, t: GraphTarget, env: NodeJS.ProcessEnv): string | undefined {
   const options = t.decl.options as { run?: unknown };
   const fn = options.run;
-  if (!buildsOnlyCommand(fn) || !commandMayAddValues(Function.prototype.toString.call(fn))) return undefined;
+  if (!commandFacts(fn).built) return undefined;
   const { inputs, outputs } = contextShapes(graph, t, (p) => p);
   const params: Record<string, unknown> = {};
   for (const p of t.params) params[p.local] = p.value;
@@ -128,14 +146,8 @@ export function plannedCommand(graph: Graph, t: GraphTarget, env: NodeJS.Process
     id: t.id,
     inputs,
     outputs,
-    // Reading an undeclared param throws here as in the run; the run reports it.
-    params: new Proxy(params, {
-      get(target, prop) {
-        if (typeof prop === "symbol" || prop === "toJSON" || prop === "then") return undefined;
-        if (!Object.prototype.hasOwnProperty.call(target, prop)) throw new Error(`undeclared param ${String(prop)}`);
-        return target[prop];
-      },
-    }),
+    // Reading an undeclared param throws here as in the run (caught below); the run reports it.
+    params: paramsProxy({ id: t.id, params }, new Set()),
     env: envOf(t.env, env),
     root: graph.root,
     signal: NEVER,

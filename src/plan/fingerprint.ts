@@ -93,7 +93,10 @@ export interface DecideInput {
  */
 export function decide(d: DecideInput): Decision {
   const { parts, record, outputs, inCache } = d;
-  if (!record) return { kind: "stale", reasons: explain(parts, d.onDisk() ?? d.latest()) };
+  // Asked at most once: it hashes the outputs a record names (and may go through the history).
+  let there: { r: BuildRecord | undefined } | undefined;
+  const onDisk = (): BuildRecord | undefined => (there ??= { r: d.onDisk() }).r;
+  if (!record) return { kind: "stale", reasons: explain(parts, onDisk() ?? d.latest()) };
   const differing: string[] = [];
   const others: string[] = [];
   const edited: string[] = [];
@@ -104,7 +107,7 @@ export function decide(d: DecideInput): Decision {
       // Bytes pipe itself published (they are in the cache, or a record names them and the
       // cache lost them) are another build's result: a different param or input combination.
       // Anything else was changed outside pipe.
-      if (inCache({ path: o.path, kind: now.kind, hash: now.hash }) || d.onDisk()?.outputs.some((r) => r.path === o.path && r.kind === now.kind && r.hash === now.hash)) others.push(o.path);
+      if (inCache({ path: o.path, kind: now.kind, hash: now.hash }) || onDisk()?.outputs.some((r) => r.path === o.path && r.kind === now.kind && r.hash === now.hash)) others.push(o.path);
       else {
         differing.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
         edited.push(o.path);
@@ -113,8 +116,8 @@ export function decide(d: DecideInput): Decision {
   }
   if (others.length) {
     // Say which build's result they hold: what differs between it and the one to restore.
-    const there = d.onDisk();
-    const what = there && there.fingerprint !== record.fingerprint ? explain(parts, there).filter((r) => !r.startsWith("no record")) : [];
+    const other = onDisk();
+    const what = other && other.fingerprint !== record.fingerprint ? explain(parts, other).filter((r) => !r.startsWith("no record")) : [];
     const outs = others.length === 1 ? `output ${others[0]} holds` : `outputs ${others.join(", ")} hold`;
     differing.unshift(`${outs} another build's result${what.length ? ` (${what.join("; ")})` : ""}`);
   }

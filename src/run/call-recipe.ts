@@ -13,7 +13,7 @@ export interface CallHooks {
 }
 
 /** ctx.params: reading an undeclared param is an error naming it; reads are tracked. */
-function paramsProxy(inv: Invocation, read: Set<string>): Record<string, unknown> {
+export function paramsProxy(inv: Pick<Invocation, "id" | "params">, read: Set<string>): Record<string, unknown> {
   return new Proxy(inv.params, {
     get(target, prop) {
       if (typeof prop === "symbol" || prop === "toJSON" || prop === "then") return undefined;
