@@ -112,7 +112,7 @@ export class FileHasher {
     }
     if (todo.length === 0 || signal.aborted) return;
     const { Worker } = await import("node:worker_threads");
-    const worker = new Worker(new URL("./hash-worker.js", import.meta.url));
+    const worker = new Worker(new URL("../hash/hash-worker.js", import.meta.url));
     const stop = () => void worker.terminate();
     signal.addEventListener("abort", stop, { once: true });
     try {

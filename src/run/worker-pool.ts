@@ -47,7 +47,7 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(new URL("./recipe-worker.js", import.meta.url), { workerData: this.#data, stdout: true, stderr: true });
+    const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: this.#data, stdout: true, stderr: true });
     const slot: Slot = { worker, ready: Promise.resolve(), busy: false };
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (m: WorkerMessage) => {
