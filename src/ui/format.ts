@@ -177,32 +177,42 @@ export function formatSummaryHeadline(s: SummaryInput): string {
  */
 export function formatCriticalPath(
   path: { targets: string[]; durationMs: number },
-  options: { durations?: ReadonlyMap<string, number>; arrow?: string; maxWidth?: number } = {},
+  options: { durations?: ReadonlyMap<string, number>; arrow?: string; maxWidth?: number; maxHops?: number } = {},
 ): string | undefined {
   if (path.targets.length === 0) return undefined;
   const arrow = options.arrow ?? " -> ";
   const head = `critical path ${formatDuration(path.durationMs)}: `;
-  const hops = path.targets.map((id) => {
+  type Hop = { id: string; suffix: string } | string;
+  const hop = (id: string) => {
     const d = options.durations?.get(id);
     return { id, suffix: d === undefined ? "" : ` ${formatDuration(d)}` };
-  });
-  const join = (list: Array<{ id: string; suffix: string } | "…">): string =>
-    head + list.map((h) => (h === "…" ? "…" : h.id + h.suffix)).join(arrow);
+  };
+  const join = (list: Hop[]): string => head + list.map((h) => (typeof h === "string" ? h : h.id + h.suffix)).join(arrow);
+  /** The first and last of `keep` hops, the middle said by `gap` (how many it hides). */
+  const elide = (keep: number, gap: (hidden: number) => string): Hop[] => {
+    const front = Math.ceil(keep / 2);
+    const back = keep - front;
+    const n = path.targets.length;
+    return [...path.targets.slice(0, front).map(hop), gap(n - keep), ...path.targets.slice(n - back).map(hop)];
+  };
+  // A chain of 1,000 targets is not a line to read: the first and last few, and how many between.
+  const hops: Hop[] = options.maxHops !== undefined && path.targets.length > options.maxHops ? elide(Math.max(2, options.maxHops), (hidden) => `… ${hidden} more`) : path.targets.map(hop);
   const max = options.maxWidth;
   let text = join(hops);
   if (max === undefined || displayWidth(text) <= max) return text;
-  let elided: Array<{ id: string; suffix: string } | "…"> = hops;
-  for (let keep = hops.length - 1; keep >= 2; keep--) {
-    const front = Math.ceil(keep / 2);
-    elided = [...hops.slice(0, front), "…", ...hops.slice(hops.length - (keep - front))];
+  // Each hop takes at least an arrow and a character: no more than that many can fit.
+  const real = hops.filter((h) => typeof h !== "string").length;
+  let elided: Hop[] = hops;
+  for (let keep = Math.min(real - 1, Math.floor(max / (arrow.length + 1))); keep >= 2; keep--) {
+    elided = elide(keep, () => "…");
     text = join(elided);
     if (displayWidth(text) <= max) return text;
   }
-  // Still too wide: share the room left among the ids that remain.
-  const ids = elided.filter((h): h is { id: string; suffix: string } => h !== "…");
-  const fixed = displayWidth(join(elided.map((h) => (h === "…" ? h : { id: "", suffix: h.suffix }))));
+// Still too wide: share the room left among the ids that remain.
+  const ids = elided.filter((h) => typeof h !== "string");
+  const fixed = displayWidth(join(elided.map((h) => (typeof h === "string" ? h : { id: "", suffix: h.suffix }))));
   const share = Math.max(4, Math.floor((max - fixed) / ids.length));
-  text = join(elided.map((h) => (h === "…" ? h : { id: truncateMiddle(h.id, share), suffix: h.suffix })));
+  text = join(elided.map((h) => (typeof h === "string" ? h : { id: truncateMiddle(h.id, share), suffix: h.suffix })));
   return displayWidth(text) <= max ? text : truncateEnd(text, max);
 }
 

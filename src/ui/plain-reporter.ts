@@ -41,6 +41,9 @@ export interface PlainReporterOptions {
   now?: () => number;
 }
 
+/** Hops of the critical path written out in the summary line; a longer path shows its ends. */
+const MAX_PATH_HOPS = 12;
+
 const SGR = { red: 31, green: 32, yellow: 33, cyan: 36, dim: 2, bold: 1 } as const;
 type Style = keyof typeof SGR;
 
@@ -157,7 +160,7 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
         const headline = formatSummaryHeadline(s);
         const colon = headline.indexOf(":");
         const durations = new Map(Object.entries(s.durations));
-        const path = formatCriticalPath(s.criticalPath, { durations });
+        const path = formatCriticalPath(s.criticalPath, { durations, maxHops: MAX_PATH_HOPS });
         return [`${paint(style, headline.slice(0, colon + 1))}${headline.slice(colon + 1)}${path ? `; ${path}` : ""}`];
       }
     }

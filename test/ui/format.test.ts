@@ -61,6 +61,20 @@ test("a long critical path elides hops in the middle to fit", () => {
   );
 });
 
+test("a critical path of a thousand targets shows its first and last hops and how many are between", () => {
+  const targets = Array.from({ length: 1000 }, (_, i) => `c${i}`);
+  const durations = new Map(targets.map((t) => [t, 2] as [string, number]));
+  const text = formatCriticalPath({ targets, durationMs: 2000 }, { durations, maxHops: 6 })!;
+  assert.equal(text, "critical path 2.0s: c0 2ms -> c1 2ms -> c2 2ms -> … 994 more -> c997 2ms -> c998 2ms -> c999 2ms");
+  // Short paths are written whole.
+  assert.equal(formatCriticalPath({ targets: targets.slice(0, 6), durationMs: 12 }, { maxHops: 6 }), "critical path 12ms: c0 -> c1 -> c2 -> c3 -> c4 -> c5");
+  // Fitting a terminal: the ends that fit, whatever the length (10,000 hops: one pass per candidate is bounded by the width).
+  const many = Array.from({ length: 10_000 }, (_, i) => `t${i}`);
+  const fitted = formatCriticalPath({ targets: many, durationMs: 1000 }, { maxWidth: 60 })!;
+  assert.ok(displayWidth(fitted) <= 60, fitted);
+  assert.match(fitted, /^critical path 1\.0s: t0 -> t1 -> .* -> … -> .*t9999$/);
+});
+
 test("the watch idle line says what is watched and how the last run went", () => {
   assert.equal(formatWatchIdle({ watched: 12, lastRunOk: true }), "watching 12 paths; last run ok; waiting for changes");
   assert.equal(formatWatchIdle({ watched: 1, lastRunOk: false, polling: true }), "watching 1 path (polling); last run failed; waiting for changes");

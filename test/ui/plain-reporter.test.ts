@@ -117,6 +117,13 @@ describe("plain reporter", () => {
     assert.equal(two.at(-1), "FAILED: 1 built, 2 still failed (not retried: their sources did not change) in 21ms");
   });
 
+  test("the summary of a 1,000-deep chain names its first and last targets and how many are between, on one short line", () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `c${i}`);
+    const events: PipeEvent[] = [started(ids.map((id) => [id, "run"] as [string, "run"])), ...ids.flatMap((id) => [start(id), finish(id, "built", 2)]), finished({ built: 1000 }, 2_500, ids, 2_000)];
+    const last = run(events).lines.at(-1)!;
+    assert.equal(last, "ok: 1000 built in 2.5s; critical path 2.0s: c0 2ms -> c1 2ms -> c2 2ms -> c3 2ms -> c4 2ms -> c5 2ms -> … 988 more -> c994 2ms -> c995 2ms -> c996 2ms -> c997 2ms -> c998 2ms -> c999 2ms");
+  });
+
   test("watch mode prints the idle line and the changes", () => {
     const lines = run([
       { type: "watch-idle", watched: 12, lastRunOk: true },
