@@ -42,7 +42,13 @@ export interface ParamOptions<T> {
 /** The options a param declaration knows; any other name is a mistake (see declarationProblems). */
 export const PARAM_OPTIONS: readonly string[] = ["default", "min", "max", "doc"];
 
-function make<T>(type: ParamType, name: string | undefined, options: ParamOptions<T>, values?: readonly string[]): Param<T> {
+/** A declaration's arguments of the wrong shape, each with its fix (reported by declarationProblems). */
+interface ArgumentProblem {
+  problem: string;
+  hint: string;
+}
+
+function make<T>(type: ParamType, name: string | undefined, options: ParamOptions<T>, values?: readonly string[], argumentProblems?: ArgumentProblem[]): Param<T> {
   if (name !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
     throw new TypeError(`param name ${JSON.stringify(name)} is not valid: use letters, digits, "_", "-" or "."`);
   }
@@ -50,8 +56,12 @@ function make<T>(type: ParamType, name: string | undefined, options: ParamOption
   // (load.ts): ignored, `defualt: "q"` read as "no default", and the message said "not set".
   let unknown: string[] | undefined;
   if (options && typeof options === "object") for (const k in options) if (!PARAM_OPTIONS.includes(k) && Object.hasOwn(options, k)) (unknown ??= []).push(k);
-  const base = { [PARAM]: true as const, name, type, options: Object.freeze({ ...options }), values, site: captureSite() };
-  return Object.freeze(unknown ? { ...base, unknownOptions: unknown } : base);
+  // Options that are not an object (`param.int("window", 7)`, Luigi's habit) were dropped: the
+  // param had no default, and the message said "not set" under a line that plainly set one.
+  const good = options && typeof options === "object" && !Array.isArray(options);
+  const base = { [PARAM]: true as const, name, type, options: Object.freeze(good ? { ...options } : {}), values, site: captureSite() };
+  const extra = { ...(unknown ? { unknownOptions: unknown } : {}), ...(argumentProblems?.length ? { argumentProblems } : {}) };
+  return Object.freeze({ ...base, ...extra });
 }
 
 /**
@@ -60,7 +70,7 @@ function make<T>(type: ParamType, name: string | undefined, options: ParamOption
  * the declaration is sound. Cheap: load.ts asks it of every param the Pipelinefile reaches.
  */
 export function declarationProblems(p: Param): { problem: string; hint: string }[] {
-  const out: { problem: string; hint: string }[] = [];
+  const out: { problem: string; hint: string }[] = [...((p as { argumentProblems?: ArgumentProblem[] }).argumentProblems ?? [])];
   for (const k of (p as { unknownOptions?: string[] }).unknownOptions ?? []) {
     out.push({ problem: `has an unknown option ${JSON.stringify(k)}${suggestion(k, PARAM_OPTIONS)}`, hint: `options: ${[...PARAM_OPTIONS].sort().join(", ")}` });
   }
@@ -82,9 +92,30 @@ type Named<T> = ((name: string, options: WithDefault<T>) => Param<T, true>) &
   ((options: WithDefault<T>) => Param<T, true>) &
   ((options?: ParamOptions<T>) => Param<T, false>);
 
+/** The example a message about a param's options gives: `{ default: 7 }` for the value that was passed. */
+function asOptions(v: unknown): string {
+  return `{ default: ${typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? JSON.stringify(v) : "..."} }`;
+}
+
+/** A problem when `options` is not an options object (undefined is: no options). */
+function optionsProblem(call: string, v: unknown, example: string): ArgumentProblem[] {
+  if (v === undefined || (v !== null && typeof v === "object" && !Array.isArray(v))) return [];
+  const what = v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "string" ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`;
+  return [{ problem: `was given ${what} where its options belong: they are an object`, hint: `write ${call}(${example})` }];
+}
+
 function named<T>(type: ParamType): Named<T> {
-  return ((a?: string | ParamOptions<T>, b?: ParamOptions<T>) =>
-    typeof a === "string" ? make<T>(type, a, b ?? {}) : make<T>(type, undefined, a ?? {})) as Named<T>;
+  return ((a?: unknown, b?: unknown, ...rest: unknown[]) => {
+    const call = `param.${type}`;
+    if (typeof a === "string") {
+      const problems = optionsProblem(call, b, `${JSON.stringify(a)}, ${asOptions(b)}`);
+      if (rest.length) problems.push({ problem: `was given ${rest.length + 2} arguments; it takes a name and an options object`, hint: `write ${call}(${JSON.stringify(a)}, { default: ... })` });
+      return make<T>(type, a, problems.length ? {} : ((b as ParamOptions<T>) ?? {}), undefined, problems);
+    }
+    const problems = optionsProblem(call, a, asOptions(a));
+    if (b !== undefined) problems.push({ problem: "was given a second argument after its options; the name comes first", hint: `write ${call}(${typeof b === "string" ? JSON.stringify(b) : '"name"'}, { ... })` });
+    return make<T>(type, undefined, problems.length ? {} : ((a as ParamOptions<T>) ?? {}), undefined, problems);
+  }) as Named<T>;
 }
 
 function enumParam<const V extends string>(values: readonly V[], options: WithDefault<V>): Param<V, true>;
@@ -94,8 +125,18 @@ function enumParam<const V extends string>(name: string, values: readonly V[], o
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above type the calls
 function enumParam(a: string | readonly string[], b?: readonly string[] | ParamOptions<any>, c?: ParamOptions<any>): Param<string, boolean> {
   // Values that are not a list (`param.enum("kind")`) are none: declarationProblems reports it.
-  if (typeof a === "string") return make("enum", a, c ?? {}, Array.isArray(b) ? [...b] : []);
-  return make("enum", undefined, (b as ParamOptions<string>) ?? {}, Array.isArray(a) ? [...a] : []);
+  if (typeof a === "string") {
+    const problems = optionsProblem("param.enum", c, `${JSON.stringify(a)}, [...], ${asOptions(c)}`);
+    return make("enum", a, problems.length ? {} : (c ?? {}), Array.isArray(b) ? [...b] : [], problems);
+  }
+  // (values, "name", options): the name after the values.
+  if (typeof b === "string") {
+    const values = Array.isArray(a) ? (a as string[]) : [];
+    return make("enum", undefined, c && typeof c === "object" ? c : {}, [...values], [{ problem: "was given its name after its values", hint: `write param.enum(${JSON.stringify(b)}, [${values.map((v) => JSON.stringify(v)).join(", ")}]${c === undefined ? "" : ", { ... }"})` }]);
+  }
+  const problems = optionsProblem("param.enum", b, `[...], ${asOptions(b)}`);
+  if (c !== undefined) problems.push({ problem: "was given a third argument after its values and options", hint: `write param.enum("name", [...], { default: ... })` });
+  return make("enum", undefined, problems.length ? {} : ((b as ParamOptions<string>) ?? {}), Array.isArray(a) ? [...a] : [], problems);
 }
 
 /** Param constructors: `param.int("window", { default: 7, min: 1 })`. */

@@ -473,6 +473,35 @@ test("a param declaration's unknown option (did you mean), min above max, or an 
   assert.equal(p.exists("build"), false, "nothing was built");
 });
 
+test("a param declared with arguments of the wrong shape (options not an object, the name after the values or options) is an error at its line with the call to write", async () => {
+  // Before: param.int("window", 7) dropped the 7, and the message was 'param "window": it has no
+  // default and was not set ... give it a default where it is declared', under a line with one.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const window = param.int("window", 7 as any);\n` +
+      `export const model = param.enum(["linear", "forest"], "model" as any, { default: "linear" } as any);\n` +
+      `export const lr = (param.number as any)({ default: 0.1 }, "lr");\n` +
+      `export const ok = param.int("ok", { default: 1 });\n` +
+      `export const t = target({ params: { window, model, lr, ok }, outputs: ["build/t"], run: (c) => sh\`echo \${c.params.window} \${c.params.model} \${c.params.lr} \${c.params.ok} > \${c.outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.equal(r.stderr, [
+    `error: param "lr" was given a second argument after its options; the name comes first`,
+    `  at Pipelinefile.ts:4:26`,
+    `  hint: write param.number("lr", { ... })`,
+    `error: param "model" was given its name after its values`,
+    `  at Pipelinefile.ts:3:28`,
+    `  hint: write param.enum("model", ["linear", "forest"], { ... })`,
+    `error: param "window" was given number 7 where its options belong: they are an object`,
+    `  at Pipelinefile.ts:2:29`,
+    `  hint: write param.int("window", { default: 7 })`,
+    ``,
+  ].join("\n"));
+  noStack(r.stderr);
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
 test("a bad inputs or outputs item is named by its place, says what it is and how to fix it; a target named with a key gets the id to type", async () => {
   // Before: three identical lines 'an input of "a" is not a path, glob or target', and
   // 'outputs of "g" must be a list ...' or '"x" is a target, not a family' without the fix.
