@@ -333,7 +333,14 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
         if (isParam(p) && !reached.has(p)) reached.set(p, p.name === undefined ? `param of key ${JSON.stringify(k)} of family ${JSON.stringify(names.get(d))}` : `param ${JSON.stringify(p.name)}`);
       }
     }
+    const keyNames = declKind(d) === "family" && (d as Family).options.key && typeof (d as Family).options.key === "object" ? Object.keys((d as Family).options.key as object) : [];
     for (const [local, p] of Object.entries((d.options.params ?? {}) as Record<string, unknown>)) {
+      // ctx.params holds keys and params under their names: the key's value would hide the
+      // param's (which then reached neither the recipe nor the fingerprint).
+      if (keyNames.includes(local)) {
+        diags.push({ message: `family ${JSON.stringify(names.get(d))} has ${JSON.stringify(local)} both as a key and in params`, location: siteOf(d), hint: `a key is already in ctx.params: drop params.${local}, or give the param another name there (params: { ${local}2: ... })` });
+        continue;
+      }
       if (isParam(p) && !reached.has(p)) reached.set(p, `param ${JSON.stringify(p.name ?? paramSites.get(p) ?? local)}`);
       if (!isParam(p)) {
         diags.push({ message: `params.${local} of target ${JSON.stringify(names.get(d))} is not a param`, location: siteOf(d), hint: "declare it with param.int(...), param.string(...), ..." });

@@ -502,6 +502,26 @@ test("a param declared with arguments of the wrong shape (options not an object,
   assert.equal(p.exists("build"), false, "nothing was built");
 });
 
+test("a family with the same name as a key and in params is an error at its line (the key's value hid the param's)", async () => {
+  // Before: no message; ctx.params.window was the key's value, -p w2=5 changed nothing and said
+  // nothing, and `pipe params` listed w2 as used by the instance.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const w2 = param.int("w2", { default: 99 });\n` +
+      `export const f = family({ key: { window: param.int({ default: 7 }) }, params: { window: w2 }, outputs: ["build/f-{window}.txt"], run: (c) => sh\`echo \${c.params.window} > \${c.outputs[0]}\` });\n` +
+      `export default [f({ window: 3 })];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.equal(r.stderr, [
+    `error: family "f" has "window" both as a key and in params`,
+    `  at Pipelinefile.ts:3:18`,
+    `  hint: a key is already in ctx.params: drop params.window, or give the param another name there (params: { window2: ... })`,
+    ``,
+  ].join("\n"));
+  assert.equal(p.exists("build"), false, "nothing was built");
+});
+
 test("a bad inputs or outputs item is named by its place, says what it is and how to fix it; a target named with a key gets the id to type", async () => {
   // Before: three identical lines 'an input of "a" is not a path, glob or target', and
   // 'outputs of "g" must be a list ...' or '"x" is a target, not a family' without the fix.
