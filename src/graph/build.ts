@@ -90,14 +90,22 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const setAt = source ? { file: source.file, line: source.line, column: 1 } : undefined;
     if (!p) {
       // A family key is not a param: its value goes in the instance id.
-      const family = [...spec.decls].find(([n, d]) => declKind(d) === "family" && !spec.provisional?.has(n) && Object.hasOwn((d as Family).options.key ?? {}, name));
+      const families = [...spec.decls].filter(([n, d]) => declKind(d) === "family" && !spec.provisional?.has(n) && Object.hasOwn((d as Family).options.key ?? {}, name));
+      const family = families[0];
       const declared = [...spec.params, ...(spec.unusedParams ?? [])].sort(([a], [b]) => (a < b ? -1 : 1));
+      // The instance to type, with the family's other keys that have no default (without them it fails next).
+      const instance = (f: [string, Decl]) => {
+        const keys = Object.entries(((f[1] as Family).options.key ?? {}) as Record<string, unknown>);
+        const needed = keys.filter(([k, q]) => k !== name && isParam(q) && (q.options as { default?: unknown }).default === undefined).map(([k]) => `${k}=...`);
+        return `${f[0]}[${[...needed, `${name}=${text}`].join(",")}]`;
+      };
+      const whose = families.length > 1 ? `families ${families.map(([n]) => JSON.stringify(n)).join(" and ")}` : family ? `family ${JSON.stringify(family[0])}` : "";
       diags.push({
-        message: `unknown param ${JSON.stringify(name)}${fromFile}${family ? `; ${JSON.stringify(name)} is a key of family ${JSON.stringify(family[0])}` : suggestion(name, declared.map(([n]) => n))}`,
+        message: `unknown param ${JSON.stringify(name)}${fromFile}${family ? `; ${JSON.stringify(name)} is a key of ${whose}` : suggestion(name, declared.map(([n]) => n))}`,
         location: setAt,
         details: declared.length && !family ? ["params:", ...declared.map(([n, q]) => `  ${paramSummary(n, q)}`)] : undefined,
         hint: family
-          ? `name the instance: ${family[0]}[${name}=${text}] (keys are not set with --param)`
+          ? `name the instance: ${families.map(instance).join(" or ")} (keys are not set with --param)`
           : declared.length
             ? `set one of the params above${source ? ` (fix the name in ${source.shown})` : ""}`
             : "this Pipelinefile declares no params",
@@ -317,7 +325,23 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       ok = false;
       const allowed = p.type === "enum" ? p.values!.map((x) => JSON.stringify(x)).join(", ") : undefined;
       let hint: string;
-      if (fromText) hint = `write ${famName}[${keyNames.map((x) => `${x}=...`).join(",")}]${given ? "" : ` (${k} has no usable default)`}`;
+      // `trend[attribute=recovered,window=3]`: the value swallowed what looks like another
+      // name=value pair, most often a param (set with --param, not in the id).
+      const pairs = fromText && given ? [...String(raw[k]).matchAll(/,([A-Za-z_][\w.-]*)=([^,]*)/g)].filter((m) => !(m[1] in keySpec)) : [];
+      if (pairs.length) {
+        const head = String(raw[k]).slice(0, pairs[0].index);
+        const famParams = Object.entries(((fam.options as { params?: Record<string, unknown> }).params ?? {}) as Record<string, unknown>);
+        const cliOf = (n: string) => {
+          const own = famParams.find(([local]) => local === n);
+          if (own && isParam(own[1])) return own[1].name ?? n;
+          return spec.params.has(n) ? n : undefined;
+        };
+        const asParams = pairs.map((m) => [cliOf(m[1]), m[2]] as const);
+        const params = asParams.filter(([n]) => n !== undefined).map(([n, v]) => ` --param ${n}=${v}`).join("");
+        const names = pairs.map((m) => m[1]);
+        const what = asParams.every(([n]) => n !== undefined) ? `${names.join(", ")} ${names.length > 1 ? "are params" : "is a param"}, not ${names.length > 1 ? "keys" : "a key"}` : `${famName} has no key ${names.filter((_, i) => asParams[i][0] === undefined).join(", ")}`;
+        hint = `${what}: write '${famName}[${k}=${head}]'${params}`;
+      } else if (fromText) hint = `write ${famName}[${keyNames.map((x) => `${x}=...`).join(",")}]${given ? "" : ` (${k} has no usable default)`}`;
       else if (given) hint = `pass another value where the instance is made: ${famName}({ ${k}: ${allowed ? allowed.split(", ")[0] : "..."} })`;
       else hint = `pass ${k} where the instance is made (${famName}({ ${k}: ... })), or fix the default of its key param`;
       const ofDefault = !given && (p.options as { default?: unknown }).default !== undefined ? "the default " : "";

@@ -802,6 +802,34 @@ test("on the command line, an unknown key of an existing family is named as such
   noStack(r.stderr + asParam.stderr);
 });
 
+test("on the command line, a param written inside an instance id, and a key given with --param, get the command to type with the keys that have no default", async () => {
+  // Before: 'bad key attribute for "trend": "recovered,window=3" is not one of ...' with the hint
+  // 'write trend[attribute=...]'; and -p k=5 suggested model[k=5], which failed next on country.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const window = param.int("window", { default: 7 });\n` +
+      `const country = param.enum(["it", "fr", "de"]);\n` +
+      `export const trend = family({ key: { attribute: param.enum(["total_positive", "recovered"]) }, params: { window }, outputs: ["build/t-{attribute}.txt"], run: (c) => sh\`echo \${c.params.window} > \${c.outputs[0]}\` });\n` +
+      `export const model = family({ key: { country, k: param.int({ default: 1 }) }, outputs: ["build/m-{country}-{k}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const raw = family({ key: { country }, outputs: ["build/r-{country}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  const inId = await p.run(["build", "trend[attribute=recovered,window=3]"]);
+  assert.equal(inId.code, 2, inId.stdout + inId.stderr);
+  assert.match(inId.stderr, /\n  hint: window is a param, not a key: write 'trend\[attribute=recovered\]' --param window=3\n/);
+  const typo = await p.run(["build", "trend[attribute=recovered,windw=3]"]);
+  assert.match(typo.stderr, /\n  hint: trend has no key windw: write 'trend\[attribute=recovered\]'\n/);
+  const key = await p.run(["build", "-p", "k=5"]);
+  assert.equal(key.code, 2);
+  assert.match(key.stderr, /error: unknown param "k"; "k" is a key of family "model"\n  hint: name the instance: model\[country=\.\.\.,k=5\] \(keys are not set with --param\)\n/);
+  const shared = await p.run(["build", "-p", "country=de"]);
+  assert.match(shared.stderr, /error: unknown param "country"; "country" is a key of families "model" and "raw"\n  hint: name the instance: model\[country=de\] or raw\[country=de\] \(keys are not set with --param\)\n/);
+  // The command it suggests works.
+  const ok = await p.run(["build", "trend[attribute=recovered]", "--param", "window=3"]);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.equal(p.read("build/t-recovered.txt"), "3\n");
+  noStack(inId.stderr + typo.stderr + key.stderr + shared.stderr);
+});
+
 test("a directory input holding the target's own output suggests a place really outside that folder", async () => {
   // Before: "write the output outside build/ (e.g. build/self.txt)", the same path.
   const p = new Project({
