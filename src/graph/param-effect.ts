@@ -58,6 +58,7 @@ export function ineffectiveParams(o: ParamEffectInput): string[] {
     const id = `${family}[${[...others, `${k}=${o.paramText.get(name)}`].sort().join(",")}]`;
     return `param ${JSON.stringify(name)}${declared} is only a key of family ${JSON.stringify(family)}, which params do not set; name an instance: ${id}`;
   };
+  const declOf = (t: GraphTarget) => o.spec.decls.get(t.family ?? t.id);
   // Key values the params meant to set, by requested instance: one example names them all.
   const meant = new Map<RequestedInstance, Record<string, string>>();
   const notes: { request?: RequestedInstance; text: (ex: string | undefined) => string }[] = [];
@@ -70,6 +71,8 @@ export function ineffectiveParams(o: ParamEffectInput): string[] {
     const source = o.paramText.sources?.get(name);
     const set = source ? `${name}=${text} (from ${source.shown})` : `--param ${name}=${text}`;
     const users = needed.filter((t) => t.params.some((pu) => !pu.isKey && pu.cli === name));
+    /** Targets of the whole graph that read the param and name their inputs with a function. */
+    const readers = () => [...o.targets.values()].filter((t) => t.params.some((pu) => !pu.isKey && pu.cli === name) && typeof (declOf(t)?.options as { inputs?: unknown } | undefined)?.inputs === "function");
     if (users.length === 0) {
       // The requested instances first: the ones the user is looking at.
       const asked = new Set(o.requested.map((r) => r.id));
@@ -84,6 +87,11 @@ export function ineffectiveParams(o: ParamEffectInput): string[] {
         notes.push({ text: () => `${set} changes nothing: no target in this build uses param ${JSON.stringify(name)}${by}` });
         continue;
       }
+      // A target that reads the param may have made these instances with its value (an inputs
+      // function: `inputs: ({ window }) => [smooth({ attribute, window })]`): then the value chose
+      // what this build holds, and "changes nothing" would be false.
+      const chose = keyed.some((t) => formatValue(t.key![keyFor(t, p, name)!]) === text) && readers().length > 0;
+      if (chose) continue;
       const request = o.requested.find((r) => keyed.some((t) => t.id === r.id) && !Object.hasOwn(r.given, keyFor(o.targets.get(r.id), p, name)!));
       if (request) meant.set(request, { ...meant.get(request), [keyFor(o.targets.get(request.id), p, name)!]: text });
       const k = keyFor(keyed[0], p, name)!;

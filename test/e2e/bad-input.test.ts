@@ -876,6 +876,30 @@ test("a param value that changes nothing in the build is a warning naming the pa
   assert.doesNotMatch(fine.stdout + fine.stderr, /warning/);
 });
 
+test("a param whose value chose which instances a family name builds (a target's inputs function made them) is not said to change nothing", async () => {
+  // Before: `pipe build smooth -p window=5` warned "--param window=5 changes nothing", while the
+  // instance it built, smooth[...,window=5], existed only because forecast read window=5.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const attribute = param.enum("attribute", ["total_positive", "recovered", "deaths"], { default: "total_positive" });\n` +
+      `export const window = param.int("window", { default: 7, min: 1 });\n` +
+      `export const trend = family({ key: { attribute }, outputs: ["build/trend/{attribute}.txt"], run: (c) => sh\`echo \${c.params.attribute} > \${c.outputs[0]}\` });\n` +
+      `export const smooth = family({ key: { attribute, window }, inputs: ({ attribute }) => [trend({ attribute })], outputs: ({ attribute, window }) => [\`build/smooth/\${attribute}-\${window}.txt\`], run: (c) => sh\`cat \${c.inputs} > \${c.outputs[0]}\` });\n` +
+      `export const forecast = target({ params: { attribute, window }, inputs: ({ attribute, window }) => ({ s: smooth({ attribute, window }) }), outputs: ["build/forecast.txt"], run: (c) => sh\`cat \${c.inputs.s} > \${c.outputs[0]}\` });\n` +
+      `export default [forecast, trend({ attribute: "deaths" })];\n`,
+  });
+  const chose = await p.run(["build", "smooth", "-p", "window=5", "--json"]);
+  assert.equal(chose.code, 0, chose.stdout + chose.stderr);
+  assert.deepEqual(chose.events.filter((e) => e.type === "warning"), []);
+  assert.deepEqual(finished(chose.events, "built").sort(), ["smooth[attribute=total_positive,window=5]", "trend[attribute=total_positive]"]);
+  const fewer = await p.run(["build", "trend", "-p", "attribute=recovered", "--json"]);
+  assert.deepEqual(fewer.events.filter((e) => e.type === "warning"), []);
+  // An instance named with its own window still hears that the param does not reach it.
+  const named = await p.run(["build", "smooth[attribute=recovered,window=7]", "-p", "window=14"]);
+  assert.equal(named.code, 0, named.stdout + named.stderr);
+  assert.match(named.stdout + named.stderr, /warning: --param window=14 changes nothing: no target in this build uses param "window"; "smooth\[attribute=recovered,window=7\]" has window as a key/);
+});
+
 test("a node:fs error while the Pipelinefile loads names the Pipelinefile's line, not pipe's fs wrapper", async () => {
   const p = new Project({
     "Pipelinefile.ts": HEAD + `import { readdirSync } from "node:fs";\nexport const shards = readdirSync("data/shards").map((f) => target({ name: \`c:\${f}\`, outputs: [\`o/\${f}\`], run: ({ outputs }) => sh\`touch \${outputs[0]}\` }));\n`,
