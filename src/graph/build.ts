@@ -13,7 +13,7 @@ import { declKind, type Family, type Instance, type Target } from "../api/target
 import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import type { Decl, PipelineSpec } from "../load/load.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
-import { suggestion } from "../util/did-you-mean.ts";
+import { didYouMean, suggestion } from "../util/did-you-mean.ts";
 import { checkParamValue, defaultValue, formatValue, isProblem, paramSummary, parseParamText, type ParamText, type ParamValue } from "./param-values.ts";
 import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputItem } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
@@ -341,7 +341,16 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         const names = pairs.map((m) => m[1]);
         const what = asParams.every(([n]) => n !== undefined) ? `${names.join(", ")} ${names.length > 1 ? "are params" : "is a param"}, not ${names.length > 1 ? "keys" : "a key"}` : `${famName} has no key ${names.filter((_, i) => asParams[i][0] === undefined).join(", ")}`;
         hint = `${what}: write '${famName}[${k}=${head}]'${params}`;
-      } else if (fromText) hint = `write ${famName}[${keyNames.map((x) => `${x}=...`).join(",")}]${given ? "" : ` (${k} has no usable default)`}`;
+      } else if (fromText && given) {
+        // `trend[attribute='recovered']` (the shell keeps quotes inside a word), `recoverd`.
+        const text = String(raw[k]);
+        const unquoted = /^(['"])(.*)\1$/s.exec(text)?.[2];
+        const fixed = unquoted !== undefined && !isProblem(parseParamText(p, unquoted, options.today)) ? unquoted : p.type === "enum" ? didYouMean(text, p.values ?? []) : undefined;
+        const id = fixed === undefined ? undefined : `'${famName}[${Object.entries({ ...raw, [k]: fixed }).map(([n, v]) => `${n}=${String(v)}`).join(",")}]'`;
+        if (id && fixed === unquoted) hint = `quotes inside the brackets are part of the value; quote the whole id for the shell: ${id}`;
+        else if (id) hint = `did you mean ${k}=${fixed}? write ${id}`;
+        else hint = `write ${famName}[${keyNames.map((x) => `${x}=...`).join(",")}]`;
+      } else if (fromText) hint = `write ${famName}[${keyNames.map((x) => `${x}=...`).join(",")}] (${k} has no usable default)`;
       else if (given) hint = `pass another value where the instance is made: ${famName}({ ${k}: ${allowed ? allowed.split(", ")[0] : "..."} })`;
       else hint = `pass ${k} where the instance is made (${famName}({ ${k}: ... })), or fix the default of its key param`;
       const ofDefault = !given && (p.options as { default?: unknown }).default !== undefined ? "the default " : "";
@@ -537,7 +546,17 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const decl = parsed && !spec.provisional?.has(parsed.name) ? spec.decls.get(parsed.name) : undefined;
     if (!parsed || !decl) {
       const candidates = [...spec.decls.keys(), ...targets.keys()].filter((n) => !spec.provisional?.has(n));
-      diags.push({ message: `unknown target ${JSON.stringify(req)}${suggestion(parsed?.name ?? req, candidates)}`, hint: "`pipe status` lists every target", request: true });
+      const bracket = /^([^[\]]+)\[(.*)\]$/s.exec(req.trim());
+      const fam = bracket && !spec.provisional?.has(bracket[1]) ? spec.decls.get(bracket[1]) : undefined;
+      if (bracket && fam && declKind(fam) === "family") {
+        // `trend[recovered]`, `trend[attribute]`: a key list without name=value.
+        diags.push({ message: `${JSON.stringify(req)}: a family's keys are written name=value`, hint: `write ${keyListHint(bracket[1], fam as Family, bracket[2])}`, request: true });
+        continue;
+      }
+      // `Trend[attribute=recovered]`: the name misspelt, the keys kept.
+      const near = didYouMean(parsed?.name ?? req, candidates);
+      const meant = near !== undefined && parsed?.key && bracket ? `${near}[${bracket[2]}]` : near;
+      diags.push({ message: `unknown target ${JSON.stringify(req)}${meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`}`, hint: "`pipe status` lists every target", request: true });
       continue;
     }
     if (declKind(decl) === "target") {
@@ -893,3 +912,38 @@ function topoOrder(targets: Map<string, GraphTarget>): string[] {
   return order;
 }
 
+/**
+ * The instance id to type for `fam[text]` written without name=value: a bare value that one
+ * key allows (`trend[recovered]` -> `trend[attribute=recovered]`), a bare key name
+ * (`trend[attribute]` -> `trend[attribute=<one of its values>]`), else every key.
+ */
+function keyListHint(name: string, fam: Family, text: string): string {
+  const keys = Object.entries((fam.options.key ?? {}) as Record<string, unknown>).filter((e): e is [string, Param] => isParam(e[1]));
+  const parts = text.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  const out: string[] = [];
+  const allowed: string[] = [];
+  const used = new Set<string>();
+  for (const part of parts) {
+    const eq = part.indexOf("=");
+    if (eq > 0) {
+      out.push(part);
+      used.add(part.slice(0, eq).trim());
+      continue;
+    }
+    const asKey = keys.find(([k]) => k === part);
+    if (asKey) {
+      used.add(part);
+      out.push(`${part}=...`);
+      if (asKey[1].type === "enum" && asKey[1].values?.length) allowed.push(`${part}: ${asKey[1].values.join(", ")}`);
+      continue;
+    }
+    const byValue = keys.filter(([k, p]) => !used.has(k) && p.type === "enum" && p.values?.includes(part));
+    if (byValue.length === 1) {
+      used.add(byValue[0][0]);
+      out.push(`${byValue[0][0]}=${part}`);
+      continue;
+    }
+    return `${name}[${keys.map(([k]) => `${k}=...`).join(",")}] (keys: ${keys.map(([k]) => k).join(", ")})`;
+  }
+  return `'${name}[${out.join(",")}]'${allowed.length ? ` (${allowed.join("; ")})` : ""}`;
+}

@@ -830,6 +830,32 @@ test("on the command line, a param written inside an instance id, and a key give
   noStack(inId.stderr + typo.stderr + key.stderr + shared.stderr);
 });
 
+test("on the command line, an instance id written without name=value, with quotes inside the brackets, a misspelt value or a misspelt family gets the id to type", async () => {
+  // Before: 'unknown target "trend[recovered]"' with no hint; "Trend[attribute=recovered]"
+  // suggested "trend"; a quoted or misspelt value got only 'write trend[attribute=...]'.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const trend = family({ key: { attribute: param.enum(["total_positive", "recovered"]) }, outputs: ["build/t-{attribute}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const model = family({ key: { country: param.enum(["it", "de"]), k: param.int({ default: 1 }) }, outputs: ["build/m-{country}-{k}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  const cases: [string, RegExp][] = [
+    ["trend[recovered]", /^error: "trend\[recovered\]": a family's keys are written name=value\n  hint: write 'trend\[attribute=recovered\]'\n$/],
+    ["model[de,k=2]", /^error: "model\[de,k=2\]": a family's keys are written name=value\n  hint: write 'model\[country=de,k=2\]'\n$/],
+    ["trend[attribute]", /^error: "trend\[attribute\]": a family's keys are written name=value\n  hint: write 'trend\[attribute=\.\.\.\]' \(attribute: total_positive, recovered\)\n$/],
+    ["Trend[attribute=recovered]", /^error: unknown target "Trend\[attribute=recovered\]"; did you mean "trend\[attribute=recovered\]"\?\n/],
+    ["trend[attribute='recovered']", /\n  hint: quotes inside the brackets are part of the value; quote the whole id for the shell: 'trend\[attribute=recovered\]'\n$/],
+    ["trend[attribute=recoverd]", /\n  hint: did you mean attribute=recovered\? write 'trend\[attribute=recovered\]'\n$/],
+  ];
+  for (const [id, expected] of cases) {
+    const r = await p.run(["build", id]);
+    assert.equal(r.code, 2, id + "\n" + r.stdout + r.stderr);
+    assert.match(r.stderr, expected, id);
+    noStack(r.stderr);
+  }
+  // What the hints say to type builds.
+  for (const id of ["trend[attribute=recovered]", "model[country=de,k=2]"]) assert.equal((await p.run(["build", id])).code, 0, id);
+});
+
 test("a directory input holding the target's own output suggests a place really outside that folder", async () => {
   // Before: "write the output outside build/ (e.g. build/self.txt)", the same path.
   const p = new Project({
