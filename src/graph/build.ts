@@ -306,7 +306,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const request = fromText ? ({ request: true } as const) : {};
     for (const k of Object.keys(raw)) {
       if (!(k in keySpec)) {
-        diags.push({ message: `family ${JSON.stringify(famName)} has no key ${JSON.stringify(k)}${suggestion(k, keyNames)}`, location: loc, details: famAt(), hint: `keys: ${keyNames.join(", ")}`, ...request });
+        // `key: { country: param.enum("c", [...]) }`: the key is country; "c" names its param.
+        const byParamName = Object.entries(keySpec).find(([, q]) => isParam(q) && q.name === k)?.[0];
+        const hint = byParamName ? `${JSON.stringify(k)} names the param of key ${byParamName}; the key is ${byParamName}: write ${famName}[${byParamName}=${String(raw[k])}]` : `keys: ${keyNames.join(", ")}`;
+        diags.push({ message: `family ${JSON.stringify(famName)} has no key ${JSON.stringify(k)}${byParamName ? "" : suggestion(k, keyNames)}`, location: loc, details: famAt(), hint, ...request });
         ok = false;
       }
     }

@@ -69,7 +69,7 @@ export function ineffectiveParams(o: ParamEffectInput): string[] {
     const p = o.spec.params.get(name) ?? o.spec.unusedParams?.get(name);
     if (!p) continue; // an unknown param is an error of its own
     const source = o.paramText.sources?.get(name);
-    const set = source ? `${name}=${text} (from ${source.shown})` : `--param ${name}=${text}`;
+    const set = source ? `${name}=${text} (from ${source.shown}:${source.line})` : `--param ${name}=${text}`;
     const users = needed.filter((t) => t.params.some((pu) => !pu.isKey && pu.cli === name));
     /** Targets of the whole graph that read the param and name their inputs with a function. */
     const readers = () => [...o.targets.values()].filter((t) => t.params.some((pu) => !pu.isKey && pu.cli === name) && typeof (declOf(t)?.options as { inputs?: unknown } | undefined)?.inputs === "function");

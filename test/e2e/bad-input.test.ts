@@ -233,7 +233,7 @@ test("setting a param the Pipelinefile exports but no target uses (or uses only 
   assert.deepEqual(finished(r.events, "built"), ["m"]);
   const file = await p.run(["build", "--params", "run.params"]);
   assert.equal(file.code, 0, file.stdout + file.stderr);
-  assert.match(file.stdout + file.stderr, /^warning: seed=5 \(from run\.params\) changes nothing: no target uses param "seed"/m);
+  assert.match(file.stdout + file.stderr, /^warning: seed=5 \(from run\.params:2\) changes nothing: no target uses param "seed"/m);
   // Its value is still checked, and a name no param has is still an error.
   const bad = await p.run(["build", "-p", "seed=x", "-p", "sed=1"]);
   assert.equal(bad.code, 2);
@@ -836,9 +836,11 @@ test("on the command line, an instance id written without name=value, with quote
   const p = new Project({
     "Pipelinefile.ts": HEAD +
       `export const trend = family({ key: { attribute: param.enum(["total_positive", "recovered"]) }, outputs: ["build/t-{attribute}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
-      `export const model = family({ key: { country: param.enum(["it", "de"]), k: param.int({ default: 1 }) }, outputs: ["build/m-{country}-{k}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+      `export const model = family({ key: { country: param.enum(["it", "de"]), k: param.int({ default: 1 }) }, outputs: ["build/m-{country}-{k}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const g = family({ key: { country: param.enum("c", ["it", "fr"]) }, outputs: ["build/g-{country}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
   });
   const cases: [string, RegExp][] = [
+    ["g[c=fr]", /^error: family "g" has no key "c"\n.*\n  hint: "c" names the param of key country; the key is country: write g\[country=fr\]\n$/],
     ["trend[recovered]", /^error: "trend\[recovered\]": a family's keys are written name=value\n  hint: write 'trend\[attribute=recovered\]'\n$/],
     ["model[de,k=2]", /^error: "model\[de,k=2\]": a family's keys are written name=value\n  hint: write 'model\[country=de,k=2\]'\n$/],
     ["trend[attribute]", /^error: "trend\[attribute\]": a family's keys are written name=value\n  hint: write 'trend\[attribute=\.\.\.\]' \(attribute: total_positive, recovered\)\n$/],
@@ -895,7 +897,7 @@ test("a param value that changes nothing in the build is a warning naming the pa
   // A param no target of this build uses, set from a file: named with the file and who uses it.
   const file = await p.run(["status", "other", "--params", "run.params"]);
   assert.equal(file.code, 0, file.stdout + file.stderr);
-  assert.match(file.stderr, /warning: seed=5 \(from run\.params\) changes nothing: no target in this build uses param "seed" \("rep" uses it\)/);
+  assert.match(file.stderr, /warning: seed=5 \(from run\.params:1\) changes nothing: no target in this build uses param "seed" \("rep" uses it\)/);
   // A param that does reach the build: no warning.
   const fine = await p.run(["build", "rep", "-p", "size=3"]);
   assert.equal(fine.code, 0);
