@@ -357,7 +357,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       else if (given) hint = `pass another value where the instance is made: ${famName}({ ${k}: ${allowed ? allowed.split(", ")[0] : "..."} })`;
       else hint = `pass ${k} where the instance is made (${famName}({ ${k}: ... })), or fix the default of its key param`;
       const ofDefault = !given && (p.options as { default?: unknown }).default !== undefined ? "the default " : "";
-      diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${ofDefault}${v.problem}`, location: loc, details: famAt(), hint, ...request });
+      const doc = typeof (p.options as { doc?: unknown }).doc === "string" && p.options.doc !== "" ? [`${k}: ${p.options.doc}`] : [];
+      const details = [...(famAt() ?? []), ...doc];
+      diags.push({ message: `bad key ${k} for ${JSON.stringify(famName)}: ${ofDefault}${v.problem}`, location: loc, details: details.length ? details : undefined, hint, ...request });
     }
     return ok ? out : undefined;
   };

@@ -130,3 +130,21 @@ export const m = target({ outputs: ["build/m"], run: (c) => sh\`touch \${c.outpu
   // With targets named, only what building them reads.
   assert.equal((await p.run(["params", "m"])).stdout, "no params: none of these targets reads one\n");
 });
+
+test("a key param's doc is shown with the family's keys in pipe params and in a bad key's message", async () => {
+  // Before: the doc of a key param was shown nowhere.
+  const p = new Project({
+    "Pipelinefile.ts": `import { family, param, sh } from "pipefile";
+export const f = family({ key: { country: param.enum(["it", "fr"], { doc: "ISO country code" }) }, outputs: ["build/f-{country}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });
+export default [f({ country: "it" })];
+`,
+  });
+  const r = await p.run(["params"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\n {2}f\[country\] {2}\(1 instance here\)\n {4}country: ISO country code\n {6}one of it, fr\n/);
+  const json = JSON.parse((await p.run(["params", "--json"])).stdout) as { keys: { keys: { name: string; doc?: string }[] }[] };
+  assert.deepEqual(json.keys[0].keys.map((k) => [k.name, k.doc]), [["country", "ISO country code"]]);
+  const bad = await p.run(["build", "f[country=de]"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^error: bad key country for "f": "de" is not one of "it", "fr"\n {2}family "f" is declared at Pipelinefile\.ts:2:\d+\n {2}country: ISO country code\n/);
+});

@@ -73,6 +73,8 @@ export interface KeyRow {
     min?: unknown;
     max?: unknown;
     default?: unknown;
+    /** The key param's `doc`. */
+    doc?: string;
   }[];
 }
 
@@ -133,8 +135,9 @@ function keyRows(graph: Graph, ids: string[], decls: Map<string, unknown>, decla
     const key = ((decls.get(family) as Family | undefined)?.options.key ?? {}) as Record<string, Param>;
     const keys: KeyRow["keys"] = [];
     for (const [name, p] of Object.entries(key)) {
-      const o = p.options as { default?: unknown; min?: unknown; max?: unknown };
+      const o = p.options as { default?: unknown; min?: unknown; max?: unknown; doc?: unknown };
       const k: KeyRow["keys"][number] = { name, type: p.type };
+      if (typeof o.doc === "string" && o.doc !== "") k.doc = o.doc;
       if (p.name === name && declared.get(name) === p) k.param = name;
       if (p.values) k.values = [...p.values];
       if (o.min !== undefined) k.min = o.min;
@@ -190,7 +193,8 @@ function render(rows: ParamRow[], keys: KeyRow[], named: boolean, width: number)
       for (const k of f.keys) {
         if (k.param !== undefined) continue;
         const d = k.default === undefined ? "" : `; default ${formatValue(k.default)}`;
-        out.push(...typeLines(k, `    ${k.name}: `, width).map((l, i, all) => (i === all.length - 1 ? l + d : l)));
+        if (k.doc) out.push(`    ${k.name}: ${k.doc}`);
+        out.push(...typeLines(k, k.doc ? `      ` : `    ${k.name}: `, width).map((l, i, all) => (i === all.length - 1 ? l + d : l)));
       }
     }
     if (keys.some((f) => f.keys.some((k) => k.param !== undefined))) out.push("  (a key named like a param above takes the same values)");
