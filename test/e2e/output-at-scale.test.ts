@@ -81,3 +81,32 @@ test("pipe why on a deep chain names the root cause and how far upstream it is",
   assert.equal(own.stdout.split("\n").slice(0, 2).join("\n"), "c0 is stale:\n  input in/0.txt changed");
   assert.doesNotMatch(own.stdout, /because/);
 });
+
+test("params a family's instances leave unread: one warning for the family, naming three params and the id once", async () => {
+  // Before: one warning per instance (500 on the review's project), each naming every unread
+  // param, with the id twice: 'warning: [s[i=0]] "s[i=0]" did not read params "a", "b", ...'.
+  const params = Array.from({ length: 8 }, (_, k) => `const k${k} = param.int("knob_${k}", { default: ${k} });`).join("\n");
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target, family, param, sh } from "pipefile";\n${params}\n` +
+      `export const s = family({ key: { i: param.int({ min: 0, max: 100 }) }, params: { k0, k1, k2, k3, k4, k5, k6, k7 }, outputs: { out: "build/s/{i}.txt" }, run: ({ outputs }) => sh\`touch \${outputs.out}\` });\n` +
+      `export const one = target({ params: { k0 }, outputs: ["build/one.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n` +
+      `export default [...Array.from({ length: 20 }, (_, i) => s({ i })), one];\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const warnings = r.events.flatMap((e) => (e.type === "warning" ? [`${e.target}: ${e.message}`] : [])).sort();
+  const tail = "if no run needs them, remove them from params (a declared param is in the fingerprint: changing it reruns the recipe)";
+  assert.equal(warnings.length, 2, warnings.join("\n"));
+  assert.equal(warnings[0], `one: did not read param "k0" in this run (k0=0); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`);
+  assert.match(warnings[1], /^s\[i=\d+\]: did not read params "k0", "k1", "k2" and 5 more in this run \(k0=0, k1=1, k2=2, k3=3, k4=4, k5=5 and 2 more\); /);
+  assert.ok(warnings[1].endsWith(`; ${tail}; not repeated for the other instances of "s" that leave the same params unread in this build`), warnings[1]);
+  // The plain reporter prints the id once, and a rebuild of the 20 instances (knob_7 changed;
+  // "one" does not use it) warns once again, not 20 times.
+  const plain = await p.run(["build", "-p", "knob_7=9"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  const lines = (plain.stdout + plain.stderr).split("\n").filter((l) => l.includes("did not read"));
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines.join("\n"), /^warning: \[s\[i=\d+\]\] did not read params "k0"/m);
+  for (const l of lines) assert.ok(l.length < 400, l);
+});
