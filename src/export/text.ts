@@ -12,6 +12,12 @@
  * printing shared subtrees in full makes the output grow exponentially with depth. A target is
  * expanded the first time it is printed; later mentions show its state and point back. The same
  * rule stops a cycle, should a view ever contain one.
+ *
+ * Why the depth is capped: each level indents three columns, so a 1,000-deep chain made lines
+ * of 3,000 columns (1.5 MB in all; 15 MB for 10,000). A target MAX_DEPTH levels down is printed
+ * with "continued below" and its dependencies start a new tree at the left margin after the
+ * current one. Trees of one line (a target with no dependencies) are not separated by blank
+ * lines: 10,000 independent targets made 20,000 lines.
  */
 import type { GraphView, TargetState, TargetView } from "../graph/view.ts";
 import { STATES, STATE_LABELS, compareStrings } from "./common.ts";
@@ -33,6 +39,8 @@ export const STATE_MARKERS: Readonly<Record<TargetState, string>> = {
 };
 
 const EXTERNAL_MARKER = "○";
+/** The deepest level a tree indents to; below it, the tree continues at the left margin. */
+export const MAX_DEPTH = 20;
 /** Marks a source file listed under a target (`--files`). */
 export const FILE_MARKER = "·";
 
@@ -70,7 +78,11 @@ export function toText(view: GraphView, options: TextOptions = {}): string {
   const byId = new Map(view.targets.map((t) => [t.id, t]));
   const hasDependents = new Set(view.targets.flatMap((t) => t.deps));
   const printed = new Set<string>();
-  const lines: string[] = [];
+  /** Trees printed so far, a list of lines each. */
+  const blocks: string[][] = [];
+  let lines: string[] = [];
+  /** Targets at MAX_DEPTH whose dependencies are printed as a tree of their own, next. */
+  const continued: string[] = [];
 
   const label = (id: string, t: TargetView | undefined, repeat: boolean): [string, string] => {
     if (t === undefined) return [`${EXTERNAL_MARKER} ${visible(id)}`, " (not in this selection)"];
@@ -79,18 +91,20 @@ export function toText(view: GraphView, options: TextOptions = {}): string {
     return [head, t.state !== "up-to-date" && t.reason ? ` — ${visible(t.reason)}` : ""];
   };
 
-  const visit = (id: string, prefix: string, branch: string): void => {
+  const visit = (id: string, prefix: string, branch: string, depth: number): void => {
     const t = byId.get(id);
     const repeat = printed.has(id);
-    const [head, tail] = label(id, t, repeat);
+    const deeper = t !== undefined && !repeat && depth >= MAX_DEPTH && (t.deps.length > 0 || (options.files === true && t.files.length > 0));
+    const [head, tail] = deeper ? [`${STATE_MARKERS[t.state]} ${visible(id)}`, " (continued below)"] : label(id, t, repeat);
     lines.push(fit(prefix + branch + head, tail, width));
-    if (t === undefined || repeat) return;
+    if (deeper) continued.push(id);
+    if (t === undefined || repeat || deeper) return;
     printed.add(id);
     const children = [...new Set(t.deps)].sort(compareStrings);
     const files = options.files ? [...new Set(t.files)].sort(compareStrings) : [];
     const childPrefix = prefix + (branch === "" ? "" : branch === "├─ " ? "│  " : "   ");
     const last = children.length + files.length - 1;
-    children.forEach((dep, i) => visit(dep, childPrefix, i === last ? "└─ " : "├─ "));
+    children.forEach((dep, i) => visit(dep, childPrefix, i === last ? "└─ " : "├─ ", depth + 1));
     files.forEach((f, j) => lines.push(fit(`${childPrefix}${children.length + j === last ? "└─ " : "├─ "}${FILE_MARKER} ${visible(f)}`, "", width)));
   };
 
@@ -101,11 +115,22 @@ export function toText(view: GraphView, options: TextOptions = {}): string {
     // Only targets on a cycle remain unprinted after the roots; show them rather than drop them.
     ...sortedIds,
   ];
+  const tree = (id: string): void => {
+    lines = [];
+    visit(id, "", "", 0);
+    blocks.push(lines);
+  };
   for (const id of roots) {
     if (printed.has(id)) continue;
-    if (lines.length > 0) lines.push("");
-    visit(id, "", "");
+    tree(id);
+    for (let next = continued.shift(); next !== undefined; next = continued.shift()) if (!printed.has(next)) tree(next);
   }
+  lines = [];
+  blocks.forEach((b, i) => {
+    // A blank line around every tree but between two one-line ones.
+    if (i > 0 && (b.length > 1 || blocks[i - 1].length > 1)) lines.push("");
+    lines.push(...b);
+  });
 
   if (view.targets.length === 0) lines.push("no targets");
   const counts = STATES.map((s) => `${STATE_MARKERS[s]} ${view.targets.filter((t) => t.state === s).length} ${STATE_LABELS[s]}`);

@@ -26,13 +26,20 @@ export interface HookDeps {
   restoreAll(): { restored: string[]; stillStale: StaleTarget[] };
   /** Prints one line to the user (stderr in the CLI). */
   emit(line: string): void;
+  /**
+   * Whether a bare `pipe build` (the Pipelinefile's default targets) builds every one of `ids`:
+   * then the fix it prints can be that, when naming them would make too long a line.
+   */
+  defaultBuildIncludes?(ids: string[]): boolean;
 }
 
 /** Exit codes of `pipe hooks run`: 1 blocks the commit; 2 is a usage error. */
 export const HOOK_EXIT = { ok: 0, blocked: 1, usage: 2 } as const;
 
-/** At most this many targets are listed one per line; the build command still names them all. */
+/** At most this many targets are listed one per line. */
 const MAX_LISTED = 20;
+/** The longest build command printed as the fix (10,000 stale ids made a 60 KB line). */
+const MAX_COMMAND = 200;
 
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -43,11 +50,35 @@ function shellWord(id: string): string {
   return /^[A-Za-z0-9_./:=,+@%-]+$/.test(id) ? id : `'${id.replace(/'/g, `'\\''`)}'`;
 }
 
-function emitStaleList(heading: string, stale: StaleTarget[], emit: (line: string) => void): void {
-  emit(heading);
-  for (const t of stale.slice(0, MAX_LISTED)) emit(`  ${JSON.stringify(t.id)}: ${t.reason}`);
-  if (stale.length > MAX_LISTED) emit(`  … and ${stale.length - MAX_LISTED} more`);
-  emit(`run: npx pipe build ${stale.map((t) => shellWord(t.id)).join(" ")}`);
+/**
+ * A short command that builds the stale targets, and a note when the command does not name
+ * them. The first of these that fits in MAX_COMMAND: their ids; a bare `npx pipe build` when
+ * the default targets include them all; their names with a family's instances as the family
+ * name (which builds every instance the Pipelinefile asks for: the others are up to date or
+ * unrelated, so it may build more, never less). Otherwise no short command is exact: the bare
+ * build, and that the rest must be named.
+ */
+function buildCommand(stale: StaleTarget[], deps: Pick<HookDeps, "defaultBuildIncludes">): [string, string?] {
+  const ids = stale.map((t) => t.id);
+  const fits = (words: string[]) => {
+    const line = `npx pipe build ${words.map(shellWord).join(" ")}`;
+    return line.length <= MAX_COMMAND ? line : undefined;
+  };
+  const named = fits(ids);
+  if (named) return [named];
+  if (deps.defaultBuildIncludes?.(ids)) return ["npx pipe build", `  (the default targets include all ${ids.length})`];
+  const families = fits([...new Set(ids.map((id) => id.replace(/\[.*$/s, "")))]);
+  if (families) return [families];
+  return ["npx pipe build", `  (builds those among the default targets; name the others too: pipe status lists all ${ids.length})`];
+}
+
+function emitStaleList(heading: string, stale: StaleTarget[], deps: Pick<HookDeps, "emit" | "defaultBuildIncludes">): void {
+  deps.emit(heading);
+  for (const t of stale.slice(0, MAX_LISTED)) deps.emit(`  ${JSON.stringify(t.id)}: ${t.reason}`);
+  if (stale.length > MAX_LISTED) deps.emit(`  … and ${stale.length - MAX_LISTED} more`);
+  const [command, note] = buildCommand(stale, deps);
+  deps.emit(`run: ${command}`);
+  if (note) deps.emit(note);
 }
 
 function dedupe(stale: StaleTarget[]): StaleTarget[] {
@@ -62,7 +93,7 @@ function preCommit(deps: HookDeps): number {
   if (ids.length === 0) return HOOK_EXIT.ok;
   const stale = dedupe(deps.staleTargets(ids));
   if (stale.length === 0) return HOOK_EXIT.ok;
-  emitStaleList(`pipe: ${plural(stale.length, "target is", "targets are")} stale for this commit:`, stale, deps.emit);
+  emitStaleList(`pipe: ${plural(stale.length, "target is", "targets are")} stale for this commit:`, stale, deps);
   deps.emit("hint: or commit anyway with `git commit --no-verify`");
   return HOOK_EXIT.blocked;
 }
@@ -78,7 +109,7 @@ function restore(deps: HookDeps, after: string): number {
   }
   if (result.restored.length > 0) deps.emit(`pipe: restored ${plural(result.restored.length, "target", "targets")} from the cache`);
   const stale = dedupe(result.stillStale);
-  if (stale.length > 0) emitStaleList(`pipe: ${plural(stale.length, "target is", "targets are")} stale after this ${after}:`, stale, deps.emit);
+  if (stale.length > 0) emitStaleList(`pipe: ${plural(stale.length, "target is", "targets are")} stale after this ${after}:`, stale, deps);
   return HOOK_EXIT.ok;
 }
 

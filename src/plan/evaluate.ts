@@ -10,6 +10,7 @@ import type { CodeHasher } from "../load/code-hash.ts";
 import type { OutputCache } from "../state/cache.ts";
 import type { BuildRecord, FingerprintParts, OutputRecord, RecordStore } from "../state/records.ts";
 import { decide, envParts, explain, fingerprintOf, fingerprintParts, type Decision, type OutputState } from "./fingerprint.ts";
+import { nameSome, summarizeReasons } from "./reasons.ts";
 
 export interface Evaluation {
   fingerprint: string;
@@ -138,8 +139,8 @@ export class Evaluator {
     const reasons = explain(parts, latest).filter((r) => !r.startsWith("input ") && !r.startsWith("no record"));
     const added = paths.filter((p) => !old.has(p));
     const removed = [...old].filter((p) => !now.has(p));
-    if (added.length) reasons.push(`now reads ${added.join(", ")}`);
-    if (removed.length) reasons.push(`no longer reads ${removed.join(", ")}`);
+    if (added.length) reasons.push(`now reads ${nameSome(added)}`);
+    if (removed.length) reasons.push(`no longer reads ${nameSome(removed)}`);
     return reasons;
   }
 
@@ -166,6 +167,8 @@ export class Evaluator {
     const record = this.records.get(fingerprint);
     const outputs = record ? this.outputState(t) : new Map();
     const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t), latest: () => this.records.latest(t.id) });
+    // One reason per changed input is too many for a target reading hundreds of files.
+    if (decision.kind !== "up-to-date") decision.reasons = summarizeReasons(decision.reasons);
     return { fingerprint, parts, decision };
   }
 }
@@ -188,7 +191,8 @@ export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
     const t = ev.graph.targets.get(id)!;
     const staleDeps = t.deps.filter((d) => out.get(d)?.state === "stale");
     if (staleDeps.length) {
-      out.set(id, { state: "stale", reasons: [...ev.explainOwn(t), ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)] });
+      // Named a few at a time: a target over 500 instances had a 35 KB reason.
+      out.set(id, { state: "stale", reasons: summarizeReasons([...ev.explainOwn(t), ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)]) });
       continue;
     }
     const produced = new Map<string, OutputRecord>();

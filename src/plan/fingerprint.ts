@@ -16,6 +16,7 @@ import type { BuildRecord, FingerprintParts, OutputRecord } from "../state/recor
 import { hashString } from "../hash/xxh.ts";
 import { stableStringify } from "../util/stable-json.ts";
 import type { CodeHash } from "../load/code-hash.ts";
+import { nameSome, summarizeReasons } from "./reasons.ts";
 
 export const FINGERPRINT_FORMAT = 1;
 
@@ -117,8 +118,8 @@ export function decide(d: DecideInput): Decision {
   if (others.length) {
     // Say which build's result they hold: what differs between it and the one to restore.
     const other = onDisk();
-    const what = other && other.fingerprint !== record.fingerprint ? explain(parts, other).filter((r) => !r.startsWith("no record")) : [];
-    const outs = others.length === 1 ? `output ${others[0]} holds` : `outputs ${others.join(", ")} hold`;
+    const what = other && other.fingerprint !== record.fingerprint ? summarizeReasons(explain(parts, other).filter((r) => !r.startsWith("no record"))) : [];
+    const outs = others.length === 1 ? `output ${others[0]} holds` : `outputs ${nameSome(others)} hold`;
     differing.unshift(`${outs} another build's result${what.length ? ` (${what.join("; ")})` : ""}`);
   }
   if (differing.length === 0) return { kind: "up-to-date", record };

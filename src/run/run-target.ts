@@ -13,6 +13,7 @@ import type { ProjectLock } from "../state/lock.ts";
 import { hashString } from "../hash/xxh.ts";
 import type { StatEntry } from "../hash/file-hasher.ts";
 import { fingerprintOf } from "../plan/fingerprint.ts";
+import { nameSome } from "../plan/reasons.ts";
 import { crashPoint } from "../util/crash-point.ts";
 import { formatValue } from "../graph/param-values.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
@@ -40,6 +41,12 @@ export interface RunContext extends PublishContext {
   recipeEnvs?: Map<string, Record<string, string>>;
   /** Names in .pipe/logs/ when the build's first silent run ended (read once, then kept). */
   oldLogs?: Set<string>;
+  /**
+   * Families whose instances were warned about leaving params unread in this build, with the
+   * set they left (family name, then the params, joined by NULs): the other instances leaving
+   * the same set are not warned about again (made on first use).
+   */
+  unreadWarned?: Set<string>;
   records: RecordStore;
   entryUrl: string;
   pipelinefile: string;
@@ -186,7 +193,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     crashPoint("after-recipe");
     const declared = new Set(t.params.filter((p) => !p.isKey).map((p) => p.local));
     const unused = [...declared].filter((p) => !result.readParams.includes(p) && !t.paramsReadByInputs.includes(p));
-    if (unused.length) rc.emit({ type: "warning", target: t.id, message: unreadParamsWarning(t, unused) });
+    if (unused.length) warnUnreadParams(rc, t, unused);
     const stagedStats = new Map<string, Stats>();
     const problems = checkStaged(rc.root, t, staged, stagedStats);
     if (problems.length) {
@@ -372,11 +379,31 @@ function envFor(rc: RunContext, declared: string[]): Record<string, string> {
 }
 
 /**
+ * Warns that `t` left params unread, once per family and unread set in a build: 500 instances
+ * of a family running one command each warned 500 times, each naming the same params. The one
+ * warning says the others are not repeated (a warning is an event: the engine has no
+ * end-of-build hook here to count them, and one line per family is what a reader needs).
+ */
+function warnUnreadParams(rc: RunContext, t: GraphTarget, unread: string[]): void {
+  let others = 0;
+  if (t.family !== undefined) {
+    const key = [t.family, ...unread].join("\0");
+    rc.unreadWarned ??= new Set();
+    if (rc.unreadWarned.has(key)) return;
+    rc.unreadWarned.add(key);
+    for (const o of rc.evaluator.graph.targets.values()) if (o.family === t.family && o.id !== t.id) others++;
+  }
+  const message = unreadParamsWarning(t, unread) + (others ? `; not repeated for the other instances of ${JSON.stringify(t.family)} that leave the same params unread in this build` : "");
+  rc.emit({ type: "warning", target: t.id, message });
+}
+
+/**
  * What was observed, not a verdict: a recipe may read a param only in some runs
  * (`if (ctx.params.alpha > 1) use(ctx.params.beta)`), so "never reads it; remove it" would break
- * the others. Names this run's param values, so the user can tell which runs those were.
+ * the others. Names this run's param values, so the user can tell which runs those were. The
+ * target is the warning's (reporters print it before the message), so the text does not name it.
  */
-export function unreadParamsWarning(t: Pick<GraphTarget, "id" | "params">, unread: string[]): string {
+export function unreadParamsWarning(t: Pick<GraphTarget, "params">, unread: string[]): string {
   const many = unread.length > 1;
   const them = many ? "them" : "it";
   const values = t.params.filter((p) => !p.isKey).map((p) => {
@@ -384,5 +411,5 @@ export function unreadParamsWarning(t: Pick<GraphTarget, "id" | "params">, unrea
     return `${p.local}=${v.length > 40 ? `${v.slice(0, 37)}...` : v}`;
   });
   const shown = values.length > 6 ? `${values.slice(0, 6).join(", ")} and ${values.length - 6} more` : values.join(", ");
-  return `${JSON.stringify(t.id)} did not read param${many ? "s" : ""} ${unread.map((u) => JSON.stringify(u)).join(", ")} in this run (${shown}); if no run needs ${them}, remove ${them} from params (a declared param is in the fingerprint: changing it reruns the recipe)`;
+  return `did not read param${many ? "s" : ""} ${nameSome(unread.map((u) => JSON.stringify(u)))} in this run (${shown}); if no run needs ${them}, remove ${them} from params (a declared param is in the fingerprint: changing it reruns the recipe)`;
 }

@@ -226,7 +226,7 @@ test("a recipe that reads an undeclared param fails naming it; an unused declare
   assert.match(g.reason, /read param "days", which the target does not declare; add it to the target's params: \{ days \}/);
   const w = r.events.find((e) => e.type === "warning" && e.target === "lazy");
   assert.ok(w && w.type === "warning");
-  assert.equal(w.message, `"lazy" did not read param "days" in this run (days=3, window=7); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`);
+  assert.equal(w.message, `did not read param "days" in this run (days=3, window=7); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`);
 });
 
 test("a param the recipe reads only in some runs: the warning says it was not read in this run, with the run's values, and not that it is never read", async () => {
@@ -241,7 +241,7 @@ test("a param the recipe reads only in some runs: the warning says it was not re
   const once = await p.run(["build", "--json"]);
   assert.equal(once.code, 0, once.stdout + once.stderr);
   const warnings = once.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
-  assert.deepEqual(warnings, [`"t" did not read param "beta" in this run (alpha=1, beta=b); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`]);
+  assert.deepEqual(warnings, [`did not read param "beta" in this run (alpha=1, beta=b); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`]);
   assert.doesNotMatch(once.stdout + once.stderr, /never reads/);
   const other = await p.run(["build", "--json", "-p", "alpha=2"]);
   assert.equal(other.code, 0, other.stdout + other.stderr);
@@ -270,7 +270,7 @@ test("a param read only by an inputs function counts as used: no \"never reads\"
     assert.equal(p.read("build/pick.txt"), text);
     assert.equal(p.read("build/fam-x.txt"), text);
     const warnings = r.events.filter((e) => e.type === "warning").map((e) => (e.type === "warning" ? `${e.target}: ${e.message}` : ""));
-    assert.deepEqual(warnings, [`lazy: "lazy" did not read param "n" in this run (n=${value}); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`]);
+    assert.deepEqual(warnings, [`lazy: did not read param "n" in this run (n=${value}); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`]);
   }
 });
 

@@ -121,3 +121,40 @@ test("pipe history names params as -p takes them, not by the recipe's key for th
   assert.deepEqual(runs.map((r) => r.params), [{ scale: 2 }, { scale: 1 }]);
   p.remove();
 });
+
+test("pipe history -n counts runs in all, and params are listed on a target's first run shown and its oldest, three by name", async () => {
+  // Before: `-n 1 f` showed one run of each of the 12 instances, and every run listed all 8
+  // params (2.6 KB lines on the review's 500-instance family; 10 KB for a 200-param target).
+  const knobs = Array.from({ length: 8 }, (_, k) => `const k${k} = param.int("knob_${k}", { default: ${k} });`).join("\n");
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { family, param, sh } from "pipefile";\n${knobs}\n` +
+      `export const f = family({ key: { i: param.int({ min: 0, max: 100 }) }, params: { knob_0: k0, knob_1: k1, knob_2: k2, knob_3: k3, knob_4: k4, knob_5: k5, knob_6: k6, knob_7: k7 }, outputs: ["build/f-{i}.txt"], run: ({ outputs, params }) => sh\`echo \${String(params.knob_0)} > \${outputs[0]}\` });\n` +
+      `export default Array.from({ length: 12 }, (_, i) => f({ i }));\n`,
+  });
+  for (const v of ["0", "1", "2"]) await built(p, ["-p", `knob_0=${v}`]);
+  const one = await p.run(["history", "f", "-n", "1"]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(
+    one.stdout,
+    /^f\[i=\d+\]\n {2}\S+ \S+ {2}took \d+ms {2}outputs on disk now\n {4}params: i=\d+ knob_0=2 knob_1=1 and 6 more \(--verbose lists them\)\n {4}since the run before: param knob_0 1 -> 2\n\n\(the newest 1 of 36 recorded runs of 12 targets; -n N shows more\)\n$/,
+  );
+  assert.equal((JSON.parse((await p.run(["history", "f", "-n", "1", "--json"])).stdout) as { runs: Run[] }).runs.length, 1);
+  // Without -n: at most 20 in all. A run between the first shown and the oldest says only what changed.
+  const runs = (JSON.parse((await p.run(["history", "f", "--json"])).stdout) as { runs: Run[] }).runs;
+  assert.equal(runs.length, 20);
+  const all = await p.run(["history", "f[i=3]"]);
+  const lines = all.stdout.split("\n");
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith("    ")),
+    [
+      "    params: i=3 knob_0=2 knob_1=1 and 6 more (--verbose lists them)",
+      "    since the run before: param knob_0 1 -> 2",
+      "    since the run before: param knob_0 0 -> 1",
+      "    params: i=3 knob_0=0 knob_1=1 and 6 more (--verbose lists them)",
+      "    the oldest recorded run",
+    ],
+  );
+  const verbose = await p.run(["history", "f[i=3]", "--verbose"]);
+  assert.equal(verbose.stdout.split("\n").filter((l) => l.startsWith("    params: i=3 knob_0=1 knob_1=1 knob_2=2 knob_3=3 knob_4=4 knob_5=5 knob_6=6 knob_7=7")).length, 1, verbose.stdout);
+});

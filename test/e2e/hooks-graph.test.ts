@@ -65,6 +65,32 @@ test("git hooks: a stale commit is blocked, a fresh one passes, checkout restore
   }
 });
 
+test("pre-commit with many stale targets prints a short build command: a bare build when the default targets include them", async () => {
+  // Before: "run: npx pipe build" and every id, one line growing with the graph (60 KB for 10,000).
+  const p = new Project({
+    ".gitignore": "build/\nnode_modules/\n.pipe/\n",
+    "data/a.txt": "one\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const all = Array.from({ length: 40 }, (_, i) => target({ name: \`a_rather_long_target_name_\${i}\`, inputs: ["data/a.txt"], outputs: [\`build/\${i}.txt\`], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` }));\n` +
+      `export default all;\n`,
+  });
+  try {
+    assert.equal(git(p, "init", "-q").code, 0);
+    assert.equal((await p.run(["hooks", "install"])).code, 0);
+    assert.equal((await p.run(["build", "-q"])).code, 0);
+    p.write({ "data/a.txt": "two\n" });
+    git(p, "add", "-A");
+    const blocked = git(p, "commit", "-qm", "v1");
+    assert.notEqual(blocked.code, 0, "the commit is blocked");
+    assert.match(blocked.out, /pipe: 40 targets are stale for this commit:\n/);
+    assert.match(blocked.out, /\n {2}… and 20 more\nrun: npx pipe build\n {2}\(the default targets include all 40\)\n/);
+    for (const line of blocked.out.split("\n")) assert.ok(line.length < 200, line);
+  } finally {
+    p.remove();
+  }
+});
+
 test("git hooks installed with --file use that Pipelinefile; a Pipelinefile removed later blocks no commit", async () => {
   const p = new Project({
     ".gitignore": "build/\nnode_modules/\n.pipe/\n",

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { toText } from "../../src/export/text.ts";
+import { MAX_DEPTH, toText } from "../../src/export/text.ts";
 import type { GraphView, TargetView } from "../../src/graph/view.ts";
 import { generatedView, shuffled, smallView } from "./views.ts";
 
@@ -39,7 +39,30 @@ test("a shared subtree is expanded once", () => {
 
 test("targets nothing depends on are printed after the defaults", () => {
   const view: GraphView = { defaults: ["z"], targets: [t("z"), t("experiment", [], { state: "stale", reason: "no record" })] };
-  assert.equal(toText(view).split("\n").slice(0, 3).join("\n"), "✔ z\n\n● experiment — no record");
+  assert.equal(toText(view).split("\n").slice(0, 2).join("\n"), "✔ z\n● experiment — no record");
+});
+
+test("one-line trees are not separated by blank lines; trees of more lines are", () => {
+  // Before: a blank line between every root (20,001 lines for 10,000 independent targets).
+  const view: GraphView = { defaults: [], targets: [t("a"), t("b"), t("c", ["d"]), t("d"), t("e"), t("f")] };
+  assert.equal(toText(view), ["✔ a", "✔ b", "", "✔ c", "└─ ✔ d", "", "✔ e", "✔ f", "", "✔ 6 up to date  ↺ 0 restorable from cache  ● 0 stale  ✖ 0 failed", ""].join("\n"));
+  const wide: GraphView = { defaults: [], targets: Array.from({ length: 10_000 }, (_, i) => t(`w${i}`)) };
+  assert.equal(toText(wide).split("\n").length, 10_000 + 3);
+});
+
+test("a deep chain indents at most MAX_DEPTH levels, then continues at the left margin", () => {
+  // c0 ◄─ c1 ◄─ ... ◄─ c999. Before: 3 columns per level, lines of 3,000 columns (1.5 MB).
+  const n = 1000;
+  const view: GraphView = { defaults: [`c${n - 1}`], targets: Array.from({ length: n }, (_, i) => t(`c${i}`, i ? [`c${i - 1}`] : [], { state: "stale", reason: i ? `dependency "c${i - 1}" will rebuild` : "input in/0.txt changed" })) };
+  const text = toText(view);
+  const lines = text.split("\n");
+  for (const line of lines) assert.ok(line.length <= 3 * MAX_DEPTH + 40, line);
+  assert.ok(text.length < 100_000, String(text.length));
+  const at = lines.findIndex((l) => l.includes("(continued below)"));
+  assert.deepEqual(lines.slice(at, at + 4), [`${" ".repeat(3 * (MAX_DEPTH - 1))}└─ ● c${n - 1 - MAX_DEPTH} (continued below)`, "", `● c${n - 1 - MAX_DEPTH} — dependency "c${n - 2 - MAX_DEPTH}" will rebuild`, `└─ ● c${n - 2 - MAX_DEPTH} — dependency "c${n - 3 - MAX_DEPTH}" will rebuild`]);
+  // Every target is printed in full once: its reason appears exactly once.
+  for (const i of [0, 1, 500, n - 1]) assert.equal(lines.filter((l) => l.includes(`● c${i} —`)).length, 1, `c${i}`);
+  assert.ok(lines.some((l) => l.endsWith("● c0 — input in/0.txt changed")));
 });
 
 test("width shortens the reason first, then the line", () => {

@@ -4,7 +4,7 @@ import { runHook } from "../../src/githooks/run.ts";
 import type { HookDeps, StaleTarget } from "../../src/githooks/run.ts";
 
 /** Fake core: records calls and emitted lines; answers from the given tables. */
-function fakeDeps(o: { staged?: string[]; readers?: Record<string, string[]>; stale?: StaleTarget[]; restore?: HookDeps["restoreAll"] } = {}) {
+function fakeDeps(o: { staged?: string[]; readers?: Record<string, string[]>; stale?: StaleTarget[]; restore?: HookDeps["restoreAll"]; defaults?: string[] } = {}) {
   const lines: string[] = [];
   const calls: string[] = [];
   const deps: HookDeps = {
@@ -13,6 +13,7 @@ function fakeDeps(o: { staged?: string[]; readers?: Record<string, string[]>; st
     staleTargets: (ids) => (calls.push(`staleTargets ${ids.join(",")}`), (o.stale ?? []).filter((s) => ids.includes(s.id))),
     restoreAll: () => (calls.push("restoreAll"), (o.restore ?? (() => ({ restored: [], stillStale: [] })))()),
     emit: (line) => lines.push(line),
+    ...(o.defaults ? { defaultBuildIncludes: (ids: string[]) => ids.every((id) => o.defaults!.includes(id)) } : {}),
   };
   return { deps, lines, calls };
 }
@@ -65,6 +66,28 @@ test("pre-commit lists at most 20 targets but the build command names them all",
   assert.equal(f.lines.length, 1 + 20 + 1 + 2);
   assert.equal(f.lines[21], "  … and 5 more");
   assert.equal(f.lines[22], `run: npx pipe build ${ids.join(" ")}`);
+});
+
+test("pre-commit with 10,000 stale targets the default build includes prints a bare `npx pipe build`, not a 60 KB line", () => {
+  // Before: "run: npx pipe build w0 w1 … w9999", one line of 58,894 characters.
+  const ids = Array.from({ length: 10_000 }, (_, i) => `w${i}`);
+  const f = fakeDeps({ staged: ["a"], readers: { a: ids }, stale: ids.map((id) => ({ id, reason: "input a changed" })), defaults: ids });
+  assert.equal(runHook("pre-commit", [], f.deps), 1);
+  assert.deepEqual(f.lines.slice(21), ["  … and 9980 more", "run: npx pipe build", "  (the default targets include all 10000)", "hint: or commit anyway with `git commit --no-verify`"]);
+  for (const line of f.lines) assert.ok(line.length < 200, line);
+});
+
+test("stale family instances outside the default build are named by their family when their ids make too long a command", () => {
+  const ids = Array.from({ length: 300 }, (_, i) => `shard[i=${i},variant=alpha]`);
+  const f = fakeDeps({ staged: ["a"], readers: { a: [...ids, "merged"] }, stale: [...ids, "merged"].map((id) => ({ id, reason: "input a changed" })), defaults: [] });
+  assert.equal(runHook("pre-commit", [], f.deps), 1);
+  assert.equal(f.lines.at(-2), "run: npx pipe build shard merged");
+  // Too many names even so: the bare build, and the plain word that it is not all.
+  const many = Array.from({ length: 300 }, (_, i) => `target_number_${i}`);
+  const g = fakeDeps({ restore: () => ({ restored: [], stillStale: many.map((id) => ({ id, reason: "no record" })) }) });
+  assert.equal(runHook("post-merge", [], g.deps), 0);
+  assert.deepEqual(g.lines.slice(-2), ["run: npx pipe build", "  (builds those among the default targets; name the others too: pipe status lists all 300)"]);
+  for (const line of [...f.lines, ...g.lines]) assert.ok(line.length < 200, line);
 });
 
 test("post-checkout restores on a branch checkout and reports what is still stale; always 0", () => {

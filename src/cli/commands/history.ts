@@ -14,6 +14,7 @@ import { findPipelinefile } from "../../load/find.ts";
 import { initHasher } from "../../hash/xxh.ts";
 import { FileHasher } from "../../hash/file-hasher.ts";
 import { explain } from "../../plan/fingerprint.ts";
+import { summarizeReasons } from "../../plan/reasons.ts";
 import { formatValue } from "../../graph/param-values.ts";
 import { localToday } from "../../graph/today.ts";
 import { formatDuration } from "../../ui/format.ts";
@@ -26,17 +27,22 @@ import { COMMON, EXIT, type Command } from "../main.ts";
 
 const DEFAULT_ALL = 20;
 const DEFAULT_PER_TARGET = 10;
+/** Params a run shows before "and N more" (without --verbose). */
+const PARAMS_SHOWN = 3;
 
 export const command: Command = {
   name: "history",
   summary: "Show the runs pipe recorded, newest first: when, how long, with which params, what changed since the run before, and whether the outputs are on disk, in the cache (restorable without running) or gone. Reads only .pipe/ (works while the Pipelinefile does not load).",
-  usage: "pipe history [targets...] [-n N] [--json]",
+  usage: "pipe history [targets...] [-n N] [--verbose] [--json]",
   details: [
     "Without targets: the project's latest runs, one line each. A family name means every",
-    "instance ever recorded. pipe keeps the 32 newest records of each target.",
+    "instance ever recorded. With targets, the first run shown of each target and its oldest",
+    "recorded run list its params; the others say what changed since the run before.",
+    "pipe keeps the 32 newest records of each target.",
   ].join("\n"),
   flags: [
-    { name: "max", short: "n", value: true, meta: "N", help: `show at most N runs (default: ${DEFAULT_ALL} without targets, ${DEFAULT_PER_TARGET} per target with them)` },
+    { name: "max", short: "n", value: true, meta: "N", help: `show at most N runs in all, the newest (default: ${DEFAULT_ALL}, and with targets at most ${DEFAULT_PER_TARGET} of each)` },
+    { name: "verbose", short: "v", help: `list every param of every run, and every change (by default a run names ${PARAMS_SHOWN} params, and only the first run shown of a target and its oldest list them)` },
     { name: "json", help: "print one JSON document: { runs: [{ target, time, durationMs, fingerprint, params, outputs, where, changes }] }" },
     ...COMMON,
   ],
@@ -86,15 +92,24 @@ export const command: Command = {
       return r.outputs.every((o) => cache.has(o.hash, o.kind)) ? "cached" : "gone";
     };
 
+    const verbose = hasFlag(ctx.args, "verbose");
     let runs: Run[];
+    let total = 0;
     if (ids.length === 0) {
       // The project's latest runs across targets: one line each.
       runs = store.newest(max ?? DEFAULT_ALL).map((r) => ({ ...runOf(r), where: where(r) }));
     } else {
+      // -n counts runs in all (a family name selects hundreds of targets): the newest N across
+      // the targets, shown target by target. Without -n, at most 10 of each and 20 in all.
+      const lists = ids.map((id) => store.history(id));
+      const candidates = lists.flatMap((list) => list.slice(0, max ?? DEFAULT_PER_TARGET));
+      total = lists.reduce((n, list) => n + list.length, 0);
+      const kept = new Set(candidates.sort((a, b) => b.time - a.time).slice(0, max ?? DEFAULT_ALL));
       runs = [];
-      for (const id of ids) {
-        const list = store.history(id);
-        list.slice(0, max ?? DEFAULT_PER_TARGET).forEach((r, i) => runs.push({ ...runOf(r), where: where(r), changes: changesSince(r, list[i + 1]) }));
+      for (const list of lists) {
+        list.forEach((r, i) => {
+          if (kept.has(r)) runs.push({ ...runOf(r), where: where(r), changes: changesSince(r, list[i + 1], verbose) });
+        });
       }
     }
     cache.close();
@@ -103,7 +118,7 @@ export const command: Command = {
       ctx.stdout.write(JSON.stringify({ runs }) + "\n");
       return EXIT.ok;
     }
-    ctx.stdout.write(ids.length ? renderDetailed(runs) : renderLines(runs, recorded.length));
+    ctx.stdout.write(ids.length ? renderDetailed(runs, { verbose, total, targets: ids.length }) : renderLines(runs, recorded.length));
     return EXIT.ok;
   },
 };
@@ -136,11 +151,15 @@ function byCommandLineName(r: BuildRecord): Record<string, unknown> {
   return out;
 }
 
-/** Value-level differences from the run before (the same words as `pipe why`). */
-function changesSince(r: BuildRecord, before: BuildRecord | undefined): string[] | undefined {
+/**
+ * Value-level differences from the run before (the same words as `pipe why`, lists named a few
+ * at a time unless `all`).
+ */
+function changesSince(r: BuildRecord, before: BuildRecord | undefined, all: boolean): string[] | undefined {
   if (!before) return undefined;
   if (before.fingerprint === r.fingerprint) return ["nothing: the same inputs, params and code (run again because its outputs were gone)"];
-  return explain(r.parts, before).map((c) => (c.startsWith("no record for this combination") ? "only pipe's record format" : c));
+  const changes = explain(r.parts, before).map((c) => (c.startsWith("no record for this combination") ? "only pipe's record format" : c));
+  return all ? changes : summarizeReasons(changes);
 }
 
 const WHERE_TEXT: Record<Where, string> = {
@@ -157,9 +176,12 @@ function when(ms: number): string {
   return `${localToday(d)} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-function paramText(params: Record<string, unknown>): string {
+function paramText(params: Record<string, unknown>, all: boolean): string {
   const names = Object.keys(params).sort();
-  return names.length ? names.map((k) => `${k}=${formatValue(params[k])}`).join(" ") : "no params";
+  if (names.length === 0) return "no params";
+  const shown = all ? names : names.slice(0, PARAMS_SHOWN);
+  const more = names.length - shown.length;
+  return shown.map((k) => `${k}=${formatValue(params[k])}`).join(" ") + (more ? ` and ${more} more (--verbose lists them)` : "");
 }
 
 function renderLines(runs: Run[], targets: number): string {
@@ -170,19 +192,26 @@ function renderLines(runs: Run[], targets: number): string {
   return lines.join("\n") + "\n";
 }
 
-function renderDetailed(runs: Run[]): string {
+/**
+ * Runs grouped by target. The first run shown of a target and its oldest recorded run list
+ * the params; a run in between says only what changed since the run before (every run listing
+ * 200 params made 10 KB lines). --verbose lists them all, on every run.
+ */
+function renderDetailed(runs: Run[], o: { verbose: boolean; total: number; targets: number }): string {
   const out: string[] = [];
   let last: string | undefined;
   for (const r of runs) {
-    if (r.target !== last) {
+    const first = r.target !== last;
+    if (first) {
       if (last !== undefined) out.push("");
       out.push(r.target);
       last = r.target;
     }
     out.push(`  ${when(r.time)}  took ${formatDuration(r.durationMs)}  ${WHERE_TEXT[r.where]}`);
-    out.push(`    params: ${paramText(r.params)}`);
+    if (first || !r.changes || o.verbose) out.push(`    params: ${paramText(r.params, o.verbose)}`);
     if (r.changes) out.push(`    since the run before: ${r.changes.join("; ")}`);
     else out.push("    the oldest recorded run");
   }
+  if (runs.length < o.total) out.push("", `(the newest ${runs.length} of ${o.total} recorded runs of ${o.targets} target${o.targets === 1 ? "" : "s"}; -n N shows more)`);
   return out.join("\n") + "\n";
 }

@@ -80,6 +80,10 @@ export const command: Command = {
         },
         restoreAll: () => restoreAll(project, (line) => ctx.stderr.write(line + "\n")),
         emit: (line) => ctx.stderr.write(line + "\n"),
+        defaultBuildIncludes: (ids) => {
+          const built = new Set(closure(project.graph, project.selected));
+          return ids.every((id) => built.has(id));
+        },
       });
       if (mutating) {
         project.records.close();
