@@ -117,7 +117,7 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
 
   async function define(sites: boolean): Promise<Definition> {
     const spec = await loadPipelinefile(file, { write: !o.readOnly, sites, timeoutMs: loadTimeoutMs(o.env), knownToFinish: o.loadKnownToFinish === true });
-    const options = { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats, lenient: o.lenient };
+    const options = { paramText: o.paramText, requested: o.requested, today, knownStats: o.knownStats, lenient: o.lenient, maxInstances: maxInstances(o.env) };
     if (o.subset) {
       let part: BuiltGraph | undefined;
       try {
@@ -238,6 +238,12 @@ function envKey(stateDir: string, readOnly: boolean): string {
 }
 
 /** How long the Pipelinefile may take to load: `PIPE_LOAD_TIMEOUT_MS`, default 30 s. */
+/** `PIPE_MAX_INSTANCES`: how many instances resolving inputs may make (graph/build.ts). */
+function maxInstances(env: NodeJS.ProcessEnv): number | undefined {
+  const v = Number(env.PIPE_MAX_INSTANCES);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
 function loadTimeoutMs(env: NodeJS.ProcessEnv): number {
   const v = Number(env.PIPE_LOAD_TIMEOUT_MS);
   return Number.isFinite(v) && v > 0 ? v : 30_000;

@@ -20,6 +20,7 @@ import { findCycles } from "./cycles.ts";
 import { describeBadItem, describeBadShape } from "./bad-item.ts";
 import { ineffectiveParams, type RequestedInstance } from "./param-effect.ts";
 import { stableStringify } from "../util/stable-json.ts";
+import { fillKey, matchOutputTemplates, outputTemplates, type TemplateMatch } from "./templates.ts";
 import type { StatLike } from "../hash/file-hasher.ts";
 
 export interface BuildOptions {
@@ -44,7 +45,15 @@ export interface BuildOptions {
    * source file): `pipe params` answers "what must I set?" instead of failing on it.
    */
   lenient?: boolean;
+  /**
+   * How many instances resolving inputs may make (DEFAULT_MAX_INSTANCES; `PIPE_MAX_INSTANCES`):
+   * a family whose inputs name another instance of itself with no base case would grow forever.
+   */
+  maxInstances?: number;
 }
+
+/** See BuildOptions.maxInstances. */
+export const DEFAULT_MAX_INSTANCES = 200_000;
 
 /** A subset id that does not name a declaration (the caller builds the whole graph instead). */
 export class SubsetMiss extends Error {}
@@ -273,8 +282,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const id = instanceId(famName, key);
     byDecl.set(ref, id);
     const same = targets.get(id);
-    if (!same) create(id, inst.family, key, () => inst.site.location() ?? inst.family.site.location());
-    else if (same.key && stableStringify(same.key) !== stableStringify(key)) {
+    if (!same) {
+      create(id, inst.family, key, () => inst.site.location() ?? inst.family.site.location());
+      if (growing && from !== undefined) grew(id, from);
+    } else if (same.key && stableStringify(same.key) !== stableStringify(key)) {
       // An id writes values as text (lists as a,b): two keys can read the same. One target
       // for both would build one and silently drop the other.
       diags.push({
@@ -492,6 +503,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       if (st) stats.set(rel === "" ? "." : rel, st);
       const isDir = x.endsWith("/") || (st !== undefined && st.isDirectory());
       if (st === undefined && !unreadableOnDisk.has(rel === "" ? "." : rel)) missingOnDisk.add(rel === "" ? "." : rel);
+      if (!isDir && templates.length && rel !== "") pathInputs.push({ t, path: rel });
       return { kind: isDir ? "dir" : "file", spec: x, files: [rel === "" ? "." : rel] };
     };
     if (Array.isArray(inputs)) {
@@ -510,6 +522,138 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       const bad = describeBadShape(inputs, { ...describing, kind: "input", fromFunction: typeof o.inputs === "function" });
       diags.push({ message: `inputs of ${JSON.stringify(t.id)} must be a list or named inputs, not ${bad.what}`, location: loc(t), details: bad.detail ? [bad.detail] : undefined, hint: bad.hint });
     }
+  };
+
+  /**
+   * An input path no target declares may be a file a family's output template makes
+   * (`build/raw/{country}.csv` makes `build/raw/de.csv`): that instance is made as if the
+   * Pipelinefile had named it, and so becomes a dependency (templates.ts). Outputs given by a
+   * function cannot be matched, nor can directory or glob inputs. Indexed once; a Pipelinefile
+   * without templated family outputs pays nothing more.
+   */
+  const templates = outputTemplates(
+    (function* () {
+      for (const [n, d] of spec.decls) if (declKind(d) === "family" && !spec.provisional?.has(n) && nameOf(d) !== undefined) yield [nameOf(d)!, d as Family] as const;
+    })(),
+    (p) => normalizedPath(root, p),
+  );
+  /** Plain file inputs, in the order seen (only while there are templates). */
+  const pathInputs: { t: GraphTarget; path: string }[] = [];
+  /** Paths the targets made so far declare (a folder output also with a trailing "/"). */
+  const made = new Set<string>();
+  let madeUpTo = 0;
+  let matchedUpTo = 0;
+  const ambiguousPaths = new Set<string>();
+  const isMade = (path: string) => {
+    for (; madeUpTo < pending.length; madeUpTo++) for (const o of pending[madeUpTo].outputs) made.add(o.dir ? o.path + "/" : o.path).add(o.path);
+    if (made.has(path)) return true;
+    for (let at = path.indexOf("/"); at > 0; at = path.indexOf("/", at + 1)) if (made.has(path.slice(0, at + 1))) return true;
+    return false;
+  };
+  /**
+   * Whether an instance's input matches its own family's template only with a longer string
+   * key: `data/{name}.raw.csv` read by a family writing `data/{name}.csv` would make
+   * `name=de.raw`, which reads `data/de.raw.raw.csv`, and so on forever (Snakemake calls this a
+   * periodic wildcard). Such a path is not matched: it is a source file, as it was before
+   * templates were matched.
+   */
+  const growsOwnKey = (t: GraphTarget, m: TemplateMatch): boolean => {
+    if (t.decl !== m.template.family || !t.key) return false;
+    const keySpec = m.template.family.options.key as Record<string, Param>;
+    for (const [k, v] of Object.entries(m.key)) {
+      if (keySpec[k]?.type !== "string" && keySpec[k]?.type !== "list") continue;
+      const was = formatValue(t.key[k]);
+      const now = formatValue(v);
+      if (now.length > was.length && now.includes(was)) return true;
+    }
+    return false;
+  };
+  /** Makes the instances that the inputs seen since the last call name by template; false when none. */
+  const instantiateFromTemplates = (): boolean => {
+    let madeOne = false;
+    for (; matchedUpTo < pathInputs.length; matchedUpTo++) {
+      const { t, path } = pathInputs[matchedUpTo];
+      if (ambiguousPaths.has(path) || isMade(path)) continue;
+      const matches = matchOutputTemplates(templates, path, options.today, (p) => normalizedPath(root, p));
+      if (matches.length === 0) continue;
+      const byId = new Map<string, TemplateMatch>();
+      for (const m of matches) if (!byId.has(instanceId(m.template.name, m.key))) byId.set(instanceId(m.template.name, m.key), m);
+      if (byId.size > 1) {
+        ambiguousPaths.add(path);
+        const all = [...byId];
+        const first = all[0][1];
+        diags.push({
+          message: `${JSON.stringify(path)}, needed by ${JSON.stringify(t.id)}, matches the output templates of ${all.length} instances: ${all.map(([id, m]) => `${JSON.stringify(id)} (${JSON.stringify(m.template.text)})`).join(", ")}`,
+          location: loc(t),
+          details: all.map(([, m]) => {
+            const l = m.template.family.site.location();
+            return `family ${JSON.stringify(m.template.name)} is declared at ${l ? `${l.file}:${l.line}:${l.column}` : "(unknown line)"}`;
+          }),
+          hint: `declare the input as an instance, so that pipe knows which one makes it (e.g. ${first.template.name}({ ${Object.entries(first.key).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }) in the inputs of ${JSON.stringify(t.name)})`,
+        });
+        continue;
+      }
+      const [[id, m]] = byId;
+      if (targets.has(id)) continue; // made, but its outputs were refused (reported)
+      if (growsOwnKey(t, m)) continue;
+      // The snapshot's graph had every instance a template made: a new one means the full graph.
+      if (subset) throw new SubsetMiss(`${path} is made by ${id}, which the snapshot does not list`);
+      create(id, m.template.family, m.key, () => m.template.family.site.location());
+      grownByTemplate.set(id, `the last one makes ${JSON.stringify(path.length > 80 ? `${path.slice(0, 50)}…${path.slice(-29)}` : path)} (output template ${JSON.stringify(m.template.text)}), an input of the one before`);
+      grew(id, t.id);
+      madeOne = true;
+    }
+    return madeOne;
+  };
+
+  /**
+   * Instances made while resolving inputs, each with the one whose inputs named it: a family
+   * whose inputs name a new instance of itself without a base case would grow until memory
+   * runs out (minutes, then a V8 crash), so past a bound it is an error showing the chain.
+   */
+  let growing = false;
+  let grown = 0;
+  const grownFrom = new Map<string, string>();
+  /** Instances made by matching an output template: how (for the message). */
+  const grownByTemplate = new Map<string, string>();
+  const maxInstances = options.maxInstances ?? DEFAULT_MAX_INSTANCES;
+  const grew = (id: string, from: string) => {
+    grownFrom.set(id, from);
+    if (++grown > maxInstances) throw tooManyInstances(id);
+  };
+  const tooManyInstances = (last: string): UserError => {
+    const chain = [last];
+    for (let at = grownFrom.get(last); at !== undefined; at = grownFrom.get(at)) chain.push(at);
+    chain.reverse();
+    const t = targets.get(last)!;
+    const famName = t.family ?? t.name;
+    const families = [...new Set(chain.map((id) => targets.get(id)?.family).filter((f): f is string => f !== undefined))];
+    // Ids can grow too (a template matching its own output): each is cut to a readable length.
+    const short = (id: string) => (id.length > 60 ? `${id.slice(0, 40)}…${id.slice(-19)}` : id);
+    const shown = chain.length <= 8 ? chain.map(short) : [...chain.slice(0, 3).map(short), `… (${(chain.length - 6).toLocaleString("en-US")} more) …`, ...chain.slice(-3).map(short)];
+    // Where the family is declared; where the last instance was named (in an inputs function) too.
+    const declared = t.decl.site.location();
+    const named = loc(t);
+    const at = (l: typeof named) => (l ? `${l.file}:${l.line}:${l.column}` : "");
+    const via = grownByTemplate.get(last);
+    const [k, p] = Object.entries((t.decl.options as { key?: Record<string, Param> }).key ?? {})[0] ?? ["k", undefined];
+    const numeric = p?.type === "int" || p?.type === "number";
+    const raise = "a Pipelinefile that needs more instances can raise PIPE_MAX_INSTANCES";
+    const hint = via
+      ? `an instance's input matches an output template again and again: name the instance that makes it in the inputs, or write the outputs so that no instance reads a path another one's template makes; ${raise}`
+      : numeric
+        ? `give the inputs function of ${JSON.stringify(famName)} a base case that names no further instance (${k} > 0 ? [${famName}({ ${k}: ${k} - 1 })] : []), or a min or max on the key param (param.${p!.type}({ min: 0 })); ${raise}`
+        : `give the inputs function of ${JSON.stringify(famName)} a base case that names no further instance, or limit the key's values (param.enum([...])); ${raise}`;
+    return new UserError({
+      message: `family ${JSON.stringify(famName)} keeps making new instances: resolving inputs made more than ${maxInstances.toLocaleString("en-US")} (the limit, PIPE_MAX_INSTANCES)`,
+      location: declared ?? named,
+      details: [
+        `the chain that led to the last one (${chain.length.toLocaleString("en-US")} instances): ${shown.join(" -> ")}`,
+        ...(families.length > 1 ? [`families on the chain: ${families.map((f) => JSON.stringify(f)).join(", ")}`] : []),
+        ...(via ? [via] : declared && named && at(named) !== at(declared) ? [`the last one is named at ${at(named)}`] : []),
+      ],
+      hint,
+    });
   };
 
   const keysOf = (name: string) => {
@@ -585,8 +729,14 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
     } else requestedFamilies.push(parsed.name);
   }
-  // Resolve inputs breadth-first: resolving may instantiate more family instances.
-  for (let i = 0; i < pending.length; i++) if (!resolving || resolving.has(pending[i].id)) resolveInputs(pending[i]);
+  // Resolve inputs breadth-first: resolving may instantiate more family instances, named in
+  // inputs or matched by an output template; those are resolved in turn.
+  growing = true;
+  for (let i = 0; ; ) {
+    for (; i < pending.length; i++) if (!resolving || resolving.has(pending[i].id)) resolveInputs(pending[i]);
+    if (!instantiateFromTemplates()) break;
+  }
+  growing = false;
   for (const fam of requestedFamilies) {
     const ids = [...targets.values()].filter((t) => t.family === fam).map((t) => t.id);
     if (ids.length) for (const id of ids) selected.push(id);
@@ -720,7 +870,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         const f = it.files[0];
         if (ownerOf(f) !== undefined) continue;
         // A file that a refused output declares is not missing: the refusal is the problem.
-        if (missingOnDisk.has(f) && !refusedOutputs.has(f)) {
+        if (missingOnDisk.has(f) && !refusedOutputs.has(f) && !ambiguousPaths.has(f)) {
           const link = danglingLink(resolve(root, f));
           if (link !== undefined) late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is a dangling symlink: it points to ${JSON.stringify(link)}, which does not exist`, location: loc(t), hint: `create what it points to, or point ${f} at an existing file` });
           else late.push({ message: `${JSON.stringify(it.spec)}, needed by ${JSON.stringify(id)}, is missing and no target produces it`, location: loc(t), hint: `create ${f}, fix the path, or declare a target with it in its outputs` });
@@ -747,15 +897,6 @@ function outsideExample(dir: string, path: string): string {
     if (!candidate.startsWith(dir + "/")) return candidate;
   }
   return `results/${base}`;
-}
-
-/**
- * A path template with its `{key}` placeholders filled (lists as a,b). Other names are left
- * as they are: load.ts reported them (placeholders of a family may name only its keys).
- */
-function fillKey(s: string, key: Record<string, ParamValue> | undefined): string {
-  if (!key || !s.includes("{")) return s;
-  return s.replace(/\{([A-Za-z_$][\w$]*)\}/g, (m, k: string) => (Object.hasOwn(key, k) ? formatValue(key[k]) : m));
 }
 
 /**
@@ -821,6 +962,13 @@ function isPlainRelative(p: string, root: string): boolean {
   if (p === "" || sep !== "/" || root === "/" || p.charCodeAt(0) === 47) return false;
   for (const part of p.split("/")) if (part === "" || part === "." || part === "..") return false;
   return true;
+}
+
+/** `p` as a normal project-relative path (as inputs and outputs are kept); undefined outside the project. */
+function normalizedPath(root: string, p: string): string | undefined {
+  if (isPlainRelative(p, root)) return p;
+  const rel = relative(root, isAbsolute(p) ? p : resolve(root, p)).split(sep).join("/");
+  return rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel) ? undefined : rel;
 }
 
 /** A symlink on the way to an output's folder: out of the project, or to another path in it. */
