@@ -53,7 +53,7 @@ export interface BuildOptions {
 }
 
 /** See BuildOptions.maxInstances. */
-export const DEFAULT_MAX_INSTANCES = 200_000;
+export const DEFAULT_MAX_INSTANCES = 100_000;
 
 /** A subset id that does not name a declaration (the caller builds the whole graph instead). */
 export class SubsetMiss extends Error {}
