@@ -740,7 +740,14 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   for (const fam of requestedFamilies) {
     const ids = [...targets.values()].filter((t) => t.family === fam).map((t) => t.id);
     if (ids.length) for (const id of ids) selected.push(id);
-    else diags.push({ message: `family ${JSON.stringify(fam)} has no instances to build`, hint: `name one: ${fam}[key=value]` });
+    else {
+      // No instance in this Pipelinefile's graph (none exported, in the default export or named
+      // by an inputs function): one is named by its keys.
+      const d = spec.decls.get(fam) as Family;
+      const keys = Object.keys((d.options.key ?? {}) as object);
+      const l = d.site.location();
+      diags.push({ message: `family ${JSON.stringify(fam)} has no instances here: none is exported, in the default export, or named by another target`, details: l ? [`family ${JSON.stringify(fam)} is declared at ${l.file}:${l.line}:${l.column}`] : undefined, hint: `name one by its keys: '${fam}[${keys.map((k) => `${k}=...`).join(",")}]'`, request: true });
+    }
   }
 
   // Outputs: one owner per path, no output inside another target's directory output.

@@ -858,6 +858,25 @@ test("on the command line, an instance id written without name=value, with quote
   for (const id of ["trend[attribute=recovered]", "model[country=de,k=2]"]) assert.equal((await p.run(["build", id])).code, 0, id);
 });
 
+test("a family named on the command line that has no instance says where it is declared and the id to type with its keys", async () => {
+  // Before: 'family "raw" has no instances to build' with the hint 'name one: raw[key=value]'.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const raw = family({ key: { country: param.enum(["it", "de"]), year: param.int({ default: 2020 }) }, outputs: ["build/r-{country}-{year}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export const other = target({ outputs: ["build/o.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  for (const cmd of ["build", "status", "why", "clean"]) {
+    const r = await p.run([cmd, "raw"]);
+    assert.equal(r.code, 2, cmd + "\n" + r.stdout + r.stderr);
+    assert.equal(r.stderr, [
+      `error: family "raw" has no instances here: none is exported, in the default export, or named by another target`,
+      `  family "raw" is declared at Pipelinefile.ts:2:20`,
+      `  hint: name one by its keys: 'raw[country=...,year=...]'`,
+      ``,
+    ].join("\n"), cmd);
+  }
+});
+
 test("a directory input holding the target's own output suggests a place really outside that folder", async () => {
   // Before: "write the output outside build/ (e.g. build/self.txt)", the same path.
   const p = new Project({
