@@ -757,7 +757,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     for (const out of t.outputs) {
       const prev = outputOwner.get(out.path);
       if (prev !== undefined && prev !== t.id) {
-        diags.push({ message: `targets ${JSON.stringify(prev)} and ${JSON.stringify(t.id)} both declare output ${JSON.stringify(out.path)}`, location: loc(t), details: locLine(targets.get(prev)!, loc), hint: "each output must have exactly one target" });
+        diags.push({ message: `targets ${JSON.stringify(prev)} and ${JSON.stringify(t.id)} both declare output ${JSON.stringify(out.path)}`, location: loc(t), details: locLine(targets.get(prev)!, loc), hint: sameFileHint(targets.get(prev)!, t) ?? "each output must have exactly one target" });
       } else outputOwner.set(out.path, t.id);
       if (out.dir) dirOutputs.push([out.path + "/", t.id]);
     }
@@ -1106,4 +1106,22 @@ function keyListHint(name: string, fam: Family, text: string): string {
     return `${name}[${keys.map(([k]) => `${k}=...`).join(",")}] (keys: ${keys.map(([k]) => k).join(", ")})`;
   }
   return `'${name}[${out.join(",")}]'${allowed.length ? ` (${allowed.join("; ")})` : ""}`;
+}
+
+/**
+ * Two instances of one family that write the same file: the keys they differ in are missing
+ * from the family's output templates (`build/h-{p}.txt` with keys p and q). Undefined otherwise.
+ */
+function sameFileHint(a: GraphTarget, b: GraphTarget): string | undefined {
+  if (a.family === undefined || a.family !== b.family || !a.key || !b.key) return undefined;
+  const differ = Object.keys(a.key).filter((k) => stableStringify(a.key![k]) !== stableStringify(b.key![k]));
+  const outputs = (a.decl.options as { outputs?: unknown }).outputs;
+  const templates = (Array.isArray(outputs) ? outputs : outputs && typeof outputs === "object" ? Object.values(outputs) : []).filter((o): o is string => typeof o === "string");
+  const missing = differ.filter((k) => templates.every((tpl) => !tpl.includes(`{${k}}`)));
+  if (missing.length === 0 || templates.length === 0) return undefined;
+  const names = missing.map((k) => `{${k}}`).join(", ");
+  const first = templates[0];
+  const dot = first.lastIndexOf(".");
+  const example = dot > first.lastIndexOf("/") ? `${first.slice(0, dot)}-${missing.map((k) => `{${k}}`).join("-")}${first.slice(dot)}` : `${first}-${missing.map((k) => `{${k}}`).join("-")}`;
+  return `the outputs of family ${JSON.stringify(a.family)} do not name key${missing.length > 1 ? "s" : ""} ${missing.join(", ")}, so instances that differ only there write the same files: add ${names} to them (e.g. ${JSON.stringify(example)})`;
 }

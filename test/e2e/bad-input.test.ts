@@ -877,6 +877,19 @@ test("a family named on the command line that has no instance says where it is d
   }
 });
 
+test("two instances of a family writing the same file: the hint names the key the output template leaves out", async () => {
+  // Before: only 'each output must have exactly one target'.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const h = family({ key: { p: param.enum(["a", "b"]), q: param.enum(["x", "y"]) }, outputs: ["build/h-{p}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `export default [h({ p: "a", q: "x" }), h({ p: "a", q: "y" })];\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /^error: targets "h\[p=a,q=x\]" and "h\[p=a,q=y\]" both declare output "build\/h-a\.txt"\n/);
+  assert.match(r.stderr, /\n  hint: the outputs of family "h" do not name key q, so instances that differ only there write the same files: add \{q\} to them \(e\.g\. "build\/h-\{p\}-\{q\}\.txt"\)\n$/);
+});
+
 test("a directory input holding the target's own output suggests a place really outside that folder", async () => {
   // Before: "write the output outside build/ (e.g. build/self.txt)", the same path.
   const p = new Project({
