@@ -171,7 +171,7 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
   for (const [p] of old.inputs) if (!newIn.has(p)) reasons.push(`input ${p} removed`);
   const envKeys = new Set([...Object.keys(old.env), ...Object.keys(parts.env)]);
   for (const k of [...envKeys].sort()) if (old.env[k] !== parts.env[k]) reasons.push(`env ${k} changed`);
-  if (stableStringify(old.outputs) !== stableStringify(parts.outputs)) reasons.push(`declared outputs changed (${old.outputs.join(", ")} -> ${parts.outputs.join(", ")})`);
+  if (stableStringify(old.outputs) !== stableStringify(parts.outputs)) reasons.push(`declared outputs changed (${nameSome(old.outputs)} -> ${nameSome(parts.outputs)})`);
   // The command changed and nothing it is built from did: a value its code interpolates that is
   // not written in it (a loop variable, a file or env var read while loading).
   if (reasons.length === 0 && old.command !== parts.command) reasons.push(old.command === undefined ? "recipe command now counts (record from before commands were fingerprinted)" : "recipe command changed (a value it interpolates changed while its code did not: a loop item, a factory's argument, or a file or env var read while loading)");

@@ -16,6 +16,7 @@ import { totalmem } from "node:os";
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
 import { closure, type Graph, type GraphTarget } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
+import { nameSome } from "../plan/reasons.ts";
 import { predict } from "../plan/evaluate.ts";
 import type { OutputRecord } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
@@ -283,7 +284,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         const { failed } = restored;
         if (failed.length) {
           // A damaged cache entry: run the recipe instead.
-          runQueue.push({ t, e: { ...e, decision: { kind: "stale", reasons: [`cached bytes of ${failed.join(", ")} are missing or damaged`] } } });
+          runQueue.push({ t, e: { ...e, decision: { kind: "stale", reasons: [`cached bytes of ${nameSome(failed)} are missing or damaged`] } } });
           continue;
         }
         settled.set(id, { inputs: e.parts.inputs, outputs: d.record.outputs });
