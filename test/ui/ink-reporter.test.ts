@@ -67,11 +67,12 @@ describe("Ink reporter", () => {
   });
 
   test("events in one tick are drawn once", async () => {
-    const { reporter, stdout } = await inkReporter({ verbose: true });
+    const { reporter, stdout, clock } = await inkReporter({ verbose: true });
     reporter.onEvent(started([["a", "run"]]));
     reporter.onEvent(start("a"));
     await turn();
     const before = stdout.chunks.length;
+    clock.advance(100); // a frame is due (frames are at least 33 ms apart)
     for (let i = 0; i < 500; i++) reporter.onEvent({ type: "log", target: "a", stream: "stdout", line: `line ${i}` });
     await turn();
     const drawn = stdout.chunks.slice(before).join("");

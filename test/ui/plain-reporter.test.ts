@@ -61,6 +61,7 @@ describe("plain reporter", () => {
       "  ValueError: bad row 12",
       "skipped report (trend[attribute=recovered] failed)",
       "FAILED: 2 built, 1 restored, 1 up to date, 1 failed, 1 skipped in 3.6s; critical path 3.5s: prepare 1.2s -> words 1.5s -> trend[attribute=recovered] 800ms",
+      "failed: trend[attribute=recovered] (log: .pipe/logs/trend[attribute=recovered].log)",
     ]);
   });
 
@@ -70,6 +71,7 @@ describe("plain reporter", () => {
       "  Traceback (most recent call last):",
       "  ValueError: bad row 12",
       "FAILED: 2 built, 1 restored, 1 up to date, 1 failed, 1 skipped in 3.6s; critical path 3.5s: prepare 1.2s -> words 1.5s -> trend[attribute=recovered] 800ms",
+      "failed: trend[attribute=recovered] (log: .pipe/logs/trend[attribute=recovered].log)",
     ]);
   });
 
@@ -159,7 +161,7 @@ describe("plain reporter", () => {
       "dry run: 1 to run, 1 to restore, 1 up to date (jobs 2)",
       "would run a (no record)",
       "would restore b (cached)",
-      "ok (dry run): would run 1, would restore 1, 1 up to date in 5ms",
+      "ok (dry run): would run 1, would restore 1, 1 up to date (checked in 5ms)",
     ]);
   });
 

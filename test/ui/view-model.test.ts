@@ -51,9 +51,9 @@ describe("view-model reducer", () => {
       [["a", "failed"], ["b", "built"]],
     );
     assert.equal(v.failures.length, 1);
-    assert.deepEqual(v.failures[0].logTail, ["x", "y"]);
-    assert.equal(v.failures[0].logPath, ".pipe/logs/a.log", "log path remembered from target-started");
-    assert.equal(v.failures[0].error, "exit code 3");
+    assert.deepEqual(v.failures.at(0)!.logTail, ["x", "y"]);
+    assert.equal(v.failures.at(0)!.logPath, ".pipe/logs/a.log", "log path remembered from target-started");
+    assert.equal(v.failures.at(0)!.error, "exit code 3");
   });
 
   test("an up-to-date target reported again by the core is not counted twice", () => {
@@ -100,11 +100,11 @@ describe("view-model reducer", () => {
       [20, { type: "watch-idle", watched: 3, lastRunOk: true }],
     ]);
     assert.deepEqual(v.watch, { watched: 3, lastRunOk: true, polling: undefined });
-    assert.equal(v.feed.filter((i) => i.kind === "summary").length, 0, "the summary stays in the live area");
+    assert.equal(v.feed.toArray().filter((i) => i.kind === "summary").length, 0, "the summary stays in the live area");
     v = reduce(v, started([["a", "run"]]), 40);
     assert.equal(v.watch, undefined);
     assert.equal(v.summary, undefined);
-    assert.deepEqual(v.feed.map((i) => i.kind), ["summary"]);
+    assert.deepEqual(v.feed.toArray().map((i) => i.kind), ["summary"]);
   });
 
   test("a feed item after the summary pushes the summary into the feed first, keeping the order", () => {
@@ -115,7 +115,7 @@ describe("view-model reducer", () => {
     v = reduce(v, { type: "watch-change", paths: ["data/a.csv"] }, 30);
     assert.equal(v.summaryPrinted, true);
     v = reduce(v, started([["a", "run"]]), 40);
-    assert.deepEqual(v.feed.map((i) => i.kind), ["summary", "watch-change"]);
+    assert.deepEqual(v.feed.toArray().map((i) => i.kind), ["summary", "watch-change"]);
   });
 
   test("the feed stores only what the level of detail shows", () => {
@@ -130,7 +130,7 @@ describe("view-model reducer", () => {
       [0, { type: "error", message: "Pipelinefile.ts does not load" }],
     ];
     const kinds = (detail: "quiet" | "normal" | "verbose") =>
-      viewOf(events, { detail }).feed.map((i) => (i.kind === "finished" ? `${i.kind}:${i.target.status}` : i.kind));
+      viewOf(events, { detail }).feed.toArray().map((i) => (i.kind === "finished" ? `${i.kind}:${i.target.status}` : i.kind));
     assert.deepEqual(kinds("quiet"), ["finished:failed", "error"]);
     assert.deepEqual(kinds("normal"), ["finished:built", "finished:failed", "warning", "error"]);
     assert.deepEqual(kinds("verbose"), ["log", "finished:built", "finished:up-to-date", "finished:failed", "warning", "error"]);
@@ -140,22 +140,22 @@ describe("view-model reducer", () => {
     let v = viewOf([[0, started([["a", "run"]])], [0, start("a")]], { detail: "verbose" });
     for (let i = 0; i < MAX_FEED + 10; i++) v = reduce(v, { type: "log", target: "a", stream: "stdout", line: `l${i}` }, 0);
     assert.equal(v.feed.length, MAX_FEED);
-    assert.equal(v.feed[0].seq, 11);
-    assert.equal(v.feed[v.feed.length - 1].seq, MAX_FEED + 10);
+    assert.equal(v.feed.at(0)!.seq, 11);
+    assert.equal(v.feed.at(-1)!.seq, MAX_FEED + 10);
   });
 
   test("dry run lists what would run in the feed", () => {
     const v = viewOf([[0, started([["a", "run", undefined, "no record"], ["b", "restore"], ["c", "up-to-date"]], { dryRun: true })]]);
     assert.deepEqual(
-      v.feed.map((i) => (i.kind === "notice" ? i.message : i.kind)),
+      v.feed.toArray().map((i) => (i.kind === "notice" ? i.message : i.kind)),
       ["would run a (no record)", "would restore b"],
     );
   });
 
   test("reduce does not modify the state it is given", () => {
     const before = viewOf([[0, started([["a", "run", 100], ["b", "run"]])], [0, start("a")]]);
-    // structuredClone keeps no class: compare the finished log by its items.
-    const plain = (v: BuildView) => ({ ...v, finished: v.finished.toArray() });
+    // structuredClone keeps no class: compare the append-only logs by their items.
+    const plain = (v: BuildView) => ({ ...v, finished: v.finished.toArray(), failures: v.failures.toArray(), feed: v.feed.toArray() });
     const snapshot = structuredClone(plain(before));
     reduce(before, { type: "target-progress", target: "a", done: 0.5 }, 1);
     reduce(before, { type: "log", target: "a", stream: "stderr", line: "x" }, 1);
@@ -174,11 +174,11 @@ describe("view-model reducer", () => {
     v = markInterrupting(v);
     assert.equal(v.interrupting, true);
     assert.equal(v.killing, false);
-    let last = v.feed[v.feed.length - 1];
+    let last = v.feed.at(-1)!;
     assert.equal(last.kind === "notice" && last.message, "interrupt: stopping 2 running targets");
     v = markInterrupting(v);
     assert.equal(v.killing, true);
-    last = v.feed[v.feed.length - 1];
+    last = v.feed.at(-1)!;
     assert.equal(last.kind === "notice" && last.message, "interrupt again: killing 2 running targets");
     assert.equal(markInterrupting(v), v);
   });
