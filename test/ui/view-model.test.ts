@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { computeEta } from "../../src/ui/eta.ts";
-import { createView, elapsedMs, markInterrupting, MAX_FEED, reduce, type BuildView } from "../../src/ui/view-model.ts";
+import { createView, elapsedMs, markInterrupting, MAX_FAILURE_BLOCKS, MAX_FEED, reduce, type BuildView } from "../../src/ui/view-model.ts";
 import { finish, finished, start, started, viewOf } from "./fixtures.ts";
 
 describe("view-model reducer", () => {
@@ -144,6 +144,53 @@ describe("view-model reducer", () => {
     assert.equal(v.feed.at(-1)!.seq, MAX_FEED + 10);
   });
 
+  test("20,000 events: the feed stays bounded and is never copied whole", () => {
+    // Before, each event copied the feed (up to MAX_FEED items) into a new array: 20,000 events
+    // made about 40 million element copies and a new 2,000-item array per state.
+    let v = viewOf([[0, started([["a", "run"]])], [0, start("a")]], { detail: "verbose" });
+    const slice = Array.prototype.slice;
+    let bigCopies = 0;
+    Array.prototype.slice = function (this: unknown[], ...args: [number?, number?]) {
+      if (this.length >= MAX_FEED / 2) bigCopies++;
+      return slice.apply(this, args);
+    } as typeof slice;
+    try {
+      for (let i = 0; i < 10_000; i++) {
+        v = reduce(v, { type: "log", target: "a", stream: "stdout", line: `l${i}` }, i);
+        v = reduce(v, finish(`t${i}`, "built", 1), i);
+      }
+    } finally {
+      Array.prototype.slice = slice;
+    }
+    assert.ok(bigCopies <= 20_000 / MAX_FEED + 1, `${bigCopies} copies of a long array for 20,000 events`);
+    assert.equal(v.feed.length, MAX_FEED);
+    assert.ok(v.feed.retained <= 2 * MAX_FEED + 2, `${v.feed.retained} items retained`);
+    assert.equal(v.feed.nextSeq, 20_001);
+    const last = v.feed.since(19_998).items.map((i) => (i.kind === "finished" ? i.target.id : i.kind === "log" ? i.line : i.kind));
+    assert.deepEqual(last, ["l9999", "t9999"]);
+  });
+
+  test("a reader that fell behind learns how many items were dropped", () => {
+    let v = viewOf([[0, started([["a", "run"]])], [0, start("a")]], { detail: "verbose" });
+    for (let i = 0; i < MAX_FEED + 5; i++) v = reduce(v, { type: "log", target: "a", stream: "stdout", line: `l${i}` }, 0);
+    const { items, dropped } = v.feed.since(0);
+    assert.equal(dropped, 5);
+    assert.equal(items.length, MAX_FEED);
+    assert.equal(items[0].seq, 6);
+    assert.deepEqual(v.feed.since(MAX_FEED + 3), { items: [v.feed.at(-2), v.feed.at(-1)], dropped: 0 });
+    assert.equal(v.feed.appended.log, MAX_FEED + 5);
+  });
+
+  test("-k: after MAX_FAILURE_BLOCKS failures, each failure is marked to be shown on one line", () => {
+    const ids = Array.from({ length: 25 }, (_, i) => `part${i}`);
+    let v = viewOf([[0, started(ids.map((id) => [id, "run"] as [string, "run"]))]]);
+    for (const id of ids) v = reduce(v, finish(id, "failed", 1, { logTail: ["x"] }), 0);
+    const indexes = v.feed.toArray().map((i) => (i.kind === "finished" ? i.failureIndex : undefined));
+    assert.deepEqual(indexes, ids.map((_, i) => i + 1));
+    assert.equal(MAX_FAILURE_BLOCKS, 10);
+    assert.equal(v.failures.length, 25);
+  });
+
   test("dry run lists what would run in the feed", () => {
     const v = viewOf([[0, started([["a", "run", undefined, "no record"], ["b", "restore"], ["c", "up-to-date"]], { dryRun: true })]]);
     assert.deepEqual(
@@ -264,6 +311,20 @@ describe("ETA from recorded durations", () => {
     assert.equal(computeEta(createView(), 0), undefined, "no build yet");
     const done = viewOf([[0, plan], [1, finished({ built: 3 }, 1)]]);
     assert.equal(computeEta(done, 2), undefined, "finished build");
+  });
+
+  test("a planned restore is not estimated as a run of its recipe, even when the core sends the recipe's duration", () => {
+    // The core sends the recipe's median duration as estimateMs for every planned target.
+    const v = viewOf([[0, started([["r", "restore", 5_000], ["s", "restore", 5_000], ["t", "restore", 5_000]], { jobs: 2 })]]);
+    assert.equal(computeEta(v, 0)!.etaMs, 0, "no restore finished yet: about nothing");
+    // Later, the restores finished in this build tell how long one takes: 40 ms here.
+    const later = viewOf([
+      [0, started([["r", "restore", 5_000], ["s", "restore", 5_000], ["t", "restore", 5_000]], { jobs: 1 })],
+      [0, start("r")],
+      [40, finish("r", "restored", 40)],
+      [40, start("s")],
+    ]);
+    assert.equal(computeEta(later, 50)!.etaMs, 70); // s: 40 - 10 elapsed; t: 40 queued
   });
 
   test("target-started's own estimate overrides the plan's", () => {
