@@ -92,16 +92,15 @@ export function createInkReporter(options: InkReporterOptions): InterruptibleRep
     // Stray console.log calls (in-process recipes, the CLI) are printed above the live area.
     patchConsole: true,
   });
-  const exited = instance.waitUntilExit().then(
-    () => undefined,
-    (error: unknown) => {
-      if (closed) return;
-      // A render error: Ink has unmounted. Continue with plain lines rather than go silent.
-      const message = error instanceof Error ? error.message : String(error);
-      stdout.write(`warning: the live view failed (${message}); continuing with plain output\n`);
-      fallback = createPlainReporter({ stdout, color: options.color, detail: options.detail, now });
-    },
-  );
+  // A render error: continue with plain lines rather than go silent.
+  const fail = (error: unknown): void => {
+    if (closed || fallback) return;
+    const message = error instanceof Error ? error.message : String(error);
+    stdout.write(`warning: the live view failed (${message}); continuing with plain output\n`);
+    fallback = createPlainReporter({ stdout, color: options.color, detail: options.detail, now });
+  };
+  // Ink unmounts on an error in a component and rejects this.
+  const exited = instance.waitUntilExit().then(() => undefined, fail);
 
   // While a Pipelinefile loads (watch's reload), Ctrl-C ends pipe without running this code: the
   // cursor Ink hid is shown for that span, so the shell is never left without one.
@@ -116,7 +115,17 @@ export function createInkReporter(options: InkReporterOptions): InterruptibleRep
     pending = undefined;
     if (closed || fallback) return;
     lastDrawAt = now();
-    out.batch(() => instance.rerender(tree(false)));
+    // A frame may be drawn from onEvent, inside the core's loop: an error must not reach it.
+    try {
+      out.batch(() => instance.rerender(tree(false)));
+    } catch (error) {
+      fail(error);
+      try {
+        instance.unmount();
+      } catch {
+        // Already unmounted, or unable to: the plain reporter carries on either way.
+      }
+    }
   };
   const schedule = (): void => {
     const t = now();
