@@ -8,7 +8,11 @@
  *
  *   est(t)      = estimateMs(t), or, when the target has no record, the fallback F:
  *                 the median of all known estimates in the plan plus the durations of the
- *                 targets built so far in this build. Restores without an estimate count 0.
+ *                 targets built so far in this build.
+ *                 A restore is not a run: its estimateMs is the recipe's median duration
+ *                 (the core sends that for every planned target), but a restore copies
+ *                 outputs from the cache in milliseconds. So est(restore) = R, the mean
+ *                 duration of the restores finished so far in this build, 0 before the first.
  *   queued      = planned "run"/"restore" targets that have neither started nor finished
  *   left(r)     = max(0, est(r) − elapsed(r))           for each running target r
  *   W           = Σ_{t ∈ queued} est(t) + Σ_{r ∈ running} left(r)      (remaining work)
@@ -55,12 +59,20 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
 
   const known: number[] = [];
   for (const p of view.plan) if (p.action === "run" && p.estimateMs !== undefined) known.push(p.estimateMs);
-  for (const f of view.finished) if (f.status === "built") known.push(f.durationMs);
-  const fallbackMs = median(known);
-
   const seen = new Set<string>();
-  for (const f of view.finished) seen.add(f.id);
+  let restoredMs = 0;
+  let restoredCount = 0;
+  for (const f of view.finished) {
+    seen.add(f.id);
+    if (f.status === "built") known.push(f.durationMs);
+    if (f.status === "restored") {
+      restoredMs += f.durationMs;
+      restoredCount++;
+    }
+  }
   for (const r of view.running) seen.add(r.id);
+  const fallbackMs = median(known);
+  const restoreMs = restoredCount > 0 ? restoredMs / restoredCount : 0;
 
   let workMs = 0;
   let longestMs = 0;
@@ -70,10 +82,9 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
   const remaining = new Map<string, number>();
   for (const p of view.plan) {
     if (p.action === "up-to-date" || seen.has(p.target)) continue;
-    let est = p.estimateMs;
+    let est = p.action === "restore" ? restoreMs : p.estimateMs;
     if (est === undefined) {
-      if (p.action === "restore") est = 0;
-      else if (fallbackMs === undefined) unknown = true;
+      if (fallbackMs === undefined) unknown = true;
       else est = fallbackMs;
     }
     if ((est ?? 0) > 0) pieces++;
@@ -83,8 +94,7 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
   }
   for (const r of view.running) {
     const planned = view.planById.get(r.id);
-    let est = r.estimateMs;
-    if (est === undefined && planned?.action === "restore") est = 0;
+    let est = planned?.action === "restore" ? restoreMs : r.estimateMs;
     if (est === undefined) {
       if (fallbackMs === undefined) unknown = true;
       else est = fallbackMs;

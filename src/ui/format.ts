@@ -162,7 +162,9 @@ export function formatSummaryHeadline(s: SummaryInput): string {
     const { run, restore } = s.would;
     const rest = formatCounts({ ...s.counts, skipped: Math.max(0, s.counts.skipped - run - restore) });
     const parts = [run > 0 ? `would run ${run}` : "", restore > 0 ? `would restore ${restore}` : "", run + restore === 0 || rest !== "nothing to do" ? rest : ""].filter(Boolean);
-    return `${word}${dry}: ${parts.join(", ")} in ${formatDuration(s.durationMs)}`;
+    // The time is the dry run's own (planning), not the build's: printed "in 6ms" right after
+    // a plan line saying "about 5.0s", it read as the build's duration.
+    return `${word}${dry}: ${parts.join(", ")} (checked in ${formatDuration(s.durationMs)})`;
   }
   const n = s.notRetried?.length ?? 0;
   const held = n > 0 ? `, ${n} still failed (not retried: ${n === 1 ? "its" : "their"} sources did not change)` : "";
@@ -214,6 +216,71 @@ export function formatCriticalPath(
   const share = Math.max(4, Math.floor((max - fixed) / ids.length));
   text = join(elided.map((h) => (typeof h === "string" ? h : { id: truncateMiddle(h.id, share), suffix: h.suffix })));
   return displayWidth(text) <= max ? text : truncateEnd(text, max);
+}
+
+/**
+ * The failed targets of a build, for its summary: `a, b, c and 997 more`. Lists at most
+ * `maxIds` ids and stops earlier once the list would pass `maxWidth` columns (at least one id
+ * is always named, shortened in the middle if it alone is too wide).
+ */
+export function formatFailedIds(ids: readonly string[], options: { maxIds?: number; maxWidth?: number } = {}): string {
+  const maxIds = Math.max(1, options.maxIds ?? 5);
+  const maxWidth = options.maxWidth ?? 100;
+  const named: string[] = [];
+  let width = 0;
+  for (const id of ids) {
+    if (named.length >= maxIds) break;
+    const w = displayWidth(id) + (named.length > 0 ? 2 : 0);
+    if (named.length > 0 && width + w > maxWidth) break;
+    named.push(named.length === 0 ? truncateMiddle(id, Math.max(8, maxWidth)) : id);
+    width += w;
+  }
+  const rest = ids.length - named.length;
+  return rest > 0 ? `${named.join(", ")} and ${rest} more` : named.join(", ");
+}
+
+/**
+ * Where the logs of `failures` are: the one log's path when only one target failed, else the
+ * directory they share (`.pipe/logs/`); undefined when none has a log.
+ */
+export function formatFailureLogs(failures: ReadonlyArray<{ logPath?: string }>): string | undefined {
+  const paths = failures.map((f) => f.logPath).filter((p): p is string => p !== undefined);
+  if (paths.length === 0) return undefined;
+  if (failures.length === 1) return `log: ${paths[0]}`;
+  const dirs = new Set(paths.map((p) => p.slice(0, p.lastIndexOf("/") + 1)));
+  return dirs.size === 1 && !dirs.has("") ? `logs in ${[...dirs][0]}` : "logs in .pipe/logs/";
+}
+
+/** The line that says failures after the first `shown` are listed one line each. */
+export function formatFailureCapNote(shown: number): string {
+  return `more than ${shown} targets failed: the others are listed one line each, without their log lines`;
+}
+
+/**
+ * What the live view says when more feed items came than it keeps between two frames, by
+ * kind: `… 8000 more finished targets not listed`. Only log lines are in log files.
+ */
+export function formatFeedGap(missed: Readonly<Record<string, number>>): string {
+  const names: Record<string, [string, string]> = {
+    finished: ["finished target", "finished targets"],
+    log: ["log line", "log lines"],
+    notice: ["notice", "notices"],
+    warning: ["warning", "warnings"],
+    error: ["error", "errors"],
+  };
+  const parts: string[] = [];
+  let other = 0;
+  for (const [kind, n] of Object.entries(missed)) {
+    if (n <= 0) continue;
+    const name = names[kind];
+    if (name) parts.push(`${n} ${n === 1 ? name[0] : name[1]}`);
+    else other += n;
+  }
+  if (other > 0) parts.push(`${other} other ${other === 1 ? "line" : "lines"}`);
+  if (parts.length === 0) return "… some lines not shown";
+  const logs = (missed.log ?? 0) > 0 ? " (the log lines are in the log files, .pipe/logs/)" : "";
+  const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
+  return `… ${list.replace(/^(\d+) /, "$1 more ")} not listed${logs}`;
 }
 
 /** The watch-mode idle line: `watching 12 paths; last run ok; waiting for changes`. */

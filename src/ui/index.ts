@@ -63,7 +63,7 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
       inner = createPlainReporter({ stdout: options.stdout, color: options.color, detail, now });
       break;
     case "ink": {
-      const { createInkReporter } = await import("./ink/render.tsx");
+      const { createInkReporter } = await loadInkReporter();
       inner = createInkReporter({
         stdout: options.stdout,
         stderr: options.stderr,
@@ -79,6 +79,33 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
   return withInterrupt(inner, options.onInterrupt);
 }
 
+/**
+ * Imports the Ink reporter with React's production build.
+ *
+ * Why: React (react, react/jsx-runtime, react-reconciler, scheduler) picks its build from
+ * NODE_ENV when first loaded, so without NODE_ENV=production, which is how pipe is run, it
+ * loaded the development build. That build calls `performance.measure()` for every component
+ * it renders, with a diff of the props that changed, and Node keeps every such entry in its
+ * global performance timeline: nothing clears it. With the feed's 2,000-item array changing on
+ * each event, a measure's diff grew to about 28 kB, and a 3,000-target build in a terminal
+ * reached 2.9 GB (10,000 targets: out of memory after 144 s). It also builds an Error stack
+ * per element and checks props, several times slower per frame.
+ *
+ * NODE_ENV is set only while the modules load (each reads it once, at load) and then put back
+ * as it was, so recipes still inherit the user's environment. Setting "production" even when
+ * the user's NODE_ENV says otherwise is deliberate: React's development checks are for people
+ * developing the Ink components, not for someone running a build.
+ */
+async function loadInkReporter(): Promise<typeof import("./ink/render.tsx")> {
+  const saved = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    return await import("./ink/render.tsx");
+  } finally {
+    if (saved === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = saved;
+  }
+}
 
 /** Wraps a reporter so that an interrupt signal, while it is open, is shown and forwarded to `onInterrupt`. */
 function withInterrupt(inner: InterruptibleReporter, onInterrupt: (() => void) | undefined): Reporter {

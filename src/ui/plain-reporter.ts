@@ -12,6 +12,11 @@
  *     last log lines, indented
  *   warning: …
  *   FAILED: 3 built, 1 restored, 45 up to date, 1 failed in 4.0s; critical path 3.1s: a 1.0s -> y 2.1s
+ *   failed: y (log: .pipe/logs/y.log)
+ *
+ * After MAX_FAILURE_BLOCKS failures in a build (`-k`), each further one is a single line
+ * (`FAILED z (exit code 1) log: …`), and the last line names the failed targets, capped:
+ * `failed: a, b, c, d, e and 995 more (logs in .pipe/logs/)`.
  *
  * Up-to-date targets are only counted in the summary, except with `verbose`, which also
  * prints each recipe log line as `[target] line`. `quiet` keeps failures, errors, the
@@ -24,12 +29,15 @@ import {
   formatBytes,
   formatCriticalPath,
   formatDuration,
+  formatFailedIds,
+  formatFailureCapNote,
+  formatFailureLogs,
   formatSummaryHeadline,
   formatWatchChange,
   formatWatchIdle,
 } from "./format.ts";
 import { flush, type InterruptibleReporter } from "./reporter.ts";
-import { createView, interruptMessage, markInterrupting, reduce, type BuildView, type Detail, type FinishedView } from "./view-model.ts";
+import { createView, interruptMessage, markInterrupting, MAX_FAILURE_BLOCKS, reduce, type BuildView, type Detail, type FinishedView } from "./view-model.ts";
 
 /** Options of the plain reporter. */
 export interface PlainReporterOptions {
@@ -66,7 +74,8 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
   const quiet = detail === "quiet";
   const verbose = detail === "verbose";
 
-  function finishedLines(t: FinishedView): string[] {
+  /** `failureIndex`: for a failure, how many failed in this build so far (this one included). */
+  function finishedLines(t: FinishedView, failureIndex = 0): string[] {
     const label: Record<TargetStatus, string> = {
       built: paint("green", "built"),
       restored: paint("cyan", "restored"),
@@ -89,6 +98,9 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
       case "failed": {
         const [first = "", ...more] = (t.error ?? "").split("\n").map(cleanLine);
         const head = `${label.failed} ${t.id}${first ? ` (${first})` : ""}${t.logPath ? ` log: ${t.logPath}` : ""}`;
+        if (failureIndex > MAX_FAILURE_BLOCKS) {
+          return failureIndex === MAX_FAILURE_BLOCKS + 1 ? [paint("dim", formatFailureCapNote(MAX_FAILURE_BLOCKS)), head] : [head];
+        }
         const tail = (t.logTail ?? []).map((l) => `  ${paint("dim", cleanLine(l))}`);
         return [head, ...more.filter((l) => l !== "").map((l) => `  ${l}`), ...tail];
       }
@@ -145,7 +157,10 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
       case "target-finished":
         // A dry run lists what would run or be restored at its start: not again as skipped.
         if (after.dryRun && e.status === "skipped") return [];
-        return finishedLines(after.finished.at(-1)?.id === e.target ? after.finished.at(-1)! : { id: e.target, status: e.status, durationMs: e.durationMs, reason: e.reason, error: e.error, logTail: e.logTail, logPath: e.logPath, cause: e.cause });
+        return finishedLines(
+          after.finished.at(-1)?.id === e.target ? after.finished.at(-1)! : { id: e.target, status: e.status, durationMs: e.durationMs, reason: e.reason, error: e.error, logTail: e.logTail, logPath: e.logPath, cause: e.cause },
+          e.status === "failed" ? after.failures.length : 0,
+        );
       case "warning":
         return quiet ? [] : prefixed("warning", "yellow", e.message, e.target);
       case "error":
@@ -161,7 +176,13 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
         const colon = headline.indexOf(":");
         const durations = new Map(Object.entries(s.durations));
         const path = formatCriticalPath(s.criticalPath, { durations, maxHops: MAX_PATH_HOPS });
-        return [`${paint(style, headline.slice(0, colon + 1))}${headline.slice(colon + 1)}${path ? `; ${path}` : ""}`];
+        const lines = [`${paint(style, headline.slice(0, colon + 1))}${headline.slice(colon + 1)}${path ? `; ${path}` : ""}`];
+        // The failure blocks may have scrolled far up (or been cut to one line each): name them.
+        if (s.failures.length > 0) {
+          const logs = formatFailureLogs(s.failures);
+          lines.push(`${paint("red", "failed:")} ${formatFailedIds(s.failures.map((f) => f.id))}${logs ? ` (${logs})` : ""}`);
+        }
+        return lines;
       }
     }
   }

@@ -4,8 +4,9 @@
  * Every reporter that needs state (the Ink view, the plain reporter's summary) folds events
  * through `reduce`. It never reads the clock: the caller passes `now` (ms) with each event,
  * so tests drive time explicitly. States are immutable: `reduce` returns a new object and
- * copies only the collections it changes (arrays are copied on append, which is cheap next
- * to rendering even for thousands of targets).
+ * copies only the small collections it changes (running targets, warnings). What grows with
+ * the build (the targets that finished, the feed) lives in append-only logs that share their
+ * storage between states, so an event costs the same at the 10,000th target as at the first.
  *
  * Targets planned as up-to-date are counted as done when `build-started` arrives, because
  * the core may or may not send a `target-finished` for each of them; a later
@@ -14,6 +15,7 @@
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
 import type { SummaryInput } from "./format.ts";
 import { AppendLog } from "../util/append-log.ts";
+import { FeedLog } from "./feed-log.ts";
 
 /** How much the reporters show: `quiet` = failures and summary; `verbose` adds logs and up-to-date lines. */
 export type Detail = "quiet" | "normal" | "verbose";
@@ -60,7 +62,8 @@ export interface SummaryView extends SummaryInput {
 
 /** Things printed once, above the live area (Ink `<Static>`), in order. `seq` increases by one per item. */
 export type FeedItem = { seq: number } & (
-  | { kind: "finished"; target: FinishedView }
+  /** `failureIndex`: for a failure, how many targets failed in this build up to this one (1 for the first). */
+  | { kind: "finished"; target: FinishedView; failureIndex?: number }
   | { kind: "log"; target: string; stream: "stdout" | "stderr" | "ctx"; line: string }
   | { kind: "warning"; message: string; target?: string }
   | { kind: "error"; message: string }
@@ -96,7 +99,8 @@ export interface BuildView {
   running: RunningView[];
   /** Targets that finished with an entry of their own (not the ones counted up to date at the start). */
   finished: AppendLog<FinishedView>;
-  failures: FinishedView[];
+  /** In the order they failed (an append-only log: `-k` may see thousands). */
+  failures: AppendLog<FinishedView>;
   hashing: HashingView[];
   /** Last MAX_MESSAGES warnings. */
   warnings: { message: string; target?: string }[];
@@ -116,13 +120,26 @@ export interface BuildView {
   summaryPrinted: boolean;
   /** Set while watch mode waits for changes; cleared when a build starts. */
   watch?: WatchView;
-  /** At most MAX_FEED items (oldest dropped); see FeedItem. */
-  feed: FeedItem[];
-  nextSeq: number;
+  /**
+   * The newest MAX_FEED items (oldest dropped) of everything printed above the live area;
+   * see FeedItem. Readers remember the last `seq` they printed and take what follows.
+   */
+  feed: FeedLog<FeedItem>;
 }
 
-/** Feed length kept in the state. Only a flood of verbose log lines within one render can exceed it. */
+/**
+ * Feed items kept in the state. The Ink view prints new items at least a few times a second,
+ * so only a flood (verbose log lines, a dry run's list of 10,000 targets) can outrun it; the
+ * view then says how many it did not print.
+ */
 export const MAX_FEED = 2000;
+
+/**
+ * Failures shown in full (error, last log lines, log path) above the live area or in plain
+ * output; later failures in the same build get one line each (id, error, log path), so that
+ * `-k` with 1,000 failing targets prints 1,000 lines, not 14,000.
+ */
+export const MAX_FAILURE_BLOCKS = 10;
 const MAX_MESSAGES = 50;
 
 /** The empty view, before any event. */
@@ -140,14 +157,13 @@ export function createView(options: { detail?: Detail; jobs?: number } = {}): Bu
     counts: zeroCounts(),
     running: [],
     finished: AppendLog.empty(),
-    failures: [],
+    failures: AppendLog.empty(),
     hashing: [],
     warnings: [],
     errors: [],
     interrupting: false,
     summaryPrinted: false,
-    feed: [],
-    nextSeq: 1,
+    feed: FeedLog.empty(MAX_FEED),
   };
 }
 
@@ -176,27 +192,24 @@ export function isShown(detail: Detail, item: FeedPayload): boolean {
   }
 }
 
-type FeedPart = Pick<BuildView, "feed" | "nextSeq" | "summaryPrinted">;
+type FeedPart = Pick<BuildView, "feed" | "summaryPrinted">;
 
 /**
- * Appends `item` to the feed if the level of detail shows it. A finished build's summary
- * that is still in the live area goes first, so the feed stays in the order things happened.
+ * Appends `item` to the feed if the level of detail shows it (O(1), see FeedLog). A finished
+ * build's summary that is still in the live area goes first, so the feed stays in the order
+ * things happened.
  */
-function append(view: BuildView, item: FeedPayload): FeedPart {
-  if (!isShown(view.detail, item)) return { feed: view.feed, nextSeq: view.nextSeq, summaryPrinted: view.summaryPrinted };
-  const items: FeedPayload[] = [];
-  if (view.summary && !view.summaryPrinted && item.kind !== "summary") items.push({ kind: "summary", summary: view.summary });
-  items.push(item);
-  const keep = Math.max(0, MAX_FEED - items.length);
-  const feed = view.feed.length > keep ? view.feed.slice(view.feed.length - keep) : view.feed.slice();
-  let seq = view.nextSeq;
-  for (const i of items) feed.push({ ...i, seq: seq++ } as FeedItem);
-  return { feed, nextSeq: seq, summaryPrinted: view.summaryPrinted || items.some((i) => i.kind === "summary") };
+function append(view: Pick<BuildView, "detail" | "feed" | "summary" | "summaryPrinted">, item: FeedPayload): FeedPart {
+  if (!isShown(view.detail, item)) return { feed: view.feed, summaryPrinted: view.summaryPrinted };
+  if (view.summary && !view.summaryPrinted && item.kind !== "summary") {
+    return { feed: view.feed.append({ kind: "summary", summary: view.summary }, item), summaryPrinted: true };
+  }
+  return { feed: view.feed.append(item), summaryPrinted: view.summaryPrinted || item.kind === "summary" };
 }
 
 /** Moves a finished build's summary from the live area to the feed (when the next build starts). */
 function flushSummary(view: BuildView): FeedPart {
-  if (!view.summary || view.summaryPrinted) return { feed: view.feed, nextSeq: view.nextSeq, summaryPrinted: view.summaryPrinted };
+  if (!view.summary || view.summaryPrinted) return { feed: view.feed, summaryPrinted: view.summaryPrinted };
   return append(view, { kind: "summary", summary: view.summary });
 }
 
@@ -221,7 +234,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         for (const p of event.plan) {
           if (p.action === "up-to-date") continue;
           const message = `would ${p.action} ${p.target}${p.reason ? ` (${p.reason})` : ""}`;
-          fed = append({ ...view, ...fed }, { kind: "notice", message });
+          fed = append({ detail: view.detail, summary: view.summary, ...fed }, { kind: "notice", message });
         }
       }
       return {
@@ -239,7 +252,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         counts: { ...zeroCounts(), "up-to-date": upToDate },
         running: [],
         finished: AppendLog.empty(),
-        failures: [],
+        failures: AppendLog.empty(),
         hashing: [],
         lockWaiting: undefined,
         interrupting: false,
@@ -304,6 +317,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
       const done = precounted ? view.done : view.done + 1;
       const counts = precounted ? view.counts : { ...view.counts, [event.status]: view.counts[event.status] + 1 };
       const running = view.running.filter((r) => r.id !== event.target);
+      const failures = event.status === "failed" ? view.failures.append(target) : view.failures;
       return {
         ...view,
         done,
@@ -313,9 +327,11 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         // Planned-up-to-date targets are counted already and need no entry: copying this list on
         // each of 10,000 such events made a no-op quadratic.
         finished: precounted ? view.finished : view.finished.append(target),
-        failures: event.status === "failed" ? [...view.failures, target] : view.failures,
+        failures,
         // A dry run's "would run/restore" targets were listed at the start; not again as skipped.
-        ...(view.dryRun && event.status === "skipped" ? {} : append(view, { kind: "finished", target })),
+        ...(view.dryRun && event.status === "skipped"
+          ? {}
+          : append(view, { kind: "finished", target, ...(event.status === "failed" ? { failureIndex: failures.length } : {}) })),
       };
     }
     case "warning":
@@ -343,7 +359,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         dryRun: view.dryRun,
         ...(event.notRetried?.length ? { notRetried: event.notRetried } : {}),
         ...(view.dryRun ? { would: { run: view.plan.filter((p) => p.action === "run").length, restore: view.plan.filter((p) => p.action === "restore").length } } : {}),
-        failures: view.failures,
+        failures: view.failures.toArray(),
         durations,
       };
       return {

@@ -80,7 +80,7 @@ test("a dry run says what would run and be restored, once each, and counts them 
   assert.equal(plain.code, 0, plain.stderr);
   const lines = plain.stdout.trim().split("\n");
   assert.deepEqual(lines.filter((l) => /\b(a|c)\b/.test(l) && !l.startsWith("ok")), ["would restore a (output build/a.txt is missing)", "would run c (input data.txt changed)"]);
-  assert.match(lines.at(-1)!, /^ok \(dry run\): would run 1, would restore 1, 1 up to date in \d+ms$/);
+  assert.match(lines.at(-1)!, /^ok \(dry run\): would run 1, would restore 1, 1 up to date \(checked in \d+ms\)$/);
   const json = await p.run(["build", "-n", "--json", "a", "b", "c"]);
   const fin = Object.fromEntries(json.events.flatMap((e) => (e.type === "target-finished" ? [[e.target, `${e.status}: ${e.reason}`]] : [])));
   assert.deepEqual(fin, { a: "skipped: would restore: output build/a.txt is missing", b: "up-to-date: up to date", c: "skipped: would run: input data.txt changed" });

@@ -4,7 +4,7 @@ import { cleanup, render } from "ink-testing-library";
 import type { PipeEvent } from "../../src/events.ts";
 import { App } from "../../src/ui/ink/App.tsx";
 import { spinnerFrame } from "../../src/ui/ink/components/progress.ts";
-import { createView, reduce, type BuildView } from "../../src/ui/view-model.ts";
+import { createView, MAX_FEED, reduce, type BuildView } from "../../src/ui/view-model.ts";
 import { finish, finished, start, started, stripAnsi, viewOf } from "./fixtures.ts";
 
 afterEach(() => cleanup());
@@ -128,6 +128,32 @@ describe("Ink App", () => {
     const frame = lastFrame() ?? "";
     assert.equal(frame.match(/built a/g)?.length, 1);
     assert.equal(frame.match(/built b/g)?.length, 1);
+  });
+
+  test("items the feed dropped between two frames are counted by what they were, and restores are not said to have logs", () => {
+    const ids = Array.from({ length: MAX_FEED + 500 }, (_, i) => `t${i}`);
+    let v = reduce(createView(), started(ids.map((id) => [id, "restore"] as [string, "restore"])), 0);
+    const { lastFrame, rerender } = render(<App view={v} now={() => 0} color={false} tickMs={0} />);
+    for (const id of ids) v = reduce(v, finish(id, "restored", 1, { reason: "output in cache" }), 0);
+    rerender(<App view={v} now={() => 0} color={false} tickMs={0} />);
+    const frame = lastFrame() ?? "";
+    assert.match(frame, /^… 500 more finished targets not listed$/m);
+    assert.doesNotMatch(frame, /log/);
+    assert.doesNotMatch(frame, /restored t499 /);
+    assert.match(frame, /^… 500 more finished targets not listed\n↓ restored t500 1ms/m);
+    assert.match(frame, /↓ restored t2499 1ms/);
+  });
+
+  test("-k: after 10 failures each further one is a single line, and the summary says how many more failed and where their logs are", () => {
+    const ids = Array.from({ length: 13 }, (_, i) => `part${i}`);
+    const events: Array<[number, PipeEvent]> = [[0, started(ids.map((id) => [id, "run"] as [string, "run"]))]];
+    for (const id of ids) events.push([1, finish(id, "failed", 5, { error: "exit code 1", logTail: ["tail a", "tail b"], logPath: `.pipe/logs/${id}.log` })]);
+    events.push([2, finished({ failed: 13 }, 2, [], 0, { ok: false })]);
+    const frame = frameOf(viewOf(events), 3, 100);
+    assert.equal(frame.match(/│ tail a/g)?.length, 10);
+    assert.match(frame, /^more than 10 targets failed: the others are listed one line each, without their log lines\n✖ FAILED part10 \(exit code 1\) 5ms · log: \.pipe\/logs\/part10\.log$/m);
+    assert.match(frame, /^✖ FAILED part12 \(exit code 1\) 5ms · log: \.pipe\/logs\/part12\.log$/m);
+    assert.match(frame, /^ {2}… and 3 more failed \(logs in \.pipe\/logs\/\)$/m);
   });
 
   test("watch mode: a run that holds back a failed target shows a failed summary that says so", () => {

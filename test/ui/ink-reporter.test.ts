@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { displayWidth } from "../../src/ui/format.ts";
 import { createReporter } from "../../src/ui/index.ts";
 import { fakeClock, finish, finished, MemoryStream, start, started, stripAnsi } from "./fixtures.ts";
@@ -67,11 +69,12 @@ describe("Ink reporter", () => {
   });
 
   test("events in one tick are drawn once", async () => {
-    const { reporter, stdout } = await inkReporter({ verbose: true });
+    const { reporter, stdout, clock } = await inkReporter({ verbose: true });
     reporter.onEvent(started([["a", "run"]]));
     reporter.onEvent(start("a"));
     await turn();
     const before = stdout.chunks.length;
+    clock.advance(100); // a frame is due (frames are at least 33 ms apart)
     for (let i = 0; i < 500; i++) reporter.onEvent({ type: "log", target: "a", stream: "stdout", line: `line ${i}` });
     await turn();
     const drawn = stdout.chunks.slice(before).join("");
@@ -130,6 +133,43 @@ describe("Ink reporter", () => {
     assert.doesNotMatch(frame, /t4 /);
     assert.doesNotMatch(stdout.text, /\x1b\[2J/, "no clear-screen");
     await reporter.close();
+  });
+
+  test("20,000 targets: React's production build, each line printed once, frames and memory bounded", async () => {
+    // Before: React's development build recorded a performance.measure (with a diff of the
+    // changed props: the whole 2,000-item feed once it was full) for every render, kept forever
+    // by Node; one frame per event loop turn. A 3,000-target build reached 2.9 GB.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const { reporter, stdout, clock } = await inkReporter();
+    const n = 20_000;
+    const ids = Array.from({ length: n }, (_, i) => `t${i}`);
+    reporter.onEvent(started(ids.map((id) => [id, "run", 5] as [string, "run", number])));
+    let heapBefore = 0;
+    for (let i = 0; i < n; i++) {
+      reporter.onEvent(start(ids[i]));
+      reporter.onEvent(finish(ids[i], "built", 1));
+      clock.advance(1); // 20 s of build, by the reporter's clock
+      if (i % 10 === 9) await turn();
+      if (i === 999) {
+        assert.equal(performance.getEntriesByType("measure").length, 0, "React's development build records a measure per render");
+        gc();
+        heapBefore = process.memoryUsage().heapUsed;
+      }
+    }
+    gc();
+    const grown = process.memoryUsage().heapUsed - heapBefore;
+    reporter.onEvent(finished({ built: n }, n));
+    await reporter.close();
+    const text = stripAnsi(stdout.text);
+    const built = text.match(/✔ built t\d+ /g) ?? [];
+    assert.equal(built.length, n, "every finished target is printed");
+    assert.equal(new Set(built).size, n, "and printed once");
+    // One frame per 33 ms of the clock at most (about 600 here), not one per turn (2,000).
+    const frames = text.split(" done · ").length - 1;
+    assert.ok(frames < 1_000, `${frames} frames for 2,000 turns of the event loop`);
+    assert.ok(grown < 40e6, `the heap grew by ${Math.round(grown / 1e6)} MB over 19,000 targets`);
+    assert.match(text, /✔ ok: 20000 built in 20\.0s\n$/);
   });
 
   test("stdin is never put in raw mode", async () => {

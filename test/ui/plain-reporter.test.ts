@@ -61,6 +61,7 @@ describe("plain reporter", () => {
       "  ValueError: bad row 12",
       "skipped report (trend[attribute=recovered] failed)",
       "FAILED: 2 built, 1 restored, 1 up to date, 1 failed, 1 skipped in 3.6s; critical path 3.5s: prepare 1.2s -> words 1.5s -> trend[attribute=recovered] 800ms",
+      "failed: trend[attribute=recovered] (log: .pipe/logs/trend[attribute=recovered].log)",
     ]);
   });
 
@@ -70,6 +71,7 @@ describe("plain reporter", () => {
       "  Traceback (most recent call last):",
       "  ValueError: bad row 12",
       "FAILED: 2 built, 1 restored, 1 up to date, 1 failed, 1 skipped in 3.6s; critical path 3.5s: prepare 1.2s -> words 1.5s -> trend[attribute=recovered] 800ms",
+      "failed: trend[attribute=recovered] (log: .pipe/logs/trend[attribute=recovered].log)",
     ]);
   });
 
@@ -159,8 +161,41 @@ describe("plain reporter", () => {
       "dry run: 1 to run, 1 to restore, 1 up to date (jobs 2)",
       "would run a (no record)",
       "would restore b (cached)",
-      "ok (dry run): would run 1, would restore 1, 1 up to date in 5ms",
+      "ok (dry run): would run 1, would restore 1, 1 up to date (checked in 5ms)",
     ]);
+  });
+
+  test("-k with 1,000 failures: log tails for the first 10, one line for each other, and a summary that names them, capped", () => {
+    // 2,000 targets; the odd ones fail with 12 log lines each (as in the review: 17,005 lines before).
+    const ids = Array.from({ length: 2_000 }, (_, i) => `part${i}`);
+    const tail = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`);
+    const events: PipeEvent[] = [started(ids.map((id, i) => [id, i % 2 ? "run" : "up-to-date"] as [string, "run" | "up-to-date"]))];
+    for (const id of ids.filter((_, i) => i % 2)) {
+      events.push(finish(id, "failed", 3, { error: "recipe exited with code 1", logTail: tail, logPath: `.pipe/logs/${id}-0a1b2c.log` }));
+    }
+    events.push(finished({ "up-to-date": 1_000, failed: 1_000 }, 1_000, [], 0, { ok: false }));
+    for (const detail of ["normal", "quiet"] as const) {
+      const lines = run(events, { detail }).lines;
+      assert.equal(lines.filter((l) => l.startsWith("  line ")).length, 10 * 12, "the first 10 failures keep their log tails");
+      assert.ok(lines.includes("FAILED part21 (recipe exited with code 1) log: .pipe/logs/part21-0a1b2c.log"), "a failure after the 10th: one line with its error and log");
+      assert.equal(lines.filter((l) => l.startsWith("FAILED part")).length, 1_000);
+      assert.equal(lines.filter((l) => l.startsWith("more than 10 targets failed")).length, 1);
+      assert.ok(lines.length <= 1_000 + 10 * 12 + 5, `${lines.length} lines (${detail})`);
+      assert.deepEqual(lines.slice(-2), [
+        "FAILED: 1000 up to date, 1000 failed in 1.0s",
+        "failed: part1, part3, part5, part7, part9 and 995 more (logs in .pipe/logs/)",
+      ]);
+    }
+  });
+
+  test("the plan line does not count a restore as a run of its recipe; a dry run's summary does not give its own time as the build's", () => {
+    // The core sends the recipe's median duration as estimateMs for every planned target.
+    const lines = run([
+      started([["model", "restore", 5_000, "output in cache"]], { dryRun: true }),
+      { type: "target-finished", target: "model", status: "skipped", durationMs: 0, reason: "would restore: output in cache" },
+      finished({ skipped: 1 }, 6),
+    ]).lines;
+    assert.deepEqual(lines, ["dry run: 1 to restore (jobs 2)", "would restore model (output in cache)", "ok (dry run): would restore 1 (checked in 6ms)"]);
   });
 
   test("an interrupt is announced, a second one too (recipes are killed), later ones not; nothing is written after close", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { computeEta } from "../../src/ui/eta.ts";
-import { createView, elapsedMs, markInterrupting, MAX_FEED, reduce, type BuildView } from "../../src/ui/view-model.ts";
+import { createView, elapsedMs, markInterrupting, MAX_FAILURE_BLOCKS, MAX_FEED, reduce, type BuildView } from "../../src/ui/view-model.ts";
 import { finish, finished, start, started, viewOf } from "./fixtures.ts";
 
 describe("view-model reducer", () => {
@@ -51,9 +51,9 @@ describe("view-model reducer", () => {
       [["a", "failed"], ["b", "built"]],
     );
     assert.equal(v.failures.length, 1);
-    assert.deepEqual(v.failures[0].logTail, ["x", "y"]);
-    assert.equal(v.failures[0].logPath, ".pipe/logs/a.log", "log path remembered from target-started");
-    assert.equal(v.failures[0].error, "exit code 3");
+    assert.deepEqual(v.failures.at(0)!.logTail, ["x", "y"]);
+    assert.equal(v.failures.at(0)!.logPath, ".pipe/logs/a.log", "log path remembered from target-started");
+    assert.equal(v.failures.at(0)!.error, "exit code 3");
   });
 
   test("an up-to-date target reported again by the core is not counted twice", () => {
@@ -100,11 +100,11 @@ describe("view-model reducer", () => {
       [20, { type: "watch-idle", watched: 3, lastRunOk: true }],
     ]);
     assert.deepEqual(v.watch, { watched: 3, lastRunOk: true, polling: undefined });
-    assert.equal(v.feed.filter((i) => i.kind === "summary").length, 0, "the summary stays in the live area");
+    assert.equal(v.feed.toArray().filter((i) => i.kind === "summary").length, 0, "the summary stays in the live area");
     v = reduce(v, started([["a", "run"]]), 40);
     assert.equal(v.watch, undefined);
     assert.equal(v.summary, undefined);
-    assert.deepEqual(v.feed.map((i) => i.kind), ["summary"]);
+    assert.deepEqual(v.feed.toArray().map((i) => i.kind), ["summary"]);
   });
 
   test("a feed item after the summary pushes the summary into the feed first, keeping the order", () => {
@@ -115,7 +115,7 @@ describe("view-model reducer", () => {
     v = reduce(v, { type: "watch-change", paths: ["data/a.csv"] }, 30);
     assert.equal(v.summaryPrinted, true);
     v = reduce(v, started([["a", "run"]]), 40);
-    assert.deepEqual(v.feed.map((i) => i.kind), ["summary", "watch-change"]);
+    assert.deepEqual(v.feed.toArray().map((i) => i.kind), ["summary", "watch-change"]);
   });
 
   test("the feed stores only what the level of detail shows", () => {
@@ -130,7 +130,7 @@ describe("view-model reducer", () => {
       [0, { type: "error", message: "Pipelinefile.ts does not load" }],
     ];
     const kinds = (detail: "quiet" | "normal" | "verbose") =>
-      viewOf(events, { detail }).feed.map((i) => (i.kind === "finished" ? `${i.kind}:${i.target.status}` : i.kind));
+      viewOf(events, { detail }).feed.toArray().map((i) => (i.kind === "finished" ? `${i.kind}:${i.target.status}` : i.kind));
     assert.deepEqual(kinds("quiet"), ["finished:failed", "error"]);
     assert.deepEqual(kinds("normal"), ["finished:built", "finished:failed", "warning", "error"]);
     assert.deepEqual(kinds("verbose"), ["log", "finished:built", "finished:up-to-date", "finished:failed", "warning", "error"]);
@@ -140,22 +140,69 @@ describe("view-model reducer", () => {
     let v = viewOf([[0, started([["a", "run"]])], [0, start("a")]], { detail: "verbose" });
     for (let i = 0; i < MAX_FEED + 10; i++) v = reduce(v, { type: "log", target: "a", stream: "stdout", line: `l${i}` }, 0);
     assert.equal(v.feed.length, MAX_FEED);
-    assert.equal(v.feed[0].seq, 11);
-    assert.equal(v.feed[v.feed.length - 1].seq, MAX_FEED + 10);
+    assert.equal(v.feed.at(0)!.seq, 11);
+    assert.equal(v.feed.at(-1)!.seq, MAX_FEED + 10);
+  });
+
+  test("20,000 events: the feed stays bounded and is never copied whole", () => {
+    // Before, each event copied the feed (up to MAX_FEED items) into a new array: 20,000 events
+    // made about 40 million element copies and a new 2,000-item array per state.
+    let v = viewOf([[0, started([["a", "run"]])], [0, start("a")]], { detail: "verbose" });
+    const slice = Array.prototype.slice;
+    let bigCopies = 0;
+    Array.prototype.slice = function (this: unknown[], ...args: [number?, number?]) {
+      if (this.length >= MAX_FEED / 2) bigCopies++;
+      return slice.apply(this, args);
+    } as typeof slice;
+    try {
+      for (let i = 0; i < 10_000; i++) {
+        v = reduce(v, { type: "log", target: "a", stream: "stdout", line: `l${i}` }, i);
+        v = reduce(v, finish(`t${i}`, "built", 1), i);
+      }
+    } finally {
+      Array.prototype.slice = slice;
+    }
+    assert.ok(bigCopies <= 20_000 / MAX_FEED + 1, `${bigCopies} copies of a long array for 20,000 events`);
+    assert.equal(v.feed.length, MAX_FEED);
+    assert.ok(v.feed.retained <= 2 * MAX_FEED + 2, `${v.feed.retained} items retained`);
+    assert.equal(v.feed.nextSeq, 20_001);
+    const last = v.feed.since(19_998).items.map((i) => (i.kind === "finished" ? i.target.id : i.kind === "log" ? i.line : i.kind));
+    assert.deepEqual(last, ["l9999", "t9999"]);
+  });
+
+  test("a reader that fell behind learns how many items were dropped", () => {
+    let v = viewOf([[0, started([["a", "run"]])], [0, start("a")]], { detail: "verbose" });
+    for (let i = 0; i < MAX_FEED + 5; i++) v = reduce(v, { type: "log", target: "a", stream: "stdout", line: `l${i}` }, 0);
+    const { items, dropped } = v.feed.since(0);
+    assert.equal(dropped, 5);
+    assert.equal(items.length, MAX_FEED);
+    assert.equal(items[0].seq, 6);
+    assert.deepEqual(v.feed.since(MAX_FEED + 3), { items: [v.feed.at(-2), v.feed.at(-1)], dropped: 0 });
+    assert.equal(v.feed.appended.log, MAX_FEED + 5);
+  });
+
+  test("-k: after MAX_FAILURE_BLOCKS failures, each failure is marked to be shown on one line", () => {
+    const ids = Array.from({ length: 25 }, (_, i) => `part${i}`);
+    let v = viewOf([[0, started(ids.map((id) => [id, "run"] as [string, "run"]))]]);
+    for (const id of ids) v = reduce(v, finish(id, "failed", 1, { logTail: ["x"] }), 0);
+    const indexes = v.feed.toArray().map((i) => (i.kind === "finished" ? i.failureIndex : undefined));
+    assert.deepEqual(indexes, ids.map((_, i) => i + 1));
+    assert.equal(MAX_FAILURE_BLOCKS, 10);
+    assert.equal(v.failures.length, 25);
   });
 
   test("dry run lists what would run in the feed", () => {
     const v = viewOf([[0, started([["a", "run", undefined, "no record"], ["b", "restore"], ["c", "up-to-date"]], { dryRun: true })]]);
     assert.deepEqual(
-      v.feed.map((i) => (i.kind === "notice" ? i.message : i.kind)),
+      v.feed.toArray().map((i) => (i.kind === "notice" ? i.message : i.kind)),
       ["would run a (no record)", "would restore b"],
     );
   });
 
   test("reduce does not modify the state it is given", () => {
     const before = viewOf([[0, started([["a", "run", 100], ["b", "run"]])], [0, start("a")]]);
-    // structuredClone keeps no class: compare the finished log by its items.
-    const plain = (v: BuildView) => ({ ...v, finished: v.finished.toArray() });
+    // structuredClone keeps no class: compare the append-only logs by their items.
+    const plain = (v: BuildView) => ({ ...v, finished: v.finished.toArray(), failures: v.failures.toArray(), feed: v.feed.toArray() });
     const snapshot = structuredClone(plain(before));
     reduce(before, { type: "target-progress", target: "a", done: 0.5 }, 1);
     reduce(before, { type: "log", target: "a", stream: "stderr", line: "x" }, 1);
@@ -174,11 +221,11 @@ describe("view-model reducer", () => {
     v = markInterrupting(v);
     assert.equal(v.interrupting, true);
     assert.equal(v.killing, false);
-    let last = v.feed[v.feed.length - 1];
+    let last = v.feed.at(-1)!;
     assert.equal(last.kind === "notice" && last.message, "interrupt: stopping 2 running targets");
     v = markInterrupting(v);
     assert.equal(v.killing, true);
-    last = v.feed[v.feed.length - 1];
+    last = v.feed.at(-1)!;
     assert.equal(last.kind === "notice" && last.message, "interrupt again: killing 2 running targets");
     assert.equal(markInterrupting(v), v);
   });
@@ -264,6 +311,20 @@ describe("ETA from recorded durations", () => {
     assert.equal(computeEta(createView(), 0), undefined, "no build yet");
     const done = viewOf([[0, plan], [1, finished({ built: 3 }, 1)]]);
     assert.equal(computeEta(done, 2), undefined, "finished build");
+  });
+
+  test("a planned restore is not estimated as a run of its recipe, even when the core sends the recipe's duration", () => {
+    // The core sends the recipe's median duration as estimateMs for every planned target.
+    const v = viewOf([[0, started([["r", "restore", 5_000], ["s", "restore", 5_000], ["t", "restore", 5_000]], { jobs: 2 })]]);
+    assert.equal(computeEta(v, 0)!.etaMs, 0, "no restore finished yet: about nothing");
+    // Later, the restores finished in this build tell how long one takes: 40 ms here.
+    const later = viewOf([
+      [0, started([["r", "restore", 5_000], ["s", "restore", 5_000], ["t", "restore", 5_000]], { jobs: 1 })],
+      [0, start("r")],
+      [40, finish("r", "restored", 40)],
+      [40, start("s")],
+    ]);
+    assert.equal(computeEta(later, 50)!.etaMs, 70); // s: 40 - 10 elapsed; t: 40 queued
   });
 
   test("target-started's own estimate overrides the plan's", () => {

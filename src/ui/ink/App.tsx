@@ -33,7 +33,10 @@ export interface AppProps {
   color: boolean;
   /** Width override; default: the output stream's columns. */
   columns?: number;
-  /** Redraw period for spinners and elapsed times; 0 disables the timer. Default 100 ms. */
+  /**
+   * Redraw period for spinners and elapsed times; 0 disables the timer. Default 100 ms. The
+   * reporter passes 0 and redraws on its own frame clock, so ticks and events share frames.
+   */
   tickMs?: number;
   /** Running targets shown before "+N more running". Default 8; fewer on a short terminal. */
   maxRunningRows?: number;
@@ -49,13 +52,13 @@ export function App({ view, now, color, columns: columnsOverride, tickMs = 100, 
   const fitRows = rows === undefined ? maxRunningRows : rows - 4 - Math.min(3, view.hashing.length);
   const runningRows = Math.max(1, Math.min(maxRunningRows, fitRows));
   const building = view.phase === "building";
-  const animated = !closed && (building || view.hashing.length > 0 || view.lockWaiting !== undefined);
+  const animated = !closed && isAnimated(view);
   useTicker(tickMs, animated);
   const t = now();
 
   return (
     <ColorContext.Provider value={color}>
-      <Feed items={view.feed} columns={columns} />
+      <Feed log={view.feed} columns={columns} />
       {/* Without an override the live area takes Ink's own width (the terminal's, updated before
           Ink redraws on a resize): its redraw, which comes before this component sees the new
           size, is then already cut to the new width instead of wrapping (stale rows). */}
@@ -80,6 +83,11 @@ export function App({ view, now, color, columns: columnsOverride, tickMs = 100, 
       </Box>
     </ColorContext.Provider>
   );
+}
+
+/** Whether the live area moves with time (spinners, elapsed times) and needs redrawing while nothing happens. */
+export function isAnimated(view: BuildView): boolean {
+  return view.phase === "building" || view.hashing.length > 0 || view.lockWaiting !== undefined;
 }
 
 /** Final frame when the reporter closes before `build-finished` (a crash or a hard stop). */

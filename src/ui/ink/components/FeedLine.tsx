@@ -7,13 +7,14 @@
  *     │ Traceback (most recent call last):
  *     │ ValueError: bad row 12
  *     log: .pipe/logs/y.log
+ *   ✖ FAILED z (exit code 1) 0.2s · log: .pipe/logs/z.log    (after MAX_FAILURE_BLOCKS failures)
  *   - skipped z · dependency "y" failed
  *   [words] a verbose log line
  *   warning: …   error: …   changed: data/a.csv
  */
 import { Box, Text } from "ink";
-import { cleanLine, formatDuration, formatWatchChange, truncateMiddle } from "../../format.ts";
-import type { FeedItem, FinishedView } from "../../view-model.ts";
+import { cleanLine, formatDuration, formatFailureCapNote, formatWatchChange, truncateMiddle } from "../../format.ts";
+import { MAX_FAILURE_BLOCKS, type FeedItem, type FinishedView } from "../../view-model.ts";
 import { Styled, type StyledProps } from "./Styled.tsx";
 import { Summary } from "./Summary.tsx";
 
@@ -27,6 +28,9 @@ export interface FeedLineProps {
 export function FeedLine({ item, columns }: FeedLineProps) {
   switch (item.kind) {
     case "finished":
+      if (item.target.status === "failed" && (item.failureIndex ?? 0) > MAX_FAILURE_BLOCKS) {
+        return <FailureLine target={item.target} columns={columns} first={item.failureIndex === MAX_FAILURE_BLOCKS + 1} />;
+      }
       return item.target.status === "failed" ? (
         <FailureBlock target={item.target} columns={columns} />
       ) : (
@@ -95,6 +99,29 @@ function FinishedLine({ target, columns }: { target: FinishedView; columns: numb
       <Styled dim>{duration}</Styled>
       {why ? <Styled dim>{` · ${cleanLine(why)}`}</Styled> : null}
     </Text>
+  );
+}
+
+/** A failure after the first MAX_FAILURE_BLOCKS: one line; the first of them is preceded by a note saying so. */
+function FailureLine({ target, columns, first }: { target: FinishedView; columns: number; first: boolean }) {
+  const [error = ""] = (target.error ?? "").split("\n").map(cleanLine);
+  const id = truncateMiddle(target.id, Math.max(8, Math.floor(columns / 2)));
+  return (
+    <Box flexDirection="column">
+      {first ? (
+        <Text wrap="truncate-end">
+          <Styled dim>{formatFailureCapNote(MAX_FAILURE_BLOCKS)}</Styled>
+        </Text>
+      ) : null}
+      <Text wrap="truncate-end">
+        <Styled color="red" bold>
+          ✖ FAILED
+        </Styled>{" "}
+        {id}
+        {error ? ` (${error})` : ""}
+        <Styled dim>{` ${formatDuration(target.durationMs)}${target.logPath ? ` · log: ${target.logPath}` : ""}`}</Styled>
+      </Text>
+    </Box>
   );
 }
 

@@ -4,11 +4,16 @@
  *   ✔ ok: 3 built, 2 restored, 45 up to date in 12.3s
  *     critical path 10.1s: prepare 1.0s → words 2.0s → trend 7.1s
  *
- * A failed build lists each failed target with its log path (the failure blocks may have
- * scrolled far up by then).
+ * A failed build lists the first failed targets with their log paths (the failure blocks may
+ * have scrolled far up by then), and how many more failed and where their logs are:
+ *
+ *   ✖ FAILED: 1000 up to date, 1000 failed, 1 skipped in 1.0s
+ *     failed: part1  log: .pipe/logs/part1-1a2b3c.log
+ *     …
+ *     … and 990 more failed (logs in .pipe/logs/)
  */
 import { Box, Text } from "ink";
-import { formatCriticalPath, formatSummaryHeadline, truncateMiddle } from "../../format.ts";
+import { formatCriticalPath, formatFailureLogs, formatSummaryHeadline, truncateMiddle } from "../../format.ts";
 import type { SummaryView } from "../../view-model.ts";
 import { Styled } from "./Styled.tsx";
 
@@ -32,6 +37,7 @@ export function Summary({ summary, columns }: SummaryProps) {
   const color = summary.ok ? "green" : summary.interrupted ? "yellow" : "red";
   const listed = summary.failures.slice(0, MAX_LISTED_FAILURES);
   const unlisted = summary.failures.length - listed.length;
+  const logs = unlisted > 0 ? formatFailureLogs(summary.failures.slice(listed.length)) : undefined;
   return (
     <Box flexDirection="column">
       <Text>
@@ -45,7 +51,7 @@ export function Summary({ summary, columns }: SummaryProps) {
           {f.logPath ? <Styled dim>{`  log: ${f.logPath}`}</Styled> : null}
         </Text>
       ))}
-      {unlisted > 0 ? <Text>{`  … +${unlisted} more failed`}</Text> : null}
+      {unlisted > 0 ? <Text wrap="truncate-end">{`  … and ${unlisted} more failed${logs ? ` (${logs})` : ""}`}</Text> : null}
     </Box>
   );
 }
