@@ -7,6 +7,7 @@
  *   pipe build --param version=2021-06-30        # the same, as of another day
  *   pipe build --param model=forest --param window=14   # the report on another forecast
  *   pipe build "forecast[model=forest,window=14]"  # just that forecast (omitted keys take defaults)
+ *   pipe build --param refit=daily               # train on every day instead of up to the last Monday
  *
  */
 import { family, param, target } from "pipefile";
@@ -18,7 +19,7 @@ import { monitorRecipe } from "./recipes/monitor.ts";
 import { forecastPlotRecipe, trendRecipe } from "./recipes/plot.ts";
 import { ATTRIBUTES, asAttribute, preprocessRecipe } from "./recipes/preprocess.ts";
 import { reportRecipe } from "./recipes/report.ts";
-import { windowRecipe } from "./recipes/window.ts";
+import { REFIT_KINDS, windowRecipe } from "./recipes/window.ts";
 
 type Attribute = (typeof ATTRIBUTES)[number];
 /** A forecast instance's key. (Annotated: TypeScript cannot infer inputs from an unannotated key function.) */
@@ -27,11 +28,12 @@ type ForecastKey = { attribute: Attribute; window: number; model: (typeof MODEL_
 const p = {
   version: param.date("version", { default: "today", doc: "as-of date: rows dated after it are ignored" }),
   source: param.string("source", { default: "data/dpc-covid19-ita-andamento-nazionale.csv", doc: "CSV path (from the project root) or http(s) URL" }),
-  attributes: param.list("attributes", { default: ["total_positive", "recovered", "ratio_molecular"], doc: "trend plots in the report" }),
+  attributes: param.list("attributes", { default: ["total_positive", "recovered", "daily_positivity"], doc: "trend plots in the report" }),
   attribute: param.enum("attribute", ATTRIBUTES, { default: "total_positive", doc: "the series to forecast" }),
   window: param.int("window", { default: 7, min: 1, doc: "days of history the model sees" }),
   days: param.int("days", { default: 7, min: 1, max: 366, doc: "days to forecast, and to hold out in the backtest" }),
-  model: param.enum("model", MODEL_KINDS, { default: "linear", doc: "linear (AR least squares) or forest (random forest)" }),
+  model: param.enum("model", MODEL_KINDS, { default: "linear", doc: "linear (AR least squares on daily changes) or forest (random forest on daily changes)" }),
+  refit: param.enum("refit", REFIT_KINDS, { default: "weekly", doc: "weekly: the model trains on data up to the Monday on or before the last day, so it refits once a week; daily: on every day" }),
 };
 
 // A local `source` file is the dataset's input (editing it makes `dataset` stale). A URL is
@@ -57,8 +59,11 @@ export const trend = family({
   run: trendRecipe,
 });
 
+// The model's training table, cut at the weekly cutoff (recipes/window.ts): a new day inside
+// the same week gives the same bytes, so `model` stays up to date until the next Monday's data.
 export const window = family({
   key: { attribute: p.attribute, window: p.window },
+  params: { refit: p.refit },
   inputs: { preprocess },
   outputs: { csv: "build/window/{attribute}-w{window}.csv" },
   run: windowRecipe,
@@ -97,7 +102,7 @@ export const backtest = family({
 
 export const monitor = family({
   key: forecastKey,
-  inputs: (k: ForecastKey) => ({ preprocess, forecast: forecast(k), backtest: backtest(k) }),
+  inputs: (k: ForecastKey) => ({ preprocess, model: model({ attribute: k.attribute, window: k.window, model: k.model }), forecast: forecast(k), backtest: backtest(k) }),
   outputs: { json: "build/monitor/{attribute}-w{window}-{model}-d{days}.json" },
   run: monitorRecipe,
 });

@@ -76,6 +76,20 @@ export interface DatasetMeta {
   readonly revisions: readonly Revision[];
   /** Columns in the source that are not in the schema (ignored). */
   readonly extraColumns: readonly string[];
+  /** True when the source is the invented series shipped in data/ ({@link SYNTHETIC_SOURCE}). */
+  readonly synthetic: boolean;
+}
+
+/** The project's synthetic stand-in for the real file (see data/README.md): invented numbers. */
+export const SYNTHETIC_SOURCE = "data/dpc-covid19-ita-andamento-nazionale.csv";
+
+/**
+ * True when `source` is the shipped synthetic file. Judged by path: the file has the real
+ * schema and nothing in it can say it is invented, so a real file copied over it would be
+ * labelled synthetic too (the safe direction to be wrong in).
+ */
+export function isSyntheticSource(source: string, root: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && resolve(root, source) === resolve(root, SYNTHETIC_SOURCE);
 }
 
 /** How many row problems one error message lists before summarising the rest. */
@@ -92,7 +106,7 @@ export function sha256Hex(bytes: Uint8Array): string {
  * Parses and checks the source text, keeps the rows dated on or before `version`, renames the
  * columns to English and lists revisions. Throws one Error listing every problem found.
  */
-export function parseDataset(text: string, options: { source: string; version: string }): { table: Table; meta: Omit<DatasetMeta, "sha256" | "bytes"> } {
+export function parseDataset(text: string, options: { source: string; version: string }): { table: Table; meta: Omit<DatasetMeta, "sha256" | "bytes" | "synthetic"> } {
   const { source, version } = options;
   const where = JSON.stringify(source);
   if (!isIsoDate(version)) throw new Error(`version ${JSON.stringify(version)} is not a date; expected YYYY-MM-DD`);
@@ -255,8 +269,8 @@ export async function buildDataset(ctx: RecipeContext<unknown, { table: string; 
   const { source, version } = ctx.params;
   const bytes = await readSource(source, ctx.root, ctx.signal);
   const { table, meta } = parseDataset(new TextDecoder("utf-8").decode(bytes), { source, version });
-  const full: DatasetMeta = { ...meta, sha256: sha256Hex(bytes), bytes: bytes.byteLength };
-  ctx.log(`${source}: ${full.rows} rows ${full.firstDate}..${full.lastDate} (as of ${version}), sha256 ${full.sha256.slice(0, 12)}`);
+  const full: DatasetMeta = { ...meta, sha256: sha256Hex(bytes), bytes: bytes.byteLength, synthetic: isSyntheticSource(source, ctx.root) };
+  ctx.log(`${full.synthetic ? "SYNTHETIC data " : ""}${source}: ${full.rows} rows ${full.firstDate}..${full.lastDate} (as of ${version}), sha256 ${full.sha256.slice(0, 12)}`);
   if (full.revisions.length > 0) ctx.log(`${full.revisions.length} downward revision(s) of cumulative columns`);
   if (full.gaps.length > 0) ctx.log(`${full.gaps.length} gap(s) in the dates`);
   await writeText(ctx.root, ctx.outputs.table, formatCsv(table));

@@ -10,6 +10,11 @@
  * labelled as the day after the last observation but was computed from a window ending the day
  * before it, i.e. it really predicted the last observed day again, and every label was off by
  * one. Dates here are calendar days and the seed is checked to end on the last observation.
+ *
+ * A series that was never negative (a count: people, tests, deaths) is forecast no lower than 0:
+ * a model of changes continues a fall past zero (the forest gave -955 .. -12,050 currently
+ * positive people 30 days ahead). The clamped value is also what later steps see as a lag.
+ * Series that can be negative (day-on-day changes) are not clamped.
  */
 import type { RecipeContext } from "pipefile";
 import { type ModelKind, type Predictor, modelFromJson, predictorOf } from "./model.ts";
@@ -29,7 +34,14 @@ export interface Forecast {
   readonly model: ModelKind;
   /** The last day with a value; the first forecast day is the day after it. */
   readonly lastObserved: { readonly date: string; readonly value: number };
+  /** 0 when every observed value is >= 0 (a count, so forecasts are clamped there); else null. */
+  readonly lowerBound: number | null;
   readonly points: readonly ForecastPoint[];
+}
+
+/** 0 for a series with no negative value (a count), null for one that can be negative. */
+export function lowerBoundOf(series: Series): number | null {
+  return series.values.some((v) => v !== null && v < 0) ? null : 0;
 }
 
 /**
@@ -57,19 +69,21 @@ export function seedLags(series: Series, window: number): { lastDate: string; la
  * Predicts `days` days after the last observed day, feeding predictions back as lags.
  * Pure: `predict` is the model (see {@link predictorOf}).
  */
-export function forecastSeries(series: Series, predict: Predictor, options: { window: number; days: number }): Pick<Forecast, "lastObserved" | "points"> {
+export function forecastSeries(series: Series, predict: Predictor, options: { window: number; days: number }): Pick<Forecast, "lastObserved" | "lowerBound" | "points"> {
   const { window, days } = options;
+  const lowerBound = lowerBoundOf(series);
   if (!Number.isInteger(days) || days < 1) throw new Error(`days must be a whole number >= 1, got ${days}`);
   const seed = seedLags(series, window);
   let lags = seed.lags;
   const points: ForecastPoint[] = [];
   for (let i = 1; i <= days; i++) {
-    const value = predict(lags);
-    if (!Number.isFinite(value)) throw new Error(`the model predicted ${value} for ${addDays(seed.lastDate, i)}`);
+    const raw = predict(lags);
+    if (!Number.isFinite(raw)) throw new Error(`the model predicted ${raw} for ${addDays(seed.lastDate, i)}`);
+    const value = lowerBound === null ? raw : Math.max(lowerBound, raw);
     points.push({ date: addDays(seed.lastDate, i), value, lags });
     lags = [value, ...lags.slice(0, -1)];
   }
-  return { lastObserved: { date: seed.lastDate, value: seed.lags[0] }, points };
+  return { lastObserved: { date: seed.lastDate, value: seed.lags[0] }, lowerBound, points };
 }
 
 /** Reads a saved forecast JSON (written by {@link forecastRecipe}). */

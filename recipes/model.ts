@@ -1,8 +1,14 @@
 /**
  * The `model` step: fit a one-step-ahead model on a window table and save it as JSON.
  *
- * - "linear": AR(w) by least squares with an intercept, v_t = a + sum_k c_k v_{t-k}
- *   (ml-regression-multivariate-linear). The lecture's LinearRegression.
+ * - "linear": an AR model of the day-on-day changes by least squares (ml-regression-multivariate-
+ *   linear): dv_t = a + sum_k c_k dv_{t-k} for the w-1 changes a w-day window holds, so
+ *   v_t = v_{t-1} + a + ... (an ARIMA(w-1,1,0) with drift). The lecture's LinearRegression was
+ *   fitted on levels with an intercept; over four years of waves that model is mean-reverting
+ *   (its coefficients summed to 0.996 with an intercept of 874, so it settled near 218,000) and
+ *   forecast total_positive rising 33,000 -> 36,000 in a week while it fell 1,000 a day. On
+ *   changes the forecast continues the recent direction and only the drift a (the average
+ *   change of the training data) is a long-run pull.
  * - "forest": a seeded random forest (ml-random-forest). Trees cannot extrapolate, so a forest
  *   fitted on levels predicts a flat line as soon as the series leaves its training range. It
  *   is therefore fitted on changes: it predicts v_t - v_{t-1} from the w-1 latest day-on-day
@@ -17,6 +23,7 @@
 import MLR from "ml-regression-multivariate-linear";
 import { RandomForestRegression } from "ml-random-forest";
 import type { RecipeContext } from "pipefile";
+import { mean, standardDeviation } from "simple-statistics";
 import { readText, toJson, writeText } from "./table.ts";
 import { type WindowRow, parseWindowsCsv } from "./window.ts";
 
@@ -32,7 +39,10 @@ interface ModelBase {
   readonly trainedOn: { readonly rows: number; readonly from: string; readonly to: string };
 }
 
-/** AR(w) with intercept. `coefficients[k]` multiplies v_{t-k-1}. */
+/**
+ * AR on changes: v_t = v_{t-1} + intercept + sum_k coefficients[k] * (v_{t-k-1} - v_{t-k-2}).
+ * `coefficients` has window - 1 entries; `intercept` is the drift per day.
+ */
 export interface LinearModel extends ModelBase {
   readonly kind: "linear";
   readonly intercept: number;
@@ -54,13 +64,9 @@ export type Predictor = (lags: readonly number[]) => number;
 /** Seed of the forest when none is given, so the same data always gives the same forest. */
 export const DEFAULT_SEED = 20200224;
 
-function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
 /** Population standard deviation, or 1 when it is 0 (a constant column is left unscaled). */
-function scaleOf(xs: readonly number[], m: number): number {
-  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length);
+function scaleOf(xs: readonly number[]): number {
+  const sd = standardDeviation(xs as number[]);
   return sd > 0 ? sd : 1;
 }
 
@@ -73,27 +79,36 @@ function checkRows(rows: readonly WindowRow[], minExtra: number): number {
 }
 
 /**
- * Least squares AR(w) with intercept. The columns are standardised before the solve and the
- * coefficients mapped back: the library inverts XᵀX, and on raw counts in the millions with
+ * Least squares fit of y = a + sum_j c_j x_j. The columns are standardised before the solve and
+ * the coefficients mapped back: the library inverts XᵀX, and on raw counts in the millions with
  * nearly collinear lags that matrix is too ill-conditioned to invert accurately.
  */
-export function fitLinear(rows: readonly WindowRow[]): { intercept: number; coefficients: number[] } {
-  const w = checkRows(rows, 2);
-  const cols = Array.from({ length: w }, (_, j) => rows.map((r) => r.lags[j]));
-  const mx = cols.map(mean);
-  const sx = cols.map((c, j) => scaleOf(c, mx[j]));
-  const ys = rows.map((r) => r.target);
-  const my = mean(ys);
-  const sy = scaleOf(ys, my);
-  const X = rows.map((r) => r.lags.map((v, j) => (v - mx[j]) / sx[j]));
-  const Y = ys.map((y) => [(y - my) / sy]);
-  const { weights } = new MLR(X, Y, { intercept: true, statistics: false });
-  const coefficients = Array.from({ length: w }, (_, j) => (weights[j][0] * sy) / sx[j]);
-  const intercept = my + sy * weights[w][0] - coefficients.reduce((a, c, j) => a + c * mx[j], 0);
+export function leastSquares(X: readonly (readonly number[])[], ys: readonly number[]): { intercept: number; coefficients: number[] } {
+  const p = X[0]?.length ?? 0;
+  const my = mean(ys as number[]);
+  if (p === 0) return { intercept: my, coefficients: [] };
+  const cols = Array.from({ length: p }, (_, j) => X.map((r) => r[j]));
+  const mx = cols.map((c) => mean(c));
+  const sx = cols.map(scaleOf);
+  const sy = scaleOf(ys);
+  const Xs = X.map((r) => r.map((v, j) => (v - mx[j]) / sx[j]));
+  const Ys = ys.map((y) => [(y - my) / sy]);
+  const { weights } = new MLR(Xs, Ys, { intercept: true, statistics: false });
+  const coefficients = Array.from({ length: p }, (_, j) => (weights[j][0] * sy) / sx[j]);
+  const intercept = my + sy * weights[p][0] - coefficients.reduce((a, c, j) => a + c * mx[j], 0);
   return { intercept, coefficients };
 }
 
-/** The forest's features: the w-1 latest day-on-day changes, newest first. */
+/**
+ * The linear model (see the module comment): least squares of the day's change on the w-1
+ * latest changes before it. A 1-day window has no earlier change, so it is pure drift.
+ */
+export function fitLinear(rows: readonly WindowRow[]): { intercept: number; coefficients: number[] } {
+  checkRows(rows, 2);
+  return leastSquares(rows.map((r) => changes(r.lags)), rows.map((r) => r.target - r.lags[0]));
+}
+
+/** The features of both models: the w-1 latest day-on-day changes in a window, newest first. */
 function changes(lags: readonly number[]): number[] {
   return lags.slice(0, -1).map((v, k) => v - lags[k + 1]);
 }
@@ -141,7 +156,8 @@ export function predictorOf(model: Model): Predictor {
   if (model.kind === "linear") {
     return (lags) => {
       check(lags);
-      return model.coefficients.reduce((a, c, k) => a + c * lags[k], model.intercept);
+      const d = changes(lags);
+      return lags[0] + model.coefficients.reduce((a, c, k) => a + c * d[k], model.intercept);
     };
   }
   const rf = RandomForestRegression.load(model.forest as Parameters<typeof RandomForestRegression.load>[0]);
@@ -160,8 +176,8 @@ export function modelFromJson(json: unknown, label: string): Model {
   if (typeof m.attribute !== "string" || typeof m.trainedOn !== "object") throw bad("no attribute or training range");
   if (m.kind === "linear") {
     const c = m.coefficients;
-    const ok = typeof m.intercept === "number" && Array.isArray(c) && c.length === m.window && c.every((x) => typeof x === "number");
-    if (!ok) throw bad(`a linear model needs an intercept and ${m.window} coefficients`);
+    const ok = typeof m.intercept === "number" && Array.isArray(c) && c.length === (m.window as number) - 1 && c.every((x) => typeof x === "number");
+    if (!ok) throw bad(`a linear model needs an intercept and ${(m.window as number) - 1} coefficients (one per day-on-day change in its ${m.window}-day window)`);
     return m as unknown as LinearModel;
   }
   if (m.kind === "forest") {

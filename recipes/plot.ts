@@ -8,12 +8,13 @@
 import type { RecipeContext } from "pipefile";
 import type { TopLevelSpec } from "vega-lite";
 import { type Forecast, forecastFromJson } from "./forecast.ts";
+import { labelOf } from "./labels.ts";
 import { type Series, addDays, parseTableCsv, readText, seriesOf, trimTrailingNulls, writeText } from "./table.ts";
 
 /** How many weeks of history the forecast plot shows before the forecast. */
 export const FORECAST_PLOT_WEEKS = 8;
 
-const DATE_AXIS = { title: "date", format: "%Y-%m-%d", labelAngle: -30 } as const;
+const DATE_AXIS = { title: "date (day of the bulletin)", format: "%Y-%m-%d", labelAngle: -30 } as const;
 
 /**
  * Renders a Vega-Lite spec to an SVG string (no canvas, no DOM). Vega's warnings go to `log`
@@ -32,19 +33,25 @@ export async function renderSvg(spec: TopLevelSpec, log: (message: string) => vo
   }
 }
 
+/** The y encoding of an attribute: its axis label with the unit, percent for shares. */
+function valueAxis(attribute: string) {
+  const label = labelOf(attribute);
+  return { field: "value", type: "quantitative", title: label.axis, ...(label.isShare ? { axis: { format: ".1%" } } : {}) } as const;
+}
+
 /** A line chart of one attribute over the whole period (null days are left out). */
 export function trendSpec(series: Series, attribute: string): TopLevelSpec {
   const values = series.dates.flatMap((date, i) => (series.values[i] === null ? [] : [{ date, value: series.values[i] }]));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: attribute,
+    title: { text: labelOf(attribute).title, subtitle: attribute },
     width: 720,
     height: 260,
     data: { values },
     mark: { type: "line", strokeWidth: 1.2 },
     encoding: {
       x: { field: "date", type: "temporal", scale: { type: "utc" }, axis: { ...DATE_AXIS, format: "%Y-%m" } },
-      y: { field: "value", type: "quantitative", title: attribute },
+      y: valueAxis(attribute),
     },
   };
 }
@@ -66,13 +73,16 @@ export function forecastSpec(series: Series, forecast: Forecast, weeks: number =
   const color = { field: "kind", type: "nominal", title: null, scale: { domain: ["observed", "forecast"], range: ["#1f77b4", "#e4572e"] } } as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: `${forecast.attribute}: last ${weeks} weeks and ${forecast.points.length}-day forecast (${forecast.model}, window ${forecast.window})`,
+    title: {
+      text: `${labelOf(forecast.attribute).title}: last ${weeks} weeks and a ${forecast.points.length}-day forecast`,
+      subtitle: `${forecast.attribute}; ${forecast.model} model, ${forecast.window}-day window`,
+    },
     width: 720,
     height: 280,
     data: { values: [...history, ...ahead] },
     encoding: {
       x: { field: "date", type: "temporal", scale: { type: "utc" }, axis: DATE_AXIS },
-      y: { field: "value", type: "quantitative", title: forecast.attribute, scale: { zero: false } },
+      y: { ...valueAxis(forecast.attribute), scale: { zero: false } },
     },
     layer: [
       { mark: { type: "line", strokeWidth: 1.5 }, encoding: { color, strokeDash: { field: "kind", type: "nominal", title: null, scale: { domain: ["observed", "forecast"], range: [[1, 0], [6, 4]] } } } },

@@ -1,16 +1,21 @@
 /**
  * The `preprocess` step: add derived columns to the clean daily table.
  *
- * - `daily_death`, `daily_intensive_care`, `daily_performed_tests`, `daily_recovered`: day-on-day
- *   differences (the Luigi original's `diff_*`). Across an upstream revision they are negative;
- *   they are kept as they are so totals still add up.
+ * - `daily_death`, `daily_performed_tests`, `daily_recovered`: day-on-day differences of
+ *   cumulative columns (the Luigi original's `diff_*`). Across a lasting upstream revision they
+ *   are negative and kept so totals still add up. A one-day dip that is restored the next day
+ *   (the real `tamponi` loses 27.4M on 2024-11-05 and gets them back on 2024-11-06) is a
+ *   publishing glitch, not a revision: both days' differences are null (see {@link dailyChange}).
+ * - `intensive_care_change`: the day-on-day change in intensive-care OCCUPANCY (people leaving
+ *   and dying count too), so it is not admissions; those are `new_entries_intensive_care`.
  * - `ratio_molecular`, `ratio_antigenic`: cumulative positives / cumulative swabs of each test
  *   kind, exactly as in the lecture (kept for fidelity; a cumulative ratio barely moves).
  * - `daily_positivity` (+ `_molecular`, `_antigenic`): the share of the day's tests that were
  *   positive, from daily differences. This is the figure people actually mean by "positivity".
  *
  * Every division is guarded: a missing, zero or negative denominator gives null, never
- * Infinity or NaN.
+ * Infinity or NaN; a daily share outside [0, 1] (the real file has 185.48 on 2023-08-04, when
+ * the day's positives and tests come from different bookkeeping) is null too.
  */
 import type { RecipeContext } from "pipefile";
 import { type Cell, type Table, formatCsv, parseTableCsv, readText, writeText } from "./table.ts";
@@ -18,9 +23,9 @@ import { type Cell, type Table, formatCsv, parseTableCsv, readText, writeText } 
 /** The columns this step adds, in output order. */
 export const DERIVED_COLUMNS = [
   "daily_death",
-  "daily_intensive_care",
   "daily_performed_tests",
   "daily_recovered",
+  "intensive_care_change",
   "ratio_molecular",
   "ratio_antigenic",
   "daily_positivity",
@@ -77,14 +82,36 @@ export function ratio(num: Maybe, den: Maybe): Maybe {
 }
 
 /**
+ * Day-on-day increases of a cumulative column, like {@link diff}, except around a one-day dip:
+ * when day i is lower than day i-1 and day i+1 is back at or above day i-1, the value of day i
+ * was a glitch, so the differences of day i (a huge drop) and day i+1 (the same huge rise) are
+ * both null. A drop that is not restored the next day is a real revision and is kept.
+ */
+export function dailyChange(cumulative: readonly Maybe[]): Maybe[] {
+  const out = diff(cumulative);
+  for (let i = 1; i + 1 < cumulative.length; i++) {
+    const [before, day, after] = [cumulative[i - 1], cumulative[i], cumulative[i + 1]];
+    if (before !== null && day !== null && after !== null && day < before && after >= before) {
+      out[i] = null;
+      out[i + 1] = null;
+    }
+  }
+  return out;
+}
+
+/**
  * Daily ratio of two cumulative columns: (today's increase of `num`) / (today's increase of
- * `den`). Null when the denominator did not increase, or when the numerator went down (a
- * revision, which would give a meaningless negative share).
+ * `den`), from {@link dailyChange}. Null when the denominator did not increase, and when the
+ * share is outside [0, 1]: a negative numerator is a revision, and more positives than tests
+ * means the two columns were not updated together that day.
  */
 export function dailyRatio(numCumulative: readonly Maybe[], denCumulative: readonly Maybe[]): Maybe[] {
-  const dn = diff(numCumulative);
-  const dd = diff(denCumulative);
-  return dn.map((n, i) => (n === null || n < 0 ? null : ratio(n, dd[i])));
+  const dn = dailyChange(numCumulative);
+  const dd = dailyChange(denCumulative);
+  return dn.map((n, i) => {
+    const r = n === null ? null : ratio(n, dd[i]);
+    return r === null || r < 0 || r > 1 ? null : r;
+  });
 }
 
 function numbers(table: Table, column: string): Maybe[] {
@@ -100,10 +127,10 @@ export function preprocess(table: Table): Table {
   const molSwabs = col("swabs_test_molecular");
   const antSwabs = col("swabs_test_antigenic_rapid");
   const derived: Record<(typeof DERIVED_COLUMNS)[number], Maybe[]> = {
-    daily_death: diff(col("death")),
-    daily_intensive_care: diff(col("intensive_care")),
-    daily_performed_tests: diff(col("performed_tests")),
-    daily_recovered: diff(col("recovered")),
+    daily_death: dailyChange(col("death")),
+    daily_performed_tests: dailyChange(col("performed_tests")),
+    daily_recovered: dailyChange(col("recovered")),
+    intensive_care_change: diff(col("intensive_care")),
     ratio_molecular: molPos.map((p, i) => ratio(p, molSwabs[i])),
     ratio_antigenic: antPos.map((p, i) => ratio(p, antSwabs[i])),
     daily_positivity: dailyRatio(col("total_cases"), col("performed_tests")),

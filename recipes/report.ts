@@ -12,6 +12,7 @@ import type { RecipeContext } from "pipefile";
 import { type Backtest, backtestFromJson } from "./backtest.ts";
 import type { DatasetMeta } from "./dataset.ts";
 import { type Forecast, forecastFromJson } from "./forecast.ts";
+import { labelOf } from "./labels.ts";
 import { type MonitorReport, monitorFromJson } from "./monitor.ts";
 import { readText, writeText } from "./table.ts";
 
@@ -52,7 +53,6 @@ function num(x: number | null | undefined): string {
   return Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(4);
 }
 
-const pct = (x: number | null) => (x === null ? "–" : `${x.toFixed(2)}%`);
 const e = escapeHtml;
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -76,34 +76,60 @@ function provenance(meta: DatasetMeta): string {
   const revisions =
     meta.revisions.length === 0
       ? "<p>Revisions: no cumulative column goes down in this version.</p>"
-      : `<p>Revisions: ${meta.revisions.length} time(s) a cumulative column went down from one day to the next (upstream corrections). Daily differences are negative on those days.</p>\n` +
+      : `<p>Revisions: ${meta.revisions.length} time(s) a cumulative column went down from one day to the next (upstream corrections). Daily differences are negative on those days, except for a one-day dip restored the next day, whose two daily differences are left empty.</p>\n` +
         table(["column", "date", "previous day", "previous value", "value"], meta.revisions.slice(0, 50).map((r) => [r.column, r.date, r.previousDate, num(r.previous), num(r.value)])) +
         (meta.revisions.length > 50 ? `<p>… and ${meta.revisions.length - 50} more (see the dataset metadata).</p>` : "");
   const gaps = meta.gaps.length === 0 ? "" : `<p>Gaps: ${meta.gaps.length} place(s) with missing days, e.g. ${e(meta.gaps[0].missingDays.toString())} day(s) after ${e(meta.gaps[0].after)}.</p>`;
   return `<section id="dataset">\n<h2>Dataset</h2>\n${keyValues(rows)}\n${revisions}\n${gaps}\n</section>`;
 }
 
-function forecastSection(f: Forecast, svg: string): string {
+/** Beyond this many days a recursive daily forecast is mostly its own assumptions. */
+export const MEANINGFUL_DAYS = 14;
+
+function forecastSection(f: Forecast, svg: string, trainedUntil: string): string {
+  const notes = [
+    f.lowerBound === null ? "" : `<p class="note">${e(f.attribute)} is a count (never negative in the data), so forecasts are not allowed below ${f.lowerBound}.</p>`,
+    f.points.length > MEANINGFUL_DAYS
+      ? `<p class="verdict bad">This forecast covers ${f.points.length} days: beyond about two weeks it is not meaningful. Each day feeds the previous predictions back in, so the far end only extends the recent direction; read it as a scenario, not a prediction.</p>`
+      : "",
+  ].filter((n) => n !== "");
   return `<section id="forecast">
-<h2>Forecast: ${e(f.attribute)}</h2>
-<p>Model <b>${e(f.model)}</b>, window ${f.window} days. Last observed day ${e(f.lastObserved.date)} (${e(num(f.lastObserved.value))}); the forecast covers the ${f.points.length} days after it.</p>
+<h2>Forecast: ${e(labelOf(f.attribute).title)}</h2>
+<p>Series <code>${e(f.attribute)}</code>. Model <b>${e(f.model)}</b> on day-on-day changes, window ${f.window} days, trained on data up to ${e(trainedUntil)}. Last observed day ${e(f.lastObserved.date)} (${e(num(f.lastObserved.value))}); the forecast covers the ${f.points.length} days after it.</p>
+${notes.join("\n")}
 <figure>${inlineSvg(svg, "forecast plot")}</figure>
 ${table(["date", `predicted ${f.attribute}`], f.points.map((p) => [p.date, num(p.value)]))}
 </section>`;
 }
 
 function backtestSection(b: Backtest): string {
-  const verdict = b.beatsNaive ? "The model beats the naive baseline." : "The model does NOT beat the naive baseline.";
+  const verdict = (name: string, beats: boolean) => (beats ? `beats ${name}` : `does NOT beat ${name}`);
+  const first = b.origins[0].trainedUntil;
+  const last = b.origins[b.origins.length - 1].trainedUntil;
+  const summary = `On average over these ${b.origins.length} weeks the model ${verdict("the naive baseline", b.beatsNaive)} and ${verdict("the seasonal naive baseline", b.beatsSeasonal)}.`;
+  const rel = (x: number | null) => (x === null ? "–" : `${(100 * x).toFixed(1)}%`);
   return `<section id="backtest">
 <h2>Backtest</h2>
-<p>Trained on data up to ${e(b.trainedUntil)}, then asked to forecast the ${b.horizon} days after it, which are known. ${e(verdict)}</p>
-${table(["", "MAE", "MAPE"], [[`${b.model} (window ${b.window})`, num(b.mae), pct(b.mape)], ["naive (repeat the last value)", num(b.naiveMae), pct(b.naiveMape)]])}
-${table(["date", "actual", "predicted", "naive"], b.points.map((p) => [p.date, num(p.actual), num(p.predicted), num(p.naive)]))}
+<p>At each of ${b.origins.length} weekly origins from ${e(first)} to ${e(last)}, the model was refit on the data up to that day only and asked to forecast the ${b.horizon} days after it, which are known. ${e(summary)}</p>
+${table(
+  ["", `mean MAE over ${b.origins.length} origins`, "weeks it won"],
+  [
+    [`${b.model} (window ${b.window})`, num(b.mae), ""],
+    ["naive (repeat the last value)", num(b.naiveMae), `${b.origins.filter((o) => o.mae < o.naiveMae).length} of ${b.origins.length} for the model`],
+    ["seasonal naive (same as last week)", num(b.seasonalMae), `${b.origins.filter((o) => o.mae < o.seasonalMae).length} of ${b.origins.length} for the model`],
+  ],
+)}
+<p class="note">The model's mean MAE is ${e(rel(b.relativeMae))} of the mean absolute value of the series over the scored days.</p>
+${table(["trained up to", "model MAE", "naive MAE", "seasonal naive MAE"], b.origins.map((o) => [o.trainedUntil, num(o.mae), num(o.naiveMae), num(o.seasonalMae)]))}
+<h3>The newest origin, day by day</h3>
+${table(["date", "actual", "predicted", "naive", "seasonal naive"], b.origins[b.origins.length - 1].points.map((p) => [p.date, num(p.actual), num(p.predicted), num(p.naive), num(p.seasonal)]))}
 </section>`;
 }
 
 function monitorSection(m: MonitorReport): string {
-  const headline = m.retrain ? "Retrain recommended: yes." : "Retrain recommended: no. All checks passed.";
+  const headline = m.retrain
+    ? `Retrain recommended: yes. Refit the weekly model (trained up to ${m.quality.trainedUntil}) now instead of waiting for next week's data: pipe build --param refit=daily.`
+    : `Retrain recommended: no. All checks passed for the weekly model trained up to ${m.quality.trainedUntil}.`;
   const reasons = m.reasons.length === 0 ? "" : `<ul>\n${m.reasons.map((r) => `<li>${e(r)}</li>`).join("\n")}\n</ul>`;
   const i = m.inputDrift;
   const o = m.outputDrift;
@@ -112,7 +138,12 @@ function monitorSection(m: MonitorReport): string {
     [
       [`input drift (daily changes, ${i.recent.from}..${i.recent.to} vs ${i.reference.from}..${i.reference.to})`, num(i.statistic), num(i.threshold), i.drifted ? "drift" : "ok"],
       ["output drift (forecast vs the one made a horizon earlier)", num(o.statistic), num(o.threshold), o.drifted ? "drift" : "ok"],
-      ["quality on new data (MAE vs naive, MAPE)", `${num(m.quality.mae)} vs ${num(m.quality.naiveMae)}, ${pct(m.quality.mape)}`, `< naive, ≤ ${m.rules.maxMape}%`, m.quality.ok ? "ok" : "poor"],
+      [
+        `quality on the ${m.quality.days} day(s) since the model's training data (MAE vs naive; ratio)`,
+        m.quality.days === 0 ? "no new data yet" : `${num(m.quality.mae)} vs ${num(m.quality.naiveMae)}; ${num(m.quality.errorRatio)}`,
+        `ratio ≤ ${m.rules.maxErrorRatio}, judged from ${m.rules.minNewDays} days`,
+        m.quality.days < m.rules.minNewDays ? "too few days to judge" : m.quality.ok ? "ok" : "poor",
+      ],
     ],
   );
   return `<section id="monitoring">
@@ -127,12 +158,19 @@ ${checks}
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}
 td:nth-child(n+2){font-variant-numeric:tabular-nums}figure{margin:1em 0}
+.banner{font-size:1.3em;font-weight:bold;background:#fff3b0;border:3px solid #c90;padding:.6em .8em}
 .verdict{font-size:1.2em;padding:.4em .6em}.bad{background:#fde2dd}.good{background:#e3f4e1}.note,footer{color:#666;font-size:.9em}`;
 
 /** The whole HTML page. */
 export function renderReport(input: ReportInput): string {
-  const title = `COVID-19 Italy: national trend report, data as of ${input.meta.lastDate}`;
-  const trends = input.trends.map((t) => `<h3>${e(t.attribute)}</h3>\n<figure>${inlineSvg(t.svg, `trend plot of ${t.attribute}`)}</figure>`).join("\n");
+  const synthetic = input.meta.synthetic === true;
+  const title = `${synthetic ? "SYNTHETIC DATA – " : ""}COVID-19 Italy: national trend report, data as of ${input.meta.lastDate}`;
+  const banner = synthetic
+    ? `<p class="banner">SYNTHETIC DATA: the numbers in this report are invented (the stand-in series shipped in ${e(input.meta.source)}, see data/README.md). They say nothing about COVID-19 in Italy. Run with --param source=&lt;the real CSV or its URL&gt; for real figures.</p>\n`
+    : "";
+  const trends = input.trends
+    .map((t) => `<h3>${e(labelOf(t.attribute).title)} <code>${e(t.attribute)}</code></h3>\n<figure>${inlineSvg(t.svg, `trend plot of ${t.attribute}`)}</figure>`)
+    .join("\n");
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -143,13 +181,13 @@ ${STYLE}
 </style>
 </head>
 <body>
-<h1>${e(title)}</h1>
+${banner}<h1>${e(title)}</h1>
 ${provenance(input.meta)}
 <section id="trends">
 <h2>Trends</h2>
 ${trends}
 </section>
-${forecastSection(input.forecast, input.forecastSvg)}
+${forecastSection(input.forecast, input.forecastSvg, input.monitor.quality.trainedUntil)}
 ${backtestSection(input.backtest)}
 ${monitorSection(input.monitor)}
 <footer><p>${e(ATTRIBUTION)} (the schema and the real data; a synthetic series in the same schema ships in data/ for offline runs).</p></footer>

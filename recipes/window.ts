@@ -6,10 +6,36 @@
  * Lags are looked up by calendar date, not by row position, so a missing day in the source
  * makes the rows that would need it disappear instead of silently pairing values a week apart.
  * Rows with any missing or non-finite value are dropped (the lecture's `dropna()`).
+ *
+ * The table is the model's TRAINING data, so it is cut at a weekly cutoff (`refit` = "weekly",
+ * the default): rows dated after the Monday on or before the series' last observed day are
+ * left out. A new day of data inside the same week then gives the same bytes, and pipe's early
+ * cutoff keeps the fitted `model` up to date instead of refitting it: the model is refit once a
+ * week, with the first data dated on a Monday, while the daily report still forecasts from the
+ * newest day. `refit` = "daily" trains on every day (what a "retrain recommended" calls for).
  */
 import type { RecipeContext } from "pipefile";
 import Papa from "papaparse";
-import { type Series, addDays, parseTableCsv, readText, seriesOf, writeText } from "./table.ts";
+import { type Series, addDays, parseTableCsv, readText, seriesOf, trimTrailingNulls, writeText } from "./table.ts";
+
+/** How often the model is refit (see the module comment). */
+export const REFIT_KINDS = ["weekly", "daily"] as const;
+/** One of {@link REFIT_KINDS}. */
+export type Refit = (typeof REFIT_KINDS)[number];
+
+/** The Monday on or before `isoDate`. */
+export function mondayOnOrBefore(isoDate: string): string {
+  const weekday = new Date(`${isoDate}T00:00:00Z`).getUTCDay(); // 0 = Sunday
+  return addDays(isoDate, -((weekday + 6) % 7));
+}
+
+/** The last day the model may train on: the Monday on or before the last observed day ("weekly"), or that day ("daily"). */
+export function trainingCutoff(series: Series, refit: Refit): string | undefined {
+  const observed = trimTrailingNulls(series);
+  const last = observed.dates[observed.dates.length - 1];
+  if (last === undefined) return undefined;
+  return refit === "weekly" ? mondayOnOrBefore(last) : last;
+}
 
 /** One training example: `lags[k]` is the value k+1 days before `date`. */
 export interface WindowRow {
@@ -83,12 +109,14 @@ export function parseWindowsCsv(text: string, label: string): Windows {
  * outputs: `csv` (the window table, {@link formatWindowsCsv}).
  */
 export async function windowRecipe(
-  ctx: RecipeContext<{ preprocess: { table: string } }, { csv: string }, { attribute: string; window: number }>,
+  ctx: RecipeContext<{ preprocess: { table: string } }, { csv: string }, { attribute: string; window: number; refit: Refit }>,
 ): Promise<void> {
-  const { attribute, window } = ctx.params;
+  const { attribute, window, refit } = ctx.params;
   const table = parseTableCsv(await readText(ctx.root, ctx.inputs.preprocess.table), ctx.inputs.preprocess.table);
-  const rows = makeWindows(seriesOf(table, attribute), window);
-  if (rows.length === 0) throw new Error(`no complete ${window}-day window of ${JSON.stringify(attribute)}: the column has too few consecutive values`);
-  ctx.log(`${rows.length} windows of ${window} days for ${attribute} (${rows[0].date}..${rows[rows.length - 1].date})`);
+  const series = seriesOf(table, attribute);
+  const cutoff = trainingCutoff(series, refit);
+  const rows = makeWindows(series, window).filter((r) => cutoff !== undefined && r.date <= cutoff);
+  if (rows.length === 0) throw new Error(`no complete ${window}-day window of ${JSON.stringify(attribute)} up to ${cutoff ?? "its last value"}: the column has too few consecutive values`);
+  ctx.log(`${rows.length} windows of ${window} days for ${attribute} (${rows[0].date}..${rows[rows.length - 1].date}; ${refit} refit, cut at ${cutoff})`);
   await writeText(ctx.root, ctx.outputs.csv, formatWindowsCsv({ attribute, window, rows }));
 }

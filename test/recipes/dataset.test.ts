@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { COLUMNS, buildDataset, findRevisions, parseDataset, readSource, sha256Hex } from "../../recipes/dataset.ts";
+import { COLUMNS, buildDataset, findRevisions, isSyntheticSource, parseDataset, readSource, sha256Hex } from "../../recipes/dataset.ts";
 import { parseTableCsv } from "../../recipes/table.ts";
 
 const HEADER = COLUMNS.map((c) => c.ita);
@@ -195,10 +195,19 @@ test("the recipe writes the table and the metadata with the source hash", async 
     const meta = JSON.parse(await readFile(join(root, "stage/out/meta.json"), "utf8"));
     assert.equal(meta.sha256, sha256Hex(new TextEncoder().encode(text)));
     assert.equal(meta.rows, 2);
+    assert.equal(meta.synthetic, false, "data/x.csv is not the shipped synthetic file");
     const table = parseTableCsv(await readFile(join(root, "stage/out/table.csv"), "utf8"), "table.csv");
     assert.deepEqual(table.rows.map((r) => r.date), ["2020-03-01", "2020-03-02"]);
     assert.equal(logs.length, 1);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test("only the shipped data/ file counts as synthetic", () => {
+  assert.equal(isSyntheticSource("data/dpc-covid19-ita-andamento-nazionale.csv", "/p"), true);
+  assert.equal(isSyntheticSource("./data/../data/dpc-covid19-ita-andamento-nazionale.csv", "/p"), true);
+  assert.equal(isSyntheticSource("/p/data/dpc-covid19-ita-andamento-nazionale.csv", "/p"), true);
+  assert.equal(isSyntheticSource("/shared/data/dpc-covid19-ita-andamento-nazionale.csv", "/p"), false);
+  assert.equal(isSyntheticSource("https://example.org/data/dpc-covid19-ita-andamento-nazionale.csv", "/p"), false);
 });

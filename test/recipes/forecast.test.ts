@@ -40,12 +40,31 @@ test("a hole in the seed window is an error naming the day", () => {
   assert.throws(() => forecastSeries({ dates: days(3), values: [1, 2, 3] }, (l) => l[0], { window: 1, days: 0 }), { message: "days must be a whole number >= 1, got 0" });
 });
 
-test("a fitted linear model continues an exact AR(2) recurrence", () => {
-  const x = [100, 20];
-  while (x.length < 50) x.push(10 + 1.2 * x[x.length - 1] - 0.5 * x[x.length - 2]);
+test("a fitted linear model continues an exact recurrence of the changes", () => {
+  const d = [40, -20];
+  while (d.length < 50) d.push(10 + 0.6 * d[d.length - 1] - 0.3 * d[d.length - 2]);
+  const x: number[] = [];
+  d.reduce((level, change) => (x.push(level + change), level + change), 1000);
   const series = { dates: days(40), values: x.slice(0, 40) };
-  const model = fitModel("linear", makeWindows(series, 2), { attribute: "x" });
-  const { points } = forecastSeries(series, predictorOf(model), { window: 2, days: 10 });
+  const model = fitModel("linear", makeWindows(series, 3), { attribute: "x" });
+  const { points } = forecastSeries(series, predictorOf(model), { window: 3, days: 10 });
   points.forEach((p, i) => assert.ok(Math.abs(p.value - x[40 + i]) < 1e-6, `${p.date}: ${p.value} vs ${x[40 + i]}`));
   assert.equal(points[0].date, addDays("2021-01-01", 40));
+});
+
+// Regression: the forest forecast -955 .. -12,050 currently positive people 30 days ahead.
+test("a series that was never negative is forecast no lower than 0, and the clamped value is the next lag", () => {
+  const series = { dates: days(5), values: [500, 400, 300, 200, 100] };
+  const seen: number[] = [];
+  const { lowerBound, points } = forecastSeries(series, (lags) => (seen.push(lags[0]), lags[0] - 100), { window: 2, days: 4 });
+  assert.equal(lowerBound, 0);
+  assert.deepEqual(points.map((p) => p.value), [0, 0, 0, 0]);
+  assert.deepEqual(seen, [100, 0, 0, 0]);
+});
+
+test("a series that can be negative (a change) is not clamped", () => {
+  const series = { dates: days(5), values: [50, 20, -10, -40, -70] };
+  const { lowerBound, points } = forecastSeries(series, (lags) => lags[0] - 30, { window: 2, days: 2 });
+  assert.equal(lowerBound, null);
+  assert.deepEqual(points.map((p) => p.value), [-100, -130]);
 });

@@ -6,10 +6,12 @@ import { makeWindows } from "../../recipes/window.ts";
 
 const days = (n: number) => Array.from({ length: n }, (_, i) => addDays("2021-01-01", i));
 
-/** x_t = 10 + 1.2 x_{t-1} - 0.5 x_{t-2}: a damped oscillation, exactly AR(2). */
-function exactAr2(n: number): number[] {
-  const x = [100, 20];
-  while (x.length < n) x.push(10 + 1.2 * x[x.length - 1] - 0.5 * x[x.length - 2]);
+/** Changes d_t = 10 + 0.6 d_{t-1} - 0.3 d_{t-2}, levels their running sum: exactly the linear model with window 3. */
+function exactChanges(n: number): number[] {
+  const d = [40, -20];
+  while (d.length < n) d.push(10 + 0.6 * d[d.length - 1] - 0.3 * d[d.length - 2]);
+  const x: number[] = [];
+  d.reduce((level, change) => (x.push(level + change), level + change), 1000);
   return x;
 }
 
@@ -24,30 +26,39 @@ function noise(seed: number): () => number {
   };
 }
 
-test("linear AR recovers the intercept and coefficients of an exact AR(2) series", () => {
-  const values = exactAr2(40);
-  const { intercept, coefficients } = fitLinear(makeWindows({ dates: days(40), values }, 2));
+test("linear AR on changes recovers the drift and coefficients of an exact series", () => {
+  const values = exactChanges(40);
+  const { intercept, coefficients } = fitLinear(makeWindows({ dates: days(40), values }, 3));
   assert.ok(Math.abs(intercept - 10) < 1e-6, `intercept ${intercept}`);
-  assert.ok(Math.abs(coefficients[0] - 1.2) < 1e-9, `c1 ${coefficients[0]}`);
-  assert.ok(Math.abs(coefficients[1] + 0.5) < 1e-9, `c2 ${coefficients[1]}`);
+  assert.ok(Math.abs(coefficients[0] - 0.6) < 1e-9, `c1 ${coefficients[0]}`);
+  assert.ok(Math.abs(coefficients[1] + 0.3) < 1e-9, `c2 ${coefficients[1]}`);
 });
 
-test("linear AR recovers AR(1) coefficients from a noisy series of large counts", () => {
+test("linear AR recovers AR(1) coefficients of the changes of a noisy series of large counts", () => {
   const e = noise(7);
-  const values = [500_000];
-  for (let t = 1; t < 3000; t++) values.push(20_000 + 0.9 * values[t - 1] + 2_000 * e());
-  const { intercept, coefficients } = fitLinear(makeWindows({ dates: days(3000), values }, 1));
+  const d = [0];
+  for (let t = 1; t < 3000; t++) d.push(200 + 0.9 * d[t - 1] + 2_000 * e());
+  const values: number[] = [];
+  d.reduce((level, change) => (values.push(level + change), level + change), 5_000_000);
+  const { intercept, coefficients } = fitLinear(makeWindows({ dates: days(3000), values }, 2));
   assert.ok(Math.abs(coefficients[0] - 0.9) < 0.01, `c1 ${coefficients[0]}`);
-  assert.ok(Math.abs(intercept - 20_000) < 2_000, `intercept ${intercept}`);
+  assert.ok(Math.abs(intercept - 200) < 100, `intercept ${intercept}`);
 });
 
-test("a linear model predicts with its coefficients and survives a JSON round trip", () => {
-  const rows = makeWindows({ dates: days(30), values: exactAr2(30) }, 2);
+test("a linear model predicts the last value plus its predicted change, and survives a JSON round trip", () => {
+  const rows = makeWindows({ dates: days(30), values: exactChanges(30) }, 3);
   const model = fitModel("linear", rows, { attribute: "x" });
   assert.equal(model.kind, "linear");
-  assert.deepEqual(model.trainedOn, { rows: 28, from: "2021-01-03", to: "2021-01-30" });
+  assert.deepEqual(model.trainedOn, { rows: 27, from: "2021-01-04", to: "2021-01-30" });
   const loaded = modelFromJson(JSON.parse(JSON.stringify(model)), "m.json");
-  assert.ok(Math.abs(predictorOf(loaded)([20, 100]) - (10 + 1.2 * 20 - 0.5 * 100)) < 1e-6);
+  // lags 500, 480, 470: changes 20, 10 -> next change 10 + 0.6*20 - 0.3*10 = 19
+  assert.ok(Math.abs(predictorOf(loaded)([500, 480, 470]) - 519) < 1e-6);
+});
+
+test("a 1-day linear model is pure drift: the mean daily change", () => {
+  const model = fitModel("linear", makeWindows({ dates: days(5), values: [0, 2, 4, 6, 8] }, 1), { attribute: "x" });
+  assert.ok(model.kind === "linear" && model.coefficients.length === 0);
+  assert.equal(predictorOf(model)([8]), 10);
 });
 
 test("too few rows to fit is an error saying how many are needed", () => {
@@ -80,7 +91,7 @@ test("the forest needs at least two lags", () => {
 });
 
 test("a predictor refuses the wrong number of lags", () => {
-  const model = fitModel("linear", makeWindows({ dates: days(30), values: exactAr2(30) }, 2), { attribute: "x" });
+  const model = fitModel("linear", makeWindows({ dates: days(30), values: exactChanges(30) }, 2), { attribute: "x" });
   assert.throws(() => predictorOf(model)([1]), { message: "the model needs 2 lags, got 1" });
 });
 
@@ -88,6 +99,6 @@ test("loading a bad model file names the file and the problem", () => {
   const base = { attribute: "x", window: 2, trainedOn: { rows: 1, from: "", to: "" } };
   assert.throws(() => modelFromJson(null, "m.json"), { message: '"m.json" is not a saved model: not a JSON object' });
   assert.throws(() => modelFromJson({ ...base, kind: "gbr" }, "m.json"), { message: '"m.json" is not a saved model: kind "gbr" is not one of linear, forest' });
-  assert.throws(() => modelFromJson({ ...base, kind: "linear", intercept: 1, coefficients: [1] }, "m.json"), { message: /needs an intercept and 2 coefficients/ });
+  assert.throws(() => modelFromJson({ ...base, kind: "linear", intercept: 1, coefficients: [1, 2] }, "m.json"), { message: /needs an intercept and 1 coefficients \(one per day-on-day change in its 2-day window\)/ });
   assert.throws(() => fitModel("gbr" as "linear", [], { attribute: "x" }), { message: /unknown model "gbr"/ });
 });

@@ -14,6 +14,7 @@ const forecast: Forecast = {
   attribute: "total_positive",
   window: 7,
   model: "linear",
+  lowerBound: 0,
   lastObserved: { date: dates[99], value: 1990 },
   points: [1, 2, 3].map((k) => ({ date: addDays(dates[99], k), value: 1990 + 5 * k, lags: [] })),
 };
@@ -29,6 +30,21 @@ test("the trend plot renders to self-contained SVG", async () => {
   assert.match(svg, /^<svg[\s>]/);
   assert.match(svg, /total_positive/);
   assert.doesNotThrow(() => inlineSvg(svg, "trend"));
+});
+
+test("plots have human titles and axis labels that say current, cumulative, daily or share", async () => {
+  const svg = await renderSvg(trendSpec(series, "total_positive"));
+  assert.match(svg, />Currently positive people \(current\)</);
+  assert.match(svg, />people, on the day</);
+  const axisTitle = (a: string) => (trendSpec(series, a) as unknown as { encoding: { y: { title: string } } }).encoding.y.title;
+  assert.equal(axisTitle("recovered"), "people, running total");
+  assert.equal(axisTitle("daily_death"), "deaths per day");
+  assert.equal(axisTitle("intensive_care_change"), "people, change from the day before");
+  const share = trendSpec(series, "daily_positivity") as unknown as { title: { text: string }; encoding: { y: { axis: { format: string } } } };
+  assert.match(share.title.text, /share of the day's tests that were positive/);
+  assert.equal(share.encoding.y.axis.format, ".1%");
+  const f = await renderSvg(forecastSpec(series, forecast));
+  assert.match(f, />Currently positive people \(current\): last 8 weeks and a 3-day forecast</);
 });
 
 test("the forecast plot shows the last 8 weeks, then the forecast joined at the last observed day", () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ATTRIBUTES, DERIVED_COLUMNS, asAttribute, dailyRatio, diff, preprocess, ratio } from "../../recipes/preprocess.ts";
+import { ATTRIBUTES, DERIVED_COLUMNS, asAttribute, dailyChange, dailyRatio, diff, preprocess, ratio } from "../../recipes/preprocess.ts";
 import type { Table } from "../../recipes/table.ts";
 
 test("diff is the day-on-day change, null at the start and next to gaps", () => {
@@ -23,6 +23,26 @@ test("daily ratio divides daily increases and drops revision days", () => {
   assert.deepEqual(dailyRatio(positives, swabs), [null, 0.1, null, null, 0]);
 });
 
+// Regression: the real file has daily_positivity_molecular 185.48 on 2023-08-04 and
+// 1.858 on 2024-09-25.
+test("a daily share outside [0, 1] is null", () => {
+  // positives: +10, +300 (more than the day's 100 tests), +0 ; swabs: +100, +100, +100
+  assert.deepEqual(dailyRatio([0, 10, 310, 310], [0, 100, 200, 300]), [null, 0.1, null, 0]);
+});
+
+// Regression: the real tamponi drops 27.4M on 2024-11-05 and comes back on 2024-11-06, which
+// made daily_performed_tests +27,396,886 and the day's positivity 0.00002.
+test("a one-day dip in a cumulative column restored the next day leaves both days' changes empty", () => {
+  assert.deepEqual(dailyChange([100, 110, 20, 125, 130]), [null, 10, null, null, 5]);
+  assert.deepEqual(dailyChange([100, 110, 105, 108]), [null, 10, -5, 3], "a drop not restored the next day is a revision, kept");
+  assert.deepEqual(dailyRatio([0, 10, 20, 30, 40], [0, 100, 5, 300, 400]), [null, 0.1, null, null, 0.1]);
+});
+
+test("the ICU column is called a change of occupancy, not admissions", () => {
+  assert.ok(ATTRIBUTES.includes("intensive_care_change"));
+  assert.ok(!(ATTRIBUTES as readonly string[]).includes("daily_intensive_care"));
+});
+
 /** A 4-day table with the columns preprocess reads; test-kind columns start on day 3. */
 function smallTable(): Table {
   const rows = [
@@ -39,7 +59,7 @@ test("preprocess adds the lecture's columns and daily positivity", () => {
   assert.deepEqual(out.columns.slice(-DERIVED_COLUMNS.length), [...DERIVED_COLUMNS]);
   const col = (c: string) => out.rows.map((r) => r[c]);
   assert.deepEqual(col("daily_death"), [null, 2, 3, 0]);
-  assert.deepEqual(col("daily_intensive_care"), [null, 2, -1, 0]);
+  assert.deepEqual(col("intensive_care_change"), [null, 2, -1, 0]);
   assert.deepEqual(col("daily_performed_tests"), [null, 200, 100, 200]);
   assert.deepEqual(col("daily_recovered"), [null, 5, 6, 9]);
   assert.deepEqual(col("ratio_molecular"), [null, null, 0.1, 145 / 1350]);

@@ -66,7 +66,7 @@ function loadReal(version: string) {
   return { table, meta, sha256: sha256Hex(bytes) };
 }
 
-test("real data: AR(7) on total_positive matches an independent least-squares solve", (t) => {
+test("real data: the linear model of total_positive's changes matches an independent least-squares solve", (t) => {
   if (!existsSync(REAL)) {
     t.skip(`${REAL} is absent`);
     return;
@@ -75,12 +75,38 @@ test("real data: AR(7) on total_positive matches an independent least-squares so
   const rows = makeWindows(seriesOf(preprocess(table), "total_positive"), 7);
   assert.equal(rows.length, table.rows.length - 7);
   const fit = fitLinear(rows);
-  const ref = referenceLeastSquares(rows.map((r) => [...r.lags]), rows.map((r) => r.target));
+  const features = rows.map((r) => r.lags.slice(0, -1).map((v, k) => v - r.lags[k + 1]));
+  const changes = rows.map((r) => r.target - r.lags[0]);
+  const ref = referenceLeastSquares(features, changes);
+  assert.equal(fit.coefficients.length, 6);
   fit.coefficients.forEach((c, j) => assert.ok(Math.abs(c - ref.coefficients[j]) < 1e-6, `coefficient ${j + 1}: ${c} vs ${ref.coefficients[j]}`));
   assert.ok(Math.abs(fit.intercept - ref.intercept) < 1e-3 * Math.max(1, Math.abs(ref.intercept)), `intercept ${fit.intercept} vs ${ref.intercept}`);
-  // The fitted values agree too (what the forecast actually uses).
-  const maxGap = Math.max(...rows.map((r) => Math.abs(fit.coefficients.reduce((a, c, j) => a + c * r.lags[j], fit.intercept) - ref.coefficients.reduce((a, c, j) => a + c * r.lags[j], ref.intercept))));
+  // The fitted changes agree too (what the forecast actually uses).
+  const maxGap = Math.max(...features.map((x) => Math.abs(fit.coefficients.reduce((a, c, j) => a + c * x[j], fit.intercept) - ref.coefficients.reduce((a, c, j) => a + c * x[j], ref.intercept))));
   assert.ok(maxGap < 1e-3, `fitted values differ by up to ${maxGap}`);
+});
+
+// Regression: daily_positivity_molecular was 185.48 on 2023-08-04 and 1.858 on
+// 2024-09-25; tamponi's one-day dip on 2024-11-05 made daily_performed_tests +27,396,886 the
+// day after and that day's positivity 0.00002.
+test("real data: daily shares stay in [0, 1] and the one-day dip of tamponi leaves two empty days", (t) => {
+  if (!existsSync(REAL)) {
+    t.skip(`${REAL} is absent`);
+    return;
+  }
+  const out = preprocess(loadReal("2100-01-01").table);
+  for (const c of ["daily_positivity", "daily_positivity_molecular", "daily_positivity_antigenic"]) {
+    const bad = out.rows.filter((r) => typeof r[c] === "number" && ((r[c] as number) < 0 || (r[c] as number) > 1));
+    assert.deepEqual(bad.map((r) => r.date), [], c);
+  }
+  const day = (d: string) => out.rows.find((r) => r.date === d)!;
+  assert.equal(day("2023-08-04").daily_positivity_molecular, null);
+  assert.equal(day("2024-09-25").daily_positivity_molecular, null);
+  for (const d of ["2024-11-05", "2024-11-06"]) {
+    assert.equal(day(d).daily_performed_tests, null, d);
+    assert.equal(day(d).daily_positivity, null, d);
+  }
+  assert.equal(typeof day("2024-11-07").daily_performed_tests, "number");
 });
 
 test("real data: the forecast starts the day after 2025-01-08, from that day's value", (t) => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatWindowsCsv, lagColumns, makeWindows, parseWindowsCsv } from "../../recipes/window.ts";
+import { formatWindowsCsv, lagColumns, makeWindows, mondayOnOrBefore, parseWindowsCsv, trainingCutoff } from "../../recipes/window.ts";
 import { addDays } from "../../recipes/table.ts";
 
 const days = (n: number, from = "2021-03-01") => Array.from({ length: n }, (_, i) => addDays(from, i));
@@ -47,4 +47,13 @@ test("the CSV uses the lecture's column names and reads back", () => {
 test("a malformed window CSV is named", () => {
   assert.throws(() => parseWindowsCsv("a,b\n1,2\n", "w.csv"), { message: /"w.csv" is not a window table/ });
   assert.throws(() => parseWindowsCsv("date,x,v_t-1\n2021-01-01,1,zz\n", "w.csv"), { message: '"w.csv" line 2: expected 2 numbers after the date' });
+});
+
+test("the weekly training cutoff is the Monday on or before the last observed day", () => {
+  // 2024-02-19 is a Monday.
+  assert.deepEqual(["2024-02-19", "2024-02-20", "2024-02-25", "2024-02-26"].map(mondayOnOrBefore), ["2024-02-19", "2024-02-19", "2024-02-19", "2024-02-26"]);
+  const series = { dates: days(5, "2024-02-20"), values: [1, 2, 3, null, null] }; // last value on Thursday 2024-02-22
+  assert.equal(trainingCutoff(series, "weekly"), "2024-02-19");
+  assert.equal(trainingCutoff(series, "daily"), "2024-02-22");
+  assert.equal(trainingCutoff({ dates: [], values: [] }, "weekly"), undefined);
 });
