@@ -33,7 +33,9 @@ test("the case study builds a self-contained report; a second build runs nothing
     assert.match(html, /<title>[^<]*COVID-19/);
     const svgs = html.match(/<svg[\s>]/g) ?? [];
     assert.ok(svgs.length >= 4, `three trend plots and the forecast plot are inline SVG (found ${svgs.length})`);
-    for (const section of ["total_positive", "recovered", "ratio_molecular", "Forecast", "Backtest", "Monitoring"]) assert.match(html, new RegExp(section, "i"));
+    for (const section of ["total_positive", "recovered", "daily_positivity", "Forecast", "Backtest", "Monitoring"]) assert.match(html, new RegExp(section, "i"));
+    assert.match(html, /<title>SYNTHETIC DATA/, "the shipped synthetic data is announced in the title");
+    assert.match(html, /<p class="banner">SYNTHETIC DATA/, "and in a banner at the top");
     assert.match(html, /[0-9a-f]{64}/, "the content hash of the source");
     assert.match(html, /retrain/i, "the retrain recommendation is stated");
     // No broken references: nothing loaded from files or the network.
@@ -64,6 +66,36 @@ test("version: a date whose data differs rebuilds downstream; a date with the sa
     const back = await p.run(["build", "--json"]);
     assert.deepEqual(finished(back.events, "built"), []);
     assert.ok(finished(back.events, "restored").length > 0);
+  } finally {
+    p.remove();
+  }
+});
+
+// The model trains on data up to the Monday on or before the last observed day, so the daily
+// report reuses it inside a week and refits it once the next week's data arrives.
+//   version 2024-02-23 (Fri) and 2024-02-20 (Tue): cutoff Mon 2024-02-19 -> same model
+//   version 2024-02-18 (Sun): cutoff Mon 2024-02-12 -> refit
+test("a new day inside the same week keeps the weekly model; the next week refits it", { timeout: 180_000 }, async () => {
+  const p = caseStudy();
+  const MODEL = "model[attribute=total_positive,model=linear,window=7]";
+  try {
+    assert.equal((await p.run(["build", "--json", "--param", "version=2024-02-20"])).code, 0);
+    const trained = JSON.parse(p.read("build/model/total_positive-w7-linear.json")).trainedOn.to;
+    assert.equal(trained, "2024-02-19");
+    const daily = await p.run(["build", "--json", "--param", "version=2024-02-23"]);
+    assert.equal(daily.code, 0, daily.stderr);
+    assert.ok(finished(daily.events, "built").includes("report"), "the report shows the new days");
+    assert.ok(!finished(daily.events, "built").includes(MODEL), "the model is not refit inside the week");
+    assert.ok(finished(daily.events, "up-to-date").includes(MODEL) || finished(daily.events, "restored").includes(MODEL), "the model is kept");
+    assert.equal(JSON.parse(p.read("build/model/total_positive-w7-linear.json")).trainedOn.to, "2024-02-19");
+    const earlier = await p.run(["build", "--json", "--param", "version=2024-02-18"]);
+    assert.ok(finished(earlier.events, "built").includes(MODEL), "another week's data refits the model");
+    assert.equal(JSON.parse(p.read("build/model/total_positive-w7-linear.json")).trainedOn.to, "2024-02-12");
+    const back = await p.run(["build", "--json", "--param", "version=2024-02-22"]);
+    assert.ok(finished(back.events, "restored").includes(MODEL), "the week's model comes back from the cache");
+    const daily2 = await p.run(["build", "--json", "--param", "version=2024-02-23", "--param", "refit=daily"]);
+    assert.ok(finished(daily2.events, "built").includes(MODEL), "refit=daily trains on every day");
+    assert.equal(JSON.parse(p.read("build/model/total_positive-w7-linear.json")).trainedOn.to, "2024-02-23");
   } finally {
     p.remove();
   }
@@ -118,7 +150,9 @@ test("on the real Italian series, the pipeline runs end to end and the forecast 
     assert.deepEqual(forecast.lastObserved.date, "2025-01-08");
     assert.equal(forecast.points[0].date, "2025-01-09", "the first forecast date is the day after the last observation");
     assert.equal(forecast.points[0].lags[0], forecast.lastObserved.value, "its first step uses the last observed value");
-    assert.match(p.read("build/report.html"), /data as of 2025-01-08/);
+    const html = p.read("build/report.html");
+    assert.match(html, /data as of 2025-01-08/);
+    assert.doesNotMatch(html, /SYNTHETIC/, "the real file is not called synthetic");
   } finally {
     rmSync(p.path("build"), { recursive: true, force: true });
     p.remove();
