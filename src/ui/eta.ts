@@ -113,7 +113,8 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
     let below = 0;
     for (const d of p.deps ?? []) below = Math.max(below, chain.get(d) ?? 0);
     const total = below + (remaining.get(p.target) ?? 0);
-    chain.set(p.target, total);
+    // A chain of nothing left is read as 0 anyway: 10,000 up-to-date targets set nothing.
+    if (total > 0) chain.set(p.target, total);
     longestMs = Math.max(longestMs, total);
   }
   const parallelism = Math.max(1, Math.min(view.jobs, pieces));
