@@ -28,6 +28,8 @@ export interface TextOptions {
   width?: number;
   /** Also list each target's source files (files no target produces), after its dependencies. */
   files?: boolean;
+  /** The targets asked for (`pipe graph a b`): their trees come first, before the default targets'. */
+  first?: string[];
 }
 
 /** The marker printed before each target, per state. */
@@ -67,7 +69,8 @@ function fit(head: string, tail: string, width: number | undefined): string {
 }
 
 /**
- * Renders the view as indented trees: the default targets first, then every other target that
+ * Renders the view as indented trees: the targets asked for (`first`) and the default targets
+ * first, then every other target that
  * nothing depends on, each with its dependencies beneath. Each line shows a state marker
  * (✔ up to date, ↺ restorable, ● stale, ✖ failed) and the reason when the target is not up to
  * date. Ends with a legend that counts targets per state. Children are sorted by id; with
@@ -110,6 +113,7 @@ export function toText(view: GraphView, options: TextOptions = {}): string {
 
   const sortedIds = [...byId.keys()].sort(compareStrings);
   const roots = [
+    ...(options.first ?? []).filter((id) => byId.has(id)),
     ...[...new Set(view.defaults)].sort(compareStrings),
     ...sortedIds.filter((id) => !hasDependents.has(id)),
     // Only targets on a cycle remain unprinted after the roots; show them rather than drop them.

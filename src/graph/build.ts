@@ -642,7 +642,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     const hint = via
       ? `an instance's input matches an output template again and again: name the instance that makes it in the inputs, or write the outputs so that no instance reads a path another one's template makes; ${raise}`
       : numeric
-        ? `give the inputs function of ${JSON.stringify(famName)} a base case that names no further instance (${k} > 0 ? [${famName}({ ${k}: ${k} - 1 })] : []), or a min or max on the key param (param.${p!.type}({ min: 0 })); ${raise}`
+        ? `give the inputs function of ${JSON.stringify(famName)} a base case that names no further instance (${k} > 0 ? [${famName}({ ${k}: ${k} - 1 })] : []); ${raise}`
         : `give the inputs function of ${JSON.stringify(famName)} a base case that names no further instance, or limit the key's values (param.enum([...])); ${raise}`;
     return new UserError({
       message: `family ${JSON.stringify(famName)} keeps making new instances: resolving inputs made more than ${maxInstances.toLocaleString("en-US")} (the limit, PIPE_MAX_INSTANCES)`,

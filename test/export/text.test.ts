@@ -42,6 +42,14 @@ test("targets nothing depends on are printed after the defaults", () => {
   assert.equal(toText(view).split("\n").slice(0, 2).join("\n"), "✔ z\n● experiment — no record");
 });
 
+test("targets named on the command line print first, before a default target they depend on", () => {
+  // Before: \`pipe graph both\` printed the default clean[country=de]'s tree first and \`both\` after
+  // it, its dependency reduced to "(see above)".
+  const view: GraphView = { defaults: ["clean"], targets: [t("raw"), t("clean", ["raw"]), t("both", ["clean", "raw"])] };
+  assert.equal(toText(view, { first: ["both"] }).split("\n").slice(0, 4).join("\n"), "✔ both\n├─ ✔ clean\n│  └─ ✔ raw\n└─ ✔ raw (see above)");
+  assert.equal(toText(view).split("\n")[0], "✔ clean", "without targets named, the defaults first");
+});
+
 test("one-line trees are not separated by blank lines; trees of more lines are", () => {
   // Before: a blank line between every root (20,001 lines for 10,000 independent targets).
   const view: GraphView = { defaults: [], targets: [t("a"), t("b"), t("c", ["d"]), t("d"), t("e"), t("f")] };

@@ -50,7 +50,7 @@ export const command: Command = {
     const view: GraphView = { targets, defaults: project.graph.defaults.filter((d) => ids.includes(d)) };
     const files = hasFlag(ctx.args, "files");
     const ex = await import("../../export/index.ts");
-    const out = formats[0] === "dot" ? ex.toDot(view, { files }) : formats[0] === "mermaid" ? ex.toMermaid(view, { files }) : formats[0] === "json" ? ex.toJson(view) : ex.toText(view, { width: ctx.stdout.columns, files });
+    const out = formats[0] === "dot" ? ex.toDot(view, { files }) : formats[0] === "mermaid" ? ex.toMermaid(view, { files }) : formats[0] === "json" ? ex.toJson(view) : ex.toText(view, { width: ctx.stdout.columns, files, first: ctx.args.positional.length ? project.selected : undefined });
     ctx.stdout.write(out.endsWith("\n") ? out : out + "\n");
     return EXIT.ok;
   },
