@@ -7,7 +7,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { backtest } from "../../recipes/backtest.ts";
 import { parseDataset } from "../../recipes/dataset.ts";
 import { forecastSeries } from "../../recipes/forecast.ts";
@@ -15,21 +14,9 @@ import { fitModel, predictorOf } from "../../recipes/model.ts";
 import { preprocess } from "../../recipes/preprocess.ts";
 import { seriesOf } from "../../recipes/table.ts";
 import { makeWindows } from "../../recipes/window.ts";
+import { REAL, SYNTHETIC } from "../helpers/data-files.ts";
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "pipefile") return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error("package.json of pipefile not found above the test file");
-    dir = up;
-  }
-}
 
-const ROOT = repoRoot();
-const SYNTHETIC = join(ROOT, "data/dpc-covid19-ita-andamento-nazionale.csv");
-const REAL = resolve(ROOT, "../shared/data/dpc-covid19-ita-andamento-nazionale.csv");
 
 function load(file: string) {
   const { table } = parseDataset(readFileSync(file, "utf8"), { source: file, version: "2100-01-01" });

@@ -4,27 +4,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseDataset, sha256Hex } from "../../recipes/dataset.ts";
 import { forecastSeries } from "../../recipes/forecast.ts";
 import { fitLinear, predictorOf } from "../../recipes/model.ts";
 import { preprocess } from "../../recipes/preprocess.ts";
 import { seriesOf } from "../../recipes/table.ts";
 import { makeWindows } from "../../recipes/window.ts";
+import { REAL } from "../helpers/data-files.ts";
 
-/** The repo root: the nearest folder up with this package's package.json (works from dist/ too). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "pipefile") return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error("package.json of pipefile not found above the test file");
-    dir = up;
-  }
-}
 
-const REAL = resolve(repoRoot(), "../shared/data/dpc-covid19-ita-andamento-nazionale.csv");
 /** The snapshot documented in shared/data/README.md (commit fc82987, 2025-01-10). */
 const SNAPSHOT_SHA256 = "30f6a1bd3aa3d99d9072af0e9be8ab23c7cab78e09651e1017b37ae0b97a050b";
 

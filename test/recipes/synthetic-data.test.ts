@@ -3,24 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { COLUMNS, parseDataset } from "../../recipes/dataset.ts";
+import { REAL, ROOT, SYNTHETIC as FILE } from "../helpers/data-files.ts";
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "pipefile") return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error("package.json of pipefile not found above the test file");
-    dir = up;
-  }
-}
 
-const ROOT = repoRoot();
-const FILE = join(ROOT, "data/dpc-covid19-ita-andamento-nazionale.csv");
-const REAL = resolve(ROOT, "../shared/data/dpc-covid19-ita-andamento-nazionale.csv");
 const text = readFileSync(FILE, "utf8");
 const lines = text.trimEnd().split("\n");
 
