@@ -176,6 +176,11 @@ export class Evaluator {
 export interface Prediction {
   state: "up-to-date" | "restorable" | "stale";
   reasons: string[];
+  /**
+   * Set when the target is stale because a dependency will rebuild: its reasons of its own (a
+   * changed input, param, code...), maybe none (`pipe why` follows the dependencies upstream).
+   */
+  own?: string[];
   evaluation?: Evaluation;
   /** The record whose outputs dependents will see (up to date / restorable). */
   record?: BuildRecord;
@@ -192,7 +197,8 @@ export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
     const staleDeps = t.deps.filter((d) => out.get(d)?.state === "stale");
     if (staleDeps.length) {
       // Named a few at a time: a target over 500 instances had a 35 KB reason.
-      out.set(id, { state: "stale", reasons: summarizeReasons([...ev.explainOwn(t), ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)]) });
+      const own = ev.explainOwn(t);
+      out.set(id, { state: "stale", reasons: summarizeReasons([...own, ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)]), own: summarizeReasons(own) });
       continue;
     }
     const produced = new Map<string, OutputRecord>();

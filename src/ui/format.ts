@@ -210,7 +210,7 @@ export function formatCriticalPath(
     text = join(elided);
     if (displayWidth(text) <= max) return text;
   }
-// Still too wide: share the room left among the ids that remain.
+  // Still too wide: share the room left among the ids that remain.
   const ids = elided.filter((h) => typeof h !== "string");
   const fixed = displayWidth(join(elided.map((h) => (typeof h === "string" ? h : { id: "", suffix: h.suffix }))));
   const share = Math.max(4, Math.floor((max - fixed) / ids.length));

@@ -133,16 +133,27 @@ export const stubborn = target({ outputs: ["build/stubborn.txt"], run: async (c)
 } });
 `;
 
-test("SIGINT to pipe's pid while a TypeScript recipe's child ignores SIGTERM: killed after PIPE_KILL_GRACE_MS with a warning saying so, exit 130, none survives", GUARD, async (t) => {
+/** The STUBBORN build started with the grace period given, once its recipe's child is READY. */
+async function startStubborn(t: { signal: AbortSignal }, graceMs: string) {
   const token = newToken();
   const reaper = new Reaper(t.signal);
   reaper.token(token);
-  const p = project(token, STUBBORN);
   try {
-    const child = reaper.add(p.spawn(["build", "--verbose"], { detached: true, env: { PIPE_KILL_GRACE_MS: "1000" } }), { group: true });
+    const p = project(token, STUBBORN);
+    const child = reaper.add(p.spawn(["build", "--verbose"], { detached: true, env: { PIPE_KILL_GRACE_MS: graceMs } }), { group: true });
     const exited = exitOf(child);
     const result = collect(child);
     await waitForLine(child, (l) => l === "[stubborn] READY");
+    return { token, reaper, p, child, exited, result };
+  } catch (e) {
+    reaper.stop();
+    throw e;
+  }
+}
+
+test("SIGINT to pipe's pid while a TypeScript recipe's child ignores SIGTERM: killed after PIPE_KILL_GRACE_MS with a warning saying so, exit 130, none survives", GUARD, async (t) => {
+  const { token, reaper, p, child, exited, result } = await startStubborn(t, "1000");
+  try {
     process.kill(child.pid!, "SIGINT");
     const code = await exited;
     assert.deepEqual(pgrep(token), [], "no process a recipe started outlives pipe");
@@ -159,15 +170,8 @@ test("SIGINT to pipe's pid while a TypeScript recipe's child ignores SIGTERM: ki
 
 // The bound is the test's timeout (30 s), half the grace period: pipe must not wait it out.
 test("a second SIGINT during the grace period kills a TypeScript recipe's child that ignores SIGTERM at once (PIPE_KILL_GRACE_MS=60000): exit 130, none survives", { timeout: 30_000 }, async (t) => {
-  const token = newToken();
-  const reaper = new Reaper(t.signal);
-  reaper.token(token);
-  const p = project(token, STUBBORN);
+  const { token, reaper, p, child, exited, result } = await startStubborn(t, "60000");
   try {
-    const child = reaper.add(p.spawn(["build", "--verbose"], { detached: true, env: { PIPE_KILL_GRACE_MS: "60000" } }), { group: true });
-    const exited = exitOf(child);
-    const result = collect(child);
-    await waitForLine(child, (l) => l === "[stubborn] READY");
     process.kill(child.pid!, "SIGINT");
     await waitForLine(child, (l) => l.startsWith("interrupt: stopping 1 running target"));
     process.kill(child.pid!, "SIGINT");

@@ -33,6 +33,24 @@ async function inkReporter(options: { quiet?: boolean; verbose?: boolean } = {})
 }
 
 describe("Ink reporter", () => {
+  test("loading the live view leaves the user's NODE_ENV as it was (recipes inherit it)", async () => {
+    // React's production build is loaded by setting NODE_ENV for the import only.
+    const saved = process.env.NODE_ENV;
+    try {
+      for (const value of ["development", undefined]) {
+        if (value === undefined) delete process.env.NODE_ENV;
+        else process.env.NODE_ENV = value;
+        const { reporter } = await inkReporter();
+        assert.equal(process.env.NODE_ENV, value);
+        await reporter.close();
+        assert.equal(process.env.NODE_ENV, value);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = saved;
+    }
+  });
+
   test("draws the live view, then close() leaves the summary as plain text and shows the cursor", async () => {
     const consoleLog = console.log;
     const { reporter, stdout, stderr, clock } = await inkReporter();

@@ -26,7 +26,7 @@ const CAUSES_NAMED = 3;
 
 /** Reasons of a target's own (not "dependency ... will rebuild"). */
 function ownReasons(p: Prediction): string[] {
-  return p.reasons.filter((r) => !/^dependenc(y|ies) ".*" will rebuild$/.test(r) && !/^dependencies ".*" and \d+ more will rebuild$/.test(r));
+  return p.own ?? p.reasons;
 }
 
 /**
@@ -63,7 +63,7 @@ function explain(id: string, predictions: Map<string, Prediction>, graph: Graph,
   else {
     lines.push(`${id} is ${p.state === "stale" ? "stale" : "restorable (its recorded outputs are in the cache; nothing needs to run)"}:`);
     for (const r of p.reasons) lines.push(`  ${r}`);
-    if (p.state === "stale" && ownReasons(p).length < p.reasons.length) {
+    if (p.state === "stale" && p.own !== undefined) {
       const causes = rootCauses(id, predictions, graph);
       for (const c of causes.slice(0, CAUSES_NAMED)) lines.push(`  because ${c.id}: ${c.reasons.join("; ")} (${c.steps} step${c.steps === 1 ? "" : "s"} upstream)`);
       const more = causes.length - CAUSES_NAMED;
