@@ -8,7 +8,9 @@
 //   - the API a Pipelinefile imports (dist/src/index.js and every module it loads): the
 //     Pipelinefile and pipe must share one instance of it (the targets it registers, the
 //     declaration sites), so the bundle imports those files by their own paths;
-//   - packages from node_modules (node resolves them as before).
+//   - packages from node_modules (node resolves them as before);
+//   - the terminal view (dist/src/ui/ink/render.js), bundled on its own instead, with Ink, React
+//     and their dependencies inside (see bundleInkView).
 // The entry points keep their paths (tests and the launcher import them); code they share goes
 // to dist/src/chunks/, one folder deep like the modules it comes from, so that URLs computed
 // from import.meta.url ("../../../package.json", "../index.js") still name the same files. A
@@ -54,6 +56,69 @@ function metaUsers() {
   return found;
 }
 
+/** The Ink view: loaded only by \`pipe\` in a terminal, on demand, from ui/index.js. */
+const INK_VIEW = "ui/ink/render.js";
+
+/**
+ * Bundles the Ink view with what it imports from node_modules, over tsc's output. Loading Ink
+ * 6 and React from node_modules took about 300 ms (some 550 modules to resolve, read and link,
+ * React's CommonJS scanned for exports), on each `pipe build` in a terminal; the one file loads
+ * in about 80 ms. React's production build is chosen here (it reads NODE_ENV at load otherwise;
+ * ui/index.ts still sets it for a tsc-only build). Ink's DEV=true switch (React devtools, a
+ * package pipe does not ship) is cut: a user's DEV=true made Ink print an install hint into
+ * pipe's view.
+ *
+ * The view's own files (dist/src/ui/) go inside; pipe's other modules it imports (util/) stay
+ * files imported by path, by the view and by the main bundle alike, so that there is one
+ * instance of each: util/signals.js holds the guards that show the cursor while Ctrl-C would
+ * end pipe at once, and a copy of it in the view was a second, empty set. Returns those modules
+ * (paths under dist/src) and the count of modules bundled.
+ */
+async function bundleInkView(write) {
+  const file = join(src, INK_VIEW);
+  const shared = new Set();
+  const r = await build({
+    absWorkingDir: root,
+    entryPoints: [file],
+    outfile: file,
+    allowOverwrite: true,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: true,
+    metafile: true,
+    write,
+    logLevel: "warning",
+    define: { "process.env.NODE_ENV": '"production"' },
+    // CommonJS inside (React) requires node's built-in modules.
+    banner: { js: 'import { createRequire as __pipeRequire } from "node:module";\nconst require = __pipeRequire(import.meta.url);' },
+    plugins: [
+      {
+        name: "ink-view",
+        setup(b) {
+          b.onResolve({ filter: /^\.\.?\// }, (a) => {
+            const abs = join(a.resolveDir, a.path);
+            const rel = inSrc(abs);
+            if (rel.startsWith("..") || rel.startsWith("ui/")) return undefined;
+            shared.add(rel);
+            const spec = posix(relative(dirname(file), abs));
+            return { path: spec.startsWith(".") ? spec : `./${spec}`, external: true };
+          });
+          b.onResolve({ filter: /^\.\/devtools\.js$/ }, (a) => ({ path: a.path, external: true }));
+          b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]utils\.js$/ }, (a) => {
+            const text = readFileSync(a.path, "utf8");
+            const cut = text.replace("process.env['DEV'] === 'true'", "false");
+            if (cut === text) throw new Error(`bundle: ${a.path} no longer reads process.env['DEV'] as expected; look at Ink's devtools switch again`);
+            return { contents: cut, loader: "js" };
+          });
+        },
+      },
+    ],
+  });
+  return { shared, modules: Object.keys(r.metafile.inputs).length };
+}
+
 async function bundle(entries, api, write) {
   return build({
     absWorkingDir: root,
@@ -89,6 +154,9 @@ async function bundle(entries, api, write) {
 }
 
 const api = await apiModules();
+// The main bundle imports the view by its path, and the pipe modules the view shares with it.
+const view = await bundleInkView(false);
+const kept = new Set([...api, INK_VIEW, ...view.shared]);
 rmSync(join(src, "chunks"), { recursive: true, force: true });
 const readsMeta = metaUsers();
 // A module reading import.meta whose code would land at another folder depth than its own
@@ -97,7 +165,7 @@ const depth = (p) => p.split("/").length;
 const entries = new Set(ENTRIES);
 let result;
 for (;;) {
-  result = await bundle([...entries], api, false);
+  result = await bundle([...entries], kept, false);
   const moved = new Set();
   for (const [out, meta] of Object.entries(result.metafile.outputs)) {
     if (out.endsWith(".map")) continue;
@@ -127,4 +195,5 @@ for (const f of result.outputFiles) {
   writeFileSync(f.path, text);
 }
 const chunks = result.outputFiles.filter((f) => f.path.endsWith(".js") && inSrc(f.path).startsWith("chunks/")).length;
-console.log(`bundle: ${entries.size} entry points, ${chunks} shared chunks, from ${Object.keys(result.metafile.inputs).length} modules (${api.size} API modules kept separate)`);
+await bundleInkView(true);
+console.log(`bundle: ${entries.size} entry points, ${chunks} shared chunks, from ${Object.keys(result.metafile.inputs).length} modules (${api.size} API modules kept separate); the Ink view from ${view.modules} modules, sharing ${[...view.shared].join(", ")}`);

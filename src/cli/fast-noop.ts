@@ -344,7 +344,7 @@ async function report(ctx: FastContext, args: ReturnType<typeof parseArgs>, snap
   const durationMs = Date.now() - started;
   const { pickMode } = await import("../ui/mode.ts");
   const json = hasFlag(args, "json");
-  const picked = pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json });
+  const picked = pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json , columns: ctx.stdout.columns });
   const color = colorWanted({ args, env: ctx.env, stdout: ctx.stdout });
   const j = jobs ?? (await import("node:os")).availableParallelism();
   const counts: Record<TargetStatus, number> = { "up-to-date": snap.planSize, built: 0, restored: 0, failed: 0, skipped: 0 };

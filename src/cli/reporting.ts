@@ -86,7 +86,7 @@ export async function withReporter(
 
 export async function openReporter(ctx: CommandContext, jobs: number, onInterrupt: () => void): Promise<Reporter> {
   const ui = await import("../ui/index.ts");
-  const mode = ui.pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json: hasFlag(ctx.args, "json") });
+  const mode = ui.pickMode({ isTTY: ctx.stdout.isTTY, env: ctx.env, json: hasFlag(ctx.args, "json") , columns: ctx.stdout.columns });
   return ui.createReporter({
     mode,
     stdout: ctx.stdout,

@@ -12,6 +12,12 @@ export interface ModeInputs {
   env: Record<string, string | undefined>;
   /** `--json` was given. */
   json: boolean;
+  /**
+   * The terminal's width (`process.stdout.columns`). 0 means a terminal that reports no size
+   * (`script`, some container consoles): Ink would wrap every character onto a line of its own
+   * and clear the screen on each frame, so such a terminal gets plain lines.
+   */
+  columns?: number;
 }
 
 /**
@@ -24,9 +30,9 @@ export function isCi(env: Record<string, string | undefined>): boolean {
   return set("CI") || set("CONTINUOUS_INTEGRATION");
 }
 
-/** `json` with --json; `ink` on a TTY outside CI (and not TERM=dumb); otherwise `plain`. */
+/** `json` with --json; `ink` on a TTY of known size outside CI (and not TERM=dumb); otherwise `plain`. */
 export function pickMode(inputs: ModeInputs): ReporterMode {
   if (inputs.json) return "json";
-  if (inputs.isTTY === true && !isCi(inputs.env) && inputs.env.TERM !== "dumb") return "ink";
+  if (inputs.isTTY === true && inputs.columns !== 0 && !isCi(inputs.env) && inputs.env.TERM !== "dumb") return "ink";
   return "plain";
 }

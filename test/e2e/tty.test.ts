@@ -222,3 +222,41 @@ test("pipe watch after the terminal narrows: the live view redraws at the new wi
     p.remove();
   }
 });
+
+test("under a terminal with DEV=true (Ink's React-devtools switch): the live view as usual, no devtools install hint", { skip: !hasTmux && "tmux not installed" }, async () => {
+  const p = new Project({ "Pipelinefile.ts": forty("(c) => sh`touch ${c.outputs[0]}`") });
+  const tmux = new Tmux();
+  try {
+    tmux.start(p.dir, `env DEV=true ${process.execPath} ${PIPE_BIN} build -j 4`);
+    tmux.waitFor("done");
+    assert.equal(p.read("exit.code").trim(), "0");
+    const raw = readFileSync(p.path("raw.log"), "utf8");
+    assert.match(raw, /\x1b\[\?25l/, "the live view drew");
+    assert.doesNotMatch(raw, /devtools/i);
+    assert.match(tmux.screen(), /40 built/);
+  } finally {
+    tmux.kill();
+    p.remove();
+  }
+});
+
+const hasScript = spawnSync("script", ["-V"]).status === 0;
+
+test("a terminal that reports no size (0 columns, as under `script`) gets plain lines, not one character per line", { skip: !hasScript && "script (util-linux) not installed" }, async () => {
+  const p = new Project({ "Pipelinefile.ts": forty("(c) => sh`touch ${c.outputs[0]}`") });
+  try {
+    // script's terminal takes its size from its own stdin; not a terminal here, so 0 x 0.
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", TERM: "xterm-256color" };
+    delete env.CI;
+    delete env.CONTINUOUS_INTEGRATION;
+    const r = spawnSync("script", ["-qec", `stty size; ${process.execPath} ${PIPE_BIN} build -j 4`, "/dev/null"], { cwd: p.dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const out = r.stdout.replace(/\r/g, "");
+    assert.match(out, /^0 0$/m, "the terminal has no size");
+    assert.match(out, /^built t0 /m);
+    assert.match(out, /40 built/);
+    assert.doesNotMatch(out, /\x1b\[2J/, "no screen clears");
+  } finally {
+    p.remove();
+  }
+});

@@ -9,7 +9,7 @@ import { createReporter, isCi, pickMode } from "../../src/ui/index.ts";
 import { finished, MemoryStream, start, started } from "./fixtures.ts";
 
 describe("pickMode", () => {
-  const cases: Array<[string, { isTTY: boolean | undefined; env: Record<string, string>; json: boolean }, string]> = [
+  const cases: Array<[string, { isTTY: boolean | undefined; env: Record<string, string>; json: boolean; columns?: number }, string]> = [
     ["--json wins everywhere", { isTTY: true, env: {}, json: true }, "json"],
     ["a TTY outside CI gets Ink", { isTTY: true, env: {}, json: false }, "ink"],
     ["a pipe gets plain lines", { isTTY: false, env: {}, json: false }, "plain"],
@@ -21,6 +21,8 @@ describe("pickMode", () => {
     ["CI=0 does not", { isTTY: true, env: { CI: "0" }, json: false }, "ink"],
     ["CONTINUOUS_INTEGRATION counts like Ink's is-in-ci", { isTTY: true, env: { CONTINUOUS_INTEGRATION: "yes" }, json: false }, "plain"],
     ["TERM=dumb gets plain lines", { isTTY: true, env: { TERM: "dumb" }, json: false }, "plain"],
+    ["a TTY of 0 columns (no size known) gets plain lines", { isTTY: true, env: {}, json: false, columns: 0 }, "plain"],
+    ["a TTY of 80 columns gets Ink", { isTTY: true, env: {}, json: false, columns: 80 }, "ink"],
   ];
   for (const [name, inputs, mode] of cases) {
     test(name, () => assert.equal(pickMode(inputs), mode));
