@@ -31,13 +31,15 @@ export const command: Command = {
     else {
       for (const w of project.warnings) ctx.stderr.write(`warning: ${w}\n`);
       const label = { "up-to-date": "up to date", restorable: "restorable", stale: "stale" } as const;
+      // One write: a stream write per line was 30 ms of a 10,000-target status.
+      let text = "";
       for (const r of rows) {
         const failed = r.lastRun === "failed" && r.state !== "up-to-date" ? " (failed last time)" : "";
         const why = r.reasons.length ? `  ${r.reasons.join("; ")}` : "";
-        ctx.stdout.write(`${label[r.state].padEnd(11)} ${r.id}${failed}${why}\n`);
+        text += `${label[r.state].padEnd(11)} ${r.id}${failed}${why}\n`;
       }
       const n = (s: string) => rows.filter((r) => r.state === s).length;
-      ctx.stdout.write(`${rows.length} target${rows.length === 1 ? "" : "s"}: ${n("up-to-date")} up to date, ${n("restorable")} restorable, ${n("stale")} stale\n`);
+      ctx.stdout.write(`${text}${rows.length} target${rows.length === 1 ? "" : "s"}: ${n("up-to-date")} up to date, ${n("restorable")} restorable, ${n("stale")} stale\n`);
     }
     const clean = rows.every((r) => r.state === "up-to-date");
     return hasFlag(ctx.args, "exit-code") && !clean ? EXIT.failed : EXIT.ok;
