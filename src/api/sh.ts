@@ -40,7 +40,7 @@ const BUILTINS = new Set(["cd", "export", "set", "unset", "source", ".", "eval",
 
 /** Quotes one value for POSIX sh. */
 export function quote(value: string): string {
-  if (value.includes("\0")) throw new TypeError(`shell value contains a NUL byte: ${JSON.stringify(value)}`);
+  if (value.includes("\0")) throw new ShellValueError(`shell value contains a NUL byte: ${JSON.stringify(value)}`);
   if (value !== "" && SAFE_WORD.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -65,8 +65,16 @@ function scalar(v: unknown): string | undefined {
   return undefined;
 }
 
-/** A value that sh cannot interpolate, reported from the recipe's own call of sh (see `sh`). */
-class ShellValueError extends TypeError {}
+/**
+ * A value that sh cannot interpolate, reported from the recipe's own call of sh (see `sh`).
+ * Its message is worded for the recipe's author: a failure shows it without "TypeError:".
+ */
+class ShellValueError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    Object.defineProperty(this, Symbol.for("pipefile.worded"), { value: true });
+  }
+}
 
 /** What a value is, in a few words: its type and a short preview. */
 function describeValue(v: unknown): string {

@@ -2,7 +2,7 @@
  * Calling a recipe function with its context: shared by the worker threads (TypeScript
  * recipes) and the main thread (functions that only build a `sh` command).
  */
-import { format } from "node:util";
+import { format, inspect } from "node:util";
 import { isRaw, isShellCommand } from "../api/sh.ts";
 import type { Invocation, InvocationResult } from "./invocation.ts";
 
@@ -58,15 +58,49 @@ export async function callRecipe(options: { run?: unknown } | undefined, inv: In
     if (typeof result === "string") return { kind: "done", readParams: readParams(), returnedText: result.length > 80 ? `${result.slice(0, 77)}...` : result };
     return { kind: "done", readParams: readParams() };
   } catch (e) {
-    const err = e as Error;
-    return { kind: "error", message: err?.message ?? String(e), stack: userFrames(err), readParams: readParams() };
+    return { kind: "error", message: thrownMessage(e), stack: userFrames(e as Error), readParams: readParams() };
   }
+}
+
+/**
+ * What a recipe threw, as one line: an error's message, named when it is not a plain Error
+ * (`TypeError: ...`), followed by its causes (`new Error("...", { cause })`: the cause was the
+ * part that said what went wrong); anything else thrown (`throw { code: 42 }`) as inspect shows it.
+ */
+export function thrownMessage(e: unknown): string {
+  const one = (x: unknown): string => {
+    if (x instanceof Error || (typeof x === "object" && x !== null && typeof (x as Error).message === "string")) {
+      const err = x as Error;
+      // pipe's own API (sh, a param read) words its errors for the user already.
+      const named = typeof err.name === "string" && err.name !== "Error" && !thrownByPipe(err);
+      const name = named ? `${err.name}: ` : "";
+      return `${name}${err.message}`;
+    }
+    return typeof x === "string" ? x : inspect(x, { depth: 2, breakLength: Infinity });
+  };
+  let text = one(e);
+  let cause = (e as { cause?: unknown } | null)?.cause;
+  for (let depth = 0; cause !== undefined && depth < 3; depth++) {
+    text += `; caused by ${one(cause)}`;
+    cause = (cause as { cause?: unknown } | null)?.cause;
+  }
+  return text;
 }
 
 /** This module's URL: the frames from here on are pipe's and node's, not the recipe's. */
 const HERE = import.meta.url;
 /** pipe's own compiled modules: a frame there (sh, a param read) is never the recipe's. */
 const PIPE_SRC = new URL("../", import.meta.url).href;
+
+/**
+ * Whether an error was made by pipe's own modules: marked so (sh's, whose stack starts at the
+ * recipe's call), or its first stack frame is there.
+ */
+function thrownByPipe(err: Error): boolean {
+  if ((err as unknown as Record<symbol, unknown>)[Symbol.for("pipefile.worded")] === true) return true;
+  const first = typeof err.stack === "string" ? err.stack.split("\n").find((l) => /^\s+at /.test(l)) : undefined;
+  return first !== undefined && first.includes(PIPE_SRC);
+}
 
 /**
  * The part of an error's stack that is the user's: its frames down to pipe's call of the

@@ -31,7 +31,8 @@ export type InvocationResult =
 export type WorkerMessage =
   | { type: "log"; line: string }
   | { type: "progress"; done: number; total?: number }
-  | { type: "result"; result: InvocationResult }
+  /** `retire`: the recipe left work running; the pool terminates this worker before settling. */
+  | { type: "result"; result: InvocationResult; retire?: boolean }
   | { type: "ready" }
   | { type: "load-error"; message: string };
 

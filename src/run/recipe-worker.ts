@@ -30,26 +30,114 @@ async function init(): Promise<void> {
   }
 }
 
-async function run(inv: Invocation): Promise<InvocationResult> {
+/**
+ * What keeps this thread's event loop busy, by kind and count (process.getActiveResourcesInfo:
+ * pending file operations, ref'd timers, sockets, child processes, message ports).
+ */
+function resources(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const k of process.getActiveResourcesInfo()) m.set(k, (m.get(k) ?? 0) + 1);
+  return m;
+}
+
+/** The kinds of which `now` holds more than `base` (what the recipe started and left). */
+function added(now: Map<string, number>, base: Map<string, number>, skip?: RegExp): string[] {
+  const out: string[] = [];
+  for (const [k, n] of now) if (n > (base.get(k) ?? 0) && !skip?.test(k)) out.push(k);
+  return out;
+}
+
+/** File operations (fs callbacks and promises, open FileHandles). */
+const FILE_WORK = /^(FSReq|FileHandle)/;
+/**
+ * Child processes and their pipes: a recipe that leaves one running is not waited for here;
+ * the build stops it afterwards with a warning (recipe-processes.ts).
+ */
+const CHILDREN = /^(Process|Pipe)/;
+/** How long work a recipe left behind may take to finish after it returned: file operations, then anything else. */
+const FILE_WAIT_MS = 10_000;
+const OTHER_WAIT_MS = 1_000;
+/** A recipe pending this long with nothing of its own left to wait on is reported as stuck. */
+const STUCK_MS = 5_000;
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * After the recipe's promise settled: waits until the work it started and did not await is
+ * done, so that nothing writes its staged outputs after pipe checked and moved them (a stream
+ * ended but not awaited left an empty or a half-written output counted as built, or wrote on
+ * into the published file). File operations get FILE_WAIT_MS; other leftovers (a timer, a
+ * socket) OTHER_WAIT_MS, after which the worker is retired (terminated with them).
+ */
+async function settleLeftovers(base: Map<string, number>): Promise<{ wroteLate: boolean; files: string[]; other: string[] }> {
+  const started = Date.now();
+  let wroteLate = false;
+  for (;;) {
+    // A turn of the loop first: a stream's open is issued on the tick after it is created.
+    await turn();
+    const left = added(resources(), base, CHILDREN);
+    const files = left.filter((k) => FILE_WORK.test(k));
+    if (files.length) wroteLate = true;
+    if (left.length === 0) return { wroteLate, files: [], other: [] };
+    const waited = Date.now() - started;
+    if (files.length ? waited >= FILE_WAIT_MS : waited >= OTHER_WAIT_MS) return { wroteLate, files, other: left.filter((k) => !FILE_WORK.test(k)) };
+    await pause(files.length ? 2 : 10);
+  }
+}
+
+async function run(inv: Invocation): Promise<InvocationResult & { retire?: boolean }> {
   const decl = decls?.get(inv.name);
   // The recipe sees only the allowlisted and declared env vars.
   for (const k of Object.keys(process.env)) delete process.env[k];
   Object.assign(process.env, inv.env);
   current = new AbortController();
+  const base = resources();
+  // A recipe whose promise can never settle (its resolve is never called) would wait forever
+  // and silently: said once, as a log line, when nothing of its own is left to wait on.
+  let idleSince: number | undefined;
+  let told = false;
+  const watch = setInterval(() => {
+    if (told) return;
+    if (added(resources(), base).length) idleSince = undefined;
+    else if ((idleSince ??= Date.now()) <= Date.now() - STUCK_MS) {
+      told = true;
+      send({ type: "log", line: `pipe: the recipe has not finished, and nothing it started is still running (no timer, file operation, socket or process): a Promise whose resolve is never called? It will wait until interrupted (Ctrl-C).` });
+    }
+  }, 500);
+  watch.unref();
   try {
-    return await callRecipe(decl?.options, inv, {
+    const result = await callRecipe(decl?.options, inv, {
       signal: current.signal,
       log: (line) => send({ type: "log", line }),
       progress: (done, total) => send({ type: "progress", done, total }),
     });
+    clearInterval(watch);
+    if (current.signal.aborted) return result;
+    const left = await settleLeftovers(base);
+    if (left.files.length) {
+      return { kind: "error", message: `the recipe returned while file operations it started were still running ${FILE_WAIT_MS / 1000} s later (${left.files.join(", ")}); await every write before returning (a stream: await finished(stream) from "node:stream/promises")`, readParams: result.readParams, retire: true };
+    }
+    if (left.wroteLate) send({ type: "log", line: `pipe: warning: the recipe returned before file operations it started had finished; pipe waited for them. Await every write before returning (a stream: await finished(stream) from "node:stream/promises")` });
+    if (left.other.length) {
+      send({ type: "log", line: `pipe: warning: the recipe returned but left ${left.other.join(", ")} running; pipe stopped its worker thread (clear timers and close what the recipe opens before returning)` });
+      return { ...result, retire: true };
+    }
+    return result;
   } finally {
+    clearInterval(watch);
     current = undefined;
   }
 }
 
 port.on("message", (msg: { type: "run"; invocation: Invocation } | { type: "abort" }) => {
   if (msg.type === "abort") current?.abort(new Error("interrupted"));
-  else void run(msg.invocation).then((result) => send({ type: "result", result }));
+  else
+    void run(msg.invocation).then(({ retire, ...result }) => {
+      // Retired: the pool terminates this worker before the target goes on, so what the recipe
+      // left running (a timer that would write later) dies with it.
+      send({ type: "result", result, ...(retire ? { retire } : {}) });
+    });
 });
 
 void init();

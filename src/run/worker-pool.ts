@@ -58,8 +58,20 @@ export class WorkerPool {
         else if (m.type === "result") {
           const settle = slot.settle;
           slot.settle = undefined;
-          slot.busy = false;
-          settle?.(m.result);
+          if (!m.retire) {
+            slot.busy = false;
+            settle?.(m.result);
+            return;
+          }
+          // What the recipe left running (a timer that would write its outputs later) must be
+          // gone before pipe checks and publishes them: the worker goes first.
+          this.#slots.delete(slot);
+          slot.worker.removeAllListeners("exit");
+          slot.worker.on("exit", () => undefined);
+          void slot.worker.terminate().then(
+            () => settle?.(m.result),
+            () => settle?.(m.result),
+          );
         }
       });
       const fail = (message: string) => {
