@@ -217,7 +217,10 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     if (!("problem" in after)) {
       const before = new Map(e.parts.inputs);
       const moved = after.filter(([p, h]) => before.get(p) !== h).map(([p]) => p);
-      if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is recorded against the old content, so the next build runs it again` });
+      // The output may have been made from either content: recorded against the old one, it
+      // passed for up to date once the input was put back (A -> B while it ran, then A again),
+      // holding what B made. So such an input is recorded with a hash no file has, as below.
+      if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is not recorded as up to date for any content of ${moved.length === 1 ? "that input" : "those inputs"}, so the next build runs it again` });
       // Same content now, but written during the run (P7): it may have been changed and changed
       // back (A -> B -> A) with the recipe reading B. Recorded against A, the output made from B
       // would pass for up to date; the rehash above refreshed the stat cache, so comparing its
@@ -227,7 +230,10 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       const rewritten = inputStats.filter(([p, st]) => !moved.includes(p) && !sameStat(st, rc.evaluator.hasher.cache.get(p))).map(([p]) => p);
       if (rewritten.length) {
         rc.emit({ type: "warning", target: t.id, message: `input ${rewritten.join(", ")} changed while ${JSON.stringify(t.id)} ran (written again; its content now is as before, but the recipe may have read other bytes); its result is not recorded as up to date, so the next build runs it again` });
-        parts = { ...parts, inputs: parts.inputs.map(([p, h]): [string, string] => [p, rewritten.includes(p) ? CHANGED_DURING_RUN : h]) };
+      }
+      const unsure = [...moved, ...rewritten];
+      if (unsure.length) {
+        parts = { ...parts, inputs: parts.inputs.map(([p, h]): [string, string] => [p, unsure.includes(p) ? CHANGED_DURING_RUN : h]) };
         fingerprint = fingerprintOf(parts);
       }
     }
