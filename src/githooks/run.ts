@@ -27,6 +27,11 @@ export interface HookDeps {
   /** Prints one line to the user (stderr in the CLI). */
   emit(line: string): void;
   /**
+   * The command as the user types it where git runs (the work tree's top): with a `cd` into a
+   * project in a subfolder, and the Pipelinefile given to install with --file. Default: as is.
+   */
+  fixCommand?(command: string): string;
+  /**
    * Whether a bare `pipe build` (the Pipelinefile's default targets) builds every one of `ids`:
    * then the fix it prints can be that, when naming them would make too long a line.
    */
@@ -72,12 +77,12 @@ function buildCommand(stale: StaleTarget[], deps: Pick<HookDeps, "defaultBuildIn
   return ["npx pipe build", `  (builds those among the default targets; name the others too: pipe status lists all ${ids.length})`];
 }
 
-function emitStaleList(heading: string, stale: StaleTarget[], deps: Pick<HookDeps, "emit" | "defaultBuildIncludes">): void {
+function emitStaleList(heading: string, stale: StaleTarget[], deps: Pick<HookDeps, "emit" | "defaultBuildIncludes" | "fixCommand">): void {
   deps.emit(heading);
   for (const t of stale.slice(0, MAX_LISTED)) deps.emit(`  ${JSON.stringify(t.id)}: ${t.reason}`);
   if (stale.length > MAX_LISTED) deps.emit(`  … and ${stale.length - MAX_LISTED} more`);
   const [command, note] = buildCommand(stale, deps);
-  deps.emit(`run: ${command}`);
+  deps.emit(`run: ${deps.fixCommand ? deps.fixCommand(command) : command}`);
   if (note) deps.emit(note);
 }
 

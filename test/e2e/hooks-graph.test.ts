@@ -65,6 +65,39 @@ test("git hooks: a stale commit is blocked, a fresh one passes, checkout restore
   }
 });
 
+test("pre-commit blocks a commit that removes a globbed input or renames it out of the glob; in a subfolder project the fix starts with a cd", async () => {
+  const p = new Project({
+    ".gitignore": "build/\nnode_modules/\n.pipe/\n",
+    "ml/data/a.csv": "1\n",
+    "ml/data/b.csv": "2\n",
+    "ml/data/c.csv": "3\n",
+    "ml/Pipelinefile.ts": HEAD + `export const merged = target({ inputs: ["data/*.csv"], outputs: ["build/merged.csv"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n`,
+  });
+  const ml = new Project({}, p.path("ml"), { link: true });
+  try {
+    assert.equal(git(p, "init", "-q").code, 0);
+    git(p, "add", "-A");
+    assert.equal(git(p, "commit", "-qm", "v1").code, 0);
+    assert.equal((await ml.run(["hooks", "install"])).code, 0);
+    assert.equal((await ml.run(["build"])).code, 0);
+
+    assert.equal(git(p, "rm", "-q", "ml/data/b.csv").code, 0);
+    const removed = git(p, "commit", "-qm", "rm b");
+    assert.notEqual(removed.code, 0, "removing an input the last build read is blocked");
+    assert.match(removed.out, /"merged": input data\/b\.csv removed/);
+    assert.match(removed.out, /run: cd ml && npx pipe build merged/, "the fix works from the work tree's top, where git runs");
+    assert.equal((await ml.run(["build"])).code, 0);
+    assert.equal(git(p, "commit", "-qm", "rm b").code, 0);
+
+    assert.equal(git(p, "mv", "ml/data/c.csv", "ml/data/c.txt").code, 0);
+    const renamed = git(p, "commit", "-qm", "mv c");
+    assert.notEqual(renamed.code, 0, "renaming an input out of its glob is blocked");
+    assert.match(renamed.out, /"merged": input data\/c\.csv removed/);
+  } finally {
+    p.remove();
+  }
+});
+
 test("pre-commit with many stale targets prints a short build command: a bare build when the default targets include them", async () => {
   // Before: "run: npx pipe build" and every id, one line growing with the graph (60 KB for 10,000).
   const p = new Project({

@@ -11,7 +11,7 @@ import { flagValue } from "../args.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
 import { findPipelinefile } from "../../load/load.ts";
 import { openProject, publishContextOf, type Project } from "../project.ts";
-import { mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
 
 export const command: Command = {
   name: "hooks",
@@ -58,11 +58,16 @@ export const command: Command = {
     }
     // git runs hooks only in a work tree. Run by hand anywhere else, every hook is refused as
     // install is (pre-commit's `git diff --cached` would fail with git's whole usage text).
+    let topLevel: string;
     try {
-      gh.locateGit(projectDir, `pipe hooks run ${hook}`);
+      topLevel = gh.locateGit(projectDir, `pipe hooks run ${hook}`).topLevel;
     } catch (e) {
       throw asUserError(e, gh.GitHooksError);
     }
+    // The fix is typed where git was run, at the work tree's top: a project in a subfolder needs a cd.
+    const subdir = relative(realpathSync(topLevel), realpathSync(projectDir));
+    const fileText = flagValue(ctx.args, "file");
+    const fixCommand = (command: string) => `${subdir ? `cd ${shellWord(subdir)} && ` : ""}${command}${fileText === undefined ? "" : ` --file ${shellWord(relative(projectDir, pipelinefile))}`}`;
     const mutating = hook === "post-checkout" || hook === "post-merge";
     // Fast exits before loading anything (git hooks must return quickly when there is nothing to do).
     const staged = hook === "pre-commit" ? stagedFiles(projectDir) : undefined;
@@ -80,6 +85,7 @@ export const command: Command = {
         },
         restoreAll: () => restoreAll(project, (line) => ctx.stderr.write(line + "\n")),
         emit: (line) => ctx.stderr.write(line + "\n"),
+        fixCommand,
         defaultBuildIncludes: (ids) => {
           const built = new Set(closure(project.graph, project.selected));
           return ids.every((id) => built.has(id));
@@ -96,6 +102,11 @@ export const command: Command = {
   },
 };
 
+/** A path as one shell word. */
+function shellWord(s: string): string {
+  return /^[A-Za-z0-9_./:=,+@%-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** A GitHooksError (no git, not a work tree) as the user error it is: exit 2, no stack. */
 function asUserError(e: unknown, GitHooksError: new (...args: never[]) => Error): unknown {
   if (!(e instanceof GitHooksError)) return e;
@@ -104,7 +115,8 @@ function asUserError(e: unknown, GitHooksError: new (...args: never[]) => Error)
 
 /** Staged paths relative to the project root (only those inside it). Reads git; writes nothing. */
 function stagedFiles(root: string): string[] {
-  const out = execFileSync("git", ["diff", "--cached", "--name-only", "-z", "--relative"], { cwd: root, encoding: "utf8" });
+  // --no-renames: a file renamed is its old path removed and its new one added (both matter).
+  const out = execFileSync("git", ["diff", "--cached", "--name-only", "--no-renames", "-z", "--relative"], { cwd: root, encoding: "utf8" });
   return out.split("\0").filter(Boolean);
 }
 
@@ -113,10 +125,14 @@ function targetsReading(project: Project, files: string[]): string[] {
   const set = new Set(files);
   const code = new Set(Object.keys(project.spec.compiled.modules).map((m) => relative(project.root, m)));
   if (files.some((f) => code.has(f))) return project.graph.order; // the Pipelinefile or a recipe module
+  // A staged removal (or a rename away) is no longer among what a glob matches: the targets
+  // whose last run read that path are the ones it changes.
+  const removed = files.filter((f) => !existsSync(join(project.root, f)));
   const direct: string[] = [];
   for (const t of project.graph.targets.values()) {
     const src = sourceFiles(t);
     if (src.some((s) => set.has(s) || (s.endsWith("/") && files.some((f) => f.startsWith(s))))) direct.push(t.id);
+    else if (removed.length && project.records.latest(t.id)?.parts.inputs.some(([p]) => removed.includes(p))) direct.push(t.id);
   }
   const all = downstream(project.graph, direct);
   return project.graph.order.filter((id) => all.has(id));
