@@ -90,7 +90,7 @@ export interface Definition {
  * `trace`: record what the Pipelinefile's code reads while loading (the no-op snapshot needs it;
  * only `pipe build` writes one). Without it fs is not patched, and the trace says so (opaque).
  */
-export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env" | "lenient" | "loadKnownToFinish"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean; subset?: BuildOptions["subset"] }): Promise<Definition> {
+export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "paramText" | "requested" | "readOnly" | "env" | "lenient" | "loadKnownToFinish"> & { knownStats?: ReadonlyMap<string, StatLike>; trace?: boolean; fresh?: boolean; subset?: BuildOptions["subset"] }): Promise<Definition> {
   const file = findPipelinefile(o.cwd, o.file);
   const root = dirname(file);
   process.chdir(root);
@@ -99,7 +99,9 @@ export async function loadDefinition(o: Pick<ProjectOptions, "cwd" | "file" | "p
   const traced = o.trace ? startTrace(root) : undefined;
   const trace: LoadTrace = traced?.trace ?? { reads: new Map(), lists: new Map(), stats: new Map(), env: new Set(), opaque: ["nothing (no trace was taken)"] };
   try {
-    return await define(false);
+    // Fresh: from a copy of the compiled folder (with declaration sites), so every module is
+    // evaluated again rather than taken from node's module cache.
+    return await define(o.fresh === true);
   } catch (e) {
     if (!(e instanceof UserError) || !siteWasMissed()) throw e;
     // The first load records no declaration sites (api/site.ts), and a message needed one: the

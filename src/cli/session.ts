@@ -40,12 +40,21 @@ export interface SessionOptions {
   noopHint?: PartialHint;
   /** Watch mode: failed targets held back from this run (see `BuildOptions.notRetried`). */
   notRetried?: string[];
+  /** Record what the Pipelinefile reads while loading (watch watches it) without writing a snapshot. */
+  trace?: boolean;
+  /**
+   * Evaluate the Pipelinefile's modules anew even if this process loaded the same code before
+   * (watch, when what its load read changed: node keeps a module instance per URL).
+   */
+  freshLoad?: boolean;
 }
 
 export interface SessionResult {
   result: BuildResult | undefined;
   /** The project as loaded (watch uses it to know what to watch). */
   project: Project;
+  /** What the Pipelinefile read while loading (with `trace` or `snapshot`). */
+  loadTrace: Definition["trace"];
 }
 
 /** Opens the project (throws UserError on Pipelinefile mistakes), locks, builds, saves state. */
@@ -56,7 +65,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   const subset = hint && !o.dryRun ? subsetFor(hint) : undefined;
   // A hint means the snapshot checked the Pipelinefile's code and what its load read: that load
   // finished last time, so this one will (no loop watchdog).
-  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: hint?.stats, trace: o.snapshot === true && !o.dryRun, subset, loadKnownToFinish: hint !== undefined });
+  const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: hint?.stats, trace: (o.snapshot === true || o.trace === true) && !o.dryRun, fresh: o.freshLoad, subset, loadKnownToFinish: hint !== undefined });
   let lock: ProjectLock | undefined;
   if (!o.dryRun) {
     const stateDir = join(def.root, ".pipe");
@@ -122,7 +131,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
     // Big source files are hashed in a worker first, so Ctrl-C works while they are read.
     // Targets the snapshot vouches for read nothing: only the others' big files are hashed.
     await project.hasher.prehash(bigFileCandidates(project.graph, trust ? ids.filter((id) => !trust.trusted.has(id)) : ids), o.signal);
-    if (o.signal.aborted) return { result: undefined, project };
+    if (o.signal.aborted) return { result: undefined, project, loadTrace: def.trace };
     const result = await build({
       graph: project.graph,
       selected: project.selected,
@@ -173,7 +182,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
         });
       }
     }
-    return { result, project };
+    return { result, project, loadTrace: def.trace };
   }
 }
 

@@ -352,11 +352,16 @@ function bindingNames(clause: string): string[] {
 function compileError(e: unknown, root: string): UserError {
   const errors = (e as { errors?: { text: string; location?: { file: string; line: number; column: number; lineText: string } | null }[] }).errors;
   if (!errors?.length) return new UserError({ message: `could not compile the Pipelinefile: ${(e as Error).message}` });
-  const diags: Diagnostic[] = errors.map((er) => unresolved(er, root) ?? {
-    message: `Pipelinefile does not compile: ${er.text}`,
-    location: er.location ? { file: resolve(root, er.location.file), line: er.location.line, column: er.location.column + 1 } : undefined,
-    details: er.location ? [`${er.location.line} | ${er.location.lineText}`, `${" ".repeat(String(er.location.line).length)} | ${" ".repeat(er.location.column)}^`] : undefined,
-    hint: "fix the syntax error above",
+  const diags: Diagnostic[] = errors.map((er) => {
+    const noExport = /^No matching export in "([^"]+)" for import "([^"]+)"/.exec(er.text);
+    return (
+      unresolved(er, root) ?? {
+        message: `Pipelinefile does not compile: ${er.text}`,
+        location: er.location ? { file: resolve(root, er.location.file), line: er.location.line, column: er.location.column + 1 } : undefined,
+        details: er.location ? [`${er.location.line} | ${er.location.lineText}`, `${" ".repeat(String(er.location.line).length)} | ${" ".repeat(er.location.column)}^`] : undefined,
+        hint: noExport ? `${noExport[1]} exports no ${JSON.stringify(noExport[2])}: export it there, or import a name it exports` : "fix the syntax error above",
+      }
+    );
   });
   return new UserError(diags);
 }

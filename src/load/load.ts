@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { format } from "node:util";
+import { format, inspect } from "node:util";
 import { declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
 import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import { startWatchdog } from "./watchdog.ts";
@@ -170,10 +170,12 @@ export async function evaluate(url: string, file: string, timeoutMs: number, com
     const missing = compiled && missingPackage(err, compiled);
     if (missing) throw new UserError(missing);
     const loc = parseFirstForeignFrame(err?.stack ?? "", PIPE_SRC);
+    // Something not an Error (`throw "text"`) has no stack: no line to name (1:1 misled).
+    const isError = e instanceof Error || (typeof err?.message === "string" && typeof err?.stack === "string");
     throw new UserError({
-      message: `Pipelinefile failed while loading: ${err?.message ?? String(e)}`,
-      location: loc ?? { file, line: 1, column: 1 },
-      hint: "fix the error above; nothing was run",
+      message: `Pipelinefile failed while loading: ${isError ? err.message : typeof e === "string" ? e : inspect(e, { depth: 2, breakLength: Infinity })}`,
+      location: loc ?? (isError ? { file, line: 1, column: 1 } : undefined),
+      hint: isError ? "fix the error above; nothing was run" : `its code threw ${typeof e === "string" ? "a string" : "a value that is not an Error"}, which carries no line: throw new Error(...) to see where; nothing was run`,
     });
   } finally {
     watchdog.stop();

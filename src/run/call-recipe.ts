@@ -37,8 +37,8 @@ export async function callRecipe(options: { run?: unknown } | undefined, inv: In
   if (typeof fn !== "function") return { kind: "error", message: `target ${JSON.stringify(inv.id)} has no recipe in the loaded Pipelinefile`, readParams: readParams() };
   const ctx = {
     id: inv.id,
-    inputs: inv.inputs,
-    outputs: inv.outputs,
+    inputs: shapeGuard(inv.inputs, "inputs", inv.id),
+    outputs: shapeGuard(inv.outputs, "outputs", inv.id),
     params: paramsProxy(inv, read),
     env: Object.freeze({ ...inv.env }),
     root: inv.root,
@@ -56,10 +56,36 @@ export async function callRecipe(options: { run?: unknown } | undefined, inv: In
     // Text returned (a template without its `sh` tag?) is kept for the message if the outputs
     // turn out missing: the Pipelinefile is compiled without type checks, so nothing else says why.
     if (typeof result === "string") return { kind: "done", readParams: readParams(), returnedText: result.length > 80 ? `${result.slice(0, 77)}...` : result };
+    if (result !== undefined) {
+      const shown = inspect(result, { depth: 1, breakLength: Infinity });
+      return { kind: "done", readParams: readParams(), returnedValue: shown.length > 80 ? `${shown.slice(0, 77)}...` : shown };
+    }
     return { kind: "done", readParams: readParams() };
   } catch (e) {
     return { kind: "error", message: thrownMessage(e), stack: userFrames(e as Error), readParams: readParams() };
   }
+}
+
+/**
+ * ctx.inputs / ctx.outputs, saying what to write when read the wrong way: an index of named
+ * outputs (`ctx.outputs[0]` when they are `{ svg, png }`), or an index past the end of a list. Without this, `undefined` went on to a confusing error of node's
+ * (ERR_INVALID_ARG_TYPE ... Received undefined) or into a shell command as an empty word.
+ */
+function shapeGuard<T>(value: T, what: "inputs" | "outputs", id: string): T {
+  if (typeof value !== "object" || value === null) return value;
+  const list = Array.isArray(value);
+  const names = list ? [] : Object.keys(value);
+  return new Proxy(value as object, {
+    get(target, prop, receiver) {
+      if (typeof prop === "symbol" || prop in target) return Reflect.get(target, prop, receiver);
+      const index = /^(0|[1-9]\d*)$/.test(prop);
+      // Only index reads: code that probes other names (`.size`, `.length` of a record, to
+      // tell what it was given) must still get undefined.
+      if (list && index) throw new Error(`${JSON.stringify(id)} has ${(target as unknown[]).length} ${what}: ctx.${what}[${prop}] is past the end`);
+      if (!list && index) throw new Error(`ctx.${what}[${prop}]: the ${what} of ${JSON.stringify(id)} are named: ${names.map((n) => `ctx.${what}.${n}`).join(", ") || "(none)"}`);
+      return undefined;
+    },
+  }) as T;
 }
 
 /**

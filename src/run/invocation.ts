@@ -23,7 +23,7 @@ export interface Invocation {
 
 /** What running the recipe function produced. */
 export type InvocationResult =
-  | { kind: "done"; readParams: string[]; returnedText?: string }
+  | { kind: "done"; readParams: string[]; returnedText?: string; returnedValue?: string }
   | { kind: "shell"; script: string; argv?: string[]; stdout?: string; readParams: string[] }
   | { kind: "error"; message: string; stack?: string; readParams: string[] };
 

@@ -197,7 +197,12 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     const stagedStats = new Map<string, Stats>();
     const problems = checkStaged(rc.root, t, staged, stagedStats);
     if (problems.length) {
-      const text = result.kind === "done" && result.returnedText !== undefined ? `; it returned the text ${JSON.stringify(result.returnedText)}: to run a shell command, return sh\`...\` (import { sh } from "pipefile")` : "";
+      const text =
+        result.kind === "done" && result.returnedText !== undefined
+          ? `; it returned the text ${JSON.stringify(result.returnedText)}: to run a shell command, return sh\`...\` (import { sh } from "pipefile")`
+          : result.kind === "done" && result.returnedValue !== undefined
+            ? `; it returned ${result.returnedValue}: a TypeScript recipe writes its outputs to the paths in ctx.outputs and returns nothing (or returns sh\`...\` to run a command)`
+            : "";
       return failure(`recipe finished but ${problems.join("; ")}${text}`);
     }
     // The recipe succeeded: its slot goes to the next one while its outputs are stored.

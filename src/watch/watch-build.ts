@@ -36,6 +36,11 @@ export interface BuildSession {
   /** Undefined when the build was interrupted before it started. */
   result: { ok: boolean; statuses: Map<string, TargetStatus> } | undefined;
   project: LoadedProject;
+  /**
+   * What the Pipelinefile's code read while loading: files (absolute path -> hash) and folders
+   * it listed (a target per file of a folder). A change there can change the graph.
+   */
+  loadTrace?: { reads: Map<string, string>; lists: Map<string, string>; stats: Map<string, string> };
 }
 
 /** Options of `WatchBuild`. */
@@ -49,7 +54,12 @@ export interface WatchBuildOptions {
    * One whole build: load, lock, build, save. Throws `UserError` on Pipelinefile mistakes.
    * `notRetried`: failed targets held back from this run; the build reports them and is not ok.
    */
-  build(requested: string[], options: { notRetried: string[] }): Promise<BuildSession>;
+  build(requested: string[], options: { notRetried: string[]; fresh: boolean }): Promise<BuildSession>;
+  /**
+   * Files that configure the build besides the code (a `--params` file): a change reloads, as
+   * a change of the Pipelinefile does. Absolute.
+   */
+  config?: string[];
   ledger: ContentLedger;
   emit: EventSink;
   /** Wall clock in ms (compared with file ctimes). */
@@ -66,6 +76,8 @@ export class WatchBuild implements ContentOracle {
   /** The last project that loaded, and what the user's request resolved to in it. */
   #last: { graph: Graph; stateDir: string; selected: string[] } | undefined;
   #loadFailed = false;
+  /** What the last evaluation of the Pipelinefile read and listed while loading (absolute). */
+  #loadDeps: { files: string[]; dirs: string[] } = { files: [], dirs: [] };
   readonly #failed = new Set<string>();
   #requestError = false;
 
@@ -102,12 +114,18 @@ export class WatchBuild implements ContentOracle {
   async runBuild(changed: string[]): Promise<RunOutcome> {
     const { emit, ledger } = this.#o;
     ledger.snapshot(changed);
-    const { requested, held } = this.#request(changed);
+    const { requested, held, codeChanged } = this.#request(changed);
     if (requested === undefined) return { ok: false, watch: this.watchSet };
+    const fresh = codeChanged && this.#last !== undefined;
+    // Only an evaluation traces what the load reads; a module node had already is not evaluated.
+    const evaluated = fresh || this.#last === undefined;
     const runStartedAt = (this.#o.now ?? Date.now)();
     let session: BuildSession;
     try {
-      session = await this.#o.build(requested, { notRetried: held });
+      // Code or what its load read changed: the Pipelinefile is evaluated anew (node would
+      // hand back the module it evaluated before when its code is the same, with the graph
+      // made from the folder listing or the file it read then).
+      session = await this.#o.build(requested, { notRetried: held, fresh });
     } catch (e) {
       // Stopped (Ctrl-C) while another pipe held the lock: nothing was built.
       if (e instanceof LockWaitAborted) return { ok: false, watch: this.watchSet };
@@ -136,8 +154,11 @@ export class WatchBuild implements ContentOracle {
       else if (status !== "skipped") this.#failed.delete(id);
     }
     for (const id of this.#failed) if (!project.graph.targets.has(id)) this.#failed.delete(id);
-    const code = [...new Set([project.file, ...Object.keys(project.spec.compiled.modules)])].map((p) => posix.resolve(project.root, p));
-    const set = watchSetOf({ root: project.root, stateDir: project.stateDir, graph: project.graph, selected, code });
+    const code = [...new Set([project.file, ...Object.keys(project.spec.compiled.modules), ...(this.#o.config ?? [])])].map((p) => posix.resolve(project.root, p));
+    const trace = session.loadTrace;
+    // Files it read, and files it only looked for (existsSync): one appearing counts too.
+    if (evaluated) this.#loadDeps = { files: trace ? [...new Set([...trace.reads.keys(), ...trace.stats.keys()])] : [], dirs: trace ? [...trace.lists.keys()] : [] };
+    const set = watchSetOf({ root: project.root, stateDir: project.stateDir, graph: project.graph, selected, code, loadFiles: this.#loadDeps.files, loadDirs: this.#loadDeps.dirs });
     const entries = [...project.hasher.cache].map(([rel, e]): [string, HashedEntry] => [posix.resolve(project.root, rel), e]);
     this.#setWatch(set, runStartedAt, entries);
     // Not ok while a failed target is held back, even if everything else built.
@@ -167,20 +188,20 @@ export class WatchBuild implements ContentOracle {
    * The user's request, or a narrower one holding back failed targets (`held`); `requested`
    * undefined: nothing to build.
    */
-  #request(changed: string[]): { requested: string[] | undefined; held: string[] } {
+  #request(changed: string[]): { requested: string[] | undefined; held: string[]; codeChanged: boolean } {
     const last = this.#last;
     const codeChanged = this.#loadFailed || !last || changed.some((p) => this.#matcher?.isCode(p) ?? true);
-    if (!last) return { requested: this.#o.requested, held: [] };
+    if (!last) return { requested: this.#o.requested, held: [], codeChanged };
     const plan = planRetries({ root: this.#o.root, stateDir: last.stateDir, graph: last.graph, selected: last.selected, failed: this.#failed, changed, codeChanged });
     for (const id of plan.held) {
       this.#o.emit({
         type: "warning",
         target: id,
-        message: "not retried: it failed in an earlier run and none of its sources changed since (change one of them, or the Pipelinefile, to retry)",
+        message: "not retried: it failed in an earlier run and none of its sources changed since (edit one of them or the Pipelinefile, or restart pipe watch, to retry; saving the same bytes is no change)",
       });
     }
-    if (plan.requested === undefined) return { requested: this.#o.requested, held: plan.held };
-    return { requested: plan.requested.length ? plan.requested : undefined, held: plan.held };
+    if (plan.requested === undefined) return { requested: this.#o.requested, held: plan.held, codeChanged };
+    return { requested: plan.requested.length ? plan.requested : undefined, held: plan.held, codeChanged };
   }
 
   #setWatch(set: WatchSet, runStartedAt: number, entries: [string, HashedEntry][]): void {

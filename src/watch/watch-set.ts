@@ -34,6 +34,11 @@ export interface WatchSet {
   code: string[];
   /** Directory inputs: a change anywhere inside counts. Absolute, sorted. */
   dirs: string[];
+  /**
+   * Folders the Pipelinefile listed while loading (a target per file): an entry added,
+   * removed or changed there reloads it, as a change of its code does. Absolute, sorted.
+   */
+  loadDirs?: string[];
   globs: GlobSource[];
   /** Paths pipe writes itself: nothing at or under them ever counts. Absolute, sorted. */
   ignored: string[];
@@ -76,6 +81,10 @@ export interface WatchSetInput {
   selected: string[];
   /** Absolute paths of the Pipelinefile and its local modules. */
   code: string[];
+  /** Files (absolute) the Pipelinefile's code read while loading: changes reload it. */
+  loadFiles?: string[];
+  /** Folders (absolute) it listed while loading. */
+  loadDirs?: string[];
 }
 
 /** Derives the watch set from a loaded project: sources of `selected` and their dependencies. */
@@ -86,7 +95,10 @@ export function watchSetOf(o: WatchSetInput): WatchSet {
   // Every declared output (of any target: a manual `pipe build` may write the others).
   for (const t of o.graph.targets.values()) for (const out of t.outputs) ignored.add(abs(out.path));
   const isIgnored = ignoredTest([...ignored]);
-  const files = new Set(o.code);
+  const inRoot = (p: string) => (p === o.root || p.startsWith(o.root + "/")) && !isIgnored(p);
+  const loadFiles = (o.loadFiles ?? []).filter(inRoot);
+  const code = [...o.code, ...loadFiles];
+  const files = new Set(code);
   const dirs = new Set<string>();
   const globs = new Map<string, GlobSource>();
   for (const id of closure(o.graph, o.selected)) {
@@ -114,8 +126,9 @@ export function watchSetOf(o: WatchSetInput): WatchSet {
   return {
     root: o.root,
     files: [...files].sort(),
-    code: [...new Set(o.code)].sort(),
+    code: [...new Set(code)].sort(),
     dirs: [...dirs].sort(),
+    loadDirs: [...new Set((o.loadDirs ?? []).filter(inRoot))].sort(),
     globs: [...globs.values()].sort((a, b) => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0)),
     ignored: [...ignored].sort(),
   };
@@ -123,7 +136,7 @@ export function watchSetOf(o: WatchSetInput): WatchSet {
 
 /** The paths handed to the file watcher: source files, directory inputs and glob bases. */
 export function watchRoots(set: WatchSet): string[] {
-  return [...new Set([...set.files, ...set.dirs, ...set.globs.map((g) => g.base)])].sort();
+  return [...new Set([...set.files, ...set.dirs, ...(set.loadDirs ?? []), ...set.globs.map((g) => g.base)])].sort();
 }
 
 /** The same set with extra source files (a file named by a load error, so fixing it counts). */
@@ -145,6 +158,7 @@ export class SourceMatcher {
   readonly set: WatchSet;
   readonly #files: Set<string>;
   readonly #code: Set<string>;
+  readonly #loadDirs: Set<string>;
   readonly #globs: { g: GlobSource; match: (rel: string) => boolean; deep: boolean }[];
   readonly #isIgnored: (path: string) => boolean;
 
@@ -152,6 +166,7 @@ export class SourceMatcher {
     this.set = set;
     this.#files = new Set(set.files);
     this.#code = new Set(set.code);
+    this.#loadDirs = new Set(set.loadDirs ?? []);
     this.#isIgnored = ignoredTest(set.ignored);
     this.#globs = set.globs.map((g) => {
       const rest = picomatch.scan(g.pattern).glob;
@@ -167,14 +182,19 @@ export class SourceMatcher {
   /** True when a change at `path` is a change to a source of the watched targets. */
   isSource(path: string): boolean {
     if (this.#isIgnored(path)) return false;
-    if (this.#files.has(path)) return true;
+    if (this.#files.has(path) || this.#listed(path)) return true;
     if (this.set.dirs.some((d) => isInside(path, d))) return true;
     return this.#globs.some(({ g, match }) => path.startsWith(g.base === "/" ? "/" : g.base + "/") && this.#globAllows(path) && match(this.#rel(path)));
   }
 
-  /** True for the Pipelinefile and its local modules. */
+  /** True for the Pipelinefile, its local modules, and what its load read or listed. */
   isCode(path: string): boolean {
-    return this.#code.has(path);
+    return this.#code.has(path) || (this.#listed(path) && !this.#isIgnored(path));
+  }
+
+  /** An entry of a folder the Pipelinefile listed while loading. */
+  #listed(path: string): boolean {
+    return this.#loadDirs.has(posix.dirname(path));
   }
 
   /**
@@ -184,6 +204,7 @@ export class SourceMatcher {
   shouldDescend(dir: string): boolean {
     if (this.#isIgnored(dir)) return false;
     if (this.set.dirs.some((d) => isInside(dir, d) || isInside(d, dir))) return true;
+    if ((this.set.loadDirs ?? []).some((d) => isInside(d, dir))) return true;
     for (const { g, deep } of this.#globs) {
       if (isInside(g.base, dir)) return true;
       if (!deep || !isInside(dir, g.base)) continue;

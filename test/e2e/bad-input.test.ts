@@ -987,3 +987,19 @@ test("what the Pipelinefile's top-level code prints goes to stderr: --json event
   assert.match(d.stdout, /^digraph pipe \{/);
   p.remove();
 });
+
+test("a Pipelinefile importing a name its module does not export, or throwing a string: the hint fits, no made-up line", async () => {
+  const p = new Project({ "recipes/r.ts": "export const yes = 1;\n", "Pipelinefile.ts": `import { target } from "pipefile";\nimport { nope } from "./recipes/r.ts";\nexport const a = target({ outputs: ["build/a"], run: async () => { void nope; } });\n` });
+  try {
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /No matching export in "recipes\/r\.ts" for import "nope"/);
+    assert.match(r.stderr, /hint: recipes\/r\.ts exports no "nope": export it there, or import a name it exports/);
+    p.write({ "Pipelinefile.ts": `import { target } from "pipefile";\n\nthrow "str top";\n` });
+    const s = await p.run(["build"]);
+    assert.equal(s.code, 2);
+    assert.match(s.stderr, /^error: Pipelinefile failed while loading: str top\n  hint: its code threw a string, which carries no line: throw new Error\(\.\.\.\) to see where; nothing was run\n$/);
+  } finally {
+    p.remove();
+  }
+});

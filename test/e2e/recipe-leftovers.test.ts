@@ -112,3 +112,21 @@ test("what a recipe threw, said in full: the error's name, its causes, an object
     p.remove();
   }
 });
+
+test("a recipe that returns a value, or reads ctx.outputs[0] of named outputs, is told what to write", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\n` +
+      `export const a = target({ outputs: ["build/a"], run: async () => 42 });\n` +
+      `export const b = target({ outputs: { svg: "build/b.svg" }, run: async (ctx) => { writeFileSync((ctx.outputs as any)[0], "x"); } });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-k", "--json", "a", "b"]);
+    assert.equal(r.code, 1);
+    const error = (id: string) => (r.events.find((e) => e.type === "target-finished" && e.target === id) as { error?: string }).error;
+    assert.match(error("a")!, /; it returned 42: a TypeScript recipe writes its outputs to the paths in ctx\.outputs and returns nothing/);
+    assert.match(error("b")!, /^recipe failed: ctx\.outputs\[0\]: the outputs of "b" are named: ctx\.outputs\.svg$/);
+  } finally {
+    p.remove();
+  }
+});

@@ -66,7 +66,7 @@ test("a failed target is held back until one of its sources changes; the rest st
   assert.deepEqual(fb.requests[1], ["mark", "model"]);
   assert.deepEqual(fb.notRetried[1], ["check"], "the build is told which failed target it does not retry");
   assert.deepEqual(log.events.filter((e) => e.type === "warning"), [
-    { type: "warning", target: "check", message: "not retried: it failed in an earlier run and none of its sources changed since (change one of them, or the Pipelinefile, to retry)" },
+    { type: "warning", target: "check", message: "not retried: it failed in an earlier run and none of its sources changed since (edit one of them or the Pipelinefile, or restart pipe watch, to retry; saving the same bytes is no change)" },
   ]);
   assert.equal(second.ok, false, "not ok while a failure is held back");
   assert.ok(second.watch.files.includes("/p/flag.txt"), "its sources are still watched");

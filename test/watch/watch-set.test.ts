@@ -16,7 +16,22 @@ test("the watch set holds the sources of the selected targets and their dependen
     globs: [{ base: "/p/data/extra", pattern: "data/extra/*.csv", matches: ["/p/data/extra/a.csv", "/p/data/extra/b.csv"] }],
     // Every target's outputs, selected or not: a manual `pipe build` may write them.
     ignored: ["/p/.pipe", "/p/build/clean.csv", "/p/build/model.json", "/p/node_modules/.cache", "/p/out/check.txt", "/p/out/mark.txt", "/p/site"],
+    loadDirs: [],
   });
+});
+
+test("what the Pipelinefile read or listed while loading reloads it: files read are code, a listed folder's entries are too (not deeper)", () => {
+  const set = watchSetOf({ root: "/p", stateDir: "/p/.pipe", graph, selected: ["model"], code, loadFiles: ["/p/config.json", "/etc/hosts", "/p/.pipe/x"], loadDirs: ["/p/data/shards", "/elsewhere"] });
+  assert.deepEqual(set.loadDirs, ["/p/data/shards"], "only folders inside the project");
+  assert.ok(set.code.includes("/p/config.json") && !set.code.includes("/etc/hosts") && !set.code.includes("/p/.pipe/x"));
+  assert.ok(watchRoots(set).includes("/p/data/shards"));
+  const m = new SourceMatcher(set);
+  for (const p of ["/p/config.json", "/p/data/shards/s3.txt", "/p/data/shards/sub"]) {
+    assert.ok(m.isSource(p) && m.isCode(p), p);
+  }
+  assert.equal(m.isSource("/p/data/shards/sub/deeper.txt"), false, "a listing does not see inside its subfolders");
+  assert.equal(m.isCode("/p/data/shards/.pipe-tmp-x"), false, "pipe's own staged files never count");
+  assert.ok(m.shouldDescend("/p/data") && m.shouldDescend("/p/data/shards"));
 });
 
 test("directory inputs are watched whole; unselected targets' sources are not watched", () => {

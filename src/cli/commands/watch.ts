@@ -1,6 +1,6 @@
 /** `pipe watch [targets...]`: build, then keep the targets up to date as their sources change. */
 import { spawnerWarning } from "../../run/shell.ts";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { initHasher } from "../../hash/xxh.ts";
 import { findPipelinefile } from "../../load/load.ts";
 import { UserError } from "../../util/errors.ts";
@@ -62,7 +62,9 @@ export const command: Command = {
     const file = flagValue(ctx.args, "file");
     const pipelinefile = findPipelinefile(ctx.cwd, file);
     const root = dirname(pipelinefile);
-    const paramText = paramTextFrom(ctx.args, ctx.cwd);
+    // Read again for each build (a params file edited while watching counts, and reloads).
+    paramTextFrom(ctx.args, ctx.cwd);
+    const paramsFile = flagValue(ctx.args, "params");
 
     let loop: WatchLoop | undefined;
     return withReporter(ctx, jobs, { onAbort: () => void loop?.stop(), endOnBrokenStdout: true }, async (emit, signal) => {
@@ -75,11 +77,14 @@ export const command: Command = {
         requested: ctx.args.positional,
         ledger: new ContentLedger(),
         emit,
-        build: (requested, { notRetried }) =>
+        config: paramsFile === undefined ? [] : [resolve(ctx.cwd, paramsFile)],
+        build: (requested, { notRetried, fresh }) =>
           buildOnce({
             cwd: ctx.cwd,
             file,
-            paramText,
+            paramText: paramTextFrom(ctx.args, ctx.cwd),
+            trace: true,
+            freshLoad: fresh,
             requested,
             jobs,
             keepGoing: hasFlag(ctx.args, "keep-going"),
