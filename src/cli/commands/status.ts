@@ -33,10 +33,13 @@ export const command: Command = {
       const label = { "up-to-date": "up to date", restorable: "restorable", stale: "stale" } as const;
       // One write: a stream write per line was 30 ms of a 10,000-target status.
       let text = "";
+      // Reasons start in one column (ids up to 40 characters wide are padded to it).
+      const head = (r: (typeof rows)[number]) => `${r.id}${r.lastRun === "failed" && r.state !== "up-to-date" ? " (failed last time)" : ""}`;
+      let width = 0;
+      for (const r of rows) if (r.reasons.length) width = Math.max(width, Math.min(40, head(r).length));
       for (const r of rows) {
-        const failed = r.lastRun === "failed" && r.state !== "up-to-date" ? " (failed last time)" : "";
-        const why = r.reasons.length ? `  ${r.reasons.join("; ")}` : "";
-        text += `${label[r.state].padEnd(11)} ${r.id}${failed}${why}\n`;
+        const why = r.reasons.length ? `${head(r).padEnd(width)}  ${r.reasons.join("; ")}` : head(r);
+        text += `${label[r.state].padEnd(11)} ${why}\n`;
       }
       const n = (s: string) => rows.filter((r) => r.state === s).length;
       ctx.stdout.write(`${text}${rows.length} target${rows.length === 1 ? "" : "s"}: ${n("up-to-date")} up to date, ${n("restorable")} restorable, ${n("stale")} stale\n`);
