@@ -41,6 +41,12 @@ export interface ReporterOptions {
   jobs: number;
   /** Clock in ms; defaults to Date.now. Elapsed times, spinners and the ETA use it. */
   now?: () => number;
+  /**
+   * Ink view: how often (real ms) spinners and elapsed times ask for a frame while nothing
+   * happens; default 100. 0: never (tests on a fake clock, where a real timer firing under a
+   * slow machine drew frames the test did not ask for).
+   */
+  tickMs?: number;
   /** Called on Ctrl-C (SIGINT), SIGTERM or SIGHUP while the reporter is open; see the module comment. */
   onInterrupt?: () => void;
 }
@@ -72,6 +78,7 @@ export async function createReporter(options: ReporterOptions): Promise<Reporter
         columns: options.columns,
         jobs: options.jobs,
         now,
+        tickMs: options.tickMs,
       });
       break;
     }

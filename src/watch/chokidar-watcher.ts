@@ -21,6 +21,7 @@
  *   instance is replaced by one polling instance over all paths, and a `fallback` notice is
  *   sent once it is ready. Never a silent stop (chokidar#294, #887, #1369).
  */
+import { POLL_INTERVAL_MS } from "./poll.ts";
 import { lstatSync, readFileSync, statSync } from "node:fs";
 import { watch as chokidarWatch, type ChokidarOptions } from "chokidar";
 import type { FsEventKind, FsWatcher, WatcherListener } from "./ports.ts";
@@ -41,7 +42,7 @@ export interface ChokidarWatcherOptions {
   root: string;
   /** Poll from the start (network filesystems, containers with bind mounts). */
   polling?: boolean;
-  /** Polling interval in ms (default 500). */
+  /** Polling interval in ms (default POLL_INTERVAL_MS). */
   intervalMs?: number;
   /** Creates a chokidar watcher (default: chokidar's `watch`). */
   watch?: (paths: string[], options: ChokidarOptions) => ChokidarLike;
@@ -107,7 +108,7 @@ export class ChokidarWatcher implements FsWatcher {
   }
 
   #options(follow: boolean): ChokidarOptions {
-    const interval = this.#o.intervalMs ?? 500;
+    const interval = this.#o.intervalMs ?? POLL_INTERVAL_MS;
     return {
       ignoreInitial: true,
       persistent: true,
@@ -166,7 +167,7 @@ export class ChokidarWatcher implements FsWatcher {
     await ready;
     if (this.#closed) return;
     const limit = code === "ENOSPC" ? (this.#o.readLimit ?? readInotifyLimit)("max_user_watches") : undefined;
-    this.#listener({ type: "fallback", code, limit, intervalMs: this.#o.intervalMs ?? 500, root: this.#o.root });
+    this.#listener({ type: "fallback", code, limit, intervalMs: this.#o.intervalMs ?? POLL_INTERVAL_MS, root: this.#o.root });
   }
 }
 

@@ -15,7 +15,7 @@ delete process.env.CONTINUOUS_INTEGRATION;
 /** Lets the reporter's batched redraw (setImmediate) run. Not a sleep: one turn of the event loop. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function inkReporter(options: { quiet?: boolean; verbose?: boolean } = {}) {
+async function inkReporter(options: { quiet?: boolean; verbose?: boolean; tickMs?: number } = {}) {
   const stdout = new MemoryStream({ isTTY: true, columns: 80, rows: 24 });
   const stderr = new MemoryStream({ isTTY: true });
   const clock = fakeClock(0);
@@ -28,6 +28,9 @@ async function inkReporter(options: { quiet?: boolean; verbose?: boolean } = {})
     verbose: options.verbose ?? false,
     jobs: 2,
     now: clock.now,
+    // Frames come from events and the fake clock only: the real-time ticker could fire while
+    // a test awaits a turn on a slow machine and draw a frame between two events.
+    tickMs: options.tickMs ?? 0,
   });
   return { reporter, stdout, stderr, clock };
 }

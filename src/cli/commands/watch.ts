@@ -1,4 +1,5 @@
 /** `pipe watch [targets...]`: build, then keep the targets up to date as their sources change. */
+import { POLL_INTERVAL_MS } from "../../watch/poll.ts";
 import { spawnerWarning } from "../../run/shell.ts";
 import { dirname, resolve } from "node:path";
 import { initHasher } from "../../hash/xxh.ts";
@@ -50,7 +51,7 @@ export const command: Command = {
     JOBS_FLAG,
     KEEP_GOING_FLAG,
     { name: "debounce", value: true, meta: "ms", help: `quiet period after the last change before a build starts; a file being written must pause this long to count as complete (default ${DEFAULT_DEBOUNCE_MS})` },
-    { name: "poll", help: "poll for changes instead of using inotify (network filesystems, some containers)" },
+    { name: "poll", help: `look at every watched file every ${POLL_INTERVAL_MS} ms instead of using inotify (network filesystems, some containers)` },
     ...OUTPUT_FLAGS,
     ...COMMON,
   ],
