@@ -3,7 +3,7 @@
  * Read-only commands open it without writing anything under `.pipe/`.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { buildGraph, type BuildOptions, type BuiltGraph } from "../graph/build.ts";
 import type { Graph } from "../graph/graph.ts";
@@ -186,9 +186,29 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
 
 /** `.pipe/` with mode 0700 and its own .gitignore, so it is never committed by accident. */
 export function prepareStateDir(stateDir: string): void {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const gi = join(stateDir, ".gitignore");
-  if (!existsSync(gi)) writeFileSync(gi, "# pipe's state folder: never commit it\n*\n");
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    // Writable? Checked here, before the lock, the records or the cache run into it halfway.
+    accessSync(stateDir, fsConstants.W_OK);
+    const gi = join(stateDir, ".gitignore");
+    if (!existsSync(gi)) writeFileSync(gi, "# pipe's state folder: never commit it\n*\n");
+  } catch (e) {
+    throw stateDirError(stateDir, e as NodeJS.ErrnoException);
+  }
+}
+
+/** pipe's state folder cannot be made or written: what it is, and what to do. */
+export function stateDirError(stateDir: string, e: NodeJS.ErrnoException): UserError {
+  const rel = ".pipe/";
+  const notDir = e.code === "EEXIST" || e.code === "ENOTDIR";
+  return new UserError({
+    message: notDir ? `${rel} (${stateDir}) is not a folder: pipe keeps its records and cache there` : `cannot write pipe's state folder ${rel} (${e.code ?? e.message}: ${stateDir})`,
+    hint: notDir
+      ? `move it aside (mv .pipe .pipe.old) and build again`
+      : e.code === "EROFS"
+        ? "the file system is read-only: build where it can be written (read-only commands, pipe status, why, graph, work here)"
+        : `make it writable for this user (chmod -R u+w .pipe; or run as the user who owns it); read-only commands (pipe status, why, graph) work as it is`,
+  });
 }
 
 /** Whether two errors report the same mistakes (locations and "declared at" lines aside). */

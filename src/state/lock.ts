@@ -168,8 +168,15 @@ export class ProjectLock {
         child.unref();
         (child.stdin as unknown as { unref?: () => void }).unref?.();
         const info: LockHolder = { pid: process.pid, command: options.command, since: new Date().toISOString() };
-        writeFileAtomic(infoPath, JSON.stringify(info));
-        resolve(new ProjectLock(child, infoPath));
+        const lock = new ProjectLock(child, infoPath);
+        try {
+          writeFileAtomic(infoPath, JSON.stringify(info));
+        } catch (e) {
+          // .pipe/ turned unwritable (an event handler must not throw: pipe would crash).
+          void lock.release().finally(() => reject(e));
+          return;
+        }
+        resolve(lock);
       });
     });
   }

@@ -135,6 +135,7 @@ export class RecordStore {
         this.warnings.push(quarantine(this.#path, "is a directory", !this.#readOnly));
         return;
       }
+      if ((e as NodeJS.ErrnoException).code === "ENOTDIR") throw new UserError({ message: `.pipe/ (${dirname(this.#path)}) is not a folder: pipe keeps its records and cache there`, hint: "move it aside (mv .pipe .pipe.old) and build again" });
       throw new UserError({ message: `cannot read ${this.#path}: ${(e as Error).message}`, hint: "check the permissions of .pipe/" });
     }
     const firstEnd = text.indexOf("\n");

@@ -234,3 +234,29 @@ test("temps of .pipe/'s own files that a killed pipe left between write and rena
   for (const n of left) assert.equal(p.exists(`.pipe/${n}`), false, n);
   assert.equal(p.exists(".pipe/notes.tmp") && p.exists(".pipe/stat-cache.json.tmp"), true, "what pipe does not name that way is left alone");
 });
+
+test(".pipe/ not writable, or a file where it belongs: one message naming it and the fix, exit 2, no stack trace", async () => {
+  const p = new Project({ "data/a.txt": "a\n", "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const w = target({ inputs: ["data/a.txt"], outputs: ["build/w.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs[0]} > \${outputs[0]}\` });\n` });
+  try {
+    p.write({ ".pipe": "not a folder\n" });
+    for (const cmd of [["build"], ["status"]]) {
+      const r = await p.run(cmd);
+      assert.equal(r.code, 2, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, /^error: \.pipe\/ \(.*\) is not a folder: pipe keeps its records and cache there\n  hint: move it aside \(mv \.pipe \.pipe\.old\) and build again\n/, cmd.join(" "));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    }
+    if (process.getuid?.() !== 0) {
+      // (root writes through permission bits: the read-only case needs another user)
+      rmSync(p.path(".pipe"));
+      assert.equal((await p.run(["build"])).code, 0);
+      p.write({ "data/a.txt": "b\n" });
+      chmodSync(p.path(".pipe"), 0o500);
+      const r = await p.run(["build"]);
+      chmodSync(p.path(".pipe"), 0o700);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /^error: cannot write pipe's state folder \.pipe\/ \(EACCES: .*\)\n  hint: make it writable/);
+    }
+  } finally {
+    p.remove();
+  }
+});
