@@ -76,7 +76,8 @@ export type PipeEvent =
       /** For skipped targets: the failed dependency that caused the skip. */
       cause?: string;
     }
-  | { type: "warning"; message: string; target?: string }
+  /** `kept`: bytes the user had were moved aside (with the way back); shown even with --quiet. */
+  | { type: "warning"; message: string; target?: string; kept?: true }
   /** A user-facing error that does not end the process (watch mode: a Pipelinefile that no longer loads). */
   | { type: "error"; message: string }
   /** Watch mode: waiting for changes. `watched` counts the watched paths. */

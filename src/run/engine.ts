@@ -149,7 +149,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     cache: ev.cache,
     hasher: ev.hasher,
     records: ev.records,
-    warn: (message, target) => o.emit({ type: "warning", message, ...(target === undefined ? {} : { target }) }),
+    warn: (message, target, kept) => o.emit({ type: "warning", message, ...(target === undefined ? {} : { target }), ...(kept ? { kept: true as const } : {}) }),
     scratch: () => join(".pipe", "staging", runId, `s${scratchN++}`),
     setAside: (abs) => {
       try {

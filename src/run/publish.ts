@@ -30,7 +30,8 @@ export interface PublishContext {
    */
   records: Pick<RecordStore, "history">;
   /** A warning about target `target` (the reporters show it with the target; --json carries it). */
-  warn: (message: string, target?: string) => void;
+  /** `kept`: the warning says where bytes the user had were kept (shown even with --quiet). */
+  warn: (message: string, target?: string, kept?: boolean) => void;
   /** A fresh folder under .pipe/ for temporary moves. */
   scratch: () => string;
   /**
@@ -186,10 +187,10 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
   // Bytes a record names are pipe's own result whose cache entry is gone (.pipe/cache removed):
   // calling them "changed outside pipe" sent users looking for an edit nobody made.
   if (isRecorded(ctx, t.id, o.path, h)) {
-    ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} is a recorded build's result, but its bytes were not in the cache (was .pipe/cache removed?); pipe kept them before ${doing} them (to get them back: ${command})`, t.id);
+    ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} is a recorded build's result, but its bytes were not in the cache (was .pipe/cache removed?); pipe kept them before ${doing} them (to get them back: ${command})`, t.id, true);
     return "uncached";
   }
-  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${command})`, t.id);
+  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${command})`, t.id, true);
   return "edited";
 }
 

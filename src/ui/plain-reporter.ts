@@ -162,7 +162,7 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
           e.status === "failed" ? after.failures.length : 0,
         );
       case "warning":
-        return quiet ? [] : prefixed("warning", "yellow", e.message, e.target);
+        return quiet && !e.kept ? [] : prefixed("warning", "yellow", e.message, e.target);
       case "error":
         return prefixed("error", "red", e.message);
       case "watch-idle":

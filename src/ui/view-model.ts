@@ -65,7 +65,7 @@ export type FeedItem = { seq: number } & (
   /** `failureIndex`: for a failure, how many targets failed in this build up to this one (1 for the first). */
   | { kind: "finished"; target: FinishedView; failureIndex?: number }
   | { kind: "log"; target: string; stream: "stdout" | "stderr" | "ctx"; line: string }
-  | { kind: "warning"; message: string; target?: string }
+  | { kind: "warning"; message: string; target?: string; kept?: true }
   | { kind: "error"; message: string }
   | { kind: "notice"; message: string }
   | { kind: "watch-change"; paths: string[] }
@@ -186,6 +186,8 @@ export function isShown(detail: Detail, item: FeedPayload): boolean {
     case "log":
       return detail === "verbose";
     case "warning":
+      // Where bytes the user had were kept is never hidden: --quiet must not lose them.
+      return detail !== "quiet" || item.kept === true;
     case "notice":
     case "watch-change":
       return detail !== "quiet";
@@ -338,7 +340,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
       return {
         ...view,
         warnings: keepLast(view.warnings, { message: event.message, target: event.target }),
-        ...append(view, { kind: "warning", message: event.message, target: event.target }),
+        ...append(view, { kind: "warning", message: event.message, target: event.target, ...(event.kept ? { kept: true as const } : {}) }),
       };
     case "error":
       return { ...view, errors: keepLast(view.errors, event.message), ...append(view, { kind: "error", message: event.message }) };

@@ -143,3 +143,24 @@ test("a copy a killed pipe left half made in .pipe/kept/ is swept by the next bu
     p.remove();
   }
 });
+
+test("with --quiet, the warning that says where an edited output was kept is still printed (and in --json it says kept: true)", async () => {
+  const p = new Project({ "in.txt": "a\n", "Pipelinefile.ts": HEAD + `export const t = target({ inputs: ["in.txt"], outputs: ["out.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` });
+  try {
+    assert.equal((await p.run(["build", "-q"])).code, 0);
+    p.write({ "out.txt": "MY EDIT\n", "in.txt": "b\n" });
+    const r = await p.run(["build", "-q"]);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /^warning: \[t\] output out\.txt of "t" was changed outside pipe; pipe kept those bytes before replacing them \(to get them back: (cp .*)\)$/m.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.equal(r.stdout.split("\n").filter(Boolean).length, 2, "the warning and the summary only");
+    spawnSync("/bin/sh", ["-c", m[1]], { cwd: p.dir });
+    assert.equal(p.read("out.txt"), "MY EDIT\n");
+    p.write({ "out.txt": "ANOTHER EDIT\n", "in.txt": "c\n" });
+    const j = await p.run(["build", "--json"]);
+    const w = j.events.find((e) => e.type === "warning");
+    assert.ok(w && w.type === "warning" && w.kept === true, JSON.stringify(w));
+  } finally {
+    p.remove();
+  }
+});
