@@ -10,10 +10,10 @@ import type { GraphTarget } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
 import type { OutputRecord, RecordStore } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
-import { hashString } from "../hash/xxh.ts";
 import type { StatEntry } from "../hash/file-hasher.ts";
 import { fingerprintOf } from "../plan/fingerprint.ts";
 import { nameSome } from "../plan/reasons.ts";
+import { logPathFor } from "./log-path.ts";
 import { crashPoint } from "../util/crash-point.ts";
 import { formatValue } from "../graph/param-values.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
@@ -61,11 +61,7 @@ export type RunOutcome =
 const TAIL = 20;
 let seq = 0;
 
-/** `.pipe/logs/<id>.log`, with unsafe characters replaced and a short hash against collisions. */
-export function logPathFor(id: string): string {
-  const safe = id.replace(/[^A-Za-z0-9_.=,-]+/g, "_").slice(0, 120);
-  return join(".pipe", "logs", `${safe}-${hashString(id).slice(0, 6)}.log`);
-}
+export { logPathFor } from "./log-path.ts";
 
 /**
  * `recipeEnded` is called once the recipe itself is over and succeeded (exit 0, every declared

@@ -177,6 +177,8 @@ test("status marks a target whose last build failed \"(failed last time)\" until
   assert.equal(s.code, 0, s.stderr);
   assert.match(s.stdout, /^stale\s+t \(failed last time\)/m);
   assert.match(s.stdout, /^up to date\s+other$/m, "a target that built is not marked");
+  const why = await p.run(["why", "t"]);
+  assert.match(why.stdout, /^last successful run: never\nthe last build that ran it failed \(log: \.pipe\/logs\/t-[0-9a-f]{6}\.log\)$/m, why.stdout);
   p.write({ "data/in.txt": "good\n" });
   assert.equal((await p.run(["build"])).code, 0);
   p.write({ "data/in.txt": "good again\n" });

@@ -4,6 +4,8 @@ import type { Prediction } from "../../plan/evaluate.ts";
 import { UserError } from "../../util/errors.ts";
 import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
+import { loadLastRun } from "../last-run.ts";
+import { logPathFor } from "../../run/log-path.ts";
 import { inspect } from "../inspect.ts";
 
 export const command: Command = {
@@ -15,7 +17,8 @@ export const command: Command = {
     if (ctx.args.positional.length === 0) throw new UserError({ message: "pipe why needs a target", hint: "e.g. pipe why report (a family name explains each of its instances)" });
     const { project, predictions } = await inspect(ctx, { all: false });
     // A family name (or several ids) selects several targets: explain every one, never just the first.
-    const blocks = project.selected.map((id) => explain(id, predictions, project.graph, project.records.latest(id)));
+    const last = loadLastRun(project.stateDir);
+    const blocks = project.selected.map((id) => explain(id, predictions, project.graph, project.records.latest(id), last.get(id) === "failed"));
     ctx.stdout.write(blocks.join("\n\n") + "\n");
     return EXIT.ok;
   },
@@ -56,7 +59,7 @@ export function rootCauses(id: string, predictions: Map<string, Prediction>, gra
 }
 
 /** One target's explanation: its state, the reasons, what they come down to, and its last run. */
-function explain(id: string, predictions: Map<string, Prediction>, graph: Graph, latest: { time: number; durationMs: number } | undefined): string {
+function explain(id: string, predictions: Map<string, Prediction>, graph: Graph, latest: { time: number; durationMs: number } | undefined, failedLast: boolean): string {
   const p = predictions.get(id)!;
   const lines: string[] = [];
   if (p.state === "up-to-date") lines.push(`${id} is up to date`);
@@ -70,7 +73,9 @@ function explain(id: string, predictions: Map<string, Prediction>, graph: Graph,
       if (more > 0) lines.push(`  and ${more} more upstream target${more === 1 ? "" : "s"} stale for reasons of ${more === 1 ? "its" : "their"} own`);
     }
   }
-  if (latest) lines.push(`last run: ${new Date(latest.time).toISOString()}, took ${(latest.durationMs / 1000).toFixed(2)}s`);
-  else lines.push("last run: never");
+  // The record is of the last run that succeeded; a failure since is named, with its log.
+  if (latest) lines.push(`last ${failedLast ? "successful " : ""}run: ${new Date(latest.time).toISOString()}, took ${(latest.durationMs / 1000).toFixed(2)}s`);
+  else lines.push(failedLast ? "last successful run: never" : "last run: never");
+  if (failedLast && p.state !== "up-to-date") lines.push(`the last build that ran it failed (log: ${logPathFor(id)})`);
   return lines.join("\n");
 }
