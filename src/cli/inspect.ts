@@ -24,5 +24,12 @@ export async function inspect(ctx: CommandContext, options: { all: boolean }): P
     env: ctx.env,
   });
   const ids = ctx.args.positional.length || !options.all ? closure(project.graph, project.selected) : project.graph.order;
+  // A damaged record line is found when first read, during the prediction: said with the
+  // project's other warnings (it was dropped silently here, as if never recorded).
+  const seen = new Set(project.warnings);
+  project.records.onWarning = (message) => {
+    if (!seen.has(message)) project.warnings.push(message);
+    seen.add(message);
+  };
   return { project, ids, predictions: predict(project.evaluator, ids) };
 }

@@ -260,3 +260,20 @@ test(".pipe/ not writable, or a file where it belongs: one message naming it and
     p.remove();
   }
 });
+
+test("a damaged record line: status, why and graph say so (they ignored it silently), and the target is stale", async () => {
+  const p = new Project({ "data/a.txt": "a\n", "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const w = target({ inputs: ["data/a.txt"], outputs: ["build/w.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs[0]} > \${outputs[0]}\` });\n` });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    const journal = p.read(".pipe/records.jsonl");
+    writeFileSync(p.path(".pipe/records.jsonl"), journal.replace(/"durationMs":(\d+)/, (_, n) => `"durationMs":${Number(n) + 1}`));
+    for (const cmd of [["status"], ["why", "w"], ["graph"]]) {
+      const r = await p.run(cmd);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^warning: .*did not verify/m, `${cmd.join(" ")}: ${r.stderr}`);
+    }
+    assert.match((await p.run(["status"])).stdout, /^stale\s+w\s+no record of an earlier run$/m);
+  } finally {
+    p.remove();
+  }
+});

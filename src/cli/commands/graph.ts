@@ -51,6 +51,7 @@ export const command: Command = {
     const files = hasFlag(ctx.args, "files");
     const ex = await import("../../export/index.ts");
     const out = formats[0] === "dot" ? ex.toDot(view, { files }) : formats[0] === "mermaid" ? ex.toMermaid(view, { files }) : formats[0] === "json" ? ex.toJson(view) : ex.toText(view, { width: ctx.stdout.columns, files, first: ctx.args.positional.length ? project.selected : undefined });
+    for (const w of project.warnings) ctx.stderr.write(`warning: ${w}\n`);
     ctx.stdout.write(out.endsWith("\n") ? out : out + "\n");
     return EXIT.ok;
   },

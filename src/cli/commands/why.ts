@@ -19,6 +19,7 @@ export const command: Command = {
     // A family name (or several ids) selects several targets: explain every one, never just the first.
     const last = loadLastRun(project.stateDir);
     const blocks = project.selected.map((id) => explain(id, predictions, project.graph, project.records.latest(id), last.get(id) === "failed"));
+    for (const w of project.warnings) ctx.stderr.write(`warning: ${w}\n`);
     ctx.stdout.write(blocks.join("\n\n") + "\n");
     return EXIT.ok;
   },
