@@ -800,6 +800,22 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
           deps.add(it.target!);
           it.files = targets.get(it.target!)?.outputs.map((o) => o.path) ?? [];
         } else if (it.kind === "glob") {
+          // A glob whose folder is inside another target's directory output matches what that
+          // recipe writes, which is known only once it has run: expanded now, it matched
+          // nothing on a first build (the target ran beside the producer and read no file, and
+          // then passed for up to date). Refused, with the declaration that works.
+          const base = picomatch.scan(it.spec).base;
+          const inside = dirOutputs.find(([prefix, id]) => id !== t.id && (base + "/").startsWith(prefix));
+          if (inside) {
+            const [prefix, id] = inside;
+            diags.push({
+              message: `input ${JSON.stringify(it.spec)} of ${JSON.stringify(t.id)} is a glob inside ${JSON.stringify(prefix)}, the directory output of ${JSON.stringify(id)}: what it matches is known only once ${JSON.stringify(id)} has run`,
+              location: loc(t),
+              hint: `read the folder as an input instead: inputs: [${id.includes("[") ? JSON.stringify(prefix) : id}] (a target means its outputs) or ${JSON.stringify(prefix)}, and pick the files in the recipe (e.g. sh\`cat ${prefix}*.txt\`)`,
+            });
+            it.files = [];
+            continue;
+          }
           const isMatch = picomatch(it.spec, { dot: false });
           const generated = [...outputOwner.keys()].filter((p) => !own.has(p) && isMatch(p));
           const found = fastGlob().sync(it.spec, { cwd: root, dot: false, onlyFiles: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true, fs: globFs });

@@ -1003,3 +1003,24 @@ test("a Pipelinefile importing a name its module does not export, or throwing a 
     p.remove();
   }
 });
+
+test("a glob inside another target's directory output is refused with the declaration that works (it matched nothing on a first build, then passed for up to date)", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const mk = target({ outputs: ["build/gen/"], run: ({ outputs }) => sh\`mkdir -p \${outputs[0]} && echo 1 > \${outputs[0]}/a.txt\` });\n` +
+      `export const byglob = target({ inputs: ["build/gen/*.txt"], outputs: ["out/byglob.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n`,
+  });
+  try {
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: input "build\/gen\/\*\.txt" of "byglob" is a glob inside "build\/gen\/", the directory output of "mk": what it matches is known only once "mk" has run\n  at Pipelinefile\.ts:3:\d+\n  hint: read the folder as an input instead: inputs: \[mk\]/);
+    // The declaration the hint gives works, first build and after.
+    p.write({ "Pipelinefile.ts": p.read("Pipelinefile.ts").replace(`inputs: ["build/gen/*.txt"], outputs: ["out/byglob.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\``, `inputs: [mk], outputs: ["out/byglob.txt"], run: ({ outputs }) => sh\`cat build/gen/*.txt > \${outputs[0]}\``) });
+    const ok = await p.run(["build"]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.equal(p.read("out/byglob.txt"), "1\n");
+  } finally {
+    p.remove();
+  }
+});
