@@ -81,14 +81,21 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
   // A log that cannot be written (disk full, permissions) is not the recipe's failure: say so
   // once and keep the lines in the events and the failure's tail.
   let logBroken = false;
-  const logWrite = (text: string) => {
-    if (logBroken) return;
+  // Lines are written in batches: once per turn of the event loop (a chunk of the recipe's
+  // output is many lines), or at 64 KiB. A write per line was 7.6 s of an 8 s build whose
+  // recipe printed 3 million lines.
+  let unwritten = "";
+  let flushing: NodeJS.Immediate | undefined;
+  const flushLog = () => {
+    if (flushing) clearImmediate(flushing);
+    flushing = undefined;
+    if (logBroken || unwritten === "") return;
+    const text = unwritten;
+    unwritten = "";
     try {
       if (logFd === undefined) {
         mkdirSync(join(rc.root, dirname(logRel)), { recursive: true });
         logFd = openSync(join(rc.root, logRel), "w", 0o600);
-        for (const l of pending) writeSync(logFd, l + "\n");
-        pending = [];
       }
       writeSync(logFd, text);
     } catch (err) {
@@ -96,10 +103,20 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       rc.emit({ type: "warning", target: t.id, message: `cannot write the log ${logRel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; its lines are shown but not kept` });
     }
   };
+  const logWrite = (text: string) => {
+    if (logBroken) return;
+    if (logFd === undefined && unwritten === "" && pending.length) {
+      unwritten = pending.join("\n") + "\n";
+      pending = [];
+    }
+    unwritten += text;
+    if (unwritten.length >= 65536) flushLog();
+    else flushing ??= setImmediate(flushLog);
+  };
   const mask = secretMasker(t.env, rc.env);
   const log = (raw: string, stream: "stdout" | "stderr" | "ctx", quiet = false) => {
     const line = mask(raw);
-    if (quiet && logFd === undefined && !logBroken) pending.push(line);
+    if (quiet && logFd === undefined && unwritten === "" && !logBroken) pending.push(line);
     else logWrite(line + "\n");
     tail.push(line);
     if (tail.length > TAIL) tail.shift();
@@ -248,6 +265,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     crashPoint("after-record");
     // The log holds the latest run's output (README): a run that printed nothing removes the
     // log an earlier run left (a failure's output would otherwise pass for this run's).
+    flushLog();
     if (logFd === undefined) dropLog(rc, logRel);
     return { ok: true, outputs, inputs: parts.inputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
   } catch (err) {
@@ -256,6 +274,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
   } finally {
     // Nothing here may throw: an exception from a finally block replaces the outcome and
     // escapes the engine, so the whole build would stop with other targets unfinished.
+    flushLog();
     if (logFd !== undefined) {
       try {
         closeSync(logFd);
