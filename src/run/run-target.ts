@@ -59,6 +59,8 @@ export type RunOutcome =
   | { ok: false; error: string; durationMs: number; logTail: string[]; logPath?: string };
 
 const TAIL = 20;
+/** Characters of a log line kept in the tail a failure shows. */
+const TAIL_LINE = 2000;
 let seq = 0;
 
 export { logPathFor } from "./log-path.ts";
@@ -118,7 +120,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     const line = mask(raw);
     if (quiet && logFd === undefined && unwritten === "" && !logBroken) pending.push(line);
     else logWrite(line + "\n");
-    tail.push(line);
+    // The tail is shown in the terminal: a line of a megabyte (a command with 35,000 paths) is cut there, not in the log.
+    tail.push(line.length > TAIL_LINE ? `${line.slice(0, TAIL_LINE)}… (${line.length - TAIL_LINE} more characters; the whole line is in ${logRel})` : line);
     if (tail.length > TAIL) tail.shift();
     rc.emit({ type: "log", target: t.id, stream, line });
   };
@@ -190,7 +193,11 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       });
       if (rc.signal.aborted || r.spawnError || r.code !== 0) undoDirect(directWrites());
       if (rc.signal.aborted) return failure(r.killed ? `interrupted; recipe did not exit after SIGTERM, killed` : "interrupted");
-      if (r.spawnError) return failure(`recipe could not start: ${r.spawnError}`);
+      if (r.spawnError) {
+        const tooLong = /\bE2BIG\b/.test(r.spawnError);
+        const size = (result.argv ?? [result.script]).reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
+        return failure(tooLong ? `recipe could not start: its command is too long for the system (E2BIG: ${size.toLocaleString("en-US")} bytes of arguments); pass long lists another way: let a tool find the files (sh\`find data -name '*.txt' -exec cat {} +\`), or write the list to a file for xargs` : `recipe could not start: ${r.spawnError}`);
+      }
       if (r.code !== 0) return failure(r.signal ? `recipe was killed by ${r.signal}` : `recipe exited with code ${r.code}`);
     }
     const direct = directWrites();

@@ -57,3 +57,22 @@ test("sh given an object names the ${}, the value and the fix, and shows the rec
     p.remove();
   }
 });
+
+test("a command too long for the system (E2BIG) says so with what to do, and the failure's tail cuts the megabyte line", async () => {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 40; i++) files[`d/${"x".repeat(200)}-${i}.txt`] = "a\n";
+  const long = "y".repeat(3_000_000);
+  const p = new Project({
+    ...files,
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const t = target({ inputs: ["d/*.txt"], outputs: ["build/t.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} \${${JSON.stringify("y")}.repeat(${long.length})} > \${outputs[0]}\` });\n`,
+  });
+  try {
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /recipe could not start: its command is too long for the system \(E2BIG: [\d,]+ bytes of arguments\); pass long lists another way/);
+    assert.ok(r.stdout.length < 20_000, `the output stays short (${r.stdout.length} characters)`);
+    assert.match(r.stdout, /… \(\d+ more characters; the whole line is in \.pipe\/logs\/t-[0-9a-f]{6}\.log\)/);
+  } finally {
+    p.remove();
+  }
+});
