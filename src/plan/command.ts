@@ -79,31 +79,40 @@ function commandFacts(fn: unknown): CommandFacts {
  */
 export function contextShapes(graph: Graph, t: GraphTarget, outputPath: (path: string) => string): { inputs: unknown; outputs: unknown } {
   let inputs: unknown;
-  const flat = (g: GraphTarget["inputs"][number]) => g.items.flatMap((i) => i.files);
+  const flat = (g: GraphTarget["inputs"][number]) => g.items.flatMap((i) => i.files.map(notAnOption));
   if (t.inputsShape === "list") inputs = t.inputs.flatMap(flat);
   else {
     const rec: Record<string, unknown> = {};
     for (const g of t.inputs) {
-      if (g.single) rec[g.name!] = g.items[0].files[0];
+      if (g.single) rec[g.name!] = notAnOption(g.items[0].files[0]);
       else if (g.items.length === 1 && g.items[0].kind === "target") {
         const dep = graph.targets.get(g.items[0].target!)!;
         if (dep.outputsShape === "record") {
           const o: Record<string, string> = {};
-          for (const out of dep.outputs) o[out.name!] = out.path;
+          for (const out of dep.outputs) o[out.name!] = notAnOption(out.path);
           rec[g.name!] = o;
-        } else rec[g.name!] = dep.outputs.map((x) => x.path);
+        } else rec[g.name!] = dep.outputs.map((x) => notAnOption(x.path));
       } else rec[g.name!] = flat(g);
     }
     inputs = rec;
   }
   let outputs: unknown;
-  if (t.outputsShape === "list") outputs = t.outputs.map((o) => outputPath(o.path));
+  if (t.outputsShape === "list") outputs = t.outputs.map((o) => notAnOption(outputPath(o.path)));
   else {
     const rec: Record<string, string> = {};
-    for (const o of t.outputs) rec[o.name!] = outputPath(o.path);
+    for (const o of t.outputs) rec[o.name!] = notAnOption(outputPath(o.path));
     outputs = rec;
   }
   return { inputs, outputs };
+}
+
+/**
+ * A project-relative path as the recipe gets it: one starting with "-" (a file `-n.csv` a glob
+ * matched) as `./-n.csv`, so that a command never takes it for an option (`cat -n.csv` failed,
+ * `rm` or `tar` could do something else). Paths are never absolute here.
+ */
+function notAnOption(path: string): string {
+  return path.startsWith("-") ? `./${path}` : path;
 }
 
 const NEVER = new AbortController().signal;

@@ -475,3 +475,14 @@ test("an output inside a file output, or inside its own target's directory outpu
     p.remove();
   }
 });
+
+test("a file whose name starts with a dash reaches the recipe as ./-name, never as an option", async () => {
+  const p = new Project({ "-n.csv": "dash\n", "b.csv": "b\n", "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const t = target({ inputs: ["*.csv"], outputs: ["out.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n` });
+  try {
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(p.read("out.txt"), "dash\nb\n");
+  } finally {
+    p.remove();
+  }
+});
