@@ -102,7 +102,10 @@ export function checkStaged(root: string, t: GraphTarget, staged: Map<string, st
       const odd = oddEntry(p);
       if (odd) problems.push(`output folder ${JSON.stringify(o.path + "/")} holds ${odd.kind} ${JSON.stringify(`${o.path}/${odd.path}`)}; a folder output may hold only regular files, folders and symlinks (pipe could not cache or restore it)`);
     }
-    if (!o.dir && !st.isFile()) problems.push(`declared output ${JSON.stringify(o.path)} is not a regular file${st.isDirectory() ? " (declare it with a trailing / to make it a directory output)" : ""}`);
+    if (!o.dir && !st.isFile()) {
+      const why = st.isDirectory() ? " (declare it with a trailing / to make it a directory output)" : st.isSymbolicLink() ? ": it is a symlink (a file output must be a regular file; write the bytes, or make the output a directory holding the link)" : "";
+      problems.push(`declared output ${JSON.stringify(o.path)} is not a regular file${why}`);
+    }
   }
   return problems;
 }

@@ -345,7 +345,8 @@ test("an output declared a folder but written as a file, or declared a file but 
       HEAD +
       `export const dir = target({ outputs: ["build/d/", "build/dir-ok.txt"], run: (c) => sh\`echo x > \${c.outputs[0]} && echo ok > \${c.outputs[1]}\` });\n` +
       `export const file = target({ outputs: ["build/f.txt", "build/file-ok.txt"], run: (c) => sh\`mkdir -p \${c.outputs[0]} && echo x > \${c.outputs[0]}/in.txt && echo ok > \${c.outputs[1]}\` });\n` +
-      `export default [dir, file];\n`,
+      `export const link = target({ outputs: ["build/l.txt"], run: (c) => sh\`ln -s /etc/hostname \${c.outputs[0]}\` });\n` +
+      `export default [dir, file, link];\n`,
   });
   const r = await p.run(["build", "-k", "--json"]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
@@ -356,9 +357,10 @@ test("an output declared a folder but written as a file, or declared a file but 
   };
   assert.match(reason("dir"), /declared output "build\/d\/" is not a directory/);
   assert.match(reason("file"), /declared output "build\/f\.txt" is not a regular file \(declare it with a trailing \/ to make it a directory output\)/);
+  assert.match(reason("link"), /declared output "build\/l\.txt" is not a regular file: it is a symlink/);
   assert.deepEqual(readdirSync(p.path("build")), [], "nothing published, no staged output left");
   const again = await p.run(["build", "-k", "--json"]);
-  assert.deepEqual(finished(again.events, "failed"), ["dir", "file"], "nothing was recorded as built");
+  assert.deepEqual(finished(again.events, "failed").sort(), ["dir", "file", "link"], "nothing was recorded as built");
 });
 
 test("a wrong command or option is a usage error with a suggestion", async () => {
