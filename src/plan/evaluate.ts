@@ -95,7 +95,7 @@ export class Evaluator {
    * The newest record of `t` whose outputs are the ones on disk now (every recorded output has
    * the recorded hash), if any. The newest record is tried first: it usually is the one.
    */
-  recordOnDisk(t: GraphTarget): BuildRecord | undefined {
+  recordOnDisk(t: GraphTarget, parts?: FingerprintParts): BuildRecord | undefined {
     const latest = this.records.latest(t.id);
     if (!latest) return undefined;
     const seen = new Map<string, string>();
@@ -113,8 +113,22 @@ export class Evaluator {
       return h === `${o.kind}:${o.hash}`;
     };
     const matches = (r: BuildRecord) => r.outputs.length > 0 && r.outputs.every(onDisk);
-    if (matches(latest)) return latest;
-    return this.records.history(t.id).find(matches);
+    if (!parts) return matches(latest) ? latest : this.records.history(t.id).find(matches);
+    // Several runs can have made the bytes on disk (a changed env var that changed nothing):
+    // the one closest to the current parts is explained against, so that what is named as
+    // changed is what changed since those bytes, not since the newest run that made them.
+    // The usual case costs no more than before: the newest run made them and differs only
+    // in input files (no older run can differ in fewer parts that the user set).
+    if (matches(latest) && distance(parts, latest.parts, false) === 0) return latest;
+    let best: BuildRecord | undefined;
+    let bestDistance = Infinity;
+    for (const r of [latest, ...this.records.history(t.id)]) {
+      if (r === best || !matches(r)) continue;
+      const d = distance(parts, r.parts);
+      if (d < bestDistance) [best, bestDistance] = [r, d];
+      if (d === 0) break;
+    }
+    return best;
   }
 
   /** The record a target's current parts are explained against: the one on disk, else the newest. */
@@ -166,7 +180,7 @@ export class Evaluator {
     const fingerprint = fingerprintOf(parts);
     const record = this.records.get(fingerprint);
     const outputs = record ? this.outputState(t) : new Map();
-    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t), latest: () => this.records.latest(t.id) });
+    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t, parts), latest: () => this.records.latest(t.id) });
     // One reason per changed input is too many for a target reading hundreds of files.
     if (decision.kind !== "up-to-date") decision.reasons = summarizeReasons(decision.reasons);
     return { fingerprint, parts, decision };
@@ -214,4 +228,21 @@ export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
     else out.set(id, { state: "stale", reasons: dec.reasons, evaluation: e });
   }
   return out;
+}
+
+/** How many parts of a fingerprint differ (code, each param, each env var, and each input file unless `withInputs` is false). */
+function distance(a: FingerprintParts, b: FingerprintParts, withInputs = true): number {
+  let n = a.code === b.code ? 0 : 1;
+  const keys = (x: Record<string, unknown>, y: Record<string, unknown>) => new Set([...Object.keys(x), ...Object.keys(y)]);
+  for (const k of keys(a.params, b.params)) if (JSON.stringify(a.params[k]) !== JSON.stringify(b.params[k])) n++;
+  for (const k of keys(a.env, b.env)) if (a.env[k] !== b.env[k]) n++;
+  if (!withInputs) return n;
+  const theirs = new Map(b.inputs);
+  const mine = new Set<string>();
+  for (const [p, h] of a.inputs) {
+    mine.add(p);
+    if (theirs.get(p) !== h) n++;
+  }
+  for (const [p] of b.inputs) if (!mine.has(p)) n++;
+  return n;
 }

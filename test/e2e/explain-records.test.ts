@@ -91,3 +91,24 @@ test("pipe clean after .pipe/cache was removed says the outputs' bytes were not 
   const back = await p.run(["build", "--json", "-p", "scale=2"]);
   assert.deepEqual(back.events.filter((e) => e.type === "target-finished").map((e) => e.type === "target-finished" && e.status), ["restored"]);
 });
+
+test("when several runs made the outputs on disk, the one closest to the current state is explained against (no 'env changed' for an env the user set back)", async () => {
+  const p = new Project({
+    "data/a.txt": "a\n",
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const t = target({ inputs: ["data/a.txt"], outputs: ["build/t.txt"], env: ["MYVAR"], run: ({ inputs, outputs }) => sh\`cat \${inputs[0]} > \${outputs[0]}\` });\n`,
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    assert.equal((await p.run(["build"], { env: { MYVAR: "1" } })).code, 0, "a second run, same bytes");
+    p.write({ "data/a.txt": "b\n" });
+    const status = await p.run(["status"]);
+    assert.match(status.stdout, /^stale\s+t\s+input data\/a\.txt changed$/m, status.stdout);
+    const why = await p.run(["why", "t"]);
+    assert.doesNotMatch(why.stdout, /env MYVAR/, why.stdout);
+    // Set again, the env var is named: the closest run is then the one with it.
+    const withVar = await p.run(["status"], { env: { MYVAR: "2" } });
+    assert.match(withVar.stdout, /^stale\s+t\s+input data\/a\.txt changed; env MYVAR changed$/m, withVar.stdout);
+  } finally {
+    p.remove();
+  }
+});
