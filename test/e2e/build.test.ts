@@ -179,6 +179,9 @@ test("status marks a target whose last build failed \"(failed last time)\" until
   assert.match(s.stdout, /^up to date\s+other$/m, "a target that built is not marked");
   const why = await p.run(["why", "t"]);
   assert.match(why.stdout, /^last successful run: never\nthe last build that ran it failed \(log: \.pipe\/logs\/t-[0-9a-f]{6}\.log\)$/m, why.stdout);
+  const history = await p.run(["history", "t"]);
+  assert.equal(history.code, 0, history.stderr);
+  assert.match(history.stdout, /^no successful run of "t" is recorded: its last build failed \(log: \.pipe\/logs\/t-[0-9a-f]{6}\.log\)$/m);
   p.write({ "data/in.txt": "good\n" });
   assert.equal((await p.run(["build"])).code, 0);
   p.write({ "data/in.txt": "good again\n" });

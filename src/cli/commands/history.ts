@@ -8,6 +8,8 @@
  * Reads only `.pipe/` (records, cache index, stat cache) and the outputs on disk: the
  * Pipelinefile is not loaded, so the history can be read while it does not load.
  */
+import { loadLastRun } from "../last-run.ts";
+import { logPathFor } from "../../run/log-path.ts";
 import { dirname, join } from "node:path";
 import { flagValue, hasFlag } from "../args.ts";
 import { findPipelinefile } from "../../load/find.ts";
@@ -42,7 +44,7 @@ export const command: Command = {
   ].join("\n"),
   flags: [
     { name: "max", short: "n", value: true, meta: "N", help: `show at most N runs in all, the newest (default: ${DEFAULT_ALL}, and with targets at most ${DEFAULT_PER_TARGET} of each)` },
-    { name: "verbose", short: "v", help: `list every param of every run, and every change (by default a run names ${PARAMS_SHOWN} params, and only the first run shown of a target and its oldest list them)` },
+    { name: "verbose", short: "v", help: `with targets, list every param of every run, and every change (by default a run names ${PARAMS_SHOWN} params, and only the first run shown of a target and its oldest list them)` },
     { name: "json", help: "print one JSON document: { runs: [{ target, time, durationMs, fingerprint, params, outputs, where, changes }] }" },
     ...COMMON,
   ],
@@ -59,10 +61,17 @@ export const command: Command = {
     const named = ctx.args.positional;
     const ids: string[] = [];
     const problems = [];
+    // Targets whose builds only failed have no record: said as such, not as unknown (exit 2).
+    const last = loadLastRun(stateDir);
+    const failedOnly: string[] = [];
     for (const n of named) {
       const hits = recorded.filter((id) => id === n || id.startsWith(n + "["));
       if (hits.length) {
         for (const h of hits) if (!ids.includes(h)) ids.push(h);
+        continue;
+      }
+      if (last.get(n) === "failed") {
+        failedOnly.push(n);
         continue;
       }
       const families = [...new Set(recorded.map((id) => id.replace(/\[.*$/, "")))];
@@ -70,6 +79,12 @@ export const command: Command = {
       problems.push({ message: `no recorded run of ${JSON.stringify(n)}${near ? `; did you mean ${JSON.stringify(near)}?` : ""}`, hint: recorded.length ? "pipe history (without targets) lists the recorded runs" : "nothing was built in this project yet (or .pipe/ was removed)" });
     }
     if (problems.length) throw new UserError(problems);
+    const failedNote = failedOnly.map((n) => `no successful run of ${JSON.stringify(n)} is recorded: its last build failed (log: ${logPathFor(n)})\n`).join("");
+    if (ids.length === 0 && failedOnly.length) {
+      if (hasFlag(ctx.args, "json")) ctx.stdout.write(JSON.stringify({ runs: [] }) + "\n");
+      else ctx.stdout.write(failedNote);
+      return EXIT.ok;
+    }
 
     const hasher = new FileHasher(root, loadStatCache(stateDir, [], true));
     const cache = new OutputCache(stateDir);
@@ -118,7 +133,7 @@ export const command: Command = {
       ctx.stdout.write(JSON.stringify({ runs }) + "\n");
       return EXIT.ok;
     }
-    ctx.stdout.write(ids.length ? renderDetailed(runs, { verbose, total, targets: ids.length }) : renderLines(runs, recorded.length));
+    ctx.stdout.write(failedNote + (ids.length ? renderDetailed(runs, { verbose, total, targets: ids.length }) : renderLines(runs, recorded.length)));
     return EXIT.ok;
   },
 };
