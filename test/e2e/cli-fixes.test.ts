@@ -40,7 +40,7 @@ test("clean keeps bytes edited by hand in the cache and says where, before remov
   const tree = /output build\/dir of "d" was changed outside pipe; pipe kept those bytes before removing them \(to get them back: cp -R (\S+)\/\. build\/dir\)/.exec(r.stdout);
   assert.ok(tree, r.stdout);
   assert.equal(p.read(`${tree[1]}/notes.txt`), "MY NOTES\n", "the kept copy holds the added file");
-  assert.match(r.stdout, /^2 outputs removed \(their bytes stay in the cache; 2 changed outside pipe were kept first, see above; `pipe build` restores what it built\)$/m);
+  assert.match(r.stdout, /^2 outputs removed \(their bytes stay in the cache, except 2 changed outside pipe, which were kept first: see above; `pipe build` restores what it built\)$/m);
   // The build restores what it built, and the edits are gone from the outputs (but kept).
   const b = await p.run(["build", "--json"]);
   assert.deepEqual(b.events.filter((e) => e.type === "target-finished").map((e) => [e.target, e.status]).sort(), [["a", "restored"], ["d", "restored"]]);

@@ -82,7 +82,7 @@ test("pipe clean after .pipe/cache was removed says the outputs' bytes were not 
   assert.doesNotMatch(r.stdout, /changed outside pipe/);
   const m = /^warning: output build\/s\.txt of "scaled" is a recorded build's result, but its bytes were not in the cache \(was \.pipe\/cache removed\?\); pipe kept them before removing them \(to get them back: (.+)\)$/m.exec(r.stdout);
   assert.ok(m, r.stdout);
-  assert.match(r.stdout, /^1 output removed \(their bytes stay in the cache; 1 missing from the cache was kept first, see above; /m);
+  assert.match(r.stdout, /^1 output removed \(their bytes stay in the cache, except 1 missing from the cache, which was kept first: see above; /m);
   assert.equal(p.exists("build/s.txt"), false);
   execSync(m[1], { cwd: p.dir });
   assert.equal(p.read("build/s.txt"), "2\n");

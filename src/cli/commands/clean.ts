@@ -51,7 +51,7 @@ export const command: Command = {
         }
       }
       const keptWhat = [edited > 0 ? `${edited} changed outside pipe` : "", uncached > 0 ? `${uncached} missing from the cache` : ""].filter(Boolean);
-      const kept = keptWhat.length ? `; ${keptWhat.join(" and ")} ${edited + uncached === 1 ? "was" : "were"} kept first, see above` : "";
+      const kept = keptWhat.length ? `, except ${keptWhat.join(" and ")}, which ${edited + uncached === 1 ? "was" : "were"} kept first: see above` : "";
       ctx.stdout.write(`${removed} output${removed === 1 ? "" : "s"} removed (their bytes stay in the cache${kept}; \`pipe build\` restores what it built)\n`);
       project.saveState();
       return EXIT.ok;
