@@ -36,6 +36,9 @@ export type WorkerMessage =
   | { type: "ready" }
   | { type: "load-error"; message: string };
 
+/** Written by a worker to its stdout and stderr after each recipe: what it printed has all arrived (worker-pool.ts). */
+export const OUTPUT_END = "\u0000pipe:end-of-recipe-output\u0000";
+
 /** Env vars every recipe sees, besides the ones it declares. */
 export const ENV_ALLOWLIST = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_NUMERIC", "LC_TIME", "TZ", "TMPDIR", "TERM"];
 

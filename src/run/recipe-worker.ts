@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { nameDeclarations, type Decl } from "../load/load.ts";
-import type { Invocation, InvocationResult, WorkerMessage } from "./invocation.ts";
+import { OUTPUT_END, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { callRecipe } from "./call-recipe.ts";
 import { setSiteCapture } from "../api/site.ts";
 
@@ -50,10 +50,12 @@ function added(now: Map<string, number>, base: Map<string, number>, skip?: RegEx
 /** File operations (fs callbacks and promises, open FileHandles). */
 const FILE_WORK = /^(FSReq|FileHandle)/;
 /**
- * Child processes and their pipes: a recipe that leaves one running is not waited for here;
- * the build stops it afterwards with a warning (recipe-processes.ts).
+ * Not waited for: child processes and their pipes (a recipe that leaves one running is stopped
+ * by the build afterwards, with a warning: recipe-processes.ts), and message ports (what the
+ * recipe printed is still on its way to pipe through the worker's stdout and stderr ports; a
+ * recipe that printed a lot was taken for one that left something running).
  */
-const CHILDREN = /^(Process|Pipe)/;
+const NOT_WAITED = /^(Process|Pipe|MessagePort)/;
 /** How long work a recipe left behind may take to finish after it returned: file operations, then anything else. */
 const FILE_WAIT_MS = 10_000;
 const OTHER_WAIT_MS = 1_000;
@@ -76,7 +78,7 @@ async function settleLeftovers(base: Map<string, number>): Promise<{ wroteLate: 
   for (;;) {
     // A turn of the loop first: a stream's open is issued on the tick after it is created.
     await turn();
-    const left = added(resources(), base, CHILDREN);
+    const left = added(resources(), base, NOT_WAITED);
     const files = left.filter((k) => FILE_WORK.test(k));
     if (files.length) wroteLate = true;
     if (left.length === 0) return { wroteLate, files: [], other: [] };
@@ -134,6 +136,9 @@ port.on("message", (msg: { type: "run"; invocation: Invocation } | { type: "abor
   if (msg.type === "abort") current?.abort(new Error("interrupted"));
   else
     void run(msg.invocation).then(({ retire, ...result }) => {
+      // After everything the recipe printed: the pool waits for these before it settles.
+      process.stdout.write(OUTPUT_END + "\n");
+      process.stderr.write(OUTPUT_END + "\n");
       // Retired: the pool terminates this worker before the target goes on, so what the recipe
       // left running (a timer that would write later) dies with it.
       send({ type: "result", result, ...(retire ? { retire } : {}) });

@@ -6,7 +6,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { createInterface } from "node:readline";
-import type { Invocation, InvocationResult, WorkerMessage } from "./invocation.ts";
+import { OUTPUT_END, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { RecipeProcesses } from "./recipe-processes.ts";
 
 interface Slot {
@@ -16,6 +16,11 @@ interface Slot {
   onLog?: (line: string) => void;
   onProgress?: (done: number, total?: number) => void;
   settle?: (r: InvocationResult) => void;
+  /** The job's result, until its output has arrived. */
+  result?: Extract<WorkerMessage, { type: "result" }>;
+  /** End markers seen (two per job: stdout and stderr). */
+  ended: number;
+  onOutputEnd: () => void;
 }
 
 export interface RunHooks {
@@ -48,7 +53,7 @@ export class WorkerPool {
 
   #spawn(): Slot {
     const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: this.#data, stdout: true, stderr: true });
-    const slot: Slot = { worker, ready: Promise.resolve(), busy: false };
+    const slot: Slot = { worker, ready: Promise.resolve(), busy: false, ended: 0, onOutputEnd: () => undefined };
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (m: WorkerMessage) => {
         if (m.type === "ready") resolve();
@@ -56,22 +61,9 @@ export class WorkerPool {
         else if (m.type === "log") slot.onLog?.(m.line);
         else if (m.type === "progress") slot.onProgress?.(m.done, m.total);
         else if (m.type === "result") {
-          const settle = slot.settle;
-          slot.settle = undefined;
-          if (!m.retire) {
-            slot.busy = false;
-            settle?.(m.result);
-            return;
-          }
-          // What the recipe left running (a timer that would write its outputs later) must be
-          // gone before pipe checks and publishes them: the worker goes first.
-          this.#slots.delete(slot);
-          slot.worker.removeAllListeners("exit");
-          slot.worker.on("exit", () => undefined);
-          void slot.worker.terminate().then(
-            () => settle?.(m.result),
-            () => settle?.(m.result),
-          );
+          // Settled once what the recipe printed has arrived too (see OUTPUT_END).
+          slot.result = m;
+          slot.onOutputEnd();
         }
       });
       const fail = (message: string) => {
@@ -85,9 +77,41 @@ export class WorkerPool {
       worker.on("exit", (code) => fail(`recipe ended its worker thread (process.exit(${code})?)`));
     });
     slot.ready.catch(() => undefined);
+    // What the recipe printed comes through the worker's stdout and stderr, apart from its
+    // result: the result settles the job only once each stream has passed the end marker the
+    // worker wrote after the recipe (lines still on their way were dropped: a recipe printing
+    // 2,000 lines kept one in its log).
     for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on("line", (line) => slot.onLog?.(line));
+      createInterface({ input: stream }).on("line", (line) => {
+        const at = line.indexOf(OUTPUT_END);
+        if (at < 0) return slot.onLog?.(line);
+        if (at > 0) slot.onLog?.(line.slice(0, at));
+        slot.ended++;
+        slot.onOutputEnd();
+      });
     }
+    slot.onOutputEnd = () => {
+      const m = slot.result;
+      if (!m || slot.ended < 2) return;
+      slot.result = undefined;
+      slot.ended -= 2;
+      const settle = slot.settle;
+      slot.settle = undefined;
+      if (!m.retire) {
+        slot.busy = false;
+        settle?.(m.result);
+        return;
+      }
+      // What the recipe left running (a timer that would write its outputs later) must be
+      // gone before pipe checks and publishes them: the worker goes first.
+      this.#slots.delete(slot);
+      worker.removeAllListeners("exit");
+      worker.on("exit", () => undefined);
+      void worker.terminate().then(
+        () => settle?.(m.result),
+        () => settle?.(m.result),
+      );
+    };
     this.#slots.add(slot);
     return slot;
   }

@@ -130,3 +130,23 @@ test("a recipe that returns a value, or reads ctx.outputs[0] of named outputs, i
     p.remove();
   }
 });
+
+test("everything a TypeScript recipe prints reaches its log, also what it printed just before returning", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\n` +
+      `export const t = target({ outputs: ["build/t.txt"], run: async (ctx) => { for (let i = 0; i < 3000; i++) console.log("line " + i); process.stderr.write("no newline at the end"); writeFileSync(ctx.outputs[0], "x"); } });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const f = r.events.find((e) => e.type === "target-finished") as { logPath?: string };
+    const log = p.read(f.logPath!).split("\n");
+    assert.equal(log.filter((l) => /^line \d+$/.test(l)).length, 3000, "every line (2,000 lines kept one)");
+    assert.ok(log.includes("line 2999"));
+    assert.ok(log.includes("no newline at the end"));
+    assert.equal(r.events.filter((e) => e.type === "log" && e.target === "t").length, 3001);
+  } finally {
+    p.remove();
+  }
+});
