@@ -190,6 +190,9 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
   return {
     onEvent(event) {
       if (closed) return;
+      // A recipe's output line changes nothing these lines show unless they show it (a recipe
+      // printing a million lines spent a second in the view's reducer for nothing).
+      if (event.type === "log" && !verbose) return;
       const t = now();
       const before = view;
       view = reduce(view, event, t);
