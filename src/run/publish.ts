@@ -169,7 +169,7 @@ export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<str
  * (state/kept.ts), since its small files would be packed and a tree manifest cannot be copied
  * back. Returns what it kept: "edited" bytes, "uncached" ones a record names, or nothing.
  */
-export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string, doing: "replacing" | "removing" = "replacing"): "edited" | "uncached" | undefined {
+export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string, doing: "replacing" | "removing" = "replacing", madeBy = "was changed outside pipe"): "edited" | "uncached" | undefined {
   if (!existsSync(join(ctx.root, o.path))) return undefined;
   const h = ctx.hasher.hashPath(o.path);
   if (h.kind !== "file" && h.kind !== "dir") return undefined;
@@ -193,7 +193,7 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
     ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} is a recorded build's result, but its bytes were not in the cache (was .pipe/cache removed?); pipe kept them before ${doing} them (to get them back: ${command})`, t.id, true);
     return "uncached";
   }
-  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was changed outside pipe; pipe kept those bytes before ${doing} them (to get them back: ${command})`, t.id, true);
+  ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} ${madeBy}; pipe kept those bytes before ${doing} them (to get them back: ${command})`, t.id, true);
   return "edited";
 }
 
@@ -360,7 +360,7 @@ export function restoreTarget(ctx: PublishContext, t: GraphTarget, outputs: Outp
 }
 
 /** Restores recorded outputs from the cache. Returns the paths it could not restore. */
-export function restore(ctx: PublishContext, t: GraphTarget, outputs: OutputRecord[], current: Map<string, { kind: string; hash: string } | undefined>): string[] {
+export function restore(ctx: PublishContext, t: GraphTarget, outputs: OutputRecord[], current: Map<string, { kind: string; hash: string } | undefined>, madeBy?: string): string[] {
   const failed: string[] = [];
   for (const o of outputs) {
     const now = current.get(o.path);
@@ -371,7 +371,7 @@ export function restore(ctx: PublishContext, t: GraphTarget, outputs: OutputReco
       failed.push(o.path);
       continue;
     }
-    keepEdited(ctx, t, o, o.hash);
+    keepEdited(ctx, t, o, o.hash, "replacing", madeBy);
     moveIntoPlace(ctx, tmpRel, o.path, { target: t });
     if (o.mode !== undefined && o.kind === "file") chmodSync(join(ctx.root, o.path), o.mode);
     ctx.hasher.forget(o.path, o.kind === "dir");

@@ -156,7 +156,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         if (was === "missing") {
           rmSync(join(rc.root, p), { recursive: true, force: true });
           log(`pipe: removed partial output ${p}, written directly by the recipe`, "ctx");
-        } else if (rec && restore(rc, t, [rec], new Map()).length === 0) log(`pipe: restored ${p} from the cache; the recipe had written it directly`, "ctx");
+        } else if (rec && restore(rc, t, [rec], new Map(), "was written directly by its recipe (not to ctx.outputs)").length === 0) log(`pipe: restored ${p} from the cache; the recipe had written it directly`, "ctx");
       }
     };
     crashPoint("before-recipe");

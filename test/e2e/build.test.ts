@@ -368,6 +368,15 @@ test("a recipe that writes its final output path directly (not ctx.outputs) fail
   assert.ok(fail && fail.type === "target-finished");
   assert.match(fail.reason, /recipe wrote build\/s.txt directly; write to ctx.outputs instead/);
   assert.equal(p.exists("build/s.txt"), false);
+  // With an earlier good output: put back, and the recipe's bytes (kept) are said to be its own.
+  p.write({ "Pipelinefile.ts": HEAD + `export const sloppy = target({ outputs: ["build/s.txt"], run: (c) => sh\`echo good > \${c.outputs[0]}\` });\n` });
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "Pipelinefile.ts": HEAD + `export const sloppy = target({ outputs: ["build/s.txt"], run: (c) => sh\`sh -c \${"echo x > build/s.txt && echo x > \\"$0\\""} \${c.outputs[0]}\` });\n` });
+  const again = await p.run(["build"]);
+  assert.equal(again.code, 1);
+  assert.equal(p.read("build/s.txt"), "good\n");
+  assert.match(again.stdout, /output build\/s\.txt of "sloppy" was written directly by its recipe \(not to ctx\.outputs\); pipe kept those bytes/);
+  assert.doesNotMatch(again.stdout, /changed outside pipe/);
 });
 
 test("recipe code precision: a helper in the Pipelinefile counts for the recipe that uses it, and for no other", async () => {
