@@ -23,8 +23,10 @@ export type {
   ResolvedParams,
   PathsOf,
   Resources,
+  RecipeResult,
+  KeyArgs,
 } from "./api/target.ts";
 export { param } from "./api/params.ts";
-export type { Param, ParamOptions, ParamType } from "./api/params.ts";
+export type { Param, ParamOptions, PlainParamOptions, ParamType } from "./api/params.ts";
 export { sh, quote } from "./api/sh.ts";
 export type { ShellCommand, ShellValue, RawShell } from "./api/sh.ts";

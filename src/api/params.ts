@@ -75,6 +75,14 @@ export function declarationProblems(p: Param): { problem: string; hint: string }
     out.push({ problem: `has an unknown option ${JSON.stringify(k)}${suggestion(k, PARAM_OPTIONS)}`, hint: `options: ${[...PARAM_OPTIONS].sort().join(", ")}` });
   }
   const { min, max } = p.options as { min?: unknown; max?: unknown };
+  // Bounds mean something for numbers and dates only (on a string they were kept and shown,
+  // and checked as text); a date's must be dates (text compared with "Jan 2020" misled).
+  const bounded = p.type === "number" || p.type === "int" || p.type === "date";
+  for (const [k, v] of [["min", min], ["max", max]] as const) {
+    if (v === undefined) continue;
+    if (!bounded) out.push({ problem: `has ${k} ${JSON.stringify(v)}, but ${p.type === "enum" ? "an" : "a"} ${p.type} param has no bounds`, hint: `remove ${k}${p.type === "enum" ? " (the values list is what it allows)" : ""}` });
+    else if (p.type === "date" && (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(v))) out.push({ problem: `has ${k} ${JSON.stringify(v)}, which is not a date`, hint: `write it as YYYY-MM-DD (${k}: "2020-01-01")` });
+  }
   if ((typeof min === "number" && typeof max === "number") || (typeof min === "string" && typeof max === "string")) {
     if (min > max) out.push({ problem: `has min ${JSON.stringify(min)} above its max ${JSON.stringify(max)}, so no value is allowed`, hint: `swap them (min: ${JSON.stringify(max)}, max: ${JSON.stringify(min)}), or fix the one that is wrong` });
   }
@@ -84,13 +92,21 @@ export function declarationProblems(p: Param): { problem: string; hint: string }
   return out;
 }
 
-/** Options with a default: the param it declares may be left unset. */
-type WithDefault<T> = ParamOptions<T> & { default: NonNullable<ParamOptions<T>["default"]> };
+/** Options of a param without bounds (string, boolean, list, enum): no min or max, and no "today". */
+export interface PlainParamOptions<T> {
+  /** Used when the param is not set. Without a default the param is required. */
+  default?: T;
+  /** One line shown in messages about the param (the list an unknown param gets, a bad value's message). */
+  doc?: string;
+}
 
-type Named<T> = ((name: string, options: WithDefault<T>) => Param<T, true>) &
-  ((name: string, options?: ParamOptions<T>) => Param<T, false>) &
-  ((options: WithDefault<T>) => Param<T, true>) &
-  ((options?: ParamOptions<T>) => Param<T, false>);
+/** Options with a default: the param it declares may be left unset. */
+type WithDefault<T, O extends { default?: unknown } = ParamOptions<T>> = O & { default: NonNullable<O["default"]> };
+
+type Named<T, O extends { default?: unknown } = ParamOptions<T>> = ((name: string, options: WithDefault<T, O>) => Param<T, true>) &
+  ((name: string, options?: O) => Param<T, false>) &
+  ((options: WithDefault<T, O>) => Param<T, true>) &
+  ((options?: O) => Param<T, false>);
 
 /** The example a message about a param's options gives: `{ default: 7 }` for the value that was passed. */
 function asOptions(v: unknown): string {
@@ -118,10 +134,11 @@ function named<T>(type: ParamType): Named<T> {
   }) as Named<T>;
 }
 
-function enumParam<const V extends string>(values: readonly V[], options: WithDefault<V>): Param<V, true>;
-function enumParam<const V extends string>(values: readonly V[], options?: ParamOptions<V>): Param<V, false>;
-function enumParam<const V extends string>(name: string, values: readonly V[], options: WithDefault<V>): Param<V, true>;
-function enumParam<const V extends string>(name: string, values: readonly V[], options?: ParamOptions<V>): Param<V, false>;
+// NoInfer: the values alone say what V is (a default outside them widened V and type-checked).
+function enumParam<const V extends string>(values: readonly V[], options: WithDefault<NoInfer<V>, PlainParamOptions<NoInfer<V>>>): Param<V, true>;
+function enumParam<const V extends string>(values: readonly V[], options?: PlainParamOptions<NoInfer<V>>): Param<V, false>;
+function enumParam<const V extends string>(name: string, values: readonly V[], options: WithDefault<NoInfer<V>, PlainParamOptions<NoInfer<V>>>): Param<V, true>;
+function enumParam<const V extends string>(name: string, values: readonly V[], options?: PlainParamOptions<NoInfer<V>>): Param<V, false>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above type the calls
 function enumParam(a: string | readonly string[], b?: readonly string[] | ParamOptions<any>, c?: ParamOptions<any>): Param<string, boolean> {
   // Values that are not a list (`param.enum("kind")`) are none: declarationProblems reports it.
@@ -141,7 +158,7 @@ function enumParam(a: string | readonly string[], b?: readonly string[] | ParamO
 
 /** Param constructors: `param.int("window", { default: 7, min: 1 })`. */
 export const param = {
-  string: named<string>("string"),
+  string: named<string>("string") as Named<string, PlainParamOptions<string>>,
   number: named<number>("number"),
   int: named<number>("int"),
   boolean: named<boolean>("boolean"),

@@ -1026,3 +1026,18 @@ test("a glob inside another target's directory output is refused with the declar
     p.remove();
   }
 });
+
+test("bounds on a param without them (string, enum), or a date bound that is not a date, is an error at its line", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const s = param.string("s", { min: "m", default: "a" } as any);\n` +
+      `const k = param.enum("k", ["a", "b"], { max: "a" } as any);\n` +
+      `const d = param.date("d", { default: "2024-01-05", min: "Jan 2020" });\n` +
+      `export const m = target({ params: { s, k, d }, outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: param "s" has min "m", but a string param has no bounds\n  at Pipelinefile\.ts:2:\d+\n  hint: remove min\n/);
+  assert.match(r.stderr, /error: param "k" has max "a", but an enum param has no bounds\n  at Pipelinefile\.ts:3:\d+\n  hint: remove max \(the values list is what it allows\)\n/);
+  assert.match(r.stderr, /error: param "d" has min "Jan 2020", which is not a date\n  at Pipelinefile\.ts:4:\d+\n  hint: write it as YYYY-MM-DD \(min: "2020-01-01"\)\n/);
+});

@@ -61,3 +61,16 @@ export const f7b = f7({ attribute: "b", n: 2, mode: "y" });
 export const f7c = f7({ n: 2 });
 // @ts-expect-error a key's value has its type
 export const f7d = f7({ attribute: "a", n: "2" });
+
+// Params: an enum's values alone say its type (a default outside them is a type error, not a
+// wider type); bounds only on numbers and dates.
+export const e1 = param.enum("e1", ["a", "b"], { default: "b" });
+const e1value: "a" | "b" = (null as unknown as import("pipefile").ResolvedParams<{ e: typeof e1 }>).e;
+void e1value;
+// @ts-expect-error "c" is not one of the values
+export const e2 = param.enum("e2", ["a", "b"], { default: "c" });
+// @ts-expect-error a string param has no bounds
+export const s1 = param.string("s1", { min: "m", default: "a" });
+export const d1 = param.date("d1", { default: "today", min: "2020-01-01" });
+export const n1 = param.int("n1", { default: 3, min: 1, max: 9 });
+export type Exported = [import("pipefile").RecipeResult, import("pipefile").KeyArgs<{ k: typeof e1 }>, import("pipefile").PlainParamOptions<string>];
