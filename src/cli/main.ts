@@ -160,8 +160,14 @@ function wantsJson(args: string[]): boolean {
  * stdout learns why there is nothing else.
  */
 export function reportError(e: unknown, stderr: NodeJS.WritableStream, jsonOut?: NodeJS.WritableStream): number {
+  // A full disk or a read-only file system met where nothing expected it is the machine's state,
+  // not a bug: said plainly, without a stack (exit 2, as for other things the user must fix).
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (!(e instanceof UserError) && (code === "ENOSPC" || code === "EDQUOT" || code === "EROFS")) {
+    e = new UserError({ message: (e as Error).message, hint: code === "EROFS" ? "the file system is read-only: run pipe where it can write .pipe/ and the outputs" : "free some space on that file system (or raise the quota) and run pipe again" });
+  }
   const user = e instanceof UserError;
-  const text = user ? formatDiagnostics(e.diagnostics, process.cwd()) : `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\``;
+  const text = e instanceof UserError ? formatDiagnostics(e.diagnostics, process.cwd()) : `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\``;
   stderr.write(text + "\n");
   if (jsonOut) jsonOut.write(JSON.stringify({ type: "error", message: text } satisfies PipeEvent) + "\n");
   return user ? EXIT.usage : EXIT.failed;

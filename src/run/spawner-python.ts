@@ -273,7 +273,52 @@ def stop():
             os.kill(-g, signal.SIGKILL)
         except OSError:
             pass
+    stop_adopted()
     os._exit(0)
+
+def adopted():
+    # Live processes whose parent is this helper: as a subreaper it adopts what recipes left
+    # when their parent died (a 'setsid cmd &' in another session, outside every group).
+    me = str(os.getpid()).encode()
+    out = []
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return out
+    for n in names:
+        if not n.isdigit():
+            continue
+        try:
+            with open('/proc/' + n + '/stat', 'rb') as f:
+                st = f.read()
+        except OSError:
+            continue
+        rest = st[st.rfind(b') ') + 2:].split()
+        if len(rest) > 1 and rest[1] == me and rest[0] != b'Z':
+            out.append(int(n))
+    return out
+
+def stop_adopted():
+    # TERM, then KILL after 1.5 s, until none is left (killing one may hand us its children).
+    start = time.monotonic()
+    while True:
+        kids = adopted()
+        if not kids:
+            return
+        late = time.monotonic() - start
+        if late > 3:
+            return
+        for k in kids:
+            try:
+                os.kill(k, signal.SIGKILL if late > 1.5 else signal.SIGTERM)
+            except OSError:
+                pass
+        time.sleep(0.05)
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
 
 # TERM only sets a flag (its byte on the wakeup fd wakes poll): stop() runs from the loop, never
 # between a child's spawn and its entry in jobs, where that child would be missed.

@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
+import { UserError } from "../util/errors.ts";
 
 // dash (Debian's sh) has no `kill --`: negative pids go right after the signal.
 //
@@ -172,8 +173,9 @@ export class ProjectLock {
         try {
           writeFileAtomic(infoPath, JSON.stringify(info));
         } catch (e) {
-          // .pipe/ turned unwritable (an event handler must not throw: pipe would crash).
-          void lock.release().finally(() => reject(e));
+          // .pipe/ turned unwritable, or the disk is full (an event handler must not throw:
+          // pipe crashed with a stack trace).
+          void lock.release().finally(() => reject(stateWriteError(infoPath, e as NodeJS.ErrnoException)));
           return;
         }
         resolve(lock);
@@ -301,4 +303,16 @@ function describeHolder(infoPath: string): string {
   } catch {
     return "another pipe process";
   }
+}
+
+/** A write to `.pipe/` that failed: the user's problem to fix (a full disk, permissions), not a bug. */
+export function stateWriteError(path: string, e: NodeJS.ErrnoException): Error {
+  if (!e.code) return e;
+  const hint =
+    e.code === "ENOSPC" || e.code === "EDQUOT"
+      ? "free some space on that file system (or raise the quota) and run pipe again; nothing was built"
+      : e.code === "EROFS"
+        ? "the file system is read-only: build where it can be written"
+        : "make .pipe/ writable for this user (chmod -R u+w .pipe), or run as the user who owns it";
+  return new UserError({ message: `cannot write ${path}: ${e.code}${e.code === "ENOSPC" ? " (no space left on device)" : ""}`, hint });
 }

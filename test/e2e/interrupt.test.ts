@@ -236,3 +236,25 @@ test("Ctrl-C while a huge input is being hashed: pipe stops at once (hashing is 
   assert.equal(p.exists("out.txt"), false);
   p.remove();
 });
+
+test("Ctrl-C: a process a shell recipe started in a session of its own (setsid) does not survive either", GUARD, async (t) => {
+  const token = `pipe-setsid-${process.pid}-${Date.now()}`;
+  const reaper = new Reaper(t.signal);
+  reaper.token(token);
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD + `export const s = target({ outputs: ["build/s.txt"], run: (c) => sh\`sh -c \${"setsid sh -c 'sleep 300; true' " + ${JSON.stringify(token)} + " & echo READY; sleep 300"} && touch \${c.outputs[0]}\` });\n`,
+  });
+  try {
+    const child = reaper.add(p.spawn(["build", "--json", "--verbose"]));
+    const result = collect(child);
+    await waitForLine(child, (l) => parse(l)?.type === "log" && (parse(l) as { line: string }).line === "READY");
+    child.kill("SIGINT");
+    const r = await result;
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(await survivors(token), [], "the setsid process is stopped by the helper that adopted it");
+  } finally {
+    reaper.stop();
+    p.remove();
+  }
+});
