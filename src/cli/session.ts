@@ -77,7 +77,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
       signal: o.signal,
       onWait: (holder) => o.emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
     });
-    o.emit({ type: "lock-acquired" });
+    o.emit({ type: "lock-acquired", ...(lock.recovered ? { recovered: `${lock.recovered}, ended without releasing it (killed?)` } : {}) });
   }
   try {
     return await buildLocked(o, lock, def);

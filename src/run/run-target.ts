@@ -132,6 +132,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // The message may quote the recipe (its returned text, its error): no secret in it.
     const error = mask(why);
     logWrite(`pipe: ${error}\n`);
+    // Written now: a log that could not be written (a full disk) is not named as the place to look.
+    flushLog();
     return { ok: false, error, durationMs: Date.now() - t0, logTail: tail, logPath: logBroken ? undefined : logRel };
   };
   try {

@@ -16,7 +16,7 @@
  * It runs in its own process group so a terminal Ctrl-C does not reach it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
 import { UserError } from "../util/errors.ts";
@@ -109,9 +109,13 @@ export class ProjectLock {
   readonly #infoPath: string;
   #released = false;
 
-  private constructor(child: ChildProcess, infoPath: string) {
+  /** The holder a lock.json left behind names (a pipe killed while holding the lock), if any. */
+  readonly recovered: string | undefined;
+
+  private constructor(child: ChildProcess, infoPath: string, recovered?: string) {
     this.#child = child;
     this.#infoPath = infoPath;
+    this.recovered = recovered;
   }
 
   /**
@@ -169,7 +173,10 @@ export class ProjectLock {
         child.unref();
         (child.stdin as unknown as { unref?: () => void }).unref?.();
         const info: LockHolder = { pid: process.pid, command: options.command, since: new Date().toISOString() };
-        const lock = new ProjectLock(child, infoPath);
+        // A release removes lock.json: one still there is of a pipe that ended without one
+        // (killed), whose lock the OS freed. Said, so that a rerun of its work is explained.
+        const left = statSync(infoPath, { throwIfNoEntry: false })?.isFile() ? describeHolder(infoPath) : undefined;
+        const lock = new ProjectLock(child, infoPath, left);
         try {
           writeFileAtomic(infoPath, JSON.stringify(info));
         } catch (e) {
@@ -282,7 +289,11 @@ export class ProjectLock {
     if (this.#released) return Promise.resolve();
     this.#flush();
     this.#released = true;
-    void this.#infoPath;
+    try {
+      unlinkSync(this.#infoPath);
+    } catch {
+      // gone already, or not writable: the next pipe then says it recovered the lock
+    }
     return new Promise((resolve) => {
       try {
         this.#child.stdin!.end("done\n", () => resolve());

@@ -277,3 +277,21 @@ test("a damaged record line: status, why and graph say so (they ignored it silen
     p.remove();
   }
 });
+
+test("a lock left by a pipe that was killed is taken over and said so; a normal build after a normal one says nothing", async () => {
+  const p = project();
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    assert.equal(existsSync(p.path(".pipe/lock.json")), false, "a release removes the holder's note");
+    p.write({ ".pipe/lock.json": JSON.stringify({ pid: 999999, command: "pipe build", since: "2026-12-05T10:00:00.000Z" }), "src/0.txt": "changed\n" });
+    const r = await p.run(["build"], { env: { PIPE_NO_SNAPSHOT: "1" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^recovered a stale lock \(pid 999999: pipe build, since 2026-12-05T10:00:00\.000Z, ended without releasing it \(killed\?\)\)$/m);
+    p.write({ "src/0.txt": "again\n" });
+    const again = await p.run(["build", "--json"], { env: { PIPE_NO_SNAPSHOT: "1" } });
+    const acquired = again.events.find((e) => e.type === "lock-acquired");
+    assert.deepEqual(acquired, { type: "lock-acquired" });
+  } finally {
+    p.remove();
+  }
+});
