@@ -42,6 +42,16 @@ export class Evaluator {
     this.#env = o.env;
   }
 
+  /** Outputs on disk whose bytes no record of `t` names and the cache lacks (edited by hand). */
+  #editedOutputs(t: GraphTarget): string[] {
+    const made = new Set(this.records.history(t.id).flatMap((r) => r.outputs.map((o) => `${o.path}\0${o.kind}\0${o.hash}`)));
+    const out: string[] = [];
+    for (const [path, now] of this.outputState(t)) {
+      if (now && !made.has(`${path}\0${now.kind}\0${now.hash}`) && !this.cache.has(now.hash, now.kind)) out.push(path);
+    }
+    return out;
+  }
+
   /** Current hashes of a target's declared outputs on disk. */
   outputState(t: GraphTarget): OutputState {
     const out: OutputState = new Map();
@@ -180,7 +190,7 @@ export class Evaluator {
     const fingerprint = fingerprintOf(parts);
     const record = this.records.get(fingerprint);
     const outputs = record ? this.outputState(t) : new Map();
-    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t, parts), latest: () => this.records.latest(t.id) });
+    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t, parts), latest: () => this.records.latest(t.id), editedOutputs: () => this.#editedOutputs(t) });
     // One reason per changed input is too many for a target reading hundreds of files.
     if (decision.kind !== "up-to-date") decision.reasons = summarizeReasons(decision.reasons);
     return { fingerprint, parts, decision };

@@ -85,6 +85,11 @@ export interface DecideInput {
   onDisk: () => BuildRecord | undefined;
   /** The target's newest record (compared with when no record's outputs are on disk). */
   latest: () => BuildRecord | undefined;
+  /**
+   * Outputs on disk whose bytes pipe never made (no record names them, the cache lacks them):
+   * asked only for a stale target none of whose records is on disk.
+   */
+  editedOutputs?: () => string[];
 }
 
 /**
@@ -97,7 +102,12 @@ export function decide(d: DecideInput): Decision {
   // Asked at most once: it hashes the outputs a record names (and may go through the history).
   let there: { r: BuildRecord | undefined } | undefined;
   const onDisk = (): BuildRecord | undefined => (there ??= { r: d.onDisk() }).r;
-  if (!record) return { kind: "stale", reasons: explain(parts, onDisk() ?? d.latest()) };
+  if (!record) {
+    const reasons = explain(parts, onDisk() ?? d.latest());
+    // Said before a build replaces them (it keeps them first and prints the way back).
+    if (!onDisk() && d.latest()) for (const path of d.editedOutputs?.() ?? []) reasons.push(`output ${path} was changed outside pipe (building keeps those bytes first)`);
+    return { kind: "stale", reasons };
+  }
   const differing: string[] = [];
   const others: string[] = [];
   const edited: string[] = [];

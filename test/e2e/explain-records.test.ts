@@ -32,9 +32,9 @@ test("a stale target is explained against the record whose outputs are on disk, 
   assert.match(graph.stdout, /scaled — param scale 1 -> 3/);
   const dry = await p.run(["build", "-n", "--json", "-p", "scale=3"]);
   assert.deepEqual(dry.events.filter((e) => e.type === "target-finished").map((e) => "reason" in e && e.reason), ["would run: param scale 1 -> 3"]);
-  // No record's outputs on disk (removed): the newest record.
+  // No record's outputs on disk (edited by hand): the newest record, and the edit is said.
   p.write({ "build/s.txt": "edited\n" });
-  assert.match((await p.run(["status", "-p", "scale=3"])).stdout, /^stale {7}scaled {2}param scale 2 -> 3$/m);
+  assert.match((await p.run(["status", "-p", "scale=3"])).stdout, /^stale {7}scaled {2}param scale 2 -> 3; output build\/s\.txt was changed outside pipe \(building keeps those bytes first\)$/m);
 });
 
 test("a restorable target says what differs between the record it restores and the one whose outputs are on disk", async () => {
@@ -108,6 +108,26 @@ test("when several runs made the outputs on disk, the one closest to the current
     // Set again, the env var is named: the closest run is then the one with it.
     const withVar = await p.run(["status"], { env: { MYVAR: "2" } });
     assert.match(withVar.stdout, /^stale\s+t\s+input data\/a\.txt changed; env MYVAR changed$/m, withVar.stdout);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a stale target whose output was edited by hand says so before a build replaces it", async () => {
+  const p = new Project({
+    "data/a.txt": "a\n",
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const t = target({ inputs: ["data/a.txt"], outputs: ["build/t.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs[0]} > \${outputs[0]}\` });\n`,
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    p.write({ "build/t.txt": "MY EDIT\n", "data/a.txt": "b\n" });
+    const status = await p.run(["status"]);
+    assert.match(status.stdout, /^stale\s+t\s+input data\/a\.txt changed; output build\/t\.txt was changed outside pipe \(building keeps those bytes first\)$/m, status.stdout);
+    const why = await p.run(["why", "t"]);
+    assert.match(why.stdout, /output build\/t\.txt was changed outside pipe/);
+    // Without the edit, nothing is said about the output.
+    p.write({ "build/t.txt": "a\n" });
+    assert.match((await p.run(["status"])).stdout, /^stale\s+t\s+input data\/a\.txt changed$/m);
   } finally {
     p.remove();
   }
