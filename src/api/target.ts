@@ -167,7 +167,7 @@ function unknownOptions(options: object, known: Set<string>): string[] | undefin
   return out;
 }
 
-export function target<const I extends InputsSpec | undefined = InputsSpec, const O extends OutputsSpec = OutputsSpec, const P extends Record<string, Param<any>> = {}>(
+export function target<const I extends InputsSpec | undefined = undefined, const O extends OutputsSpec = OutputsSpec, const P extends Record<string, Param<any>> = {}>(
   options: TargetOptions<I, O, P>,
 ): Target<I, O, P> {
   if (typeof options !== "object" || options === null) throw new TypeError("target() needs an options object");
@@ -178,7 +178,7 @@ export function target<const I extends InputsSpec | undefined = InputsSpec, cons
 }
 
 /** Declares a parametrised family of targets; call it with key values to get an instance. */
-export function family<const K extends KeySpec, const I extends InputsSpec | undefined = InputsSpec, const O extends OutputsSpec = any, const P extends Record<string, Param<any>> = {}>(
+export function family<const K extends KeySpec, const I extends InputsSpec | undefined = undefined, const O extends OutputsSpec = any, const P extends Record<string, Param<any>> = {}>(
   options: FamilyOptions<K, I, O, P>,
 ): Family<K, I, O, P> {
   if (typeof options !== "object" || options === null) throw new TypeError("family() needs an options object");

@@ -74,3 +74,7 @@ export const s1 = param.string("s1", { min: "m", default: "a" });
 export const d1 = param.date("d1", { default: "today", min: "2020-01-01" });
 export const n1 = param.int("n1", { default: 3, min: 1, max: 9 });
 export type Exported = [import("pipefile").RecipeResult, import("pipefile").KeyArgs<{ k: typeof e1 }>, import("pipefile").PlainParamOptions<string>];
+
+// Without inputs, ctx.inputs is the empty list it is at run time (was a list-or-record union).
+export const noInputs = target({ outputs: ["build/none"], run: (ctx) => { const list: string[] = ctx.inputs; void list; } });
+export const noInputsFamily = family({ key: { k: param.enum(["a"]) }, outputs: ["build/none-{k}"], run: (ctx) => { const list: string[] = ctx.inputs; void list; } });
