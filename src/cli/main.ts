@@ -7,7 +7,7 @@
  * 130 interrupted (SIGINT, SIGTERM or SIGHUP).
  */
 import { pipeVersion } from "../util/own-version.ts";
-import { formatDiagnostics, UserError } from "../util/errors.ts";
+import { formatDiagnostics, UserError, writeRefusedHint } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { INTERRUPT_SIGNALS } from "../util/signals.ts";
 import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
@@ -164,7 +164,7 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream, jsonOut?:
   // not a bug: said plainly, without a stack (exit 2, as for other things the user must fix).
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (!(e instanceof UserError) && (code === "ENOSPC" || code === "EDQUOT" || code === "EROFS")) {
-    e = new UserError({ message: (e as Error).message, hint: code === "EROFS" ? "the file system is read-only: run pipe where it can write .pipe/ and the outputs" : "free some space on that file system (or raise the quota) and run pipe again" });
+    e = new UserError({ message: (e as Error).message, hint: writeRefusedHint(code) });
   }
   const user = e instanceof UserError;
   const text = e instanceof UserError ? formatDiagnostics(e.diagnostics, process.cwd()) : `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\``;

@@ -18,7 +18,7 @@ import { OutputCache, sweepCacheTemps } from "../state/cache.ts";
 import { RecordStore } from "../state/records.ts";
 import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
 import { stateTrackedByGit } from "../state/git-tracked.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError, writeRefusedHint } from "../util/errors.ts";
 import { siteWasMissed } from "../api/site.ts";
 import { STAGING_PREFIX, type PublishContext } from "../run/publish.ts";
 import { sweepKept } from "../state/kept.ts";
@@ -203,11 +203,7 @@ export function stateDirError(stateDir: string, e: NodeJS.ErrnoException): UserE
   const notDir = e.code === "EEXIST" || e.code === "ENOTDIR";
   return new UserError({
     message: notDir ? `${rel} (${stateDir}) is not a folder: pipe keeps its records and cache there` : `cannot write pipe's state folder ${rel} (${e.code ?? e.message}: ${stateDir})`,
-    hint: notDir
-      ? `move it aside (mv .pipe .pipe.old) and build again`
-      : e.code === "EROFS"
-        ? "the file system is read-only: build where it can be written (read-only commands, pipe status, why, graph, work here)"
-        : `make it writable for this user (chmod -R u+w .pipe; or run as the user who owns it); read-only commands (pipe status, why, graph) work as it is`,
+    hint: notDir ? `move it aside (mv .pipe .pipe.old) and build again` : writeRefusedHint(e.code),
   });
 }
 

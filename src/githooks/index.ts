@@ -7,7 +7,7 @@ export { installHooks, inspectHookFile } from "./install.ts";
 export type { InstallOptions, HooksReport, HookChange, HookAction, HookFileState } from "./install.ts";
 export { uninstallHooks } from "./uninstall.ts";
 export type { UninstallOptions } from "./uninstall.ts";
-export { runHook, HOOK_EXIT } from "./run.ts";
+export { runHook, HOOK_EXIT, shellWord } from "./run.ts";
 export type { HookDeps, StaleTarget } from "./run.ts";
 export { renderHookScript, isPipeHook, HOOK_NAMES, HOOK_MARKER, CHAINED_SUFFIX } from "./hook-script.ts";
 export type { HookName, HookScriptOptions } from "./hook-script.ts";

@@ -50,8 +50,8 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Quotes an id for the copy-pastable build command (`trend[attribute=x]` is a glob in sh). */
-function shellWord(id: string): string {
+/** Quotes an id or a path for a copy-pastable command (`trend[attribute=x]` is a glob in sh). */
+export function shellWord(id: string): string {
   return /^[A-Za-z0-9_./:=,+@%-]+$/.test(id) ? id : `'${id.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -42,8 +42,12 @@ export class Evaluator {
     this.#env = o.env;
   }
 
-  /** Outputs on disk whose bytes no record of `t` names and the cache lacks (edited by hand). */
-  #editedOutputs(t: GraphTarget): string[] {
+  /**
+   * Declared outputs whose current bytes pipe never produced (not in the cache, and no record
+   * names them): edited by hand or made outside pipe. `--keep-edited` refuses to replace them;
+   * a stale target's explanation names them.
+   */
+  editedOutputs(t: GraphTarget): string[] {
     const made = new Set(this.records.history(t.id).flatMap((r) => r.outputs.map((o) => `${o.path}\0${o.kind}\0${o.hash}`)));
     const out: string[] = [];
     for (const [path, now] of this.outputState(t)) {
@@ -132,8 +136,8 @@ export class Evaluator {
     if (matches(latest) && distance(parts, latest.parts, false) === 0) return latest;
     let best: BuildRecord | undefined;
     let bestDistance = Infinity;
-    for (const r of [latest, ...this.records.history(t.id)]) {
-      if (r === best || !matches(r)) continue;
+    for (const r of this.records.history(t.id)) {
+      if (!matches(r)) continue;
       const d = distance(parts, r.parts);
       if (d < bestDistance) [best, bestDistance] = [r, d];
       if (d === 0) break;
@@ -190,7 +194,7 @@ export class Evaluator {
     const fingerprint = fingerprintOf(parts);
     const record = this.records.get(fingerprint);
     const outputs = record ? this.outputState(t) : new Map();
-    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t, parts), latest: () => this.records.latest(t.id), editedOutputs: () => this.#editedOutputs(t) });
+    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t, parts), latest: () => this.records.latest(t.id), editedOutputs: () => this.editedOutputs(t) });
     // One reason per changed input is too many for a target reading hundreds of files.
     if (decision.kind !== "up-to-date") decision.reasons = summarizeReasons(decision.reasons);
     return { fingerprint, parts, decision };

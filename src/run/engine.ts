@@ -22,7 +22,7 @@ import type { OutputRecord } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
 import { Heap } from "../util/heap.ts";
 import { runTarget, type RunContext } from "./run-target.ts";
-import { editedOutputs, restoreTarget, type PublishContext } from "./publish.ts";
+import { restoreTarget, type PublishContext } from "./publish.ts";
 import { WorkerPool } from "./worker-pool.ts";
 import { describeProcesses, type StopResult } from "./recipe-processes.ts";
 
@@ -262,7 +262,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       }
       const d = e.decision;
       if (d.kind !== "up-to-date" && o.keepEdited) {
-        const edited = editedOutputs(pub, t);
+        const edited = ev.editedOutputs(t);
         if (edited.length) {
           fail(id, `${edited.map((p) => `output ${p}`).join(", ")} of ${JSON.stringify(id)} ${edited.length === 1 ? "was" : "were"} changed outside pipe; --keep-edited: not overwriting ${edited.length === 1 ? "it" : "them"} (move ${edited.length === 1 ? "it" : "them"} aside, or build without --keep-edited to keep a copy and replace ${edited.length === 1 ? "it" : "them"})`);
           continue;

@@ -207,20 +207,6 @@ function shellPath(rel: string): string {
   return quote(rel.startsWith("-") ? `./${rel}` : rel);
 }
 
-/**
- * Declared outputs whose current bytes pipe never produced (not in the cache, and no record names
- * them): edited by hand or made outside pipe. `--keep-edited` refuses to replace them.
- */
-export function editedOutputs(ctx: PublishContext, t: GraphTarget): string[] {
-  const out: string[] = [];
-  for (const o of t.outputs) {
-    if (!existsSync(join(ctx.root, o.path))) continue;
-    const h = ctx.hasher.hashPath(o.path);
-    if ((h.kind === "file" || h.kind === "dir") && !ctx.cache.has(h.hash, h.kind) && !isRecorded(ctx, t.id, o.path, h)) out.push(o.path);
-  }
-  return out;
-}
-
 /** What the caller already knows about the places outputs go, to spare syscalls per target. */
 export interface PublishHints {
   /** Final paths known to be absent (checked after the recipe ran): nothing to keep or move aside. */

@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
-import { UserError } from "../util/errors.ts";
+import { UserError, WRITE_REFUSED, writeRefusedHint } from "../util/errors.ts";
 
 // dash (Debian's sh) has no `kill --`: negative pids go right after the signal.
 //
@@ -316,14 +316,8 @@ function describeHolder(infoPath: string): string {
   }
 }
 
-/** A write to `.pipe/` that failed: the user's problem to fix (a full disk, permissions), not a bug. */
+/** A write to `.pipe/` that the machine refused (a full disk, permissions): the user's to fix, not a bug. */
 export function stateWriteError(path: string, e: NodeJS.ErrnoException): Error {
-  if (!e.code) return e;
-  const hint =
-    e.code === "ENOSPC" || e.code === "EDQUOT"
-      ? "free some space on that file system (or raise the quota) and run pipe again; nothing was built"
-      : e.code === "EROFS"
-        ? "the file system is read-only: build where it can be written"
-        : "make .pipe/ writable for this user (chmod -R u+w .pipe), or run as the user who owns it";
-  return new UserError({ message: `cannot write ${path}: ${e.code}${e.code === "ENOSPC" ? " (no space left on device)" : ""}`, hint });
+  if (!e.code || !WRITE_REFUSED.has(e.code)) return e;
+  return new UserError({ message: `cannot write ${path}: ${e.code}${e.code === "ENOSPC" ? " (no space left on device)" : ""}`, hint: writeRefusedHint(e.code) });
 }

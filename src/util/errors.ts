@@ -44,3 +44,13 @@ export function formatDiagnostics(diags: Diagnostic[], cwd: string, kind = "erro
     })
     .join("\n");
 }
+
+/** Error codes of a write the machine refused (not a bug): a full disk, a read-only file system, permissions. */
+export const WRITE_REFUSED = new Set(["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM"]);
+
+/** What to do about a write refused with `code` (one of WRITE_REFUSED). */
+export function writeRefusedHint(code: string | undefined): string {
+  if (code === "ENOSPC" || code === "EDQUOT") return "free some space on that file system (or raise the quota) and run pipe again";
+  if (code === "EROFS") return "the file system is read-only: build where it can be written (read-only commands, pipe status, why, graph, work here)";
+  return "make it writable for this user (chmod -R u+w .pipe; or run as the user who owns it); read-only commands (pipe status, why, graph) work as it is";
+}

@@ -67,7 +67,7 @@ export const command: Command = {
     // The fix is typed where git was run, at the work tree's top: a project in a subfolder needs a cd.
     const subdir = relative(realpathSync(topLevel), realpathSync(projectDir));
     const fileText = flagValue(ctx.args, "file");
-    const fixCommand = (command: string) => `${subdir ? `cd ${shellWord(subdir)} && ` : ""}${command}${fileText === undefined ? "" : ` --file ${shellWord(relative(projectDir, pipelinefile))}`}`;
+    const fixCommand = (command: string) => `${subdir ? `cd ${gh.shellWord(subdir)} && ` : ""}${command}${fileText === undefined ? "" : ` --file ${gh.shellWord(relative(projectDir, pipelinefile))}`}`;
     const mutating = hook === "post-checkout" || hook === "post-merge";
     // Fast exits before loading anything (git hooks must return quickly when there is nothing to do).
     const staged = hook === "pre-commit" ? stagedFiles(projectDir) : undefined;
@@ -101,11 +101,6 @@ export const command: Command = {
     }
   },
 };
-
-/** A path as one shell word. */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_./:=,+@%-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** A GitHooksError (no git, not a work tree) as the user error it is: exit 2, no stack. */
 function asUserError(e: unknown, GitHooksError: new (...args: never[]) => Error): unknown {
