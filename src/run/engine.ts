@@ -22,6 +22,9 @@ import type { OutputRecord } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
 import { Heap } from "../util/heap.ts";
 import { runTarget, type RunContext } from "./run-target.ts";
+import { Lane, Ticket } from "./lanes.ts";
+import { recipesCanQueue } from "./shell.ts";
+import { buildsShellCommand } from "./call-recipe.ts";
 import { restoreTarget, type PublishContext } from "./publish.ts";
 import { WorkerPool } from "./worker-pool.ts";
 import { describeProcesses, type StopResult } from "./recipe-processes.ts";
@@ -40,6 +43,11 @@ export interface BuildOptions {
   keepEdited?: boolean;
   /** Bytes the running recipes' `resources.mem` may add up to (default: the machine's RAM). */
   memBudget?: number;
+  /**
+   * Whether a cheap shell recipe may wait in the helper behind a running one, to start the
+   * moment that one exits (lanes.ts). Default: when the python helper starts recipes.
+   */
+  queueRecipes?: boolean;
   /**
    * Targets known up to date without evaluating them (the no-op snapshot vouched for their
    * files, and they depend on no target that changed): see fast/partial.ts.
@@ -222,10 +230,21 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       for (const x of graph.dependents.get(d) ?? []) stack.push(x);
     }
   };
+  // Slots a recipe may wait for in the helper (lanes.ts): one per running cheap shell recipe.
+  const queueing = o.queueRecipes ?? recipesCanQueue();
+  const laneable = (t: GraphTarget) => queueing && t.cpu === 1 && t.mem === 0 && buildsShellCommand((t.decl.options as { run?: unknown }).run);
+  const openLanes: Lane[] = [];
+  const tickets = new Set<Ticket>();
+  const cancelTickets = () => {
+    for (const tk of tickets) tk.cancel();
+  };
   const fail = (id: string, message: string, extra: Partial<Extract<PipeEvent, { type: "target-finished" }>> = {}) => {
     finish({ type: "target-finished", target: id, status: "failed", durationMs: 0, reason: message, error: message, ...extra });
     skipDownstream(id, id);
-    if (!o.keepGoing) stopping = true;
+    if (!o.keepGoing) {
+      stopping = true;
+      cancelTickets();
+    }
   };
 
   /** Decides every ready target; finishes the ones that need no recipe. */
@@ -298,27 +317,67 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     while (!stopping && !o.signal.aborted && runQueue.size > 0) {
       const next = runQueue.peek()!;
       const need = Math.min(next.t.cpu, o.jobs);
-      if (slotsUsed + need > o.jobs) break;
+      let ticket: Ticket | undefined;
       // Memory: declared sizes add up to at most the budget; one bigger than it runs alone.
-      if (memUsed > 0 && memUsed + next.t.mem > memBudget) break;
+      if (slotsUsed + need > o.jobs || (memUsed > 0 && memUsed + next.t.mem > memBudget)) {
+        // Every slot is taken: a cheap shell recipe may wait for one behind a running one.
+        const behind = laneable(next.t) ? openLanes.pop() : undefined;
+        if (!behind) break;
+        tickets.add((ticket = new Ticket(behind)));
+      } else {
+        slotsUsed += need;
+        memUsed += next.t.mem;
+      }
       runQueue.pop();
-      slotsUsed += need;
-      memUsed += next.t.mem;
       active++;
       const reason = next.e.decision.kind === "stale" ? next.e.decision.reasons.join("; ") : "";
+      const lane = ticket?.lane ?? new Lane();
+      const openLane = () => {
+        if (laneable(next.t)) openLanes.push(lane);
+      };
+      if (!ticket) openLane();
       // The slot is free when the recipe is over: the next one starts before this target's
-      // outputs are stored and published (runTarget's recipeEnded).
+      // outputs are stored and published (runTarget's recipeEnded). A target that waited for
+      // a slot and never got one (cancelled, or done without a command) frees none.
       let freed = false;
       const free = (more: boolean) => {
         if (freed) return;
         freed = true;
-        slotsUsed -= need;
-        memUsed -= next.t.mem;
+        const i = openLanes.indexOf(lane);
+        if (i >= 0) openLanes.splice(i, 1);
+        if (ticket) {
+          tickets.delete(ticket);
+          if (!ticket.holdsSlot) {
+            ticket.state = "cancelled";
+            return;
+          }
+        }
+        // This slot passes to the target waiting for it: the helper started it already, or it
+        // starts now; during a stop it is cancelled and the slot frees.
+        const heir = lane.next;
+        if (heir && (heir.state === "started" || (heir.pending && !stopping && !o.signal.aborted))) {
+          tickets.delete(heir);
+          heir.go();
+          openLanes.push(heir.lane);
+        } else {
+          heir?.cancel();
+          slotsUsed -= need;
+          memUsed -= next.t.mem;
+        }
         if (more) startRuns();
       };
-      void runTarget(rc, next.t, next.e, reason, estimate.get(next.t.id), () => free(true)).then((r) => {
+      void runTarget(rc, next.t, next.e, reason, estimate.get(next.t.id), () => free(true), { lane, ticket }).then((r) => {
+        // A failure stops the build before its slot passes on: the target waiting for it is cancelled.
+        if (!r.ok && !r.cancelled && !o.keepGoing) {
+          stopping = true;
+          cancelTickets();
+        }
         free(false);
         active--;
+        if (!r.ok && r.cancelled) {
+          wake?.();
+          return;
+        }
         if (r.ok) {
           settled.set(next.t.id, { inputs: r.inputs, outputs: r.outputs });
           finish({ type: "target-finished", target: next.t.id, status: "built", durationMs: r.durationMs, reason, logPath: r.logPath });
@@ -333,6 +392,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   // it gets SIGTERM now, with the recipes' ctx.signal, and SIGKILL after the grace period.
   let stoppingProcesses: Promise<StopResult> | undefined;
   const onAbort = () => {
+    cancelTickets();
     wake?.();
     stoppingProcesses ??= pool.processes?.stop(o.graceMs);
   };

@@ -21,6 +21,7 @@ import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
 import { contextShapes } from "../plan/command.ts";
 import { checkStaged, makeOutputFolder, publish, restore, stagingPaths, storeStaged, type PublishContext } from "./publish.ts";
 import { runShell } from "./shell.ts";
+import type { Lane, Ticket } from "./lanes.ts";
 import type { WorkerPool } from "./worker-pool.ts";
 
 export interface RunContext extends PublishContext {
@@ -56,7 +57,9 @@ export interface RunContext extends PublishContext {
 export type RunOutcome =
   /** `inputs`: the input hashes the record holds (the no-op snapshot vouches for these only). */
   | { ok: true; outputs: OutputRecord[]; inputs: [string, string][]; durationMs: number; logPath?: string }
-  | { ok: false; error: string; durationMs: number; logTail: string[]; logPath?: string };
+  | { ok: false; error: string; durationMs: number; logTail: string[]; logPath?: string; cancelled?: false }
+  /** It waited for a slot (lanes.ts) and the build stopped first: it never started. */
+  | { ok: false; cancelled: true };
 
 const TAIL = 20;
 /** Characters of a log line kept in the tail a failure shows. */
@@ -71,8 +74,8 @@ export { logPathFor } from "./log-path.ts";
  * starts the next recipe in that slot meanwhile, so pipe's own work per target overlaps the
  * next recipe instead of adding to it.
  */
-export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, reason: string, estimateMs: number | undefined, recipeEnded?: () => void): Promise<RunOutcome> {
-  const t0 = Date.now();
+export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, reason: string, estimateMs: number | undefined, recipeEnded?: () => void, slot?: { lane: Lane; ticket?: Ticket }): Promise<RunOutcome> {
+  let t0 = Date.now();
   const logRel = logPathFor(t.id);
   let logFd: number | undefined;
   const tail: string[] = [];
@@ -125,10 +128,20 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     if (tail.length > TAIL) tail.shift();
     rc.emit({ type: "log", target: t.id, stream, line });
   };
-  rc.emit({ type: "target-started", target: t.id, reason, estimateMs, logPath: logRel });
+  // A target waiting for a slot (lanes.ts) starts when its recipe does.
+  let announced = false;
+  const announce = () => {
+    if (announced) return;
+    announced = true;
+    t0 = Date.now();
+    rc.emit({ type: "target-started", target: t.id, reason, estimateMs, logPath: logRel });
+  };
+  if (slot?.ticket) slot.ticket.onStart = announce;
+  else announce();
   const staged = stagingPaths(`${rc.runTag}-${seq++}`, t);
   let published = false;
   const failure = (why: string): RunOutcome => {
+    announce();
     // The message may quote the recipe (its returned text, its error): no secret in it.
     const error = mask(why);
     logWrite(`pipe: ${error}\n`);
@@ -171,6 +184,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
           signal: rc.signal,
           graceMs: Math.min(rc.graceMs, 2000),
         });
+    if (result.kind !== "shell") announce();
     if (result.kind === "error") {
       // Interrupted: what the recipe threw is the abort itself (its signal's reason, an
       // AbortError), or its worker stopped. Its frames would stand in the log without their
@@ -181,7 +195,10 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     }
     if (result.kind === "shell") {
       log(`$ ${result.script}`, "ctx", true);
+      if (slot) slot.lane.paths = [...staged.values()].map((p) => join(rc.root, p));
       const r = await runShell({
+        lane: slot?.lane,
+        ticket: slot?.ticket,
         script: result.script,
         argv: result.argv,
         stdout: result.stdout,
@@ -193,6 +210,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         onGroup: (pgid, alive) => (alive ? rc.lock?.watchGroup(pgid) : rc.lock?.unwatchGroup(pgid)),
         onHelper: (pid, alive) => (alive ? rc.lock?.watchHelper(pid) : rc.lock?.unwatchHelper(pid)),
       });
+      if (r.cancelled) return { ok: false, cancelled: true };
       if (rc.signal.aborted || r.spawnError || r.code !== 0) undoDirect(directWrites());
       if (rc.signal.aborted) return failure(r.killed ? `interrupted; recipe did not exit after SIGTERM, killed` : "interrupted");
       if (r.spawnError) {
@@ -276,6 +294,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // log an earlier run left (a failure's output would otherwise pass for this run's).
     flushLog();
     if (logFd === undefined) dropLog(rc, logRel);
+    announce();
     return { ok: true, outputs, inputs: parts.inputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
   } catch (err) {
     const e2 = err as NodeJS.ErrnoException;

@@ -16,7 +16,8 @@ import { resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
 import { killAllGroups as killGroups, RecipeGroup } from "./groups.ts";
 import { killRecipeProcesses } from "./recipe-processes.ts";
-import { cannotOpen, Spawner, SYSTEM_PYTHON, type HelperKind } from "./spawner.ts";
+import { CANCELLED, cannotOpen, Spawner, SYSTEM_PYTHON, type HelperKind } from "./spawner.ts";
+import type { Lane, Ticket } from "./lanes.ts";
 
 /**
  * A second Ctrl-C: `signal` (SIGKILL) to every recipe's process group now, and SIGKILL to the
@@ -46,6 +47,10 @@ export interface ShellRun {
   onHelper?: (pid: number, alive: boolean) => void;
   /** How to start the process; default: the best helper available (PIPE_SPAWNER forces one). */
   spawner?: HelperKind | "node";
+  /** This recipe's slot, which the next one may wait for in the helper (lanes.ts). */
+  lane?: Lane;
+  /** This recipe has no slot yet: it waits for one behind `ticket.behind` (lanes.ts). */
+  ticket?: Ticket;
 }
 
 export interface ShellResult {
@@ -54,6 +59,8 @@ export interface ShellResult {
   /** Set when we had to SIGKILL the group after the grace period. */
   killed: boolean;
   spawnError?: string;
+  /** A recipe waiting for a slot that the build cancelled: it never started. */
+  cancelled?: boolean;
 }
 
 const SPAWNERS = ["node", "perl", "python"];
@@ -91,7 +98,29 @@ function helperFor(r: Pick<ShellRun, "spawner">): HelperKind | "node" {
   return order.find((k) => !unusable.has(k)) ?? "node";
 }
 
+/** Whether shell recipes start through a helper that can queue one behind another (lanes.ts). */
+export function recipesCanQueue(): boolean {
+  return helperFor({}) === "python";
+}
+
 export function runShell(r: ShellRun): Promise<ShellResult> {
+  const ticket = r.ticket;
+  if (ticket) {
+    const now = { ...r, ticket: undefined };
+    if (ticket.state === "cancelled") return Promise.resolve(CANCELLED);
+    if (ticket.state !== "waiting") return runShell(now);
+    return new Promise((resolve) => {
+      ticket.run = now;
+      ticket.settle = (result) => {
+        if (result.cancelled) ticket.state = "cancelled";
+        resolve(result);
+      };
+      // Queued in the helper behind the lane's recipe, or else kept here until go or cancel.
+      if (ticket.behind.job?.queue(ticket)) return;
+      ticket.onGo = () => void runShell(now).then(resolve);
+      ticket.onCancel = () => resolve(CANCELLED);
+    });
+  }
   const kind = helperFor(r);
   if (kind === "node") return runShellNode(r);
   for (let i = spawners.length - 1; i >= 0; i--) if (!spawners[i].alive) spawners.splice(i, 1);

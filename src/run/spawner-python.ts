@@ -52,7 +52,9 @@ devnull = os.open('/dev/null', os.O_RDONLY)
 poll = select.poll()
 envs = {}
 cur_env = None
-jobs = {}      # pid -> job
+jobs = {}      # pid -> job: [jid, pid, queued behind it or None]
+running = {}   # jid -> job
+waiting = {}   # jid -> queued job whose job before it ended without starting it: G starts, C drops
 by_fd = {}     # output fd -> [job, stream]
 lingering = set()  # groups whose leader exited with members left
 inbuf = bytearray()
@@ -139,8 +141,9 @@ def start(jid, envid, payload):
         os.close(r2)
         out(b'F%s %d\n' % (jid, err))
         return
-    job = [jid, pid]
+    job = [jid, pid, None]
     jobs[pid] = job
+    running[jid] = job
     for fd, s in ((r1, b'1'), (r2, b'2')):
         os.set_blocking(fd, False)
         by_fd[fd] = [job, s]
@@ -201,7 +204,8 @@ def reap_all():
         finish(job, st)
 
 def finish(job, st):
-    jid, pid = job
+    jid, pid, nxt = job
+    running.pop(jid, None)
     for fd in [f for f, v in by_fd.items() if v[0] is job]:
         drain(fd)
     try:
@@ -210,10 +214,46 @@ def finish(job, st):
         lingering.add(pid)
     except OSError:
         empty = 1
+    # The command queued behind this one starts in its slot now when pipe would start it: exit
+    # 0, nothing left in the group, every staging path made. Else it waits for G or C.
+    handed = 0
+    if nxt is not None:
+        if empty and not os.WIFSIGNALED(st) and os.WEXITSTATUS(st) == 0 and all(os.path.lexists(c) for c in nxt[3]):
+            handed = 1
+        else:
+            waiting[nxt[0]] = nxt
     if os.WIFSIGNALED(st):
-        out(b'X%s -1 %d %d\n' % (jid, os.WTERMSIG(st), empty))
+        out(b'X%s -1 %d %d %d\n' % (jid, os.WTERMSIG(st), empty, handed))
     else:
-        out(b'X%s %d 0 %d\n' % (jid, os.WEXITSTATUS(st), empty))
+        out(b'X%s %d 0 %d %d\n' % (jid, os.WEXITSTATUS(st), empty, handed))
+    if handed:
+        run_job(nxt[0], nxt[1], nxt[2])
+
+def run_job(jid, envid, payload):
+    try:
+        start(jid, envid, payload)
+    except Exception as e:  # anything unforeseen fails this job, not every job
+        out(b'F%s %d\n' % (jid, getattr(e, 'errno', None) or 22))
+
+def queue(jid, envid, after, payload):
+    parts = payload.split(b'\0')
+    n = int(parts[0])
+    checks = parts[1:1 + n]
+    q = (jid, envid, b'\0'.join(parts[1 + n:]), checks)
+    job = running.get(after)
+    if job is not None and job[2] is None:
+        job[2] = q
+    else:
+        waiting[jid] = q
+
+def cancel(jid):
+    for job in running.values():
+        if job[2] is not None and job[2][0] == jid:
+            job[2] = None
+            out(b'F%s -1\n' % jid)
+            return
+    if waiting.pop(jid, None) is not None:
+        out(b'F%s -1\n' % jid)
 
 def parse():
     while True:
@@ -236,10 +276,15 @@ def parse():
         elif term:
             return
         elif h[0][:1] == b'J':
-            try:
-                start(h[0][1:], h[1], payload)
-            except Exception as e:  # anything unforeseen fails this job, not every job
-                out(b'F%s %d\n' % (h[0][1:], getattr(e, 'errno', None) or 22))
+            run_job(h[0][1:], h[1], payload)
+        elif h[0][:1] == b'Q':
+            queue(h[0][1:], h[1], h[2], payload)
+        elif h[0][:1] == b'G':
+            q = waiting.pop(h[0][1:], None)
+            if q is not None:
+                run_job(q[0], q[1], q[2])
+        elif h[0][:1] == b'C':
+            cancel(h[0][1:])
 
 def alive_groups(groups):
     left = []

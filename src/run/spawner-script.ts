@@ -6,11 +6,19 @@
  *   E<envid> <len>\n  KEY=VALUE\0KEY=VALUE...      an environment, sent once, used by id
  *   J<id> <envid> <len>\n  cwd\0stdout\0argv0\0argv1...   start a job; stdout is a path the
  *                                 job's standard output is opened on (like sh's >), or empty
+ * python's helper only (lanes.ts; node sends these to it alone):
+ *   Q<id> <envid> <after> <len>\n  n\0path1..\0pathn\0cwd\0stdout\0argv...   a job queued
+ *                                 behind job <after>: started when <after> exits 0 with its group
+ *                                 empty and every path existing (its X then ends in 1), else kept
+ *   G<id> 0\n                     start kept job <id> now
+ *   C<id> 0\n                     drop queued or kept job <id>: answered F<id> -1 (if it had not
+ *                                 started)
  * perl → node (stdout):
  *   S<id> <pid>\n                 started; pid is also the process group id
  *   O<id> <1|2> <len>\n<bytes>    output of the job's stdout (1) or stderr (2)
- *   X<id> <code> <signal> <empty>\n  exited (code -1 when killed by signal number <signal>);
- *                                 empty is 1 when no member of its process group is left
+ *   X<id> <code> <signal> <empty>[ <handed>]\n  exited (code -1 when killed by signal number
+ *                                 <signal>); empty is 1 when no member of its process group is
+ *                                 left; handed (python) is 1 when the job queued behind it started
  *   F<id> <errno>\n               could not start (fork, chdir or exec failed); after an S
  *                                 when the fork had succeeded. errno + 100000: the stdout
  *                                 path could not be opened

@@ -24,6 +24,7 @@ import { ownChild } from "./recipe-processes.ts";
 import { SPAWNER_SCRIPT } from "./spawner-script.ts";
 import { PYTHON_SPAWNER_SCRIPT } from "./spawner-python.ts";
 import type { ShellResult, ShellRun } from "./shell.ts";
+import type { Ticket } from "./lanes.ts";
 
 const noop = () => undefined;
 /** Whether a session's members can be found (lock.ts's supervisor and #onDeath look in /proc). */
@@ -66,6 +67,8 @@ async function stopSession(sid: number, graceMs: number): Promise<void> {
     if (Date.now() - t0 >= graceMs) signal(members, "SIGKILL");
   }
 }
+/** What a queued command that never started resolves with. */
+export const CANCELLED: ShellResult = { code: null, signal: null, killed: false, cancelled: true };
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
 
@@ -122,6 +125,8 @@ interface Job {
   started: boolean;
   lines: [LineSplitter, LineSplitter] | undefined;
   resolve: (r: ShellResult) => void;
+  /** The ticket queued behind this job (lanes.ts). */
+  next?: Ticket;
 }
 
 /** Which helper runs the recipes: the same protocol, two scripts. */
@@ -246,17 +251,47 @@ export class Spawner {
       return Promise.resolve({ code: 127, signal: null, killed: false, spawnError: "an argument contains a NUL byte" });
     }
     return new Promise((resolve) => {
-      const id = this.#nextJob++;
-      // The lock's supervisor watches the helper's session, not each recipe's group (lock.ts);
-      // it finds the session's members in /proc, so without /proc groups are still announced.
-      const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: PROC ? noop : r.onGroup });
-      this.#onHelper = r.onHelper;
-      r.onHelper?.(this.#child.pid!, true);
-      this.#jobs.set(id, { run: r, file: argv[0], group, started: false, lines: undefined, resolve });
-      if (this.#jobs.size === 1) this.#ref();
+      const id = this.#submit(r, argv, resolve);
       const payload = r.cwd + "\0" + (r.argv && r.stdout ? r.stdout : "") + "\0" + argv.join("\0");
       this.#child.stdin!.write(`${this.#defineEnv(r.env)}J${id} ${this.#envIds.get(r.env)!} ${Buffer.byteLength(payload)}\n${payload}`);
+      // python's helper can start a queued command when this one exits (lanes.ts).
+      if (r.lane && this.kind === "python") r.lane.job = { queue: (ticket) => this.#queueBehind(id, ticket) };
     });
+  }
+
+  /**
+   * Sends `ticket`'s command to wait behind job `after`: the helper starts it when that job
+   * exits well (lanes.ts), else keeps it until go (G) or cancel (C). False when `after` is over.
+   */
+  #queueBehind(after: number, ticket: Ticket): boolean {
+    const prev = this.#jobs.get(after);
+    const r = ticket.run;
+    if (this.#dead || !prev || prev.next || !r) return false;
+    const argv = r.argv ?? ["/bin/sh", "-c", r.script];
+    if (argv.some((a) => a.includes("\0")) || r.cwd.includes("\0") || r.stdout?.includes("\0") || ticket.behind.paths.some((p) => p.includes("\0"))) return false;
+    prev.next = ticket;
+    const id = this.#submit(r, argv, ticket.settle!);
+    ticket.state = "queued";
+    ticket.onGo = () => this.#child.stdin!.write(`G${id} 0\n`);
+    ticket.onCancel = () => this.#child.stdin!.write(`C${id} 0\n`);
+    const checks = ticket.behind.paths;
+    const payload = [String(checks.length), ...checks, r.cwd, r.argv && r.stdout ? r.stdout : "", ...argv].join("\0");
+    this.#child.stdin!.write(`${this.#defineEnv(r.env)}Q${id} ${this.#envIds.get(r.env)!} ${after} ${Buffer.byteLength(payload)}\n${payload}`);
+    if (r.lane) r.lane.job = { queue: (t) => this.#queueBehind(id, t) };
+    return true;
+  }
+
+  /** Registers a job (its id, its process group's watch) before its message is sent. */
+  #submit(r: ShellRun, argv: string[], resolve: (r: ShellResult) => void): number {
+    const id = this.#nextJob++;
+    // The lock's supervisor watches the helper's session, not each recipe's group (lock.ts);
+    // it finds the session's members in /proc, so without /proc groups are still announced.
+    const group = new RecipeGroup({ signal: r.signal, graceMs: r.graceMs, onGroup: PROC ? noop : r.onGroup });
+    this.#onHelper = r.onHelper;
+    r.onHelper?.(this.#child.pid!, true);
+    this.#jobs.set(id, { run: r, file: argv[0], group, started: false, lines: undefined, resolve });
+    if (this.#jobs.size === 1) this.#ref();
+    return id;
   }
 
   /** Environments perl was sent (tests: a long \`pipe watch\` must not grow this). */
@@ -327,8 +362,8 @@ export class Spawner {
       const rest = head.slice(sp + 1);
       if (kind === 83 /* S */) this.#started(id, Number(rest));
       else if (kind === 88 /* X */) {
-        const [code, sig, empty] = rest.split(" ").map(Number);
-        this.#exited(id, code < 0 ? null : code, code < 0 ? (signalNames.get(sig) ?? null) : null, empty === 1);
+        const [code, sig, empty, handed] = rest.split(" ").map(Number);
+        this.#exited(id, code < 0 ? null : code, code < 0 ? (signalNames.get(sig) ?? null) : null, empty === 1, handed === 1);
       } else if (kind === 70 /* F */) this.#failed(id, Number(rest));
     }
     this.#buf = pos < buf.length ? buf.subarray(pos) : undefined;
@@ -349,9 +384,12 @@ export class Spawner {
     job.lines[stream].push(bytes);
   }
 
-  #exited(id: number, code: number | null, signal: NodeJS.Signals | null, empty: boolean): void {
+  #exited(id: number, code: number | null, signal: NodeJS.Signals | null, empty: boolean, handed: boolean): void {
     const job = this.#take(id);
     if (!job) return;
+    // The helper started the queued command in this job's slot (before this job settles, so
+    // the engine sees the slot taken when it frees it).
+    if (handed) job.next?.startedInLane();
     if (job.lines) for (const l of job.lines) l.end();
     job.group.exited(() => job.resolve({ code, signal, killed: job.group.killed }), empty);
   }
@@ -359,6 +397,12 @@ export class Spawner {
   #failed(id: number, errno: number): void {
     const job = this.#take(id);
     if (!job) return;
+    if (errno === -1) {
+      // A queued command cancelled before it started (lanes.ts).
+      job.group.notStarted();
+      job.resolve(CANCELLED);
+      return;
+    }
     const redirect = errno >= 100000;
     const name = errnoNames.get(redirect ? errno - 100000 : errno) ?? `errno ${errno}`;
     const result: ShellResult = { code: 127, signal: null, killed: false, spawnError: redirect ? cannotOpen(job.run.stdout!, name) : name === "ENOENT" ? `command not found: ${job.file}` : `spawn ${job.file} ${name}` };

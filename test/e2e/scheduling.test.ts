@@ -2,7 +2,7 @@
 // project lock seen by a second pipe, per-target cpu resources, longest-path-first order.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { collect, finished, Project, Reaper, waitForLine } from "../helpers/rig.ts";
 
 const HEAD = `import { target, sh } from "pipefile";\n`;
@@ -109,6 +109,30 @@ test("a target with resources { cpu: 2 } takes two of the -j slots: two such tar
   const r = await p.run(["build", "-j", "2"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(p.read("spans.log"), "start\nend\nstart\nend\n");
+});
+
+test("-j N is never exceeded while the next recipes wait in the helper behind running ones: each counts the recipes running beside it", async () => {
+  // Each recipe marks itself running (a folder), counts the marks, then removes its own: a count
+  // can only be too high, never too low, so a count over N means more than N ran at once.
+  const names = Array.from({ length: 16 }, (_, i) => `t${i}`);
+  const p = new Project({
+    "run/.keep": "",
+    "Pipelinefile.ts":
+      HEAD +
+      names.map((n) => `export const ${n} = target({ outputs: ["build/${n}"], run: (c) => sh\`sh -c \${"mkdir run/$1; ls run | wc -l > \\"$0\\"; sleep 0.01; rmdir run/$1"} \${c.outputs[0]} ${n}\` });\n`).join("") +
+      `export default [${names.join(", ")}];\n`,
+  });
+  for (const jobs of [1, 2]) {
+    const r = await p.run(["build", "-j", String(jobs), "--json"], { env: { PIPE_SPAWNER: "python" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(finished(r.events, "built").length, 16);
+    const counts = names.map((n) => Number(p.read(`build/${n}`).trim()));
+    assert.ok(counts.every((c) => c >= 1 && c <= jobs), `-j${jobs}: running at once ${counts.join(" ")}`);
+    const started = r.events.filter((e) => e.type === "target-started").length;
+    assert.equal(started, 16, "every target started once");
+    rmSync(p.path("build"), { recursive: true });
+    rmSync(p.path(".pipe"), { recursive: true });
+  }
 });
 
 test("resources { mem }: recipes run together only while their sizes fit in --mem; a bad size is a Pipelinefile error", async () => {

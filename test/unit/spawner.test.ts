@@ -292,7 +292,7 @@ test(`${helper}: a group whose leader exited with members left is still stopped 
   const text = await said;
   const pgid = Number(/^O1 1 \d+\n(\d+)/m.exec(text)?.[1]);
   assert.ok(pgid > 1, text);
-  assert.match(text, /^X1 0 0 0$/m, "exit 0, group not empty");
+  assert.match(text, /^X1 0 0 0( 0)?$/m, "exit 0, group not empty (python adds: nothing queued behind it was started)");
   process.kill(-pgid, 0); // the background sleep is alive
   sp.closeInput();
   await sp.exited();
