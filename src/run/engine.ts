@@ -343,6 +343,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       const free = (more: boolean) => {
         if (freed) return;
         freed = true;
+        lane.ended = true;
         const i = openLanes.indexOf(lane);
         if (i >= 0) openLanes.splice(i, 1);
         if (ticket) {
@@ -358,7 +359,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         if (heir && (heir.state === "started" || (heir.pending && !stopping && !o.signal.aborted))) {
           tickets.delete(heir);
           heir.go();
-          openLanes.push(heir.lane);
+          // The heir may be over already (its recipe ended before this target's checks did).
+          if (!heir.lane.ended) openLanes.push(heir.lane);
         } else {
           heir?.cancel();
           slotsUsed -= need;

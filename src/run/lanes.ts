@@ -13,10 +13,13 @@
  * otherwise check before starting the next. Otherwise the queued command waits for pipe's word:
  * go (it takes the freed slot) or cancel (the build is stopping: it never starts).
  *
- * One difference remains, and is harmless: a recipe that exits 0 and made its staging paths but
- * that pipe then fails (an output of the wrong kind, a final path written directly) has already
- * let the next one start, so a build without -k may start that one more target after a
- * failure. It is a target whose inputs were all built; its result is recorded as any other.
+ * One difference remains, and is harmless: the helper decides alone, so a recipe waiting there
+ * may start after a target failed, without -k: behind a recipe that exited 0 and made its
+ * staging paths but that pipe then fails (an output of the wrong kind, a final path written
+ * directly), or behind any recipe that exits 0 before pipe's cancel reaches the helper (pipe
+ * sends it the moment the failure is known; the window is how long that takes to be read).
+ * Such a target had all its inputs built; it starts, runs and is recorded as any other, as a
+ * recipe that started just before the failure would be.
  *
  * The slot count is never exceeded: a ticket holds no slot until the helper starts it in its
  * lane's slot, or pipe gives it a slot that freed; the engine counts only tickets that hold one.
@@ -40,6 +43,8 @@ export class Lane {
   job: LaneJob | undefined;
   /** The ticket waiting for this slot. */
   next: Ticket | undefined;
+  /** Its target is over (the engine freed its slot): no ticket may wait for it any more. */
+  ended = false;
 }
 
 export type TicketState =

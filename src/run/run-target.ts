@@ -105,7 +105,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       writeSync(logFd, text);
     } catch (err) {
       logBroken = true;
-      rc.emit({ type: "warning", target: t.id, message: `cannot write the log ${logRel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; its lines are shown but not kept` });
+      emit({ type: "warning", target: t.id, message: `cannot write the log ${logRel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; its lines are shown but not kept` });
     }
   };
   const logWrite = (text: string) => {
@@ -126,15 +126,25 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // The tail is shown in the terminal: a line of a megabyte (a command with 35,000 paths) is cut there, not in the log.
     tail.push(line.length > TAIL_LINE ? `${line.slice(0, TAIL_LINE)}… (${line.length - TAIL_LINE} more characters; the whole line is in ${logRel})` : line);
     if (tail.length > TAIL) tail.shift();
-    rc.emit({ type: "log", target: t.id, stream, line });
+    emit({ type: "log", target: t.id, stream, line });
   };
-  // A target waiting for a slot (lanes.ts) starts when its recipe does.
+  // A target waiting for a slot (lanes.ts) starts when its recipe does: what it says before
+  // (its command line, a recipe function's ctx.log) follows its start event, and a target
+  // cancelled before it started says nothing. Its final outputs are looked at again then: what
+  // was written there while it waited is not the recipe's doing.
   let announced = false;
+  let early: PipeEvent[] | undefined = slot?.ticket ? [] : undefined;
+  let takeBefore: (() => void) | undefined;
+  const emit = (event: PipeEvent) => (early ? early.push(event) : rc.emit(event));
   const announce = () => {
     if (announced) return;
     announced = true;
     t0 = Date.now();
+    takeBefore?.();
     rc.emit({ type: "target-started", target: t.id, reason, estimateMs, logPath: logRel });
+    const held = early ?? [];
+    early = undefined;
+    for (const event of held) rc.emit(event);
   };
   if (slot?.ticket) slot.ticket.onStart = announce;
   else announce();
@@ -160,7 +170,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     }
     const inv = invocationFor(rc, t, staged);
     const inputStats = sourceInputStats(rc, t, e);
-    const before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const);
+    let before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const);
+    takeBefore = () => (before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const));
     // A recipe must write its staging paths; one that wrote a final path directly is a bug
     // (style.md): its bytes never count, and a partial file is removed or restored.
     const directWrites = () => before.filter(([p, sig]) => statSig(join(rc.root, p)) !== sig).map(([p]) => p);
@@ -177,10 +188,10 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     crashPoint("before-recipe");
     const options = t.decl.options as { run?: unknown };
     const result = buildsShellCommand(options.run)
-      ? await callRecipe(options, inv, { signal: rc.signal, log: (line) => log(line, "ctx"), progress: (done, total) => rc.emit({ type: "target-progress", target: t.id, done, total }) })
+      ? await callRecipe(options, inv, { signal: rc.signal, log: (line) => log(line, "ctx"), progress: (done, total) => emit({ type: "target-progress", target: t.id, done, total }) })
       : await rc.pool.run(inv, {
           onLog: (line) => log(line, "ctx"),
-          onProgress: (done, total) => rc.emit({ type: "target-progress", target: t.id, done, total }),
+          onProgress: (done, total) => emit({ type: "target-progress", target: t.id, done, total }),
           signal: rc.signal,
           graceMs: Math.min(rc.graceMs, 2000),
         });

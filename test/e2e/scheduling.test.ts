@@ -135,6 +135,85 @@ test("-j N is never exceeded while the next recipes wait in the helper behind ru
   }
 });
 
+test("-k with recipes that exit 0 but leave an output of the wrong kind: the build ends (exit 1, every other target built), never stuck on a slot whose target is over", async () => {
+  // Found by a review: a recipe the helper started in the slot of one that pipe then failed could
+  // finish first, and its slot was offered again afterwards: the next target waited on it for
+  // ever (node exited 13 with no summary; pipe watch hung). Every 10th recipe makes a folder
+  // where a file is declared; the race needs many tries, hence three builds of 100.
+  const names = Array.from({ length: 100 }, (_, i) => `t${i}`);
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD + names.map((n, i) => `export const ${n} = target({ outputs: ["out/${n}"], run: (c) => sh\`${i % 10 === 0 ? "mkdir" : "touch"} \${c.outputs[0]}\` });\n`).join("") + `export default [${names.join(", ")}];\n`,
+  });
+  for (let round = 0; round < 3; round++) {
+    const r = await p.run(["build", "-k", "-j", "2", "--json"], { env: { PIPE_SPAWNER: "python" } });
+    assert.equal(r.code, 1, r.stderr);
+    const end = r.events.find((e) => e.type === "build-finished");
+    assert.ok(end && end.type === "build-finished", "the build finished");
+    assert.equal(end.counts.failed, 10);
+    assert.equal(end.counts.built + end.counts["up-to-date"], 90);
+    assert.equal(finished(r.events, "failed").length, 10);
+    rmSync(p.path(".pipe"), { recursive: true });
+    rmSync(p.path("out"), { recursive: true });
+  }
+});
+
+test("a target waiting in the helper for a slot says nothing before it starts, and nothing at all when a failure cancels it", async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `t${i}`);
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      // t5 fails at once (targets start in this order here); the others print a line each.
+      names.map((n, i) => `export const ${n} = target({ outputs: ["out/${n}"], run: (c) => sh\`sh -c \${${JSON.stringify(i === 5 ? "exit 1" : 'echo hello; touch "$0"')}} \${c.outputs[0]}\` });\n`).join("") +
+      `export default [${names.join(", ")}];\n`,
+  });
+  for (const jobs of ["1", "2"]) {
+    const r = await p.run(["build", "-j", jobs, "--json", "--verbose"], { env: { PIPE_SPAWNER: "python" } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(finished(r.events, "failed"), ["t5"]);
+    assert.ok(finished(r.events, "skipped").length > 0, "targets after t5 were not started");
+    assert.ok(r.events.some((e) => e.type === "log" && e.line === "hello"), "the others ran and printed");
+    const started = new Set<string>();
+    for (const e of r.events) {
+      if (e.type === "target-started") started.add(e.target);
+      if (e.type === "log" || e.type === "target-progress") assert.ok(started.has(e.target), `-j${jobs}: ${e.type} of ${e.target} before its start`);
+    }
+    for (const id of finished(r.events, "skipped")) assert.ok(!started.has(id), `-j${jobs}: skipped ${id} had started`);
+    rmSync(p.path(".pipe"), { recursive: true });
+    rmSync(p.path("out"), { recursive: true, force: true });
+  }
+});
+
+test("an output edited by hand while its target waits for a slot is kept, not blamed on the recipe", async (t) => {
+  // -j1: a runs until the test opens the gate; b waits in the helper meanwhile.
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const a = target({ outputs: ["out/a"], env: ["V"], run: (c) => sh\`sh -c \${"echo READY; while [ ! -e gate ]; do sleep 0.01; done; echo $V > \\"$0\\""} \${c.outputs[0]}\` });\n` +
+      `export const b = target({ outputs: ["out/b"], env: ["V"], run: (c) => sh\`sh -c \${"echo b$V > \\"$0\\""} \${c.outputs[0]}\` });\n` +
+      `export default [a, b];\n`,
+  });
+  writeFileSync(p.path("gate"), "");
+  const first = await p.run(["build", "-j", "1"], { env: { V: "1", PIPE_SPAWNER: "python" } });
+  assert.equal(first.code, 0, first.stderr);
+  rmSync(p.path("gate"));
+  const reaper = new Reaper(t.signal);
+  try {
+    const child = reaper.add(p.spawn(["build", "-j", "1", "--verbose"], { env: { V: "2", PIPE_SPAWNER: "python" } }));
+    const done = collect(child);
+    await waitForLine(child, (l) => l.includes("READY"));
+    writeFileSync(p.path("out/b"), "user edit\n");
+    writeFileSync(p.path("gate"), "");
+    const r = await done;
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /wrote out\/b directly/);
+    assert.match(r.stdout + r.stderr, /output out\/b of "b" was changed outside pipe; pipe kept those bytes/);
+    assert.equal(p.read("out/b"), "b2\n");
+  } finally {
+    reaper.stop();
+  }
+});
+
 test("resources { mem }: recipes run together only while their sizes fit in --mem; a bad size is a Pipelinefile error", async () => {
   const p = new Project({
     "Pipelinefile.ts":
