@@ -22,7 +22,7 @@
  * Light on purpose: `pipe build` imports this before anything else.
  */
 import { createHash, createHmac } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isRacy } from "../hash/racy.ts";
 import { pipeVersion } from "../util/own-version.ts";
@@ -317,14 +317,30 @@ export function openSnapshot(text: string, key: string): Snapshot | undefined {
   return snap;
 }
 
-/** What a stat-like call of the Pipelinefile saw: "-" for absent, else "<kind>:<size>:<mtimeMs>". */
+/**
+ * What a stat-like call of the Pipelinefile saw: "-" for absent, "l>target" for a dangling link,
+ * else "<kind>:<size>:<mtimeMs>", and "@<real path>" after it when symlinks lead there. The real
+ * path counts because `realpathSync`, `readlinkSync` and `lstatSync` are traced with this too:
+ * a "current" link moved from data/v1 to data/v2 (a review found it kept the old data) changes
+ * it, as does a file link swapped for one of the same size and mtime.
+ */
 export function statSeen(abs: string): string {
   const st = statSync(abs, { throwIfNoEntry: false });
-  if (!st) return "-";
+  if (!st) {
+    const link = lstatSync(abs, { throwIfNoEntry: false });
+    return link?.isSymbolicLink() ? `l>${readlinkSync(abs)}` : "-";
+  }
+  let real = abs;
+  try {
+    real = realpathSync.native(abs);
+  } catch {
+    // gone meanwhile: the kind and times below still differ from what was seen
+  }
+  const where = real === abs ? "" : `@${real}`;
   const kind = st.isFile() ? "f" : st.isDirectory() ? "d" : "o";
   // A folder's size and mtime change with every entry: what a stat of a folder tells user code
   // is mostly that it exists; the listing, if read, is traced separately.
-  return kind === "d" ? "d" : `${kind}:${st.size}:${st.mtimeMs}`;
+  return kind === "d" ? `d${where}` : `${kind}:${st.size}:${st.mtimeMs}${where}`;
 }
 
 /** Whether a build has (or a dead one had) recipes staging outputs: markers in `.pipe/active/`. */

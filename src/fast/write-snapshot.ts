@@ -5,7 +5,7 @@
  * (the next build plans normally, which is always correct).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import type { PlannedTarget } from "../events.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
@@ -289,7 +289,13 @@ function collect(src: SnapshotSource): Snapshot {
     // A new file next to a module could change what an import resolves to.
     if (!dirs.has(dirname(abs))) dirFact(dirname(abs), undefined);
   }
-  for (const abs of src.packageFiles) looseFact(abs);
+  for (const abs of src.packageFiles) {
+    looseFact(abs);
+    // Where the package's folder leads: a copy from the registry replaced by a link to a
+    // checkout of the same version (`npm link`) left package.json the same, and the snapshot
+    // then vouched for every later edit of the linked code (found by a review).
+    if (abs.endsWith(`${sep}package.json`)) stats.set(dirname(abs), statSeen(dirname(abs)));
+  }
   for (const [abs, hash] of src.trace.reads) {
     if (hash === "-") stats.set(abs, "-");
     else looseFact(abs, (b) => hashBytes(b) === hash);

@@ -22,8 +22,9 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { hashString } from "../hash/xxh.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
+import { listFolder } from "./trace.ts";
 
-const FORMAT = 2;
+const FORMAT = 3;
 
 /** What the code hash needs to know about one local module. */
 export interface ModuleInfo {
@@ -59,6 +60,38 @@ interface IndexFile {
   version: number;
   key: string;
   files: [string, string][];
+  /** The folders of the compiled sources, with their listings (see resolutionFolders). */
+  dirs: [string, string][];
+}
+
+/**
+ * What decides where an import resolves besides the sources' texts: the files beside them (a
+ * new `lib.ts` next to `lib/index.ts` takes `./lib` over) and the project's package.json
+ * (`imports`) and tsconfig.json (`paths`). A review found a cached compile kept the old module
+ * after each of these changed (and the no-op snapshot then kept vouching for it). The two config
+ * files count as sources (their texts are in the key and the snapshot holds them); the folders
+ * are checked by listing.
+ */
+function configFiles(root: string): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name of ["package.json", "tsconfig.json"]) {
+    const text = readText(join(root, name));
+    if (text !== undefined) out.push([join(root, name), hashString(text)]);
+  }
+  return out;
+}
+
+function resolutionFolders(files: [string, string][]): [string, string][] {
+  const dirs = [...new Set(files.map(([p]) => dirname(p)))].sort();
+  return dirs.map((d) => [d, listingOr(d)]);
+}
+
+function listingOr(dir: string): string {
+  try {
+    return listFolder(dir);
+  } catch {
+    return "-";
+  }
 }
 
 /** The API module that `import ... from "pipefile"` means: the running pipe's own. */
@@ -88,10 +121,14 @@ export async function compilePipelinefile(root: string, pfPath: string, options:
   if (index) {
     try {
       const parsed = JSON.parse(index) as IndexFile;
-      const fresh = parsed.version === FORMAT && parsed.files.every(([p, h]) => {
-        const text = readText(p);
-        return text !== undefined && hashString(text) === h;
-      });
+      const fresh =
+        parsed.version === FORMAT &&
+        parsed.files.every(([p, h]) => {
+          const text = readText(p);
+          return text !== undefined && hashString(text) === h;
+        }) &&
+        // A config file that appeared since is in a listed folder (the root).
+        parsed.dirs.every(([d, listing]) => listingOr(d) === listing);
       const dir = join(cacheRoot, parsed.key);
       const manifest = fresh ? readText(join(dir, "manifest.json")) : undefined;
       if (fresh && manifest && parsed.key === keyOf(salt, parsed.files)) {
@@ -221,6 +258,7 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
     };
     outputs.push([relOf(abs), code]);
   }
+  files.push(...configFiles(root));
   files.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const key = keyOf(salt, files);
   let dir = join(cacheRoot, key);
@@ -249,7 +287,7 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
     process.once("exit", () => rmSync(cleanup, { recursive: true, force: true }));
   }
   if (options.write) {
-    const idx: IndexFile = { version: FORMAT, key, files };
+    const idx: IndexFile = { version: FORMAT, key, files, dirs: resolutionFolders(files) };
     const tmpIdx = `${indexPath}.${process.pid}.tmp`;
     writeFileSync(tmpIdx, JSON.stringify(idx));
     renameSync(tmpIdx, indexPath);

@@ -76,6 +76,16 @@ const realFs = {
   readdirSync: fs.readdirSync,
 };
 
+/**
+ * Inside node_modules, what module loading reads (code, package.json, the compile cache), which
+ * the packages' versions and the compiled sources account for. Anything else there (a data
+ * package's list.json read with readFileSync) is the user's data: a review found an upgraded one
+ * passed for unchanged.
+ */
+function moduleFile(abs: string): boolean {
+  return /\.(?:[cm]?js|node|wasm|map|d\.[cm]?ts)$/.test(abs) || abs.endsWith(`${sep}package.json`) || abs.includes(`${sep}node_modules${sep}.cache${sep}`);
+}
+
 let current: LoadTrace | undefined;
 let depth = 0;
 let nested = false;
@@ -95,11 +105,27 @@ function noteRead(p: unknown): void {
   if (ignored(abs)) return;
   if (!current!.reads.has(abs)) current!.reads.set(abs, contentHash(abs) ?? "-");
 }
-function noteList(p: unknown): void {
+function noteList(p: unknown, options?: unknown): void {
   const abs = toPath(p);
   if (abs === undefined) return opaque("a folder listed by descriptor");
   if (ignored(abs)) return;
   if (!current!.lists.has(abs)) current!.lists.set(abs, listingOf(abs) ?? "-");
+  // `{ recursive: true }` lists the whole tree: every folder in it counts (as node walks it,
+  // not into symlinked folders). A review found a file added to a subfolder went unseen.
+  if (typeof options === "object" && options !== null && (options as { recursive?: unknown }).recursive) {
+    const stack = [abs];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      let entries: Dirent[];
+      try {
+        entries = realFs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      if (!current!.lists.has(dir)) current!.lists.set(dir, listingHash(entries));
+      for (const e of entries) if (e.isDirectory()) stack.push(join(dir, e.name));
+    }
+  }
 }
 function noteStat(p: unknown): void {
   const abs = toPath(p);
@@ -112,7 +138,7 @@ function opaque(why: string): void {
 }
 
 type AnyFn = (...args: unknown[]) => unknown;
-type Patch = [target: Record<string, unknown>, name: string, note: (arg: unknown) => void];
+type Patch = [target: Record<string, unknown>, name: string, note: (arg: unknown, options?: unknown) => void];
 
 const recording = () => current !== undefined && depth > 0;
 
@@ -155,7 +181,7 @@ export function installFsTrace(): void {
       if (!recording() || nested) return (orig as AnyFn).apply(this, args);
       nested = true;
       try {
-        note(args[0]);
+        note(args[0], args[1]);
         return (orig as AnyFn).apply(this, args);
       } finally {
         nested = false;
@@ -178,7 +204,7 @@ export function startTrace(root: string): { trace: LoadTrace; stop: () => void }
   current = trace;
   const own = fileURLToPath(new URL("../../../", import.meta.url));
   const state = join(root, ".pipe") + sep;
-  ignored = (abs) => abs.includes(`${sep}node_modules${sep}`) || abs.startsWith(own) || abs.startsWith(state);
+  ignored = (abs) => (abs.includes(`${sep}node_modules${sep}`) && moduleFile(abs)) || abs.startsWith(own) || abs.startsWith(state);
   const undo: (() => void)[] = [];
   const realEnv = process.env;
   process.env = new Proxy(realEnv, {

@@ -695,3 +695,88 @@ test("a Pipelinefile that globs with fast-glob while loading: a new matching fil
   const r = await fullBuild(p, ["copy-b.csv"]);
   p.remove();
 });
+
+// Found by a review of the snapshot's soundness: each built "up to date" holding what a clean
+// build of the same state would not make. `PIPE_NO_SNAPSHOT=1` checks the full path alone.
+test("what the Pipelinefile looked at while loading, caught: a file added to a subfolder of a recursive readdir, a symlink moved to another folder, a data file read from node_modules", async () => {
+  const p = new Project({
+    "data/a.txt": "one\n",
+    "data/sub/b.txt": "two\n",
+    "sets/v1/x.csv": "version one\n",
+    "sets/v2/x.csv": "version TWO\n",
+    "node_modules/countries/package.json": `{"name":"countries","version":"1.0.0"}\n`,
+    "node_modules/countries/list.json": `["it","de"]\n`,
+    "Pipelinefile.ts":
+      HEAD +
+      `import { readdirSync, readFileSync, realpathSync } from "node:fs";\n` +
+      `import { relative } from "node:path";\n` +
+      `const files = (readdirSync("data", { recursive: true }) as string[]).filter((f) => f.endsWith(".txt")).sort();\n` +
+      `export const list = target({ outputs: ["build/list.txt"], run: ({ outputs }) => sh\`echo \${files.join(" ")} > \${outputs[0]}\` });\n` +
+      `const dir = relative(process.cwd(), realpathSync("sets/current"));\n` +
+      `export const copy = target({ inputs: [\`\${dir}/x.csv\`], outputs: ["build/x.csv"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n` +
+      `const countries: string[] = JSON.parse(readFileSync("node_modules/countries/list.json", "utf8"));\n` +
+      `export const c = target({ outputs: ["build/c.txt"], run: ({ outputs }) => sh\`echo \${countries.join(",")} > \${outputs[0]}\` });\n` +
+      `export default [list, copy, c];\n`,
+  });
+  symlinkSync("v1", p.path("sets/current"));
+  await build(p);
+  assert.ok(fromSnapshot(await build(p)), "a no-op first");
+  writeFileSync(p.path("data/sub/c.txt"), "three\n");
+  await fullBuild(p, ["list"]);
+  assert.equal(p.read("build/list.txt"), "a.txt sub/b.txt sub/c.txt\n");
+  rmSync(p.path("sets/current"));
+  symlinkSync("v2", p.path("sets/current"));
+  await fullBuild(p, ["copy"]);
+  assert.equal(p.read("build/x.csv"), "version TWO\n");
+  writeFileSync(p.path("node_modules/countries/list.json"), `["it","de","fr"]\n`);
+  await fullBuild(p, ["c"]);
+  assert.equal(p.read("build/c.txt"), "it,de,fr\n");
+  assert.ok(fromSnapshot(await build(p)), "and a no-op again");
+});
+
+test("an import that resolves elsewhere since the last compile (a file beside a folder, package.json imports): the new module is used, with or without the snapshot", async () => {
+  const p = new Project({
+    "lib/index.ts": `export const WORD = "from-dir-index";\n`,
+    "cfg-a.ts": `export const CFG = "a";\n`,
+    "cfg-b.ts": `export const CFG = "b";\n`,
+    "package.json": JSON.stringify({ name: "proj", type: "module", imports: { "#cfg": "./cfg-a.ts" } }) + "\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `import { WORD } from "./lib";\n` +
+      `import { CFG } from "#cfg";\n` +
+      `export const g = target({ outputs: ["build/g.txt"], run: ({ outputs }) => sh\`echo \${WORD} \${CFG} > \${outputs[0]}\` });\n`,
+  });
+  await build(p);
+  assert.equal(p.read("build/g.txt"), "from-dir-index a\n");
+  assert.ok(fromSnapshot(await build(p)));
+  writeFileSync(p.path("lib.ts"), `export const WORD = "from-lib-ts";\n`);
+  await fullBuild(p, ["g"]);
+  assert.equal(p.read("build/g.txt"), "from-lib-ts a\n");
+  writeFileSync(p.path("package.json"), JSON.stringify({ name: "proj", type: "module", imports: { "#cfg": "./cfg-b.ts" } }) + "\n");
+  await fullBuild(p, ["g"]);
+  assert.equal(p.read("build/g.txt"), "from-lib-ts b\n");
+  // The full path alone (no snapshot) reads the compile cache: it must see the change too.
+  writeFileSync(p.path("cfg-c.ts"), `export const CFG = "c";\n`);
+  writeFileSync(p.path("package.json"), JSON.stringify({ name: "proj", type: "module", imports: { "#cfg": "./cfg-c.ts" } }) + "\n");
+  await fullBuild(p, ["g"], [], { PIPE_NO_SNAPSHOT: "1" });
+  assert.equal(p.read("build/g.txt"), "from-lib-ts c\n");
+});
+
+test("a package replaced by a link to a checkout of the same version (npm link): its code counts from then on, and a no-op after an edit of it is not answered", async () => {
+  const p = new Project({
+    "node_modules/mylib/package.json": `{"name":"mylib","version":"1.0.0","type":"module","main":"index.js"}\n`,
+    "node_modules/mylib/index.js": `export const TEXT = "alpha";\n`,
+    "checkout/package.json": `{"name":"mylib","version":"1.0.0","type":"module","main":"index.js"}\n`,
+    "checkout/index.js": `export const TEXT = "beta";\n`,
+    "Pipelinefile.ts": HEAD + `import { TEXT } from "mylib";\nexport const g = target({ outputs: ["build/g.txt"], run: ({ outputs }) => sh\`echo \${TEXT} > \${outputs[0]}\` });\n`,
+  });
+  await build(p);
+  assert.ok(fromSnapshot(await build(p)));
+  rmSync(p.path("node_modules/mylib"), { recursive: true });
+  symlinkSync(p.path("checkout"), p.path("node_modules/mylib"));
+  await fullBuild(p, ["g"]);
+  assert.equal(p.read("build/g.txt"), "beta\n");
+  writeFileSync(p.path("checkout/index.js"), `export const TEXT = "gamma";\n`);
+  await fullBuild(p, ["g"]);
+  assert.equal(p.read("build/g.txt"), "gamma\n");
+});
