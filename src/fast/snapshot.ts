@@ -325,10 +325,18 @@ export function openSnapshot(text: string, key: string): Snapshot | undefined {
  * it, as does a file link swapped for one of the same size and mtime.
  */
 export function statSeen(abs: string): string {
-  const st = statSync(abs, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = statSync(abs, { throwIfNoEntry: false });
+  } catch {
+    return "-"; // ENOTDIR, ELOOP: as absent to user code
+  }
   if (!st) {
-    const link = lstatSync(abs, { throwIfNoEntry: false });
-    return link?.isSymbolicLink() ? `l>${readlinkSync(abs)}` : "-";
+    try {
+      return lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() ? `l>${readlinkSync(abs)}` : "-";
+    } catch {
+      return "-"; // a part of the path is not a folder, or the link went meanwhile
+    }
   }
   let real = abs;
   try {
