@@ -67,6 +67,7 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
   // finished last time, so this one will (no loop watchdog).
   const def = await loadDefinition({ ...o, readOnly: o.dryRun, knownStats: hint?.stats, trace: (o.snapshot === true || o.trace === true) && !o.dryRun, fresh: o.freshLoad, subset, loadKnownToFinish: hint !== undefined });
   let lock: ProjectLock | undefined;
+  let waited = false;
   if (!o.dryRun) {
     const stateDir = join(def.root, ".pipe");
     assertRecordsVersion(stateDir);
@@ -75,12 +76,17 @@ export async function buildOnce(o: SessionOptions): Promise<SessionResult> {
       command: o.command,
       noWait: o.noWait,
       signal: o.signal,
-      onWait: (holder) => o.emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" }),
+      onWait: (holder) => {
+        waited = true;
+        o.emit({ type: "lock-waiting", holder, lockPath: ".pipe/lock" });
+      },
     });
     o.emit({ type: "lock-acquired", ...(lock.recovered ? { recovered: `${lock.recovered}, ended without releasing it (killed?)` } : {}) });
   }
   try {
-    return await buildLocked(o, lock, def);
+    // The load's stats of the inputs are from before the wait: a file edited meanwhile would be
+    // matched against the stat cache by its old stat (found by a review). Stat them again.
+    return await buildLocked(o, lock, waited ? { ...def, stats: new Map() } : def);
   } finally {
     await lock?.release();
   }

@@ -59,6 +59,42 @@ test("a second pipe waits for the first, naming the holder, then finds the work 
   }
 });
 
+test("an input edited while this pipe waits for the lock counts: the stats taken before the wait are not trusted after it", { timeout: 60_000 }, async (t) => {
+  const p = new Project({
+    "data/in.txt": "old\n",
+    "data/slow.txt": "1\n",
+    "Pipelinefile.ts":
+      HEAD +
+      `export const slow = target({ inputs: ["data/slow.txt"], outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n` +
+      `export const copy = target({ inputs: ["data/in.txt"], outputs: ["build/copy.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+      `export default [slow, copy];\n`,
+  });
+  writeFileSync(p.path("gate"), "");
+  assert.equal((await p.run(["build"])).code, 0);
+  rmSync(p.path("gate"));
+  writeFileSync(p.path("data/slow.txt"), "2\n");
+  const reaper = new Reaper(t.signal);
+  try {
+    const first = reaper.add(p.spawn(["build", "slow", "--verbose"]));
+    const firstDone = collect(first);
+    await waitForLine(first, (l) => l.includes("READY"));
+    const second = reaper.add(p.spawn(["build", "copy", "--json"]));
+    const secondDone = collect(second);
+    await waitForLine(second, (l) => l.includes('"lock-waiting"'));
+    // Same size, new content: only a fresh stat (new mtime and ctime) leads to a new hash.
+    writeFileSync(p.path("data/in.txt"), "new\n");
+    writeFileSync(p.path("gate"), "");
+    const [a, b] = await Promise.all([firstDone, secondDone]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(finished(b.events, "built"), ["copy"]);
+    assert.equal(p.read("build/copy.txt"), "new\n");
+  } finally {
+    if (p.exists(".")) writeFileSync(p.path("gate"), "");
+    reaper.stop();
+  }
+});
+
 test("--no-wait: while another pipe builds, exit at once with code 75, naming the holder; nothing runs twice", { timeout: 60_000 }, async (t) => {
   const p = new Project({
     "Pipelinefile.ts": HEAD + `export const slow = target({ outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo run >> runs.log; echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n`,
