@@ -238,13 +238,16 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const cancelTickets = () => {
     for (const tk of tickets) tk.cancel();
   };
+  /** A failure without -k: no recipe starts any more, and none waiting for a slot will. */
+  const stopAfterFailure = () => {
+    if (o.keepGoing) return;
+    stopping = true;
+    cancelTickets();
+  };
   const fail = (id: string, message: string, extra: Partial<Extract<PipeEvent, { type: "target-finished" }>> = {}) => {
     finish({ type: "target-finished", target: id, status: "failed", durationMs: 0, reason: message, error: message, ...extra });
     skipDownstream(id, id);
-    if (!o.keepGoing) {
-      stopping = true;
-      cancelTickets();
-    }
+    stopAfterFailure();
   };
 
   /** Decides every ready target; finishes the ones that need no recipe. */
@@ -332,10 +335,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       active++;
       const reason = next.e.decision.kind === "stale" ? next.e.decision.reasons.join("; ") : "";
       const lane = ticket?.lane ?? new Lane();
-      const openLane = () => {
-        if (laneable(next.t)) openLanes.push(lane);
-      };
-      if (!ticket) openLane();
+      if (!ticket && laneable(next.t)) openLanes.push(lane);
       // The slot is free when the recipe is over: the next one starts before this target's
       // outputs are stored and published (runTarget's recipeEnded). A target that waited for
       // a slot and never got one (cancelled, or done without a command) frees none.
@@ -370,10 +370,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       };
       void runTarget(rc, next.t, next.e, reason, estimate.get(next.t.id), () => free(true), { lane, ticket }).then((r) => {
         // A failure stops the build before its slot passes on: the target waiting for it is cancelled.
-        if (!r.ok && !r.cancelled && !o.keepGoing) {
-          stopping = true;
-          cancelTickets();
-        }
+        if (!r.ok && !r.cancelled) stopAfterFailure();
         free(false);
         active--;
         if (!r.ok && r.cancelled) {
