@@ -222,6 +222,11 @@ function progress(text: string): void {
 }
 
 /** Runs every scenario for one tool; leaves its project in `<work>/<tool>`. */
+/** Whether one more run (at the mean of the `runs` so far, which took `spentMs`) would exceed the budget. */
+function overBudget(spentMs: number, runs: number, o: Options): boolean {
+  return runs > 0 && o.budgetMs > 0 && spentMs + spentMs / runs > o.budgetMs;
+}
+
 /** Prints a scenario's result as a progress line and keeps it. */
 function say(m: Model, tool: Tool, scenarios: Partial<Record<Scenario, ScenarioResult>>, s: Scenario, rs: RunResult[]): void {
   const r = scenarioResult(rs);
@@ -244,7 +249,7 @@ function coldBuilds(m: Model, tools: Tool[], work: string, rendered: Record<Tool
       const tool = tools[(i + k) % tools.length];
       const used = spent.get(tool)!;
       // No further run once one more (at the mean so far) would exceed the budget.
-      if (i > 0 && o.budgetMs > 0 && used + used / i > o.budgetMs) continue;
+      if (overBudget(used, i, o)) continue;
       const dir = join(work, tool);
       rmSync(dir, { recursive: true, force: true });
       writeProject(m, tool, dir, REPO, rendered);
@@ -267,7 +272,7 @@ function benchTool(m: Model, tool: Tool, work: string, cold: RunResult[], o: Opt
     const runs: RunResult[] = [];
     let spent = 0;
     for (let i = 0; i < n; i++) {
-      if (i > 0 && o.budgetMs > 0 && spent + spent / i > o.budgetMs) break;
+      if (overBudget(spent, i, o)) break;
       before(i);
       const r = build();
       runs.push(r);

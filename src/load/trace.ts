@@ -62,7 +62,8 @@ function contentHash(abs: string): string | undefined {
   }
 }
 
-function listingOf(abs: string): string | undefined {
+/** The listing hash of folder `abs`, or undefined when it cannot be listed. */
+export function listingOf(abs: string): string | undefined {
   try {
     return listFolder(abs);
   } catch {
@@ -109,10 +110,12 @@ function noteList(p: unknown, options?: unknown): void {
   const abs = toPath(p);
   if (abs === undefined) return opaque("a folder listed by descriptor");
   if (ignored(abs)) return;
-  if (!current!.lists.has(abs)) current!.lists.set(abs, listingOf(abs) ?? "-");
   // `{ recursive: true }` lists the whole tree: every folder in it counts (as node walks it,
   // not into symlinked folders). A review found a file added to a subfolder went unseen.
-  if (typeof options === "object" && options !== null && (options as { recursive?: unknown }).recursive) {
+  const recursive = typeof options === "object" && options !== null && (options as { recursive?: unknown }).recursive;
+  if (!recursive) {
+    if (!current!.lists.has(abs)) current!.lists.set(abs, listingOf(abs) ?? "-");
+  } else {
     const stack = [abs];
     while (stack.length) {
       const dir = stack.pop()!;
@@ -120,6 +123,8 @@ function noteList(p: unknown, options?: unknown): void {
       try {
         entries = realFs.readdirSync(dir, { withFileTypes: true });
       } catch {
+        // The top folder missing is a fact too ("-"); a subfolder gone meanwhile changed its parent's listing.
+        if (dir === abs && !current!.lists.has(abs)) current!.lists.set(abs, "-");
         continue;
       }
       if (!current!.lists.has(dir)) current!.lists.set(dir, listingHash(entries));

@@ -67,6 +67,11 @@ async function stopSession(sid: number, graceMs: number): Promise<void> {
     if (Date.now() - t0 >= graceMs) signal(members, "SIGKILL");
   }
 }
+/** Whether a NUL byte is in the command, its folder or its `>` path (exec cannot pass one). */
+function hasNul(r: Pick<ShellRun, "cwd" | "stdout">, argv: string[]): boolean {
+  return argv.some((a) => a.includes("\0")) || r.cwd.includes("\0") || r.stdout?.includes("\0") === true;
+}
+
 /** What a queued command that never started resolves with. */
 export const CANCELLED: ShellResult = { code: null, signal: null, killed: false, cancelled: true };
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
@@ -247,7 +252,7 @@ export class Spawner {
   run(r: ShellRun): Promise<ShellResult> {
     if (this.#dead) return this.#fallback(r);
     const argv = r.argv ?? ["/bin/sh", "-c", r.script];
-    if (argv.some((a) => a.includes("\0")) || r.cwd.includes("\0") || r.stdout?.includes("\0")) {
+    if (hasNul(r, argv)) {
       return Promise.resolve({ code: 127, signal: null, killed: false, spawnError: "an argument contains a NUL byte" });
     }
     return new Promise((resolve) => {
@@ -268,7 +273,8 @@ export class Spawner {
     const r = ticket.run;
     if (this.#dead || !prev || prev.next || !r) return false;
     const argv = r.argv ?? ["/bin/sh", "-c", r.script];
-    if (argv.some((a) => a.includes("\0")) || r.cwd.includes("\0") || r.stdout?.includes("\0") || ticket.behind.paths.some((p) => p.includes("\0"))) return false;
+    // A command exec cannot take fails when it gets its own slot (run), not here.
+    if (hasNul(r, argv) || hasNul({ cwd: "" }, ticket.behind.paths)) return false;
     prev.next = ticket;
     const id = this.#submit(r, argv, ticket.settle!);
     ticket.state = "queued";
