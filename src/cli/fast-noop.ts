@@ -25,6 +25,7 @@ import { paramTextFrom } from "./param-text.ts";
 import { parseSize } from "../util/size.ts";
 import { colorWanted } from "./color.ts";
 import { toJsonLine } from "../ui/json-reporter.ts";
+import { readText } from "../util/read-text.ts";
 
 const NO_THROW = { throwIfNoEntry: false } as const;
 const { S_IFMT, S_IFREG } = fsConstants;
@@ -101,7 +102,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     const key = requestKey(file, args.positional, paramText);
     path = snapshotPath(root, key);
     machine = readMachineKey(ctx.env, join(root, ".pipe"));
-    const text = machine === undefined ? undefined : readFileSync(path, "utf8");
+    const text = machine === undefined ? undefined : readText(path);
     const opened = text === undefined ? undefined : openSnapshot(text, machine!);
     if (!opened) return undefined;
     snap = opened;

@@ -10,6 +10,7 @@ import { pipeVersion } from "../util/own-version.ts";
 import { formatDiagnostics, UserError, writeRefusedHint } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
 import { INTERRUPT_SIGNALS } from "../util/signals.ts";
+import { takeSetAside } from "../state/set-aside.ts";
 import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
 import type { PartialHint } from "./fast-noop.ts";
 import type { PipeEvent } from "../events.ts";
@@ -128,10 +129,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     handOver();
     const code = await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr, noopHint });
-    await reportSetAside(stderr, json ? stdout : undefined);
+    reportSetAside(stderr, json ? stdout : undefined);
     return code;
   } catch (e) {
-    await reportSetAside(stderr, json ? stdout : undefined);
+    reportSetAside(stderr, json ? stdout : undefined);
     return reportError(e, stderr, json ? stdout : undefined);
   } finally {
     handOver();
@@ -139,8 +140,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** State that was in the way of a write and moved to .pipe/quarantine/ (state/atomic.ts): said once, at the end. */
-async function reportSetAside(stderr: NodeJS.WritableStream, jsonOut?: NodeJS.WritableStream): Promise<void> {
-  const notes = (await import("../state/atomic.ts")).takeSetAside();
+function reportSetAside(stderr: NodeJS.WritableStream, jsonOut?: NodeJS.WritableStream): void {
+  const notes = takeSetAside();
   for (const message of notes) {
     stderr.write(`warning: ${message}\n`);
     if (jsonOut) jsonOut.write(JSON.stringify({ type: "warning", message } satisfies PipeEvent) + "\n");

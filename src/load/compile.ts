@@ -22,9 +22,9 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { hashString } from "../hash/xxh.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
-import { listingOf } from "./trace.ts";
+import { resolutionListing } from "./trace.ts";
 
-const FORMAT = 3;
+const FORMAT = 4;
 
 /** What the code hash needs to know about one local module. */
 export interface ModuleInfo {
@@ -83,7 +83,7 @@ function configFiles(root: string): [string, string][] {
 
 function resolutionFolders(files: [string, string][]): [string, string][] {
   const dirs = [...new Set(files.map(([p]) => dirname(p)))].sort();
-  return dirs.map((d) => [d, listingOf(d) ?? "-"]);
+  return dirs.map((d) => [d, resolutionListing(d) ?? "-"]);
 }
 
 /** The API module that `import ... from "pipefile"` means: the running pipe's own. */
@@ -120,7 +120,7 @@ export async function compilePipelinefile(root: string, pfPath: string, options:
           return text !== undefined && hashString(text) === h;
         }) &&
         // A config file that appeared since is in a listed folder (the root).
-        parsed.dirs.every(([d, listing]) => (listingOf(d) ?? "-") === listing);
+        parsed.dirs.every(([d, listing]) => (resolutionListing(d) ?? "-") === listing);
       const dir = join(cacheRoot, parsed.key);
       const manifest = fresh ? readText(join(dir, "manifest.json")) : undefined;
       if (fresh && manifest && parsed.key === keyOf(salt, parsed.files)) {

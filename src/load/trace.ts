@@ -62,6 +62,28 @@ function contentHash(abs: string): string | undefined {
   }
 }
 
+/** Names an import may resolve to without naming them whole: esbuild's and node's extensions. */
+const MODULE_NAME = /(?:^|\.)(?:[cm]?[jt]sx?|json|node|wasm|css)$|^[^.]*$/;
+
+/**
+ * The part of folder `abs`'s listing that can change where an import resolves, for the compile
+ * cache: files and links with a module's extension or none (`./lib` tries `lib` as it is, then
+ * `lib.ts`, `lib.js`, ... and only then the folder `lib/`), and `node_modules` folders. Other
+ * folders and files cannot take an import over: an import that resolved keeps its file, and one
+ * that did not failed the compile, which is never cached. So `.pipe/`, `build/` or a new
+ * `notes.md` at the root no longer make the second build compile the Pipelinefile again (they
+ * did, once per new name). Undefined when the folder cannot be listed.
+ */
+export function resolutionListing(abs: string): string | undefined {
+  let entries: Dirent[];
+  try {
+    entries = realFs.readdirSync(abs, { withFileTypes: true });
+  } catch {
+    return undefined;
+  }
+  return listingHash(entries.filter((e) => (e.isDirectory() ? e.name === "node_modules" : MODULE_NAME.test(e.name))));
+}
+
 /** The listing hash of folder `abs`, or undefined when it cannot be listed. */
 export function listingOf(abs: string): string | undefined {
   try {

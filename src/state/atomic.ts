@@ -3,18 +3,12 @@
  * folder made by hand, by a sync tool or by a broken script at `.pipe/stat-cache.json`, say.
  * Every write here goes through temp + rename; a folder in the way made that rename fail with
  * EISDIR on every build, forever. It is moved to `.pipe/quarantine/` (never deleted) and the
- * write goes on; `takeSetAside` hands the notes to the CLI, which prints them as warnings.
+ * write goes on; set-aside.ts hands the notes to the CLI, which prints them as warnings.
  */
 import { lstatSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { quarantine } from "./quarantine.ts";
-
-const notes: string[] = [];
-
-/** What was set aside since the last call, one sentence each. */
-export function takeSetAside(): string[] {
-  return notes.splice(0);
-}
+import { noteSetAside } from "./set-aside.ts";
 
 /** Moves a folder found where pipe keeps a file to quarantine; whether there was one. */
 function clearWay(path: string): boolean {
@@ -23,7 +17,7 @@ function clearWay(path: string): boolean {
   } catch {
     return false;
   }
-  notes.push(quarantine(path, "was a folder where pipe keeps a file"));
+  noteSetAside(quarantine(path, "was a folder where pipe keeps a file"));
   return true;
 }
 

@@ -18,6 +18,7 @@ import { machineKey } from "./machine-key.ts";
 import { UserError } from "../util/errors.ts";
 import { quarantine } from "./quarantine.ts";
 import { crashPoint } from "../util/crash-point.ts";
+import { readText } from "../util/read-text.ts";
 
 export const RECORDS_VERSION = 2;
 const HEADER = JSON.stringify({ format: "pipe-records", version: RECORDS_VERSION });
@@ -128,7 +129,7 @@ export class RecordStore {
   #read(): void {
     let text: string;
     try {
-      text = readFileSync(this.#path, "utf8");
+      text = readText(this.#path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
       if ((e as NodeJS.ErrnoException).code === "EISDIR") {

@@ -35,6 +35,20 @@ test("records appended are found by fingerprint and by target, after a reload", 
   assert.deepEqual(t.warnings, []);
 });
 
+test("records of targets and paths outside ASCII read back intact (the journal is decoded as UTF-8 whenever it is not all ASCII)", async () => {
+  await initHasher();
+  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
+  const s = RecordStore.load(dir, { readOnly: false });
+  s.append(rec("plain", "f0"));
+  s.append(rec("größe/日本", "f1"));
+  s.close();
+  const t = RecordStore.load(dir, { readOnly: true });
+  assert.equal(t.get("f1")?.target, "größe/日本");
+  assert.deepEqual(t.latest("größe/日本")?.outputs.map((o) => o.path), ["build/größe/日本"]);
+  assert.equal(t.latest("plain")?.fingerprint, "f0");
+  assert.deepEqual(t.warnings, [], "every line verifies: a wrong decoding would break their HMACs");
+});
+
 test("a damaged line is ignored (its target rebuilds); a torn tail is ignored silently and sealed on the next append", async () => {
   await initHasher();
   const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
