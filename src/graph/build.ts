@@ -8,7 +8,6 @@ import { listFolder, listingHash, user } from "../load/trace.ts";
 import { parseSize } from "../util/size.ts";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
-import picomatch from "picomatch";
 import { declKind, type Family, type Instance, type Target } from "../api/target.ts";
 import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import type { Decl, PipelineSpec } from "../load/load.ts";
@@ -804,7 +803,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
           // recipe writes, which is known only once it has run: expanded now, it matched
           // nothing on a first build (the target ran beside the producer and read no file, and
           // then passed for up to date). Refused, with the declaration that works.
-          const base = picomatch.scan(it.spec).base;
+          const base = picomatch().scan(it.spec).base;
           const inside = dirOutputs.find(([prefix, id]) => id !== t.id && (base + "/").startsWith(prefix));
           if (inside) {
             const [prefix, id] = inside;
@@ -816,7 +815,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
             it.files = [];
             continue;
           }
-          const isMatch = picomatch(it.spec, { dot: false });
+          const isMatch = picomatch()(it.spec, { dot: false });
           const generated = [...outputOwner.keys()].filter((p) => !own.has(p) && isMatch(p));
           const found = fastGlob().sync(it.spec, { cwd: root, dot: false, onlyFiles: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true, fs: globFs });
           // Its own outputs (and what is inside its folder outputs) are left out: a glob is the
@@ -974,6 +973,13 @@ let fg: typeof import("fast-glob") | undefined;
 function fastGlob(): typeof import("fast-glob") {
   fg ??= createRequire(import.meta.url)("fast-glob") as typeof import("fast-glob");
   return fg;
+}
+
+/** picomatch, loaded at the first glob: a Pipelinefile without globs never pays for it (a CommonJS package: its loading took 3-5 ms of a build). */
+let pm: typeof import("picomatch") | undefined;
+function picomatch(): typeof import("picomatch") {
+  pm ??= createRequire(import.meta.url)("picomatch") as typeof import("picomatch");
+  return pm;
 }
 
 /**

@@ -10,7 +10,8 @@
  * The worker starts in about 3 ms of main-thread time and does nothing else. Without an
  * inspector (a node built without one), it writes the message itself and kills pipe.
  */
-import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import type { Worker } from "node:worker_threads";
 
 /** Shared state: LOADING until the main thread says DONE, or the worker claims it (FIRED). */
 const LOADING = 0;
@@ -47,6 +48,8 @@ export function startWatchdog(ms: number, message: string): Watchdog {
   const state = new Int32Array(new SharedArrayBuffer(4));
   let worker: Worker | undefined;
   try {
+    // Loaded here: a build the no-op snapshot vouched for runs no watchdog and needs no threads.
+    const { Worker } = createRequire(import.meta.url)("node:worker_threads") as typeof import("node:worker_threads");
     worker = new Worker(SOURCE, { eval: true, workerData: { state: state.buffer, ms, message }, stdout: true, stderr: true, env: {} });
     worker.unref();
     worker.on("error", () => undefined);

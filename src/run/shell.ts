@@ -13,7 +13,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
-import { createInterface } from "node:readline";
+import { createRequire } from "node:module";
 import { killAllGroups as killGroups, RecipeGroup } from "./groups.ts";
 import { killRecipeProcesses } from "./recipe-processes.ts";
 import { CANCELLED, cannotOpen, Spawner, SYSTEM_PYTHON, type HelperKind } from "./spawner.ts";
@@ -62,6 +62,9 @@ export interface ShellResult {
   /** A recipe waiting for a slot that the build cancelled: it never started. */
   cancelled?: boolean;
 }
+
+/** readline, for node's own spawn only (the helpers send whole lines): loaded when it is used. */
+const readline = (): typeof import("node:readline") => createRequire(import.meta.url)("node:readline") as typeof import("node:readline");
 
 const SPAWNERS = ["node", "perl", "python"];
 const FORCED = SPAWNERS.includes(process.env.PIPE_SPAWNER ?? "") ? (process.env.PIPE_SPAWNER as HelperKind | "node") : undefined;
@@ -182,7 +185,7 @@ export function runShellNode(r: ShellRun): Promise<ShellResult> {
     if (child.pid) group.started(child.pid);
     const streams = [child.stdout, child.stderr].filter((s) => s !== null);
     for (const [stream, name] of [[child.stdout, "stdout"], [child.stderr, "stderr"]] as const) {
-      if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => r.onLine(line, name));
+      if (stream) readline().createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => r.onLine(line, name));
     }
     child.on("error", (e) => {
       spawnError = (e as NodeJS.ErrnoException).code === "ENOENT" ? `command not found: ${file}` : e.message;

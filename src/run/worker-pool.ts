@@ -4,10 +4,12 @@
  * replaced). Workers are created lazily and terminated by close(), so a recipe's dangling timer
  * never keeps pipe alive.
  */
-import { Worker } from "node:worker_threads";
-import { createInterface } from "node:readline";
+import { createRequire } from "node:module";
+import type { Worker } from "node:worker_threads";
 import { OUTPUT_END, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { RecipeProcesses } from "./recipe-processes.ts";
+
+const builtin = createRequire(import.meta.url);
 
 interface Slot {
   worker: Worker;
@@ -52,6 +54,9 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
+    // Loaded with the first TypeScript recipe: a build of shell recipes never needs them.
+    const { Worker } = builtin("node:worker_threads") as typeof import("node:worker_threads");
+    const { createInterface } = builtin("node:readline") as typeof import("node:readline");
     const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: this.#data, stdout: true, stderr: true });
     const slot: Slot = { worker, ready: Promise.resolve(), busy: false, ended: 0, onOutputEnd: () => undefined };
     slot.ready = new Promise<void>((resolve, reject) => {
