@@ -284,7 +284,7 @@ export class CodeHasher {
           const bound = Object.hasOwn(m.bindings, id) ? m.bindings[id] : undefined;
           if (bound !== undefined) {
             if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
-            else modules.add(bound);
+            else if (!bound.startsWith("builtin:")) modules.add(bound);
             continue;
           }
           for (const s of ix.declaredBy.get(id) ?? []) {
@@ -412,7 +412,7 @@ export class CodeHasher {
       const ix = this.#index(mod);
       for (const [name, stmts] of this.#changers(ix)) {
         const bound = Object.hasOwn(mod.bindings, name) ? mod.bindings[name] : undefined;
-        if (bound === undefined || bound.startsWith("pkg:")) continue;
+        if (bound === undefined || bound.startsWith("pkg:") || bound.startsWith("builtin:")) continue;
         let list = out.get(bound);
         if (!list) out.set(bound, (list = []));
         for (const stmt of stmts) list.push({ stmt, text: `${relative(this.#root, mod.source)}\u0000${stmt.text}` });

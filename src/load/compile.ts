@@ -19,6 +19,7 @@ import { pipeVersion } from "../util/own-version.ts";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { isBuiltin } from "node:module";
 import { pathToFileURL } from "node:url";
 import { hashString } from "../hash/xxh.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
@@ -36,7 +37,7 @@ export interface ModuleInfo {
   normHash: string;
   /** Local modules it imports (absolute source paths). */
   deps: string[];
-  /** Import bindings: local name -> source path (local) or "pkg:<name>" (package). */
+  /** Import bindings: local name -> source path (local), "pkg:<name>" (package) or "builtin:<name>" (node's own). */
   bindings: Record<string, string>;
   /** Packages it imports, by name. */
   packages: string[];
@@ -187,7 +188,7 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
         // Externals marked by a plugin carry no `original`: their path is the specifier.
         const spec = imp.original ?? imp.path;
         if (/^pipefile(\/|$)/.test(spec)) rewrite.set(spec, API_URL);
-        else if (!spec.startsWith("node:") && !spec.startsWith(".")) packages.add(packageName(spec));
+        else if (!isBuiltin(spec) && !spec.startsWith(".")) packages.add(packageName(spec));
       } else {
         if (!imp.original) continue;
         const depAbs = resolve(root, imp.path);
@@ -355,6 +356,11 @@ function importBindings(code: string, rewrite: Map<string, string>, abs: string)
     let target: string;
     if (spec.startsWith(".")) {
       target = resolve(dirname(abs), orig);
+    } else if (isBuiltin(orig)) {
+      // node's own modules (`node:path`, `fs`) are neither local code nor packages: they come
+      // with node. (They were counted as packages "node:path@?", and `pipe why` then blamed a
+      // recipe's edit that added such an import on that "package".)
+      target = `builtin:${orig}`;
     } else target = `pkg:${/^pipefile(\/|$)/.test(orig) || spec === API_URL ? "pipefile" : packageName(orig)}`;
     for (const name of bindingNames(clause)) out[name] = target;
   }

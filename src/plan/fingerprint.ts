@@ -139,15 +139,15 @@ export function decide(d: DecideInput): Decision {
 
 /**
  * The code files whose share of the code hash differs from the record's (added and removed
- * ones too); every code file when the record has no shares (older records).
+ * ones too): none when only packages changed; every code file when the record has no shares
+ * (older records).
  */
-function changedCodeFiles(parts: FingerprintParts, old: FingerprintParts): string[] {
+function editedCodeFiles(parts: FingerprintParts, old: FingerprintParts): string[] {
   const now = parts.codeHashes;
   const was = old.codeHashes;
   if (!now || !was) return parts.codeFiles;
   const names = [...new Set([...Object.keys(now), ...Object.keys(was)])].sort();
-  const changed = names.filter((f) => (Object.hasOwn(now, f) ? now[f] : undefined) !== (Object.hasOwn(was, f) ? was[f] : undefined));
-  return changed.length ? changed : parts.codeFiles;
+  return names.filter((f) => (Object.hasOwn(now, f) ? now[f] : undefined) !== (Object.hasOwn(was, f) ? was[f] : undefined));
 }
 
 /** Value-level differences between the current parts and a record of the target. */
@@ -157,9 +157,18 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
   const reasons: string[] = [];
   if (old.format !== parts.format) reasons.push(`record format ${old.format} -> ${parts.format}`);
   if (old.code !== parts.code) {
-    const files = changedCodeFiles(parts, old).join(", ") || "the recipe";
-    const pk = parts.packages.filter((p) => !old.packages.includes(p));
-    reasons.push(pk.length ? `package ${pk.join(", ")} changed (was ${old.packages.filter((p) => !parts.packages.includes(p)).join(", ") || "absent"})` : `recipe code ${files} changed`);
+    const now = parts.packages.filter((p) => !old.packages.includes(p));
+    const was = old.packages.filter((p) => !parts.packages.includes(p));
+    const edited = editedCodeFiles(parts, old);
+    // A package upgraded under unchanged code is the package's doing; an edit that added or
+    // dropped an import is the code's (a review found `pipe why` naming only "package
+    // node:path@? changed (was absent)" for a recipe edited to use node:path).
+    if (edited.length === 0 && (now.length || was.length)) reasons.push(`package ${now.join(", ") || "(none)"} changed (was ${was.join(", ") || "absent"})`);
+    else {
+      const files = (edited.length ? edited : parts.codeFiles).join(", ") || "the recipe";
+      const uses = [now.length ? `now uses ${now.join(", ")}` : "", was.length ? `no longer uses ${was.join(", ")}` : ""].filter(Boolean).join("; ");
+      reasons.push(`recipe code ${files} changed${uses ? ` (${uses})` : ""}`);
+    }
   }
   const keys = new Set([...Object.keys(old.params), ...Object.keys(parts.params)]);
   for (const k of [...keys].sort()) {

@@ -37,6 +37,25 @@ test("recipe code that uses toString, constructor or valueOf builds, and its edi
   p.remove();
 });
 
+test("a recipe edited to use node's own modules (node:path, fs): pipe why says its code changed, and names no package", async () => {
+  const pf = (body: string, imports = "") =>
+    `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\n${imports}` +
+    `export const t = target({ outputs: ["build/t.txt"], run: async ({ outputs }) => { writeFileSync(outputs[0], ${body} + "\\n"); } });\n`;
+  const p = new Project({ "Pipelinefile.ts": pf(`"a/b"`) });
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "Pipelinefile.ts": pf(`basename("a/b") + sep`, `import { basename } from "node:path";\nimport { sep } from "path";\n`) });
+  const why = await p.run(["why", "t"]);
+  assert.equal(why.code, 0, why.stderr);
+  assert.match(why.stdout, /^t is stale:\n  recipe code Pipelinefile\.ts changed\n/m);
+  assert.doesNotMatch(why.stdout, /package|node:path|@\?/);
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(p.read("build/t.txt"), "b/\n");
+  const history = await p.run(["history", "t"]);
+  assert.doesNotMatch(history.stdout, /package|@\?/);
+  p.remove();
+});
+
 test("pipe why names the code file that changed, not every file the recipe's code covers", async () => {
   const p = new Project({
     "lib/helper.ts": `export const shout = (s: string) => s.toUpperCase();\n`,

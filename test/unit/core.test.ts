@@ -191,13 +191,20 @@ test("did you mean offers only close names: not one that shares no letter with a
 
 test("explanations name each changed part value by value", async () => {
   await initHasher();
-  const parts: FingerprintParts = { format: 1, code: "c1", codeFiles: ["recipes/plot.ts"], packages: ["vega@6.4.0"], params: { window: 7 }, inputs: [["data/a.csv", "h1"]], env: { MODE: "x" }, outputs: ["build/x.svg"] };
+  const parts: FingerprintParts = { format: 1, code: "c1", codeFiles: ["recipes/plot.ts"], codeHashes: { "recipes/plot.ts": "s1" }, packages: ["vega@6.4.0"], params: { window: 7 }, inputs: [["data/a.csv", "h1"]], env: { MODE: "x" }, outputs: ["build/x.svg"] };
   const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [], parts, durationMs: 1, time: 0 } as BuildRecord;
-  const now: FingerprintParts = { ...parts, code: "c2", params: { window: 14 }, inputs: [["data/a.csv", "h2"], ["data/b.csv", "h3"]], env: { MODE: "y" } };
+  const now: FingerprintParts = { ...parts, code: "c2", codeHashes: { "recipes/plot.ts": "s2" }, params: { window: 14 }, inputs: [["data/a.csv", "h2"], ["data/b.csv", "h3"]], env: { MODE: "y" } };
   assert.deepEqual(explain(now, record), ["recipe code recipes/plot.ts changed", "param window 7 -> 14", "input data/a.csv changed", "input data/b.csv added", "env MODE changed"]);
   assert.deepEqual(explain(now, undefined), ["no record of an earlier run"]);
+  // The code the same, a package upgraded: the package's doing.
   const pkg = { ...parts, code: "c3", packages: ["vega@6.5.0"] };
   assert.deepEqual(explain(pkg, record), ["package vega@6.5.0 changed (was vega@6.4.0)"]);
+  // The code edited to import another package: the code's doing, with what it now uses.
+  const edit = { ...parts, code: "c4", codeHashes: { "recipes/plot.ts": "s3" }, packages: ["lodash@4.17.21", "vega@6.4.0"] };
+  assert.deepEqual(explain(edit, record), ["recipe code recipes/plot.ts changed (now uses lodash@4.17.21)"]);
+  // A record from before code shares were kept: the code files, with the package difference.
+  const older = { ...record, parts: { ...parts, codeHashes: undefined } } as BuildRecord;
+  assert.deepEqual(explain(pkg, older), ["recipe code recipes/plot.ts changed (now uses vega@6.5.0; no longer uses vega@6.4.0)"]);
   assert.notEqual(fingerprintOf(now), fingerprintOf(parts));
   assert.equal(fingerprintOf({ ...parts, codeFiles: ["other.ts"] }), fingerprintOf(parts), "descriptive fields do not count");
 });
