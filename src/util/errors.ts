@@ -33,16 +33,28 @@ export class UserError extends Error {
 
 /** Renders diagnostics in the style.md shape: error line, location, details, hint. */
 export function formatDiagnostics(diags: Diagnostic[], cwd: string, kind = "error"): string {
-  return diags
-    .map((d) => {
-      const lines = [`${kind}: ${d.message}`];
-      if (d.location) lines.push(`  at ${relative(cwd, d.location.file) || d.location.file}:${d.location.line}:${d.location.column}`);
-      // "declared at /abs/Pipelinefile.ts:6:21" in a detail reads like the location above it.
-      for (const x of d.details ?? []) lines.push(`  ${x.replace(/(?<![\w.])(\/[^\s:"']+):(\d+):(\d+)/g, (_, f: string, l: string, c: string) => `${relative(cwd, f) || f}:${l}:${c}`)}`);
-      if (d.hint) lines.push(`  hint: ${d.hint}`);
-      return lines.join("\n");
-    })
-    .join("\n");
+  // The same problem at the same place (targets declared in a loop without names) is said once,
+  // with how many times it occurs.
+  const blocks = new Map<string, number>();
+  for (const d of diags) {
+    const block = formatOne(d, cwd, kind);
+    blocks.set(block, (blocks.get(block) ?? 0) + 1);
+  }
+  return [...blocks].map(([block, n]) => (n === 1 ? block : timesOnFirstLine(block, n))).join("\n");
+}
+
+function timesOnFirstLine(block: string, n: number): string {
+  const nl = block.indexOf("\n");
+  return nl < 0 ? `${block} (${n} times)` : `${block.slice(0, nl)} (${n} times)${block.slice(nl)}`;
+}
+
+function formatOne(d: Diagnostic, cwd: string, kind: string): string {
+  const lines = [`${kind}: ${d.message}`];
+  if (d.location) lines.push(`  at ${relative(cwd, d.location.file) || d.location.file}:${d.location.line}:${d.location.column}`);
+  // "declared at /abs/Pipelinefile.ts:6:21" in a detail reads like the location above it.
+  for (const x of d.details ?? []) lines.push(`  ${x.replace(/(?<![\w.])(\/[^\s:"']+):(\d+):(\d+)/g, (_, f: string, l: string, c: string) => `${relative(cwd, f) || f}:${l}:${c}`)}`);
+  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  return lines.join("\n");
 }
 
 /** Error codes of a write the machine refused (not a bug): a full disk, a read-only file system, permissions. */

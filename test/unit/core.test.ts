@@ -289,3 +289,16 @@ test("diagnostics render as error, location, details and hint", () => {
   const text = formatDiagnostics([{ message: 'unknown target "trian"; did you mean "train"?', location: { file: "/p/Pipelinefile.ts", line: 3, column: 5 }, details: ["a -> b"], hint: "pipe status lists every target" }], "/p");
   assert.equal(text, 'error: unknown target "trian"; did you mean "train"?\n  at Pipelinefile.ts:3:5\n  a -> b\n  hint: pipe status lists every target');
 });
+
+test("the same problem at the same place is said once, with how many times (targets declared in a loop); others stay apart, in order", () => {
+  const loop = { message: "a target has no name", location: { file: "/p/Pipelinefile.ts", line: 4, column: 3 }, hint: "give each one a name" };
+  const other = { message: "a target has no name", location: { file: "/p/Pipelinefile.ts", line: 9, column: 1 }, hint: "give each one a name" };
+  const bare = { message: "the default export must be a target" };
+  const text = formatDiagnostics([loop, other, loop, bare, loop, bare], "/p");
+  assert.equal(
+    text,
+    "error: a target has no name (3 times)\n  at Pipelinefile.ts:4:3\n  hint: give each one a name\n" +
+      "error: a target has no name\n  at Pipelinefile.ts:9:1\n  hint: give each one a name\n" +
+      "error: the default export must be a target (2 times)",
+  );
+});
