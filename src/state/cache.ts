@@ -354,6 +354,13 @@ export class OutputCache {
       if (kind === "file") return this.#copyVerified(hash, dest, mode ?? 0o644);
       const manifest = join(this.#dir, "trees", `${hash}.json`);
       const entries = JSON.parse(readFileSync(manifest, "utf8")) as TreeEntry[];
+      // A manifest must describe the tree it is named after, as a file's bytes must hash to its
+      // name: a damaged one (an exec bit or a link target changed, still valid JSON) was restored
+      // as it was, found by a review. It is dropped and the target rebuilds.
+      if (!Array.isArray(entries) || manifestHash(entries) !== hash) {
+        rmSync(manifest, { force: true });
+        throw new Error(`cache tree ${hash} is damaged`);
+      }
       mkdirSync(dest, { recursive: true });
       const rootAbs = resolve(dest);
       for (const e of entries) {

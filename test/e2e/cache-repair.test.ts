@@ -2,7 +2,7 @@
 // restores; `status --verify` names each bad entry once and says how to fix it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { Project, finished } from "../helpers/rig.ts";
 
 //  file (param n) -> build/f.txt        tree (param n) -> build/d/ (a.txt)
@@ -71,4 +71,40 @@ test("a rebuilt output whose bytes the pack holds damaged supersedes them, even 
   assert.deepEqual(finished(r.events, "built"), ["file"]);
   const v = await p.run(["status", "--verify"]);
   assert.equal(v.code, 0, v.stdout);
+});
+
+test("a folder's manifest that no longer matches its name (valid JSON, an exec bit and a link target changed) is not restored: the recipe runs, and the next switch back restores", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, param, sh } from "pipefile";
+const n = param.int("n", { default: 1 });
+export const tree = target({ params: { n }, outputs: ["build/d/"], run: ({ outputs, params }) => sh\`mkdir -p \${outputs[0]} && echo tree \${String(params.n)} > \${outputs[0]}/m.txt && printf '#!/bin/sh\\\\n' > \${outputs[0]}/x.sh && chmod +x \${outputs[0]}/x.sh && ln -s m.txt \${outputs[0]}/link\` });
+`,
+  });
+  const build = async (n: number) => {
+    const r = await p.run(["build", "--json", "-p", `n=${n}`]);
+    assert.equal(r.code, 0, r.stderr);
+    return r;
+  };
+  await build(1);
+  const treeOf1 = (await p.run(["history", "--json", "tree"])).stdout;
+  await build(2);
+  // The n=1 record's tree: its manifest edited so that it still parses.
+  const hash = /"kind":"dir","hash":"([0-9a-f]+)"/.exec(treeOf1)?.[1];
+  assert.ok(hash, treeOf1);
+  const manifest = p.path(`.pipe/cache/trees/${hash}.json`);
+  const text = readFileSync(manifest, "utf8");
+  assert.match(text, /"exec":true/);
+  writeFileSync(manifest, text.replace('"exec":true', '"exec":false').replace('"link":"m.txt"', '"link":"zz.txt"'));
+
+  const first = await build(1);
+  assert.deepEqual(finished(first.events, "built"), ["tree"], "the damaged manifest is not restored");
+  assert.equal(p.read("build/d/m.txt"), "tree 1\n");
+  assert.equal(readlinkSync(p.path("build/d/link")), "m.txt");
+  assert.ok((statSync(p.path("build/d/x.sh")).mode & 0o111) !== 0, "x.sh is executable");
+  assert.equal((await p.run(["status", "--verify"])).code, 0, "the manifest was written again whole");
+  assert.deepEqual(finished((await build(2)).events, "restored"), ["tree"]);
+  assert.deepEqual(finished((await build(1)).events, "restored"), ["tree"]);
+  assert.equal(readlinkSync(p.path("build/d/link")), "m.txt");
+  assert.ok((statSync(p.path("build/d/x.sh")).mode & 0o111) !== 0);
+  p.remove();
 });

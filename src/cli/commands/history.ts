@@ -51,7 +51,7 @@ export const command: Command = {
   run: async (ctx) => {
     const maxText = flagValue(ctx.args, "max");
     const max = maxText === undefined ? undefined : Number(maxText);
-    if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new UserError({ message: `-n needs a whole number of runs, at least 1; got ${JSON.stringify(maxText)}`, hint: "e.g. pipe history report -n 5" });
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new UserError({ message: `-n needs a whole number of runs, at least 1; got ${JSON.stringify(maxText)}`, hint: "e.g. pipe history <target> -n 5" });
     const root = dirname(findPipelinefile(ctx.cwd, flagValue(ctx.args, "file")));
     const stateDir = join(root, ".pipe");
     assertRecordsVersion(stateDir);

@@ -14,7 +14,7 @@ export const command: Command = {
   usage: "pipe why <target|family>... [--param name=value]",
   flags: [PARAM, PARAMS_FILE, ...COMMON],
   run: async (ctx) => {
-    if (ctx.args.positional.length === 0) throw new UserError({ message: "pipe why needs a target", hint: "e.g. pipe why report (a family name explains each of its instances)" });
+    if (ctx.args.positional.length === 0) throw new UserError({ message: "pipe why needs a target", hint: "pipe why <target>: pipe status lists the targets; a family name explains each of its instances" });
     const { project, predictions } = await inspect(ctx, { all: false });
     // A family name (or several ids) selects several targets: explain every one, never just the first.
     const last = loadLastRun(project.stateDir);
