@@ -15,6 +15,7 @@ import { fingerprintOf } from "../plan/fingerprint.ts";
 import { nameSome } from "../plan/reasons.ts";
 import { logPathFor } from "./log-path.ts";
 import { crashPoint } from "../util/crash-point.ts";
+import { isRacy } from "../hash/racy.ts";
 import { formatValue } from "../graph/param-values.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
 import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
@@ -170,19 +171,29 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     }
     const inv = invocationFor(rc, t, staged);
     const inputStats = sourceInputStats(rc, t, e);
-    let before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const);
-    takeBefore = () => (before = t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path))] as const));
+    // What each final path held before the recipe: its stat, and the content hash the stat
+    // cache vouches for at that stat (no read), to put those bytes back if the recipe writes
+    // the path directly.
+    const takeStats = () => t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path)), knownHash(rc, o.path)] as const);
+    let before = takeStats();
+    takeBefore = () => (before = takeStats());
     // A recipe must write its staging paths; one that wrote a final path directly is a bug
     // (style.md): its bytes never count, and a partial file is removed or restored.
     const directWrites = () => before.filter(([p, sig]) => statSig(join(rc.root, p)) !== sig).map(([p]) => p);
     const undoDirect = (paths: string[]) => {
       for (const p of paths) {
-        const was = before.find(([q]) => q === p)![1];
-        const rec = rc.records.latest(t.id)?.outputs.find((o) => o.path === p);
+        const [, was, hash] = before.find(([q]) => q === p)!;
         if (was === "missing") {
           rmSync(join(rc.root, p), { recursive: true, force: true });
           log(`pipe: removed partial output ${p}, written directly by the recipe`, "ctx");
-        } else if (rec && restore(rc, t, [rec], new Map(), "was written directly by its recipe (not to ctx.outputs)").length === 0) log(`pipe: restored ${p} from the cache; the recipe had written it directly`, "ctx");
+          continue;
+        }
+        // The bytes that were there, not the newest record's: after A -> B -> A the path held
+        // A's bytes, and a review found B's put back. A record of this target names their kind
+        // and mode; bytes no run made (kept edits) come back as a file.
+        const rec = hash === undefined ? undefined : (rc.records.history(t.id).flatMap((r) => r.outputs).find((o) => o.path === p && o.hash === hash) ?? (rc.cache.has(hash, "file") ? { path: p, kind: "file" as const, hash } : undefined));
+        if (rec && restore(rc, t, [rec], new Map(), "was written directly by its recipe (not to ctx.outputs)").length === 0) log(`pipe: restored ${p} from the cache; the recipe had written it directly`, "ctx");
+        else log(`pipe: ${p} was written directly by the recipe, and pipe cannot put back what it held before (its bytes are not in the cache): left as the recipe left it; it does not count as built`, "ctx");
       }
     };
     crashPoint("before-recipe");
@@ -403,6 +414,17 @@ function sourceInputStats(rc: RunContext, t: GraphTarget, e: Evaluation): [strin
 
 function sameStat(a: StatId | undefined, b: StatId | undefined): boolean {
   return a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+/**
+ * The content hash of the file at `path` as the stat cache knows it, when its stat is the one
+ * the cache holds and not racy; undefined otherwise (a folder, a file pipe never hashed). No read.
+ */
+function knownHash(rc: RunContext, path: string): string | undefined {
+  const e = rc.evaluator.hasher.cache.get(path);
+  if (!e) return undefined;
+  const st = lstatSync(join(rc.root, path), { throwIfNoEntry: false });
+  return st && st.isFile() && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt) ? e.hash : undefined;
 }
 
 /** A cheap identity of what is at a path (not its content): changes when anything writes it. */

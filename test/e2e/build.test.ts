@@ -379,6 +379,29 @@ test("a recipe that writes its final output path directly (not ctx.outputs) fail
   assert.doesNotMatch(again.stdout, /changed outside pipe/);
 });
 
+test("a failed recipe that wrote its final path directly: the bytes that were there come back, not the newest record's (A -> B -> A, then the sloppy run)", async () => {
+  const pf = (sloppy: boolean) =>
+    HEAD +
+    `const m = param.string("m", { default: "A" });\n` +
+    `export const a = target({ params: { m }, outputs: ["out/a.txt"], run: (c) => sh\`sh -c \${${JSON.stringify(sloppy ? 'echo "$1" > "$0"; echo partial > out/a.txt; exit 1' : 'echo "$1" > "$0"')}} \${c.outputs[0]} \${c.params.m}\` });\n`;
+  const p = new Project({ "Pipelinefile.ts": pf(false) });
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.equal((await p.run(["build", "-p", "m=B"])).code, 0);
+  const back = await p.run(["build", "--json"]);
+  assert.equal(back.code, 0, back.stderr);
+  assert.deepEqual(finished(back.events, "restored"), ["a"]);
+  assert.equal(p.read("out/a.txt"), "A\n");
+  p.write({ "Pipelinefile.ts": pf(true) });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 1);
+  assert.equal(p.read("out/a.txt"), "A\n", "what was there before the failed run, not B (the newest record)");
+  // The recipe fixed: its code changed, it runs, and A is what it makes.
+  p.write({ "Pipelinefile.ts": pf(false) });
+  const s = await p.run(["build", "--json"]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.equal(p.read("out/a.txt"), "A\n");
+});
+
 test("recipe code precision: a helper in the Pipelinefile counts for the recipe that uses it, and for no other", async () => {
   const pf = (helperBody: string, extra = "") =>
     HEAD +
