@@ -23,6 +23,9 @@ export interface Parsed {
   positional: string[];
 }
 
+/** Options of one command that users try on another (`pipe build --dot`): the hint names the right one. */
+const OPTION_OF: Record<string, string> = { dot: "graph", mermaid: "graph", files: "graph", verify: "status", "exit-code": "status", deps: "clean", poll: "watch", debounce: "watch" };
+
 export function parseArgs(argv: string[], flags: Flag[], command: string): Parsed {
   const byLong = new Map(flags.map((f) => [f.name, f]));
   const byShort = new Map(flags.filter((f) => f.short).map((f) => [f.short!, f]));
@@ -46,7 +49,10 @@ export function parseArgs(argv: string[], flags: Flag[], command: string): Parse
       const eq = a.indexOf("=");
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
       const f = byLong.get(name);
-      if (!f) throw new UserError({ message: `${command}: unknown option --${name}${suggestion(name, byLong.keys()).replace("\"", "\"--")}`, hint: `pipe ${command} --help lists the options` });
+      if (!f) {
+        const elsewhere = Object.hasOwn(OPTION_OF, name) && OPTION_OF[name] !== command ? OPTION_OF[name] : undefined;
+        throw new UserError({ message: `${command}: unknown option --${name}${elsewhere ? "" : suggestion(name, byLong.keys()).replace("\"", "\"--")}`, hint: elsewhere ? `--${name} is an option of pipe ${elsewhere} (pipe ${elsewhere} --help)` : `pipe ${command} --help lists the options` });
+      }
       set(f, f.value ? (eq > 0 ? a.slice(eq + 1) : argv[++i]) : undefined);
     } else if (a.startsWith("-") && a.length > 1 && !/^-\d/.test(a)) {
       // -j4, -j 4, -kq

@@ -119,7 +119,11 @@ export async function main(argv: string[]): Promise<number> {
     // Before the command module (and the packages it imports) loads: see load/trace.ts. Only
     // `pipe build` traces the Pipelinefile's load (for the no-op snapshot).
     if (first === "build") (await import("../load/trace.ts")).installFsTrace();
-    if (!entry) throw new UserError({ message: `unknown command ${JSON.stringify(first)}${suggestion(first, Object.keys(COMMANDS))}`, hint: "pipe --help lists the commands" });
+    if (!entry) {
+      // `pipe --jobs 2 build`: options come after the command.
+      const command = first.startsWith("-") ? argv.find((a) => Object.hasOwn(COMMANDS, a)) : undefined;
+      throw new UserError({ message: `unknown command ${JSON.stringify(first)}${command ? "" : suggestion(first, Object.keys(COMMANDS))}`, hint: command ? `options go after the command: pipe ${command} ${argv.filter((a) => a !== command).join(" ")}` : "pipe --help lists the commands" });
+    }
     const cmd = await entry.load();
     json = cmd.flags.some((f) => f.name === "json") && wantsJson(argv.slice(1));
     const args = parseArgs(argv.slice(1), cmd.flags, cmd.name);

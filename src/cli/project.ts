@@ -23,6 +23,7 @@ import { siteWasMissed } from "../api/site.ts";
 import { STAGING_PREFIX, type PublishContext } from "../run/publish.ts";
 import { sweepKept } from "../state/kept.ts";
 import { sweepTemps, writeFileAtomic } from "../state/atomic.ts";
+import { removeTree } from "../util/remove-tree.ts";
 
 export interface ProjectOptions {
   cwd: string;
@@ -224,7 +225,7 @@ export function cleanStaleStaging(stateDir: string, graph: Graph): void {
   sweepTemps(stateDir);
   sweepCacheTemps(stateDir);
   const dir = join(stateDir, "staging");
-  if (existsSync(dir)) for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+  if (existsSync(dir)) for (const name of readdirSync(dir)) removeTree(join(dir, name));
   const active = join(stateDir, "active");
   const markers = existsSync(active) ? readdirSync(active) : [];
   if (markers.length === 0) return;
@@ -237,7 +238,7 @@ export function cleanStaleStaging(stateDir: string, graph: Graph): void {
     } catch {
       continue;
     }
-    for (const n of names) if (n.startsWith(STAGING_PREFIX)) rmSync(join(f, n), { recursive: true, force: true });
+    for (const n of names) if (n.startsWith(STAGING_PREFIX)) removeTree(join(f, n));
   }
   for (const m of markers) rmSync(join(active, m), { force: true });
 }

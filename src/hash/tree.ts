@@ -11,14 +11,27 @@ export type TreeMember = { type: "f"; path: string; exec: boolean; hash: string 
 export function treeLine(m: TreeMember): string {
   switch (m.type) {
     case "f":
-      return `f ${m.path} ${m.exec ? "x" : "-"} ${m.hash}`;
+      return `f ${text(m.path)} ${m.exec ? "x" : "-"} ${m.hash}`;
     case "l":
-      return `l ${m.path} ${m.link}`;
+      return `l ${text(m.path, true)} ${text(m.link)}`;
     case "d":
-      return `d ${m.path}/`;
+      return `d ${text(m.path)}/`;
     case "o":
-      return `o ${m.path}`;
+      return `o ${text(m.path)}`;
   }
+}
+
+/**
+ * A name as a line holds it. Lines are joined with newlines, and a link's line holds two free
+ * texts: a name with a newline could forge other members' lines, and "a b" -> "c" read the same
+ * as "a" -> "b c" (a review made two different folders hash the same with a newline). So a text
+ * with a newline or a backslash, and a link's own name with a space or a leading quote, is
+ * written as a JSON string: such a string always has a backslash or starts with a quote, which
+ * a name written plainly never has (or, for a link's name, never does). Every other name (nearly
+ * all) is written as before, so folder hashes did not change.
+ */
+function text(s: string, first = false): string {
+  return s.includes("\n") || s.includes("\\") || (first && (s.includes(" ") || s.startsWith('"'))) ? JSON.stringify(s) : s;
 }
 
 /** The hash of a folder from its members' lines, in walk order (sorted by name at each level). */

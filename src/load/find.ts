@@ -26,7 +26,7 @@ export function findPipelinefile(cwd: string, explicit?: string): string {
     dir = up;
   }
   throw new UserError({
-    message: `no Pipelinefile.ts found in ${resolve(cwd)} or any parent folder`,
+    message: `no Pipelinefile.ts found in ${resolve(cwd)} or any parent folder (looked for ${PIPELINEFILE_NAMES.join(", ")})`,
     hint: "create a Pipelinefile.ts at your project root (see the README's quick start), or pass --file <path>",
   });
 }

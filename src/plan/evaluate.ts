@@ -43,17 +43,23 @@ export class Evaluator {
   }
 
   /**
-   * Declared outputs whose current bytes pipe never produced (not in the cache, and no record
+   * Declared outputs whose current bytes no run of the target produced there (no record of it
    * names them): edited by hand or made outside pipe. `--keep-edited` refuses to replace them;
    * a stale target's explanation names them.
    */
   editedOutputs(t: GraphTarget): string[] {
-    const made = new Set(this.records.history(t.id).flatMap((r) => r.outputs.map((o) => `${o.path}\0${o.kind}\0${o.hash}`)));
     const out: string[] = [];
-    for (const [path, now] of this.outputState(t)) {
-      if (now && !made.has(`${path}\0${now.kind}\0${now.hash}`) && !this.cache.has(now.hash, now.kind)) out.push(path);
-    }
+    for (const [path, now] of this.outputState(t)) if (now && !this.madeHere(t, { path, kind: now.kind, hash: now.hash })) out.push(path);
     return out;
+  }
+
+  /**
+   * Whether a run of `t` published these bytes at this path (a record names them): pipe's own
+   * result. Bytes the cache holds for another reason (another target's output, a kept edit) are
+   * not: they were put there from outside.
+   */
+  madeHere(t: GraphTarget, o: OutputRecord): boolean {
+    return this.records.history(t.id).some((r) => r.outputs.some((x) => x.path === o.path && x.kind === o.kind && x.hash === o.hash));
   }
 
   /** Current hashes of a target's declared outputs on disk. */
@@ -194,7 +200,7 @@ export class Evaluator {
     const fingerprint = fingerprintOf(parts);
     const record = this.records.get(fingerprint);
     const outputs = record ? this.outputState(t) : new Map();
-    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t, parts), latest: () => this.records.latest(t.id), editedOutputs: () => this.editedOutputs(t) });
+    const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t, parts), latest: () => this.records.latest(t.id), editedOutputs: () => this.editedOutputs(t), madeHere: (o) => this.madeHere(t, o) });
     // One reason per changed input is too many for a target reading hundreds of files.
     if (decision.kind !== "up-to-date") decision.reasons = summarizeReasons(decision.reasons);
     return { fingerprint, parts, decision };

@@ -1,8 +1,9 @@
 /**
  * Fingerprints and decisions (design.md "Deciding what to do with a target").
  *
- *   fingerprint = hash(format, recipe code hash, params the target uses, (path, content hash)
- *                      of every input, declared env (keyed hashes), declared output paths)
+ *   fingerprint = hash(format, target id, recipe code hash, params the target uses, (path,
+ *                      content hash) of every input, declared env (keyed hashes), declared
+ *                      output paths)
  *
  * `decide` is pure: given the fingerprint, the record store and the outputs on disk it answers
  * up to date / restorable / stale, with reasons. `explain` compares the parts with a record of
@@ -18,7 +19,12 @@ import { stableStringify } from "../util/stable-json.ts";
 import type { CodeHash } from "../load/code-hash.ts";
 import { nameSome, summarizeReasons } from "./reasons.ts";
 
-export const FINGERPRINT_FORMAT = 1;
+/**
+ * 2: the target's id counts (a TypeScript recipe can write ctx.id into its outputs; a review
+ * renamed a target and its output kept the old name, up to date). Records of format 1 match no
+ * fingerprint: each target runs once more, explained as "record format 1 -> 2".
+ */
+export const FINGERPRINT_FORMAT = 2;
 
 /** The current hash of each output on disk (undefined = missing). */
 export type OutputState = Map<string, { kind: "file" | "dir"; hash: string } | undefined>;
@@ -47,6 +53,7 @@ export function fingerprintParts(t: GraphTarget, code: CodeHash, inputs: [string
   }
   return {
     format: FINGERPRINT_FORMAT,
+    target: t.id,
     code: code.hash,
     codeFiles: code.files,
     codeHashes: code.fileHashes,
@@ -86,10 +93,12 @@ export interface DecideInput {
   /** The target's newest record (compared with when no record's outputs are on disk). */
   latest: () => BuildRecord | undefined;
   /**
-   * Outputs on disk whose bytes pipe never made (no record names them, the cache lacks them):
-   * asked only for a stale target none of whose records is on disk.
+   * Outputs on disk whose bytes pipe never made there (no record of this target names them at
+   * that path): asked only for a stale target none of whose records is on disk.
    */
   editedOutputs?: () => string[];
+  /** Whether a record of this target names these bytes at this path (pipe made them there). */
+  madeHere?: (o: OutputRecord) => boolean;
 }
 
 /**
@@ -115,10 +124,12 @@ export function decide(d: DecideInput): Decision {
     const now = outputs.get(o.path);
     if (!now) differing.push(`output ${o.path} is missing`);
     else if (now.kind !== o.kind || now.hash !== o.hash) {
-      // Bytes pipe itself published (they are in the cache, or a record names them and the
-      // cache lost them) are another build's result: a different param or input combination.
-      // Anything else was changed outside pipe.
-      if (inCache({ path: o.path, kind: now.kind, hash: now.hash }) || onDisk()?.outputs.some((r) => r.path === o.path && r.kind === now.kind && r.hash === now.hash)) others.push(o.path);
+      // Bytes a run of this target published at this path are another build's result: a
+      // different param or input combination. Anything else was changed outside pipe, even
+      // bytes the cache holds for another reason (another target's, a kept edit: a review
+      // found those let --keep-edited replace an edit without a word).
+      const here = { path: o.path, kind: now.kind, hash: now.hash };
+      if (d.madeHere ? d.madeHere(here) : onDisk()?.outputs.some((r) => r.path === o.path && r.kind === now.kind && r.hash === now.hash)) others.push(o.path);
       else {
         differing.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
         edited.push(o.path);

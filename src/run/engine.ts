@@ -28,6 +28,7 @@ import { buildsShellCommand } from "./call-recipe.ts";
 import { restoreTarget, type PublishContext } from "./publish.ts";
 import { WorkerPool } from "./worker-pool.ts";
 import { describeProcesses, type StopResult } from "./recipe-processes.ts";
+import { removeTree } from "../util/remove-tree.ts";
 
 export interface BuildOptions {
   graph: Graph;
@@ -409,7 +410,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     await pool.close();
     await stopRecipeProcesses(o, pool, stoppingProcesses);
     await Promise.all(freeing);
-    rmSync(join(graph.root, runDir), { recursive: true, force: true });
+    removeTree(join(graph.root, runDir));
     rmSync(marker, { force: true });
   }
 

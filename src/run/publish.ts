@@ -18,6 +18,7 @@ import type { OutputRecord, RecordStore } from "../state/records.ts";
 import { keepFolder } from "../state/kept.ts";
 import { quote } from "../api/sh.ts";
 import { crashPoint } from "../util/crash-point.ts";
+import { isDenied, removeTree } from "../util/remove-tree.ts";
 
 export interface PublishContext {
   root: string;
@@ -173,12 +174,17 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
   if (!existsSync(join(ctx.root, o.path))) return undefined;
   const h = ctx.hasher.hashPath(o.path);
   if (h.kind !== "file" && h.kind !== "dir") return undefined;
-  if (h.hash === newHash || ctx.cache.has(h.hash, h.kind)) return undefined;
+  if (h.hash === newHash) return undefined;
+  // Pipe's own result at this path, still in the cache: nothing to keep or say. Bytes the cache
+  // holds for another reason (another target's output, an edit kept before) are kept and named
+  // as any edit: a review found such an edit replaced without a word, even with --keep-edited.
+  const recorded = isRecorded(ctx, t.id, o.path, h);
+  if (recorded && ctx.cache.has(h.hash, h.kind)) return undefined;
   const abs = join(ctx.root, o.path);
   let command: string;
   if (h.kind === "file") {
-    // Not in the cache (checked above), so putFile writes a loose object, not a pack entry.
-    ctx.cache.putFile(abs, h.hash);
+    // A file of its own (not a pack entry), which the printed cp command can copy.
+    ctx.cache.putFile(abs, h.hash, { loose: true });
     // The object is read-only (0444) and `cp` gives a new file its source's mode: say the file's own.
     const mode = (statSync(abs).mode & 0o777).toString(8);
     command = `cp ${shellPath(ctx.cache.displayPath(h.hash, ctx.root))} ${shellPath(o.path)} && chmod ${mode} ${shellPath(o.path)}`;
@@ -189,7 +195,7 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
   }
   // Bytes a record names are pipe's own result whose cache entry is gone (.pipe/cache removed):
   // calling them "changed outside pipe" sent users looking for an edit nobody made.
-  if (isRecorded(ctx, t.id, o.path, h)) {
+  if (recorded) {
     ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} is a recorded build's result, but its bytes were not in the cache (was .pipe/cache removed?); pipe kept them before ${doing} them (to get them back: ${command})`, t.id, true);
     return "uncached";
   }
@@ -297,25 +303,33 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
   let old: string | undefined;
   let freeOld: (() => void) | undefined;
   if (!hints.missing) {
-    try {
-      const st = lstatSync(to);
-      if (st.isDirectory() || lstatSync(from).isDirectory()) {
-        old = join(ctx.root, ctx.scratch(), "old");
-        mkdirSync(dirname(old), { recursive: true });
+    const st = lstatSync(to, { throwIfNoEntry: false });
+    if (st && (st.isDirectory() || lstatSync(from).isDirectory())) {
+      old = join(ctx.root, ctx.scratch(), "old");
+      mkdirSync(dirname(old), { recursive: true });
+      try {
         renameSync(to, old);
-      } else {
-        // A rename over a file frees that file's blocks then and there: on ext4 that made the
-        // rename 0.28 ms instead of 0.03 (a chain rebuilds its links one after another). A
-        // second link keeps them until the build frees them from a background thread.
-        freeOld = ctx.setAside?.(to);
+      } catch (e) {
+        // Moving a folder elsewhere rewrites its `..`: a read-only one (chmod 555 by its recipe)
+        // must be made writable first. Any other error is the build's to report.
+        if (!isDenied(e) || !st.isDirectory()) throw e;
+        chmodSync(to, (st.mode & 0o7777) | 0o700);
+        renameSync(to, old);
       }
-    } catch {
-      // nothing there yet
+    } else if (st) {
+      // A rename over a file frees that file's blocks then and there: on ext4 that made the
+      // rename 0.28 ms instead of 0.03 (a chain rebuilds its links one after another). A
+      // second link keeps them until the build frees them from a background thread.
+      try {
+        freeOld = ctx.setAside?.(to);
+      } catch {
+        // no second link: the rename frees the blocks itself
+      }
     }
   }
   crashPoint("publish-rename");
   renameSync(from, to);
-  if (old) rmSync(old, { recursive: true, force: true });
+  if (old) removeTree(old);
   freeOld?.();
 }
 

@@ -24,6 +24,7 @@ import { checkStaged, makeOutputFolder, publish, restore, stagingPaths, storeSta
 import { runShell } from "./shell.ts";
 import type { Lane, Ticket } from "./lanes.ts";
 import type { WorkerPool } from "./worker-pool.ts";
+import { removeTree } from "../util/remove-tree.ts";
 
 export interface RunContext extends PublishContext {
   pool: WorkerPool;
@@ -184,7 +185,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       for (const p of paths) {
         const [, was, hash] = before.find(([q]) => q === p)!;
         if (was === "missing") {
-          rmSync(join(rc.root, p), { recursive: true, force: true });
+          removeTree(join(rc.root, p));
           log(`pipe: removed partial output ${p}, written directly by the recipe`, "ctx");
           continue;
         }
@@ -336,7 +337,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     if (!published) {
       for (const p of staged.values()) {
         try {
-          rmSync(join(rc.root, p), { recursive: true, force: true });
+          removeTree(join(rc.root, p));
         } catch (err) {
           // ENOTDIR: a part of its path is not a folder, so nothing was staged there.
           if ((err as NodeJS.ErrnoException).code === "ENOTDIR") continue;

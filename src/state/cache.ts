@@ -22,6 +22,7 @@ import { hashBytes, hashFd } from "../hash/xxh.ts";
 import { treeHash, treeLine } from "../hash/tree.ts";
 import { openFile } from "./atomic.ts";
 import { crashPoint, type CrashPoint } from "../util/crash-point.ts";
+import { removeTree } from "../util/remove-tree.ts";
 
 export interface TreeEntry {
   path: string;
@@ -286,10 +287,10 @@ export class OutputCache {
     }
   }
 
-  /** Stores a file whose content hash is known. */
-  putFile(src: string, hash: string): void {
+  /** Stores a file whose content hash is known; `loose`: as a file of its own even when the pack holds them (a path to show). */
+  putFile(src: string, hash: string, o: { loose?: boolean } = {}): void {
     const dst = this.objectPath(hash);
-    if (this.#pack.has(hash) || existsSync(dst)) return;
+    if ((!o.loose && this.#pack.has(hash)) || existsSync(dst)) return;
     this.#store(dst, "cache-file-rename", (tmp) => {
       copyFileSync(src, tmp, constants.COPYFILE_FICLONE);
       chmodSync(tmp, 0o444);
@@ -374,7 +375,7 @@ export class OutputCache {
       }
       return true;
     } catch {
-      rmSync(dest, { recursive: true, force: true });
+      removeTree(dest);
       this.#dropped.add(hash);
       return false;
     }
@@ -476,5 +477,5 @@ export function sweepCacheTemps(stateDir: string): void {
   } catch {
     return;
   }
-  for (const name of names) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of names) removeTree(join(dir, name));
 }

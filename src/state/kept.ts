@@ -11,6 +11,7 @@
  */
 import { chmodSync, copyFileSync, constants, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { removeTree } from "../util/remove-tree.ts";
 
 let tmpCounter = 0;
 
@@ -31,7 +32,7 @@ export function keepFolder(stateDir: string, src: string, hash: string): string 
     copyTree(src, tmp);
     renameSync(tmp, dest);
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    removeTree(tmp);
     // Another pipe kept the same folder meanwhile: its copy holds the same tree.
     if (!lstatSync(dest, { throwIfNoEntry: false })?.isDirectory()) throw e;
   }
@@ -68,5 +69,5 @@ export function sweepKept(stateDir: string): void {
   } catch {
     return;
   }
-  for (const n of names) if (n.startsWith(TMP_PREFIX)) rmSync(join(dir, n), { recursive: true, force: true });
+  for (const n of names) if (n.startsWith(TMP_PREFIX)) removeTree(join(dir, n));
 }

@@ -46,6 +46,11 @@ export interface BuildRecord {
 /** Everything that went into a fingerprint, by component. */
 export interface FingerprintParts {
   format: number;
+  /**
+   * The target's id (format 2 on): a recipe may write it into its outputs (ctx.id), so a renamed
+   * target is a new one. Absent in older records.
+   */
+  target?: string;
   code: string;
   /** Local modules the recipe code hash covered (project-relative), for messages. */
   codeFiles: string[];

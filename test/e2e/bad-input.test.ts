@@ -281,7 +281,7 @@ test("no Pipelinefile: says where it looked", () => {
   const dir = mkdtempSync(join(tmpdir(), "pipe-nopf-"));
   const r = spawnSync(process.execPath, [PIPE_BIN, "build"], { cwd: dir, env: testEnv(), encoding: "utf8" });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, new RegExp(`error: no Pipelinefile.ts found in ${dir.replace(/[/\\^$*+?.()|[\]{}]/g, "\\$&")} or any parent folder`));
+  assert.match(r.stderr, new RegExp(`error: no Pipelinefile.ts found in ${dir.replace(/[/\\^$*+?.()|[\]{}]/g, "\\$&")} or any parent folder \\(looked for Pipelinefile.ts, Pipelinefile.mts, Pipelinefile.js, Pipelinefile.mjs\\)`));
   assert.match(r.stderr, /hint: create a Pipelinefile.ts/);
   noStack(r.stderr);
 });
@@ -374,6 +374,13 @@ test("a wrong command or option is a usage error with a suggestion", async () =>
   const r3 = await p.run(["build", "trend[attribute=x]"]);
   assert.equal(r3.code, 2);
   assert.match(r3.stderr, /unknown target "trend\[attribute=x\]"/);
+  // An option before the command, and another command's option: the hint says where it goes.
+  const r4 = await p.run(["--jobs", "2", "build"]);
+  assert.equal(r4.code, 2);
+  assert.match(r4.stderr, /unknown command "--jobs"\n  hint: options go after the command: pipe build --jobs 2/);
+  const r5 = await p.run(["build", "--dot"]);
+  assert.equal(r5.code, 2);
+  assert.match(r5.stderr, /build: unknown option --dot\n  hint: --dot is an option of pipe graph \(pipe graph --help\)/);
 });
 
 test("a family key value of the wrong type is refused with the allowed values", async () => {

@@ -532,6 +532,41 @@ test("--keep-edited: an output changed by hand fails its target instead of being
   assert.ok(w && w.type === "warning" && /output build\/words\.txt of "words" was changed outside pipe; pipe kept those bytes/.test(w.message));
 });
 
+test("an edit whose bytes the cache holds for another reason (the same edit kept before, another target's output) is still an edit: named by status, refused by --keep-edited, kept and said otherwise", async () => {
+  const p = new Project({
+    "in/a.txt": "alpha\n",
+    "in/b.txt": "beta\n",
+    "Pipelinefile.ts": HEAD + `export const a = target({ inputs: ["in/a.txt"], outputs: ["out/a.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\nexport const b = target({ inputs: ["in/b.txt"], outputs: ["out/b.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n`,
+  });
+  assert.equal((await p.run(["build", "a", "b"])).code, 0);
+  // The same edit twice: the first is kept in the cache, the second must not pass for pipe's.
+  p.write({ "out/a.txt": "zz\n" });
+  const first = await p.run(["build", "a"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout + first.stderr, /output out\/a\.txt of "a" was changed outside pipe; pipe kept those bytes/);
+  p.write({ "out/a.txt": "zz\n" });
+  const status = await p.run(["status", "a"]);
+  assert.match(status.stdout, /out\/a\.txt differs from the recorded build \(edited outside pipe\?\)/);
+  assert.doesNotMatch(status.stdout, /another build's result/);
+  const refused = await p.run(["build", "--keep-edited", "--json", "a"]);
+  assert.equal(refused.code, 1);
+  assert.equal(p.read("out/a.txt"), "zz\n", "--keep-edited left the edit alone");
+  const second = await p.run(["build", "a"]);
+  assert.equal(second.code, 0, second.stderr);
+  const said = /was changed outside pipe; pipe kept those bytes before replacing them \(to get them back: (cp [^)]*)\)/.exec(second.stdout + second.stderr);
+  assert.ok(said, second.stdout + second.stderr);
+  assert.equal(p.read("out/a.txt"), "alpha\n");
+  // Another target's bytes copied over an output: an edit too, and the printed command gets them back.
+  p.write({ "out/a.txt": p.read("out/b.txt") });
+  const third = await p.run(["build", "a"]);
+  const cmd = /was changed outside pipe; pipe kept those bytes before replacing them \(to get them back: (cp [^)]*)\)/.exec(third.stdout + third.stderr);
+  assert.ok(cmd, third.stdout + third.stderr);
+  assert.equal(p.read("out/a.txt"), "alpha\n");
+  const back = spawnSync("sh", ["-c", cmd[1]], { cwd: p.dir });
+  assert.equal(back.status, 0, String(back.stderr));
+  assert.equal(p.read("out/a.txt"), "beta\n");
+});
+
 test("--params <file>: name=value lines or a JSON object; --param wins; a bad line is named with its line, exit 2", async () => {
   const p = new Project(BASIC);
   p.write({ "run.params": "# tuned on 2024-05-01\nwindow=14\n", "run.json": `{"window": 21}\n`, "bad.params": "window=3\nwindow 4\n" });

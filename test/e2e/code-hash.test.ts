@@ -416,3 +416,22 @@ test("more ways top-level code changes a value a recipe uses: a forEach callback
   assert.equal(p.read("o/t"), JSON.stringify([{ lr: 1, a: 2, iife: 2, al: 2, oa: 2 }, 2, 2, true, 2]));
   p.remove();
 });
+
+test("a TypeScript recipe that writes ctx.id: renaming its target runs it (the id is part of the fingerprint); renaming back restores", async () => {
+  const pf = (name: string) =>
+    `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\n` +
+    `export const ${name} = target({ inputs: ["in/a.txt"], outputs: ["out/report.txt"], run: async (ctx) => { writeFileSync(ctx.outputs[0], \`report by \${ctx.id}\\n\`); } });\n`;
+  const p = new Project({ "in/a.txt": "a\n", "Pipelinefile.ts": pf("summary") });
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.equal(p.read("out/report.txt"), "report by summary\n");
+  p.write({ "Pipelinefile.ts": pf("overview") });
+  const renamed = await p.run(["build", "--json"]);
+  assert.equal(renamed.code, 0, renamed.stderr);
+  assert.deepEqual(finished(renamed.events, "built"), ["overview"]);
+  assert.equal(p.read("out/report.txt"), "report by overview\n");
+  p.write({ "Pipelinefile.ts": pf("summary") });
+  const back = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(back.events, "restored"), ["summary"]);
+  assert.equal(p.read("out/report.txt"), "report by summary\n");
+  p.remove();
+});

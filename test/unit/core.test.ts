@@ -240,7 +240,7 @@ test("a target below a stale dependency is explained by the files it now reads o
       env: [],
     }) as unknown as GraphTarget;
   // Recorded: it read a.csv, b.csv and the folder build/plots (stored with a trailing "/").
-  const parts: FingerprintParts = { format: 1, code: "c1", codeFiles: ["Pipelinefile.ts"], packages: [], params: {}, inputs: [["data/a.csv", "h1"], ["data/b.csv", "h2"], ["build/plots/", "h3"]], env: {}, outputs: ["build/t.txt"] };
+  const parts: FingerprintParts = { format: 2, target: "t", code: "c1", codeFiles: ["Pipelinefile.ts"], packages: [], params: {}, inputs: [["data/a.csv", "h1"], ["data/b.csv", "h2"], ["build/plots/", "h3"]], env: {}, outputs: ["build/t.txt"] };
   const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [], parts, durationMs: 1, time: 0 } as BuildRecord;
   const ev = new Evaluator({
     graph: { targets: new Map() } as unknown as Graph,

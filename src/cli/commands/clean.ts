@@ -11,6 +11,7 @@ import { ProjectLock } from "../../state/lock.ts";
 import { flagValue } from "../args.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
 import { openProject, publishContextOf } from "../project.ts";
+import { removeTree } from "../../util/remove-tree.ts";
 
 export const command: Command = {
   name: "clean",
@@ -44,7 +45,7 @@ export const command: Command = {
           if (kept === "edited") edited++;
           else if (kept === "uncached") uncached++;
           // rmSync removes a symlink itself, never what it points to.
-          rmSync(abs, { recursive: true, force: true });
+          removeTree(abs);
           project.hasher.forget(o.path, o.dir);
           ctx.stdout.write(`removed ${o.path}${o.dir ? "/" : ""}\n`);
           removed++;

@@ -12,6 +12,7 @@ import { COMMON, EXIT, type Command } from "../main.ts";
 import { findPipelinefile } from "../../load/load.ts";
 import { openProject, publishContextOf, type Project } from "../project.ts";
 import { existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
+import { removeTree } from "../../util/remove-tree.ts";
 
 export const command: Command = {
   name: "hooks",
@@ -157,7 +158,7 @@ function restoreAll(project: Project, emit: (line: string) => void): { restored:
       } else if (p.state === "stale") stillStale.push({ id, reason: p.reasons.join("; ") });
     }
   } finally {
-    rmSync(join(project.root, runDir), { recursive: true, force: true });
+    removeTree(join(project.root, runDir));
   }
   return { restored, stillStale };
 }

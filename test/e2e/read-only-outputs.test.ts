@@ -1,0 +1,66 @@
+// Outputs a recipe made read-only (chmod 555 folders, 444 files), for a user who is not root:
+// replaced, restored and cleaned like any other, and never wedging the project (a review found
+// an internal error after publishing, then every later command failing at start-up).
+// Root may write anywhere, so as root the commands run as nobody (setpriv); skipped when that
+// is not possible.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chownSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { PIPE_BIN, Project, testEnv, finished, parseEvents, type RunResult } from "../helpers/rig.ts";
+
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+const setpriv = asRoot ? ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => { try { return statSync(p).isFile(); } catch { return false; } }) : undefined;
+const skip = process.platform !== "linux" ? "Linux only" : asRoot && !setpriv ? "running as root without setpriv: cannot run pipe as a normal user" : false;
+
+function chownTree(dir: string): void {
+  chownSync(dir, NOBODY, NOBODY);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isSymbolicLink()) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) chownTree(p);
+    else chownSync(p, NOBODY, NOBODY);
+  }
+}
+
+function run(p: Project, args: string[]): RunResult {
+  const [cmd, argv] = setpriv ? [setpriv, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, PIPE_BIN, ...args]] : [process.execPath, [PIPE_BIN, ...args]];
+  const r = spawnSync(cmd, argv, { cwd: p.dir, env: testEnv({ HOME: p.dir }), encoding: "utf8" });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, events: parseEvents(r.stdout) };
+}
+
+test("folder outputs with read-only parts (a 555 folder inside, or the output folder itself): rebuilt, restored, cleaned; never an internal error", { skip }, () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, param, sh } from "pipefile";
+const m = param.string("m", { default: "A" });
+export const inner = target({ params: { m }, outputs: ["out/d/"], run: ({ outputs, params }) => sh\`mkdir -p \${outputs[0]}/ro && echo \${params.m} > \${outputs[0]}/ro/f && chmod 444 \${outputs[0]}/ro/f && chmod 555 \${outputs[0]}/ro\` });
+export const whole = target({ params: { m }, outputs: ["out/w/"], run: ({ outputs, params }) => sh\`mkdir -p \${outputs[0]} && echo \${params.m} > \${outputs[0]}/f && chmod 555 \${outputs[0]}\` });
+`,
+  });
+  if (asRoot) chownTree(p.dir);
+  const build = (m: string, status: string) => {
+    const r = run(p, ["build", "--json", "-p", `m=${m}`, "inner", "whole"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /internal error|ENOTEMPTY|EACCES/);
+    assert.deepEqual(finished(r.events, status), ["inner", "whole"], `m=${m}`);
+    assert.equal(p.read("out/d/ro/f"), `${m}\n`);
+    assert.equal(p.read("out/w/f"), `${m}\n`);
+  };
+  build("A", "built");
+  build("B", "built");
+  build("A", "restored");
+  build("B", "restored");
+  assert.deepEqual(readdirSync(p.path(".pipe/staging")), [], "nothing left in staging");
+  const clean = run(p, ["clean"]);
+  assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+  assert.equal(p.exists("out/d"), false);
+  assert.equal(p.exists("out/w"), false);
+  build("B", "restored");
+  const noop = run(p, ["build", "--json", "-p", "m=B", "inner", "whole"]);
+  assert.equal(noop.code, 0, noop.stderr);
+  assert.deepEqual(finished(noop.events, "built"), []);
+  if (asRoot) spawnSync("chmod", ["-R", "u+w", p.dir]);
+  p.remove();
+});
