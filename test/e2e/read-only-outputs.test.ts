@@ -8,12 +8,23 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chownSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { PIPE_BIN, Project, testEnv, finished, parseEvents, type RunResult } from "../helpers/rig.ts";
+import { tmpdir } from "node:os";
+import { PIPE_BIN, REPO, Project, testEnv, finished, parseEvents, type RunResult } from "../helpers/rig.ts";
 
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
 const setpriv = asRoot ? ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => { try { return statSync(p).isFile(); } catch { return false; } }) : undefined;
-const skip = process.platform !== "linux" ? "Linux only" : asRoot && !setpriv ? "running as root without setpriv: cannot run pipe as a normal user" : false;
+/** Whether nobody can run node and read pipe here (a clone under /root cannot be read by nobody). */
+function nobodyCanRunPipe(): boolean {
+  const probe = `const fs = require("fs"); fs.accessSync(${JSON.stringify(PIPE_BIN)}, fs.constants.R_OK); fs.readdirSync(${JSON.stringify(join(REPO, "dist", "src"))}); fs.accessSync(${JSON.stringify(tmpdir())}, fs.constants.W_OK)`;
+  return spawnSync(setpriv!, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, "-e", probe]).status === 0;
+}
+const skip =
+  process.platform !== "linux" ? "Linux only"
+  : !asRoot ? false
+  : !setpriv ? "running as root without setpriv: cannot run pipe as a normal user"
+  : !nobodyCanRunPipe() ? "user nobody cannot run node or read pipe's files here"
+  : false;
 
 function chownTree(dir: string): void {
   chownSync(dir, NOBODY, NOBODY);
