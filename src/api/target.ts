@@ -167,6 +167,23 @@ function unknownOptions(options: object, known: Set<string>): string[] | undefin
   return out;
 }
 
+/** Declarations made while the Pipelinefile is evaluated (see collectDeclarations). */
+let made: object[] | undefined;
+
+/**
+ * Starts noting every target and family declared, until the returned function is called (it
+ * returns them): the loader compares them with what the Pipelinefile exports, to name a target
+ * that is declared but reachable from no export (pipe would never see it).
+ */
+export function collectDeclarations(): () => object[] {
+  const mine: object[] = [];
+  made = mine;
+  return () => {
+    if (made === mine) made = undefined;
+    return mine;
+  };
+}
+
 export function target<const I extends InputsSpec | undefined = undefined, const O extends OutputsSpec = OutputsSpec, const P extends Record<string, Param<any>> = {}>(
   options: TargetOptions<I, O, P>,
 ): Target<I, O, P> {
@@ -174,7 +191,9 @@ export function target<const I extends InputsSpec | undefined = undefined, const
   const unknown = unknownOptions(options, TARGET_SET);
   const frozen = Object.freeze({ ...options });
   const site = captureSite(target);
-  return Object.freeze(unknown ? { [TARGET]: "target" as const, options: frozen, site, unknownOptions: unknown } : { [TARGET]: "target" as const, options: frozen, site });
+  const decl = Object.freeze(unknown ? { [TARGET]: "target" as const, options: frozen, site, unknownOptions: unknown } : { [TARGET]: "target" as const, options: frozen, site });
+  made?.push(decl);
+  return decl;
 }
 
 /** Declares a parametrised family of targets; call it with key values to get an instance. */
@@ -193,6 +212,7 @@ export function family<const K extends KeySpec, const I extends InputsSpec | und
   Object.defineProperty(fam, "site", { value: site });
   const unknown = unknownOptions(options, FAMILY_SET);
   if (unknown) Object.defineProperty(fam, "unknownOptions", { value: unknown });
+  made?.push(fam);
   return Object.freeze(fam);
 }
 

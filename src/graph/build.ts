@@ -704,7 +704,13 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       // `Trend[attribute=recovered]`: the name misspelt, the keys kept.
       const near = didYouMean(parsed?.name ?? req, candidates);
       const meant = near !== undefined && parsed?.key && bracket ? `${near}[${bracket[2]}]` : near;
-      diags.push({ message: `unknown target ${JSON.stringify(req)}${meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`}`, hint: "`pipe status` lists every target", request: true });
+      const hidden = meant === undefined ? unexportedLines(spec) : [];
+      diags.push({
+        message: `unknown target ${JSON.stringify(req)}${meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`}`,
+        details: hidden.length ? hidden : undefined,
+        hint: hidden.length ? `pipe knows a target by its export name (or its name: option): export it (export const ${/^[A-Za-z_$][\w$]*$/.test(req) ? req : "x"} = target({ ... }))` : "`pipe status` lists every target",
+        request: true,
+      });
       continue;
     }
     if (declKind(decl) === "target") {
@@ -905,6 +911,17 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       }
     }
   }
+  // Declarations, and none that pipe can see: every one of them is missing its export.
+  if (!subset && targets.size === 0 && spec.unexported?.length) {
+    const [first, ...rest] = spec.unexported;
+    const n = spec.unexported.length;
+    diags.push({
+      message: `the Pipelinefile declares ${n === 1 ? "a target" : `${n} targets and families`} but exports none: pipe finds targets through its exports`,
+      location: first.site.location(),
+      details: rest.length ? unexportedLines({ ...spec, unexported: rest }) : undefined,
+      hint: "export it (export const words = target({ ... })), or list it in the default export (export default [words])",
+    });
+  }
   if (diags.length || (late.length && !options.lenient)) throw new UserError(withProvisionalNames(options.lenient ? diags : [...diags, ...late], spec.provisional));
   // A subset's closure is not the whole build: the build that made the snapshot had no warnings.
   const warnings = subset || options.paramText.size === 0 ? [] : ineffectiveParams({ spec, targets, needed, paramText: options.paramText, requested: requestedInstances });
@@ -912,6 +929,17 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
 }
 
 /** An output path like `path` but outside the folder `dir`: build/x.txt, or out/x.txt when build/ is the folder. */
+/** Lines naming declarations no export reaches ("not exported: a target at Pipelinefile.ts:3:1"), a few at most. */
+function unexportedLines(spec: Pick<PipelineSpec, "unexported">): string[] {
+  const list = spec.unexported ?? [];
+  const lines = list.slice(0, 4).map((d) => {
+    const l = d.site.location();
+    return `not exported: a ${declKind(d) === "family" ? "family" : "target"}${l ? ` declared at ${l.file}:${l.line}:${l.column}` : ""}`;
+  });
+  if (list.length > 4) lines.push(`and ${list.length - 4} more`);
+  return lines;
+}
+
 function outsideExample(dir: string, path: string): string {
   const base = path.split("/").pop()!;
   for (const top of ["build", "out", "dist", "output"]) {

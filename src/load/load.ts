@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { format, inspect } from "node:util";
-import { declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
+import { collectDeclarations, declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
 import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import { startWatchdog } from "./watchdog.ts";
 import { enterUnguardedSpan, INTERRUPT_SIGNALS, leaveUnguardedSpan } from "../util/signals.ts";
@@ -54,6 +54,12 @@ export interface PipelineSpec {
    * with the problem that named it: such a spec never builds (its problems are errors).
    */
   provisional?: Map<string, Diagnostic>;
+  /**
+   * Targets and families declared while the Pipelinefile was evaluated that no export reaches
+   * (not exported, not an input of an exported one): pipe never sees them, so an empty build or
+   * an unknown target names them.
+   */
+  unexported?: Decl[];
   compiled: Compiled;
   /** Functions exported by each local module (by identity): where a recipe function lives. */
   exportedBy: Map<Function, string>;
@@ -96,8 +102,16 @@ export async function loadPipelinefile(file: string, options: LoadOptions): Prom
   try {
     if (copy) cpSync(compiled.dir, copy, { recursive: true });
     const entryUrl = copy ? pathToFileURL(join(copy, relative(compiled.dir, fileURLToPath(compiled.entryUrl)))).href : compiled.entryUrl;
-    const ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000, { dir, modules: compiled.modules }, options.knownToFinish !== true);
+    const take = collectDeclarations();
+    let declared: object[];
+    let ns: Record<string, unknown>;
+    try {
+      ns = await evaluate(entryUrl, file, options.timeoutMs ?? 30_000, { dir, modules: compiled.modules }, options.knownToFinish !== true);
+    } finally {
+      declared = take();
+    }
     const spec = nameDeclarations(root, file, ns, compiled);
+    spec.unexported = (declared as Decl[]).filter((d) => !spec.names.has(d));
     // Every local module is already loaded; its namespace tells which functions it exports.
     for (const m of Object.values(compiled.modules)) {
       if (m.compiled.endsWith(".json")) continue; // data: exports no function

@@ -1048,3 +1048,22 @@ test("bounds on a param without them (string, enum), or a date bound that is not
   assert.match(r.stderr, /error: param "k" has max "a", but an enum param has no bounds\n  at Pipelinefile\.ts:3:\d+\n  hint: remove max \(the values list is what it allows\)\n/);
   assert.match(r.stderr, /error: param "d" has min "Jan 2020", which is not a date\n  at Pipelinefile\.ts:4:\d+\n  hint: write it as YYYY-MM-DD \(min: "2020-01-01"\)\n/);
 });
+
+test("a target declared but not exported: a build that sees none names it (exit 2, its line); an unknown target names the unexported ones", async () => {
+  const p = new Project({ "Pipelinefile.ts": HEAD + `const a = target({ outputs: ["build/a"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /error: the Pipelinefile declares a target but exports none: pipe finds targets through its exports\n  at Pipelinefile\.ts:2:\d+\n  hint: export it \(export const words = target\(\{ \.\.\. \}\)\), or list it in the default export/);
+  noStack(r.stderr);
+  // With another target exported: the build works; asking for the hidden one says why it is unknown.
+  p.write({ "Pipelinefile.ts": HEAD + `const a = target({ outputs: ["build/a"], run: (c) => sh\`touch \${c.outputs[0]}\` });\nexport const b = target({ outputs: ["build/b"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` });
+  assert.equal((await p.run(["build"])).code, 0);
+  const u = await p.run(["build", "a"]);
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /error: unknown target "a"\n  not exported: a target declared at Pipelinefile\.ts:2:\d+\n  hint: pipe knows a target by its export name \(or its name: option\): export it \(export const a = target/);
+  // Nothing declared at all is no mistake: nothing to do.
+  p.write({ "Pipelinefile.ts": HEAD });
+  const empty = await p.run(["build"]);
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.match(empty.stdout, /nothing to do/);
+});

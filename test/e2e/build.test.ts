@@ -145,6 +145,28 @@ test("a deleted output is restored without running; clean removes outputs and bu
   assert.deepEqual(finished(b.events, "restored"), ["report", "words"]);
 });
 
+test("clean -p: the outputs of the instance a param picks; without it, those of the default value", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `const region = param.enum(["north", "south"], { default: "north" });\n` +
+      `export const part = family({ key: { region }, outputs: ({ region }) => [\`build/\${region}.txt\`], run: (c) => sh\`echo \${c.params.region} > \${c.outputs[0]}\` });\n` +
+      `export const report = target({ params: { region }, inputs: ({ region }) => [part({ region })], outputs: ["build/report.txt"], run: (c) => sh\`cat \${c.inputs} > \${c.outputs[0]}\` });\n`,
+  });
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.equal((await p.run(["build", "-p", "region=south"])).code, 0);
+  assert.ok(p.exists("build/north.txt") && p.exists("build/south.txt"));
+  const plain = await p.run(["clean"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(p.exists("build/north.txt"), false);
+  assert.equal(p.exists("build/south.txt"), true, "another value's output stays without -p");
+  const picked = await p.run(["clean", "-p", "region=south"]);
+  assert.equal(picked.code, 0, picked.stderr);
+  assert.equal(p.exists("build/south.txt"), false);
+  const bad = await p.run(["clean", "-p", "region=east"]);
+  assert.equal(bad.code, 2);
+});
+
 test("clean <target> removes that target's outputs only; --deps removes its dependencies' too", async () => {
   // Catches clean taking the dependency closure without --deps.
   const p = new Project(BASIC);

@@ -10,16 +10,20 @@ import { keepEdited } from "../../run/publish.ts";
 import { ProjectLock } from "../../state/lock.ts";
 import { flagValue } from "../args.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
+import { PARAM, PARAMS_FILE } from "../flags.ts";
+import { paramTextFrom } from "../param-text.ts";
 import { openProject, publishContextOf } from "../project.ts";
 import { removeTree } from "../../util/remove-tree.ts";
 
 export const command: Command = {
   name: "clean",
   summary: "Remove the outputs of targets (all targets when none are named). The cache is kept, so a later build restores them without running anything.",
-  usage: "pipe clean [targets...]",
-  flags: [{ name: "deps", help: "also clean the named targets' dependencies" }, ...COMMON],
+  usage: "pipe clean [targets...] [-p name=value]",
+  // Params choose some outputs' paths (a family instance picked by a param): clean those of the
+  // values given, as build would make them.
+  flags: [{ name: "deps", help: "also clean the named targets' dependencies" }, PARAM, PARAMS_FILE, ...COMMON],
   run: async (ctx) => {
-    const project = await openProject({ cwd: ctx.cwd, file: flagValue(ctx.args, "file"), paramText: new Map(), requested: ctx.args.positional, readOnly: false, env: ctx.env });
+    const project = await openProject({ cwd: ctx.cwd, file: flagValue(ctx.args, "file"), paramText: paramTextFrom(ctx.args, ctx.cwd), requested: ctx.args.positional, readOnly: false, env: ctx.env });
     const lock = await ProjectLock.acquire(project.stateDir, { command: "pipe clean", onWait: (h) => ctx.stderr.write(`waiting for the project lock (held by ${h})\n`) });
     try {
       const ids = ctx.args.positional.length === 0 ? project.graph.order : ctx.args.flags.has("deps") ? closure(project.graph, project.selected) : project.selected;
