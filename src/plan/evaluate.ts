@@ -59,7 +59,7 @@ export class Evaluator {
    * not: they were put there from outside.
    */
   madeHere(t: GraphTarget, o: OutputRecord): boolean {
-    return this.records.history(t.id).some((r) => r.outputs.some((x) => x.path === o.path && x.kind === o.kind && x.hash === o.hash));
+    return this.records.find(t.id, (r) => r.outputs.some((x) => x.path === o.path && x.kind === o.kind && x.hash === o.hash)) !== undefined;
   }
 
   /** Current hashes of a target's declared outputs on disk. */

@@ -29,7 +29,7 @@ export interface PublishContext {
    * The records, to tell bytes pipe built (a recorded output hash) whose cache entry is gone
    * from bytes changed outside pipe.
    */
-  records: Pick<RecordStore, "history">;
+  records: Pick<RecordStore, "history" | "find">;
   /** A warning about target `target` (the reporters show it with the target; --json carries it). */
   /** `kept`: the warning says where bytes the user had were kept (shown even with --quiet). */
   warn: (message: string, target?: string, kept?: boolean) => void;
@@ -205,7 +205,7 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
 
 /** Whether a record of `target` has these bytes at `path` (pipe made them). */
 function isRecorded(ctx: PublishContext, target: string, path: string, h: { kind: string; hash: string }): boolean {
-  return ctx.records.history(target).some((r) => r.outputs.some((o) => o.path === path && o.kind === h.kind && o.hash === h.hash));
+  return ctx.records.find(target, (r) => r.outputs.some((o) => o.path === path && o.kind === h.kind && o.hash === h.hash)) !== undefined;
 }
 
 /** A project-relative path as one shell word that no command takes for an option. */

@@ -244,6 +244,19 @@ export class RecordStore {
   }
 
   /** A target's intact records, newest first (`pipe history`). */
+  /**
+   * The newest intact record of `target` that `match` accepts. Records are verified one at a
+   * time, newest first: the usual answer (the newest) costs one.
+   */
+  find(target: string, match: (r: BuildRecord) => boolean): BuildRecord | undefined {
+    const list = this.#byTarget.get(target) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const r = this.#record(list[i]);
+      if (r && match(r)) return r;
+    }
+    return undefined;
+  }
+
   history(target: string): BuildRecord[] {
     const out: BuildRecord[] = [];
     const list = this.#byTarget.get(target) ?? [];

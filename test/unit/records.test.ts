@@ -49,6 +49,24 @@ test("records of targets and paths outside ASCII read back intact (the journal i
   assert.deepEqual(t.warnings, [], "every line verifies: a wrong decoding would break their HMACs");
 });
 
+test("find(target, match): the newest intact record the predicate accepts, or undefined", async () => {
+  await initHasher();
+  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
+  const s = RecordStore.load(dir, { readOnly: false });
+  s.append(rec("a", "f1", 1));
+  s.append(rec("a", "f2", 2));
+  s.append(rec("b", "f3", 3));
+  s.append(rec("a", "f4", 4));
+  s.close();
+  const t = RecordStore.load(dir, { readOnly: true });
+  const seen: string[] = [];
+  assert.equal(t.find("a", (r) => (seen.push(r.fingerprint), true))?.fingerprint, "f4");
+  assert.deepEqual(seen, ["f4"], "the newest first, and only as far as needed");
+  assert.equal(t.find("a", (r) => r.durationMs < 3)?.fingerprint, "f2");
+  assert.equal(t.find("a", () => false), undefined);
+  assert.equal(t.find("nope", () => true), undefined);
+});
+
 test("a damaged line is ignored (its target rebuilds); a torn tail is ignored silently and sealed on the next append", async () => {
   await initHasher();
   const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
