@@ -54,12 +54,14 @@ export class Evaluator {
   }
 
   /**
-   * Whether a run of `t` published these bytes at this path (a record names them): pipe's own
-   * result. Bytes the cache holds for another reason (another target's output, a kept edit) are
-   * not: they were put there from outside.
+   * Whether a run published these bytes at this path (a record names them: of `t`, or of a
+   * target that had this path before, renamed or moved): pipe's own result. Bytes the cache
+   * holds for another reason (another target's output at its own path, a kept edit) are not.
    */
   madeHere(t: GraphTarget, o: OutputRecord): boolean {
-    return this.records.find(t.id, (r) => r.outputs.some((x) => x.path === o.path && x.kind === o.kind && x.hash === o.hash)) !== undefined;
+    // Records that could not be read (another machine key) leave pipe's history unknown: the
+    // cache, which holds what pipe published, vouches then, as it did before.
+    return this.records.madeAt(t.id, o) || (this.records.unverified && this.cache.has(o.hash, o.kind));
   }
 
   /** Current hashes of a target's declared outputs on disk. */

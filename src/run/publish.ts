@@ -29,7 +29,7 @@ export interface PublishContext {
    * The records, to tell bytes pipe built (a recorded output hash) whose cache entry is gone
    * from bytes changed outside pipe.
    */
-  records: Pick<RecordStore, "history" | "find">;
+  records: Pick<RecordStore, "history" | "find" | "madeAt" | "unverified">;
   /** A warning about target `target` (the reporters show it with the target; --json carries it). */
   /** `kept`: the warning says where bytes the user had were kept (shown even with --quiet). */
   warn: (message: string, target?: string, kept?: boolean) => void;
@@ -203,9 +203,9 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
   return "edited";
 }
 
-/** Whether a record of `target` has these bytes at `path` (pipe made them). */
+/** Whether a run published these bytes at `path` (see RecordStore.madeAt): pipe made them. */
 function isRecorded(ctx: PublishContext, target: string, path: string, h: { kind: string; hash: string }): boolean {
-  return ctx.records.find(target, (r) => r.outputs.some((o) => o.path === path && o.kind === h.kind && o.hash === h.hash)) !== undefined;
+  return ctx.records.madeAt(target, { path, kind: h.kind, hash: h.hash }) || (ctx.records.unverified && ctx.cache.has(h.hash, h.kind as "file" | "dir"));
 }
 
 /** A project-relative path as one shell word that no command takes for an option. */

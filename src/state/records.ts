@@ -105,6 +105,10 @@ export class RecordStore {
   readonly #byTarget = new Map<string, Entry[]>();
   #lines = 0;
   #bad = 0;
+  /** A line turned out damaged when it was read (lazily, after loading). */
+  #sawBad = false;
+  /** Output path -> "kind:hash" of every record (built by madeAt when first needed). */
+  #byPath: Map<string, Set<string>> | undefined;
   /** Lines that did not verify at load (not indexed). */
   #unindexed = 0;
   /** A line did not verify, or the header is an older format: rewrite the journal on close. */
@@ -223,6 +227,7 @@ export class RecordStore {
       if (e.record && (e.record.fingerprint !== e.fingerprint || e.record.target !== e.target)) e.record = null;
       if (e.record === null) {
         this.#bad++;
+        this.#sawBad = true;
         this.#warnBad();
       }
     }
@@ -255,6 +260,39 @@ export class RecordStore {
       if (r && match(r)) return r;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a run published these bytes at this path: a record of `target` names them (read
+   * newest first), else a record of any target does (a renamed target, an instance whose key
+   * gained a default, an output moved to another target: the path is the same, the id is not).
+   * The second look reads every record once per process, and only when the first finds nothing
+   * (an edit, usually). Lines that did not verify count as unknown: `unverified` says there
+   * were some (records of another machine key), and the caller may then trust the cache.
+   */
+  madeAt(target: string, o: { path: string; kind: string; hash: string }): boolean {
+    const match = (r: BuildRecord) => r.outputs.some((x) => x.path === o.path && x.kind === o.kind && x.hash === o.hash);
+    if (this.find(target, match)) return true;
+    if (!this.#byPath) {
+      this.#byPath = new Map();
+      for (const list of this.#byTarget.values()) {
+        for (const e of list) {
+          const r = this.#record(e);
+          if (!r) continue;
+          for (const x of r.outputs) {
+            let set = this.#byPath.get(x.path);
+            if (!set) this.#byPath.set(x.path, (set = new Set()));
+            set.add(`${x.kind}:${x.hash}`);
+          }
+        }
+      }
+    }
+    return this.#byPath.get(o.path)?.has(`${o.kind}:${o.hash}`) ?? false;
+  }
+
+  /** Some line did not verify (damaged, or made with another machine key). */
+  get unverified(): boolean {
+    return this.#unindexed > 0 || this.#sawBad;
   }
 
   history(target: string): BuildRecord[] {
@@ -331,6 +369,7 @@ export class RecordStore {
     const line = serialize(r);
     writeSync(this.#fd, line + "\n");
     this.#index({ line, target: r.target, fingerprint: r.fingerprint, durationMs: r.durationMs, record: r });
+    if (this.#byPath) for (const x of r.outputs) (this.#byPath.get(x.path) ?? this.#byPath.set(x.path, new Set()).get(x.path)!).add(`${x.kind}:${x.hash}`);
     this.#lines++;
   }
 

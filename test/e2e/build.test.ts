@@ -589,6 +589,23 @@ test("an edit whose bytes the cache holds for another reason (the same edit kept
   assert.equal(p.read("out/a.txt"), "beta\n");
 });
 
+test("a renamed target, or an instance whose key gained a default, finds pipe's own bytes at its paths: no \"changed outside pipe\", and --keep-edited builds", async () => {
+  const pf = (name: string, key: string) =>
+    HEAD +
+    `export const ${name} = target({ inputs: ["in/a.txt"], outputs: ["out/a.txt"], run: (c) => sh\`cp \${c.inputs[0]} \${c.outputs[0]}\` });\n` +
+    `export const fam = family({ key: { lang: param.enum(["en", "it"]), ${key} }, outputs: ({ lang }) => [\`out/f-\${lang}.txt\`], run: (c) => sh\`cat in/a.txt > \${c.outputs[0]}\` });\n` +
+    `export default [${name}, fam({ lang: "en" })];\n`;
+  const p = new Project({ "in/a.txt": "one\n", "Pipelinefile.ts": pf("a", "") });
+  assert.equal((await p.run(["build"])).code, 0);
+  p.write({ "Pipelinefile.ts": pf("c", `v: param.int({ default: 1 })`), "in/a.txt": "two\n" });
+  for (const flags of [["--keep-edited"], []]) {
+    const r = await p.run(["build", "--json", ...flags]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /changed outside pipe/);
+    p.write({ "in/a.txt": flags.length ? "three\n" : "four\n" });
+  }
+});
+
 test("--params <file>: name=value lines or a JSON object; --param wins; a bad line is named with its line, exit 2", async () => {
   const p = new Project(BASIC);
   p.write({ "run.params": "# tuned on 2024-05-01\nwindow=14\n", "run.json": `{"window": 21}\n`, "bad.params": "window=3\nwindow 4\n" });
