@@ -23,15 +23,16 @@ export function treeLine(m: TreeMember): string {
 
 /**
  * A name as a line holds it. Lines are joined with newlines, and a link's line holds two free
- * texts: a name with a newline could forge other members' lines, and "a b" -> "c" read the same
- * as "a" -> "b c" (a review made two different folders hash the same with a newline). So a text
- * with a newline or a backslash, and a link's own name with a space or a leading quote, is
- * written as a JSON string: such a string always has a backslash or starts with a quote, which
- * a name written plainly never has (or, for a link's name, never does). Every other name (nearly
- * all) is written as before, so folder hashes did not change.
+ * texts: a name with a newline could forge other members' lines, and a link "a b" -> "c" read
+ * the same as "a" -> "b c" (a review made two different folders hash the same). So a text with a
+ * newline or a leading quote, and a link's own name with a space, is written as a JSON string,
+ * which starts with a quote: a name written plainly never does. Every other name is written as
+ * before (backslashes too), so recorded folder hashes stay valid, except those of folders
+ * holding such names (a link whose name has a space): after this change pipe sees them as
+ * changed once, keeps a copy and says so.
  */
 function text(s: string, first = false): string {
-  return s.includes("\n") || s.includes("\\") || (first && (s.includes(" ") || s.startsWith('"'))) ? JSON.stringify(s) : s;
+  return s.includes("\n") || s.startsWith('"') || (first && s.includes(" ")) ? JSON.stringify(s) : s;
 }
 
 /** The hash of a folder from its members' lines, in walk order (sorted by name at each level). */

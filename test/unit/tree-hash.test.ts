@@ -6,7 +6,7 @@ import { initHasher } from "../../src/hash/xxh.ts";
 
 const hashOf = (members: TreeMember[]) => treeHash(members.map(treeLine));
 
-test("members whose names hold a newline, a backslash or (links) spaces cannot pass for other members", async () => {
+test("members whose names hold a newline, a leading quote or (links) spaces cannot pass for other members", async () => {
   await initHasher();
   const x = "1".repeat(16);
   const y = "2".repeat(16);
@@ -31,4 +31,6 @@ test("ordinary names are written as they always were (folder hashes recorded bef
   assert.equal(treeLine({ type: "l", path: "link", link: "../target dir/m.txt" }), "l link ../target dir/m.txt");
   assert.equal(treeLine({ type: "d", path: "empty" }), "d empty/");
   assert.equal(treeLine({ type: "o", path: "fifo" }), "o fifo");
+  assert.equal(treeLine({ type: "f", path: "dir\\x.txt", exec: false, hash: "ab" }), "f dir\\x.txt - ab", "a backslash is written as it is");
+  assert.equal(treeLine({ type: "l", path: "link\\1", link: "a b\\c" }), "l link\\1 a b\\c");
 });
