@@ -32,7 +32,12 @@ export type OutputState = Map<string, { kind: "file" | "dir"; hash: string } | u
 export type Decision =
   | { kind: "up-to-date"; record: BuildRecord }
   | { kind: "restorable"; record: BuildRecord; reasons: string[]; edited: string[] }
-  | { kind: "stale"; reasons: string[] };
+  | {
+      kind: "stale";
+      reasons: string[];
+      /** The target's record whose outputs were on disk when it was decided, when it was looked up. */
+      onDisk?: BuildRecord;
+    };
 
 /** The env part: names with keyed hashes of their values, so secrets never reach the store. */
 export function envParts(names: string[], env: NodeJS.ProcessEnv, key: string): Record<string, string> {
@@ -115,7 +120,8 @@ export function decide(d: DecideInput): Decision {
     const reasons = explain(parts, onDisk() ?? d.latest());
     // Said before a build replaces them (it keeps them first and prints the way back).
     if (!onDisk() && d.latest()) for (const path of d.editedOutputs?.() ?? []) reasons.push(`output ${path} was changed outside pipe (building keeps those bytes first)`);
-    return { kind: "stale", reasons };
+    const was = onDisk();
+    return was ? { kind: "stale", reasons, onDisk: was } : { kind: "stale", reasons };
   }
   const differing: string[] = [];
   const others: string[] = [];

@@ -192,7 +192,13 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         // The bytes that were there, not the newest record's: after A -> B -> A the path held
         // A's bytes, and a review found B's put back. A record of this target names their kind
         // and mode; bytes no run made (kept edits) come back as a file.
-        const rec = hash === undefined ? undefined : (rc.records.history(t.id).flatMap((r) => r.outputs).find((o) => o.path === p && o.hash === hash) ?? (rc.cache.has(hash, "file") ? { path: p, kind: "file" as const, hash } : undefined));
+        // What was there: a file's bytes as the stat cache knew them at the recipe's start, else
+        // the record whose outputs were on disk when the target was decided (a folder, too).
+        const onDisk = e.decision.kind === "stale" ? e.decision.onDisk?.outputs.find((o) => o.path === p) : undefined;
+        const rec =
+          hash === undefined
+            ? onDisk
+            : (rc.records.history(t.id).flatMap((r) => r.outputs).find((o) => o.path === p && o.hash === hash) ?? (rc.cache.has(hash, "file") ? { path: p, kind: "file" as const, hash } : undefined));
         if (rec && restore(rc, t, [rec], new Map(), "was written directly by its recipe (not to ctx.outputs)").length === 0) log(`pipe: restored ${p} from the cache; the recipe had written it directly`, "ctx");
         else log(`pipe: ${p} was written directly by the recipe, and pipe cannot put back what it held before (its bytes are not in the cache): left as the recipe left it; it does not count as built`, "ctx");
       }

@@ -424,6 +424,20 @@ test("a failed recipe that wrote its final path directly: the bytes that were th
   assert.equal(p.read("out/a.txt"), "A\n");
 });
 
+test("a failed recipe that wrote its folder output directly: the folder that was there comes back from the cache", async () => {
+  const p = new Project({
+    "in/a.txt": "hello\n",
+    "Pipelinefile.ts": HEAD + `export const a = target({ inputs: ["in/a.txt"], outputs: ["out/d/"], run: (c) => sh\`sh -c \${'if grep -q bad "$1"; then rm -rf out/d; mkdir out/d; echo junk > out/d/x; exit 1; fi; mkdir "$0"; cp "$1" "$0"/x'} \${c.outputs[0]} \${c.inputs[0]}\` });\n`,
+  });
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.equal(p.read("out/d/x"), "hello\n");
+  p.write({ "in/a.txt": "bad\n" });
+  const r = await p.run(["build"]);
+  assert.equal(r.code, 1);
+  assert.equal(p.read("out/d/x"), "hello\n", "the folder as it was before the failed run");
+  assert.doesNotMatch(p.read(".pipe/logs/" + readdirSync(p.path(".pipe/logs")).find((f) => f.startsWith("a-"))!), /cannot put back/);
+});
+
 test("recipe code precision: a helper in the Pipelinefile counts for the recipe that uses it, and for no other", async () => {
   const pf = (helperBody: string, extra = "") =>
     HEAD +
