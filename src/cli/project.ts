@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { buildGraph, type BuildOptions, type BuiltGraph } from "../graph/build.ts";
 import type { Graph } from "../graph/graph.ts";
 import { todayFor } from "../graph/today.ts";
@@ -23,7 +23,7 @@ import { siteWasMissed } from "../api/site.ts";
 import { STAGING_PREFIX, type PublishContext } from "../run/publish.ts";
 import { sweepKept } from "../state/kept.ts";
 import { sweepTemps, writeFileAtomic } from "../state/atomic.ts";
-import { removeTree } from "../util/remove-tree.ts";
+import { removeProblem, removeTree } from "../util/remove-tree.ts";
 
 export interface ProjectOptions {
   cwd: string;
@@ -220,15 +220,25 @@ function sameMessages(a: UserError, b: UserError): boolean {
  * temps of .pipe/'s own files, and, when a run's marker in .pipe/active/ says it may have staged outputs,
  * the `.pipe-tmp-*` siblings in every output folder of the graph. Nothing there ever counted.
  */
-export function cleanStaleStaging(stateDir: string, graph: Graph): void {
+export function cleanStaleStaging(stateDir: string, graph: Graph): string[] {
   sweepKept(stateDir);
   sweepTemps(stateDir);
   sweepCacheTemps(stateDir);
+  // What cannot be removed (owned by another user) is named, not fatal: a build that failed here
+  // failed every build after it (found by a review).
+  const problems: string[] = [];
+  const remove = (abs: string) => {
+    try {
+      removeTree(abs);
+    } catch (e) {
+      problems.push(removeProblem(relative(graph.root, abs), e));
+    }
+  };
   const dir = join(stateDir, "staging");
-  if (existsSync(dir)) for (const name of readdirSync(dir)) removeTree(join(dir, name));
+  if (existsSync(dir)) for (const name of readdirSync(dir)) remove(join(dir, name));
   const active = join(stateDir, "active");
   const markers = existsSync(active) ? readdirSync(active) : [];
-  if (markers.length === 0) return;
+  if (markers.length === 0) return problems;
   const folders = new Set<string>();
   for (const t of graph.targets.values()) for (const o of t.outputs) folders.add(dirname(join(graph.root, o.path)));
   for (const f of folders) {
@@ -238,9 +248,10 @@ export function cleanStaleStaging(stateDir: string, graph: Graph): void {
     } catch {
       continue;
     }
-    for (const n of names) if (n.startsWith(STAGING_PREFIX)) removeTree(join(f, n));
+    for (const n of names) if (n.startsWith(STAGING_PREFIX)) remove(join(f, n));
   }
   for (const m of markers) rmSync(join(active, m), { force: true });
+  return problems;
 }
 
 /** The per-project key for hashing env values (secrets never reach the store in clear). */

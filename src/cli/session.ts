@@ -133,7 +133,7 @@ async function buildLocked(o: SessionOptions, lock: ProjectLock | undefined, loa
     o.emit(e);
   };
   {
-    if (!o.dryRun) cleanStaleStaging(project.stateDir, project.graph);
+    if (!o.dryRun) for (const message of cleanStaleStaging(project.stateDir, project.graph)) o.emit({ type: "warning", message });
     // Big source files are hashed in a worker first, so Ctrl-C works while they are read.
     // Targets the snapshot vouches for read nothing: only the others' big files are hashed.
     await project.hasher.prehash(bigFileCandidates(project.graph, trust ? ids.filter((id) => !trust.trusted.has(id)) : ids), o.signal);

@@ -410,7 +410,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     await pool.close();
     await stopRecipeProcesses(o, pool, stoppingProcesses);
     await Promise.all(freeing);
-    removeTree(join(graph.root, runDir));
+    try {
+      removeTree(join(graph.root, runDir));
+    } catch {
+      // Something another user owns: publish named it, and the next build's sweep names it again.
+    }
     rmSync(marker, { force: true });
   }
 

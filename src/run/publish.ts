@@ -18,7 +18,7 @@ import type { OutputRecord, RecordStore } from "../state/records.ts";
 import { keepFolder } from "../state/kept.ts";
 import { quote } from "../api/sh.ts";
 import { crashPoint } from "../util/crash-point.ts";
-import { isDenied, removeTree } from "../util/remove-tree.ts";
+import { isDenied, removeProblem, removeTree } from "../util/remove-tree.ts";
 
 export interface PublishContext {
   root: string;
@@ -329,7 +329,14 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
   }
   crashPoint("publish-rename");
   renameSync(from, to);
-  if (old) removeTree(old);
+  if (old) {
+    try {
+      removeTree(old);
+    } catch (e) {
+      // The new output is in place; what is left of the old one is in the run's scratch folder.
+      ctx.warn(removeProblem(relative(ctx.root, old), e), hints.target?.id);
+    }
+  }
   freeOld?.();
 }
 

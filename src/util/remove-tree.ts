@@ -51,3 +51,13 @@ export function makeFoldersWritable(path: string): void {
   }
   for (const name of names) makeFoldersWritable(join(path, name));
 }
+
+/**
+ * A tree pipe could not remove even after making its folders writable (a file in it belongs to
+ * another user: a recipe run as root in a container): a warning naming it and what to do. Pipe
+ * goes on without it; nothing it vouches for is in there.
+ */
+export function removeProblem(rel: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code ?? String(e);
+  return `cannot remove ${rel}: ${code}${isDenied(e) ? " (something in it belongs to another user, or its folder is read-only)" : ""}; remove it yourself (e.g. sudo rm -rf ${JSON.stringify(rel)}); pipe goes on without it`;
+}

@@ -75,3 +75,35 @@ export const whole = target({ params: { m }, outputs: ["out/w/"], run: ({ output
   if (asRoot) spawnSync("chmod", ["-R", "u+w", p.dir]);
   p.remove();
 });
+
+test("what pipe cannot remove (a folder inside an output owned by another user; an output in a read-only folder) is named with what to do, and never wedges the project", { skip: skip || (!asRoot ? "needs root to make files another user owns" : false) }, () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, param, sh } from "pipefile";
+const m = param.string("m", { default: "A" });
+export const d = target({ params: { m }, outputs: ["out/d/"], run: ({ outputs, params }) => sh\`mkdir -p \${outputs[0]} && echo \${params.m} > \${outputs[0]}/f\` });
+`,
+  });
+  chownTree(p.dir);
+  assert.equal(run(p, ["build"]).code, 0);
+  // Root (a recipe run in a container, say) leaves a folder of its own inside the output.
+  spawnSync("sh", ["-c", "mkdir out/d/rootdir && echo x > out/d/rootdir/file"], { cwd: p.dir });
+  const b = run(p, ["build", "-p", "m=B"]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
+  assert.equal(p.read("out/d/f"), "B\n", "the new output is in place");
+  assert.match(b.stdout + b.stderr, /cannot remove \.pipe\/staging\/[^:]+: EACCES \(something in it belongs to another user, or its folder is read-only\); remove it yourself/);
+  assert.doesNotMatch(b.stdout + b.stderr, /internal error/);
+  // The next builds work: the leftover is named again, not fatal.
+  const c = run(p, ["build", "-p", "m=A", "--json"]);
+  assert.equal(c.code, 0, c.stdout + c.stderr);
+  assert.deepEqual(finished(c.events, "restored"), ["d"]);
+  assert.match(c.stdout, /cannot remove \.pipe\/staging/);
+  spawnSync("rm", ["-rf", p.path(".pipe/staging")]);
+  // An output whose folder is read-only: clean names it, exit 1, no internal error.
+  spawnSync("chmod", ["555", p.path("out")]);
+  const clean = run(p, ["clean"]);
+  assert.equal(clean.code, 1, clean.stdout + clean.stderr);
+  assert.match(clean.stderr, /error: cannot remove out\/d: EACCES/);
+  assert.doesNotMatch(clean.stdout + clean.stderr, /internal error/);
+  spawnSync("chmod", ["-R", "u+w", p.dir]);
+  p.remove();
+});

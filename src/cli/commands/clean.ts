@@ -13,7 +13,7 @@ import { COMMON, EXIT, type Command } from "../main.ts";
 import { PARAM, PARAMS_FILE } from "../flags.ts";
 import { paramTextFrom } from "../param-text.ts";
 import { openProject, publishContextOf } from "../project.ts";
-import { removeTree } from "../../util/remove-tree.ts";
+import { removeProblem, removeTree } from "../../util/remove-tree.ts";
 
 export const command: Command = {
   name: "clean",
@@ -30,6 +30,7 @@ export const command: Command = {
       let removed = 0;
       let edited = 0;
       let uncached = 0;
+      let failed = 0;
       const pub = publishContextOf(
         project,
         (message) => ctx.stdout.write(`warning: ${message}\n`),
@@ -49,7 +50,15 @@ export const command: Command = {
           if (kept === "edited") edited++;
           else if (kept === "uncached") uncached++;
           // rmSync removes a symlink itself, never what it points to.
-          removeTree(abs);
+          try {
+            removeTree(abs);
+          } catch (e) {
+            // Its folder is read-only, or something in it belongs to another user: named, and
+            // the rest is cleaned (it was an internal error, found by a review).
+            ctx.stderr.write(`error: ${removeProblem(o.path, e)}\n`);
+            failed++;
+            continue;
+          }
           project.hasher.forget(o.path, o.dir);
           ctx.stdout.write(`removed ${o.path}${o.dir ? "/" : ""}\n`);
           removed++;
@@ -59,7 +68,7 @@ export const command: Command = {
       const kept = keptWhat.length ? `, except ${keptWhat.join(" and ")}, which ${edited + uncached === 1 ? "was" : "were"} kept first: see above` : "";
       ctx.stdout.write(`${removed} output${removed === 1 ? "" : "s"} removed (their bytes stay in the cache${kept}; \`pipe build\` restores what it built)\n`);
       project.saveState();
-      return EXIT.ok;
+      return failed > 0 ? EXIT.failed : EXIT.ok;
     } finally {
       await lock.release();
     }

@@ -158,7 +158,11 @@ function restoreAll(project: Project, emit: (line: string) => void): { restored:
       } else if (p.state === "stale") stillStale.push({ id, reason: p.reasons.join("; ") });
     }
   } finally {
-    removeTree(join(project.root, runDir));
+    try {
+      removeTree(join(project.root, runDir));
+    } catch {
+      // something another user owns: the next build's sweep names it
+    }
   }
   return { restored, stillStale };
 }
