@@ -203,6 +203,12 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         else log(`pipe: ${p} was written directly by the recipe, and pipe cannot put back what it held before (its bytes are not in the cache): left as the recipe left it; it does not count as built`, "ctx");
       }
     };
+    // A glob that matched nothing is legal (data not there yet) but is how a typo in a pattern
+    // shows: said when the recipe runs on the empty list (found by a new user's review: the
+    // quick start counted 0 words silently). Not at load: a warning there would stop the no-op
+    // snapshot for as long as the glob stays empty.
+    const empty = t.inputs.flatMap((g) => g.items).filter((i) => i.kind === "glob" && i.files.length === 0);
+    if (empty.length) emit({ type: "warning", target: t.id, message: `input ${empty.map((i) => JSON.stringify(i.spec)).join(", ")} matches no file: the recipe runs without ${empty.length === 1 ? "it" : "them"} (a typo in the pattern, or the data not there yet?)` });
     crashPoint("before-recipe");
     const options = t.decl.options as { run?: unknown };
     const result = buildsShellCommand(options.run)

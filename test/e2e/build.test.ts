@@ -620,6 +620,25 @@ test("a renamed target, or an instance whose key gained a default, finds pipe's 
   }
 });
 
+test("a glob that matches nothing: the build says so when the recipe runs on the empty list, and not again while it is up to date", async () => {
+  const p = new Project({
+    "data/a.txt": "one two\n",
+    "Pipelinefile.ts": HEAD + `export const words = target({ inputs: ["data/*.txtt"], outputs: ["build/words.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} /dev/null | wc -w > \${outputs[0]}\` });\n`,
+  });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const w = r.events.find((e) => e.type === "warning");
+  assert.ok(w && w.type === "warning", r.stdout);
+  assert.equal(w.target, "words");
+  assert.match(w.message, /^input "data\/\*\.txtt" matches no file: the recipe runs without it \(a typo in the pattern, or the data not there yet\?\)$/);
+  const again = await p.run(["build", "--json"]);
+  assert.equal(again.events.filter((e) => e.type === "warning").length, 0, "up to date: nothing runs, nothing said");
+  p.write({ "data/b.txtt": "three\n" });
+  const fixed = await p.run(["build", "--json"]);
+  assert.deepEqual(finished(fixed.events, "built"), ["words"]);
+  assert.equal(fixed.events.filter((e) => e.type === "warning").length, 0);
+});
+
 test("--params <file>: name=value lines or a JSON object; --param wins; a bad line is named with its line, exit 2", async () => {
   const p = new Project(BASIC);
   p.write({ "run.params": "# tuned on 2024-05-01\nwindow=14\n", "run.json": `{"window": 21}\n`, "bad.params": "window=3\nwindow 4\n" });
