@@ -175,7 +175,11 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // What each final path held before the recipe: its stat, and the content hash the stat
     // cache vouches for at that stat (no read), to put those bytes back if the recipe writes
     // the path directly.
-    const takeStats = () => t.outputs.map((o) => [o.path, statSig(join(rc.root, o.path)), knownHash(rc, o.path)] as const);
+    const takeStats = () =>
+      t.outputs.map((o) => {
+        const st = lstatSync(join(rc.root, o.path), { throwIfNoEntry: false });
+        return [o.path, sigOf(st), knownHash(rc, o.path, st)] as const;
+      });
     let before = takeStats();
     takeBefore = () => (before = takeStats());
     // A recipe must write its staging paths; one that wrote a final path directly is a bug
@@ -433,16 +437,17 @@ function sameStat(a: StatId | undefined, b: StatId | undefined): boolean {
  * The content hash of the file at `path` as the stat cache knows it, when its stat is the one
  * the cache holds and not racy; undefined otherwise (a folder, a file pipe never hashed). No read.
  */
-function knownHash(rc: RunContext, path: string): string | undefined {
-  const e = rc.evaluator.hasher.cache.get(path);
-  if (!e) return undefined;
-  const st = lstatSync(join(rc.root, path), { throwIfNoEntry: false });
-  return st && st.isFile() && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt) ? e.hash : undefined;
+function knownHash(rc: RunContext, path: string, st: Stats | undefined): string | undefined {
+  const e = st?.isFile() ? rc.evaluator.hasher.cache.get(path) : undefined;
+  return st && e && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt) ? e.hash : undefined;
 }
 
 /** A cheap identity of what is at a path (not its content): changes when anything writes it. */
 function statSig(abs: string): string {
-  const st = lstatSync(abs, { throwIfNoEntry: false });
+  return sigOf(lstatSync(abs, { throwIfNoEntry: false }));
+}
+
+function sigOf(st: Stats | undefined): string {
   return st ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : "missing";
 }
 
