@@ -8,7 +8,7 @@
  *                                after its bytes: an entry exists only when complete
  *   objects/<2 hex>/<hash>       bigger files and bytes kept for the user (edited outputs),
  *                                read-only (0444); written to a temp name and renamed
- *   trees/<hash>.json            directory manifests: [{ path, type: "f"|"l"|"d", hash?, exec?, link? }]
+ *   trees/<hash>.json            directory manifests: [{ path, type: "f"|"l"|"d", hash?, exec?, mode?, link? }]
  *   tmp/                         objects and manifests being written, renamed into place when whole
  * Why a pack: a file per small output made creating inodes the largest cost of a cheap recipe
  * (a cold build of 10,000 `cp` recipes spent a third of its time there on an ext4 VM).
@@ -29,6 +29,11 @@ export interface TreeEntry {
   type: "f" | "l" | "d";
   hash?: string;
   exec?: boolean;
+  /**
+   * A file's permission bits, restored with it (not in the tree hash, which counts the exec bit
+   * only: a mode changed by hand is not a change). Absent in older manifests.
+   */
+  mode?: number;
   link?: string;
 }
 
@@ -358,7 +363,7 @@ export class OutputCache {
           const bytes = st.size < PACK_MAX ? readFileSync(p) : undefined;
           if (bytes && hashBytes(bytes) === h) this.putBytes(bytes, h);
           else this.putFile(p, h);
-          entries.push({ path: r, type: "f", hash: h, exec: (st.mode & 0o111) !== 0 });
+          entries.push({ path: r, type: "f", hash: h, exec: (st.mode & 0o111) !== 0, mode: st.mode & 0o777 });
         }
       }
     };
@@ -392,7 +397,9 @@ export class OutputCache {
         if (!target.startsWith(rootAbs + sep) || e.path.includes("\0")) throw new Error(`cache entry rejected: member ${JSON.stringify(e.path)} escapes its folder`);
         mkdirSync(e.type === "d" ? target : dirname(target), { recursive: true });
         if (e.type === "f") {
-          if (!this.#copyVerified(e.hash!, target, e.exec ? 0o755 : 0o644)) throw new Error(`missing object ${e.hash}`);
+          // Its mode as stored (a 0600 file stays private), else (older manifests) from the exec bit.
+          const mode = typeof e.mode === "number" ? e.mode & 0o777 : e.exec ? 0o755 : 0o644;
+          if (!this.#copyVerified(e.hash!, target, mode)) throw new Error(`missing object ${e.hash}`);
         } else if (e.type === "l") symlinkSync(e.link!, target);
       }
       return true;

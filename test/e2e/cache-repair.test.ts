@@ -108,3 +108,21 @@ export const tree = target({ params: { n }, outputs: ["build/d/"], run: ({ outpu
   assert.ok((statSync(p.path("build/d/x.sh")).mode & 0o111) !== 0);
   p.remove();
 });
+
+test("files inside a folder output come back from the cache with their modes (a 0600 file stays private)", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, param, sh } from "pipefile";
+const n = param.int("n", { default: 1 });
+export const tree = target({ params: { n }, outputs: ["build/d/"], run: ({ outputs, params }) => sh\`mkdir -p \${outputs[0]} && echo s\${String(params.n)} > \${outputs[0]}/secret && chmod 600 \${outputs[0]}/secret && echo g\${String(params.n)} > \${outputs[0]}/group && chmod 640 \${outputs[0]}/group && echo x > \${outputs[0]}/run.sh && chmod 750 \${outputs[0]}/run.sh\` });
+`,
+  });
+  const mode = (f: string) => (statSync(p.path(`build/d/${f}`)).mode & 0o777).toString(8);
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.equal((await p.run(["build", "-p", "n=2"])).code, 0);
+  const back = await p.run(["build", "--json"]);
+  assert.equal(back.code, 0, back.stderr);
+  assert.deepEqual(finished(back.events, "restored"), ["tree"]);
+  assert.equal(p.read("build/d/secret"), "s1\n");
+  assert.deepEqual([mode("secret"), mode("group"), mode("run.sh")], ["600", "640", "750"]);
+  p.remove();
+});
