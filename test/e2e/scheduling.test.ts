@@ -221,11 +221,13 @@ test("a target waiting in the helper for a slot says nothing before it starts, a
 });
 
 test("an output edited by hand while its target waits for a slot is kept, not blamed on the recipe", async (t) => {
-  // -j1: a runs until the test opens the gate; b waits in the helper meanwhile.
+  // -j1: a runs until the test opens the gate; b waits in the helper meanwhile. a's recipe takes
+  // 0.3 s more than b's, so its recorded duration puts it first (longest first): with two
+  // recipes of a few ms each, b sometimes went first and ran while the test edited out/b.
   const p = new Project({
     "Pipelinefile.ts":
       HEAD +
-      `export const a = target({ outputs: ["out/a"], env: ["V"], run: (c) => sh\`sh -c \${"echo READY; while [ ! -e gate ]; do sleep 0.01; done; echo $V > \\"$0\\""} \${c.outputs[0]}\` });\n` +
+      `export const a = target({ outputs: ["out/a"], env: ["V"], run: (c) => sh\`sh -c \${"echo READY; while [ ! -e gate ]; do sleep 0.01; done; sleep 0.3; echo $V > \\"$0\\""} \${c.outputs[0]}\` });\n` +
       `export const b = target({ outputs: ["out/b"], env: ["V"], run: (c) => sh\`sh -c \${"echo b$V > \\"$0\\""} \${c.outputs[0]}\` });\n` +
       `export default [a, b];\n`,
   });
