@@ -10,6 +10,7 @@
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, extname, join, relative, sep } from "node:path";
+import { isUtf8 } from "node:buffer";
 import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
 import { hashBytes, hashString } from "../hash/xxh.ts";
@@ -101,7 +102,7 @@ export function checkStaged(root: string, t: GraphTarget, staged: Map<string, st
     if (o.dir && !st.isDirectory()) problems.push(`declared output ${JSON.stringify(o.path + "/")} is not a directory`);
     if (o.dir && st.isDirectory()) {
       const odd = oddEntry(p);
-      if (odd) problems.push(`output folder ${JSON.stringify(o.path + "/")} holds ${odd.kind} ${JSON.stringify(`${o.path}/${odd.path}`)}; a folder output may hold only regular files, folders and symlinks (pipe could not cache or restore it)`);
+      if (odd) problems.push(`output folder ${JSON.stringify(o.path + "/")} holds ${odd.kind} ${JSON.stringify(`${o.path}/${odd.path}`)}; a folder output may hold only regular files, folders and symlinks, named in UTF-8 (pipe could not cache or restore it)`);
     }
     if (!o.dir && !st.isFile()) {
       const why = st.isDirectory() ? " (declare it with a trailing / to make it a directory output)" : st.isSymbolicLink() ? ": it is a symlink (a file output must be a regular file; write the bytes, or make the output a directory holding the link)" : "";
@@ -111,10 +112,16 @@ export function checkStaged(root: string, t: GraphTarget, staged: Map<string, st
   return problems;
 }
 
-/** The first entry under `dir` that is not a regular file, folder or symlink (a FIFO, socket or device). */
+/**
+ * The first entry under `dir` that is not a regular file, folder or symlink (a FIFO, socket or
+ * device), or whose name is not UTF-8 (pipe's paths are text: such a file could not be hashed,
+ * cached or restored, and the target failed with a raw ENOENT naming a mangled path).
+ */
 function oddEntry(dir: string, rel = ""): { path: string; kind: string } | undefined {
-  for (const ent of readdirSync(join(dir, rel), { withFileTypes: true })) {
-    const path = rel ? `${rel}/${ent.name}` : ent.name;
+  for (const ent of readdirSync(join(dir, rel), { withFileTypes: true, encoding: "buffer" })) {
+    const name = ent.name.toString("utf8");
+    const path = rel ? `${rel}/${name}` : name;
+    if (!isUtf8(ent.name)) return { path, kind: "an entry whose name is not valid UTF-8 (\uFFFD marks the bytes)" };
     if (ent.isDirectory()) {
       const inner = oddEntry(dir, path);
       if (inner) return inner;

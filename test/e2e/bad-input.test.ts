@@ -337,6 +337,17 @@ test("a folder output holding a FIFO fails its target, names the entry, and publ
   assert.match(fin.reason, /output folder "build\/tree\/" holds a FIFO "build\/tree\/sub\/pipe"; a folder output may hold only regular files, folders and symlinks/);
   assert.equal(p.exists("build/tree"), false, "nothing published for a failed target");
 });
+test("a folder output holding a name that is not UTF-8 fails its target with a message that says so (not a raw ENOENT)", async () => {
+  const p = new Project({ "Pipelinefile.ts": HEAD + `export const d = target({ outputs: ["out/d/"], run: ({ outputs }) => sh\`mkdir -p \${outputs[0]} && touch \${outputs[0]}/ok.txt \${outputs[0]}/"$(printf 'a\\377b')"\` });\n` });
+  const r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const fin = r.events.find((e) => e.type === "target-finished" && e.target === "d");
+  assert.ok(fin && fin.type === "target-finished" && fin.status === "failed");
+  assert.match(fin.reason, /output folder "out\/d\/" holds an entry whose name is not valid UTF-8 \(\uFFFD marks the bytes\) "out\/d\/a\uFFFDb"; a folder output may hold only regular files, folders and symlinks, named in UTF-8/);
+  assert.doesNotMatch(fin.reason, /ENOENT/);
+  assert.equal(p.exists("out/d"), false, "nothing published");
+});
+
 
 test("an output declared a folder but written as a file, or declared a file but made a folder, fails its target and publishes nothing", async () => {
   // Catches checkStaged letting either kind mismatch through (it would be cached and published as the wrong kind).

@@ -33,6 +33,14 @@ test("sh quotes every interpolated value as one word", () => {
   assert.throws(() => quote("a\0b"), /NUL byte/);
 });
 
+test("sh: a piece of the template with an escape JavaScript does not know reaches the shell as written", () => {
+  const c = sh`printf 'a\377b\n' > ${"out/x"}`;
+  assert.equal(c.script, "printf 'a\\377b\\n' > out/x", "the whole piece as written: \\377 and \\n for printf");
+  assert.equal(sh`printf 'x\n' > ${"out/y"}`.script, "printf 'x\n' > out/y", "a piece without one: as JavaScript reads it (a newline)");
+  const g = sh`printf '\xZZ' > ${"out/z"}`;
+  assert.equal(g.script, "printf '\\xZZ' > out/z", "a malformed \\x too");
+});
+
 test("sh gives an argv when the template uses no shell feature; arrays are one word per element", () => {
   const c = sh`cp ${["a b.txt", "c.txt"]} ${"dest dir/"}`;
   assert.deepEqual(c.argv, ["cp", "a b.txt", "c.txt", "dest dir/"]);
