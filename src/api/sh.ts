@@ -209,7 +209,7 @@ export interface Sh {
 
 function shTag(strings: TemplateStringsArray, ...values: ShellValue[]): ShellCommand {
   try {
-    // An escape JavaScript does not know (`printf '\377'`, `grep '\d'`) leaves that piece of a
+    // An escape JavaScript does not know (`printf '\377'`, `'\xZZ'`) leaves that piece of a
     // tagged template undefined: it reaches the shell as written (it failed with "Cannot read
     // properties of undefined", found by a review).
     return build(strings.includes(undefined as unknown as string) ? strings.map((t, i) => t ?? strings.raw[i]) : strings, values);

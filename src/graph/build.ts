@@ -704,7 +704,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       // `Trend[attribute=recovered]`: the name misspelt, the keys kept.
       const near = didYouMean(parsed?.name ?? req, candidates);
       const meant = near !== undefined && parsed?.key && bracket ? `${near}[${bracket[2]}]` : near;
-      const hidden = meant === undefined ? unexportedLines(spec) : [];
+      const hidden = meant === undefined ? unexportedLines(spec.unexported ?? []) : [];
       diags.push({
         message: `unknown target ${JSON.stringify(req)}${meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`}`,
         details: hidden.length ? hidden : undefined,
@@ -918,7 +918,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
     diags.push({
       message: `the Pipelinefile declares ${n === 1 ? "a target" : `${n} targets and families`} but exports none: pipe finds targets through its exports`,
       location: first.site.location(),
-      details: rest.length ? unexportedLines({ ...spec, unexported: rest }) : undefined,
+      details: rest.length ? unexportedLines(rest) : undefined,
       hint: "export it (export const words = target({ ... })), or list it in the default export (export default [words])",
     });
   }
@@ -930,8 +930,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
 
 /** An output path like `path` but outside the folder `dir`: build/x.txt, or out/x.txt when build/ is the folder. */
 /** Lines naming declarations no export reaches ("not exported: a target at Pipelinefile.ts:3:1"), a few at most. */
-function unexportedLines(spec: Pick<PipelineSpec, "unexported">): string[] {
-  const list = spec.unexported ?? [];
+function unexportedLines(list: Decl[]): string[] {
   const lines = list.slice(0, 4).map((d) => {
     const l = d.site.location();
     return `not exported: a ${declKind(d) === "family" ? "family" : "target"}${l ? ` declared at ${l.file}:${l.line}:${l.column}` : ""}`;

@@ -108,7 +108,7 @@ export class FileHasher {
       const abs = join(this.#root, rel);
       const st = this.#fresh.get(rel) ?? statSync(abs, { throwIfNoEntry: false });
       if (!st || !st.isFile() || st.size < BIG_FILE) continue;
-      if (this.#known(rel, st) === undefined) todo.push({ rel, abs, st });
+      if (this.known(rel, st) === undefined) todo.push({ rel, abs, st });
     }
     if (todo.length === 0 || signal.aborted) return;
     const { Worker } = await import("node:worker_threads");
@@ -176,8 +176,8 @@ export class FileHasher {
     this.#dirty = true;
   }
 
-  /** The cached hash of `rel` when the stat cache vouches for it (same stat, not racy). */
-  #known(rel: string, st: StatLike): string | undefined {
+  /** The cached hash of `rel` when the stat cache vouches for it (same stat, not racy); no read. */
+  known(rel: string, st: StatLike): string | undefined {
     const e = this.#cache.get(rel);
     if (e && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt)) return e.hash;
     return undefined;
@@ -196,7 +196,7 @@ export class FileHasher {
   }
 
   #hashFile(rel: string, abs: string, st: StatLike): string {
-    const known = this.#known(rel, st);
+    const known = this.known(rel, st);
     if (known !== undefined) return known;
     const hashedAt = Date.now();
     const hash = this.#read(rel, abs, st.size);

@@ -59,9 +59,7 @@ export class Evaluator {
    * holds for another reason (another target's output at its own path, a kept edit) are not.
    */
   madeHere(t: GraphTarget, o: OutputRecord): boolean {
-    // Records that could not be read (another machine key) leave pipe's history unknown: the
-    // cache, which holds what pipe published, vouches then, as it did before.
-    return this.records.madeAt(t.id, o) || (this.records.unverified && this.cache.has(o.hash, o.kind));
+    return this.records.madeAt(t.id, o, () => this.cache.has(o.hash, o.kind));
   }
 
   /** Current hashes of a target's declared outputs on disk. */

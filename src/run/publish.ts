@@ -30,7 +30,7 @@ export interface PublishContext {
    * The records, to tell bytes pipe built (a recorded output hash) whose cache entry is gone
    * from bytes changed outside pipe.
    */
-  records: Pick<RecordStore, "history" | "find" | "madeAt" | "unverified">;
+  records: Pick<RecordStore, "history" | "find" | "madeAt">;
   /** A warning about target `target` (the reporters show it with the target; --json carries it). */
   /** `kept`: the warning says where bytes the user had were kept (shown even with --quiet). */
   warn: (message: string, target?: string, kept?: boolean) => void;
@@ -212,7 +212,7 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
 
 /** Whether a run published these bytes at `path` (see RecordStore.madeAt): pipe made them. */
 function isRecorded(ctx: PublishContext, target: string, path: string, h: { kind: string; hash: string }): boolean {
-  return ctx.records.madeAt(target, { path, kind: h.kind, hash: h.hash }) || (ctx.records.unverified && ctx.cache.has(h.hash, h.kind as "file" | "dir"));
+  return ctx.records.madeAt(target, { path, kind: h.kind, hash: h.hash }, () => ctx.cache.has(h.hash, h.kind as "file" | "dir"));
 }
 
 /** A project-relative path as one shell word that no command takes for an option. */

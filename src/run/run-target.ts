@@ -6,7 +6,7 @@
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { PipeEvent } from "../events.ts";
-import type { GraphTarget } from "../graph/graph.ts";
+import type { GraphTarget, InputItem } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
 import type { OutputRecord, RecordStore } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
@@ -15,7 +15,6 @@ import { fingerprintOf } from "../plan/fingerprint.ts";
 import { nameSome } from "../plan/reasons.ts";
 import { logPathFor } from "./log-path.ts";
 import { crashPoint } from "../util/crash-point.ts";
-import { isRacy } from "../hash/racy.ts";
 import { formatValue } from "../graph/param-values.ts";
 import { recipeEnv, type Invocation } from "./invocation.ts";
 import { buildsShellCommand, callRecipe } from "./call-recipe.ts";
@@ -178,7 +177,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     const takeStats = () =>
       t.outputs.map((o) => {
         const st = lstatSync(join(rc.root, o.path), { throwIfNoEntry: false });
-        return [o.path, sigOf(st), knownHash(rc, o.path, st)] as const;
+        return [o.path, sigOf(st), st?.isFile() ? rc.evaluator.hasher.known(o.path, st) : undefined] as const;
       });
     let before = takeStats();
     takeBefore = () => (before = takeStats());
@@ -193,16 +192,15 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
           log(`pipe: removed partial output ${p}, written directly by the recipe`, "ctx");
           continue;
         }
-        // The bytes that were there, not the newest record's: after A -> B -> A the path held
-        // A's bytes, and a review found B's put back. A record of this target names their kind
-        // and mode; bytes no run made (kept edits) come back as a file.
-        // What was there: a file's bytes as the stat cache knew them at the recipe's start, else
-        // the record whose outputs were on disk when the target was decided (a folder, too).
-        const onDisk = e.decision.kind === "stale" ? e.decision.onDisk?.outputs.find((o) => o.path === p) : undefined;
-        const rec =
-          hash === undefined
-            ? onDisk
-            : (rc.records.history(t.id).flatMap((r) => r.outputs).find((o) => o.path === p && o.hash === hash) ?? (rc.cache.has(hash, "file") ? { path: p, kind: "file" as const, hash } : undefined));
+        // The bytes that were there, not the newest record's (after A -> B -> A the path held A's,
+        // and a review found B's put back): a file's as the stat cache knew them at the recipe's
+        // start (a record of this target names their mode; bytes no run made, such as kept edits,
+        // come back as a file), else the record whose outputs were on disk when the target was
+        // decided (a folder too).
+        const named = (r: { outputs: OutputRecord[] } | undefined) => r?.outputs.find((o) => o.path === p && o.hash === hash);
+        let rec: OutputRecord | undefined;
+        if (hash !== undefined) rec = named(rc.records.find(t.id, (r) => named(r) !== undefined)) ?? (rc.cache.has(hash, "file") ? { path: p, kind: "file", hash } : undefined);
+        else if (e.decision.kind === "stale") rec = e.decision.onDisk?.outputs.find((o) => o.path === p);
         if (rec && restore(rc, t, [rec], new Map(), "was written directly by its recipe (not to ctx.outputs)").length === 0) log(`pipe: restored ${p} from the cache; the recipe had written it directly`, "ctx");
         else log(`pipe: ${p} was written directly by the recipe, and pipe cannot put back what it held before (its bytes are not in the cache): left as the recipe left it; it does not count as built`, "ctx");
       }
@@ -211,7 +209,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // shows: said when the recipe runs on the empty list (found by a new user's review: the
     // quick start counted 0 words silently). Not at load: a warning there would stop the no-op
     // snapshot for as long as the glob stays empty.
-    const empty = t.inputs.flatMap((g) => g.items).filter((i) => i.kind === "glob" && i.files.length === 0);
+    const empty: InputItem[] = [];
+    for (const g of t.inputs) for (const i of g.items) if (i.kind === "glob" && i.files.length === 0) empty.push(i);
     if (empty.length) emit({ type: "warning", target: t.id, message: `input ${empty.map((i) => JSON.stringify(i.spec)).join(", ")} matches no file: the recipe runs without ${empty.length === 1 ? "it" : "them"} (a typo in the pattern, or the data not there yet?)` });
     crashPoint("before-recipe");
     const options = t.decl.options as { run?: unknown };
@@ -431,15 +430,6 @@ function sourceInputStats(rc: RunContext, t: GraphTarget, e: Evaluation): [strin
 
 function sameStat(a: StatId | undefined, b: StatId | undefined): boolean {
   return a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-}
-
-/**
- * The content hash of the file at `path` as the stat cache knows it, when its stat is the one
- * the cache holds and not racy; undefined otherwise (a folder, a file pipe never hashed). No read.
- */
-function knownHash(rc: RunContext, path: string, st: Stats | undefined): string | undefined {
-  const e = st?.isFile() ? rc.evaluator.hasher.cache.get(path) : undefined;
-  return st && e && e.size === st.size && e.ino === st.ino && e.dev === st.dev && e.mtimeMs === st.mtimeMs && e.ctimeMs === st.ctimeMs && !isRacy(st.mtimeMs, e.hashedAt) ? e.hash : undefined;
 }
 
 /** A cheap identity of what is at a path (not its content): changes when anything writes it. */

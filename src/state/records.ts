@@ -267,32 +267,29 @@ export class RecordStore {
    * newest first), else a record of any target does (a renamed target, an instance whose key
    * gained a default, an output moved to another target: the path is the same, the id is not).
    * The second look reads every record once per process, and only when the first finds nothing
-   * (an edit, usually). Lines that did not verify count as unknown: `unverified` says there
-   * were some (records of another machine key), and the caller may then trust the cache.
+   * (an edit, usually). When some lines did not verify (records of another machine key), pipe's
+   * history is unknown: `cached` (are the bytes in the cache?) vouches then, as it did before
+   * records were asked.
    */
-  madeAt(target: string, o: { path: string; kind: string; hash: string }): boolean {
+  madeAt(target: string, o: { path: string; kind: string; hash: string }, cached: () => boolean): boolean {
     const match = (r: BuildRecord) => r.outputs.some((x) => x.path === o.path && x.kind === o.kind && x.hash === o.hash);
     if (this.find(target, match)) return true;
     if (!this.#byPath) {
       this.#byPath = new Map();
-      for (const list of this.#byTarget.values()) {
-        for (const e of list) {
-          const r = this.#record(e);
-          if (!r) continue;
-          for (const x of r.outputs) {
-            let set = this.#byPath.get(x.path);
-            if (!set) this.#byPath.set(x.path, (set = new Set()));
-            set.add(`${x.kind}:${x.hash}`);
-          }
-        }
-      }
+      for (const list of this.#byTarget.values()) for (const e of list) this.#notePaths(this.#record(e));
     }
-    return this.#byPath.get(o.path)?.has(`${o.kind}:${o.hash}`) ?? false;
+    if (this.#byPath.get(o.path)?.has(`${o.kind}:${o.hash}`)) return true;
+    return (this.#unindexed > 0 || this.#sawBad) && cached();
   }
 
-  /** Some line did not verify (damaged, or made with another machine key). */
-  get unverified(): boolean {
-    return this.#unindexed > 0 || this.#sawBad;
+  /** Adds a record's outputs to #byPath (once madeAt built it). */
+  #notePaths(r: BuildRecord | undefined): void {
+    if (!this.#byPath || !r) return;
+    for (const x of r.outputs) {
+      let set = this.#byPath.get(x.path);
+      if (!set) this.#byPath.set(x.path, (set = new Set()));
+      set.add(`${x.kind}:${x.hash}`);
+    }
   }
 
   history(target: string): BuildRecord[] {
@@ -369,7 +366,7 @@ export class RecordStore {
     const line = serialize(r);
     writeSync(this.#fd, line + "\n");
     this.#index({ line, target: r.target, fingerprint: r.fingerprint, durationMs: r.durationMs, record: r });
-    if (this.#byPath) for (const x of r.outputs) (this.#byPath.get(x.path) ?? this.#byPath.set(x.path, new Set()).get(x.path)!).add(`${x.kind}:${x.hash}`);
+    this.#notePaths(r);
     this.#lines++;
   }
 
