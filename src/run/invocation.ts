@@ -30,11 +30,33 @@ export type InvocationResult =
 /** Messages a worker sends while a recipe runs. */
 export type WorkerMessage =
   | { type: "log"; line: string }
+  /** Lines sent together (a recipe printing in a loop): one message per LOG_BATCH bytes or so. */
+  | { type: "logs"; lines: string[] }
   | { type: "progress"; done: number; total?: number }
   /** `retire`: the recipe left work running; the pool terminates this worker before settling. */
   | { type: "result"; result: InvocationResult; retire?: boolean }
   | { type: "ready" }
   | { type: "load-error"; message: string };
+
+/**
+ * What a recipe worker may have sent that pipe has not handled yet (log lines, progress, what it
+ * printed), in bytes, before it waits: a recipe printing in a loop runs only as fast as pipe
+ * takes its lines, as a shell recipe writing to a pipe does. Without it the lines queued up in
+ * memory: 1,000,000 console.log lines held 730 MB. See worker-pool.ts and recipe-worker.ts.
+ */
+export const WORKER_OUTPUT_LIMIT = 4 << 20;
+/** Bytes a progress message counts for (it carries two numbers). */
+export const PROGRESS_COST = 16;
+/** About how many bytes of lines a worker sends in one message. */
+export const LOG_BATCH = 64 << 10;
+
+/** What a log or logs message counts for against WORKER_OUTPUT_LIMIT: its lines' lengths. */
+export function logCost(m: { line: string } | { lines: string[] }): number {
+  if ("line" in m) return m.line.length;
+  let n = 0;
+  for (const l of m.lines) n += l.length;
+  return n;
+}
 
 /** Written by a worker to its stdout and stderr after each recipe: what it printed has all arrived (worker-pool.ts). */
 export const OUTPUT_END = "\u0000pipe:end-of-recipe-output\u0000";

@@ -7,14 +7,108 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { nameDeclarations, type Decl } from "../load/load.ts";
-import { OUTPUT_END, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
+import { LOG_BATCH, OUTPUT_END, PROGRESS_COST, WORKER_OUTPUT_LIMIT, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { callRecipe } from "./call-recipe.ts";
+import { LineSplitter } from "../util/line-splitter.ts";
 import { setSiteCapture } from "../api/site.ts";
 
 const port = parentPort!;
-const send = (m: WorkerMessage) => port.postMessage(m);
 let decls: Map<string, Decl> | undefined;
 let current: AbortController | undefined;
+
+/**
+ * What this worker sent that the pool has not taken yet, in bytes (WORKER_OUTPUT_LIMIT), shared
+ * with it: the pool subtracts what it takes and wakes this thread.
+ */
+const inFlight = new Int32Array(workerData.inFlight as SharedArrayBuffer);
+
+/**
+ * Counts `n` more bytes on their way to the pool. Past the limit, first waits until the pool
+ * has taken half of what is on its way: the recipe (a loop printing lines) goes at pipe's pace.
+ * The wait has a timeout only so that a terminated worker notices.
+ */
+function owe(n: number): void {
+  if (Atomics.load(inFlight, 0) > WORKER_OUTPUT_LIMIT) {
+    for (let v = Atomics.load(inFlight, 0); v > WORKER_OUTPUT_LIMIT / 2; v = Atomics.load(inFlight, 0)) Atomics.wait(inFlight, 0, v, 100);
+  }
+  Atomics.add(inFlight, 0, n);
+}
+
+/** Lines not sent yet, and their length: sent as one message per LOG_BATCH bytes, or at the end of the turn. */
+let lines: string[] = [];
+let linesCost = 0;
+let flushQueued = false;
+
+function flushLines(): void {
+  flushQueued = false;
+  if (lines.length === 0) return;
+  const m: WorkerMessage = lines.length === 1 ? { type: "log", line: lines[0] } : { type: "logs", lines };
+  lines = [];
+  linesCost = 0;
+  port.postMessage(m);
+}
+
+function sendLine(line: string): void {
+  owe(line.length);
+  lines.push(line);
+  linesCost += line.length;
+  if (linesCost >= LOG_BATCH) flushLines();
+  else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushLines);
+  }
+}
+
+/** Every message goes after the lines before it. */
+function send(m: WorkerMessage): void {
+  flushLines();
+  if (m.type === "progress") owe(PROGRESS_COST);
+  port.postMessage(m);
+}
+
+/**
+ * What the recipe prints (console.log, process.stdout.write) goes to pipe as lines, like
+ * ctx.log, and counts against the same limit. Not through the worker's own stdout, whose
+ * stream buffers without bound in this thread: a loop never yields for it to send.
+ * A line the recipe did not end is sent when it returns (endPrinted). The streams themselves
+ * still carry what reaches them another way (a write function taken before this): the pool
+ * settles a job once each has passed OUTPUT_END.
+ */
+/**
+ * Write callbacks (console.log passes one with every line), called on the next microtask; in
+ * a loop that never yields, a thousand at a time instead (a million queued took 300 MB).
+ */
+let callbacks: (() => void)[] = [];
+function later(cb: () => void): void {
+  if (callbacks.push(cb) === 1) queueMicrotask(runCallbacks);
+  else if (callbacks.length >= 1024) runCallbacks();
+}
+function runCallbacks(): void {
+  const now = callbacks;
+  callbacks = [];
+  for (const cb of now) cb();
+}
+
+const streamWrites = [process.stdout, process.stderr].map((stream) => stream.write.bind(stream));
+const printed = [process.stdout, process.stderr].map((stream) => {
+  const lines = new LineSplitter(sendLine);
+  const write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
+    const done = typeof encoding === "function" ? encoding : cb;
+    if (typeof chunk === "string") {
+      if (typeof encoding !== "string" || encoding === "utf8" || encoding === "utf-8") lines.text(chunk);
+      else lines.push(Buffer.from(chunk, encoding as BufferEncoding));
+    } else if (chunk instanceof Uint8Array) lines.push(chunk);
+    if (typeof done === "function") later(done as () => void);
+    return true;
+  };
+  stream.write = write as typeof stream.write;
+  return () => lines.end();
+});
+
+function endPrinted(): void {
+  for (const end of printed) end();
+  flushLines();
+}
 
 async function init(): Promise<void> {
   process.setSourceMapsEnabled(true);
@@ -104,14 +198,14 @@ async function run(inv: Invocation): Promise<InvocationResult & { retire?: boole
     if (added(resources(), base).length) idleSince = undefined;
     else if ((idleSince ??= Date.now()) <= Date.now() - STUCK_MS) {
       told = true;
-      send({ type: "log", line: `pipe: the recipe has not finished, and nothing it started is still running (no timer, file operation, socket or process): a Promise whose resolve is never called? It will wait until interrupted (Ctrl-C).` });
+      sendLine(`pipe: the recipe has not finished, and nothing it started is still running (no timer, file operation, socket or process): a Promise whose resolve is never called? It will wait until interrupted (Ctrl-C).`);
     }
   }, 500);
   watch.unref();
   try {
     const result = await callRecipe(decl?.options, inv, {
       signal: current.signal,
-      log: (line) => send({ type: "log", line }),
+      log: sendLine,
       progress: (done, total) => send({ type: "progress", done, total }),
     });
     clearInterval(watch);
@@ -120,9 +214,9 @@ async function run(inv: Invocation): Promise<InvocationResult & { retire?: boole
     if (left.files.length) {
       return { kind: "error", message: `the recipe returned while file operations it started were still running ${FILE_WAIT_MS / 1000} s later (${left.files.join(", ")}); await every write before returning (a stream: await finished(stream) from "node:stream/promises")`, readParams: result.readParams, retire: true };
     }
-    if (left.wroteLate) send({ type: "log", line: `pipe: warning: the recipe returned before file operations it started had finished; pipe waited for them. Await every write before returning (a stream: await finished(stream) from "node:stream/promises")` });
+    if (left.wroteLate) sendLine(`pipe: warning: the recipe returned before file operations it started had finished; pipe waited for them. Await every write before returning (a stream: await finished(stream) from "node:stream/promises")`);
     if (left.other.length) {
-      send({ type: "log", line: `pipe: warning: the recipe returned but left ${left.other.join(", ")} running; pipe stopped its worker thread (clear timers and close what the recipe opens before returning)` });
+      sendLine(`pipe: warning: the recipe returned but left ${left.other.join(", ")} running; pipe stopped its worker thread (clear timers and close what the recipe opens before returning)`);
       return { ...result, retire: true };
     }
     return result;
@@ -137,8 +231,8 @@ port.on("message", (msg: { type: "run"; invocation: Invocation } | { type: "abor
   else
     void run(msg.invocation).then(({ retire, ...result }) => {
       // After everything the recipe printed: the pool waits for these before it settles.
-      process.stdout.write(OUTPUT_END + "\n");
-      process.stderr.write(OUTPUT_END + "\n");
+      endPrinted();
+      for (const write of streamWrites) write(OUTPUT_END + "\n");
       // Retired: the pool terminates this worker before the target goes on, so what the recipe
       // left running (a timer that would write later) dies with it.
       send({ type: "result", result, ...(retire ? { retire } : {}) });

@@ -17,7 +17,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
-import { StringDecoder } from "node:string_decoder";
+import { LineSplitter } from "../util/line-splitter.ts";
 import { RecipeGroup } from "./groups.ts";
 import { procPids } from "../util/proc.ts";
 import { ownChild } from "./recipe-processes.ts";
@@ -76,47 +76,6 @@ function hasNul(r: Pick<ShellRun, "cwd" | "stdout">, argv: string[]): boolean {
 export const CANCELLED: ShellResult = { code: null, signal: null, killed: false, cancelled: true };
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 const signalNames = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
-
-/**
- * Splits a stream's text into lines as node's readline does with crlfDelay: Infinity (\n, \r\n
- * and a lone \r end a line; a last line without an ending still counts).
- */
-class LineSplitter {
-  readonly #decoder = new StringDecoder("utf8");
-  #rest = "";
-  #cr = false;
-
-  constructor(readonly emit: (line: string) => void) {}
-
-  push(bytes: Buffer): void {
-    this.#take(this.#decoder.write(bytes));
-  }
-
-  end(): void {
-    this.#take(this.#decoder.end());
-    if (this.#rest !== "") this.emit(this.#rest);
-    this.#rest = "";
-  }
-
-  #take(text: string): void {
-    let start = 0;
-    // A \r\n split across two chunks is one line ending.
-    if (this.#cr && text.charCodeAt(0) === 10) start = 1;
-    this.#cr = false;
-    for (let i = start; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      this.emit(this.#rest + text.slice(start, i));
-      this.#rest = "";
-      if (c === 13) {
-        if (i + 1 === text.length) this.#cr = true;
-        else if (text.charCodeAt(i + 1) === 10) i++;
-      }
-      start = i + 1;
-    }
-    if (start < text.length) this.#rest += text.slice(start);
-  }
-}
 
 /** The message for a recipe whose `> path` could not be opened (both spawn paths). */
 export function cannotOpen(path: string, code: string): string {

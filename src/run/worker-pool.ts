@@ -6,7 +6,7 @@
  */
 import { createRequire } from "node:module";
 import type { Worker } from "node:worker_threads";
-import { OUTPUT_END, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
+import { logCost, OUTPUT_END, PROGRESS_COST, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { RecipeProcesses } from "./recipe-processes.ts";
 
 const builtin = createRequire(import.meta.url);
@@ -57,14 +57,29 @@ export class WorkerPool {
     // Loaded with the first TypeScript recipe: a build of shell recipes never needs them.
     const { Worker } = builtin("node:worker_threads") as typeof import("node:worker_threads");
     const { createInterface } = builtin("node:readline") as typeof import("node:readline");
-    const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: this.#data, stdout: true, stderr: true });
+    // What the worker sent and this thread has not taken yet, in bytes (WORKER_OUTPUT_LIMIT):
+    // taking a message subtracts it and wakes the worker if it waits for room.
+    const inFlight = new Int32Array(new SharedArrayBuffer(4));
+    const took = (n: number) => {
+      Atomics.sub(inFlight, 0, n);
+      Atomics.notify(inFlight, 0);
+    };
+    const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: { ...this.#data, inFlight: inFlight.buffer }, stdout: true, stderr: true });
     const slot: Slot = { worker, ready: Promise.resolve(), busy: false, ended: 0, onOutputEnd: () => undefined };
     slot.ready = new Promise<void>((resolve, reject) => {
       worker.on("message", (m: WorkerMessage) => {
         if (m.type === "ready") resolve();
         else if (m.type === "load-error") reject(new Error(`the Pipelinefile failed to load in a recipe worker: ${m.message}`));
-        else if (m.type === "log") slot.onLog?.(m.line);
-        else if (m.type === "progress") slot.onProgress?.(m.done, m.total);
+        else if (m.type === "log") {
+          took(logCost(m));
+          slot.onLog?.(m.line);
+        } else if (m.type === "logs") {
+          took(logCost(m));
+          for (const line of m.lines) slot.onLog?.(line);
+        } else if (m.type === "progress") {
+          took(PROGRESS_COST);
+          slot.onProgress?.(m.done, m.total);
+        }
         else if (m.type === "result") {
           // Settled once what the recipe printed has arrived too (see OUTPUT_END).
           slot.result = m;
@@ -82,10 +97,11 @@ export class WorkerPool {
       worker.on("exit", (code) => fail(`recipe ended its worker thread (process.exit(${code})?)`));
     });
     slot.ready.catch(() => undefined);
-    // What the recipe printed comes through the worker's stdout and stderr, apart from its
-    // result: the result settles the job only once each stream has passed the end marker the
-    // worker wrote after the recipe (lines still on their way were dropped: a recipe printing
-    // 2,000 lines kept one in its log).
+    // What the recipe printed comes as log messages (recipe-worker.ts); what reaches the
+    // worker's stdout and stderr some other way comes through them, apart from its result: the
+    // result settles the job only once each stream has passed the end marker the worker wrote
+    // after the recipe (lines still on their way were dropped: a recipe printing 2,000 lines
+    // kept one in its log).
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
         const at = line.indexOf(OUTPUT_END);
