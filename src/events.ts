@@ -19,6 +19,16 @@ export interface PlannedTarget {
   estimateMs?: number;
   /** Ids of the planned targets it depends on (for the ETA's longest remaining chain). */
   deps?: string[];
+  /**
+   * On a "run" target whose only reason is a dependency that will rebuild: early cutoff skips
+   * it if that dependency's outputs come out as recorded. Shown as "may run".
+   */
+  ifDepsChange?: true;
+}
+
+/** What a dry run says a planned target would do: "would run", "may run" (ifDepsChange), "would restore". */
+export function wouldWord(p: PlannedTarget): string {
+  return p.ifDepsChange ? "may run" : `would ${p.action}`;
 }
 
 export type PipeEvent =
@@ -67,7 +77,7 @@ export type PipeEvent =
       target: string;
       status: TargetStatus;
       durationMs: number;
-      /** Why it ran / was restored / was skipped / failed (human readable). A dry run skips what it would run or restore, with the reason "would run: …" / "would restore: …". */
+      /** Why it ran / was restored / was skipped / failed (human readable). A dry run skips what it would run or restore, with the reason "would run: …" / "may run: …" (ifDepsChange) / "would restore: …". */
       reason: string;
       /** For failures: the message and the last lines of the log. */
       error?: string;

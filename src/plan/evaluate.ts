@@ -157,9 +157,9 @@ export class Evaluator {
   }
 
   /**
-   * What changed in the target itself (code, params, env, which files it reads) since its last
-   * record (the one on disk, else the newest), without hashing inputs: for explaining a target
-   * below a stale dependency.
+   * What changed in the target itself (code, params, env, which files it reads, the source
+   * files it reads) since its last record (the one on disk, else the newest), without the
+   * outputs of other targets: for explaining a target below a stale dependency.
    */
   explainOwn(t: GraphTarget): string[] {
     const latest = this.baseline(t);
@@ -171,6 +171,22 @@ export class Evaluator {
     const old = new Set(latest.parts.inputs.map(([p]) => p.replace(/\/$/, "")));
     const now = new Set(paths);
     const reasons = explain(parts, latest).filter((r) => !r.startsWith("input ") && !r.startsWith("no record"));
+    // Source files (no target makes them) are hashed: one that changed is a reason of its own,
+    // and the target will run whatever its dependency's outputs turn out to be.
+    const was = new Map(latest.parts.inputs.map(([p, h]) => [p.replace(/\/$/, ""), h]));
+    for (const p of paths) {
+      const h = was.get(p);
+      if (h === undefined || this.graph.outputOwner.has(p)) continue;
+      let cur;
+      try {
+        cur = this.hasher.hashPath(p);
+      } catch {
+        reasons.push(`cannot read input ${p}`);
+        continue;
+      }
+      if (cur.kind === "missing" || cur.kind === "dangling") reasons.push(`input ${JSON.stringify(p)} is missing`);
+      else if (cur.hash !== h) reasons.push(`input ${p} changed`);
+    }
     const added = paths.filter((p) => !old.has(p));
     const removed = [...old].filter((p) => !now.has(p));
     if (added.length) reasons.push(`now reads ${nameSome(added)}`);

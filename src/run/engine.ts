@@ -13,7 +13,7 @@ import { linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { totalmem } from "node:os";
-import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
+import { wouldWord, type PipeEvent, type PlannedTarget, type TargetStatus } from "../events.ts";
 import { closure, type Graph, type GraphTarget } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
 import { nameSome } from "../plan/reasons.ts";
@@ -117,7 +117,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const predictions = predict(ev, trusted.size ? ids.filter((id) => !trusted.has(id) || needed.has(id)) : ids);
   const planned = (id: string, deps: string[]): PlannedTarget => {
     const p = predictions.get(id) ?? { state: "up-to-date" as const, reasons: [] };
-    return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id), deps };
+    const onlyDeps = p.state === "stale" && p.own !== undefined && p.own.length === 0;
+    return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id), deps, ...(onlyDeps ? { ifDepsChange: true as const } : {}) };
   };
   const inGraph = new Set(ids);
   const plan: PlannedTarget[] = o.fullPlan
@@ -138,7 +139,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
   if (o.dryRun) {
     // Nothing is run or restored: those targets are skipped, with what would have happened.
-    for (const p of plan) if (!statuses.has(p.target)) finish({ type: "target-finished", target: p.target, status: p.action === "up-to-date" ? "up-to-date" : "skipped", durationMs: 0, reason: p.action === "up-to-date" ? "up to date" : `would ${p.action}: ${p.reason}` });
+    for (const p of plan) if (!statuses.has(p.target)) finish({ type: "target-finished", target: p.target, status: p.action === "up-to-date" ? "up-to-date" : "skipped", durationMs: 0, reason: p.action === "up-to-date" ? "up to date" : `${wouldWord(p)}: ${p.reason}` });
     const result = { ok: true, interrupted: false, counts, statuses, settled: new Map() };
     o.emit({ type: "build-finished", ok: true, interrupted: false, durationMs: Date.now() - started, counts, criticalPath: { targets: [], durationMs: 0 } });
     return result;

@@ -145,8 +145,11 @@ export interface SummaryInput {
   counts: Record<TargetStatus, number>;
   criticalPath: { targets: string[]; durationMs: number };
   dryRun?: boolean;
-  /** A dry run's plan: what would run and be restored (those targets end as skipped). */
-  would?: { run: number; restore: number };
+  /**
+   * A dry run's plan: what would run and be restored (those targets end as skipped); `maybe`
+   * of the `run` ones run only if a dependency's outputs change (early cutoff).
+   */
+  would?: { run: number; restore: number; maybe?: number };
   /** Watch mode: requested targets still failed from an earlier run, not retried in this one. */
   notRetried?: string[];
 }
@@ -160,8 +163,9 @@ export function formatSummaryHeadline(s: SummaryInput): string {
   const dry = s.dryRun ? " (dry run)" : "";
   if (s.dryRun && s.would) {
     const { run, restore } = s.would;
+    const maybe = s.would.maybe ?? 0;
     const rest = formatCounts({ ...s.counts, skipped: Math.max(0, s.counts.skipped - run - restore) });
-    const parts = [run > 0 ? `would run ${run}` : "", restore > 0 ? `would restore ${restore}` : "", run + restore === 0 || rest !== "nothing to do" ? rest : ""].filter(Boolean);
+    const parts = [run > maybe ? `would run ${run - maybe}` : "", maybe > 0 ? `may run ${maybe}` : "", restore > 0 ? `would restore ${restore}` : "", run + restore === 0 || rest !== "nothing to do" ? rest : ""].filter(Boolean);
     // The time is the dry run's own (planning), not the build's: printed "in 6ms" right after
     // a plan line saying "about 5.0s", it read as the build's duration.
     return `${word}${dry}: ${parts.join(", ")} (checked in ${formatDuration(s.durationMs)})`;

@@ -22,7 +22,7 @@
  * prints each recipe log line as `[target] line`. `quiet` keeps failures, errors, the
  * watch idle line and the summary.
  */
-import type { PipeEvent, TargetStatus } from "../events.ts";
+import { wouldWord, type PipeEvent, type TargetStatus } from "../events.ts";
 import { computeEta } from "./eta.ts";
 import {
   cleanLine,
@@ -117,10 +117,12 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
 
   function planLine(v: BuildView, t: number): string[] {
     const run = v.plan.filter((p) => p.action === "run").length;
+    const maybe = v.plan.filter((p) => p.ifDepsChange).length;
     const restore = v.plan.filter((p) => p.action === "restore").length;
     const upToDate = v.plan.length - run - restore;
     const parts = [
-      run > 0 ? `${run} to run` : "",
+      run > maybe ? `${run - maybe} to run` : "",
+      maybe > 0 ? `${maybe} may run` : "",
       restore > 0 ? `${restore} to restore` : "",
       upToDate > 0 ? `${upToDate} up to date` : "",
     ].filter(Boolean);
@@ -130,7 +132,7 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
     if (v.dryRun) {
       for (const p of v.plan) {
         if (p.action === "up-to-date") continue;
-        lines.push(`would ${p.action} ${p.target}${p.reason ? ` (${cleanLine(p.reason)})` : ""}`);
+        lines.push(`${wouldWord(p)} ${p.target}${p.reason ? ` (${cleanLine(p.reason)})` : ""}`);
       }
     }
     return lines;

@@ -12,7 +12,7 @@
  * the core may or may not send a `target-finished` for each of them; a later
  * `target-finished {status: "up-to-date"}` for such a target is not counted twice.
  */
-import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
+import { wouldWord, type PipeEvent, type PlannedTarget, type TargetStatus } from "../events.ts";
 import type { SummaryInput } from "./format.ts";
 import { AppendLog } from "../util/append-log.ts";
 import { FeedLog } from "./feed-log.ts";
@@ -235,7 +235,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
       if (event.dryRun) {
         for (const p of event.plan) {
           if (p.action === "up-to-date") continue;
-          const message = `would ${p.action} ${p.target}${p.reason ? ` (${p.reason})` : ""}`;
+          const message = `${wouldWord(p)} ${p.target}${p.reason ? ` (${p.reason})` : ""}`;
           fed = append({ detail: view.detail, summary: view.summary, ...fed }, { kind: "notice", message });
         }
       }
@@ -360,7 +360,7 @@ export function reduce(view: BuildView, event: PipeEvent, now: number): BuildVie
         criticalPath: event.criticalPath,
         dryRun: view.dryRun,
         ...(event.notRetried?.length ? { notRetried: event.notRetried } : {}),
-        ...(view.dryRun ? { would: { run: view.plan.filter((p) => p.action === "run").length, restore: view.plan.filter((p) => p.action === "restore").length } } : {}),
+        ...(view.dryRun ? { would: { run: view.plan.filter((p) => p.action === "run").length, restore: view.plan.filter((p) => p.action === "restore").length, maybe: view.plan.filter((p) => p.ifDepsChange).length } } : {}),
         failures: view.failures.toArray(),
         durations,
       };

@@ -89,6 +89,46 @@ test("a dry run says what would run and be restored, once each, and counts them 
   p.remove();
 });
 
+test("a target that would run only because a dependency will rebuild is one that \"may run\": early cutoff can spare it, and then does", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const a = target({ inputs: ["x.txt"], outputs: ["build/a.txt"], run: (c) => sh\`sort \${c.inputs[0]} > \${c.outputs[0]}\` });\n` +
+      `export const b = target({ inputs: [a], outputs: ["build/b.txt"], run: (c) => sh\`wc -l < \${c.inputs[0]} > \${c.outputs[0]}\` });\n` +
+      `export const c = target({ inputs: [b, "y.txt"], outputs: ["build/c.txt"], run: (c) => sh\`cat \${c.inputs} > \${c.outputs[0]}\` });\n` +
+      `export default [c];\n`,
+    "x.txt": "c\nb\na\n",
+    "y.txt": "1\n",
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    // The same lines in another order: a reruns, and sorts them to the same bytes.
+    p.write({ "x.txt": "b\na\nc\n" });
+    const dry = await p.run(["build", "-n"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(dry.stdout.trim().split("\n").map((l) => l.replace(/\d+ms/g, "Nms")), [
+      "dry run: 1 to run, 2 may run (jobs 2, about Nms)",
+      "would run a (input x.txt changed)",
+      'may run b (dependency "a" will rebuild)',
+      'may run c (dependency "b" will rebuild)',
+      "ok (dry run): would run 1, may run 2 (checked in Nms)",
+    ]);
+    const json = await p.run(["build", "-n", "--json"]);
+    const plan = json.events.find((e) => e.type === "build-started");
+    assert.deepEqual(plan?.type === "build-started" && plan.plan.map((t) => [t.target, t.action, t.ifDepsChange ?? false]), [["a", "run", false], ["b", "run", true], ["c", "run", true]]);
+    const built = await p.run(["build", "--json"]);
+    const fin = Object.fromEntries(built.events.flatMap((e) => (e.type === "target-finished" ? [[e.target, e.status]] : [])));
+    assert.deepEqual(fin, { a: "built", b: "up-to-date", c: "up-to-date" });
+    // A reason of its own makes it one that would run, whatever its dependency does.
+    p.write({ "x.txt": "a\nc\nb\n", "y.txt": "2\n" });
+    const both = await p.run(["build", "-n"]);
+    assert.match(both.stdout, /^may run b \(dependency "a" will rebuild\)$/m);
+    assert.match(both.stdout, /^would run c \(input y\.txt changed; dependency "b" will rebuild\)$/m);
+    assert.match(both.stdout, /^ok \(dry run\): would run 2, may run 1 \(checked in \d+ms\)$/m);
+  } finally {
+    p.remove();
+  }
+});
+
 test("an unknown PIPE_SPAWNER is a warning naming the choices; the build goes on", async () => {
   const p = new Project({ "Pipelinefile.ts": HEAD + `export const a = target({ outputs: ["build/a.txt"], run: (c) => sh\`echo a > \${c.outputs[0]}\` });\n` });
   const r = await p.run(["build"], { env: { PIPE_SPAWNER: "bogus" } });

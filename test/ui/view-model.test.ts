@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { computeEta } from "../../src/ui/eta.ts";
+import { formatSummaryHeadline } from "../../src/ui/format.ts";
 import { createView, elapsedMs, markInterrupting, MAX_FAILURE_BLOCKS, MAX_FEED, reduce, type BuildView } from "../../src/ui/view-model.ts";
 import { finish, finished, start, started, viewOf } from "./fixtures.ts";
 
@@ -197,6 +198,18 @@ describe("view-model reducer", () => {
       v.feed.toArray().map((i) => (i.kind === "notice" ? i.message : i.kind)),
       ["would run a (no record)", "would restore b"],
     );
+  });
+
+  test("a dry run's target that runs only if a dependency's outputs change \"may run\", and the summary counts it so", () => {
+    const ev = started([["a", "run", undefined, "input x changed"], ["b", "run", undefined, 'dependency "a" will rebuild']], { dryRun: true });
+    if (ev.type === "build-started") ev.plan[1].ifDepsChange = true;
+    const v = viewOf([[0, ev]]);
+    assert.deepEqual(
+      v.feed.toArray().map((i) => (i.kind === "notice" ? i.message : i.kind)),
+      ["would run a (input x changed)", 'may run b (dependency "a" will rebuild)'],
+    );
+    const done = reduce(v, { type: "build-finished", ok: true, interrupted: false, durationMs: 4, counts: { "up-to-date": 0, built: 0, restored: 0, failed: 0, skipped: 2 }, criticalPath: { targets: [], durationMs: 0 } }, 4);
+    assert.equal(done.summary ? formatSummaryHeadline(done.summary) : "no summary", "ok (dry run): would run 1, may run 1 (checked in 4ms)");
   });
 
   test("reduce does not modify the state it is given", () => {

@@ -234,7 +234,7 @@ test("explanations name a removed input, an added or removed param and changed d
   assert.deepEqual(why({}), ["no record for this combination of inputs, params and code"], "nothing differs: the record is another combination's");
 });
 
-test("a target below a stale dependency is explained by the files it now reads or no longer reads", async () => {
+test("a target below a stale dependency is explained by the files it now reads or no longer reads, and the source files that changed", async () => {
   await initHasher();
   const run = () => undefined;
   const code = { hash: "c1", files: ["Pipelinefile.ts"], packages: [] };
@@ -250,11 +250,21 @@ test("a target below a stale dependency is explained by the files it now reads o
   // Recorded: it read a.csv, b.csv and the folder build/plots (stored with a trailing "/").
   const parts: FingerprintParts = { format: 2, target: "t", code: "c1", codeFiles: ["Pipelinefile.ts"], packages: [], params: {}, inputs: [["data/a.csv", "h1"], ["data/b.csv", "h2"], ["build/plots/", "h3"]], env: {}, outputs: ["build/t.txt"] };
   const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [], parts, durationMs: 1, time: 0 } as BuildRecord;
+  // The source files as they are now (build/plots is another target's output: never hashed here).
+  const disk = new Map<string, string | undefined>([["data/a.csv", "h1"], ["data/b.csv", "h2"], ["data/c.csv", "h4"], ["data/d.csv", "h5"]]);
+  const hashed: string[] = [];
+  const hasher = {
+    hashPath: (p: string) => {
+      hashed.push(p);
+      const h = disk.get(p);
+      return h === undefined ? { kind: "missing" } : { kind: "file", hash: h };
+    },
+  };
   const ev = new Evaluator({
-    graph: { targets: new Map() } as unknown as Graph,
+    graph: { targets: new Map(), outputOwner: new Map([["build/plots", "plots"]]) } as unknown as Graph,
     records: { latest: (id: string) => (id === "t" ? record : undefined), history: (id: string) => (id === "t" ? [record] : []) } as unknown as RecordStore,
     cache: {} as OutputCache,
-    hasher: {} as FileHasher,
+    hasher: hasher as unknown as FileHasher,
     code: { hashOf: () => code } as unknown as CodeHasher,
     envKey: "k",
     env: {},
@@ -264,6 +274,10 @@ test("a target below a stale dependency is explained by the files it now reads o
   assert.deepEqual(ev.explainOwn(target(["data/a.csv"])), ["no longer reads data/b.csv, build/plots"]);
   assert.deepEqual(ev.explainOwn(target(["data/b.csv", "build/plots", "data/c.csv", "data/d.csv"], { window: 7 })), ["param window added (7)", "now reads data/c.csv, data/d.csv", "no longer reads data/a.csv"]);
   assert.deepEqual(ev.explainOwn({ ...target([]), id: "new" }), [], "no record: nothing to compare with");
+  assert.ok(!hashed.includes("build/plots"), "another target's output is not looked at");
+  disk.set("data/a.csv", "h9");
+  disk.delete("data/b.csv");
+  assert.deepEqual(ev.explainOwn(target(["data/a.csv", "data/b.csv", "build/plots"])), ["input data/a.csv changed", 'input "data/b.csv" is missing']);
 });
 
 test("the heap pops in order", () => {
