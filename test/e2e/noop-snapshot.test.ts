@@ -780,3 +780,22 @@ test("a package replaced by a link to a checkout of the same version (npm link):
   await fullBuild(p, ["g"]);
   assert.equal(p.read("build/g.txt"), "gamma\n");
 });
+
+test("the no-op check prints no deprecation warning where node would warn about its fs binding (--pending-deprecation), and answers the same", async () => {
+  const p = new Project(BASIC);
+  try {
+    await settle(p);
+    const envs: Record<string, string>[] = [{}, { NODE_PENDING_DEPRECATION: "1" }, { NODE_OPTIONS: "--pending-deprecation" }];
+    for (const env of envs) {
+      const r = await build(p, [], env);
+      assert.ok(fromSnapshot(r), JSON.stringify(env));
+      assert.doesNotMatch(r.stderr, /Deprecation|DEP0/, JSON.stringify(env));
+    }
+    // A change is still seen (the check's stats are the ones it compares).
+    p.write({ "data/a.txt": "one two three four\n" });
+    const changed = await build(p, [], { NODE_PENDING_DEPRECATION: "1" });
+    assert.deepEqual(finished(changed.events, "built").sort(), ["report", "words"]);
+  } finally {
+    p.remove();
+  }
+});
