@@ -45,16 +45,28 @@ export type WorkerMessage =
  * memory: 1,000,000 console.log lines held 730 MB. See worker-pool.ts and recipe-worker.ts.
  */
 export const WORKER_OUTPUT_LIMIT = 4 << 20;
-/** Bytes a progress message counts for (it carries two numbers). */
-export const PROGRESS_COST = 16;
+/** What a progress message counts for (two numbers, and a message's own cost). */
+export const PROGRESS_COST = 256;
+/** What a log or logs message counts for besides its lines: one message per line (a recipe awaiting between lines) is bounded too. */
+export const MESSAGE_COST = 256;
 /** About how many bytes of lines a worker sends in one message. */
 export const LOG_BATCH = 64 << 10;
 
-/** What a log or logs message counts for against WORKER_OUTPUT_LIMIT: its lines' lengths. */
+/**
+ * What one line costs beyond its characters: handling a line (an event, a write in verbose
+ * mode) costs about as much as 64 more characters. Counted by characters alone, 4 MiB of
+ * one-character lines was 4,000,000 lines on their way, seconds of work for the main thread.
+ */
+export const LINE_COST = 64;
+
+/** What a line counts for against WORKER_OUTPUT_LIMIT and LOG_BATCH. */
+export const lineCost = (line: string): number => line.length + LINE_COST;
+
+/** What a log or logs message counts for against WORKER_OUTPUT_LIMIT. */
 export function logCost(m: { line: string } | { lines: string[] }): number {
-  if ("line" in m) return m.line.length;
-  let n = 0;
-  for (const l of m.lines) n += l.length;
+  if ("line" in m) return MESSAGE_COST + lineCost(m.line);
+  let n = MESSAGE_COST;
+  for (const l of m.lines) n += lineCost(l);
   return n;
 }
 

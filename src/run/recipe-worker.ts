@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { nameDeclarations, type Decl } from "../load/load.ts";
-import { LOG_BATCH, OUTPUT_END, PROGRESS_COST, WORKER_OUTPUT_LIMIT, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
+import { lineCost, LOG_BATCH, MESSAGE_COST, OUTPUT_END, PROGRESS_COST, WORKER_OUTPUT_LIMIT, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { callRecipe } from "./call-recipe.ts";
 import { LineSplitter } from "../util/line-splitter.ts";
 import { setSiteCapture } from "../api/site.ts";
@@ -34,37 +34,75 @@ function owe(n: number): void {
   Atomics.add(inFlight, 0, n);
 }
 
-/** Lines not sent yet, and their length: sent as one message per LOG_BATCH bytes, or at the end of the turn. */
+/**
+ * Lines not sent yet and what they count for, and the newest progress not sent yet (only the
+ * newest matters). The first of a turn goes at once (a recipe that logs "starting" and then
+ * computes for a minute shows it); those after it together: at the end of the turn (a
+ * microtask), when they reach LOG_BATCH, or when FLUSH_MS passed since the last send (a loop
+ * that never yields shows its lines and progress as they come, not all at the end); and
+ * before any other message, and when the thread dies (process.exit, an uncaught error: the
+ * lines that explain it).
+ */
 let lines: string[] = [];
 let linesCost = 0;
-let flushQueued = false;
+let progress: { done: number; total?: number } | undefined;
+let queued = false;
+let sentAt = performance.now();
+const FLUSH_MS = 100;
 
-function flushLines(): void {
-  flushQueued = false;
-  if (lines.length === 0) return;
-  const m: WorkerMessage = lines.length === 1 ? { type: "log", line: lines[0] } : { type: "logs", lines };
-  lines = [];
-  linesCost = 0;
-  port.postMessage(m);
+function flush(): void {
+  sentAt = performance.now();
+  if (lines.length) {
+    owe(MESSAGE_COST);
+    const m: WorkerMessage = lines.length === 1 ? { type: "log", line: lines[0] } : { type: "logs", lines };
+    lines = [];
+    linesCost = 0;
+    port.postMessage(m);
+  }
+  if (progress) {
+    const { done, total } = progress;
+    progress = undefined;
+    owe(PROGRESS_COST);
+    port.postMessage({ type: "progress", done, total } satisfies WorkerMessage);
+  }
+}
+
+/** Sends now if it is the first of this turn or the last send is FLUSH_MS old; else at the end of the turn. */
+function soon(): void {
+  if (!queued) {
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      flush();
+    });
+    flush();
+  } else if (performance.now() - sentAt >= FLUSH_MS) flush();
 }
 
 function sendLine(line: string): void {
-  owe(line.length);
+  const cost = lineCost(line);
+  owe(cost);
   lines.push(line);
-  linesCost += line.length;
-  if (linesCost >= LOG_BATCH) flushLines();
-  else if (!flushQueued) {
-    flushQueued = true;
-    queueMicrotask(flushLines);
-  }
+  linesCost += cost;
+  if (linesCost >= LOG_BATCH) flush();
+  else soon();
+}
+
+function sendProgress(done: number, total?: number): void {
+  progress = total === undefined ? { done } : { done, total };
+  soon();
 }
 
 /** Every message goes after the lines before it. */
 function send(m: WorkerMessage): void {
-  flushLines();
-  if (m.type === "progress") owe(PROGRESS_COST);
+  flush();
   port.postMessage(m);
 }
+
+// A recipe that ends the thread (process.exit, an error nothing caught) ends it right after
+// its last lines: they are sent first. A monitor, so that an uncaught error still ends the thread.
+process.on("exit", flush);
+process.on("uncaughtExceptionMonitor", flush);
 
 /**
  * What the recipe prints (console.log, process.stdout.write) goes to pipe as lines, like
@@ -107,7 +145,7 @@ const printed = [process.stdout, process.stderr].map((stream) => {
 
 function endPrinted(): void {
   for (const end of printed) end();
-  flushLines();
+  flush();
 }
 
 async function init(): Promise<void> {
@@ -206,7 +244,7 @@ async function run(inv: Invocation): Promise<InvocationResult & { retire?: boole
     const result = await callRecipe(decl?.options, inv, {
       signal: current.signal,
       log: sendLine,
-      progress: (done, total) => send({ type: "progress", done, total }),
+      progress: sendProgress,
     });
     clearInterval(watch);
     if (current.signal.aborted) return result;

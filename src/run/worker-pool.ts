@@ -58,11 +58,21 @@ export class WorkerPool {
     const { Worker } = builtin("node:worker_threads") as typeof import("node:worker_threads");
     const { createInterface } = builtin("node:readline") as typeof import("node:readline");
     // What the worker sent and this thread has not taken yet, in bytes (WORKER_OUTPUT_LIMIT):
-    // taking a message subtracts it and wakes the worker if it waits for room.
+    // taking a message subtracts it and wakes the worker if it waits for room. Not at once but
+    // on the next turn of the loop: node handles up to 1,000 queued messages in one go, and a
+    // worker given room as each was taken refilled the queue as fast, so a recipe printing
+    // forever kept this thread from its timers and signals (Ctrl-C did nothing with -v). A turn
+    // now handles at most what was on its way when it began.
     const inFlight = new Int32Array(new SharedArrayBuffer(4));
-    const took = (n: number) => {
-      Atomics.sub(inFlight, 0, n);
+    let taken = 0;
+    const giveRoom = () => {
+      Atomics.sub(inFlight, 0, taken);
+      taken = 0;
       Atomics.notify(inFlight, 0);
+    };
+    const took = (n: number) => {
+      if (taken === 0) setImmediate(giveRoom);
+      taken += n;
     };
     const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: { ...this.#data, inFlight: inFlight.buffer }, stdout: true, stderr: true });
     const slot: Slot = { worker, ready: Promise.resolve(), busy: false, ended: 0, onOutputEnd: () => undefined };

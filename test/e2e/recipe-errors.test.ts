@@ -76,3 +76,27 @@ test("a command too long for the system (E2BIG) says so with what to do, and the
     p.remove();
   }
 });
+
+test("what a TypeScript recipe printed just before process.exit() or an error nothing caught is in its log and its failure, in order", async () => {
+  // Lines wait in the worker to go out together (recipe-worker.ts): a review found the last
+  // ones lost when the thread died, the very lines that explain why.
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target } from "pipefile";\n` +
+      `export const quits = target({ outputs: ["build/q.txt"], run: (ctx) => { for (let i = 0; i < 3; i++) console.log("step " + i); ctx.log("giving up"); console.error("on stderr"); process.exit(3); } });\n` +
+      `export const crashes = target({ outputs: ["build/c.txt"], run: () => new Promise(() => { setTimeout(() => { console.log("in the timer"); console.log("about to crash"); throw new Error("boom in a timer"); }, 5); }) });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-k"]);
+    assert.equal(r.code, 1);
+    const logs = p.path(".pipe/logs");
+    const log = (id: string) => readFileSync(join(logs, readdirSync(logs).find((f) => f.startsWith(`${id}-`))!), "utf8").split("\n");
+    assert.deepEqual(log("quits").slice(0, 5), ["step 0", "step 1", "step 2", "giving up", "on stderr"]);
+    assert.deepEqual(log("crashes").slice(0, 2), ["in the timer", "about to crash"]);
+    // The failure's tail shows them too.
+    assert.match(r.stdout, /giving up\n\s*on stderr\n/);
+    assert.match(r.stdout, /about to crash/);
+  } finally {
+    p.remove();
+  }
+});

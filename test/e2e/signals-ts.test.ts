@@ -222,3 +222,64 @@ test("a TypeScript recipe that returns leaving a child running: the build succee
     reaper.stop();
   }
 });
+
+// A recipe printing in a loop forever: what it prints reaches pipe at pipe's pace (recipe-worker.ts),
+// and with --verbose each line is written out; the interrupt must still get through. It did not:
+// a worker given room as each message was taken refilled node's message queue as fast as this
+// thread emptied it, and timers and signals never had their turn.
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  test(`${sig} stops a TypeScript recipe that prints in a loop forever, with --verbose: exit 130, its log kept`, { timeout: 30_000 }, async () => {
+    const p = new Project({
+      "Pipelinefile.ts": `import { target } from "pipefile";
+export const chatty = target({ outputs: ["build/never.txt"], run: () => { for (let i = 0; ; i++) console.log("line " + i); } });
+`,
+    });
+    const child = p.spawn(["build", "--verbose"]);
+    try {
+      const exited = exitOf(child);
+      child.stderr!.resume();
+      await waitForLine(child, (l) => l === "[chatty] line 100000");
+      // From here the output is only drained: the test keeps none of it.
+      child.stdout!.removeAllListeners("data");
+      child.stdout!.resume();
+      process.kill(child.pid!, sig);
+      assert.equal(await exited, 130);
+      assert.equal(p.exists("build/never.txt"), false);
+      const logs = p.path(".pipe/logs");
+      const { readdirSync, readFileSync } = await import("node:fs");
+      assert.match(readFileSync(`${logs}/${readdirSync(logs)[0]}`, "utf8"), /^line 0\nline 1\n/);
+    } finally {
+      child.kill("SIGKILL");
+      p.remove();
+    }
+  });
+}
+
+test("a TypeScript recipe's line printed before it computes for a long time without yielding is shown then, not when it ends", { timeout: 30_000 }, async () => {
+  // The recipe spins until the test has seen its line: if lines only went out when the
+  // recipe yields or returns, this would never end (the test's timeout fails it).
+  const p = new Project({
+    "Pipelinefile.ts": `import { target } from "pipefile";
+import { existsSync, writeFileSync } from "node:fs";
+export const busy = target({ outputs: ["build/busy.txt"], run: (ctx) => {
+  for (let i = 0; i < 3; i++) console.log("warming up " + i);
+  ctx.progress(1, 2);
+  while (!existsSync("release")) { /* computing */ }
+  writeFileSync(ctx.outputs[0], "done\\n");
+} });
+`,
+  });
+  try {
+    const child = p.spawn(["build", "--verbose", "--json"]);
+    const exited = exitOf(child);
+    child.stderr!.resume();
+    await waitForLine(child, (l) => l.includes('"type":"log"') && l.includes("warming up 0"));
+    p.write({ release: "" });
+    const r = await collect(child);
+    assert.equal(await exited, 0, r.stderr);
+    const logs = r.stdout.split("\n").filter((l) => l.includes('"type":"log"'));
+    assert.ok(logs.some((l) => l.includes("warming up 2")), r.stdout);
+  } finally {
+    p.remove();
+  }
+});
