@@ -79,6 +79,13 @@ export interface Graph {
   defaults: string[];
 }
 
+/** Whether a target declares `path` as an output, or a folder output holding it. */
+export function isDeclaredOutput(graph: Pick<Graph, "outputOwner">, path: string): boolean {
+  if (graph.outputOwner.has(path)) return true;
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) if (graph.outputOwner.has(path.slice(0, i))) return true;
+  return false;
+}
+
 /** Every project-relative source file a target reads directly (not outputs of other targets). */
 export function sourceFiles(t: GraphTarget): string[] {
   const out: string[] = [];

@@ -4,7 +4,7 @@
  * commands (`status`, `why`, `graph`, `--dry-run`), which predict with `predict()`.
  */
 import { commandReadsState, plannedCommand } from "./command.ts";
-import type { Graph, GraphTarget } from "../graph/graph.ts";
+import { isDeclaredOutput, type Graph, type GraphTarget } from "../graph/graph.ts";
 import { NOT_REGULAR, type FileHasher } from "../hash/file-hasher.ts";
 import type { CodeHasher } from "../load/code-hash.ts";
 import type { OutputCache } from "../state/cache.ts";
@@ -162,8 +162,10 @@ export class Evaluator {
    * outputs of other targets: for explaining a target below a stale dependency.
    */
   explainOwn(t: GraphTarget): string[] {
-    const latest = this.baseline(t);
-    if (!latest) return [];
+    const onDisk = this.recordOnDisk(t);
+    const latest = onDisk ?? this.records.latest(t.id);
+    // Never built: it runs whatever its dependencies' outputs turn out to be.
+    if (!latest) return ["no record of an earlier run"];
     const run = (t.decl.options as { run?: unknown }).run;
     const code = typeof run === "function" ? this.code.hashOf(run, t.name) : { hash: "none", files: [], packages: [] };
     const paths = t.inputs.flatMap((g) => g.items.flatMap((i) => i.files));
@@ -176,7 +178,7 @@ export class Evaluator {
     const was = new Map(latest.parts.inputs.map(([p, h]) => [p.replace(/\/$/, ""), h]));
     for (const p of paths) {
       const h = was.get(p);
-      if (h === undefined || this.graph.outputOwner.has(p)) continue;
+      if (h === undefined || isDeclaredOutput(this.graph, p)) continue;
       let cur;
       try {
         cur = this.hasher.hashPath(p);
@@ -186,6 +188,20 @@ export class Evaluator {
       }
       if (cur.kind === "missing" || cur.kind === "dangling") reasons.push(`input ${JSON.stringify(p)} is missing`);
       else if (cur.hash !== h) reasons.push(`input ${p} changed`);
+    }
+    // Its outputs are no run's (missing, or edited by hand): something is restored or run,
+    // whatever its dependencies' outputs turn out to be.
+    if (!onDisk) {
+      for (const o of latest.outputs) {
+        let cur;
+        try {
+          cur = this.hasher.hashPath(o.path);
+        } catch {
+          cur = undefined;
+        }
+        if (!cur || cur.kind === "missing" || cur.kind === "dangling") reasons.push(`output ${o.path} is missing`);
+        else if (cur.kind !== o.kind || cur.hash !== o.hash) reasons.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
+      }
     }
     const added = paths.filter((p) => !old.has(p));
     const removed = [...old].filter((p) => !now.has(p));

@@ -7,8 +7,8 @@
  * (a Float64Array it reuses, the same one statSync reads), out of a no-op of about 180 ms.
  *
  * The binding is node's internal API (`process.binding("fs")`), so it is used only where its
- * shape is known and proven: node 20.19+ (this project's engines), 22 and 24, without
- * `--pending-deprecation` (which would print a deprecation warning for process.binding), and
+ * shape is known and proven: node 20.19+ (this project's engines), 22 and 24, where
+ * process.binding is not wrapped to print a deprecation warning (`--pending-deprecation`), and
  * only after a first call agreed with statSync on the same file, number for number (mtimeMs as
  * node computes it). Anything else, and any doubt, uses statSync: the numbers are the same
  * either way, only their cost differs.
@@ -42,12 +42,18 @@ let bindingStat: BindingStat | null | undefined;
 /** Tests: force statSync. */
 let disabled = false;
 
-/** Whether this node's fs binding is one whose stat() is known here (see the module comment). */
+/**
+ * Whether this node's fs binding is one whose stat() is known here (see the module comment),
+ * reachable without a deprecation warning: with --pending-deprecation (or --pending_deprecation,
+ * or NODE_PENDING_DEPRECATION=1) node wraps process.binding in its deprecate() function, named
+ * "deprecated", which warns (and with --throw-deprecation throws, on a later tick: a review found
+ * the underscore spelling got past a check of the flags, and crashed pipe).
+ */
 function knownNode(): boolean {
   const [major, minor] = process.versions.node.split(".").map(Number);
   if (!((major === 20 && minor >= 19) || major === 22 || major === 24)) return false;
-  const pending = process.execArgv.includes("--pending-deprecation") || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? "") || process.env.NODE_PENDING_DEPRECATION === "1";
-  return !pending;
+  const binding = (process as unknown as { binding?: { name?: string } }).binding;
+  return typeof binding === "function" && binding.name === "binding";
 }
 
 function read(a: Float64Array, out: StatNumbers): StatNumbers {

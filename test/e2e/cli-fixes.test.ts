@@ -100,6 +100,10 @@ test("a target that would run only because a dependency will rebuild is one that
     "y.txt": "1\n",
   });
   try {
+    // Never built: each would run (a review found b and c called "may run").
+    const first = await p.run(["build", "-n"]);
+    assert.match(first.stdout, /^dry run: 3 to run /m);
+    assert.match(first.stdout, /^would run c \(no record of an earlier run; dependency "b" will rebuild\)$/m);
     assert.equal((await p.run(["build"])).code, 0);
     // The same lines in another order: a reruns, and sorts them to the same bytes.
     p.write({ "x.txt": "b\na\nc\n" });
@@ -118,6 +122,14 @@ test("a target that would run only because a dependency will rebuild is one that
     const built = await p.run(["build", "--json"]);
     const fin = Object.fromEntries(built.events.flatMap((e) => (e.type === "target-finished" ? [[e.target, e.status]] : [])));
     assert.deepEqual(fin, { a: "built", b: "up-to-date", c: "up-to-date" });
+    // Its output deleted by hand: something is certain to be done for it.
+    p.write({ "x.txt": "c\na\nb\n" });
+    const { rmSync } = await import("node:fs");
+    rmSync(p.path("build/c.txt"));
+    const gone = await p.run(["build", "-n"]);
+    assert.match(gone.stdout, /^may run b \(dependency "a" will rebuild\)$/m);
+    assert.match(gone.stdout, /^would run c \(output build\/c\.txt is missing; dependency "b" will rebuild\)$/m);
+    assert.equal((await p.run(["build"])).code, 0);
     // A reason of its own makes it one that would run, whatever its dependency does.
     p.write({ "x.txt": "a\nc\nb\n", "y.txt": "2\n" });
     const both = await p.run(["build", "-n"]);

@@ -785,7 +785,7 @@ test("the no-op check prints no deprecation warning where node would warn about 
   const p = new Project(BASIC);
   try {
     await settle(p);
-    const envs: Record<string, string>[] = [{}, { NODE_PENDING_DEPRECATION: "1" }, { NODE_OPTIONS: "--pending-deprecation" }];
+    const envs: Record<string, string>[] = [{}, { NODE_PENDING_DEPRECATION: "1" }, { NODE_OPTIONS: "--pending-deprecation" }, { NODE_OPTIONS: "--pending_deprecation --throw-deprecation" }];
     for (const env of envs) {
       const r = await build(p, [], env);
       assert.ok(fromSnapshot(r), JSON.stringify(env));

@@ -234,7 +234,7 @@ test("explanations name a removed input, an added or removed param and changed d
   assert.deepEqual(why({}), ["no record for this combination of inputs, params and code"], "nothing differs: the record is another combination's");
 });
 
-test("a target below a stale dependency is explained by the files it now reads or no longer reads, and the source files that changed", async () => {
+test("a target below a stale dependency is explained by the files it now reads or no longer reads, the source files that changed, and its own outputs", async () => {
   await initHasher();
   const run = () => undefined;
   const code = { hash: "c1", files: ["Pipelinefile.ts"], packages: [] };
@@ -247,11 +247,13 @@ test("a target below a stale dependency is explained by the files it now reads o
       outputs: [{ path: "build/t.txt", dir: false }],
       env: [],
     }) as unknown as GraphTarget;
-  // Recorded: it read a.csv, b.csv and the folder build/plots (stored with a trailing "/").
-  const parts: FingerprintParts = { format: 2, target: "t", code: "c1", codeFiles: ["Pipelinefile.ts"], packages: [], params: {}, inputs: [["data/a.csv", "h1"], ["data/b.csv", "h2"], ["build/plots/", "h3"]], env: {}, outputs: ["build/t.txt"] };
-  const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [], parts, durationMs: 1, time: 0 } as BuildRecord;
-  // The source files as they are now (build/plots is another target's output: never hashed here).
-  const disk = new Map<string, string | undefined>([["data/a.csv", "h1"], ["data/b.csv", "h2"], ["data/c.csv", "h4"], ["data/d.csv", "h5"]]);
+  // Recorded: it read a.csv, b.csv, the folder build/plots (stored with a trailing "/") and a
+  // file inside the folder build/gen, another target's output; it wrote build/t.txt (o1).
+  const parts: FingerprintParts = { format: 2, target: "t", code: "c1", codeFiles: ["Pipelinefile.ts"], packages: [], params: {}, inputs: [["data/a.csv", "h1"], ["data/b.csv", "h2"], ["build/plots/", "h3"], ["build/gen/one.txt", "h6"]], env: {}, outputs: ["build/t.txt"] };
+  const record = { target: "t", fingerprint: fingerprintOf(parts), outputs: [{ path: "build/t.txt", kind: "file", hash: "o1" }], parts, durationMs: 1, time: 0 } as BuildRecord;
+  // The files as they are now (build/plots and what build/gen holds are other targets' outputs:
+  // never hashed here).
+  const disk = new Map<string, string | undefined>([["data/a.csv", "h1"], ["data/b.csv", "h2"], ["data/c.csv", "h4"], ["data/d.csv", "h5"], ["build/t.txt", "o1"]]);
   const hashed: string[] = [];
   const hasher = {
     hashPath: (p: string) => {
@@ -261,7 +263,7 @@ test("a target below a stale dependency is explained by the files it now reads o
     },
   };
   const ev = new Evaluator({
-    graph: { targets: new Map(), outputOwner: new Map([["build/plots", "plots"]]) } as unknown as Graph,
+    graph: { targets: new Map(), outputOwner: new Map([["build/plots", "plots"], ["build/gen", "gen"]]) } as unknown as Graph,
     records: { latest: (id: string) => (id === "t" ? record : undefined), history: (id: string) => (id === "t" ? [record] : []) } as unknown as RecordStore,
     cache: {} as OutputCache,
     hasher: hasher as unknown as FileHasher,
@@ -269,15 +271,22 @@ test("a target below a stale dependency is explained by the files it now reads o
     envKey: "k",
     env: {},
   });
-  assert.deepEqual(ev.explainOwn(target(["data/a.csv", "data/b.csv", "build/plots"])), [], "the same files (a folder too): nothing of its own changed");
-  assert.deepEqual(ev.explainOwn(target(["data/a.csv", "data/b.csv", "build/plots", "data/c.csv"])), ["now reads data/c.csv"]);
-  assert.deepEqual(ev.explainOwn(target(["data/a.csv"])), ["no longer reads data/b.csv, build/plots"]);
-  assert.deepEqual(ev.explainOwn(target(["data/b.csv", "build/plots", "data/c.csv", "data/d.csv"], { window: 7 })), ["param window added (7)", "now reads data/c.csv, data/d.csv", "no longer reads data/a.csv"]);
-  assert.deepEqual(ev.explainOwn({ ...target([]), id: "new" }), [], "no record: nothing to compare with");
-  assert.ok(!hashed.includes("build/plots"), "another target's output is not looked at");
+  const same = ["data/a.csv", "data/b.csv", "build/plots", "build/gen/one.txt"];
+  assert.deepEqual(ev.explainOwn(target(same)), [], "the same files (a folder too): nothing of its own changed");
+  assert.deepEqual(ev.explainOwn(target([...same, "data/c.csv"])), ["now reads data/c.csv"]);
+  assert.deepEqual(ev.explainOwn(target(["data/a.csv"])), ["no longer reads data/b.csv, build/plots, build/gen/one.txt"]);
+  assert.deepEqual(ev.explainOwn(target(["data/b.csv", "build/plots", "build/gen/one.txt", "data/c.csv", "data/d.csv"], { window: 7 })), ["param window added (7)", "now reads data/c.csv, data/d.csv", "no longer reads data/a.csv"]);
+  assert.deepEqual(ev.explainOwn({ ...target([]), id: "new" }), ["no record of an earlier run"], "never built: it runs whatever its dependencies make");
+  assert.ok(!hashed.includes("build/plots") && !hashed.includes("build/gen/one.txt"), "other targets' outputs are not looked at");
+  // Its own output edited by hand, then gone: restored or run, whatever its dependencies make.
+  disk.set("build/t.txt", "o2");
+  assert.deepEqual(ev.explainOwn(target(same)), ["output build/t.txt differs from the recorded build (edited outside pipe?)"]);
+  disk.delete("build/t.txt");
+  assert.deepEqual(ev.explainOwn(target(same)), ["output build/t.txt is missing"]);
+  disk.set("build/t.txt", "o1");
   disk.set("data/a.csv", "h9");
   disk.delete("data/b.csv");
-  assert.deepEqual(ev.explainOwn(target(["data/a.csv", "data/b.csv", "build/plots"])), ["input data/a.csv changed", 'input "data/b.csv" is missing']);
+  assert.deepEqual(ev.explainOwn(target(same)), ["input data/a.csv changed", 'input "data/b.csv" is missing']);
 });
 
 test("the heap pops in order", () => {

@@ -62,7 +62,9 @@ test("on the node versions it knows, the no-op check reads node's fs binding; ne
   // With --pending-deprecation node warns about process.binding: statSync then, and no warning.
   const url = new URL("../../src/util/fast-stat.js", import.meta.url).href;
   const script = `import(${JSON.stringify(url)}).then((m) => console.log(m.statWay(process.execPath)))`;
-  for (const env of [{ NODE_PENDING_DEPRECATION: "1" }, { NODE_OPTIONS: "--pending-deprecation" }]) {
+  // The underscore spelling too (a review found it got past a check of the flags and, with
+  // --throw-deprecation, crashed pipe).
+  for (const env of [{ NODE_PENDING_DEPRECATION: "1" }, { NODE_OPTIONS: "--pending-deprecation" }, { NODE_OPTIONS: "--pending_deprecation --throw-deprecation" }]) {
     const out = execFileSync(process.execPath, ["-e", script], { env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     assert.equal(out.trim(), "statSync", JSON.stringify(env));
   }
