@@ -29,12 +29,14 @@ export type InvocationResult =
 
 /** Messages a worker sends while a recipe runs. */
 export type WorkerMessage =
-  | { type: "log"; line: string }
-  /** Lines sent together (a recipe printing in a loop): one message per LOG_BATCH bytes or so. */
-  | { type: "logs"; lines: string[] }
-  | { type: "progress"; done: number; total?: number }
-  /** `retire`: the recipe left work running; the pool terminates this worker before settling. */
-  | { type: "result"; result: InvocationResult; retire?: boolean }
+  /** What a recipe said, in order: lines, and progress as [done, total?] (recipe-worker.ts). */
+  | { type: "out"; items: OutItem[] }
+  /**
+   * `retire`: the recipe left work running; the pool terminates this worker before settling.
+   * `markers`: how many of stdout and stderr carry OUTPUT_END after this recipe (one it ended
+   * carries none).
+   */
+  | { type: "result"; result: InvocationResult; retire?: boolean; markers: number }
   | { type: "ready" }
   | { type: "load-error"; message: string };
 
@@ -45,9 +47,9 @@ export type WorkerMessage =
  * memory: 1,000,000 console.log lines held 730 MB. See worker-pool.ts and recipe-worker.ts.
  */
 export const WORKER_OUTPUT_LIMIT = 4 << 20;
-/** What a progress message counts for (two numbers, and a message's own cost). */
-export const PROGRESS_COST = 256;
-/** What a log or logs message counts for besides its lines: one message per line (a recipe awaiting between lines) is bounded too. */
+/** What a progress report counts for. */
+export const PROGRESS_COST = 64;
+/** What a message counts for besides its items: one message per line (a recipe awaiting between lines) is bounded too. */
 export const MESSAGE_COST = 256;
 /** About how many bytes of lines a worker sends in one message. */
 export const LOG_BATCH = 64 << 10;
@@ -62,11 +64,13 @@ export const LINE_COST = 64;
 /** What a line counts for against WORKER_OUTPUT_LIMIT and LOG_BATCH. */
 export const lineCost = (line: string): number => line.length + LINE_COST;
 
-/** What a log or logs message counts for against WORKER_OUTPUT_LIMIT. */
-export function logCost(m: { line: string } | { lines: string[] }): number {
-  if ("line" in m) return MESSAGE_COST + lineCost(m.line);
+/** A line, or a progress report [done, total?]. */
+export type OutItem = string | [number] | [number, number];
+
+/** What an out message counts for against WORKER_OUTPUT_LIMIT. */
+export function outCost(items: OutItem[]): number {
   let n = MESSAGE_COST;
-  for (const l of m.lines) n += lineCost(l);
+  for (const it of items) n += typeof it === "string" ? lineCost(it) : PROGRESS_COST;
   return n;
 }
 

@@ -5,14 +5,19 @@
  * the worker). A recipe that returns `sh\`...\`` hands the command back to the main thread,
  * which runs it in its own process group.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { nameDeclarations, type Decl } from "../load/load.ts";
-import { lineCost, LOG_BATCH, MESSAGE_COST, OUTPUT_END, PROGRESS_COST, WORKER_OUTPUT_LIMIT, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
+import { lineCost, LOG_BATCH, MESSAGE_COST, OUTPUT_END, PROGRESS_COST, WORKER_OUTPUT_LIMIT, type Invocation, type InvocationResult, type OutItem, type WorkerMessage } from "./invocation.ts";
 import { callRecipe } from "./call-recipe.ts";
 import { LineSplitter } from "../util/line-splitter.ts";
 import { setSiteCapture } from "../api/site.ts";
 
-const port = parentPort!;
+/**
+ * Everything this worker says goes through one port of its own (the pool's end drains it
+ * synchronously when the thread dies: lines sent just before process.exit() or an uncaught
+ * error otherwise raced the worker's error event, and were lost). Requests come on parentPort.
+ */
+const port = workerData.out as MessagePort;
 let decls: Map<string, Decl> | undefined;
 let current: AbortController | undefined;
 
@@ -23,9 +28,11 @@ let current: AbortController | undefined;
 const inFlight = new Int32Array(workerData.inFlight as SharedArrayBuffer);
 
 /**
- * Counts `n` more bytes on their way to the pool. Past the limit, first waits until the pool
- * has taken half of what is on its way: the recipe (a loop printing lines) goes at pipe's pace.
- * The wait has a timeout only so that a terminated worker notices.
+ * Counts `n` more bytes about to be posted. While what was posted and not yet taken is past the
+ * limit, first waits until the pool has taken half of it: the recipe (a loop printing lines)
+ * goes at pipe's pace. Only posted messages count while waiting, so a wait always ends when
+ * the pool takes them (a review found a 5 MB line counted before it was posted waiting for
+ * itself). The wait has a timeout only so that a terminated worker notices.
  */
 function owe(n: number): void {
   if (Atomics.load(inFlight, 0) > WORKER_OUTPUT_LIMIT) {
@@ -35,65 +42,75 @@ function owe(n: number): void {
 }
 
 /**
- * Lines not sent yet and what they count for, and the newest progress not sent yet (only the
- * newest matters). The first of a turn goes at once (a recipe that logs "starting" and then
- * computes for a minute shows it); those after it together: at the end of the turn (a
- * microtask), when they reach LOG_BATCH, or when FLUSH_MS passed since the last send (a loop
- * that never yields shows its lines and progress as they come, not all at the end); and
- * before any other message, and when the thread dies (process.exit, an uncaught error: the
- * lines that explain it).
+ * What the recipe said and pipe does not have yet, in order: lines, and progress as
+ * [done, total] (a progress right after another replaces it: only the newest counts). Sent as
+ * one message, so that a loop printing lines sends them in batches:
+ *   - a ctx.log line at once, as before the batches: a recipe that logs and then computes for
+ *     a minute without yielding shows the line (what it printed before goes first);
+ *   - the first printed line of a turn at once, the ones after it at the end of the turn or
+ *     when they reach LOG_BATCH (console.log was not shown during such a computation before);
+ *   - a progress at once when the last one went PROGRESS_MS ago, else with the next send (a
+ *     tight loop calling it per item sends a few per second);
+ *   - before any other message, and when the thread dies (process.exit, an error nothing
+ *     caught: the lines that explain it, a last line without its newline too).
  */
-let lines: string[] = [];
-let linesCost = 0;
-let progress: { done: number; total?: number } | undefined;
+let items: OutItem[] = [];
+let itemsCost = 0;
 let queued = false;
-let sentAt = performance.now();
-const FLUSH_MS = 100;
+let progressAt = -Infinity;
+const PROGRESS_MS = 20;
 
 function flush(): void {
-  sentAt = performance.now();
-  if (lines.length) {
-    owe(MESSAGE_COST);
-    const m: WorkerMessage = lines.length === 1 ? { type: "log", line: lines[0] } : { type: "logs", lines };
-    lines = [];
-    linesCost = 0;
-    port.postMessage(m);
-  }
-  if (progress) {
-    const { done, total } = progress;
-    progress = undefined;
-    owe(PROGRESS_COST);
-    port.postMessage({ type: "progress", done, total } satisfies WorkerMessage);
-  }
+  if (items.length === 0) return;
+  const m: WorkerMessage = { type: "out", items };
+  const cost = itemsCost + MESSAGE_COST;
+  items = [];
+  itemsCost = 0;
+  owe(cost);
+  port.postMessage(m);
 }
 
-/** Sends now if it is the first of this turn or the last send is FLUSH_MS old; else at the end of the turn. */
-function soon(): void {
+/** Sends at the end of this turn; now if `now`, if it is the first of the turn, or at LOG_BATCH. */
+function soon(now: boolean): void {
   if (!queued) {
     queued = true;
     queueMicrotask(() => {
       queued = false;
       flush();
     });
-    flush();
-  } else if (performance.now() - sentAt >= FLUSH_MS) flush();
+    now = true;
+  }
+  if (now || itemsCost >= LOG_BATCH) flush();
 }
 
+/** A printed line (console.log, process.stdout.write). */
 function sendLine(line: string): void {
-  const cost = lineCost(line);
-  owe(cost);
-  lines.push(line);
-  linesCost += cost;
-  if (linesCost >= LOG_BATCH) flush();
-  else soon();
+  items.push(line);
+  itemsCost += lineCost(line);
+  soon(false);
+}
+
+/** A ctx.log line: at once. */
+function sendLog(line: string): void {
+  items.push(line);
+  itemsCost += lineCost(line);
+  soon(true);
 }
 
 function sendProgress(done: number, total?: number): void {
-  progress = total === undefined ? { done } : { done, total };
-  soon();
+  const p: OutItem = total === undefined ? [done] : [done, total];
+  if (items.length && typeof items[items.length - 1] !== "string") items[items.length - 1] = p;
+  else {
+    items.push(p);
+    itemsCost += PROGRESS_COST;
+  }
+  const at = performance.now();
+  const now = at - progressAt >= PROGRESS_MS;
+  if (now) progressAt = at;
+  soon(now);
 }
 
-/** Every message goes after the lines before it. */
+/** Every message goes after what the recipe said before it. */
 function send(m: WorkerMessage): void {
   flush();
   port.postMessage(m);
@@ -101,34 +118,38 @@ function send(m: WorkerMessage): void {
 
 // A recipe that ends the thread (process.exit, an error nothing caught) ends it right after
 // its last lines: they are sent first. A monitor, so that an uncaught error still ends the thread.
-process.on("exit", flush);
-process.on("uncaughtExceptionMonitor", flush);
+process.on("exit", () => endPrinted());
+process.on("uncaughtExceptionMonitor", () => endPrinted());
+
+/**
+ * Write callbacks (console.log passes the same one with every line), called on a later turn as
+ * node's streams do: in a microtask, a recipe awaiting them in a loop never let timers or pipe's
+ * abort message in (a review). Repeats of one function are counted, not queued: a loop that
+ * never yields queued a million (300 MB).
+ */
+let callbacks: { fn: () => void; n: number }[] = [];
+function later(fn: () => void): void {
+  const last = callbacks[callbacks.length - 1];
+  if (last && last.fn === fn) last.n++;
+  else if (callbacks.push({ fn, n: 1 }) === 1) setImmediate(runCallbacks);
+}
+function runCallbacks(): void {
+  const now = callbacks;
+  callbacks = [];
+  for (const { fn, n } of now) for (let k = 0; k < n; k++) fn();
+}
 
 /**
  * What the recipe prints (console.log, process.stdout.write) goes to pipe as lines, like
  * ctx.log, and counts against the same limit. Not through the worker's own stdout, whose
  * stream buffers without bound in this thread: a loop never yields for it to send.
  * A line the recipe did not end is sent when it returns (endPrinted). The streams themselves
- * still carry what reaches them another way (a write function taken before this): the pool
- * settles a job once each has passed OUTPUT_END.
+ * still carry what reaches them another way (a write function taken before this), followed by
+ * OUTPUT_END after each recipe unless the recipe ended them (`pipeline(src, process.stdout)`).
  */
-/**
- * Write callbacks (console.log passes one with every line), called on the next microtask; in
- * a loop that never yields, a thousand at a time instead (a million queued took 300 MB).
- */
-let callbacks: (() => void)[] = [];
-function later(cb: () => void): void {
-  if (callbacks.push(cb) === 1) queueMicrotask(runCallbacks);
-  else if (callbacks.length >= 1024) runCallbacks();
-}
-function runCallbacks(): void {
-  const now = callbacks;
-  callbacks = [];
-  for (const cb of now) cb();
-}
-
-const streamWrites = [process.stdout, process.stderr].map((stream) => stream.write.bind(stream));
-const printed = [process.stdout, process.stderr].map((stream) => {
+const streams = [process.stdout, process.stderr];
+const streamWrites = streams.map((stream) => stream.write.bind(stream));
+const printed = streams.map((stream) => {
   const lines = new LineSplitter(sendLine);
   const write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     const done = typeof encoding === "function" ? encoding : cb;
@@ -146,6 +167,17 @@ const printed = [process.stdout, process.stderr].map((stream) => {
 function endPrinted(): void {
   for (const end of printed) end();
   flush();
+}
+
+/** Writes OUTPUT_END to each stream still open; returns how many it wrote. */
+function writeMarkers(): number {
+  let n = 0;
+  streams.forEach((stream, i) => {
+    if (stream.writableEnded || stream.destroyed) return;
+    streamWrites[i](OUTPUT_END + "\n");
+    n++;
+  });
+  return n;
 }
 
 async function init(): Promise<void> {
@@ -236,14 +268,14 @@ async function run(inv: Invocation): Promise<InvocationResult & { retire?: boole
     if (added(resources(), base).length) idleSince = undefined;
     else if ((idleSince ??= Date.now()) <= Date.now() - STUCK_MS) {
       told = true;
-      sendLine(`pipe: the recipe has not finished, and nothing it started is still running (no timer, file operation, socket or process): a Promise whose resolve is never called? It will wait until interrupted (Ctrl-C).`);
+      sendLog(`pipe: the recipe has not finished, and nothing it started is still running (no timer, file operation, socket or process): a Promise whose resolve is never called? It will wait until interrupted (Ctrl-C).`);
     }
   }, 500);
   watch.unref();
   try {
     const result = await callRecipe(decl?.options, inv, {
       signal: current.signal,
-      log: sendLine,
+      log: sendLog,
       progress: sendProgress,
     });
     clearInterval(watch);
@@ -252,9 +284,9 @@ async function run(inv: Invocation): Promise<InvocationResult & { retire?: boole
     if (left.files.length) {
       return { kind: "error", message: `the recipe returned while file operations it started were still running ${FILE_WAIT_MS / 1000} s later (${left.files.join(", ")}); await every write before returning (a stream: await finished(stream) from "node:stream/promises")`, readParams: result.readParams, retire: true };
     }
-    if (left.wroteLate) sendLine(`pipe: warning: the recipe returned before file operations it started had finished; pipe waited for them. Await every write before returning (a stream: await finished(stream) from "node:stream/promises")`);
+    if (left.wroteLate) sendLog(`pipe: warning: the recipe returned before file operations it started had finished; pipe waited for them. Await every write before returning (a stream: await finished(stream) from "node:stream/promises")`);
     if (left.other.length) {
-      sendLine(`pipe: warning: the recipe returned but left ${left.other.join(", ")} running; pipe stopped its worker thread (clear timers and close what the recipe opens before returning)`);
+      sendLog(`pipe: warning: the recipe returned but left ${left.other.join(", ")} running; pipe stopped its worker thread (clear timers and close what the recipe opens before returning)`);
       return { ...result, retire: true };
     }
     return result;
@@ -264,16 +296,16 @@ async function run(inv: Invocation): Promise<InvocationResult & { retire?: boole
   }
 }
 
-port.on("message", (msg: { type: "run"; invocation: Invocation } | { type: "abort" }) => {
+parentPort!.on("message", (msg: { type: "run"; invocation: Invocation } | { type: "abort" }) => {
   if (msg.type === "abort") current?.abort(new Error("interrupted"));
   else
     void run(msg.invocation).then(({ retire, ...result }) => {
       // After everything the recipe printed: the pool waits for these before it settles.
       endPrinted();
-      for (const write of streamWrites) write(OUTPUT_END + "\n");
+      const markers = writeMarkers();
       // Retired: the pool terminates this worker before the target goes on, so what the recipe
       // left running (a timer that would write later) dies with it.
-      send({ type: "result", result, ...(retire ? { retire } : {}) });
+      send({ type: "result", result, markers, ...(retire ? { retire } : {}) });
     });
 });
 

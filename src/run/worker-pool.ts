@@ -6,7 +6,7 @@
  */
 import { createRequire } from "node:module";
 import type { Worker } from "node:worker_threads";
-import { logCost, OUTPUT_END, PROGRESS_COST, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
+import { outCost, OUTPUT_END, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { RecipeProcesses } from "./recipe-processes.ts";
 
 const builtin = createRequire(import.meta.url);
@@ -20,7 +20,7 @@ interface Slot {
   settle?: (r: InvocationResult) => void;
   /** The job's result, until its output has arrived. */
   result?: Extract<WorkerMessage, { type: "result" }>;
-  /** End markers seen (two per job: stdout and stderr). */
+  /** End markers seen (one per job from each of stdout and stderr the recipe did not end). */
   ended: number;
   onOutputEnd: () => void;
 }
@@ -55,7 +55,7 @@ export class WorkerPool {
 
   #spawn(): Slot {
     // Loaded with the first TypeScript recipe: a build of shell recipes never needs them.
-    const { Worker } = builtin("node:worker_threads") as typeof import("node:worker_threads");
+    const { Worker, MessageChannel, receiveMessageOnPort } = builtin("node:worker_threads") as typeof import("node:worker_threads");
     const { createInterface } = builtin("node:readline") as typeof import("node:readline");
     // What the worker sent and this thread has not taken yet, in bytes (WORKER_OUTPUT_LIMIT):
     // taking a message subtracts it and wakes the worker if it waits for room. Not at once but
@@ -74,29 +74,33 @@ export class WorkerPool {
       if (taken === 0) setImmediate(giveRoom);
       taken += n;
     };
-    const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: { ...this.#data, inFlight: inFlight.buffer }, stdout: true, stderr: true });
+    // The worker says everything on a port of its own, drained when it dies (recipe-worker.ts).
+    const { port1: out, port2 } = new MessageChannel();
+    const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: { ...this.#data, inFlight: inFlight.buffer, out: port2 }, transferList: [port2], stdout: true, stderr: true });
     const slot: Slot = { worker, ready: Promise.resolve(), busy: false, ended: 0, onOutputEnd: () => undefined };
     slot.ready = new Promise<void>((resolve, reject) => {
-      worker.on("message", (m: WorkerMessage) => {
+      const onMessage = (m: WorkerMessage) => {
         if (m.type === "ready") resolve();
         else if (m.type === "load-error") reject(new Error(`the Pipelinefile failed to load in a recipe worker: ${m.message}`));
-        else if (m.type === "log") {
-          took(logCost(m));
-          slot.onLog?.(m.line);
-        } else if (m.type === "logs") {
-          took(logCost(m));
-          for (const line of m.lines) slot.onLog?.(line);
-        } else if (m.type === "progress") {
-          took(PROGRESS_COST);
-          slot.onProgress?.(m.done, m.total);
-        }
-        else if (m.type === "result") {
+        else if (m.type === "out") {
+          took(outCost(m.items));
+          for (const it of m.items) {
+            if (typeof it === "string") slot.onLog?.(it);
+            else slot.onProgress?.(it[0], it[1]);
+          }
+        } else if (m.type === "result") {
           // Settled once what the recipe printed has arrived too (see OUTPUT_END).
           slot.result = m;
           slot.onOutputEnd();
         }
-      });
+      };
+      out.on("message", onMessage);
+      out.unref();
       const fail = (message: string) => {
+        // What it said before it died is in the port still: taken first, so that its lines
+        // are in the log and the failure before the message saying it died.
+        for (let m = receiveMessageOnPort(out); m; m = receiveMessageOnPort(out)) onMessage(m.message as WorkerMessage);
+        out.close();
         this.#slots.delete(slot);
         reject(new Error(message));
         const settle = slot.settle;
@@ -123,9 +127,9 @@ export class WorkerPool {
     }
     slot.onOutputEnd = () => {
       const m = slot.result;
-      if (!m || slot.ended < 2) return;
+      if (!m || slot.ended < m.markers) return;
       slot.result = undefined;
-      slot.ended -= 2;
+      slot.ended -= m.markers;
       const settle = slot.settle;
       slot.settle = undefined;
       if (!m.retire) {
@@ -137,7 +141,7 @@ export class WorkerPool {
       // gone before pipe checks and publishes them: the worker goes first.
       this.#slots.delete(slot);
       worker.removeAllListeners("exit");
-      worker.on("exit", () => undefined);
+      worker.on("exit", () => out.close());
       void worker.terminate().then(
         () => settle?.(m.result),
         () => settle?.(m.result),

@@ -272,10 +272,10 @@ export const busy = target({ outputs: ["build/busy.txt"], run: (ctx) => {
   try {
     const child = p.spawn(["build", "--verbose", "--json"]);
     const exited = exitOf(child);
-    child.stderr!.resume();
+    const result = collect(child);
     await waitForLine(child, (l) => l.includes('"type":"log"') && l.includes("warming up 0"));
     p.write({ release: "" });
-    const r = await collect(child);
+    const r = await result;
     assert.equal(await exited, 0, r.stderr);
     const logs = r.stdout.split("\n").filter((l) => l.includes('"type":"log"'));
     assert.ok(logs.some((l) => l.includes("warming up 2")), r.stdout);

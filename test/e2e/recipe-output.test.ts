@@ -1,0 +1,139 @@
+// What a TypeScript recipe prints and logs reaches pipe from its worker thread in order, as it
+// happens when it must (a line before a long computation), and without holding up the recipe
+// (write callbacks, timers, abort). Found by two reviews of the batched, bounded channel
+// (src/run/recipe-worker.ts); the memory bound itself is tested in big-output.test.ts.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { PipeEvent } from "../../src/events.ts";
+import { collect, Project, waitForLine } from "../helpers/rig.ts";
+
+const HEAD = `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\n`;
+
+function logOf(p: Project, id: string): string {
+  const dir = p.path(".pipe/logs");
+  return readFileSync(join(dir, readdirSync(dir).find((f) => f.startsWith(`${id}-`))!), "utf8");
+}
+
+test("lines longer than what may be on its way at once (5 and 6 MB) pass; the build does not wait for itself", { timeout: 60_000 }, async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const big = target({ outputs: ["build/big.txt"], run: (ctx) => { console.log("before"); console.log("x".repeat(5_000_000)); ctx.log("y".repeat(6_000_000)); process.stdout.write("z".repeat(5_000_000)); console.log(); console.log("after"); writeFileSync(ctx.outputs[0], "ok\\n"); } });\n`,
+  });
+  try {
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = logOf(p, "big").split("\n");
+    assert.deepEqual(lines.map((l) => l.length), [6, 5_000_000, 6_000_000, 5_000_000, 5, 0]);
+  } finally {
+    p.remove();
+  }
+});
+
+test("with --json, progress events come between the lines they came between; only repeats in a row are merged", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const order = target({ outputs: ["build/o.txt"], run: async (ctx) => {\n` +
+      `  ctx.log("shard 1 start"); ctx.progress(1, 3); ctx.log("shard 2 start");\n` +
+      `  console.log("printed"); ctx.progress(2, 3); ctx.progress(3, 3); ctx.log("all shards");\n` +
+      `  await new Promise((r) => setTimeout(r, 50)); writeFileSync(ctx.outputs[0], "ok\\n");\n` +
+      `} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const seen = r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [e.line] : e.type === "target-progress" ? [`${e.done}/${e.total}`] : []));
+    // 2/3 may be merged into 3/3 (in a row); nothing moves across a line.
+    assert.deepEqual(
+      seen.filter((s) => s !== "2/3"),
+      ["shard 1 start", "1/3", "shard 2 start", "printed", "3/3", "all shards"],
+    );
+  } finally {
+    p.remove();
+  }
+});
+
+test("a recipe that awaits its write callbacks in a loop still lets its timers run and hears Ctrl-C (ctx.signal): it stops cleanly", { timeout: 30_000 }, async () => {
+  // Callbacks called in a microtask never let the event loop turn: no timer, no abort message.
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const rows = target({ outputs: ["build/rows.txt"], run: async (ctx) => {\n` +
+      `  let i = 0; let beats = 0; const hb = setInterval(() => beats++, 5);\n` +
+      `  while (!ctx.signal.aborted) { await new Promise<void>((r) => process.stdout.write("row " + i++ + "\\n", () => r())); if (beats === 3) ctx.log("heartbeat seen"); }\n` +
+      `  clearInterval(hb); writeFileSync("stopped.txt", "stopped cleanly after " + i + " rows\\n");\n` +
+      `} });\n`,
+  });
+  try {
+    const child = p.spawn(["build", "--verbose"]);
+    const result = collect(child);
+    await waitForLine(child, (l) => l === "[rows] heartbeat seen");
+    process.kill(child.pid!, "SIGINT");
+    const r = await result;
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.match(p.read("stopped.txt"), /^stopped cleanly after \d+ rows\n$/);
+    assert.equal(p.exists("build/rows.txt"), false);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a ctx.log line before a long computation that never yields is shown during it, even after others in the same turn", { timeout: 30_000 }, async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { existsSync } from "node:fs";\n` +
+      `export const busy = target({ outputs: ["build/busy.txt"], run: (ctx) => {\n` +
+      `  ctx.log("reading config"); ctx.log("config ok"); ctx.progress(1, 2); ctx.log("computing embeddings");\n` +
+      `  while (!existsSync("release")) { /* computing */ }\n` +
+      `  writeFileSync(ctx.outputs[0], "done\\n");\n` +
+      `} });\n`,
+  });
+  try {
+    const child = p.spawn(["build", "--verbose"]);
+    const result = collect(child);
+    // The recipe spins until the test has seen its last line: held back, it would never end.
+    await waitForLine(child, (l) => l === "[busy] computing embeddings");
+    p.write({ release: "" });
+    const r = await result;
+    assert.equal(r.code, 0, r.stderr);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a last line without its newline is kept when the recipe calls process.exit() or throws from a timer", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const quits = target({ outputs: ["build/q.txt"], run: () => { process.stderr.write("error: config.yaml is missing the 'model' key"); process.exit(2); } });\n` +
+      `export const throws = target({ outputs: ["build/t.txt"], run: () => new Promise(() => { setTimeout(() => { process.stdout.write("processing shard 17 ... "); throw new Error("shard 17 is corrupt"); }, 5); }) });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-k"]);
+    assert.equal(r.code, 1);
+    assert.match(logOf(p, "quits"), /^error: config\.yaml is missing the 'model' key\n/);
+    assert.match(logOf(p, "throws"), /^processing shard 17 \.\.\. \n/);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a recipe that pipes a stream into process.stdout (which ends it) finishes, and the next recipe on the same worker is logged as usual", { timeout: 30_000 }, async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { Readable } from "node:stream";\nimport { pipeline } from "node:stream/promises";\n` +
+      `export const piped = target({ outputs: ["build/p.txt"], run: async (ctx) => { await pipeline(Readable.from(["a\\n", "b\\n", "c"]), process.stdout); writeFileSync(ctx.outputs[0], "ok\\n"); } });\n` +
+      `export const after = target({ inputs: [piped], outputs: ["build/a.txt"], run: (ctx) => { console.log("next recipe"); writeFileSync(ctx.outputs[0], "ok\\n"); } });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-j", "1", "after"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(logOf(p, "piped"), "a\nb\nc\n");
+    assert.equal(logOf(p, "after"), "next recipe\n");
+  } finally {
+    p.remove();
+  }
+});
