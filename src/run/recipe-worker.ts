@@ -215,8 +215,8 @@ function added(now: Map<string, number>, base: Map<string, number>, skip?: RegEx
 const FILE_WORK = /^(FSReq|FileHandle)/;
 /**
  * Not waited for: child processes and their pipes (a recipe that leaves one running is stopped
- * by the build afterwards, with a warning: recipe-processes.ts), and message ports (what the
- * recipe printed is still on its way to pipe through the worker's stdout and stderr ports; a
+ * by the build afterwards, with a warning: recipe-processes.ts), and message ports (this
+ * worker's own, which carries what the recipe said, and those of its stdout and stderr; a
  * recipe that printed a lot was taken for one that left something running).
  */
 const NOT_WAITED = /^(Process|Pipe|MessagePort)/;
