@@ -191,15 +191,18 @@ export class Evaluator {
     }
     // Its outputs are no run's (missing, or edited by hand): something is restored or run,
     // whatever its dependencies' outputs turn out to be.
+    // (A recorded output no longer declared is the "declared outputs changed" above.)
     if (!onDisk) {
+      let state: OutputState | undefined;
+      try {
+        state = this.outputState(t);
+      } catch {
+        state = undefined; // unreadable (not a regular file): as missing
+      }
       for (const o of latest.outputs) {
-        let cur;
-        try {
-          cur = this.hasher.hashPath(o.path);
-        } catch {
-          cur = undefined;
-        }
-        if (!cur || cur.kind === "missing" || cur.kind === "dangling") reasons.push(`output ${o.path} is missing`);
+        if (state && !state.has(o.path)) continue;
+        const cur = state?.get(o.path);
+        if (!cur) reasons.push(`output ${o.path} is missing`);
         else if (cur.kind !== o.kind || cur.hash !== o.hash) reasons.push(`output ${o.path} differs from the recorded build (edited outside pipe?)`);
       }
     }

@@ -83,19 +83,14 @@ function soon(now: boolean): void {
   if (now || itemsCost >= LOG_BATCH) flush();
 }
 
-/** A printed line (console.log, process.stdout.write). */
-function sendLine(line: string): void {
+/** A printed line (console.log, process.stdout.write), or with `now` a ctx.log line (sent at once). */
+function sendLine(line: string, now = false): void {
   items.push(line);
   itemsCost += lineCost(line);
-  soon(false);
+  soon(now);
 }
 
-/** A ctx.log line: at once. */
-function sendLog(line: string): void {
-  items.push(line);
-  itemsCost += lineCost(line);
-  soon(true);
-}
+const sendLog = (line: string) => sendLine(line, true);
 
 function sendProgress(done: number, total?: number): void {
   const p: OutItem = total === undefined ? [done] : [done, total];
@@ -150,7 +145,7 @@ function runCallbacks(): void {
 const streams = [process.stdout, process.stderr];
 const streamWrites = streams.map((stream) => stream.write.bind(stream));
 const printed = streams.map((stream) => {
-  const lines = new LineSplitter(sendLine);
+  const lines = new LineSplitter((line) => sendLine(line));
   const write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
     const done = typeof encoding === "function" ? encoding : cb;
     if (typeof chunk === "string") {
