@@ -5,7 +5,7 @@
  *
  *   node dist/bench/bench.js [--sizes 1000,10000] [--shapes wide,tree,chain] [--runs 5]
  *                            [--cold-runs 3] [--tools make,ninja,pipe] [-j N] [--quick]
- *                            [--save] [--keep] [--self-check]
+ *                            [--save] [--keep] [--self-check] [--no-install]
  */
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildModel, effectiveSize, floorScript, renderAll, SHAPES, TOOLS, writeProject, type Model, type Shape, type Tool } from "./generate.ts";
+import { aptInstall } from "./apt.ts";
 import { gnuTime, median, peakRssKiB, runBuild, runFloor, toolVersion, type RunResult } from "./measure.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -41,6 +42,8 @@ interface Options {
   save: boolean;
   keep: boolean;
   selfCheck: boolean;
+  /** Install missing tools (make, ninja, GNU time) with apt-get (default; --no-install: skip them). */
+  install: boolean;
   /** Free text stored in the results (e.g. the commit measured). */
   label?: string;
   /** Repeat a scenario only while its runs would stay within this much (ms); 0: no limit. */
@@ -92,11 +95,13 @@ function usage(): string {
   --save                    also write bench/results/<date>.json (<date>-2.json, ... if taken)
   --keep                    keep the generated projects (printed at the end)
   --self-check              build a 20-target version of each shape with every tool and
-                            compare the outputs byte for byte (exit 1 on a mismatch)`;
+                            compare the outputs byte for byte (exit 1 on a mismatch)
+  --no-install              do not install missing make, ninja or GNU time with apt-get
+                            (as root, or with sudo -n); their columns are left out`;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { sizes: [1000, 10000], shapes: [...SHAPES], runs: 5, coldRuns: 3, tools: [...TOOLS], jobs: availableParallelism(), save: false, keep: false, selfCheck: false, budgetMs: 30_000 };
+  const o: Options = { sizes: [1000, 10000], shapes: [...SHAPES], runs: 5, coldRuns: 3, tools: [...TOOLS], jobs: availableParallelism(), save: false, keep: false, selfCheck: false, install: true, budgetMs: 30_000 };
   let runsGiven = false;
   let quick = false;
   const list = (v: string | undefined, name: string) => {
@@ -159,6 +164,9 @@ function parseOptions(argv: string[]): Options {
       case "--self-check":
         o.selfCheck = true;
         break;
+      case "--no-install":
+        o.install = false;
+        break;
       case "-h":
       case "--help":
         console.log(usage());
@@ -174,15 +182,19 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-/** Tools that are installed; prints how to install the missing ones. */
-function availableTools(wanted: Tool[]): { tools: Tool[]; versions: Partial<Record<Tool, string>> } {
+/** The Debian package of each tool the bench compares with, and of GNU time (peak memory). */
+const PACKAGES: Partial<Record<Tool, string>> = { make: "make", ninja: "ninja-build" };
+
+/** Tools that are installed, after installing missing ones with apt-get where allowed. */
+function availableTools(wanted: Tool[], install: boolean): { tools: Tool[]; versions: Partial<Record<Tool, string>> } {
+  const missing = wanted.filter((t) => PACKAGES[t] !== undefined && toolVersion(t, REPO) === undefined);
+  if (missing.length) aptInstall(missing.map((t) => PACKAGES[t]!), install);
   const tools: Tool[] = [];
   const versions: Partial<Record<Tool, string>> = {};
   for (const t of wanted) {
     const v = toolVersion(t, REPO);
     if (v === undefined) {
-      const pkg = t === "ninja" ? "ninja-build" : "make";
-      console.log(`${t} is not installed: skipping its column (install it with \`apt-get install ${pkg}\`)`);
+      console.log(`${t} is not installed: skipping its column`);
       continue;
     }
     tools.push(t);
@@ -467,7 +479,7 @@ function compareOutputs(label: string, expected: Map<string, string>, actual: Ma
 }
 
 function selfCheck(o: Options): number {
-  const { tools } = availableTools(o.tools);
+  const { tools } = availableTools(o.tools, o.install);
   const root = mkdtempSync(join(tmpdir(), "pipe-bench-check-"));
   const errors: string[] = [];
   try {
@@ -558,13 +570,14 @@ function main(argv: string[]): number {
   }
   if (o.selfCheck) return selfCheck(o);
 
-  const { tools, versions } = availableTools(o.tools);
+  const { tools, versions } = availableTools(o.tools, o.install);
   if (tools.length === 0) {
     console.error("no tool to measure");
     return 1;
   }
+  if (!gnuTime()) aptInstall(["time"], o.install);
   const time = gnuTime();
-  if (!time) console.log("GNU time (/usr/bin/time) is not installed: peak memory is reported as n/a (apt-get install time)");
+  if (!time) console.log("GNU time (/usr/bin/time) is not installed: peak memory is reported as n/a");
   const root = mkdtempSync(join(tmpdir(), "pipe-bench-"));
   const started = new Date();
   const results: CaseResult[] = [];
