@@ -331,6 +331,11 @@ export class RecordStore {
   }
 
   /** Recorded durations of a target's runs (oldest first), without parsing the records. */
+  /** Whether the journal has a line for `target` (not verified: the cheap "was it ever built"). */
+  hasAny(target: string): boolean {
+    return this.#byTarget.has(target);
+  }
+
   durations(target: string): number[] {
     return (this.#byTarget.get(target) ?? []).map((e) => e.durationMs);
   }

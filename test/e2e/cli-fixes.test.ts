@@ -136,6 +136,14 @@ test("a target that would run only because a dependency will rebuild is one that
     assert.match(both.stdout, /^may run b \(dependency "a" will rebuild\)$/m);
     assert.match(both.stdout, /^would run c \(input y\.txt changed; dependency "b" will rebuild\)$/m);
     assert.match(both.stdout, /^ok \(dry run\): would run 2, may run 1 \(checked in \d+ms\)$/m);
+    // The build itself does not look for reasons of their own below a stale dependency (it
+    // evaluates each target when its dependencies are done): c "may run" in its plan, and runs.
+    const real = await p.run(["build", "--json"]);
+    const realPlan = real.events.find((e) => e.type === "build-started");
+    assert.deepEqual(realPlan?.type === "build-started" && realPlan.plan.map((t) => [t.target, t.action, t.ifDepsChange ?? false]), [["a", "run", false], ["b", "run", true], ["c", "run", true]]);
+    const done = Object.fromEntries(real.events.flatMap((e) => (e.type === "target-finished" ? [[e.target, e.status]] : [])));
+    assert.deepEqual(done, { a: "built", b: "up-to-date", c: "built" });
+    assert.match(real.events.flatMap((e) => (e.type === "target-started" && e.target === "c" ? [e.reason ?? ""] : [])).join(), /input y\.txt changed/);
   } finally {
     p.remove();
   }

@@ -42,6 +42,8 @@ function run(events: PipeEvent[], options: { detail?: Detail; color?: boolean } 
   const clock = fakeClock(0);
   const r = createPlainReporter({ stdout: out, color: options.color ?? false, detail: options.detail ?? "normal", now: clock.now });
   for (const e of events) r.onEvent(e);
+  // Lines are batched until a timer or close(); close() writes them before its first await.
+  void r.close();
   return out;
 }
 
@@ -196,6 +198,28 @@ describe("plain reporter", () => {
       finished({ skipped: 1 }, 6),
     ]).lines;
     assert.deepEqual(lines, ["dry run: 1 to restore (jobs 2)", "would restore model (output in cache)", "ok (dry run): would restore 1 (checked in 6ms)"]);
+  });
+
+  test("lines share writes: none before close() (or a short timer), one write for many; 64 KiB goes out at once", async () => {
+    const out = new MemoryStream();
+    const r = createPlainReporter({ stdout: out, color: false, detail: "verbose", now: () => 0 });
+    r.onEvent(started([["a", "run"]]));
+    r.onEvent(start("a"));
+    for (let i = 0; i < 3; i++) r.onEvent({ type: "log", target: "a", stream: "stdout", line: `line ${i}` });
+    assert.equal(out.chunks.length, 0, "held until the batch ends");
+    // A chatty recipe: 2,000 lines of 40 characters pass 64 KiB, which is written then.
+    for (let i = 0; i < 2000; i++) r.onEvent({ type: "log", target: "a", stream: "stdout", line: `${String(i).padStart(4, "0")} ${"x".repeat(35)}` });
+    assert.equal(out.chunks.length, 1, "one write for the first 64 KiB");
+    assert.ok(out.chunks[0].length > 65536);
+    r.onEvent(finish("a", "built", 5));
+    r.onEvent(finished({ built: 1 }, 6, ["a"], 5));
+    await r.close();
+    assert.equal(out.chunks.length, 2, "the rest in one more write, at close");
+    const lines = out.lines;
+    assert.deepEqual(lines.slice(0, 5), ["plan: 1 to run (jobs 2)", "start a (no record)", "[a] line 0", "[a] line 1", "[a] line 2"]);
+    assert.equal(lines.length, 2 + 3 + 2000 + 2);
+    assert.equal(lines[2004], `[a] 1999 ${"x".repeat(35)}`);
+    assert.deepEqual(lines.slice(-2), ["built a 5ms", "ok: 1 built in 6ms; critical path 5ms: a 5ms"]);
   });
 
   test("an interrupt is announced, a second one too (recipes are killed), later ones not; nothing is written after close", async () => {
