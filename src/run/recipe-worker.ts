@@ -5,6 +5,8 @@
  * the worker). A recipe that returns `sh\`...\`` hands the command back to the main thread,
  * which runs it in its own process group.
  */
+import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { nameDeclarations, type Decl } from "../load/load.ts";
 import { lineCost, LOG_BATCH, MESSAGE_COST, OUTPUT_END, PROGRESS_COST, WORKER_OUTPUT_LIMIT, type Invocation, type InvocationResult, type OutItem, type WorkerMessage } from "./invocation.ts";
@@ -158,6 +160,44 @@ const printed = streams.map((stream) => {
   stream.write = write as typeof stream.write;
   return () => lines.end();
 });
+
+/**
+ * `fs.writeSync(1, ...)`, `fs.write(2, ...)`: a recipe (or a logger it uses: pino's sonic-boom
+ * writes to the descriptor itself) writing to the process's standard output or error. This
+ * thread shares the process's descriptors, so those bytes went straight to pipe's own stdout:
+ * into the NDJSON of --json, across the live view, and into no log. They go where
+ * process.stdout/stderr.write goes instead, and count as written. Other descriptors are the
+ * real calls; `import { writeSync } from "node:fs"` sees the same (syncBuiltinESMExports).
+ */
+type Chunk = string | Uint8Array;
+function chunkOf(data: unknown, a: unknown, b: unknown): Chunk | undefined {
+  if (typeof data === "string") return typeof b === "string" && b !== "utf8" && b !== "utf-8" ? Buffer.from(data, b as BufferEncoding) : data;
+  if (!ArrayBuffer.isView(data)) return undefined;
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  // (buffer, offset, length, position) or (buffer, { offset, length, position })
+  const o = a !== null && typeof a === "object" ? (a as { offset?: number; length?: number }) : { offset: a as number | undefined, length: b as number | undefined };
+  const offset = typeof o.offset === "number" ? o.offset : 0;
+  return bytes.subarray(offset, typeof o.length === "number" ? offset + o.length : undefined);
+}
+const sizeOf = (c: Chunk) => (typeof c === "string" ? Buffer.byteLength(c) : c.byteLength);
+{
+  const realWriteSync = fs.writeSync;
+  const realWrite = fs.write;
+  fs.writeSync = function (fd: number, data: unknown, a?: unknown, b?: unknown): number {
+    const chunk = fd === 1 || fd === 2 ? chunkOf(data, a, b) : undefined;
+    if (chunk === undefined) return (realWriteSync as (...args: unknown[]) => number).apply(fs, arguments as unknown as unknown[]);
+    streams[fd - 1].write(chunk);
+    return sizeOf(chunk);
+  } as typeof fs.writeSync;
+  fs.write = function (fd: number, data: unknown, ...rest: unknown[]): void {
+    const cb = rest.at(-1);
+    const chunk = (fd === 1 || fd === 2) && typeof cb === "function" ? chunkOf(data, rest.length > 1 ? rest[0] : undefined, rest.length > 2 ? rest[1] : undefined) : undefined;
+    if (chunk === undefined) return (realWrite as (...args: unknown[]) => void).apply(fs, arguments as unknown as unknown[]);
+    streams[fd - 1].write(chunk);
+    process.nextTick(cb as (...args: unknown[]) => void, null, sizeOf(chunk), data);
+  } as typeof fs.write;
+  syncBuiltinESMExports();
+}
 
 function endPrinted(): void {
   for (const end of printed) end();

@@ -52,6 +52,17 @@ export interface PlainReporterOptions {
 /** How long a line may wait for others to share its write. */
 const BATCH_MS = 10;
 
+/**
+ * What may wait in stdout for a slow reader (`pipe build -v | less`) before recipe output lines
+ * are left out: stdout to a pipe buffers in this process without bound, so a chatty recipe
+ * behind a reader that fell behind grew pipe by its whole output (697 MB for a million lines).
+ * Every line is in the target's log; what was left out is said when the reader catches up.
+ */
+const BACKLOG_LIMIT = 8 * 1024 * 1024;
+
+/** A stdout may be a bare `{ write }` (tests, embedders): its events are optional here. */
+type Drains = { once?: (event: "drain", fn: () => void) => unknown; off?: (event: "drain", fn: () => void) => unknown };
+
 /** Hops of the critical path written out in the summary line; a longer path shows its ends. */
 const MAX_PATH_HOPS = 12;
 
@@ -91,6 +102,23 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
     if (buffer.length > 65536) drain();
     else timer ??= setTimeout(drain, BATCH_MS).unref();
   };
+  /** Recipe output lines left out since the backlog passed BACKLOG_LIMIT (see there). */
+  let leftOut = 0;
+  const backlog = () => buffer.length + ((stdout as { writableLength?: number }).writableLength ?? 0);
+  const noteLeftOut = (): void => {
+    if (leftOut === 0) return;
+    const n = leftOut;
+    leftOut = 0;
+    write([`${paint("yellow", "warning:")} ${n.toLocaleString("en-US")} line${n === 1 ? "" : "s"} of recipe output not shown here: the reader of pipe's output fell behind (every line is in the targets' logs, .pipe/logs/)`]);
+  };
+  const writeLogLine = (line: string): void => {
+    if (leftOut > 0 || backlog() > BACKLOG_LIMIT) {
+      // Said once the stream has drained ("drain" follows a write that found it full).
+      if (leftOut++ === 0) (stdout as Drains).once?.("drain", noteLeftOut);
+      return;
+    }
+    write([line]);
+  };
   const quiet = detail === "quiet";
   const verbose = detail === "verbose";
 
@@ -104,7 +132,7 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
 
   /** `failureIndex`: for a failure, how many failed in this build so far (this one included). */
   function finishedLines(t: FinishedView, failureIndex = 0): string[] {
-    const label = labels;
+    const label = labels; // built once: 10,000 finishes used to build it each
     switch (t.status) {
       case "built":
         return quiet ? [] : [`${label.built} ${t.id} ${paint("dim", formatDuration(t.durationMs))}`];
@@ -223,9 +251,11 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
       // live view only): shown with --verbose, never folded in (a recipe printing a million
       // lines spent a second in the view's reducer for nothing).
       if (event.type === "log") {
-        if (verbose) write([`${paint("dim", `[${event.target}]`)} ${cleanLine(event.line)}`]);
+        if (verbose) writeLogLine(`${paint("dim", `[${event.target}]`)} ${cleanLine(event.line)}`);
         return;
       }
+      // What was left out is said before the summary, which stays the last line.
+      if (event.type === "build-finished") noteLeftOut();
       const t = now();
       const before = view;
       view = reduce(view, event, t);
@@ -241,6 +271,8 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
     },
     async close() {
       if (closed) return;
+      (stdout as Drains).off?.("drain", noteLeftOut);
+      noteLeftOut();
       drain();
       closed = true;
       await flush(stdout);

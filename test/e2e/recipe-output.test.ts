@@ -137,3 +137,28 @@ test("a recipe that pipes a stream into process.stdout (which ends it) finishes,
     p.remove();
   }
 });
+
+test("a recipe writing to descriptors 1 and 2 itself (fs.writeSync, fs.write: what loggers such as pino do) writes into its log, not into --json's NDJSON", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target } from "pipefile";\nimport fs, { writeSync } from "node:fs";\n` +
+      `export const direct = target({ outputs: ["build/d.txt"], run: async (ctx) => {\n` +
+      `  const n = writeSync(1, "sync to fd 1\\n");\n` +
+      `  writeSync(2, Buffer.from("xxsync to fd 2\\nyy"), 2, 13);\n` +
+      `  const [err, written] = await new Promise((r) => fs.write(1, Buffer.from("async to fd 1\\n"), (e, w) => r([e, w])));\n` +
+      `  fs.writeSync(1, Buffer.from("hex: \\u00e9\\n").toString("hex"), null, "hex");\n` +
+      `  fs.writeFileSync(ctx.outputs[0], JSON.stringify({ n, err, written }));\n` +
+      `} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const line of r.stdout.split("\n").filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `not NDJSON: ${JSON.stringify(line)}`);
+    const lines = r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [e.line] : []));
+    assert.deepEqual(lines, ["sync to fd 1", "sync to fd 2", "async to fd 1", "hex: \u00e9"]);
+    assert.deepEqual(JSON.parse(p.read("build/d.txt")), { n: 13, err: null, written: 14 });
+    assert.equal(logOf(p, "direct"), "sync to fd 1\nsync to fd 2\nasync to fd 1\nhex: \u00e9\n");
+  } finally {
+    p.remove();
+  }
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Writable } from "node:stream";
 import type { PipeEvent } from "../../src/events.ts";
 import { createPlainReporter } from "../../src/ui/plain-reporter.ts";
 import type { Detail } from "../../src/ui/view-model.ts";
@@ -220,6 +221,40 @@ describe("plain reporter", () => {
     assert.equal(lines.length, 2 + 3 + 2000 + 2);
     assert.equal(lines[2004], `[a] 1999 ${"x".repeat(35)}`);
     assert.deepEqual(lines.slice(-2), ["built a 5ms", "ok: 1 built in 6ms; critical path 5ms: a 5ms"]);
+  });
+
+  test("--verbose behind a reader that fell behind: recipe lines past 8 MiB waiting are left out, and that is said once it catches up", async () => {
+    // A stdout whose reader takes nothing until told: what is written waits in the stream.
+    const taken: string[] = [];
+    const held: (() => void)[] = [];
+    const slow = new Writable({
+      decodeStrings: false,
+      write(chunk, _enc, cb) {
+        taken.push(String(chunk));
+        held.push(cb);
+      },
+    });
+    const r = createPlainReporter({ stdout: slow, color: false, detail: "verbose", now: () => 0 });
+    r.onEvent(started([["a", "run"]]));
+    r.onEvent(start("a"));
+    const line = "x".repeat(1000);
+    for (let i = 0; i < 20_000; i++) r.onEvent({ type: "log", target: "a", stream: "stdout", line });
+    // About 8 MiB of lines wait in the stream; the rest of the 20 MB were not kept.
+    assert.ok(slow.writableLength <= 8 * 1024 * 1024 + 70_000, String(slow.writableLength));
+    assert.ok(slow.writableLength > 8 * 1024 * 1024 - 70_000, String(slow.writableLength));
+    r.onEvent(finish("a", "built", 5));
+    // The reader catches up: the note comes after what it had been given.
+    while (held.length) held.shift()!();
+    r.onEvent(finished({ built: 1 }, 6, ["a"], 5));
+    const closing = r.close();
+    while (held.length) held.shift()!();
+    await closing;
+    const lines = taken.join("").replace(/\n$/, "").split("\n");
+    const shown = lines.filter((l) => l.startsWith("[a] ")).length;
+    assert.ok(shown > 8000 && shown < 8500, String(shown));
+    const note = `warning: ${(20_000 - shown).toLocaleString("en-US")} lines of recipe output not shown here: the reader of pipe's output fell behind (every line is in the targets' logs, .pipe/logs/)`;
+    assert.deepEqual(lines.slice(-3), ["built a 5ms", note, "ok: 1 built in 6ms; critical path 5ms: a 5ms"]);
+    assert.equal(lines.filter((l) => l.startsWith("warning:")).length, 1);
   });
 
   test("an interrupt is announced, a second one too (recipes are killed), later ones not; nothing is written after close", async () => {
