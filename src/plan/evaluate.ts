@@ -233,7 +233,7 @@ export class Evaluator {
     const code = typeof run === "function" ? this.code.hashOf(run, t.name) : { hash: "none", files: [], packages: [] };
     const parts = fingerprintParts(t, code, inputs, envParts(t.env, this.#env, this.#envKey), this.#command(t));
     const fingerprint = fingerprintOf(parts);
-    const record = this.records.get(fingerprint);
+    const record = this.records.ofTarget(t.id, fingerprint);
     const outputs = record ? this.outputState(t) : new Map();
     const decision = decide({ parts, record, outputs, inCache: (o) => this.cache.has(o.hash, o.kind), onDisk: () => this.recordOnDisk(t, parts), latest: () => this.records.latest(t.id), editedOutputs: () => this.editedOutputs(t), madeHere: (o) => this.madeHere(t, o) });
     // One reason per changed input is too many for a target reading hundreds of files.
