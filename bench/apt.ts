@@ -20,7 +20,7 @@ const realHost = (): AptHost => ({
   aptGet: ["/usr/bin/apt-get", "/bin/apt-get"].find((p) => existsSync(p)),
   root: typeof process.getuid === "function" && process.getuid() === 0,
   run: (cmd, args) => {
-    const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, encoding: "utf8" });
+    const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, encoding: "utf8", timeout: 10 * 60_000 });
     return r.status === 0 ? undefined : (r.error?.message ?? (r.stderr.trim().split("\n").at(-1) || `exit ${r.status}`));
   },
   log: (line) => console.log(line),
@@ -44,7 +44,8 @@ export function aptInstall(packages: string[], allowed: boolean, host: AptHost =
     host.log(`${packages.join(", ")} missing and no apt-get here: install them by hand to measure them`);
     return false;
   }
-  const run = (args: string[]) => (host.root ? host.run(apt, args) : host.run("sudo", ["-n", apt, ...args]));
+  // sudo resets the environment: the non-interactive front end goes through env(1).
+  const run = (args: string[]) => (host.root ? host.run(apt, args) : host.run("sudo", ["-n", "env", "DEBIAN_FRONTEND=noninteractive", apt, ...args]));
   host.log(`installing ${packages.join(", ")} with apt-get${host.root ? "" : " (sudo -n)"}...`);
   let problem = run(["install", "-y", "-qq", ...packages]);
   if (problem !== undefined && run(["update", "-qq"]) === undefined) problem = run(["install", "-y", "-qq", ...packages]);

@@ -21,9 +21,7 @@ export interface PlannedTarget {
   deps?: string[];
   /**
    * On a "run" target whose only reason is a dependency that will rebuild: early cutoff skips
-   * it if that dependency's outputs come out as recorded. Shown as "may run". A dry run looks
-   * for reasons of its own (a changed source, an edited output); a real build's plan only
-   * checks that it was built before (the build evaluates it when its dependencies are done).
+   * it if that dependency's outputs come out as recorded. Shown as "may run".
    */
   ifDepsChange?: true;
 }

@@ -165,7 +165,7 @@ export class Evaluator {
     const onDisk = this.recordOnDisk(t);
     const latest = onDisk ?? this.records.latest(t.id);
     // Never built: it runs whatever its dependencies' outputs turn out to be.
-    if (!latest) return [NO_RECORD];
+    if (!latest) return ["no record of an earlier run"];
     const run = (t.decl.options as { run?: unknown }).run;
     const code = typeof run === "function" ? this.code.hashOf(run, t.name) : { hash: "none", files: [], packages: [] };
     const paths = t.inputs.flatMap((g) => g.items.flatMap((i) => i.files));
@@ -242,8 +242,6 @@ export class Evaluator {
   }
 }
 
-const NO_RECORD = "no record of an earlier run";
-
 export interface Prediction {
   state: "up-to-date" | "restorable" | "stale";
   reasons: string[];
@@ -260,22 +258,15 @@ export interface Prediction {
 /**
  * What a build would do, without doing it (read-only). A target below a stale dependency is
  * predicted stale "because its dependency will rebuild": early cutoff may still spare it.
- *
- * `quick`: for a build's own plan, such a target's reasons of its own are not looked for (its
- * source files hashed, its outputs checked, its record verified) beyond whether it was ever
- * built: the build evaluates it in full when its dependencies are done, and a change in the
- * middle of a 1,000-deep chain spent 45-60 ms before starting anything on the 499 below it.
- * Its plan entry then says "may run" even when a source of its own changed. A dry run,
- * `pipe status` and `pipe why` look (see explainOwn).
  */
-export function predict(ev: Evaluator, ids: string[], options: { quick?: boolean } = {}): Map<string, Prediction> {
+export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
   const out = new Map<string, Prediction>();
   for (const id of ids) {
     const t = ev.graph.targets.get(id)!;
     const staleDeps = t.deps.filter((d) => out.get(d)?.state === "stale");
     if (staleDeps.length) {
       // Named a few at a time: a target over 500 instances had a 35 KB reason.
-      const own = !options.quick ? ev.explainOwn(t) : ev.records.hasAny(t.id) ? [] : [NO_RECORD];
+      const own = ev.explainOwn(t);
       out.set(id, { state: "stale", reasons: summarizeReasons([...own, ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)]), own: summarizeReasons(own) });
       continue;
     }

@@ -114,7 +114,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const trusted = o.trusted ?? new Set<string>();
   const needed = new Set<string>();
   for (const id of ids) if (!trusted.has(id)) for (const d of graph.targets.get(id)!.deps) if (trusted.has(d) && !o.trustedOutputs?.has(d)) needed.add(d);
-  const predictions = predict(ev, trusted.size ? ids.filter((id) => !trusted.has(id) || needed.has(id)) : ids, { quick: !o.dryRun });
+  const predictions = predict(ev, trusted.size ? ids.filter((id) => !trusted.has(id) || needed.has(id)) : ids);
   const planned = (id: string, deps: string[]): PlannedTarget => {
     const p = predictions.get(id) ?? { state: "up-to-date" as const, reasons: [] };
     const onlyDeps = p.state === "stale" && p.own !== undefined && p.own.length === 0;

@@ -7,6 +7,7 @@
  */
 import fs from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
+import { promisify } from "node:util";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { nameDeclarations, type Decl } from "../load/load.ts";
 import { lineCost, LOG_BATCH, MESSAGE_COST, OUTPUT_END, PROGRESS_COST, WORKER_OUTPUT_LIMIT, type Invocation, type InvocationResult, type OutItem, type WorkerMessage } from "./invocation.ts";
@@ -146,6 +147,8 @@ function runCallbacks(): void {
  */
 const streams = [process.stdout, process.stderr];
 const streamWrites = streams.map((stream) => stream.write.bind(stream));
+/** pipe's own writers of the two streams (what process.stdout/stderr.write are made below). */
+const writers: ((chunk: Chunk) => void)[] = [];
 const printed = streams.map((stream) => {
   const lines = new LineSplitter((line) => sendLine(line));
   const write = function (chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
@@ -158,44 +161,107 @@ const printed = streams.map((stream) => {
     return true;
   };
   stream.write = write as typeof stream.write;
+  writers.push((chunk) => void write(chunk));
   return () => lines.end();
 });
 
 /**
- * `fs.writeSync(1, ...)`, `fs.write(2, ...)`: a recipe (or a logger it uses: pino's sonic-boom
- * writes to the descriptor itself) writing to the process's standard output or error. This
- * thread shares the process's descriptors, so those bytes went straight to pipe's own stdout:
- * into the NDJSON of --json, across the live view, and into no log. They go where
- * process.stdout/stderr.write goes instead, and count as written. Other descriptors are the
- * real calls; `import { writeSync } from "node:fs"` sees the same (syncBuiltinESMExports).
+ * `fs.writeSync(1, ...)`, `fs.write(2, ...)` and their kin: a recipe (or a logger it uses:
+ * pino's sonic-boom writes to the descriptor itself; a WriteStream on fd 1 starts with writev)
+ * writing to the process's standard output or error. This thread shares the process's
+ * descriptors, so those bytes went straight to pipe's own stdout: into the NDJSON of --json,
+ * across the live view, and into no log. They go to pipe's own line writers (not to whatever
+ * process.stdout.write is now: a recipe that makes it call fs.writeSync(1) would loop), and
+ * count as written. Arguments node would refuse (out of range) go to the real call, which
+ * throws as before; other descriptors are the real calls. Callbacks come on a later turn, as
+ * `later` says why. `import { writeSync } from "node:fs"` sees the same (syncBuiltinESMExports).
+ * A child process started with stdio "inherit" still writes to the descriptors (README).
  */
 type Chunk = string | Uint8Array;
+/** The bytes a write of `data` with these arguments writes, or undefined to let node decide (and throw). */
 function chunkOf(data: unknown, a: unknown, b: unknown): Chunk | undefined {
-  if (typeof data === "string") return typeof b === "string" && b !== "utf8" && b !== "utf-8" ? Buffer.from(data, b as BufferEncoding) : data;
+  if (typeof data === "string") {
+    if (typeof b !== "string" || b === "utf8" || b === "utf-8") return data;
+    return Buffer.isEncoding(b) ? Buffer.from(data, b) : undefined;
+  }
   if (!ArrayBuffer.isView(data)) return undefined;
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   // (buffer, offset, length, position) or (buffer, { offset, length, position })
-  const o = a !== null && typeof a === "object" ? (a as { offset?: number; length?: number }) : { offset: a as number | undefined, length: b as number | undefined };
-  const offset = typeof o.offset === "number" ? o.offset : 0;
-  return bytes.subarray(offset, typeof o.length === "number" ? offset + o.length : undefined);
+  const o = a !== null && typeof a === "object" ? (a as { offset?: unknown; length?: unknown }) : { offset: a, length: b };
+  const offset = o.offset ?? 0;
+  const length = o.length ?? bytes.byteLength - (offset as number);
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) return undefined;
+  if ((offset as number) < 0 || (length as number) < 0 || (offset as number) + (length as number) > bytes.byteLength) return undefined;
+  return bytes.subarray(offset as number, (offset as number) + (length as number));
 }
 const sizeOf = (c: Chunk) => (typeof c === "string" ? Buffer.byteLength(c) : c.byteLength);
+const isStd = (fd: unknown): fd is 1 | 2 => fd === 1 || fd === 2;
 {
-  const realWriteSync = fs.writeSync;
-  const realWrite = fs.write;
+  const real = { writeSync: fs.writeSync, write: fs.write, writevSync: fs.writevSync, writev: fs.writev, writeFileSync: fs.writeFileSync, appendFileSync: fs.appendFileSync };
+  const call = <F>(f: F, args: IArguments) => (f as (...a: unknown[]) => unknown).apply(fs, args as unknown as unknown[]);
+  const put = (fd: 1 | 2, chunk: Chunk) => writers[fd - 1](chunk);
   fs.writeSync = function (fd: number, data: unknown, a?: unknown, b?: unknown): number {
-    const chunk = fd === 1 || fd === 2 ? chunkOf(data, a, b) : undefined;
-    if (chunk === undefined) return (realWriteSync as (...args: unknown[]) => number).apply(fs, arguments as unknown as unknown[]);
-    streams[fd - 1].write(chunk);
+    const chunk = isStd(fd) ? chunkOf(data, a, b) : undefined;
+    if (chunk === undefined) return call(real.writeSync, arguments) as number;
+    put(fd as 1 | 2, chunk);
     return sizeOf(chunk);
   } as typeof fs.writeSync;
-  fs.write = function (fd: number, data: unknown, ...rest: unknown[]): void {
+  const write = function (fd: number, data: unknown, ...rest: unknown[]): void {
     const cb = rest.at(-1);
-    const chunk = (fd === 1 || fd === 2) && typeof cb === "function" ? chunkOf(data, rest.length > 1 ? rest[0] : undefined, rest.length > 2 ? rest[1] : undefined) : undefined;
-    if (chunk === undefined) return (realWrite as (...args: unknown[]) => void).apply(fs, arguments as unknown as unknown[]);
-    streams[fd - 1].write(chunk);
-    process.nextTick(cb as (...args: unknown[]) => void, null, sizeOf(chunk), data);
-  } as typeof fs.write;
+    const chunk = isStd(fd) && typeof cb === "function" ? chunkOf(data, rest.length > 1 ? rest[0] : undefined, rest.length > 2 ? rest[1] : undefined) : undefined;
+    if (chunk === undefined) return void call(real.write, arguments);
+    put(fd as 1 | 2, chunk);
+    const n = sizeOf(chunk);
+    later(() => (cb as (...args: unknown[]) => void)(null, n, data));
+  };
+  // promisify(fs.write) resolves to { bytesWritten, buffer }, as node's own does.
+  Object.defineProperty(write, promisify.custom, {
+    value: (fd: number, data: unknown, ...rest: unknown[]) =>
+      new Promise((resolve, reject) => write(fd, data, ...rest, (err: unknown, bytesWritten: number, buffer: unknown) => (err ? reject(err) : resolve({ bytesWritten, buffer })))),
+  });
+  fs.write = write as typeof fs.write;
+  const vectors = (list: unknown): Uint8Array[] | undefined => (Array.isArray(list) && list.every((v) => ArrayBuffer.isView(v)) ? list.map((v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) : undefined);
+  fs.writevSync = function (fd: number, list: unknown): number {
+    const vs = isStd(fd) ? vectors(list) : undefined;
+    if (vs === undefined) return call(real.writevSync, arguments) as number;
+    let n = 0;
+    for (const v of vs) {
+      put(fd as 1 | 2, v);
+      n += v.byteLength;
+    }
+    return n;
+  } as typeof fs.writevSync;
+  const writev = function (fd: number, list: unknown, ...rest: unknown[]): void {
+    const cb = rest.at(-1);
+    const vs = isStd(fd) && typeof cb === "function" ? vectors(list) : undefined;
+    if (vs === undefined) return void call(real.writev, arguments);
+    let n = 0;
+    for (const v of vs) {
+      put(fd as 1 | 2, v);
+      n += v.byteLength;
+    }
+    later(() => (cb as (...args: unknown[]) => void)(null, n, list));
+  };
+  Object.defineProperty(writev, promisify.custom, {
+    value: (fd: number, list: unknown, ...rest: unknown[]) =>
+      new Promise((resolve, reject) => writev(fd, list, ...rest, (err: unknown, bytesWritten: number, buffers: unknown) => (err ? reject(err) : resolve({ bytesWritten, buffers })))),
+  });
+  fs.writev = writev as typeof fs.writev;
+  // writeFileSync(1, ...) and appendFileSync(2, ...): a descriptor given as the file.
+  const wholeFile = (data: unknown, options: unknown): Chunk | undefined => {
+    const enc = typeof options === "string" ? options : options !== null && typeof options === "object" ? (options as { encoding?: unknown }).encoding : undefined;
+    return chunkOf(data, undefined, typeof enc === "string" ? enc : undefined);
+  };
+  fs.writeFileSync = function (file: unknown, data: unknown, options?: unknown): void {
+    const chunk = isStd(file) ? wholeFile(data, options) : undefined;
+    if (chunk === undefined) return void call(real.writeFileSync, arguments);
+    put(file as 1 | 2, chunk);
+  } as typeof fs.writeFileSync;
+  fs.appendFileSync = function (file: unknown, data: unknown, options?: unknown): void {
+    const chunk = isStd(file) ? wholeFile(data, options) : undefined;
+    if (chunk === undefined) return void call(real.appendFileSync, arguments);
+    put(file as 1 | 2, chunk);
+  } as typeof fs.appendFileSync;
   syncBuiltinESMExports();
 }
 

@@ -360,11 +360,6 @@ export class RecordStore {
     return [...this.#byTarget.keys()];
   }
 
-  /** Whether the journal has a line for `target` (not verified: the cheap "was it ever built"). */
-  hasAny(target: string): boolean {
-    return this.#byTarget.has(target);
-  }
-
   /** Recorded durations of a target's runs (oldest first), without parsing the records. */
   durations(target: string): number[] {
     return (this.#byTarget.get(target) ?? []).map((e) => e.durationMs);

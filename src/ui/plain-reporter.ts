@@ -111,10 +111,20 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
     leftOut = 0;
     write([`${paint("yellow", "warning:")} ${n.toLocaleString("en-US")} line${n === 1 ? "" : "s"} of recipe output not shown here: the reader of pipe's output fell behind (every line is in the targets' logs, .pipe/logs/)`]);
   };
+  /** A "drain" listener is waiting (one at most: `pipe watch` runs build after build). */
+  let drainArmed = false;
+  const onDrain = (): void => {
+    drainArmed = false;
+    noteLeftOut();
+  };
   const writeLogLine = (line: string): void => {
     if (leftOut > 0 || backlog() > BACKLOG_LIMIT) {
+      leftOut++;
       // Said once the stream has drained ("drain" follows a write that found it full).
-      if (leftOut++ === 0) (stdout as Drains).once?.("drain", noteLeftOut);
+      if (!drainArmed) {
+        drainArmed = true;
+        (stdout as Drains).once?.("drain", onDrain);
+      }
       return;
     }
     write([line]);
@@ -262,6 +272,9 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
       // A planned-up-to-date target confirmed: nothing to show unless verbose (10,000 in a no-op).
       if (view === before && event.type === "target-finished" && event.status === "up-to-date" && !verbose) return;
       write(linesFor(event, before, view, t));
+      // Lines after which pipe may be busy or waiting for a while go out now, not after it:
+      // `pipe watch` reloads the Pipelinefile (seconds of work, its own output) after "changed: ...".
+      if (event.type === "watch-change" || event.type === "watch-idle" || event.type === "lock-waiting" || event.type === "build-finished") drain();
     },
     noteInterrupt() {
       if (closed || view.killing) return;
@@ -271,7 +284,8 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
     },
     async close() {
       if (closed) return;
-      (stdout as Drains).off?.("drain", noteLeftOut);
+      if (drainArmed) (stdout as Drains).off?.("drain", onDrain);
+      drainArmed = false;
       noteLeftOut();
       drain();
       closed = true;

@@ -138,16 +138,38 @@ test("a recipe that pipes a stream into process.stdout (which ends it) finishes,
   }
 });
 
-test("a recipe writing to descriptors 1 and 2 itself (fs.writeSync, fs.write: what loggers such as pino do) writes into its log, not into --json's NDJSON", async () => {
+test("a recipe writing to descriptors 1 and 2 itself (fs.writeSync, fs.write, writev, a WriteStream on fd 1, writeFileSync(1): what loggers such as pino do) writes into its log, not into --json's NDJSON", { timeout: 30_000 }, async () => {
   const p = new Project({
     "Pipelinefile.ts":
-      `import { target } from "pipefile";\nimport fs, { writeSync } from "node:fs";\n` +
+      `import { target } from "pipefile";\nimport fs, { writeSync } from "node:fs";\nimport { promisify } from "node:util";\n` +
       `export const direct = target({ outputs: ["build/d.txt"], run: async (ctx) => {\n` +
       `  const n = writeSync(1, "sync to fd 1\\n");\n` +
       `  writeSync(2, Buffer.from("xxsync to fd 2\\nyy"), 2, 13);\n` +
       `  const [err, written] = await new Promise((r) => fs.write(1, Buffer.from("async to fd 1\\n"), (e, w) => r([e, w])));\n` +
       `  fs.writeSync(1, Buffer.from("hex: \\u00e9\\n").toString("hex"), null, "hex");\n` +
-      `  fs.writeFileSync(ctx.outputs[0], JSON.stringify({ n, err, written }));\n` +
+      // A WriteStream on fd 1 starts with writev; writeFileSync/appendFileSync take the descriptor as the file.
+      `  const ws = fs.createWriteStream("", { fd: 1, autoClose: false });\n` +
+      `  for (const k of [1, 2, 3]) ws.write("stream " + k + "\\n");\n` +
+      `  await new Promise((r) => ws.end(r));\n` +
+      `  fs.writevSync(2, [Buffer.from("vec"), Buffer.from("tor\\n")]);\n` +
+      `  fs.writeFileSync(1, "whole file\\n");\n` +
+      `  fs.appendFileSync(2, "appended\\n");\n` +
+      // Arguments node refuses are still refused, and nothing is written.
+      `  let range = "none";\n` +
+      `  try { writeSync(1, Buffer.from("0123456789\\n"), 0, 100); } catch (e) { range = e.code; }\n` +
+      // A recipe making stdout synchronous through fs.writeSync(1) (a common trick) does not loop.
+      `  const keep = process.stdout.write;\n` +
+      `  process.stdout.write = ((c) => { writeSync(1, c); return true; });\n` +
+      `  console.log("through the trick");\n` +
+      `  process.stdout.write = keep;\n` +
+      // promisify(fs.write) on a file still resolves to { bytesWritten, buffer }.
+      `  const fd = fs.openSync(ctx.outputs[0] + ".tmp", "w");\n` +
+      `  const r = await promisify(fs.write)(fd, Buffer.from("12 bytes....."), 0, 12, null);\n` +
+      `  fs.closeSync(fd); fs.rmSync(ctx.outputs[0] + ".tmp");\n` +
+      // Awaiting fs.write callbacks in a loop lets timers in (callbacks on a later turn, not in microtasks).
+      `  let stop = false; setTimeout(() => (stop = true), 30);\n` +
+      `  while (!stop) await new Promise((res) => fs.write(2, "", res));\n` +
+      `  fs.writeFileSync(ctx.outputs[0], JSON.stringify({ n, err, written, range, promised: r.bytesWritten }));\n` +
       `} });\n`,
   });
   try {
@@ -155,9 +177,10 @@ test("a recipe writing to descriptors 1 and 2 itself (fs.writeSync, fs.write: wh
     assert.equal(r.code, 0, r.stderr);
     for (const line of r.stdout.split("\n").filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `not NDJSON: ${JSON.stringify(line)}`);
     const lines = r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [e.line] : []));
-    assert.deepEqual(lines, ["sync to fd 1", "sync to fd 2", "async to fd 1", "hex: \u00e9"]);
-    assert.deepEqual(JSON.parse(p.read("build/d.txt")), { n: 13, err: null, written: 14 });
-    assert.equal(logOf(p, "direct"), "sync to fd 1\nsync to fd 2\nasync to fd 1\nhex: \u00e9\n");
+    const want = ["sync to fd 1", "sync to fd 2", "async to fd 1", "hex: \u00e9", "stream 1", "stream 2", "stream 3", "vector", "whole file", "appended", "through the trick"];
+    assert.deepEqual(lines, want);
+    assert.deepEqual(JSON.parse(p.read("build/d.txt")), { n: 13, err: null, written: 14, range: "ERR_OUT_OF_RANGE", promised: 12 });
+    assert.equal(logOf(p, "direct"), want.join("\n") + "\n");
   } finally {
     p.remove();
   }

@@ -257,6 +257,48 @@ describe("plain reporter", () => {
     assert.equal(lines.filter((l) => l.startsWith("warning:")).length, 1);
   });
 
+  test("pipe watch behind a stalled reader: one drain listener however many builds stall, each build's count said once", async () => {
+    const taken: string[] = [];
+    const held: (() => void)[] = [];
+    const slow = new Writable({
+      decodeStrings: false,
+      write(chunk, _enc, cb) {
+        taken.push(String(chunk));
+        held.push(cb);
+      },
+    });
+    const r = createPlainReporter({ stdout: slow, color: false, detail: "verbose", now: () => 0 });
+    const line = "y".repeat(1000);
+    for (let b = 0; b < 15; b++) {
+      r.onEvent(started([["a", "run"]]));
+      r.onEvent(start("a"));
+      for (let i = 0; i < 9000; i++) r.onEvent({ type: "log", target: "a", stream: "stdout", line });
+      r.onEvent(finish("a", "built", 5));
+      r.onEvent(finished({ built: 1 }, 6, ["a"], 5));
+      assert.ok(slow.listenerCount("drain") <= 1, `build ${b}: ${slow.listenerCount("drain")} drain listeners`);
+      r.onEvent({ type: "watch-change", paths: ["x.txt"] });
+    }
+    const closing = r.close();
+    while (held.length) held.shift()!();
+    await closing;
+    assert.equal(slow.listenerCount("drain"), 0);
+    const lines = taken.join("").split("\n");
+    // Every line of the 15 builds is either shown or counted in a warning.
+    const shown = lines.filter((l) => l.startsWith("[a] ")).length;
+    const counted = lines.flatMap((l) => /^warning: ([\d,]+) lines? of recipe output not shown/.exec(l)?.[1] ?? []).reduce((n, c) => n + Number(c.replace(/,/g, "")), 0);
+    assert.equal(shown + counted, 15 * 9000);
+    assert.ok(counted > 0);
+  });
+
+  test("a watch change is written at once, before pipe reloads the Pipelinefile (not after the batch's timer)", () => {
+    const out = new MemoryStream();
+    const r = createPlainReporter({ stdout: out, color: false, detail: "normal", now: () => 0 });
+    r.onEvent({ type: "watch-change", paths: ["data/a.csv"] });
+    assert.equal(out.lines.length, 1);
+    assert.match(out.lines[0], /data\/a\.csv/);
+    void r.close();
+  });
+
   test("an interrupt is announced, a second one too (recipes are killed), later ones not; nothing is written after close", async () => {
     const out = new MemoryStream();
     const r = createPlainReporter({ stdout: out, color: false, detail: "normal", now: () => 0 });

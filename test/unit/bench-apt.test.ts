@@ -38,7 +38,7 @@ test("a fresh machine without package lists: update, then install again", () => 
 test("not root: through sudo -n (never a password prompt); a refusal is reported with the command to type", () => {
   const h = host({ root: false, fail: () => "sudo: a password is required" });
   assert.equal(aptInstall(["ninja-build"], true, h), false);
-  assert.deepEqual(h.calls, ["sudo -n /usr/bin/apt-get install -y -qq ninja-build", "sudo -n /usr/bin/apt-get update -qq"]);
+  assert.deepEqual(h.calls, ["sudo -n env DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get install -y -qq ninja-build", "sudo -n env DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get update -qq"]);
   assert.match(h.lines.at(-1)!, /could not install ninja-build \(sudo: a password is required\): apt-get install ninja-build by hand/);
 });
 
