@@ -38,6 +38,20 @@ const build: PipeEvent[] = [
   finished({ built: 2, restored: 1, "up-to-date": 1, failed: 1, skipped: 1 }, 3_600, ["prepare", "words", "trend[attribute=recovered]"], 3_534, { ok: false }),
 ];
 
+/** A stdout whose reader takes nothing until told (call the held callbacks): what is written waits in the stream. */
+function slowStream(): { slow: Writable; taken: string[]; held: (() => void)[] } {
+  const taken: string[] = [];
+  const held: (() => void)[] = [];
+  const slow = new Writable({
+    decodeStrings: false,
+    write(chunk, _enc, cb) {
+      taken.push(String(chunk));
+      held.push(cb);
+    },
+  });
+  return { slow, taken, held };
+}
+
 function run(events: PipeEvent[], options: { detail?: Detail; color?: boolean } = {}): MemoryStream {
   const out = new MemoryStream();
   const clock = fakeClock(0);
@@ -224,16 +238,7 @@ describe("plain reporter", () => {
   });
 
   test("--verbose behind a reader that fell behind: recipe lines past 8 MiB waiting are left out, and that is said once it catches up", async () => {
-    // A stdout whose reader takes nothing until told: what is written waits in the stream.
-    const taken: string[] = [];
-    const held: (() => void)[] = [];
-    const slow = new Writable({
-      decodeStrings: false,
-      write(chunk, _enc, cb) {
-        taken.push(String(chunk));
-        held.push(cb);
-      },
-    });
+    const { slow, taken, held } = slowStream();
     const r = createPlainReporter({ stdout: slow, color: false, detail: "verbose", now: () => 0 });
     r.onEvent(started([["a", "run"]]));
     r.onEvent(start("a"));
@@ -258,15 +263,7 @@ describe("plain reporter", () => {
   });
 
   test("pipe watch behind a stalled reader: one drain listener however many builds stall, each build's count said once", async () => {
-    const taken: string[] = [];
-    const held: (() => void)[] = [];
-    const slow = new Writable({
-      decodeStrings: false,
-      write(chunk, _enc, cb) {
-        taken.push(String(chunk));
-        held.push(cb);
-      },
-    });
+    const { slow, taken, held } = slowStream();
     const r = createPlainReporter({ stdout: slow, color: false, detail: "verbose", now: () => 0 });
     const line = "y".repeat(1000);
     for (let b = 0; b < 15; b++) {
