@@ -206,62 +206,43 @@ const isStd = (fd: unknown): fd is 1 | 2 => fd === 1 || fd === 2;
     put(fd as 1 | 2, chunk);
     return sizeOf(chunk);
   } as typeof fs.writeSync;
-  const write = function (fd: number, data: unknown, ...rest: unknown[]): void {
+  /** Puts each vector (writev); the bytes written. */
+  const putAll = (fd: 1 | 2, vs: Uint8Array[]) => vs.reduce((n, v) => (put(fd, v), n + v.byteLength), 0);
+  /** An fs.write-like function (callback last) whose promisified form resolves to `{ bytesWritten, [key] }`, as node's own does. */
+  const withPromise = <F extends (...args: never[]) => void>(f: F, key: "buffer" | "buffers"): F =>
+    Object.defineProperty(f, promisify.custom, {
+      value: (...args: unknown[]) => new Promise((resolve, reject) => (f as unknown as (...a: unknown[]) => void)(...args, (err: unknown, bytesWritten: number, data: unknown) => (err ? reject(err) : resolve({ bytesWritten, [key]: data })))),
+    });
+  fs.write = withPromise(function (fd: number, data: unknown, ...rest: unknown[]): void {
     const cb = rest.at(-1);
     const chunk = isStd(fd) && typeof cb === "function" ? chunkOf(data, rest.length > 1 ? rest[0] : undefined, rest.length > 2 ? rest[1] : undefined) : undefined;
     if (chunk === undefined) return void call(real.write, arguments);
     put(fd as 1 | 2, chunk);
     const n = sizeOf(chunk);
     later(() => (cb as (...args: unknown[]) => void)(null, n, data));
-  };
-  // promisify(fs.write) resolves to { bytesWritten, buffer }, as node's own does.
-  Object.defineProperty(write, promisify.custom, {
-    value: (fd: number, data: unknown, ...rest: unknown[]) =>
-      new Promise((resolve, reject) => write(fd, data, ...rest, (err: unknown, bytesWritten: number, buffer: unknown) => (err ? reject(err) : resolve({ bytesWritten, buffer })))),
-  });
-  fs.write = write as typeof fs.write;
+  }, "buffer") as unknown as typeof fs.write;
   const vectors = (list: unknown): Uint8Array[] | undefined => (Array.isArray(list) && list.every((v) => ArrayBuffer.isView(v)) ? list.map((v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength)) : undefined);
   fs.writevSync = function (fd: number, list: unknown): number {
     const vs = isStd(fd) ? vectors(list) : undefined;
-    if (vs === undefined) return call(real.writevSync, arguments) as number;
-    let n = 0;
-    for (const v of vs) {
-      put(fd as 1 | 2, v);
-      n += v.byteLength;
-    }
-    return n;
+    return vs === undefined ? (call(real.writevSync, arguments) as number) : putAll(fd as 1 | 2, vs);
   } as typeof fs.writevSync;
-  const writev = function (fd: number, list: unknown, ...rest: unknown[]): void {
+  fs.writev = withPromise(function (fd: number, list: unknown, ...rest: unknown[]): void {
     const cb = rest.at(-1);
     const vs = isStd(fd) && typeof cb === "function" ? vectors(list) : undefined;
     if (vs === undefined) return void call(real.writev, arguments);
-    let n = 0;
-    for (const v of vs) {
-      put(fd as 1 | 2, v);
-      n += v.byteLength;
-    }
+    const n = putAll(fd as 1 | 2, vs);
     later(() => (cb as (...args: unknown[]) => void)(null, n, list));
-  };
-  Object.defineProperty(writev, promisify.custom, {
-    value: (fd: number, list: unknown, ...rest: unknown[]) =>
-      new Promise((resolve, reject) => writev(fd, list, ...rest, (err: unknown, bytesWritten: number, buffers: unknown) => (err ? reject(err) : resolve({ bytesWritten, buffers })))),
-  });
-  fs.writev = writev as typeof fs.writev;
+  }, "buffers") as unknown as typeof fs.writev;
   // writeFileSync(1, ...) and appendFileSync(2, ...): a descriptor given as the file.
-  const wholeFile = (data: unknown, options: unknown): Chunk | undefined => {
-    const enc = typeof options === "string" ? options : options !== null && typeof options === "object" ? (options as { encoding?: unknown }).encoding : undefined;
-    return chunkOf(data, undefined, typeof enc === "string" ? enc : undefined);
-  };
-  fs.writeFileSync = function (file: unknown, data: unknown, options?: unknown): void {
-    const chunk = isStd(file) ? wholeFile(data, options) : undefined;
-    if (chunk === undefined) return void call(real.writeFileSync, arguments);
-    put(file as 1 | 2, chunk);
-  } as typeof fs.writeFileSync;
-  fs.appendFileSync = function (file: unknown, data: unknown, options?: unknown): void {
-    const chunk = isStd(file) ? wholeFile(data, options) : undefined;
-    if (chunk === undefined) return void call(real.appendFileSync, arguments);
-    put(file as 1 | 2, chunk);
-  } as typeof fs.appendFileSync;
+  const onDescriptor = <F>(realFn: F): F =>
+    function (file: unknown, data: unknown, options?: unknown): void {
+      const enc = typeof options === "string" ? options : options !== null && typeof options === "object" ? (options as { encoding?: unknown }).encoding : undefined;
+      const chunk = isStd(file) ? chunkOf(data, undefined, typeof enc === "string" ? enc : undefined) : undefined;
+      if (chunk === undefined) return void call(realFn, arguments);
+      put(file as 1 | 2, chunk);
+    } as F;
+  fs.writeFileSync = onDescriptor(real.writeFileSync);
+  fs.appendFileSync = onDescriptor(real.appendFileSync);
   syncBuiltinESMExports();
 }
 

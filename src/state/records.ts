@@ -86,8 +86,6 @@ const PREFIX = /^\{"target":("(?:[^"\\]|\\.)*"),"fingerprint":"([0-9a-f]+)","dur
 const TIME = /^\{"target":"(?:[^"\\]|\\.)*","fingerprint":"[0-9a-f]+","durationMs":\d+,"time":(\d+)/;
 
 interface Entry {
-  /** Its place in the journal as loaded and appended (the newest line of a fingerprint wins). */
-  seq?: number;
   line: string;
   target: string;
   fingerprint: string;
@@ -103,15 +101,8 @@ interface Entry {
  */
 export class RecordStore {
   readonly #path: string;
-  /**
-   * Fingerprint -> its newest line, built when first asked for (`get`, `size`): a build looks
-   * records up by target (`ofTarget`), and this map cost a 10,000-target journal's every load.
-   */
-  #byFingerprint: Map<string, Entry> | undefined;
   readonly #byTarget = new Map<string, Entry[]>();
   #lines = 0;
-  /** The next line's Entry.seq. */
-  #seq = 0;
   #bad = 0;
   /** A line turned out damaged when it was read (lazily, after loading). */
   #sawBad = false;
@@ -222,8 +213,6 @@ export class RecordStore {
   }
 
   #index(e: Entry): void {
-    e.seq = this.#seq++;
-    this.#byFingerprint?.set(e.fingerprint, e);
     const list = this.#byTarget.get(e.target) ?? [];
     list.push(e);
     this.#byTarget.set(e.target, list);
@@ -243,28 +232,22 @@ export class RecordStore {
     return e.record ?? undefined;
   }
 
-  #fingerprints(): Map<string, Entry> {
-    if (!this.#byFingerprint) {
-      // The newest line of each fingerprint, as indexing line by line would leave it.
-      const all: Entry[] = [];
-      for (const list of this.#byTarget.values()) for (const e of list) all.push(e);
-      all.sort((a, b) => a.seq! - b.seq!);
-      this.#byFingerprint = new Map(all.map((e) => [e.fingerprint, e]));
-    }
-    return this.#byFingerprint;
-  }
-
-  get(fingerprint: string): BuildRecord | undefined {
-    return this.#record(this.#fingerprints().get(fingerprint));
-  }
-
   /**
-   * The record of `target` with this fingerprint (its newest line), if intact: what get() gives
-   * for a fingerprint of that target (fingerprints name their target), without a map of all.
+   * The record of `target` with this fingerprint (its newest line), if intact. Looked up among
+   * the target's own lines: a map of every fingerprint cost each load of a 10,000-target journal.
    */
   ofTarget(target: string, fingerprint: string): BuildRecord | undefined {
     const list = this.#byTarget.get(target);
     if (list) for (let i = list.length - 1; i >= 0; i--) if (list[i].fingerprint === fingerprint) return this.#record(list[i]);
+    return undefined;
+  }
+
+  /** The record with this fingerprint, whatever its target (fingerprints name their target). */
+  get(fingerprint: string): BuildRecord | undefined {
+    for (const target of this.#byTarget.keys()) {
+      const r = this.ofTarget(target, fingerprint);
+      if (r) return r;
+    }
     return undefined;
   }
 
@@ -377,10 +360,6 @@ export class RecordStore {
       }
     }
     return { records, bad: bad + this.#unindexed };
-  }
-
-  get size(): number {
-    return this.#fingerprints().size;
   }
 
   /** Appends a record (one write(2) call). Durable against process crashes at once. */

@@ -132,6 +132,7 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
   const quiet = detail === "quiet";
   const verbose = detail === "verbose";
 
+  /** Built once (10,000 finishes used to build them each). */
   const labels: Record<TargetStatus, string> = {
     built: paint("green", "built"),
     restored: paint("cyan", "restored"),
@@ -142,22 +143,21 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
 
   /** `failureIndex`: for a failure, how many failed in this build so far (this one included). */
   function finishedLines(t: FinishedView, failureIndex = 0): string[] {
-    const label = labels; // built once: 10,000 finishes used to build it each
     switch (t.status) {
       case "built":
-        return quiet ? [] : [`${label.built} ${t.id} ${paint("dim", formatDuration(t.durationMs))}`];
+        return quiet ? [] : [`${labels.built} ${t.id} ${paint("dim", formatDuration(t.durationMs))}`];
       case "restored":
-        return quiet ? [] : [`${label.restored} ${t.id}`];
+        return quiet ? [] : [`${labels.restored} ${t.id}`];
       case "up-to-date":
-        return verbose ? [`${label["up-to-date"]} ${t.id}`] : [];
+        return verbose ? [`${labels["up-to-date"]} ${t.id}`] : [];
       case "skipped": {
         if (quiet) return [];
         const why = t.reason || (t.cause ? `${t.cause} failed` : "");
-        return [`${label.skipped} ${t.id}${why ? ` (${cleanLine(why)})` : ""}`];
+        return [`${labels.skipped} ${t.id}${why ? ` (${cleanLine(why)})` : ""}`];
       }
       case "failed": {
         const [first = "", ...more] = (t.error ?? "").split("\n").map(cleanLine);
-        const head = `${label.failed} ${t.id}${first ? ` (${first})` : ""}${t.logPath ? ` log: ${t.logPath}` : ""}`;
+        const head = `${labels.failed} ${t.id}${first ? ` (${first})` : ""}${t.logPath ? ` log: ${t.logPath}` : ""}`;
         if (failureIndex > MAX_FAILURE_BLOCKS) {
           return failureIndex === MAX_FAILURE_BLOCKS + 1 ? [paint("dim", formatFailureCapNote(MAX_FAILURE_BLOCKS)), head] : [head];
         }
