@@ -1,5 +1,6 @@
 /** Picks and opens the reporter from argv/env (the CLI's job, not the UI's). */
 import type { PipeEvent, Reporter } from "../events.ts";
+import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";
 import { killAllGroups } from "../run/shell.ts";
 import { UserError } from "../util/errors.ts";
@@ -23,6 +24,10 @@ export function jobsFrom(ctx: CommandContext): number {
  */
 export function interruptHandler(onAbort: () => void = () => undefined): { signal: AbortSignal; onSignal: () => void } {
   const controller = new AbortController();
+  // Every running recipe listens to it (its process group, a worker's ctx.signal), so with
+  // -j above 10 node warned of a "possible EventTarget memory leak" on stderr mid-build. The
+  // listeners are bounded by -j and removed as recipes end: no limit.
+  setMaxListeners(0, controller.signal);
   let count = 0;
   return {
     signal: controller.signal,

@@ -288,3 +288,20 @@ test("ready targets start longest remaining path first", async () => {
   const order = r.events.filter((e) => e.type === "target-started").map((e) => (e.type === "target-started" ? e.target : ""));
   assert.equal(order[0], "c1", `the head of the longest chain starts first (order: ${order.join(", ")})`);
 });
+
+test("-j12 with twelve recipes running at once: no listener-leak warning from node on stderr", { timeout: 60_000 }, async () => {
+  // Each recipe waits until all twelve have started (a barrier in the recipe, bounded so a
+  // scheduler that ran fewer at once fails the count below instead of hanging), so the build's
+  // abort signal has a listener per running recipe: node warned "MaxListenersExceededWarning:
+  // Possible EventTarget memory leak detected. 11 abort listeners" at the eleventh.
+  const barrier = `mkdir -p started; touch started/$0; i=0; while [ $(ls started | wc -l) -lt 12 ] && [ $i -lt 1500 ]; do sleep 0.01; i=$((i+1)); done; ls started | wc -l > "$1"`;
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export default Array.from({ length: 12 }, (_, k) => target({ name: \`t\${k}\`, outputs: [\`build/\${k}.txt\`], run: (c) => sh\`sh -c \${${JSON.stringify(barrier)}} \${String(k)} \${c.outputs[0]}\` }));\n`,
+  });
+  const r = await p.run(["build", "-j", "12"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /MaxListenersExceededWarning|memory leak/);
+  assert.equal(r.stderr, "");
+  for (let k = 0; k < 12; k++) assert.equal(p.read(`build/${k}.txt`).trim(), "12", `t${k} saw all twelve running`);
+  p.remove();
+});
