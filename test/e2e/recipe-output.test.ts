@@ -185,3 +185,45 @@ test("a recipe writing to descriptors 1 and 2 itself (fs.writeSync, fs.write, wr
     p.remove();
   }
 });
+
+test("children a TypeScript recipe starts with stdout or stderr inherited (spawn, spawnSync, execSync's stderr, fork, descriptors by number or process.stdout) write into its log, not into --json's NDJSON", { timeout: 60_000 }, async () => {
+  const p = new Project({
+    "child.cjs": `console.log("forked out");\n`,
+    "Pipelinefile.ts":
+      HEAD +
+      `import { spawn, spawnSync, execSync, fork } from "node:child_process";\n` +
+      `const closed = (c: any) => new Promise((res, rej) => c.on("close", res).on("error", rej));\n` +
+      `export const kids = target({ outputs: ["build/k.json"], run: async (ctx) => {\n` +
+      `  const facts: Record<string, unknown> = {};\n` +
+      `  facts.syncStdout = spawnSync("sh", ["-c", "echo sync out"], { stdio: "inherit" }).stdout;\n` +
+      `  spawnSync("sh", ["-c", "echo sync err >&2"], { stdio: ["ignore", "inherit", "inherit"] });\n` +
+      // The caller's own pipe is left alone; its stderr given as descriptor 1 goes to the log.
+      `  facts.piped = String(spawnSync("sh", ["-c", "echo kept; echo sync to 1 >&2"], { stdio: ["ignore", "pipe", 1] }).stdout);\n` +
+      `  execSync("echo exec err >&2");\n` +
+      `  const c = spawn("sh", ["-c", "echo async out"], { stdio: "inherit" });\n` +
+      `  facts.asyncStdout = c.stdout;\n` +
+      `  facts.code = await closed(c);\n` +
+      `  await closed(spawn("sh", ["-c", "echo async err >&2"], { stdio: ["ignore", process.stdout, process.stderr] }));\n` +
+      `  await closed(fork("child.cjs"));\n` +
+      // More than node's 1 MiB limit for a synchronous child's pipes: an inherited descriptor had none.
+      `  const big = spawnSync("sh", ["-c", "head -c 1500000 /dev/zero | tr '\\\\0' x | fold -w 1000"], { stdio: "inherit" });\n` +
+      `  facts.bigError = big.error ? String(big.error) : null;\n` +
+      `  writeFileSync(ctx.outputs[0], JSON.stringify(facts));\n` +
+      `} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "", "nothing reaches pipe's own stderr");
+    for (const line of r.stdout.split("\n").filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `not NDJSON: ${JSON.stringify(line.slice(0, 200))}`);
+    const lines = r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [e.line] : []));
+    const want = ["sync out", "sync err", "sync to 1", "exec err", "async out", "async err", "forked out", ...Array.from({ length: 1500 }, () => "x".repeat(1000))];
+    assert.deepEqual(lines.slice(0, 7), want.slice(0, 7));
+    assert.equal(lines.length, want.length);
+    assert.ok(lines.slice(7).every((l) => l === "x".repeat(1000)));
+    assert.deepEqual(JSON.parse(p.read("build/k.json")), { syncStdout: null, piped: "kept\n", asyncStdout: null, code: 0, bigError: null });
+    assert.equal(logOf(p, "kids"), want.join("\n") + "\n");
+  } finally {
+    p.remove();
+  }
+});
