@@ -47,6 +47,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; 
   params: { summary: "list the params a build reads: value and where it comes from, type, doc, users", load: () => load(import("./commands/params.ts")) },
   history: { summary: "the runs pipe recorded: params, what changed, whether the outputs are on disk or in the cache", load: () => load(import("./commands/history.ts")) },
   clean: { summary: "remove targets' outputs (the cache keeps them)", load: () => load(import("./commands/clean.ts")) },
+  gc: { summary: "free the cache of output bytes no recorded run names", load: () => load(import("./commands/gc.ts")) },
   graph: { summary: "show the target graph (text, --dot, --mermaid, --json)", load: () => load(import("./commands/graph.ts")) },
   watch: { summary: "build, then rebuild as sources change", load: () => load(import("./commands/watch.ts")) },
   hooks: { summary: "install or uninstall git hooks (pre-commit, post-checkout, post-merge)", load: () => load(import("./commands/hooks.ts")) },

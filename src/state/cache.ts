@@ -16,7 +16,7 @@
  * editing a restored output can never corrupt the cache. Every restore re-hashes the bytes
  * before publishing them: a damaged entry is dropped and its target rebuilds.
  */
-import { closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { hashBytes, hashFd } from "../hash/xxh.ts";
 import { treeHash, treeLine } from "../hash/tree.ts";
@@ -53,10 +53,21 @@ function inFolder(dir: string, create: () => void): void {
   }
 }
 
+/** Hashes of the objects kept for the user (OutputCache.putFile), a line each: `pipe gc` keeps them. */
+export const KEPT_LIST = "kept.list";
+
 /** Outputs smaller than this go into the pack. */
 export const PACK_MAX = 64 * 1024;
 /** The index's first line: its format and version (design.md: every format carries one). */
-const PACK_HEADER = "pipe-pack 1\n";
+export const PACK_HEADER = "pipe-pack 1\n";
+/**
+ * `pipe gc` writes a compacted pack and index next to the live ones (these suffixes), then this
+ * marker, then renames them over the live ones and removes it (state/cache-gc.ts). While the
+ * marker exists the compacted pair is the pack: each file under its `.gc` name while that
+ * exists, else under its live name (renamed already).
+ */
+export const GC_SUFFIX = ".gc";
+export const GC_COMMIT = "gc-commit";
 
 interface PackEntry {
   offset: number;
@@ -71,7 +82,7 @@ interface PackEntry {
 const LOOKUPS_BEFORE_MAP = 16;
 
 /** An index line, or undefined when it is not one (torn, sealed with `!`, damaged). */
-function parseLine(line: string): { hash: string; entry: PackEntry } | undefined {
+export function parseLine(line: string): { hash: string; entry: PackEntry } | undefined {
   const m = /^([0-9a-f]{8,64}) (\d{1,15}) (\d{1,15})$/.exec(line);
   return m ? { hash: m[1], entry: { offset: Number(m[2]), length: Number(m[3]) } } : undefined;
 }
@@ -99,6 +110,10 @@ class Pack {
   #readFd: number | undefined;
   /** False when the index is of another format or version: not read, not written. */
   #ours = true;
+  /** A `pipe gc` was cut short after its commit (see GC_COMMIT): read the compacted pair, write nothing. */
+  #midGc = false;
+  #packName = "objects.pack";
+  #idxName = "objects.idx";
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -106,9 +121,15 @@ class Pack {
 
   #load(): string {
     if (this.#text !== undefined) return this.#text;
+    if (existsSync(join(this.#dir, GC_COMMIT))) {
+      // Only a reader gets here (a writer finishes the gc first, holding the lock: finishCacheGc).
+      this.#midGc = true;
+      if (existsSync(join(this.#dir, this.#packName + GC_SUFFIX))) this.#packName += GC_SUFFIX;
+      if (existsSync(join(this.#dir, this.#idxName + GC_SUFFIX))) this.#idxName += GC_SUFFIX;
+    }
     let text = "";
     try {
-      text = readFileSync(join(this.#dir, "objects.idx"), "latin1");
+      text = readFileSync(join(this.#dir, this.#idxName), "latin1");
     } catch {
       // no pack yet
     }
@@ -153,7 +174,7 @@ class Pack {
     if (!e) return undefined;
     if (this.#packSize === undefined) {
       try {
-        this.#packSize = statSync(join(this.#dir, "objects.pack")).size;
+        this.#packSize = statSync(join(this.#dir, this.#packName)).size;
       } catch {
         this.#packSize = 0;
       }
@@ -181,7 +202,7 @@ class Pack {
   /** Stores the bytes; false when this index is not ours to write (the caller stores a file). */
   put(bytes: Uint8Array, hash: string): boolean {
     this.#load();
-    if (!this.#ours) return false;
+    if (!this.#ours || this.#midGc) return false;
     // Stored already: only if those bytes are intact. A damaged entry (found here, or by a
     // restore earlier in this process) is superseded by appending the good bytes: a later line
     // for a hash wins. Before, a rebuild matched the damaged entry and kept it, so every later
@@ -224,7 +245,7 @@ class Pack {
     // read as nothing so that its hash fails, never as a huge allocation.
     if (e.length >= PACK_MAX) return Buffer.alloc(0);
     try {
-      this.#readFd ??= openSync(join(this.#dir, "objects.pack"), "r");
+      this.#readFd ??= openSync(join(this.#dir, this.#packName), "r");
     } catch {
       return undefined; // the index without its pack: nothing is there
     }
@@ -314,9 +335,17 @@ export class OutputCache {
     }
   }
 
-  /** Stores a file whose content hash is known; `loose`: as a file of its own even when the pack holds them (a path to show). */
+  /**
+   * Stores a file whose content hash is known; `loose`: bytes kept for the user (an edited
+   * output), as a file of its own even when the pack holds them (a path to show), and listed in
+   * KEPT_LIST so that `pipe gc` never removes them (no record names them).
+   */
   putFile(src: string, hash: string, o: { loose?: boolean } = {}): void {
     const dst = this.objectPath(hash);
+    if (o.loose) {
+      mkdirSync(this.#dir, { recursive: true });
+      appendFileSync(join(this.#dir, KEPT_LIST), `${hash}\n`, { mode: 0o600 });
+    }
     if ((!o.loose && this.#pack.has(hash)) || existsSync(dst)) return;
     this.#store(dst, "cache-file-rename", (tmp) => {
       copyFileSync(src, tmp, constants.COPYFILE_FICLONE);

@@ -404,11 +404,22 @@ export class RecordStore {
     return `${this.#path}.compact.tmp`;
   }
 
-  /** Rewrites the journal with each target's newest records; `readAll` verifies every line kept first. */
-  #compact(readAll = false): void {
+  /**
+   * Forgets all but the `n` newest records of each target (`pipe gc --keep-runs`): the journal
+   * is compacted to them at once, every line kept verified first.
+   */
+  keepNewest(n: number): void {
+    if (this.#readOnly) throw new Error("internal error: compaction of a read-only record store; this is a bug");
+    if (!existsSync(this.#path)) return;
+    this.#compact(true, n);
+    for (const [target, list] of this.#byTarget) this.#byTarget.set(target, list.slice(-n));
+  }
+
+  /** Rewrites the journal with each target's `keep` newest records; `readAll` verifies every line kept first. */
+  #compact(readAll = false, keep = KEEP_PER_TARGET): void {
     const out: string[] = [HEADER];
     for (const list of this.#byTarget.values()) {
-      for (const e of list.slice(-KEEP_PER_TARGET)) {
+      for (const e of list.slice(-keep)) {
         if (readAll) this.#record(e);
         if (e.record !== null) out.push(e.line);
       }

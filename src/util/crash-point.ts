@@ -20,6 +20,11 @@ export const CRASH_POINTS = [
   "cache-tree-rename",
   // Journal compaction (state/records.ts): the compacted temp is written and synced, not renamed.
   "compact-rename",
+  // pipe gc (state/cache-gc.ts): the compacted pack and index are written and synced (no commit
+  // marker yet); the marker is written; the pack is renamed into place but not the index.
+  "gc-pack-written",
+  "gc-commit",
+  "gc-pack-renamed",
 ] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 

@@ -1,0 +1,105 @@
+/**
+ * `pipe gc`: frees the cache of the bytes no record names (state/cache-gc.ts). Reads only
+ * `.pipe/`, so it works while the Pipelinefile does not load; holds the project lock.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { initHasher } from "../../hash/xxh.ts";
+import { collectGarbage, finishCacheGc, liveOutputs } from "../../state/cache-gc.ts";
+import { LockBusy, ProjectLock } from "../../state/lock.ts";
+import { assertRecordsVersion, RecordStore } from "../../state/records.ts";
+import { formatBytes } from "../../ui/format.ts";
+import { UserError } from "../../util/errors.ts";
+import { flagValue, hasFlag } from "../args.ts";
+import { findPipelinefile } from "../../load/find.ts";
+import { COMMON, EXIT, type Command } from "../main.ts";
+
+export const command: Command = {
+  name: "gc",
+  summary: "Free the cache of output bytes that no recorded run names (the runs the journal no longer keeps, or with --keep-runs all but the newest runs of each target). Reads only .pipe/ (works while the Pipelinefile does not load).",
+  usage: "pipe gc [--keep-runs N] [--dry-run] [--json]",
+  details: [
+    "pipe keeps the 32 newest records of each target; the bytes of older runs stay in the cache",
+    "until gc removes them. With --keep-runs N only the N newest runs of each target keep",
+    "theirs: going back to an older run's params, data or code then runs its recipe again",
+    "instead of restoring. Bytes pipe kept for you (an output edited by hand that it replaced)",
+    "are never removed, nor is .pipe/kept/.",
+  ].join("\n"),
+  flags: [
+    { name: "keep-runs", value: true, meta: "N", help: "forget all but the N newest recorded runs of each target: their records and their cached outputs (default: keep every run the journal keeps)" },
+    { name: "dry-run", short: "n", help: "say what would be removed and forgotten; change nothing" },
+    { name: "json", help: "print one JSON document: { dryRun, kept: { entries, bytes }, removed: { entries, bytes }, damaged, keptForUser, records, forgotten }" },
+    { name: "no-wait", help: "when another pipe is building this project, exit at once with code 75 instead of waiting" },
+    ...COMMON,
+  ],
+  run: async (ctx) => {
+    const keepText = flagValue(ctx.args, "keep-runs");
+    const keepRuns = keepText === undefined ? undefined : Number(keepText);
+    if (keepRuns !== undefined && (!Number.isInteger(keepRuns) || keepRuns < 1)) {
+      throw new UserError({ message: `--keep-runs needs a whole number of runs, at least 1; got ${JSON.stringify(keepText)}`, hint: "e.g. pipe gc --keep-runs 3 (the outputs of each target's 3 newest runs stay restorable)" });
+    }
+    if (ctx.args.positional.length) {
+      throw new UserError({ message: `pipe gc takes no targets; got ${ctx.args.positional.map((p) => JSON.stringify(p)).join(", ")}`, hint: "gc works on the whole cache; --keep-runs N keeps the N newest runs of every target" });
+    }
+    const dryRun = hasFlag(ctx.args, "dry-run");
+    const json = hasFlag(ctx.args, "json");
+    const stateDir = join(dirname(findPipelinefile(ctx.cwd, flagValue(ctx.args, "file"))), ".pipe");
+    const say = (r: object, text: string) => ctx.stdout.write(json ? `${JSON.stringify(r)}\n` : `${text}\n`);
+    if (!existsSync(join(stateDir, "cache"))) {
+      say({ dryRun, kept: { entries: 0, bytes: 0 }, removed: { entries: 0, bytes: 0 }, damaged: 0, keptForUser: 0, records: 0, forgotten: 0 }, "gc: the cache is empty (nothing was built here yet, or .pipe/ was removed)");
+      return EXIT.ok;
+    }
+    assertRecordsVersion(stateDir);
+    await initHasher();
+    let lock: ProjectLock;
+    try {
+      lock = await ProjectLock.acquire(stateDir, { command: "pipe gc", noWait: hasFlag(ctx.args, "no-wait"), onWait: (h) => ctx.stderr.write(`waiting for the project lock (held by ${h})\n`) });
+    } catch (e) {
+      if (!(e instanceof LockBusy)) throw e;
+      ctx.stderr.write(`busy: ${e.message}\nhint: run again when it is done, or leave out --no-wait to wait for it\n`);
+      return EXIT.busy;
+    }
+    try {
+      // Read under the lock: a build that held it may have recorded runs meanwhile.
+      const store = RecordStore.load(stateDir, { readOnly: dryRun });
+      const { records, bad } = store.verifyAll();
+      if (bad) {
+        // Their outputs cannot be known: removing what no readable record names could remove
+        // theirs (a journal made with another machine key reads as all bad).
+        ctx.stderr.write(
+          `error: ${bad} line${bad === 1 ? "" : "s"} of .pipe/records.jsonl did not verify (damaged, or not made on this machine): gc cannot tell which cache entries ${bad === 1 ? "it names" : "they name"}, so it removes nothing\n` +
+            `hint: \`pipe status --verify\` says more; a build drops such lines from the journal, and gc works after that\n`,
+        );
+        return EXIT.failed;
+      }
+      const live = liveOutputs(records, keepRuns);
+      // Runs --keep-runs forgets: their records leave the journal.
+      const runs = new Map<string, number>();
+      for (const rec of records) runs.set(rec.target, (runs.get(rec.target) ?? 0) + 1);
+      const forgotten = keepRuns === undefined ? 0 : [...runs.values()].reduce((n, c) => n + Math.max(0, c - keepRuns), 0);
+      if (!dryRun) {
+        finishCacheGc(stateDir);
+        // The journal first: a record whose bytes are gone is a run pipe cannot restore (and
+        // \`status --verify\` would report it); killed between the two, the next gc finishes.
+        if (forgotten) store.keepNewest(keepRuns!);
+        store.close();
+      }
+      const r = collectGarbage(stateDir, live, { dryRun });
+      const verb = dryRun ? "would remove" : "removed";
+      const parts = [
+        `gc: ${verb} ${plural(r.removed.entries, "cache entry", "cache entries")} (${formatBytes(r.removed.bytes)})`,
+        `kept ${plural(r.kept.entries, "entry", "entries")} (${formatBytes(r.kept.bytes)}) named by ${plural(records.length - forgotten, "recorded run", "recorded runs")}${keepRuns !== undefined ? ` (the ${keepRuns} newest of each target)` : ""}${r.keptForUser ? ` and ${plural(r.keptForUser, "object", "objects")} pipe kept for you` : ""}`,
+      ];
+      if (forgotten) parts.push(`${plural(forgotten, "older run", "older runs")} ${dryRun ? "would be " : ""}forgotten (\`pipe history\` ${dryRun ? "would no longer list" : "no longer lists"} ${forgotten === 1 ? "it" : "them"})`);
+      if (r.damaged) parts.push(`${plural(r.damaged, "damaged pack entry", "damaged pack entries")} dropped (${r.damaged === 1 ? "its target runs" : "their targets run"} again when needed)`);
+      say({ dryRun, kept: r.kept, removed: r.removed, damaged: r.damaged, keptForUser: r.keptForUser, records: records.length - forgotten, forgotten }, parts.join("; "));
+      return EXIT.ok;
+    } finally {
+      await lock.release();
+    }
+  },
+};
+
+function plural(n: number, one: string, many: string): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+}

@@ -1,0 +1,198 @@
+// `pipe gc` (src/state/cache-gc.ts): the cache keeps what the journal's records name and loses
+// the rest; --keep-runs forgets older runs (records and bytes); bytes pipe kept for the user stay;
+// a kill at each step of the pack's rewrite loses nothing a record names (reliability.md A5).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { collect, finished, Project, Reaper, waitForLine } from "../helpers/rig.ts";
+
+// Three kinds of cache entry per run: a packed file (small), a loose one (over 64 KiB), a folder.
+const PIPELINEFILE = `import { target, param, sh } from "pipefile";
+export const n = param.int("n", { default: 1 });
+export const small = target({ params: { n }, outputs: ["build/small.txt"], run: (c) => sh\`sh -c \${"echo small $0 >> runs.log; echo small $0 > $1"} \${String(c.params.n)} \${c.outputs[0]}\` });
+export const big = target({ params: { n }, outputs: ["build/big.bin"], run: (c) => sh\`sh -c \${"echo big $0 >> runs.log; head -c 100000 /dev/zero | tr '\\\\0' $0 > $1"} \${String(c.params.n)} \${c.outputs[0]}\` });
+export const tree = target({ params: { n }, outputs: ["build/dir/"], run: (c) => sh\`sh -c \${"echo tree $0 >> runs.log; mkdir -p $1 && echo t$0 > $1/a && echo same > $1/b"} \${String(c.params.n)} \${c.outputs[0]}\` });
+`;
+const IDS = ["big", "small", "tree"];
+
+/** Every file under .pipe/cache (relative path -> size), to see what gc removed. */
+function cacheFiles(p: Project): Record<string, number> {
+  const out: Record<string, number> = {};
+  const walk = (rel: string) => {
+    const abs = p.path(rel);
+    if (!existsSync(abs)) return;
+    for (const e of readdirSync(abs, { withFileTypes: true })) {
+      const r = join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else out[r] = statSync(p.path(r)).size;
+    }
+  };
+  walk(".pipe/cache");
+  return out;
+}
+
+async function buildAll(p: Project, values: number[]): Promise<void> {
+  for (const n of values) {
+    const r = await p.run(["build", "-p", `n=${n}`, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+}
+
+/** Runs of `n` the recipes made so far (from runs.log). */
+const runsOf = (p: Project, n: number) => (p.exists("runs.log") ? p.read("runs.log").split("\n").filter((l) => l.endsWith(` ${n}`)).length : 0);
+
+test("gc keeps what the records name; --keep-runs N forgets older runs and their bytes; a dry run changes nothing; status --verify stays clean", { timeout: 60_000 }, async () => {
+  const p = new Project({ "Pipelinefile.ts": PIPELINEFILE });
+  try {
+    await buildAll(p, [1, 2, 3, 4]);
+    const before = cacheFiles(p);
+    // Every run is recorded, so nothing is garbage yet.
+    const all = await p.run(["gc", "--json"]);
+    assert.equal(all.code, 0, all.stderr);
+    const allDoc = JSON.parse(all.stdout);
+    assert.deepEqual(allDoc.removed, { entries: 0, bytes: 0 });
+    assert.equal(allDoc.records, 12);
+    assert.deepEqual(cacheFiles(p), before);
+
+    const dry = await p.run(["gc", "--keep-runs", "2", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^gc: would remove 8 cache entries \(200\.\d kB\); kept \d+ entries \(.*\) named by 6 recorded runs \(the 2 newest of each target\); 6 older runs would be forgotten/);
+    assert.deepEqual(cacheFiles(p), before, "a dry run removes nothing");
+    const journal = p.read(".pipe/records.jsonl");
+
+    const gc = await p.run(["gc", "--keep-runs", "2", "--json"]);
+    assert.equal(gc.code, 0, gc.stderr);
+    const doc = JSON.parse(gc.stdout);
+    assert.equal(doc.removed.entries, 8, "runs 1 and 2: a packed file, a loose file, a manifest and its packed member each");
+    assert.ok(doc.removed.bytes > 200_000, `the two big outputs' bytes are freed (${doc.removed.bytes})`);
+    assert.equal(doc.forgotten, 6);
+    assert.equal(doc.records, 6);
+    assert.ok(p.read(".pipe/records.jsonl").length < journal.length, "the journal forgot the older runs");
+    const after = cacheFiles(p);
+    assert.ok(after[".pipe/cache/pack/objects.pack"] < before[".pipe/cache/pack/objects.pack"], "the pack was rewritten smaller");
+    assert.ok(Object.keys(after).length < Object.keys(before).length);
+
+    const verify = await p.run(["status", "--verify"]);
+    assert.equal(verify.code, 0, verify.stdout);
+    assert.match(verify.stdout, /verify: 6 records and 6 cache entries, no problems/);
+    const history = await p.run(["history", "big", "--json"]);
+    assert.deepEqual(
+      JSON.parse(history.stdout).runs.map((r: { params: { n: number } }) => r.params.n),
+      [4, 3],
+    );
+
+    // Run 3 is kept: restored without running. Run 1 was forgotten: its recipes run again.
+    const three = await p.run(["build", "-p", "n=3", "--json"]);
+    assert.equal(three.code, 0, three.stderr);
+    assert.deepEqual(finished(three.events, "restored"), IDS);
+    assert.equal(runsOf(p, 3), 3, "nothing ran for n=3");
+    assert.equal(p.read("build/small.txt"), "small 3\n");
+    const one = await p.run(["build", "-p", "n=1", "--json"]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(finished(one.events, "built"), IDS);
+    assert.equal(runsOf(p, 1), 6);
+    assert.equal(readFileSync(p.path("build/big.bin")).length, 100_000);
+    assert.equal(p.read("build/dir/a"), "t1\n");
+    p.remove();
+  } catch (e) {
+    p.remove();
+    throw e;
+  }
+});
+
+test("gc never removes bytes pipe kept for the user (an output edited by hand that a build replaced)", { timeout: 60_000 }, async () => {
+  const p = new Project({ "Pipelinefile.ts": PIPELINEFILE });
+  try {
+    await buildAll(p, [1]);
+    p.write({ "build/small.txt": "my own edit\n" });
+    const r = await p.run(["build", "-p", "n=2", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const warning = r.events.find((e) => e.type === "warning" && e.message.includes("build/small.txt"));
+    assert.ok(warning && warning.type === "warning", "the edit is kept, with the command that gets it back");
+    const cp = /to get them back: cp (\S+) build\/small.txt/.exec(warning.message);
+    assert.ok(cp, warning.message);
+    const gc = await p.run(["gc", "--keep-runs", "1", "--json"]);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.equal(JSON.parse(gc.stdout).keptForUser, 1);
+    assert.equal(p.read(cp[1]), "my own edit\n", "the printed command still gets the edit back");
+    p.remove();
+  } catch (e) {
+    p.remove();
+    throw e;
+  }
+});
+
+test("A5: a kill at each step of gc's pack rewrite loses nothing a record names: a reader sees a whole pack, the next build finishes or undoes the rewrite and restores", { timeout: 120_000 }, async () => {
+  for (const point of ["gc-pack-written", "gc-commit", "gc-pack-renamed"]) {
+    const p = new Project({ "Pipelinefile.ts": PIPELINEFILE });
+    try {
+      await buildAll(p, [1, 2, 3]);
+      const crash = await p.run(["gc", "--keep-runs", "2"], { env: { PIPE_TEST_CRASH_AT: point } });
+      assert.equal(crash.signal, "SIGKILL", `${point}: gc reaches the step\n${crash.stdout}${crash.stderr}`);
+      const packDir = p.path(".pipe/cache/pack");
+      const committed = point !== "gc-pack-written";
+      assert.equal(existsSync(join(packDir, "gc-commit")), committed, `${point}: the commit marker`);
+      // A reader (no lock, writes nothing) sees a whole pack: every kept run's entries verify.
+      const verify = await p.run(["status", "--verify"]);
+      assert.equal(verify.code, 0, `${point}: ${verify.stdout}`);
+      assert.equal(existsSync(join(packDir, "gc-commit")), committed, `${point}: a reader changes nothing`);
+      // The next build (the lock holder) finishes a committed rewrite, or removes an uncommitted one.
+      const two = await p.run(["build", "-p", "n=2", "--json"]);
+      assert.equal(two.code, 0, two.stderr);
+      assert.deepEqual(finished(two.events, "restored"), IDS, `${point}: run 2's bytes restore`);
+      assert.deepEqual(readdirSync(packDir).sort(), ["objects.idx", "objects.pack"], `${point}: no leftovers`);
+      const three = await p.run(["build", "-p", "n=3", "--json"]);
+      assert.deepEqual(finished(three.events, "restored"), IDS, `${point}: run 3's bytes restore`);
+      assert.equal(runsOf(p, 2) + runsOf(p, 3), 6, "nothing ran again");
+      const again = await p.run(["gc", "--keep-runs", "2", "--json"]);
+      assert.equal(again.code, 0, again.stderr);
+      const after = await p.run(["status", "--verify"]);
+      assert.equal(after.code, 0, `${point}: ${after.stdout}`);
+      p.remove();
+    } catch (e) {
+      p.remove();
+      throw e;
+    }
+  }
+});
+
+test("gc: a mistake in its arguments is exit 2 naming it; while a build holds the lock, --no-wait is exit 75 and a plain gc waits for it", { timeout: 60_000 }, async (t) => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const slow = target({ outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n`,
+  });
+  const reaper = new Reaper(t.signal);
+  try {
+    const zero = await p.run(["gc", "--keep-runs", "0"]);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--keep-runs needs a whole number of runs, at least 1; got "0"/);
+    assert.doesNotMatch(zero.stderr, /\n\s+at /, "no stack trace");
+    const named = await p.run(["gc", "slow"]);
+    assert.equal(named.code, 2);
+    assert.match(named.stderr, /pipe gc takes no targets; got "slow"/);
+    const empty = await p.run(["gc"]);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.match(empty.stdout, /gc: the cache is empty/);
+
+    const build = reaper.add(p.spawn(["build", "--verbose"]));
+    const built = collect(build);
+    await waitForLine(build, (l) => l.includes("READY"));
+    // The cache exists by now only if a build stored something: make sure gc gets to the lock.
+    p.write({ ".pipe/cache/.keep": "" });
+    const busy = await p.run(["gc", "--no-wait"]);
+    assert.equal(busy.code, 75, busy.stderr);
+    assert.match(busy.stderr, /^busy: .*pipe build --verbose/);
+    const waiting = reaper.add(p.spawn(["gc", "--json"]));
+    const waited = collect(waiting);
+    await waitForLine(waiting, (l) => l.includes("waiting for the project lock"), "stderr");
+    p.write({ gate: "" });
+    const [b, g] = await Promise.all([built, waited]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(g.code, 0, g.stderr);
+    assert.equal(JSON.parse(g.stdout).records, 1, "gc read the journal after the build recorded its run");
+    p.remove();
+  } finally {
+    if (p.exists(".")) p.write({ gate: "" });
+    reaper.stop();
+  }
+});
