@@ -5,6 +5,7 @@ import { availableParallelism } from "node:os";
 import { killAllGroups } from "../run/shell.ts";
 import { UserError } from "../util/errors.ts";
 import { INTERRUPT_SIGNALS } from "../util/signals.ts";
+import { releaseOutput } from "../util/output-gate.ts";
 import { flagValue, hasFlag } from "./args.ts";
 import { colorWanted } from "./color.ts";
 import type { CommandContext } from "./main.ts";
@@ -33,6 +34,8 @@ export function interruptHandler(onAbort: () => void = () => undefined): { signa
     signal: controller.signal,
     onSignal: () => {
       count++;
+      // Stopping must not wait for a reader of pipe's output that fell behind.
+      releaseOutput();
       if (count > 1) killAllGroups("SIGKILL");
       controller.abort();
       onAbort();

@@ -16,6 +16,7 @@ import { resolve as resolvePath } from "node:path";
 import { createRequire } from "node:module";
 import { killAllGroups as killGroups, RecipeGroup } from "./groups.ts";
 import { killRecipeProcesses } from "./recipe-processes.ts";
+import { outputClosed, whenOutputOpen } from "../util/output-gate.ts";
 import { CANCELLED, cannotOpen, Spawner, SYSTEM_PYTHON, type HelperKind } from "./spawner.ts";
 import type { Lane, Ticket } from "./lanes.ts";
 
@@ -185,7 +186,16 @@ export function runShellNode(r: ShellRun): Promise<ShellResult> {
     if (child.pid) group.started(child.pid);
     const streams = [child.stdout, child.stderr].filter((s) => s !== null);
     for (const [stream, name] of [[child.stdout, "stdout"], [child.stderr, "stderr"]] as const) {
-      if (stream) readline().createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => r.onLine(line, name));
+      if (!stream) continue;
+      const rl = readline().createInterface({ input: stream, crlfDelay: Infinity });
+      rl.on("line", (line) => {
+        r.onLine(line, name);
+        // pipe's own stdout is behind its reader: read no more until it drained (util/output-gate.ts).
+        if (outputClosed()) {
+          rl.pause();
+          whenOutputOpen(() => rl.resume());
+        }
+      });
     }
     child.on("error", (e) => {
       spawnError = (e as NodeJS.ErrnoException).code === "ENOENT" ? `command not found: ${file}` : e.message;

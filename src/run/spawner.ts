@@ -20,6 +20,7 @@ import { constants } from "node:os";
 import { LineSplitter } from "../util/line-splitter.ts";
 import { RecipeGroup } from "./groups.ts";
 import { procPids } from "../util/proc.ts";
+import { outputClosed, whenOutputOpen } from "../util/output-gate.ts";
 import { ownChild } from "./recipe-processes.ts";
 import { SPAWNER_SCRIPT } from "./spawner-script.ts";
 import { PYTHON_SPAWNER_SCRIPT } from "./spawner-python.ts";
@@ -133,7 +134,15 @@ export class Spawner {
     this.kind = kind;
     this.#fallback = fallback;
     this.#onUnusable = onUnusable;
-    child.stdout!.on("data", (d: Buffer) => this.#onData(d));
+    child.stdout!.on("data", (d: Buffer) => {
+      this.#onData(d);
+      // pipe's own stdout is behind its reader: take no more recipe output (nor exits) until
+      // it drained; the recipes wait on their writes meanwhile (util/output-gate.ts).
+      if (outputClosed()) {
+        child.stdout!.pause();
+        whenOutputOpen(() => child.stdout!.resume());
+      }
+    });
     child.on("error", (e) => this.#onDeath(e as NodeJS.ErrnoException));
     // "close", not "exit": the exit can be seen before the last output and exit messages are read.
     child.on("close", () => this.#onDeath(undefined));

@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import type { Worker } from "node:worker_threads";
 import { outCost, OUTPUT_END, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { RecipeProcesses } from "./recipe-processes.ts";
+import { outputClosed, whenOutputOpen } from "../util/output-gate.ts";
 
 const builtin = createRequire(import.meta.url);
 
@@ -66,6 +67,9 @@ export class WorkerPool {
     const inFlight = new Int32Array(new SharedArrayBuffer(4));
     let taken = 0;
     const giveRoom = () => {
+      // pipe's own stdout is behind its reader: the worker gets no room until it drained, so a
+      // recipe printing in a loop waits (util/output-gate.ts).
+      if (outputClosed()) return whenOutputOpen(giveRoom);
       Atomics.sub(inFlight, 0, taken);
       taken = 0;
       Atomics.notify(inFlight, 0);

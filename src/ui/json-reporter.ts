@@ -1,11 +1,12 @@
 /**
  * The NDJSON reporter: each event becomes exactly one line on stdout, `JSON.stringify(event)`
  * followed by `\n`, and nothing else is ever written (no banner, no summary of its own, no
- * colour). `--quiet` and `--verbose` do not apply: machines get every event and filter.
+ * colour). `--quiet` and `--verbose` do not apply: machines get every event and filter (while
+ * pipe stops with its reader far behind, `log` events are left out: a warning counts them).
  * Field names are the contract documented in src/events.ts.
  */
 import type { PipeEvent } from "../events.ts";
-import { flush, type InterruptibleReporter } from "./reporter.ts";
+import { flush, outputBacklog, type InterruptibleReporter } from "./reporter.ts";
 
 /** Serialises one event as one NDJSON line (JSON escapes newlines inside strings, so it is one line). */
 export function toJsonLine(event: PipeEvent): string {
@@ -47,18 +48,30 @@ export function createJsonReporter(options: { stdout: NodeJS.WritableStream }): 
       stdout.write(out);
     }
   };
+  const add = (line: string) => {
+    buffer += line;
+    if (buffer.length > 65536) drain();
+    else timer ??= setTimeout(drain, BATCH_MS).unref();
+  };
+  // Far behind its reader, stdout holds up the recipes' output (reporter.ts outputBacklog); only
+  // while pipe stops are `log` events left out instead, and a warning event says how many.
+  const backlog = outputBacklog(stdout, () => buffer.length, (n) =>
+    add(toJsonLine({ type: "warning", message: `${n.toLocaleString("en-US")} line${n === 1 ? "" : "s"} of recipe output left out of these events: pipe was stopping and the reader of its output was behind (every line is in the targets' logs, .pipe/logs/)` })),
+  );
   return {
     onEvent(event) {
       if (closed) return;
-      buffer += toJsonLine(event);
-      if (buffer.length > 65536) drain();
-      else timer ??= setTimeout(drain, BATCH_MS).unref();
+      if (event.type === "log" && !backlog.admit()) return;
+      if (event.type === "build-finished") backlog.note();
+      add(toJsonLine(event));
     },
     noteInterrupt() {
       // Nothing: the core reports the interruption with its own events (build-finished.interrupted).
     },
     async close() {
       if (closed) return;
+      backlog.stop();
+      backlog.note();
       drain();
       closed = true;
       await flush(stdout);

@@ -36,7 +36,7 @@ import {
   formatWatchChange,
   formatWatchIdle,
 } from "./format.ts";
-import { flush, type InterruptibleReporter } from "./reporter.ts";
+import { flush, outputBacklog, type InterruptibleReporter } from "./reporter.ts";
 import { createView, interruptMessage, markInterrupting, MAX_FAILURE_BLOCKS, reduce, type BuildView, type Detail, type FinishedView } from "./view-model.ts";
 
 /** Options of the plain reporter. */
@@ -52,16 +52,6 @@ export interface PlainReporterOptions {
 /** How long a line may wait for others to share its write. */
 const BATCH_MS = 10;
 
-/**
- * What may wait in stdout for a slow reader (`pipe build -v | less`) before recipe output lines
- * are left out: stdout to a pipe buffers in this process without bound, so a chatty recipe
- * behind a reader that fell behind grew pipe by its whole output (697 MB for a million lines).
- * Every line is in the target's log; what was left out is said when the reader catches up.
- */
-const BACKLOG_LIMIT = 8 * 1024 * 1024;
-
-/** A stdout may be a bare `{ write }` (tests, embedders): its events are optional here. */
-type Drains = { once?: (event: "drain", fn: () => void) => unknown; off?: (event: "drain", fn: () => void) => unknown };
 
 /** Hops of the critical path written out in the summary line; a longer path shows its ends. */
 const MAX_PATH_HOPS = 12;
@@ -102,32 +92,13 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
     if (buffer.length > 65536) drain();
     else timer ??= setTimeout(drain, BATCH_MS).unref();
   };
-  /** Recipe output lines left out since the backlog passed BACKLOG_LIMIT (see there). */
-  let leftOut = 0;
-  const backlog = () => buffer.length + ((stdout as { writableLength?: number }).writableLength ?? 0);
-  const noteLeftOut = (): void => {
-    if (leftOut === 0) return;
-    const n = leftOut;
-    leftOut = 0;
-    write([`${paint("yellow", "warning:")} ${n.toLocaleString("en-US")} line${n === 1 ? "" : "s"} of recipe output not shown here: the reader of pipe's output fell behind (every line is in the targets' logs, .pipe/logs/)`]);
-  };
-  /** A "drain" listener is waiting (one at most: `pipe watch` runs build after build). */
-  let drainArmed = false;
-  const onDrain = (): void => {
-    drainArmed = false;
-    noteLeftOut();
-  };
+  // Far behind its reader, stdout holds up the recipes' output (reporter.ts outputBacklog); only
+  // while pipe stops are lines left out instead.
+  const backlog = outputBacklog(stdout, () => buffer.length, (n) =>
+    write([`${paint("yellow", "warning:")} ${n.toLocaleString("en-US")} line${n === 1 ? "" : "s"} of recipe output not shown here: pipe was stopping and the reader of its output was behind (every line is in the targets' logs, .pipe/logs/)`]),
+  );
   const writeLogLine = (line: string): void => {
-    if (leftOut > 0 || backlog() > BACKLOG_LIMIT) {
-      leftOut++;
-      // Said once the stream has drained ("drain" follows a write that found it full).
-      if (!drainArmed) {
-        drainArmed = true;
-        (stdout as Drains).once?.("drain", onDrain);
-      }
-      return;
-    }
-    write([line]);
+    if (backlog.admit()) write([line]);
   };
   const quiet = detail === "quiet";
   const verbose = detail === "verbose";
@@ -265,7 +236,7 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
         return;
       }
       // What was left out is said before the summary, which stays the last line.
-      if (event.type === "build-finished") noteLeftOut();
+      if (event.type === "build-finished") backlog.note();
       const t = now();
       const before = view;
       view = reduce(view, event, t);
@@ -284,9 +255,8 @@ export function createPlainReporter(options: PlainReporterOptions): Interruptibl
     },
     async close() {
       if (closed) return;
-      if (drainArmed) (stdout as Drains).off?.("drain", onDrain);
-      drainArmed = false;
-      noteLeftOut();
+      backlog.stop();
+      backlog.note();
       drain();
       closed = true;
       await flush(stdout);

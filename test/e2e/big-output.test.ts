@@ -2,15 +2,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { PIPE_BIN, Project, testEnv } from "../helpers/rig.ts";
 
 /** Runs `pipe <args>` and returns its exit code and peak resident set (KiB, from node itself). */
-function runMeasured(p: Project, args: string[]): { code: number | null; maxRssKiB: number; stderr: string } {
+function runMeasured(p: Project, args: string[]): { code: number | null; maxRssKiB: number; stderr: string; stdout: string } {
   const out = p.path("rss.txt");
   const hook = `data:text/javascript,${encodeURIComponent(`import { writeFileSync } from "node:fs"; process.on("exit", () => writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));`)}`;
-  const r = spawnSync(process.execPath, ["--import", hook, PIPE_BIN, ...args], { cwd: p.dir, env: testEnv(), encoding: "utf8" });
-  return { code: r.status, maxRssKiB: Number(readFileSync(out, "utf8")), stderr: r.stderr };
+  const r = spawnSync(process.execPath, ["--import", hook, PIPE_BIN, ...args], { cwd: p.dir, env: testEnv(), encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+  return { code: r.status, maxRssKiB: Number(readFileSync(out, "utf8")), stderr: r.stderr, stdout: r.stdout };
 }
 
 test("restoring a big output from the cache does not read it into memory", () => {
@@ -75,6 +75,45 @@ export const chatty = target({
     assert.deepEqual(log.slice(at + 400_001 + 500_000).filter((l) => l !== ""), ["café naïve", "no newline at the end"]);
     assert.equal(log.length, 1_200_000 + 1 + 400_000 + 500_000 + 3, "every line once");
     assert.ok(r.maxRssKiB < 200 * 1024, `the build peaked at ${Math.round(r.maxRssKiB / 1024)} MiB for 2,100,000 lines (about 60 MB of text) and 1,200,000 progress calls`);
+  } finally {
+    p.remove();
+  }
+});
+
+test("recipes printing more than pipe's reader takes at once: --json and -v hold the recipes up instead of leaving lines out; every line arrives, memory stays bounded", { timeout: 120_000 }, () => {
+  // Node writes a pipe's 64 KiB per turn of its loop, and a turn read 64 KiB of recipe output
+  // that became more as events: even a reader as quick as \`cat\` fell 8 MiB behind, and lines
+  // past that were left out (93% of a million). Now the recipes wait for the reader.
+  const pad = "x".repeat(60);
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";
+export const shell = target({ outputs: ["build/shell.txt"], run: (c) => sh\`sh -c \${"seq 1 300000 | sed 's/$/ ${pad}/'; echo done > \\"$0\\""} \${c.outputs[0]}\` });
+export const ts = target({ outputs: ["build/ts.txt"], run: async (ctx) => {
+  const { writeFileSync } = await import("node:fs");
+  for (let i = 1; i <= 150000; i++) console.log(i + " ${pad}");
+  writeFileSync(ctx.outputs[0], "done\\n");
+} });
+`,
+  });
+  try {
+    const json = runMeasured(p, ["build", "--json", "-j", "2"]);
+    assert.equal(json.code, 0, json.stderr);
+    const lines = json.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; target?: string; line?: string });
+    assert.equal(lines.filter((e) => e.type === "warning").length, 0, "nothing left out");
+    const of = (id: string) => lines.filter((e) => e.type === "log" && e.target === id && !e.line!.startsWith("$ "));
+    assert.equal(of("shell").length, 300_000);
+    assert.equal(of("ts").length, 150_000);
+    assert.equal(of("shell").at(-1)!.line, `300000 ${pad}`);
+    assert.equal(of("ts").at(-1)!.line, `150000 ${pad}`);
+    assert.ok(json.maxRssKiB < 300 * 1024, `--json peaked at ${Math.round(json.maxRssKiB / 1024)} MiB`);
+    rmSync(p.path("build"), { recursive: true, force: true });
+    rmSync(p.path(".pipe"), { recursive: true, force: true });
+    const verbose = runMeasured(p, ["build", "-v", "-j", "2"]);
+    assert.equal(verbose.code, 0, verbose.stderr);
+    const text = verbose.stdout.split("\n");
+    assert.equal(text.filter((l) => l.startsWith("[shell] ") && l.endsWith(pad)).length, 300_000);
+    assert.equal(text.filter((l) => l.startsWith("[ts] ") && l.endsWith(pad)).length, 150_000);
+    assert.equal(text.filter((l) => l.startsWith("warning:")).length, 0);
   } finally {
     p.remove();
   }

@@ -104,3 +104,17 @@ export function viewOf(events: Array<[number, PipeEvent]>, options: { detail?: D
   for (const [t, e] of events) v = reduce(v, e, t);
   return v;
 }
+
+/** A stdout whose reader takes nothing until told (call the held callbacks): what is written waits in the stream. */
+export function slowStream(): { slow: Writable; taken: string[]; held: (() => void)[] } {
+  const taken: string[] = [];
+  const held: (() => void)[] = [];
+  const slow = new Writable({
+    decodeStrings: false,
+    write(chunk, _enc, cb) {
+      taken.push(String(chunk));
+      held.push(cb);
+    },
+  });
+  return { slow, taken, held };
+}
