@@ -14,7 +14,6 @@ import { lineCost, LOG_BATCH, MESSAGE_COST, OUTPUT_END, PROGRESS_COST, WORKER_OU
 import { callRecipe } from "./call-recipe.ts";
 import { LineSplitter } from "../util/line-splitter.ts";
 import { setSiteCapture } from "../api/site.ts";
-import { routeChildStdio } from "./child-stdio.ts";
 
 /**
  * Everything this worker says goes through one port of its own (the pool's end drains it
@@ -176,7 +175,7 @@ const printed = streams.map((stream) => {
  * count as written. Arguments node would refuse (out of range) go to the real call, which
  * throws as before; other descriptors are the real calls. Callbacks come on a later turn, as
  * `later` says why. `import { writeSync } from "node:fs"` sees the same (syncBuiltinESMExports).
- * A child process started with stdio "inherit" gets pipes in their place (child-stdio.ts).
+ * A child process started with stdio "inherit" still writes to the descriptors (README).
  */
 type Chunk = string | Uint8Array;
 /** The bytes a write of `data` with these arguments writes, or undefined to let node decide (and throw). */
@@ -245,7 +244,6 @@ const isStd = (fd: unknown): fd is 1 | 2 => fd === 1 || fd === 2;
   fs.writeFileSync = onDescriptor(real.writeFileSync);
   fs.appendFileSync = onDescriptor(real.appendFileSync);
   syncBuiltinESMExports();
-  routeChildStdio([(chunk) => put(1, chunk), (chunk) => put(2, chunk)]);
 }
 
 function endPrinted(): void {
