@@ -15,7 +15,7 @@ import { CodeHasher } from "../load/code-hash.ts";
 import { findPipelinefile, loadPipelinefile, type PipelineSpec } from "../load/load.ts";
 import { Evaluator } from "../plan/evaluate.ts";
 import { OutputCache, sweepCacheTemps } from "../state/cache.ts";
-import { finishCacheGc } from "../state/cache-gc.ts";
+import { ensureKeptList, finishCacheGc } from "../state/cache-gc.ts";
 import { RecordStore } from "../state/records.ts";
 import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
 import { stateTrackedByGit } from "../state/git-tracked.ts";
@@ -219,6 +219,7 @@ function sameMessages(a: UserError, b: UserError): boolean {
  * Removes what runs that died left behind (call with the lock held): scratch folders under
  * .pipe/staging/, half-made copies under .pipe/kept/ and cache entries under .pipe/cache/tmp/,
  * a pack compaction a killed `pipe gc` committed (finished) or did not (its files removed),
+ * the list of kept bytes made (listing every loose object of a cache an earlier pipe made),
  * temps of .pipe/'s own files, and, when a run's marker in .pipe/active/ says it may have staged outputs,
  * the `.pipe-tmp-*` siblings in every output folder of the graph. Nothing there ever counted.
  */
@@ -227,6 +228,7 @@ export function cleanStaleStaging(stateDir: string, graph: Graph): string[] {
   sweepTemps(stateDir);
   sweepCacheTemps(stateDir);
   finishCacheGc(stateDir);
+  ensureKeptList(stateDir);
   // What cannot be removed (owned by another user) is named, not fatal: a build that failed here
   // failed every build after it (found by a review).
   const problems: string[] = [];

@@ -5,7 +5,7 @@
  * run grew `.pipe/cache` by a model per run, forever.
  *
  * What stays: every output (file, or directory manifest and its members) that a record in the
- * journal names, or only the N newest records of each target with `keepRuns`; and every object
+ * journal names, or only those of the records `keep` wants (pipe gc --keep-runs); and every object
  * pipe kept for the user (an edited output it replaced: KEPT_LIST), which no record names.
  * `.pipe/kept/` (edited directory outputs) is not the cache and is not touched.
  *
@@ -21,8 +21,10 @@ import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readdirSync, rea
 import { join } from "node:path";
 import { hashBytes } from "../hash/xxh.ts";
 import { crashPoint } from "../util/crash-point.ts";
-import { GC_COMMIT, GC_SUFFIX, KEPT_LIST, PACK_HEADER, parseLine, type TreeEntry } from "./cache.ts";
-import { fsyncDir, type BuildRecord } from "./records.ts";
+import { ensureKeptList, GC_COMMIT, GC_SUFFIX, KEPT_LIST, PACK_HEADER, parseLine, type TreeEntry } from "./cache.ts";
+
+export { ensureKeptList };
+import { fsyncDir, type BuildRecord, type Keep } from "./records.ts";
 
 const PACK = "objects.pack";
 const IDX = "objects.idx";
@@ -62,8 +64,8 @@ export function finishCacheGc(stateDir: string): void {
   for (const name of [PACK, IDX]) rmSync(join(dir, name + GC_SUFFIX), { force: true });
 }
 
-/** The outputs that stay: the records' (the `keepRuns` newest of each target when given). */
-export function liveOutputs(records: BuildRecord[], keepRuns?: number): { files: Set<string>; trees: Set<string> } {
+/** The outputs that stay: those of the records `keep` wants (every record without it). */
+export function liveOutputs(records: BuildRecord[], keep?: Keep): { files: Set<string>; trees: Set<string> } {
   const byTarget = new Map<string, BuildRecord[]>();
   for (const r of records) {
     let list = byTarget.get(r.target);
@@ -72,11 +74,12 @@ export function liveOutputs(records: BuildRecord[], keepRuns?: number): { files:
   }
   const files = new Set<string>();
   const trees = new Set<string>();
-  for (const list of byTarget.values()) {
-    // Newest last (journal order, as RecordStore.keepNewest counts them).
-    for (const r of keepRuns === undefined ? list : list.slice(-keepRuns)) {
+  for (const [target, list] of byTarget) {
+    // Newest last (journal order, as RecordStore.retain counts them).
+    list.forEach((r, i) => {
+      if (keep && !keep(target, r.fingerprint, list.length - 1 - i)) return;
       for (const o of r.outputs) (o.kind === "dir" ? trees : files).add(o.hash);
-    }
+    });
   }
   return { files, trees };
 }
@@ -103,10 +106,12 @@ export function collectGarbage(stateDir: string, live: { files: Set<string>; tre
   const result: GcResult = { kept: { entries: 0, bytes: 0 }, removed: { entries: 0, bytes: 0 }, damaged: 0, keptForUser: 0 };
   const files = new Set(live.files);
   const user = keptForUser(cacheDir);
+  // A dry run over a cache no pipe listed kept bytes for yet counts them as the real run would.
+  for (const h of ensureKeptList(stateDir, true)) user.add(h);
 
   // Directory manifests: the live ones name their members, which stay too.
   const treesDir = join(cacheDir, "trees");
-  for (const name of list(treesDir)) {
+  for (const name of listDir(treesDir)) {
     const hash = name.endsWith(".json") ? name.slice(0, -".json".length) : "";
     const abs = join(treesDir, name);
     const size = sizeOf(abs);
@@ -126,9 +131,9 @@ export function collectGarbage(stateDir: string, live: { files: Set<string>; tre
 
   // Loose objects: bigger outputs, and the bytes kept for the user.
   const objectsDir = join(cacheDir, "objects");
-  for (const sub of list(objectsDir)) {
+  for (const sub of listDir(objectsDir)) {
     const dir = join(objectsDir, sub);
-    for (const hash of list(dir)) {
+    for (const hash of listDir(dir)) {
       if (!HASH.test(hash)) continue;
       const abs = join(dir, hash);
       const size = sizeOf(abs);
@@ -141,7 +146,7 @@ export function collectGarbage(stateDir: string, live: { files: Set<string>; tre
         if (!options.dryRun) rmSync(abs, { force: true });
       }
     }
-    if (!options.dryRun && list(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+    if (!options.dryRun && listDir(dir).length === 0) rmSync(dir, { recursive: true, force: true });
   }
 
   compactPack(join(cacheDir, "pack"), (hash) => files.has(hash) || user.has(hash), options.dryRun, result);
@@ -150,9 +155,13 @@ export function collectGarbage(stateDir: string, live: { files: Set<string>; tre
 
 /** Rewrites the pack with the entries `keep` wants (see the top of this file); counts both ways. */
 function compactPack(dir: string, keep: (hash: string) => boolean, dryRun: boolean, result: GcResult): void {
+  // After a gc killed past its commit (only a dry run sees this: a real one finished it first),
+  // the committed pair is the pack, as for any reader (cache.ts Pack).
+  const committed = existsSync(join(dir, GC_COMMIT));
+  const named = (name: string) => (committed && existsSync(join(dir, name + GC_SUFFIX)) ? name + GC_SUFFIX : name);
   let text: string;
   try {
-    text = readFileSync(join(dir, IDX), "latin1");
+    text = readFileSync(join(dir, named(IDX)), "latin1");
   } catch {
     return; // no pack
   }
@@ -160,7 +169,7 @@ function compactPack(dir: string, keep: (hash: string) => boolean, dryRun: boole
   if (!text.startsWith(PACK_HEADER)) return;
   let packSize: number;
   try {
-    packSize = statSync(join(dir, PACK)).size;
+    packSize = statSync(join(dir, named(PACK))).size;
   } catch {
     packSize = 0;
   }
@@ -243,7 +252,7 @@ function count(t: GcTally, bytes: number, entries = 1): void {
   t.bytes += bytes;
 }
 
-function list(dir: string): string[] {
+function listDir(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch {

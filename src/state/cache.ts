@@ -56,6 +56,38 @@ function inFolder(dir: string, create: () => void): void {
 /** Hashes of the objects kept for the user (OutputCache.putFile), a line each: `pipe gc` keeps them. */
 export const KEPT_LIST = "kept.list";
 
+/**
+ * Makes sure KEPT_LIST exists (call with the project lock held). A cache made by a pipe that did
+ * not list the bytes it kept for the user gets every loose object it holds listed: which of them
+ * are kept edits was not recorded, so none is ever removed. Returns how many were listed so.
+ * With `dryRun`, writes nothing and returns the hashes that would be listed.
+ */
+export function ensureKeptList(stateDir: string, dryRun = false): string[] {
+  return keptListIn(join(stateDir, "cache"), dryRun);
+}
+
+function keptListIn(cacheDir: string, dryRun = false): string[] {
+  const list = join(cacheDir, KEPT_LIST);
+  if (existsSync(list)) return [];
+  const legacy: string[] = [];
+  const objectsDir = join(cacheDir, "objects");
+  for (const sub of namesIn(objectsDir)) for (const hash of namesIn(join(objectsDir, sub))) if (/^[0-9a-f]{8,64}$/.test(hash)) legacy.push(hash);
+  if (dryRun) return legacy;
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${list}.tmp`;
+  writeFileSync(tmp, legacy.map((h) => `${h}\n`).join(""), { mode: 0o600 });
+  renameSync(tmp, list);
+  return legacy;
+}
+
+function namesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Outputs smaller than this go into the pack. */
 export const PACK_MAX = 64 * 1024;
 /** The index's first line: its format and version (design.md: every format carries one). */
@@ -343,7 +375,8 @@ export class OutputCache {
   putFile(src: string, hash: string, o: { loose?: boolean } = {}): void {
     const dst = this.objectPath(hash);
     if (o.loose) {
-      mkdirSync(this.#dir, { recursive: true });
+      // A cache an earlier pipe made gets its list first (`pipe clean` keeps bytes without a build's start).
+      keptListIn(this.#dir);
       appendFileSync(join(this.#dir, KEPT_LIST), `${hash}\n`, { mode: 0o600 });
     }
     if ((!o.loose && this.#pack.has(hash)) || existsSync(dst)) return;

@@ -24,6 +24,9 @@ export const RECORDS_VERSION = 2;
 const HEADER = JSON.stringify({ format: "pipe-records", version: RECORDS_VERSION });
 const KEEP_PER_TARGET = 32;
 
+/** Which records a compaction keeps: by target, fingerprint, and place (0: the target's newest). */
+export type Keep = (target: string, fingerprint: string, fromNewest: number) => boolean;
+
 export interface OutputRecord {
   path: string;
   kind: "file" | "dir";
@@ -405,21 +408,23 @@ export class RecordStore {
   }
 
   /**
-   * Forgets all but the `n` newest records of each target (`pipe gc --keep-runs`): the journal
-   * is compacted to them at once, every line kept verified first.
+   * Forgets every record `keep` refuses (`pipe gc --keep-runs`): `fromNewest` is 0 for a
+   * target's newest line. The journal is compacted at once, every line kept verified first.
    */
-  keepNewest(n: number): void {
+  retain(keep: Keep): void {
     if (this.#readOnly) throw new Error("internal error: compaction of a read-only record store; this is a bug");
     if (!existsSync(this.#path)) return;
-    this.#compact(true, n);
-    for (const [target, list] of this.#byTarget) this.#byTarget.set(target, list.slice(-n));
+    this.#compact(true, keep);
+    for (const [target, list] of this.#byTarget) this.#byTarget.set(target, list.filter((e, i) => keep(target, e.fingerprint, list.length - 1 - i)));
   }
 
-  /** Rewrites the journal with each target's `keep` newest records; `readAll` verifies every line kept first. */
-  #compact(readAll = false, keep = KEEP_PER_TARGET): void {
+  /** Rewrites the journal with the records `keep` wants (by default each target's newest KEEP_PER_TARGET); `readAll` verifies every line kept first. */
+  #compact(readAll = false, keep: Keep = (_t, _f, fromNewest) => fromNewest < KEEP_PER_TARGET): void {
     const out: string[] = [HEADER];
-    for (const list of this.#byTarget.values()) {
-      for (const e of list.slice(-keep)) {
+    for (const [target, list] of this.#byTarget) {
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i];
+        if (!keep(target, e.fingerprint, list.length - 1 - i)) continue;
         if (readAll) this.#record(e);
         if (e.record !== null) out.push(e.line);
       }

@@ -3,7 +3,7 @@
 // a kill at each step of the pack's rewrite loses nothing a record names (reliability.md A5).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { collect, finished, Project, Reaper, waitForLine } from "../helpers/rig.ts";
 
@@ -57,7 +57,7 @@ test("gc keeps what the records name; --keep-runs N forgets older runs and their
 
     const dry = await p.run(["gc", "--keep-runs", "2", "--dry-run"]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /^gc: would remove 8 cache entries \(200\.\d kB\); kept \d+ entries \(.*\) named by 6 recorded runs \(the 2 newest of each target\); 6 older runs would be forgotten/);
+    assert.match(dry.stdout, /^gc: would remove 8 cache entries \(200\.\d kB\); kept \d+ entries \(.*\) named by 6 recorded runs \(the 2 newest of each target, and the one on disk now\); 6 older runs would be forgotten/);
     assert.deepEqual(cacheFiles(p), before, "a dry run removes nothing");
     const journal = p.read(".pipe/records.jsonl");
 
@@ -116,6 +116,85 @@ test("gc never removes bytes pipe kept for the user (an output edited by hand th
     assert.equal(gc.code, 0, gc.stderr);
     assert.equal(JSON.parse(gc.stdout).keptForUser, 1);
     assert.equal(p.read(cp[1]), "my own edit\n", "the printed command still gets the edit back");
+    p.remove();
+  } catch (e) {
+    p.remove();
+    throw e;
+  }
+});
+
+test("--keep-runs keeps the run whose outputs are on disk now, also when a restore made them (it records no new run)", { timeout: 60_000 }, async () => {
+  const p = new Project({ "Pipelinefile.ts": PIPELINEFILE });
+  try {
+    // 1, 2, then back to 1: restored, so the newest record is still run 2's.
+    await buildAll(p, [1, 2, 1]);
+    const gc = await p.run(["gc", "--keep-runs", "1", "--json"]);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.equal(JSON.parse(gc.stdout).records, 6, "run 2 (the newest) and run 1 (on disk) of each target");
+    const status = await p.run(["status", "-p", "n=1", "--json"]);
+    assert.deepEqual(JSON.parse(status.stdout).targets.map((t: { state: string }) => t.state), ["up-to-date", "up-to-date", "up-to-date"], status.stdout);
+    const two = await p.run(["build", "-p", "n=2", "--json"]);
+    assert.deepEqual(finished(two.events, "restored"), IDS);
+    const verify = await p.run(["status", "--verify"]);
+    assert.equal(verify.code, 0, verify.stdout);
+    assert.equal(runsOf(p, 1) + runsOf(p, 2), 6, "nothing ran again");
+    p.remove();
+  } catch (e) {
+    p.remove();
+    throw e;
+  }
+});
+
+test("gc refuses, removing nothing, when it cannot read every record: a journal whose header is damaged (left in place), or a missing journal", { timeout: 60_000 }, async () => {
+  const p = new Project({ "Pipelinefile.ts": PIPELINEFILE });
+  try {
+    await buildAll(p, [1, 2]);
+    const before = cacheFiles(p);
+    const journal = p.read(".pipe/records.jsonl");
+    const damagedJournal = `{"format":"pipe-rec${journal.slice(journal.indexOf("\n"))}`;
+    p.write({ ".pipe/records.jsonl": damagedJournal });
+    const damaged = await p.run(["gc", "--keep-runs", "1"]);
+    assert.equal(damaged.code, 1, damaged.stdout);
+    assert.match(damaged.stderr, /^error: .*records\.jsonl.*: gc cannot tell which cache entries the lost records name, so it removes nothing\nhint: /);
+    assert.deepEqual(cacheFiles(p), before);
+    assert.equal(p.read(".pipe/records.jsonl"), damagedJournal, "gc leaves the journal as it was (a build sets it aside, saying so)");
+    assert.equal(p.exists(".pipe/quarantine"), false);
+    rmSync(p.path(".pipe/records.jsonl"));
+    const missing = await p.run(["gc"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /records\.jsonl is missing: gc cannot tell/);
+    assert.deepEqual(cacheFiles(p), before);
+    p.remove();
+  } catch (e) {
+    p.remove();
+    throw e;
+  }
+});
+
+test("a cache an earlier pipe made (no kept.list): its loose objects are listed as kept for the user, so an edit it kept survives gc", { timeout: 60_000 }, async () => {
+  const p = new Project({ "Pipelinefile.ts": PIPELINEFILE });
+  try {
+    await buildAll(p, [1]);
+    p.write({ "build/small.txt": "my own edit\n" });
+    const r = await p.run(["build", "-p", "n=2", "--json"]);
+    const warning = r.events.find((e) => e.type === "warning" && e.message.includes("build/small.txt"));
+    const cp = warning && warning.type === "warning" ? /to get them back: cp (\S+) build\/small.txt/.exec(warning.message) : null;
+    assert.ok(cp, JSON.stringify(warning));
+    // What an earlier pipe left: no list of the kept bytes.
+    rmSync(p.path(".pipe/cache/kept.list"));
+    const gc = await p.run(["gc", "--keep-runs", "1"]);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stdout, /3 objects from a cache an earlier pipe made were listed as kept for you in \.pipe\/cache\/kept\.list/);
+    assert.equal(p.read(cp[1]), "my own edit\n");
+    // Again, but the first to write the list is \`pipe clean\` keeping another edit (no build starts).
+    rmSync(p.path(".pipe/cache/kept.list"));
+    p.write({ "build/small.txt": "another edit\n" });
+    const clean = await p.run(["clean", "small", "-p", "n=2"]);
+    assert.equal(clean.code, 0, clean.stderr);
+    const again = await p.run(["gc", "--keep-runs", "1", "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).keptForUser, 4, "every loose object there was (the first edit, both big outputs) and the new edit");
+    assert.equal(p.read(cp[1]), "my own edit\n");
     p.remove();
   } catch (e) {
     p.remove();

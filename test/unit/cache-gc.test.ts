@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OutputCache, PACK_MAX } from "../../src/state/cache.ts";
-import { collectGarbage, liveOutputs } from "../../src/state/cache-gc.ts";
+import { collectGarbage, ensureKeptList, liveOutputs } from "../../src/state/cache-gc.ts";
 import { hashBytes, initHasher } from "../../src/hash/xxh.ts";
 import type { BuildRecord } from "../../src/state/records.ts";
 
@@ -29,6 +29,8 @@ test("collectGarbage keeps the live entries restorable, removes the rest, drops 
   const dir = mkdtempSync(join(tmpdir(), "pipe-gc-"));
   try {
     const state = join(dir, ".pipe");
+    // As every build does first: this cache lists the bytes kept for the user (none here).
+    assert.deepEqual(ensureKeptList(state), []);
     const cache = new OutputCache(state);
     const blobs = ["a", "b", "c", "d"].map((k) => Buffer.from(`small ${k}\n`));
     const bigs = [Buffer.alloc(PACK_MAX + 10, 1), Buffer.alloc(PACK_MAX + 10, 2)];
@@ -69,13 +71,13 @@ test("collectGarbage keeps the live entries restorable, removes the rest, drops 
   }
 });
 
-test("liveOutputs: every record's outputs, or the newest N runs of each target (journal order)", () => {
+test("liveOutputs: every record's outputs, or those of the records a Keep wants (fromNewest counts in journal order)", () => {
   const rec = (target: string, n: number, kind: "file" | "dir" = "file"): BuildRecord => ({ target, fingerprint: `f${n}`, durationMs: 1, time: 0, outputs: [{ path: `o/${target}`, kind, hash: `${target}${n}`.padEnd(16, "0") }], parts: {} as BuildRecord["parts"] });
   const records = [rec("a", 1), rec("b", 1, "dir"), rec("a", 2), rec("a", 3), rec("b", 2, "dir")];
   const all = liveOutputs(records);
   assert.equal(all.files.size, 3);
   assert.equal(all.trees.size, 2);
-  const one = liveOutputs(records, 1);
+  const one = liveOutputs(records, (_t, _f, fromNewest) => fromNewest < 1);
   assert.deepEqual([...one.files], ["a3".padEnd(16, "0")]);
   assert.deepEqual([...one.trees], ["b2".padEnd(16, "0")]);
 });

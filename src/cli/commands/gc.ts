@@ -5,9 +5,11 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { initHasher } from "../../hash/xxh.ts";
-import { collectGarbage, finishCacheGc, liveOutputs } from "../../state/cache-gc.ts";
+import { collectGarbage, ensureKeptList, finishCacheGc, liveOutputs } from "../../state/cache-gc.ts";
+import { FileHasher } from "../../hash/file-hasher.ts";
+import { loadStatCache } from "../../state/stat-cache.ts";
 import { LockBusy, ProjectLock } from "../../state/lock.ts";
-import { assertRecordsVersion, RecordStore } from "../../state/records.ts";
+import { assertRecordsVersion, RecordStore, type BuildRecord, type Keep } from "../../state/records.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { UserError } from "../../util/errors.ts";
 import { flagValue, hasFlag } from "../args.ts";
@@ -16,17 +18,17 @@ import { COMMON, EXIT, type Command } from "../main.ts";
 
 export const command: Command = {
   name: "gc",
-  summary: "Free the cache of output bytes that no recorded run names (the runs the journal no longer keeps, or with --keep-runs all but the newest runs of each target). Reads only .pipe/ (works while the Pipelinefile does not load).",
+  summary: "Free the cache of output bytes that no recorded run names (the runs the journal no longer keeps, or with --keep-runs all but the newest runs of each target). Reads only .pipe/ and the outputs (works while the Pipelinefile does not load).",
   usage: "pipe gc [--keep-runs N] [--dry-run] [--json]",
   details: [
     "pipe keeps the 32 newest records of each target; the bytes of older runs stay in the cache",
     "until gc removes them. With --keep-runs N only the N newest runs of each target keep",
-    "theirs: going back to an older run's params, data or code then runs its recipe again",
-    "instead of restoring. Bytes pipe kept for you (an output edited by hand that it replaced)",
-    "are never removed, nor is .pipe/kept/.",
+    "theirs (and the run whose outputs are on disk now): going back to an older run's params,",
+    "data or code then runs its recipe again instead of restoring. Bytes pipe kept for you (an",
+    "output edited by hand that it replaced) are never removed, nor is .pipe/kept/.",
   ].join("\n"),
   flags: [
-    { name: "keep-runs", value: true, meta: "N", help: "forget all but the N newest recorded runs of each target: their records and their cached outputs (default: keep every run the journal keeps)" },
+    { name: "keep-runs", value: true, meta: "N", help: "forget all but the N newest recorded runs of each target (and the run whose outputs are on disk now): their records and their cached outputs (default: keep every run the journal keeps)" },
     { name: "dry-run", short: "n", help: "say what would be removed and forgotten; change nothing" },
     { name: "json", help: "print one JSON document: { dryRun, kept: { entries, bytes }, removed: { entries, bytes }, damaged, keptForUser, records, forgotten }" },
     { name: "no-wait", help: "when another pipe is building this project, exit at once with code 75 instead of waiting" },
@@ -60,37 +62,49 @@ export const command: Command = {
       return EXIT.busy;
     }
     try {
-      // Read under the lock: a build that held it may have recorded runs meanwhile.
-      const store = RecordStore.load(stateDir, { readOnly: dryRun });
-      const { records, bad } = store.verifyAll();
-      if (bad) {
-        // Their outputs cannot be known: removing what no readable record names could remove
-        // theirs (a journal made with another machine key reads as all bad).
-        ctx.stderr.write(
-          `error: ${bad} line${bad === 1 ? "" : "s"} of .pipe/records.jsonl did not verify (damaged, or not made on this machine): gc cannot tell which cache entries ${bad === 1 ? "it names" : "they name"}, so it removes nothing\n` +
-            `hint: \`pipe status --verify\` says more; a build drops such lines from the journal, and gc works after that\n`,
-        );
+      // Read under the lock (a build that held it may have recorded runs meanwhile), and
+      // read-only first: a journal without a valid header is set aside by a writable load.
+      const checked = RecordStore.load(stateDir, { readOnly: true });
+      const { records, bad } = checked.verifyAll();
+      const refuse = (problem: string, hint: string): number => {
+        ctx.stderr.write(`error: ${problem}: gc cannot tell which cache entries the lost records name, so it removes nothing\nhint: ${hint}\n`);
         return EXIT.failed;
-      }
-      const live = liveOutputs(records, keepRuns);
+      };
+      // Their outputs cannot be known: removing what no readable record names could remove
+      // theirs (a journal made with another machine key reads as all bad).
+      if (checked.warnings.length) return refuse(checked.warnings.join("; "), "`pipe status --verify` says more; a build sets a damaged journal aside (and its targets run again), and gc works after that");
+      if (bad) return refuse(`${bad} line${bad === 1 ? "" : "s"} of .pipe/records.jsonl did not verify (damaged, or not made on this machine)`, "`pipe status --verify` says more; a build drops such lines from the journal, and gc works after that");
+      if (!existsSync(join(stateDir, "records.jsonl")) && records.length === 0) return refuse(".pipe/records.jsonl is missing", "without records no build can restore from the cache: if you want its space back, remove .pipe/cache yourself");
+      // --keep-runs: each target's newest runs, and the run whose outputs are on disk now (a
+      // restore records no new run: the newest may be another one).
+      const current = keepRuns === undefined ? new Map<string, string>() : runsOnDisk(dirname(stateDir), stateDir, records);
+      const keep: Keep | undefined = keepRuns === undefined ? undefined : (target, fingerprint, fromNewest) => fromNewest < keepRuns || current.get(target) === fingerprint;
+      const live = liveOutputs(records, keep);
       // Runs --keep-runs forgets: their records leave the journal.
-      const runs = new Map<string, number>();
-      for (const rec of records) runs.set(rec.target, (runs.get(rec.target) ?? 0) + 1);
-      const forgotten = keepRuns === undefined ? 0 : [...runs.values()].reduce((n, c) => n + Math.max(0, c - keepRuns), 0);
+      const perTarget = new Map<string, BuildRecord[]>();
+      for (const rec of records) perTarget.set(rec.target, [...(perTarget.get(rec.target) ?? []), rec]);
+      let forgotten = 0;
+      if (keep) for (const [target, list] of perTarget) list.forEach((r, i) => (forgotten += keep(target, r.fingerprint, list.length - 1 - i) ? 0 : 1));
+      let legacy = 0;
       if (!dryRun) {
         finishCacheGc(stateDir);
+        legacy = ensureKeptList(stateDir).length;
         // The journal first: a record whose bytes are gone is a run pipe cannot restore (and
         // \`status --verify\` would report it); killed between the two, the next gc finishes.
-        if (forgotten) store.keepNewest(keepRuns!);
-        store.close();
-      }
+        if (forgotten) {
+          const store = RecordStore.load(stateDir, { readOnly: false });
+          store.retain(keep!);
+          store.close();
+        }
+      } else legacy = ensureKeptList(stateDir, true).length;
       const r = collectGarbage(stateDir, live, { dryRun });
       const verb = dryRun ? "would remove" : "removed";
       const parts = [
         `gc: ${verb} ${plural(r.removed.entries, "cache entry", "cache entries")} (${formatBytes(r.removed.bytes)})`,
-        `kept ${plural(r.kept.entries, "entry", "entries")} (${formatBytes(r.kept.bytes)}) named by ${plural(records.length - forgotten, "recorded run", "recorded runs")}${keepRuns !== undefined ? ` (the ${keepRuns} newest of each target)` : ""}${r.keptForUser ? ` and ${plural(r.keptForUser, "object", "objects")} pipe kept for you` : ""}`,
+        `kept ${plural(r.kept.entries, "entry", "entries")} (${formatBytes(r.kept.bytes)}) named by ${plural(records.length - forgotten, "recorded run", "recorded runs")}${keepRuns !== undefined ? ` (the ${keepRuns} newest of each target, and the one on disk now)` : ""}${r.keptForUser ? ` and ${plural(r.keptForUser, "object", "objects")} pipe kept for you` : ""}`,
       ];
       if (forgotten) parts.push(`${plural(forgotten, "older run", "older runs")} ${dryRun ? "would be " : ""}forgotten (\`pipe history\` ${dryRun ? "would no longer list" : "no longer lists"} ${forgotten === 1 ? "it" : "them"})`);
+      if (legacy) parts.push(`${plural(legacy, "object", "objects")} from a cache an earlier pipe made ${dryRun ? "would be" : "were"} listed as kept for you in .pipe/cache/kept.list (which of its objects held edited outputs was not recorded; delete a line there to let gc remove that object)`);
       if (r.damaged) parts.push(`${plural(r.damaged, "damaged pack entry", "damaged pack entries")} dropped (${r.damaged === 1 ? "its target runs" : "their targets run"} again when needed)`);
       say({ dryRun, kept: r.kept, removed: r.removed, damaged: r.damaged, keptForUser: r.keptForUser, records: records.length - forgotten, forgotten }, parts.join("; "));
       return EXIT.ok;
@@ -102,4 +116,33 @@ export const command: Command = {
 
 function plural(n: number, one: string, many: string): string {
   return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+}
+
+/**
+ * For each target, the fingerprint of its newest record whose outputs are all on disk now
+ * (hashed as \`pipe history\` does: the stat cache vouches for unchanged files).
+ */
+function runsOnDisk(root: string, stateDir: string, records: BuildRecord[]): Map<string, string> {
+  const hasher = new FileHasher(root, loadStatCache(stateDir, [], true));
+  const seen = new Map<string, string>();
+  const disk = (path: string): string => {
+    let h = seen.get(path);
+    if (h === undefined) {
+      try {
+        const r = hasher.hashPath(path);
+        h = r.kind === "file" || r.kind === "dir" ? `${r.kind}:${r.hash}` : "";
+      } catch {
+        h = ""; // unreadable: not these bytes
+      }
+      seen.set(path, h);
+    }
+    return h;
+  };
+  const out = new Map<string, string>();
+  for (let i = records.length - 1; i >= 0; i--) {
+    const r = records[i];
+    if (out.has(r.target) || r.outputs.length === 0) continue;
+    if (r.outputs.every((o) => disk(o.path) === `${o.kind}:${o.hash}`)) out.set(r.target, r.fingerprint);
+  }
+  return out;
 }
