@@ -6,8 +6,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { initHasher } from "../../hash/xxh.ts";
 import { collectGarbage, ensureKeptList, finishCacheGc, liveOutputs } from "../../state/cache-gc.ts";
-import { FileHasher } from "../../hash/file-hasher.ts";
-import { loadStatCache } from "../../state/stat-cache.ts";
+import { diskHashes } from "../../state/on-disk.ts";
 import { LockBusy, ProjectLock } from "../../state/lock.ts";
 import { assertRecordsVersion, RecordStore, type BuildRecord, type Keep } from "../../state/records.ts";
 import { formatBytes } from "../../ui/format.ts";
@@ -123,21 +122,7 @@ function plural(n: number, one: string, many: string): string {
  * (hashed as \`pipe history\` does: the stat cache vouches for unchanged files).
  */
 function runsOnDisk(root: string, stateDir: string, records: BuildRecord[]): Map<string, string> {
-  const hasher = new FileHasher(root, loadStatCache(stateDir, [], true));
-  const seen = new Map<string, string>();
-  const disk = (path: string): string => {
-    let h = seen.get(path);
-    if (h === undefined) {
-      try {
-        const r = hasher.hashPath(path);
-        h = r.kind === "file" || r.kind === "dir" ? `${r.kind}:${r.hash}` : "";
-      } catch {
-        h = ""; // unreadable: not these bytes
-      }
-      seen.set(path, h);
-    }
-    return h;
-  };
+  const disk = diskHashes(root, stateDir);
   const out = new Map<string, string>();
   for (let i = records.length - 1; i >= 0; i--) {
     const r = records[i];

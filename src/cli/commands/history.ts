@@ -14,7 +14,6 @@ import { dirname, join } from "node:path";
 import { flagValue, hasFlag } from "../args.ts";
 import { findPipelinefile } from "../../load/find.ts";
 import { initHasher } from "../../hash/xxh.ts";
-import { FileHasher } from "../../hash/file-hasher.ts";
 import { explain } from "../../plan/fingerprint.ts";
 import { summarizeReasons } from "../../plan/reasons.ts";
 import { formatValue } from "../../graph/param-values.ts";
@@ -22,7 +21,7 @@ import { localToday } from "../../graph/today.ts";
 import { formatDuration } from "../../ui/format.ts";
 import { OutputCache } from "../../state/cache.ts";
 import { assertRecordsVersion, RecordStore, type BuildRecord } from "../../state/records.ts";
-import { loadStatCache } from "../../state/stat-cache.ts";
+import { diskHashes } from "../../state/on-disk.ts";
 import { didYouMean } from "../../util/did-you-mean.ts";
 import { UserError } from "../../util/errors.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
@@ -86,22 +85,8 @@ export const command: Command = {
       return EXIT.ok;
     }
 
-    const hasher = new FileHasher(root, loadStatCache(stateDir, [], true));
     const cache = new OutputCache(stateDir);
-    const onDisk = new Map<string, string>();
-    const diskHash = (path: string): string => {
-      let h = onDisk.get(path);
-      if (h === undefined) {
-        try {
-          const r = hasher.hashPath(path);
-          h = r.kind === "file" || r.kind === "dir" ? `${r.kind}:${r.hash}` : "";
-        } catch {
-          h = ""; // unreadable: not these bytes
-        }
-        onDisk.set(path, h);
-      }
-      return h;
-    };
+    const diskHash = diskHashes(root, stateDir);
     const where = (r: BuildRecord): Where => {
       if (r.outputs.length > 0 && r.outputs.every((o) => diskHash(o.path) === `${o.kind}:${o.hash}`)) return "on-disk";
       return r.outputs.every((o) => cache.has(o.hash, o.kind)) ? "cached" : "gone";
