@@ -59,7 +59,7 @@ export const KEPT_LIST = "kept.list";
 /**
  * Makes sure KEPT_LIST exists (call with the project lock held). A cache made by a pipe that did
  * not list the bytes it kept for the user gets every loose object it holds listed: which of them
- * are kept edits was not recorded, so none is ever removed. Returns how many were listed so.
+ * are kept edits was not recorded, so none is ever removed. Returns the hashes listed so.
  * With `dryRun`, writes nothing and returns the hashes that would be listed.
  */
 export function ensureKeptList(stateDir: string, dryRun = false): string[] {
