@@ -6,7 +6,8 @@
  *
  * What stays: every output (file, or directory manifest and its members) that a record in the
  * journal names, or only those of the records `keep` wants (pipe gc --keep-runs); and every object
- * pipe kept for the user (an edited output it replaced: KEPT_LIST), which no record names.
+ * pipe kept for the user (an edited output it replaced: KEPT_LIST, KEPT_EARLIER), which no
+ * record names.
  * `.pipe/kept/` (edited directory outputs) is not the cache and is not touched.
  *
  * Crash safety (reliability.md A5): loose objects and manifests are unlinked one by one (each
@@ -21,7 +22,7 @@ import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readdirSync, rea
 import { join } from "node:path";
 import { hashBytes } from "../hash/xxh.ts";
 import { crashPoint } from "../util/crash-point.ts";
-import { ensureKeptList, GC_COMMIT, GC_SUFFIX, KEPT_LIST, PACK_HEADER, parseLine, type TreeEntry } from "./cache.ts";
+import { ensureKeptList, GC_COMMIT, GC_SUFFIX, KEPT_EARLIER, KEPT_LIST, PACK_HEADER, parseLine, readKeptList, type TreeEntry } from "./cache.ts";
 
 export { ensureKeptList };
 import { fsyncDir, type BuildRecord, type Keep } from "./records.ts";
@@ -64,6 +65,26 @@ export function finishCacheGc(stateDir: string): void {
   for (const name of [PACK, IDX]) rmSync(join(dir, name + GC_SUFFIX), { force: true });
 }
 
+/**
+ * The bytes kept for the user: KEPT_LIST's, and those of KEPT_EARLIER (an earlier pipe's loose
+ * objects) that no record names (a record names a build's output: those go with their runs).
+ * Undefined when a list exists and cannot be read: gc must not guess.
+ */
+export function keptForUser(stateDir: string, records: BuildRecord[]): Set<string> | undefined {
+  const cacheDir = join(stateDir, "cache");
+  const kept = readKeptList(join(cacheDir, KEPT_LIST));
+  const earlier = readKeptList(join(cacheDir, KEPT_EARLIER));
+  if (!kept || !earlier) return undefined;
+  // A dry run over a cache no pipe listed kept bytes for yet counts them as the real run would.
+  for (const h of ensureKeptList(stateDir, true)) earlier.add(h);
+  if (earlier.size) {
+    const named = new Set<string>();
+    for (const r of records) for (const o of r.outputs) named.add(o.hash);
+    for (const h of earlier) if (!named.has(h)) kept.add(h);
+  }
+  return kept;
+}
+
 /** The outputs that stay: those of the records `keep` wants (every record without it). */
 export function liveOutputs(records: BuildRecord[], keep?: Keep): { files: Set<string>; trees: Set<string> } {
   const byTarget = new Map<string, BuildRecord[]>();
@@ -84,30 +105,15 @@ export function liveOutputs(records: BuildRecord[], keep?: Keep): { files: Set<s
   return { files, trees };
 }
 
-/** The hashes listed in KEPT_LIST (objects kept for the user). */
-function keptForUser(cacheDir: string): Set<string> {
-  const out = new Set<string>();
-  let text = "";
-  try {
-    text = readFileSync(join(cacheDir, KEPT_LIST), "latin1");
-  } catch {
-    return out;
-  }
-  for (const line of text.split("\n")) if (HASH.test(line)) out.add(line);
-  return out;
-}
-
 /**
  * Removes (or with `dryRun` only counts) what `live` does not name. Call with the project lock
  * held (no build writes the cache meanwhile) and after finishCacheGc.
  */
-export function collectGarbage(stateDir: string, live: { files: Set<string>; trees: Set<string> }, options: { dryRun: boolean }): GcResult {
+export function collectGarbage(stateDir: string, live: { files: Set<string>; trees: Set<string>; user: Set<string> }, options: { dryRun: boolean }): GcResult {
   const cacheDir = join(stateDir, "cache");
   const result: GcResult = { kept: { entries: 0, bytes: 0 }, removed: { entries: 0, bytes: 0 }, damaged: 0, keptForUser: 0 };
   const files = new Set(live.files);
-  const user = keptForUser(cacheDir);
-  // A dry run over a cache no pipe listed kept bytes for yet counts them as the real run would.
-  for (const h of ensureKeptList(stateDir, true)) user.add(h);
+  const user = live.user;
 
   // Directory manifests: the live ones name their members, which stay too.
   const treesDir = join(cacheDir, "trees");

@@ -23,6 +23,7 @@ import { treeHash, treeLine } from "../hash/tree.ts";
 import { openFile } from "./atomic.ts";
 import { crashPoint, type CrashPoint } from "../util/crash-point.ts";
 import { removeTree } from "../util/remove-tree.ts";
+import { endsWithNewline } from "../util/read-text.ts";
 
 export interface TreeEntry {
   path: string;
@@ -55,12 +56,17 @@ function inFolder(dir: string, create: () => void): void {
 
 /** Hashes of the objects kept for the user (OutputCache.putFile), a line each: `pipe gc` keeps them. */
 export const KEPT_LIST = "kept.list";
+/**
+ * The loose objects a cache held when it first got KEPT_LIST: made by an earlier pipe, which
+ * did not list the bytes it kept for the user. `pipe gc` keeps those no record names.
+ */
+export const KEPT_EARLIER = "kept-earlier.list";
 
 /**
  * Makes sure KEPT_LIST exists (call with the project lock held). A cache made by a pipe that did
- * not list the bytes it kept for the user gets every loose object it holds listed: which of them
- * are kept edits was not recorded, so none is ever removed. Returns the hashes listed so.
- * With `dryRun`, writes nothing and returns the hashes that would be listed.
+ * not list the bytes it kept for the user first gets its loose objects listed in KEPT_EARLIER
+ * (which of them held edits was not recorded). Returns the hashes listed so; with `dryRun`,
+ * writes nothing and returns the hashes that would be listed.
  */
 export function ensureKeptList(stateDir: string, dryRun = false): string[] {
   return keptListIn(join(stateDir, "cache"), dryRun);
@@ -69,15 +75,42 @@ export function ensureKeptList(stateDir: string, dryRun = false): string[] {
 function keptListIn(cacheDir: string, dryRun = false): string[] {
   const list = join(cacheDir, KEPT_LIST);
   if (existsSync(list)) return [];
-  const legacy: string[] = [];
+  const earlier: string[] = [];
   const objectsDir = join(cacheDir, "objects");
-  for (const sub of namesIn(objectsDir)) for (const hash of namesIn(join(objectsDir, sub))) if (/^[0-9a-f]{8,64}$/.test(hash)) legacy.push(hash);
-  if (dryRun) return legacy;
+  for (const sub of namesIn(objectsDir)) for (const hash of namesIn(join(objectsDir, sub))) if (/^[0-9a-f]{8,64}$/.test(hash)) earlier.push(hash);
+  if (dryRun) return earlier;
   mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${list}.tmp`;
-  writeFileSync(tmp, legacy.map((h) => `${h}\n`).join(""), { mode: 0o600 });
-  renameSync(tmp, list);
-  return legacy;
+  // The earlier objects first: killed before the list exists, this runs again (a superset).
+  if (earlier.length) writeWhole(join(cacheDir, KEPT_EARLIER), earlier.map((h) => `${h}\n`).join(""));
+  writeWhole(list, "");
+  return earlier;
+}
+
+function writeWhole(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/**
+ * The hashes a kept list names, or undefined when it exists and cannot be read. Lenient about
+ * the text (a list edited by hand): every run of hex digits counts, one joined to the next
+ * without its newline too (hashes are 32 digits).
+ */
+export function readKeptList(path: string): Set<string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "latin1");
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? new Set() : undefined;
+  }
+  const out = new Set<string>();
+  for (const run of text.toLowerCase().split(/[^0-9a-f]+/)) {
+    if (run.length === 0) continue;
+    if (run.length > 32 && run.length % 32 === 0) for (let i = 0; i < run.length; i += 32) out.add(run.slice(i, i + 32));
+    else out.add(run);
+  }
+  return out;
 }
 
 function namesIn(dir: string): string[] {
@@ -377,7 +410,9 @@ export class OutputCache {
     if (o.loose) {
       // A cache an earlier pipe made gets its list first (`pipe clean` keeps bytes without a build's start).
       keptListIn(this.#dir);
-      appendFileSync(join(this.#dir, KEPT_LIST), `${hash}\n`, { mode: 0o600 });
+      const list = join(this.#dir, KEPT_LIST);
+      // A list edited by hand may end without its newline: the hash starts a line of its own.
+      appendFileSync(list, `${endsWithNewline(list) ? "" : "\n"}${hash}\n`, { mode: 0o600 });
     }
     if ((!o.loose && this.#pack.has(hash)) || existsSync(dst)) return;
     this.#store(dst, "cache-file-rename", (tmp) => {

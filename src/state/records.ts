@@ -18,11 +18,11 @@ import { machineKey } from "./machine-key.ts";
 import { UserError } from "../util/errors.ts";
 import { quarantine } from "./quarantine.ts";
 import { crashPoint } from "../util/crash-point.ts";
-import { readText } from "../util/read-text.ts";
+import { endsWithNewline, readText } from "../util/read-text.ts";
 
 export const RECORDS_VERSION = 2;
 const HEADER = JSON.stringify({ format: "pipe-records", version: RECORDS_VERSION });
-const KEEP_PER_TARGET = 32;
+export const KEEP_PER_TARGET = 32;
 
 /** Which records a compaction keeps: by target, fingerprint, and place (0: the target's newest). */
 export type Keep = (target: string, fingerprint: string, fromNewest: number) => boolean;
@@ -494,19 +494,6 @@ export function assertRecordsVersion(stateDir: string): void {
   }
 }
 
-/** Whether the journal's last byte is a newline (reads one byte). */
-function endsWithNewline(path: string): boolean {
-  const fd = openSync(path, "r");
-  try {
-    const size = fstatSync(fd).size;
-    if (size === 0) return true;
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, size - 1);
-    return b[0] === 10;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export function fsyncDir(dir: string): void {
   try {

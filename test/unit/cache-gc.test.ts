@@ -44,7 +44,7 @@ test("collectGarbage keeps the live entries restorable, removes the rest, drops 
     bytes[at] = "S".charCodeAt(0);
     writeFileSync(pack, bytes);
 
-    const live = { files: new Set([h(blobs[0]), h(blobs[1]), h(blobs[3]), h(bigs[1])]), trees: new Set<string>() };
+    const live = { files: new Set([h(blobs[0]), h(blobs[1]), h(blobs[3]), h(bigs[1])]), trees: new Set<string>(), user: new Set<string>() };
     const before = files(state);
     const dry = collectGarbage(state, live, { dryRun: true });
     assert.deepEqual(files(state), before, "a dry run changes nothing");

@@ -5,10 +5,11 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { initHasher } from "../../hash/xxh.ts";
-import { collectGarbage, ensureKeptList, finishCacheGc, liveOutputs } from "../../state/cache-gc.ts";
+import { collectGarbage, ensureKeptList, finishCacheGc, keptForUser, liveOutputs } from "../../state/cache-gc.ts";
 import { diskHashes } from "../../state/on-disk.ts";
 import { LockBusy, ProjectLock } from "../../state/lock.ts";
-import { assertRecordsVersion, RecordStore, type BuildRecord, type Keep } from "../../state/records.ts";
+import { KEPT_EARLIER, readKeptList } from "../../state/cache.ts";
+import { assertRecordsVersion, KEEP_PER_TARGET, RecordStore, type BuildRecord, type Keep } from "../../state/records.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { UserError } from "../../util/errors.ts";
 import { flagValue, hasFlag } from "../args.ts";
@@ -17,17 +18,16 @@ import { COMMON, EXIT, type Command } from "../main.ts";
 
 export const command: Command = {
   name: "gc",
-  summary: "Free the cache of output bytes that no recorded run names (the runs the journal no longer keeps, or with --keep-runs all but the newest runs of each target). Reads only .pipe/ and the outputs (works while the Pipelinefile does not load).",
+  summary: "Free the cache of output bytes of runs pipe no longer keeps: all but the 32 newest of each target (what the journal keeps), or with --keep-runs N the N newest. Reads only .pipe/ and the outputs (works while the Pipelinefile does not load).",
   usage: "pipe gc [--keep-runs N] [--dry-run] [--json]",
   details: [
-    "pipe keeps the 32 newest records of each target; the bytes of older runs stay in the cache",
-    "until gc removes them. With --keep-runs N only the N newest runs of each target keep",
-    "theirs (and the run whose outputs are on disk now): going back to an older run's params,",
-    "data or code then runs its recipe again instead of restoring. Bytes pipe kept for you (an",
-    "output edited by hand that it replaced) are never removed, nor is .pipe/kept/.",
+    "The run whose outputs are on disk now is always kept (a restore records no new run), and",
+    "so are the bytes pipe kept for you (an output edited by hand that a build replaced) and",
+    ".pipe/kept/. Going back to a forgotten run's params, data or code runs its recipe again",
+    "instead of restoring.",
   ].join("\n"),
   flags: [
-    { name: "keep-runs", value: true, meta: "N", help: "forget all but the N newest recorded runs of each target (and the run whose outputs are on disk now): their records and their cached outputs (default: keep every run the journal keeps)" },
+    { name: "keep-runs", value: true, meta: "N", help: "forget all but the N newest recorded runs of each target (and the run whose outputs are on disk now): their records and their cached outputs (default: 32, what the journal keeps)" },
     { name: "dry-run", short: "n", help: "say what would be removed and forgotten; change nothing" },
     { name: "json", help: "print one JSON document: { dryRun, kept: { entries, bytes }, removed: { entries, bytes }, damaged, keptForUser, records, forgotten }" },
     { name: "no-wait", help: "when another pipe is building this project, exit at once with code 75 instead of waiting" },
@@ -74,36 +74,46 @@ export const command: Command = {
       if (checked.warnings.length) return refuse(checked.warnings.join("; "), "`pipe status --verify` says more; a build sets a damaged journal aside (and its targets run again), and gc works after that");
       if (bad) return refuse(`${bad} line${bad === 1 ? "" : "s"} of .pipe/records.jsonl did not verify (damaged, or not made on this machine)`, "`pipe status --verify` says more; a build drops such lines from the journal, and gc works after that");
       if (!existsSync(join(stateDir, "records.jsonl")) && records.length === 0) return refuse(".pipe/records.jsonl is missing", "without records no build can restore from the cache: if you want its space back, remove .pipe/cache yourself");
-      // --keep-runs: each target's newest runs, and the run whose outputs are on disk now (a
-      // restore records no new run: the newest may be another one).
-      const current = keepRuns === undefined ? new Map<string, string>() : runsOnDisk(dirname(stateDir), stateDir, records);
-      const keep: Keep | undefined = keepRuns === undefined ? undefined : (target, fingerprint, fromNewest) => fromNewest < keepRuns || current.get(target) === fingerprint;
-      const live = liveOutputs(records, keep);
-      // Runs --keep-runs forgets: their records leave the journal.
+      // Bytes kept for the user: a list that exists and cannot be read stops gc, as the journal does.
+      const user = keptForUser(stateDir, records);
+      if (!user) return refuse(".pipe/cache/kept.list (or kept-earlier.list) cannot be read", "it names the bytes pipe kept for you (edited outputs it replaced); make it a readable file again, then run gc");
+      // Each target's newest runs (the 32 the journal keeps, or --keep-runs N), and the run
+      // whose outputs are on disk now (a restore records no new run: the newest may be another).
+      const newest = keepRuns ?? KEEP_PER_TARGET;
+      const current = runsOnDisk(dirname(stateDir), stateDir, records);
+      const keep: Keep = (target, fingerprint, fromNewest) => fromNewest < newest || current.get(target) === fingerprint;
+      const live = { ...liveOutputs(records, keep), user };
+      // The runs that go: their records leave the journal.
       const perTarget = new Map<string, BuildRecord[]>();
-      for (const rec of records) perTarget.set(rec.target, [...(perTarget.get(rec.target) ?? []), rec]);
+      for (const rec of records) {
+        let list = perTarget.get(rec.target);
+        if (!list) perTarget.set(rec.target, (list = []));
+        list.push(rec);
+      }
       let forgotten = 0;
-      if (keep) for (const [target, list] of perTarget) list.forEach((r, i) => (forgotten += keep(target, r.fingerprint, list.length - 1 - i) ? 0 : 1));
-      let legacy = 0;
+      for (const [target, list] of perTarget) list.forEach((r, i) => (forgotten += keep(target, r.fingerprint, list.length - 1 - i) ? 0 : 1));
+      let earlier: string[];
       if (!dryRun) {
         finishCacheGc(stateDir);
-        legacy = ensureKeptList(stateDir).length;
+        earlier = ensureKeptList(stateDir);
         // The journal first: a record whose bytes are gone is a run pipe cannot restore (and
         // \`status --verify\` would report it); killed between the two, the next gc finishes.
         if (forgotten) {
           const store = RecordStore.load(stateDir, { readOnly: false });
-          store.retain(keep!);
+          store.retain(keep);
           store.close();
         }
-      } else legacy = ensureKeptList(stateDir, true).length;
+      } else earlier = ensureKeptList(stateDir, true);
       const r = collectGarbage(stateDir, live, { dryRun });
       const verb = dryRun ? "would remove" : "removed";
       const parts = [
         `gc: ${verb} ${plural(r.removed.entries, "cache entry", "cache entries")} (${formatBytes(r.removed.bytes)})`,
-        `kept ${plural(r.kept.entries, "entry", "entries")} (${formatBytes(r.kept.bytes)}) named by ${plural(records.length - forgotten, "recorded run", "recorded runs")}${keepRuns !== undefined ? ` (the ${keepRuns} newest of each target, and the one on disk now)` : ""}${r.keptForUser ? ` and ${plural(r.keptForUser, "object", "objects")} pipe kept for you` : ""}`,
+        `kept ${plural(r.kept.entries, "entry", "entries")} (${formatBytes(r.kept.bytes)}) named by ${plural(records.length - forgotten, "recorded run", "recorded runs")} (the ${newest} newest of each target, and the one on disk now)${r.keptForUser ? ` and ${plural(r.keptForUser, "object", "objects")} pipe kept for you` : ""}`,
       ];
       if (forgotten) parts.push(`${plural(forgotten, "older run", "older runs")} ${dryRun ? "would be " : ""}forgotten (\`pipe history\` ${dryRun ? "would no longer list" : "no longer lists"} ${forgotten === 1 ? "it" : "them"})`);
-      if (legacy) parts.push(`${plural(legacy, "object", "objects")} from a cache an earlier pipe made ${dryRun ? "would be" : "were"} listed as kept for you in .pipe/cache/kept.list (which of its objects held edited outputs was not recorded; delete a line there to let gc remove that object)`);
+      // Objects an earlier pipe's cache held that no record names: kept, as they may be edits.
+      const fromEarlier = new Set([...(readKeptList(join(stateDir, "cache", KEPT_EARLIER)) ?? []), ...earlier].filter((h) => user.has(h))).size;
+      if (fromEarlier) parts.push(`${plural(fromEarlier, "object", "objects")} of them from a cache an earlier pipe made, which did not list the bytes it kept for you: no record names them, so they may hold edited outputs (.pipe/cache/kept-earlier.list; delete a line there to let gc remove one)`);
       if (r.damaged) parts.push(`${plural(r.damaged, "damaged pack entry", "damaged pack entries")} dropped (${r.damaged === 1 ? "its target runs" : "their targets run"} again when needed)`);
       say({ dryRun, kept: r.kept, removed: r.removed, damaged: r.damaged, keptForUser: r.keptForUser, records: records.length - forgotten, forgotten }, parts.join("; "));
       return EXIT.ok;
@@ -118,7 +128,8 @@ function plural(n: number, one: string, many: string): string {
 }
 
 /**
- * For each target, the fingerprint of its newest record whose outputs are all on disk now
+ * For each target, the fingerprint of its newest record whose outputs on disk now are its (one at
+ * least; a missing one does not count against it)
  * (hashed as \`pipe history\` does: the stat cache vouches for unchanged files).
  */
 function runsOnDisk(root: string, stateDir: string, records: BuildRecord[]): Map<string, string> {
@@ -127,7 +138,9 @@ function runsOnDisk(root: string, stateDir: string, records: BuildRecord[]): Map
   for (let i = records.length - 1; i >= 0; i--) {
     const r = records[i];
     if (out.has(r.target) || r.outputs.length === 0) continue;
-    if (r.outputs.every((o) => disk(o.path) === `${o.kind}:${o.hash}`)) out.set(r.target, r.fingerprint);
+    // Outputs removed since (by hand, \`pipe clean\`) do not count against it: the ones still there must be its.
+    const there = r.outputs.map((o) => [disk(o.path), `${o.kind}:${o.hash}`]).filter(([h]) => h !== "");
+    if (there.length > 0 && there.every(([h, want]) => h === want)) out.set(r.target, r.fingerprint);
   }
   return out;
 }
