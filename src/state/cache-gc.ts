@@ -66,23 +66,25 @@ export function finishCacheGc(stateDir: string): void {
 }
 
 /**
- * The bytes kept for the user: KEPT_LIST's, and those of KEPT_EARLIER (an earlier pipe's loose
- * objects) that no record names (a record names a build's output: those go with their runs).
- * Undefined when a list exists and cannot be read: gc must not guess.
+ * The bytes kept for the user (`all`): KEPT_LIST's, and those of KEPT_EARLIER (an earlier pipe's
+ * loose objects) that no record names (`earlier`; a record names a build's output: those go with
+ * their runs). Undefined when a list exists and cannot be read: gc must not guess.
  */
-export function keptForUser(stateDir: string, records: BuildRecord[]): Set<string> | undefined {
+export function keptForUser(stateDir: string, records: BuildRecord[]): { all: Set<string>; earlier: Set<string> } | undefined {
   const cacheDir = join(stateDir, "cache");
-  const kept = readKeptList(join(cacheDir, KEPT_LIST));
-  const earlier = readKeptList(join(cacheDir, KEPT_EARLIER));
-  if (!kept || !earlier) return undefined;
+  const all = readKeptList(join(cacheDir, KEPT_LIST));
+  const listed = readKeptList(join(cacheDir, KEPT_EARLIER));
+  if (!all || !listed) return undefined;
   // A dry run over a cache no pipe listed kept bytes for yet counts them as the real run would.
-  for (const h of ensureKeptList(stateDir, true)) earlier.add(h);
-  if (earlier.size) {
+  for (const h of ensureKeptList(stateDir, true)) listed.add(h);
+  const earlier = new Set<string>();
+  if (listed.size) {
     const named = new Set<string>();
     for (const r of records) for (const o of r.outputs) named.add(o.hash);
-    for (const h of earlier) if (!named.has(h)) kept.add(h);
+    for (const h of listed) if (!named.has(h)) earlier.add(h);
   }
-  return kept;
+  for (const h of earlier) all.add(h);
+  return { all, earlier };
 }
 
 /** The outputs that stay: those of the records `keep` wants (every record without it). */

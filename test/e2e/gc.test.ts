@@ -94,10 +94,8 @@ test("gc keeps what the records name; --keep-runs N forgets older runs and their
     assert.equal(runsOf(p, 1), 6);
     assert.equal(readFileSync(p.path("build/big.bin")).length, 100_000);
     assert.equal(p.read("build/dir/a"), "t1\n");
+  } finally {
     p.remove();
-  } catch (e) {
-    p.remove();
-    throw e;
   }
 });
 
@@ -116,10 +114,8 @@ test("gc never removes bytes pipe kept for the user (an output edited by hand th
     assert.equal(gc.code, 0, gc.stderr);
     assert.equal(JSON.parse(gc.stdout).keptForUser, 1);
     assert.equal(p.read(cp[1]), "my own edit\n", "the printed command still gets the edit back");
+  } finally {
     p.remove();
-  } catch (e) {
-    p.remove();
-    throw e;
   }
 });
 
@@ -138,10 +134,8 @@ test("--keep-runs keeps the run whose outputs are on disk now, also when a resto
     const verify = await p.run(["status", "--verify"]);
     assert.equal(verify.code, 0, verify.stdout);
     assert.equal(runsOf(p, 1) + runsOf(p, 2), 6, "nothing ran again");
+  } finally {
     p.remove();
-  } catch (e) {
-    p.remove();
-    throw e;
   }
 });
 
@@ -164,10 +158,8 @@ test("gc refuses, removing nothing, when it cannot read every record: a journal 
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /records\.jsonl is missing: gc cannot tell/);
     assert.deepEqual(cacheFiles(p), before);
+  } finally {
     p.remove();
-  } catch (e) {
-    p.remove();
-    throw e;
   }
 });
 
@@ -198,10 +190,8 @@ test("a cache an earlier pipe made (no kept.list): gc keeps its loose objects th
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).keptForUser, 2, "the first edit (unnamed, from the earlier list) and the new one");
     assert.equal(p.read(cp[1]), "my own edit\n");
+  } finally {
     p.remove();
-  } catch (e) {
-    p.remove();
-    throw e;
   }
 });
 
@@ -231,10 +221,8 @@ test("kept.list edited by hand: a last line without its newline, CRLF endings, o
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /kept\.list \(or kept-earlier\.list\) cannot be read/);
     assert.deepEqual(cacheFiles(p), before);
+  } finally {
     p.remove();
-  } catch (e) {
-    p.remove();
-    throw e;
   }
 });
 
@@ -263,10 +251,8 @@ export const two = target({ params: { n }, outputs: ["build/x.txt", "build/y.txt
     assert.equal(p.read("build/y.txt"), "y 1\n");
     const verify = await p.run(["status", "--verify"]);
     assert.equal(verify.code, 0, verify.stdout);
+  } finally {
     p.remove();
-  } catch (e) {
-    p.remove();
-    throw e;
   }
 });
 
@@ -296,10 +282,8 @@ test("A5: a kill at each step of gc's pack rewrite loses nothing a record names:
       assert.equal(again.code, 0, again.stderr);
       const after = await p.run(["status", "--verify"]);
       assert.equal(after.code, 0, `${point}: ${after.stdout}`);
+    } finally {
       p.remove();
-    } catch (e) {
-      p.remove();
-      throw e;
     }
   }
 });

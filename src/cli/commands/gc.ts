@@ -8,7 +8,6 @@ import { initHasher } from "../../hash/xxh.ts";
 import { collectGarbage, ensureKeptList, finishCacheGc, keptForUser, liveOutputs } from "../../state/cache-gc.ts";
 import { diskHashes } from "../../state/on-disk.ts";
 import { LockBusy, ProjectLock } from "../../state/lock.ts";
-import { KEPT_EARLIER, readKeptList } from "../../state/cache.ts";
 import { assertRecordsVersion, KEEP_PER_TARGET, RecordStore, type BuildRecord, type Keep } from "../../state/records.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { UserError } from "../../util/errors.ts";
@@ -82,7 +81,7 @@ export const command: Command = {
       const newest = keepRuns ?? KEEP_PER_TARGET;
       const current = runsOnDisk(dirname(stateDir), stateDir, records);
       const keep: Keep = (target, fingerprint, fromNewest) => fromNewest < newest || current.get(target) === fingerprint;
-      const live = { ...liveOutputs(records, keep), user };
+      const live = { ...liveOutputs(records, keep), user: user.all };
       // The runs that go: their records leave the journal.
       const perTarget = new Map<string, BuildRecord[]>();
       for (const rec of records) {
@@ -92,10 +91,9 @@ export const command: Command = {
       }
       let forgotten = 0;
       for (const [target, list] of perTarget) list.forEach((r, i) => (forgotten += keep(target, r.fingerprint, list.length - 1 - i) ? 0 : 1));
-      let earlier: string[];
       if (!dryRun) {
         finishCacheGc(stateDir);
-        earlier = ensureKeptList(stateDir);
+        ensureKeptList(stateDir);
         // The journal first: a record whose bytes are gone is a run pipe cannot restore (and
         // \`status --verify\` would report it); killed between the two, the next gc finishes.
         if (forgotten) {
@@ -103,7 +101,7 @@ export const command: Command = {
           store.retain(keep);
           store.close();
         }
-      } else earlier = ensureKeptList(stateDir, true);
+      }
       const r = collectGarbage(stateDir, live, { dryRun });
       const verb = dryRun ? "would remove" : "removed";
       const parts = [
@@ -112,7 +110,7 @@ export const command: Command = {
       ];
       if (forgotten) parts.push(`${plural(forgotten, "older run", "older runs")} ${dryRun ? "would be " : ""}forgotten (\`pipe history\` ${dryRun ? "would no longer list" : "no longer lists"} ${forgotten === 1 ? "it" : "them"})`);
       // Objects an earlier pipe's cache held that no record names: kept, as they may be edits.
-      const fromEarlier = new Set([...(readKeptList(join(stateDir, "cache", KEPT_EARLIER)) ?? []), ...earlier].filter((h) => user.has(h))).size;
+      const fromEarlier = user.earlier.size;
       if (fromEarlier) parts.push(`${plural(fromEarlier, "object", "objects")} of them from a cache an earlier pipe made, which did not list the bytes it kept for you: no record names them, so they may hold edited outputs (.pipe/cache/kept-earlier.list; delete a line there to let gc remove one)`);
       if (r.damaged) parts.push(`${plural(r.damaged, "damaged pack entry", "damaged pack entries")} dropped (${r.damaged === 1 ? "its target runs" : "their targets run"} again when needed)`);
       say({ dryRun, kept: r.kept, removed: r.removed, damaged: r.damaged, keptForUser: r.keptForUser, records: records.length - forgotten, forgotten }, parts.join("; "));
