@@ -22,14 +22,8 @@ import { closeSync, existsSync, fsyncSync, lstatSync, openSync, readdirSync, rea
 import { join } from "node:path";
 import { hashBytes } from "../hash/xxh.ts";
 import { crashPoint } from "../util/crash-point.ts";
-import { ensureKeptList, GC_COMMIT, GC_SUFFIX, KEPT_EARLIER, KEPT_LIST, PACK_HEADER, parseLine, readKeptList, type TreeEntry } from "./cache.ts";
-
-export { ensureKeptList };
+import { ensureKeptList, GC_COMMIT, GC_SUFFIX, HASH_NAME as HASH, INDEX_FILE as IDX, KEPT_EARLIER, KEPT_LIST, PACK_FILE as PACK, PACK_HEADER, parseLine, readKeptList, type TreeEntry } from "./cache.ts";
 import { fsyncDir, type BuildRecord, type Keep } from "./records.ts";
-
-const PACK = "objects.pack";
-const IDX = "objects.idx";
-const HASH = /^[0-9a-f]{8,64}$/;
 
 export interface GcTally {
   entries: number;
@@ -87,8 +81,11 @@ export function keptForUser(stateDir: string, records: BuildRecord[]): { all: Se
   return { all, earlier };
 }
 
-/** The outputs that stay: those of the records `keep` wants (every record without it). */
-export function liveOutputs(records: BuildRecord[], keep?: Keep): { files: Set<string>; trees: Set<string> } {
+/**
+ * The outputs that stay: those of the records `keep` wants (every record without it), and how
+ * many records it does not want (the runs RecordStore.retain then forgets).
+ */
+export function liveOutputs(records: BuildRecord[], keep?: Keep): { files: Set<string>; trees: Set<string>; forgotten: number } {
   const byTarget = new Map<string, BuildRecord[]>();
   for (const r of records) {
     let list = byTarget.get(r.target);
@@ -97,14 +94,15 @@ export function liveOutputs(records: BuildRecord[], keep?: Keep): { files: Set<s
   }
   const files = new Set<string>();
   const trees = new Set<string>();
+  let forgotten = 0;
   for (const [target, list] of byTarget) {
     // Newest last (journal order, as RecordStore.retain counts them).
     list.forEach((r, i) => {
-      if (keep && !keep(target, r.fingerprint, list.length - 1 - i)) return;
+      if (keep && !keep(target, r.fingerprint, list.length - 1 - i)) return void forgotten++;
       for (const o of r.outputs) (o.kind === "dir" ? trees : files).add(o.hash);
     });
   }
-  return { files, trees };
+  return { files, trees, forgotten };
 }
 
 /**

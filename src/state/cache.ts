@@ -77,7 +77,7 @@ function keptListIn(cacheDir: string, dryRun = false): string[] {
   if (existsSync(list)) return [];
   const earlier: string[] = [];
   const objectsDir = join(cacheDir, "objects");
-  for (const sub of namesIn(objectsDir)) for (const hash of namesIn(join(objectsDir, sub))) if (/^[0-9a-f]{8,64}$/.test(hash)) earlier.push(hash);
+  for (const sub of namesIn(objectsDir)) for (const hash of namesIn(join(objectsDir, sub))) if (HASH_NAME.test(hash)) earlier.push(hash);
   if (dryRun) return earlier;
   mkdirSync(cacheDir, { recursive: true });
   // The earlier objects first: killed before the list exists, this runs again (a superset).
@@ -120,6 +120,12 @@ function namesIn(dir: string): string[] {
     return [];
   }
 }
+
+/** An object's name: its content hash (hex). */
+export const HASH_NAME = /^[0-9a-f]{8,64}$/;
+/** The pack's two files, under cache/pack/. */
+export const PACK_FILE = "objects.pack";
+export const INDEX_FILE = "objects.idx";
 
 /** Outputs smaller than this go into the pack. */
 export const PACK_MAX = 64 * 1024;
@@ -177,8 +183,8 @@ class Pack {
   #ours = true;
   /** A `pipe gc` was cut short after its commit (see GC_COMMIT): read the compacted pair, write nothing. */
   #midGc = false;
-  #packName = "objects.pack";
-  #idxName = "objects.idx";
+  #packName = PACK_FILE;
+  #idxName = INDEX_FILE;
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -219,7 +225,7 @@ class Pack {
     if (this.#index) return this.#within(this.#index.get(hash));
     const text = this.#load();
     if (++this.#lookups > LOOKUPS_BEFORE_MAP) return this.#within(this.#map().get(hash));
-    if (!/^[0-9a-f]{8,64}$/.test(hash)) return undefined;
+    if (!HASH_NAME.test(hash)) return undefined;
     // Every line starts after a newline (the header ends with one).
     const needle = `\n${hash} `;
     for (let at = text.lastIndexOf(needle); at >= 0; at = at === 0 ? -1 : text.lastIndexOf(needle, at - 1)) {
@@ -277,8 +283,8 @@ class Pack {
     if (had && had.length === bytes.length && this.read(hash)?.equals(bytes)) return true;
     if (this.#packFd === undefined || this.#idxFd === undefined) {
       mkdirSync(this.#dir, { recursive: true });
-      this.#packFd = openFile(join(this.#dir, "objects.pack"), "a", 0o600);
-      const idx = join(this.#dir, "objects.idx");
+      this.#packFd = openFile(join(this.#dir, PACK_FILE), "a", 0o600);
+      const idx = join(this.#dir, INDEX_FILE);
       this.#idxFd = openFile(idx, "a+", 0o600);
       const size = fstatSync(this.#idxFd).size;
       if (size < PACK_HEADER.length) {

@@ -39,6 +39,17 @@ async function buildAll(p: Project, values: number[]): Promise<void> {
   }
 }
 
+/** Writes `text` over build/small.txt, builds with n, and returns where pipe kept those bytes (the source of the `cp` it printed). */
+async function keepEdit(p: Project, text: string, n: number): Promise<string> {
+  p.write({ "build/small.txt": text });
+  const r = await p.run(["build", "-p", `n=${n}`, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const w = r.events.find((e) => e.type === "warning" && e.message.includes("build/small.txt"));
+  const cp = w && w.type === "warning" ? /to get them back: cp (\S+) build\/small.txt/.exec(w.message) : null;
+  assert.ok(cp, `the edit is kept, with the command that gets it back: ${JSON.stringify(w)}`);
+  return cp[1];
+}
+
 /** Runs of `n` the recipes made so far (from runs.log). */
 const runsOf = (p: Project, n: number) => (p.exists("runs.log") ? p.read("runs.log").split("\n").filter((l) => l.endsWith(` ${n}`)).length : 0);
 
@@ -103,17 +114,11 @@ test("gc never removes bytes pipe kept for the user (an output edited by hand th
   const p = new Project({ "Pipelinefile.ts": PIPELINEFILE });
   try {
     await buildAll(p, [1]);
-    p.write({ "build/small.txt": "my own edit\n" });
-    const r = await p.run(["build", "-p", "n=2", "--json"]);
-    assert.equal(r.code, 0, r.stderr);
-    const warning = r.events.find((e) => e.type === "warning" && e.message.includes("build/small.txt"));
-    assert.ok(warning && warning.type === "warning", "the edit is kept, with the command that gets it back");
-    const cp = /to get them back: cp (\S+) build\/small.txt/.exec(warning.message);
-    assert.ok(cp, warning.message);
+    const kept = await keepEdit(p, "my own edit\n", 2);
     const gc = await p.run(["gc", "--keep-runs", "1", "--json"]);
     assert.equal(gc.code, 0, gc.stderr);
     assert.equal(JSON.parse(gc.stdout).keptForUser, 1);
-    assert.equal(p.read(cp[1]), "my own edit\n", "the printed command still gets the edit back");
+    assert.equal(p.read(kept), "my own edit\n", "the printed command still gets the edit back");
   } finally {
     p.remove();
   }
@@ -167,19 +172,16 @@ test("a cache an earlier pipe made (no kept.list): gc keeps its loose objects th
   const p = new Project({ "Pipelinefile.ts": PIPELINEFILE });
   try {
     await buildAll(p, [1]);
-    p.write({ "build/small.txt": "my own edit\n" });
-    const r = await p.run(["build", "-p", "n=2", "--json"]);
-    const warning = r.events.find((e) => e.type === "warning" && e.message.includes("build/small.txt"));
-    const cp = warning && warning.type === "warning" ? /to get them back: cp (\S+) build\/small.txt/.exec(warning.message) : null;
-    assert.ok(cp, JSON.stringify(warning));
-    const bigOf = (n: number) => `.pipe/cache/objects/${JSON.parse((p.runSync(["history", "big", "--json"]).stdout)).runs.find((x: { params: { n: number } }) => x.params.n === n).outputs[0].hash.slice(0, 2)}`;
-    const big1 = bigOf(1);
+    const kept = await keepEdit(p, "my own edit\n", 2);
+    const hash1: string = JSON.parse(p.runSync(["history", "big", "--json"]).stdout).runs.find((x: { params: { n: number } }) => x.params.n === 1).outputs[0].hash;
+    const big1 = `.pipe/cache/objects/${hash1.slice(0, 2)}/${hash1}`;
+    assert.ok(p.exists(big1));
     // What an earlier pipe left: no list of the kept bytes.
     rmSync(p.path(".pipe/cache/kept.list"));
     const gc = await p.run(["gc", "--keep-runs", "1"]);
     assert.equal(gc.code, 0, gc.stderr);
     assert.match(gc.stdout, /1 object of them from a cache an earlier pipe made, which did not list the bytes it kept for you: no record names them, so they may hold edited outputs/);
-    assert.equal(p.read(cp[1]), "my own edit\n", "the edit is kept");
+    assert.equal(p.read(kept), "my own edit\n", "the edit is kept");
     assert.equal(existsSync(p.path(big1)), false, "run 1's big output went with its run (a record named it)");
     // Again, but the first to write the list is \`pipe clean\` keeping another edit (no build starts).
     rmSync(p.path(".pipe/cache/kept.list"));
@@ -189,7 +191,7 @@ test("a cache an earlier pipe made (no kept.list): gc keeps its loose objects th
     const again = await p.run(["gc", "--keep-runs", "1", "--json"]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).keptForUser, 2, "the first edit (unnamed, from the earlier list) and the new one");
-    assert.equal(p.read(cp[1]), "my own edit\n");
+    assert.equal(p.read(kept), "my own edit\n");
   } finally {
     p.remove();
   }
@@ -200,12 +202,8 @@ test("kept.list edited by hand: a last line without its newline, CRLF endings, o
   try {
     const edits: string[] = [];
     for (const n of [1, 2, 3]) {
-      p.write({ "build/small.txt": `edit ${n}\n` });
-      const r = await p.run(["build", "-p", `n=${n}`, "--json"]);
-      assert.equal(r.code, 0, r.stderr);
-      const w = r.events.find((e) => e.type === "warning" && e.message.includes("build/small.txt"));
       // Each build replaces bytes pipe did not make (the first one too: a file was there already).
-      edits.push(/to get them back: cp (\S+) build\/small.txt/.exec(w && w.type === "warning" ? w.message : "")![1]);
+      edits.push(await keepEdit(p, `edit ${n}\n`, n));
       // After the second kept edit: the last line loses its newline (what "delete a line" in an editor can leave).
       if (n === 2) p.write({ ".pipe/cache/kept.list": p.read(".pipe/cache/kept.list").trimEnd() });
     }

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { OutputCache, PACK_MAX } from "../../src/state/cache.ts";
-import { collectGarbage, ensureKeptList, liveOutputs } from "../../src/state/cache-gc.ts";
+import { ensureKeptList, OutputCache, PACK_MAX } from "../../src/state/cache.ts";
+import { collectGarbage, liveOutputs } from "../../src/state/cache-gc.ts";
 import { hashBytes, initHasher } from "../../src/hash/xxh.ts";
 import type { BuildRecord } from "../../src/state/records.ts";
 
@@ -78,6 +78,8 @@ test("liveOutputs: every record's outputs, or those of the records a Keep wants 
   assert.equal(all.files.size, 3);
   assert.equal(all.trees.size, 2);
   const one = liveOutputs(records, (_t, _f, fromNewest) => fromNewest < 1);
+  assert.equal(all.forgotten, 0);
+  assert.equal(one.forgotten, 3, "a1, a2 and b1");
   assert.deepEqual([...one.files], ["a3".padEnd(16, "0")]);
   assert.deepEqual([...one.trees], ["b2".padEnd(16, "0")]);
 });

@@ -5,7 +5,8 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { initHasher } from "../../hash/xxh.ts";
-import { collectGarbage, ensureKeptList, finishCacheGc, keptForUser, liveOutputs } from "../../state/cache-gc.ts";
+import { collectGarbage, finishCacheGc, keptForUser, liveOutputs } from "../../state/cache-gc.ts";
+import { ensureKeptList } from "../../state/cache.ts";
 import { diskHashes } from "../../state/on-disk.ts";
 import { LockBusy, ProjectLock } from "../../state/lock.ts";
 import { assertRecordsVersion, KEEP_PER_TARGET, RecordStore, type BuildRecord, type Keep } from "../../state/records.ts";
@@ -81,16 +82,8 @@ export const command: Command = {
       const newest = keepRuns ?? KEEP_PER_TARGET;
       const current = runsOnDisk(dirname(stateDir), stateDir, records);
       const keep: Keep = (target, fingerprint, fromNewest) => fromNewest < newest || current.get(target) === fingerprint;
-      const live = { ...liveOutputs(records, keep), user: user.all };
-      // The runs that go: their records leave the journal.
-      const perTarget = new Map<string, BuildRecord[]>();
-      for (const rec of records) {
-        let list = perTarget.get(rec.target);
-        if (!list) perTarget.set(rec.target, (list = []));
-        list.push(rec);
-      }
-      let forgotten = 0;
-      for (const [target, list] of perTarget) list.forEach((r, i) => (forgotten += keep(target, r.fingerprint, list.length - 1 - i) ? 0 : 1));
+      const { files, trees, forgotten } = liveOutputs(records, keep);
+      const live = { files, trees, user: user.all };
       if (!dryRun) {
         finishCacheGc(stateDir);
         ensureKeptList(stateDir);
