@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { format, inspect } from "node:util";
-import { collectDeclarations, declKind, FAMILY_OPTIONS, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
+import { collectDeclarations, declKind, FAMILY_OPTIONS, NOTHING_TO_CHECK, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
 import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import { startWatchdog } from "./watchdog.ts";
 import { enterUnguardedSpan, INTERRUPT_SIGNALS, leaveUnguardedSpan } from "../util/signals.ts";
@@ -270,8 +270,10 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
   const add = (d: Decl, exportName: string | undefined, container?: string) => {
     if (names.has(d)) return;
     const name = (d.options as { name?: string }).name ?? exportName;
-    checkOptions(d, name, optionProblems);
-    checkTemplates(d, name, optionProblems);
+    if (!(d as { [NOTHING_TO_CHECK]?: true })[NOTHING_TO_CHECK]) {
+      checkOptions(d, name, optionProblems);
+      checkTemplates(d, name, optionProblems);
+    }
     const kind = declKind(d) === "family" ? "family" : "target";
     if (!name) {
       const where = container === undefined ? "" : ` in the exported ${JSON.stringify(container)}`;
@@ -344,12 +346,15 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
         queue.push(target);
       }
     }
-    if (declKind(d) === "family") {
+    const isFamily = declKind(d) === "family";
+    // A target without params (most of 10,000 declared in a loop) has nothing more to add.
+    if (!isFamily && d.options.params === undefined) continue;
+    if (isFamily) {
       for (const [k, p] of Object.entries(((d as Family).options.key ?? {}) as Record<string, unknown>)) {
         if (isParam(p) && !reached.has(p)) reached.set(p, p.name === undefined ? `param of key ${JSON.stringify(k)} of family ${JSON.stringify(names.get(d))}` : `param ${JSON.stringify(p.name)}`);
       }
     }
-    const keyNames = declKind(d) === "family" && (d as Family).options.key && typeof (d as Family).options.key === "object" ? Object.keys((d as Family).options.key as object) : [];
+    const keyNames = isFamily && (d as Family).options.key && typeof (d as Family).options.key === "object" ? Object.keys((d as Family).options.key as object) : [];
     for (const [local, p] of Object.entries((d.options.params ?? {}) as Record<string, unknown>)) {
       // ctx.params holds keys and params under their names: the key's value would hide the
       // param's (which then reached neither the recipe nor the fingerprint).
@@ -494,19 +499,21 @@ function describeValue(v: unknown): string {
 }
 
 /** Target references that can be seen without calling anything (static inputs). */
-function staticRefs(d: Decl): (Target | Instance)[] {
+function staticRefs(d: Decl): readonly (Target | Instance)[] {
   const inputs = d.options.inputs;
-  if (!inputs || typeof inputs === "function") return [];
-  const out: (Target | Instance)[] = [];
-  const visit = (x: unknown) => {
+  if (!inputs || typeof inputs === "function") return NO_REFS;
+  // Runs for every declaration: most inputs are paths, and most declarations reference nothing.
+  let out: (Target | Instance)[] | undefined;
+  const visit = (x: unknown): void => {
+    if (typeof x === "string") return;
     const k = declKind(x);
-    if (k === "target" || k === "instance") out.push(x as Target | Instance);
-    else if (Array.isArray(x)) x.forEach(visit);
+    if (k === "target" || k === "instance") (out ??= []).push(x as Target | Instance);
+    else if (Array.isArray(x)) for (const y of x) visit(y);
   };
-  if (Array.isArray(inputs)) inputs.forEach(visit);
-  else Object.values(inputs as Record<string, unknown>).forEach(visit);
-  return out;
+  for (const x of Array.isArray(inputs) ? inputs : Object.values(inputs as Record<string, unknown>)) visit(x);
+  return out ?? NO_REFS;
 }
+const NO_REFS: readonly (Target | Instance)[] = [];
 
 /** The command-line name of a param as the spec knows it. */
 export function paramName(spec: PipelineSpec, p: Param, local: string): string {
