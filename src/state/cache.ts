@@ -8,7 +8,7 @@
  *                                after its bytes: an entry exists only when complete
  *   objects/<2 hex>/<hash>       bigger files and bytes kept for the user (edited outputs),
  *                                read-only (0444); written to a temp name and renamed
- *   trees/<hash>.json            directory manifests: [{ path, type: "f"|"l"|"d", hash?, exec?, mode?, link? }]
+ *   trees/<hash>.json            directory manifests: [{ path, type: "f"|"l"|"d"|"m", hash?, exec?, mode?, link? }]
  *   tmp/                         objects and manifests being written, renamed into place when whole
  * Why a pack: a file per small output made creating inodes the largest cost of a cheap recipe
  * (a cold build of 10,000 `cp` recipes spent a third of its time there on an ext4 VM).
@@ -16,7 +16,7 @@
  * editing a restored output can never corrupt the cache. Every restore re-hashes the bytes
  * before publishing them: a damaged entry is dropped and its target rebuilds.
  */
-import { appendFileSync, closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { hashBytes, hashFd } from "../hash/xxh.ts";
 import { treeHash, treeLine } from "../hash/tree.ts";
@@ -27,12 +27,17 @@ import { endsWithNewline } from "../util/read-text.ts";
 
 export interface TreeEntry {
   path: string;
-  type: "f" | "l" | "d";
+  /**
+   * "m": a folder's permission bits (`mode`; path "" is the output folder itself), restored
+   * after its members. Not a member: the tree hash leaves it out, as it leaves out every mode.
+   */
+  type: "f" | "l" | "d" | "m";
   hash?: string;
   exec?: boolean;
   /**
-   * A file's permission bits, restored with it (not in the tree hash, which counts the exec bit
-   * only: a mode changed by hand is not a change). Absent in older manifests.
+   * A file's or folder's permission bits, restored with it (not in the tree hash, which counts
+   * the exec bit only: a mode changed by hand is not a change). Absent in older manifests (a
+   * folder then gets the default, as made under the umask).
    */
   mode?: number;
   link?: string;
@@ -454,6 +459,8 @@ export class OutputCache {
     const walk = (abs: string, rel: string) => {
       const names = readdirSync(abs).sort();
       if (names.length === 0 && rel !== "") entries.push({ path: rel, type: "d" });
+      // A private folder (0700) comes back private.
+      entries.push({ path: rel, type: "m", mode: lstatSync(abs).mode & 0o777 });
       for (const name of names) {
         const p = join(abs, name);
         const r = rel ? `${rel}/${name}` : name;
@@ -494,7 +501,14 @@ export class OutputCache {
       }
       mkdirSync(dest, { recursive: true });
       const rootAbs = resolve(dest);
+      const folderModes: [string, number][] = [];
       for (const e of entries) {
+        if (e.type === "m") {
+          const target = resolve(dest, e.path);
+          if ((target !== rootAbs && !target.startsWith(rootAbs + sep)) || typeof e.mode !== "number") throw new Error(`cache entry rejected: folder mode ${JSON.stringify(e.path)}`);
+          folderModes.push([target, e.mode & 0o777]);
+          continue;
+        }
         // A manifest is data: refuse members that would land outside the folder.
         const target = resolve(dest, e.path);
         if (!target.startsWith(rootAbs + sep) || e.path.includes("\0")) throw new Error(`cache entry rejected: member ${JSON.stringify(e.path)} escapes its folder`);
@@ -504,6 +518,15 @@ export class OutputCache {
           const mode = typeof e.mode === "number" ? e.mode & 0o777 : e.exec ? 0o755 : 0o644;
           if (!this.#copyVerified(e.hash!, target, mode)) throw new Error(`missing object ${e.hash}`);
         } else if (e.type === "l") symlinkSync(e.link!, target);
+      }
+      // Last, deepest first: a folder that may not be written (0500) is filled before. Modes are
+      // not in the hash that vouches for the manifest: only a real folder of this tree is
+      // changed (no link on the way: a crafted "m" entry under a member link would reach out).
+      folderModes.sort((a, b) => b[0].length - a[0].length);
+      const realRoot = realpathSync(rootAbs);
+      for (const [folder, mode] of folderModes) {
+        if (realpathSync(folder) !== join(realRoot, relative(rootAbs, folder)) || !lstatSync(folder).isDirectory()) throw new Error(`cache entry rejected: folder mode of ${JSON.stringify(folder)}`);
+        chmodSync(folder, mode);
       }
       return true;
     } catch {
@@ -588,7 +611,7 @@ export class OutputCache {
 
 /** The tree hash a manifest describes (its name, when it is intact). */
 function manifestHash(entries: TreeEntry[]): string {
-  return treeHash(entries.map((e) => treeLine(e.type === "d" ? { type: "d", path: e.path } : e.type === "l" ? { type: "l", path: e.path, link: e.link ?? "" } : { type: "f", path: e.path, exec: e.exec === true, hash: e.hash ?? "" })));
+  return treeHash(entries.filter((e) => e.type !== "m").map((e) => treeLine(e.type === "d" ? { type: "d", path: e.path } : e.type === "l" ? { type: "l", path: e.path, link: e.link ?? "" } : { type: "f", path: e.path, exec: e.exec === true, hash: e.hash ?? "" })));
 }
 
 function hashFileStreaming(path: string): string {

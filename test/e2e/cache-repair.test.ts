@@ -109,6 +109,29 @@ export const tree = target({ params: { n }, outputs: ["build/d/"], run: ({ outpu
   p.remove();
 });
 
+test("folders inside a folder output come back from the cache with their modes (a 0700 folder stays private; a 0555 one is filled first)", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, param, sh } from "pipefile";
+const n = param.int("n", { default: 1 });
+export const tree = target({ params: { n }, outputs: ["build/d/"], run: ({ outputs, params }) => sh\`d=\${outputs[0]} && mkdir -p $d/private/deep $d/shared $d/empty $d/ro && echo s\${String(params.n)} > $d/private/deep/s && echo r > $d/ro/r && chmod 700 $d/private && chmod 710 $d/private/deep && chmod 750 $d/shared && chmod 700 $d/empty && chmod 555 $d/ro && chmod 751 $d\` });
+`,
+  });
+  const mode = (f: string) => (statSync(p.path(`build/d${f}`)).mode & 0o777).toString(8);
+  const modes = () => ["", "/private", "/private/deep", "/shared", "/empty", "/ro"].map(mode);
+  const want = ["751", "700", "710", "750", "700", "555"];
+  assert.equal((await p.run(["build"])).code, 0);
+  assert.deepEqual(modes(), want, "as the recipe made them");
+  assert.equal((await p.run(["build", "-p", "n=2"])).code, 0);
+  const back = await p.run(["build", "--json"]);
+  assert.equal(back.code, 0, back.stderr);
+  assert.deepEqual(finished(back.events, "restored"), ["tree"]);
+  assert.equal(p.read("build/d/private/deep/s"), "s1\n");
+  assert.equal(p.read("build/d/ro/r"), "r\n");
+  assert.deepEqual(modes(), want, "as restored from the cache");
+  assert.equal((await p.run(["status", "--verify"])).code, 0, "the manifest with folder modes verifies");
+  p.remove();
+});
+
 test("files inside a folder output come back from the cache with their modes (a 0600 file stays private)", async () => {
   const p = new Project({
     "Pipelinefile.ts": `import { target, param, sh } from "pipefile";

@@ -3,7 +3,7 @@
 // bytes must never restore wrong content, and must not stop the bytes being stored again.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OutputCache, PACK_MAX } from "../../src/state/cache.ts";
@@ -244,4 +244,33 @@ test("a big output (a file of its own) whose bytes were damaged is not restored,
     assert.equal(c.materialize(t2, "dir", join(dir, "back2"), undefined), false);
     assert.equal(existsSync(join(dir, "back2")), false);
     c.close();
+  }));
+
+test("a folder mode in a manifest (not vouched for by its hash) changes only a real folder of the restored tree, never one reached through a member link", () =>
+  withState((dir, state) => {
+    const outside = join(dir, "outside");
+    mkdirSync(join(outside, "sub"), { recursive: true });
+    chmodSync(join(outside, "sub"), 0o750);
+    mkdirSync(join(dir, "tree/inner"), { recursive: true });
+    writeFileSync(join(dir, "tree/inner/a.txt"), "a\n");
+    chmodSync(join(dir, "tree/inner"), 0o700);
+    symlinkSync(outside, join(dir, "tree/link"));
+    const outsideMode = statSync(outside).mode & 0o777;
+    const c = new OutputCache(state);
+    const t = treeHashOf(dir, "tree");
+    c.putDir(join(dir, "tree"), t, (abs) => hashBytes(readFileSync(abs)));
+    c.close();
+    const manifest = join(state, "cache/trees", `${t}.json`);
+    const entries = JSON.parse(readFileSync(manifest, "utf8")) as { path: string; type: string; mode?: number }[];
+    assert.deepEqual(entries.filter((e) => e.type === "m").map((e) => [e.path, e.mode]).find(([p]) => p === "inner"), ["inner", 0o700], "folder modes are stored");
+    assert.equal(new OutputCache(state).materialize(t, "dir", join(dir, "back"), undefined), true);
+    assert.equal(statSync(join(dir, "back/inner")).mode & 0o777, 0o700);
+    // Crafted: modes for folders through the member link (the hash does not cover modes).
+    for (const path of ["link/sub", "link"]) {
+      writeFileSync(manifest, JSON.stringify([...entries, { path, type: "m", mode: 0o777 }]));
+      assert.equal(new OutputCache(state).materialize(t, "dir", join(dir, `crafted-${path.length}`), undefined), false, path);
+      assert.equal(existsSync(join(dir, `crafted-${path.length}`)), false);
+      assert.equal(statSync(join(outside, "sub")).mode & 0o777, 0o750, "nothing outside the tree changed");
+      assert.equal(statSync(outside).mode & 0o777, outsideMode);
+    }
   }));
