@@ -14,8 +14,6 @@ import { lineCost, LOG_BATCH, MESSAGE_COST, OUTPUT_END, PROGRESS_COST, WORKER_OU
 import { callRecipe } from "./call-recipe.ts";
 import { LineSplitter } from "../util/line-splitter.ts";
 import { setSiteCapture } from "../api/site.ts";
-import { routeChildStdio } from "./child-stdio.ts";
-import { join } from "node:path";
 
 /**
  * Everything this worker says goes through one port of its own (the pool's end drains it
@@ -118,8 +116,8 @@ function send(m: WorkerMessage): void {
 
 // A recipe that ends the thread (process.exit, an error nothing caught) ends it right after
 // its last lines: they are sent first. A monitor, so that an uncaught error still ends the thread.
-process.on("exit", () => endRecipeOutput());
-process.on("uncaughtExceptionMonitor", () => endRecipeOutput());
+process.on("exit", () => endPrinted());
+process.on("uncaughtExceptionMonitor", () => endPrinted());
 
 /**
  * Write callbacks (console.log passes the same one with every line), called on a later turn as
@@ -177,7 +175,7 @@ const printed = streams.map((stream) => {
  * count as written. Arguments node would refuse (out of range) go to the real call, which
  * throws as before; other descriptors are the real calls. Callbacks come on a later turn, as
  * `later` says why. `import { writeSync } from "node:fs"` sees the same (syncBuiltinESMExports).
- * A child process started with stdio "inherit" gets a file in their place (child-stdio.ts).
+ * A child process started with stdio "inherit" still writes to the descriptors (README).
  */
 type Chunk = string | Uint8Array;
 /** The bytes a write of `data` with these arguments writes, or undefined to let node decide (and throw). */
@@ -251,15 +249,6 @@ const isStd = (fd: unknown): fd is 1 | 2 => fd === 1 || fd === 2;
 function endPrinted(): void {
   for (const end of printed) end();
   flush();
-}
-
-/** Children the recipe started with stdout/stderr inherited write to files read into `writers`. */
-const children = routeChildStdio(writers, join(workerData.root as string, ".pipe", "staging"));
-
-/** The recipe is over (returned, threw, or ended the thread): all it and its children printed goes out. */
-function endRecipeOutput(): void {
-  children.end();
-  endPrinted();
 }
 
 /** Writes OUTPUT_END to each stream still open; returns how many it wrote. */
@@ -394,7 +383,7 @@ parentPort!.on("message", (msg: { type: "run"; invocation: Invocation } | { type
   else
     void run(msg.invocation).then(({ retire, ...result }) => {
       // After everything the recipe printed: the pool waits for these before it settles.
-      endRecipeOutput();
+      endPrinted();
       const markers = writeMarkers();
       // Retired: the pool terminates this worker before the target goes on, so what the recipe
       // left running (a timer that would write later) dies with it.
