@@ -335,7 +335,17 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
     }
   }
   crashPoint("publish-rename");
-  renameSync(from, to);
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    // The same for the folder moved in: a read-only output folder restored from the cache comes
+    // from .pipe/staging (a recipe's is staged beside its final path: never moved elsewhere).
+    const st = isDenied(e) ? lstatSync(from, { throwIfNoEntry: false }) : undefined;
+    if (!st?.isDirectory() || (st.mode & 0o200) !== 0) throw e;
+    chmodSync(from, (st.mode & 0o7777) | 0o700);
+    renameSync(from, to);
+    chmodSync(to, st.mode & 0o7777);
+  }
   if (old) {
     try {
       removeTree(old);
