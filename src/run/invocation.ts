@@ -38,7 +38,13 @@ export type WorkerMessage =
    */
   | { type: "result"; result: InvocationResult; retire?: boolean; markers: number }
   | { type: "ready" }
-  | { type: "load-error"; message: string };
+  | { type: "load-error"; message: string }
+  /**
+   * The recipe's children write into the FIFO at `path` (child-stdio.ts): open it, then answer
+   * on the shared [generation, ok] with `gen`. It carries OUTPUT_END after the recipe (counted
+   * in its result's `markers`).
+   */
+  | { type: "capture"; path: string; gen: number };
 
 /**
  * What a recipe worker may have sent that pipe has not handled yet (log lines, progress, what it

@@ -14,6 +14,8 @@ import { lineCost, LOG_BATCH, MESSAGE_COST, OUTPUT_END, PROGRESS_COST, WORKER_OU
 import { callRecipe } from "./call-recipe.ts";
 import { LineSplitter } from "../util/line-splitter.ts";
 import { setSiteCapture } from "../api/site.ts";
+import { routeChildStdio } from "./child-stdio.ts";
+import { join } from "node:path";
 
 /**
  * Everything this worker says goes through one port of its own (the pool's end drains it
@@ -116,7 +118,10 @@ function send(m: WorkerMessage): void {
 
 // A recipe that ends the thread (process.exit, an error nothing caught) ends it right after
 // its last lines: they are sent first. A monitor, so that an uncaught error still ends the thread.
-process.on("exit", () => endPrinted());
+process.on("exit", () => {
+  children.end();
+  endPrinted();
+});
 process.on("uncaughtExceptionMonitor", () => endPrinted());
 
 /**
@@ -175,7 +180,7 @@ const printed = streams.map((stream) => {
  * count as written. Arguments node would refuse (out of range) go to the real call, which
  * throws as before; other descriptors are the real calls. Callbacks come on a later turn, as
  * `later` says why. `import { writeSync } from "node:fs"` sees the same (syncBuiltinESMExports).
- * A child process started with stdio "inherit" still writes to the descriptors (README).
+ * A child process started with stdio "inherit" gets a FIFO in their place (child-stdio.ts).
  */
 type Chunk = string | Uint8Array;
 /** The bytes a write of `data` with these arguments writes, or undefined to let node decide (and throw). */
@@ -250,6 +255,21 @@ function endPrinted(): void {
   for (const end of printed) end();
   flush();
 }
+
+/**
+ * Children the recipe starts with stdout/stderr inherited write into a FIFO the main thread
+ * reads (child-stdio.ts). Its path goes there in order with what the recipe said; this thread
+ * waits until the main thread has opened it ([generation, ok], shared; it answers at once).
+ */
+const captureAck = new Int32Array(workerData.captureAck as SharedArrayBuffer);
+let captureGen = 0;
+const children = routeChildStdio(join(workerData.root as string, ".pipe", "staging"), (path) => {
+  const gen = ++captureGen;
+  send({ type: "capture", path, gen });
+  // The wait has a timeout only so that a terminated worker notices.
+  while (Atomics.load(captureAck, 0) !== gen) Atomics.wait(captureAck, 0, Atomics.load(captureAck, 0), 100);
+  return Atomics.load(captureAck, 1) === 1;
+});
 
 /** Writes OUTPUT_END to each stream still open; returns how many it wrote. */
 function writeMarkers(): number {
@@ -384,7 +404,7 @@ parentPort!.on("message", (msg: { type: "run"; invocation: Invocation } | { type
     void run(msg.invocation).then(({ retire, ...result }) => {
       // After everything the recipe printed: the pool waits for these before it settles.
       endPrinted();
-      const markers = writeMarkers();
+      const markers = writeMarkers() + children.end();
       // Retired: the pool terminates this worker before the target goes on, so what the recipe
       // left running (a timer that would write later) dies with it.
       send({ type: "result", result, markers, ...(retire ? { retire } : {}) });

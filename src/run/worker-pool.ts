@@ -4,7 +4,9 @@
  * replaced). Workers are created lazily and terminated by close(), so a recipe's dangling timer
  * never keeps pipe alive.
  */
+import { constants, openSync, unlinkSync } from "node:fs";
 import { createRequire } from "node:module";
+import type { Socket } from "node:net";
 import type { Worker } from "node:worker_threads";
 import { outCost, OUTPUT_END, type Invocation, type InvocationResult, type WorkerMessage } from "./invocation.ts";
 import { RecipeProcesses } from "./recipe-processes.ts";
@@ -21,9 +23,11 @@ interface Slot {
   settle?: (r: InvocationResult) => void;
   /** The job's result, until its output has arrived. */
   result?: Extract<WorkerMessage, { type: "result" }>;
-  /** End markers seen (one per job from each of stdout and stderr the recipe did not end). */
+  /** End markers seen (one per job from each of stdout and stderr the recipe did not end, and from its children's FIFO). */
   ended: number;
   onOutputEnd: () => void;
+  /** The FIFOs its recipes' children write into (child-stdio.ts), until each passed its end marker. */
+  captures: Set<Socket>;
 }
 
 export interface RunHooks {
@@ -65,6 +69,8 @@ export class WorkerPool {
     // forever kept this thread from its timers and signals (Ctrl-C did nothing with -v). A turn
     // now handles at most what was on its way when it began.
     const inFlight = new Int32Array(new SharedArrayBuffer(4));
+    // [generation, ok]: how this thread answers a capture (child-stdio.ts), which the worker waits for.
+    const captureAck = new Int32Array(new SharedArrayBuffer(8));
     let taken = 0;
     const giveRoom = () => {
       // pipe's own stdout is behind its reader: the worker gets no room until it drained, so a
@@ -80,8 +86,8 @@ export class WorkerPool {
     };
     // The worker says everything on a port of its own, drained when it dies (recipe-worker.ts).
     const { port1: out, port2 } = new MessageChannel();
-    const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: { ...this.#data, inFlight: inFlight.buffer, out: port2 }, transferList: [port2], stdout: true, stderr: true });
-    const slot: Slot = { worker, ready: Promise.resolve(), busy: false, ended: 0, onOutputEnd: () => undefined };
+    const worker = new Worker(new URL("../run/recipe-worker.js", import.meta.url), { workerData: { ...this.#data, inFlight: inFlight.buffer, captureAck: captureAck.buffer, out: port2 }, transferList: [port2], stdout: true, stderr: true });
+    const slot: Slot = { worker, ready: Promise.resolve(), busy: false, ended: 0, onOutputEnd: () => undefined, captures: new Set() };
     slot.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: WorkerMessage) => {
         if (m.type === "ready") resolve();
@@ -92,6 +98,11 @@ export class WorkerPool {
             if (typeof it === "string") slot.onLog?.(it);
             else slot.onProgress?.(it[0], it[1]);
           }
+        } else if (m.type === "capture") {
+          const ok = this.#capture(slot, m.path, createInterface);
+          Atomics.store(captureAck, 1, ok ? 1 : 0);
+          Atomics.store(captureAck, 0, m.gen);
+          Atomics.notify(captureAck, 0);
         } else if (m.type === "result") {
           // Settled once what the recipe printed has arrived too (see OUTPUT_END).
           slot.result = m;
@@ -106,6 +117,7 @@ export class WorkerPool {
         for (let m = receiveMessageOnPort(out); m; m = receiveMessageOnPort(out)) onMessage(m.message as WorkerMessage);
         out.close();
         this.#slots.delete(slot);
+        this.#dropCaptures(slot);
         reject(new Error(message));
         const settle = slot.settle;
         slot.settle = undefined;
@@ -144,6 +156,7 @@ export class WorkerPool {
       // What the recipe left running (a timer that would write its outputs later) must be
       // gone before pipe checks and publishes them: the worker goes first.
       this.#slots.delete(slot);
+      this.#dropCaptures(slot);
       worker.removeAllListeners("exit");
       worker.on("exit", () => out.close());
       void worker.terminate().then(
@@ -153,6 +166,65 @@ export class WorkerPool {
     };
     this.#slots.add(slot);
     return slot;
+  }
+
+  /**
+   * Opens the FIFO a recipe's children write into (child-stdio.ts) and reads it into the
+   * recipe's log, line by line, until its end marker; false when it cannot be opened. Its name
+   * is removed at once (a stale one is swept with .pipe/staging). Read here, not in the worker,
+   * so that lines come while the worker waits in spawnSync; held up while pipe's own stdout is
+   * behind (the child then waits, as a shell recipe's does).
+   */
+  #capture(slot: Slot, path: string, createInterface: typeof import("node:readline").createInterface): boolean {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      return false;
+    } finally {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone: nothing to sweep
+      }
+    }
+    const { Socket } = builtin("node:net") as typeof import("node:net");
+    const socket = new Socket({ fd, readable: true, writable: false });
+    slot.captures.add(socket);
+    let ended = false;
+    const rl = createInterface({ input: socket, crlfDelay: Infinity });
+    rl.on("line", (line) => {
+      // After the marker: a process that outlived its recipe. Its lines are no recipe's; read
+      // on (and dropped) so that it never waits on a full FIFO.
+      if (ended) return;
+      const at = line.indexOf(OUTPUT_END);
+      if (at < 0) {
+        slot.onLog?.(line);
+        if (outputClosed()) {
+          rl.pause();
+          whenOutputOpen(() => rl.resume());
+        }
+        return;
+      }
+      if (at > 0) slot.onLog?.(line.slice(0, at));
+      ended = true;
+      this.#release(slot, socket);
+      slot.ended++;
+      slot.onOutputEnd();
+    });
+    socket.on("error", () => this.#release(slot, socket));
+    socket.on("close", () => this.#release(slot, socket));
+    return true;
+  }
+
+  /** A FIFO no recipe waits for any more: it no longer keeps pipe running. */
+  #release(slot: Slot, socket: Socket): void {
+    slot.captures.delete(socket);
+    socket.unref();
+  }
+
+  #dropCaptures(slot: Slot): void {
+    for (const socket of [...slot.captures]) this.#release(slot, socket);
   }
 
   /** Runs one invocation on an idle worker. */
@@ -198,6 +270,7 @@ export class WorkerPool {
     this.#closed = true;
     const all = [...this.#slots];
     this.#slots.clear();
+    for (const s of all) this.#dropCaptures(s);
     await Promise.all(all.map((s) => s.worker.terminate().catch(() => 0)));
   }
 }

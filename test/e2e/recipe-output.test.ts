@@ -4,7 +4,7 @@
 // (src/run/recipe-worker.ts); the memory bound itself is tested in big-output.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
 import { collect, Project, waitForLine } from "../helpers/rig.ts";
@@ -181,6 +181,137 @@ test("a recipe writing to descriptors 1 and 2 itself (fs.writeSync, fs.write, wr
     assert.deepEqual(lines, want);
     assert.deepEqual(JSON.parse(p.read("build/d.txt")), { n: 13, err: null, written: 14, range: "ERR_OUT_OF_RANGE", promised: 12 });
     assert.equal(logOf(p, "direct"), want.join("\n") + "\n");
+  } finally {
+    p.remove();
+  }
+});
+
+test("children a TypeScript recipe starts with stdout or stderr inherited (spawn, spawnSync, execSync's stderr, fork, descriptors by number or process.stdout, /dev/stdout) write into its log in the order written, not into --json's NDJSON", { timeout: 60_000 }, async () => {
+  const p = new Project({
+    "child.cjs": `console.log("forked out");\n`,
+    "Pipelinefile.ts":
+      HEAD +
+      `import { spawn, spawnSync, execSync, execFileSync, fork } from "node:child_process";\n` +
+      `const closed = (c: any) => new Promise((res, rej) => c.on("close", res).on("error", rej));\n` +
+      `export const kids = target({ outputs: ["build/k.json"], run: async (ctx) => {\n` +
+      `  const facts: Record<string, unknown> = {};\n` +
+      `  facts.syncStdout = spawnSync("sh", ["-c", "echo sync out"], { stdio: "inherit" }).stdout;\n` +
+      `  spawnSync("sh", ["-c", "echo sync err >&2"], { stdio: ["ignore", "inherit", "inherit"] });\n` +
+      // The caller's own pipe is left alone; its stderr given as descriptor 1 goes to the log.
+      `  facts.piped = String(spawnSync("sh", ["-c", "echo kept; echo sync to 1 >&2"], { stdio: ["ignore", "pipe", 1] }).stdout);\n` +
+      `  execSync("echo exec err >&2");\n` +
+      // Reopening /dev/stdout or /dev/stderr (with O_TRUNC) loses nothing; stdout and stderr keep their order.
+      `  execSync("echo one; echo two > /dev/stdout; echo three; echo four > /dev/stderr; echo five >&2", { stdio: "inherit" });\n` +
+      `  spawnSync("sh", ["-c", "echo compiling a.c; echo a.c:1: error >&2; echo compiling b.c; echo b.c:2: error >&2"], { stdio: "inherit" });\n` +
+      `  const c = spawn("sh", ["-c", "echo async out"], { stdio: "inherit" });\n` +
+      `  facts.asyncStdout = c.stdout;\n` +
+      `  facts.code = await closed(c);\n` +
+      `  await closed(spawn("sh", ["-c", "echo async err >&2"], { stdio: ["ignore", process.stdout, process.stderr] }));\n` +
+      `  await closed(fork("child.cjs"));\n` +
+      // Past node's 1 MiB limit for a synchronous child's pipes, on the inherited stream and
+      // beside a pipe of the caller's own (a pipe node makes in place of the descriptor failed with ENOBUFS).
+      `  const big = spawnSync("sh", ["-c", "head -c 1500000 /dev/zero | tr '\\\\0' x | fold -w 1000; echo"], { stdio: "inherit" });\n` +
+      `  facts.bigError = big.error ? String(big.error) : null;\n` +
+      `  facts.mixed = String(execFileSync("sh", ["-c", "echo mine; head -c 2000000 /dev/zero | tr '\\\\0' y | fold -w 1000 >&2; echo >&2"], { stdio: ["ignore", "pipe", "inherit"] }));\n` +
+      `  writeFileSync(ctx.outputs[0], JSON.stringify(facts));\n` +
+      `} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "", "nothing reaches pipe's own stderr");
+    for (const line of r.stdout.split("\n").filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `not NDJSON: ${JSON.stringify(line.slice(0, 200))}`);
+    const lines = r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [e.line] : []));
+    const head = ["sync out", "sync err", "sync to 1", "exec err", "one", "two", "three", "four", "five", "compiling a.c", "a.c:1: error", "compiling b.c", "b.c:2: error", "async out", "async err", "forked out"];
+    const want = [...head, ...Array.from({ length: 1500 }, () => "x".repeat(1000)), ...Array.from({ length: 2000 }, () => "y".repeat(1000))];
+    assert.deepEqual(lines.slice(0, head.length), head);
+    assert.equal(lines.length, want.length);
+    assert.deepEqual(lines, want);
+    assert.deepEqual(JSON.parse(p.read("build/k.json")), { syncStdout: null, piped: "kept\n", asyncStdout: null, code: 0, bigError: null, mixed: "mine\n" });
+    assert.equal(logOf(p, "kids"), want.join("\n") + "\n");
+    assert.deepEqual(readdirSync(p.path(".pipe/staging")).filter((f) => f.startsWith("child-output")), [], "no FIFO is left");
+  } finally {
+    p.remove();
+  }
+});
+
+test("an inherited child's lines are shown while it runs, also while the recipe waits in spawnSync", { timeout: 60_000 }, async () => {
+  // The child prints, then waits on a FIFO this test opens only once it saw the line.
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { spawnSync, execSync } from "node:child_process";\n` +
+      `export const live = target({ outputs: ["build/l.txt"], run: (ctx) => {\n` +
+      `  execSync("rm -f go.fifo; mkfifo go.fifo");\n` +
+      `  spawnSync("sh", ["-c", "echo step 1 of 2 done; read x < go.fifo; echo step 2 done"], { stdio: "inherit" });\n` +
+      `  writeFileSync(ctx.outputs[0], "l\\n");\n` +
+      `} });\n`,
+  });
+  try {
+    const child = p.spawn(["build", "--json"]);
+    const result = collect(child);
+    await waitForLine(child, (l) => l.includes(`"line":"step 1 of 2 done"`));
+    writeFileSync(p.path("go.fifo"), "go\n");
+    const r = await result;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [e.line] : [])), ["step 1 of 2 done", "step 2 done"]);
+  } finally {
+    p.remove();
+  }
+});
+
+test("an inherited child printing without end is held up at pipe's pace: the recipe's timers still run and stop it", { timeout: 60_000 }, async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { spawn } from "node:child_process";\n` +
+      `export const chatty = target({ outputs: ["build/c.txt"], run: async (ctx) => {\n` +
+      `  const c = spawn("yes", ["chat"], { stdio: "inherit" });\n` +
+      `  let ticks = 0;\n` +
+      `  const t = setInterval(() => { if (++ticks === 5) c.kill(); }, 20);\n` +
+      `  await new Promise((r) => c.on("close", r));\n` +
+      `  clearInterval(t);\n` +
+      `  writeFileSync(ctx.outputs[0], "ticks " + ticks + "\\n");\n` +
+      `} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(p.read("build/c.txt"), "ticks 5\n");
+    const lines = r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [e.line] : []));
+    assert.ok(lines.length > 0 && lines.every((l) => l === "chat"), `only its lines: ${JSON.stringify(lines.filter((l) => l !== "chat").slice(0, 3))}`);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a background process an inherited child leaves behind holds nothing up, and what it prints after its recipe ended goes into no log", { timeout: 60_000 }, async () => {
+  // The grandchild waits on a FIFO that the next target opens, then prints and says so on a
+  // second FIFO: if pipe waited for it (as node does for a pipe it holds open), the build never ended.
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { execSync } from "node:child_process";\nimport { readFileSync } from "node:fs";\n` +
+      `export const first = target({ outputs: ["build/a.txt"], run: (ctx) => {\n` +
+      `  execSync("rm -f go.fifo done.fifo; mkfifo go.fifo done.fifo");\n` +
+      `  execSync("echo a starts; (read x < go.fifo; echo late from a; echo bye > done.fifo) &", { stdio: "inherit" });\n` +
+      `  writeFileSync(ctx.outputs[0], "a\\n");\n` +
+      `} });\n` +
+      `export const second = target({ inputs: [first], outputs: ["build/b.txt"], run: (ctx) => {\n` +
+      `  writeFileSync("go.fifo", "go\\n");\n` +
+      `  const said = readFileSync("done.fifo", "utf8");\n` +
+      `  console.log("b heard " + said.trim());\n` +
+      `  writeFileSync(ctx.outputs[0], "b\\n");\n` +
+      `} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-j", "1", "--json", "second"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    const logs = r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [`${e.target}: ${e.line}`] : []));
+    assert.deepEqual(logs, ["first: a starts", "second: b heard bye"]);
+    assert.equal(logOf(p, "second"), "b heard bye\n");
+    assert.ok(!r.stdout.includes("late from a"));
   } finally {
     p.remove();
   }
