@@ -28,8 +28,8 @@
  * each call: the two places are wrapped once per worker thread.
  */
 import { ChildProcess, execFileSync } from "node:child_process";
-import { closeSync, constants, mkdirSync, openSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, constants, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { OUTPUT_END } from "./invocation.ts";
 
@@ -55,47 +55,81 @@ export interface ChildStdio {
  * (undefined: it could not, and the child keeps pipe's descriptors as before).
  */
 export function routeChildStdio(dir: string, announce: (path: string) => boolean): ChildStdio {
-  let fd: number | undefined;
-  /** No FIFO could be made (no mkfifo): children keep the descriptors, for the rest of this thread. */
-  let unavailable = false;
+  /** The children's end, and this thread's own for the end marker (see `end`). */
+  let fds: { child: number; marker: number } | undefined;
+  // node has no mkfifo(3): mkfifo(1), found once on pipe's own PATH (a recipe may change its
+  // PATH, or run with a narrow one). None: children keep pipe's descriptors, as before.
+  const mkfifo = findMkfifo(process.env.PATH);
   let serial = 0;
 
   const capture = (): number | undefined => {
-    if (fd !== undefined || unavailable) return fd;
+    if (fds || mkfifo === undefined) return fds?.child;
+    const path = join(dir, `child-output-${process.pid}-${threadId}-${serial++}.fifo`);
+    let child: number | undefined;
+    let marker: number | undefined;
     try {
       mkdirSync(dir, { recursive: true });
-      const path = join(dir, `child-output-${process.pid}-${threadId}-${serial++}.fifo`);
-      // node has no mkfifo(3). Not through the wrapped spawn: its stdio is not inherited.
-      execFileSync("mkfifo", ["-m", "600", path], { stdio: "ignore" });
+      // Not through the wrapped spawn: its stdio is not inherited. A failure here (killed by a
+      // Ctrl-C) affects this child only.
+      execFileSync(mkfifo, ["-m", "600", path], { stdio: "ignore", env: {} });
       // Read-write: opening never waits for a reader, and the FIFO keeps what was written
       // until the main thread reads it (it opens its end before `announce` returns).
-      const w = openSync(path, constants.O_RDWR);
-      if (!announce(path)) {
-        closeSync(w);
-        unavailable = true;
-        return undefined;
-      }
-      fd = w;
+      child = openSync(path, constants.O_RDWR);
+      // The marker's own open file: a child shares the flags of the one it is given, and one
+      // that set O_NONBLOCK there (ssh, Python's asyncio) made the marker's write fail.
+      marker = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      if (!announce(path)) throw new Error("the pool could not open the FIFO");
+      fds = { child, marker };
     } catch {
-      unavailable = true;
+      for (const fd of [child, marker]) if (fd !== undefined) closeSync(fd);
     }
-    return fd;
+    return fds?.child;
   };
 
   install(capture);
   return {
     end() {
-      if (fd === undefined) return 0;
-      const w = fd;
-      fd = undefined;
+      if (!fds) return 0;
+      const { child, marker } = fds;
+      fds = undefined;
+      closeSync(child);
       try {
-        writeSync(w, OUTPUT_END + "\n");
+        writeAll(marker, Buffer.from(OUTPUT_END + "\n"));
+        return 1;
+      } catch (e) {
+        // No reader any more (the pool let it go): nobody waits for the marker either.
+        if ((e as NodeJS.ErrnoException).code === "EPIPE") return 0;
+        throw e;
       } finally {
-        closeSync(w);
+        closeSync(marker);
       }
-      return 1;
     },
   };
+}
+
+/** mkfifo(1) on `path` (pipe's PATH when the worker started), else where systems keep it. */
+function findMkfifo(path: string | undefined): string | undefined {
+  const dirs = [...(path ?? "").split(delimiter).filter((d) => d.startsWith("/")), "/usr/bin", "/bin"];
+  for (const d of dirs) if (existsSync(join(d, "mkfifo"))) return join(d, "mkfifo");
+  return undefined;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `bytes` to a non-blocking descriptor: while the FIFO is full (its reader paused:
+ * pipe's stdout is behind) it waits in short steps, so that a terminated worker still notices.
+ */
+function writeAll(fd: number, bytes: Buffer): void {
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += writeSync(fd, bytes, done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
 }
 
 let installed = false;

@@ -28,7 +28,16 @@ interface Slot {
   onOutputEnd: () => void;
   /** The FIFOs its recipes' children write into (child-stdio.ts), until each passed its end marker. */
   captures: Set<Socket>;
+  /** Called when the last capture is released (a dead worker's job waits for that). */
+  whenCaptured?: () => void;
 }
+
+/**
+ * How long a dead worker's job waits for its children's FIFO to pass the end marker: it comes
+ * at once unless the worker was terminated before writing it and a process it started still
+ * holds the FIFO open.
+ */
+const CAPTURE_GRACE_MS = 1000;
 
 export interface RunHooks {
   onLog: (line: string) => void;
@@ -117,11 +126,15 @@ export class WorkerPool {
         for (let m = receiveMessageOnPort(out); m; m = receiveMessageOnPort(out)) onMessage(m.message as WorkerMessage);
         out.close();
         this.#slots.delete(slot);
-        this.#dropCaptures(slot);
         reject(new Error(message));
-        const settle = slot.settle;
-        slot.settle = undefined;
-        settle?.({ kind: "error", message, readParams: [] });
+        // What its children wrote before it died may still be in their FIFO (the worker's exit
+        // handler marked its end): the job settles once that is read (a review found the last
+        // lines of a recipe that called process.exit() lost).
+        this.#afterCaptures(slot, () => {
+          const settle = slot.settle;
+          slot.settle = undefined;
+          settle?.({ kind: "error", message, readParams: [] });
+        });
       };
       worker.on("error", (e) => fail(`recipe crashed: ${e?.stack ?? e}`));
       worker.on("exit", (code) => fail(`recipe ended its worker thread (process.exit(${code})?)`));
@@ -221,6 +234,21 @@ export class WorkerPool {
   #release(slot: Slot, socket: Socket): void {
     slot.captures.delete(socket);
     socket.unref();
+    if (slot.captures.size === 0) slot.whenCaptured?.();
+  }
+
+  /** Runs `fn` once every capture of `slot` is released, or after CAPTURE_GRACE_MS (then releasing them). */
+  #afterCaptures(slot: Slot, fn: () => void): void {
+    if (slot.captures.size === 0) return fn();
+    const before = slot.whenCaptured;
+    let timer: NodeJS.Timeout | undefined;
+    slot.whenCaptured = () => {
+      slot.whenCaptured = undefined;
+      clearTimeout(timer);
+      before?.();
+      fn();
+    };
+    timer = setTimeout(() => this.#dropCaptures(slot), CAPTURE_GRACE_MS);
   }
 
   #dropCaptures(slot: Slot): void {

@@ -4,10 +4,10 @@
 // (src/run/recipe-worker.ts); the memory bound itself is tested in big-output.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PipeEvent } from "../../src/events.ts";
-import { collect, Project, waitForLine } from "../helpers/rig.ts";
+import { collect, finished, Project, waitForLine } from "../helpers/rig.ts";
 
 const HEAD = `import { target } from "pipefile";\nimport { writeFileSync } from "node:fs";\n`;
 
@@ -312,6 +312,86 @@ test("a background process an inherited child leaves behind holds nothing up, an
     assert.deepEqual(logs, ["first: a starts", "second: b heard bye"]);
     assert.equal(logOf(p, "second"), "b heard bye\n");
     assert.ok(!r.stdout.includes("late from a"));
+  } finally {
+    p.remove();
+  }
+});
+
+test("what an inherited child printed is in the log when its recipe then calls process.exit() or throws from a timer", { timeout: 60_000 }, async () => {
+  const kid = `spawnSync("sh", ["-c", "seq 1 3000; echo 'error: missing semicolon' >&2"], { stdio: "inherit" })`;
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { spawnSync } from "node:child_process";\n` +
+      Array.from({ length: 4 }, (_, i) => `export const exit${i} = target({ outputs: ["build/e${i}.txt"], run: () => { ${kid}; process.exit(1); } });\n`).join("") +
+      `export const thrown = target({ outputs: ["build/t.txt"], run: () => new Promise(() => { ${kid}; setTimeout(() => { throw new Error("late"); }, 0); }) });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-k", "--json", "exit0", "exit1", "exit2", "exit3", "thrown"]);
+    assert.equal(r.code, 1, r.stderr);
+    for (const id of ["exit0", "exit1", "exit2", "exit3", "thrown"]) {
+      const lines = logOf(p, id).split("\n");
+      assert.deepEqual(lines.slice(0, 3001), [...Array.from({ length: 3000 }, (_, k) => String(k + 1)), "error: missing semicolon"], id);
+    }
+  } finally {
+    p.remove();
+  }
+});
+
+test("a child that makes its inherited output non-blocking (as python's asyncio or node do) and fills it does not fail its recipe", { timeout: 60_000, skip: existsSync("/usr/bin/python3") ? false : "needs /usr/bin/python3" }, async () => {
+  // The child writes until the FIFO is full, says so, and writes on for 2 s: the end marker
+  // meets a full FIFO whose open file is non-blocking for the children.
+  const py = [
+    "import os, time",
+    "os.set_blocking(1, False)",
+    "line = b'x' * 4095 + b'\\\\n'",
+    "told = False",
+    "end = time.time() + 2",
+    "while time.time() < end:",
+    "    try: os.write(1, line)",
+    "    except BlockingIOError:",
+    "        if not told: open('full.fifo', 'w').write('x'); told = True",
+  ].join("\\n");
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { execSync, spawn } from "node:child_process";\nimport { readFileSync } from "node:fs";\n` +
+      `export const b = target({ outputs: ["build/b.txt"], run: (ctx) => {\n` +
+      `  execSync("rm -f full.fifo; mkfifo full.fifo");\n` +
+      `  spawn("/usr/bin/python3", ["-c", "${py}"], { stdio: "inherit" });\n` +
+      `  readFileSync("full.fifo");\n` +
+      `  writeFileSync(ctx.outputs[0], "x\\n");\n` +
+      `} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stdout.slice(-2000) + r.stderr);
+    assert.deepEqual(finished(r.events, "built"), ["b"]);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a recipe that runs with a PATH without mkfifo still gets its inherited children's lines, and so does the next one on the worker", { timeout: 60_000 }, async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { spawnSync } from "node:child_process";\n` +
+      `export const a = target({ outputs: ["build/a.txt"], run: (ctx) => {\n` +
+      `  process.env.PATH = "/nonexistent/bin";\n` +
+      `  spawnSync("/bin/echo", ["from a"], { stdio: "inherit" });\n` +
+      `  writeFileSync(ctx.outputs[0], "x\\n");\n` +
+      `} });\n` +
+      `export const b = target({ inputs: [a], outputs: ["build/b.txt"], run: (ctx) => {\n` +
+      `  spawnSync("echo", ["from b"], { stdio: "inherit" });\n` +
+      `  writeFileSync(ctx.outputs[0], "x\\n");\n` +
+      `} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-j", "1", "--json", "b"]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const line of r.stdout.split("\n").filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `not NDJSON: ${JSON.stringify(line)}`);
+    assert.deepEqual(r.events.flatMap((e: PipeEvent) => (e.type === "log" ? [`${e.target}: ${e.line}`] : [])), ["a: from a", "b: from b"]);
   } finally {
     p.remove();
   }
