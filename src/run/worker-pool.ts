@@ -47,6 +47,22 @@ export interface RunHooks {
   graceMs: number;
 }
 
+/**
+ * A line from one of a job's streams (the worker's stdout or stderr, its children's FIFO) into
+ * the job's log, up to the end marker the worker writes after each recipe; true (and counted)
+ * at the marker.
+ */
+function takeLine(slot: Slot, line: string): boolean {
+  const at = line.indexOf(OUTPUT_END);
+  if (at < 0) {
+    slot.onLog?.(line);
+    return false;
+  }
+  if (at > 0) slot.onLog?.(line.slice(0, at));
+  slot.ended++;
+  return true;
+}
+
 export class WorkerPool {
   readonly #data: { entryUrl: string; root: string; pipelinefile: string };
   readonly #slots = new Set<Slot>();
@@ -147,11 +163,7 @@ export class WorkerPool {
     // kept one in its log).
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on("line", (line) => {
-        const at = line.indexOf(OUTPUT_END);
-        if (at < 0) return slot.onLog?.(line);
-        if (at > 0) slot.onLog?.(line.slice(0, at));
-        slot.ended++;
-        slot.onOutputEnd();
+        if (takeLine(slot, line)) slot.onOutputEnd();
       });
     }
     slot.onOutputEnd = () => {
@@ -210,20 +222,14 @@ export class WorkerPool {
       // After the marker: a process that outlived its recipe. Its lines are no recipe's; read
       // on (and dropped) so that it never waits on a full FIFO.
       if (ended) return;
-      const at = line.indexOf(OUTPUT_END);
-      if (at < 0) {
-        slot.onLog?.(line);
-        if (outputClosed()) {
-          rl.pause();
-          whenOutputOpen(() => rl.resume());
-        }
-        return;
+      if (takeLine(slot, line)) {
+        ended = true;
+        this.#release(slot, socket);
+        slot.onOutputEnd();
+      } else if (outputClosed()) {
+        rl.pause();
+        whenOutputOpen(() => rl.resume());
       }
-      if (at > 0) slot.onLog?.(line.slice(0, at));
-      ended = true;
-      this.#release(slot, socket);
-      slot.ended++;
-      slot.onOutputEnd();
     });
     socket.on("error", () => this.#release(slot, socket));
     socket.on("close", () => this.#release(slot, socket));
@@ -237,18 +243,19 @@ export class WorkerPool {
     if (slot.captures.size === 0) slot.whenCaptured?.();
   }
 
-  /** Runs `fn` once every capture of `slot` is released, or after CAPTURE_GRACE_MS (then releasing them). */
+  /**
+   * Runs `fn` once every capture of `slot` is released, or after CAPTURE_GRACE_MS (then releasing
+   * them). Once per slot: a dead worker's second event (error, then exit) finds its job settled.
+   */
   #afterCaptures(slot: Slot, fn: () => void): void {
     if (slot.captures.size === 0) return fn();
-    const before = slot.whenCaptured;
-    let timer: NodeJS.Timeout | undefined;
+    if (slot.whenCaptured) return;
+    const timer = setTimeout(() => this.#dropCaptures(slot), CAPTURE_GRACE_MS);
     slot.whenCaptured = () => {
       slot.whenCaptured = undefined;
       clearTimeout(timer);
-      before?.();
       fn();
     };
-    timer = setTimeout(() => this.#dropCaptures(slot), CAPTURE_GRACE_MS);
   }
 
   #dropCaptures(slot: Slot): void {
