@@ -33,7 +33,7 @@ import { delimiter, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { OUTPUT_END } from "./invocation.ts";
 
-/** Which of pipe's descriptors a stdio entry at `index` names, if any. */
+/** Whether a stdio entry at `index` (1 or more: an output) names one of pipe's own descriptors. */
 function named(entry: unknown, index: number): boolean {
   if (entry === "inherit") return index === 1 || index === 2;
   if (entry === 1 || entry === 2) return index >= 1;
@@ -52,18 +52,21 @@ export interface ChildStdio {
 /**
  * Routes children's inherited stdout/stderr into a FIFO per recipe in `dir`. `announce(path)`
  * hands the FIFO's path to the main thread and returns once it has opened its reading end
- * (undefined: it could not, and the child keeps pipe's descriptors as before).
+ * (false: it could not, and the child keeps pipe's descriptors as before).
  */
 export function routeChildStdio(dir: string, announce: (path: string) => boolean): ChildStdio {
   /** The children's end, and this thread's own for the end marker (see `end`). */
   let fds: { child: number; marker: number } | undefined;
-  // node has no mkfifo(3): mkfifo(1), found once on pipe's own PATH (a recipe may change its
-  // PATH, or run with a narrow one). None: children keep pipe's descriptors, as before.
-  const mkfifo = findMkfifo(process.env.PATH);
+  // node has no mkfifo(3): mkfifo(1), looked up once, at the first child that needs it, on
+  // pipe's own PATH as this thread started with it (a recipe may change its PATH, or run with a
+  // narrow one). None: children keep pipe's descriptors, as before.
+  const pipePath = process.env.PATH;
+  let mkfifo: string | null | undefined;
   let serial = 0;
 
   const capture = (): number | undefined => {
-    if (fds || mkfifo === undefined) return fds?.child;
+    if (fds) return fds.child;
+    if ((mkfifo ??= findMkfifo(pipePath) ?? null) === null) return undefined;
     const path = join(dir, `child-output-${process.pid}-${threadId}-${serial++}.fifo`);
     let child: number | undefined;
     let marker: number | undefined;

@@ -456,17 +456,17 @@ export class OutputCache {
     // then every member is stored again (those still good are skipped) and the manifest rewritten.
     if (this.#dropped.size === 0 && existsSync(manifest)) return;
     const entries: TreeEntry[] = [];
-    const walk = (abs: string, rel: string) => {
+    // `mode`: the folder's own, from the stat its parent made (a private 0700 folder comes back private).
+    const walk = (abs: string, rel: string, mode: number) => {
       const names = readdirSync(abs).sort();
       if (names.length === 0 && rel !== "") entries.push({ path: rel, type: "d" });
-      // A private folder (0700) comes back private.
-      entries.push({ path: rel, type: "m", mode: lstatSync(abs).mode & 0o777 });
+      entries.push({ path: rel, type: "m", mode: mode & 0o777 });
       for (const name of names) {
         const p = join(abs, name);
         const r = rel ? `${rel}/${name}` : name;
         const st = lstatSync(p);
         if (st.isSymbolicLink()) entries.push({ path: r, type: "l", link: readlinkSync(p) });
-        else if (st.isDirectory()) walk(p, r);
+        else if (st.isDirectory()) walk(p, r, st.mode);
         else if (st.isFile()) {
           const h = hashFile(p);
           // Small members go into the pack too, when the bytes read are the ones hashed.
@@ -477,7 +477,7 @@ export class OutputCache {
         }
       }
     };
-    walk(src, "");
+    walk(src, "", lstatSync(src).mode);
     if (existsSync(manifest) && !this.#dropped.has(hash)) return;
     this.#store(manifest, "cache-tree-rename", (tmp) => writeFileSync(tmp, JSON.stringify(entries)));
     this.#dropped.delete(hash);
