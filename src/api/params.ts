@@ -66,7 +66,8 @@ function make<T>(type: ParamType, name: string | undefined, options: ParamOption
 
 /**
  * Mistakes in a param's declaration, each with its fix: an unknown option (a typo), min above
- * max (no value would be allowed), an enum without values (none could be given). Empty when
+ * max (no value would be allowed), an enum without values (none could be given) or with a
+ * default outside them. Empty when
  * the declaration is sound. Cheap: load.ts asks it of every param the Pipelinefile reaches.
  */
 export function declarationProblems(p: Param): { problem: string; hint: string }[] {
@@ -88,6 +89,12 @@ export function declarationProblems(p: Param): { problem: string; hint: string }
   }
   if (p.type === "enum" && (p.values === undefined || p.values.length === 0)) {
     out.push({ problem: "has no values: an enum param needs the list of values it allows", hint: `list them: param.enum(${p.name === undefined ? "" : `${JSON.stringify(p.name)}, `}["a", "b"])` });
+  } else if (p.type === "enum") {
+    // At the declaration, also for a param no target uses yet (it was said only once one did).
+    const d = (p.options as { default?: unknown }).default;
+    if (d !== undefined && !p.values!.includes(d as string)) {
+      out.push({ problem: `has the default ${JSON.stringify(d)}, which is not one of its values ${p.values!.map((v) => JSON.stringify(v)).join(", ")}`, hint: `make the default one of the values, or add ${JSON.stringify(d)} to them` });
+    }
   }
   return out;
 }

@@ -341,6 +341,9 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       // `trend[attribute=recovered,window=3]`: the value swallowed what looks like another
       // name=value pair, most often a param (set with --param, not in the id).
       const pairs = fromText && given ? [...String(raw[k]).matchAll(/,([A-Za-z_][\w.-]*)=([^,]*)/g)].filter((m) => !(m[1] in keySpec)) : [];
+      // `agg[country=it,n=3,country=de]`: a key given again continues the value before it
+      // (graph.ts parseTargetId), which then failed as "3,country=de".
+      const again = fromText && given ? [...String(raw[k]).matchAll(/,([A-Za-z_][\w.-]*)=/g)].find((m) => m[1] in keySpec)?.[1] : undefined;
       if (pairs.length) {
         const head = String(raw[k]).slice(0, pairs[0].index);
         const famParams = Object.entries(((fam.options as { params?: Record<string, unknown> }).params ?? {}) as Record<string, unknown>);
@@ -354,6 +357,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
         const names = pairs.map((m) => m[1]);
         const what = asParams.every(([n]) => n !== undefined) ? `${names.join(", ")} ${names.length > 1 ? "are params" : "is a param"}, not ${names.length > 1 ? "keys" : "a key"}` : `${famName} has no key ${names.filter((_, i) => asParams[i][0] === undefined).join(", ")}`;
         hint = `${what}: write '${famName}[${k}=${head}]'${params}`;
+      } else if (again !== undefined) {
+        hint = `${again} is given twice in the instance name; give each key once: ${famName}[${keyNames.map((x) => `${x}=...`).join(",")}]`;
       } else if (fromText && given) {
         // `trend[attribute='recovered']` (the shell keeps quotes inside a word), `recoverd`.
         const text = String(raw[k]);
@@ -761,7 +766,11 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   for (const t of targets.values()) {
     for (const out of t.outputs) {
       const prev = outputOwner.get(out.path);
-      if (prev !== undefined && prev !== t.id) {
+      if (prev === t.id) {
+        // Twice in one target (also as "build/./x" or under two names): both staging paths
+        // were moved to one place, and the second move failed after the first had published.
+        diags.push({ message: `target ${JSON.stringify(t.id)} declares output ${JSON.stringify(out.path)} twice`, location: loc(t), hint: "list each output once" });
+      } else if (prev !== undefined) {
         diags.push({ message: `targets ${JSON.stringify(prev)} and ${JSON.stringify(t.id)} both declare output ${JSON.stringify(out.path)}`, location: loc(t), details: locLine(targets.get(prev)!, loc), hint: sameFileHint(targets.get(prev)!, t) ?? "each output must have exactly one target" });
       } else outputOwner.set(out.path, t.id);
       if (out.dir) dirOutputs.push([out.path + "/", t.id]);
@@ -872,8 +881,30 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   }
 
   // Cycles, with the whole trail.
+  // Each link says which input makes it and where that target is declared: the one location
+  // named the first target only, and the input to remove could be on any of the others.
+  const link = (from: string, to: string): string => {
+    const t = targets.get(from)!;
+    let what = "an output";
+    find: for (const g of t.inputs) {
+      for (const it of g.items) {
+        if (it.kind === "target" && it.target === to) {
+          what = `the outputs`;
+          break find;
+        }
+        const f = it.files.find((x) => ownerOf(x) === to);
+        if (f !== undefined) {
+          what = it.kind === "file" ? `${JSON.stringify(f)}, an output` : `${JSON.stringify(f)} (input ${JSON.stringify(it.spec)}), an output`;
+          break find;
+        }
+      }
+    }
+    const l = loc(t);
+    return `${JSON.stringify(from)} reads ${what} of ${JSON.stringify(to)}${l ? ` (${JSON.stringify(from)} is declared at ${l.file}:${l.line}:${l.column})` : ""}`;
+  };
   for (const cycle of findCycles(targets)) {
-    diags.push({ message: `dependency cycle: ${cycle.map((c) => JSON.stringify(c)).join(" -> ")}`, location: loc(targets.get(cycle[0])!), hint: "a target cannot depend on its own outputs; remove one of these inputs" });
+    const details = cycle.slice(0, -1).map((c, i) => link(c, cycle[i + 1]));
+    diags.push({ message: `dependency cycle: ${cycle.map((c) => JSON.stringify(c)).join(" -> ")}`, location: loc(targets.get(cycle[0])!), details, hint: "a target cannot depend on its own outputs; remove one of these inputs" });
   }
   // Problems found so far do not stop the checks below: missing sources and params without
   // values are independent of them, and every problem is reported at once.

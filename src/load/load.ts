@@ -235,6 +235,22 @@ function siteOf(d: { site: { location: () => { file: string; line: number; colum
   return d.site.location();
 }
 
+/** Where the Pipelinefile's `export default` is (its first one in the text), for messages about what it lists. */
+function defaultExportAt(root: string, file: string): { file: string; line: number; column: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(isAbsolute(file) ? file : join(root, file), "utf8");
+  } catch {
+    return undefined;
+  }
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const at = lines[i].search(/\bexport\s+default\b/);
+    if (at >= 0) return { file, line: i + 1, column: at + 1 };
+  }
+  return undefined;
+}
+
 /**
  * Names come from export names (or the `name` option). Arrays and objects of targets may be
  * exported too (programmatic declarations), if each has a `name`. Targets only referenced as
@@ -328,14 +344,23 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
       defaults.push(v as Target | Instance);
       visitExport(v, undefined, 1);
     } else if (kind === "family") {
-      diags.push({ message: "the default export lists a family; list instances instead", location: siteOf(v as Family), hint: "e.g. export default [trend({ attribute: \"recovered\" })]" });
-    } else diags.push({ message: "the default export must be a target or a list of targets", location: { file, line: 1, column: 1 }, hint: "export default [report]" });
+      const l = siteOf(v as Family);
+      const name = names.get(v as Family);
+      const fam = name === undefined ? "a family" : `family ${JSON.stringify(name)}`;
+      diags.push({ message: `the default export lists ${fam}; list instances instead`, location: defaultExportAt(root, file) ?? l, details: l ? [`${fam === "a family" ? "the family" : fam} is declared at ${l.file}:${l.line}:${l.column}`] : undefined, hint: "e.g. export default [trend({ attribute: \"recovered\" })]" });
+    } else diags.push({ message: "the default export must be a target or a list of targets", location: defaultExportAt(root, file) ?? { file, line: 1, column: 1 }, hint: "export default [report]" });
   }
 
   // Referenced-only declarations (inputs of named targets); they need explicit names.
   /** Every param the Pipelinefile reaches (exported, a target's, a key), as messages name it. */
   const reached = new Map<Param, string>();
   for (const p of exportedParams) if (p.name !== undefined || paramSites.has(p)) reached.set(p, `param ${JSON.stringify(p.name ?? paramSites.get(p))}`);
+  /** The name each param got first, and the declaration that gave it. */
+  const cliOf = new Map<Param, { cli: string; by: Decl }>();
+  const paramAt = (p: Param): string[] => {
+    const l = p.site.location();
+    return l ? [`the param is declared at ${l.file}:${l.line}:${l.column}`] : [];
+  };
   const queue = [...decls.values()];
   while (queue.length) {
     const d = queue.pop()!;
@@ -368,6 +393,15 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
         continue;
       }
       const cli = p.name ?? paramSites.get(p) ?? local;
+      // An unnamed param that is not exported takes its name from params: { <name>: p }; one
+      // shared under two names had both, and a value set by one was dropped for the other.
+      const first = cliOf.get(p);
+      if (first === undefined) cliOf.set(p, { cli, by: d });
+      else if (first.cli !== cli) {
+        const loc = siteOf(first.by);
+        diags.push({ message: `a param without a name is used as ${JSON.stringify(first.cli)} by target ${JSON.stringify(names.get(first.by))} and as ${JSON.stringify(cli)} by target ${JSON.stringify(names.get(d))}`, location: siteOf(d), details: [...(loc ? [`target ${JSON.stringify(names.get(first.by))} is declared at ${loc.file}:${loc.line}:${loc.column}`] : []), ...paramAt(p)], hint: `give the param one name: declare it with its name (param.${p.type}(${JSON.stringify(first.cli)}, ...)) or export it (export const ${first.cli} = ...)` });
+        continue;
+      }
       const prev = params.get(cli);
       if (prev && prev !== p) {
         const loc = prev.site.location();

@@ -38,6 +38,8 @@ test("a dependency cycle is reported with its whole trail and where it was decla
   assert.equal(r.code, 2);
   assert.match(r.stderr, /error: dependency cycle: "a" -> "c" -> "b" -> "a"/);
   assert.match(r.stderr, /at Pipelinefile\.ts:2:\d+/);
+  // Each link, with the input that makes it and where its target is declared.
+  assert.match(r.stderr, /\n  "a" reads "build\/c.txt", an output of "c" \("a" is declared at Pipelinefile\.ts:2:\d+\)\n  "c" reads the outputs of "b" \("c" is declared at Pipelinefile\.ts:4:\d+\)\n  "b" reads the outputs of "a" \("b" is declared at Pipelinefile\.ts:3:\d+\)\n  hint: /);
   noStack(r.stderr);
   assert.equal(p.exists(".pipe"), false, "nothing was written");
 });
@@ -85,6 +87,70 @@ test("two targets with the same output are both named", async () => {
   assert.match(r.stderr, /at Pipelinefile\.ts:3:\d+/);
   assert.match(r.stderr, /"one" is declared at .*Pipelinefile\.ts:2:\d+/);
   noStack(r.stderr);
+});
+
+test("one target declaring an output twice (also as build/./x or under two names) is a declaration error; nothing is built or published", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const g = target({ outputs: ["build/h.txt", "build/./h.txt"], run: ({ outputs }) => sh\`echo 1 > \${outputs[0]}; echo 2 > \${outputs[1]}\` });\n` +
+      `export const n = target({ outputs: { a: "build/n.txt", b: "build/n.txt" }, run: ({ outputs }) => sh\`echo 1 > \${outputs.a}\` });\n` +
+      `export const d = target({ outputs: ["build/d", "build/d/"], run: () => sh\`true\` });\n`,
+  });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const r = await p.run(["build"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /error: target "g" declares output "build\/h.txt" twice\n  at Pipelinefile\.ts:2:\d+\n  hint: list each output once/);
+      assert.match(r.stderr, /error: target "n" declares output "build\/n.txt" twice\n  at Pipelinefile\.ts:3:\d+/);
+      assert.match(r.stderr, /error: target "d" declares output "build\/d" twice\n  at Pipelinefile\.ts:4:\d+/);
+      noStack(r.stderr);
+      assert.equal(p.exists("build"), false, "nothing ran, nothing was published");
+    }
+  } finally {
+    p.remove();
+  }
+});
+
+test("a param without a name, shared by two targets under two names, is an error naming both (a value set by one name was dropped)", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `const q = param.enum(["x", "y"], { default: "x" });\n` +
+      `export const t = target({ params: { mode: q }, outputs: ["build/t.txt"], run: ({ params, outputs }) => sh\`echo \${params.mode} > \${outputs[0]}\` });\n` +
+      `export const t2 = target({ params: { other: q }, outputs: ["build/t2.txt"], run: ({ params, outputs }) => sh\`echo \${params.other} > \${outputs[0]}\` });\n` +
+      // The same param under one name everywhere is fine.
+      `const w = param.int({ default: 3 });\n` +
+      `export const u = target({ params: { w }, outputs: ["build/u.txt"], run: ({ params, outputs }) => sh\`echo \${params.w} > \${outputs[0]}\` });\n` +
+      `export const u2 = target({ params: { w }, outputs: ["build/u2.txt"], run: ({ params, outputs }) => sh\`echo \${params.w} > \${outputs[0]}\` });\n`,
+  });
+  try {
+    for (const args of [["build", "-p", "mode=y"], ["params"]]) {
+      const r = await p.run(args);
+      assert.equal(r.code, 2, args.join(" ") + "\n" + r.stderr);
+      assert.match(r.stderr, /error: a param without a name is used as "(mode|other)" by target "t2?" and as "(mode|other)" by target "t2?"\n  at Pipelinefile\.ts:[34]:\d+\n  target "t2?" is declared at Pipelinefile\.ts:[34]:\d+\n  the param is declared at Pipelinefile\.ts:2:\d+\n  hint: give the param one name/);
+      assert.doesNotMatch(r.stderr, /"w"/);
+      noStack(r.stderr);
+    }
+    assert.equal(p.exists("build"), false);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a family in the default export is reported at the export default line, naming where the family is declared", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const f = family({ key: { k: param.enum(["a", "b"]) }, outputs: ["build/{k}.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      `\n` +
+      `export default [f];\n`,
+  });
+  try {
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /error: the default export lists family "f"; list instances instead\n  at Pipelinefile\.ts:4:1\n  family "f" is declared at Pipelinefile\.ts:2:\d+\n  hint: e\.g\. export default \[trend/);
+    noStack(r.stderr);
+  } finally {
+    p.remove();
+  }
 });
 
 test("a declaration's site is the Pipelinefile line that made it, also through a helper or a builtin", async () => {
@@ -466,12 +532,17 @@ test("a param declaration's unknown option (did you mean), min above max, or an 
       `const e = param.enum([]);\n` +
       `const d = param.date("d", { doc: "day", min: "2024-02-01", max: "2024-01-01", defalt: "today" } as any);\n` +
       `export const fam = family({ key: { e }, outputs: ["build/f-{e}"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
-      `export const m = target({ params: { i, f, d }, outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+      `export const m = target({ params: { i, f, d }, outputs: ["build/m"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` +
+      // Exported, and no target uses it yet: said all the same (it was not, before a target used it).
+      `export const q = param.enum(["x", "y"], { default: "z" } as any);\n`,
   });
   for (const cmd of [["build"], ["params"]]) {
     const r = await p.run(cmd);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.equal(r.stderr, [
+      `error: param "q" has the default "z", which is not one of its values "x", "y"`,
+      `  at Pipelinefile.ts:8:24`,
+      `  hint: make the default one of the values, or add "z" to them`,
       `error: param "i" has an unknown option "defualt"; did you mean "default"?`,
       `  at Pipelinefile.ts:2:17`,
       `  hint: options: default, doc, max, min`,
@@ -838,6 +909,10 @@ test("on the command line, a param written inside an instance id, and a key give
   assert.match(inId.stderr, /\n  hint: window is a param, not a key: write 'trend\[attribute=recovered\]' --param window=3\n/);
   const typo = await p.run(["build", "trend[attribute=recovered,windw=3]"]);
   assert.match(typo.stderr, /\n  hint: trend has no key windw: write 'trend\[attribute=recovered\]'\n/);
+  // A key given twice continued the value before it: 'bad key k: "3,country=de" is not an integer'.
+  const twice = await p.run(["build", "model[country=it,k=3,country=de]"]);
+  assert.equal(twice.code, 2, twice.stdout + twice.stderr);
+  assert.match(twice.stderr, /error: bad key k for "model": "3,country=de" is not an integer\n(?:  .*\n)*  hint: country is given twice in the instance name; give each key once: model\[country=\.\.\.,k=\.\.\.\]\n/);
   const key = await p.run(["build", "-p", "k=5"]);
   assert.equal(key.code, 2);
   assert.match(key.stderr, /error: unknown param "k"; "k" is a key of family "model"\n  hint: name the instance: model\[country=\.\.\.,k=5\] \(keys are not set with --param\)\n/);
