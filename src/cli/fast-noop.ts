@@ -9,7 +9,7 @@
  * It takes no lock: it writes nothing a concurrent build relies on (only its own snapshot, by
  * rename), and files are published by rename, so each one it stats is either before or after.
  */
-import { closeSync, constants as fsConstants, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
+import { closeSync, constants as fsConstants, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from "node:fs";
 import { dirname, join } from "node:path";
 import { createHmac } from "node:crypto";
 import type { PipeEvent, PlannedTarget, TargetStatus } from "../events.ts";
@@ -102,6 +102,9 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     }
     const key = requestKey(file, args.positional, paramText);
     path = snapshotPath(root, key);
+    // The snapshot's temps are written in .pipe/noop/: through a link, outside the project. The
+    // full path names such a link and stops (state/links.ts).
+    if (!realFolder(join(root, ".pipe")) || !realFolder(dirname(path))) return undefined;
     machine = readMachineKey(ctx.env, join(root, ".pipe"));
     const text = machine === undefined ? undefined : readText(path);
     const opened = text === undefined ? undefined : openSnapshot(text, machine!);
@@ -175,6 +178,11 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
 }
 
 /** A file's text; undefined when there is none (other errors throw). */
+/** Whether `path` is a folder itself, not a link to one (nor missing). */
+function realFolder(path: string): boolean {
+  return lstatSync(path, NO_THROW)?.isDirectory() === true;
+}
+
 function readIfThere(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");

@@ -2,9 +2,10 @@
  * Opening a project: find and load the Pipelinefile, build the graph, open the state folder.
  * Read-only commands open it without writing anything under `.pipe/`.
  */
+import { refuseStateLinks } from "../state/links.ts";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants as fsConstants, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { buildGraph, type BuildOptions, type BuiltGraph } from "../graph/build.ts";
 import type { Graph } from "../graph/graph.ts";
 import { todayFor } from "../graph/today.ts";
@@ -17,6 +18,7 @@ import { Evaluator } from "../plan/evaluate.ts";
 import { ensureKeptList, OutputCache, sweepCacheTemps } from "../state/cache.ts";
 import { finishCacheGc } from "../state/cache-gc.ts";
 import { RecordStore } from "../state/records.ts";
+import { ProjectLock } from "../state/lock.ts";
 import { loadStatCache, saveStatCache } from "../state/stat-cache.ts";
 import { stateTrackedByGit } from "../state/git-tracked.ts";
 import { UserError, writeRefusedHint } from "../util/errors.ts";
@@ -186,8 +188,34 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
   };
 }
 
+/**
+ * Loads the Pipelinefile, takes the project lock, and only then reads the state (records, stat
+ * cache): what a command that changes outputs sees is what the last holder left. `pipe clean`
+ * read the journal before waiting for a build, and took the outputs that build had just made
+ * for hand edits (copying them to the kept bytes).
+ */
+export async function openProjectLocked(o: ProjectOptions, lockOptions: { command: string; onWait?: (holder: string) => void }): Promise<{ project: Project; lock: ProjectLock }> {
+  const def = await loadDefinition(o);
+  let waited = false;
+  const lock = await ProjectLock.acquire(join(def.root, ".pipe"), {
+    command: lockOptions.command,
+    onWait: (holder) => {
+      waited = true;
+      lockOptions.onWait?.(holder);
+    },
+  });
+  try {
+    // The load's stats are from before the wait: files the holder wrote meanwhile are stat'ed again.
+    return { project: await openProject(o, waited ? { ...def, stats: new Map() } : def), lock };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
 /** `.pipe/` with mode 0700 and its own .gitignore, so it is never committed by accident. */
 export function prepareStateDir(stateDir: string): void {
+  refuseStateLinks(stateDir);
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     // Writable? Checked here, before the lock, the records or the cache run into it halfway.
@@ -246,6 +274,16 @@ export function cleanStaleStaging(stateDir: string, graph: Graph): string[] {
   if (markers.length === 0) return problems;
   const folders = new Set<string>();
   for (const t of graph.targets.values()) for (const o of t.outputs) folders.add(dirname(join(graph.root, o.path)));
+  // And the folders the dead runs listed (project-relative; anything else in a marker is ignored).
+  for (const m of markers) {
+    let text = "";
+    try {
+      text = readFileSync(join(active, m), "utf8");
+    } catch {
+      continue;
+    }
+    for (const rel of text.split("\n")) if (rel !== "" && !isAbsolute(rel) && !rel.split("/").includes("..") && !rel.includes("\0")) folders.add(join(graph.root, rel));
+  }
   for (const f of folders) {
     let names: string[];
     try {

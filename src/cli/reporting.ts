@@ -85,7 +85,13 @@ export async function withReporter(
       // From here on the reporter handles these signals (and shows the interrupt line).
       for (const s of INTERRUPT_SIGNALS) process.off(s, interrupt.onSignal);
     }
-    return await body(emit, interrupt.signal);
+    const code = await body(emit, interrupt.signal);
+    // A signal that came while the thread was busy to the end (a long copy of a restore) is
+    // taken in the next poll of the event loop: taken here, while the handlers are still on, a
+    // Ctrl-C never ends in 0 ("ok: 2 restored" then "interrupt: stopping" exited 0 before).
+    // Two checks: this turn's (before its poll, if the body ended in one) and the next one's.
+    await new Promise((r) => setImmediate(() => setImmediate(r)));
+    return code === 0 && interrupt.signal.aborted ? 130 : code;
   } finally {
     ctx.stdout.off("error", onStdoutError);
     await reporter?.close();

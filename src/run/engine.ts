@@ -9,7 +9,7 @@
  * targets finish inline; stale ones queue for a job slot, ordered by the longest chain of
  * estimated work still behind them (ninja's critical-path scheduling).
  */
-import { linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { totalmem } from "node:os";
@@ -191,6 +191,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   if (plan.some((p) => p.action === "run")) {
     mkdirSync(dirname(marker), { recursive: true });
     writeFileSync(marker, "");
+    // The marker lists each folder the run stages in, before it does: the next build's sweep
+    // looks there too, also when its own graph has none of them (another param value's
+    // instance: a killed run's 300 MB staged file stayed for good).
+    rc.stagingIn = (dir) => appendFileSync(marker, dir + "\n");
   }
 
   // Priority: estimated duration of the longest chain of work from the target to a sink.

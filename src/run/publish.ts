@@ -8,7 +8,7 @@
  * bytes (a file in the cache, a folder under .pipe/kept/) and prints the command that gets
  * them back.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, extname, join, relative, sep } from "node:path";
 import { isUtf8 } from "node:buffer";
 import type { GraphTarget, OutputDecl } from "../graph/graph.ts";
@@ -179,6 +179,14 @@ export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<str
  */
 export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | OutputRecord, newHash: string, doing: "replacing" | "removing" = "replacing", madeBy = "was changed outside pipe"): "edited" | "uncached" | undefined {
   if (!existsSync(join(ctx.root, o.path))) return undefined;
+  // A link the user put where the output goes: replacing or removing it loses nothing (what it
+  // points to stays), so the link is named, not followed. Copying a linked folder (a dataset)
+  // into .pipe/kept/ filled the disk, and gave back a copy instead of the link.
+  const link = linkTarget(join(ctx.root, o.path));
+  if (link !== undefined) {
+    ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} was a symbolic link to ${JSON.stringify(link)}, made outside pipe; pipe ${doing === "replacing" ? "replaces" : "removes"} the link itself, and what it points to is left as it is (to get the link back: ln -sfn ${shellPath(link)} ${shellPath(o.path)})`, t.id, true);
+    return undefined; // nothing kept
+  }
   const h = ctx.hasher.hashPath(o.path);
   if (h.kind !== "file" && h.kind !== "dir") return undefined;
   if (h.hash === newHash) return undefined;
@@ -208,6 +216,16 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
   }
   ctx.warn(`output ${o.path} of ${JSON.stringify(t.id)} ${madeBy}; pipe kept those bytes before ${doing} them (to get them back: ${command})`, t.id, true);
   return "edited";
+}
+
+/** What the symbolic link at `abs` points to (undefined: not a link). */
+function linkTarget(abs: string): string | undefined {
+  if (!lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink()) return undefined;
+  try {
+    return readlinkSync(abs);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether a run published these bytes at `path` (see RecordStore.madeAt): pipe made them. */

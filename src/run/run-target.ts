@@ -36,6 +36,8 @@ export interface RunContext extends PublishContext {
   runTag: string;
   /** Folders known to exist (made once per build). */
   madeDirs: Set<string>;
+  /** Called once per folder before the build first stages an output there (engine.ts: the run's marker lists them). */
+  stagingIn?: (dir: string) => void;
   /**
    * Recipe envs by declared names: computed once per distinct set, not per target, and the
    * same object each time (the spawner sends an env to perl once per object).
@@ -167,6 +169,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         // A file of an earlier build where this folder belongs is removed (or named): D7.
         makeOutputFolder(rc, t, dir, out);
         rc.madeDirs.add(dir);
+        rc.stagingIn?.(dir);
       }
     }
     const inv = invocationFor(rc, t, staged);
@@ -261,7 +264,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     const direct = directWrites();
     if (direct.length) {
       undoDirect(direct);
-      return failure(`recipe wrote ${direct.join(", ")} directly; write to ctx.outputs instead (temp paths that pipe moves into place on success)`);
+      // Most often the recipe's doing; an edit by hand meanwhile looks the same from here.
+      return failure(`recipe wrote ${direct.join(", ")} directly; write to ctx.outputs instead (temp paths that pipe moves into place on success); if the recipe never writes there, something else changed ${direct.length === 1 ? "it" : "them"} while it ran: build again`);
     }
     // Interrupted: nothing is recorded, even for a recipe that finished anyway (design.md).
     if (rc.signal.aborted) {
@@ -286,7 +290,15 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // The recipe succeeded: its slot goes to the next one while its outputs are stored.
     recipeEnded?.();
     // Store first: the cache must hold the bytes before they count as built.
-    const outputs = storeStaged(rc, t, staged, stagedStats);
+    let outputs: OutputRecord[];
+    try {
+      outputs = storeStaged(rc, t, staged, stagedStats);
+    } catch (err) {
+      // "ENOSPC: no space left on device, write" named neither the place nor the way out.
+      const e = err as NodeJS.ErrnoException;
+      if (!e.code) throw err;
+      throw Object.assign(new Error(`cannot store the outputs in pipe's cache (.pipe/cache/): ${e.message}${e.code === "ENOSPC" || e.code === "EDQUOT" ? "; free some space on that disk (pipe gc removes cached outputs no kept run needs)" : ""}`), { code: e.code });
+    }
     crashPoint("after-cache-store");
     // Inputs that changed while the recipe ran: record against the old content; next build reruns.
     const produced = new Map<string, OutputRecord>();

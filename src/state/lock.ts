@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
+import { refuseStateLinks } from "./links.ts";
 import { UserError, WRITE_REFUSED, writeRefusedHint } from "../util/errors.ts";
 
 // dash (Debian's sh) has no `kill --`: negative pids go right after the signal.
@@ -124,6 +125,8 @@ export class ProjectLock {
    */
   static acquire(stateDir: string, options: { onWait?: (holder: string) => void; command: string; noWait?: boolean; signal?: AbortSignal }): Promise<ProjectLock> {
     if (options.signal?.aborted) return Promise.reject(new LockWaitAborted());
+    // Every command that writes state takes the lock first (gc without prepareStateDir too).
+    refuseStateLinks(stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const lockPath = join(stateDir, "lock");
     const infoPath = join(stateDir, "lock.json");

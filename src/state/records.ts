@@ -370,9 +370,10 @@ export class RecordStore {
     if (this.#fd === undefined) {
       mkdirSync(dirname(this.#path), { recursive: true });
       if (this.#readOnly) throw new Error("internal error: append to a read-only record store; this is a bug");
-      const fresh = !existsSync(this.#path);
       this.#fd = openSync(this.#path, "a", 0o600);
-      if (fresh) writeSync(this.#fd, HEADER + "\n");
+      // Empty also counts as new: a pipe killed between creating the journal and writing its
+      // header left one, and records appended without it were all set aside a build later.
+      if (fstatSync(this.#fd).size === 0) writeSync(this.#fd, HEADER + "\n");
       else if (!endsWithNewline(this.#path)) writeSync(this.#fd, "\n"); // seal a torn tail
     }
     const line = serialize(r);

@@ -1,7 +1,7 @@
 /**
  * Test-only fault injection (reliability.md §4): `PIPE_TEST_CRASH_AT=<label>[:n]` SIGKILLs pipe
  * at the n-th arrival (default 1st) at a named durability step. `pipe debug crash-points`
- * lists the labels. Costs one comparison when unset.
+ * lists the labels. Costs a comparison or two when unset.
  */
 export const CRASH_POINTS = [
   // A target's run (run/run-target.ts, run/publish.ts).
@@ -32,7 +32,15 @@ const spec = process.env.PIPE_TEST_CRASH_AT;
 const [label, nth] = spec ? [spec.split(":")[0], Number(spec.split(":")[1] ?? 1)] : [undefined, 0];
 let count = 0;
 
+/** `PIPE_TEST_SIGNAL_AT=<label>`: sends pipe SIGINT at the first arrival there and goes on (a Ctrl-C that lands while the thread is busy). */
+const signalAt = process.env.PIPE_TEST_SIGNAL_AT;
+let signalled = false;
+
 export function crashPoint(at: CrashPoint): void {
+  if (signalAt === at && !signalled) {
+    signalled = true;
+    process.kill(process.pid, "SIGINT");
+  }
   if (label !== at) return;
   if (++count === nth) process.kill(process.pid, "SIGKILL");
 }

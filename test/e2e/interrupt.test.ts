@@ -258,3 +258,21 @@ test("Ctrl-C: a process a shell recipe started in a session of its own (setsid) 
     p.remove();
   }
 });
+
+test("a Ctrl-C that arrives while the last target is being recorded (the thread busy, as in a long copy) still ends the build with 130, its outputs whole and recorded", GUARD, async () => {
+  // Before: a restore or store of a big file held the thread; the Ctrl-C was taken once the
+  // build had finished, and pipe exited 0 after "ok: 2 restored ... interrupt: stopping".
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const a = target({ outputs: ["build/a.txt"], run: ({ outputs }) => sh\`echo a > \${outputs[0]}\` });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"], { env: { PIPE_TEST_SIGNAL_AT: "after-record" } });
+    assert.equal(r.code, 130, r.stdout + r.stderr);
+    assert.equal(p.read("build/a.txt"), "a\n");
+    const again = await p.run(["build", "--json"]);
+    assert.equal(again.code, 0);
+    assert.equal(again.events.filter((e) => e.type === "target-finished" && e.status === "built").length, 0, "what was recorded counts");
+  } finally {
+    p.remove();
+  }
+});

@@ -164,3 +164,48 @@ test("with --quiet, the warning that says where an edited output was kept is sti
     p.remove();
   }
 });
+
+test("an output the user replaced by a symbolic link (to a folder, or a file) is not followed or copied: the link goes, what it points to stays, and the printed ln command brings the link back", async () => {
+  // Before: a folder output replaced by a link to a big dataset was copied whole into
+  // .pipe/kept/ (filling the disk), and the printed `cp -R` gave back a copy, not the link.
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const d = target({ inputs: ["in.txt"], outputs: ["build/d/"], run: ({ inputs, outputs }) => sh\`mkdir -p \${outputs[0]} && cp \${inputs[0]} \${outputs[0]}/f\` });\n` +
+      `export const f = target({ inputs: ["in.txt"], outputs: ["build/f.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`,
+    "in.txt": "one",
+    "data/x": "dataset",
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    for (const [out, to] of [["build/d", "../data"], ["build/f.txt", "../data/x"]]) {
+      spawnSync("rm", ["-rf", p.path(out)]);
+      symlinkSync(to, p.path(out));
+    }
+    p.write({ "in.txt": "two" });
+    for (const cmd of [["build"], ["clean"]]) {
+      const r = await p.run(cmd);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const text = r.stdout + r.stderr;
+      assert.match(text, /output build\/d of "d" was a symbolic link to "\.\.\/data", made outside pipe; pipe (replaces|removes) the link itself, and what it points to is left as it is \(to get the link back: ln -sfn \.\.\/data build\/d\)/);
+      assert.match(text, /output build\/f.txt of "f" was a symbolic link to "\.\.\/data\/x"/);
+      assert.doesNotMatch(text, /kept those bytes|which (was|were) kept/);
+      assert.equal(p.exists(".pipe/kept") ? readdirSync(p.path(".pipe/kept")).length : 0, 0, "nothing copied");
+      assert.deepEqual(readdirSync(p.path("data")), ["x"]);
+      assert.equal(p.read("data/x"), "dataset");
+      if (cmd[0] === "build") {
+        assert.equal(p.read("build/d/f"), "two");
+        assert.equal(lstatSync(p.path("build/d")).isDirectory(), true);
+        // The printed command brings the link back.
+        const ln = /to get the link back: (ln -sfn \.\.\/data build\/d)\)/.exec(text)![1];
+        spawnSync("rm", ["-rf", p.path("build/d")]);
+        assert.equal(spawnSync("/bin/sh", ["-c", ln], { cwd: p.path(".") }).status, 0);
+        assert.equal(readlinkSync(p.path("build/d")), "../data");
+        symlinkSync("../data/x", p.path("build/f.txt.new"));
+        spawnSync("mv", ["-f", p.path("build/f.txt.new"), p.path("build/f.txt")]);
+      }
+    }
+  } finally {
+    p.remove();
+  }
+});

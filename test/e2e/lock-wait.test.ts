@@ -2,8 +2,8 @@
 // the holder is done (reliability P10/P11).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { collect, Project, waitForLine } from "../helpers/rig.ts";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { collect, finished, Project, waitForLine } from "../helpers/rig.ts";
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   test(`${signal} to a pipe waiting for the lock: exit 130 while the holder still runs`, async () => {
@@ -38,3 +38,40 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     p.remove();
   });
 }
+
+test("pipe clean that waited for a build's lock reads the state that build left: its fresh outputs are removed, not taken for hand edits", async () => {
+  // Before: clean read the journal before waiting, so the output the build made meanwhile had no
+  // record it knew of: "changed outside pipe; pipe kept those bytes", and a copy nothing frees.
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\n` +
+      `export const slow = target({ inputs: ["in.txt"], outputs: ["build/slow.txt"], run: ({ inputs, outputs }) => sh\`for i in $(seq 300); do [ -e release ] && break; sleep 0.1; done; cp \${inputs[0]} \${outputs[0]}\` });\n`,
+    "in.txt": "one",
+    release: "",
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    rmSync(p.path("release"));
+    p.write({ "in.txt": "two" });
+    const holder = p.spawn(["build", "--json"]);
+    const held = collect(holder);
+    await waitForLine(holder, (l) => l.includes('"target-started"'));
+    const cleaner = p.spawn(["clean"]);
+    const cleaned = collect(cleaner);
+    await waitForLine(cleaner, (l) => l.includes("waiting for the project lock"), "stderr");
+    writeFileSync(p.path("release"), "");
+    assert.equal((await held).code, 0);
+    const c = await cleaned;
+    assert.equal(c.code, 0, c.stdout + c.stderr);
+    assert.doesNotMatch(c.stdout, /changed outside pipe|kept/);
+    assert.match(c.stdout, /removed build\/slow.txt\n1 output removed/);
+    assert.equal(p.exists("build/slow.txt"), false);
+    assert.deepEqual(existsSync(p.path(".pipe/kept")) ? readdirSync(p.path(".pipe/kept")) : [], []);
+    // The build restores "two" from the cache without running.
+    const again = await p.run(["build", "--json"]);
+    assert.deepEqual(finished(again.events, "restored"), ["slow"]);
+    assert.equal(p.read("build/slow.txt"), "two");
+  } finally {
+    p.remove();
+  }
+});

@@ -191,3 +191,50 @@ test("an input changed and changed back while its recipe ran (A -> B -> A): a wa
   assert.deepEqual(finished(third.events, "up-to-date"), ["a"]);
   p.remove();
 });
+
+test("a symlink inside .pipe/ (staging, kept, cache/tmp, the journal) or .pipe/ itself is refused before anything is removed or written through it", async () => {
+  // Before: `rm -rf .pipe/staging && ln -s ~/victim .pipe/staging` and the next build emptied
+  // ~/victim; a dangling .pipe/records.jsonl link had the journal created where it pointed.
+  const victim = mkdtempSync(join(tmpdir(), "pipe-victim-"));
+  writeFileSync(join(victim, "precious.txt"), "precious");
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const a = target({ inputs: ["in.txt"], outputs: ["build/a.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`,
+    "in.txt": "one",
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    const cases: [string, () => void][] = [
+      [".pipe/staging", () => (rmSync(p.path(".pipe/staging"), { recursive: true, force: true }), symlinkSync(victim, p.path(".pipe/staging")))],
+      [".pipe/kept", () => (rmSync(p.path(".pipe/kept"), { recursive: true, force: true }), symlinkSync(victim, p.path(".pipe/kept")))],
+      [".pipe/cache/tmp", () => (rmSync(p.path(".pipe/cache/tmp"), { recursive: true, force: true }), symlinkSync(victim, p.path(".pipe/cache/tmp")))],
+      [".pipe/records.jsonl", () => (renameSync(p.path(".pipe/records.jsonl"), p.path("records.bak")), symlinkSync(join(victim, "created-by-pipe"), p.path(".pipe/records.jsonl")))],
+    ];
+    let n = 0;
+    for (const [link, plant] of cases) {
+      plant();
+      p.write({ "in.txt": `change ${n++}` });
+      for (const args of [["build"], ["clean"], ["gc"]]) {
+        const r = await p.run(args);
+        assert.equal(r.code, 2, `${link} ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`error: pipe's state folder holds a symbolic link: ${link.replace(/[./]/g, "\\$&")} -> ${victim.replace(/[./]/g, "\\$&")}.*; pipe removes and writes files there, and never through a link`));
+        assert.match(r.stderr, new RegExp(`hint: remove the link \\(rm ${link.replace(/[./]/g, "\\$&")}\\)`));
+      }
+      assert.deepEqual(readdirSync(victim), ["precious.txt"], `${link}: nothing removed or created where it points`);
+      rmSync(p.path(link));
+      if (link === ".pipe/records.jsonl") renameSync(p.path("records.bak"), p.path(".pipe/records.jsonl"));
+      const again = await p.run(["build"]);
+      assert.equal(again.code, 0, again.stderr);
+    }
+    // .pipe itself.
+    renameSync(p.path(".pipe"), join(victim, "state"));
+    symlinkSync(join(victim, "state"), p.path(".pipe"));
+    p.write({ "in.txt": "last" });
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /error: pipe's state folder holds a symbolic link: \.pipe -> /);
+    assert.equal(p.read("build/a.txt"), `change ${n - 1}`, "nothing was built through it");
+  } finally {
+    p.remove();
+    rmSync(victim, { recursive: true, force: true });
+  }
+});

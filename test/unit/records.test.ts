@@ -89,6 +89,22 @@ test("a damaged line is ignored (its target rebuilds); a torn tail is ignored si
   assert.equal(u.get("f4")?.target, "d", "the append after a torn tail is intact");
 });
 
+test("an empty journal (killed before its header was written) gets the header with the first append: nothing is set aside later", async () => {
+  await initHasher();
+  const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));
+  const path = join(dir, "records.jsonl");
+  writeFileSync(path, "");
+  const s = RecordStore.load(dir, { readOnly: false });
+  assert.deepEqual(s.warnings, []);
+  s.append(rec("a", "f1"));
+  s.close();
+  assert.match(readFileSync(path, "utf8"), /^\{"format":"pipe-records","version":\d+\}\n\{"target":"a"/);
+  const t = RecordStore.load(dir, { readOnly: false });
+  assert.deepEqual(t.warnings, [], "no 'no valid header', nothing quarantined");
+  assert.equal(t.get("f1")?.target, "a");
+  t.close();
+});
+
 test("a journal from a newer pipe is refused, not rewritten", async () => {
   await initHasher();
   const dir = mkdtempSync(join(tmpdir(), "pipe-rec-"));

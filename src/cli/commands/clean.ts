@@ -3,16 +3,15 @@
  * made are there already, and bytes it never made (an output edited by hand, a file added to a
  * directory output) are kept first (see keepEdited), as a build does before it replaces an output.
  */
-import { lstatSync, rmSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { closure } from "../../graph/graph.ts";
 import { keepEdited } from "../../run/publish.ts";
-import { ProjectLock } from "../../state/lock.ts";
 import { flagValue } from "../args.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
 import { PARAM, PARAMS_FILE } from "../flags.ts";
 import { paramTextFrom } from "../param-text.ts";
-import { openProject, publishContextOf } from "../project.ts";
+import { openProjectLocked, publishContextOf } from "../project.ts";
 import { removeProblem, removeTree } from "../../util/remove-tree.ts";
 
 export const command: Command = {
@@ -23,8 +22,7 @@ export const command: Command = {
   // values given, as build would make them.
   flags: [{ name: "deps", help: "also clean the named targets' dependencies" }, PARAM, PARAMS_FILE, ...COMMON],
   run: async (ctx) => {
-    const project = await openProject({ cwd: ctx.cwd, file: flagValue(ctx.args, "file"), paramText: paramTextFrom(ctx.args, ctx.cwd), requested: ctx.args.positional, readOnly: false, env: ctx.env });
-    const lock = await ProjectLock.acquire(project.stateDir, { command: "pipe clean", onWait: (h) => ctx.stderr.write(`waiting for the project lock (held by ${h})\n`) });
+    const { project, lock } = await openProjectLocked({ cwd: ctx.cwd, file: flagValue(ctx.args, "file"), paramText: paramTextFrom(ctx.args, ctx.cwd), requested: ctx.args.positional, readOnly: false, env: ctx.env }, { command: "pipe clean", onWait: (h) => ctx.stderr.write(`waiting for the project lock (held by ${h})\n`) });
     try {
       const ids = ctx.args.positional.length === 0 ? project.graph.order : ctx.args.flags.has("deps") ? closure(project.graph, project.selected) : project.selected;
       let removed = 0;

@@ -5,13 +5,12 @@ import { dirname, join, relative } from "node:path";
 import { closure, downstream, sourceFiles } from "../../graph/graph.ts";
 import { predict } from "../../plan/evaluate.ts";
 import { restoreTarget } from "../../run/publish.ts";
-import { ProjectLock } from "../../state/lock.ts";
 import { UserError } from "../../util/errors.ts";
 import { flagValue } from "../args.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
 import { findPipelinefile } from "../../load/load.ts";
-import { openProject, publishContextOf, type Project } from "../project.ts";
-import { existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
+import { openProject, openProjectLocked, publishContextOf, type Project } from "../project.ts";
+import { existsSync, mkdirSync, realpathSync } from "node:fs";
 import { removeTree } from "../../util/remove-tree.ts";
 
 export const command: Command = {
@@ -74,8 +73,8 @@ export const command: Command = {
     const staged = hook === "pre-commit" ? stagedFiles(projectDir) : undefined;
     if (staged && staged.length === 0) return EXIT.ok;
     if (hook === "post-checkout" && rest[3] !== "1") return EXIT.ok;
-    const project = await openProject({ cwd: projectDir, file: flagValue(ctx.args, "file"), paramText: new Map(), requested: [], readOnly: !mutating, env: ctx.env });
-    const lock = mutating ? await ProjectLock.acquire(project.stateDir, { command: `pipe hooks run ${hook}` }) : undefined;
+    const options = { cwd: projectDir, file: flagValue(ctx.args, "file"), paramText: new Map<string, string>(), requested: [], readOnly: !mutating, env: ctx.env };
+    const { project, lock } = mutating ? await openProjectLocked(options, { command: `pipe hooks run ${hook}` }) : { project: await openProject(options), lock: undefined };
     try {
       const code = gh.runHook(hook, rest.slice(1), {
         stagedFiles: () => staged ?? stagedFiles(project.root),
