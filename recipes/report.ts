@@ -141,7 +141,7 @@ function monitorSection(m: MonitorReport): string {
       [
         `quality on the ${m.quality.days} day(s) since the model's training data (MAE vs naive; ratio)`,
         m.quality.days === 0 ? "no new data yet" : `${num(m.quality.mae)} vs ${num(m.quality.naiveMae)}; ${num(m.quality.errorRatio)}`,
-        `ratio ≤ ${m.rules.maxErrorRatio}, judged from ${m.rules.minNewDays} days`,
+        `ratio ≤ ${m.rules.maxErrorRatio}, judged once there are at least ${m.rules.minNewDays} days`,
         m.quality.days < m.rules.minNewDays ? "too few days to judge" : m.quality.ok ? "ok" : "poor",
       ],
     ],

@@ -166,7 +166,7 @@ export async function openProject(o: ProjectOptions, def?: Definition): Promise<
     records,
     cache,
     hasher,
-    code: new CodeHasher(root, spec.compiled, spec.exportedBy, () => [...spec.decls.values()].map((d) => (d.options as { run?: unknown }).run)),
+    code: new CodeHasher(root, spec.compiled, spec.exportedBy, () => [...spec.decls.values()].map((d) => (d.options as { run?: unknown }).run), () => new Set(spec.decls.keys())),
     envKey: envKey(stateDir, o.readOnly),
     env: o.env,
   });

@@ -45,6 +45,16 @@ export function isPipeHook(text: string): boolean {
   return text.split(/\r?\n/).includes(HOOK_MARKER);
 }
 
+/**
+ * The project folder (relative to the work tree's top, "" for the top) a pipe hook runs in: its
+ * `cd` line, the inverse of cdBlock. A repository has one hooks folder, so one project's hooks.
+ */
+export function hookProject(text: string): string {
+  const m = /^cd ('(?:[^']|'\\'')*'|\S+) \|\| exit "\$chained_rc"$/m.exec(text);
+  if (!m) return "";
+  return m[1].startsWith("'") ? m[1].slice(1, -1).replace(/'\\''/g, "'") : m[1];
+}
+
 /** Files git keeps while it replays or combines commits; pipe's hooks defer while one exists. */
 function busyMarkers(hook: HookName): string[] {
   const all = ["rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD"];

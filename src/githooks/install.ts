@@ -27,7 +27,7 @@
 import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { Stats } from "node:fs";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
-import { CHAINED_SUFFIX, HOOK_NAMES, isPipeHook, renderHookScript } from "./hook-script.ts";
+import { CHAINED_SUFFIX, HOOK_NAMES, hookProject, isPipeHook, renderHookScript, shellQuote } from "./hook-script.ts";
 import type { HookName } from "./hook-script.ts";
 import { GitHooksError, isWithin, locateGit } from "./git-paths.ts";
 
@@ -109,13 +109,26 @@ export function displayPath(path: string, base: string): string {
   return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? path : rel;
 }
 
-function installOne(hook: HookName, hooksDir: string, script: string, base: string): HookChange {
+function installOne(hook: HookName, hooksDir: string, script: string, base: string, projectSubdir: string): HookChange {
   const path = join(hooksDir, hook);
   const chained = path + CHAINED_SUFFIX;
   const shown = JSON.stringify(displayPath(path, base));
   const current = inspectHookFile(path);
   if (current.kind === "pipe") {
     if (current.text === script) return { hook, path, action: "unchanged", message: `${shown} is already pipe's hook` };
+    // Another project of the repository installed it: replaced, its hooks silently stopped.
+    const theirs = hookProject(current.text);
+    if (theirs !== projectSubdir) {
+      const there = theirs === "" ? "the repository's top folder" : JSON.stringify(theirs);
+      return {
+        hook,
+        path,
+        action: "conflict",
+        message:
+          `error: ${shown} is pipe's hook for the project in ${there}; a repository has one hooks folder, so one project's hooks: left it alone\n` +
+          `  hint: to move the hooks to this project, uninstall them there first (${theirs === "" ? "" : `cd ${shellQuote(theirs)} from the top, then `}pipe hooks uninstall), then run \`pipe hooks install\` here`,
+      };
+    }
     writeExecutable(path, script);
     return { hook, path, action: "updated", message: `updated pipe's hook ${shown}` };
   }
@@ -170,7 +183,7 @@ export function installHooks(options: InstallOptions): HooksReport {
   mkdirSync(git.hooksDir, { recursive: true });
   const changes = (options.hooks ?? HOOK_NAMES).map((hook) => {
     const script = renderHookScript({ hook, nodePath: options.nodePath, pipeBin: options.pipeBin, projectSubdir: projectSubdir.split(sep).join("/"), pipelinefile: options.pipelinefile });
-    return installOne(hook, git.hooksDir, script, git.cwd);
+    return installOne(hook, git.hooksDir, script, git.cwd, projectSubdir.split(sep).join("/"));
   });
   return { hooksDir: git.hooksDir, changes, warnings: hooksDirWarnings(git.hooksDir, git.topLevel, git.gitDir, git.cwd) };
 }

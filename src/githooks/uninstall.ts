@@ -4,8 +4,8 @@
  * modes). Files that are not pipe's are never deleted.
  */
 import { renameSync, rmSync } from "node:fs";
-import { basename, join } from "node:path";
-import { CHAINED_SUFFIX, HOOK_NAMES } from "./hook-script.ts";
+import { basename, join, relative, sep } from "node:path";
+import { CHAINED_SUFFIX, HOOK_NAMES, hookProject } from "./hook-script.ts";
 import type { HookName } from "./hook-script.ts";
 import { locateGit } from "./git-paths.ts";
 import { displayPath, inspectHookFile } from "./install.ts";
@@ -19,11 +19,15 @@ export interface UninstallOptions {
   hooks?: readonly HookName[];
 }
 
-function uninstallOne(hook: HookName, hooksDir: string, base: string): HookChange {
+function uninstallOne(hook: HookName, hooksDir: string, base: string, projectSubdir: string): HookChange {
   const path = join(hooksDir, hook);
   const chained = path + CHAINED_SUFFIX;
   const shown = JSON.stringify(displayPath(path, base));
   const current = inspectHookFile(path);
+  if (current.kind === "pipe" && hookProject(current.text) !== projectSubdir) {
+    const theirs = hookProject(current.text);
+    return { hook, path, action: "left-alone", message: `${shown} is pipe's hook for the project in ${theirs === "" ? "the repository's top folder" : JSON.stringify(theirs)}, not this one; left it alone (uninstall it from there)` };
+  }
   const hasChained = inspectHookFile(chained).kind !== "missing";
   if (current.kind === "foreign") {
     if (!hasChained) return { hook, path, action: "not-installed", message: `${shown} is not pipe's hook; left it alone` };
@@ -54,6 +58,7 @@ function uninstallOne(hook: HookName, hooksDir: string, base: string): HookChang
  */
 export function uninstallHooks(options: UninstallOptions): HooksReport {
   const git = locateGit(options.projectDir, "pipe hooks uninstall");
-  const changes = (options.hooks ?? HOOK_NAMES).map((hook) => uninstallOne(hook, git.hooksDir, git.cwd));
+  const projectSubdir = relative(git.topLevel, git.cwd).split(sep).join("/");
+  const changes = (options.hooks ?? HOOK_NAMES).map((hook) => uninstallOne(hook, git.hooksDir, git.cwd, projectSubdir));
   return { hooksDir: git.hooksDir, changes, warnings: [] };
 }

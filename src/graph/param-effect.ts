@@ -81,6 +81,9 @@ export function ineffectiveParams(o: ParamEffectInput): string[] {
         notes.push({ text: () => `${set} changes nothing: ${nowhere(p, name)}` });
         continue;
       }
+      // A target reading it made instances with its value under another key's name (`inputs:
+      // ({ which }) => [raw({ src: which })]`): the value chose what `pipe build raw` holds.
+      if (keyed.length === 0 && !unused && readers().length > 0 && needed.some((t) => t.key !== undefined && Object.values(t.key).some((v) => formatValue(v) === text))) continue;
       if (keyed.length === 0) {
         const elsewhere = [...o.spec.decls].filter(([, d]) => Object.values((d.options as { params?: object }).params ?? {}).includes(p)).map(([n]) => JSON.stringify(n));
         const by = elsewhere.length ? ` (${elsewhere.slice(0, 3).join(", ")}${elsewhere.length > 3 ? ` and ${elsewhere.length - 3} more` : ""} ${elsewhere.length === 1 ? "uses" : "use"} it)` : "";

@@ -67,6 +67,8 @@ interface ModuleIndex {
   named: Set<string>;
   /** Statements that declare nothing and run at load (not imports or re-exports). */
   load: Statement[];
+  /** Names bound by imports of other local modules (not packages, not node's own). */
+  localImport: Set<string>;
   changes: Map<Statement, Set<string>>;
   changers?: Map<string, Statement[]>;
   referencers?: Map<string, Statement[]>;
@@ -182,14 +184,20 @@ export class CodeHasher {
 
   readonly #exportedBy: Map<Function, string>;
   readonly #recipeFns: () => Iterable<unknown>;
+  readonly #declNames: () => ReadonlySet<string>;
   #recipeTextList: string[] | undefined;
 
-  /** `recipes`: every declared target's and family's recipe function (see #withoutRecipes). */
-  constructor(root: string, compiled: Compiled, exportedBy: Map<Function, string> = new Map(), recipes: () => Iterable<unknown> = () => []) {
+  /**
+   * `recipes`: every declared target's and family's recipe function (see #withoutRecipes);
+   * `declNames`: their names (a statement of another module that declares only other targets
+   * through a factory call is not this target's code: see hashOf).
+   */
+  constructor(root: string, compiled: Compiled, exportedBy: Map<Function, string> = new Map(), recipes: () => Iterable<unknown> = () => [], declNames: () => ReadonlySet<string> = () => new Set()) {
     this.#root = root;
     this.#compiled = compiled;
     this.#exportedBy = exportedBy;
     this.#recipeFns = recipes;
+    this.#declNames = declNames;
     this.#dynamic = Object.values(compiled.modules).some((m) => m.dynamic);
   }
 
@@ -258,14 +266,19 @@ export class CodeHasher {
       // this target (`export const m1 = mk("m1", 1)`) counts as its code, with what it hands
       // over; when none is found by the target's name, every call does (more rebuilds, never
       // fewer). A sh template needs none of this (its command is fingerprinted).
-      const factories = [...inHome].filter((st) => FUNCTION_DECL.test(st.text)).flatMap((st) => st.declares);
+      // A declaration that is the recipe itself (`async function recA(ctx) {...}`, exported by
+      // name) makes nothing: not a factory (its export list then tied every recipe it names to it).
+      const itself = (st: Statement) => st.text.replace(/^export\s+(?:default\s+)?/, "").trim() === text.trim();
+      const factories = [...inHome].filter((st) => FUNCTION_DECL.test(st.text) && !itself(st)).flatMap((st) => st.declares);
       const callTexts: string[] = [];
+      /** The statements of other modules that make this target (see below), as "<file>\u0000<text>". */
+      const abroad: string[] = [];
       if (factories.length > 0 && !commandOnly) {
         // The factory's own code around the recipe (`const s = n * 10`) counts too.
         for (const st of inHome) if (FUNCTION_DECL.test(st.text)) callTexts.push(this.#withoutRecipes(st.text));
         const refs = this.#referencers(ix);
         const calls = new Set<Statement>();
-        for (const f of factories) for (const st of refs.get(f) ?? []) if (!inHome.has(st)) calls.add(st);
+        for (const f of factories) for (const st of refs.get(f) ?? []) if (!inHome.has(st) && !/^(?:import\b|export\s*\{)/.test(st.text)) calls.add(st);
         const mine = targetName === undefined ? [] : [...calls].filter((st) => st.declares.includes(targetName));
         const use = mine.length === 1 ? mine : [...calls];
         factoryCall = use.map((st) => ix.stmts.indexOf(st)).join(",");
@@ -273,6 +286,19 @@ export class CodeHasher {
           const outside = this.#withoutRecipes(st.text);
           callTexts.push(outside);
           takeHanded(outside);
+        }
+        // No call here: the factory (or a wrapper, `run: timed(async (ctx) => ...)`) is called
+        // from another module. The statement there that declares this target is its code, with
+        // what it hands over from its module (the wrapped function, `mk("m1", base.n)`'s base).
+        if (calls.size === 0 && targetName !== undefined) {
+          for (const other of Object.values(this.#compiled.modules)) {
+            if (other === m || other.compiled.endsWith(".json")) continue;
+            for (const st of this.#index(other).declaredBy.get(targetName) ?? []) {
+              const outside = this.#withoutRecipes(st.text);
+              abroad.push(`${relative(this.#root, other.source)}\u0000${outside}`, ...this.#handedFrom(other, outside, st, modules, packages));
+              factoryCall = `abroad:${targetName}`;
+            }
+          }
         }
       }
       const follow = (): void => {
@@ -319,8 +345,21 @@ export class CodeHasher {
       const covered = new Set<string>([m.source]);
       for (const dep of modules) for (const f of this.#moduleClosure(dep).sources) covered.add(f);
       const external = this.#externalChangers();
-      const foreign: string[] = [];
-      for (const f of covered) for (const t of external.get(f) ?? []) if (!taken.has(t.stmt)) foreign.push(t.text);
+      const entries: { stmt: Statement; text: string; mod: ModuleInfo }[] = [];
+      for (const f of covered) for (const t of external.get(f) ?? []) if (!taken.has(t.stmt)) entries.push(t);
+      // A target made in another module by a call of this module's function (a factory
+      // `mk("m1", 1)`, a wrapper `run: timed(async (ctx) => ...)`): that call is its code, and the
+      // statements declaring only other targets that way are theirs.
+      const names = this.#declNames();
+      const mineAbroad = targetName !== undefined && entries.some((t) => t.stmt.declares.includes(targetName));
+      if (mineAbroad) factoryCall ??= `abroad:${targetName}`;
+      const foreign: string[] = [...abroad];
+      for (const t of entries) {
+        if (mineAbroad && t.stmt.declares.length > 0 && !t.stmt.declares.includes(targetName!) && t.stmt.declares.every((d) => names.has(d))) continue;
+        foreign.push(t.text);
+        // And what such a statement hands over from its own module (`mk("m1", cfg.n)`: cfg).
+        foreign.push(...this.#handedFrom(t.mod, this.#withoutRecipes(t.stmt.text), t.stmt, modules, packages));
+      }
       const foreignSorted = [...new Set(foreign)].sort();
       const home = relative(this.#root, m.source);
       const fileHashes = new Map<string, string>([[home, hashString(parts.join("\u0000"))]]);
@@ -377,7 +416,8 @@ export class CodeHasher {
     // Statements that run at load: all but imports, re-exports and function or class
     // declarations (a declaration's own names being set is not a change: see #changedBy).
     const load = stmts.filter((st) => !/^(?:import\b|export\s*(?:\{|\*))/.test(st.text) && !FUNCTION_DECL.test(st.text) && !/^(?:export\s+)?(?:default\s+)?class\b/.test(st.text));
-    const ix: ModuleIndex = { stmts, starts, declaredBy, named, load, changes: new Map() };
+    const localImport = new Set(Object.entries(m.bindings).filter(([, b]) => !b.startsWith("pkg:") && !b.startsWith("builtin:")).map(([n]) => n));
+    const ix: ModuleIndex = { stmts, starts, declaredBy, named, load, localImport, changes: new Map() };
     this.#indexes.set(m.source, ix);
     return ix;
   }
@@ -397,16 +437,50 @@ export class CodeHasher {
     return out;
   }
 
-  #external: Map<string, { stmt: Statement; text: string }[]> | undefined;
+  #external: Map<string, { stmt: Statement; text: string; mod: ModuleInfo }[]> | undefined;
+
+  /**
+   * The declarations in `mod` of the values statement `from` (its code `code`) hands over, as
+   * "<file>\u0000<text>" entries, transitively; imported names add their modules or packages. A
+   * name declared only by statements that declare targets is left out (their outputs are inputs).
+   */
+  #handedFrom(mod: ModuleInfo, code: string, from: Statement, modules: Set<string>, packages: Set<string>): string[] {
+    const ix = this.#index(mod);
+    const rel = relative(this.#root, mod.source);
+    const out: string[] = [];
+    const taken = new Set<Statement>([from]);
+    const seen = new Set<string>();
+    const queue = referencedNames(code);
+    while (queue.length) {
+      const id = queue.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const bound = Object.hasOwn(mod.bindings, id) ? mod.bindings[id] : undefined;
+      if (bound !== undefined) {
+        if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
+        else if (!bound.startsWith("builtin:")) modules.add(bound);
+        continue;
+      }
+      const decl = ix.declaredBy.get(id) ?? [];
+      if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
+      for (const d of decl) {
+        if (taken.has(d)) continue;
+        taken.add(d);
+        out.push(`${rel}\u0000${d.text}`);
+        queue.push(...referencedNames(d.text));
+      }
+    }
+    return out;
+  }
 
   /**
    * For each local module, the load-time statements of other modules that may change a value
    * it exports (through an import binding), with the text that counts (the statement and where
    * it is). Built once.
    */
-  #externalChangers(): Map<string, { stmt: Statement; text: string }[]> {
+  #externalChangers(): Map<string, { stmt: Statement; text: string; mod: ModuleInfo }[]> {
     if (this.#external) return this.#external;
-    const out = new Map<string, { stmt: Statement; text: string }[]>();
+    const out = new Map<string, { stmt: Statement; text: string; mod: ModuleInfo }[]>();
     for (const mod of Object.values(this.#compiled.modules)) {
       if (mod.compiled.endsWith(".json")) continue;
       const ix = this.#index(mod);
@@ -415,7 +489,7 @@ export class CodeHasher {
         if (bound === undefined || bound.startsWith("pkg:") || bound.startsWith("builtin:")) continue;
         let list = out.get(bound);
         if (!list) out.set(bound, (list = []));
-        for (const stmt of stmts) list.push({ stmt, text: `${relative(this.#root, mod.source)}\u0000${stmt.text}` });
+        for (const stmt of stmts) list.push({ stmt, text: `${relative(this.#root, mod.source)}\u0000${stmt.text}`, mod });
       }
     }
     this.#external = out;
@@ -430,7 +504,7 @@ export class CodeHasher {
       // Most statements (a target's declaration) can change nothing of the module's: seen on
       // the whole text first (a superset), before the recipes are cut out.
       const whole = mutatedNames(s.text);
-      if (![...whole.changed].some((x) => !s.declares.includes(x) && (ix.named.has(x) || SHARED_GLOBALS.includes(x))) && ![...whole.called].some((f) => ix.declaredBy.has(f))) continue;
+      if (![...whole.changed].some((x) => !s.declares.includes(x) && (ix.named.has(x) || SHARED_GLOBALS.includes(x))) && ![...whole.called].some((f) => ix.declaredBy.has(f) || ix.localImport.has(f))) continue;
       // What runs at load: the statement without the recipes it declares (they run later);
       // callbacks and functions it calls at once (forEach, an IIFE) stay.
       for (const x of this.#changedBy(ix, s, this.#withoutRecipes(s.text))) {
@@ -466,6 +540,11 @@ export class CodeHasher {
     for (const d of s.declares) changed.delete(d);
     const out = new Set(changed);
     for (const f of called) {
+      // A function of another local module, called at load (`configure({ lr: 0.5 })`), may
+      // change what that module holds: counted as a change of the name it is imported as. Not
+      // in a declaration of targets: a call there (`asAttribute(...)` in an inputs function)
+      // mostly runs later, and a target made by such a call counts it itself (see hashOf).
+      if (ix.localImport.has(f) && !DECLARES_TARGET.test(withoutStrings(s.text))) out.add(f);
       for (const d of ix.declaredBy.get(f) ?? []) {
         if (d === s || active.has(d)) continue;
         for (const x of this.#changedBy(ix, d, d.text, active)) out.add(x);
@@ -616,14 +695,54 @@ export class CodeHasher {
       }
       cur = [];
     };
-    for (const line of this.#text(m).split("\n")) {
-      if (line !== "" && !/^[\s})\]]/.test(line)) flush();
+    const lines = this.#text(m).split("\n");
+    const inside = linesInsideTemplates(lines);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      if (line !== "" && !inside[i] && !/^[\s})\]]/.test(line)) flush();
       cur.push(line);
     }
     flush();
     this.#statements.set(m.source, out);
     return out;
   }
+}
+
+/**
+ * For each line of esbuild's output, whether it starts inside a template literal: such a line
+ * (`world\`;` of a two-line template constant) is text, not a new statement, even at column 0.
+ * Split there, the template's later lines and an edit in them counted for no recipe. Quotes
+ * end with their line in esbuild's output (only templates span lines); a quote or backtick in
+ * a regex can only make a statement longer here (a superset: never a missed edit).
+ */
+export function linesInsideTemplates(lines: string[]): boolean[] {
+  const out: boolean[] = [];
+  // Template nesting: for each open template, the `${` brace depth it waits for.
+  const stack: number[] = [];
+  let braces = 0;
+  for (const line of lines) {
+    out.push(stack.length > 0 && braces === stack[stack.length - 1]);
+    let quote = "";
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      const inTemplate = stack.length > 0 && braces === stack[stack.length - 1];
+      if (quote) {
+        if (c === "\\") i++;
+        else if (c === quote) quote = "";
+      } else if (inTemplate) {
+        if (c === "\\") i++;
+        else if (c === "`") stack.pop();
+        else if (c === "$" && line[i + 1] === "{") {
+          braces++;
+          i++;
+        }
+      } else if (c === "'" || c === '"') quote = c;
+      else if (c === "`") stack.push(braces);
+      else if (c === "{") braces++;
+      else if (c === "}") braces--;
+    }
+  }
+  return out;
 }
 
 /** The function text with its parameter names replaced by `$p0`, `$p1`... (whole words). */
@@ -680,6 +799,10 @@ export function declaredNames(text: string): string[] {
     const decl = m[1];
     const simple = decl.matchAll(/(?:^|,\s*)([\w$]+)\s*=/g);
     for (const s of simple) names.push(s[1]);
+    // `let threshold;` set later (`if (...) threshold = 0.7`): declared all the same, so that
+    // the statements setting it count (it was no name, and an edit of 0.7 counted for nothing).
+    // A name followed by a comma inside a call may be taken too: a superset, never a miss.
+    for (const s of decl.matchAll(/(?:^|,\s*)([\w$]+)\s*(?=[,;]|$)/g)) names.push(s[1]);
     const destruct = /^[{[]([^=]*)[}\]]\s*=/.exec(decl);
     if (destruct) for (const x of destruct[1].match(IDENT) ?? []) names.push(x);
     return names;

@@ -25,7 +25,7 @@ import { hashString } from "../hash/xxh.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { resolutionListing } from "./trace.ts";
 
-const FORMAT = 4;
+const FORMAT = 5;
 
 /** What the code hash needs to know about one local module. */
 export interface ModuleInfo {
@@ -179,6 +179,8 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
     files.push([abs, hashString(text)]);
     const imports = meta.inputs[input].imports;
     const rewrite = new Map<string, string>();
+    /** Each local import's specifier as written -> the file esbuild resolved it to. */
+    const resolved = new Map<string, string>();
     const deps: string[] = [];
     const packages = new Set<string>();
     let dynamic = false;
@@ -193,6 +195,7 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
         if (!imp.original) continue;
         const depAbs = resolve(root, imp.path);
         deps.push(depAbs);
+        resolved.set(imp.original, depAbs);
         let rel = relative(dirname(relOf(abs)), relOf(depAbs));
         if (!rel.startsWith(".")) rel = "./" + rel;
         rewrite.set(imp.original, rel);
@@ -222,6 +225,9 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
           target: "node20",
           // Keep `with { type: "json" }`: esbuild drops import attributes for node20 otherwise.
           supported: { "import-attributes": true },
+          // `// @license` and `/*! ... */` comments are kept by default: the code hash, which
+          // reads this code, then counted an edit of one as a change of the recipe.
+          legalComments: "none",
           sourcemap: "inline",
           sourcefile: abs,
           define: { "import.meta.url": JSON.stringify(url), "import.meta.dirname": JSON.stringify(dirname(abs)), "import.meta.filename": JSON.stringify(abs) },
@@ -245,7 +251,7 @@ async function compileFresh(root: string, pfPath: string, cacheRoot: string, ind
       compiled: relOf(abs),
       normHash: hashString(norm),
       deps,
-      bindings: importBindings(code, rewrite, abs),
+      bindings: importBindings(code, rewrite, resolved, abs),
       packages: [...packages].sort(),
       dynamic,
     };
@@ -343,8 +349,13 @@ function packageName(spec: string): string {
   return spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
 
-/** Local names bound by import statements of compiled code (esbuild prints one per line). */
-function importBindings(code: string, rewrite: Map<string, string>, abs: string): Record<string, string> {
+/**
+ * Local names bound by import statements of compiled code (esbuild prints one per line). A local
+ * import names the file esbuild resolved (`./lib/a.js` for lib/a.ts, `./lib` for lib/index.ts,
+ * `#lib/a` through package.json imports, a tsconfig `paths` alias): joined to the importer's
+ * folder as written, such specifiers named no file, and the module's code went uncounted.
+ */
+function importBindings(code: string, rewrite: Map<string, string>, resolved: Map<string, string>, abs: string): Record<string, string> {
   const out: Record<string, string> = {};
   const backToSource = new Map<string, string>();
   for (const [orig, rel] of rewrite) backToSource.set(rel, orig);
@@ -354,8 +365,9 @@ function importBindings(code: string, rewrite: Map<string, string>, abs: string)
     const spec = m[2];
     const orig = backToSource.get(spec) ?? spec;
     let target: string;
-    if (spec.startsWith(".")) {
-      target = resolve(dirname(abs), orig);
+    const local = resolved.get(orig) ?? (spec.startsWith(".") ? resolve(dirname(abs), orig) : undefined);
+    if (local !== undefined) {
+      target = local;
     } else if (isBuiltin(orig)) {
       // node's own modules (`node:path`, `fs`) are neither local code nor packages: they come
       // with node. (They were counted as packages "node:path@?", and `pipe why` then blamed a

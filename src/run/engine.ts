@@ -93,6 +93,8 @@ export interface BuildResult {
    * was computed from and the outputs of its record (the no-op snapshot is made of these).
    */
   settled: Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>;
+  /** Inputs (project-relative) that changed while a recipe reading them ran. */
+  changedDuringRun?: string[];
 }
 
 const median = (xs: number[]) => {
@@ -170,12 +172,15 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         }
         const aside = join(asideDir, String(asideN++));
         linkSync(abs, aside);
-        return () => {
-          const done: Promise<void> = unlink(aside).then(
-            () => void freeing.delete(done),
-            () => void freeing.delete(done),
-          );
-          freeing.add(done);
+        return {
+          path: aside,
+          free: () => {
+            const done: Promise<void> = unlink(aside).then(
+              () => void freeing.delete(done),
+              () => void freeing.delete(done),
+            );
+            freeing.add(done);
+          },
         };
       } catch {
         return undefined; // another filesystem, or no hard links: a plain rename then
@@ -210,6 +215,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const waiting = new Map<string, number>();
   for (const id of ids) waiting.set(id, graph.targets.get(id)!.deps.filter((d) => want.has(d)).length);
   const settled = new Map<string, { inputs: [string, string][]; outputs: OutputRecord[] }>();
+  const changedDuringRun = new Set<string>();
   const runQueue = new Heap<{ t: GraphTarget; e: Evaluation }>((a, b) => rank.get(b.t.id)! - rank.get(a.t.id)! || (o.shuffle ? Math.random() - 0.5 : a.t.id < b.t.id ? -1 : 1));
   const ready: string[] = ids.filter((id) => waiting.get(id) === 0);
   let active = 0;
@@ -384,6 +390,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
           return;
         }
         if (r.ok) {
+          for (const p of r.changedDuringRun ?? []) changedDuringRun.add(p);
           settled.set(next.t.id, { inputs: r.inputs, outputs: r.outputs });
           finish({ type: "target-finished", target: next.t.id, status: "built", durationMs: r.durationMs, reason, logPath: r.logPath });
           release(next.t.id);
@@ -428,7 +435,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   for (const id of notRun) finish({ type: "target-finished", target: id, status: "skipped", durationMs: 0, reason: interrupted ? "interrupted" : "not started after an earlier failure; use -k to keep going" });
   const ok = counts.failed === 0 && !interrupted && counts.skipped === 0 && !notRetried.notRetried;
   o.emit({ type: "build-finished", ok, interrupted, durationMs: Date.now() - started, counts, criticalPath: criticalPath(graph, ids, durations), ...notRetried });
-  return { ok, interrupted, counts, statuses, settled };
+  return { ok, interrupted, counts, statuses, settled, changedDuringRun: [...changedDuringRun].sort() };
 }
 
 /**

@@ -19,6 +19,7 @@ import type { OutputRecord, RecordStore } from "../state/records.ts";
 import { keepFolder } from "../state/kept.ts";
 import { quote } from "../api/sh.ts";
 import { crashPoint } from "../util/crash-point.ts";
+import { withDefaultSignals } from "../util/signals.ts";
 import { isDenied, removeProblem, removeTree } from "../util/remove-tree.ts";
 
 export interface PublishContext {
@@ -37,10 +38,11 @@ export interface PublishContext {
   /** A fresh folder under .pipe/ for temporary moves. */
   scratch: () => string;
   /**
-   * Keeps the file at `abs` (about to be replaced by a rename) under another name, and returns
-   * what frees it later, off the critical path; undefined when it cannot (another filesystem).
+   * Keeps the file at `abs` (about to be replaced by a rename) under another name: returns that
+   * name and what frees it later, off the critical path; undefined when it cannot (another
+   * filesystem).
    */
-  setAside?: (abs: string) => (() => void) | undefined;
+  setAside?: (abs: string) => { path: string; free: () => void } | undefined;
 }
 
 /** Staged outputs are hidden siblings of their final paths: `build/.pipe-tmp-<run>-<n>-words.txt`. */
@@ -152,18 +154,22 @@ export function storeStaged(ctx: PublishContext, t: GraphTarget, staged: Map<str
       records.push({ path: o.path, kind: "file", hash, mode: st.mode & 0o777 });
       continue;
     }
-    const h = ctx.hasher.hashPath(rel);
-    if (h.kind !== "file" && h.kind !== "dir") throw new Error(`staged output ${rel} vanished`);
-    if (h.kind === "file") {
-      ctx.cache.putFile(abs, h.hash);
-      records.push({ path: o.path, kind: "file", hash: h.hash, mode: statSync(abs).mode & 0o777 });
-    } else {
-      ctx.cache.putDir(abs, h.hash, (p) => {
-        const r = ctx.hasher.hashPath(p.slice(ctx.root.length + 1));
-        return r.kind === "file" ? r.hash : "";
-      });
-      records.push({ path: o.path, kind: "dir", hash: h.hash });
-    }
+    // A big file or a folder: hashed and copied for as long as it takes, Ctrl-C ending pipe at once.
+    const h = withDefaultSignals(() => {
+      const h = ctx.hasher.hashPath(rel);
+      if (h.kind !== "file" && h.kind !== "dir") throw new Error(`staged output ${rel} vanished`);
+      if (h.kind === "file") {
+        ctx.cache.putFile(abs, h.hash);
+        records.push({ path: o.path, kind: "file", hash: h.hash, mode: statSync(abs).mode & 0o777 });
+      } else {
+        ctx.cache.putDir(abs, h.hash, (p) => {
+          const r = ctx.hasher.hashPath(p.slice(ctx.root.length + 1));
+          return r.kind === "file" ? r.hash : "";
+        });
+        records.push({ path: o.path, kind: "dir", hash: h.hash });
+      }
+      return h;
+    });
     ctx.hasher.forget(rel, h.kind === "dir");
   }
   return records;
@@ -199,12 +205,12 @@ export function keepEdited(ctx: PublishContext, t: GraphTarget, o: OutputDecl | 
   let command: string;
   if (h.kind === "file") {
     // A file of its own (not a pack entry), which the printed cp command can copy.
-    ctx.cache.putFile(abs, h.hash, { loose: true });
+    withDefaultSignals(() => ctx.cache.putFile(abs, h.hash, { loose: true }));
     // The object is read-only (0444) and `cp` gives a new file its source's mode: say the file's own.
     const mode = (statSync(abs).mode & 0o777).toString(8);
     command = `cp ${shellPath(ctx.cache.displayPath(h.hash, ctx.root))} ${shellPath(o.path)} && chmod ${mode} ${shellPath(o.path)}`;
   } else {
-    const kept = keepFolder(ctx.stateDir, abs, h.hash);
+    const kept = withDefaultSignals(() => keepFolder(ctx.stateDir, abs, h.hash));
     // `<kept>/.` copies the folder's contents: into the output folder, made if it is missing.
     command = `cp -R ${shellPath(`${relative(ctx.root, kept)}/.`)} ${shellPath(o.path)}`;
   }
@@ -315,8 +321,58 @@ export function makeOutputFolder(ctx: PublishContext, t: GraphTarget, dirRel: st
   mkdirSync(join(ctx.root, dirRel), { recursive: true });
 }
 
-/** Moves one prepared file or folder into place (rename; a folder swap goes through the scratch area). */
-export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string, hints: { missing?: boolean; dirMade?: boolean; target?: GraphTarget } = {}): void {
+/**
+ * What a move replaced, kept until every output of the target is in place: a failed move of a
+ * later output puts the earlier ones back (a target's outputs change together or not at all:
+ * reliability.md P3; a failed chmod of the second output left the first one the failed run's).
+ */
+export class Moves {
+  readonly #done: { to: string; old?: string; kind: "new" | "file" | "dir" | "lost"; free?: () => void }[] = [];
+
+  note(entry: { to: string; old?: string; kind: "new" | "file" | "dir" | "lost"; free?: () => void }): void {
+    this.#done.push(entry);
+  }
+
+  /** Every output is in place: what they replaced goes. */
+  commit(ctx: PublishContext, target?: string): void {
+    for (const m of this.#done) {
+      if (m.kind === "file") m.free?.();
+      else if (m.kind === "dir" && m.old) {
+        try {
+          removeTree(m.old);
+        } catch (e) {
+          // The new output is in place; what is left of the old one is in the run's scratch folder.
+          ctx.warn(removeProblem(relative(ctx.root, m.old), e), target);
+        }
+      }
+    }
+    this.#done.length = 0;
+  }
+
+  /** A later move failed: the earlier ones are undone, newest first (what cannot be is said). */
+  undo(ctx: PublishContext, target?: string): void {
+    for (const m of this.#done.reverse()) {
+      try {
+        if (m.kind === "new") removeTree(m.to);
+        else if (m.kind === "file" && m.old) renameSync(m.old, m.to);
+        else if (m.kind === "dir" && m.old) {
+          if (lstatSync(m.to, { throwIfNoEntry: false })) removeTree(m.to);
+          renameSync(m.old, m.to);
+        }
+        ctx.hasher.forget(relative(ctx.root, m.to), m.kind === "dir");
+      } catch (e) {
+        ctx.warn(`cannot put back what ${relative(ctx.root, m.to)} held before: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, target);
+      }
+    }
+    this.#done.length = 0;
+  }
+}
+
+/**
+ * Moves one prepared file or folder into place (rename; a folder swap goes through the scratch
+ * area). With `moves`, what it replaced stays until `moves.commit` (or comes back on `undo`).
+ */
+export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: string, hints: { missing?: boolean; dirMade?: boolean; target?: GraphTarget; moves?: Moves } = {}): void {
   const from = join(ctx.root, fromRel);
   const to = join(ctx.root, toRel);
   checkConfined(ctx.root, toRel);
@@ -325,12 +381,25 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
     else mkdirSync(dirname(to), { recursive: true });
     checkConfined(ctx.root, toRel);
   }
-  let old: string | undefined;
-  let freeOld: (() => void) | undefined;
-  if (!hints.missing) {
+  const moves = hints.moves ?? new Moves();
+  try {
+    place(ctx, from, to, moves, hints.missing === true);
+  } catch (e) {
+    // Its own move half done (a folder moved aside, the new one refused): put back.
+    if (!hints.moves) moves.undo(ctx, hints.target?.id);
+    throw e;
+  }
+  if (!hints.moves) moves.commit(ctx, hints.target?.id);
+}
+
+/** The renames of moveIntoPlace; `missing`: nothing is at `to` (known from the caller). */
+function place(ctx: PublishContext, from: string, to: string, moves: Moves, missing: boolean): void {
+  let replaced = false;
+  if (!missing) {
     const st = lstatSync(to, { throwIfNoEntry: false });
+    replaced = st !== undefined;
     if (st && (st.isDirectory() || lstatSync(from).isDirectory())) {
-      old = join(ctx.root, ctx.scratch(), "old");
+      const old = join(ctx.root, ctx.scratch(), "old");
       mkdirSync(dirname(old), { recursive: true });
       try {
         renameSync(to, old);
@@ -341,15 +410,18 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
         chmodSync(to, (st.mode & 0o7777) | 0o700);
         renameSync(to, old);
       }
+      moves.note({ to, old, kind: "dir" });
     } else if (st) {
       // A rename over a file frees that file's blocks then and there: on ext4 that made the
       // rename 0.28 ms instead of 0.03 (a chain rebuilds its links one after another). A
       // second link keeps them until the build frees them from a background thread.
+      let aside: { path: string; free: () => void } | undefined;
       try {
-        freeOld = ctx.setAside?.(to);
+        aside = ctx.setAside?.(to);
       } catch {
         // no second link: the rename frees the blocks itself
       }
+      moves.note(aside ? { to, old: aside.path, kind: "file", free: aside.free } : { to, kind: "lost" });
     }
   }
   crashPoint("publish-rename");
@@ -364,26 +436,25 @@ export function moveIntoPlace(ctx: PublishContext, fromRel: string, toRel: strin
     renameSync(from, to);
     chmodSync(to, st.mode & 0o7777);
   }
-  if (old) {
-    try {
-      removeTree(old);
-    } catch (e) {
-      // The new output is in place; what is left of the old one is in the run's scratch folder.
-      ctx.warn(removeProblem(relative(ctx.root, old), e), hints.target?.id);
-    }
-  }
-  freeOld?.();
+  if (!replaced) moves.note({ to, kind: "new" });
 }
 
 /** Publishes staged outputs: keep edited bytes, rename into place, prime the stat cache. */
 export function publish(ctx: PublishContext, t: GraphTarget, staged: Map<string, string>, outputs: OutputRecord[], hints: PublishHints = {}): void {
-  for (const o of outputs) {
-    const missing = hints.missing?.has(o.path) ?? false;
-    if (!missing) keepEdited(ctx, t, o, o.hash);
-    moveIntoPlace(ctx, staged.get(o.path)!, o.path, { missing, dirMade: hints.madeDirs?.has(dirname(o.path)), target: t });
-    ctx.hasher.forget(o.path, o.kind === "dir");
-    if (o.kind === "file") ctx.hasher.remember(o.path, o.hash, hints.stats?.get(o.path)?.mtimeMs);
+  const moves = new Moves();
+  try {
+    for (const o of outputs) {
+      const missing = hints.missing?.has(o.path) ?? false;
+      if (!missing) keepEdited(ctx, t, o, o.hash);
+      moveIntoPlace(ctx, staged.get(o.path)!, o.path, { missing, dirMade: hints.madeDirs?.has(dirname(o.path)), target: t, moves });
+      ctx.hasher.forget(o.path, o.kind === "dir");
+      if (o.kind === "file") ctx.hasher.remember(o.path, o.hash, hints.stats?.get(o.path)?.mtimeMs);
+    }
+  } catch (e) {
+    moves.undo(ctx, t.id);
+    throw e;
   }
+  moves.commit(ctx, t.id);
 }
 
 /**

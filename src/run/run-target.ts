@@ -59,7 +59,7 @@ export interface RunContext extends PublishContext {
 
 export type RunOutcome =
   /** `inputs`: the input hashes the record holds (the no-op snapshot vouches for these only). */
-  | { ok: true; outputs: OutputRecord[]; inputs: [string, string][]; durationMs: number; logPath?: string }
+  | { ok: true; outputs: OutputRecord[]; inputs: [string, string][]; durationMs: number; logPath?: string; changedDuringRun?: string[] }
   | { ok: false; error: string; durationMs: number; logTail: string[]; logPath?: string; cancelled?: false }
   /** It waited for a slot (lanes.ts) and the build stopped first: it never started. */
   | { ok: false; cancelled: true };
@@ -307,6 +307,8 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       if (isProducedByDep(t, path, rc)) produced.set(path, { path, kind: p.endsWith("/") ? "dir" : "file", hash: h });
     }
     const after = rc.evaluator.inputHashes(t, produced);
+    /** Inputs written while the recipe ran (watch mode tells a recipe writing its own input by them). */
+    let changedDuringRun: string[] = [];
     let fingerprint = e.fingerprint;
     let parts = e.parts;
     if (!("problem" in after)) {
@@ -315,7 +317,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       // The output may have been made from either content: recorded against the old one, it
       // passed for up to date once the input was put back (A -> B while it ran, then A again),
       // holding what B made. So such an input is recorded with a hash no file has, as below.
-      if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is not recorded as up to date for any content of ${moved.length === 1 ? "that input" : "those inputs"}, so the next build runs it again` });
+      if (moved.length) rc.emit({ type: "warning", target: t.id, message: `input ${moved.join(", ")} changed while ${JSON.stringify(t.id)} ran; its result is not recorded as up to date for any content of ${moved.length === 1 ? "that input" : "those inputs"}, so the next build runs it again${SELF_WRITE_HINT}` });
       // Same content now, but written during the run (P7): it may have been changed and changed
       // back (A -> B -> A) with the recipe reading B. Recorded against A, the output made from B
       // would pass for up to date; the rehash above refreshed the stat cache, so comparing its
@@ -324,9 +326,10 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       // these recorded inputs to the no-op snapshot, which then cannot vouch for it either.
       const rewritten = inputStats.filter(([p, st]) => !moved.includes(p) && !sameStat(st, rc.evaluator.hasher.cache.get(p))).map(([p]) => p);
       if (rewritten.length) {
-        rc.emit({ type: "warning", target: t.id, message: `input ${rewritten.join(", ")} changed while ${JSON.stringify(t.id)} ran (written again; its content now is as before, but the recipe may have read other bytes); its result is not recorded as up to date, so the next build runs it again` });
+        rc.emit({ type: "warning", target: t.id, message: `input ${rewritten.join(", ")} changed while ${JSON.stringify(t.id)} ran (written again; its content now is as before, but the recipe may have read other bytes); its result is not recorded as up to date, so the next build runs it again${SELF_WRITE_HINT}` });
       }
       const unsure = [...moved, ...rewritten];
+      changedDuringRun = unsure;
       if (unsure.length) {
         parts = { ...parts, inputs: parts.inputs.map(([p, h]): [string, string] => [p, unsure.includes(p) ? CHANGED_DURING_RUN : h]) };
         fingerprint = fingerprintOf(parts);
@@ -345,7 +348,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     flushLog();
     if (logFd === undefined) dropLog(rc, logRel);
     announce();
-    return { ok: true, outputs, inputs: parts.inputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel };
+    return { ok: true, outputs, inputs: parts.inputs, durationMs: Date.now() - t0, logPath: logFd === undefined ? undefined : logRel, ...(changedDuringRun.length ? { changedDuringRun } : {}) };
   } catch (err) {
     const e2 = err as NodeJS.ErrnoException;
     return failure(e2.code ? `${e2.message}` : `internal error: ${e2.stack ?? e2}; this is a bug, please report it with the output of pipe --version`);
@@ -418,6 +421,9 @@ function dropLog(rc: RunContext, logRel: string): void {
     // one that cannot be removed: the next run with output replaces it
   }
 }
+
+/** The end of the warning about an input written while its recipe ran: it may be the recipe's own doing. */
+const SELF_WRITE_HINT = " (if the recipe writes it itself, declare it as an output, or write it outside the inputs: every build would run it again)";
 
 /** The hash recorded for an input written while its recipe ran: no content hashes to it. */
 const CHANGED_DURING_RUN = "changed-during-run";

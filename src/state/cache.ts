@@ -16,6 +16,7 @@
  * editing a restored output can never corrupt the cache. Every restore re-hashes the bytes
  * before publishing them: a damaged entry is dropped and its target rebuilds.
  */
+import { withDefaultSignals } from "../util/signals.ts";
 import { appendFileSync, closeSync, openSync, chmodSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { hashBytes, hashFd } from "../hash/xxh.ts";
@@ -552,10 +553,14 @@ export class OutputCache {
       this.#dropped.add(hash);
       return false;
     }
-    copyFileSync(src, dest, constants.COPYFILE_FICLONE);
-    chmodSync(dest, mode);
-    // In chunks: an output may be bigger than memory (a restore must not read it whole).
-    if (hashFileStreaming(dest) !== hash) {
+    // A loose object may be gigabytes: copied and read back with Ctrl-C ending pipe at once.
+    const good = withDefaultSignals(() => {
+      copyFileSync(src, dest, constants.COPYFILE_FICLONE);
+      chmodSync(dest, mode);
+      // In chunks: an output may be bigger than memory (a restore must not read it whole).
+      return hashFileStreaming(dest) === hash;
+    });
+    if (!good) {
       unlinkSync(dest);
       try {
         unlinkSync(src); // damaged: drop it so the target rebuilds and re-stores it

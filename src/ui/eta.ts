@@ -27,7 +27,9 @@
  * spread across slots. Both are lower bounds of the true remaining time (Graham's bound for
  * list scheduling); with the plan's dependency edges, L also covers work that dependencies
  * serialise.
- * A running target that overruns its estimate contributes 0 until it finishes.
+ * A running target that overruns its estimate contributes 0 until it finishes, and the view
+ * then shows no number ("ETA ?": "<1s" while a new 15 s target ran was a review's finding);
+ * an ETA resting on F is shown as approximate ("ETA ~40s").
  *
  * Returns undefined when nothing is known: no estimates in the plan and nothing built yet.
  */
@@ -44,6 +46,10 @@ export interface EtaBreakdown {
   longestMs: number;
   /** F: the stand-in estimate for targets with no record (undefined if none was needed or known). */
   fallbackMs?: number;
+  /** Some target still to finish has no record of its own: its share is F, a guess. */
+  guessed: boolean;
+  /** A running target has run past its estimate: what is left of it is not known at all. */
+  overrun: boolean;
 }
 
 function median(values: number[]): number | undefined {
@@ -78,6 +84,8 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
   let longestMs = 0;
   let pieces = 0;
   let unknown = false;
+  let guessed = false;
+  let overrun = false;
   /** Remaining time of each target still to finish (queued: est; running: what is left). */
   const remaining = new Map<string, number>();
   for (const p of view.plan) {
@@ -86,6 +94,7 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
     if (est === undefined) {
       if (fallbackMs === undefined) unknown = true;
       else est = fallbackMs;
+      guessed = true;
     }
     if ((est ?? 0) > 0) pieces++;
     workMs += est ?? 0;
@@ -98,8 +107,10 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
     if (est === undefined) {
       if (fallbackMs === undefined) unknown = true;
       else est = fallbackMs;
+      guessed = true;
     }
     const left = Math.max(0, (est ?? 0) - Math.max(0, now - r.startedAt));
+    if (left === 0 && planned?.action !== "restore") overrun = true;
     if (left > 0) pieces++;
     workMs += left;
     longestMs = Math.max(longestMs, left);
@@ -118,5 +129,5 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
     longestMs = Math.max(longestMs, total);
   }
   const parallelism = Math.max(1, Math.min(view.jobs, pieces));
-  return { etaMs: Math.max(workMs / parallelism, longestMs), workMs, parallelism, longestMs, fallbackMs };
+  return { etaMs: Math.max(workMs / parallelism, longestMs), workMs, parallelism, longestMs, fallbackMs, guessed, overrun };
 }

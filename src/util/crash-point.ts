@@ -36,7 +36,13 @@ let count = 0;
 const signalAt = process.env.PIPE_TEST_SIGNAL_AT;
 let signalled = false;
 
+/** `PIPE_TEST_FAIL_AT=<label>[:n]`: throws an EIO error at the n-th arrival there (a failing disk, a refused rename). */
+const failSpec = process.env.PIPE_TEST_FAIL_AT;
+const [failLabel, failNth] = failSpec ? [failSpec.split(":")[0], Number(failSpec.split(":")[1] ?? 1)] : [undefined, 0];
+let failCount = 0;
+
 export function crashPoint(at: CrashPoint): void {
+  if (failLabel === at && ++failCount === failNth) throw Object.assign(new Error(`EIO: i/o error, injected at ${at} (PIPE_TEST_FAIL_AT)`), { code: "EIO" });
   if (signalAt === at && !signalled) {
     signalled = true;
     process.kill(process.pid, "SIGINT");

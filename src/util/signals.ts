@@ -30,3 +30,24 @@ export function enterUnguardedSpan(): void {
 export function leaveUnguardedSpan(): void {
   for (const g of guards) g.leave();
 }
+
+/**
+ * Runs `fn`, a long synchronous step (copying or hashing an output of gigabytes), with INT, TERM
+ * and HUP at their default action: pipe's handlers are JavaScript, which cannot run until the
+ * step returns, so a Ctrl-C waited for the whole copy (5 s for 3 GB; reliability.md P18 asks for
+ * 2). Ending there is safe as a kill -9 is (reliability.md A1): the copy goes to a temp name,
+ * the lock's supervisor stops the recipes still running, and the next build sweeps the rest.
+ */
+export function withDefaultSignals<T>(fn: () => T): T {
+  const saved = INTERRUPT_SIGNALS.map((s) => [s, process.listeners(s)] as const);
+  // Nothing of pipe's to restore: its handlers are not on (a command without a reporter).
+  if (saved.every(([, l]) => l.length === 0)) return fn();
+  for (const [s] of saved) process.removeAllListeners(s);
+  enterUnguardedSpan();
+  try {
+    return fn();
+  } finally {
+    for (const [s, listeners] of saved) for (const l of listeners) process.on(s, l as NodeJS.SignalsListener);
+    leaveUnguardedSpan();
+  }
+}

@@ -13,7 +13,50 @@ export class NotSerializableError extends Error {
   }
 }
 
+/** Thrown by the fast walk at anything unusual: the careful walk then answers (or names the problem). */
+const UNUSUAL = Symbol("unusual");
+/** Deeper than this, the fast walk stops: a cycle, or a value the careful walk should see. */
+const FAST_DEPTH = 64;
+
+/**
+ * The same text as the careful walk for plain data (strings, finite numbers, booleans, null,
+ * arrays, plain objects), without the paths and the cycle set it keeps for its messages: every
+ * target's fingerprint goes through here (a third of the time to evaluate one).
+ */
+function fast(v: unknown, depth: number): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v !== "object") {
+    // A string, a boolean or a finite number; anything else is the careful walk's to name.
+    if (typeof v === "string") return JSON.stringify(v);
+    if (typeof v === "boolean") return v ? "true" : "false";
+    if (typeof v === "number" && Number.isFinite(v)) return Object.is(v, -0) ? "0" : JSON.stringify(v);
+    throw UNUSUAL;
+  }
+  if (depth > FAST_DEPTH) throw UNUSUAL;
+  if (Array.isArray(v)) {
+    let out = "[";
+    for (let i = 0; i < v.length; i++) out += (i ? "," : "") + fast(v[i], depth + 1);
+    return out + "]";
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) throw UNUSUAL;
+  const keys = Object.keys(v).sort();
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) out += (i ? "," : "") + JSON.stringify(keys[i]) + ":" + fast((v as Record<string, unknown>)[keys[i]], depth + 1);
+  return out + "}";
+}
+
 export function stableStringify(value: unknown, path = "value"): string {
+  try {
+    return fast(value, 0);
+  } catch (e) {
+    if (e !== UNUSUAL) throw e;
+  }
+  return careful(value, path);
+}
+
+/** The walk that knows where it is: its text for a Date or deep data, its error for the rest. */
+function careful(value: unknown, path: string): string {
   const seen = new Set<object>();
   const walk = (v: unknown, p: string): string => {
     if (v === null) return "null";

@@ -34,7 +34,7 @@ export interface LoadedProject {
 /** What one build returns (the CLI's `SessionResult`, structurally). */
 export interface BuildSession {
   /** Undefined when the build was interrupted before it started. */
-  result: { ok: boolean; statuses: Map<string, TargetStatus> } | undefined;
+  result: { ok: boolean; statuses: Map<string, TargetStatus>; changedDuringRun?: string[] } | undefined;
   project: LoadedProject;
   /**
    * What the Pipelinefile's code read while loading: files (absolute path -> hash) and folders
@@ -162,7 +162,8 @@ export class WatchBuild implements ContentOracle {
     const entries = [...project.hasher.cache].map(([rel, e]): [string, HashedEntry] => [posix.resolve(project.root, rel), e]);
     this.#setWatch(set, runStartedAt, entries);
     // Not ok while a failed target is held back, even if everything else built.
-    return { ok: (result?.ok ?? false) && this.#failed.size === 0, watch: set };
+    const changedDuringRun = (result?.changedDuringRun ?? []).map((p) => posix.resolve(project.root, p));
+    return { ok: (result?.ok ?? false) && this.#failed.size === 0, watch: set, changedDuringRun };
   }
 
   /**

@@ -42,6 +42,8 @@ export interface RunOutcome {
   ok: boolean;
   /** What to watch from now on (the last good set when the Pipelinefile did not load). */
   watch: WatchSet;
+  /** Inputs (absolute) that changed while a recipe reading them ran. */
+  changedDuringRun?: string[];
 }
 
 /** Everything the loop needs, injected. */
@@ -94,6 +96,8 @@ export class WatchLoop {
   /** Every folder above a watch root (see the filter in `start()`). */
   #above = new Set<string>();
   #lastRunOk: boolean | undefined;
+  /** Inputs that changed while the last build's recipes read them (see #run). */
+  #selfWritten = new Set<string>();
   /** Whether `watch-idle` was emitted since the last run ended. */
   #announced = false;
   #started = false;
@@ -167,6 +171,19 @@ export class WatchLoop {
     } catch (e) {
       this.#o.emit({ type: "error", message: `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\`` });
     }
+    // A recipe that writes one of its own inputs (a log into the globbed data folder): every
+    // build changes it while it runs, and that change starts the next build, forever (a
+    // review counted 45 builds in 10 s). Once a build that only such a change started changed
+    // the same files again, their changes during it start nothing more.
+    const during = new Set(outcome?.changedDuringRun ?? []);
+    const looping = changed.length > 0 && changed.every((p) => this.#selfWritten.has(p) && during.has(p));
+    if (looping) {
+      const root = this.#matcher?.set.root ?? "";
+      const names = changed.map((p) => posix.relative(root, p) || p);
+      this.#o.emit({ type: "warning", message: `${names.join(", ")} changed while the last two builds ran, each time while a recipe that reads ${names.length === 1 ? "it" : "them"} ran: it seems to write ${names.length === 1 ? "it" : "them"} itself. pipe watch does not build again for those changes; declare such a file as an output of the target that writes it, or write it outside the inputs` });
+      for (const p of changed) this.#pending.delete(p);
+    }
+    this.#selfWritten = looping ? new Set() : during;
     this.#lastRunOk = outcome?.ok ?? false;
     // (Read through the getter: stop() may have changed the state while the build ran.)
     if (outcome && this.state !== "stopping") await this.#rewatch(outcome.watch);

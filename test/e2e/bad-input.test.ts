@@ -1050,6 +1050,21 @@ test("a param whose value chose which instances a family name builds (a target's
   const fewer = await p.run(["build", "trend", "-p", "attribute=recovered", "--json"]);
   assert.deepEqual(fewer.events.filter((e) => e.type === "warning"), []);
   // An instance named with its own window still hears that the param does not reach it.
+  // The value handed to an instance under another key's name (pick reads which, makes raw[src=which]).
+  const q = new Project({
+    "Pipelinefile.ts": HEAD +
+      `export const which = param.enum("which", ["a", "b"], { default: "a" });\n` +
+      `export const raw = family({ key: { src: param.enum(["a", "b"]) }, outputs: ["build/raw-{src}.txt"], run: (c) => sh\`echo \${c.params.src} > \${c.outputs[0]}\` });\n` +
+      `export const pick = target({ params: { which }, inputs: ({ which }) => [raw({ src: which })], outputs: ["build/pick.txt"], run: (c) => sh\`cat \${c.inputs} > \${c.outputs[0]}\` });\n`,
+  });
+  try {
+    const other = await q.run(["build", "raw", "-p", "which=b", "--json"]);
+    assert.equal(other.code, 0, other.stdout + other.stderr);
+    assert.deepEqual(other.events.filter((e) => e.type === "warning"), []);
+    assert.deepEqual(finished(other.events, "built"), ["raw[src=b]"]);
+  } finally {
+    q.remove();
+  }
   const named = await p.run(["build", "smooth[attribute=recovered,window=7]", "-p", "window=14"]);
   assert.equal(named.code, 0, named.stdout + named.stderr);
   assert.match(named.stdout + named.stderr, /warning: --param window=14 changes nothing: no target in this build uses param "window"; "smooth\[attribute=recovered,window=7\]" has window as a key/);

@@ -435,3 +435,179 @@ test("a TypeScript recipe that writes ctx.id: renaming its target runs it (the i
   assert.equal(p.read("out/report.txt"), "report by summary\n");
   p.remove();
 });
+
+test("a module imported by any specifier TypeScript and node accept counts as recipe code: ./lib/a.js for a.ts, no extension, a folder's index, package.json imports (#lib/...), tsconfig paths", async () => {
+  // Before: the import's path was the specifier joined to the importer's folder, a file that
+  // does not exist for all of these: the module's code never counted, and an edit left the
+  // outputs stale, "up to date".
+  const lib = (n: number) => `export const V = ${n};\n`;
+  const p = new Project({
+    "package.json": JSON.stringify({ name: "t", type: "module", imports: { "#lib/*": "./lib/*" } }),
+    "tsconfig.json": JSON.stringify({ compilerOptions: { baseUrl: ".", paths: { "@lib/*": ["lib/*"] } } }),
+    "lib/js.ts": lib(1),
+    "lib/bare.ts": lib(1),
+    "lib/folder/index.ts": lib(1),
+    "lib/hash.ts": lib(1),
+    "lib/alias.ts": lib(1),
+    "Pipelinefile.ts":
+      `import { target } from "pipefile";\n` +
+      `import { writeFile } from "node:fs/promises";\n` +
+      `import { V as js } from "./lib/js.js";\n` +
+      `import { V as bare } from "./lib/bare";\n` +
+      `import { V as folder } from "./lib/folder";\n` +
+      `import { V as hash } from "#lib/hash.ts";\n` +
+      `import { V as alias } from "@lib/alias";\n` +
+      Object.entries({ js: "js", bare: "bare", folder: "folder", hash: "hash", alias: "alias" })
+        .map(([t, v]) => `export const ${t}T = target({ outputs: ["build/${t}.txt"], run: async (ctx) => { await writeFile(ctx.outputs[0], String(${v})); } });\n`)
+        .join(""),
+  });
+  try {
+    const first = await p.run(["build", "--json"]);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    for (const [t, file] of [["js", "lib/js.ts"], ["bare", "lib/bare.ts"], ["folder", "lib/folder/index.ts"], ["hash", "lib/hash.ts"], ["alias", "lib/alias.ts"]]) {
+      p.write({ [file]: lib(2) });
+      const why = await p.run(["why", `${t}T`]);
+      assert.match(why.stdout, new RegExp(`^${t}T is stale:\\n  recipe code ${file.replace(/[./]/g, "\\$&")} changed\\n`, "m"), why.stdout + why.stderr);
+      const r = await p.run(["build", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(finished(r.events, "built"), [`${t}T`], `${file}: only its target runs`);
+      assert.equal(p.read(`build/${t}.txt`), "2");
+    }
+  } finally {
+    p.remove();
+  }
+});
+
+test("a template literal over several lines counts whole (an edit of its last line reruns the recipe), and a variable declared without a value counts with the statements that set it", async () => {
+  // Before: a line of a template at column 0 was taken for a new statement, and `let t;` for
+  // a statement declaring nothing: edits there left the outputs stale, "up to date".
+  const pf = (word: string, threshold: string) =>
+    `import { target } from "pipefile";\n` +
+    `import { writeFile } from "node:fs/promises";\n` +
+    `import { page } from "./recipes/page.ts";\n` +
+    "const GREETING = `hello\n" +
+    `${word}\`;\n` +
+    `let threshold: number;\n` +
+    `if (Math.PI > 3) { threshold = ${threshold}; } else { threshold = 0.1; }\n` +
+    `export const g = target({ outputs: ["build/g.txt"], run: async (ctx) => { await writeFile(ctx.outputs[0], GREETING); } });\n` +
+    `export const t = target({ outputs: ["build/t.txt"], run: async (ctx) => { await writeFile(ctx.outputs[0], String(threshold)); } });\n` +
+    `export const r = target({ outputs: ["build/r.html"], run: page });\n`;
+  const mod = (tail: string) =>
+    `import { writeFile } from "node:fs/promises";\n` +
+    "const TEMPLATE = `<html>\n<body>\n" +
+    `${tail}\`;\n` +
+    `export async function page(ctx: { outputs: string[] }) { await writeFile(ctx.outputs[0], TEMPLATE); }\n`;
+  const p = new Project({ "Pipelinefile.ts": pf("world", "0.7"), "recipes/page.ts": mod("</body></html>") });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    const steps: [Record<string, string>, string, string, string][] = [
+      [{ "Pipelinefile.ts": pf("planet", "0.7") }, "g", "build/g.txt", "hello\nplanet"],
+      [{ "Pipelinefile.ts": pf("planet", "0.9") }, "t", "build/t.txt", "0.9"],
+      [{ "recipes/page.ts": mod("</body></html><!-- v2 -->") }, "r", "build/r.html", "<html>\n<body>\n</body></html><!-- v2 -->"],
+    ];
+    for (const [files, target, out, bytes] of steps) {
+      p.write(files);
+      const r = await p.run(["build", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(finished(r.events, "built"), [target], JSON.stringify(files));
+      assert.equal(p.read(out), bytes);
+    }
+  } finally {
+    p.remove();
+  }
+});
+
+test("recipes made by another module's function count the call that made them: a wrapper (run: timed(async (ctx) => ...)), a factory (mk(\"m1\", 1)), and a setup call at load (configure({ lr })); editing one exported recipe reruns only its target", async () => {
+  // Before: the wrapper's text alone was hashed (every wrapped target alike, the inner function
+  // never), a factory's arguments and an imported setup call counted for nothing, and an edit
+  // of one recipe function of a module reran every recipe that module exports.
+  const pf = (inner: string, m1: number, lr: number) =>
+    `import { target } from "pipefile";\n` +
+    `import { writeFile } from "node:fs/promises";\n` +
+    `import { timed } from "./recipes/wrap.ts";\n` +
+    `import { mk } from "./recipes/factory.ts";\n` +
+    `import { configure } from "./recipes/config.ts";\n` +
+    `import { train, recA, recB } from "./recipes/train.ts";\n` +
+    `configure({ lr: ${lr} });\n` +
+    `export const w1 = target({ outputs: ["build/w1.txt"], run: timed(async (ctx) => { await writeFile(ctx.outputs[0], ${JSON.stringify(inner)}); }) });\n` +
+    `export const w2 = target({ outputs: ["build/w2.txt"], run: timed(async (ctx) => { await writeFile(ctx.outputs[0], "w2"); }) });\n` +
+    `export const m1 = mk("m1", ${m1});\n` +
+    `export const m2 = mk("m2", 2);\n` +
+    `export const t = target({ outputs: ["build/t.txt"], run: train });\n` +
+    `export const a = target({ outputs: ["build/a.txt"], run: recA });\n` +
+    `export const b = target({ outputs: ["build/b.txt"], run: recB });\n`;
+  const trainMod = (b: string) =>
+    `import { writeFile } from "node:fs/promises";\n` +
+    `import { cfg } from "./config.ts";\n` +
+    `export async function train(ctx: { outputs: string[] }) { await writeFile(ctx.outputs[0], "lr=" + cfg.lr); }\n` +
+    `export async function recA(ctx: { outputs: string[] }) { await writeFile(ctx.outputs[0], "A"); }\n` +
+    `export async function recB(ctx: { outputs: string[] }) { await writeFile(ctx.outputs[0], ${JSON.stringify(b)}); }\n`;
+  const p = new Project({
+    "recipes/wrap.ts": `export function timed(fn: (ctx: any) => Promise<void>) { return async (ctx: any) => { const t0 = Date.now(); await fn(ctx); ctx.log("took " + (Date.now() - t0) + "ms"); }; }\n`,
+    "recipes/factory.ts": `import { target } from "pipefile";\nimport { writeFile } from "node:fs/promises";\nexport function mk(name: string, n: number) { return target({ name, outputs: [\`build/\${name}.txt\`], run: async (ctx) => { await writeFile(ctx.outputs[0], String(n * 10)); } }); }\n`,
+    "recipes/config.ts": `export const cfg = { lr: 0.1 };\nexport function configure(o: { lr: number }) { Object.assign(cfg, o); }\n`,
+    "recipes/train.ts": trainMod("B1"),
+    "Pipelinefile.ts": pf("v1", 1, 0.5),
+  });
+  try {
+    const first = await p.run(["build", "--json"]);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const steps: [Record<string, string>, string[], [string, string]][] = [
+      [{ "Pipelinefile.ts": pf("v2", 1, 0.5) }, ["w1"], ["build/w1.txt", "v2"]],
+      [{ "Pipelinefile.ts": pf("v2", 5, 0.5) }, ["m1"], ["build/m1.txt", "50"]],
+      [{ "Pipelinefile.ts": pf("v2", 5, 0.9) }, ["t"], ["build/t.txt", "lr=0.9"]],
+      [{ "recipes/train.ts": trainMod("B2") }, ["b"], ["build/b.txt", "B2"]],
+    ];
+    for (const [files, ran, [out, bytes]] of steps) {
+      p.write(files);
+      const r = await p.run(["build", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(finished(r.events, "built"), ran, JSON.stringify(files));
+      assert.equal(p.read(out), bytes);
+    }
+  } finally {
+    p.remove();
+  }
+});
+
+test("a factory call in the Pipelinefile counts what it hands over from there: mk(\"m1\", base.n) reruns when base changes, and only m1", async () => {
+  const pf = (n: number) =>
+    `import { mk } from "./recipes/factory.ts";\n` +
+    `const base = { n: ${n} };\n` +
+    `const other = { n: 7 };\n` +
+    `export const m1 = mk("m1", base.n);\n` +
+    `export const m2 = mk("m2", other.n);\n`;
+  const p = new Project({
+    "recipes/factory.ts": `import { target } from "pipefile";\nimport { writeFile } from "node:fs/promises";\nexport function mk(name: string, n: number) { return target({ name, outputs: [\`build/\${name}.txt\`], run: async (ctx) => { await writeFile(ctx.outputs[0], String(n)); } }); }\n`,
+    "Pipelinefile.ts": pf(1),
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    p.write({ "Pipelinefile.ts": pf(2) });
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(finished(r.events, "built"), ["m1"]);
+    assert.equal(p.read("build/m1.txt"), "2");
+  } finally {
+    p.remove();
+  }
+});
+
+test("comments never count, also the ones esbuild keeps by default (// @license, /*! ... */)", async () => {
+  const mod = (comment: string) => `import { writeFile } from "node:fs/promises";\nexport async function rec(ctx: { outputs: string[] }) {\n  await writeFile(ctx.outputs[0], "x"); ${comment}\n}\n`;
+  const p = new Project({
+    "recipes/r.ts": mod(""),
+    "Pipelinefile.ts": `import { target } from "pipefile";\nimport { rec } from "./recipes/r.ts";\nexport const r = target({ outputs: ["build/r.txt"], run: rec });\n`,
+  });
+  try {
+    assert.equal((await p.run(["build"])).code, 0);
+    for (const c of ["// @license MIT", "/*! keep me */", "/** @preserve */"]) {
+      p.write({ "recipes/r.ts": mod(c) });
+      const r = await p.run(["build", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(finished(r.events, "built"), [], c);
+    }
+  } finally {
+    p.remove();
+  }
+});

@@ -98,6 +98,36 @@ test("pre-commit blocks a commit that removes a globbed input or renames it out 
   }
 });
 
+test("two projects in one repository: the second's hooks install is refused naming the first (it silently replaced them), and uninstall leaves the other project's hooks alone", async () => {
+  const pf = HEAD + `export const words = target({ inputs: ["data/a.txt"], outputs: ["build/w.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });\n`;
+  const p = new Project({ ".gitignore": "build/\nnode_modules/\n.pipe/\n", "proj/data/a.txt": "1\n", "proj/Pipelinefile.ts": pf, "proj 2/data/a.txt": "1\n", "proj 2/Pipelinefile.ts": pf });
+  const one = new Project({}, p.path("proj"), { link: true });
+  const two = new Project({}, p.path("proj 2"), { link: true });
+  try {
+    assert.equal(git(p, "init", "-q").code, 0);
+    assert.equal((await one.run(["hooks", "install"])).code, 0);
+    const hook = () => execFileSync("cat", [p.path(".git/hooks/pre-commit")], { encoding: "utf8" });
+    const first = hook();
+    const r = await two.run(["hooks", "install"]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /error: ".*pre-commit" is pipe's hook for the project in "proj"; a repository has one hooks folder, so one project's hooks: left it alone\n  hint: to move the hooks to this project, uninstall them there first \(cd proj from the top, then pipe hooks uninstall\)/);
+    assert.equal(hook(), first, "the first project's hook is untouched");
+    const u = await two.run(["hooks", "uninstall"]);
+    assert.match(u.stdout + u.stderr, /is pipe's hook for the project in "proj", not this one; left it alone/);
+    assert.equal(hook(), first);
+    // The first project's own uninstall removes them; then the second installs (its folder has a space: quoted).
+    assert.equal((await one.run(["hooks", "uninstall"])).code, 0);
+    assert.equal(existsSync(p.path(".git/hooks/pre-commit")), false);
+    assert.equal((await two.run(["hooks", "install"])).code, 0);
+    assert.match(hook(), /^cd 'proj 2' \|\| exit/m);
+    assert.equal((await two.run(["hooks", "install"])).code, 0, "installing again from the same project changes nothing");
+    const again = await one.run(["hooks", "install"]);
+    assert.match(again.stdout + again.stderr, /pipe's hook for the project in "proj 2"/);
+  } finally {
+    p.remove();
+  }
+});
+
 test("pre-commit with many stale targets prints a short build command: a bare build when the default targets include them", async () => {
   // Before: "run: npx pipe build" and every id, one line growing with the graph (60 KB for 10,000).
   const p = new Project({
@@ -244,4 +274,28 @@ test("pipe graph --dot renders with Graphviz for the case study", { skip: !hasDo
   const svg = execFileSync("dot", ["-Tsvg"], { input: r.stdout, encoding: "utf8" });
   assert.match(svg, /<svg/);
   assert.match(svg, /report/);
+});
+
+test("pipe graph --files lists source files only: another target's folder output (build/split/) read as an input is a dependency, not a file", async () => {
+  const p = new Project({
+    "data/raw.txt": "x\n",
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\n` +
+      `export const split = target({ inputs: ["data/raw.txt"], outputs: ["build/split/"], run: ({ inputs, outputs }) => sh\`mkdir -p \${outputs[0]} && cp \${inputs[0]} \${outputs[0]}/a\` });\n` +
+      `export const useSplit = target({ inputs: ["build/split/", "data/raw.txt"], outputs: ["build/use.txt"], run: ({ outputs }) => sh\`touch \${outputs[0]}\` });\n`,
+  });
+  try {
+    const json = JSON.parse((await p.run(["graph", "--json"])).stdout) as { targets: { id: string; files: string[]; deps: string[] }[] };
+    const use = json.targets.find((x) => x.id === "useSplit")!;
+    assert.deepEqual(use.files, ["data/raw.txt"]);
+    assert.deepEqual(use.deps, ["split"]);
+    for (const args of [["graph", "--files"], ["graph", "--mermaid", "--files"], ["graph", "--dot", "--files"]]) {
+      const r = await p.run(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /build\/split/, `${args.join(" ")}: no file node for it`);
+      assert.match(r.stdout, /data\/raw\.txt/, args.join(" "));
+    }
+  } finally {
+    p.remove();
+  }
 });

@@ -276,3 +276,25 @@ test("a Ctrl-C that arrives while the last target is being recorded (the thread 
     p.remove();
   }
 });
+
+test("a Ctrl-C while pipe copies a big output into the cache ends it at once (the copy holds the thread); the next build finishes the job, the one after runs nothing", GUARD, async () => {
+  // Before: the signal waited for the copy and the hash to finish (5 s for 3 GB). The crash
+  // point inside the copy sends the SIGINT, as a Ctrl-C arriving mid-copy would.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const big = target({ outputs: ["build/big.bin"], run: ({ outputs }) => sh\`head -c 3000000 /dev/zero > \${outputs[0]}\` });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"], { env: { PIPE_TEST_SIGNAL_AT: "cache-file-rename" } });
+    assert.equal(r.signal, "SIGINT", `ended by the signal itself: ${r.code} ${r.stderr}`);
+    assert.equal(r.events.some((e) => e.type === "target-finished"), false, "it ended inside the copy");
+    assert.equal(p.exists("build/big.bin"), false, "nothing published");
+    const again = await p.run(["build", "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(finished(again.events, "built"), ["big"]);
+    assert.equal(readdirSync(p.path("build")).join(","), "big.bin", "no staged leftover");
+    const third = await p.run(["build", "--json"]);
+    assert.deepEqual(finished(third.events, "built"), []);
+  } finally {
+    p.remove();
+  }
+});

@@ -178,7 +178,7 @@ test("an input changed and changed back while its recipe ran (A -> B -> A): a wa
   const r = await done;
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const warn = r.events.find((e) => e.type === "warning") as { message: string } | undefined;
-  assert.match(warn?.message ?? "", /^input src\/in\.txt changed while "a" ran \(written again; its content now is as before, but the recipe may have read other bytes\); its result is not recorded as up to date, so the next build runs it again$/);
+  assert.match(warn?.message ?? "", /^input src\/in\.txt changed while "a" ran \(written again; its content now is as before, but the recipe may have read other bytes\); its result is not recorded as up to date, so the next build runs it again \(if the recipe writes it itself, declare it as an output, or write it outside the inputs: every build would run it again\)$/);
   assert.equal(p.read("out/a.txt"), "B\n", "the recipe read B");
   // Nothing may call that output up to date: not the records, not the no-op snapshot.
   const status = await p.run(["status"]);
@@ -236,5 +236,39 @@ test("a symlink inside .pipe/ (staging, kept, cache/tmp, the journal) or .pipe/ 
   } finally {
     p.remove();
     rmSync(victim, { recursive: true, force: true });
+  }
+});
+
+test("a target whose second output cannot be moved into place changes none of them: the first is put back (a file, a folder, one that was missing)", async () => {
+  // Before: a failed move of build/d (chattr +i) left build/a.txt holding the failed run's bytes.
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target, param, sh } from "pipefile";\n` +
+      `export const n = param.int("n", { default: 1 });\n` +
+      `export const t = target({ params: { n }, outputs: ["build/a.txt", "build/d/"], run: ({ params, outputs }) => sh\`echo \${params.n} > \${outputs[0]}; mkdir -p \${outputs[1]}; echo \${params.n} > \${outputs[1]}/f\` });\n` +
+      `export const u = target({ params: { n }, outputs: ["build/d2/", "build/b.txt"], run: ({ params, outputs }) => sh\`mkdir -p \${outputs[0]}; echo \${params.n} > \${outputs[0]}/f; echo \${params.n} > \${outputs[1]}\` });\n` +
+      `export const v = target({ params: { n }, outputs: ["build/only-new.txt", "build/c.txt"], run: ({ params, outputs }) => sh\`echo \${params.n} > \${outputs[0]}; echo \${params.n} > \${outputs[1]}\` });\n`,
+  });
+  try {
+    assert.equal((await p.run(["build", "t", "u"])).code, 0);
+    // v's first output is new in the failing build: it has to go again.
+    assert.equal((await p.run(["build", "v", "-p", "n=1"])).code, 0);
+    rmSync(p.path("build/only-new.txt"));
+    const before = { a: p.read("build/a.txt"), d: p.read("build/d/f"), d2: p.read("build/d2/f"), b: p.read("build/b.txt"), c: p.read("build/c.txt") };
+    for (const target of ["t", "u", "v"]) {
+      const r = await p.run(["build", target, "-j", "1", "-p", "n=2"], { env: { PIPE_TEST_FAIL_AT: "publish-rename:2" } });
+      assert.equal(r.code, 1, `${target}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout + r.stderr, /EIO: i\/o error, injected at publish-rename/);
+    }
+    assert.deepEqual({ a: p.read("build/a.txt"), d: p.read("build/d/f"), d2: p.read("build/d2/f"), b: p.read("build/b.txt"), c: p.read("build/c.txt") }, before, "every output as it was");
+    assert.equal(p.exists("build/only-new.txt"), false, "the output that was missing is missing again");
+    assert.deepEqual(readdirSync(p.path("build")).filter((n) => n.startsWith(".pipe-tmp-")), [], "nothing staged left");
+    // Without the failure: built, all outputs of the new run.
+    const ok = await p.run(["build", "t", "u", "v", "-p", "n=2"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual([p.read("build/a.txt"), p.read("build/d/f"), p.read("build/d2/f"), p.read("build/b.txt"), p.read("build/only-new.txt")], ["2\n", "2\n", "2\n", "2\n", "2\n"]);
+    assert.doesNotMatch(ok.stdout + ok.stderr, /changed outside pipe/, "what was put back is pipe's own");
+  } finally {
+    p.remove();
   }
 });

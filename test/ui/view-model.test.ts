@@ -289,10 +289,14 @@ describe("ETA from recorded durations", () => {
     const v = viewOf([[0, plan], [0, start("train")], [0, start("prepare")]]);
     // At 4 s: train has 26 s left, prepare 6 s, words 20.5 s queued → W = 52.5 s, p = 2, L = 26 s.
     assert.equal(computeEta(v, 4_000)!.etaMs, 26_250);
-    // At 12 s prepare overran its estimate: it adds nothing; train 18 s, words 20.5 s.
+    assert.equal(computeEta(v, 4_000)!.overrun, false);
+    assert.equal(computeEta(v, 4_000)!.guessed, false);
+    // At 12 s prepare overran its estimate: it adds nothing; train 18 s, words 20.5 s. What is
+    // left of prepare is not known: the view shows "ETA ?" then.
     const later = computeEta(v, 12_000)!;
     assert.equal(later.workMs, 38_500);
     assert.equal(later.etaMs, 20_500);
+    assert.equal(later.overrun, true);
   });
 
   test("finished targets leave the estimate", () => {
@@ -314,6 +318,7 @@ describe("ETA from recorded durations", () => {
     const eta = computeEta(v, 14_000)!;
     assert.equal(eta.fallbackMs, 12_000); // median(10 s estimate, 14 s actual)
     assert.equal(eta.etaMs, 24_000);
+    assert.equal(eta.guessed, true, "shown as ~24s: b and c have no run of their own");
   });
 
   test("restores without an estimate count as free; nothing known means no ETA", () => {

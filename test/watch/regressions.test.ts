@@ -172,3 +172,36 @@ export default [a];
     });
   }
 });
+
+describe("pipe watch: a recipe that writes one of its own inputs", () => {
+  // summary reads data/*.txt and writes data/log.txt (the same bytes every time): each build
+  // changed its input while it ran, which started the next build, forever (45 builds in 10 s).
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const summary = target({ inputs: ["data/*.txt"], outputs: ["build/summary.txt"], run: ({ inputs, outputs }) => sh\`sh -c 'cat "$@" | wc -l > build/.n; echo same > data/log.txt; mv build/.n "$0"' \${outputs[0]} \${inputs}\` });
+export const other = target({ inputs: ["other.txt"], outputs: ["build/other.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+`,
+    "data/a.txt": "a\n",
+    "other.txt": "1\n",
+  };
+
+  test("one more build, then a warning naming the file, and no build for it again; other changes still build", async () => {
+    await withWatch(files, [], async (run, dir) => {
+      await run.next(is.buildFinished, "the first build");
+      const warning = await run.next((e) => e.type === "warning" && /seems to write it itself/.test(e.message), "the loop warning");
+      assert.match(warning.event.message, /^data\/log\.txt changed while the last two builds ran, each time while a recipe that reads it ran: it seems to write it itself\. pipe watch does not build again for those changes; declare such a file as an output of the target that writes it, or write it outside the inputs$/);
+      // The first build, the one log.txt's creation started (now an input), and one more.
+      assert.ok(run.events.filter(is.buildStarted).length <= 3, `builds before the warning: ${run.events.filter(is.buildStarted).length}`);
+      const idle = await run.next(is.idle, "idle after the loop stopped");
+      assert.equal(idle.skipped.filter(is.buildStarted).length, 0, "no build after the warning");
+      // Another change builds as usual, and only what it started.
+      writeFileSync(join(dir, "other.txt"), "2\n");
+      const change = await run.next(is.change, "the change of other.txt");
+      assert.deepEqual(change.event.paths, ["other.txt"]);
+      const done = await run.next(is.buildFinished, "its build");
+      assert.equal(done.event.ok, true);
+      assert.equal(readFileSync(join(dir, "build/other.txt"), "utf8"), "2\n");
+    });
+  });
+});

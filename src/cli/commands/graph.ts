@@ -35,7 +35,9 @@ export const command: Command = {
       const view: TargetView = {
         id,
         state: failed ? "failed" : p.state,
-        files: sourceFiles(t).filter((f) => !project.graph.outputOwner.has(f)),
+        // What a target makes is a dependency, not a source: also a folder output ("build/split/")
+        // and a file inside one.
+        files: sourceFiles(t).filter((f) => !madeByTarget(project.graph.outputOwner, f)),
         outputs: t.outputs.map((o) => (o.dir ? o.path + "/" : o.path)),
         deps: t.deps.filter((d) => ids.includes(d)),
       };
@@ -56,3 +58,11 @@ export const command: Command = {
     return EXIT.ok;
   },
 };
+
+/** Whether a target's outputs hold `path` (a file, a folder given as "dir/", or a path inside a folder output). */
+function madeByTarget(owners: ReadonlyMap<string, string>, path: string): boolean {
+  const p = path.replace(/\/$/, "");
+  if (owners.has(p)) return true;
+  for (let at = p.lastIndexOf("/"); at > 0; at = p.lastIndexOf("/", at - 1)) if (owners.has(p.slice(0, at))) return true;
+  return false;
+}

@@ -25,7 +25,7 @@ export const ETA_REFRESH_MS = 500;
 
 /** One line of counts, elapsed time and ETA. */
 export function Header({ view, now }: HeaderProps) {
-  const eta = useRef<{ at: number; startedAt?: number; etaMs?: number }>(undefined);
+  const eta = useRef<{ at: number; startedAt?: number; etaMs?: number; guessed?: boolean; overrun?: boolean }>(undefined);
   // A new build, a clock that went back, or time to refresh.
   const c = view.counts;
   const parts: ReactNode[] = [
@@ -43,10 +43,11 @@ export function Header({ view, now }: HeaderProps) {
   } else {
     const last = eta.current;
     if (last === undefined || last.startedAt !== view.startedAt || now < last.at || now - last.at >= ETA_REFRESH_MS) {
-      eta.current = { at: now, startedAt: view.startedAt, etaMs: computeEta(view, now)?.etaMs };
+      const e = computeEta(view, now);
+      eta.current = { at: now, startedAt: view.startedAt, etaMs: e?.etaMs, guessed: e?.guessed, overrun: e?.overrun };
     }
-    const { etaMs } = eta.current!;
-    if (etaMs !== undefined) parts.push(<Styled dim>{`ETA ${etaMs < 1000 ? "<1s" : formatDuration(etaMs)}`}</Styled>);
+    const { etaMs, guessed, overrun } = eta.current!;
+    if (etaMs !== undefined) parts.push(<Styled dim>{`ETA ${overrun ? "?" : `${guessed ? "~" : ""}${etaMs < 1000 ? "<1s" : formatDuration(etaMs)}`}`}</Styled>);
   }
   return (
     <Text wrap="truncate-end">
