@@ -27,8 +27,9 @@
  * spread across slots. Both are lower bounds of the true remaining time (Graham's bound for
  * list scheduling); with the plan's dependency edges, L also covers work that dependencies
  * serialise.
- * A running target that overruns its estimate contributes 0 until it finishes, and the view
- * then shows no number ("ETA ?": "<1s" while a new 15 s target ran was a review's finding);
+ * A running target that overruns its estimate contributes 0 until it finishes; once it has run
+ * twice its estimate and a second more, the view shows no number ("ETA ?": "<1s" while a new
+ * 15 s target ran was a review's finding);
  * an ETA resting on F is shown as approximate ("ETA ~40s").
  *
  * Returns undefined when nothing is known: no estimates in the plan and nothing built yet.
@@ -48,7 +49,7 @@ export interface EtaBreakdown {
   fallbackMs?: number;
   /** Some target still to finish has no record of its own: its share is F, a guess. */
   guessed: boolean;
-  /** A running target has run past its estimate: what is left of it is not known at all. */
+  /** A running target has run well past its estimate (twice it, and a second more): what is left of it is not known. */
   overrun: boolean;
 }
 
@@ -109,8 +110,11 @@ export function computeEta(view: BuildView, now: number): EtaBreakdown | undefin
       else est = fallbackMs;
       guessed = true;
     }
-    const left = Math.max(0, (est ?? 0) - Math.max(0, now - r.startedAt));
-    if (left === 0 && planned?.action !== "restore") overrun = true;
+    const elapsed = Math.max(0, now - r.startedAt);
+    const left = Math.max(0, (est ?? 0) - elapsed);
+    // Past twice its estimate and by a second or more: what is left of it is anyone's guess (a
+    // cheap target a few ms late is not).
+    if (planned?.action !== "restore" && elapsed > 2 * (est ?? 0) && elapsed - (est ?? 0) >= 1000) overrun = true;
     if (left > 0) pieces++;
     workMs += left;
     longestMs = Math.max(longestMs, left);

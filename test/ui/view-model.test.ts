@@ -291,12 +291,13 @@ describe("ETA from recorded durations", () => {
     assert.equal(computeEta(v, 4_000)!.etaMs, 26_250);
     assert.equal(computeEta(v, 4_000)!.overrun, false);
     assert.equal(computeEta(v, 4_000)!.guessed, false);
-    // At 12 s prepare overran its estimate: it adds nothing; train 18 s, words 20.5 s. What is
-    // left of prepare is not known: the view shows "ETA ?" then.
+    // At 12 s prepare overran its estimate: it adds nothing; train 18 s, words 20.5 s.
     const later = computeEta(v, 12_000)!;
     assert.equal(later.workMs, 38_500);
     assert.equal(later.etaMs, 20_500);
-    assert.equal(later.overrun, true);
+    assert.equal(later.overrun, false, "2 s late on 10 s: still a number");
+    // At 21 s it has run more than twice its 10 s: what is left of it is not known ("ETA ?").
+    assert.equal(computeEta(v, 21_000)!.overrun, true);
   });
 
   test("finished targets leave the estimate", () => {
