@@ -328,6 +328,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     }
   };
 
+  /** Whether `id`'s end makes ready a target (it waits for `id` alone) whose remaining path is longer than `than`. */
+  const readiesAbove = (id: string, than: number) => (graph.dependents.get(id) ?? []).some((d) => want.has(d) && !statuses.has(d) && waiting.get(d) === 1 && rank.get(d)! > than);
+
   const startRuns = () => {
     while (!stopping && !o.signal.aborted && runQueue.size > 0) {
       const next = runQueue.peek()!;
@@ -335,8 +338,14 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       let ticket: Ticket | undefined;
       // Memory: declared sizes add up to at most the budget; one bigger than it runs alone.
       if (slotsUsed + need > o.jobs || (memUsed > 0 && memUsed + next.t.mem > memBudget)) {
-        // Every slot is taken: a cheap shell recipe may wait for one behind a running one.
-        const behind = laneable(next.t) ? openLanes.pop() : undefined;
+        // Every slot is taken: a cheap shell recipe may wait for one behind a running one. Not
+        // behind one whose end readies a target of a longer remaining path (the next link of a
+        // chain): queued there, it would take the slot before that target is known (a review
+        // saw zc2 wait while a2 and a3 ran: longest-path-first broken).
+        const mine = rank.get(next.t.id)!;
+        let at = laneable(next.t) ? openLanes.length - 1 : -1;
+        while (at >= 0 && readiesAbove(openLanes[at].target!, mine)) at--;
+        const behind = at >= 0 ? openLanes.splice(at, 1)[0] : undefined;
         if (!behind) break;
         tickets.add((ticket = new Ticket(behind)));
       } else {
@@ -347,6 +356,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       active++;
       const reason = next.e.decision.kind === "stale" ? next.e.decision.reasons.join("; ") : "";
       const lane = ticket?.lane ?? new Lane();
+      lane.target = next.t.id;
       if (!ticket && laneable(next.t)) openLanes.push(lane);
       // The slot is free when the recipe is over: the next one starts before this target's
       // outputs are stored and published (runTarget's recipeEnded). A target that waited for
@@ -378,7 +388,24 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
           slotsUsed -= need;
           memUsed -= next.t.mem;
         }
-        if (more) startRuns();
+        // Early (before this target's outputs are published), unless its end readies a target of
+        // a longer path than any queued one: the freed slot is then that target's, once it is
+        // ready (the engine's loop starts it), not the queue's.
+        const best = more ? runQueue.peek() : undefined;
+        if (best && !readiesAbove(next.t.id, rank.get(best.t.id)!)) startRuns();
+        // A slot still free goes to a target waiting behind another recipe (a slot no ticket
+        // waited for: a declared-mem target's): two cheap recipes queued behind one lane ran one
+        // after the other while it stood empty (found by a review). Not when this target's end
+        // readies one of a longer path: the slot is that one's.
+        for (const w of tickets) {
+          if (slotsUsed >= o.jobs || stopping || o.signal.aborted) break;
+          if (!w.pending || readiesAbove(next.t.id, rank.get(w.lane.target!)!)) continue;
+          tickets.delete(w);
+          if (w.behind.next === w) w.behind.next = undefined;
+          slotsUsed += 1;
+          w.go();
+          if (!w.lane.ended) openLanes.push(w.lane);
+        }
       };
       void runTarget(rc, next.t, next.e, reason, estimate.get(next.t.id), () => free(true), { lane, ticket }).then((r) => {
         // A failure stops the build before its slot passes on: the target waiting for it is cancelled.

@@ -45,6 +45,8 @@ export class Lane {
   next: Ticket | undefined;
   /** Its target is over (the engine freed its slot): no ticket may wait for it any more. */
   ended = false;
+  /** The target whose recipe runs in it (the engine's scheduling reads its dependents). */
+  target: string | undefined;
 }
 
 export type TicketState =

@@ -280,7 +280,16 @@ def parse():
         elif h[0][:1] == b'Q':
             queue(h[0][1:], h[1], h[2], payload)
         elif h[0][:1] == b'G':
-            q = waiting.pop(h[0][1:], None)
+            # Waiting for pipe's word, or still queued behind a running job: pipe gave it a
+            # slot that freed elsewhere, so it starts now (and no longer behind that job).
+            gid = h[0][1:]
+            q = waiting.pop(gid, None)
+            if q is None:
+                for job in running.values():
+                    if job[2] is not None and job[2][0] == gid:
+                        q = job[2]
+                        job[2] = None
+                        break
             if q is not None:
                 run_job(q[0], q[1], q[2])
         elif h[0][:1] == b'C':

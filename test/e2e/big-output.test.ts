@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { PIPE_BIN, Project, testEnv } from "../helpers/rig.ts";
 
 /** Runs `pipe <args>` and returns its exit code and peak resident set (KiB, from node itself). */
@@ -114,6 +114,44 @@ export const ts = target({ outputs: ["build/ts.txt"], run: async (ctx) => {
     assert.equal(text.filter((l) => l.startsWith("[shell] ") && l.endsWith(pad)).length, 300_000);
     assert.equal(text.filter((l) => l.startsWith("[ts] ") && l.endsWith(pad)).length, 150_000);
     assert.equal(text.filter((l) => l.startsWith("warning:")).length, 0);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a sparse output stays sparse in the cache and when restored (a 4 KB `truncate -s 5G` image took 5 GB twice)", async () => {
+  const SIZE = 256 << 20;
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const img = target({ outputs: ["build/img.raw"], run: ({ outputs }) => sh\`sh -c 'printf head > "$0" && truncate -s ${SIZE} "$0"' \${outputs[0]}\` });\n`,
+  });
+  try {
+    const allocated = (rel: string) => statSync(p.path(rel)).blocks * 512;
+    const cached = () => {
+      let sum = 0;
+      const walk = (dir: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          const abs = `${dir}/${e.name}`;
+          if (e.isDirectory()) walk(abs);
+          else if (e.isFile()) sum += statSync(abs).blocks * 512;
+        }
+      };
+      walk(p.path(".pipe/cache"));
+      return sum;
+    };
+    assert.equal((await p.run(["build"])).code, 0);
+    assert.equal(statSync(p.path("build/img.raw")).size, SIZE);
+    assert.ok(cached() < 16 << 20, `cache holds ${cached()} bytes`);
+    rmSync(p.path("build/img.raw"));
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.events.some((e) => e.type === "target-finished" && e.status === "restored"));
+    assert.equal(statSync(p.path("build/img.raw")).size, SIZE);
+    assert.ok(allocated("build/img.raw") < 16 << 20, `restored file takes ${allocated("build/img.raw")} bytes`);
+    const head = Buffer.alloc(4);
+    const fd = openSync(p.path("build/img.raw"), "r");
+    readSync(fd, head, 0, 4, 0);
+    closeSync(fd);
+    assert.equal(head.toString(), "head");
   } finally {
     p.remove();
   }

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { finished, Project } from "../helpers/rig.ts";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
@@ -14,6 +14,12 @@ function git(p: Project, ...args: string[]): { code: number | null; out: string 
 }
 
 const hasDot = spawnSync("dot", ["-V"]).status === 0;
+
+/** What `npm install --save-dev pipefile` makes besides the package: node_modules/.bin/pipe. */
+function npmBin(p: Project): void {
+  mkdirSync(p.path("node_modules/.bin"), { recursive: true });
+  symlinkSync("../pipefile/bin/pipe.js", p.path("node_modules/.bin/pipe"));
+}
 
 test("git hooks: a stale commit is blocked, a fresh one passes, checkout restores recorded outputs without running recipes", async () => {
   const p = new Project({
@@ -37,7 +43,12 @@ test("git hooks: a stale commit is blocked, a fresh one passes, checkout restore
     const blocked = git(p, "commit", "-qm", "v2");
     assert.notEqual(blocked.code, 0, "the commit is blocked");
     assert.match(blocked.out, /pipe: 1 target is stale for this commit:\n\s+"words": input data\/a.txt changed/);
-    assert.match(blocked.out, /run: npx pipe build words/);
+    // Linked, not installed by npm (no node_modules/.bin/pipe): `npx pipe` would fetch npm's
+    // unrelated "pipe", so the fix runs this pipe itself.
+    assert.match(blocked.out, /run: node \S+\/bin\/pipe\.js build words\n/);
+    assert.doesNotMatch(blocked.out, /npx pipe/);
+    npmBin(p);
+    assert.match(git(p, "commit", "-qm", "v2").out, /run: npx pipe build words/);
     // After building, the same commit passes.
     assert.equal((await p.run(["build"])).code, 0);
     const ok = git(p, "commit", "-qm", "v2");
@@ -74,6 +85,7 @@ test("pre-commit blocks a commit that removes a globbed input or renames it out 
     "ml/Pipelinefile.ts": HEAD + `export const merged = target({ inputs: ["data/*.csv"], outputs: ["build/merged.csv"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });\n`,
   });
   const ml = new Project({}, p.path("ml"), { link: true });
+  npmBin(ml);
   try {
     assert.equal(git(p, "init", "-q").code, 0);
     git(p, "add", "-A");
@@ -138,6 +150,7 @@ test("pre-commit with many stale targets prints a short build command: a bare bu
       `export const all = Array.from({ length: 40 }, (_, i) => target({ name: \`a_rather_long_target_name_\${i}\`, inputs: ["data/a.txt"], outputs: [\`build/\${i}.txt\`], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` }));\n` +
       `export default all;\n`,
   });
+  npmBin(p);
   try {
     assert.equal(git(p, "init", "-q").code, 0);
     assert.equal((await p.run(["hooks", "install"])).code, 0);

@@ -305,3 +305,58 @@ test("-j12 with twelve recipes running at once: no listener-leak warning from no
   for (let k = 0; k < 12; k++) assert.equal(p.read(`build/${k}.txt`).trim(), "12", `t${k} saw all twelve running`);
   p.remove();
 });
+
+/** Each recipe logs "start <name>" and "end <name>" around a sleep; returns the log's lines and the most running at once. */
+function spans(p: Project): { lines: string[]; most: number } {
+  const lines = p.read("spans.log").trim().split("\n");
+  let now = 0;
+  let most = 0;
+  for (const l of lines) most = Math.max(most, (now += l.startsWith("start ") ? 1 : -1));
+  return { lines, most };
+}
+const SPAN = (n: string, secs: number) => `sh\`sh -c \${"echo start ${n} >> spans.log; sleep ${secs}; echo end ${n} >> spans.log; touch \\"$0\\""} \${c.outputs[0]}\``;
+
+test("a slot freed by a declared-mem target goes to a recipe waiting in the helper: two plain recipes behind one never run one after the other while a slot is free", async () => {
+  // Found by a review: m2 and m3 (mem) ran, s1 took m2's slot, s2 waited behind s1 in the
+  // helper, and m3's slot stayed empty until s1 ended.
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const m2 = target({ outputs: ["build/m2"], resources: { mem: "3G" }, run: (c) => ${SPAN("m2", 0.3)} });\n` +
+      `export const m3 = target({ outputs: ["build/m3"], resources: { mem: "1G" }, run: (c) => ${SPAN("m3", 0.3)} });\n` +
+      `export const s1 = target({ outputs: ["build/s1"], run: (c) => ${SPAN("s1", 0.4)} });\n` +
+      `export const s2 = target({ outputs: ["build/s2"], run: (c) => ${SPAN("s2", 0.4)} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-j", "2", "--mem", "4G"], { env: { PIPE_SPAWNER: "python" } });
+    assert.equal(r.code, 0, r.stderr);
+    const { lines, most } = spans(p);
+    assert.ok(most <= 2, `-j2 exceeded: ${lines.join(", ")}`);
+    const [s1, s2] = ["s1", "s2"].map((n) => [lines.indexOf(`start ${n}`), lines.indexOf(`end ${n}`)]);
+    assert.ok(s2[0] < s1[1] && s1[0] < s2[1], `s1 and s2 ran one after the other: ${lines.join(", ")}`);
+  } finally {
+    p.remove();
+  }
+});
+
+test("longest remaining path first also while recipes wait in the helper: a chain's next link starts before independent targets queued earlier", async () => {
+  // Found by a review: a2 and a3 queued behind a1 and zc1, so zc2 (a longer path) waited for them.
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      ["a1", "a2", "a3"].map((n) => `export const ${n} = target({ outputs: ["build/${n}"], run: (c) => ${SPAN(n, 0.2)} });\n`).join("") +
+      `export const zc1 = target({ outputs: ["build/zc1"], run: (c) => ${SPAN("zc1", 0.2)} });\n` +
+      `export const zc2 = target({ inputs: [zc1], outputs: ["build/zc2"], run: (c) => ${SPAN("zc2", 0.2)} });\n` +
+      `export const zc3 = target({ inputs: [zc2], outputs: ["build/zc3"], run: (c) => ${SPAN("zc3", 0.2)} });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-j", "2"], { env: { PIPE_SPAWNER: "python" } });
+    assert.equal(r.code, 0, r.stderr);
+    const { lines, most } = spans(p);
+    assert.ok(most <= 2, `-j2 exceeded: ${lines.join(", ")}`);
+    assert.equal(lines[0].startsWith("start zc1") || lines[1].startsWith("start zc1"), true, lines.join(", "));
+    assert.ok(lines.indexOf("start zc2") < lines.indexOf("start a3"), `zc2 waited for a3: ${lines.join(", ")}`);
+  } finally {
+    p.remove();
+  }
+});

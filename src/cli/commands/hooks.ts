@@ -67,7 +67,10 @@ export const command: Command = {
     // The fix is typed where git was run, at the work tree's top: a project in a subfolder needs a cd.
     const subdir = relative(realpathSync(topLevel), realpathSync(projectDir));
     const fileText = flagValue(ctx.args, "file");
-    const fixCommand = (command: string) => `${subdir ? `cd ${gh.shellWord(subdir)} && ` : ""}${command}${fileText === undefined ? "" : ` --file ${gh.shellWord(relative(projectDir, pipelinefile))}`}`;
+    // `npx pipe` where npm installed pipe's binary (here or in a folder above); else this pipe
+    // itself: in a checkout that links pipe, `npx pipe` would fetch npm's unrelated "pipe".
+    const npx = binaryAbove(projectDir) ? "npx pipe" : `node ${gh.shellWord(fileURLToPath(new URL("../../../../bin/pipe.js", import.meta.url)))}`;
+    const fixCommand = (command: string) => `${subdir ? `cd ${gh.shellWord(subdir)} && ` : ""}${command.replace(/^npx pipe\b/, npx)}${fileText === undefined ? "" : ` --file ${gh.shellWord(relative(projectDir, pipelinefile))}`}`;
     const mutating = hook === "post-checkout" || hook === "post-merge";
     // Fast exits before loading anything (git hooks must return quickly when there is nothing to do).
     const staged = hook === "pre-commit" ? stagedFiles(projectDir) : undefined;
@@ -164,4 +167,12 @@ function restoreAll(project: Project, emit: (line: string) => void): { restored:
     }
   }
   return { restored, stillStale };
+}
+
+/** Whether `node_modules/.bin/pipe` is in `dir` or a folder above it (where `npx pipe` finds it). */
+function binaryAbove(dir: string): boolean {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, "node_modules", ".bin", "pipe"))) return true;
+    if (dirname(d) === d) return false;
+  }
 }
