@@ -327,9 +327,9 @@ export function makeOutputFolder(ctx: PublishContext, t: GraphTarget, dirRel: st
  * reliability.md P3; a failed chmod of the second output left the first one the failed run's).
  */
 export class Moves {
-  readonly #done: { to: string; old?: string; kind: "new" | "file" | "dir" | "lost"; free?: () => void }[] = [];
+  readonly #done: { to: string; old?: string; kind: "new" | "file" | "dir"; free?: () => void }[] = [];
 
-  note(entry: { to: string; old?: string; kind: "new" | "file" | "dir" | "lost"; free?: () => void }): void {
+  note(entry: { to: string; old?: string; kind: "new" | "file" | "dir"; free?: () => void }): void {
     this.#done.push(entry);
   }
 
@@ -354,7 +354,7 @@ export class Moves {
     for (const m of this.#done.reverse()) {
       try {
         if (m.kind === "new") removeTree(m.to);
-        else if (m.kind === "file" && m.old) renameSync(m.old, m.to);
+        else if (m.kind === "file") renameSync(m.old!, m.to);
         else if (m.kind === "dir" && m.old) {
           if (lstatSync(m.to, { throwIfNoEntry: false })) removeTree(m.to);
           renameSync(m.old, m.to);
@@ -421,7 +421,8 @@ function place(ctx: PublishContext, from: string, to: string, moves: Moves, miss
       } catch {
         // no second link: the rename frees the blocks itself
       }
-      moves.note(aside ? { to, old: aside.path, kind: "file", free: aside.free } : { to, kind: "lost" });
+      // Without a second link (another filesystem) the rename frees the old bytes: nothing to put back.
+      if (aside) moves.note({ to, old: aside.path, kind: "file", free: aside.free });
     }
   }
   crashPoint("publish-rename");

@@ -225,6 +225,17 @@ test("a symlink inside .pipe/ (staging, kept, cache/tmp, the journal) or .pipe/ 
       const again = await p.run(["build"]);
       assert.equal(again.code, 0, again.stderr);
     }
+    // .pipe/noop, with nothing changed: the no-op answer (which writes temps there) is not given
+    // through the link; the full path names it.
+    assert.equal((await p.run(["build"])).code, 0, "a snapshot to answer from");
+    renameSync(p.path(".pipe/noop"), join(victim, "noop"));
+    symlinkSync(join(victim, "noop"), p.path(".pipe/noop"));
+    const inNoop = readdirSync(join(victim, "noop")).sort();
+    const noop = await p.run(["build"]);
+    assert.equal(noop.code, 2, noop.stdout + noop.stderr);
+    assert.match(noop.stderr, /error: pipe's state folder holds a symbolic link: \.pipe\/noop -> /);
+    assert.deepEqual(readdirSync(join(victim, "noop")).sort(), inNoop, "nothing written through it");
+    rmSync(p.path(".pipe/noop"));
     // .pipe itself.
     renameSync(p.path(".pipe"), join(victim, "state"));
     symlinkSync(join(victim, "state"), p.path(".pipe"));

@@ -69,7 +69,8 @@ export const command: Command = {
     const fileText = flagValue(ctx.args, "file");
     // `npx pipe` where npm installed pipe's binary (here or in a folder above); else this pipe
     // itself: in a checkout that links pipe, `npx pipe` would fetch npm's unrelated "pipe".
-    const npx = binaryAbove(projectDir) ? "npx pipe" : `node ${gh.shellWord(fileURLToPath(new URL("../../../../bin/pipe.js", import.meta.url)))}`;
+    // Looked up only when a fix is printed: a hook that finds nothing stale walks no folders.
+    const npx = () => (binaryAbove(projectDir) ? "npx pipe" : `node ${gh.shellWord(fileURLToPath(new URL("../../../../bin/pipe.js", import.meta.url)))}`);
     const fixCommand = (command: string) => `${subdir ? `cd ${gh.shellWord(subdir)} && ` : ""}${command.replace(/^npx pipe\b/, npx)}${fileText === undefined ? "" : ` --file ${gh.shellWord(relative(projectDir, pipelinefile))}`}`;
     const mutating = hook === "post-checkout" || hook === "post-merge";
     // Fast exits before loading anything (git hooks must return quickly when there is nothing to do).
