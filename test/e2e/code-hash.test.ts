@@ -611,3 +611,39 @@ test("comments never count, also the ones esbuild keeps by default (// @license,
     p.remove();
   }
 });
+
+test("a name that reaches another target's declaration (a key of a params object, a word in a doc string) does not tie a recipe to that declaration: editing it reruns only its own target (early cutoff spares the reader)", async () => {
+  // The case study's shape: the report's recipe reaches `p` (the params object); its keys and
+  // doc strings name the families `window` and `trend`. A review found every declaration of the
+  // case study in the report's code hash, so a refactor of trend's recipe reran the report.
+  const pf = (v: { trendRun: string; note: string }) =>
+    [
+      `import { readFileSync, writeFileSync } from "node:fs";`,
+      `import { target, param } from "pipefile";`,
+      `const p = { window: param.int("window", { default: 7, doc: "days the trend and window see" }), note: "${v.note}" };`,
+      `export const window = target({ params: { window: p.window }, outputs: ["out/window.txt"], run: (c) => { writeFileSync(c.outputs[0], String(c.params.window)); } });`,
+      `export const trend = target({ outputs: ["out/trend.txt"], run: ${v.trendRun} });`,
+      `export const report = target({ inputs: { trend, window }, outputs: ["out/report.txt"], run: (c) => { writeFileSync(c.outputs[0], readFileSync(c.inputs.trend[0], "utf8") + readFileSync(c.inputs.window[0], "utf8") + p.note); } });`,
+      "",
+    ].join("\n");
+  let v = { trendRun: `(c) => { writeFileSync(c.outputs[0], "T"); }`, note: "!" };
+  const p = new Project({ "Pipelinefile.ts": pf(v) });
+  let r = await p.run(["build", "--json", "report"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("out/report.txt"), "T7!");
+  const builtAfter = async (change: Partial<typeof v>) => {
+    v = { ...v, ...change };
+    p.write({ "Pipelinefile.ts": pf(v) });
+    r = await p.run(["build", "--json", "report"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return finished(r.events, "built");
+  };
+  // trend's recipe refactored (same bytes out): trend reruns, the report is spared.
+  assert.deepEqual(await builtAfter({ trendRun: `(c) => { writeFileSync(c.outputs[0], ["T"].join("")); }` }), ["trend"]);
+  const why = await p.run(["why", "report"]);
+  assert.match(why.stdout, /^report is up to date\n/);
+  // What the recipe does use from the object still counts.
+  assert.deepEqual(await builtAfter({ note: "?" }), ["report"]);
+  assert.equal(p.read("out/report.txt"), "T7?");
+  p.remove();
+});
