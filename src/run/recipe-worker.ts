@@ -359,7 +359,7 @@ async function run(inv: Invocation): Promise<InvocationResult & { retire?: boole
   // The recipe sees only the allowlisted and declared env vars.
   for (const k of Object.keys(process.env)) delete process.env[k];
   Object.assign(process.env, inv.env);
-  current = new AbortController();
+  const mine = (current = new AbortController());
   const base = resources();
   // A recipe whose promise can never settle (its resolve is never called) would wait forever
   // and silently: said once, as a log line, when nothing of its own is left to wait on.
@@ -376,12 +376,16 @@ async function run(inv: Invocation): Promise<InvocationResult & { retire?: boole
   watch.unref();
   try {
     const result = await callRecipe(decl?.options, inv, {
-      signal: current.signal,
-      log: sendLog,
-      progress: sendProgress,
+      signal: mine.signal,
+      // A line ctx.log writes once this recipe has returned (from an unref'd timer, which the
+      // worker cannot see waiting) is said to be its, not taken for the next recipe's own line.
+      log: (line) => sendLog(current === mine ? line : `pipe: ${JSON.stringify(inv.id)} wrote with ctx.log after its recipe returned: ${line}`),
+      progress: (done, total) => {
+        if (current === mine) sendProgress(done, total);
+      },
     });
     clearInterval(watch);
-    if (current.signal.aborted) return result;
+    if (mine.signal.aborted) return result;
     const left = await settleLeftovers(base);
     if (left.files.length) {
       return { kind: "error", message: `the recipe returned while file operations it started were still running ${FILE_WAIT_MS / 1000} s later (${left.files.join(", ")}); await every write before returning (a stream: await finished(stream) from "node:stream/promises")`, readParams: result.readParams, retire: true };

@@ -396,3 +396,24 @@ test("a recipe that runs with a PATH without mkfifo still gets its inherited chi
     p.remove();
   }
 });
+
+test("a line ctx.log writes after its recipe returned (an unref'd timer) is said to be that recipe's, not taken for the next recipe's on the same worker", { timeout: 30_000 }, async () => {
+  // a's timer logs, then leaves a marker; b (next on the one worker, -j1) waits for the marker.
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `import { existsSync } from "node:fs";\n` +
+      `export const a = target({ outputs: ["out/a.txt"], run: (ctx) => { setTimeout(() => { ctx.log("late line from a"); writeFileSync("late-done", ""); }, 20).unref(); writeFileSync(ctx.outputs[0], "a"); } });\n` +
+      `export const b = target({ inputs: [a], outputs: ["out/b.txt"], run: async (ctx) => { ctx.log("b starts"); for (let i = 0; i < 2000 && !existsSync("late-done"); i++) await new Promise((r) => setTimeout(r, 5)); writeFileSync(ctx.outputs[0], String(existsSync("late-done"))); } });\n`,
+  });
+  try {
+    const r = await p.run(["build", "-j1", "--json", "b"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(p.read("out/b.txt"), "true", "a's timer ran while b ran");
+    const lines = r.events.flatMap((e) => (e.type === "log" ? [e.line] : []));
+    assert.ok(lines.includes(`pipe: "a" wrote with ctx.log after its recipe returned: late line from a`), lines.join("\n"));
+    assert.ok(!lines.includes("late line from a"), lines.join("\n"));
+  } finally {
+    p.remove();
+  }
+});
