@@ -412,7 +412,10 @@ export class CodeHasher {
       at += st.text.length + 1;
     }
     const declaredBy = new Map<string, Statement[]>();
-    const named = new Set(Object.keys(m.bindings));
+    // pipe's own API (target, family, param, sh) is called at load to declare things, which
+    // changes nothing a recipe reads: `param.int(...)` is not a change of `param` (every param
+    // declaration was counted as code of each family whose key declares a param inline).
+    const named = new Set(Object.keys(m.bindings).filter((n) => m.bindings[n] !== "pkg:pipefile"));
     for (const st of stmts) {
       for (const d of st.declares) {
         named.add(d);
@@ -554,7 +557,10 @@ export class CodeHasher {
       // mostly runs later, and a target made by such a call counts it itself (see hashOf).
       if (ix.localImport.has(f) && !DECLARES_TARGET.test(withoutStrings(s.text))) out.add(f);
       for (const d of ix.declaredBy.get(f) ?? []) {
-        if (d === s || active.has(d)) continue;
+        // Calling a family (`model({ seed: 1 })`, an instance) runs pipe's code, not the text
+        // of the family's declaration: every statement that made an instance counted as a change
+        // of what that declaration mentions, and so as code of the family's recipe.
+        if (d === s || active.has(d) || (d.declares.length === 1 && DECLARATION.test(d.text))) continue;
         for (const x of this.#changedBy(ix, d, d.text, active)) out.add(x);
       }
     }
@@ -795,6 +801,54 @@ export function paramNames(text: string): string[] {
   return names;
 }
 
+/**
+ * The declarators of a `const`/`let`/`var` statement (the text after the keyword): its parts
+ * at the top level, split at commas outside brackets, strings, templates and regex literals.
+ * Undefined when the brackets do not balance (a construct this scan misreads).
+ */
+export function declarators(decl: string): string[] | undefined {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  let prev = ""; // the last character that is not white space, outside strings
+  for (let i = 0; i < decl.length; i++) {
+    const c = decl[i];
+    if (c === '"' || c === "'" || c === "`") {
+      // A template's ${...} may hold another template: a backtick inside one is skipped as its
+      // own string, which is right for the usual cases and unbalances the rest (undefined).
+      for (i++; i < decl.length && decl[i] !== c; i++) if (decl[i] === "\\") i++;
+      prev = c;
+      continue;
+    }
+    if (c === "/" && decl[i + 1] !== "/" && decl[i + 1] !== "*" && (prev === "" || "(,=:[!&|?{};+-*%<>~^".includes(prev))) {
+      // A regex literal: to its closing slash (not one inside a class).
+      let inClass = false;
+      for (i++; i < decl.length; i++) {
+        const r = decl[i];
+        if (r === "\\") i++;
+        else if (r === "[") inClass = true;
+        else if (r === "]") inClass = false;
+        else if (r === "/" && !inClass) break;
+        else if (r === "\n") return undefined;
+      }
+      prev = "/";
+      continue;
+    }
+    if (c === "(" || c === "[" || c === "{") depth++;
+    else if (c === ")" || c === "]" || c === "}") {
+      if (--depth < 0) return undefined;
+    } else if (depth === 0 && (c === "," || c === ";")) {
+      parts.push(decl.slice(start, i));
+      start = i + 1;
+      if (c === ";") break;
+    }
+    if (!/\s/.test(c)) prev = c;
+  }
+  if (depth !== 0) return undefined;
+  if (start < decl.length) parts.push(decl.slice(start));
+  return parts.map((x) => x.trim()).filter((x) => x !== "");
+}
+
 /** Names a top-level statement declares (functions, classes, variables incl. destructuring). */
 export function declaredNames(text: string): string[] {
   const first = text.split("\n")[0];
@@ -802,14 +856,28 @@ export function declaredNames(text: string): string[] {
   if (m) return [m[1]];
   m = /^(?:export\s+)?(?:const|let|var)\s+([\s\S]*)$/.exec(text);
   if (m) {
-    // Every `name =` / destructured name at the declaration's top level (before each top-level "=").
     const names: string[] = [];
     const decl = m[1];
+    const parts = declarators(decl);
+    if (parts) {
+      // Each declarator's name (`a = 1`, `threshold` set later), or every name of its pattern
+      // (`{ x, y: z } = obj`: a superset, keys included). Names inside the values are not
+      // declared: `JSON.stringify(out, null, 2)` in a target's recipe declared null and out, and
+      // a recipe mentioning them took that whole declaration as its code.
+      for (const part of parts) {
+        const name = /^([\w$]+)/.exec(part);
+        if (name) names.push(name[1]);
+        else if (/^[{[]/.test(part)) {
+          const eq = part.search(/[}\]]\s*=/);
+          for (const x of (eq < 0 ? part : part.slice(0, eq + 1)).match(IDENT) ?? []) names.push(x);
+        }
+      }
+      return names;
+    }
+    // Brackets that do not balance here: a superset. Every `name =` / destructured name at the
+    // declaration's top level (before each top-level "="), and every name followed by a comma.
     const simple = decl.matchAll(/(?:^|,\s*)([\w$]+)\s*=/g);
     for (const s of simple) names.push(s[1]);
-    // `let threshold;` set later (`if (...) threshold = 0.7`): declared all the same, so that
-    // the statements setting it count (it was no name, and an edit of 0.7 counted for nothing).
-    // A name followed by a comma inside a call may be taken too: a superset, never a miss.
     for (const s of decl.matchAll(/(?:^|,\s*)([\w$]+)\s*(?=[,;]|$)/g)) names.push(s[1]);
     const destruct = /^[{[]([^=]*)[}\]]\s*=/.exec(decl);
     if (destruct) for (const x of destruct[1].match(IDENT) ?? []) names.push(x);

@@ -647,3 +647,39 @@ test("a name that reaches another target's declaration (a key of a params object
   assert.equal(p.read("out/report.txt"), "T7?");
   p.remove();
 });
+
+test("families with TypeScript recipes and params declared in their keys: editing another target, a param's doc, a module only one family imports, or adding a consumer reruns only what changed", async () => {
+  // A review's ML project: every split/train instance reran on any of these edits (param.int()
+  // in a key counted as a change of `param`, and every statement making an instance as a change
+  // of what the family's declaration mentions).
+  const pf = (v: { reportText: string; tagDoc: string; extra: string }) =>
+    [
+      `import { readFile, writeFile } from "node:fs/promises";`,
+      `import { target, family, param, sh } from "pipefile";`,
+      `import { train as fit } from "./recipes/train.ts";`,
+      `export const tag = param.string("tag", { default: "x"${v.tagDoc} });`,
+      `export const split = family({ key: { fold: param.int() }, outputs: ["build/split-{fold}.txt"], run: async (ctx) => { await writeFile(ctx.outputs[0], "fold " + ctx.params.fold); } });`,
+      `export const train = family({ key: { fold: param.int(), seed: param.int() }, inputs: ({ fold }: { fold: number }) => [split({ fold })], outputs: ["build/train-{fold}-{seed}.txt"], run: async (ctx) => { await writeFile(ctx.outputs[0], fit(await readFile(ctx.inputs[0], "utf8"), ctx.params.seed)); } });`,
+      `export const report = target({ params: { tag }, inputs: [train({ fold: 0, seed: 1 }), train({ fold: 1, seed: 1 })], outputs: ["build/report.txt"], run: ({ inputs, outputs, params }) => sh\`cat \${inputs} > \${outputs[0]} && echo ${v.reportText} \${params.tag} >> \${outputs[0]}\` });`,
+      v.extra,
+      `export default [report];`,
+      "",
+    ].join("\n");
+  let v = { reportText: "one", tagDoc: "", extra: "" };
+  const p = new Project({ "Pipelinefile.ts": pf(v), "recipes/train.ts": `export const train = (text: string, seed: number): string => text + " seed " + seed;\n` });
+  let r = await p.run(["build", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(p.read("build/report.txt"), "fold 0 seed 1fold 1 seed 1one x\n");
+  const builtAfter = async (change: Partial<typeof v>, files: Record<string, string> = {}) => {
+    v = { ...v, ...change };
+    p.write({ "Pipelinefile.ts": pf(v), ...files });
+    r = await p.run(["build", "--json", "report", "other"].slice(0, v.extra ? 4 : 3));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return finished(r.events, "built");
+  };
+  assert.deepEqual(await builtAfter({ reportText: "two" }), ["report"], "the report's own command");
+  assert.deepEqual(await builtAfter({ tagDoc: `, doc: "a free-form label"` }), [], "a param's doc");
+  assert.deepEqual(await builtAfter({ extra: `export const other = target({ inputs: [train({ fold: 0, seed: 1 })], outputs: ["build/other.txt"], run: async (ctx) => { await writeFile(ctx.outputs[0], "other"); } });` }), ["other"], "a new consumer of an instance");
+  assert.deepEqual(await builtAfter({}, { "recipes/train.ts": `export const train = (text: string, seed: number): string => text + " seed " + (seed + 0);\n` }), ["train[fold=0,seed=1]", "train[fold=1,seed=1]"], "a module only train imports (same bytes out: nothing below reruns)");
+  p.remove();
+});

@@ -338,6 +338,17 @@ test("top-level statements declare the names the code hash follows", () => {
   assert.deepEqual(declaredNames("const { x, y } = obj;"), ["x", "y"]);
   assert.deepEqual(declaredNames("class Model {\n}"), ["Model"]);
   assert.deepEqual(declaredNames("export {\n  a\n};"), []);
+  assert.deepEqual(declaredNames("let threshold;"), ["threshold"]);
+  assert.deepEqual(declaredNames("let a, b;"), ["a", "b"]);
+  assert.deepEqual(declaredNames("const [p, q] = pair, r = 3;"), ["p", "q", "r"]);
+  // Names inside the values are not declared (a review: `null` and `out` of a recipe's
+  // JSON.stringify(out, null, 2), `fold` of a key { model, fold, seed }).
+  assert.deepEqual(declaredNames("const summary = target({\n  inputs: ({ model, fold, seed }) => [f(model, fold)],\n  run: async (ctx) => {\n    await writeFile(x, JSON.stringify(out, null, 2));\n  }\n});"), ["summary"]);
+  assert.deepEqual(declaredNames("const re = /[(,]/g, b = 2;"), ["re", "b"]);
+  assert.deepEqual(declaredNames("const t = `x ${f(a, b)} y`, u = 1;"), ["t", "u"]);
+  assert.deepEqual(declaredNames("const h = a / b, k = (c, d);"), ["h", "k"]);
+  // Brackets this scan cannot balance: every candidate (a superset).
+  assert.deepEqual(declaredNames("const a = f(x, y;"), ["a", "y"]);
 });
 
 test("output paths must stay inside the project and out of .pipe/", () => {
