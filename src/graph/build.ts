@@ -16,6 +16,7 @@ import { didYouMean, suggestion } from "../util/did-you-mean.ts";
 import { checkParamValue, defaultValue, formatValue, isProblem, paramSummary, parseParamText, type ParamText, type ParamValue } from "./param-values.ts";
 import { closure, instanceId, parseTargetId, type Graph, type GraphTarget, type InputItem } from "./graph.ts";
 import { findCycles } from "./cycles.ts";
+import { guardLoops } from "../util/glob-loops.ts";
 import { describeBadItem, describeBadShape } from "./bad-item.ts";
 import { ineffectiveParams, type RequestedInstance } from "./param-effect.ts";
 import { stableStringify } from "../util/stable-json.ts";
@@ -161,9 +162,10 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const stats = new Map<string, StatLike>();
   // fast-glob reads folders through this adapter, so we know which listings decided a match.
   const globLists = new Map<string, string>();
+  const loops = guardLoops(root);
   const globFs = {
     readdirSync: ((path: string, opts: { withFileTypes: true }) => {
-      const entries = readdirSync(path, opts);
+      const entries = loops.readdirSync(path, opts, readdirSync as (p: string, o: unknown) => unknown) as Dirent[];
       const abs = resolve(root, path);
       // The snapshot compares listings with their entries' kinds (fast-glob asks for them).
       if (!globLists.has(abs)) globLists.set(abs, typeof entries[0] === "string" ? listFolder(abs) : listingHash(entries as unknown as Dirent[]));
@@ -833,6 +835,25 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
           const isMatch = picomatch()(it.spec, { dot: false });
           const generated = [...outputOwner.keys()].filter((p) => !own.has(p) && isMatch(p));
           const found = fastGlob().sync(it.spec, { cwd: root, dot: false, onlyFiles: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true, fs: globFs });
+          const looped = loops.take().sort((a, b) => (a.at < b.at ? -1 : 1));
+          // A name that is not valid UTF-8 comes back with U+FFFD in place of its bytes: a path
+          // no file has (it failed later as "input ... is missing").
+          const undecodable = found.filter((f) => f.includes("\uFFFD") && !existsSync(resolve(root, f)));
+          if (undecodable.length) {
+            diags.push({
+              message: `input ${JSON.stringify(it.spec)} of ${JSON.stringify(t.id)} matches ${undecodable.length === 1 ? "a file whose name is" : `${undecodable.length} files whose names are`} not valid UTF-8 (shown with \uFFFD): ${undecodable.slice(0, 3).join(", ")}${undecodable.length > 3 ? ", ..." : ""}`,
+              location: loc(t),
+              hint: "pipe names files by their UTF-8 text: rename them (e.g. convmv -f latin1 -t utf8), or write a pattern that does not match them",
+            });
+          }
+          if (looped.length) {
+            const rel = (abs: string) => relative(root, abs) || ".";
+            diags.push({
+              message: `input ${JSON.stringify(it.spec)} of ${JSON.stringify(t.id)} follows symbolic links in a loop: ${looped.map((l) => `${rel(l.at)} leads back to ${rel(l.to)}`).join(", ")}`,
+              location: loc(t),
+              hint: "a glob follows links into folders: match without descending into the loop (a pattern without **, or the folders it should read), or remove the link if it is the project's",
+            });
+          }
           // Its own outputs (and what is inside its folder outputs) are left out: a glob is the
           // clean way to read a folder that also holds what the target writes. Each match's
           // owner is looked up once (dirOutputs makes that a scan).

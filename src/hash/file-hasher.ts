@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { BIG_FILE, hashBytes, hashFd } from "./xxh.ts";
 import { treeHash, treeLine } from "./tree.ts";
 import { isRacy } from "./racy.ts";
+import { UserError } from "../util/errors.ts";
 
 /**
  * Times are the float milliseconds Node gives (sub-microsecond precision today): bigint stats
@@ -221,6 +222,7 @@ export class FileHasher {
     const lines: string[] = [];
     const walk = (relDir: string, absDir: string, prefix: string) => {
       const entries = readdirSync(absDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      if (entries.some((e) => e.name.includes("\uFFFD"))) refuseUndecodable(relDir, absDir);
       if (entries.length === 0 && prefix !== "") lines.push(treeLine({ type: "d", path: prefix.slice(0, -1) }));
       for (const ent of entries) {
         const childRel = `${relDir}/${ent.name}`;
@@ -236,6 +238,25 @@ export class FileHasher {
     };
     walk(rel, abs, "");
     return treeHash(lines);
+  }
+}
+
+/**
+ * A folder holding a name that is not valid UTF-8 (bytes a Latin-1 tool or an archive left):
+ * node reads it as text with U+FFFD in place of the bytes, a name no file has, so hashing it
+ * failed with an internal error on every command (a review). pipe names files by their text,
+ * so such a file can be neither hashed, cached nor restored: the user's error, named with its
+ * bytes. (A name that holds U+FFFD itself is valid, and passes.)
+ */
+function refuseUndecodable(relDir: string, absDir: string): void {
+  for (const raw of readdirSync(absDir, { encoding: "buffer" })) {
+    const text = raw.toString("utf8");
+    if (Buffer.from(text, "utf8").equals(raw)) continue;
+    const shown = [...raw].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
+    throw new UserError({
+      message: `${relDir}/${shown} has a name that is not valid UTF-8; pipe names the files it hashes, keeps and restores by their UTF-8 text`,
+      hint: `rename it (e.g. mv ${relDir}/$'${shown}' ${relDir}/<new name>, or convmv -f latin1 -t utf8), or move it out of ${relDir}`,
+    });
   }
 }
 

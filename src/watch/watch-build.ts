@@ -8,11 +8,13 @@
  *    (retry.ts);
  *  - the content the builds saw (content-ledger.ts), so a save without changes runs nothing.
  */
+import { readdirSync } from "node:fs";
 import { posix } from "node:path";
 import fg from "fast-glob";
 import type { EventSink, TargetStatus } from "../events.ts";
 import type { Graph } from "../graph/graph.ts";
 import { formatDiagnostics, UserError } from "../util/errors.ts";
+import { guardLoops } from "../util/glob-loops.ts";
 import { LockWaitAborted } from "../state/lock.ts";
 import type { ContentLedger, HashedEntry } from "./content-ledger.ts";
 import type { ContentOracle } from "./ports.ts";
@@ -67,6 +69,13 @@ export interface WatchBuildOptions {
 }
 
 const CODE_GLOB_OPTIONS = { dot: false, onlyFiles: true, absolute: true, ignore: [".pipe/**", "node_modules/**"], followSymbolicLinks: true };
+
+/** A glob's matches now; a symbolic link loop is not followed (the build names it: glob-loops.ts). */
+function globNow(pattern: string, cwd: string): string[] {
+  const guard = guardLoops(cwd);
+  const read = ((path: string, opts: unknown) => guard.readdirSync(path, opts, readdirSync as (p: string, o: unknown) => unknown)) as unknown as typeof readdirSync;
+  return fg.sync(pattern, { ...CODE_GLOB_OPTIONS, cwd, fs: { readdirSync: read } });
+}
 
 /** Runs builds for the watch loop and answers its content questions. */
 export class WatchBuild implements ContentOracle {
@@ -179,7 +188,7 @@ export class WatchBuild implements ContentOracle {
     for (const f of set.files) if (wanted.has(f) && !this.#o.ledger.unchanged(f)) out.add(f);
     for (const g of set.globs) {
       if (!wanted.has(g.base)) continue;
-      const now = fg.sync(g.pattern, { ...CODE_GLOB_OPTIONS, cwd: set.root });
+      const now = globNow(g.pattern, set.root);
       for (const p of new Set([...now, ...g.matches])) if (m.isSource(p) && !this.#o.ledger.unchanged(p)) out.add(p);
     }
     return [...out].sort();
@@ -215,7 +224,7 @@ export class WatchBuild implements ContentOracle {
   /** Before any Pipelinefile loaded: the Pipelinefile, and any code file that may be one of its modules. */
   #fallbackSet(): WatchSet {
     const base = pipelinefileOnly(this.#o.root, this.#o.pipelinefile);
-    const globs = base.globs.map((g) => globSource(this.#o.root, g.pattern, fg.sync(g.pattern, { ...CODE_GLOB_OPTIONS, cwd: this.#o.root })));
+    const globs = base.globs.map((g) => globSource(this.#o.root, g.pattern, globNow(g.pattern, this.#o.root)));
     return { ...base, globs };
   }
 }

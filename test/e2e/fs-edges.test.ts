@@ -486,3 +486,64 @@ test("a file whose name starts with a dash reaches the recipe as ./-name, never 
     p.remove();
   }
 });
+
+test("D4(v): a glob with ** over folders holding symbolic link loops (data/l -> ., data/a/up -> ..) is an error naming each loop (exit 2), at once; a link to a folder elsewhere is followed", TIMEOUT, async () => {
+  // fast-glob followed such links down to the 40-level limit, listing each file once per level:
+  // a review's build ran out of memory after minutes, deaf to Ctrl-C.
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const g = target({ inputs: ["data/**/*.csv"], outputs: ["build/g"], run: ({ inputs, outputs }) => sh\`echo \${inputs} > \${outputs[0]}\` });\n`,
+    "data/x.csv": "1\n",
+    "data/a/y.csv": "2\n",
+  });
+  const elsewhere = mkdtempSync(join(tmpdir(), "pipe-elsewhere-"));
+  try {
+    writeFileSync(join(elsewhere, "z.csv"), "3\n");
+    symlinkSync(".", p.path("data/l"));
+    symlinkSync("..", p.path("data/a/up"));
+    for (const args of [["build"], ["status"]]) {
+      const r = await p.run(args);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /^error: input "data\/\*\*\/\*\.csv" of "g" follows symbolic links in a loop: data\/a\/up leads back to data, data\/l leads back to data\n  at Pipelinefile\.ts:2:\d+\n  hint: /m);
+      assert.doesNotMatch(r.stderr, /heap|internal error|\n\s+at .*\.js:/);
+    }
+    rmSync(p.path("data/l"));
+    rmSync(p.path("data/a/up"));
+    symlinkSync(elsewhere, p.path("data/ext"));
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(p.read("build/g"), "data/a/y.csv data/ext/z.csv data/x.csv\n");
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+    p.remove();
+  }
+});
+
+test("a file name that is not valid UTF-8 (in a folder output, matched by a glob, in a folder input) is named with its bytes; never an internal error", TIMEOUT, async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const d = target({ inputs: ["data/in"], outputs: ["build/d/"], run: ({ inputs, outputs }) => sh\`mkdir -p \${outputs[0]} && cp \${inputs} \${outputs[0]}/x\` });\n` +
+      `export const t = target({ inputs: ["tree/"], outputs: ["build/t"], run: ({ inputs, outputs }) => sh\`ls \${inputs} > \${outputs[0]}\` });\n`,
+    "data/in": "1\n",
+    "tree/a": "a\n",
+  });
+  try {
+    assert.equal((await p.run(["build", "d"])).code, 0);
+    const bad = Buffer.concat([Buffer.from(p.path("build/d/user")), Buffer.from([0xff])]);
+    writeFileSync(bad, "P");
+    p.write({ "data/in": "2\n" });
+    for (const args of [["status", "d"], ["build", "d"], ["clean", "d"]]) {
+      const r = await p.run(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /^error: build\/d\/user\\xff has a name that is not valid UTF-8; /m, args.join(" "));
+      assert.doesNotMatch(r.stdout + r.stderr, /internal error/);
+    }
+    assert.equal(readFileSync(bad, "utf8"), "P", "the file is left as it was");
+    writeFileSync(Buffer.concat([Buffer.from(p.path("tree/b")), Buffer.from([0xe9])]), "b");
+    const r = await p.run(["build", "t"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /FAILED t \(cannot read input tree: tree\/b\\xe9 has a name that is not valid UTF-8; /);
+  } finally {
+    p.remove();
+  }
+});
