@@ -53,6 +53,8 @@ export function parseArgs(argv: string[], flags: Flag[], command: string): Parse
         const elsewhere = Object.hasOwn(OPTION_OF, name) && OPTION_OF[name] !== command ? OPTION_OF[name] : undefined;
         throw new UserError({ message: `${command}: unknown option --${name}${elsewhere ? "" : suggestion(name, byLong.keys()).replace("\"", "\"--")}`, hint: elsewhere ? `--${name} is an option of pipe ${elsewhere} (pipe ${elsewhere} --help)` : `pipe ${command} --help lists the options` });
       }
+      // `--dry-run=false` did a dry run: a flag that takes no value refuses one.
+      if (!f.value && eq > 0) throw new UserError({ message: `${command}: --${name} takes no value (got ${JSON.stringify(a.slice(eq + 1))})`, hint: `--${name} alone turns it on; leave it out to keep it off` });
       set(f, f.value ? (eq > 0 ? a.slice(eq + 1) : argv[++i]) : undefined);
     } else if (a.startsWith("-") && a.length > 1 && !/^-\d/.test(a)) {
       // -j4, -j 4, -kq

@@ -9,7 +9,7 @@
 import { pipeVersion } from "../util/own-version.ts";
 import { formatDiagnostics, UserError, writeRefusedHint } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
-import { INTERRUPT_SIGNALS } from "../util/signals.ts";
+import { installEarlyInterrupt, takeOverInterrupts } from "../util/signals.ts";
 import { takeSetAside } from "../state/set-aside.ts";
 import { formatFlags, parseArgs, type Flag, type Parsed } from "./args.ts";
 import type { PartialHint } from "./fast-noop.ts";
@@ -91,14 +91,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Until a command's reporter takes them over, Ctrl-C, SIGTERM and SIGHUP end pipe with 130,
   // not by the signal: the no-op check writes only whole files (temp + rename).
-  const early = () => {
+  // A command with a reporter (build, watch) takes them over (cli/reporting.ts); the others keep
+  // this to their end.
+  installEarlyInterrupt(() => {
     stderr.write("interrupted\n");
     process.exit(EXIT.interrupted);
-  };
-  for (const s of INTERRUPT_SIGNALS) process.on(s, early);
-  const handOver = () => {
-    for (const s of INTERRUPT_SIGNALS) process.off(s, early);
-  };
+  });
   // Whether errors are also NDJSON on stdout: known once the command is (a command without
   // --json would refuse the flag anyway).
   let json = false;
@@ -132,7 +130,6 @@ export async function main(argv: string[]): Promise<number> {
       stdout.write(commandHelp(cmd) + "\n");
       return EXIT.ok;
     }
-    handOver();
     const code = await cmd.run({ args, cwd: process.cwd(), env: process.env, stdout, stderr, noopHint });
     reportSetAside(stderr, json ? stdout : undefined);
     return code;
@@ -140,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     reportSetAside(stderr, json ? stdout : undefined);
     return reportError(e, stderr, json ? stdout : undefined);
   } finally {
-    handOver();
+    takeOverInterrupts();
   }
 }
 
@@ -156,7 +153,7 @@ function reportSetAside(stderr: NodeJS.WritableStream, jsonOut?: NodeJS.Writable
 /** `--json` among the arguments (before a `--`, after which everything is a target). */
 function wantsJson(args: string[]): boolean {
   const end = args.indexOf("--");
-  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--json" || a.startsWith("--json="));
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === "--json");
 }
 
 /**

@@ -4,7 +4,7 @@ import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";
 import { killAllGroups } from "../run/shell.ts";
 import { UserError } from "../util/errors.ts";
-import { INTERRUPT_SIGNALS } from "../util/signals.ts";
+import { INTERRUPT_SIGNALS, takeOverInterrupts } from "../util/signals.ts";
 import { releaseOutput } from "../util/output-gate.ts";
 import { flagValue, hasFlag } from "./args.ts";
 import { colorWanted } from "./color.ts";
@@ -69,6 +69,7 @@ export async function withReporter(
   const interrupt = interruptHandler(options.onAbort);
   let reporter: Reporter | undefined;
   const emit = (e: PipeEvent) => reporter?.onEvent(e);
+  takeOverInterrupts();
   for (const s of INTERRUPT_SIGNALS) process.on(s, interrupt.onSignal);
   let brokenStdout = false;
   const onStdoutError = (e: NodeJS.ErrnoException) => {

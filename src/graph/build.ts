@@ -712,10 +712,14 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       const near = didYouMean(parsed?.name ?? req, candidates);
       const meant = near !== undefined && parsed?.key && bracket ? `${near}[${bracket[2]}]` : near;
       const hidden = meant === undefined ? unexportedLines(spec.unexported ?? []) : [];
+      // `hiden` for an unexported target named "hidden": the hint said to export one named hiden.
+      const hiddenNames = (spec.unexported ?? []).flatMap((d) => ((d.options as { name?: unknown }).name === undefined ? [] : [String((d.options as { name?: unknown }).name)]));
+      const nearHidden = hidden.length ? didYouMean(parsed?.name ?? req, hiddenNames) : undefined;
+      const exportAs = nearHidden ?? req;
       diags.push({
-        message: `unknown target ${JSON.stringify(req)}${meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`}`,
+        message: `unknown target ${JSON.stringify(req)}${meant !== undefined ? `; did you mean ${JSON.stringify(meant)}?` : nearHidden !== undefined ? `; did you mean ${JSON.stringify(nearHidden)}? (it is declared, not exported)` : ""}`,
         details: hidden.length ? hidden : undefined,
-        hint: hidden.length ? `pipe knows a target by its export name (or its name: option): export it (export const ${/^[A-Za-z_$][\w$]*$/.test(req) ? req : "x"} = target({ ... }))` : "`pipe status` lists every target",
+        hint: hidden.length ? `pipe knows a target by its export name (or its name: option): export it (export const ${/^[A-Za-z_$][\w$]*$/.test(exportAs) ? exportAs : "x"} = target({ ... }))` : "`pipe status` lists every target",
         request: true,
       });
       continue;
@@ -985,7 +989,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
 function unexportedLines(list: Decl[]): string[] {
   const lines = list.slice(0, 4).map((d) => {
     const l = d.site.location();
-    return `not exported: a ${declKind(d) === "family" ? "family" : "target"}${l ? ` declared at ${l.file}:${l.line}:${l.column}` : ""}`;
+    const name = (d.options as { name?: unknown }).name;
+    return `not exported: a ${declKind(d) === "family" ? "family" : "target"}${name === undefined ? "" : ` named ${JSON.stringify(String(name))}`}${l ? ` declared at ${l.file}:${l.line}:${l.column}` : ""}`;
   });
   if (list.length > 4) lines.push(`and ${list.length - 4} more`);
   return lines;

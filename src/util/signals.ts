@@ -1,6 +1,25 @@
 /** The signals that interrupt pipe (exit code 130): each one stops a build the same way. */
 export const INTERRUPT_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
+let early: (() => void) | undefined;
+
+/**
+ * Until a reporter takes them over (`takeOverInterrupts`), INT, TERM and HUP run `handler`
+ * (cli/main.ts: say "interrupted", exit 130). Commands without a reporter (clean, gc, status...)
+ * keep it to the end: they ended by the signal (143 for TERM, 129 for HUP) once main let go.
+ */
+export function installEarlyInterrupt(handler: () => void): void {
+  takeOverInterrupts();
+  early = handler;
+  for (const s of INTERRUPT_SIGNALS) process.on(s, handler);
+}
+
+/** Removes the early handler: the caller handles the signals from now on. */
+export function takeOverInterrupts(): void {
+  if (early) for (const s of INTERRUPT_SIGNALS) process.off(s, early);
+  early = undefined;
+}
+
 /**
  * What must hold on the terminal if an interrupt signal ends pipe without running any of its
  * JavaScript: while a Pipelinefile's own code runs, INT/TERM/HUP have their default action (see

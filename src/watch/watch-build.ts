@@ -88,7 +88,7 @@ export class WatchBuild implements ContentOracle {
   /** What the last evaluation of the Pipelinefile read and listed while loading (absolute). */
   #loadDeps: { files: string[]; dirs: string[] } = { files: [], dirs: [] };
   readonly #failed = new Set<string>();
-  #requestError = false;
+  #requestError: UserError | undefined;
 
   constructor(options: WatchBuildOptions) {
     this.#o = options;
@@ -105,7 +105,7 @@ export class WatchBuild implements ContentOracle {
    * The graph marks such diagnostics (`request`); for a Pipelinefile error watch waits for an
    * edit that fixes it.
    */
-  get requestError(): boolean {
+  get requestError(): UserError | undefined {
     return this.#requestError;
   }
 
@@ -142,11 +142,12 @@ export class WatchBuild implements ContentOracle {
         emit({ type: "error", message: `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\`` });
         return { ok: false, watch: this.watchSet };
       }
-      emit({ type: "error", message: formatDiagnostics(e.diagnostics, this.#o.root) });
       if (!this.#last && changed.length === 0 && e.diagnostics.every((d) => d.request)) {
-        this.#requestError = true;
+        // Said by the command as `pipe build` says it (stderr, and an error event with --json).
+        this.#requestError = e;
         return { ok: false, watch: this.watchSet };
       }
+      emit({ type: "error", message: formatDiagnostics(e.diagnostics, this.#o.root) });
       // The Pipelinefile no longer loads: say why, keep watching what we watched.
       this.#loadFailed = true;
       const blamed = e.diagnostics.flatMap((d) => (d.location ? [posix.resolve(this.#o.root, d.location.file)] : []));

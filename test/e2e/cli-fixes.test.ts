@@ -198,6 +198,9 @@ test("with --json a user error is also one NDJSON error event on stdout, for eve
       ["status", "--json", "--verify", "-f", "missing.ts"],
       ["graph", "--json", "nope"],
       ["watch", "--json", "--debounce", "soon"],
+      // pipe watch's unknown target went to stdout only (no stderr, none at all with --json).
+      ["watch", "--json", "nope"],
+      ["status", "--json", "-f", "."],
     ];
     for (const args of cases) {
       const r = await p.run(args);
@@ -212,6 +215,37 @@ test("with --json a user error is also one NDJSON error event on stdout, for eve
     const plain = await p.run(["build", "nope"]);
     assert.equal(plain.code, 2);
     assert.equal(plain.stdout, "");
+  } finally {
+    p.remove();
+  }
+});
+
+test("review of the CLI: a flag that takes no value refuses one; --file with a folder; pipe watch's request errors on stderr; status --json still warns; an unexported name near the request is offered", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `const hidden = target({ name: "hidden", outputs: ["build/h.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\nexport const a = target({ outputs: ["build/a.txt"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
+  });
+  try {
+    // `--dry-run=false` did a dry run.
+    let r = await p.run(["build", "--dry-run=false"]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: build: --dry-run takes no value \(got "false"\)\n  hint: --dry-run alone turns it on; leave it out to keep it off\n$/);
+    assert.equal(p.exists("build/a.txt"), false);
+    r = await p.run(["status", "-f", "."]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: --file "\." is a folder, not a Pipelinefile\n  hint: pass the file: --file Pipelinefile\.ts\n$/);
+    r = await p.run(["watch", "nope"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^error: unknown target "nope"/);
+    r = await p.run(["build", "hiden"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: unknown target "hiden"; did you mean "hidden"\? \(it is declared, not exported\)\n  not exported: a target named "hidden" declared at Pipelinefile\.ts:2:\d+\n  hint: .*export const hidden = target/);
+    assert.equal((await p.run(["build", "a"])).code, 0);
+    p.write({ ".pipe/stat-cache.json": "{ damaged" });
+    r = await p.run(["status", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^warning: .*stat-cache\.json.*damaged/m);
+    assert.deepEqual(JSON.parse(r.stdout).targets.map((t: { id: string }) => t.id), ["a"]);
   } finally {
     p.remove();
   }

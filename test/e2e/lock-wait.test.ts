@@ -37,6 +37,33 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     assert.equal(again.code, 0, again.stderr);
     p.remove();
   });
+
+  test(`${signal} to pipe clean or pipe gc waiting for the lock: exit 130 with "interrupted", not the signal's own code`, async () => {
+    // They have no reporter: once main let go of the signals, TERM ended them with 143, HUP 129.
+    const p = new Project({
+      "Pipelinefile.ts":
+        `import { target, sh } from "pipefile";\n` +
+        `export const slow = target({ outputs: ["build/slow.txt"], run: ({ outputs }) => sh\`for i in $(seq 300); do [ -e release ] && break; sleep 0.1; done; echo ok > \${outputs[0]}\` });\n`,
+    });
+    try {
+      const holder = p.spawn(["build", "--json", "slow"]);
+      const held = collect(holder);
+      await waitForLine(holder, (l) => l.includes('"target-started"'));
+      for (const args of [["clean", "slow"], ["gc"]]) {
+        const waiter = p.spawn(args);
+        const waited = collect(waiter);
+        await waitForLine(waiter, (l) => l.includes("waiting for the project lock"), "stderr");
+        waiter.kill(signal);
+        const w = await waited;
+        assert.equal(w.code, 130, `${args[0]}: ${w.signal} ${w.stdout}${w.stderr}`);
+        assert.match(w.stderr, /^interrupted$/m);
+      }
+      writeFileSync(p.path("release"), "");
+      assert.equal((await held).code, 0);
+    } finally {
+      p.remove();
+    }
+  });
 }
 
 test("pipe clean that waited for a build's lock reads the state that build left: its fresh outputs are removed, not taken for hand edits", async () => {

@@ -27,9 +27,10 @@ export const command: Command = {
     const { project, ids, predictions } = await inspect(ctx, { all: true });
     const last = loadLastRun(project.stateDir);
     const rows = ids.map((id) => ({ id, state: predictions.get(id)!.state, reasons: predictions.get(id)!.reasons, lastRun: last.get(id) }));
+    // Warnings go to stderr also with --json (a damaged journal was said nowhere then).
+    for (const w of project.warnings) ctx.stderr.write(`warning: ${w}\n`);
     if (hasFlag(ctx.args, "json")) ctx.stdout.write(JSON.stringify({ targets: rows }) + "\n");
     else {
-      for (const w of project.warnings) ctx.stderr.write(`warning: ${w}\n`);
       const label = { "up-to-date": "up to date", restorable: "restorable", stale: "stale" } as const;
       // One write: a stream write per line was 30 ms of a 10,000-target status.
       let text = "";

@@ -117,7 +117,8 @@ export const command: Command = {
       // The loop only ends on a signal, on a mistake in the request, or when its first build
       // crashed (reported as an error).
       if (signal.aborted) return EXIT.interrupted;
-      return driver.requestError ? EXIT.usage : EXIT.failed;
+      if (driver.requestError) throw driver.requestError;
+      return EXIT.failed;
     });
   },
 };
