@@ -224,6 +224,11 @@ export const sh: Sh = Object.assign(shTag, {
   raw: (text: string): RawShell => Object.freeze({ [SH]: "raw" as const, text }),
 });
 
+/** Whether `e` is sh's own error for a `${}` it cannot interpolate (its message has a hint line). */
+export function isShellValueError(e: unknown): e is Error {
+  return e instanceof ShellValueError;
+}
+
 export function isShellCommand(x: unknown): x is ShellCommand {
   return typeof x === "object" && x !== null && (x as Record<symbol, unknown>)[SH] === true;
 }

@@ -9,15 +9,17 @@
  * targets finish inline; stale ones queue for a job slot, ordered by the longest chain of
  * estimated work still behind them (ninja's critical-path scheduling).
  */
-import { appendFileSync, linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { totalmem } from "node:os";
 import { wouldWord, type PipeEvent, type PlannedTarget, type TargetStatus } from "../events.ts";
 import { closure, type Graph, type GraphTarget } from "../graph/graph.ts";
 import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
 import { nameSome } from "../plan/reasons.ts";
 import { predict } from "../plan/evaluate.ts";
+import { commandProblem } from "../plan/command.ts";
+import { UserError, type Diagnostic } from "../util/errors.ts";
 import type { OutputRecord } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
 import { Heap } from "../util/heap.ts";
@@ -103,6 +105,26 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)];
 };
 
+/**
+ * Where `const <name> =` is in the Pipelinefile's text (declaration sites are recorded only by a
+ * second load, for load-time messages): for a message about a target found while building.
+ */
+function declaredAt(root: string, file: string, name: string): { file: string; line: number; column: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  const re = new RegExp(String.raw`\b(?:const|let|var)\s+${name.replace(/[^\w$]/g, "\\$&")}\s*=`);
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const at = lines[i].search(re);
+    if (at >= 0) return { file: relative(root, file), line: i + 1, column: at + 1 };
+  }
+  return undefined;
+}
+
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { graph, evaluator: ev } = o;
@@ -122,6 +144,18 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const onlyDeps = p.state === "stale" && p.own !== undefined && p.own.length === 0;
     return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id), deps, ...(onlyDeps ? { ifDepsChange: true as const } : {}) };
   };
+  // A sh template that cannot be built for a target about to run is the Pipelinefile's mistake:
+  // said now, with every other one, before anything runs (exit 2).
+  const commandProblems: Diagnostic[] = [];
+  for (const [id, p] of predictions) {
+    if (p.state !== "stale") continue;
+    const t = graph.targets.get(id)!;
+    const problem = commandProblem(graph, t, o.env);
+    if (problem === undefined) continue;
+    const [message, hint] = problem.split("\n  hint: ");
+    commandProblems.push({ message: `the command of ${JSON.stringify(id)} cannot be built: ${message}`, location: t.location ?? t.decl.site.location() ?? declaredAt(graph.root, o.pipelinefile, t.name), hint });
+  }
+  if (commandProblems.length) throw new UserError(commandProblems);
   const inGraph = new Set(ids);
   const plan: PlannedTarget[] = o.fullPlan
     ? o.fullPlan.map(([id, ...deps]) => (inGraph.has(id) ? planned(id, deps) : { target: id, action: "up-to-date", deps }))

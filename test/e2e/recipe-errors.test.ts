@@ -38,9 +38,15 @@ test("sh given an object names the ${}, the value and the fix, and shows the rec
       `export const viaWorker = target({ inputs: { a }, outputs: ["build/w.txt"], run: async ({ inputs, outputs }) => sh\`cat \${inputs.a} > \${outputs[0]}\` });\n`,
   });
   try {
-    const r = await p.run(["build", "-k", "--json", "viaMain", "viaWorker"]);
+    // A recipe that only builds the command is called while planning: its mistake is the
+    // Pipelinefile's, said before anything runs (exit 2; see the test below).
+    const planned = await p.run(["build", "viaMain"]);
+    assert.equal(planned.code, 2, planned.stdout + planned.stderr);
+    assert.match(planned.stderr, /^error: the command of "viaMain" cannot be built: the 1st \$\{\} in sh`cat \$\{…\} > \$\{…\}` is an object with keys csv, json; /);
+    // One that does more (async) is called only when it runs.
+    const r = await p.run(["build", "-k", "--json", "viaWorker"]);
     assert.equal(r.code, 1);
-    for (const [id, line] of [["viaMain", 3], ["viaWorker", 4]] as const) {
+    for (const [id, line] of [["viaWorker", 4]] as const) {
       const f = r.events.find((e) => e.type === "target-finished" && e.target === id);
       assert.ok(f && f.type === "target-finished" && f.status === "failed", id);
       assert.equal(
@@ -96,6 +102,35 @@ test("what a TypeScript recipe printed just before process.exit() or an error no
     // The failure's tail shows them too.
     assert.match(r.stdout, /giving up\n\s*on stderr\n/);
     assert.match(r.stdout, /about to crash/);
+  } finally {
+    p.remove();
+  }
+});
+
+test("a sh template that cannot be built (an object where a path goes) is the Pipelinefile's error before anything runs, also in a dry run; targets alike but for paths are each named", async () => {
+  // It failed only when the recipe's turn came, after everything upstream had run (a review:
+  // 34 training targets first), and a dry run said all was well.
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\n` +
+      `import { writeFileSync } from "node:fs";\n` +
+      `export const s = target({ outputs: { json: "out/s.json" }, run: async (ctx) => { writeFileSync(ctx.outputs.json, "{}"); } });\n` +
+      `export const t = target({ outputs: ["out/t.txt"], run: ({ outputs }) => sh\`echo t > \${outputs[0]}\` });\n` +
+      `export const r = target({ inputs: { s, t }, outputs: ["out/r.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs.t} \${inputs.s as any} > \${outputs[0]}\` });\n` +
+      `export const q = target({ inputs: { s, t }, outputs: ["out/q.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs.t} \${inputs.s as any} > \${outputs[0]}\` });\n` +
+      `export const ok = target({ inputs: { s, t }, outputs: ["out/ok.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs.t} \${inputs.s.json} > \${outputs[0]}\` });\n`,
+  });
+  try {
+    for (const args of [["build", "--dry-run", "r", "q", "ok"], ["build", "r", "q", "ok"]]) {
+      const r = await p.run(args);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      for (const id of ["q", "r"]) assert.match(r.stderr, new RegExp(`^error: the command of "${id}" cannot be built: the 2nd \\$\\{\\} in sh\`cat \\$\\{…\\} \\$\\{…\\} > \\$\\{…\\}\` is an object with key json; .*\\n  at Pipelinefile\\.ts:\\d+:\\d+\\n  hint: pick one of its paths`, "m"), id);
+      assert.doesNotMatch(r.stderr, /"ok"/);
+      assert.equal(p.exists("out"), false, "nothing ran");
+    }
+    const good = await p.run(["build", "ok"]);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.equal(p.read("out/ok.txt"), "t\n{}");
   } finally {
     p.remove();
   }
