@@ -206,7 +206,11 @@ export function explain(parts: FingerprintParts, latest: BuildRecord | undefined
   }
   for (const [p] of old.inputs) if (!newIn.has(p)) reasons.push(`input ${p} removed`);
   const envKeys = new Set([...Object.keys(old.env), ...Object.keys(parts.env)]);
-  for (const k of [...envKeys].sort()) if (old.env[k] !== parts.env[k]) reasons.push(`env ${k} changed`);
+  // "" is an unset variable (envParts): said as such rather than as a changed value.
+  for (const k of [...envKeys].sort()) {
+    if (old.env[k] === parts.env[k]) continue;
+    reasons.push(old.env[k] === "" ? `env ${k} was unset, now set` : parts.env[k] === "" ? `env ${k} was set, now unset` : `env ${k} changed`);
+  }
   if (stableStringify(old.outputs) !== stableStringify(parts.outputs)) reasons.push(`declared outputs changed (${nameSome(old.outputs)} -> ${nameSome(parts.outputs)})`);
   // The command changed and nothing it is built from did: a value its code interpolates that is
   // not written in it (a loop variable, a file or env var read while loading).

@@ -39,6 +39,8 @@ const SHAPES: [RegExp, string][] = [
     "outputs % differ from the recorded build (edited outside pipe?), and their recorded bytes are not in the cache",
   ],
   [/^env (.+) changed$/, "env % changed"],
+  [/^env (.+) was unset, now set$/, "env % were unset, now set"],
+  [/^env (.+) was set, now unset$/, "env % were set, now unset"],
   // Param reasons carry values (`param a 1 -> 2`, `param b added (3)`): named whole.
   [/^param (.+)$/, "params % changed"],
 ];

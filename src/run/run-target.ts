@@ -334,6 +334,10 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
         parts = { ...parts, inputs: parts.inputs.map(([p, h]): [string, string] => [p, unsure.includes(p) ? CHANGED_DURING_RUN : h]) };
         fingerprint = fingerprintOf(parts);
       }
+    } else {
+      // Gone (a recipe that removes what it read): recorded against what it read, said now
+      // rather than only as the next build's missing input.
+      rc.emit({ type: "warning", target: t.id, message: `after ${JSON.stringify(t.id)} ran, its inputs could not be read again (${after.problem}); a recipe must not remove or rename what it reads` });
     }
     // Outputs still absent now (taken here, not before storing: the next recipe runs meanwhile)
     // need no check for edited bytes and nothing moved aside.

@@ -91,7 +91,12 @@ test("why names the param value change, the edited recipe module and the env cha
   assert.match(w.stdout, /f is stale:/);
   assert.match(w.stdout, /recipe code .*recipes\/fmt.ts.* changed/);
   assert.match(w.stdout, /param window 7 -> 14/);
-  assert.match(w.stdout, /env MODE changed/);
+  assert.match(w.stdout, /env MODE was unset, now set/);
+  const back = await p.run(["why", "f"]);
+  assert.doesNotMatch(back.stdout, /env MODE/, "unset as in the record");
+  assert.equal((await p.run(["build", "f"], { env: { MODE: "fast" } })).code, 0);
+  assert.match((await p.run(["why", "f"])).stdout, /env MODE was set, now unset/);
+  assert.match((await p.run(["why", "f"], { env: { MODE: "slow" } })).stdout, /env MODE changed/);
 });
 
 test("an output edited by hand is restored, and the edited bytes are kept in the cache", async () => {

@@ -45,9 +45,9 @@ test("a restorable target says what differs between the record it restores and t
   await built(p, []);
   await built(p, ["-p", "scale=2"], { LABEL: "q1" });
   const why = await p.run(["why", "counts"]);
-  assert.match(why.stdout, /^counts is restorable \(.*\):\n {2}output build\/c\.txt holds another build's result \(env LABEL changed\)\n/);
+  assert.match(why.stdout, /^counts is restorable \(.*\):\n {2}output build\/c\.txt holds another build's result \(env LABEL was set, now unset\)\n/);
   const status = await p.run(["status"]);
-  assert.match(status.stdout, /^restorable {2}counts {2}output build\/c\.txt holds another build's result \(env LABEL changed\)$/m);
+  assert.match(status.stdout, /^restorable {2}counts {2}output build\/c\.txt holds another build's result \(env LABEL was set, now unset\)$/m);
   assert.match(status.stdout, /^restorable {2}scaled {2}output build\/s\.txt holds another build's result \(param scale 2 -> 1\)$/m);
 });
 

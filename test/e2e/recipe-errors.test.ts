@@ -135,3 +135,19 @@ test("a sh template that cannot be built (an object where a path goes) is the Pi
     p.remove();
   }
 });
+
+test("a recipe that removes its input is warned about when it ran, not only by the next build's missing input", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const del = target({ inputs: ["data/in"], outputs: ["out/d.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}; rm \${inputs}\` });\n`,
+    "data/in": "x\n",
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const w = r.events.find((e) => e.type === "warning" && e.target === "del");
+    assert.ok(w && w.type === "warning" && /^after "del" ran, its inputs could not be read again \(.*data\/in.*\); a recipe must not remove or rename what it reads$/.test(w.message), JSON.stringify(r.events));
+    assert.equal(p.read("out/d.txt"), "x\n");
+  } finally {
+    p.remove();
+  }
+});
