@@ -82,6 +82,11 @@ export async function main(argv: string[]): Promise<number> {
       stdout.write(commandHelp(await COMMANDS[argv[1]].load()) + "\n");
       return EXIT.ok;
     }
+    if (first === "help" && argv[1] !== undefined) {
+      // `pipe help nosuch` showed the main help and exit 0.
+      stderr.write(`error: unknown command ${JSON.stringify(argv[1])}${suggestion(argv[1], Object.keys(COMMANDS))}\n  hint: pipe --help lists the commands\n`);
+      return EXIT.usage;
+    }
     stdout.write(mainHelp() + "\n");
     return first === undefined ? EXIT.usage : EXIT.ok;
   }

@@ -304,7 +304,16 @@ export function nameDeclarations(root: string, file: string, ns: Record<string, 
     const prev = decls.get(name);
     if (prev && prev !== d) {
       const loc = siteOf(prev);
-      nameProvisionally(d, `${name} (2)`, { message: `two ${declKind(prev) === kind ? `${kind === "family" ? "families" : "targets"}` : "declarations"} are named ${JSON.stringify(name)}`, location: siteOf(d), details: loc ? [`the other one is at ${loc.file}:${loc.line}:${loc.column}`] : undefined, hint: "rename one of them" });
+      const here = siteOf(d);
+      // Both at one place: a loop made the same name twice (a.csv and sub/a.csv both "prep:a").
+      const sameLine = loc !== undefined && here !== undefined && loc.file === here.file && loc.line === here.line && loc.column === here.column;
+      nameProvisionally(d, `${name} (2)`, {
+        message: `two ${declKind(prev) === kind ? `${kind === "family" ? "families" : "targets"}` : "declarations"} are named ${JSON.stringify(name)}`,
+        location: here,
+        details: sameLine ? ["both are declared here: the loop gave two of its items the same name"] : loc ? [`the other one is at ${loc.file}:${loc.line}:${loc.column}`] : undefined,
+        // The same on both loads (the first has no sites; see project.ts sameMessages).
+        hint: "rename one of them (in a loop: make the name from all that tells its items apart, e.g. the whole relative path, not the base name)",
+      });
       return;
     }
     decls.set(name, d);

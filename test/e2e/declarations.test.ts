@@ -60,7 +60,7 @@ test("two declarations with one name do not hide other problems: bad key values 
   });
   const r = await p.run(["build"]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, /error: two families are named "o:a"\n  at Pipelinefile\.ts:3:\d+\n  the other one is at .*Pipelinefile\.ts:2:\d+\n  the messages below call it "o:a \(2\)"\n  hint: rename one of them\n/);
+  assert.match(r.stderr, /error: two families are named "o:a"\n  at Pipelinefile\.ts:3:\d+\n  the other one is at .*Pipelinefile\.ts:2:\d+\n  the messages below call it "o:a \(2\)"\n  hint: rename one of them \(in a loop: /);
   assert.match(r.stderr, /error: bad key k for "o:a": "z" is not one of "x", "y"\n  at Pipelinefile\.ts:4:\d+/);
   assert.match(r.stderr, /error: bad key k for "o:a \(2\)": "w" is not one of "x", "y"\n  at Pipelinefile\.ts:4:\d+/);
   assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
@@ -119,4 +119,24 @@ test("an inputs or outputs function that reads a name it is not given is an erro
   assert.equal(r.stderr.match(/inputs function of family "f"/g)?.length, 1, "once per family, not per instance");
   assert.doesNotMatch(r.stderr, /undefined|declares no outputs/);
   assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
+});
+
+test("two targets a loop named alike (a.csv and sub/a.csv both \"prep:a\") are said to come from one place, not each to be at the other's line", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": HEAD + `export const preps = ["d/a.csv", "d/sub/a.csv"].map((f) => target({ name: \`prep:\${f.split("/").pop()!.replace(".csv", "")}\`, inputs: [f], outputs: [\`out/\${f}\`], run: ({ inputs, outputs }) => sh\`cp \${inputs} \${outputs[0]}\` }));\n`,
+    "d/a.csv": "",
+    "d/sub/a.csv": "",
+  });
+  try {
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: two targets are named "prep:a"\n  at Pipelinefile\.ts:2:\d+\n  both are declared here: the loop gave two of its items the same name\n/m);
+    assert.doesNotMatch(r.stderr, /the other one is at/);
+    const help = await p.run(["help", "bild"]);
+    assert.equal(help.code, 2);
+    assert.equal(help.stdout, "");
+    assert.match(help.stderr, /^error: unknown command "bild"; did you mean "build"\?\n/);
+  } finally {
+    p.remove();
+  }
 });
