@@ -16,6 +16,10 @@
  *    hash and those of its own local imports), or the package's installed version (plus its
  *    files' content when it is linked from a folder outside node_modules).
  *
+ * 2a. A statement declaring one target or family with pipe's `target`/`family` is taken only when
+ *    the code uses its name as a value (`other.options.run(ctx)`): not for a word that is an
+ *    object's key (`{ window: param.int(...) }`) or text in a string. What a target makes reaches
+ *    its readers as their input; its declaration is its own fingerprint.
  * 2b. The statement that declares the recipe's own target is not taken, but what it hands the
  *    recipe is: in `configs.map((cfg) => target({ run: ... cfg.lr ... }))`, the declaration of
  *    `configs` (not those of other targets, families or params it mentions).
@@ -69,6 +73,8 @@ interface ModuleIndex {
   load: Statement[];
   /** Names bound by imports of other local modules (not packages, not node's own). */
   localImport: Set<string>;
+  /** Names bound to pipe's own API package ("pipefile"): target, family, param, sh, or a namespace. */
+  api: Set<string>;
   changes: Map<Statement, Set<string>>;
   changers?: Map<string, Statement[]>;
   referencers?: Map<string, Statement[]>;
@@ -94,6 +100,15 @@ export function withoutStrings(code: string): string {
   return code.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
 }
 
+/**
+ * `code` without the keys of its object literals (`{ window: 7, "a": 1 }`): a key names no
+ * variable. A name after `{` or `,` and before a single `:` (not `?:`, `::`); a shorthand
+ * property (`{ trend }`) is a value and stays.
+ */
+export function withoutKeys(code: string): string {
+  return code.replace(/([{,]\s*)[A-Za-z_$][\w$]*(\s*:(?!:))/g, "$1$2");
+}
+
 /** `(ctx) => sh\`...\``, `({ inputs, outputs }) => sh.raw(...)`: a body that is the command. */
 const COMMAND_ONLY = /^(?:\((?:[^()]|\([^()]*\))*\)|[A-Za-z_$][\w$]*)\s*=>\s*\(?\s*sh\s*(?:`|\.raw\s*\()/;
 
@@ -103,6 +118,21 @@ export function buildsOnlyCommand(fn: unknown): boolean {
 }
 
 const IDENT = /[A-Za-z_$][\w$]*/g;
+
+/**
+ * esbuild prints a non-ASCII identifier with escapes (`const λ = 0.01` as `const \u03BB = 0.01`),
+ * which no name pattern here matched: such a declaration was never taken (an edit of λ reran
+ * nothing). Code is read with each escape as a stand-in made of word characters, applied alike
+ * to module texts and recipe texts.
+ */
+export function asciiNames(code: string): string {
+  return code.includes("\\u") ? code.replace(/\\u(?:\{([0-9A-Fa-f]+)\}|([0-9A-Fa-f]{4}))/g, (_, a: string | undefined, b: string | undefined) => `$u${(a ?? b)!.toUpperCase()}$`) : code;
+}
+
+/** A function's text as the code hash reads it (see asciiNames). */
+function fnText(fn: unknown): string {
+  return asciiNames(Function.prototype.toString.call(fn));
+}
 
 /**
  * The names a piece of code may refer to: every name-like token, except a property name after a
@@ -129,7 +159,14 @@ const DECLARES_TARGET = /\b(?:target|family|param\.[\w$]+)\s*\(/;
  * review found every declaration of the case study in the report's code, so editing one reran
  * the report).
  */
-const DECLARATION = /^(?:export\s+)?(?:const|let|var)\s+[\w$]+\s*=\s*(?:target|family)\s*\(/;
+const DECLARATION = /^(?:export\s+)?(?:const|let|var)\s+[\w$]+\s*=\s*(?:([\w$]+)\s*\.\s*)?(target|family)\s*\(/;
+
+/** Whether `s` declares one target or family with pipe's own `target`/`family` (not a function of the user's so named). */
+function declaresOne(s: Statement, ix: ModuleIndex): boolean {
+  if (s.declares.length !== 1) return false;
+  const m = DECLARATION.exec(s.text);
+  return m !== null && ix.api.has(m[1] ?? m[2]);
+}
 
 const ASSIGN = String.raw`(?:=(?![=>])|\+=|-=|\*\*?=|\/=|%=|<<=|>>>?=|&&?=|\|\|?=|\^=|\?\?=|\+\+|--)`;
 /** `x = `, `x += `, `x++`, `x.a.b = `, `x[k] = `, `x.set(`, `x.a.push(`. */
@@ -217,7 +254,7 @@ export class CodeHasher {
   hashOf(fn: Function, targetName?: string): CodeHash {
     const known = this.#memo.get(fn);
     if (known) return known;
-    const text = Function.prototype.toString.call(fn);
+    const text = fnText(fn);
     const byCall = this.#byCall.get(`${text}\u0000${targetName ?? ""}`);
     if (byCall) return byCall;
     // The module that exports this very function, else the one whose code contains its text.
@@ -309,6 +346,14 @@ export class CodeHasher {
           }
         }
       }
+      /** Names the code taken so far uses as values (not object keys, not text in strings). */
+      const real = new Set<string>(referencedNames(withoutKeys(withoutStrings(canon))));
+      const skipped: Statement[] = [];
+      const take = (s: Statement): void => {
+        taken.add(s);
+        queue.push(...referencedNames(s.text));
+        for (const n of referencedNames(withoutKeys(withoutStrings(s.text)))) real.add(n);
+      };
       const follow = (): void => {
         while (queue.length) {
           const id = queue.pop()!;
@@ -322,29 +367,43 @@ export class CodeHasher {
             continue;
           }
           for (const s of ix.declaredBy.get(id) ?? []) {
-            if (taken.has(s) || inHome.has(s) || (s.declares.length === 1 && DECLARATION.test(s.text))) continue;
-            taken.add(s);
-            queue.push(...referencedNames(s.text));
+            if (taken.has(s) || inHome.has(s)) continue;
+            // A target's or family's declaration reached only by a word that is no reference
+            // (a key of an object, `window: param.int(...)`, or text in a string) is not taken:
+            // every declaration of the case study counted as its report's code that way. One
+            // the code does use (`other.options.run(ctx)`, `e1.family.options`) is (below).
+            if (declaresOne(s, ix) && !real.has(id)) {
+              skipped.push(s);
+              continue;
+            }
+            take(s);
           }
         }
       };
-      follow();
       // Statements run at load that may change a value the recipe reaches (step 4 above).
       const changers = this.#changers(ix);
       const checked = new Set<string>();
-      for (let more = true; more; ) {
-        more = false;
-        for (const x of seen) {
-          if (checked.has(x)) continue;
-          checked.add(x);
-          for (const s of changers.get(x) ?? []) {
-            if (taken.has(s) || inHome.has(s)) continue;
-            taken.add(s);
-            queue.push(...referencedNames(s.text));
-            more = true;
+      const followAll = (): void => {
+        follow();
+        for (let more = true; more; ) {
+          more = false;
+          for (const x of seen) {
+            if (checked.has(x)) continue;
+            checked.add(x);
+            for (const s of changers.get(x) ?? []) {
+              if (taken.has(s) || inHome.has(s)) continue;
+              take(s);
+              more = true;
+            }
           }
+          if (more) follow();
         }
-        if (more) follow();
+      };
+      followAll();
+      // Declarations skipped before a later text used their name for real.
+      for (let late = skipped.filter((s) => !taken.has(s) && real.has(s.declares[0])); late.length > 0; late = skipped.filter((s) => !taken.has(s) && real.has(s.declares[0]))) {
+        for (const s of late) take(s);
+        followAll();
       }
       const parts: string[] = [canon, ...[...taken].map((s) => s.text), ...callTexts];
       // Statements of any local module that, at load, change a value another module exports
@@ -426,9 +485,11 @@ export class CodeHasher {
     }
     // Statements that run at load: all but imports, re-exports and function or class
     // declarations (a declaration's own names being set is not a change: see #changedBy).
-    const load = stmts.filter((st) => !/^(?:import\b|export\s*(?:\{|\*))/.test(st.text) && !FUNCTION_DECL.test(st.text) && !/^(?:export\s+)?(?:default\s+)?class\b/.test(st.text));
+    // A class with a static block or static fields runs those at load (`static { registry.scale = 2; }`).
+    const load = stmts.filter((st) => !/^(?:import\b|export\s*(?:\{|\*))/.test(st.text) && !FUNCTION_DECL.test(st.text) && !(/^(?:export\s+)?(?:default\s+)?class\b/.test(st.text) && !/\bstatic\b/.test(st.text)));
     const localImport = new Set(Object.entries(m.bindings).filter(([, b]) => !b.startsWith("pkg:") && !b.startsWith("builtin:")).map(([n]) => n));
-    const ix: ModuleIndex = { stmts, starts, declaredBy, named, load, localImport, changes: new Map() };
+    const api = new Set(Object.keys(m.bindings).filter((n) => m.bindings[n] === "pkg:pipefile"));
+    const ix: ModuleIndex = { stmts, starts, declaredBy, named, load, localImport, api, changes: new Map() };
     this.#indexes.set(m.source, ix);
     return ix;
   }
@@ -560,7 +621,7 @@ export class CodeHasher {
         // Calling a family (`model({ seed: 1 })`, an instance) runs pipe's code, not the text
         // of the family's declaration: every statement that made an instance counted as a change
         // of what that declaration mentions, and so as code of the family's recipe.
-        if (d === s || active.has(d) || (d.declares.length === 1 && DECLARATION.test(d.text))) continue;
+        if (d === s || active.has(d) || declaresOne(d, ix)) continue;
         for (const x of this.#changedBy(ix, d, d.text, active)) out.add(x);
       }
     }
@@ -573,7 +634,7 @@ export class CodeHasher {
   #recipeTexts(): string[] {
     if (!this.#recipeTextList) {
       const texts = new Set<string>();
-      for (const f of this.#recipeFns()) if (typeof f === "function") texts.add(Function.prototype.toString.call(f));
+      for (const f of this.#recipeFns()) if (typeof f === "function") texts.add(fnText(f));
       this.#recipeTextList = [...texts];
     }
     return this.#recipeTextList;
@@ -690,7 +751,7 @@ export class CodeHasher {
   #text(m: ModuleInfo): string {
     let t = this.#texts.get(m.source);
     if (t === undefined) {
-      t = readFileSync(join(this.#compiled.dir, m.compiled), "utf8").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "");
+      t = asciiNames(readFileSync(join(this.#compiled.dir, m.compiled), "utf8").replace(/\n\/\/# sourceMappingURL=.*\s*$/, ""));
       this.#texts.set(m.source, t);
     }
     return t;
@@ -814,13 +875,13 @@ export function declarators(decl: string): string[] | undefined {
   for (let i = 0; i < decl.length; i++) {
     const c = decl[i];
     if (c === '"' || c === "'" || c === "`") {
-      // A template's ${...} may hold another template: a backtick inside one is skipped as its
-      // own string, which is right for the usual cases and unbalances the rest (undefined).
-      for (i++; i < decl.length && decl[i] !== c; i++) if (decl[i] === "\\") i++;
+      i = stringEnd(decl, i);
+      if (i < 0) return undefined;
       prev = c;
       continue;
     }
-    if (c === "/" && decl[i + 1] !== "/" && decl[i + 1] !== "*" && (prev === "" || "(,=:[!&|?{};+-*%<>~^".includes(prev))) {
+    // A regex literal where an operand goes (after `x++` or `)` a slash divides).
+    if (c === "/" && decl[i + 1] !== "/" && decl[i + 1] !== "*" && (prev === "" || "(,=:[!&|?{};*%<>~^".includes(prev) || ((prev === "+" || prev === "-") && !/(?:\+\+|--)$/.test(decl.slice(0, i).trimEnd())))) {
       // A regex literal: to its closing slash (not one inside a class).
       let inClass = false;
       for (i++; i < decl.length; i++) {
@@ -849,6 +910,34 @@ export function declarators(decl: string): string[] | undefined {
   return parts.map((x) => x.trim()).filter((x) => x !== "");
 }
 
+/**
+ * The index of the quote closing the string or template that opens at `at` (-1: none). A
+ * template's `${...}` is code: its strings and templates are skipped in turn (a quote inside
+ * `${title ? `${title}'s` : ""}` made the rest of the statement a string).
+ */
+function stringEnd(text: string, at: number): number {
+  const q = text[at];
+  for (let i = at + 1; i < text.length; i++) {
+    const c = text[i];
+    if (c === "\\") i++;
+    else if (c === q) return i;
+    else if (q === "`" && c === "$" && text[i + 1] === "{") {
+      let depth = 1;
+      for (i += 2; i < text.length && depth > 0; i++) {
+        const d = text[i];
+        if (d === '"' || d === "'" || d === "`") {
+          i = stringEnd(text, i);
+          if (i < 0) return -1;
+        } else if (d === "{") depth++;
+        else if (d === "}") depth--;
+      }
+      if (depth > 0) return -1;
+      i--; // at the `}`; the loop moves past it
+    } else if (q !== "`" && c === "\n") return -1;
+  }
+  return -1;
+}
+
 /** Names a top-level statement declares (functions, classes, variables incl. destructuring). */
 export function declaredNames(text: string): string[] {
   const first = text.split("\n")[0];
@@ -868,8 +957,17 @@ export function declaredNames(text: string): string[] {
         const name = /^([\w$]+)/.exec(part);
         if (name) names.push(name[1]);
         else if (/^[{[]/.test(part)) {
-          const eq = part.search(/[}\]]\s*=/);
-          for (const x of (eq < 0 ? part : part.slice(0, eq + 1)).match(IDENT) ?? []) names.push(x);
+          // The pattern: to its own closing bracket (`{ a: { b } = {}, c } = obj` declares c too).
+          let depth = 0;
+          let end = part.length;
+          for (let i = 0; i < part.length; i++) {
+            if (part[i] === "{" || part[i] === "[") depth++;
+            else if ((part[i] === "}" || part[i] === "]") && --depth === 0) {
+              end = i + 1;
+              break;
+            }
+          }
+          for (const x of part.slice(0, end).match(IDENT) ?? []) names.push(x);
         }
       }
       return names;

@@ -683,3 +683,97 @@ test("families with TypeScript recipes and params declared in their keys: editin
   assert.deepEqual(await builtAfter({}, { "recipes/train.ts": `export const train = (text: string, seed: number): string => text + " seed " + (seed + 0);\n` }), ["train[fold=0,seed=1]", "train[fold=1,seed=1]"], "a module only train imports (same bytes out: nothing below reruns)");
   p.remove();
 });
+
+test("code a recipe uses is not missed by the narrowing of what counts (a review): another target's options (its recipe reused, its description), a family's options through an instance, functions of the user's named family or target, a statement of two declarators with a nested template, a Greek identifier, a class's static block", { timeout: 120_000 }, async () => {
+  const cases: { name: string; v1: string; v2: string; built: string[]; files: Record<string, string> }[] = [
+  {
+    "name": "reuse",
+    "v1": "import { target } from \"pipefile\";\nimport { readFileSync, writeFileSync } from \"node:fs\";\nexport const normTrain = target({ inputs: [\"train.csv\"], outputs: [\"norm-train.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], readFileSync(ctx.inputs[0], \"utf8\").toLowerCase());\n} });\n// the same recipe on other data\nexport const normTest = target({ inputs: [\"test.csv\"], outputs: [\"norm-test.txt\"], run: (ctx) => normTrain.options.run(ctx) });\n",
+    "v2": "import { target } from \"pipefile\";\nimport { readFileSync, writeFileSync } from \"node:fs\";\nexport const normTrain = target({ inputs: [\"train.csv\"], outputs: [\"norm-train.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], readFileSync(ctx.inputs[0], \"utf8\").toLowerCase().trim() + \"!\\n\");\n} });\n// the same recipe on other data\nexport const normTest = target({ inputs: [\"test.csv\"], outputs: [\"norm-test.txt\"], run: (ctx) => normTrain.options.run(ctx) });\n",
+    "built": [
+      "normTest",
+      "normTrain"
+    ],
+    "files": {
+      "train.csv": "A,B\n",
+      "test.csv": "C,D\n"
+    }
+  },
+  {
+    "name": "opts",
+    "v1": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nexport const clean = target({ outputs: [\"clean.txt\"], description: \"Drop empty rows\", run: async (ctx) => { writeFileSync(ctx.outputs[0], \"c\\n\"); } });\nexport const docs = target({ outputs: [\"docs.txt\"], run: async (ctx) => { writeFileSync(ctx.outputs[0], `## clean\\n${clean.options.description}\\n`); } });\n",
+    "v2": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nexport const clean = target({ outputs: [\"clean.txt\"], description: \"Drop empty and duplicate rows\", run: async (ctx) => { writeFileSync(ctx.outputs[0], \"c\\n\"); } });\nexport const docs = target({ outputs: [\"docs.txt\"], run: async (ctx) => { writeFileSync(ctx.outputs[0], `## clean\\n${clean.options.description}\\n`); } });\n",
+    "built": [
+      "docs"
+    ],
+    "files": {}
+  },
+  {
+    "name": "famopts",
+    "v1": "import { target, family, param } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nexport const evaluate = family({ key: { ds: param.enum([\"iris\", \"wine\"]) }, outputs: [\"eval-{ds}.txt\"],\n  run: async (ctx) => { writeFileSync(ctx.outputs[0], `${ctx.params.ds}\\n`); } });\nexport const e1 = evaluate({ ds: \"iris\" });\nexport const table = target({ inputs: [e1], outputs: [\"table.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], `datasets: ${e1.family.options.key.ds.values.join(\",\")}\\n`);\n} });\n",
+    "v2": "import { target, family, param } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nexport const evaluate = family({ key: { ds: param.enum([\"iris\", \"wine\", \"digits\"]) }, outputs: [\"eval-{ds}.txt\"],\n  run: async (ctx) => { writeFileSync(ctx.outputs[0], `${ctx.params.ds}\\n`); } });\nexport const e1 = evaluate({ ds: \"iris\" });\nexport const table = target({ inputs: [e1], outputs: [\"table.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], `datasets: ${e1.family.options.key.ds.values.join(\",\")}\\n`);\n} });\n",
+    "built": [
+      "table"
+    ],
+    "files": {}
+  },
+  {
+    "name": "fontfam",
+    "v1": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\n// a font family: its name and the weights to build\nconst family = (name: string, weights: number[]) => ({ name, weights });\nconst inter = family(\"Inter\", [400, 700]);\nexport const css = target({ outputs: [\"fonts.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], inter.weights.map((w) => `@font-face { font-family: ${inter.name}; font-weight: ${w}; }`).join(\"\\n\") + \"\\n\");\n} });\n",
+    "v2": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\n// a font family: its name and the weights to build\nconst family = (name: string, weights: number[]) => ({ name, weights });\nconst inter = family(\"Inter\", [400, 500, 700]);\nexport const css = target({ outputs: [\"fonts.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], inter.weights.map((w) => `@font-face { font-family: ${inter.name}; font-weight: ${w}; }`).join(\"\\n\") + \"\\n\");\n} });\n",
+    "built": [
+      "css"
+    ],
+    "files": {}
+  },
+  {
+    "name": "crosstgt",
+    "v1": "import * as pipe from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\n// a compilation target\nconst target = (triple: string, opt: string) => ({ triple, flags: [`--target=${triple}`, opt] });\nconst arm = target(\"aarch64-linux-gnu\", \"-O2\");\nexport const flags = pipe.target({ outputs: [\"flags.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], arm.flags.join(\" \") + \"\\n\");\n} });\n",
+    "v2": "import * as pipe from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\n// a compilation target\nconst target = (triple: string, opt: string) => ({ triple, flags: [`--target=${triple}`, opt] });\nconst arm = target(\"aarch64-linux-gnu\", \"-O3\");\nexport const flags = pipe.target({ outputs: [\"flags.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], arm.flags.join(\" \") + \"\\n\");\n} });\n",
+    "built": [
+      "flags"
+    ],
+    "files": {}
+  },
+  {
+    "name": "tmpl",
+    "v1": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nconst title = \"Q3\";\nconst header = `# ${title ? `${title}'s report` : \"report\"}`, precision = 3;\nexport const report = target({ outputs: [\"report.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], `${(1 / 3).toFixed(precision)}\\n`);\n} });\n",
+    "v2": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nconst title = \"Q3\";\nconst header = `# ${title ? `${title}'s report` : \"report\"}`, precision = 5;\nexport const report = target({ outputs: [\"report.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], `${(1 / 3).toFixed(precision)}\\n`);\n} });\n",
+    "built": [
+      "report"
+    ],
+    "files": {}
+  },
+  {
+    "name": "static",
+    "v1": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nconst registry: Record<string, number> = {};\nclass Plugin { static { registry.scale = 2; } }\nexport const t = target({ outputs: [\"t.txt\"], run: async (ctx) => { writeFileSync(ctx.outputs[0], `${registry.scale}\\n`); } });\n",
+    "v2": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nconst registry: Record<string, number> = {};\nclass Plugin { static { registry.scale = 3; } }\nexport const t = target({ outputs: [\"t.txt\"], run: async (ctx) => { writeFileSync(ctx.outputs[0], `${registry.scale}\\n`); } });\n",
+    "built": [
+      "t"
+    ],
+    "files": {}
+  },
+  {
+    "name": "greek",
+    "v1": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nconst λ = 0.01; // L2 penalty\nexport const fit = target({ outputs: [\"fit.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], `lambda=${λ}\\n`);\n} });\n",
+    "v2": "import { target } from \"pipefile\";\nimport { writeFileSync } from \"node:fs\";\nconst λ = 0.05; // L2 penalty\nexport const fit = target({ outputs: [\"fit.txt\"], run: async (ctx) => {\n  writeFileSync(ctx.outputs[0], `lambda=${λ}\\n`);\n} });\n",
+    "built": [
+      "fit"
+    ],
+    "files": {}
+  }
+];
+  for (const c of cases) {
+    const p = new Project({ "Pipelinefile.ts": c.v1, ...c.files });
+    try {
+      let r = await p.run(["build", "--json"]);
+      assert.equal(r.code, 0, `${c.name}: ${r.stdout}${r.stderr}`);
+      p.write({ "Pipelinefile.ts": c.v2 });
+      r = await p.run(["build", "--json"]);
+      assert.equal(r.code, 0, `${c.name}: ${r.stdout}${r.stderr}`);
+      assert.deepEqual(finished(r.events, "built").sort(), [...c.built].sort(), c.name);
+    } finally {
+      p.remove();
+    }
+  }
+});

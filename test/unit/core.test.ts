@@ -347,6 +347,10 @@ test("top-level statements declare the names the code hash follows", () => {
   assert.deepEqual(declaredNames("const re = /[(,]/g, b = 2;"), ["re", "b"]);
   assert.deepEqual(declaredNames("const t = `x ${f(a, b)} y`, u = 1;"), ["t", "u"]);
   assert.deepEqual(declaredNames("const h = a / b, k = (c, d);"), ["h", "k"]);
+  // A nested template holding a quote, a division after x++, a nested pattern with a default (a review).
+  assert.deepEqual(declaredNames("const header = `# ${title ? `${title}'s report` : \"report\"}`, precision = 3;"), ["header", "precision"]);
+  assert.deepEqual(declaredNames("const w = x++ / 2, y = z / 3;"), ["w", "y"]);
+  assert.deepEqual(declaredNames("const { a: { b } = {}, c } = obj;"), ["a", "b", "c"]);
   // Brackets this scan cannot balance: every candidate (a superset).
   assert.deepEqual(declaredNames("const a = f(x, y;"), ["a", "y"]);
 });
