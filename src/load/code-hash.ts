@@ -31,7 +31,9 @@
  *    not taken; handing a name to any function counts as a change (a superset).
  *
  * Identifiers are collected as every name-like token (even inside strings) except a property
- * after a dot (`ctx.log`, `ctx.params.scale` name no top-level `log` or `scale`): a superset, so
+ * after a dot (`ctx.log`, `ctx.params.scale` name no top-level `log` or `scale`); declarations of
+ * targets and families, and the statements that change a value, are looked up only for names
+ * used as values (no object key, no text in a string or template: `usedNames`): a superset, so
  * an over-approximation rebuilds too much, never too little. When the function cannot be located
  * in exactly one module, or the module graph has a dynamic import, we fall back to every local
  * module (coarse, but never stale-blind).
@@ -107,6 +109,44 @@ export function withoutStrings(code: string): string {
  */
 export function withoutKeys(code: string): string {
   return code.replace(/([{,]\s*)[A-Za-z_$][\w$]*(\s*:(?!:))/g, "$1$2");
+}
+
+/** `code` with the literal text of its templates blanked (their `${...}` kept: those are code). */
+export function withoutTemplateText(code: string): string {
+  if (!code.includes("`")) return code;
+  let out = "";
+  let at = 0;
+  for (let i = code.indexOf("`"); i >= 0; i = code.indexOf("`", at)) {
+    out += code.slice(at, i);
+    const end = stringEnd(code, i);
+    if (end < 0) return out + code.slice(i);
+    // Keep each ${...} of this template (recursively blanked), drop the text around them.
+    const inner = code.slice(i + 1, end);
+    let parts = "` ";
+    for (let j = inner.indexOf("${"); j >= 0; ) {
+      let depth = 1;
+      let k = j + 2;
+      for (; k < inner.length && depth > 0; k++) {
+        const c = inner[k];
+        if (c === '"' || c === "'" || c === "`") {
+          const e = stringEnd(inner, k);
+          if (e < 0) break;
+          k = e;
+        } else if (c === "{") depth++;
+        else if (c === "}") depth--;
+      }
+      parts += withoutTemplateText(inner.slice(j + 2, k - 1)) + " ";
+      j = inner.indexOf("${", k);
+    }
+    out += parts + "`";
+    at = end + 1;
+  }
+  return out + code.slice(at);
+}
+
+/** The names code uses as values: see `real` in hashOf. */
+function usedNames(code: string): string[] {
+  return referencedNames(withoutKeys(withoutStrings(withoutTemplateText(code))));
 }
 
 /** `(ctx) => sh\`...\``, `({ inputs, outputs }) => sh.raw(...)`: a body that is the command. */
@@ -287,6 +327,13 @@ export class CodeHasher {
       const own = paramNames(text);
       const canon = canonicalParams(text, own);
       const queue = referencedNames(canon);
+      /**
+       * Names the code taken so far uses as values: not object keys, not text in strings or in a
+       * template's literal part (`sh\`... echo t1 >> runs.log\``: t1 named no variable, and every
+       * statement listing target t1 in an array counted as a change of it). Declarations and
+       * changers are looked up for these; other statements for every name-like token (queue).
+       */
+      const real = new Set<string>(usedNames(canon));
       // The statements the function's text is in (its target's declaration; several when
       // identical inline recipes are declared one by one): covered by the fingerprint's other
       // parts, never taken (that would tie every target to them).
@@ -303,6 +350,7 @@ export class CodeHasher {
           const decl = ix.declaredBy.get(id) ?? [];
           if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
           queue.push(id);
+          real.add(id);
         }
       };
       if (!commandOnly) for (const s of inHome) takeHanded(this.#withoutRecipes(s.text));
@@ -346,13 +394,11 @@ export class CodeHasher {
           }
         }
       }
-      /** Names the code taken so far uses as values (not object keys, not text in strings). */
-      const real = new Set<string>(referencedNames(withoutKeys(withoutStrings(canon))));
       const skipped: Statement[] = [];
       const take = (s: Statement): void => {
         taken.add(s);
         queue.push(...referencedNames(s.text));
-        for (const n of referencedNames(withoutKeys(withoutStrings(s.text)))) real.add(n);
+        for (const n of usedNames(s.text)) real.add(n);
       };
       const follow = (): void => {
         while (queue.length) {
@@ -387,7 +433,7 @@ export class CodeHasher {
         follow();
         for (let more = true; more; ) {
           more = false;
-          for (const x of seen) {
+          for (const x of real) {
             if (checked.has(x)) continue;
             checked.add(x);
             for (const s of changers.get(x) ?? []) {
