@@ -34,13 +34,25 @@ test("a first build runs everything; an immediate second build runs nothing", as
 });
 
 test("params A -> B -> A: the third build runs no recipe and restores from the cache", async () => {
-  const p = new Project(BASIC);
-  assert.equal((await p.run(["build"])).code, 0);
+  // Each recipe counts its runs in runs.log itself: "no recipe ran" does not rest on pipe's events.
+  const p = new Project({
+    ...BASIC,
+    "Pipelinefile.ts": BASIC["Pipelinefile.ts"]
+      .replace("sh\`cat \${inputs} | wc -w > \${outputs[0]}\`", "sh\`cat \${inputs} | wc -w > \${outputs[0]}; echo words >> runs.log\`")
+      .replace('const fs = await import("node:fs");', 'const fs = await import("node:fs");\n    fs.appendFileSync("runs.log", "report\\n");'),
+  });
+  const runs = () => (p.exists("runs.log") ? p.read("runs.log").split("\n").filter(Boolean) : []);
+  const a1 = await p.run(["build", "--json"]);
+  assert.equal(a1.code, 0, a1.stdout + a1.stderr);
+  assert.deepEqual(runs(), ["words", "report"]);
   const b = await p.run(["build", "--json", "--param", "window=14"]);
+  assert.equal(b.code, 0, b.stdout + b.stderr);
   assert.deepEqual(finished(b.events, "built"), ["report"]);
+  assert.deepEqual(runs(), ["words", "report", "report"]);
   assert.equal(p.read("build/report.txt"), "words=5 window=14\n");
   const a = await p.run(["build", "--json"]);
-  assert.equal(a.code, 0);
+  assert.equal(a.code, 0, a.stdout + a.stderr);
+  assert.deepEqual(runs(), ["words", "report", "report"], "no recipe ran (their own count)");
   assert.deepEqual(finished(a.events, "built"), [], "no recipe ran");
   assert.deepEqual(finished(a.events, "restored"), ["report"]);
   assert.equal(p.read("build/report.txt"), "words=5 window=7\n");

@@ -32,7 +32,8 @@ function pipelinefile(): string {
   const lines = [`import { target, sh } from "pipefile";`];
   INPUTS.forEach((ins, i) => {
     const list = ins.map((x) => (x.startsWith("src/") ? JSON.stringify(x) : x)).join(", ");
-    lines.push(`export const t${i} = target({ inputs: [${list}], outputs: ["build/t${i}.txt"], run: (c) => sh\`sleep 0.01 && cat \${c.inputs} > \${c.outputs[0]} && echo ${i} >> \${c.outputs[0]}\` });`);
+    // Each run is also counted in logs/runs.log, outside the outputs: what ran, whatever pipe says.
+    lines.push(`export const t${i} = target({ inputs: [${list}], outputs: ["build/t${i}.txt"], run: (c) => sh\`sleep 0.01 && cat \${c.inputs} > \${c.outputs[0]} && echo ${i} >> \${c.outputs[0]} && echo t${i} >> logs/runs.log\` });`);
   });
   lines.push(`export default [${INPUTS.map((_, i) => `t${i}`).join(", ")}];`);
   return lines.join("\n") + "\n";
@@ -46,16 +47,26 @@ function model(sources: string[]): string[] {
   return outs;
 }
 
-/** Kills pipe with SIGKILL once it has printed `after` event lines (or lets it finish). */
-function buildAndKill(p: Project, reaper: Reaper, after: number): Promise<void> {
+/**
+ * Kills pipe with SIGKILL once it has printed `after` event lines (or lets it finish); true when
+ * the kill ended it. Lines are counted one by one: a kill lands after any event, not only at the
+ * end of a chunk of them.
+ */
+function buildAndKill(p: Project, reaper: Reaper, after: number): Promise<boolean> {
   const child = reaper.add(p.spawn(["build", "--json", "-j", "4"]));
   let lines = 0;
   child.stdout!.on("data", (d: Buffer) => {
-    lines += d.toString().split("\n").length - 1;
-    if (lines >= after) child.kill("SIGKILL");
+    for (const ch of d.toString()) if (ch === "\n" && ++lines === after) child.kill("SIGKILL");
   });
   child.stderr!.resume();
-  return new Promise((r) => child.on("close", () => r()));
+  return new Promise((r) => child.on("close", (_code, signal) => r(signal === "SIGKILL")));
+}
+
+/** Recipes that ran since the last call, by their own count. */
+function takeRuns(p: Project): string[] {
+  const text = p.exists("logs/runs.log") ? p.read("logs/runs.log") : "";
+  rmSync(p.path("logs/runs.log"), { force: true });
+  return text.split("\n").filter(Boolean);
 }
 
 async function checkNoPhantom(p: Project, sources: string[], label: string) {
@@ -75,29 +86,41 @@ async function recoverAndSettle(p: Project, sources: string[], label: string) {
   assert.equal(b.code, 0, `${label}: the next build succeeds\n${b.stderr}`);
   const want = model(sources);
   for (let i = 0; i < INPUTS.length; i++) assert.equal(p.read(`build/t${i}.txt`), want[i], `${label}: t${i} correct after recovery`);
+  takeRuns(p);
   const again = await p.run(["build", "--json"]);
+  assert.equal(again.code, 0, `${label}: ${again.stderr}`);
   assert.deepEqual(finished(again.events, "built"), [], `${label}: the build after runs nothing`);
+  assert.deepEqual(takeRuns(p), [], `${label}: the build after runs nothing (the recipes' own count)`);
   const scratch = p.path(".pipe/staging");
   assert.deepEqual(existsSync(scratch) ? readdirSync(scratch) : [], [], `${label}: no scratch leftovers`);
   assert.deepEqual(readdirSync(p.path("build")).filter((n) => n.startsWith(".pipe-tmp-")), [], `${label}: no staged outputs left next to the outputs`);
 }
 
-test("kill -9 at 50 random moments of a parallel build never leaves a phantom up-to-date target", { timeout: 600_000 }, async (t) => {
+test("kill -9 at 50 random moments of a parallel build (50 real kills) never leaves a phantom up-to-date target; the next build succeeds and the one after runs nothing (the recipes' own count)", { timeout: 600_000 }, async (t) => {
   const reaper = new Reaper(t.signal);
   const r = rng(7);
   const sources = Array.from({ length: 8 }, (_, i) => `source ${i}\n`);
-  const p = new Project({ "Pipelinefile.ts": pipelinefile(), ...Object.fromEntries(sources.map((s, i) => [`src/s${i}.txt`, s])) });
+  const p = new Project({ "Pipelinefile.ts": pipelinefile(), "logs/.keep": "", ...Object.fromEntries(sources.map((s, i) => [`src/s${i}.txt`, s])) });
   try {
-    for (let round = 0; round < 50; round++) {
+    // Rounds until pipe was really killed 50 times (a round whose build finished first does
+    // not count); the kill lands after a random one of the events the build will print.
+    let kills = 0;
+    for (let round = 0; kills < 50; round++) {
+      assert.ok(round < 150, `only ${kills} kills in ${round} rounds`);
       // Change one or two sources so that part of the graph must rebuild, then crash mid-way.
       for (let k = 0; k < 1 + Math.floor(r() * 2); k++) {
         const i = Math.floor(r() * 8);
         sources[i] = `source ${i} v${round}\n`;
         p.write({ [`src/s${i}.txt`]: sources[i] });
       }
-      await buildAndKill(p, reaper, 1 + Math.floor(r() * 40));
+      // What the build would print: a line per event, two per target that runs (started,
+      // finished), one per other target, and a few of the build's own.
+      const dry = await p.run(["build", "--json", "-n"]);
+      const lines = dry.stdout.split("\n").filter(Boolean).length + finished(dry.events, "skipped").length;
+      if (await buildAndKill(p, reaper, 1 + Math.floor(r() * lines))) kills++;
       await checkNoPhantom(p, sources, `round ${round}`);
       await recoverAndSettle(p, sources, `round ${round}`);
+      if (kills === 50) t.diagnostic(`50 kills in ${round + 1} rounds`);
     }
   } finally {
     reaper.stop();

@@ -1,7 +1,7 @@
 // Ctrl-C, concurrent runs and kill -9: nothing leaks, nothing half-built counts as built.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, truncateSync } from "node:fs";
+import { readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { collect, finished, Project, Reaper, survivors, waitForLine } from "../helpers/rig.ts";
 import { availableHelpers } from "../../src/run/shell.ts";
 import type { PipeEvent } from "../../src/events.ts";
@@ -12,7 +12,32 @@ const HEAD = `import { target, param, sh } from "pipefile";\n`;
 // The background sleeps never end on their own: only a stop of the whole group ends them, so
 // a pipe that signals the leader alone waits for them forever (the tests' timeouts then fail
 // it, and the Reaper stops what is left). With a file "release" the recipe just succeeds.
-const SLOW = `if [ -e release ]; then echo done > "$1"; exit 0; fi\necho partial > "$1"\nsh -c 'sleep 100000; true' "$2" &\nsh -c 'sleep 100000; true' "$2" &\necho READY\nwait\n`;
+// Every process it starts (the two subshells and the sleep under each) writes its pid to
+// pids.txt: the test checks those pids, not only what a search by command line finds.
+const SLOW =
+  `if [ -e release ]; then echo done > "$1"; exit 0; fi\necho partial > "$1"\n` +
+  `sh -c 'sleep 100000 & echo $! >> pids.txt; wait' "$2" &\necho $! >> pids.txt\n` +
+  `sh -c 'sleep 100000 & echo $! >> pids.txt; wait' "$2" &\necho $! >> pids.txt\n` +
+  `while [ "$(wc -l < pids.txt)" -lt 4 ]; do sleep 0.01; done\necho READY\nwait\n`;
+
+/** The pids in pids.txt still running (a zombie, dead but not yet reaped by init, is not). */
+function running(p: Project): number[] {
+  const pids = p.read("pids.txt").split("\n").filter(Boolean).map(Number);
+  assert.equal(pids.length, 4, "the recipe wrote its four pids");
+  return pids.filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+    } catch {
+      try {
+        process.kill(pid, 0); // no /proc: alive if it can be signalled
+        return process.platform !== "linux";
+      } catch {
+        return false;
+      }
+    }
+  });
+}
 /** A hang guard: generous, these tests take seconds. */
 const GUARD = { timeout: 60_000 };
 
@@ -48,7 +73,9 @@ test("Ctrl-C during a build whose recipe starts background grandchildren: none s
     child.kill("SIGINT");
     const r = await result;
     assert.equal(r.code, 130, r.stderr);
-    assert.deepEqual(await survivors(token), [], "no recipe process survives pipe");
+    // At once, as pipe exits: it reaps every descendant before it does.
+    assert.deepEqual(running(p), [], "none of the recipe's processes (by pid) survives pipe");
+    assert.deepEqual(await survivors(token, 1), [], "no recipe process survives pipe");
     assert.equal(p.exists("build/slow.txt"), false, "the interrupted target published nothing");
     const fin = r.events.find((e) => e.type === "build-finished");
     assert.ok(fin && fin.type === "build-finished" && fin.interrupted === true);
@@ -150,7 +177,8 @@ test("SIGTERM to pipe only (not its group) also reaps recipe groups; exit 130", 
     await waitForLine(child, (l) => l.includes("READY"));
     child.kill("SIGTERM");
     assert.equal(await exit, 130);
-    assert.deepEqual(await survivors(token), []);
+    assert.deepEqual(running(p), [], "none of the recipe's processes (by pid) survives pipe");
+    assert.deepEqual(await survivors(token, 1), []);
     p.remove();
   } finally {
     reaper.stop();
@@ -173,6 +201,40 @@ test("two concurrent builds on one project: each recipe runs once, both exit 0",
   assert.deepEqual(built, ["t0", "t1", "t2", "t3", "t4", "t5"]);
   const waited = [...a.events, ...b.events].filter((e) => e.type === "lock-waiting");
   for (const w of waited) assert.ok(w.type === "lock-waiting" && /pid \d+: pipe build/.test(w.holder), "the waiter names the holder");
+});
+
+test("two builds of the same targets, the second started while the first runs them: it waits for the lock, then finds all up to date; each recipe ran once (their own count)", async (t) => {
+  // The race above may not overlap: here the first build holds the lock (its t0 waits for
+  // "release") until the second has said it waits.
+  const reaper = new Reaper(t.signal);
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `export const t0 = target({ outputs: ["build/t0"], run: (c) => sh\`sh -c \${'echo t0 >> runs.log; for i in $(seq 300); do [ -e release ] && break; sleep 0.1; done; echo 0 > "$0"'} \${c.outputs[0]}\` });\n` +
+      Array.from({ length: 5 }, (_, i) => `export const t${i + 1} = target({ inputs: [t${i}], outputs: ["build/t${i + 1}"], run: (c) => sh\`sh -c \${"echo t${i + 1} >> runs.log; cat \\"$0\\" > \\"$1\\"; echo ${i + 1} >> \\"$1\\""} \${c.inputs[0]} \${c.outputs[0]}\` });\n`).join("") +
+      `export default [t5];\n`,
+  });
+  try {
+    const first = reaper.add(p.spawn(["build", "--json"]));
+    const firstDone = collect(first);
+    await waitForLine(first, (l) => l.includes('"target-started"'));
+    const second = reaper.add(p.spawn(["build", "--json"]));
+    const secondDone = collect(second);
+    const waiting = JSON.parse(await waitForLine(second, (l) => l.includes('"lock-waiting"')));
+    assert.match(waiting.holder, /pid \d+: pipe build/, "the waiter names the holder");
+    writeFileSync(p.path("release"), "");
+    const [a, b] = await Promise.all([firstDone, secondDone]);
+    assert.equal(a.code, 0, a.stdout + a.stderr);
+    assert.equal(b.code, 0, b.stdout + b.stderr);
+    assert.deepEqual(finished(a.events, "built"), ["t0", "t1", "t2", "t3", "t4", "t5"]);
+    assert.deepEqual(finished(b.events, "built"), []);
+    assert.deepEqual(finished(b.events, "up-to-date"), ["t0", "t1", "t2", "t3", "t4", "t5"]);
+    assert.deepEqual(p.read("runs.log").trim().split("\n").sort(), ["t0", "t1", "t2", "t3", "t4", "t5"], "each recipe ran once");
+    assert.equal(p.read("build/t5"), "0\n1\n2\n3\n4\n5\n");
+  } finally {
+    reaper.stop();
+    p.remove();
+  }
 });
 
 // Each recipe helper (spawner.ts): the lock's supervisor watches the helper, which stops its
