@@ -120,25 +120,17 @@ export function withoutTemplateText(code: string): string {
     out += code.slice(at, i);
     const end = stringEnd(code, i);
     if (end < 0) return out + code.slice(i);
-    // Keep each ${...} of this template (recursively blanked), drop the text around them.
-    const inner = code.slice(i + 1, end);
-    let parts = "` ";
-    for (let j = inner.indexOf("${"); j >= 0; ) {
-      let depth = 1;
-      let k = j + 2;
-      for (; k < inner.length && depth > 0; k++) {
-        const c = inner[k];
-        if (c === '"' || c === "'" || c === "`") {
-          const e = stringEnd(inner, k);
-          if (e < 0) break;
-          k = e;
-        } else if (c === "{") depth++;
-        else if (c === "}") depth--;
+    // Keep each ${...} of this template (its own templates blanked too), drop the text around.
+    out += "` ";
+    for (let j = i + 1; j < end; j++) {
+      if (code[j] === "\\") j++;
+      else if (code[j] === "$" && code[j + 1] === "{") {
+        const close = exprEnd(code, j + 2);
+        out += withoutTemplateText(code.slice(j + 2, close)) + " ";
+        j = close;
       }
-      parts += withoutTemplateText(inner.slice(j + 2, k - 1)) + " ";
-      j = inner.indexOf("${", k);
     }
-    out += parts + "`";
+    out += "`";
     at = end + 1;
   }
   return out + code.slice(at);
@@ -193,11 +185,9 @@ export function referencedNames(text: string): string[] {
 /** A statement that declares targets, families or params (`const words = target({...})`, a loop of them). */
 const DECLARES_TARGET = /\b(?:target|family|param\.[\w$]+)\s*\(/;
 /**
- * `const trend = family({...})`: a statement whose value is a target or a family. A name that
- * reaches one (`window` as a key of a params object, `trend` in a doc string) does not take it:
- * what a target makes is its dependents' input, and its own declaration is its fingerprint (a
- * review found every declaration of the case study in the report's code, so editing one reran
- * the report).
+ * `const trend = family({...})`: a statement whose value is a target or a family (made with
+ * pipe's own target/family: see declaresOne). Taken as a recipe's code only when the code uses
+ * that name as a value (see `real` in hashOf), not for a key or a word in a string.
  */
 const DECLARATION = /^(?:export\s+)?(?:const|let|var)\s+[\w$]+\s*=\s*(?:([\w$]+)\s*\.\s*)?(target|family)\s*\(/;
 
@@ -447,8 +437,9 @@ export class CodeHasher {
       };
       followAll();
       // Declarations skipped before a later text used their name for real.
-      for (let late = skipped.filter((s) => !taken.has(s) && real.has(s.declares[0])); late.length > 0; late = skipped.filter((s) => !taken.has(s) && real.has(s.declares[0]))) {
-        for (const s of late) take(s);
+      const late = () => skipped.filter((s) => !taken.has(s) && real.has(s.declares[0]));
+      for (let now = late(); now.length > 0; now = late()) {
+        for (const s of now) take(s);
         followAll();
       }
       const parts: string[] = [canon, ...[...taken].map((s) => s.text), ...callTexts];
@@ -968,18 +959,23 @@ function stringEnd(text: string, at: number): number {
     if (c === "\\") i++;
     else if (c === q) return i;
     else if (q === "`" && c === "$" && text[i + 1] === "{") {
-      let depth = 1;
-      for (i += 2; i < text.length && depth > 0; i++) {
-        const d = text[i];
-        if (d === '"' || d === "'" || d === "`") {
-          i = stringEnd(text, i);
-          if (i < 0) return -1;
-        } else if (d === "{") depth++;
-        else if (d === "}") depth--;
-      }
-      if (depth > 0) return -1;
-      i--; // at the `}`; the loop moves past it
+      i = exprEnd(text, i + 2);
+      if (i < 0) return -1;
     } else if (q !== "`" && c === "\n") return -1;
+  }
+  return -1;
+}
+
+/** The index of the `}` closing a template's `${` whose expression starts at `at` (-1: none). */
+function exprEnd(text: string, at: number): number {
+  let depth = 1;
+  for (let i = at; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'" || c === "`") {
+      i = stringEnd(text, i);
+      if (i < 0) return -1;
+    } else if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) return i;
   }
   return -1;
 }

@@ -11,6 +11,7 @@ import { format, inspect } from "node:util";
 import { collectDeclarations, declKind, FAMILY_OPTIONS, NOTHING_TO_CHECK, TARGET_OPTIONS, type Family, type Instance, type Target } from "../api/target.ts";
 import { declarationProblems, isParam, type Param } from "../api/params.ts";
 import { startWatchdog } from "./watchdog.ts";
+import { siteInText } from "./text-site.ts";
 import { enterUnguardedSpan, INTERRUPT_SIGNALS, leaveUnguardedSpan } from "../util/signals.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import { suggestion } from "../util/did-you-mean.ts";
@@ -237,18 +238,7 @@ function siteOf(d: { site: { location: () => { file: string; line: number; colum
 
 /** Where the Pipelinefile's `export default` is (its first one in the text), for messages about what it lists. */
 function defaultExportAt(root: string, file: string): { file: string; line: number; column: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(isAbsolute(file) ? file : join(root, file), "utf8");
-  } catch {
-    return undefined;
-  }
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const at = lines[i].search(/\bexport\s+default\b/);
-    if (at >= 0) return { file, line: i + 1, column: at + 1 };
-  }
-  return undefined;
+  return siteInText(root, file, /\bexport\s+default\b/);
 }
 
 /**

@@ -9,7 +9,7 @@
  * targets finish inline; stale ones queue for a job slot, ordered by the longest chain of
  * estimated work still behind them (ninja's critical-path scheduling).
  */
-import { appendFileSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { totalmem } from "node:os";
@@ -19,6 +19,7 @@ import type { Evaluation, Evaluator } from "../plan/evaluate.ts";
 import { nameSome } from "../plan/reasons.ts";
 import { predict } from "../plan/evaluate.ts";
 import { commandProblem } from "../plan/command.ts";
+import { siteInText } from "../load/text-site.ts";
 import { UserError, type Diagnostic } from "../util/errors.ts";
 import type { OutputRecord } from "../state/records.ts";
 import type { ProjectLock } from "../state/lock.ts";
@@ -105,26 +106,6 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)];
 };
 
-/**
- * Where `const <name> =` is in the Pipelinefile's text (declaration sites are recorded only by a
- * second load, for load-time messages): for a message about a target found while building.
- */
-function declaredAt(root: string, file: string, name: string): { file: string; line: number; column: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-  const re = new RegExp(String.raw`\b(?:const|let|var)\s+${name.replace(/[^\w$]/g, "\\$&")}\s*=`);
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const at = lines[i].search(re);
-    if (at >= 0) return { file: relative(root, file), line: i + 1, column: at + 1 };
-  }
-  return undefined;
-}
-
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { graph, evaluator: ev } = o;
@@ -153,7 +134,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const problem = commandProblem(graph, t, o.env);
     if (problem === undefined) continue;
     const [message, hint] = problem.split("\n  hint: ");
-    commandProblems.push({ message: `the command of ${JSON.stringify(id)} cannot be built: ${message}`, location: t.location ?? t.decl.site.location() ?? declaredAt(graph.root, o.pipelinefile, t.name), hint });
+    commandProblems.push({ message: `the command of ${JSON.stringify(id)} cannot be built: ${message}`, location: t.location ?? t.decl.site.location() ?? siteInText(graph.root, relative(graph.root, o.pipelinefile), new RegExp(String.raw`\b(?:const|let|var)\s+${t.name.replace(/[^\w$]/g, "\\$&")}\s*=`)), hint });
   }
   if (commandProblems.length) throw new UserError(commandProblems);
   const inGraph = new Set(ids);
