@@ -94,7 +94,7 @@ function describeValue(v: unknown): string {
 
 /** The fix for a value `describeValue` described (`inArray`: it is an element of an array). */
 function fixFor(v: unknown, inArray: boolean): string {
-  if (v === undefined) return "check the name (an input, output or param the target does not declare reads as undefined)";
+  if (v === undefined) return "check the name (an input, output or param the target does not declare reads as undefined; so does a declared env var that is not set: give it a default, e.g. ${ctx.env.X ?? ''})";
   if (v === null) return "pass a string, or leave the value out";
   if (typeof v === "function") return "call it, and interpolate what it returns";
   if (typeof v !== "object") return "convert it first, e.g. String(…)";

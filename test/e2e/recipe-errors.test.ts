@@ -151,3 +151,19 @@ test("a recipe that removes its input is warned about when it ran, not only by t
     p.remove();
   }
 });
+
+test("a declared env var that is not set, interpolated by a sh template: said before anything runs, with how to give it a default; set, it builds", async () => {
+  const p = new Project({
+    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const t = target({ env: ["PIPE_TEST_UNSET_VAR"], outputs: ["out/t.txt"], run: (c) => sh\`echo \${c.env.PIPE_TEST_UNSET_VAR} > \${c.outputs[0]}\` });\n`,
+  });
+  try {
+    const r = await p.run(["build"]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: the command of "t" cannot be built: the 1st \$\{\} in sh`echo \$\{…\} > \$\{…\}` is undefined; .*\n  at Pipelinefile\.ts:2:\d+\n  hint: .*a declared env var that is not set: give it a default, e\.g\. \$\{ctx\.env\.X \?\? ''\}\)\n$/);
+    const ok = await p.run(["build"], { env: { PIPE_TEST_UNSET_VAR: "on" } });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.equal(p.read("out/t.txt"), "on\n");
+  } finally {
+    p.remove();
+  }
+});

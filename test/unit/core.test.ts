@@ -69,7 +69,7 @@ test("sh names the ${} it cannot interpolate, what the value is, and the fix", (
   const takes = "; sh takes a string, number, boolean or an array of them";
   const cases: [string, () => unknown, string][] = [
     ["an object of paths", () => sh`cat ${bad(inputs.a)}`, "the 1st ${} in sh`cat ${…}` is an object with keys csv, json" + takes + "\n  hint: pick one of its paths, e.g. ${….csv}, or pass all of its values as an array: Object.values(…)"],
-    ["undefined, 2nd", () => sh`cp ${"x"} ${bad(undefined)}`, "the 2nd ${} in sh`cp ${…} ${…}` is undefined" + takes + "\n  hint: check the name (an input, output or param the target does not declare reads as undefined)"],
+    ["undefined, 2nd", () => sh`cp ${"x"} ${bad(undefined)}`, "the 2nd ${} in sh`cp ${…} ${…}` is undefined" + takes + "\n  hint: check the name (an input, output or param the target does not declare reads as undefined; so does a declared env var that is not set: give it a default, e.g. ${ctx.env.X ?? ''})"],
     ["a nested array", () => sh`cat ${bad([["a"], "b"])} > ${"o"}`, "the 1st ${} in sh`cat ${…} > ${…}` is an array whose element [0] is an array of 1" + takes + "\n  hint: spread it into one flat array: [...a, ...b], or a.flat()"],
     ["objects in an array", () => sh`cat ${bad([{ path: "a" }])}`, "the 1st ${} in sh`cat ${…}` is an array whose element [0] is an object with key path" + takes + "\n  hint: pick one field of each element, e.g. list.map((x) => x.path)"],
     ["a Promise", () => sh`x ${bad(Promise.resolve("a"))}`, "the 1st ${} in sh`x ${…}` is a Promise" + takes + "\n  hint: await it first (the recipe must be async)"],
