@@ -337,8 +337,8 @@ async function recheck(snap: Snapshot, root: string, which: Again[], changed: Se
         refreshFact(snap.files, i, st, at);
       } else {
         const d = snap.dirs[-1 - i];
-        const { listFolder } = await import("../load/trace.ts");
-        if (listFolder(abs(d[0])) !== d[3]) return false;
+        const { folderFactNow } = await import("../load/trace.ts");
+        if (folderFactNow(abs(d[0]), d[3]) !== d[3]) return false;
         const after = statSync(abs(d[0]));
         if (after.mtimeMs !== st.mtimeMs || after.ino !== st.ino || after.ctimeMs !== st.ctimeMs) return false;
         snap.dirs[-1 - i] = [d[0], st.ino, st.mtimeMs, d[3], at, st.ctimeMs, st.dev];

@@ -11,7 +11,7 @@ import type { Graph } from "../graph/graph.ts";
 import type { FileHasher } from "../hash/file-hasher.ts";
 import { hashBytes, hashString } from "../hash/xxh.ts";
 import type { Compiled } from "../load/compile.ts";
-import { listFolder, listingHash, statSeen, type LoadTrace } from "../load/trace.ts";
+import { listFolder, listingHash, resolutionFact, statSeen, type LoadTrace } from "../load/trace.ts";
 import type { OutputRecord } from "../state/records.ts";
 import { machineKey } from "../state/machine-key.ts";
 import { deltaPath, encodeRows, envMac, eventsPath, hashAt, exactFact, FILE_NUMS, HASH_LEN, runtimeId, sealDelta, sealSnapshot, snapshotPath, DELTA_FORMAT, DELTA_VERSION, SEAL_LEN, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, SNAPSHOTS_KEPT, type Delta, type DeltaRow, type DirFact, type ExactFact, type FileFact, type FileTable, type Snapshot } from "./snapshot.ts";
@@ -226,11 +226,12 @@ function collect(src: SnapshotSource): Snapshot {
     if (expect && !expect(bytes)) no(`${abs} changed during the build`);
     files.set([abs, st.dev, st.ino, st.size, st.mtimeMs, st.ctimeMs, hashBytes(bytes), at, -1]);
   };
-  const dirFact = (abs: string, listing: string | undefined) => {
+  /** A folder's listing as a fact: whole, or (`resolution`) only what can change where an import resolves. */
+  const dirFact = (abs: string, listing: string | undefined, resolution = false) => {
     const at = Date.now();
     const st = statSync(abs, { throwIfNoEntry: false });
     if (!st || !st.isDirectory()) return no(`${abs} is not a folder any more`);
-    const now = listFolder(abs);
+    const now = resolution ? resolutionFact(abs) : listFolder(abs);
     if (listing !== undefined && now !== listing) no(`${abs} gained or lost entries during the build`);
     dirs.set(abs, [abs, st.ino, st.mtimeMs, now, at, st.ctimeMs, st.dev]);
   };
@@ -286,8 +287,10 @@ function collect(src: SnapshotSource): Snapshot {
   // The Pipelinefile and what it depends on.
   for (const [abs, textHash] of src.compiled.sources) {
     looseFact(abs, (b) => hashString(b.toString("utf8")) === textHash);
-    // A new file next to a module could change what an import resolves to.
-    if (!dirs.has(dirname(abs))) dirFact(dirname(abs), undefined);
+    // A new module file next to a module could change what an import resolves to; a log or a
+    // note cannot (the compile cache's own test: load/trace.ts resolutionListing). A whole
+    // listing here voided the snapshot whenever any file came or went beside the Pipelinefile.
+    if (!dirs.has(dirname(abs))) dirFact(dirname(abs), undefined, true);
   }
   for (const abs of src.packageFiles) {
     looseFact(abs);

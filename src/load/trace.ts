@@ -84,6 +84,19 @@ export function resolutionListing(abs: string): string | undefined {
   return listingHash(entries.filter((e) => (e.isDirectory() ? e.name === "node_modules" : MODULE_NAME.test(e.name))));
 }
 
+/**
+ * A folder fact of the no-op snapshot that holds only its resolution listing: marked "r:" so
+ * that the check compares the same kind of listing. "-" when it cannot be listed.
+ */
+export function resolutionFact(abs: string): string {
+  return `r:${resolutionListing(abs) ?? "-"}`;
+}
+
+/** The listing of a snapshot's folder fact, read now, of the kind the fact holds. */
+export function folderFactNow(abs: string, fact: string): string {
+  return fact.startsWith("r:") ? resolutionFact(abs) : listFolder(abs);
+}
+
 /** The listing hash of folder `abs`, or undefined when it cannot be listed. */
 export function listingOf(abs: string): string | undefined {
   try {

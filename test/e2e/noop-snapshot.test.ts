@@ -799,3 +799,21 @@ test("the no-op check prints no deprecation warning where node would warn about 
     p.remove();
   }
 });
+
+test("a file that cannot be a module appearing beside the Pipelinefile (notes, a log, an editor's swap file) keeps the snapshot answer; a new .ts there does not", async () => {
+  // The folder of each module was a whole listing in the snapshot: any file coming or going at
+  // the project's root (a recipe's log) made every next build plan in full. What can change
+  // where an import resolves is what the compile cache looks at too (resolutionListing).
+  const p = new Project(BASIC);
+  await settle(p);
+  p.write({ "notes.md": "todo\n", "run.log": "x\n", ".Pipelinefile.ts.swp": "" });
+  let r = await build(p);
+  assert.ok(fromSnapshot(r), "notes, a log and a swap file beside the Pipelinefile");
+  rmSync(p.path("notes.md"));
+  r = await build(p);
+  assert.ok(fromSnapshot(r), "and one of them gone again");
+  p.write({ "helper.ts": "export const z = 1;\n" });
+  r = await build(p);
+  assert.equal(fromSnapshot(r), false, "a module file beside the Pipelinefile could change what an import resolves to");
+  p.remove();
+});

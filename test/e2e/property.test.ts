@@ -143,8 +143,7 @@ class World {
   }
 
   files(): Record<string, string> {
-    // Recipes log their runs in logs/ (a folder of its own: a file coming and going in the
-    // project's root would change a listing the no-op snapshot keeps, and every build would plan in full).
+    // Recipes log their runs in logs/runs.log, outside every output and input.
     const f: Record<string, string> = { ...Object.fromEntries([...this.sources, ...this.extras]), "logs/.keep": "" };
     const lines = [`import { target, param, sh } from "pipefile";`, `export const salt = param.string("salt", { default: "s0" });`];
     for (const n of this.nodes) {
