@@ -82,11 +82,8 @@ export async function main(argv: string[]): Promise<number> {
       stdout.write(commandHelp(await COMMANDS[argv[1]].load()) + "\n");
       return EXIT.ok;
     }
-    if (first === "help" && argv[1] !== undefined) {
-      // `pipe help nosuch` showed the main help and exit 0.
-      stderr.write(`error: unknown command ${JSON.stringify(argv[1])}${suggestion(argv[1], Object.keys(COMMANDS))}\n  hint: pipe --help lists the commands\n`);
-      return EXIT.usage;
-    }
+    // `pipe help nosuch` showed the main help and exit 0.
+    if (first === "help" && argv[1] !== undefined) return reportError(new UserError({ message: `unknown command ${JSON.stringify(argv[1])}${suggestion(argv[1], Object.keys(COMMANDS))}`, hint: "pipe --help lists the commands" }), stderr);
     stdout.write(mainHelp() + "\n");
     return first === undefined ? EXIT.usage : EXIT.ok;
   }

@@ -165,7 +165,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
   const loops = guardLoops(root);
   const globFs = {
     readdirSync: ((path: string, opts: { withFileTypes: true }) => {
-      const entries = loops.readdirSync(path, opts, readdirSync as (p: string, o: unknown) => unknown) as Dirent[];
+      const entries = loops.readdirSync(path, opts) as Dirent[];
       const abs = resolve(root, path);
       // The snapshot compares listings with their entries' kinds (fast-glob asks for them).
       if (!globLists.has(abs)) globLists.set(abs, typeof entries[0] === "string" ? listFolder(abs) : listingHash(entries as unknown as Dirent[]));

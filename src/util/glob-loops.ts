@@ -10,17 +10,18 @@
  * empty), and is remembered, so the caller can name it. The real path is looked up only for
  * folders below a link seen in a listing, so a glob over plain folders pays nothing.
  */
-import { realpathSync, type Dirent } from "node:fs";
+import { readdirSync, realpathSync, type Dirent } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 export interface LoopGuard {
   /** The folder listing function to hand fast-glob (`fs: { readdirSync }`). */
-  readdirSync<T>(path: string, opts: T, read: (path: string, opts: T) => unknown): unknown;
+  readdirSync: typeof readdirSync;
   /** Loops found since the last `take()`: the folder not read, and the folder it leads back to (absolute). */
   take(): { at: string; to: string }[];
 }
 
-export function guardLoops(cwd: string): LoopGuard {
+/** `read`: how a folder is listed when it is read (default node's readdirSync). */
+export function guardLoops(cwd: string, read: (path: string, opts: unknown) => unknown = readdirSync as (path: string, opts: unknown) => unknown): LoopGuard {
   const links = new Set<string>();
   const realOf = new Map<string, string>();
   let found: { at: string; to: string }[] = [];
@@ -44,7 +45,7 @@ export function guardLoops(cwd: string): LoopGuard {
     }
   };
   return {
-    readdirSync(path, opts, read) {
+    readdirSync: ((path: string, opts: unknown) => {
       const abs = resolve(cwd, path);
       if (links.size > 0 && throughLink(abs)) {
         const r = real(abs);
@@ -58,7 +59,7 @@ export function guardLoops(cwd: string): LoopGuard {
       const entries = read(path, opts);
       if (Array.isArray(entries)) for (const e of entries) if (typeof e === "object" && e !== null && (e as Dirent).isSymbolicLink?.()) links.add(join(abs, (e as Dirent).name));
       return entries;
-    },
+    }) as unknown as typeof readdirSync,
     take() {
       const out = found;
       found = [];

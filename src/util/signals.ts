@@ -59,7 +59,7 @@ export function leaveUnguardedSpan(): void {
  */
 export function withDefaultSignals<T>(fn: () => T): T {
   const saved = INTERRUPT_SIGNALS.map((s) => [s, process.listeners(s)] as const);
-  // Nothing of pipe's to restore: its handlers are not on (a command without a reporter).
+  // Nothing to take off and put back (no handler of pipe's is on).
   if (saved.every(([, l]) => l.length === 0)) return fn();
   for (const [s] of saved) process.removeAllListeners(s);
   enterUnguardedSpan();

@@ -8,7 +8,6 @@
  *    (retry.ts);
  *  - the content the builds saw (content-ledger.ts), so a save without changes runs nothing.
  */
-import { readdirSync } from "node:fs";
 import { posix } from "node:path";
 import fg from "fast-glob";
 import type { EventSink, TargetStatus } from "../events.ts";
@@ -72,9 +71,7 @@ const CODE_GLOB_OPTIONS = { dot: false, onlyFiles: true, absolute: true, ignore:
 
 /** A glob's matches now; a symbolic link loop is not followed (the build names it: glob-loops.ts). */
 function globNow(pattern: string, cwd: string): string[] {
-  const guard = guardLoops(cwd);
-  const read = ((path: string, opts: unknown) => guard.readdirSync(path, opts, readdirSync as (p: string, o: unknown) => unknown)) as unknown as typeof readdirSync;
-  return fg.sync(pattern, { ...CODE_GLOB_OPTIONS, cwd, fs: { readdirSync: read } });
+  return fg.sync(pattern, { ...CODE_GLOB_OPTIONS, cwd, fs: { readdirSync: guardLoops(cwd).readdirSync } });
 }
 
 /** Runs builds for the watch loop and answers its content questions. */
