@@ -191,6 +191,19 @@ const DECLARES_TARGET = /\b(?:target|family|param\.[\w$]+)\s*\(/;
  */
 const DECLARATION = /^(?:export\s+)?(?:const|let|var)\s+[\w$]+\s*=\s*(?:([\w$]+)\s*\.\s*)?(target|family)\s*\(/;
 
+/**
+ * Whether `id` is bound by an import of module `m`; then its local module or package counts
+ * (into `modules` or `packages`; node's own modules count for nothing). Own names only:
+ * "toString" or "constructor" in a recipe is not an import.
+ */
+function importedAs(m: ModuleInfo, id: string, modules: Set<string>, packages: Set<string>): boolean {
+  const bound = Object.hasOwn(m.bindings, id) ? m.bindings[id] : undefined;
+  if (bound === undefined) return false;
+  if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
+  else if (!bound.startsWith("builtin:")) modules.add(bound);
+  return true;
+}
+
 /** Whether `s` declares one target or family with pipe's own `target`/`family` (not a function of the user's so named). */
 function declaresOne(s: Statement, ix: ModuleIndex): boolean {
   if (s.declares.length !== 1) return false;
@@ -395,13 +408,7 @@ export class CodeHasher {
           const id = queue.pop()!;
           if (seen.has(id)) continue;
           seen.add(id);
-          // Own names only: "toString" or "constructor" in a recipe is not an import.
-          const bound = Object.hasOwn(m.bindings, id) ? m.bindings[id] : undefined;
-          if (bound !== undefined) {
-            if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
-            else if (!bound.startsWith("builtin:")) modules.add(bound);
-            continue;
-          }
+          if (importedAs(m, id, modules, packages)) continue;
           for (const s of ix.declaredBy.get(id) ?? []) {
             if (taken.has(s) || inHome.has(s)) continue;
             // A target's or family's declaration reached only by a word that is no reference
@@ -564,12 +571,7 @@ export class CodeHasher {
       const id = queue.pop()!;
       if (seen.has(id)) continue;
       seen.add(id);
-      const bound = Object.hasOwn(mod.bindings, id) ? mod.bindings[id] : undefined;
-      if (bound !== undefined) {
-        if (bound.startsWith("pkg:")) packages.add(bound.slice(4));
-        else if (!bound.startsWith("builtin:")) modules.add(bound);
-        continue;
-      }
+      if (importedAs(mod, id, modules, packages)) continue;
       const decl = ix.declaredBy.get(id) ?? [];
       if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
       for (const d of decl) {
