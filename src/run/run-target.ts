@@ -3,7 +3,7 @@
  * in its own process group), check the declared outputs, guard against inputs that changed
  * during the run, store outputs in the cache, publish them, and only then commit the record.
  */
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { PipeEvent } from "../events.ts";
 import type { GraphTarget, InputItem } from "../graph/graph.ts";
@@ -261,6 +261,15 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
       }
       if (r.code !== 0) return failure(r.signal ? `recipe was killed by ${r.signal}` : `recipe exited with code ${r.code}`);
     }
+    // Looked at before the final paths: a recipe that links its input into its output moves
+    // the input's metadata, which the checks below would blame on something else.
+    const stagedStats = new Map<string, Stats>();
+    const problems = checkStaged(rc.root, t, staged, stagedStats);
+    const linked = hardLinkedInputs(rc.root, t, e, stagedStats);
+    if (linked.length) {
+      undoDirect(directWrites());
+      return failure(`recipe made ${linked.join(", ")}; an output must be a file of its own (an edit of either would change both, and linking moves the input's ctime, so every build would see the input rewritten and run again): copy the bytes instead (cp)`);
+    }
     const direct = directWrites();
     if (direct.length) {
       undoDirect(direct);
@@ -276,8 +285,6 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     const declared = new Set(t.params.filter((p) => !p.isKey).map((p) => p.local));
     const unused = [...declared].filter((p) => !result.readParams.includes(p) && !t.paramsReadByInputs.includes(p));
     if (unused.length) warnUnreadParams(rc, t, unused);
-    const stagedStats = new Map<string, Stats>();
-    const problems = checkStaged(rc.root, t, staged, stagedStats);
     if (problems.length) {
       const text =
         result.kind === "done" && result.returnedText !== undefined
@@ -448,6 +455,28 @@ function sourceInputStats(rc: RunContext, t: GraphTarget, e: Evaluation): [strin
     out.push([p, st && { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs }]);
   }
   return out;
+}
+
+/**
+ * The file outputs a recipe made as hard links to one of its input files (`ln in out`, `cp -l`),
+ * named with that input. Looked for only when a staged file has more than one link (`stats`
+ * are the staged outputs' lstats): no syscall in the common case.
+ */
+function hardLinkedInputs(root: string, t: GraphTarget, e: Evaluation, stats: Map<string, Stats>): string[] {
+  const found: string[] = [];
+  let inputs: [string, Stats][] | undefined;
+  for (const o of t.outputs) {
+    const st = stats.get(o.path);
+    if (o.dir || !st?.isFile() || st.nlink < 2) continue;
+    inputs ??= e.parts.inputs.flatMap(([p]): [string, Stats][] => {
+      if (p.endsWith("/")) return [];
+      const s = statSync(join(root, p), { throwIfNoEntry: false });
+      return s ? [[p, s]] : [];
+    });
+    const twin = inputs.find(([, s]) => s.ino === st.ino && s.dev === st.dev);
+    if (twin) found.push(`output ${JSON.stringify(o.path)} a hard link to its input ${JSON.stringify(twin[0])}`);
+  }
+  return found;
 }
 
 function sameStat(a: StatId | undefined, b: StatId | undefined): boolean {

@@ -547,3 +547,40 @@ test("a file name that is not valid UTF-8 (in a folder output, matched by a glob
     p.remove();
   }
 });
+
+test("an output made as a hard link to an input (ln, in a shell or a TypeScript recipe) fails its target naming both; the input and the staging folder are left as they were, and a copy then builds once", TIMEOUT, async () => {
+  const link = (how: string) =>
+    `import { target, sh } from "pipefile";\nimport { copyFileSync, linkSync } from "node:fs";\n` +
+    `export const a = target({ inputs: ["data/a.txt"], outputs: ["build/a.txt"], run: ${how === "ts" ? `(ctx) => { linkSync(ctx.inputs[0], ctx.outputs[0]); }` : how === "sh" ? `({ inputs, outputs }) => sh\`ln \${inputs[0]} \${outputs[0]}\`` : `(ctx) => { copyFileSync(ctx.inputs[0], ctx.outputs[0]); }`} });\n` +
+    // Linking a target's output (an input made by another target) is caught the same way.
+    `export const b = target({ inputs: [a], outputs: ["build/b.txt"], run: ({ inputs, outputs }) => sh\`ln \${inputs[0]} \${outputs[0]}\` });\n`;
+  const p = new Project({ "data/a.txt": "alpha\n", "Pipelinefile.ts": link("sh") });
+  try {
+    for (const how of ["sh", "ts"]) {
+      p.write({ "Pipelinefile.ts": link(how) });
+      const r = await p.run(["build", "--json", "a"]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const failed = r.events.find((e) => e.type === "target-finished" && e.status === "failed") as { target: string; error?: string } | undefined;
+      assert.equal(failed?.target, "a", how);
+      assert.match(failed?.error ?? "", /recipe made output "build\/a\.txt" a hard link to its input "data\/a\.txt"; an output must be a file of its own .*copy the bytes instead \(cp\)/, how);
+      assert.equal(lstatSync(p.path("data/a.txt")).nlink, 1, "the link was removed with the staging file");
+      assert.equal(p.read("data/a.txt"), "alpha\n");
+      assert.deepEqual(readdirSync(p.path("build")), [], `${how}: nothing published, nothing staged left`);
+    }
+    p.write({ "Pipelinefile.ts": link("copy") });
+    let r = ok(await p.run(["build", "--json", "a"]));
+    assert.deepEqual(finished(r.events, "built"), ["a"]);
+    assert.deepEqual(r.events.filter((e) => e.type === "warning"), [], "no 'input changed while it ran' warning");
+    r = ok(await p.run(["build", "--json", "a"]));
+    assert.deepEqual(finished(r.events, "up-to-date"), ["a"], "the next build runs nothing");
+    r = await p.run(["build", "--json", "b"]);
+    assert.equal(r.code, 1);
+    const failed = r.events.find((e) => e.type === "target-finished" && e.status === "failed") as { target: string; error?: string } | undefined;
+    assert.equal(failed?.target, "b");
+    assert.match(failed?.error ?? "", /output "build\/b\.txt" a hard link to its input "build\/a\.txt"/);
+    assert.equal(lstatSync(p.path("build/a.txt")).nlink, 1);
+    assert.deepEqual(readdirSync(p.path("build")), ["a.txt"]);
+  } finally {
+    p.remove();
+  }
+});
