@@ -16,6 +16,22 @@ export const tree = target({ params: { n }, outputs: ["build/dir/"], run: (c) =>
 `;
 const IDS = ["big", "small", "tree"];
 
+/** Every entry under .pipe/ (relative path -> size and mtime, in ns), to see that nothing was written. */
+function stateTree(p: Project): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const e of readdirSync(p.path(rel), { withFileTypes: true })) {
+      const r = join(rel, e.name);
+      const st = statSync(p.path(r), { bigint: true });
+      out[r] = `${e.isDirectory() ? "dir" : st.size} m${st.mtimeNs}`;
+      if (e.isDirectory()) walk(r);
+    }
+  };
+  walk(".pipe");
+  out[".pipe"] = `dir m${statSync(p.path(".pipe"), { bigint: true }).mtimeNs}`;
+  return out;
+}
+
 /** Every file under .pipe/cache (relative path -> size), to see what gc removed. */
 function cacheFiles(p: Project): Record<string, number> {
   const out: Record<string, number> = {};
@@ -66,8 +82,10 @@ test("gc keeps what the records name; --keep-runs N forgets older runs and their
     assert.equal(allDoc.records, 12);
     assert.deepEqual(cacheFiles(p), before);
 
+    const state = stateTree(p);
     const dry = await p.run(["gc", "--keep-runs", "2", "--dry-run"]);
     assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(stateTree(p), state, "a dry run writes nothing under .pipe/ (no lock file either)");
     assert.match(dry.stdout, /^gc: would remove 8 cache entries \(200\.\d kB\); kept \d+ entries \(.*\) named by 6 recorded runs \(the 2 newest of each target, and the one on disk now\); 6 older runs would be forgotten/);
     assert.deepEqual(cacheFiles(p), before, "a dry run removes nothing");
     const journal = p.read(".pipe/records.jsonl");
@@ -286,9 +304,11 @@ test("A5: a kill at each step of gc's pack rewrite loses nothing a record names:
   }
 });
 
-test("gc: a mistake in its arguments is exit 2 naming it; while a build holds the lock, --no-wait is exit 75 and a plain gc waits for it", { timeout: 60_000 }, async (t) => {
+test("gc: a mistake in its arguments is exit 2 naming it; while a build holds the lock, --no-wait is exit 75, a dry run answers at once and a plain gc waits for it", { timeout: 60_000 }, async (t) => {
   const p = new Project({
-    "Pipelinefile.ts": `import { target, sh } from "pipefile";\nexport const slow = target({ outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n`,
+    "Pipelinefile.ts":
+      `import { target, sh } from "pipefile";\nexport const slow = target({ outputs: ["build/slow"], run: (c) => sh\`sh -c \${"echo READY; while [ ! -e gate ]; do sleep 0.02; done; touch \\"$0\\""} \${c.outputs[0]}\` });\n` +
+      `export const quick = target({ outputs: ["build/quick"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n`,
   });
   const reaper = new Reaper(t.signal);
   try {
@@ -302,15 +322,19 @@ test("gc: a mistake in its arguments is exit 2 naming it; while a build holds th
     const empty = await p.run(["gc"]);
     assert.equal(empty.code, 0, empty.stderr);
     assert.match(empty.stdout, /gc: the cache is empty/);
+    assert.equal((await p.run(["build", "quick"])).code, 0);
 
-    const build = reaper.add(p.spawn(["build", "--verbose"]));
+    const build = reaper.add(p.spawn(["build", "--verbose", "slow"]));
     const built = collect(build);
     await waitForLine(build, (l) => l.includes("READY"));
-    // The cache exists by now only if a build stored something: make sure gc gets to the lock.
-    p.write({ ".pipe/cache/.keep": "" });
     const busy = await p.run(["gc", "--no-wait"]);
     assert.equal(busy.code, 75, busy.stderr);
-    assert.match(busy.stderr, /^busy: .*pipe build --verbose/);
+    assert.match(busy.stderr, /^busy: .*pipe build --verbose slow/);
+    // A dry run only reads: it answers now, without waiting for the build or taking the lock.
+    const dry = await p.run(["gc", "--dry-run", "--json"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(JSON.parse(dry.stdout), { dryRun: true, kept: JSON.parse(dry.stdout).kept, removed: { entries: 0, bytes: 0 }, damaged: 0, keptForUser: 0, records: 1, forgotten: 0 });
+    assert.doesNotMatch(dry.stderr, /waiting/);
     const waiting = reaper.add(p.spawn(["gc", "--json"]));
     const waited = collect(waiting);
     await waitForLine(waiting, (l) => l.includes("waiting for the project lock"), "stderr");
@@ -318,7 +342,7 @@ test("gc: a mistake in its arguments is exit 2 naming it; while a build holds th
     const [b, g] = await Promise.all([built, waited]);
     assert.equal(b.code, 0, b.stderr);
     assert.equal(g.code, 0, g.stderr);
-    assert.equal(JSON.parse(g.stdout).records, 1, "gc read the journal after the build recorded its run");
+    assert.equal(JSON.parse(g.stdout).records, 2, "gc read the journal after the build recorded its run");
     p.remove();
   } finally {
     if (p.exists(".")) p.write({ gate: "" });

@@ -1,6 +1,7 @@
 /**
  * `pipe gc`: frees the cache of the bytes no record names (state/cache-gc.ts). Reads only
- * `.pipe/`, so it works while the Pipelinefile does not load; holds the project lock.
+ * `.pipe/`, so it works while the Pipelinefile does not load; holds the project lock (a dry
+ * run, which changes nothing, does not).
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -52,13 +53,17 @@ export const command: Command = {
     }
     assertRecordsVersion(stateDir);
     await initHasher();
-    let lock: ProjectLock;
-    try {
-      lock = await ProjectLock.acquire(stateDir, { command: "pipe gc", noWait: hasFlag(ctx.args, "no-wait"), onWait: (h) => ctx.stderr.write(`waiting for the project lock (held by ${h})\n`) });
-    } catch (e) {
-      if (!(e instanceof LockBusy)) throw e;
-      ctx.stderr.write(`busy: ${e.message}\nhint: run again when it is done, or leave out --no-wait to wait for it\n`);
-      return EXIT.busy;
+    // A dry run only reads (design.md: read-only commands never write to .pipe/), so it takes no
+    // lock and never waits for a build: what it says holds for the journal as it read it.
+    let lock: ProjectLock | undefined;
+    if (!dryRun) {
+      try {
+        lock = await ProjectLock.acquire(stateDir, { command: "pipe gc", noWait: hasFlag(ctx.args, "no-wait"), onWait: (h) => ctx.stderr.write(`waiting for the project lock (held by ${h})\n`) });
+      } catch (e) {
+        if (!(e instanceof LockBusy)) throw e;
+        ctx.stderr.write(`busy: ${e.message}\nhint: run again when it is done, or leave out --no-wait to wait for it\n`);
+        return EXIT.busy;
+      }
     }
     try {
       // Read under the lock (a build that held it may have recorded runs meanwhile), and
@@ -109,7 +114,7 @@ export const command: Command = {
       say({ dryRun, kept: r.kept, removed: r.removed, damaged: r.damaged, keptForUser: r.keptForUser, records: records.length - forgotten, forgotten }, parts.join("; "));
       return EXIT.ok;
     } finally {
-      await lock.release();
+      await lock?.release();
     }
   },
 };
