@@ -349,11 +349,15 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // Outputs still absent now (taken here, not before storing: the next recipe runs meanwhile)
     // need no check for edited bytes and nothing moved aside.
     const missing = new Set(before.filter(([p, sig]) => sig === "missing" && statSig(join(rc.root, p)) === "missing").map(([p]) => p));
+    // Recorded before it is published: the cache holds the bytes, so a run killed between the
+    // two is restored by the next build (its outputs are missing or another build's). Published
+    // first, the outputs stood there with no record naming them: the next build took them for an
+    // edit by hand, kept a copy (a whole folder output's) and ran the recipe again.
+    rc.records.append({ target: t.id, fingerprint, outputs, parts, durationMs: Date.now() - t0, time: Date.now() });
+    crashPoint("after-record");
     publish(rc, t, staged, outputs, { missing, madeDirs: rc.madeDirs, stats: stagedStats });
     published = true;
     crashPoint("after-publish");
-    rc.records.append({ target: t.id, fingerprint, outputs, parts, durationMs: Date.now() - t0, time: Date.now() });
-    crashPoint("after-record");
     // The log holds the latest run's output (README): a run that printed nothing removes the
     // log an earlier run left (a failure's output would otherwise pass for this run's).
     flushLog();

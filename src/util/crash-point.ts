@@ -8,9 +8,9 @@ export const CRASH_POINTS = [
   "before-recipe",
   "after-recipe",
   "after-cache-store",
+  "after-record",
   "publish-rename",
   "after-publish",
-  "after-record",
   // Cache population (state/cache.ts): a pack object's bytes are appended but not its index
   // line; a loose object (putFile, putBytes) or a tree manifest (putDir) is written under its
   // temp name but not renamed to its hash.
