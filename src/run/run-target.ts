@@ -265,7 +265,7 @@ export async function runTarget(rc: RunContext, t: GraphTarget, e: Evaluation, r
     // the input's metadata, which the checks below would blame on something else.
     const stagedStats = new Map<string, Stats>();
     const problems = checkStaged(rc.root, t, staged, stagedStats);
-    const linked = hardLinkedInputs(rc.root, t, e, stagedStats);
+    const linked = hardLinkedInputs(rc.root, t, e, staged, stagedStats);
     if (linked.length) {
       undoDirect(directWrites());
       return failure(`recipe made ${linked.join(", ")}; an output must be a file of its own (an edit of either would change both, and linking moves the input's ctime, so every build would see the input rewritten and run again): copy the bytes instead (cp)`);
@@ -462,23 +462,50 @@ function sourceInputStats(rc: RunContext, t: GraphTarget, e: Evaluation): [strin
 }
 
 /**
- * The file outputs a recipe made as hard links to one of its input files (`ln in out`, `cp -l`),
- * named with that input. Looked for only when a staged file has more than one link (`stats`
- * are the staged outputs' lstats): no syscall in the common case.
+ * The output files a recipe made as hard links to one of its input files (`ln in out`, `cp -l`),
+ * named with that input: a file output, or a file in a folder output. Only a file with more than
+ * one link is compared (`stats` are the staged outputs' lstats), so a file output costs no
+ * syscall; a folder output is walked (an lstat per member) when the target has file inputs.
  */
-function hardLinkedInputs(root: string, t: GraphTarget, e: Evaluation, stats: Map<string, Stats>): string[] {
+function hardLinkedInputs(root: string, t: GraphTarget, e: Evaluation, staged: Map<string, string>, stats: Map<string, Stats>): string[] {
   const found: string[] = [];
+  const files = e.parts.inputs.filter(([p]) => !p.endsWith("/"));
+  if (files.length === 0) return found;
   let inputs: [string, Stats][] | undefined;
-  for (const o of t.outputs) {
-    const st = stats.get(o.path);
-    if (o.dir || !st?.isFile() || st.nlink < 2) continue;
-    inputs ??= e.parts.inputs.flatMap(([p]): [string, Stats][] => {
-      if (p.endsWith("/")) return [];
+  const twinOf = (st: Stats): string | undefined => {
+    inputs ??= files.flatMap(([p]): [string, Stats][] => {
       const s = statSync(join(root, p), { throwIfNoEntry: false });
       return s ? [[p, s]] : [];
     });
-    const twin = inputs.find(([, s]) => s.ino === st.ino && s.dev === st.dev);
-    if (twin) found.push(`output ${JSON.stringify(o.path)} a hard link to its input ${JSON.stringify(twin[0])}`);
+    return inputs.find(([, s]) => s.ino === st.ino && s.dev === st.dev)?.[0];
+  };
+  const say = (path: string, input: string) => found.push(`output ${JSON.stringify(path)} a hard link to its input ${JSON.stringify(input)}`);
+  for (const o of t.outputs) {
+    const st = stats.get(o.path);
+    if (!o.dir) {
+      const twin = st?.isFile() && st.nlink > 1 ? twinOf(st) : undefined;
+      if (twin) say(o.path, twin);
+      continue;
+    }
+    if (!st?.isDirectory()) continue;
+    const walk = (abs: string, rel: string): boolean => {
+      for (const ent of readdirSync(abs, { withFileTypes: true })) {
+        const p = join(abs, ent.name);
+        const r = `${rel}/${ent.name}`;
+        if (ent.isDirectory()) {
+          if (walk(p, r)) return true;
+        } else if (ent.isFile()) {
+          const m = lstatSync(p);
+          const twin = m.nlink > 1 ? twinOf(m) : undefined;
+          if (twin) {
+            say(r, twin);
+            return true; // one is enough to say what to change
+          }
+        }
+      }
+      return false;
+    };
+    walk(join(root, staged.get(o.path)!), o.path);
   }
   return found;
 }

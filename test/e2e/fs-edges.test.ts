@@ -548,12 +548,14 @@ test("a file name that is not valid UTF-8 (in a folder output, matched by a glob
   }
 });
 
-test("an output made as a hard link to an input (ln, in a shell or a TypeScript recipe) fails its target naming both; the input and the staging folder are left as they were, and a copy then builds once", TIMEOUT, async () => {
+test("an output made as a hard link to an input (ln or cp -l, a file or inside a folder output, in a shell or a TypeScript recipe) fails its target naming both; the input and the staging folder are left as they were, and a copy then builds once", TIMEOUT, async () => {
   const link = (how: string) =>
     `import { target, sh } from "pipefile";\nimport { copyFileSync, linkSync } from "node:fs";\n` +
     `export const a = target({ inputs: ["data/a.txt"], outputs: ["build/a.txt"], run: ${how === "ts" ? `(ctx) => { linkSync(ctx.inputs[0], ctx.outputs[0]); }` : how === "sh" ? `({ inputs, outputs }) => sh\`ln \${inputs[0]} \${outputs[0]}\`` : `(ctx) => { copyFileSync(ctx.inputs[0], ctx.outputs[0]); }`} });\n` +
-    // Linking a target's output (an input made by another target) is caught the same way.
-    `export const b = target({ inputs: [a], outputs: ["build/b.txt"], run: ({ inputs, outputs }) => sh\`ln \${inputs[0]} \${outputs[0]}\` });\n`;
+    // Linking a target's output (an input made by another target) is caught the same way, and
+    // so is a link inside a folder output.
+    `export const b = target({ inputs: [a], outputs: ["build/b.txt"], run: ({ inputs, outputs }) => sh\`ln \${inputs[0]} \${outputs[0]}\` });\n` +
+    `export const m = target({ inputs: ["data/*.txt"], outputs: ["build/m/"], run: ({ inputs, outputs }) => sh\`mkdir -p \${outputs[0]}/sub && cp -l \${inputs} \${outputs[0]}/sub/\` });\n`;
   const p = new Project({ "data/a.txt": "alpha\n", "Pipelinefile.ts": link("sh") });
   try {
     for (const how of ["sh", "ts"]) {
@@ -579,6 +581,11 @@ test("an output made as a hard link to an input (ln, in a shell or a TypeScript 
     assert.equal(failed?.target, "b");
     assert.match(failed?.error ?? "", /output "build\/b\.txt" a hard link to its input "build\/a\.txt"/);
     assert.equal(lstatSync(p.path("build/a.txt")).nlink, 1);
+    assert.deepEqual(readdirSync(p.path("build")), ["a.txt"]);
+    r = await p.run(["build", "--json", "m"]);
+    assert.equal(r.code, 1);
+    assert.match(JSON.stringify(r.events), /output \\"build\/m\/sub\/a\.txt\\" a hard link to its input \\"data\/a\.txt\\"/);
+    assert.equal(lstatSync(p.path("data/a.txt")).nlink, 1);
     assert.deepEqual(readdirSync(p.path("build")), ["a.txt"]);
   } finally {
     p.remove();
