@@ -89,9 +89,27 @@ export function parseParamText(p: Param, text: string, today: string): ParamValu
   return checkParamValue(p, value, today);
 }
 
+/**
+ * A value as a message quotes it: as JSON where JSON shows what it is, else as JavaScript writes
+ * it (`fit({ seed: Number("x") })` was said to be "null is not an integer": JSON prints NaN as
+ * null, and it throws on a bigint).
+ */
+export function showValue(v: unknown): string {
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : String(v);
+  if (typeof v === "bigint") return `${v}n`;
+  if (v === undefined) return "undefined";
+  if (typeof v === "function") return "a function";
+  if (typeof v === "symbol") return v.toString();
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return Object.prototype.toString.call(v); // a cycle
+  }
+}
+
 /** Checks a typed value (from code, a default or parsed text) against the declaration. */
 export function checkParamValue(p: Param, value: unknown, today: string): ParamValue | ValueProblem {
-  const show = JSON.stringify(value);
+  const show = showValue(value);
   if (typeof value === "string" && value.includes("\0")) return { problem: `the value contains a NUL byte` };
   const o = p.options as { min?: number | string; max?: number | string };
   switch (p.type) {

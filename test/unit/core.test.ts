@@ -175,6 +175,15 @@ test("param text is parsed by type and checked against bounds", () => {
   assert.deepEqual(parseParamText(param.list(), "a, b,c", today), ["a", "b", "c"]);
   assert.deepEqual(parseParamText(param.enum(["x", "y"]), "z", today), { problem: '"z" is not one of "x", "y"' });
   assert.deepEqual(checkParamValue(param.string(), "a\0b", today), { problem: "the value contains a NUL byte" });
+  // Values from code are shown as JavaScript writes them, not as JSON would (NaN was "null").
+  assert.deepEqual(checkParamValue(param.int(), NaN, today), { problem: "NaN is not an integer" });
+  assert.deepEqual(checkParamValue(param.number(), -Infinity, today), { problem: "-Infinity is not a number" });
+  assert.deepEqual(checkParamValue(param.int(), 10n, today), { problem: "10n is not an integer" });
+  assert.deepEqual(checkParamValue(param.int(), undefined, today), { problem: "undefined is not an integer" });
+  assert.deepEqual(checkParamValue(param.string(), 3, today), { problem: "3 is not a string" });
+  const loop: Record<string, unknown> = {};
+  loop.self = loop;
+  assert.deepEqual(checkParamValue(param.list(), loop, today), { problem: "[object Object] is not a list of strings" });
   assert.deepEqual(defaultValue(param.string(), today), { problem: "it has no default and was not set" });
   assert.equal(defaultValue(param.date({ default: "today" }), today), today);
 });
