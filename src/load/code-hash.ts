@@ -30,8 +30,10 @@
  *    declares do not run at load and are left out). A statement that only reads such names is
  *    not taken; handing a name to any function counts as a change (a superset).
  *
- * Identifiers are collected as every name-like token (even inside strings) except a property
- * after a dot (`ctx.log`, `ctx.params.scale` name no top-level `log` or `scale`); declarations of
+ * Identifiers are collected as every name-like token outside literals (a word in a string, a
+ * template's text or a regex names nothing; in a module that mentions eval, every token counts)
+ * except a property after a dot (`ctx.log`, `ctx.params.scale` name no top-level `log` or
+ * `scale`); declarations of
  * targets and families, and the statements that change a value, are looked up only for names
  * used as values (no object key, no text in a string or template: `usedNames`): a superset, so
  * an over-approximation rebuilds too much, never too little. When the function cannot be located
@@ -134,6 +136,104 @@ export function withoutTemplateText(code: string): string {
     at = end + 1;
   }
   return out + code.slice(at);
+}
+
+/** Words after which a slash starts a regex literal, not a division (`return /"/.test(s)`). */
+const REGEX_AFTER_WORD = new Set(["return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else", "yield", "await"]);
+/** Keywords whose `(...)` condition may be followed by a regex literal (`if (x) /re/.test(s)`). */
+const CONTROL = new Set(["if", "while", "for", "with"]);
+
+/**
+ * `code` with its literals blanked: the text of strings, of templates (their `${...}` kept, read
+ * the same way) and of regex literals, and comments. Undefined when it cannot be read to the end
+ * (a literal that does not close): then every name-like token must count. A slash starts a
+ * regex where an operand goes: at the start, after an operator or an opening bracket, after a
+ * keyword such as `return`, after the `)` of an `if (...)`, `while`, `for` or `with` condition,
+ * or after `}`; after a name, a number, `)` or `]` (or `x++`) it divides.
+ */
+export function withoutLiterals(code: string): string | undefined {
+  let out = "";
+  let prev = ""; // the last character outside literals and white space
+  let word = ""; // the name or keyword that character ends, if it ends one
+  let controlClose = false; // prev is the ")" of an if/while/for/with condition
+  const parens: boolean[] = [];
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i];
+    if (c === '"' || c === "'") {
+      const end = stringEnd(code, i);
+      if (end < 0) return undefined;
+      out += c + c;
+      i = end;
+    } else if (c === "`") {
+      const end = stringEnd(code, i);
+      if (end < 0) return undefined;
+      out += "`";
+      for (let j = i + 1; j < end; j++) {
+        if (code[j] === "\\") j++;
+        else if (code[j] === "$" && code[j + 1] === "{") {
+          const close = exprEnd(code, j + 2);
+          const inner = close < 0 ? undefined : withoutLiterals(code.slice(j + 2, close));
+          if (inner === undefined) return undefined;
+          out += "${" + inner + "}";
+          j = close;
+        }
+      }
+      out += "`";
+      i = end;
+    } else if (c === "/" && code[i + 1] === "/") {
+      const nl = code.indexOf("\n", i);
+      i = (nl < 0 ? code.length : nl) - 1;
+      continue;
+    } else if (c === "/" && code[i + 1] === "*") {
+      const end = code.indexOf("*/", i + 2);
+      if (end < 0) return undefined;
+      i = end + 1;
+      continue;
+    } else if (
+      c === "/" &&
+      (prev === "" || controlClose || (word !== "" ? REGEX_AFTER_WORD.has(word) : "(,=:[!&|?{};*%<>~^}".includes(prev) || ((prev === "+" || prev === "-") && !/(?:\+\+|--)$/.test(code.slice(0, i).trimEnd()))))
+    ) {
+      let inClass = false;
+      for (i++; i < code.length; i++) {
+        const r = code[i];
+        if (r === "\\") i++;
+        else if (r === "[") inClass = true;
+        else if (r === "]") inClass = false;
+        else if (r === "/" && !inClass) break;
+        else if (r === "\n") return undefined;
+      }
+      if (i >= code.length) return undefined;
+      while (/[a-z]/.test(code[i + 1] ?? "")) i++;
+      out += "/r/";
+    } else {
+      out += c;
+      if (/\s/.test(c)) continue;
+      if (c === "(") parens.push(CONTROL.has(word));
+      controlClose = c === ")" ? (parens.pop() ?? false) : false;
+      if (!/[\w$]/.test(c)) word = "";
+      else if (/[\w$]/.test(code[i - 1] ?? "")) word += c;
+      // A property (`size.of / 2`, `x.return / y`) is no keyword: "." stands in for it.
+      else word = prev === "." && code[i - 2] !== "." ? "." : c;
+      prev = c;
+      continue;
+    }
+    prev = "x"; // a literal is an operand: a slash after it divides
+    word = "";
+    controlClose = false;
+  }
+  return out;
+}
+
+/**
+ * The names code mentions outside its literals: the statements a recipe takes are looked up for
+ * these (`writeFile(out + "/train.csv")` names no function train). Every name-like token counts
+ * when `literalsCount` (the module calls eval, which reaches names through strings) or when the
+ * code cannot be read to the end.
+ */
+function codeNames(text: string, literalsCount: boolean): string[] {
+  const careful = literalsCount ? undefined : withoutLiterals(text);
+  if (careful === undefined) return referencedNames(text);
+  return referencedNames(careful);
 }
 
 /** The names code uses as values: see `real` in hashOf. */
@@ -329,7 +429,8 @@ export class CodeHasher {
       // named c exists), so parameters are renamed to positions before hashing.
       const own = paramNames(text);
       const canon = canonicalParams(text, own);
-      const queue = referencedNames(canon);
+      const evalHere = this.#callsEval(m);
+      const queue = codeNames(canon, evalHere);
       /**
        * Names the code taken so far uses as values: not object keys, not text in strings or in a
        * template's literal part (`sh\`... echo t1 >> runs.log\``: t1 named no variable, and every
@@ -349,7 +450,7 @@ export class CodeHasher {
       // A recipe that only builds a sh command needs none of this: its command is fingerprinted.
       const commandOnly = buildsOnlyCommand(fn);
       const takeHanded = (code: string): void => {
-        for (const id of referencedNames(code)) {
+        for (const id of codeNames(code, evalHere)) {
           const decl = ix.declaredBy.get(id) ?? [];
           if (decl.length > 0 && decl.every((d) => DECLARES_TARGET.test(withoutStrings(d.text)))) continue;
           queue.push(id);
@@ -400,7 +501,7 @@ export class CodeHasher {
       const skipped: Statement[] = [];
       const take = (s: Statement): void => {
         taken.add(s);
-        queue.push(...referencedNames(s.text));
+        queue.push(...codeNames(s.text, evalHere));
         for (const n of usedNames(s.text)) real.add(n);
       };
       const follow = (): void => {
@@ -553,6 +654,11 @@ export class CodeHasher {
     return out;
   }
 
+  /** Whether module `m` mentions eval (a string may then name any of its bindings): see codeNames. */
+  #callsEval(m: ModuleInfo): boolean {
+    return /\beval\b/.test(this.#text(m));
+  }
+
   #external: Map<string, { stmt: Statement; text: string; mod: ModuleInfo }[]> | undefined;
 
   /**
@@ -566,7 +672,8 @@ export class CodeHasher {
     const out: string[] = [];
     const taken = new Set<Statement>([from]);
     const seen = new Set<string>();
-    const queue = referencedNames(code);
+    const evalHere = this.#callsEval(mod);
+    const queue = codeNames(code, evalHere);
     while (queue.length) {
       const id = queue.pop()!;
       if (seen.has(id)) continue;
@@ -578,7 +685,7 @@ export class CodeHasher {
         if (taken.has(d)) continue;
         taken.add(d);
         out.push(`${rel}\u0000${d.text}`);
-        queue.push(...referencedNames(d.text));
+        queue.push(...codeNames(d.text, evalHere));
       }
     }
     return out;

@@ -777,3 +777,54 @@ test("code a recipe uses is not missed by the narrowing of what counts (a review
     }
   }
 });
+
+test("a word in a string, a template's text or a regex names no function: editing train() reruns only its target, not one that writes \"train.csv\"; in a module that uses eval, a string still counts", async () => {
+  const ml = (trainBody: string, helperBody: string) =>
+    `import { writeFile, mkdir } from "node:fs/promises";\n` +
+    // prepare mentions train and helper only inside literals: a string, a template's text, a regex.
+    `export async function prepare(ctx: any) {\n` +
+    `  await mkdir(ctx.outputs[0], { recursive: true });\n` +
+    "  const note = `made for train and ${ctx.id}`;\n" +
+    `  const odd = /helper|"/.test(note);\n` +
+    `  if (!odd) await writeFile(ctx.outputs[0] + "/train.csv", note);\n` +
+    `}\n` +
+    `export async function train(ctx: any) { await writeFile(ctx.outputs[0], ${JSON.stringify(trainBody)}); }\n` +
+    `function helper() { return ${JSON.stringify(helperBody)}; }\n` +
+    // uses helper for real, after a regex literal with a quote in it that follows a return
+    `export async function uses(ctx: any) { const check = () => { return /"/.test(ctx.id) }; await writeFile(ctx.outputs[0], check() ? "" : helper()); }\n`;
+  const evalMod = (body: string) =>
+    `import { writeFile } from "node:fs/promises";\n` +
+    `function secret() { return ${JSON.stringify(body)}; }\n` +
+    `export async function viaEval(ctx: any) { await writeFile(ctx.outputs[0], eval("secret()")); }\n`;
+  const p = new Project({
+    "recipes/ml.ts": ml("m1", "h1"),
+    "recipes/ev.ts": evalMod("e1"),
+    "Pipelinefile.ts":
+      `import { target } from "pipefile";\n` +
+      `import { prepare, train, uses } from "./recipes/ml.ts";\n` +
+      `import { viaEval } from "./recipes/ev.ts";\n` +
+      `export const prep = target({ outputs: ["build/prep/"], run: prepare });\n` +
+      `export const model = target({ outputs: ["build/m.txt"], run: train });\n` +
+      `export const user = target({ outputs: ["build/u.txt"], run: uses });\n` +
+      `export const ev = target({ outputs: ["build/e.txt"], run: viaEval });\n`,
+  });
+  try {
+    let r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(p.read("build/prep/train.csv"), "made for train and prep");
+    p.write({ "recipes/ml.ts": ml("m2", "h1") });
+    r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(finished(r.events, "built"), ["model"], "prep only mentions train in literals");
+    p.write({ "recipes/ml.ts": ml("m2", "h2") });
+    r = await p.run(["build", "--json"]);
+    assert.deepEqual(finished(r.events, "built"), ["user"], "helper is used after a regex holding a quote");
+    assert.equal(p.read("build/u.txt"), "h2");
+    p.write({ "recipes/ev.ts": evalMod("e2") });
+    r = await p.run(["build", "--json"]);
+    assert.deepEqual(finished(r.events, "built"), ["ev"], "eval reaches secret through a string");
+    assert.equal(p.read("build/e.txt"), "e2");
+  } finally {
+    p.remove();
+  }
+});

@@ -12,7 +12,7 @@ import { didYouMean } from "../../src/util/did-you-mean.ts";
 import { explain, fingerprintOf } from "../../src/plan/fingerprint.ts";
 import { Evaluator } from "../../src/plan/evaluate.ts";
 import { Heap } from "../../src/util/heap.ts";
-import { declaredNames } from "../../src/load/code-hash.ts";
+import { declaredNames, withoutLiterals } from "../../src/load/code-hash.ts";
 import { initHasher } from "../../src/hash/xxh.ts";
 import type { BuildRecord, FingerprintParts, RecordStore } from "../../src/state/records.ts";
 import type { Graph, GraphTarget } from "../../src/graph/graph.ts";
@@ -389,4 +389,22 @@ test("the same problem at the same place is said once, with how many times (targ
       "error: a target has no name\n  at Pipelinefile.ts:9:1\n  hint: give each one a name\n" +
       "error: the default export must be a target (2 times)",
   );
+});
+
+test("withoutLiterals blanks strings, template text, regex literals and comments, and keeps code", () => {
+  assert.equal(withoutLiterals(`f("a b", 'c') + g`), `f("", '') + g`);
+  assert.equal(withoutLiterals("x = `t ${a + `u ${b}`} v` + c"), "x = `${a + `${b}`}` + c");
+  // A slash after an operand divides; where an operand goes it starts a regex.
+  assert.equal(withoutLiterals(`a / b / c`), `a / b / c`);
+  assert.equal(withoutLiterals(`(a) / 2 + x[1] / 3 + i++ / 4`), `(a) / 2 + x[1] / 3 + i++ / 4`);
+  assert.equal(withoutLiterals(`size.of / 2 + h() / 3`), `size.of / 2 + h() / 3`, "a property named like a keyword divides");
+  assert.equal(withoutLiterals(`return /"/.test(s) ? h("q") : k`), `return /r/.test(s) ? h("") : k`);
+  assert.equal(withoutLiterals(`if (ok) /'[/]'/g.test(s) && h()`), `if (ok) /r/.test(s) && h()`);
+  assert.equal(withoutLiterals(`s.replace(/"/g, h(y)) + "z"`), `s.replace(/r/, h(y)) + ""`);
+  assert.equal(withoutLiterals(String.raw`x => /a\/b/.test(x)`), `x => /r/.test(x)`);
+  assert.equal(withoutLiterals(`a // train\nb /* train */ c`), `a \nb  c`);
+  // Unreadable to the end: undefined (every token then counts).
+  assert.equal(withoutLiterals(`f("open`), undefined);
+  assert.equal(withoutLiterals("`open ${a"), undefined);
+  assert.equal(withoutLiterals(`x = /open`), undefined);
 });
