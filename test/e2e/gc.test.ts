@@ -86,7 +86,7 @@ test("gc keeps what the records name; --keep-runs N forgets older runs and their
     const dry = await p.run(["gc", "--keep-runs", "2", "--dry-run"]);
     assert.equal(dry.code, 0, dry.stderr);
     assert.deepEqual(stateTree(p), state, "a dry run writes nothing under .pipe/ (no lock file either)");
-    assert.match(dry.stdout, /^gc: would remove 8 cache entries \(200\.\d kB\); kept \d+ entries \(.*\) named by 6 recorded runs \(the 2 newest of each target, and the one on disk now\); 6 older runs would be forgotten/);
+    assert.match(dry.stdout, /^gc: would remove 8 cache entries \(200\.\d kB\); kept \d+ entries \(.*\) named by 6 recorded runs \(the 2 newest of each target, and those on disk now\); 6 older runs would be forgotten/);
     assert.deepEqual(cacheFiles(p), before, "a dry run removes nothing");
     const journal = p.read(".pipe/records.jsonl");
 
@@ -157,6 +157,30 @@ test("--keep-runs keeps the run whose outputs are on disk now, also when a resto
     const verify = await p.run(["status", "--verify"]);
     assert.equal(verify.code, 0, verify.stdout);
     assert.equal(runsOf(p, 1) + runsOf(p, 2), 6, "nothing ran again");
+  } finally {
+    p.remove();
+  }
+});
+
+test("--keep-runs keeps every run whose outputs are on disk: two param values that made the same bytes both stay, so neither runs again", { timeout: 60_000 }, async () => {
+  // Before: only the newest matching run was kept (p=2's), and a build with p=1 ran again.
+  const p = new Project({
+    "Pipelinefile.ts":
+      `import { target, param, sh } from "pipefile";\n` +
+      `export const p = param.int("p", { default: 1 });\n` +
+      `export const a = target({ params: { p }, outputs: ["build/a.txt"], run: (c) => sh\`sh -c \${"echo run >> runs.log; echo same > $0"} \${c.outputs[0]} \${String(c.params.p > 0)}\` });\n`,
+  });
+  try {
+    for (const args of [[], ["-p", "p=2"], []]) assert.equal((await p.run(["build", "a", ...args])).code, 0);
+    assert.equal(p.read("runs.log"), "run\nrun\n", "p=1 and p=2 ran once each; back to p=1 is up to date");
+    const gc = await p.run(["gc", "--keep-runs", "1", "--json"]);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.equal(JSON.parse(gc.stdout).records, 2, "both runs made the bytes on disk");
+    for (const args of [[], ["-p", "p=2"]]) {
+      const r = await p.run(["build", "a", "--json", ...args]);
+      assert.deepEqual(finished(r.events, "up-to-date"), ["a"], args.join(" "));
+    }
+    assert.equal(p.read("runs.log"), "run\nrun\n", "nothing ran again");
   } finally {
     p.remove();
   }

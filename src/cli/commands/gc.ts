@@ -86,7 +86,7 @@ export const command: Command = {
       // whose outputs are on disk now (a restore records no new run: the newest may be another).
       const newest = keepRuns ?? KEEP_PER_TARGET;
       const current = runsOnDisk(dirname(stateDir), stateDir, records);
-      const keep: Keep = (target, fingerprint, fromNewest) => fromNewest < newest || current.get(target) === fingerprint;
+      const keep: Keep = (target, fingerprint, fromNewest) => fromNewest < newest || current.get(target)?.has(fingerprint) === true;
       const { files, trees, forgotten } = liveOutputs(records, keep);
       const live = { files, trees, user: user.all };
       if (!dryRun) {
@@ -104,7 +104,7 @@ export const command: Command = {
       const verb = dryRun ? "would remove" : "removed";
       const parts = [
         `gc: ${verb} ${plural(r.removed.entries, "cache entry", "cache entries")} (${formatBytes(r.removed.bytes)})`,
-        `kept ${plural(r.kept.entries, "entry", "entries")} (${formatBytes(r.kept.bytes)}) named by ${plural(records.length - forgotten, "recorded run", "recorded runs")} (the ${newest} newest of each target, and the one on disk now)${r.keptForUser ? ` and ${plural(r.keptForUser, "object", "objects")} pipe kept for you` : ""}`,
+        `kept ${plural(r.kept.entries, "entry", "entries")} (${formatBytes(r.kept.bytes)}) named by ${plural(records.length - forgotten, "recorded run", "recorded runs")} (the ${newest} newest of each target, and those on disk now)${r.keptForUser ? ` and ${plural(r.keptForUser, "object", "objects")} pipe kept for you` : ""}`,
       ];
       if (forgotten) parts.push(`${plural(forgotten, "older run", "older runs")} ${dryRun ? "would be " : ""}forgotten (\`pipe history\` ${dryRun ? "would no longer list" : "no longer lists"} ${forgotten === 1 ? "it" : "them"})`);
       // Objects an earlier pipe's cache held that no record names: kept, as they may be edits.
@@ -124,19 +124,23 @@ function plural(n: number, one: string, many: string): string {
 }
 
 /**
- * For each target, the fingerprint of its newest record whose outputs on disk now are its (one at
- * least; a missing one does not count against it)
- * (hashed as \`pipe history\` does: the stat cache vouches for unchanged files).
+ * For each target, the fingerprints of its records whose outputs on disk now are theirs (one at
+ * least; a missing one does not count against it), hashed as \`pipe history\` does (the stat
+ * cache vouches for unchanged files). Every such record, not the newest alone: two runs (p=1 and
+ * p=2) that made the same bytes both are on disk, and keeping only the newer one made the next
+ * build with p=1 run its recipe again.
  */
-function runsOnDisk(root: string, stateDir: string, records: BuildRecord[]): Map<string, string> {
+function runsOnDisk(root: string, stateDir: string, records: BuildRecord[]): Map<string, Set<string>> {
   const disk = diskHashes(root, stateDir);
-  const out = new Map<string, string>();
-  for (let i = records.length - 1; i >= 0; i--) {
-    const r = records[i];
-    if (out.has(r.target) || r.outputs.length === 0) continue;
+  const out = new Map<string, Set<string>>();
+  for (const r of records) {
+    if (r.outputs.length === 0) continue;
     // Outputs removed since (by hand, \`pipe clean\`) do not count against it: the ones still there must be its.
     const there = r.outputs.map((o) => [disk(o.path), `${o.kind}:${o.hash}`]).filter(([h]) => h !== "");
-    if (there.length > 0 && there.every(([h, want]) => h === want)) out.set(r.target, r.fingerprint);
+    if (there.length === 0 || !there.every(([h, want]) => h === want)) continue;
+    let set = out.get(r.target);
+    if (!set) out.set(r.target, (set = new Set()));
+    set.add(r.fingerprint);
   }
   return out;
 }
