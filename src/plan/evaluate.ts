@@ -161,6 +161,12 @@ export class Evaluator {
    * files it reads) since its last record (the one on disk, else the newest), without the
    * outputs of other targets: for explaining a target below a stale dependency.
    */
+  /** Whether the cache holds the outputs of the record explainOwn compares with (see Prediction.ownRestorable). */
+  outputsCached(t: GraphTarget): boolean {
+    const r = this.recordOnDisk(t) ?? this.records.latest(t.id);
+    return r !== undefined && r.outputs.every((o) => this.cache.has(o.hash, o.kind));
+  }
+
   explainOwn(t: GraphTarget): string[] {
     const onDisk = this.recordOnDisk(t);
     const latest = onDisk ?? this.records.latest(t.id);
@@ -250,6 +256,11 @@ export interface Prediction {
    * changed input, param, code...), maybe none (`pipe why` follows the dependencies upstream).
    */
   own?: string[];
+  /**
+   * Its own reasons are only outputs missing or edited whose recorded bytes the cache holds: it
+   * is restored if its dependencies' outputs come out as recorded, else run ("may run").
+   */
+  ownRestorable?: true;
   evaluation?: Evaluation;
   /** The record whose outputs dependents will see (up to date / restorable). */
   record?: BuildRecord;
@@ -259,6 +270,9 @@ export interface Prediction {
  * What a build would do, without doing it (read-only). A target below a stale dependency is
  * predicted stale "because its dependency will rebuild": early cutoff may still spare it.
  */
+/** explainOwn's reasons about the target's own outputs (missing, or not what its run made). */
+const OUTPUT_REASON = /^output .+ (?:is missing|differs from the recorded build \(edited outside pipe\?\))$/;
+
 export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
   const out = new Map<string, Prediction>();
   for (const id of ids) {
@@ -267,7 +281,8 @@ export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
     if (staleDeps.length) {
       // Named a few at a time: a target over 500 instances had a 35 KB reason.
       const own = ev.explainOwn(t);
-      out.set(id, { state: "stale", reasons: summarizeReasons([...own, ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)]), own: summarizeReasons(own) });
+      const restorable = own.length > 0 && own.every((r) => OUTPUT_REASON.test(r)) && ev.outputsCached(t);
+      out.set(id, { state: "stale", reasons: summarizeReasons([...own, ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)]), own: summarizeReasons(own), ...(restorable ? { ownRestorable: true as const } : {}) });
       continue;
     }
     const produced = new Map<string, OutputRecord>();

@@ -122,7 +122,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const predictions = predict(ev, trusted.size ? ids.filter((id) => !trusted.has(id) || needed.has(id)) : ids);
   const planned = (id: string, deps: string[]): PlannedTarget => {
     const p = predictions.get(id) ?? { state: "up-to-date" as const, reasons: [] };
-    const onlyDeps = p.state === "stale" && p.own !== undefined && p.own.length === 0;
+    // Runs only if a dependency's outputs change (else nothing, or a restore of its outputs).
+    const onlyDeps = p.state === "stale" && p.own !== undefined && (p.own.length === 0 || p.ownRestorable === true);
     return { target: id, action: p.state === "stale" ? "run" : p.state === "restorable" ? "restore" : "up-to-date", reason: p.reasons.join("; ") || undefined, estimateMs: estimate.get(id), deps, ...(onlyDeps ? { ifDepsChange: true as const } : {}) };
   };
   // A sh template that cannot be built for a target about to run is the Pipelinefile's mistake:

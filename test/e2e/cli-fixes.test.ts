@@ -1,7 +1,7 @@
 // CLI regressions found in review: signals, dry runs, why for families, graph, clean, help.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { collect, Project, waitForLine } from "../helpers/rig.ts";
+import { collect, finished, Project, waitForLine } from "../helpers/rig.ts";
 
 const HEAD = `import { target, family, param, sh } from "pipefile";\n`;
 
@@ -122,19 +122,28 @@ test("a target that would run only because a dependency will rebuild is one that
     const built = await p.run(["build", "--json"]);
     const fin = Object.fromEntries(built.events.flatMap((e) => (e.type === "target-finished" ? [[e.target, e.status]] : [])));
     assert.deepEqual(fin, { a: "built", b: "up-to-date", c: "up-to-date" });
-    // Its output deleted by hand: something is certain to be done for it.
+    // Its output deleted by hand, its bytes in the cache: restored if b comes out as recorded,
+    // else run; so it "may run" (a review found "would run" and then "restored").
     p.write({ "x.txt": "c\na\nb\n" });
     const { rmSync } = await import("node:fs");
     rmSync(p.path("build/c.txt"));
     const gone = await p.run(["build", "-n"]);
     assert.match(gone.stdout, /^may run b \(dependency "a" will rebuild\)$/m);
-    assert.match(gone.stdout, /^would run c \(output build\/c\.txt is missing; dependency "b" will rebuild\)$/m);
-    // The build's own plan says the same, and c is brought back.
+    assert.match(gone.stdout, /^may run c \(output build\/c\.txt is missing; dependency "b" will rebuild\)$/m);
+    // The build's own plan says the same, and c is brought back from the cache.
     const goneBuild = await p.run(["build", "--json"]);
     assert.equal(goneBuild.code, 0);
     const gonePlan = goneBuild.events.find((e) => e.type === "build-started");
-    assert.deepEqual(gonePlan?.type === "build-started" && gonePlan.plan.map((t) => [t.target, t.ifDepsChange ?? false]), [["a", false], ["b", true], ["c", false]]);
+    assert.deepEqual(gonePlan?.type === "build-started" && gonePlan.plan.map((t) => [t.target, t.ifDepsChange ?? false]), [["a", false], ["b", true], ["c", true]]);
+    assert.deepEqual(finished(goneBuild.events, "restored"), ["c"]);
     assert.equal(p.read("build/c.txt"), "3\n1\n");
+    // Not in the cache (removed): then it would run whatever b does.
+    rmSync(p.path("build/c.txt"));
+    rmSync(p.path(".pipe/cache"), { recursive: true });
+    p.write({ "x.txt": "a\nb\nc\n" });
+    const uncached = await p.run(["build", "-n"]);
+    assert.match(uncached.stdout, /^would run c \(output build\/c\.txt is missing; dependency "b" will rebuild\)$/m);
+    assert.equal((await p.run(["build"])).code, 0);
     // A reason of its own makes it one that would run, whatever its dependency does.
     p.write({ "x.txt": "a\nc\nb\n", "y.txt": "2\n" });
     const both = await p.run(["build", "-n"]);
