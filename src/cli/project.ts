@@ -239,7 +239,8 @@ export function stateDirError(stateDir: string, e: NodeJS.ErrnoException): UserE
 
 /** Whether two errors report the same mistakes (locations and "declared at" lines aside). */
 function sameMessages(a: UserError, b: UserError): boolean {
-  const text = (e: UserError) => JSON.stringify(e.diagnostics.map((d) => [d.message, d.hint ?? ""]));
+  // Messages only: a hint may use the declaration site itself (the name a target is assigned to).
+  const text = (e: UserError) => JSON.stringify(e.diagnostics.map((d) => d.message));
   return text(a) === text(b);
 }
 

@@ -3,7 +3,7 @@
  * files produced by other targets become edges), checks outputs, params, cycles and missing
  * sources, and reports every problem at once.
  */
-import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Dirent } from "node:fs";
 import { listFolder, listingHash, user } from "../load/trace.ts";
 import { parseSize } from "../util/size.ts";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
@@ -717,7 +717,8 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       const nearHidden = hidden.length ? didYouMean(parsed?.name ?? req, hiddenNames) : undefined;
       const exportAs = nearHidden ?? req;
       diags.push({
-        message: `unknown target ${JSON.stringify(req)}${meant !== undefined ? `; did you mean ${JSON.stringify(meant)}?` : nearHidden !== undefined ? `; did you mean ${JSON.stringify(nearHidden)}? (it is declared, not exported)` : ""}`,
+        // `b` when a target named b is declared but not exported: "did you mean "b"?" read oddly.
+        message: `unknown target ${JSON.stringify(req)}${meant !== undefined ? `; did you mean ${JSON.stringify(meant)}?` : nearHidden === undefined ? "" : nearHidden === (parsed?.name ?? req) ? `: ${JSON.stringify(nearHidden)} is declared but not exported` : `; did you mean ${JSON.stringify(nearHidden)}? (it is declared, not exported)`}`,
         details: hidden.length ? hidden : undefined,
         hint: hidden.length ? `pipe knows a target by its export name (or its name: option): export it (export const ${/^[A-Za-z_$][\w$]*$/.test(exportAs) ? exportAs : "x"} = target({ ... }))` : "`pipe status` lists every target",
         request: true,
@@ -975,7 +976,7 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
       message: `the Pipelinefile declares ${n === 1 ? "a target" : `${n} targets and families`} but exports none: pipe finds targets through its exports`,
       location: first.site.location(),
       details: rest.length ? unexportedLines(rest) : undefined,
-      hint: "export it (export const words = target({ ... })), or list it in the default export (export default [words])",
+      hint: ((name) => `export it (export const ${name} = ${declKind(first) === "family" ? "family" : "target"}({ ... })), or list it in the default export (export default [${name}])`)(declaredAs(first, root) ?? "words"),
     });
   }
   if (diags.length || (late.length && !options.lenient)) throw new UserError(withProvisionalNames(options.lenient ? diags : [...diags, ...late], spec.provisional));
@@ -986,6 +987,24 @@ export function buildGraph(spec: PipelineSpec, options: BuildOptions): BuiltGrap
 
 /** An output path like `path` but outside the folder `dir`: build/x.txt, or out/x.txt when build/ is the folder. */
 /** Lines naming declarations no export reaches ("not exported: a target at Pipelinefile.ts:3:1"), a few at most. */
+/**
+ * The name a declaration goes by in its source, for a hint: its `name:` option, else the variable
+ * it is assigned to on its line (`const words = target({`), if that can be read.
+ */
+function declaredAs(d: Decl, root: string): string | undefined {
+  const name = (d.options as { name?: unknown }).name;
+  if (typeof name === "string" && /^[A-Za-z_$][\w$]*$/.test(name)) return name;
+  const l = d.site.location();
+  if (!l) return undefined;
+  try {
+    const line = readFileSync(resolve(root, l.file), "utf8").split("\n")[l.line - 1] ?? "";
+    const vars = [...line.slice(0, Math.max(l.column, 1) + 40).matchAll(/\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/g)];
+    return vars.at(-1)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
 function unexportedLines(list: Decl[]): string[] {
   const lines = list.slice(0, 4).map((d) => {
     const l = d.site.location();

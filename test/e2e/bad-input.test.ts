@@ -1154,7 +1154,7 @@ test("a target declared but not exported: a build that sees none names it (exit 
   const p = new Project({ "Pipelinefile.ts": HEAD + `const a = target({ outputs: ["build/a"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` });
   const r = await p.run(["build"]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, /error: the Pipelinefile declares a target but exports none: pipe finds targets through its exports\n  at Pipelinefile\.ts:2:\d+\n  hint: export it \(export const words = target\(\{ \.\.\. \}\)\), or list it in the default export/);
+  assert.match(r.stderr, /error: the Pipelinefile declares a target but exports none: pipe finds targets through its exports\n  at Pipelinefile\.ts:2:\d+\n  hint: export it \(export const a = target\(\{ \.\.\. \}\)\), or list it in the default export \(export default \[a\]\)/);
   noStack(r.stderr);
   // With another target exported: the build works; asking for the hidden one says why it is unknown.
   p.write({ "Pipelinefile.ts": HEAD + `const a = target({ outputs: ["build/a"], run: (c) => sh\`touch \${c.outputs[0]}\` });\nexport const b = target({ outputs: ["build/b"], run: (c) => sh\`touch \${c.outputs[0]}\` });\n` });

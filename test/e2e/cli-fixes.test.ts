@@ -249,6 +249,9 @@ test("review of the CLI: a flag that takes no value refuses one; --file with a f
     r = await p.run(["build", "hiden"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: unknown target "hiden"; did you mean "hidden"\? \(it is declared, not exported\)\n  not exported: a target named "hidden" declared at Pipelinefile\.ts:2:\d+\n  hint: .*export const hidden = target/);
+    r = await p.run(["build", "hidden"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: unknown target "hidden": "hidden" is declared but not exported\n  not exported: a target named "hidden" declared at Pipelinefile\.ts:2:\d+\n  hint: .*export const hidden = target/);
     assert.equal((await p.run(["build", "a"])).code, 0);
     p.write({ ".pipe/stat-cache.json": "{ damaged" });
     r = await p.run(["status", "--json"]);
