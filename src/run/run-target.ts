@@ -585,8 +585,13 @@ export function unreadParamsWarning(t: Pick<GraphTarget, "params">, unread: stri
   const them = many ? "them" : "it";
   const values = t.params.filter((p) => !p.isKey).map((p) => {
     const v = formatValue(p.value);
-    return `${p.local}=${v.length > 40 ? `${v.slice(0, 37)}...` : v}`;
+    return `${p.cli ?? p.local}=${v.length > 40 ? `${v.slice(0, 37)}...` : v}`;
   });
   const shown = values.length > 6 ? `${values.slice(0, 6).join(", ")} and ${values.length - 6} more` : values.join(", ");
-  return `did not read param${many ? "s" : ""} ${nameSome(unread.map((u) => JSON.stringify(u)))} in this run (${shown}); if no run needs ${them}, remove ${them} from params (a declared param is in the fingerprint: changing it reruns the recipe)`;
+  // Named as -p takes it, with its key in ctx.params when that differs (as pipe why does).
+  const named = unread.map((u) => {
+    const p = t.params.find((q) => q.local === u);
+    return p?.cli !== undefined && p.cli !== u ? `${JSON.stringify(p.cli)} (${u}${many ? "" : " in this target"})` : JSON.stringify(u);
+  });
+  return `did not read param${many ? "s" : ""} ${nameSome(named)} in this run (${shown}); if no run needs ${them}, remove ${them} from params (a declared param is in the fingerprint: changing it reruns the recipe)`;
 }

@@ -273,6 +273,23 @@ test("a recipe that reads an undeclared param fails naming it; an unused declare
   assert.equal(w.message, `did not read param "days" in this run (days=3, window=7); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`);
 });
 
+test("an unread param is named as -p takes it, with its key in ctx.params when that differs", async () => {
+  const p = new Project({
+    "Pipelinefile.ts":
+      HEAD +
+      `const scale = param.int("scale", { default: 2 });\nconst day = param.string("day", { default: "mon" });\n` +
+      `export const t = target({ outputs: ["build/t"], params: { s: scale, day }, run: (c) => sh\`echo \${c.params.day} > \${c.outputs[0]}\` });\n`,
+  });
+  try {
+    const r = await p.run(["build", "--json"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const warnings = r.events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
+    assert.deepEqual(warnings, [`did not read param "scale" (s in this target) in this run (day=mon, scale=2); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`]);
+  } finally {
+    p.remove();
+  }
+});
+
 test("a param the recipe reads only in some runs: the warning says it was not read in this run, with the run's values, and not that it is never read", async () => {
   // Before: '"t" declares param "beta" but its recipe never reads it; remove it from params',
   // and removing it breaks the runs with alpha > 1.

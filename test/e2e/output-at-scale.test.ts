@@ -98,8 +98,8 @@ test("params a family's instances leave unread: one warning for the family, nami
   const warnings = r.events.flatMap((e) => (e.type === "warning" ? [`${e.target}: ${e.message}`] : [])).sort();
   const tail = "if no run needs them, remove them from params (a declared param is in the fingerprint: changing it reruns the recipe)";
   assert.equal(warnings.length, 2, warnings.join("\n"));
-  assert.equal(warnings[0], `one: did not read param "k0" in this run (k0=0); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`);
-  assert.match(warnings[1], /^s\[i=\d+\]: did not read params "k0", "k1", "k2" and 5 more in this run \(k0=0, k1=1, k2=2, k3=3, k4=4, k5=5 and 2 more\); /);
+  assert.equal(warnings[0], `one: did not read param "knob_0" (k0 in this target) in this run (knob_0=0); if no run needs it, remove it from params (a declared param is in the fingerprint: changing it reruns the recipe)`);
+  assert.match(warnings[1], /^s\[i=\d+\]: did not read params "knob_0" \(k0\), "knob_1" \(k1\), "knob_2" \(k2\) and 5 more in this run \(knob_0=0, knob_1=1, knob_2=2, knob_3=3, knob_4=4, knob_5=5 and 2 more\); /);
   assert.ok(warnings[1].endsWith(`; ${tail}; not repeated for the other instances of "s" that leave the same params unread in this build`), warnings[1]);
   // The plain reporter prints the id once, and a rebuild of the 20 instances (knob_7 changed;
   // "one" does not use it) warns once again, not 20 times.
@@ -107,6 +107,6 @@ test("params a family's instances leave unread: one warning for the family, nami
   assert.equal(plain.code, 0, plain.stderr);
   const lines = (plain.stdout + plain.stderr).split("\n").filter((l) => l.includes("did not read"));
   assert.equal(lines.length, 1, lines.join("\n"));
-  assert.match(lines.join("\n"), /^warning: \[s\[i=\d+\]\] did not read params "k0"/m);
+  assert.match(lines.join("\n"), /^warning: \[s\[i=\d+\]\] did not read params "knob_0"/m);
   for (const l of lines) assert.ok(l.length < 400, l);
 });
