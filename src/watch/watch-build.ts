@@ -8,6 +8,7 @@
  *    (retry.ts);
  *  - the content the builds saw (content-ledger.ts), so a save without changes runs nothing.
  */
+import { lstatSync, readdirSync } from "node:fs";
 import { posix } from "node:path";
 import fg from "fast-glob";
 import type { EventSink, TargetStatus } from "../events.ts";
@@ -72,6 +73,40 @@ const CODE_GLOB_OPTIONS = { dot: false, onlyFiles: true, absolute: true, ignore:
 /** A glob's matches now; a symbolic link loop is not followed (the build names it: glob-loops.ts). */
 function globNow(pattern: string, cwd: string): string[] {
   return fg.sync(pattern, { ...CODE_GLOB_OPTIONS, cwd, fs: { readdirSync: guardLoops(cwd).readdirSync } });
+}
+
+/**
+ * The build names a directory input that changed while its recipe ran as a whole (`raw/`), but
+ * the watch loop tells a recipe rewriting its own input (a log it appends to inside that
+ * folder) by the file: it compares the paths that started a build with those that changed
+ * during it. So a folder is replaced by its entries written since the run started (ctime, which
+ * `cp -p` or `touch -d` cannot set back; the recipe's writes come well after the start, which
+ * is taken before the Pipelinefile loads). Links are not followed, as the build does not.
+ * Only folders that changed during a run are walked, and only then.
+ */
+function filesWrittenDuringRun(paths: string[], runStartedAt: number): string[] {
+  const out = new Set<string>();
+  const walk = (dir: string, depth: number) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = posix.join(dir, name);
+      const st = lstatSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory()) {
+        if (depth < 64) walk(p, depth + 1);
+      } else if (st.ctimeMs >= runStartedAt) out.add(p);
+    }
+  };
+  for (const p of paths) {
+    if (lstatSync(p, { throwIfNoEntry: false })?.isDirectory()) walk(p, 0);
+    else out.add(p);
+  }
+  return [...out].sort();
 }
 
 /** Runs builds for the watch loop and answers its content questions. */
@@ -169,7 +204,10 @@ export class WatchBuild implements ContentOracle {
     const entries = [...project.hasher.cache].map(([rel, e]): [string, HashedEntry] => [posix.resolve(project.root, rel), e]);
     this.#setWatch(set, runStartedAt, entries);
     // Not ok while a failed target is held back, even if everything else built.
-    const changedDuringRun = (result?.changedDuringRun ?? []).map((p) => posix.resolve(project.root, p));
+    const changedDuringRun = filesWrittenDuringRun(
+      (result?.changedDuringRun ?? []).map((p) => posix.resolve(project.root, p)),
+      runStartedAt,
+    );
     return { ok: (result?.ok ?? false) && this.#failed.size === 0, watch: set, changedDuringRun };
   }
 

@@ -42,7 +42,7 @@ export interface RunOutcome {
   ok: boolean;
   /** What to watch from now on (the last good set when the Pipelinefile did not load). */
   watch: WatchSet;
-  /** Inputs (absolute) that changed while a recipe reading them ran. */
+  /** Input files (absolute) that changed while a recipe reading them ran (inside a directory input: the files written since the run started). */
   changedDuringRun?: string[];
 }
 

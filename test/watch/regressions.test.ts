@@ -205,3 +205,38 @@ export const other = target({ inputs: ["other.txt"], outputs: ["build/other.txt"
     });
   });
 });
+
+describe("pipe watch: a recipe that writes into its own directory input", () => {
+  // t reads raw/ (a directory input) and appends to raw/run.log: the build says "raw/ changed
+  // while t ran", the watcher says raw/run.log changed, and the loop guard compared the two as
+  // they were, so it never fired (55 builds in 13 s).
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const t = target({ inputs: ["raw/"], outputs: ["build/t.txt"], run: ({ inputs, outputs }) => sh\`cat \${inputs[0]}/*.txt > \${outputs[0]}; date +%N >> \${inputs[0]}/run.log\` });
+export const other = target({ inputs: ["other.txt"], outputs: ["build/other.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+`,
+    "raw/a.txt": "x\n",
+    "other.txt": "1\n",
+  };
+
+  test("an edit starts one more build at most, then a warning names the file inside the folder, and the loop stops", async () => {
+    await withWatch(files, [], async (run, dir) => {
+      await run.next(is.idle, "the first watch-idle");
+      writeFileSync(join(dir, "raw/a.txt"), "x\ny\n");
+      const change = await run.next(is.change, "the change of raw/a.txt");
+      assert.deepEqual(change.event.paths, ["raw/a.txt"]);
+      const warning = await run.next((e) => e.type === "warning" && /seems to write it itself/.test(e.message), "the loop warning");
+      assert.match(warning.event.message, /^raw\/run\.log changed while the last two builds ran/);
+      assert.ok(warning.skipped.filter(is.buildStarted).length <= 2, `builds before the warning: ${warning.skipped.filter(is.buildStarted).length}`);
+      const idle = await run.next(is.idle, "idle after the loop stopped");
+      assert.equal(idle.skipped.filter(is.buildStarted).length, 0, "no build after the warning");
+      assert.equal(readFileSync(join(dir, "build/t.txt"), "utf8"), "x\ny\n");
+      // Nothing ran since: the next event is the one another change starts.
+      writeFileSync(join(dir, "other.txt"), "2\n");
+      const next = await run.next(is.change, "the change of other.txt");
+      assert.deepEqual(next.skipped, [], "nothing between the idle and this change");
+      assert.deepEqual(next.event.paths, ["other.txt"]);
+    });
+  });
+});
