@@ -98,6 +98,13 @@ export class WatchLoop {
   #lastRunOk: boolean | undefined;
   /** Inputs that changed while the last build's recipes read them (see #run). */
   #selfWritten = new Set<string>();
+  /**
+   * Inputs found rewritten by a recipe that reads them (named in the warning), with their
+   * stat signature after the last build that rewrote them. Until the Pipelinefile changes,
+   * their changes during a build start nothing, nor does the late report of such a change
+   * (the watcher may tell it only after the build ended: the signature is still the same).
+   */
+  readonly #rewrittenByRecipe = new Map<string, string>();
   /** Whether `watch-idle` was emitted since the last run ended. */
   #announced = false;
   #started = false;
@@ -176,12 +183,21 @@ export class WatchLoop {
     // review counted 45 builds in 10 s). Once a build that only such a change started changed
     // the same files again, their changes during it start nothing more.
     const during = new Set(outcome?.changedDuringRun ?? []);
+    // Declaring the file an output or writing it elsewhere takes a Pipelinefile edit: look again.
+    if (changed.some((p) => this.#matcher?.isCode(p))) this.#rewrittenByRecipe.clear();
     const looping = changed.length > 0 && changed.every((p) => this.#selfWritten.has(p) && during.has(p));
     if (looping) {
       const root = this.#matcher?.set.root ?? "";
       const names = changed.map((p) => posix.relative(root, p) || p);
       this.#o.emit({ type: "warning", message: `${names.join(", ")} changed while the last two builds ran, each time while a recipe that reads ${names.length === 1 ? "it" : "them"} ran: it seems to write ${names.length === 1 ? "it" : "them"} itself. pipe watch does not build again for those changes; declare such a file as an output of the target that writes it, or write it outside the inputs` });
-      for (const p of changed) this.#pending.delete(p);
+      for (const p of changed) this.#rewrittenByRecipe.set(p, "");
+    }
+    // Once named, the file's changes during any later build (a real edit of another input
+    // runs the recipe, which writes it again) start nothing, and the warning is not repeated.
+    for (const p of during) {
+      if (!this.#rewrittenByRecipe.has(p)) continue;
+      this.#pending.delete(p);
+      this.#rewrittenByRecipe.set(p, this.#o.content.signature(p));
     }
     this.#selfWritten = looping ? new Set() : during;
     this.#lastRunOk = outcome?.ok ?? false;
@@ -258,6 +274,9 @@ export class WatchLoop {
     switch (s.kind) {
       case "idle":
       case "debouncing": {
+        // The late report of a recipe's own rewrite (see #rewrittenByRecipe): no change since.
+        const rewritten = this.#rewrittenByRecipe.get(path);
+        if (!forced && rewritten !== undefined && rewritten === this.#o.content.signature(path)) break;
         const prev = this.#pending.get(path);
         this.#pending.set(path, { sig: this.#o.content.signature(path), forced: forced || (prev?.forced ?? false) });
         this.#debounce();

@@ -121,7 +121,7 @@ export class FakeBuilds {
         changed,
         finish: async (o = {}) => {
           if (o.watch) this.#set = o.watch;
-          resolve({ ok: o.ok ?? true, watch: this.#set });
+          resolve({ ok: o.ok ?? true, watch: this.#set, ...(o.changedDuringRun ? { changedDuringRun: o.changedDuringRun } : {}) });
           await flush();
         },
         fail: async (e) => {

@@ -283,3 +283,59 @@ test("the watcher is told to prune folders that cannot hold sources, and never a
   assert.equal(ignored("/p/assets/img", true), false, "inside a directory input");
   assert.equal(ignored("/p/data/notes.txt", false), false, "files are filtered by the loop, not pruned");
 });
+
+test("a file a recipe rewrites among its inputs: after the warning, its changes during builds (or their late report) start nothing; an edit between builds still does", async () => {
+  // data/log.csv is globbed by the target that appends to it.
+  const log = "/p/data/log.csv";
+  const { clock, watcher, content, builds, log: events, loop } = await idleLoop();
+  const runWritingLog = async (sig: string) => {
+    content.sigs.set(log, sig);
+    watcher.change(log); // the recipe's write, seen while the build runs
+    await builds.last.finish({ changedDuringRun: [log] });
+    clock.advance(DEBOUNCE);
+    await flush();
+  };
+  const warnings = () => events.events.filter((e) => e.type === "warning");
+  watcher.change(log);
+  clock.advance(DEBOUNCE);
+  await flush();
+  await runWritingLog("s1"); // started by the log's creation: it writes it again
+  await runWritingLog("s2"); // started only by that: the loop is found
+  assert.equal(builds.started.length, 3);
+  assert.equal(warnings().length, 1);
+  assert.match((warnings()[0] as { message: string }).message, /^data\/log\.csv changed while the last two builds ran/);
+  assert.equal(loop.state, "idle");
+
+  // A real edit of another input runs the recipe once; its rewrite of the log starts nothing.
+  for (let i = 0; i < 2; i++) {
+    watcher.change("/p/data/a.csv");
+    clock.advance(DEBOUNCE);
+    await flush();
+    assert.deepEqual(builds.last.changed, ["/p/data/a.csv"]);
+    await runWritingLog(`s${3 + i}`);
+    assert.equal(loop.state, "idle");
+  }
+  assert.equal(builds.started.length, 5, "one build per edit");
+  assert.equal(warnings().length, 1, "the warning is not repeated");
+
+  // The watcher may report the rewrite only after the build ended: still nothing.
+  watcher.change(log);
+  clock.advance(DEBOUNCE);
+  await flush();
+  assert.equal(builds.started.length, 5);
+  // An edit of the log itself between builds (new bytes) builds.
+  content.sigs.set(log, "edited");
+  watcher.change(log);
+  clock.advance(DEBOUNCE);
+  await flush();
+  assert.equal(builds.started.length, 6);
+  assert.deepEqual(builds.last.changed, [log]);
+  await builds.last.finish();
+
+  // After a Pipelinefile edit (declared as an output now?), its changes count again.
+  watcher.change("/p/Pipelinefile.ts");
+  clock.advance(DEBOUNCE);
+  await flush();
+  await runWritingLog("s9");
+  assert.equal(builds.started.length, 8, "the rewrite during the Pipelinefile's build starts one more");
+});
