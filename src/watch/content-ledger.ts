@@ -143,6 +143,17 @@ export class ContentLedger {
     }
   }
 
+  /** True when `path` has a baseline. */
+  has(path: string): boolean {
+    return this.#baselines.has(path);
+  }
+
+  /** Paths with a baseline inside folder `dir` (at any depth). */
+  pathsUnder(dir: string): string[] {
+    const prefix = dir.endsWith("/") ? dir : dir + "/";
+    return [...this.#baselines.keys()].filter((p) => p.startsWith(prefix));
+  }
+
   /** Number of files with a baseline (for tests). */
   get size(): number {
     return this.#baselines.size;

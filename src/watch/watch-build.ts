@@ -16,6 +16,7 @@ import type { Graph } from "../graph/graph.ts";
 import { formatDiagnostics, UserError } from "../util/errors.ts";
 import { guardLoops } from "../util/glob-loops.ts";
 import { LockWaitAborted } from "../state/lock.ts";
+import { listingOf } from "../load/trace.ts";
 import type { ContentLedger, HashedEntry } from "./content-ledger.ts";
 import type { ContentOracle } from "./ports.ts";
 import { planRetries } from "./retry.ts";
@@ -118,7 +119,9 @@ export class WatchBuild implements ContentOracle {
   #last: { graph: Graph; stateDir: string; selected: string[] } | undefined;
   #loadFailed = false;
   /** What the last evaluation of the Pipelinefile read and listed while loading (absolute). */
-  #loadDeps: { files: string[]; dirs: string[] } = { files: [], dirs: [] };
+  #loadDeps: { files: string[]; dirs: string[]; listings: Map<string, string> } = { files: [], dirs: [], listings: new Map() };
+  /** When the last run started (wall clock ms): a file no build hashed counts as changed if written since. */
+  #lastRunStartedAt = 0;
   readonly #failed = new Set<string>();
   #requestError: UserError | undefined;
 
@@ -161,6 +164,7 @@ export class WatchBuild implements ContentOracle {
     // Only an evaluation traces what the load reads; a module node had already is not evaluated.
     const evaluated = fresh || this.#last === undefined;
     const runStartedAt = (this.#o.now ?? Date.now)();
+    this.#lastRunStartedAt = runStartedAt;
     let session: BuildSession;
     try {
       // Code or what its load read changed: the Pipelinefile is evaluated anew (node would
@@ -199,7 +203,7 @@ export class WatchBuild implements ContentOracle {
     const code = [...new Set([project.file, ...Object.keys(project.spec.compiled.modules), ...(this.#o.config ?? [])])].map((p) => posix.resolve(project.root, p));
     const trace = session.loadTrace;
     // Files it read, and files it only looked for (existsSync): one appearing counts too.
-    if (evaluated) this.#loadDeps = { files: trace ? [...new Set([...trace.reads.keys(), ...trace.stats.keys()])] : [], dirs: trace ? [...trace.lists.keys()] : [] };
+    if (evaluated) this.#loadDeps = { files: trace ? [...new Set([...trace.reads.keys(), ...trace.stats.keys()])] : [], dirs: trace ? [...trace.lists.keys()] : [], listings: new Map(trace?.lists ?? []) };
     const set = watchSetOf({ root: project.root, stateDir: project.stateDir, graph: project.graph, selected, code, loadFiles: this.#loadDeps.files, loadDirs: this.#loadDeps.dirs });
     const entries = [...project.hasher.cache].map(([rel, e]): [string, HashedEntry] => [posix.resolve(project.root, rel), e]);
     this.#setWatch(set, runStartedAt, entries);
@@ -214,7 +218,9 @@ export class WatchBuild implements ContentOracle {
   /**
    * Sources among newly watched `roots` that differ from what the last build saw: changes
    * made before the watcher was watching them (during the first build, or while it switched
-   * to polling). Glob folders are listed again, so a file added meanwhile counts.
+   * to polling). Glob folders are listed again, so a file added meanwhile counts; so are
+   * directory inputs (walked) and the folders the Pipelinefile listed while loading (a
+   * listing unlike the one the load saw reloads it, as an entry added there later does).
    */
   catchUp(roots: string[]): string[] {
     const set = this.watchSet;
@@ -227,7 +233,43 @@ export class WatchBuild implements ContentOracle {
       const now = globNow(g.pattern, set.root);
       for (const p of new Set([...now, ...g.matches])) if (m.isSource(p) && !this.#o.ledger.unchanged(p)) out.add(p);
     }
+    for (const d of set.dirs) if (wanted.has(d)) for (const p of this.#changedUnder(d, m)) out.add(p);
+    for (const d of set.loadDirs ?? []) {
+      const saw = this.#loadDeps.listings.get(d);
+      if (wanted.has(d) && saw !== undefined && (listingOf(d) ?? "-") !== saw) out.add(d);
+    }
     return [...out].sort();
+  }
+
+  /**
+   * Sources inside directory input `dir` that differ from what the last build saw: a file with
+   * a baseline (the build hashed it and nobody wrote it while the build ran) by content, one
+   * without (new, written during the run, or a link: the build hashes a link by its target
+   * text) by a ctime since the last run started; a file with a baseline that is gone counts too.
+   */
+  #changedUnder(dir: string, m: SourceMatcher): string[] {
+    const { ledger } = this.#o;
+    const out: string[] = [];
+    const walk = (d: string, depth: number) => {
+      let names: string[];
+      try {
+        names = readdirSync(d);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        const p = posix.join(d, name);
+        if (!m.isSource(p)) continue;
+        const st = lstatSync(p, { throwIfNoEntry: false });
+        if (!st) continue;
+        if (st.isDirectory()) {
+          if (depth < 64) walk(p, depth + 1);
+        } else if (ledger.has(p) ? !ledger.unchanged(p) : st.ctimeMs >= this.#lastRunStartedAt) out.push(p);
+      }
+    };
+    walk(dir, 0);
+    for (const p of ledger.pathsUnder(dir)) if (!out.includes(p) && lstatSync(p, { throwIfNoEntry: false }) === undefined && !ledger.unchanged(p)) out.push(p);
+    return out;
   }
 
   /**

@@ -192,9 +192,9 @@ export class SourceMatcher {
     return this.#code.has(path) || (this.#listed(path) && !this.#isIgnored(path));
   }
 
-  /** An entry of a folder the Pipelinefile listed while loading. */
+  /** An entry of a folder the Pipelinefile listed while loading, or that folder itself (its listing changed). */
   #listed(path: string): boolean {
-    return this.#loadDirs.has(posix.dirname(path));
+    return this.#loadDirs.has(posix.dirname(path)) || this.#loadDirs.has(path);
   }
 
   /**

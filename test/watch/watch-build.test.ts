@@ -8,6 +8,7 @@ import type { Graph } from "../../src/graph/graph.ts";
 import { initHasher } from "../../src/hash/xxh.ts";
 import { UserError } from "../../src/util/errors.ts";
 import { ContentLedger } from "../../src/watch/content-ledger.ts";
+import { listingOf } from "../../src/load/trace.ts";
 import { WatchBuild, type BuildSession } from "../../src/watch/watch-build.ts";
 import { eventLog } from "./fakes.ts";
 import { graphOf, SAMPLE } from "./graphs.ts";
@@ -143,4 +144,25 @@ test("catch-up finds files added to a glob folder, and edits, made before the wa
   assert.deepEqual(wb.catchUp([join(root, "data"), join(root, "flag.txt")]), [join(root, "data/b.csv"), join(root, "data/c.csv")]);
   assert.deepEqual(wb.catchUp([join(root, "flag.txt")]), [], "only the roots asked about");
   assert.ok(out.watch.ignored.includes(join(root, "data/all.txt")));
+});
+
+test("catch-up finds entries added to, or removed from, a folder the Pipelinefile listed while loading", async () => {
+  const root = tempDir();
+  mkdirSync(join(root, "data"));
+  writeFileSync(join(root, "data/a.csv"), "a");
+  const dataDir = join(root, "data");
+  const graph = graphOf(root, { a: { inputs: ["data/a.csv"], outputs: ["out/a.txt"] } });
+  const fb = fakeBuild(root, graph, ["a"]);
+  const listing = listingOf(dataDir)!;
+  const build = async (requested: string[], options: { notRetried: string[] }) => ({ ...(await fb.build(requested, options)), loadTrace: { reads: new Map(), lists: new Map([[dataDir, listing]]), stats: new Map() } });
+  const wb = new WatchBuild({ root, pipelinefile: join(root, "Pipelinefile.ts"), requested: [], build, ledger: new ContentLedger(), emit: eventLog().emit, now: () => Date.now() + 60_000 });
+  const out = await wb.runBuild([]);
+  assert.deepEqual(out.watch.loadDirs, [dataDir]);
+  assert.deepEqual(wb.catchUp([dataDir]), [], "the listing is the one the load saw");
+  writeFileSync(join(root, "data/b.csv"), "b"); // landed while the first build ran
+  assert.deepEqual(wb.catchUp([dataDir]), [dataDir]);
+  rmSync(join(root, "data/b.csv"));
+  assert.deepEqual(wb.catchUp([dataDir]), []);
+  rmSync(join(root, "data/a.csv"));
+  assert.deepEqual(wb.catchUp([dataDir]), [dataDir]);
 });
