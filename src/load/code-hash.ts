@@ -236,9 +236,9 @@ function codeNames(text: string, literalsCount: boolean): string[] {
   return referencedNames(careful);
 }
 
-/** The names code uses as values: see `real` in hashOf. */
+/** The names code uses as values: see `real` in hashOf (literals read as codeNames reads them). */
 function usedNames(code: string): string[] {
-  return referencedNames(withoutKeys(withoutStrings(withoutTemplateText(code))));
+  return referencedNames(withoutKeys(withoutLiterals(code) ?? withoutStrings(withoutTemplateText(code))));
 }
 
 /** `(ctx) => sh\`...\``, `({ inputs, outputs }) => sh.raw(...)`: a body that is the command. */

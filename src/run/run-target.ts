@@ -1,7 +1,8 @@
 /**
  * Runs one stale target: stage, invoke the recipe (worker thread; a returned `sh` command runs
  * in its own process group), check the declared outputs, guard against inputs that changed
- * during the run, store outputs in the cache, publish them, and only then commit the record.
+ * during the run, store outputs in the cache, commit the record, and then publish them (a run
+ * killed in between is restored by the next build: its bytes are in the cache).
  */
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
