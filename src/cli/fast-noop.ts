@@ -20,7 +20,7 @@ import { todayFor } from "../graph/today.ts";
 import { readMachineKey } from "../state/machine-key.ts";
 import { decodeRows, envMac, exactFactsHold, factHolds, hashAt, runsInProgress, FILE_NUMS, openSnapshot, refreshFact, statSeen, requestKey, runtimeId, sealSnapshot, snapshotPath, eventsPath, deltaPath, openDelta, applyDelta, SEAL_LEN, SNAPSHOT_FORMAT, SNAPSHOT_VERSION, type Snapshot } from "../fast/snapshot.ts";
 import { flagValue, hasFlag, parseArgs } from "./args.ts";
-import { BUILD_FLAGS } from "./flags.ts";
+import { BUILD_FLAGS, wholeNumber } from "./flags.ts";
 import { paramTextFrom } from "./param-text.ts";
 import { parseSize } from "../util/size.ts";
 import { colorWanted } from "./color.ts";
@@ -97,7 +97,7 @@ export async function tryNoop(ctx: FastContext): Promise<number | PartialHint | 
     if (memText !== undefined && !((parseSize(memText) ?? 0) > 0)) return undefined;
     const jobsText = flagValue(args, "jobs");
     if (jobsText !== undefined) {
-      jobs = Number(jobsText);
+      jobs = wholeNumber(jobsText);
       if (!Number.isInteger(jobs) || jobs < 1) return undefined;
     }
     const key = requestKey(file, args.positional, paramText);

@@ -11,6 +11,14 @@ export const COMMON: Flag[] = [
 export const PARAM: Flag = { name: "param", short: "p", value: true, repeat: true, meta: "name=value", help: "set a param (repeatable); the value is checked against its type" };
 export const PARAMS_FILE: Flag = { name: "params", value: true, meta: "file", help: "read param values from a file (name=value lines, or a JSON object); --param wins" };
 
+/**
+ * A whole number written in digits (`-j 4`, `--debounce 300`), else NaN: Number() also took
+ * `0x10`, `1e3`, ` 4` and `4.0`, so `-j 0x10` ran 16 jobs.
+ */
+export function wholeNumber(text: string): number {
+  return /^\d+$/.test(text) ? Number(text) : NaN;
+}
+
 /** The flag shared by build and watch. */
 export const KEEP_GOING_FLAG: Flag = { name: "keep-going", short: "k", help: "after a failure, go on with targets that do not depend on it" };
 export const JOBS_FLAG: Flag = { name: "jobs", short: "j", value: true, meta: "N", help: "run up to N recipes at once (default: the number of CPUs)" };

@@ -8,13 +8,14 @@ import { INTERRUPT_SIGNALS, takeOverInterrupts } from "../util/signals.ts";
 import { releaseOutput } from "../util/output-gate.ts";
 import { flagValue, hasFlag } from "./args.ts";
 import { colorWanted } from "./color.ts";
+import { wholeNumber } from "./flags.ts";
 import type { CommandContext } from "./main.ts";
 
 
 /** `-j N` (default: the CPU count), checked. */
 export function jobsFrom(ctx: CommandContext): number {
   const text = flagValue(ctx.args, "jobs");
-  const jobs = text === undefined ? availableParallelism() : Number(text);
+  const jobs = text === undefined ? availableParallelism() : wholeNumber(text);
   if (!Number.isInteger(jobs) || jobs < 1) throw new UserError({ message: `-j needs a whole number of at least 1, got ${JSON.stringify(text)}` });
   return jobs;
 }

@@ -239,6 +239,19 @@ test("review of the CLI: a flag that takes no value refuses one; --file with a f
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /^error: build: --dry-run takes no value \(got "false"\)\n  hint: --dry-run alone turns it on; leave it out to keep it off\n$/);
     assert.equal(p.exists("build/a.txt"), false);
+    // Whole numbers are written in digits: Number() took 0x10, 1e3 and 4.0 (-j 0x10 ran 16 jobs).
+    for (const [args, said] of [
+      [["build", "-j", "0x10"], /^error: -j needs a whole number of at least 1, got "0x10"/],
+      [["build", "-j", "2.0"], /^error: -j needs a whole number of at least 1, got "2\.0"/],
+      [["watch", "--debounce", "1e3"], /^error: --debounce needs a whole number of milliseconds, got "1e3"/],
+      [["gc", "--keep-runs", "0x2"], /^error: --keep-runs needs a whole number of runs, at least 1; got "0x2"/],
+      [["history", "-n", " 3"], /^error: -n needs a whole number of runs, at least 1; got " 3"/],
+    ] as const) {
+      const bad = await p.run([...args]);
+      assert.equal(bad.code, 2, `${args.join(" ")}: ${bad.stdout}${bad.stderr}`);
+      assert.match(bad.stderr, said);
+    }
+    assert.equal(p.exists("build/a.txt"), false);
     r = await p.run(["status", "-f", "."]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: --file "\." is a folder, not a Pipelinefile\n  hint: pass the file: --file Pipelinefile\.ts\n$/);

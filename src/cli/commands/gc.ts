@@ -13,6 +13,7 @@ import { LockBusy, ProjectLock } from "../../state/lock.ts";
 import { assertRecordsVersion, KEEP_PER_TARGET, RecordStore, type BuildRecord, type Keep } from "../../state/records.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { UserError } from "../../util/errors.ts";
+import { wholeNumber } from "../flags.ts";
 import { flagValue, hasFlag } from "../args.ts";
 import { findPipelinefile } from "../../load/find.ts";
 import { COMMON, EXIT, type Command } from "../main.ts";
@@ -36,7 +37,7 @@ export const command: Command = {
   ],
   run: async (ctx) => {
     const keepText = flagValue(ctx.args, "keep-runs");
-    const keepRuns = keepText === undefined ? undefined : Number(keepText);
+    const keepRuns = keepText === undefined ? undefined : wholeNumber(keepText);
     if (keepRuns !== undefined && (!Number.isInteger(keepRuns) || keepRuns < 1)) {
       throw new UserError({ message: `--keep-runs needs a whole number of runs, at least 1; got ${JSON.stringify(keepText)}`, hint: "e.g. pipe gc --keep-runs 3 (the outputs of each target's 3 newest runs stay restorable)" });
     }

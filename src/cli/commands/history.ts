@@ -12,6 +12,7 @@ import { loadLastRun } from "../last-run.ts";
 import { logPathFor } from "../../run/log-path.ts";
 import { dirname, join } from "node:path";
 import { flagValue, hasFlag } from "../args.ts";
+import { wholeNumber } from "../flags.ts";
 import { findPipelinefile } from "../../load/find.ts";
 import { initHasher } from "../../hash/xxh.ts";
 import { explain } from "../../plan/fingerprint.ts";
@@ -49,7 +50,7 @@ export const command: Command = {
   ],
   run: async (ctx) => {
     const maxText = flagValue(ctx.args, "max");
-    const max = maxText === undefined ? undefined : Number(maxText);
+    const max = maxText === undefined ? undefined : wholeNumber(maxText);
     if (max !== undefined && (!Number.isInteger(max) || max < 1)) throw new UserError({ message: `-n needs a whole number of runs, at least 1; got ${JSON.stringify(maxText)}`, hint: "e.g. pipe history <target> -n 5" });
     const root = dirname(findPipelinefile(ctx.cwd, flagValue(ctx.args, "file")));
     const stateDir = join(root, ".pipe");

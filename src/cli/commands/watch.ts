@@ -15,7 +15,7 @@ import { PARAMS_FILE } from "../flags.ts";
 import { COMMON, EXIT, PARAM, type Command } from "../main.ts";
 import { paramTextFrom } from "../param-text.ts";
 import { jobsFrom, withReporter } from "../reporting.ts";
-import { JOBS_FLAG, KEEP_GOING_FLAG, OUTPUT_FLAGS } from "../flags.ts";
+import { JOBS_FLAG, KEEP_GOING_FLAG, OUTPUT_FLAGS, wholeNumber } from "../flags.ts";
 import { buildOnce } from "../session.ts";
 
 const DEFAULT_DEBOUNCE_MS = 150;
@@ -58,7 +58,7 @@ export const command: Command = {
   run: async (ctx) => {
     const jobs = jobsFrom(ctx);
     const debounceText = flagValue(ctx.args, "debounce");
-    const debounceMs = debounceText === undefined ? DEFAULT_DEBOUNCE_MS : Number(debounceText);
+    const debounceMs = debounceText === undefined ? DEFAULT_DEBOUNCE_MS : wholeNumber(debounceText);
     if (!Number.isInteger(debounceMs) || debounceMs < 0) throw new UserError({ message: `--debounce needs a whole number of milliseconds, got ${JSON.stringify(debounceText)}`, hint: "e.g. --debounce 300" });
     const file = flagValue(ctx.args, "file");
     const pipelinefile = findPipelinefile(ctx.cwd, file);
