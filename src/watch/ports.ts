@@ -59,4 +59,12 @@ export interface ContentOracle {
   signature(path: string): string;
   /** True when `path` holds exactly what the last build saw (a save without changes). */
   unchanged(path: string): boolean;
+  /**
+   * True when `path` was last written while the last build ran (its ctime falls between the
+   * run's start and the build's end). Judged by the file, not by when the watcher reported
+   * the change: a polling watcher may tell it only after the build ended.
+   */
+  writtenDuringLastRun(path: string): boolean;
+  /** The target whose recipe wrote `path` during the last build, when exactly one can have. */
+  writerOf(path: string): string | undefined;
 }

@@ -11,13 +11,13 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { posix } from "node:path";
 import fg from "fast-glob";
-import type { EventSink, TargetStatus } from "../events.ts";
+import type { EventSink, PipeEvent, TargetStatus } from "../events.ts";
 import type { Graph } from "../graph/graph.ts";
 import { formatDiagnostics, UserError } from "../util/errors.ts";
 import { guardLoops } from "../util/glob-loops.ts";
 import { LockWaitAborted } from "../state/lock.ts";
 import { listingOf } from "../load/trace.ts";
-import type { ContentLedger, HashedEntry } from "./content-ledger.ts";
+import { CTIME_MARGIN_MS, type ContentLedger, type HashedEntry } from "./content-ledger.ts";
 import type { ContentOracle } from "./ports.ts";
 import { planRetries } from "./retry.ts";
 import type { RunOutcome } from "./watcher.ts";
@@ -37,7 +37,15 @@ export interface LoadedProject {
 /** What one build returns (the CLI's `SessionResult`, structurally). */
 export interface BuildSession {
   /** Undefined when the build was interrupted before it started. */
-  result: { ok: boolean; statuses: Map<string, TargetStatus>; changedDuringRun?: string[] } | undefined;
+  result:
+    | {
+        ok: boolean;
+        statuses: Map<string, TargetStatus>;
+        changedDuringRun?: string[];
+        /** Per target that ended up to date, restored or built: the inputs (project-relative; a folder ends in "/") it was fingerprinted with. */
+        settled?: Map<string, { inputs: [string, string][] }>;
+      }
+    | undefined;
   project: LoadedProject;
   /**
    * What the Pipelinefile's code read while loading: files (absolute path -> hash) and folders
@@ -56,8 +64,10 @@ export interface WatchBuildOptions {
   /**
    * One whole build: load, lock, build, save. Throws `UserError` on Pipelinefile mistakes.
    * `notRetried`: failed targets held back from this run; the build reports them and is not ok.
+   * `emit`: where the build's events go (the options' `emit`, after watch has noted when each
+   * recipe ran, to name the one that writes a file among the inputs).
    */
-  build(requested: string[], options: { notRetried: string[]; fresh: boolean }): Promise<BuildSession>;
+  build(requested: string[], options: { notRetried: string[]; fresh: boolean; emit: EventSink }): Promise<BuildSession>;
   /**
    * Files that configure the build besides the code (a `--params` file): a change reloads, as
    * a change of the Pipelinefile does. Absolute.
@@ -110,6 +120,30 @@ function filesWrittenDuringRun(paths: string[], runStartedAt: number): string[] 
   return [...out].sort();
 }
 
+/** What the last build did, for telling a recipe's writes among the inputs from the user's edits. */
+interface RunWindow {
+  /**
+   * Wall clock ms: when `runBuild` was called, and when the build itself returned (0 until
+   * then). Not when `runBuild` returns: a user's save right after the build could otherwise
+   * get a ctime inside the window (the kernel's file clock lags the wall clock by up to a tick).
+   */
+  startedAt: number;
+  endedAt: number;
+  /** Each recipe that ran: from target-started to target-finished (no end: it never finished). */
+  recipes: Map<string, { startedAt: number; endedAt?: number }>;
+  /** The project root: `settled` paths are relative to it. */
+  root: string;
+  /** Per target that settled: the inputs it was fingerprinted with (its readers). */
+  settled: Map<string, { inputs: [string, string][] }>;
+  /** Files a recipe that reads them saw change while it ran (absolute). */
+  seenByReader: Set<string>;
+}
+
+/** The ctime of `path` in ms (links not followed, as the build does not), or undefined when absent. */
+function ctimeOf(path: string): number | undefined {
+  return lstatSync(path, { throwIfNoEntry: false })?.ctimeMs;
+}
+
 /** Runs builds for the watch loop and answers its content questions. */
 export class WatchBuild implements ContentOracle {
   readonly #o: WatchBuildOptions;
@@ -122,6 +156,8 @@ export class WatchBuild implements ContentOracle {
   #loadDeps: { files: string[]; dirs: string[]; listings: Map<string, string> } = { files: [], dirs: [], listings: new Map() };
   /** When the last run started (wall clock ms): a file no build hashed counts as changed if written since. */
   #lastRunStartedAt = 0;
+  /** The last build's window and recipe runs (undefined before the first build ended). */
+  #lastRun: RunWindow | undefined;
   readonly #failed = new Set<string>();
   #requestError: UserError | undefined;
 
@@ -154,8 +190,52 @@ export class WatchBuild implements ContentOracle {
     return this.#o.ledger.unchanged(path);
   }
 
+  /** See `ContentOracle.writtenDuringLastRun`. */
+  writtenDuringLastRun(path: string): boolean {
+    const w = this.#lastRun;
+    const ct = ctimeOf(path);
+    return w !== undefined && ct !== undefined && ct >= w.startedAt && ct <= w.endedAt;
+  }
+
+  /**
+   * See `ContentOracle.writerOf`. The recipes running when the file's ctime was set (kernel
+   * timestamps lag the wall clock by up to a tick, hence the margin before each start), less
+   * those that read it and did not see it change while they ran (their recipe did not write it).
+   */
+  writerOf(path: string): string | undefined {
+    const w = this.#lastRun;
+    const ct = ctimeOf(path);
+    if (!w || ct === undefined || !this.writtenDuringLastRun(path)) return undefined;
+    const rel = posix.relative(w.root, path);
+    const reads = (id: string) => (w.settled.get(id)?.inputs ?? []).some(([p]) => p === rel || (p.endsWith("/") && rel.startsWith(p)));
+    const candidates = [...w.recipes]
+      .filter(([, r]) => ct >= r.startedAt - CTIME_MARGIN_MS && ct <= (r.endedAt ?? w.endedAt))
+      .map(([id]) => id)
+      .filter((id) => w.seenByReader.has(path) || !reads(id));
+    return candidates.length === 1 ? candidates[0] : undefined;
+  }
+
   /** One run: builds what is stale, except failed targets none of whose sources changed. */
   async runBuild(changed: string[]): Promise<RunOutcome> {
+    const now = this.#o.now ?? Date.now;
+    const window: RunWindow = { startedAt: now(), endedAt: 0, recipes: new Map(), root: this.#o.root, settled: new Map(), seenByReader: new Set() };
+    const emit = (e: PipeEvent) => {
+      if (e.type === "target-started") window.recipes.set(e.target, { startedAt: now() });
+      else if (e.type === "target-finished") {
+        const r = window.recipes.get(e.target);
+        if (r) r.endedAt = now();
+      }
+      this.#o.emit(e);
+    };
+    try {
+      return await this.#runBuild(changed, window, emit);
+    } finally {
+      if (window.endedAt === 0) window.endedAt = now();
+      this.#lastRun = window;
+    }
+  }
+
+  async #runBuild(changed: string[], window: RunWindow, tap: EventSink): Promise<RunOutcome> {
     const { emit, ledger } = this.#o;
     ledger.snapshot(changed);
     const { requested, held, codeChanged } = this.#request(changed);
@@ -170,8 +250,10 @@ export class WatchBuild implements ContentOracle {
       // Code or what its load read changed: the Pipelinefile is evaluated anew (node would
       // hand back the module it evaluated before when its code is the same, with the graph
       // made from the folder listing or the file it read then).
-      session = await this.#o.build(requested, { notRetried: held, fresh });
+      session = await this.#o.build(requested, { notRetried: held, fresh, emit: tap });
+      window.endedAt = (this.#o.now ?? Date.now)();
     } catch (e) {
+      window.endedAt = (this.#o.now ?? Date.now)();
       // Stopped (Ctrl-C) while another pipe held the lock: nothing was built.
       if (e instanceof LockWaitAborted) return { ok: false, watch: this.watchSet };
       if (!(e instanceof UserError)) {
@@ -212,6 +294,9 @@ export class WatchBuild implements ContentOracle {
       (result?.changedDuringRun ?? []).map((p) => posix.resolve(project.root, p)),
       runStartedAt,
     );
+    window.root = project.root;
+    window.settled = result?.settled ?? new Map();
+    window.seenByReader = new Set(changedDuringRun);
     return { ok: (result?.ok ?? false) && this.#failed.size === 0, watch: set, changedDuringRun };
   }
 

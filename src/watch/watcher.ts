@@ -172,32 +172,40 @@ export class WatchLoop {
   async #run(changed: string[]): Promise<void> {
     this.#state = { kind: "running" };
     this.#announced = false;
+    const { content } = this.#o;
+    // Whether only the last build's own writes started this one: asked before it starts, as
+    // the answer is about the last build's window. By the file's ctime, not by when its change
+    // was reported (a polling watcher reports it late); an edit made since is the user's.
+    const startedByWrites = changed.length > 0 && changed.every((p) => this.#selfWritten.has(p) || content.writtenDuringLastRun(p));
     let outcome: RunOutcome | undefined;
     try {
       outcome = await this.#o.runBuild(changed);
     } catch (e) {
       this.#o.emit({ type: "error", message: `internal error: ${(e as Error)?.stack ?? String(e)}\nthis is a bug; please report it with the output of \`pipe --version\`` });
     }
-    // A recipe that writes one of its own inputs (a log into the globbed data folder): every
-    // build changes it while it runs, and that change starts the next build, forever (a
-    // review counted 45 builds in 10 s). Once a build that only such a change started changed
-    // the same files again, their changes during it start nothing more.
+    // A recipe that writes an input (its own log into its globbed data folder, or a file a
+    // downstream recipe drops into an upstream target's folder): every build changes it, and
+    // that change starts the next build, forever (reviews counted 45 and 39 builds in 10 s).
+    // Once a build that only such writes started wrote the same files again, their changes
+    // during builds start nothing more. "Written during the build": seen changing by a recipe
+    // that reads it, or its ctime inside the build's window (a downstream recipe writes it
+    // after its readers ran, so they never see it change).
     const during = new Set(outcome?.changedDuringRun ?? []);
+    const writtenNow = (p: string) => during.has(p) || content.writtenDuringLastRun(p);
     // Declaring the file an output or writing it elsewhere takes a Pipelinefile edit: look again.
     if (changed.some((p) => this.#matcher?.isCode(p))) this.#rewrittenByRecipe.clear();
-    const looping = changed.length > 0 && changed.every((p) => this.#selfWritten.has(p) && during.has(p));
-    if (looping) {
-      const root = this.#matcher?.set.root ?? "";
-      const names = changed.map((p) => posix.relative(root, p) || p);
-      this.#o.emit({ type: "warning", message: `${names.join(", ")} changed while the last two builds ran, each time while a recipe that reads ${names.length === 1 ? "it" : "them"} ran: it seems to write ${names.length === 1 ? "it" : "them"} itself. pipe watch does not build again for those changes; declare such a file as an output of the target that writes it, or write it outside the inputs` });
+    const looping = startedByWrites && changed.every(writtenNow);
+    // (Said once: a save made just as a build ended can pass for its write, see WatchBuild.)
+    if (looping && changed.some((p) => !this.#rewrittenByRecipe.has(p))) {
+      this.#o.emit({ type: "warning", message: loopMessage(changed.map((p) => ({ name: posix.relative(this.#matcher?.set.root ?? "", p) || p, byReader: during.has(p), writer: content.writerOf(p) }))) });
       for (const p of changed) this.#rewrittenByRecipe.set(p, "");
     }
     // Once named, the file's changes during any later build (a real edit of another input
-    // runs the recipe, which writes it again) start nothing, and the warning is not repeated.
-    for (const p of during) {
-      if (!this.#rewrittenByRecipe.has(p)) continue;
+    // runs the recipes, which write it again) start nothing, and the warning is not repeated.
+    for (const p of this.#rewrittenByRecipe.keys()) {
+      if (!writtenNow(p)) continue;
       this.#pending.delete(p);
-      this.#rewrittenByRecipe.set(p, this.#o.content.signature(p));
+      this.#rewrittenByRecipe.set(p, content.signature(p));
     }
     this.#selfWritten = looping ? new Set() : during;
     this.#lastRunOk = outcome?.ok ?? false;
@@ -343,6 +351,24 @@ export class WatchLoop {
       this.#resolveDone();
     }
   }
+}
+
+/**
+ * The warning for inputs that recipes keep writing: a recipe that reads the file saw it change
+ * (it writes it itself), or another one, named when watch can tell which.
+ */
+export function loopMessage(files: { name: string; byReader: boolean; writer: string | undefined }[]): string {
+  const it = files.length === 1 ? "it" : "them";
+  const names = files.map((f) => f.name).join(", ");
+  const writers = [...new Set(files.map((f) => f.writer))];
+  const who = files.every((f) => f.byReader)
+    ? `each time while a recipe that reads ${it} ran: it seems to write ${it} itself`
+    : writers.length === 1 && writers[0] !== undefined
+      ? `each time while the recipe of ${JSON.stringify(writers[0])} ran: it seems to write ${it}`
+      : files.some((f) => f.byReader)
+        ? `each time while a recipe ran: recipes seem to write ${it}`
+        : `each time while no recipe that reads ${it} ran: another recipe seems to write ${it}`;
+  return `${names} changed while the last two builds ran, ${who}. pipe watch does not build again for those changes; declare such a file as an output of the target that writes it, or write it outside the inputs`;
 }
 
 /** The folders above `paths` (up to `/`), excluding the paths themselves unless one holds another. */

@@ -85,10 +85,23 @@ export class FakeWatcher implements FsWatcher {
   }
 }
 
-/** Content answers from tables: signatures default to "s0"; `same` lists saves without changes. */
+/**
+ * Content answers from tables: signatures default to "s0"; `same` lists saves without changes;
+ * `written` the files last written during the last build (by `writers`' recipe, when named).
+ */
 export class FakeContent implements ContentOracle {
   readonly sigs = new Map<string, string>();
   readonly same = new Set<string>();
+  readonly written = new Set<string>();
+  readonly writers = new Map<string, string>();
+
+  writtenDuringLastRun(path: string): boolean {
+    return this.written.has(path);
+  }
+
+  writerOf(path: string): string | undefined {
+    return this.writers.get(path);
+  }
 
   signature(path: string): string {
     return this.sigs.get(path) ?? "s0";

@@ -278,3 +278,57 @@ export const t = target({ inputs: ["raw/"], outputs: ["build/list.txt"], run: ({
     );
   });
 });
+
+describe("pipe watch: a downstream recipe that writes into an upstream target's glob folder", () => {
+  //  a/*.txt ──► a ──► build/a.out ──► b ──► build/b.out
+  //   ▲                                │
+  //   └──────── a/from-b.txt ◄─────────┘  (b's recipe writes it, after a ran)
+  // a never sees a/from-b.txt change while it runs, so the build did not report it as changed
+  // during the run and the loop guard missed it: 39 builds in 10 s, no warning.
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const a = target({ inputs: ["a/*.txt"], outputs: ["build/a.out"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}\` });
+export const b = target({ inputs: [a, "b/*.txt"], outputs: ["build/b.out"], run: ({ inputs, outputs }) => sh\`cat \${inputs} > \${outputs[0]}; date +%N > a/from-b.txt\` });
+export default [b];
+`,
+    "a/seed.txt": "seed\n",
+    "b/x.txt": "x\n",
+  };
+
+  for (const args of [[], ["--poll"]]) {
+    test(`one more build at most, then a warning names the file and its writer; edits then build once each${args.length ? " (" + args.join(" ") + ")" : ""}`, async () => {
+      await withWatch(files, args, async (run, dir) => {
+        const warning = await run.next((e) => e.type === "warning" && /a\/from-b\.txt changed/.test(e.message), "the loop warning");
+        assert.equal(
+          warning.event.message,
+          'a/from-b.txt changed while the last two builds ran, each time while the recipe of "b" ran: it seems to write it. pipe watch does not build again for those changes; declare such a file as an output of the target that writes it, or write it outside the inputs',
+        );
+        assert.equal(warning.skipped.filter(is.buildStarted).length, 2, "the first build and the one its write started");
+        const idle = await run.next(is.idle, "idle after the loop stopped");
+        assert.equal(idle.skipped.filter(is.buildStarted).length, 0, "no build after the warning");
+        // An edit of an input runs both recipes once; b's rewrite starts nothing.
+        writeFileSync(join(dir, "a/seed.txt"), "seed 2\n");
+        const edit = await run.next(is.change, "the change of a/seed.txt");
+        assert.deepEqual(edit.skipped, [], "nothing between the idle and this change");
+        assert.deepEqual(edit.event.paths, ["a/seed.txt"]);
+        const afterEdit = await run.next(is.idle, "idle after the edit");
+        assert.equal(afterEdit.skipped.filter(is.buildStarted).length, 1, "one build for the edit");
+        assert.match(readFileSync(join(dir, "build/a.out"), "utf8"), /seed 2/);
+        // The user's own edit of the file between builds is a change like any other: one build.
+        writeFileSync(join(dir, "a/from-b.txt"), "by hand\n");
+        const own = await run.next(is.change, "the change of a/from-b.txt by hand");
+        assert.deepEqual(own.skipped, [], "nothing between the idle and this change");
+        assert.deepEqual(own.event.paths, ["a/from-b.txt"]);
+        const afterOwn = await run.next(is.idle, "idle after the edit by hand");
+        assert.equal(afterOwn.skipped.filter(is.buildStarted).length, 1, "one build for the edit by hand");
+        assert.equal(afterOwn.skipped.filter((e) => e.type === "warning" && /changed while the last two builds ran/.test(e.message)).length, 0, "the warning is not repeated");
+        // Nothing ran since (not even the late report of b's rewrite): the next event is the next change's.
+        writeFileSync(join(dir, "b/x.txt"), "y\n");
+        const next = await run.next(is.change, "the change of b/x.txt");
+        assert.deepEqual(next.skipped, [], "nothing between the idle and this change");
+        assert.deepEqual(next.event.paths, ["b/x.txt"]);
+      });
+    });
+  }
+});

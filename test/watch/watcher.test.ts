@@ -339,3 +339,71 @@ test("a file a recipe rewrites among its inputs: after the warning, its changes 
   await runWritingLog("s9");
   assert.equal(builds.started.length, 8, "the rewrite during the Pipelinefile's build starts one more");
 });
+
+test("a file another recipe writes among the inputs, after its readers ran: judged by when it was written (also when reported late), one more build, then a warning naming the writer", async () => {
+  //  data/*.csv ──► a ──► b ──► data/from-b.csv (written by b's recipe; a never sees it change)
+  const file = "/p/data/from-b.csv";
+  const { clock, watcher, content, builds, log: events, loop } = await idleLoop();
+  const warnings = () => events.events.filter((e) => e.type === "warning");
+  const quiet = async () => {
+    clock.advance(DEBOUNCE);
+    await flush();
+  };
+  // The first build wrote it; a polling watcher reports it only now, after that build ended.
+  content.written.add(file);
+  content.sigs.set(file, "s1");
+  watcher.change(file, "add");
+  await quiet();
+  assert.deepEqual(builds.last.changed, [file]);
+  // This build writes it again (reported late again): no changedDuringRun, only its ctime says so.
+  content.sigs.set(file, "s2");
+  content.writers.set(file, "b");
+  await builds.last.finish();
+  assert.equal(warnings().length, 1);
+  assert.equal(
+    (warnings()[0] as { message: string }).message,
+    'data/from-b.csv changed while the last two builds ran, each time while the recipe of "b" ran: it seems to write it. pipe watch does not build again for those changes; declare such a file as an output of the target that writes it, or write it outside the inputs',
+  );
+  watcher.change(file); // the late report
+  await quiet();
+  assert.equal(builds.started.length, 2, "the first build and the one its write started");
+  assert.equal(loop.state, "idle");
+
+  // The user's edit of the file between builds builds once; the recipe's rewrite during it starts nothing.
+  content.written.delete(file);
+  content.sigs.set(file, "edited");
+  watcher.change(file);
+  await quiet();
+  assert.equal(builds.started.length, 3);
+  assert.deepEqual(builds.last.changed, [file]);
+  content.written.add(file);
+  content.sigs.set(file, "s3");
+  await builds.last.finish();
+  watcher.change(file);
+  await quiet();
+  assert.equal(builds.started.length, 3, "one build for the edit");
+  assert.equal(warnings().length, 1, "the warning is not repeated");
+  assert.equal(loop.state, "idle");
+});
+
+test("a user's save during a build, then none during the build it started, is no loop", async () => {
+  const { clock, watcher, content, builds, log: events } = await idleLoop();
+  watcher.change("/p/data/a.csv");
+  clock.advance(DEBOUNCE);
+  await flush();
+  // Saved while that build ran: it queues one more.
+  content.written.add("/p/flag.txt");
+  watcher.change("/p/flag.txt");
+  await builds.last.finish();
+  clock.advance(DEBOUNCE);
+  await flush();
+  assert.deepEqual(builds.last.changed, ["/p/flag.txt"]);
+  content.written.delete("/p/flag.txt");
+  await builds.last.finish();
+  assert.equal(events.events.filter((e) => e.type === "warning").length, 0);
+  // Saved again, between builds: it builds.
+  watcher.change("/p/flag.txt");
+  clock.advance(DEBOUNCE);
+  await flush();
+  assert.equal(builds.started.length, 4);
+});

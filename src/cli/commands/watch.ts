@@ -79,7 +79,7 @@ export const command: Command = {
         ledger: new ContentLedger(),
         emit,
         config: paramsFile === undefined ? [] : [resolve(ctx.cwd, paramsFile)],
-        build: (requested, { notRetried, fresh }) =>
+        build: (requested, { notRetried, fresh, emit: noted }) =>
           buildOnce({
             cwd: ctx.cwd,
             file,
@@ -91,7 +91,7 @@ export const command: Command = {
             keepGoing: hasFlag(ctx.args, "keep-going"),
             dryRun: false,
             env: ctx.env,
-            emit,
+            emit: noted,
             signal,
             command: `pipe ${process.argv.slice(2).join(" ")}`,
             notRetried,
