@@ -17,12 +17,18 @@
  *   (or to `/`) is never walked. That is also how the build hashes a directory input (a link
  *   in it counts by its target text). A root that is itself a link to a file is the one
  *   exception: the build reads through it, so it gets its own instance that follows links.
+ *   That instance resolves the link once: pointed elsewhere (`ln -sfn new.csv latest.csv`
+ *   replaces the link, not the file it named), it would go on watching the old file and never
+ *   tell. So the link's folder is watched too, for that one name only (depth 0, links not
+ *   followed): the replaced link is reported, and chokidar (which shares one OS watch per path
+ *   among its instances) then resolves the link again, so edits of the new file count.
  * - ENOSPC (inotify `max_user_watches`) or EMFILE (descriptors, inotify instances): every
  *   instance is replaced by one polling instance over all paths, and a `fallback` notice is
  *   sent once it is ready. Never a silent stop (chokidar#294, #887, #1369).
  */
 import { POLL_INTERVAL_MS } from "./poll.ts";
 import { lstatSync, readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { watch as chokidarWatch, type ChokidarOptions } from "chokidar";
 import type { FsEventKind, FsWatcher, WatcherListener } from "./ports.ts";
 
@@ -107,8 +113,11 @@ export class ChokidarWatcher implements FsWatcher {
     await Promise.all(all.map((i) => i.fsw.close()));
   }
 
-  #options(follow: boolean): ChokidarOptions {
+  #options(follow: boolean, only?: { folder: string; name: string }): ChokidarOptions {
     const interval = this.#o.intervalMs ?? POLL_INTERVAL_MS;
+    if (only) {
+      return { ...this.#options(false), depth: 0, ignored: (path: string) => path !== only.folder && path !== only.name };
+    }
     return {
       ignoreInitial: true,
       persistent: true,
@@ -125,23 +134,40 @@ export class ChokidarWatcher implements FsWatcher {
   async #openAll(paths: string[]): Promise<void> {
     const links = paths.filter(isLinkToFile);
     const rest = paths.filter((p) => !links.includes(p));
-    await Promise.all([rest.length ? this.#open(rest, false) : undefined, links.length ? this.#open(links, true) : undefined]);
+    await Promise.all([
+      rest.length ? this.#open(rest, false) : undefined,
+      links.length ? this.#open(links, true) : undefined,
+      // Each link's folder, for the link's own name: its replacement (see the module comment).
+      ...links.map((link) => this.#open([link], false, { folder: dirname(link), name: link })),
+    ]);
   }
 
-  /** Opens one instance over `paths`; resolves when it is ready (or closed). */
-  #open(paths: string[], follow: boolean): Promise<void> {
-    const fsw = (this.#o.watch ?? ((p, o) => chokidarWatch(p, o) as unknown as ChokidarLike))(paths, this.#options(follow));
+  /**
+   * Opens one instance over `paths`; resolves when it is ready (or closed). With `only`, it
+   * watches `only.folder` for the one entry `only.name` (one of `paths`, which it stands for).
+   */
+  #open(paths: string[], follow: boolean, only?: { folder: string; name: string }): Promise<void> {
+    const fsw = (this.#o.watch ?? ((p, o) => chokidarWatch(p, o) as unknown as ChokidarLike))(only ? [only.folder] : paths, this.#options(follow, only));
     const inst: Instance = { fsw, paths: new Set(paths) };
     this.#instances.push(inst);
+    let ready = false;
     fsw.on("all", (event, path) => {
       if (this.#closed || !KINDS.has(event) || !this.#instances.includes(inst)) return;
+      // A folder instance reports its one entry as added while it starts, ignoreInitial or
+      // not: that would pass for a change made during the build and run one more.
+      if (only && !ready) return;
       // chokidar forgets a root that is deleted: a folder re-created there would go unseen.
       // Adding it again makes chokidar wait for it to reappear (it watches the parent).
       if ((event === "unlink" || event === "unlinkDir") && inst.paths.has(path)) fsw.add([path]);
       this.#listener({ type: "fs", kind: event as FsEventKind, path });
     });
     fsw.on("error", (e) => this.#onError(e));
-    return new Promise((resolve) => fsw.on("ready", () => resolve()));
+    return new Promise((resolve) =>
+      fsw.on("ready", () => {
+        ready = true;
+        resolve();
+      }),
+    );
   }
 
   #onError(e: unknown): void {

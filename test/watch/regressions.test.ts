@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CliRun, is, makeProject } from "./cli-rig.ts";
 
@@ -122,6 +122,49 @@ export default [b, c];
         assert.equal((await run.exited).code, 130);
       },
       links,
+    );
+  });
+});
+
+describe("pipe watch: a linked file input pointed elsewhere", () => {
+  //  data/latest.csv -> ../snapshots/2024-01.csv, then -> ../snapshots/2024-02.csv ──► t ──► out/t.txt
+  // The watcher followed the link once, when watching started: re-pointing it (ln -sfn replaces
+  // the link, not the file) was never seen, nor were edits of the file it now names.
+  const files = {
+    "Pipelinefile.ts": `
+import { target, sh } from "pipefile";
+export const t = target({ inputs: ["data/latest.csv"], outputs: ["out/t.txt"], run: ({ inputs, outputs }) => sh\`cp \${inputs[0]} \${outputs[0]}\` });
+`,
+    "snapshots/2024-01.csv": "jan\n",
+    "snapshots/2024-02.csv": "feb\n",
+  };
+  const link = (dir: string) => {
+    mkdirSync(join(dir, "data"));
+    symlinkSync("../snapshots/2024-01.csv", join(dir, "data/latest.csv"));
+  };
+
+  test("re-pointing the link builds, and so do later edits of the file it now points to", async () => {
+    await withWatch(
+      files,
+      [],
+      async (run, dir) => {
+        const read = () => readFileSync(join(dir, "out/t.txt"), "utf8");
+        const first = await run.next(is.idle, "the first watch-idle");
+        assert.equal(first.event.lastRunOk, true, run.stderr);
+        assert.equal(first.skipped.filter(is.buildStarted).length, 1, "watching the link's folder starts no build of its own");
+        assert.equal(read(), "jan\n");
+        execFileSync("ln", ["-sfn", "../snapshots/2024-02.csv", join(dir, "data/latest.csv")]);
+        const repointed = await run.next(is.change, "watch-change for the re-pointed link");
+        assert.deepEqual(repointed.event.paths, ["data/latest.csv"]);
+        await run.next(is.idle, "watch-idle after the re-pointed link");
+        assert.equal(read(), "feb\n");
+        writeFileSync(join(dir, "snapshots/2024-02.csv"), "feb, revised\n");
+        const edited = await run.next(is.change, "watch-change for an edit of the new link target");
+        assert.deepEqual(edited.event.paths, ["data/latest.csv"]);
+        await run.next(is.idle, "watch-idle after the edit");
+        assert.equal(read(), "feb, revised\n");
+      },
+      link,
     );
   });
 });
