@@ -8,7 +8,7 @@
  *    (retry.ts);
  *  - the content the builds saw (content-ledger.ts), so a save without changes runs nothing.
  */
-import { lstatSync, readdirSync } from "node:fs";
+import { lstatSync, readdirSync, type Stats } from "node:fs";
 import { posix } from "node:path";
 import fg from "fast-glob";
 import type { EventSink, PipeEvent, TargetStatus } from "../events.ts";
@@ -97,27 +97,36 @@ function globNow(pattern: string, cwd: string): string[] {
  */
 function filesWrittenDuringRun(paths: string[], runStartedAt: number): string[] {
   const out = new Set<string>();
-  const walk = (dir: string, depth: number) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const p = posix.join(dir, name);
-      const st = lstatSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) {
-        if (depth < 64) walk(p, depth + 1);
-      } else if (st.ctimeMs >= runStartedAt) out.add(p);
-    }
-  };
   for (const p of paths) {
-    if (lstatSync(p, { throwIfNoEntry: false })?.isDirectory()) walk(p, 0);
-    else out.add(p);
+    if (lstatSync(p, { throwIfNoEntry: false })?.isDirectory()) {
+      walkFiles(p, () => true, (f, st) => {
+        if (st.ctimeMs >= runStartedAt) out.add(f);
+      });
+    } else out.add(p);
   }
   return [...out].sort();
+}
+
+/**
+ * Calls `visit` with every file (anything but a folder) under `dir` that `keep` admits, with its
+ * lstat (links are not followed, as the build does not); folders `keep` refuses are not entered.
+ * At most 64 folders deep; an unreadable folder is skipped.
+ */
+function walkFiles(dir: string, keep: (path: string) => boolean, visit: (path: string, st: Stats) => void, depth = 0): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const p = posix.join(dir, name);
+    if (!keep(p)) continue;
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) continue;
+    if (!st.isDirectory()) visit(p, st);
+    else if (depth < 64) walkFiles(p, keep, visit, depth + 1);
+  }
 }
 
 /** What the last build did, for telling a recipe's writes among the inputs from the user's edits. */
@@ -335,24 +344,9 @@ export class WatchBuild implements ContentOracle {
   #changedUnder(dir: string, m: SourceMatcher): string[] {
     const { ledger } = this.#o;
     const out: string[] = [];
-    const walk = (d: string, depth: number) => {
-      let names: string[];
-      try {
-        names = readdirSync(d);
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        const p = posix.join(d, name);
-        if (!m.isSource(p)) continue;
-        const st = lstatSync(p, { throwIfNoEntry: false });
-        if (!st) continue;
-        if (st.isDirectory()) {
-          if (depth < 64) walk(p, depth + 1);
-        } else if (ledger.has(p) ? !ledger.unchanged(p) : st.ctimeMs >= this.#lastRunStartedAt) out.push(p);
-      }
-    };
-    walk(dir, 0);
+    walkFiles(dir, (p) => m.isSource(p), (p, st) => {
+      if (ledger.has(p) ? !ledger.unchanged(p) : st.ctimeMs >= this.#lastRunStartedAt) out.push(p);
+    });
     for (const p of ledger.pathsUnder(dir)) if (!out.includes(p) && lstatSync(p, { throwIfNoEntry: false }) === undefined && !ledger.unchanged(p)) out.push(p);
     return out;
   }
