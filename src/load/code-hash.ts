@@ -193,16 +193,8 @@ export function withoutLiterals(code: string): string | undefined {
       c === "/" &&
       (prev === "" || controlClose || (word !== "" ? REGEX_AFTER_WORD.has(word) : "(,=:[!&|?{};*%<>~^}".includes(prev) || ((prev === "+" || prev === "-") && !/(?:\+\+|--)$/.test(code.slice(0, i).trimEnd()))))
     ) {
-      let inClass = false;
-      for (i++; i < code.length; i++) {
-        const r = code[i];
-        if (r === "\\") i++;
-        else if (r === "[") inClass = true;
-        else if (r === "]") inClass = false;
-        else if (r === "/" && !inClass) break;
-        else if (r === "\n") return undefined;
-      }
-      if (i >= code.length) return undefined;
+      i = regexEnd(code, i);
+      if (i < 0) return undefined;
       while (/[a-z]/.test(code[i + 1] ?? "")) i++;
       out += "/r/";
     } else {
@@ -1028,16 +1020,8 @@ export function declarators(decl: string): string[] | undefined {
     }
     // A regex literal where an operand goes (after `x++` or `)` a slash divides).
     if (c === "/" && decl[i + 1] !== "/" && decl[i + 1] !== "*" && (prev === "" || "(,=:[!&|?{};*%<>~^".includes(prev) || ((prev === "+" || prev === "-") && !/(?:\+\+|--)$/.test(decl.slice(0, i).trimEnd())))) {
-      // A regex literal: to its closing slash (not one inside a class).
-      let inClass = false;
-      for (i++; i < decl.length; i++) {
-        const r = decl[i];
-        if (r === "\\") i++;
-        else if (r === "[") inClass = true;
-        else if (r === "]") inClass = false;
-        else if (r === "/" && !inClass) break;
-        else if (r === "\n") return undefined;
-      }
+      i = regexEnd(decl, i);
+      if (i < 0) return undefined;
       prev = "/";
       continue;
     }
@@ -1061,6 +1045,20 @@ export function declarators(decl: string): string[] | undefined {
  * template's `${...}` is code: its strings and templates are skipped in turn (a quote inside
  * `${title ? `${title}'s` : ""}` made the rest of the statement a string).
  */
+/** The index of the slash closing the regex literal that starts at `at` (not one inside a class; -1: none on its line). */
+function regexEnd(text: string, at: number): number {
+  let inClass = false;
+  for (let i = at + 1; i < text.length; i++) {
+    const r = text[i];
+    if (r === "\\") i++;
+    else if (r === "[") inClass = true;
+    else if (r === "]") inClass = false;
+    else if (r === "/" && !inClass) return i;
+    else if (r === "\n") return -1;
+  }
+  return -1;
+}
+
 function stringEnd(text: string, at: number): number {
   const q = text[at];
   for (let i = at + 1; i < text.length; i++) {
