@@ -159,19 +159,15 @@ export class Evaluator {
   /**
    * What changed in the target itself (code, params, env, which files it reads, the source
    * files it reads) since its last record (the one on disk, else the newest), without the
-   * outputs of other targets: for explaining a target below a stale dependency.
+   * outputs of other targets: for explaining a target below a stale dependency. `restorable`:
+   * the only reasons are its outputs (missing, or edited) and the cache holds the recorded ones,
+   * so it is restored if its dependencies' outputs come out as recorded (Prediction.ownRestorable).
    */
-  /** Whether the cache holds the outputs of the record explainOwn compares with (see Prediction.ownRestorable). */
-  outputsCached(t: GraphTarget): boolean {
-    const r = this.recordOnDisk(t) ?? this.records.latest(t.id);
-    return r !== undefined && r.outputs.every((o) => this.cache.has(o.hash, o.kind));
-  }
-
-  explainOwn(t: GraphTarget): string[] {
+  explainOwn(t: GraphTarget): { reasons: string[]; restorable: boolean } {
     const onDisk = this.recordOnDisk(t);
     const latest = onDisk ?? this.records.latest(t.id);
     // Never built: it runs whatever its dependencies' outputs turn out to be.
-    if (!latest) return ["no record of an earlier run"];
+    if (!latest) return { reasons: ["no record of an earlier run"], restorable: false };
     const run = (t.decl.options as { run?: unknown }).run;
     const code = typeof run === "function" ? this.code.hashOf(run, t.name) : { hash: "none", files: [], packages: [] };
     const paths = t.inputs.flatMap((g) => g.items.flatMap((i) => i.files));
@@ -198,6 +194,7 @@ export class Evaluator {
     // Its outputs are no run's (missing, or edited by hand): something is restored or run,
     // whatever its dependencies' outputs turn out to be.
     // (A recorded output no longer declared is the "declared outputs changed" above.)
+    const others = reasons.length;
     if (!onDisk) {
       let state: OutputState | undefined;
       try {
@@ -216,7 +213,9 @@ export class Evaluator {
     const removed = [...old].filter((p) => !now.has(p));
     if (added.length) reasons.push(`now reads ${nameSome(added)}`);
     if (removed.length) reasons.push(`no longer reads ${nameSome(removed)}`);
-    return reasons;
+    // Only output reasons (none before them, none after), and the recorded bytes are cached.
+    const restorable = others === 0 && reasons.length > 0 && !added.length && !removed.length && latest.outputs.every((o) => this.cache.has(o.hash, o.kind));
+    return { reasons, restorable };
   }
 
   /**
@@ -270,9 +269,6 @@ export interface Prediction {
  * What a build would do, without doing it (read-only). A target below a stale dependency is
  * predicted stale "because its dependency will rebuild": early cutoff may still spare it.
  */
-/** explainOwn's reasons about the target's own outputs (missing, or not what its run made). */
-const OUTPUT_REASON = /^output .+ (?:is missing|differs from the recorded build \(edited outside pipe\?\))$/;
-
 export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
   const out = new Map<string, Prediction>();
   for (const id of ids) {
@@ -280,8 +276,7 @@ export function predict(ev: Evaluator, ids: string[]): Map<string, Prediction> {
     const staleDeps = t.deps.filter((d) => out.get(d)?.state === "stale");
     if (staleDeps.length) {
       // Named a few at a time: a target over 500 instances had a 35 KB reason.
-      const own = ev.explainOwn(t);
-      const restorable = own.length > 0 && own.every((r) => OUTPUT_REASON.test(r)) && ev.outputsCached(t);
+      const { reasons: own, restorable } = ev.explainOwn(t);
       out.set(id, { state: "stale", reasons: summarizeReasons([...own, ...staleDeps.map((d) => `dependency ${JSON.stringify(d)} will rebuild`)]), own: summarizeReasons(own), ...(restorable ? { ownRestorable: true as const } : {}) });
       continue;
     }

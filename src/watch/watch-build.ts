@@ -252,7 +252,8 @@ export class WatchBuild implements ContentOracle {
     const fresh = codeChanged && this.#last !== undefined;
     // Only an evaluation traces what the load reads; a module node had already is not evaluated.
     const evaluated = fresh || this.#last === undefined;
-    const runStartedAt = (this.#o.now ?? Date.now)();
+    // One start for the window (writtenDuringLastRun) and the ledger and catch-up's ctime checks.
+    const runStartedAt = window.startedAt;
     this.#lastRunStartedAt = runStartedAt;
     let session: BuildSession;
     try {

@@ -307,28 +307,30 @@ test("a target below a stale dependency is explained by the files it now reads o
   const ev = new Evaluator({
     graph: { targets: new Map(), outputOwner: new Map([["build/plots", "plots"], ["build/gen", "gen"]]) } as unknown as Graph,
     records: { latest: (id: string) => (id === "t" ? record : undefined), history: (id: string) => (id === "t" ? [record] : []) } as unknown as RecordStore,
-    cache: {} as OutputCache,
+    cache: { has: () => true } as unknown as OutputCache,
     hasher: hasher as unknown as FileHasher,
     code: { hashOf: () => code } as unknown as CodeHasher,
     envKey: "k",
     env: {},
   });
   const same = ["data/a.csv", "data/b.csv", "build/plots", "build/gen/one.txt"];
-  assert.deepEqual(ev.explainOwn(target(same)), [], "the same files (a folder too): nothing of its own changed");
-  assert.deepEqual(ev.explainOwn(target([...same, "data/c.csv"])), ["now reads data/c.csv"]);
-  assert.deepEqual(ev.explainOwn(target(["data/a.csv"])), ["no longer reads data/b.csv, build/plots, build/gen/one.txt"]);
-  assert.deepEqual(ev.explainOwn(target(["data/b.csv", "build/plots", "build/gen/one.txt", "data/c.csv", "data/d.csv"], { window: 7 })), ["param window added (7)", "now reads data/c.csv, data/d.csv", "no longer reads data/a.csv"]);
-  assert.deepEqual(ev.explainOwn({ ...target([]), id: "new" }), ["no record of an earlier run"], "never built: it runs whatever its dependencies make");
+  assert.deepEqual(ev.explainOwn(target(same)).reasons, [], "the same files (a folder too): nothing of its own changed");
+  assert.deepEqual(ev.explainOwn(target([...same, "data/c.csv"])).reasons, ["now reads data/c.csv"]);
+  assert.deepEqual(ev.explainOwn(target(["data/a.csv"])).reasons, ["no longer reads data/b.csv, build/plots, build/gen/one.txt"]);
+  assert.deepEqual(ev.explainOwn(target(["data/b.csv", "build/plots", "build/gen/one.txt", "data/c.csv", "data/d.csv"], { window: 7 })).reasons, ["param window added (7)", "now reads data/c.csv, data/d.csv", "no longer reads data/a.csv"]);
+  assert.deepEqual(ev.explainOwn({ ...target([]), id: "new" }).reasons, ["no record of an earlier run"], "never built: it runs whatever its dependencies make");
   assert.ok(!hashed.includes("build/plots") && !hashed.includes("build/gen/one.txt"), "other targets' outputs are not looked at");
   // Its own output edited by hand, then gone: restored or run, whatever its dependencies make.
   disk.set("build/t.txt", "o2");
-  assert.deepEqual(ev.explainOwn(target(same)), ["output build/t.txt differs from the recorded build (edited outside pipe?)"]);
+  assert.deepEqual(ev.explainOwn(target(same)).reasons, ["output build/t.txt differs from the recorded build (edited outside pipe?)"]);
   disk.delete("build/t.txt");
-  assert.deepEqual(ev.explainOwn(target(same)), ["output build/t.txt is missing"]);
+  assert.deepEqual(ev.explainOwn(target(same)).reasons, ["output build/t.txt is missing"]);
+  assert.equal(ev.explainOwn(target(same)).restorable, true, "only its output, cached: restored unless the dependency changes");
+  assert.equal(ev.explainOwn(target([...same, "data/c.csv"])).restorable, false, "a reason of its own too");
   disk.set("build/t.txt", "o1");
   disk.set("data/a.csv", "h9");
   disk.delete("data/b.csv");
-  assert.deepEqual(ev.explainOwn(target(same)), ["input data/a.csv changed", 'input "data/b.csv" is missing']);
+  assert.deepEqual(ev.explainOwn(target(same)).reasons, ["input data/a.csv changed", 'input "data/b.csv" is missing']);
 });
 
 test("the heap pops in order", () => {
